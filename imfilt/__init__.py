@@ -1,0 +1,27 @@
+"""imfilt: fast, SciPy-exact 2-D image filtering.
+
+Cython kernels with OpenMP behind a small NumPy API:
+
+- :func:`convolve`, :func:`correlate`: true 2-D convolution and correlation
+  in full/same/valid modes with every common boundary rule.
+- :func:`set_workers`, :func:`get_workers`: thread control;
+  :func:`show_config`: how this build was made.
+"""
+
+__version__ = "0.1.0"
+
+from imfilt._modes import BOUNDARIES, MODES
+from imfilt._threads import get_workers, openmp_enabled, set_workers, show_config
+from imfilt.convolution import convolve, correlate
+
+__all__ = [
+    "BOUNDARIES",
+    "MODES",
+    "convolve",
+    "correlate",
+    "get_workers",
+    "openmp_enabled",
+    "set_workers",
+    "show_config",
+    "__version__",
+]

@@ -1,0 +1,142 @@
+"""The one vocabulary of imfilt: output modes and boundary rules.
+
+Every public function, the CLI and the error messages read the names from
+here, so the accepted spellings and their meaning cannot drift apart.
+Boundary rules are defined by :func:`numpy.pad` (see ``boundary_index``).
+"""
+
+import numpy as np
+
+__all__ = [
+    "MODES",
+    "BOUNDARIES",
+    "BOUNDARY_ALIASES",
+    "NUMPY_PAD_MODE",
+    "canonical_mode",
+    "canonical_boundary",
+    "boundary_index",
+    "choice_error",
+]
+
+#: Output size modes, as in ``scipy.signal.convolve2d``.
+MODES = ("full", "same", "valid")
+
+#: Canonical boundary names, in documentation order.
+BOUNDARIES = ("fill", "wrap", "symm", "reflect", "edge")
+
+#: Every accepted spelling -> canonical name.
+BOUNDARY_ALIASES = {
+    "fill": "fill",
+    "constant": "fill",
+    "wrap": "wrap",
+    "circular": "wrap",
+    "symm": "symm",
+    "symmetric": "symm",
+    "reflect": "reflect",
+    "edge": "edge",
+    "nearest": "edge",
+}
+
+#: Canonical boundary -> the numpy.pad mode that defines it.
+NUMPY_PAD_MODE = {
+    "fill": "constant",
+    "wrap": "wrap",
+    "symm": "symmetric",
+    "reflect": "reflect",
+    "edge": "edge",
+}
+
+#: Integer codes shared with the Cython kernels.
+BOUNDARY_CODE = {name: code for code, name in enumerate(BOUNDARIES)}
+
+# Names users bring from other libraries that mean something else here, or
+# that have a different name in imfilt: suggested in the error message.
+_BOUNDARY_HINTS = {
+    "mirror": "'reflect' (scipy.ndimage's 'mirror' is imfilt's 'reflect')",
+    "replicate": "'edge' (OpenCV/PyTorch 'replicate' is imfilt's 'edge')",
+    "reflect101": "'reflect'",
+    "reflect_101": "'reflect'",
+    "periodic": "'wrap'",
+    "zero": "'fill' with fillvalue=0",
+    "zeros": "'fill' with fillvalue=0",
+}
+
+
+def _boundary_choices():
+    parts = []
+    for name in BOUNDARIES:
+        aliases = [a for a, c in BOUNDARY_ALIASES.items() if c == name and a != name]
+        parts.append(f"'{name}'" + (f" (or {', '.join(repr(a) for a in aliases)})" if aliases else ""))
+    return ", ".join(parts)
+
+
+def choice_error(param, value, choices, hint=None):
+    """A ValueError that names ``param``, echoes ``value`` and lists ``choices``."""
+    msg = f"{param}={value!r} is not valid; choose one of {choices}"
+    if hint:
+        msg += f". Did you mean {hint}?"
+    return ValueError(msg)
+
+
+def canonical_mode(mode, param="mode"):
+    """Validate an output-size mode and return it."""
+    if isinstance(mode, str) and mode in MODES:
+        return mode
+    hint = None
+    if isinstance(mode, str) and mode.strip().lower() in MODES:
+        hint = repr(mode.strip().lower())
+    raise choice_error(param, mode, ", ".join(repr(m) for m in MODES), hint)
+
+
+def canonical_boundary(boundary, param="boundary"):
+    """Validate a boundary name or alias and return the canonical name."""
+    if isinstance(boundary, str) and boundary in BOUNDARY_ALIASES:
+        return BOUNDARY_ALIASES[boundary]
+    hint = None
+    if isinstance(boundary, str):
+        key = boundary.strip().lower()
+        if key in BOUNDARY_ALIASES:
+            hint = repr(key)
+        else:
+            hint = _BOUNDARY_HINTS.get(key)
+    raise choice_error(param, boundary, _boundary_choices(), hint)
+
+
+def boundary_index(n, before, after, boundary):
+    """Source index of every position of an axis padded by ``boundary``.
+
+    Parameters
+    ----------
+    n : int
+        Length of the axis (>= 1 unless ``boundary`` is ``'fill'``).
+    before, after : int
+        Padding before and after the axis (>= 0); may exceed ``n`` by any
+        factor: the rule folds repeatedly, exactly as :func:`numpy.pad`.
+    boundary : str
+        Canonical boundary name.
+
+    Returns
+    -------
+    index : ndarray of intp, shape (before + n + after,)
+        ``index[c]`` is the image index that padded position ``c`` holds,
+        or -1 where it holds the fill value.
+    """
+    i = np.arange(-before, n + after, dtype=np.intp)
+    if boundary == "fill":
+        return np.where((i >= 0) & (i < n), i, -1).astype(np.intp, copy=False)
+    if n < 1:
+        raise ValueError(f"boundary={boundary!r} cannot extend an empty axis")
+    if boundary == "wrap":
+        return np.mod(i, n)
+    if boundary == "edge":
+        return np.clip(i, 0, n - 1)
+    if boundary == "symm":
+        m = np.mod(i, 2 * n)
+        return np.where(m >= n, 2 * n - 1 - m, m)
+    if boundary == "reflect":
+        if n == 1:
+            return np.zeros_like(i)
+        period = 2 * n - 2
+        m = np.mod(i, period)
+        return np.where(m >= n, period - m, m)
+    raise AssertionError(boundary)  # unreachable: names are validated

@@ -1,0 +1,162 @@
+"""Input normalisation shared by every public function.
+
+Validation happens here, in Python, before any kernel releases the GIL:
+arrays are checked for a numeric dtype, the dtype policy of imfilt (see
+``result_dtypes``) is applied, and parameters are turned into plain values.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["as_array", "result_dtypes", "as_fillvalue", "cast_output"]
+
+_FLOAT32_KINDS = {"b"}  # bool computes in float32
+_SMALL_INTS = {np.dtype(t) for t in ("int8", "uint8", "int16", "uint16")}
+_LARGE_INTS = {np.dtype(t) for t in ("int32", "uint32", "int64", "uint64")}
+_SUPPORTED_OUT = [
+    np.dtype(t)
+    for t in ("float16", "float32", "float64", "complex64", "complex128",
+              "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
+]
+
+
+def _dtype_error(name, dtype):
+    return TypeError(
+        f"{name} has dtype {dtype} ({dtype.str}), which imfilt cannot filter; "
+        "use a boolean, integer, float32/float64 or complex64/complex128 array"
+    )
+
+
+def as_array(value, name):
+    """``np.asarray(value)`` with a numeric-dtype check that names ``name``."""
+    if value is None:
+        raise TypeError(f"{name} must be an array, got None")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    dt = arr.dtype
+    if dt.kind not in "biufc":
+        raise _dtype_error(name, dt)
+    if dt.kind in "fc" and dt.itemsize > (8 if dt.kind == "f" else 16):
+        raise TypeError(
+            f"{name} has dtype {dt}; extended precision is not supported. "
+            f"Cast it first, e.g. {name}.astype(np.float64)"
+        )
+    return arr
+
+
+def _policy(dtype):
+    """Compute dtype for an image dtype (CONVENTIONS section 5)."""
+    if dtype.kind == "b" or dtype in _SMALL_INTS or dtype == np.float16:
+        return np.dtype(np.float32)
+    if dtype in _LARGE_INTS:
+        return np.dtype(np.float64)
+    return np.dtype(dtype.newbyteorder("="))
+
+
+def _complexify(dtype):
+    return np.dtype(np.complex64) if dtype.itemsize <= 4 or dtype == np.complex64 else np.dtype(np.complex128)
+
+
+def result_dtypes(image_dtype, kernel_dtype, dtype=None):
+    """Return ``(compute_dtype, output_dtype)`` for a filtering call.
+
+    Rules: the output follows the image.  float32 stays float32 whatever the
+    kernel; float64 stays float64; complex if either input is complex, at the
+    image's precision; bool, float16 and 8/16-bit integers compute and return
+    float32; 32/64-bit integers compute and return float64.  ``dtype``
+    overrides the output: floats compute at their own precision, integers
+    compute in float32 (8/16-bit) or float64 (wider) and are then rounded to
+    nearest and saturated.
+    """
+    compute = _policy(image_dtype)
+    if kernel_dtype.kind == "c" and compute.kind != "c":
+        compute = _complexify(compute)
+    if dtype is None:
+        return compute, compute
+    try:
+        out = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype={dtype!r} is not a NumPy dtype") from None
+    out = out.newbyteorder("=")
+    if out not in _SUPPORTED_OUT:
+        raise TypeError(
+            f"dtype={out} is not supported; choose one of "
+            + ", ".join(str(d) for d in _SUPPORTED_OUT)
+        )
+    if out.kind in "iu" or out == np.float16:
+        if compute.kind == "c":
+            raise TypeError(
+                f"dtype={out} would discard the imaginary part of a complex result; "
+                "use a complex dtype, or filter the real part yourself"
+            )
+        if out.kind in "iu" and out.itemsize >= 4:
+            compute = np.dtype(np.float64)
+        return compute, out
+    if out.kind == "f":
+        if compute.kind == "c":
+            raise TypeError(
+                f"dtype={out} would discard the imaginary part of a complex result; "
+                "use a complex dtype, or filter the real part yourself"
+            )
+        return out, out
+    return out, out  # complex output: compute at that precision
+
+
+def as_fillvalue(fillvalue, compute_dtype):
+    """A scalar fill value of the compute dtype (complex allowed only then)."""
+    if isinstance(fillvalue, (bool, np.bool_)):
+        fillvalue = int(fillvalue)
+    try:
+        arr = np.asarray(fillvalue)
+    except (ValueError, TypeError):
+        arr = np.asarray(fillvalue, dtype=object)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"fillvalue must be a number, got {fillvalue!r}")
+    if arr.size != 1:
+        raise ValueError(
+            f"fillvalue must be a scalar (or a one-element array), got an array of shape {arr.shape}"
+        )
+    value = arr.reshape(()).item()
+    if isinstance(value, complex) and compute_dtype.kind != "c":
+        if value.imag != 0:
+            raise ValueError(
+                f"fillvalue={value!r} is complex but the result is real ({compute_dtype}); "
+                "use a real fillvalue or a complex image/kernel"
+            )
+        value = value.real
+    return value
+
+
+def cast_output(result, out_dtype):
+    """Cast a computed result to ``out_dtype``; integers round and saturate.
+
+    Rounding is to nearest, ties to even (``np.rint``); values beyond the
+    integer range saturate to its limits, NaN becomes 0 (as OpenCV's
+    ``saturate_cast``).
+    """
+    if result.dtype == out_dtype:
+        return result
+    if out_dtype.kind in "iu":
+        info = np.iinfo(out_dtype)
+        r = np.rint(result)
+        np.nan_to_num(r, copy=False, nan=0.0, posinf=np.inf, neginf=-np.inf)
+        # Clip in float64 so the limits of 64-bit integers are representable
+        # as closely as floats allow, then convert without wraparound.
+        r = r.astype(np.float64, copy=False)
+        lo, hi = float(info.min), float(info.max)
+        over = r >= hi
+        under = r <= lo
+        out = np.clip(r, lo, hi)
+        out = np.where(over | under, 0, out).astype(out_dtype)
+        out[over] = info.max
+        out[under] = info.min
+        return out
+    return result.astype(out_dtype)
+
+
+def is_integer_like(value):
+    """True for Python/NumPy integers, False for bool and everything else."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
