@@ -297,7 +297,9 @@ convolve.__doc__ = _doc(
     array([[ 54.,  63.,  72.],
            [ 99., 108., 117.],
            [144., 153., 162.]])
-    >>> imfilt.convolve([1, 2, 3], [0, 1, 0.5], mode="same")
+    >>> imfilt.convolve([1, 2, 3], [0, 1, 0.5], mode="same")  # 1-D, int64 -> float64
+    array([1. , 2.5, 4. ])
+    >>> imfilt.convolve(np.array([1, 2, 3], dtype=np.uint8), [0, 1, 0.5], mode="same")
     array([1. , 2.5, 4. ], dtype=float32)
     """
 )
