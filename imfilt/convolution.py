@@ -137,14 +137,13 @@ def _correlate_real(x, w, pads, boundary, fill, nthreads):
         n0, n1 = padded.shape
     rowmap = boundary_index(n0, pt, pb, boundary)
     colmap = boundary_index(n1, pl, pr, boundary)
-    direct_rows = pt == pb == pl == pr == 0
     nthreads = max(1, min(nthreads, o0))
-    if direct_rows:
-        scratch = np.empty((1, 1), dtype=x.dtype)
-    else:
-        scratch = np.empty((nthreads, k0 * (o1 + k1 - 1)), dtype=x.dtype)
+    padded_cols = o1 + k1 - 1
+    fillrow = np.full(padded_cols, fill, dtype=x.dtype)
+    strips = np.empty((nthreads, k0 * padded_cols), dtype=x.dtype)
+    pointers = np.empty((nthreads, 2 * k0), dtype=np.intp)
     _conv.correlate_padded(x, w, out, rowmap, colmap, pl, x.dtype.type(fill),
-                           nthreads, direct_rows, scratch)
+                           nthreads, fillrow, strips, pointers)
     return out
 
 

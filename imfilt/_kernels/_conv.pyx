@@ -36,92 +36,113 @@ def _openmp_compiled():
     return bool(imfilt_openmp_compiled())
 
 
-cdef inline void _pad_row(const real_t *src, Py_ssize_t n1,
-                          const Py_ssize_t *colmap, Py_ssize_t P1,
-                          Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t pl,
-                          real_t fill, bint fill_row,
-                          real_t *dst) noexcept nogil:
-    """Write padded row ``dst[0:P1]`` from image row ``src``.
-
-    Columns ``[c0, c1)`` are the image itself (one memcpy); the others are
-    gathered through ``colmap``.
-    """
+cdef inline void _gather(const real_t *src, const Py_ssize_t *colmap,
+                         Py_ssize_t c_from, Py_ssize_t c_to, real_t fill,
+                         real_t *dst) noexcept nogil:
+    """``dst[c] = src[colmap[c]]`` (or ``fill`` where -1) for c in [c_from, c_to)."""
     cdef Py_ssize_t c, s
-    if fill_row:
-        for c in range(P1):
-            dst[c] = fill
-        return
-    for c in range(c0):
-        s = colmap[c]
-        dst[c] = src[s] if s >= 0 else fill
-    if c1 > c0:
-        memcpy(dst + c0, src + (c0 - pl), <size_t>(c1 - c0) * sizeof(real_t))
-    for c in range(c1, P1):
+    for c in range(c_from, c_to):
         s = colmap[c]
         dst[c] = src[s] if s >= 0 else fill
 
 
-cdef inline void _row_taps(real_t *o, Py_ssize_t o1,
-                           const real_t *p, const real_t *w,
-                           Py_ssize_t k1) noexcept nogil:
-    """``o[j] += sum_b p[j + b] * w[b]`` for one kernel row, tap by tap.
+cdef extern from "_microkernel.h" nogil:
+    void imfilt_tiles_f32(float *o, Py_ssize_t n, const float **rows,
+                          Py_ssize_t c0, const float *w, Py_ssize_t k0,
+                          Py_ssize_t k1) noexcept
+    void imfilt_tiles_f64(double *o, Py_ssize_t n, const double **rows,
+                          Py_ssize_t c0, const double *w, Py_ssize_t k0,
+                          Py_ssize_t k1) noexcept
 
-    The innermost loop is a contiguous axpy that the compiler vectorises.
+
+cdef inline void _row_tiles(real_t *o, Py_ssize_t n, const real_t **rows,
+                            Py_ssize_t c0, const real_t *w,
+                            Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
+    """One output run: ``o[j] = sum_{a,b} rows[a][c0 + j + b] * w[a, b]``.
+
+    ``rows[a]`` is the (padded) input row under kernel row ``a``; the
+    register-blocked micro-kernel lives in ``_microkernel.h``.
     """
-    cdef Py_ssize_t b, j
-    cdef real_t wv
-    cdef const real_t *q
-    for b in range(k1):
-        wv = w[b]
-        q = p + b
-        for j in range(o1):
-            o[j] += q[j] * wv
+    if real_t is float:
+        imfilt_tiles_f32(o, n, rows, c0, w, k0, k1)
+    else:
+        imfilt_tiles_f64(o, n, rows, c0, w, k0, k1)
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _correlate_band(const real_t *x, Py_ssize_t n0, Py_ssize_t n1,
+cdef void _correlate_band(const real_t *x, Py_ssize_t n1,
                           const real_t *w, Py_ssize_t k0, Py_ssize_t k1,
                           real_t *out, Py_ssize_t o1,
                           const Py_ssize_t *rowmap, const Py_ssize_t *colmap,
-                          Py_ssize_t P1, Py_ssize_t pl, real_t fill,
-                          bint direct_rows, real_t *ring,
+                          Py_ssize_t pl, real_t fill, const real_t *fillrow,
+                          real_t *strips, const real_t **inner,
+                          const real_t **outer,
                           Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
-    """Compute output rows ``[i0, i1)`` using the thread's ``ring``."""
-    cdef Py_ssize_t i, j, a, pr, s, c0, c1
+    """Compute output rows ``[i0, i1)``.
+
+    Each output row splits into three column regions:
+
+    * ``[0, jl)`` left border and ``[jr, o1)`` right border: windows reach
+      past the image edge; they read padded copies of the input rows'
+      border strips, built per row in the thread's ``strips`` scratch
+      (``k0`` rows of ``o1 + k1 - 1`` elements, only the strips written);
+    * ``[jl, jr)`` interior: windows lie inside the image row, read straight
+      from ``x`` with no copy and no boundary test.
+
+    Rows that are entirely fill read ``fillrow``.  ``inner``/``outer`` are
+    the thread's tables of ``k0`` row pointers.
+    """
+    cdef Py_ssize_t P1 = o1 + k1 - 1
+    cdef Py_ssize_t jl, jr, i, a, s, left_to, region, r0, r1, c0
+    cdef const real_t **table
+    cdef real_t *strip
+    cdef const real_t *src
     cdef real_t *o
-    cdef const real_t *p
 
-    # Columns of the padded row that are the image row itself.
-    c0 = pl if pl > 0 else 0
-    c1 = pl + n1
-    if c1 > P1:
-        c1 = P1
-    if c1 < c0:
-        c1 = c0
-
-    if not direct_rows:
-        # Prime the ring with the first k0 - 1 padded rows of the band.
-        for pr in range(i0, i0 + k0 - 1):
-            s = rowmap[pr]
-            _pad_row(x + (s if s >= 0 else 0) * n1, n1, colmap, P1, c0, c1, pl,
-                     fill, s < 0, ring + (pr % k0) * P1)
+    jl = pl if pl < o1 else o1
+    jr = pl + x_interior_end(n1, k1)
+    if jr > o1:
+        jr = o1
+    if jr < jl:
+        jr = jl
+    left_to = jl + k1 - 1          # padded columns the left region reads
+    if left_to > P1:
+        left_to = P1
 
     for i in range(i0, i1):
-        if not direct_rows:
-            pr = i + k0 - 1
-            s = rowmap[pr]
-            _pad_row(x + (s if s >= 0 else 0) * n1, n1, colmap, P1, c0, c1, pl,
-                     fill, s < 0, ring + (pr % k0) * P1)
-        o = out + i * o1
-        for j in range(o1):
-            o[j] = 0
         for a in range(k0):
-            if direct_rows:
-                p = x + rowmap[i + a] * n1
+            s = rowmap[i + a]
+            if s < 0:
+                inner[a] = fillrow + jl
+                outer[a] = fillrow
+                continue
+            src = x + s * n1
+            inner[a] = src + (jl - pl)
+            strip = strips + a * P1
+            outer[a] = strip
+            if jr > jl:
+                _gather(src, colmap, 0, left_to, fill, strip)
+                _gather(src, colmap, jr, P1, fill, strip)
             else:
-                p = ring + ((i + a) % k0) * P1
-            _row_taps(o, o1, p, w + a * k1, k1)
+                _gather(src, colmap, 0, P1, fill, strip)
+        o = out + i * o1
+        # Three runs (left border, interior, right border) through a single
+        # call site, so the compiler keeps one register-blocked loop body.
+        for region in range(3):
+            if region == 0:
+                r0, r1, table, c0 = 0, jl, outer, 0
+            elif region == 1:
+                r0, r1, table, c0 = jl, jr, inner, 0
+            else:
+                r0, r1, table, c0 = jr, o1, outer, jr
+            if r1 > r0:
+                _row_tiles(o + r0, r1 - r0, table, c0, w, k0, k1)
+
+
+cdef inline Py_ssize_t x_interior_end(Py_ssize_t n1, Py_ssize_t k1) noexcept nogil:
+    """Number of window positions that lie fully inside an image row."""
+    return n1 - k1 + 1 if n1 >= k1 else 0
 
 
 @cython.boundscheck(False)
@@ -134,58 +155,63 @@ def correlate_padded(const real_t[:, ::1] x not None,
                      Py_ssize_t pl,
                      real_t fill,
                      int nthreads,
-                     bint direct_rows,
-                     real_t[:, ::1] scratch not None):
+                     const real_t[::1] fillrow not None,
+                     real_t[:, ::1] strips not None,
+                     Py_ssize_t[:, ::1] pointers not None):
     """Correlate the virtually padded ``x`` with ``w`` into ``out``.
 
     Parameters (all validated by the caller)
     ----------------------------------------
-    x : (n0, n1) C-contiguous image, n0, n1 >= 1.              # IN
-    w : (k0, k1) C-contiguous kernel in correlation form.       # IN
-    out : (o0, o1) C-contiguous output, o0, o1 >= 1.            # OUT
+    x : (n0, n1) C-contiguous image, n0, n1 >= 1.               # IN
+    w : (k0, k1) C-contiguous kernel in correlation form.        # IN
+    out : (o0, o1) C-contiguous output, o0, o1 >= 1.             # OUT
     rowmap : (o0 + k0 - 1,) source row per padded row, -1 = fill.
     colmap : (o1 + k1 - 1,) source column per padded column, -1 = fill.
     pl : left padding (padded column c holds image column c - pl).
     fill : the fill value.
-    nthreads : threads to use (>= 1).
-    direct_rows : True when no padding is needed at all ('valid' mode):
-        rows are read straight from ``x`` and ``scratch`` is unused.
-    scratch : (nthreads, k0 * (o1 + k1 - 1)) ring buffers (any shape when
-        ``direct_rows``).
+    nthreads : threads to use, 1 <= nthreads <= o0.
+    fillrow : (o1 + k1 - 1,) filled with ``fill``.               # IN
+    strips : (nthreads, k0 * (o1 + k1 - 1)) scratch.             # SCRATCH
+    pointers : (nthreads, 2 * k0) pointer-sized scratch.         # SCRATCH
     """
-    cdef Py_ssize_t n0 = x.shape[0], n1 = x.shape[1]
+    cdef Py_ssize_t n1 = x.shape[1]
     cdef Py_ssize_t k0 = w.shape[0], k1 = w.shape[1]
     cdef Py_ssize_t o0 = out.shape[0], o1 = out.shape[1]
-    cdef Py_ssize_t P1 = o1 + k1 - 1
-    cdef Py_ssize_t nblocks, band, blk, i0, i1, ring_len
+    cdef Py_ssize_t nblocks, band, blk, i0, i1, tid
+    cdef Py_ssize_t strip_len = strips.shape[1]
     cdef const real_t *xp = &x[0, 0]
     cdef const real_t *wp = &w[0, 0]
     cdef real_t *op = &out[0, 0]
-    cdef real_t *sp = &scratch[0, 0]
+    cdef real_t *sp = &strips[0, 0]
+    cdef const real_t *fp = &fillrow[0]
+    cdef Py_ssize_t *pp = &pointers[0, 0]
     cdef const Py_ssize_t *rp = &rowmap[0]
     cdef const Py_ssize_t *cp = &colmap[0]
     cdef bint parallel
 
-    if nthreads < 1:
-        nthreads = 1
-    if nthreads > o0:
-        nthreads = <int>o0
-    ring_len = scratch.shape[1]
-    # One contiguous band per thread: each band primes its ring once.
-    nblocks = nthreads
+    # Many small bands handed out dynamically: a thread whose core is busy
+    # with other work does not hold the others up.  Bands need no priming
+    # (the border strips are rebuilt per row), so small bands cost nothing,
+    # and every row is computed the same way whichever thread takes it.
+    nblocks = nthreads * 8
+    if nblocks > o0:
+        nblocks = o0
     band = (o0 + nblocks - 1) // nblocks
+    nblocks = (o0 + band - 1) // band
     # Tiny problems are not worth waking a thread team.
-    parallel = nthreads > 1 and o0 * o1 * k0 * k1 >= 32768
+    parallel = nthreads > 1 and o0 * o1 * k0 * k1 >= 65536
 
     with nogil:
-        for blk in prange(nblocks, num_threads=nthreads, schedule="static",
+        for blk in prange(nblocks, num_threads=nthreads, schedule="dynamic",
                           chunksize=1, use_threads_if=parallel):
+            tid = threadid()
             i0 = blk * band
             i1 = i0 + band
             if i1 > o0:
                 i1 = o0
             if i0 < i1:
-                _correlate_band(xp, n0, n1, wp, k0, k1, op, o1, rp, cp, P1, pl,
-                                fill, direct_rows,
-                                sp + (0 if direct_rows else (<Py_ssize_t>threadid()) * ring_len),
+                _correlate_band(xp, n1, wp, k0, k1, op, o1, rp, cp, pl,
+                                fill, fp, sp + tid * strip_len,
+                                <const real_t **>(pp + tid * 2 * k0),
+                                <const real_t **>(pp + tid * 2 * k0 + k0),
                                 i0, i1)
