@@ -479,14 +479,19 @@ def test_error_boundary_hint_for_other_library_names():
 
 @pytest.mark.parametrize("image,kernel", [
     (np.float64(3.0), np.ones((2, 2))),
-    (np.ones((3, 3, 3)), np.ones((2, 2))),
     (np.ones((3, 3)), np.ones(2)),
     (np.ones(3), np.ones((2, 2))),
-    (np.ones((2, 2, 2, 2)), np.ones((2, 2, 2, 2))),
+    (np.ones((3, 3)), np.ones((2, 2, 2))),
+    (np.ones((2, 3, 3)), np.ones((2, 2, 2, 2))),
 ])
 def test_error_ndim(image, kernel):
-    with pytest.raises(ValueError, match="image.ndim"):
+    with pytest.raises(ValueError, match="ndim"):
         imfilt.convolve(image, kernel)
+
+
+def test_error_stack_kernel_leading_shape():
+    with pytest.raises(ValueError, match=r"leading shape \(3,\)"):
+        imfilt.convolve(np.ones((2, 5, 5)), np.ones((3, 2, 2)))
 
 
 def test_error_empty_kernel():

@@ -43,17 +43,19 @@ static inline imfilt_v8d imfilt_load_v8d(const double *p) {
 }
 #endif
 
+/* Scalar path: any column stride s and tap dilation d. */
 #define IMFILT_DEFINE_SCALAR_TAIL(NAME, T)                                        \
-    static inline void NAME(T *o, ptrdiff_t n, const T *const *rows,              \
-                            ptrdiff_t c0, const T *w, ptrdiff_t k0, ptrdiff_t k1) \
+    static void NAME(T *o, ptrdiff_t n, const T *const *rows, ptrdiff_t c0,       \
+                     const T *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,         \
+                     ptrdiff_t d)                                                 \
     {                                                                             \
         for (ptrdiff_t j = 0; j < n; j++) {                                       \
             T acc = 0;                                                            \
             for (ptrdiff_t a = 0; a < k0; a++) {                                  \
-                const T *p = rows[a] + c0 + j;                                    \
+                const T *p = rows[a] + c0 + j * s;                                \
                 const T *wr = w + a * k1;                                         \
                 for (ptrdiff_t b = 0; b < k1; b++)                                \
-                    acc += p[b] * wr[b];                                          \
+                    acc += p[b * d] * wr[b];                                      \
             }                                                                     \
             o[j] = acc;                                                           \
         }                                                                         \
@@ -63,12 +65,19 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f32, float)
 IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double)
 
 #if IMFILT_HAVE_VECTOR_EXT
-/* Four vectors of accumulators per tile: 64 floats or 32 doubles. */
+/* Four vectors of accumulators per tile: 64 floats or 32 doubles.
+ * Unit column stride only (dilation d spaces the taps); other strides take
+ * the scalar path. */
 #define IMFILT_DEFINE_TILES(NAME, TAIL, T, V, LOAD, LANES)                        \
     static void NAME(T *o, ptrdiff_t n, const T *const *rows, ptrdiff_t c0,       \
-                     const T *w, ptrdiff_t k0, ptrdiff_t k1)                      \
+                     const T *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,         \
+                     ptrdiff_t d)                                                 \
     {                                                                             \
         ptrdiff_t j = 0;                                                          \
+        if (s != 1) {                                                             \
+            TAIL(o, n, rows, c0, w, k0, k1, s, d);                                \
+            return;                                                               \
+        }                                                                         \
         for (; j + 4 * LANES <= n; j += 4 * LANES) {                              \
             V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                             \
             for (ptrdiff_t a = 0; a < k0; a++) {                                  \
@@ -76,10 +85,11 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double)
                 const T *wr = w + a * k1;                                         \
                 for (ptrdiff_t b = 0; b < k1; b++) {                              \
                     const T wv = wr[b];                                           \
-                    s0 += LOAD(p + b) * wv;                                       \
-                    s1 += LOAD(p + b + LANES) * wv;                               \
-                    s2 += LOAD(p + b + 2 * LANES) * wv;                           \
-                    s3 += LOAD(p + b + 3 * LANES) * wv;                           \
+                    const T *q = p + b * d;                                       \
+                    s0 += LOAD(q) * wv;                                           \
+                    s1 += LOAD(q + LANES) * wv;                                   \
+                    s2 += LOAD(q + 2 * LANES) * wv;                               \
+                    s3 += LOAD(q + 3 * LANES) * wv;                               \
                 }                                                                 \
             }                                                                     \
             memcpy(o + j, &s0, sizeof s0);                                        \
@@ -93,12 +103,12 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double)
                 const T *p = rows[a] + c0 + j;                                    \
                 const T *wr = w + a * k1;                                         \
                 for (ptrdiff_t b = 0; b < k1; b++)                                \
-                    s0 += LOAD(p + b) * wr[b];                                    \
+                    s0 += LOAD(p + b * d) * wr[b];                                \
             }                                                                     \
             memcpy(o + j, &s0, sizeof s0);                                        \
         }                                                                         \
         if (j < n)                                                                \
-            TAIL(o + j, n - j, rows, c0 + j, w, k0, k1);                          \
+            TAIL(o + j, n - j, rows, c0 + j, w, k0, k1, 1, d);                    \
     }
 
 IMFILT_DEFINE_TILES(imfilt_tiles_f32, imfilt_tail_f32, float, imfilt_v16f, imfilt_load_v16f, 16)
