@@ -6,13 +6,13 @@ target machine; the values below were measured on the 2-core AMD EPYC
 """
 
 DIRECT_OVERHEAD = 2.0e-5
-DIRECT_PER_TAP = {"f32": 2.5e-11, "f64": 5.0e-11}
-DIRECT_PER_OUTPUT = {"f32": 2.5e-10, "f64": 5.0e-10}
+DIRECT_PER_TAP = {"f32": 4.787e-11, "f64": 8.068e-11}
+DIRECT_PER_OUTPUT = {"f32": 4.176e-10, "f64": 1.143e-09}
 FFT_OVERHEAD = 5.0e-5
 FFT_PER_CALL = 1.0e-5
-FFT_PER_POINT_LOG = {"f32": 6.0e-10, "f64": 1.0e-9}
-FFT_PER_PAD = {"f32": 1.0e-9, "f64": 2.0e-9}
+FFT_PER_POINT_LOG = {"f32": 3.536e-10, "f64": 4.770e-10}
+FFT_PER_PAD = {"f32": 3.952e-09, "f64": 8.951e-09}
 FFT_TILE_FACTOR = 8
 SEPARABLE_MIN_TAPS = 9
-THREAD_EFFICIENCY = 0.9
+THREAD_EFFICIENCY = 0.47
 MAX_USEFUL_THREADS = 64

@@ -257,21 +257,51 @@ def _separable(problem, x, w, fill, real):
 # --------------------------------------------------------------------------
 
 def _padded(problem, x, fill, real):
-    """The explicitly padded images (B, P0, P1) for the FFT path."""
-    x = np.asarray(x, dtype=real)
+    """The explicitly padded images (B, P0, P1) for the FFT path.
+
+    The interior is one block copy; only the border strips are gathered
+    through the boundary index maps (-1 = fill).
+    """
     B, n0, n1 = x.shape
     (pt, pb), (pl, pr) = problem.pads
     P0, P1 = n0 + pt + pb, n1 + pl + pr
+    out = np.empty((B, P0, P1), dtype=real)
     if n0 == 0 or n1 == 0:
-        return np.full((B, P0, P1), fill, dtype=real)
+        out[...] = fill
+        return out
     rowmap = boundary_index(n0, pt, pb, problem.boundary)
     colmap = boundary_index(n1, pl, pr, problem.boundary)
-    # Index -1 picks the appended fill row/column.
-    ext = np.empty((B, n0 + 1, n1 + 1), dtype=real)
-    ext[:, :n0, :n1] = x
-    ext[:, n0, :] = fill
-    ext[:, :, n1] = fill
-    return ext[:, rowmap[:, None], colmap[None, :]]
+    out[:, pt:pt + n0, pl:pl + n1] = x
+    for cols in (np.arange(0, pl), np.arange(pl + n1, P1)):
+        if cols.size:
+            src = colmap[cols]
+            strip = x[:, :, np.maximum(src, 0)].astype(real, copy=False)
+            strip[:, :, src < 0] = fill
+            out[:, pt:pt + n0, cols[0]:cols[-1] + 1] = strip
+    for rows in (np.arange(0, pt), np.arange(pt + n0, P0)):
+        if rows.size:
+            src = rowmap[rows]
+            block = out[:, np.maximum(src, 0) + pt, :]
+            block[:, src < 0, :] = fill
+            out[:, rows[0]:rows[-1] + 1, :] = block
+    return out
+
+
+def _tile_lengths(P0, P1, K0, K1):
+    """FFT lengths (L0, L1) of overlap-save tiles, or None for one transform.
+
+    Cost per output sample ~ L^2 log L / (L - K + 1)^2 is flat between
+    about 8K and 16K; tiles also bound the temporary memory.
+    """
+    L0 = sfft.next_fast_len(max(K.FFT_TILE_FACTOR * K0, 128), real=True)
+    L1 = sfft.next_fast_len(max(K.FFT_TILE_FACTOR * K1, 128), real=True)
+    if P0 <= 2 * L0 and P1 <= 2 * L1:
+        return None
+    return min(L0, sfft.next_fast_len(P0, real=True)), min(L1, sfft.next_fast_len(P1, real=True))
+
+
+#: Upper bound on the complex spectra held at once by the tiled FFT (bytes).
+FFT_GROUP_BYTES = 128 * 2**20
 
 
 def _fft_valid(xp, ws, real, workers):
@@ -280,35 +310,34 @@ def _fft_valid(xp, ws, real, workers):
     K0, K1 = ws.shape[-2:]
     V0, V1 = P0 - K0 + 1, P1 - K1 + 1
     flipped = np.ascontiguousarray(ws[:, ::-1, ::-1], dtype=real)
-    # Overlap-save tiles when the image is much larger than the kernel:
-    # FFTs of a few times the kernel size are cheaper per sample than one
-    # huge transform and bound the temporary memory.
-    tile = K.FFT_TILE_FACTOR * max(K0, K1)
-    tile = max(tile, 64)
-    if V0 > 2 * tile or V1 > 2 * tile:
-        T0 = min(V0, tile)
-        T1 = min(V1, tile)
-        L0 = sfft.next_fast_len(T0 + K0 - 1, real=True)
-        L1 = sfft.next_fast_len(T1 + K1 - 1, real=True)
-        T0, T1 = L0 - K0 + 1, L1 - K1 + 1
-        kf = sfft.rfft2(flipped, s=(L0, L1), workers=workers)
-        out = np.empty((B, V0, V1), dtype=real)
-        for i in range(0, V0, T0):
-            h = min(T0, V0 - i)
-            for j in range(0, V1, T1):
-                wdt = min(T1, V1 - j)
-                block = xp[:, i:i + h + K0 - 1, j:j + wdt + K1 - 1]
-                bf = sfft.rfft2(block, s=(L0, L1), workers=workers)
-                bf *= kf
-                res = sfft.irfft2(bf, s=(L0, L1), workers=workers)
-                out[:, i:i + h, j:j + wdt] = res[:, K0 - 1:K0 - 1 + h, K1 - 1:K1 - 1 + wdt]
-        return out
-    L0 = sfft.next_fast_len(P0, real=True)
-    L1 = sfft.next_fast_len(P1, real=True)
-    xf = sfft.rfft2(xp, s=(L0, L1), workers=workers)
-    xf *= sfft.rfft2(flipped, s=(L0, L1), workers=workers)
-    res = sfft.irfft2(xf, s=(L0, L1), workers=workers)
-    return np.ascontiguousarray(res[:, K0 - 1:P0, K1 - 1:P1], dtype=real)
+    lengths = _tile_lengths(P0, P1, K0, K1)
+    if lengths is None:
+        L0 = sfft.next_fast_len(P0, real=True)
+        L1 = sfft.next_fast_len(P1, real=True)
+        xf = sfft.rfft2(xp, s=(L0, L1), workers=workers)
+        xf *= sfft.rfft2(flipped, s=(L0, L1), workers=workers)
+        res = sfft.irfft2(xf, s=(L0, L1), workers=workers)
+        return np.ascontiguousarray(res[:, K0 - 1:P0, K1 - 1:P1], dtype=real)
+    # Overlap-save: output tiles of T0 x T1 read input blocks of L0 x L1.
+    L0, L1 = lengths
+    T0, T1 = L0 - K0 + 1, L1 - K1 + 1
+    nt0, nt1 = -(-V0 // T0), -(-V1 // T1)
+    ext = np.zeros((B, nt0 * T0 + K0 - 1, nt1 * T1 + K1 - 1), dtype=real)
+    ext[:, :P0, :P1] = xp
+    kf = sfft.rfft2(flipped, s=(L0, L1), workers=workers)[:, None, None]
+    windows = np.lib.stride_tricks.sliding_window_view(ext, (L0, L1), axis=(1, 2))
+    out = np.empty((B, nt0 * T0, nt1 * T1), dtype=real)
+    spectrum_bytes = B * nt1 * L0 * (L1 // 2 + 1) * 2 * real.itemsize
+    rows_per_group = max(1, int(FFT_GROUP_BYTES // max(spectrum_bytes, 1)))
+    for g in range(0, nt0, rows_per_group):
+        h = min(rows_per_group, nt0 - g)
+        blocks = windows[:, g * T0:(g + h) * T0:T0, ::T1][:, :h, :nt1]
+        spec = sfft.rfft2(blocks, s=(L0, L1), workers=workers)
+        spec *= kf
+        res = sfft.irfft2(spec, s=(L0, L1), workers=workers)[..., K0 - 1:, K1 - 1:]
+        # (B, h, nt1, T0, T1) -> (B, h*T0, nt1*T1)
+        out[:, g * T0:(g + h) * T0, :] = res.transpose(0, 1, 3, 2, 4).reshape(B, h * T0, nt1 * T1)
+    return np.ascontiguousarray(out[:, :V0, :V1])
 
 
 def _fft(problem, x, w, fill, real):
@@ -346,41 +375,68 @@ def _all_finite(problem):
     return ok and bool(np.isfinite(problem.w).all())
 
 
-def estimate_costs(problem):
-    """Predicted seconds of each method for ``problem`` (the cost model)."""
+def _speedup(problem):
+    threads = max(1, min(problem.nthreads, K.MAX_USEFUL_THREADS))
+    return 1 + (threads - 1) * K.THREAD_EFFICIENCY
+
+
+def direct_features(problem):
+    """(tap-outputs, outputs) of the direct method: its cost is linear in them."""
     B = problem.x.shape[0]
-    n0, n1 = problem.x.shape[-2:]
     k0, k1 = problem.w.shape[-2:]
     o0, o1 = problem.out_shape
-    real = _real_dtype(problem.compute)
-    key = "f32" if real == np.float32 else "f64"
-    parts = 4 if problem.compute.kind == "c" else 1
-    threads = max(1, min(problem.nthreads, K.MAX_USEFUL_THREADS))
-    speedup = 1 + (threads - 1) * K.THREAD_EFFICIENCY
-    outputs = B * o0 * o1
-    direct = parts * (K.DIRECT_OVERHEAD + outputs * (k0 * k1 * K.DIRECT_PER_TAP[key]
-                                                     + K.DIRECT_PER_OUTPUT[key]) / speedup)
-    costs = {"direct": direct}
-    # FFT on the padded image (stride computed at full resolution).
+    return B * o0 * o1 * k0 * k1, B * o0 * o1
+
+
+def separable_features(problem, rank):
+    """Direct features of the ``2 * rank`` 1-D passes."""
+    B = problem.x.shape[0]
+    k0, k1 = problem.w.shape[-2:]
+    o0, o1 = problem.out_shape
+    n1 = problem.x.shape[-1]
+    taps = B * o0 * (n1 * k0 + o1 * k1)
+    outs = B * o0 * (n1 + o1)
+    return rank * taps, rank * outs
+
+
+def fft_features(problem):
+    """(sum of n log2 n over transforms, padded samples, transform calls)."""
+    B = problem.x.shape[0]
+    n0, n1 = problem.x.shape[-2:]
     (pt, pb), (pl, pr) = problem.pads
     P0, P1 = n0 + pt + pb, n1 + pl + pr
     K0, K1 = problem.span
-    tile = max(K.FFT_TILE_FACTOR * max(K0, K1), 64)
-    V0, V1 = P0 - K0 + 1, P1 - K1 + 1
-    if V0 > 2 * tile or V1 > 2 * tile:
-        L0 = sfft.next_fast_len(min(V0, tile) + K0 - 1, real=True)
-        L1 = sfft.next_fast_len(min(V1, tile) + K1 - 1, real=True)
-        tiles = math.ceil(V0 / (L0 - K0 + 1)) * math.ceil(V1 / (L1 - K1 + 1))
-        area = tiles * L0 * L1
-        fft_calls = 2 * tiles
-    else:
+    lengths = _tile_lengths(P0, P1, K0, K1)
+    if lengths is None:
         L0 = sfft.next_fast_len(P0, real=True)
         L1 = sfft.next_fast_len(P1, real=True)
-        area = L0 * L1
-        fft_calls = 2
-    costs["fft"] = parts * (K.FFT_OVERHEAD + K.FFT_PER_CALL * fft_calls
-                            + B * area * math.log2(max(area, 2)) * K.FFT_PER_POINT_LOG[key] / speedup
-                            + B * P0 * P1 * K.FFT_PER_PAD[key])
+        tiles = 1
+    else:
+        L0, L1 = lengths
+        tiles = math.ceil((P0 - K0 + 1) / (L0 - K0 + 1)) * math.ceil((P1 - K1 + 1) / (L1 - K1 + 1))
+    area = L0 * L1
+    return B * 2 * tiles * area * math.log2(max(area, 2)), B * P0 * P1, 2
+
+
+def estimate_costs(problem, rank=None):
+    """Predicted seconds of each method for ``problem`` (the cost model).
+
+    ``rank`` adds the separable method for a kernel of that rank.
+    """
+    real = _real_dtype(problem.compute)
+    key = "f32" if real == np.float32 else "f64"
+    parts = 4 if problem.compute.kind == "c" else 1
+    speed = _speedup(problem)
+    taps, outs = direct_features(problem)
+    costs = {"direct": parts * (K.DIRECT_OVERHEAD
+                                + (taps * K.DIRECT_PER_TAP[key] + outs * K.DIRECT_PER_OUTPUT[key]) / speed)}
+    nlogn, padded, calls = fft_features(problem)
+    costs["fft"] = parts * (K.FFT_OVERHEAD + calls * K.FFT_PER_CALL
+                            + (nlogn * K.FFT_PER_POINT_LOG[key] + padded * K.FFT_PER_PAD[key]) / speed)
+    if rank is not None:
+        taps, outs = separable_features(problem, max(rank, 1))
+        costs["separable"] = parts * (2 * max(rank, 1) * K.DIRECT_OVERHEAD
+                                      + (taps * K.DIRECT_PER_TAP[key] + outs * K.DIRECT_PER_OUTPUT[key]) / speed)
     return costs
 
 
@@ -397,29 +453,18 @@ def choose(problem, method, nan_check=True):
         return method
     if method == "direct":
         return method
-    costs = estimate_costs(problem)
     k0, k1 = problem.w.shape[-2:]
     real = _real_dtype(problem.compute)
-    candidates = dict(costs)
-    sep_pairs = None
+    rank = None
     if min(k0, k1) > 1 and k0 * k1 >= K.SEPARABLE_MIN_TAPS and problem.w.dtype.kind != "c":
-        ranks = [factorize(wb, real) for wb in problem.w]
-        rank = max(r for r, _ in ranks)
-        exact = all(p is not None and len(p) == 1 and r == 1 for r, p in ranks) and \
-            all(_exact_rank1(np.asarray(wb, dtype=np.float64)) is not None for wb in problem.w)
-        if all(p is not None for _, p in ranks) and _separable_ok(rank, k0, k1) and \
+        factors = [factorize(wb, real) for wb in problem.w]
+        r = max(rf for rf, _ in factors)
+        exact = all(rf == 1 and _exact_rank1(np.asarray(wb, dtype=np.float64)) is not None
+                    for (rf, _), wb in zip(factors, problem.w))
+        if all(p is not None for _, p in factors) and _separable_ok(r, k0, k1) and \
                 (exact or not _exact_integer_problem(problem)):
-            B = problem.x.shape[0]
-            o0, o1 = problem.out_shape
-            n1 = problem.x.shape[-1]
-            key = "f32" if real == np.float32 else "f64"
-            parts = 4 if problem.compute.kind == "c" else 1
-            threads = max(1, min(problem.nthreads, K.MAX_USEFUL_THREADS))
-            speedup = 1 + (threads - 1) * K.THREAD_EFFICIENCY
-            work = B * o0 * (n1 * k0 + o1 * k1) * K.DIRECT_PER_TAP[key] \
-                + B * o0 * (n1 + o1) * K.DIRECT_PER_OUTPUT[key]
-            candidates["separable"] = parts * max(rank, 1) * (2 * K.DIRECT_OVERHEAD + work / speedup)
-            sep_pairs = ranks
+            rank = r
+    candidates = estimate_costs(problem, rank)
     if _exact_integer_problem(problem):
         candidates.pop("fft", None)
     best = min(candidates, key=candidates.get)
@@ -427,5 +472,4 @@ def choose(problem, method, nan_check=True):
         # FFT spreads NaN everywhere and separable passes can turn inf into
         # NaN differently: keep direct's exact IEEE pattern.
         best = "direct"
-    del sep_pairs
     return best
