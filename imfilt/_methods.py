@@ -57,6 +57,7 @@ class Problem:
     fill: object             # scalar (complex only for complex compute)
     compute: np.dtype
     nthreads: int
+    dest: object = None      # optional C-contiguous (B, o0, o1) compute-dtype output
 
     @property
     def span(self):
@@ -123,8 +124,12 @@ def _axis_map(n, before, length, boundary):
     return boundary_index(n, before, length - before - n, boundary)
 
 
-def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads):
-    """The Cython kernel on (B, n0, n1) real ``x`` and (Bw, k0, k1) ``w``."""
+def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, dest=None):
+    """The Cython kernel on (B, n0, n1) real ``x`` and (Bw, k0, k1) ``w``.
+
+    ``dest``, when given, is a C-contiguous output of the right shape and
+    dtype that the kernel writes into directly.
+    """
     x = np.ascontiguousarray(x, dtype=real)
     w = np.ascontiguousarray(w, dtype=real)
     B, n0, n1 = x.shape
@@ -136,7 +141,7 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads):
         full = n + before + after - (d * (k - 1) + 1) + 1
         o.append((full - 1) // s + 1 if full > 0 else 0)
     o0, o1 = o
-    out = np.empty((B, o0, o1), dtype=real)
+    out = dest if dest is not None else np.empty((B, o0, o1), dtype=real)
     if out.size == 0:
         return out
     P0 = (o0 - 1) * s0 + (k0 - 1) * d0 + 1
@@ -158,8 +163,9 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads):
 
 
 def _direct(problem, x, w, fill, real):
+    dest = problem.dest if problem.compute.kind != "c" else None
     return _direct_core(x, w, problem.pads, problem.stride, problem.dilation,
-                        problem.boundary, fill, real, problem.nthreads)
+                        problem.boundary, fill, real, problem.nthreads, dest)
 
 
 # --------------------------------------------------------------------------

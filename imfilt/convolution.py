@@ -269,6 +269,14 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
         _check_out(out, final_shape, out_dtype, [("image", image), ("kernel", kernel)])
 
     chosen = _methods.choose(problem, method, nan_check=nan_check)
+    # Write straight into out= when its memory is exactly the kernel's output.
+    in_place = (out is not None and chosen == "direct" and not swapped
+                and out.dtype == compute and compute.kind != "c" and out.flags.c_contiguous
+                and (one_d or image.ndim == 2 or list(perm) == list(range(image.ndim))))
+    if in_place:
+        problem.dest = out.reshape((x.shape[0], o0, o1))
+        _methods.run(problem, chosen)
+        return out
     result = _methods.run(problem, chosen)             # (B, o0', o1') compute dtype
     if swapped:
         if not flip:
