@@ -65,6 +65,8 @@ def _as_image(image):
             f"image has dtype {arr.dtype}; edge filters need a real image. "
             "Filter image.real and image.imag separately"
         )
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
 
 
@@ -96,8 +98,8 @@ def _check_operator(operator, choices):
 
 def _kernel_input(arr):
     """``(x, out_dtype)``: a C-contiguous array the kernel reads directly."""
-    out_dtype = result_dtypes(arr.dtype, np.dtype(np.float32))[1]
     native = arr.dtype.newbyteorder("=")
+    out_dtype = result_dtypes(native, np.dtype(np.float32))[1]
     if native in _KERNEL_INPUTS:
         x = np.ascontiguousarray(arr, dtype=native)
     else:
@@ -530,8 +532,15 @@ def laplace(image, neighbors=4, *, boundary="symm", workers=None):
     arr = _as_image(image)
     if isinstance(neighbors, (bool, np.bool_)) or neighbors not in _LAPLACE_KERNELS:
         raise choice_error("neighbors", neighbors, "4 or 8")
-    return correlate(arr, _LAPLACE_KERNELS[int(neighbors)], mode="same",
-                     boundary=boundary, workers=workers)
+    if neighbors == 8:
+        return correlate(arr, _LAPLACE_KERNELS[8], mode="same", boundary=boundary,
+                         workers=workers)
+    # Two 1-D second differences, summed, exactly as scipy.ndimage.laplace: the
+    # 3x3 form would also multiply its zero corners, spreading a NaN or inf
+    # diagonally where ndimage does not.
+    out = correlate(arr, [[1], [-2], [1]], mode="same", boundary=boundary, workers=workers)
+    out += correlate(arr, [[1, -2, 1]], mode="same", boundary=boundary, workers=workers)
+    return out
 
 
 # --------------------------------------------------------------------------

@@ -114,7 +114,7 @@ cdef inline void _mag_row(const out_t *S, const out_t *D, out_t a, out_t b,
     cdef Py_ssize_t j
     cdef out_t gx, gy
     for j in range(n):
-        gx = S[j + 2] - S[j]
+        gx = (S[j + 2] - S[j]) + 0 * S[j + 1]
         gy = b * D[j + 1] + a * (D[j] + D[j + 2])
         out[j] = gy * gy + gx * gx
     if out_t is float:
@@ -156,7 +156,7 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
     cdef const in_t *up
     cdef const in_t *mid
     cdef const in_t *dn
-    cdef out_t u, d
+    cdef out_t u, d, c
     cdef out_t *o0
     cdef out_t *o1
 
@@ -169,11 +169,14 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
         dn = x + s * n1 if s >= 0 else zero_row
 
         # Vertical stage: contiguous, no tests, vectorised.
+        # The zero centre tap of the derivative is multiplied too, so NaN
+        # and inf propagate exactly as in scipy.ndimage (NaN * 0 = NaN).
         for j in range(n1):
             u = <out_t>up[j]
             d = <out_t>dn[j]
-            S[j + 1] = b * (<out_t>mid[j]) + a * (u + d)
-            D[j + 1] = d - u
+            c = <out_t>mid[j]
+            S[j + 1] = b * c + a * (u + d)
+            D[j + 1] = (d - u) + 0 * c
 
         # The two padded columns, through the boundary rule (fill = 0).
         s = colmap[0]
@@ -191,7 +194,7 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
         if what & WANT_G1:
             o1 = g1 + i * n1
             for j in range(n1):
-                o1[j] = (S[j + 2] - S[j]) * axis_scale
+                o1[j] = ((S[j + 2] - S[j]) + 0 * S[j + 1]) * axis_scale
         if what & WANT_MAG:
             _mag_row(S, D, a, b, mag_scale, mag + i * n1, n1)
 
