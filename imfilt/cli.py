@@ -381,7 +381,7 @@ def _run_batch(args, tag, compute, render):
 
     from tqdm import tqdm
     with tqdm(total=len(plan), disable=not show_bar, file=sys.stderr, unit="img",
-              desc=f"imfilt {args.command}", leave=False) as bar:
+              desc=f"imfilt {args.command}") as bar:
         report.bar = bar if show_bar else None
         for src, dst, fmt in plan:
             try:
