@@ -36,8 +36,9 @@ EDGE_OPERATORS = GRADIENT_OPERATORS + ("roberts", "laplace", "canny")
 #: Scaling conventions of the derivative filters.
 CONVENTIONS = ("ndimage", "skimage")
 
-# Output bit flags of the kernel.
+# Output bit flags of the kernel, and its column block (COL_BLOCK in _edges.pyx).
 _G0, _G1, _MAG = 1, 2, 4
+_COL_BLOCK = 1024
 
 # dtypes the fused kernel reads directly; everything else is converted first.
 _KERNEL_INPUTS = {np.dtype(t) for t in ("uint8", "uint16", "float32", "float64")}
@@ -137,7 +138,7 @@ def _sep3(x, out_dtype, a, b, boundary, what, axis_scale, mag_scale, nthreads):
         return tuple(outs)
     dummy = np.empty((1, 1), dtype=out_dtype)
     nthreads = max(1, min(nthreads, n0))
-    scratch = np.empty((nthreads, 2 * (n1 + 2)), dtype=out_dtype)
+    scratch = np.empty((nthreads, 2 * (min(n1, _COL_BLOCK) + 2)), dtype=out_dtype)
     _edges.sep3_gradient(
         x, np.zeros(n1, dtype=x.dtype),
         boundary_index(n0, 1, 1, boundary), boundary_index(n1, 1, 1, boundary),

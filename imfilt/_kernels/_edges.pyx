@@ -113,8 +113,9 @@ cdef inline void _mag_row(const out_t *S, const out_t *D, out_t a, out_t b,
     """
     cdef Py_ssize_t j
     cdef out_t gx, gy
+    cdef out_t zero = 0
     for j in range(n):
-        gx = (S[j + 2] - S[j]) + 0 * S[j + 1]
+        gx = (S[j + 2] - S[j]) + zero * S[j + 1]
         gy = b * D[j + 1] + a * (D[j] + D[j + 2])
         out[j] = gy * gy + gx * gx
     if out_t is float:
@@ -128,6 +129,7 @@ cdef inline void _mag_row(const out_t *S, const out_t *D, out_t a, out_t b,
 
 # Which outputs sep3_gradient writes (bit flags, mirrored in imfilt.edges).
 cdef enum:
+    COL_BLOCK = 1024    # columns per block: S, D and the output row fit in L1
     WANT_G0 = 1
     WANT_G1 = 2
     WANT_MAG = 4
@@ -149,14 +151,17 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
                      Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
     """Rows ``[i0, i1)`` of the requested outputs.
 
-    ``S`` and ``D`` are row buffers of ``n1 + 2`` elements: element ``c``
-    holds padded column ``c`` (image column ``c - 1``).
+    Each row is done in column blocks of at most ``COL_BLOCK`` so that the
+    block's source bytes, ``S``, ``D`` and output stay in L1.  ``S`` and
+    ``D`` hold ``COL_BLOCK + 2`` elements: element ``k`` is column
+    ``c0 - 1 + k`` of the block starting at ``c0``.
     """
-    cdef Py_ssize_t i, j, s
+    cdef Py_ssize_t i, j, s, c0, c1, w, lo, hi, off
     cdef const in_t *up
     cdef const in_t *mid
     cdef const in_t *dn
     cdef out_t u, d, c
+    cdef out_t zero = 0     # typed: a bare 0 makes Cython promote to double
     cdef out_t *o0
     cdef out_t *o1
 
@@ -168,35 +173,59 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
         s = rowmap[i + 2]
         dn = x + s * n1 if s >= 0 else zero_row
 
-        # Vertical stage: contiguous, no tests, vectorised.
-        # The zero centre tap of the derivative is multiplied too, so NaN
-        # and inf propagate exactly as in scipy.ndimage (NaN * 0 = NaN).
-        for j in range(n1):
-            u = <out_t>up[j]
-            d = <out_t>dn[j]
-            c = <out_t>mid[j]
-            S[j + 1] = b * c + a * (u + d)
-            D[j + 1] = (d - u) + 0 * c
+        c1 = 0
+        while c1 < n1:
+            c0 = c1
+            c1 = c0 + COL_BLOCK
+            if c1 > n1:
+                c1 = n1
+            w = c1 - c0
+            lo = c0 - 1 if c0 > 0 else 0
+            hi = c1 + 1 if c1 < n1 else n1
+            off = 1 - c0
 
-        # The two padded columns, through the boundary rule (fill = 0).
-        s = colmap[0]
-        S[0] = S[s + 1] if s >= 0 else 0
-        D[0] = D[s + 1] if s >= 0 else 0
-        s = colmap[n1 + 1]
-        S[n1 + 1] = S[s + 1] if s >= 0 else 0
-        D[n1 + 1] = D[s + 1] if s >= 0 else 0
+            # Vertical stage: contiguous, no tests, vectorised.  The zero
+            # centre tap of the derivative is multiplied too, so NaN and inf
+            # propagate exactly as in scipy.ndimage (NaN * 0 = NaN).
+            for j in range(lo, hi):
+                u = <out_t>up[j]
+                d = <out_t>dn[j]
+                c = <out_t>mid[j]
+                S[j + off] = b * c + a * (u + d)
+                D[j + off] = (d - u) + zero * c
 
-        # Horizontal stage.
-        if what & WANT_G0:
-            o0 = g0 + i * n1
-            for j in range(n1):
-                o0[j] = (b * D[j + 1] + a * (D[j] + D[j + 2])) * axis_scale
-        if what & WANT_G1:
-            o1 = g1 + i * n1
-            for j in range(n1):
-                o1[j] = ((S[j + 2] - S[j]) + 0 * S[j + 1]) * axis_scale
-        if what & WANT_MAG:
-            _mag_row(S, D, a, b, mag_scale, mag + i * n1, n1)
+            # Columns outside the image, through the boundary rule (fill =
+            # 0), with the same arithmetic as the loop above.
+            if c0 == 0:
+                s = colmap[0]
+                if s >= 0:
+                    c = <out_t>mid[s]
+                    S[0] = b * c + a * (<out_t>up[s] + <out_t>dn[s])
+                    D[0] = (<out_t>dn[s] - <out_t>up[s]) + zero * c
+                else:
+                    S[0] = 0
+                    D[0] = 0
+            if c1 == n1:
+                s = colmap[n1 + 1]
+                if s >= 0:
+                    c = <out_t>mid[s]
+                    S[w + 1] = b * c + a * (<out_t>up[s] + <out_t>dn[s])
+                    D[w + 1] = (<out_t>dn[s] - <out_t>up[s]) + zero * c
+                else:
+                    S[w + 1] = 0
+                    D[w + 1] = 0
+
+            # Horizontal stage.
+            if what & WANT_G0:
+                o0 = g0 + i * n1 + c0
+                for j in range(w):
+                    o0[j] = (b * D[j + 1] + a * (D[j] + D[j + 2])) * axis_scale
+            if what & WANT_G1:
+                o1 = g1 + i * n1 + c0
+                for j in range(w):
+                    o1[j] = ((S[j + 2] - S[j]) + zero * S[j + 1]) * axis_scale
+            if what & WANT_MAG:
+                _mag_row(S, D, a, b, mag_scale, mag + i * n1 + c0, w)
 
 
 @cython.boundscheck(False)
@@ -222,7 +251,7 @@ def sep3_gradient(const in_t[:, ::1] x not None,
     axis_scale, mag_scale : factors applied to g0/g1 and to the magnitude.
     what : bit set of outputs wanted: 1 = g0, 2 = g1, 4 = magnitude.
     g0, g1, mag : (n0, n1) outputs; unwanted ones may be any shape.  # OUT
-    scratch : (nthreads, 2 * (n1 + 2)) row buffers.
+    scratch : (nthreads, 2 * (min(n1, 1024) + 2)) row buffers.
     nthreads : threads to use (>= 1).
     """
     cdef Py_ssize_t n0 = x.shape[0], n1 = x.shape[1]
@@ -258,7 +287,7 @@ def sep3_gradient(const in_t[:, ::1] x not None,
             if i0 < i1:
                 S = sp + (<Py_ssize_t>threadid()) * slen
                 _sep3_band(xp, n1, zp, rp, cp, ta, tb, tas, tms, what,
-                           p0, p1, pm, S, S + (n1 + 2), i0, i1)
+                           p0, p1, pm, S, S + slen // 2, i0, i1)
 
 
 @cython.boundscheck(False)
