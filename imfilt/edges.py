@@ -581,7 +581,7 @@ def _check_number(name, value, low=None, high=None):
 
 
 def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
-          use_quantiles=False, workers=None):
+          mask=None, use_quantiles=False, workers=None):
     """Canny edge detector, matching ``skimage.feature.canny``.
 
     Steps: Gaussian smoothing (zero padding, renormalised by the weight
@@ -606,6 +606,12 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
         scikit-image); by default 10% and 20% of the dtype's maximum (0.1
         and 0.2 for float images).  With ``use_quantiles=True`` they are
         quantiles in [0, 1] of the magnitude instead.
+    mask : array_like of bool, optional
+        Where to look for edges, as in scikit-image: pixels outside the mask
+        do not contribute to the smoothing (it is renormalised by the mask's
+        own smoothed weight), and edges are only reported where the mask,
+        eroded by one pixel (8-connectivity, border counted as outside), is
+        True.  Default: the whole image.
     use_quantiles : bool, optional
         Interpret the thresholds as quantiles (default False).
     workers : int, optional
@@ -619,8 +625,9 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
     Raises
     ------
     ValueError
-        A non-2-D image, a negative ``sigma``, thresholds out of range or
-        ``low_threshold > high_threshold``, or a bad ``workers``.
+        A non-2-D image, a ``mask`` of another shape, a negative ``sigma``,
+        thresholds out of range or ``low_threshold > high_threshold``, or a
+        bad ``workers``.
     TypeError
         A complex or non-numeric image, or non-numeric parameters.
 
@@ -682,25 +689,46 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
     else:
         f = np.ascontiguousarray(arr, dtype=work)
     n0, n1 = f.shape
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != f.shape:
+            raise ValueError(f"mask must have the image's shape {f.shape}; got shape "
+                             f"{mask.shape}")
+        mask = mask.astype(bool)
     if f.size == 0:
         return np.zeros(f.shape, dtype=bool)
 
     # Gaussian with zero padding, divided by the weight that fell inside the
-    # image ("bleed-over" correction), as scikit-image does.
-    w = _gaussian_weights(sigma)
-    smooth = correlate(f, w[:, None].astype(work), mode="same", boundary="fill",
-                       workers=nthreads)
-    smooth = correlate(smooth, w[None, :].astype(work), mode="same", boundary="fill",
-                       workers=nthreads)
-    inside = np.multiply.outer(_inside_weight(n0, w), _inside_weight(n1, w)).astype(work)
-    smooth /= inside + np.finfo(work).eps
+    # image (or mask): scikit-image's "bleed-over" correction.
+    w = _gaussian_weights(sigma).astype(work)
+
+    def gaussian(a):
+        a = correlate(a, w[:, None], mode="same", boundary="fill", workers=nthreads)
+        return correlate(a, w[None, :], mode="same", boundary="fill", workers=nthreads)
+
+    keep = np.zeros((n0, n1), dtype=np.uint8)
+    if mask is None:
+        smooth = gaussian(f)
+        inside = np.multiply.outer(_inside_weight(n0, w), _inside_weight(n1, w))
+        keep[1:-1, 1:-1] = 1
+    else:
+        smooth = gaussian(np.where(mask, f, work(0)))
+        inside = gaussian(mask.astype(work))
+        # Erode by one pixel, 8-connected, outside the image counting as False.
+        eroded = mask.copy()
+        padded = np.pad(mask, 1, constant_values=False)
+        for di in (0, 1, 2):
+            for dj in (0, 1, 2):
+                eroded &= padded[di:di + n0, dj:dj + n1]
+        keep[eroded] = 1
+    smooth /= inside.astype(work) + np.finfo(work).eps
 
     g0, g1, mag = _sep3(np.ascontiguousarray(smooth), np.dtype(work), 1.0, 2.0, "symm",
                         _G0 | _G1 | _MAG, 1.0, 1.0, nthreads)
     if use_quantiles:
         low, high = np.percentile(mag, [100.0 * low, 100.0 * high])
     thinned = np.empty_like(mag)
-    _edges.nms_interp(g0, g1, mag, thinned, float(low), nthreads)
+    _edges.nms_interp(g0, g1, mag, keep, thinned, float(low), nthreads)
     out = np.zeros((n0, n1), dtype=np.uint8)
     _edges.hysteresis(thinned, float(high), out, np.empty(n0 * n1, dtype=np.intp))
     return out.view(bool)

@@ -425,6 +425,29 @@ def test_canny_dtypes_match_skimage(dtype):
     assert _agreement(ours, theirs) >= 0.99
 
 
+@pytest.mark.parametrize("name", ["camera", "coins"])
+def test_canny_mask_matches_skimage(name):
+    image = _grey(name)
+    n0, n1 = image.shape
+    rect = np.zeros(image.shape, bool)
+    rect[n0 // 5: 4 * n0 // 5, n1 // 6: 2 * n1 // 3] = True
+    ii, jj = np.mgrid[:n0, :n1]
+    disc = (ii - n0 / 2) ** 2 + (jj - n1 / 3) ** 2 < (n0 / 3) ** 2
+    for mask in (rect, disc, rect & ~disc):
+        ours = imfilt.canny(image, 1.5, mask=mask)
+        theirs = skimage.feature.canny(image, 1.5, mask=mask)
+        assert theirs.sum() > 200
+        assert _agreement(ours, theirs) >= 0.99
+        assert not ours[~mask].any()
+    np.testing.assert_array_equal(imfilt.canny(image, mask=np.ones(image.shape, bool)),
+                                  skimage.feature.canny(image, mask=np.ones(image.shape, bool)))
+
+
+def test_canny_mask_shape_error():
+    with pytest.raises(ValueError, match=r"mask must have the image's shape \(6, 6\).*\(5, 6\)"):
+        imfilt.canny(np.zeros((6, 6)), mask=np.ones((5, 6), bool))
+
+
 def test_canny_hand_made_square():
     square = np.zeros((12, 12))
     square[3:9, 3:9] = 1.0

@@ -293,9 +293,10 @@ def sep3_gradient(const in_t[:, ::1] x not None,
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef void _nms_rows(const real_t *g0, const real_t *g1, const real_t *mag,
-                    real_t *out, Py_ssize_t n0, Py_ssize_t n1,
+                    const uint8_t *keep, real_t *out, Py_ssize_t n0, Py_ssize_t n1,
                     real_t low, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
-    """Suppressed magnitude of rows ``[i0, i1)`` (interior rows only).
+    """Suppressed magnitude of rows ``[i0, i1)``; only pixels with ``keep``
+    set and off the one-pixel border can be kept.
 
     For the gradient ``(g0, g1)`` the two neighbours across the edge are
     found by stepping one pixel along the dominant axis (``major``) and one
@@ -311,7 +312,7 @@ cdef void _nms_rows(const real_t *g0, const real_t *g1, const real_t *mag,
         for j in range(n1):
             k = i * n1 + j
             out[k] = 0
-            if i == 0 or i == n0 - 1 or j == 0 or j == n1 - 1:
+            if not keep[k] or i == 0 or i == n0 - 1 or j == 0 or j == n1 - 1:
                 continue
             m = mag[k]
             if not (m >= low and m > 0):
@@ -348,15 +349,18 @@ cdef void _nms_rows(const real_t *g0, const real_t *g1, const real_t *mag,
 def nms_interp(const real_t[:, ::1] g0 not None,
                const real_t[:, ::1] g1 not None,
                const real_t[:, ::1] mag not None,
+               const uint8_t[:, ::1] keep not None,
                real_t[:, ::1] out not None,
                double low, int nthreads):
-    """Non-maximum suppression of ``mag``; border pixels and ``mag < low``
-    give 0.  All arrays (n0, n1) C-contiguous; ``out`` is written."""
+    """Non-maximum suppression of ``mag``; border pixels, pixels where
+    ``keep`` is 0 and ``mag < low`` give 0.  All arrays (n0, n1)
+    C-contiguous; ``out`` is written."""
     cdef Py_ssize_t n0 = mag.shape[0], n1 = mag.shape[1]
     cdef Py_ssize_t nblocks, band, blk, i0, i1
     cdef const real_t *a = &g0[0, 0]
     cdef const real_t *b = &g1[0, 0]
     cdef const real_t *m = &mag[0, 0]
+    cdef const uint8_t *kp = &keep[0, 0]
     cdef real_t *o = &out[0, 0]
     cdef real_t lo = <real_t>low
     cdef bint parallel
@@ -375,7 +379,7 @@ def nms_interp(const real_t[:, ::1] g0 not None,
             if i1 > n0:
                 i1 = n0
             if i0 < i1:
-                _nms_rows(a, b, m, o, n0, n1, lo, i0, i1)
+                _nms_rows(a, b, m, kp, o, n0, n1, lo, i0, i1)
 
 
 @cython.boundscheck(False)
