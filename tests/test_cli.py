@@ -131,6 +131,16 @@ def test_16_bit_grey_png_and_rgb_tiff(tmp_path, camera, astronaut, capsys):
                                imfilt.sobel(fine.astype(np.float32) / np.float32(65535)))
 
 
+def test_16_bit_rgb_png_keeps_its_precision(tmp_path, astronaut):
+    """Pillow reads 16-bit colour PNGs at 8 bits; imfilt reads them through OpenCV."""
+    cv2 = pytest.importorskip("cv2")
+    rgb16 = astronaut.astype(np.uint16) * 257 + np.uint16(100)
+    cv2.imwrite(str(tmp_path / "rgb16.png"), rgb16[..., ::-1])
+    grey, full = _io.read_grey(tmp_path / "rgb16.png")
+    assert full == 65535
+    np.testing.assert_allclose(grey, _io.luminance(rgb16), rtol=1e-12)
+
+
 def test_tiff_output_holds_float_values(photos, tmp_path, camera, capsys):
     tifffile = pytest.importorskip("tifffile")
     out = tmp_path / "mag.tiff"
@@ -370,6 +380,19 @@ def _python_m(args, cwd):
     env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run([sys.executable, "-m", "imfilt", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+def test_readme_first_command(tmp_path):
+    """The README's first command: edges of a photograph shipped with scikit-image."""
+    photo = os.path.join(skimage.data.data_dir, "astronaut.png")
+    done = _python_m(["edges", photo, "-o", tmp_path / "astronaut_edges.png"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    edges = png(tmp_path / "astronaut_edges.png")
+    assert edges.shape == (512, 512) and edges.dtype == np.uint8 and edges.max() == 255
+    done = _python_m(["edges", photo, "-o", tmp_path / "astronaut_canny.png",
+                      "--operator", "canny", "--sigma", "2"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert set(np.unique(png(tmp_path / "astronaut_canny.png"))) == {0, 255}
 
 
 def test_subprocess_exit_statuses(photos, tmp_path):
