@@ -7,6 +7,7 @@ installed.  Boundary names map as in CONVENTIONS section 4.
 """
 
 import doctest
+import os
 
 import numpy as np
 import pytest
@@ -374,6 +375,9 @@ def test_results_identical_for_any_thread_count(shape, dtype):
 
 
 def test_edges_module_built_with_openmp_like_the_rest():
+    """A serial build must fail loudly unless it was asked for (IMFILT_OPENMP=0)."""
+    if os.environ.get("IMFILT_OPENMP", "auto").strip() != "0":
+        assert _edges._openmp_compiled(), "imfilt._kernels._edges was built without OpenMP"
     assert _edges._openmp_compiled() == _build.openmp_compiled()
     assert imfilt.openmp_enabled() == (_edges._openmp_compiled() and _build.openmp_compiled())
 
