@@ -88,6 +88,8 @@ def _read_pillow(path):
             arr = np.array(im)
     except UnidentifiedImageError:
         raise ImageReadError("not an image file Pillow can decode") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(str(exc)) from None
     except (SyntaxError, ValueError, EOFError) as exc:  # corrupt data in some plugins
         raise ImageReadError(f"corrupt image data ({exc})") from None
     if mode == "I" and arr.size and arr.min() >= 0 and arr.max() <= 65535:

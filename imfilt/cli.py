@@ -386,6 +386,11 @@ def _run_batch(args, tag, compute, render):
         for src, dst, fmt in plan:
             try:
                 _process_one(args, src, dst, fmt, inputs_real, compute, render, report)
+            except (KeyboardInterrupt, _UsageError):
+                raise
+            except Exception as exc:  # a bug or an exotic failure: still no traceback
+                report.error(f"{src!r}: unexpected {type(exc).__name__}: {exc} "
+                             "(please report this as an imfilt bug)")
             finally:
                 bar.update(1)
         report.bar = None
@@ -497,3 +502,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("imfilt: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # never a traceback for the user
+        print(f"imfilt {args.command}: error: unexpected {type(exc).__name__}: {exc} "
+              "(please report this as an imfilt bug)", file=sys.stderr)
+        return EXIT_FAILED

@@ -250,6 +250,15 @@ def test_progress_bar_on_a_terminal(photos, tmp_path, monkeypatch, capsys):
     assert status == 0 and err == ""
 
 
+def test_unexpected_failure_is_one_line_not_a_traceback(photos, tmp_path, monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+    monkeypatch.setattr(imfilt, "sobel", broken)
+    status, _, err = run(["edges", photos, "-o", tmp_path / "o", "-q"], capsys)
+    assert status == 1 and "Traceback" not in err
+    assert err.count("simulated bug") == 3 and "camera.png" in err
+
+
 def test_empty_directory_is_reported(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     status, _, err = run(["edges", tmp_path / "empty", "-o", tmp_path / "o"], capsys)
