@@ -1,5 +1,7 @@
 """Shared references and tolerances for the imfilt test suite."""
 
+import os
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -72,3 +74,36 @@ def assert_close_to_reference(got, ref, atol):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+# ---------------------------------------------------------------------------
+# Hypothesis profiles (tests/test_properties.py).  "fast" is the default and
+# what CI runs: few examples, derandomized so every run draws the same cases.
+# IMFILT_HYPOTHESIS=thorough draws thousands of random examples per function.
+
+try:
+    from hypothesis import HealthCheck, settings as _hsettings
+except ImportError:  # hypothesis is a test extra; only the property tests need it
+    _hsettings = None
+
+if _hsettings is not None:
+    _common = dict(deadline=None, database=None, print_blob=True,
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                          HealthCheck.filter_too_much])
+    _hsettings.register_profile("fast", max_examples=100, derandomize=True, **_common)
+    _hsettings.register_profile("thorough", max_examples=3000, derandomize=False, **_common)
+    _hsettings.load_profile(os.environ.get("IMFILT_HYPOTHESIS", "fast"))
+
+
+# ---------------------------------------------------------------------------
+# Opt-in slow tests: skipped unless the -m expression selects them (-m slow).
+
+
+def pytest_collection_modifyitems(config, items):
+    markexpr = config.getoption("markexpr", default="") or ""
+    if "slow" in markexpr and "not slow" not in markexpr:
+        return
+    skip = pytest.mark.skip(reason="slow test: run with -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -115,13 +115,14 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
     rows of P1 elements, only the strips written); ``[jl, jr)`` reads the
     image row in place.  Rows that are all fill read ``fillrow``.
     ``inner``/``outer`` are the thread's tables of k0 + 1 row pointers.
-    With row stride 1 and no row dilation, rows are computed in pairs that
+    With row and column stride 1 and no row dilation, rows are computed in pairs that
     share their input rows (see ``_microkernel.h``); results are the same
     as one row at a time.
     """
     cdef Py_ssize_t i, a, s, run, r0, r1, c0, nrows
     cdef Py_ssize_t k0 = g.k0, P1 = g.P1, jl = g.jl, jr = g.jr
-    cdef bint pair_rows = g.s0 == 1 and g.d0 == 1
+    # The two-row micro-kernel reads contiguous columns: column stride 1 only.
+    cdef bint pair_rows = g.s0 == 1 and g.d0 == 1 and g.s1 == 1
     cdef const real_t **table
     cdef const real_t *src
     cdef real_t *strip

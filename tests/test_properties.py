@@ -1,0 +1,465 @@
+"""Property-based parity: every public function against its reference.
+
+Hypothesis draws shapes (1, primes, kernels larger than the image), dtypes,
+modes, boundaries, strides, dilations, axes and memory layouts; each case is
+compared with an independent reference (scipy.signal / numpy.pad for
+convolution, scipy.ndimage for edges, PyTorch for the network operators when
+it is installed).
+
+Profiles (registered in conftest.py): the default ``fast`` profile is
+derandomized so CI draws the same cases every run; ``IMFILT_HYPOTHESIS=thorough``
+draws thousands of random examples per function.  A failure found by either
+becomes a named regression test at the end of this file.
+"""
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from scipy import signal
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import assume, given, note  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import imfilt  # noqa: E402
+from imfilt._modes import BOUNDARIES, BOUNDARY_ALIASES  # noqa: E402
+
+from conftest import EPS, assert_close_to_reference, numpy_pad_reference, tolerance  # noqa: E402
+
+# ---------------------------------------------------------------------------
+# shared strategies
+
+#: Axis lengths: 1, 2, small primes and a few composites.
+LENGTHS = st.sampled_from([1, 1, 2, 3, 4, 5, 6, 7, 8, 11, 13, 16, 17])
+#: Kernel lengths, including ones larger than most images (repeated folding).
+KLENGTHS = st.sampled_from([1, 1, 2, 3, 3, 4, 5, 7, 9, 12, 19, 31])
+IMAGE_DTYPES = st.sampled_from(["float64", "float32", "complex128", "complex64", "uint8",
+                                "int8", "uint16", "int16", "int32", "uint32", "int64",
+                                "uint64", "float16", "bool"])
+KERNEL_DTYPES = st.sampled_from(["float64", "float32", "int64", "complex128", "list"])
+LAYOUTS = st.sampled_from(["C", "F", "strided", "negative", "bigendian", "readonly"])
+BOUNDARY_NAMES = st.sampled_from(sorted(BOUNDARY_ALIASES))
+SMALL_INT = st.integers(1, 3)
+
+#: The dtype imfilt computes (and returns) for each image dtype (CONVENTIONS 5).
+COMPUTE = {
+    "float32": np.float32, "float64": np.float64, "complex64": np.complex64,
+    "complex128": np.complex128, "uint8": np.float32, "int8": np.float32,
+    "int16": np.float32, "uint16": np.float32, "bool": np.float32,
+    "float16": np.float32, "int32": np.float64, "int64": np.float64,
+    "uint32": np.float64, "uint64": np.float64,
+}
+
+
+def sample(rng, shape, dtype):
+    """Random values of ``dtype`` that every dtype represents exactly."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.random(shape) < 0.5
+    if dtype.kind == "u":
+        return rng.integers(0, 100, size=shape).astype(dtype)
+    if dtype.kind == "i":
+        return rng.integers(-100, 100, size=shape).astype(dtype)
+    if dtype.kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def in_layout(a, layout):
+    """The same values as ``a`` in another memory layout (never a C-contiguous copy)."""
+    a = np.asarray(a)
+    if layout == "C" or a.ndim == 0:
+        return a
+    if layout == "F":
+        return np.asfortranarray(a)
+    if layout == "strided":
+        big = np.zeros(tuple(2 * n for n in a.shape) or (1,), dtype=a.dtype)
+        view = big[tuple(slice(None, None, 2) for _ in a.shape)]
+        view[...] = a
+        return view
+    if layout == "negative":
+        flip = tuple(slice(None, None, -1) for _ in a.shape)
+        return np.ascontiguousarray(a[flip])[flip]
+    if layout == "bigendian":
+        return a.astype(a.dtype.newbyteorder(">")) if a.dtype.itemsize > 1 else a
+    if layout == "readonly":
+        r = a.copy()
+        r.setflags(write=False)
+        return r
+    raise AssertionError(layout)
+
+
+def zero_stuff(w, d):
+    if d == (1, 1):
+        return w
+    out = np.zeros((d[0] * (w.shape[0] - 1) + 1, d[1] * (w.shape[1] - 1) + 1), dtype=w.dtype)
+    out[::d[0], ::d[1]] = w
+    return out
+
+
+def as_reference(a, compute):
+    """``a`` as imfilt computes it, widened to float64/complex128 for the reference."""
+    wide = np.complex128 if np.dtype(compute).kind == "c" else np.float64
+    return np.asarray(a).astype(compute).astype(wide)
+
+
+def valid_possible(xs, ws):
+    return all(a >= b for a, b in zip(xs, ws)) or all(b >= a for a, b in zip(xs, ws))
+
+
+def check_unchanged(original, passed):
+    """Inputs are never modified (compared bit for bit, NaN included)."""
+    assert np.asarray(passed).tobytes() == np.asarray(original).tobytes() or \
+        np.array_equal(np.asarray(passed), original, equal_nan=True)
+
+
+# ---------------------------------------------------------------------------
+# convolve / correlate
+
+
+@st.composite
+def conv_cases(draw, one_d=False):
+    xs = (1 if one_d else draw(LENGTHS), draw(LENGTHS))
+    ks = (1 if one_d else draw(KLENGTHS), draw(KLENGTHS))
+    stride = (1 if one_d else draw(SMALL_INT), draw(SMALL_INT))
+    dilation = (1 if one_d else draw(SMALL_INT), draw(SMALL_INT))
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, ks))
+    mode = draw(st.sampled_from(["full", "same", "valid"]))
+    if mode == "valid" and not valid_possible(xs, span):
+        mode = "same"
+    return dict(
+        xs=xs, ks=ks, stride=stride, dilation=dilation, mode=mode,
+        boundary=draw(BOUNDARY_NAMES),
+        fillvalue=draw(st.sampled_from([0.0, 0.0, 1.5, -2.0])),
+        xdtype=draw(IMAGE_DTYPES), kdtype=draw(KERNEL_DTYPES),
+        layout=draw(LAYOUTS), klayout=draw(LAYOUTS),
+        method=draw(st.sampled_from(["auto", "direct", "direct", "fft"])),
+        workers=draw(st.sampled_from([1, 2])),
+        use_out=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+
+
+def conv_reference(x, w, c, is_conv, one_d=False):
+    """The numpy.pad definition with the zero-stuffed kernel, then the stride."""
+    compute = COMPUTE[np.dtype(x.dtype).name]
+    if np.dtype(w.dtype).kind == "c" and np.dtype(compute).kind != "c":
+        compute = np.complex64 if compute == np.float32 else np.complex128
+    xr = as_reference(x, compute)
+    wr = as_reference(w, compute)
+    if one_d:
+        xr, wr = xr[np.newaxis], wr[np.newaxis]
+    wz = zero_stuff(wr, c["dilation"])
+    align = True if one_d else None
+    ref = numpy_pad_reference(xr, wz, c["mode"], c["boundary"], c["fillvalue"], is_conv, align)
+    atol = tolerance(xr, wz, c["mode"], c["boundary"], c["fillvalue"], is_conv, compute, align)
+    s = c["stride"]
+    ref, atol = ref[::s[0], ::s[1]], atol[::s[0], ::s[1]]
+    if one_d:
+        ref, atol = ref[0], atol[0]
+    return ref, atol, np.dtype(compute)
+
+
+def fft_tolerance(xr, wr, compute, shape):
+    """FFT error bound: ~ eps * log2(size) * max|x| * sum|w| (documented)."""
+    n = max(2, int(np.prod([a + b for a, b in zip(xr.shape, wr.shape)])))
+    scale = (np.max(np.abs(xr), initial=0.0) + 2.0) * np.sum(np.abs(wr))
+    return 16 * EPS[np.dtype(compute)] * np.log2(n) * scale * np.ones(shape)
+
+
+def run_conv_case(c, is_conv, one_d=False):
+    rng = np.random.default_rng(c["seed"])
+    func = imfilt.convolve if is_conv else imfilt.correlate
+    x = sample(rng, c["xs"][1:] if one_d else c["xs"], c["xdtype"])
+    kdtype = "float64" if c["kdtype"] == "list" else c["kdtype"]
+    w = sample(rng, c["ks"][1:] if one_d else c["ks"], kdtype)
+    ref, atol, compute = conv_reference(x, w, c, is_conv, one_d)
+    note(f"x {x.dtype}{x.shape} w {w.dtype}{w.shape} compute {compute}")
+
+    xl = in_layout(x, c["layout"])
+    wl = w.tolist() if c["kdtype"] == "list" else in_layout(w, c["klayout"])
+    x_before, w_before = np.array(xl, copy=True), np.array(wl, copy=True)
+    kw = dict(method=c["method"], stride=c["stride"][1] if one_d else c["stride"],
+              dilation=c["dilation"][1] if one_d else c["dilation"], workers=c["workers"])
+    if c["method"] == "fft":
+        kw["method"] = "fft"
+    out = None
+    if c["use_out"]:
+        out = np.full(ref.shape, 7, dtype=compute)
+        kw["out"] = out
+    got = func(xl, wl, c["mode"], c["boundary"], c["fillvalue"], **kw)
+
+    assert got.dtype == compute, (got.dtype, compute)
+    assert got.shape == ref.shape
+    assert got.flags.c_contiguous and got.dtype.isnative
+    if out is not None:
+        assert got is out
+    check_unchanged(x_before, xl)
+    check_unchanged(w_before, wl)
+    if c["method"] == "fft":
+        wz = zero_stuff(as_reference(w if not one_d else w[None], compute), c["dilation"])
+        atol = np.maximum(atol, fft_tolerance(as_reference(x, compute), wz, compute, ref.shape))
+    assert_close_to_reference(got, ref, atol)
+
+    if c["method"] == "direct" and c["workers"] == 2:
+        # the parallel contract: bit-identical for any thread count
+        serial = func(x, w, c["mode"], c["boundary"], c["fillvalue"], method="direct",
+                      stride=kw["stride"], dilation=kw["dilation"], workers=1)
+        assert serial.tobytes() == got.tobytes()
+
+
+@given(conv_cases())
+def test_convolve_matches_reference(c):
+    run_conv_case(c, is_conv=True)
+
+
+@given(conv_cases())
+def test_correlate_matches_reference(c):
+    run_conv_case(c, is_conv=False)
+
+
+@given(conv_cases(one_d=True), st.booleans())
+def test_one_d_matches_reference(c, is_conv):
+    run_conv_case(c, is_conv=is_conv, one_d=True)
+
+
+@given(st.integers(1, 40), st.integers(1, 40), st.sampled_from(["full", "same", "valid"]),
+       st.booleans(), st.integers(0, 2**32 - 1))
+def test_one_d_fill_matches_scipy_signal(n, k, mode, is_conv, seed):
+    """1-D with zero fill: scipy.signal.convolve/correlate themselves."""
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal(n), rng.standard_normal(k)
+    ours = imfilt.convolve if is_conv else imfilt.correlate
+    ref = (signal.convolve if is_conv else signal.correlate)(x, w, mode, method="direct")
+    np.testing.assert_allclose(ours(x, w, mode), ref, rtol=1e-12, atol=1e-12 * (n + k))
+
+
+@st.composite
+def stack_cases(draw):
+    ndim = draw(st.integers(3, 4))
+    shape = [draw(st.sampled_from([1, 2, 3])) for _ in range(ndim)]
+    ax = draw(st.permutations(range(ndim)))[:2]
+    for a in ax:
+        shape[a] = draw(LENGTHS)
+    ks = (draw(KLENGTHS), draw(KLENGTHS))
+    return dict(shape=tuple(shape), axes=tuple(ax), ks=ks,
+                per_slice=draw(st.booleans()), mode=draw(st.sampled_from(["full", "same"])),
+                boundary=draw(st.sampled_from(BOUNDARIES)),
+                dtype=draw(st.sampled_from(["float32", "float64", "uint8"])),
+                layout=draw(LAYOUTS), is_conv=draw(st.booleans()),
+                neg_axes=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))
+
+
+@given(stack_cases())
+def test_axes_stack_equals_slice_by_slice(c):
+    rng = np.random.default_rng(c["seed"])
+    x = sample(rng, c["shape"], c["dtype"])
+    ax = c["axes"]
+    lead = tuple(n for a, n in enumerate(c["shape"]) if a not in ax)
+    kshape = (lead if c["per_slice"] else ()) + c["ks"]
+    w = rng.standard_normal(kshape)
+    func = imfilt.convolve if c["is_conv"] else imfilt.correlate
+    axes = tuple(a - len(c["shape"]) for a in ax) if c["neg_axes"] else ax
+    got = func(in_layout(x, c["layout"]), w, c["mode"], c["boundary"], axes=axes)
+
+    moved = np.moveaxis(x, ax, (-2, -1))          # lead axes keep their order
+    flat = moved.reshape((-1,) + moved.shape[-2:])
+    wflat = w.reshape((-1,) + c["ks"])
+    expected = np.stack([func(flat[i], wflat[i if c["per_slice"] else 0], c["mode"],
+                              c["boundary"], workers=1) for i in range(flat.shape[0])])
+    expected = np.moveaxis(expected.reshape(moved.shape[:-2] + expected.shape[-2:]),
+                           (-2, -1), ax)
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+@given(conv_cases(), st.sampled_from(["nan", "inf", "-inf"]), st.data())
+def test_non_finite_propagate_like_the_direct_definition(c, bad, data):
+    """NaN/inf anywhere: method='auto' gives the direct pattern (never FFT's smear)."""
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal(c["xs"])
+    w = rng.standard_normal(c["ks"])
+    i = data.draw(st.integers(0, x.size - 1))
+    x.flat[i] = float(bad)
+    # Dilation skips the holes (documented), so the zero-stuffed reference
+    # would wrongly spread NaN through them: compare undilated kernels only.
+    c = dict(c, method="auto", xdtype="float64", dilation=(1, 1))
+    if c["mode"] == "valid" and not valid_possible(c["xs"], c["ks"]):
+        c["mode"] = "same"
+    ref, _, _ = conv_reference(x, w, c, True)
+    got = imfilt.convolve(x, w, c["mode"], c["boundary"], c["fillvalue"], method="auto",
+                          stride=c["stride"], dilation=c["dilation"])
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(ref))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(ref))
+
+
+@given(st.sampled_from([(3, 3), (5, 5), (7, 1), (1, 9), (5, 3)]), LENGTHS, LENGTHS,
+       st.sampled_from(BOUNDARIES), st.sampled_from(["float32", "float64"]),
+       st.integers(0, 2**32 - 1))
+def test_separable_method_matches_direct(ks, n0, n1, boundary, dtype, seed):
+    """A rank-1 kernel through method='separable' agrees with 'direct'."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n0, n1)).astype(dtype)
+    w = np.outer(rng.standard_normal(ks[0]), rng.standard_normal(ks[1]))
+    a = imfilt.convolve(x, w, "same", boundary, method="separable")
+    b = imfilt.convolve(x, w, "same", boundary, method="direct")
+    scale = imfilt.convolve(np.abs(x).astype(np.float64), np.abs(w), "same", boundary)
+    tol = 8 * (w.size + 2) * EPS[np.dtype(dtype)] * scale + 1e-300
+    assert np.all(np.abs(a.astype(np.float64) - b) <= tol)
+
+
+# ---------------------------------------------------------------------------
+# edge filters against scipy.ndimage
+
+NDI_MODE = {"fill": "constant", "wrap": "wrap", "symm": "reflect", "reflect": "mirror",
+            "edge": "nearest"}
+EDGE_DTYPES = st.sampled_from(["float64", "float32", "uint8", "uint16", "int16", "int32",
+                               "int64", "bool", "float16", "uint32", "int8"])
+SMOOTH = {"sobel": [1.0, 2.0, 1.0], "scharr": [3.0, 10.0, 3.0], "prewitt": [1.0, 1.0, 1.0]}
+
+
+def edge_compute(dtype):
+    return np.dtype(COMPUTE[np.dtype(dtype).name])
+
+
+@st.composite
+def edge_cases(draw):
+    return dict(shape=(draw(LENGTHS), draw(LENGTHS)), dtype=draw(EDGE_DTYPES),
+                boundary=draw(BOUNDARY_NAMES), layout=draw(LAYOUTS),
+                workers=draw(st.sampled_from([1, 2])), seed=draw(st.integers(0, 2**32 - 1)))
+
+
+def edge_input(c):
+    rng = np.random.default_rng(c["seed"])
+    x = sample(rng, c["shape"], c["dtype"])
+    xl = in_layout(x, c["layout"])
+    return x, xl, np.array(xl, copy=True), edge_compute(c["dtype"])
+
+
+def derivative_reference(xr, op, axis, boundary):
+    mode = NDI_MODE[BOUNDARY_ALIASES[boundary]]
+    d = ndi.correlate1d(xr, [-1.0, 0.0, 1.0], axis=axis, mode=mode)
+    return ndi.correlate1d(d, SMOOTH[op], axis=1 - axis, mode=mode)
+
+
+def edge_tol(xr, compute, terms=16):
+    return terms * EPS[compute] * (np.abs(xr) + 1.0) * 16.0 + 1e-300
+
+
+@given(edge_cases(), st.sampled_from(["sobel", "scharr", "prewitt"]),
+       st.sampled_from([None, 0, 1, -1, -2]))
+def test_derivative_filters_match_ndimage(c, op, axis):
+    x, xl, before, compute = edge_input(c)
+    got = getattr(imfilt, op)(xl, axis, boundary=c["boundary"], workers=c["workers"])
+    xr = as_reference(x, compute)
+    if axis is None:
+        ref = np.hypot(derivative_reference(xr, op, 0, c["boundary"]),
+                       derivative_reference(xr, op, 1, c["boundary"]))
+    else:
+        ref = derivative_reference(xr, op, axis % 2, c["boundary"])
+    if op == "sobel" and axis is not None:
+        # and scipy.ndimage.sobel itself
+        np.testing.assert_allclose(
+            ndi.sobel(xr, axis % 2, mode=NDI_MODE[BOUNDARY_ALIASES[c["boundary"]]]), ref,
+            atol=1e-9 * (np.abs(xr).max(initial=0) + 1))
+    assert got.dtype == compute and got.shape == x.shape
+    scale = ndi.uniform_filter(np.abs(xr), 3, mode="nearest") * 30 + 1
+    assert_close_to_reference(got, ref, 64 * EPS[compute] * scale)
+    check_unchanged(before, xl)
+
+
+@given(edge_cases(), st.sampled_from(["sobel", "scharr", "prewitt"]))
+def test_gradient_matches_ndimage(c, op):
+    x, xl, before, compute = edge_input(c)
+    mag, direction = imfilt.gradient(xl, op, boundary=c["boundary"], workers=c["workers"])
+    xr = as_reference(x, compute)
+    g0 = derivative_reference(xr, op, 0, c["boundary"])
+    g1 = derivative_reference(xr, op, 1, c["boundary"])
+    scale = ndi.uniform_filter(np.abs(xr), 3, mode="nearest") * 30 + 1
+    assert_close_to_reference(mag, np.hypot(g0, g1), 64 * EPS[compute] * scale)
+    # Direction: only where the gradient is clearly non-zero (atan2 of rounding noise
+    # is arbitrary).
+    strong = np.hypot(g0, g1) > 1e3 * EPS[compute] * scale
+    diff = np.angle(np.exp(1j * (direction.astype(np.float64) - np.arctan2(g0, g1))))
+    assert np.all(np.abs(diff[strong]) <= 1e-3 if compute == np.float32 else 1e-9)
+    check_unchanged(before, xl)
+
+
+@given(edge_cases(), st.sampled_from([4, 8]))
+def test_laplace_matches_ndimage(c, neighbors):
+    x, xl, before, compute = edge_input(c)
+    got = imfilt.laplace(xl, neighbors, boundary=c["boundary"], workers=c["workers"])
+    xr = as_reference(x, compute)
+    mode = NDI_MODE[BOUNDARY_ALIASES[c["boundary"]]]
+    if neighbors == 4:
+        ref = ndi.laplace(xr, mode=mode)
+    else:
+        ref = ndi.correlate(xr, [[1, 1, 1], [1, -8, 1], [1, 1, 1]], mode=mode)
+    scale = ndi.uniform_filter(np.abs(xr), 3, mode="nearest") * 30 + 1
+    assert got.dtype == compute
+    assert_close_to_reference(got, ref, 64 * EPS[compute] * scale)
+    check_unchanged(before, xl)
+
+
+@given(edge_cases())
+def test_roberts_matches_ndimage(c):
+    x, xl, before, compute = edge_input(c)
+    got = imfilt.roberts(xl, boundary=c["boundary"], workers=c["workers"])
+    xr = as_reference(x, compute)
+    mode = NDI_MODE[BOUNDARY_ALIASES[c["boundary"]]]
+    # 2x2 kernels aligned like correlate2d 'same': ndimage's centre k//2 shifted by -1.
+    p = ndi.correlate(xr, [[-1, 0], [0, 1]], mode=mode, origin=-1)
+    q = ndi.correlate(xr, [[0, -1], [1, 0]], mode=mode, origin=-1)
+    scale = ndi.uniform_filter(np.abs(xr), 3, mode="nearest") * 30 + 1
+    assert got.dtype == compute
+    assert_close_to_reference(got, np.hypot(p, q), 64 * EPS[compute] * scale)
+    check_unchanged(before, xl)
+
+
+@given(st.sampled_from([1, 2, 3, 5, 8, 13, 16, 24, 31]), st.sampled_from([1, 2, 3, 5, 8, 13, 16, 24, 31]),
+       st.sampled_from(["float64", "uint8", "uint16", "float32"]),
+       st.sampled_from([0.0, 0.5, 1.0, 2.0]), LAYOUTS, st.integers(0, 2**32 - 1))
+def test_canny_matches_skimage_on_blocky_images(n0, n1, dtype, sigma, layout, seed):
+    """Piecewise-constant images with well separated levels: no threshold ties."""
+    feature = pytest.importorskip("skimage.feature")
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 2, size=(max(1, n0 // 4), max(1, n1 // 4)))
+    x = np.kron(coarse, np.ones((4, 4)))[:n0, :n1]
+    x = np.pad(x, ((0, n0 - x.shape[0]), (0, n1 - x.shape[1])), mode="edge")
+    if dtype == "uint8":
+        x = (x * 200).astype(np.uint8)
+    elif dtype == "uint16":
+        x = (x * 50000).astype(np.uint16)
+    else:
+        x = x.astype(dtype)
+    xl = in_layout(x, layout)
+    before = np.array(xl, copy=True)
+    got = imfilt.canny(xl, sigma)
+    ref = feature.canny(x, sigma)
+    assert got.dtype == bool and got.shape == x.shape
+    assert not got[[0, -1], :].any() and not got[:, [0, -1]].any()
+    np.testing.assert_array_equal(got, ref)
+    check_unchanged(before, xl)
+
+
+# ---------------------------------------------------------------------------
+# Regression tests for failures the properties found
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_regression_column_stride_with_paired_rows(workers, dtype):
+    """Found by test_convolve_matches_reference: stride=(1, s1 > 1) was ignored in
+    the columns whenever a band of two or more output rows went through the
+    two-row micro-kernel (workers=1 on small images, any workers on large ones).
+    """
+    x = np.arange(100 * 37, dtype=dtype).reshape(100, 37) % 17
+    w = np.arange(9, dtype=dtype).reshape(3, 3)
+    for s1 in (2, 3):
+        got = imfilt.convolve(x, w, "same", stride=(1, s1), method="direct", workers=workers)
+        full = imfilt.convolve(x, w, "same", method="direct", workers=workers)
+        np.testing.assert_array_equal(got, full[:, ::s1])
+    small = imfilt.convolve(np.arange(33.0).reshape(11, 3), [[2.0]], "full", stride=(1, 2),
+                            workers=workers)
+    np.testing.assert_array_equal(small, 2 * np.arange(33.0).reshape(11, 3)[:, ::2])
