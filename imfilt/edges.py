@@ -14,7 +14,7 @@ import numpy as np
 from imfilt._kernels import _edges
 from imfilt._modes import boundary_index, canonical_boundary, choice_error
 from imfilt._threads import resolve_workers
-from imfilt._validation import as_array, result_dtypes
+from imfilt._validation import as_array, is_integer_like, result_dtypes
 from imfilt.convolution import correlate
 
 __all__ = ["sobel", "scharr", "prewitt", "roberts", "laplace", "gradient", "canny",
@@ -54,9 +54,9 @@ def _as_image(image):
     if arr.ndim != 2:
         hint = ""
         if arr.ndim == 3:
-            hint = (". Colour images are not supported yet: convert to grey first "
-                    "(e.g. the ITU-R 601 luminance 0.299 R + 0.587 G + 0.114 B, as "
-                    "`imfilt edges` does) or filter each channel separately")
+            hint = (". For a colour image pass channel_axis= (e.g. channel_axis=-1) "
+                    "to filter each channel, or convert to grey first (the ITU-R 601 "
+                    "luminance 0.299 R + 0.587 G + 0.114 B, as `imfilt edges` does)")
         raise ValueError(
             f"image must be 2-D (rows, columns); got image.ndim={arr.ndim} "
             f"(shape {arr.shape}){hint}"
@@ -69,6 +69,34 @@ def _as_image(image):
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
+
+
+def _over_channels(func, image, channel_axis, *args, **kwargs):
+    """Apply a 2-D filter to each channel of a colour image.
+
+    ``channel_axis=None`` passes the image through unchanged (2-D only).
+    Results are stacked back along ``channel_axis``; a filter returning a
+    tuple (``gradient``) gives a tuple of stacked arrays.
+    """
+    if channel_axis is None:
+        return func(image, *args, **kwargs)
+    arr = as_array(image, "image")
+    if arr.ndim != 3:
+        raise ValueError(
+            f"channel_axis={channel_axis!r} needs a 3-D image (rows, columns, channels "
+            f"in some order); got image.ndim={arr.ndim} (shape {arr.shape})"
+        )
+    if not is_integer_like(channel_axis) or not -3 <= int(channel_axis) < 3:
+        raise ValueError(
+            f"channel_axis={channel_axis!r} is not valid; use None, or an axis of the "
+            "3-D image: 0, 1, 2 (or -3, -2, -1)"
+        )
+    axis = int(channel_axis) % 3
+    planes = np.moveaxis(arr, axis, 0)
+    results = [func(plane, *args, **kwargs) for plane in planes]
+    if isinstance(results[0], tuple):
+        return tuple(np.stack(parts, axis=axis) for parts in zip(*results))
+    return np.stack(results, axis=axis)
 
 
 def _check_axis(axis):
@@ -177,9 +205,9 @@ def _single(image, axis, boundary, convention, workers, operator):
 # shared documentation
 
 _DERIV_PARAMS = """\
-image : array_like, 2-D
+image : array_like, 2-D (or 3-D with ``channel_axis``)
     Grey image of any real dtype (bool, integers, float16/32/64; any layout
-    and byte order).  For colour images convert to grey first.
+    and byte order).
 axis : {None, 0, 1, -2, -1}, optional
     ``None`` (default) gives the gradient magnitude ``sqrt(g0**2 + g1**2)``;
     ``0`` the derivative along axis 0 (rows, "vertical": positive where the
@@ -199,10 +227,14 @@ convention : {'ndimage', 'skimage'}, optional
     (unsigned by their maximum to [0, 1], signed to [-1, 1]).
 workers : int, optional
     Threads to use (default: see :func:`imfilt.set_workers`).  Results are
-    bit-identical for any thread count."""
+    bit-identical for any thread count.
+channel_axis : int, optional
+    For a colour (or multi-channel) 3-D image, the axis that holds the
+    channels; each channel is filtered on its own and the result keeps the
+    image's shape.  ``None`` (default): the image must be 2-D."""
 
 _DERIV_RETURNS = """\
-out : ndarray, 2-D
+out : ndarray, 2-D (3-D with ``channel_axis``)
     float32 for bool, 8/16-bit integer, float16 and float32 images; float64
     for float64 and 32/64-bit integer images (never wraps around)."""
 
@@ -228,16 +260,22 @@ def _indent(text):
 # public filters
 
 
-def sobel(image, axis=None, *, boundary="symm", convention="ndimage", workers=None):
-    return _single(image, axis, boundary, convention, workers, "sobel")
+def sobel(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
+          channel_axis=None):
+    return _over_channels(_single, image, channel_axis, axis, boundary, convention, workers,
+                          "sobel")
 
 
-def scharr(image, axis=None, *, boundary="symm", convention="ndimage", workers=None):
-    return _single(image, axis, boundary, convention, workers, "scharr")
+def scharr(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
+           channel_axis=None):
+    return _over_channels(_single, image, channel_axis, axis, boundary, convention, workers,
+                          "scharr")
 
 
-def prewitt(image, axis=None, *, boundary="symm", convention="ndimage", workers=None):
-    return _single(image, axis, boundary, convention, workers, "prewitt")
+def prewitt(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
+            channel_axis=None):
+    return _over_channels(_single, image, channel_axis, axis, boundary, convention, workers,
+                          "prewitt")
 
 
 sobel.__doc__ = _doc(
@@ -361,7 +399,7 @@ prewitt.__doc__ = _doc(
 
 
 def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
-             workers=None):
+             workers=None, channel_axis=None):
     """Gradient magnitude and direction of a 2-D image.
 
     Both derivatives and the magnitude come from one fused pass of the
@@ -380,6 +418,9 @@ def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
         not depend on it.
     workers : int, optional
         Threads to use (default: see :func:`imfilt.set_workers`).
+    channel_axis : int, optional
+        Channel axis of a 3-D colour image; each channel is filtered on its
+        own (default ``None``: 2-D image).
 
     Returns
     -------
@@ -415,12 +456,17 @@ def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
     (4.0, 1.5708)
     """
     operator = _check_operator(operator, GRADIENT_OPERATORS)
+    return _over_channels(_gradient2d, image, channel_axis, operator, boundary, convention,
+                          workers)
+
+
+def _gradient2d(image, operator, boundary, convention, workers):
     g0, g1, mag = _derivative3(image, None, boundary, convention, workers, operator,
                                what=_G0 | _G1 | _MAG)
     return mag, np.arctan2(g0, g1)
 
 
-def roberts(image, *, boundary="symm", convention="ndimage", workers=None):
+def roberts(image, *, boundary="symm", convention="ndimage", workers=None, channel_axis=None):
     """Roberts cross gradient magnitude of a 2-D image.
 
     The two diagonal differences ``p = image[i+1, j+1] - image[i, j]`` and
@@ -440,6 +486,9 @@ def roberts(image, *, boundary="symm", convention="ndimage", workers=None):
         ``img_as_float``, giving ``skimage.filters.roberts``.
     workers : int, optional
         Threads to use (default: see :func:`imfilt.set_workers`).
+    channel_axis : int, optional
+        Channel axis of a 3-D colour image; each channel is filtered on its
+        own (default ``None``: 2-D image).
 
     Returns
     -------
@@ -466,6 +515,10 @@ def roberts(image, *, boundary="symm", convention="ndimage", workers=None):
            [0.       , 1.4142135, 0.       , 0.       ],
            [0.       , 1.4142135, 0.       , 0.       ]], dtype=float32)
     """
+    return _over_channels(_roberts2d, image, channel_axis, boundary, convention, workers)
+
+
+def _roberts2d(image, boundary, convention, workers):
     arr = _as_image(image)
     boundary = canonical_boundary(boundary)
     convention = _check_convention(convention)
@@ -487,7 +540,7 @@ _LAPLACE_KERNELS = {
 }
 
 
-def laplace(image, neighbors=4, *, boundary="symm", workers=None):
+def laplace(image, neighbors=4, *, boundary="symm", workers=None, channel_axis=None):
     """Discrete Laplacian of a 2-D image.
 
     Parameters
@@ -503,6 +556,9 @@ def laplace(image, neighbors=4, *, boundary="symm", workers=None):
         Boundary rule, as for :func:`sobel` (default ``'symm'``).
     workers : int, optional
         Threads to use (default: see :func:`imfilt.set_workers`).
+    channel_axis : int, optional
+        Channel axis of a 3-D colour image; each channel is filtered on its
+        own (default ``None``: 2-D image).
 
     Returns
     -------
@@ -530,9 +586,13 @@ def laplace(image, neighbors=4, *, boundary="symm", workers=None):
     >>> imfilt.laplace(dot, neighbors=8)[1, 1]
     np.float32(-8.0)
     """
-    arr = _as_image(image)
     if isinstance(neighbors, (bool, np.bool_)) or neighbors not in _LAPLACE_KERNELS:
         raise choice_error("neighbors", neighbors, "4 or 8")
+    return _over_channels(_laplace2d, image, channel_axis, neighbors, boundary, workers)
+
+
+def _laplace2d(image, neighbors, boundary, workers):
+    arr = _as_image(image)
     if neighbors == 8:
         return correlate(arr, _LAPLACE_KERNELS[8], mode="same", boundary=boundary,
                          workers=workers)
