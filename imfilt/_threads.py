@@ -188,6 +188,9 @@ def show_config(file=None):
     >>> "OpenMP" in buf.getvalue()
     True
     """
+    if file is not None and not callable(getattr(file, "write", None)):
+        raise TypeError(f"file={file!r} is not writable; pass a file-like object with a "
+                        "write() method (e.g. sys.stdout or io.StringIO()), or None")
     import numpy
     import scipy
 

@@ -128,7 +128,9 @@ def _load_kernel_file(path):
         if path.lower().endswith(".npy"):
             kernel = np.load(path, allow_pickle=False)
         else:
-            kernel = np.loadtxt(path, ndmin=2, delimiter=None)
+            with warnings.catch_warnings():  # "input contained no data": reported below
+                warnings.simplefilter("ignore")
+                kernel = np.loadtxt(path, ndmin=2, delimiter=None)
     except (OSError, ValueError) as exc:
         raise _UsageError(f"--kernel-file {path!r} cannot be read: {exc}") from None
     kernel = np.asarray(kernel)

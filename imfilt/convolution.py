@@ -194,6 +194,11 @@ def _pads(mode, k, convolution_alignment):
     return before, k - 1 - before
 
 
+#: Largest dilated kernel extent per axis: padded axes of this length still
+#: leave room for index arithmetic in 64-bit ``Py_ssize_t``.
+_MAX_SPAN = 2**40
+
+
 def _zero_stuff(w, dilation):
     """The kernel with ``d - 1`` zeros between taps (the atrous definition)."""
     d0, d1 = dilation
@@ -277,6 +282,13 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
 
     # --- SciPy's 'valid' swap, on the dilated kernel's extent -------------------
     span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, w.shape[-2:]))
+    if max(span) > _MAX_SPAN:
+        # Python ints would carry on, but the index maps and C loops cannot.
+        raise ValueError(
+            f"dilation={dilation if not one_d else dilation[1]} with a kernel of shape "
+            f"{kernel.shape} spans {span if not one_d else span[1]} samples, more than "
+            f"the {_MAX_SPAN} imfilt can index; use a smaller dilation"
+        )
     spatial = x.shape[-2:]
     swapped = _swap_needed(mode, spatial, span)
     if swapped:

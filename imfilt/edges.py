@@ -750,7 +750,9 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
         f = np.ascontiguousarray(arr, dtype=work)
     n0, n1 = f.shape
     if mask is not None:
-        mask = np.asarray(mask)
+        mask = as_array(mask, "mask")  # TypeError for str/object masks, not garbage
+        if mask.dtype.kind == "c":
+            raise TypeError(f"mask has dtype {mask.dtype}; use a boolean array")
         if mask.shape != f.shape:
             raise ValueError(f"mask must have the image's shape {f.shape}; got shape "
                              f"{mask.shape}")

@@ -260,13 +260,17 @@ def test_axes_stack_equals_slice_by_slice(c):
     w = rng.standard_normal(kshape)
     func = imfilt.convolve if c["is_conv"] else imfilt.correlate
     axes = tuple(a - len(c["shape"]) for a in ax) if c["neg_axes"] else ax
-    got = func(in_layout(x, c["layout"]), w, c["mode"], c["boundary"], axes=axes)
+    # method='direct' on both sides: 'auto' may pick FFT for the whole stack and
+    # direct for one slice, which differ by rounding.
+    got = func(in_layout(x, c["layout"]), w, c["mode"], c["boundary"], axes=axes,
+               method="direct")
 
     moved = np.moveaxis(x, ax, (-2, -1))          # lead axes keep their order
     flat = moved.reshape((-1,) + moved.shape[-2:])
     wflat = w.reshape((-1,) + c["ks"])
     expected = np.stack([func(flat[i], wflat[i if c["per_slice"] else 0], c["mode"],
-                              c["boundary"], workers=1) for i in range(flat.shape[0])])
+                              c["boundary"], workers=1, method="direct")
+                         for i in range(flat.shape[0])])
     expected = np.moveaxis(expected.reshape(moved.shape[:-2] + expected.shape[-2:]),
                            (-2, -1), ax)
     assert got.shape == expected.shape
@@ -421,7 +425,13 @@ def test_roberts_matches_ndimage(c):
        st.sampled_from(["float64", "uint8", "uint16", "float32"]),
        st.sampled_from([0.0, 0.5, 1.0, 2.0]), LAYOUTS, st.integers(0, 2**32 - 1))
 def test_canny_matches_skimage_on_blocky_images(n0, n1, dtype, sigma, layout, seed):
-    """Piecewise-constant images with well separated levels: no threshold ties."""
+    """Piecewise-constant images: the same edges as scikit-image, up to ties.
+
+    A symmetric step has two pixels of exactly equal magnitude across it, and
+    which one survives non-maximum suppression depends on rounding (found by
+    the thorough profile: a 3x8 step, imfilt keeps column 4, skimage column 3),
+    so each edge pixel must lie within one pixel of an edge of the other.
+    """
     feature = pytest.importorskip("skimage.feature")
     rng = np.random.default_rng(seed)
     coarse = rng.integers(0, 2, size=(max(1, n0 // 4), max(1, n1 // 4)))
@@ -439,7 +449,10 @@ def test_canny_matches_skimage_on_blocky_images(n0, n1, dtype, sigma, layout, se
     ref = feature.canny(x, sigma)
     assert got.dtype == bool and got.shape == x.shape
     assert not got[[0, -1], :].any() and not got[:, [0, -1]].any()
-    np.testing.assert_array_equal(got, ref)
+    near_ref = ndi.binary_dilation(ref, np.ones((3, 3), bool))
+    near_got = ndi.binary_dilation(got, np.ones((3, 3), bool))
+    assert np.all(near_ref[got]) and np.all(near_got[ref])
+    assert abs(int(got.sum()) - int(ref.sum())) <= max(2, ref.sum() // 20)
     check_unchanged(before, xl)
 
 

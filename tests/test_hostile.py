@@ -1,0 +1,587 @@
+"""Hostile input catalogue: one row per case, for every public function and the CLI.
+
+Every row must end in a ``ValueError`` or ``TypeError`` whose message names
+the problem (the regular expression of the row), or for the CLI in the
+expected exit status with one line on stderr and no traceback.  Nothing may
+crash or hang, and inputs are never modified.
+
+The cases run in a child process (one for the whole module, restarted after
+a failure) that executes one row per request: a segmentation fault or an
+abort fails that row instead of killing pytest, and a row that does not
+answer within ``TIMEOUT`` seconds fails as a hang.
+"""
+
+import contextlib
+import inspect
+import io
+import json
+import os
+import re
+import resource
+import select
+import subprocess
+import sys
+import traceback
+
+import numpy as np
+import pytest
+
+import imfilt
+
+TIMEOUT = 60.0
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# ---------------------------------------------------------------------------
+# the catalogue
+
+
+class Row:
+    """One hostile call: ``func(*args, **kwargs)`` must raise ``exc`` matching ``match``."""
+
+    def __init__(self, id, func, args=(), kwargs=None, exc=(ValueError,), match=""):
+        self.id, self.func, self.args, self.kwargs = id, func, args, kwargs or {}
+        self.exc = exc if isinstance(exc, tuple) else (exc,)
+        self.match = match
+
+
+def img(shape=(6, 7), dtype=np.float64):
+    return np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape).astype(dtype)
+
+
+K3 = np.ones((3, 3))
+RAGGED = [[1.0, 2.0], [3.0]]
+DEEP_RAGGED = [[[1.0]], [2.0, 3.0]]
+OBJ = np.array([[1, None], [2, 3]], dtype=object)
+DATETIME = np.array([["2024-01-01", "2024-01-02"]] * 2, dtype="datetime64[D]")
+TIMEDELTA = np.ones((3, 3), dtype="timedelta64[s]")
+STRS = np.array([["a", "b"], ["c", "d"]])
+BYTES = np.array([[b"a", b"b"], [b"c", b"d"]])
+VOID = np.zeros((3, 3), dtype="V8")
+STRUCT = np.zeros((3, 3), dtype=[("r", "f4"), ("g", "f4")])
+LONGDOUBLE = np.ones((3, 3), dtype=np.longdouble)
+
+#: Bad arrays every function taking an image must reject: (name, value, exc, match)
+BAD_IMAGES = [
+    ("None", None, TypeError, "image must be an array, got None"),
+    ("string", "an image", TypeError, "image has dtype <U"),
+    ("bytes", b"\x00\x01", TypeError, "image has dtype |S"),
+    ("dict", {"a": 1}, TypeError, "image has dtype object"),
+    ("ragged", RAGGED, ValueError, "image could not be converted"),
+    ("deep-ragged", DEEP_RAGGED, ValueError, "image could not be converted"),
+    ("object", OBJ, TypeError, "image has dtype object"),
+    ("datetime", DATETIME, TypeError, "image has dtype datetime64"),
+    ("timedelta", TIMEDELTA, TypeError, "image has dtype timedelta64"),
+    ("str-array", STRS, TypeError, "image has dtype <U1"),
+    ("bytes-array", BYTES, TypeError, "image has dtype |S1"),
+    ("void", VOID, TypeError, "image has dtype |V8"),
+    ("structured", STRUCT, TypeError, r"image has dtype \[\('r'"),
+    ("longdouble", LONGDOUBLE, TypeError, "extended precision"),
+    ("generator", (i for i in range(3)), TypeError, "image has dtype object"),
+]
+
+CONV = {"convolve": imfilt.convolve, "correlate": imfilt.correlate}
+EDGE = {"sobel": imfilt.sobel, "scharr": imfilt.scharr, "prewitt": imfilt.prewitt,
+        "roberts": imfilt.roberts, "laplace": imfilt.laplace, "gradient": imfilt.gradient,
+        "canny": imfilt.canny}
+
+
+def _conv_rows():
+    rows = []
+    x = img()
+    for fname, f in CONV.items():
+        R = lambda id, *a, **k: rows.append(Row(f"{fname}-{id}", f, *a, **k))  # noqa: E731
+        for name, bad, exc, match in BAD_IMAGES:
+            R(f"image-{name}", (bad, K3), exc=exc, match=match)
+            R(f"kernel-{name}", (x, bad), exc=exc, match=match.replace("image", "kernel"))
+        # dimensions
+        R("image-0d", (np.float64(3.0), K3), match=r"image.ndim=0")
+        R("both-0d", (np.float64(3.0), np.float64(2.0)), match=r"image.ndim=0")
+        R("kernel-0d", (x, 2.0), match=r"kernel.ndim=0")
+        R("image-1d-kernel-2d", (np.ones(5), K3), match=r"image.ndim=1")
+        R("image-3d-kernel-1d", (np.ones((2, 3, 4)), np.ones(3)), match=r"kernel.ndim=1")
+        R("image-5d-kernel-3d", (np.ones((2, 2, 2, 3, 4)), np.ones((2, 3, 3))),
+          match=r"kernel.ndim=3 does not fit image.ndim=5")
+        R("image-3d-kernel-3d-mismatch", (np.ones((2, 5, 5)), np.ones((3, 3, 3))),
+          match=r"kernel has leading shape \(3,\)")
+        R("kernel-empty-rows", (x, np.ones((0, 3))), match="kernel must not be empty")
+        R("kernel-empty-cols", (x, np.ones((3, 0))), match="kernel must not be empty")
+        R("kernel-empty-1d", (np.ones(4), np.ones(0)), match="kernel must not be empty")
+        R("image-zero-rows-symm", (np.ones((0, 5)), K3, "same", "symm"),
+          match="image is empty")
+        R("image-zero-cols-wrap", (np.ones((5, 0)), K3, "full", "wrap"), match="image is empty")
+        R("image-empty-valid-swap", (np.ones((0, 0)), K3, "valid"), match="image is empty")
+        R("valid-mixed-shapes", (np.ones((3, 6)), np.ones((5, 2)), "valid"),
+          match="one of image and kernel must be at least as large")
+        R("huge-kernel-valid-mixed", (np.ones((3, 6)),
+                                      np.broadcast_to(1.0, (2**40, 2)), "valid"),
+          match="one of image and kernel must be at least as large")
+        R("huge-dilation-overflow", (x, K3), {"dilation": 2**62},
+          exc=(ValueError, MemoryError), match="dilation|allocate")
+        R("huge-dilation-pair-overflow", (x, K3), {"dilation": (1, 2**63 - 1)},
+          exc=(ValueError, MemoryError), match="dilation|allocate")
+        # vocabulary
+        for mode in ("FULL", "", None, 3, "sam"):
+            R(f"mode-{mode!r}", (x, K3, mode), match=re.escape(f"mode={mode!r} is not valid; choose one"))
+        for b in ("mirror", "replicate", "", None, 0, "Symm "):
+            R(f"boundary-{b!r}", (x, K3, "same", b),
+              match=re.escape(f"boundary={b!r} is not valid; choose one of 'fill'"))
+        R("method-magic", (x, K3), {"method": "magic"}, match="method='magic' is not valid")
+        R("method-None", (x, K3), {"method": None}, match="method=None is not valid")
+        # fillvalue
+        R("fill-str", (x, K3, "same", "fill", "zero"), exc=TypeError, match="fillvalue must be a number")
+        R("fill-None", (x, K3, "same", "fill", None), exc=TypeError, match="fillvalue must be a number")
+        R("fill-array", (x, K3, "same", "fill", [1, 2]), match="fillvalue must be a scalar")
+        R("fill-complex-real", (x, K3, "same", "fill", 1j), match="fillvalue=1j is complex")
+        # dtype=
+        for dt in ("foo", object, "M8[s]", bool, "V8", np.longdouble, str):
+            R(f"dtype-{dt!r}", (x, K3), {"dtype": dt}, exc=TypeError, match="dtype=")
+        R("dtype-int-complex", (x + 1j, K3), {"dtype": np.int16}, exc=TypeError,
+          match="imaginary part")
+        # stride / dilation
+        for p in ("stride", "dilation"):
+            for v in (0, -1, 1.5, 2.0, True, False, "2", None, (1, 2, 3), (), (0, 1),
+                      (1, -2), [1.0, 1], np.float64(2), (np.True_, 1)):
+                R(f"{p}-{v!r}", (x, K3), {p: v}, match=rf"{p}=")
+        # workers
+        for v in (0, 1.5, "2", True, -10**6, [2]):
+            R(f"workers-{v!r}", (x, K3), {"workers": v}, match="workers=")
+        # axes
+        st = np.ones((2, 5, 6))
+        for v in ((0, 0), (0, 5), (-4, 1), "ab", (0, 1, 2), 1, (0.0, 1), (None, 1)):
+            R(f"axes-{v!r}", (st, K3), {"axes": v}, match=r"axes=")
+        R("axes-1d", (np.ones(5), np.ones(3)), {"axes": (0, 1)}, match=r"axes=\(0, 1\) is only")
+        # out=
+        xs = img((5, 5))
+        R("out-aliases-image", (xs, K3, "same"), {"out": xs}, match="out overlaps image")
+        big = img((5, 10))
+        R("out-view-of-image", (big, K3, "same"), {"out": big[:, :]}, match="out overlaps image")
+        k5 = np.ones((5, 5))
+        R("out-aliases-kernel", (np.ones((5, 5)), k5, "same"), {"out": k5},
+          match="out overlaps kernel")
+        R("out-list", (xs, K3, "same"), {"out": [[0.0] * 5] * 5}, exc=TypeError,
+          match="out must be a numpy.ndarray")
+        R("out-shape", (xs, K3, "same"), {"out": np.zeros((5, 6))}, match="out has shape")
+        R("out-dtype", (xs, K3, "same"), {"out": np.zeros((5, 5), np.float32)},
+          match="out has dtype float32")
+        ro = np.zeros((5, 5))
+        ro.setflags(write=False)
+        R("out-readonly", (xs, K3, "same"), {"out": ro}, match="out is read-only")
+    return rows
+
+
+def _edge_rows():
+    rows = []
+    x = img((8, 9))
+    for fname, f in EDGE.items():
+        R = lambda id, *a, **k: rows.append(Row(f"{fname}-{id}", f, *a, **k))  # noqa: E731
+        for name, bad, exc, match in BAD_IMAGES:
+            R(f"image-{name}", (bad,), exc=exc, match=match)
+        R("image-0d", (np.float64(1.0),), match=r"image must be 2-D.*ndim=0")
+        R("image-1d", (np.ones(9),), match=r"image must be 2-D.*ndim=1")
+        R("image-3d-colour", (np.ones((5, 5, 3)),), match=r"ndim=3.*channel_axis")
+        if "channel_axis" in inspect.signature(f).parameters:
+            rgb = np.ones((5, 6, 3))
+            for ca in (5, -4, "x", 1.5, True, (0, 1)):
+                R(f"channel_axis-{ca!r}", (rgb,), {"channel_axis": ca},
+                  match=re.escape(f"channel_axis={ca!r} is not valid"))
+            R("channel_axis-2d-image", (x,), {"channel_axis": -1},
+              match=r"channel_axis=-1 needs a 3-D image")
+            R("channel_axis-4d-image", (np.ones((2, 5, 5, 3)),), {"channel_axis": -1},
+              match=r"channel_axis=-1 needs a 3-D image")
+        R("image-5d", (np.ones((1, 1, 1, 5, 5)),), match=r"image must be 2-D.*ndim=5")
+        R("image-complex", (x + 1j,), exc=TypeError, match="real image")
+        R("workers-0", (x,), {"workers": 0}, match="workers=0")
+        R("workers-float", (x,), {"workers": 2.5}, match="workers=2.5")
+        if fname != "canny":
+            R("boundary-mirror", (x,), {"boundary": "mirror"}, match="boundary='mirror'")
+            R("boundary-None", (x,), {"boundary": None}, match="boundary=None")
+        if fname in ("sobel", "scharr", "prewitt"):
+            for axis in (2, -3, 1.0, True, "x", (0, 1)):
+                R(f"axis-{axis!r}", (x, axis), match=re.escape(f"axis={axis!r} is not valid"))
+        if fname in ("sobel", "scharr", "prewitt", "roberts", "gradient"):
+            R("convention-bad", (x,), {"convention": "opencv"}, match="convention='opencv'")
+        if fname == "gradient":
+            for op in ("roberts", "Sobel", None, 1):
+                R(f"operator-{op!r}", (x, op), match=re.escape(f"operator={op!r} is not valid"))
+        if fname == "laplace":
+            for nb in (6, 0, True, "4", None, 4.5):
+                R(f"neighbors-{nb!r}", (x, nb), match=re.escape(f"neighbors={nb!r} is not valid"))
+    f = imfilt.canny
+    R = lambda id, *a, **k: rows.append(Row(f"canny-{id}", f, *a, **k))  # noqa: E731
+    for s, exc in ((-1.0, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
+                   ("1", None), ("a", TypeError), (None, TypeError), (True, ValueError),
+                   ([1.0], TypeError)):
+        if exc is None:
+            continue
+        R(f"sigma-{s!r}", (x, s), exc=exc, match="sigma")
+    R("low-above-high", (x, 1.0, 0.5, 0.2), match="low_threshold=0.5 is above high_threshold=0.2")
+    R("low-negative", (x, 1.0, -0.1, 0.2), match="low_threshold=-0.1 is not valid")
+    R("high-nan", (x, 1.0, 0.1, float("nan")), match="high_threshold=nan is not valid")
+    R("threshold-str", (x, 1.0, "low", 0.2), exc=TypeError, match="low_threshold must be a real")
+    R("quantile-above-1", (x, 1.0, 0.1, 1.5), {"use_quantiles": True},
+      match=r"high_threshold=1.5 is not valid; use a finite number between 0.0 and 1.0")
+    R("use_quantiles-str", (x,), {"use_quantiles": "yes"}, exc=TypeError, match="use_quantiles")
+    R("mask-shape", (x,), {"mask": np.ones((3, 3), bool)}, match="mask must have the image's shape")
+    R("mask-ragged", (x,), {"mask": RAGGED}, match="mask")
+    R("mask-str", (x,), {"mask": np.full(x.shape, "yes")}, exc=TypeError, match="mask has dtype")
+    R("mask-object", (x,), {"mask": np.full(x.shape, None, dtype=object)}, exc=TypeError,
+      match="mask has dtype object")
+    R("sigma-huge", (x, 1e12), exc=(ValueError, MemoryError), match="sigma|allocate")
+    return rows
+
+
+class _NoWrite:
+    pass
+
+
+def _other_rows():
+    rows = []
+    for v in (0, 1.5, "2", None, True, -10**6, [1]):
+        rows.append(Row(f"set_workers-{v!r}", lambda v=v: imfilt.set_workers(v).__enter__(),
+                        match="workers="))
+    rows.append(Row("show_config-file-str", imfilt.show_config, ("out.txt",), exc=TypeError,
+                    match="file="))
+    rows.append(Row("show_config-file-object", imfilt.show_config, (_NoWrite(),), exc=TypeError,
+                    match="file="))
+    return rows
+
+
+ROWS = {r.id: r for r in _conv_rows() + _edge_rows() + _other_rows()}
+
+
+def _arrays(value, found):
+    if isinstance(value, np.ndarray):
+        found.append(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _arrays(v, found)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _arrays(v, found)
+    return found
+
+
+def run_row(row_id):
+    """Run one row in this process; return a JSON-able report."""
+    row = ROWS[row_id]
+    arrays = _arrays([row.args, row.kwargs], [])
+    # Broadcast views of "huge" arrays are read-only and too big to copy.
+    arrays = [a for a in arrays if a.nbytes <= 2**26]
+    before = [(a.copy(), a.flags.writeable) for a in arrays]
+    report = {"raised": None, "message": "", "unchanged": True}
+    try:
+        row.func(*row.args, **row.kwargs)
+    except BaseException as exc:  # noqa: BLE001 - the report says what it was
+        report["raised"] = type(exc).__name__
+        report["message"] = str(exc)
+        report["traceback"] = traceback.format_exc(limit=4)
+    for a, (copy, writeable) in zip(arrays, before):
+        if a.flags.writeable != writeable or a.tobytes() != copy.tobytes():
+            report["unchanged"] = False
+    return report
+
+
+# ---------------------------------------------------------------------------
+# the CLI catalogue: (id, argv template, exit status, stderr regex)
+
+PNG_SIG = b"\x89PNG\r\n\x1a\n"
+
+
+def make_cli_files(d):
+    """Hostile files for the CLI rows, written into directory ``d``."""
+    from PIL import Image
+
+    os.makedirs(d, exist_ok=True)
+    good = (np.arange(64 * 64) % 251).astype(np.uint8).reshape(64, 64)
+    Image.fromarray(good).save(os.path.join(d, "good.png"))
+    data = open(os.path.join(d, "good.png"), "rb").read()
+    files = {
+        "garbage.png": bytes(range(256)) * 4,
+        "empty.png": b"",
+        "truncated.png": data[: len(data) // 2],
+        "header-only.png": data[:33],
+        "bad-crc.png": data[:40] + bytes(b ^ 0xFF for b in data[40:60]) + data[60:],
+        "text.jpg": b"this is not a jpeg\n",
+        "truncated.tif": b"II*\x00\x08\x00\x00\x00\x10\x00",
+        "garbage.bmp": b"BM" + b"\x00" * 10,
+        "garbage.gif": b"GIF89a" + b"\xff" * 20,
+    }
+    # A PNG whose header claims 100000 x 100000 pixels (decompression bomb).
+    import struct
+    import zlib
+    ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 0, 0, 0, 0)
+    chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b))  # noqa: E731
+    files["bomb.png"] = PNG_SIG + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    for name, content in files.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(content)
+    np.save(os.path.join(d, "cube.npy"), np.ones((2, 3, 7)))
+    np.save(os.path.join(d, "complex.npy"), np.ones((4, 4), dtype=complex))
+    np.save(os.path.join(d, "strings.npy"), np.array([["a", "b"]]))
+    np.save(os.path.join(d, "empty.npy"), np.ones((0, 5)))
+    np.save(os.path.join(d, "scalar.npy"), np.float64(1.0))
+    np.save(os.path.join(d, "datetime.npy"), DATETIME)
+    np.save(os.path.join(d, "objects.npy"), OBJ, allow_pickle=True)
+    with open(os.path.join(d, "good.npy"), "wb") as f:
+        np.save(f, good.astype(np.float32))
+    npy = open(os.path.join(d, "good.npy"), "rb").read()
+    with open(os.path.join(d, "truncated.npy"), "wb") as f:
+        f.write(npy[: len(npy) // 2])
+    with open(os.path.join(d, "kernel-complex.txt"), "w") as f:
+        f.write("1+2j 0\n0 1\n")
+    with open(os.path.join(d, "kernel-empty.txt"), "w") as f:
+        f.write("")
+    np.save(os.path.join(d, "kernel-3d.npy"), np.ones((2, 2, 2)))
+    np.save(os.path.join(d, "kernel-wide.npy"), np.ones((1, 100)))
+    np.save(os.path.join(d, "kernel-str.npy"), np.array([["a"]]))
+    os.makedirs(os.path.join(d, "no-images"), exist_ok=True)
+    with open(os.path.join(d, "no-images", "notes.txt"), "w") as f:
+        f.write("nothing here")
+    os.makedirs(os.path.join(d, "only-bad"), exist_ok=True)
+    with open(os.path.join(d, "only-bad", "x.png"), "wb") as f:
+        f.write(b"junk")
+    with open(os.path.join(d, "a-file"), "w") as f:
+        f.write("not a directory")
+
+
+CLI_ROWS = [
+    # unreadable inputs: exit 1, one line naming the file
+    ("garbage-png", ["edges", "{d}/garbage.png", "-o", "{o}/x.png"], 1, r"cannot read .*garbage.png"),
+    ("empty-png", ["edges", "{d}/empty.png", "-o", "{o}/x.png"], 1, r"cannot read .*empty.png"),
+    ("truncated-png", ["edges", "{d}/truncated.png", "-o", "{o}/x.png"], 1, r"truncated.png"),
+    ("header-only-png", ["edges", "{d}/header-only.png", "-o", "{o}/x.png"], 1, r"header-only.png"),
+    ("bad-crc-png", ["edges", "{d}/bad-crc.png", "-o", "{o}/x.png"], 1, r"bad-crc.png"),
+    ("bomb-png", ["edges", "{d}/bomb.png", "-o", "{o}/x.png"], 1, r"bomb.png"),
+    ("text-as-jpg", ["edges", "{d}/text.jpg", "-o", "{o}/x.png"], 1, r"cannot read .*text.jpg"),
+    ("truncated-tif", ["edges", "{d}/truncated.tif", "-o", "{o}/x.png"], 1, r"truncated.tif"),
+    ("garbage-bmp", ["edges", "{d}/garbage.bmp", "-o", "{o}/x.png"], 1, r"garbage.bmp"),
+    ("garbage-gif", ["convolve", "{d}/garbage.gif", "-o", "{o}/x.png", "--kernel", "1"], 1, r"garbage.gif"),
+    ("truncated-npy", ["edges", "{d}/truncated.npy", "-o", "{o}/x.npy"], 1, r"truncated.npy"),
+    ("3d-npy", ["edges", "{d}/cube.npy", "-o", "{o}/x.npy"], 1, r"unsupported image shape"),
+    ("complex-npy", ["edges", "{d}/complex.npy", "-o", "{o}/x.npy"], 1, r"unsupported pixel type complex"),
+    ("strings-npy", ["edges", "{d}/strings.npy", "-o", "{o}/x.npy"], 1, r"unsupported pixel type"),
+    ("datetime-npy", ["edges", "{d}/datetime.npy", "-o", "{o}/x.npy"], 1, r"unsupported pixel type"),
+    ("object-npy", ["edges", "{d}/objects.npy", "-o", "{o}/x.npy"], 1, r"objects.npy"),
+    ("empty-npy", ["edges", "{d}/empty.npy", "-o", "{o}/x.npy"], 1, r"empty"),
+    ("scalar-npy", ["convolve", "{d}/scalar.npy", "-o", "{o}/x.npy", "--kernel", "1"], 1, r"scalar.npy"),
+    ("missing-file", ["edges", "{d}/nope.png", "-o", "{o}/x.png"], 1, r"no such file"),
+    ("directory-without-images", ["edges", "{d}/no-images", "-o", "{o}/outdir"], 1, r"no image files"),
+    ("directory-of-junk", ["edges", "{d}/only-bad", "-o", "{o}/outdir"], 1, r"x.png"),
+    # unwritable outputs
+    ("output-in-missing-dir", ["edges", "{d}/good.png", "-o", "{o}/missing/sub/x.png"], 1, r"cannot write"),
+    ("output-under-a-file", ["edges", "{d}/good.png", "-o", "{d}/a-file/x.png"], 1, r"cannot write"),
+    ("output-in-proc", ["edges", "{d}/good.png", "-o", "/proc/imfilt-x.png"], 1, r"cannot write"),
+    ("output-dir-under-a-file", ["edges", "{d}/good.png", "{d}/good.npy", "-o", "{d}/a-file/out/"], 2,
+     r"a-file"),
+    ("output-suffix", ["edges", "{d}/good.png", "-o", "{o}/x.jpeg"], 2, r"unknown output suffix"),
+    # bad kernels and options
+    ("kernel-ragged", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel", "1 2; 3"], 2,
+     r"rows have different lengths"),
+    ("kernel-words", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel", "a b"], 2,
+     r"not a number"),
+    ("kernel-empty", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel", " ; "], 2,
+     r"--kernel is empty"),
+    ("kernel-div-zero", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel", "1/0"], 2,
+     r"not a number"),
+    ("kernel-nan", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel", "nan 1"], 2,
+     r"kernel"),
+    ("kernel-file-missing", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel-file",
+                             "{d}/nope.txt"], 2, r"cannot be read"),
+    ("kernel-file-complex", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel-file",
+                             "{d}/kernel-complex.txt"], 2, r"kernel-complex.txt"),
+    ("kernel-file-empty", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel-file",
+                           "{d}/kernel-empty.txt"], 2, r"kernel-empty.txt"),
+    ("kernel-file-3d", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel-file",
+                        "{d}/kernel-3d.npy"], 2, r"2-D array"),
+    ("kernel-file-str", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel-file",
+                         "{d}/kernel-str.npy"], 2, r"real numbers"),
+    ("kernel-file-is-image", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel-file",
+                              "{d}/good.png"], 2, r"cannot be read"),
+    ("normalize-zero-sum", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel", "1 -1",
+                            "--normalize"], 2, r"sums to 0"),
+    ("valid-kernel-too-big", ["convolve", "{d}/good.png", "-o", "{o}/x.npy", "--mode", "valid",
+                              "--kernel-file", "{d}/kernel-wide.npy"], 1,
+     r"good.png.*one of image and kernel must be at least as large"),
+    ("workers-huge-negative", ["edges", "{d}/good.png", "-o", "{o}/x.png", "--workers", "-100000"], 2,
+     r"workers=-100000"),
+    ("workers-float", ["edges", "{d}/good.png", "-o", "{o}/x.png", "--workers", "1.5"], 2, r"workers="),
+    ("sigma-inf", ["edges", "{d}/good.png", "-o", "{o}/x.png", "--operator", "canny", "--sigma",
+                   "inf"], 2, r"--sigma 'inf' must be a finite number"),
+    ("low-nan", ["edges", "{d}/good.png", "-o", "{o}/x.png", "--operator", "canny", "--low", "nan"], 2,
+     r"--low 'nan'"),
+    ("no-command", [], 2, r"required: COMMAND|the following arguments are required"),
+    ("unknown-command", ["blur", "{d}/good.png"], 2, r"invalid choice: 'blur'"),
+    ("format-bad", ["edges", "{d}/good.png", "-o", "{o}/x.png", "--format", "jpg"], 2, r"invalid choice"),
+]
+CLI = {r[0]: r for r in CLI_ROWS}
+
+
+def run_cli_row(row_id, d, o):
+    from imfilt.cli import main
+
+    _, argv, _, _ = CLI[row_id]
+    argv = [a.format(d=d, o=o) for a in argv]
+    err, out = io.StringIO(), io.StringIO()
+    report = {"raised": None}
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        try:
+            report["status"] = main(argv)
+        except BaseException as exc:  # noqa: BLE001
+            report["raised"] = f"{type(exc).__name__}: {exc}"
+    report["stderr"] = err.getvalue()
+    return report
+
+
+# ---------------------------------------------------------------------------
+# the child process
+
+
+def _serve():
+    """Child: read ``kind id`` lines, answer one JSON line each."""
+    d, o = sys.argv[1], sys.argv[2]
+    # A row that tries to allocate absurd memory must fail with MemoryError
+    # here, not make the kernel's OOM killer pick a process on a shared machine.
+    limit = 8 * 2**30
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    make_cli_files(d)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        kind, row_id = line.rstrip("\n").split(" ", 1)
+        if kind == "cli":
+            os.makedirs(o, exist_ok=True)
+            report = run_cli_row(row_id, d, o)
+        else:
+            report = run_row(row_id)
+        print(json.dumps(report), flush=True)
+
+
+class Child:
+    def __init__(self, d, o):
+        self.d, self.o = d, o
+        self.proc = None
+
+    def start(self):
+        code = ("import sys; sys.path.insert(0, %r); import test_hostile; test_hostile._serve()"
+                % HERE)
+        env = dict(os.environ, PYTHONFAULTHANDLER="1", OMP_NUM_THREADS="2")
+        self.proc = subprocess.Popen([sys.executable, "-c", code, self.d, self.o],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env,
+                                     cwd=os.path.dirname(HERE))
+        ready = self._read(120)
+        assert ready == {"ready": True}, ready
+
+    def _read(self, timeout):
+        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not r:
+            self.kill()
+            return {"hang": True}
+        line = self.proc.stdout.readline()
+        if not line:
+            rc = self.proc.wait()
+            err = self.proc.stderr.read()
+            self.proc = None
+            return {"died": rc, "stderr": err[-3000:]}
+        return json.loads(line)
+
+    def ask(self, kind, row_id, timeout=TIMEOUT):
+        if self.proc is None:
+            self.start()
+        self.proc.stdin.write(f"{kind} {row_id}\n")
+        self.proc.stdin.flush()
+        return self._read(timeout)
+
+    def kill(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture(scope="module")
+def child(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hostile")
+    c = Child(str(base / "in"), str(base / "out"))
+    yield c
+    c.kill()
+
+
+def _check_alive(report, row_id):
+    assert "hang" not in report, f"{row_id}: no answer within {TIMEOUT} s (hang)"
+    assert "died" not in report, (f"{row_id}: the process died with status {report.get('died')} "
+                                  f"(crash):\n{report.get('stderr')}")
+
+
+@pytest.mark.parametrize("row_id", list(ROWS))
+def test_hostile_call(child, row_id):
+    row = ROWS[row_id]
+    report = child.ask("call", row_id)
+    _check_alive(report, row_id)
+    expected = tuple(e.__name__ for e in row.exc)
+    assert report["raised"] is not None, f"{row_id}: returned normally, expected {expected}"
+    assert report["raised"] in expected, (
+        f"{row_id}: raised {report['raised']}: {report['message']}, expected {expected}\n"
+        f"{report.get('traceback')}")
+    assert re.search(row.match, report["message"]), (
+        f"{row_id}: message {report['message']!r} does not match {row.match!r}")
+    assert "\n" not in report["message"].strip(), f"{row_id}: multi-line message"
+    assert report["unchanged"], f"{row_id}: an input array was modified"
+
+
+@pytest.mark.parametrize("row_id", list(CLI))
+def test_hostile_cli(child, row_id):
+    _, _, status, pattern = CLI[row_id]
+    report = child.ask("cli", row_id)
+    _check_alive(report, row_id)
+    assert report["raised"] is None, f"{row_id}: main() raised {report['raised']}"
+    err = report["stderr"]
+    assert report["status"] == status, f"{row_id}: exit status {report['status']}, stderr {err!r}"
+    assert "Traceback" not in err
+    assert re.search(pattern, err), f"{row_id}: stderr {err!r} does not match {pattern!r}"
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("usage:")
+             and not ln.startswith("       ")]
+    assert len(lines) == 1, f"{row_id}: expected one message line, got {lines}"
+    assert "unexpected" not in err, f"{row_id}: an unexpected exception reached the CLI: {err}"
+
+
+def test_cli_inputs_are_never_modified(child, tmp_path):
+    """Every hostile file is byte-for-byte the same after all the CLI rows ran."""
+    d = child.d
+    if not os.path.isdir(d):
+        child.ask("cli", "missing-file")
+    before = {n: open(os.path.join(d, n), "rb").read() for n in sorted(os.listdir(d))
+              if os.path.isfile(os.path.join(d, n))}
+    for row_id in ("garbage-png", "truncated-npy", "bomb-png", "output-under-a-file"):
+        _check_alive(child.ask("cli", row_id), row_id)
+    after = {n: open(os.path.join(d, n), "rb").read() for n in before}
+    assert before == after
+
+
+def test_real_subprocess_corrupt_file_exit_status(tmp_path):
+    """The installed entry point, not main(): exit status and one stderr line."""
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
+    proc = subprocess.run([sys.executable, "-m", "imfilt", "edges", str(bad), "-o",
+                           str(tmp_path / "o.png")], capture_output=True, text=True,
+                          timeout=120, cwd=os.path.dirname(HERE))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "bad.png" in proc.stderr
+
+
+def test_catalogue_covers_every_public_function():
+    """Every callable in imfilt.__all__ has at least one row."""
+    covered = {r.func for r in ROWS.values()}
+    names = {r.id.split("-")[0] for r in ROWS.values()}
+    missing = []
+    for name in imfilt.__all__:
+        obj = getattr(imfilt, name)
+        if not callable(obj) or name in ("get_workers", "openmp_enabled"):
+            continue  # no arguments to get wrong
+        if obj not in covered and name not in names:
+            missing.append(name)
+    assert not missing, f"no hostile rows for {missing}"
+
+
+if __name__ == "__main__":
+    _serve()
