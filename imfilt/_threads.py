@@ -18,7 +18,7 @@ import sys
 from imfilt._validation import is_integer_like
 
 __all__ = ["available_cores", "resolve_workers", "set_workers", "get_workers",
-           "openmp_enabled", "show_config"]
+           "openmp_enabled", "show_config", "forked_after_parallel"]
 
 _default_workers = contextvars.ContextVar("imfilt_default_workers", default=None)
 
@@ -82,8 +82,43 @@ def _check_workers(workers, param="workers"):
     return workers
 
 
+# GNU OpenMP (libgomp) cannot run a parallel region in a child forked from a
+# process that has already run one: the child waits forever for the parent's
+# thread pool, which fork did not copy.  So a forked child of a process that
+# asked for more than one thread runs every kernel on one thread (results are
+# identical for any thread count); spawn/forkserver children are unaffected.
+_fork_state = {"parallel_used": False, "forked_after_parallel": False}
+
+
+def _after_fork_in_child():
+    if _fork_state["parallel_used"]:
+        _fork_state["forked_after_parallel"] = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def forked_after_parallel():
+    """True in a forked child whose parent ran parallel kernels (kernels run serially)."""
+    return _fork_state["forked_after_parallel"]
+
+
 def resolve_workers(workers=None):
-    """Turn a ``workers`` argument into a positive thread count."""
+    """Turn a ``workers`` argument into a positive thread count.
+
+    In a child forked from a process that already ran parallel kernels the
+    count is 1 (see ``forked_after_parallel``); invalid values still raise.
+    """
+    n = _resolve_workers(workers)
+    if n > 1:
+        if _fork_state["forked_after_parallel"]:
+            return 1
+        _fork_state["parallel_used"] = True
+    return n
+
+
+def _resolve_workers(workers):
     if workers is None:
         workers = _default_workers.get()
         if workers is None:
@@ -206,5 +241,16 @@ def show_config(file=None):
         + (f", OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}" if "OMP_NUM_THREADS" in os.environ else ""),
         f"  python {platform.python_version()} ({platform.machine()}, {platform.system()})",
         f"  numpy {numpy.__version__}, scipy {scipy.__version__}",
+        "  platforms: tested on Linux x86-64 with GCC/libgomp; setup.py also drives "
+        "MSVC (/openmp) and Clang (-fopenmp, needs libomp on macOS); a compiler "
+        "without OpenMP builds serial kernels (same results, one thread)",
     ]
+    if forked_after_parallel():
+        lines.append("  process: forked after parallel kernels ran in the parent: kernels "
+                     "run on ONE thread here (GNU OpenMP cannot run in such a child); "
+                     "use the 'spawn' or 'forkserver' start method for parallel workers")
+    else:
+        lines.append("  process pools: 'spawn'/'forkserver' workers run kernels in parallel; "
+                     "'fork' workers of a parent that ran parallel kernels run them on one "
+                     "thread (GNU OpenMP is not fork-safe)")
     print("\n".join(lines), file=file if file is not None else sys.stdout)

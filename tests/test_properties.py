@@ -430,7 +430,10 @@ def test_canny_matches_skimage_on_blocky_images(n0, n1, dtype, sigma, layout, se
     A symmetric step has two pixels of exactly equal magnitude across it, and
     which one survives non-maximum suppression depends on rounding (found by
     the thorough profile: a 3x8 step, imfilt keeps column 4, skimage column 3),
-    so each edge pixel must lie within one pixel of an edge of the other.
+    so each edge pixel must lie within one pixel of an edge of the other.  (A
+    tie can also keep both pixels: on an 8x13 step with sigma=0.5 imfilt's
+    smoothing is exactly symmetric and keeps both rows next to the step,
+    skimage's rounding keeps one; both use ``<=`` in non-maximum suppression.)
     """
     feature = pytest.importorskip("skimage.feature")
     rng = np.random.default_rng(seed)
@@ -452,7 +455,6 @@ def test_canny_matches_skimage_on_blocky_images(n0, n1, dtype, sigma, layout, se
     near_ref = ndi.binary_dilation(ref, np.ones((3, 3), bool))
     near_got = ndi.binary_dilation(got, np.ones((3, 3), bool))
     assert np.all(near_ref[got]) and np.all(near_got[ref])
-    assert abs(int(got.sum()) - int(ref.sum())) <= max(2, ref.sum() // 20)
     check_unchanged(before, xl)
 
 
