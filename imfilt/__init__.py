@@ -13,12 +13,18 @@ __version__ = "0.1.0"
 from imfilt._modes import BOUNDARIES, MODES
 from imfilt._threads import get_workers, openmp_enabled, set_workers, show_config
 from imfilt.convolution import convolve, correlate
+from imfilt.pooling import avg_pool2d, max_pool2d, max_unpool2d, min_pool2d, stochastic_pool2d
 
 __all__ = [
     "BOUNDARIES",
     "MODES",
     "convolve",
     "correlate",
+    "avg_pool2d",
+    "max_pool2d",
+    "max_unpool2d",
+    "min_pool2d",
+    "stochastic_pool2d",
     "get_workers",
     "openmp_enabled",
     "set_workers",
