@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 from imfilt._modes import BOUNDARIES, MODES
 from imfilt._threads import get_workers, openmp_enabled, set_workers, show_config
 from imfilt.convolution import convolve, correlate
+from imfilt.layers import conv2d, conv_transpose2d
 from imfilt.pooling import avg_pool2d, max_pool2d, max_unpool2d, min_pool2d, stochastic_pool2d
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "convolve",
     "correlate",
     "avg_pool2d",
+    "conv2d",
+    "conv_transpose2d",
     "max_pool2d",
     "max_unpool2d",
     "min_pool2d",

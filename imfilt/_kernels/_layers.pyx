@@ -3,7 +3,7 @@
 Two kernels serve :func:`imfilt.conv2d` and :func:`imfilt.conv_transpose2d`.
 
 ``gather_gemm``
-    A tiled im2col + BLAS GEMM for one (image, group, phase) problem::
+    A tiled im2col + matrix product for one (image, group, phase) problem::
 
         out[k, orow[r], ocol0 + q * ostep] =
             bias[k] + sum_{c, jy, jx} wmat[k, (c * Ty + jy) * Tx + jx]
@@ -14,9 +14,11 @@ Two kernels serve :func:`imfilt.conv2d` and :func:`imfilt.conv_transpose2d`.
     convolution of stride ``s`` splits into ``s * s`` phases (output pixels
     with the same ``oy % s``, ``ox % s`` use the same kernel taps), each a
     plain gather: no scatter, no write races.  Only ``tile`` output rows
-    are expanded at a time (never a full-size im2col buffer).  The im2col
-    and the write-back run on ``nthreads`` OpenMP threads over disjoint
-    memory; the GEMM is one BLAS call per tile.
+    pixels are expanded at a time (never a full-size im2col buffer).  Each
+    thread takes whole tiles (im2col, register-blocked product, write-back)
+    in one parallel region and writes disjoint output pixels.  The product
+    is our own micro-kernel rather than BLAS: SciPy's OpenBLAS starts its
+    own threads inside ours, which oversubscribes the cores.
 ``transpose_direct``
     The transposed convolution for few channels per group: each thread owns
     whole output rows and accumulates the kernel taps that reach them, in a
@@ -26,11 +28,97 @@ Every table and shape is built and checked by ``imfilt.layers``.
 """
 
 cimport cython
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy
-from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+
+
+# Register-blocked matrix product for one tile: ct (K, T) = wt^T @ col with
+# wt (Kd, K) and col (Kd, T), all row-major.  Accumulators for MR output
+# channels x NR pixels live in vector registers (GCC/Clang vector
+# extensions; the compiler maps them to AVX-512/AVX2/NEON per -march), so
+# every loaded column vector is reused MR times.  The sum over kd runs in
+# the same order for every element whichever path computes it.
+cdef extern from *:
+    """
+    #define IMFILT_MR 8
+    #if defined(__GNUC__) || defined(__clang__)
+    typedef float imfilt_vf __attribute__((vector_size(64), aligned(4)));
+    typedef double imfilt_vd __attribute__((vector_size(64), aligned(8)));
+    #define IMFILT_HAVE_VEC 1
+    #else
+    #define IMFILT_HAVE_VEC 0
+    #endif
+
+    #define IMFILT_DEFINE_GEMM(NAME, T_, VEC, VL)                                   \
+    static void NAME(const T_ *wt, const T_ *col, T_ *ct,                           \
+                     Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T)                     \
+    {                                                                               \
+        Py_ssize_t t0 = 0, k0, kd, kk, j;                                           \
+        if (IMFILT_HAVE_VEC) {                                                      \
+            for (; t0 + 2 * VL <= T; t0 += 2 * VL) {                                \
+                for (k0 = 0; k0 + IMFILT_MR <= K; k0 += IMFILT_MR) {                \
+                    VEC a0[IMFILT_MR], a1[IMFILT_MR];                               \
+                    for (kk = 0; kk < IMFILT_MR; kk++) {                            \
+                        a0[kk] = (VEC){0}; a1[kk] = (VEC){0};                       \
+                    }                                                               \
+                    for (kd = 0; kd < Kd; kd++) {                                   \
+                        VEC c0, c1;                                                 \
+                        const T_ *w = wt + kd * K + k0;                             \
+                        __builtin_memcpy(&c0, col + kd * T + t0, sizeof(VEC));      \
+                        __builtin_memcpy(&c1, col + kd * T + t0 + VL, sizeof(VEC)); \
+                        for (kk = 0; kk < IMFILT_MR; kk++) {                        \
+                            a0[kk] += w[kk] * c0;                                   \
+                            a1[kk] += w[kk] * c1;                                   \
+                        }                                                           \
+                    }                                                               \
+                    for (kk = 0; kk < IMFILT_MR; kk++) {                            \
+                        __builtin_memcpy(ct + (k0 + kk) * T + t0, &a0[kk], sizeof(VEC)); \
+                        __builtin_memcpy(ct + (k0 + kk) * T + t0 + VL, &a1[kk], sizeof(VEC)); \
+                    }                                                               \
+                }                                                                   \
+                for (; k0 < K; k0++) {                                              \
+                    VEC a0 = (VEC){0}, a1 = (VEC){0};                               \
+                    for (kd = 0; kd < Kd; kd++) {                                   \
+                        VEC c0, c1;                                                 \
+                        T_ w = wt[kd * K + k0];                                     \
+                        __builtin_memcpy(&c0, col + kd * T + t0, sizeof(VEC));      \
+                        __builtin_memcpy(&c1, col + kd * T + t0 + VL, sizeof(VEC)); \
+                        a0 += w * c0;                                               \
+                        a1 += w * c1;                                               \
+                    }                                                               \
+                    __builtin_memcpy(ct + k0 * T + t0, &a0, sizeof(VEC));           \
+                    __builtin_memcpy(ct + k0 * T + t0 + VL, &a1, sizeof(VEC));      \
+                }                                                                   \
+            }                                                                       \
+        }                                                                           \
+        /* Remaining pixels: plain loops, same summation order. */                  \
+        for (k0 = 0; k0 < K; k0++) {                                                \
+            T_ *o = ct + k0 * T;                                                    \
+            for (j = t0; j < T; j++) o[j] = 0;                                      \
+            for (kd = 0; kd < Kd; kd++) {                                           \
+                T_ w = wt[kd * K + k0];                                             \
+                const T_ *c = col + kd * T;                                         \
+                for (j = t0; j < T; j++) o[j] += w * c[j];                          \
+            }                                                                       \
+        }                                                                           \
+    }
+
+    #if IMFILT_HAVE_VEC
+    IMFILT_DEFINE_GEMM(imfilt_gemm_f, float, imfilt_vf, 16)
+    IMFILT_DEFINE_GEMM(imfilt_gemm_d, double, imfilt_vd, 8)
+    #else
+    typedef float imfilt_vf; typedef double imfilt_vd;
+    IMFILT_DEFINE_GEMM(imfilt_gemm_f, float, float, 1)
+    IMFILT_DEFINE_GEMM(imfilt_gemm_d, double, double, 1)
+    #endif
+    """
+    void imfilt_gemm_f(const float *wt, const float *col, float *ct,
+                       Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T) noexcept nogil
+    void imfilt_gemm_d(const double *wt, const double *col, double *ct,
+                       Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T) noexcept nogil
+
 
 ctypedef fused real_t:
     float
@@ -44,45 +132,99 @@ def _openmp_compiled():
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _im2col_row(const real_t *x, Py_ssize_t H, Py_ssize_t W,
-                      Py_ssize_t kd, Py_ssize_t Ty, Py_ssize_t Tx,
-                      const Py_ssize_t *rowsrc, Py_ssize_t r0, Py_ssize_t rr,
-                      const Py_ssize_t *colsrc, Py_ssize_t Q,
-                      Py_ssize_t q0, Py_ssize_t q1, Py_ssize_t base,
-                      Py_ssize_t cstep, real_t fill,
-                      real_t *dst) noexcept nogil:
-    """Fill one row ``kd = (c, jy, jx)`` of the column buffer (rr * Q values)."""
-    cdef Py_ssize_t c = kd // (Ty * Tx)
-    cdef Py_ssize_t jy = (kd // Tx) % Ty
-    cdef Py_ssize_t r, q, s, srow
-    cdef const real_t *xr
-    cdef real_t *d
-    for r in range(rr):
-        d = dst + r * Q
-        srow = rowsrc[(r0 + r) * Ty + jy]
-        if srow < 0:
-            for q in range(Q):
-                d[q] = fill
-            continue
-        xr = x + (c * H + srow) * W
-        for q in range(q0):
-            s = colsrc[q]
-            d[q] = xr[s] if s >= 0 else fill
+cdef inline void _fill_segment(const real_t *xr, const Py_ssize_t *colsrc,
+                               Py_ssize_t qa, Py_ssize_t qb,
+                               Py_ssize_t q0, Py_ssize_t q1, Py_ssize_t base,
+                               Py_ssize_t cstep, real_t fill,
+                               real_t *d) noexcept nogil:
+    """``d[q - qa] = X[row, colsrc[q]]`` for q in [qa, qb); fast span [q0, q1)."""
+    cdef Py_ssize_t q, s, lo, hi
+    if xr == NULL:
+        for q in range(qb - qa):
+            d[q] = fill
+        return
+    lo = q0 if q0 > qa else qa
+    hi = q1 if q1 < qb else qb
+    if hi < lo:
+        hi = lo
+    for q in range(qa, lo if lo < qb else qb):
+        s = colsrc[q]
+        d[q - qa] = xr[s] if s >= 0 else fill
+    if hi > lo:
         if cstep == 1:
-            if q1 > q0:
-                memcpy(d + q0, xr + base + q0, <size_t>(q1 - q0) * sizeof(real_t))
+            memcpy(d + (lo - qa), xr + base + lo, <size_t>(hi - lo) * sizeof(real_t))
         else:
-            for q in range(q0, q1):
-                d[q] = xr[base + q * cstep]
-        for q in range(q1, Q):
-            s = colsrc[q]
-            d[q] = xr[s] if s >= 0 else fill
+            for q in range(lo, hi):
+                d[q - qa] = xr[base + q * cstep]
+    for q in range(hi if hi > lo else (lo if lo < qb else qb), qb):
+        s = colsrc[q]
+        d[q - qa] = xr[s] if s >= 0 else fill
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _gemm_tile(const real_t *x, Py_ssize_t H, Py_ssize_t W,
+                     const real_t *wp, const real_t *bp, Py_ssize_t K, Py_ssize_t Kd,
+                     real_t *outp, Py_ssize_t Ho, Py_ssize_t Wo,
+                     Py_ssize_t Ty, Py_ssize_t Tx,
+                     const Py_ssize_t *rowsrc, const Py_ssize_t *orow,
+                     const Py_ssize_t *colsrc, Py_ssize_t Q,
+                     const Py_ssize_t *q0, const Py_ssize_t *q1, const Py_ssize_t *cbase,
+                     Py_ssize_t cstep, Py_ssize_t ocol0, Py_ssize_t ostep, real_t fill,
+                     Py_ssize_t p0, Py_ssize_t p1,
+                     real_t *col, real_t *ct) noexcept nogil:
+    """im2col, GEMM and write-back of output pixels [p0, p1) (flat over R x Q)."""
+    cdef Py_ssize_t T = p1 - p0
+    cdef Py_ssize_t kd, c, jy, jx, pos, r, qa, qb, srow, k, q
+    cdef const real_t *xr
+    cdef real_t *o
+    cdef const real_t *cc
+    cdef real_t bk
+
+    for kd in range(Kd):
+        c = kd // (Ty * Tx)
+        jy = (kd // Tx) % Ty
+        jx = kd % Tx
+        pos = p0
+        while pos < p1:
+            r = pos // Q
+            qa = pos - r * Q
+            qb = qa + (p1 - pos)
+            if qb > Q:
+                qb = Q
+            srow = rowsrc[r * Ty + jy]
+            xr = (x + (c * H + srow) * W) if srow >= 0 else NULL
+            _fill_segment(xr, colsrc + jx * Q, qa, qb, q0[jx], q1[jx], cbase[jx], cstep,
+                          fill, col + kd * T + (pos - p0))
+            pos = pos + (qb - qa)
+    if real_t is float:
+        imfilt_gemm_f(wp, col, ct, K, Kd, T)
+    else:
+        imfilt_gemm_d(wp, col, ct, K, Kd, T)
+    for k in range(K):
+        bk = bp[k]
+        pos = p0
+        while pos < p1:
+            r = pos // Q
+            qa = pos - r * Q
+            qb = qa + (p1 - pos)
+            if qb > Q:
+                qb = Q
+            o = outp + (k * Ho + orow[r]) * Wo + ocol0
+            cc = ct + k * T + (pos - p0) - qa
+            if ostep == 1:
+                for q in range(qa, qb):
+                    o[q] = cc[q] + bk
+            else:
+                for q in range(qa, qb):
+                    o[q * ostep] = cc[q] + bk
+            pos = pos + (qb - qa)
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def gather_gemm(const real_t[:, :, ::1] x not None,      # IN  (C, H, W)
-                const real_t[:, ::1] wmat not None,      # IN  (K, C * Ty * Tx)
+                const real_t[:, ::1] wmat not None,      # IN  (C * Ty * Tx, K): transposed
                 const real_t[::1] bias not None,         # IN  (K,)
                 real_t[:, :, ::1] out not None,          # OUT (K, Ho, Wo)
                 const Py_ssize_t[:, ::1] rowsrc not None,  # (R, Ty)
@@ -94,74 +236,47 @@ def gather_gemm(const real_t[:, :, ::1] x not None,      # IN  (C, H, W)
                 Py_ssize_t cstep,
                 Py_ssize_t ocol0, Py_ssize_t ostep,
                 real_t fill,
-                real_t[:, ::1] colbuf not None,          # scratch (Kd, tile * Q)
-                real_t[:, ::1] ctile not None,           # scratch (K, tile * Q)
+                real_t[:, ::1] colbuf not None,          # scratch (nthreads, Kd * tile)
+                real_t[:, ::1] ctile not None,           # scratch (nthreads, K * tile)
                 Py_ssize_t tile,
                 int nthreads):
-    """Gathered GEMM for one (image, group, phase); see module docstring."""
-    cdef Py_ssize_t C = x.shape[0], H = x.shape[1], W = x.shape[2]
-    cdef Py_ssize_t K = wmat.shape[0], Kd = wmat.shape[1]
+    """Gathered GEMM for one (image, group, phase); see module docstring.
+
+    Output pixels (flat over R x Q) are cut into tiles of ``tile`` pixels;
+    each thread expands and multiplies its own tiles, in one parallel region.
+    Tile boundaries do not depend on ``nthreads``, so neither do results.
+    """
+    cdef Py_ssize_t H = x.shape[1], W = x.shape[2]
+    cdef Py_ssize_t K = wmat.shape[1], Kd = wmat.shape[0]
     cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
     cdef Py_ssize_t Ty = rowsrc.shape[1], Tx = colsrc.shape[0]
     cdef Py_ssize_t R = rowsrc.shape[0], Q = colsrc.shape[1]
-    cdef Py_ssize_t t0, rr, T, kd, jx, k, r, q
+    cdef Py_ssize_t ntiles, t, p0, p1, tid
+    cdef Py_ssize_t cstride = colbuf.shape[1], tstride = ctile.shape[1]
     cdef const real_t *xp = &x[0, 0, 0]
     cdef const real_t *wp = &wmat[0, 0]
     cdef const real_t *bp = &bias[0]
     cdef real_t *outp = &out[0, 0, 0]
     cdef real_t *cb = &colbuf[0, 0]
     cdef real_t *ct = &ctile[0, 0]
-    cdef const Py_ssize_t *rs = &rowsrc[0, 0]
-    cdef const Py_ssize_t *orp = &orow[0]
-    cdef const Py_ssize_t *cs = &colsrc[0, 0]
-    cdef real_t *o
-    cdef const real_t *c
-    cdef real_t bk
-    cdef int m, n, kk, lda, ldb, ldc
-    cdef real_t one = 1, zero = 0
-    cdef char transa = b'N', transb = b'N'
-    cdef bint parallel
 
     if R == 0 or Q == 0 or K == 0:
         return
+    ntiles = (R * Q + tile - 1) // tile
+    if nthreads > ntiles:
+        nthreads = <int>ntiles
     with nogil:
-        t0 = 0
-        while t0 < R:
-            rr = tile if t0 + tile <= R else R - t0
-            T = rr * Q
-            parallel = nthreads > 1 and Kd * T >= 32768
-            for kd in prange(Kd, num_threads=nthreads, schedule="static",
-                             use_threads_if=parallel):
-                jx = kd % Tx
-                _im2col_row(xp, H, W, kd, Ty, Tx, rs, t0, rr, cs + jx * Q, Q,
-                            q0[jx], q1[jx], cbase[jx], cstep, fill, cb + kd * T)
-            # Row-major ctile (K, T) = wmat (K, Kd) @ colbuf (Kd, T), written
-            # for column-major BLAS as ctile^T = colbuf^T @ wmat^T.
-            m = <int>T
-            n = <int>K
-            kk = <int>Kd
-            lda = <int>T
-            ldb = <int>Kd
-            ldc = <int>T
-            if real_t is float:
-                sgemm(&transa, &transb, &m, &n, &kk, &one, cb, &lda, <float *>wp, &ldb,
-                      &zero, ct, &ldc)
-            else:
-                dgemm(&transa, &transb, &m, &n, &kk, &one, cb, &lda, <double *>wp, &ldb,
-                      &zero, ct, &ldc)
-            for k in prange(K, num_threads=nthreads, schedule="static",
-                            use_threads_if=nthreads > 1 and K * T >= 32768):
-                bk = bp[k]
-                for r in range(rr):
-                    o = outp + (k * Ho + orp[t0 + r]) * Wo + ocol0
-                    c = ct + k * T + r * Q
-                    if ostep == 1:
-                        for q in range(Q):
-                            o[q] = c[q] + bk
-                    else:
-                        for q in range(Q):
-                            o[q * ostep] = c[q] + bk
-            t0 = t0 + tile
+        for t in prange(ntiles, num_threads=nthreads, schedule="static",
+                        use_threads_if=nthreads > 1):
+            tid = threadid()
+            p0 = t * tile
+            p1 = p0 + tile
+            if p1 > R * Q:
+                p1 = R * Q
+            _gemm_tile(xp, H, W, wp, bp, K, Kd, outp, Ho, Wo, Ty, Tx,
+                       &rowsrc[0, 0], &orow[0], &colsrc[0, 0], Q,
+                       &q0[0], &q1[0], &cbase[0], cstep, ocol0, ostep, fill,
+                       p0, p1, cb + tid * cstride, ct + tid * tstride)
 
 
 @cython.boundscheck(False)
