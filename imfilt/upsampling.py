@@ -95,7 +95,7 @@ def _as_stack(image, axes, func, min_ndim=2):
         raise ValueError(f"axes={axes!r} is not valid; the two axes must differ")
     moved = np.moveaxis(arr, ax, (-2, -1))
     lead = moved.shape[:-2]
-    return moved.reshape((-1,) + moved.shape[-2:]), (lead, ax)
+    return moved.reshape((int(np.prod(lead)),) + moved.shape[-2:]), (lead, ax)
 
 
 def _from_stack(planes, info):
