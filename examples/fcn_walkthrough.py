@@ -33,6 +33,13 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
+
+# Run from a source checkout: prefer the in-place build next to this script
+# over any installed imfilt.
+_ROOT = Path(__file__).resolve().parents[1]
+if (_ROOT / "imfilt" / "__init__.py").exists() and str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
 
 import numpy as np
 from PIL import Image
