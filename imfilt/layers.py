@@ -412,11 +412,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     elif C == 0 or H == 0 or W == 0:
         out[...] = b[None, :, None, None]
     elif Cg * Kg < _DIRECT_PAIRS:
-        obase = np.arange(kw, dtype=np.intp) * dw - pw
-        ixlo = np.maximum(0, -(obase // sw)).astype(np.intp)  # ceil(-obase / sw)
-        ixhi = np.minimum(W, (Wo - 1 - obase) // sw + 1).astype(np.intp)
-        ixhi = np.maximum(ixhi, ixlo)
-        _layers.transpose_direct(xc, wc, b, out, groups, sh, sw, ph, dh, ixlo, ixhi, obase,
+        tables = _column_phases(W, Wo, kw, sw, pw, dw)
+        scratch = np.empty((nthreads, Wo), dtype=compute)
+        _layers.transpose_direct(xc, wc, b, out, groups, sh, sw, ph, dh, *tables, scratch,
                                  nthreads)
     else:
         _transpose_gemm(xc, wc, b, out, groups, (sh, sw), (ph, pw), (dh, dw), nthreads)
@@ -425,6 +423,27 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if ndim == 3:
         return out[0]
     return out
+
+
+def _column_phases(W, Wo, kw, sw, pw, dw):
+    """Per output-column phase ``rx = ox % sw``: the kernel columns that reach
+    it, the source offset ``base`` (source column ``q + base`` for the
+    phase's q-th output) and the valid range of q.  Arrays of shape (sw, kw)."""
+    nph = np.zeros(sw, dtype=np.intp)
+    pkx, pbase, plo, phi = (np.zeros((sw, kw), dtype=np.intp) for _ in range(4))
+    for rx in range(min(sw, Wo)):
+        Q = len(range(rx, Wo, sw))
+        for kx in range(kw):
+            num = rx + pw - kx * dw
+            if num % sw:
+                continue
+            base = num // sw
+            j = nph[rx]
+            pkx[rx, j], pbase[rx, j] = kx, base
+            plo[rx, j] = max(0, -base)
+            phi[rx, j] = max(plo[rx, j], min(Q, W - base))
+            nph[rx] += 1
+    return nph, pkx, pbase, plo, phi
 
 
 def _transpose_gemm(x, w, b, out, groups, stride, padding, dilation, nthreads):

@@ -87,11 +87,17 @@ def test_max_pool_matches_reference(seed):
     if seed % 3 == 0:
         x[0, 1, rng.integers(0, H), rng.integers(0, W)] = np.nan
     out, idx = imfilt.max_pool2d(x, k, s, p, d, ceil_mode, return_indices=True)
+    # Without indices (and dilation) a separable row-first path runs.
+    plain = imfilt.max_pool2d(x, k, s, p, d, ceil_mode)
+    low = imfilt.min_pool2d(x, k, s, p, d, ceil_mode)
     for n in range(2):
         for c in range(3):
             ro, ri = ref_max_pool(x[n, c], k, s, p, d, ceil_mode)
             np.testing.assert_array_equal(out[n, c], ro)
             np.testing.assert_array_equal(idx[n, c], ri)
+            np.testing.assert_array_equal(plain[n, c], ro)
+            np.testing.assert_array_equal(low[n, c], -ref_max_pool(-x[n, c], k, s, p, d,
+                                                                   ceil_mode)[0])
     assert out.dtype == np.float32 and idx.dtype == np.int64
 
 
@@ -161,12 +167,16 @@ def test_integer_dtypes_kept_by_max_pool():
     assert imfilt.max_pool2d(np.ones((4, 4), np.float16), 2).dtype == np.float16
 
 
-@pytest.mark.parametrize("func", [imfilt.max_pool2d, imfilt.avg_pool2d])
+@pytest.mark.parametrize("func", [imfilt.max_pool2d, imfilt.avg_pool2d, imfilt.min_pool2d])
 def test_pool_threads_bit_identical(func):
     x = RNG.standard_normal((3, 97, 101)).astype(np.float32)
     a = func(x, 3, 2, 1, workers=1)
     b = func(x, 3, 2, 1, workers=2)
     assert np.array_equal(a, b)
+    if func is not imfilt.avg_pool2d:
+        a = func(x, 3, 2, 1, 2, return_indices=True, workers=1)
+        b = func(x, 3, 2, 1, 2, return_indices=True, workers=2)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
 # --------------------------------------------------------------------------

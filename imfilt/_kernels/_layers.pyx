@@ -284,41 +284,54 @@ def gather_gemm(const real_t[:, :, ::1] x not None,      # IN  (C, H, W)
 cdef void _transpose_row(const real_t *x, Py_ssize_t Cg, Py_ssize_t H, Py_ssize_t W,
                          const real_t *w, Py_ssize_t Kg, Py_ssize_t kh, Py_ssize_t kw,
                          Py_ssize_t oy, Py_ssize_t sh, Py_ssize_t sw,
-                         Py_ssize_t ph, Py_ssize_t dh,
-                         const Py_ssize_t *ixlo, const Py_ssize_t *ixhi,
-                         const Py_ssize_t *obase, real_t b,
-                         real_t *o, Py_ssize_t Wo) noexcept nogil:
+                         Py_ssize_t ph, Py_ssize_t dh, Py_ssize_t nrx,
+                         const Py_ssize_t *nph, const Py_ssize_t *pkx,
+                         const Py_ssize_t *pbase, const Py_ssize_t *plo,
+                         const Py_ssize_t *phi, real_t b,
+                         real_t *o, Py_ssize_t Wo, real_t *t) noexcept nogil:
     """One output row of a transposed convolution (one output channel).
 
-    ``x`` points at the group's first input channel, ``w`` at
-    ``weight[c0, k]``; channel ``c`` of the group uses ``w + c * Kg * kh * kw``.
+    Output columns with the same ``ox % sw`` (phase ``rx``) use the same
+    kernel columns, so each phase is accumulated into the contiguous scratch
+    row ``t`` (vectorised loads and stores, no strided read-modify-write)
+    and stored once.  ``x`` points at the group's first input channel, ``w``
+    at ``weight[c0, k]``; channel ``c`` of the group uses
+    ``w + c * Kg * kh * kw``.  Phase tables (``nph``, ``pkx``, ``pbase``,
+    ``plo``, ``phi``, each ``(sw, kw)``) give the kernel columns of a phase
+    and the range of ``q`` where source column ``q + base`` exists.
     """
-    cdef Py_ssize_t c, ky, kx, num, iy, ix, lo, hi, ob
+    cdef Py_ssize_t rx, Q, q, c, ky, j, kx, num, iy, lo, hi, base
     cdef const real_t *xr
-    cdef real_t *ot
+    cdef const real_t *xb
     cdef real_t wv
-    for ix in range(Wo):
-        o[ix] = b
-    for c in range(Cg):
-        for ky in range(kh):
-            num = oy + ph - ky * dh
-            if num < 0 or num % sh != 0:
-                continue
-            iy = num // sh
-            if iy >= H:
-                continue
-            xr = x + (c * H + iy) * W
-            for kx in range(kw):
-                wv = w[(c * Kg * kh + ky) * kw + kx]
-                lo = ixlo[kx]
-                hi = ixhi[kx]
-                ot = o + obase[kx]
-                if sw == 1:
-                    for ix in range(lo, hi):
-                        ot[ix] += wv * xr[ix]
-                else:
-                    for ix in range(lo, hi):
-                        ot[ix * sw] += wv * xr[ix]
+    for rx in range(nrx):
+        Q = (Wo - rx + sw - 1) // sw
+        for q in range(Q):
+            t[q] = b
+        for c in range(Cg):
+            for ky in range(kh):
+                num = oy + ph - ky * dh
+                if num < 0 or num % sh != 0:
+                    continue
+                iy = num // sh
+                if iy >= H:
+                    continue
+                xr = x + (c * H + iy) * W
+                for j in range(nph[rx]):
+                    kx = pkx[rx * kw + j]
+                    wv = w[(c * Kg * kh + ky) * kw + kx]
+                    base = pbase[rx * kw + j]
+                    lo = plo[rx * kw + j]
+                    hi = phi[rx * kw + j]
+                    xb = xr + base
+                    for q in range(lo, hi):
+                        t[q] += wv * xb[q]
+        if sw == 1:
+            for q in range(Q):
+                o[q] = t[q]
+        else:
+            for q in range(Q):
+                o[rx + q * sw] = t[q]
 
 
 @cython.boundscheck(False)
@@ -329,19 +342,25 @@ def transpose_direct(const real_t[:, :, :, ::1] x not None,   # IN  (N, Cin, H, 
                      real_t[:, :, :, ::1] out not None,       # OUT (N, Cout, Ho, Wo)
                      Py_ssize_t groups,
                      Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t dh,
-                     const Py_ssize_t[::1] ixlo not None,     # (kw,)
-                     const Py_ssize_t[::1] ixhi not None,     # (kw,)
-                     const Py_ssize_t[::1] obase not None,    # (kw,)
+                     const Py_ssize_t[::1] nph not None,      # (sw,) columns per phase
+                     const Py_ssize_t[:, ::1] pkx not None,   # (sw, kw)
+                     const Py_ssize_t[:, ::1] pbase not None,  # (sw, kw)
+                     const Py_ssize_t[:, ::1] plo not None,   # (sw, kw)
+                     const Py_ssize_t[:, ::1] phi not None,   # (sw, kw)
+                     real_t[:, ::1] scratch not None,         # (nthreads, Wo)
                      int nthreads):
-    """Transposed convolution, one thread per block of output rows."""
+    """Transposed convolution, each thread owning whole output rows."""
     cdef Py_ssize_t N = x.shape[0], Cin = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Kg = w.shape[1], kh = w.shape[2], kw = w.shape[3]
     cdef Py_ssize_t Cout = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
     cdef Py_ssize_t Cg = Cin // groups
-    cdef Py_ssize_t rows = N * Cout * Ho, r, n, co, oy, g, rem
+    cdef Py_ssize_t nrx = sw if sw < Wo else Wo
+    cdef Py_ssize_t rows = N * Cout * Ho, r, n, co, oy, g, rem, tid
+    cdef Py_ssize_t sstride = scratch.shape[1]
     cdef const real_t *xp
     cdef const real_t *wp = &w[0, 0, 0, 0]
     cdef real_t *op
+    cdef real_t *sp = &scratch[0, 0]
     cdef bint parallel
     if rows == 0 or Wo == 0:
         return
@@ -351,6 +370,7 @@ def transpose_direct(const real_t[:, :, :, ::1] x not None,   # IN  (N, Cin, H, 
     with nogil:
         for r in prange(rows, num_threads=nthreads, schedule="static",
                         use_threads_if=parallel):
+            tid = threadid()
             n = r // (Cout * Ho)
             rem = r - n * Cout * Ho
             co = rem // Ho
@@ -358,6 +378,6 @@ def transpose_direct(const real_t[:, :, :, ::1] x not None,   # IN  (N, Cin, H, 
             g = co // Kg
             _transpose_row(xp + (n * Cin + g * Cg) * H * W, Cg, H, W,
                            wp + ((g * Cg) * Kg + (co - g * Kg)) * kh * kw,
-                           Kg, kh, kw, oy, sh, sw, ph, dh,
-                           &ixlo[0], &ixhi[0], &obase[0], bias[co],
-                           op + r * Wo, Wo)
+                           Kg, kh, kw, oy, sh, sw, ph, dh, nrx,
+                           &nph[0], &pkx[0, 0], &pbase[0, 0], &plo[0, 0], &phi[0, 0],
+                           bias[co], op + r * Wo, Wo, sp + tid * sstride)

@@ -10,14 +10,16 @@ Python layer (``imfilt.pooling``) before these functions are called.
 """
 
 cimport cython
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 
 from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+
+ctypedef long long longlong
 
 ctypedef fused pool_t:
     float
     double
-    long long
+    longlong
 
 # Reductions (codes shared with imfilt.pooling).
 cdef enum:
@@ -151,6 +153,99 @@ cdef void _pool_row(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
+                              pool_t *o, Py_ssize_t Wo, Py_ssize_t oy,
+                              Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                              Py_ssize_t ph, Py_ssize_t pw, int op, pool_t init,
+                              bint count_include_pad, double divisor,
+                              pool_t *t, double *acc) noexcept nogil:
+    """Max/min/avg of one output row without indices nor dilation.
+
+    Separable: the window's rows are first reduced column by column into
+    ``t`` (max/min) or ``acc`` (avg, in double) with contiguous, vectorised
+    loops, then each output reduces ``kw`` entries of that row.  Values are
+    those of the generic loop (a NaN anywhere in the window gives NaN); only
+    the summation order of the average differs (rounding level).
+    """
+    cdef Py_ssize_t ox, ih, iw, ih0, ih1, iw0, iw1, hend, wend, pool_size, r0, r1
+    cdef const pool_t *xr
+    cdef pool_t v, m
+    cdef double a, cnt
+
+    ih0 = oy * sh - ph
+    r0 = ih0 if ih0 > 0 else 0
+    if op == OP_AVG:
+        hend = ih0 + kh
+        if hend > H + ph:
+            hend = H + ph
+        r1 = hend if hend < H else H
+    else:
+        r1 = ih0 + kh
+        if r1 > H:
+            r1 = H
+    if op == OP_AVG:
+        for iw in range(W):
+            acc[iw] = 0
+        for ih in range(r0, r1):
+            xr = x + ih * W
+            for iw in range(W):
+                acc[iw] += <double>xr[iw]
+        for ox in range(Wo):
+            iw0 = ox * sw - pw
+            wend = iw0 + kw
+            if wend > W + pw:
+                wend = W + pw
+            pool_size = (hend - ih0) * (wend - iw0)
+            iw1 = wend if wend < W else W
+            if iw0 < 0:
+                iw0 = 0
+            a = 0
+            for iw in range(iw0, iw1):
+                a = a + acc[iw]
+            if divisor > 0:
+                cnt = divisor
+            elif count_include_pad:
+                cnt = <double>pool_size
+            else:
+                cnt = <double>((r1 - r0) * (iw1 - iw0))
+            o[ox] = <pool_t>(a / cnt)
+        return
+    xr = x + r0 * W
+    for iw in range(W):
+        t[iw] = xr[iw]
+    for ih in range(r0 + 1, r1):
+        xr = x + ih * W
+        if op == OP_MAX:
+            for iw in range(W):
+                v = xr[iw]
+                t[iw] = v if (v > t[iw] or v != v) else t[iw]
+        else:
+            for iw in range(W):
+                v = xr[iw]
+                t[iw] = v if (v < t[iw] or v != v) else t[iw]
+    for ox in range(Wo):
+        iw0 = ox * sw - pw
+        iw1 = iw0 + kw
+        if iw1 > W:
+            iw1 = W
+        if iw0 < 0:
+            iw0 = 0
+        m = init
+        if op == OP_MAX:
+            for iw in range(iw0, iw1):
+                v = t[iw]
+                if v > m or v != v:
+                    m = v
+        else:
+            for iw in range(iw0, iw1):
+                v = t[iw]
+                if v < m or v != v:
+                    m = v
+        o[ox] = m
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
 def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
            pool_t[:, :, ::1] out not None,           # OUT (P, Ho, Wo)
            long long[:, :, ::1] indices,             # OUT (P, Ho, Wo) or None
@@ -158,7 +253,9 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
            Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
            int op, pool_t init, bint count_include_pad, double divisor,
            const double[:, :, ::1] uniforms,         # IN  (P, Ho, Wo) or None
-           int nthreads):
+           int nthreads,
+           pool_t[:, ::1] tscratch=None,             # (nthreads, W): separable path
+           double[:, ::1] ascratch=None):            # (nthreads, W): separable avg
     """Pool every plane of ``x`` into ``out`` (see module docstring)."""
     cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
@@ -167,9 +264,19 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
     cdef pool_t *op_
     cdef long long *ip = NULL
     cdef const double *up = NULL
-    cdef bint parallel
+    cdef bint parallel, separable
+    cdef pool_t *tp = NULL
+    cdef double *ap = NULL
+    cdef Py_ssize_t tid
     if rows == 0 or Wo == 0:
         return
+    # Max/min/avg without indices and dilation reduce rows first (vectorised).
+    separable = (tscratch is not None and ascratch is not None and indices is None
+                 and dh == 1 and dw == 1 and op <= OP_AVG and pool_t is not longlong
+                 and W > 0)
+    if separable:
+        tp = &tscratch[0, 0]
+        ap = &ascratch[0, 0]
     xp = &x[0, 0, 0]
     op_ = &out[0, 0, 0]
     if indices is not None:
@@ -182,6 +289,13 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
                         use_threads_if=parallel):
             p = r // Ho
             oy = r - p * Ho
+            if separable:
+                tid = threadid()
+                _pool_row_separable(xp + p * H * W, H, W, op_ + r * Wo, Wo, oy,
+                                    kh, kw, sh, sw, ph, pw, op, init,
+                                    count_include_pad, divisor,
+                                    tp + tid * W, ap + tid * W)
+                continue
             _pool_row(xp + p * H * W, H, W, op_ + r * Wo,
                       (ip + r * Wo) if ip != NULL else NULL, Wo, oy,
                       kh, kw, sh, sw, ph, pw, dh, dw, op, init,
