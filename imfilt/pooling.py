@@ -143,14 +143,15 @@ def _pool(x, op, kernel_size, stride, padding, dilation, ceil_mode, return_indic
 
     init = _init_value(op, compute) if op in (_OP_MAX, _OP_MIN) else 0
     divisor = 0.0 if divisor_override is None else float(divisor_override)
-    tscratch = ascratch = None
-    if not return_indices and dil == (1, 1) and op in (_OP_MAX, _OP_MIN, _OP_AVG) \
-            and compute.kind == "f":
+    tscratch = ascratch = rscratch = None
+    if dil == (1, 1) and op in (_OP_MAX, _OP_MIN, _OP_AVG) and compute.kind == "f":
+        # Row-first (separable) kernel: per-thread scratch rows.
         tscratch = np.empty((nthreads, max(W, 1)), dtype=compute)
         ascratch = np.empty((nthreads, max(W, 1)), dtype=np.float64)
+        rscratch = np.empty((nthreads, max(W, 1)), dtype=np.intp)
     _kpool.pool2d(planes, out, indices, ksz[0], ksz[1], strd[0], strd[1], pad[0], pad[1],
                   dil[0], dil[1], op, compute.type(init), bool(count_include_pad), divisor,
-                  uniforms, nthreads, tscratch, ascratch)
+                  uniforms, nthreads, tscratch, ascratch, rscratch)
     result = restore_planes(out.astype(out_dtype, copy=False), lead)
     if return_indices:
         return result, restore_planes(indices, lead)

@@ -101,6 +101,21 @@ def test_max_pool_matches_reference(seed):
     assert out.dtype == np.float32 and idx.dtype == np.int64
 
 
+def test_max_min_indices_with_inf_nan_and_ties():
+    # Special values and many ties, against the row-major loop reference.
+    rng = np.random.default_rng(77)
+    values = np.array([0.0, 1.0, 2.0, -np.inf, np.inf, np.nan])
+    for _ in range(300):
+        k, s, p, d, H, W, ceil_mode = random_pool_case(rng, dilation=bool(rng.integers(0, 2)))
+        x = rng.choice(values, size=(H, W), p=[0.3, 0.3, 0.2, 0.1, 0.05, 0.05])
+        out, idx = imfilt.max_pool2d(x, k, s, p, d, ceil_mode, return_indices=True)
+        ro, ri = ref_max_pool(x, k, s, p, d, ceil_mode)
+        assert np.array_equal(out, ro, equal_nan=True) and np.array_equal(idx, ri)
+        out, idx = imfilt.min_pool2d(x, k, s, p, d, ceil_mode, return_indices=True)
+        ro, ri = ref_max_pool(-x, k, s, p, d, ceil_mode)
+        assert np.array_equal(out, -ro, equal_nan=True) and np.array_equal(idx, ri)
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_avg_pool_matches_reference(seed):
     rng = np.random.default_rng(50 + seed)

@@ -154,23 +154,30 @@ cdef void _pool_row(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
-                              pool_t *o, Py_ssize_t Wo, Py_ssize_t oy,
+                              pool_t *o, long long *ind, Py_ssize_t Wo, Py_ssize_t oy,
                               Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
                               Py_ssize_t ph, Py_ssize_t pw, int op, pool_t init,
                               bint count_include_pad, double divisor,
-                              pool_t *t, double *acc) noexcept nogil:
-    """Max/min/avg of one output row without indices nor dilation.
+                              pool_t *t, double *acc, Py_ssize_t *tr) noexcept nogil:
+    """Max/min/avg of one output row without dilation.
 
     Separable: the window's rows are first reduced column by column into
     ``t`` (max/min) or ``acc`` (avg, in double) with contiguous, vectorised
     loops, then each output reduces ``kw`` entries of that row.  Values are
     those of the generic loop (a NaN anywhere in the window gives NaN); only
     the summation order of the average differs (rounding level).
+
+    With ``ind``, ``tr[iw]`` keeps the row of each column's extremum (first
+    row on ties, last row for NaN) and the horizontal pass picks the
+    column so that the index is the generic loop's: the first extremum in
+    row-major order, or the last NaN.
     """
     cdef Py_ssize_t ox, ih, iw, ih0, ih1, iw0, iw1, hend, wend, pool_size, r0, r1
     cdef const pool_t *xr
     cdef pool_t v, m
     cdef double a, cnt
+    cdef Py_ssize_t r, br, bc
+    cdef bint better
 
     ih0 = oy * sh - ph
     r0 = ih0 if ih0 > 0 else 0
@@ -213,9 +220,25 @@ cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
     xr = x + r0 * W
     for iw in range(W):
         t[iw] = xr[iw]
+    if ind != NULL:
+        for iw in range(W):
+            tr[iw] = r0
     for ih in range(r0 + 1, r1):
         xr = x + ih * W
-        if op == OP_MAX:
+        if ind != NULL:
+            if op == OP_MAX:
+                for iw in range(W):
+                    v = xr[iw]
+                    better = v > t[iw] or v != v
+                    t[iw] = v if better else t[iw]
+                    tr[iw] = ih if better else tr[iw]
+            else:
+                for iw in range(W):
+                    v = xr[iw]
+                    better = v < t[iw] or v != v
+                    t[iw] = v if better else t[iw]
+                    tr[iw] = ih if better else tr[iw]
+        elif op == OP_MAX:
             for iw in range(W):
                 v = xr[iw]
                 t[iw] = v if (v > t[iw] or v != v) else t[iw]
@@ -231,17 +254,42 @@ cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
         if iw0 < 0:
             iw0 = 0
         m = init
-        if op == OP_MAX:
+        if ind != NULL:
+            br = r0
+            bc = iw0
+            for iw in range(iw0, iw1):
+                v = t[iw]
+                r = tr[iw]
+                if v != v:
+                    # The last NaN in row-major order wins.
+                    if m == m or r >= br:
+                        m = v
+                        br = r
+                        bc = iw
+                elif m == m:
+                    # The first extremum in row-major order wins.
+                    if op == OP_MAX:
+                        better = v > m or (v == m and r < br)
+                    else:
+                        better = v < m or (v == m and r < br)
+                    if better:
+                        m = v
+                        br = r
+                        bc = iw
+            o[ox] = m
+            ind[ox] = br * W + bc
+        elif op == OP_MAX:
             for iw in range(iw0, iw1):
                 v = t[iw]
                 if v > m or v != v:
                     m = v
+            o[ox] = m
         else:
             for iw in range(iw0, iw1):
                 v = t[iw]
                 if v < m or v != v:
                     m = v
-        o[ox] = m
+            o[ox] = m
 
 
 @cython.boundscheck(False)
@@ -255,7 +303,8 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
            const double[:, :, ::1] uniforms,         # IN  (P, Ho, Wo) or None
            int nthreads,
            pool_t[:, ::1] tscratch=None,             # (nthreads, W): separable path
-           double[:, ::1] ascratch=None):            # (nthreads, W): separable avg
+           double[:, ::1] ascratch=None,             # (nthreads, W): separable avg
+           Py_ssize_t[:, ::1] rscratch=None):        # (nthreads, W): separable indices
     """Pool every plane of ``x`` into ``out`` (see module docstring)."""
     cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
@@ -267,16 +316,18 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
     cdef bint parallel, separable
     cdef pool_t *tp = NULL
     cdef double *ap = NULL
+    cdef Py_ssize_t *rp = NULL
     cdef Py_ssize_t tid
     if rows == 0 or Wo == 0:
         return
     # Max/min/avg without indices and dilation reduce rows first (vectorised).
-    separable = (tscratch is not None and ascratch is not None and indices is None
+    separable = (tscratch is not None and ascratch is not None and rscratch is not None
                  and dh == 1 and dw == 1 and op <= OP_AVG and pool_t is not longlong
                  and W > 0)
     if separable:
         tp = &tscratch[0, 0]
         ap = &ascratch[0, 0]
+        rp = &rscratch[0, 0]
     xp = &x[0, 0, 0]
     op_ = &out[0, 0, 0]
     if indices is not None:
@@ -291,10 +342,11 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
             oy = r - p * Ho
             if separable:
                 tid = threadid()
-                _pool_row_separable(xp + p * H * W, H, W, op_ + r * Wo, Wo, oy,
+                _pool_row_separable(xp + p * H * W, H, W, op_ + r * Wo,
+                                    (ip + r * Wo) if ip != NULL else NULL, Wo, oy,
                                     kh, kw, sh, sw, ph, pw, op, init,
                                     count_include_pad, divisor,
-                                    tp + tid * W, ap + tid * W)
+                                    tp + tid * W, ap + tid * W, rp + tid * W)
                 continue
             _pool_row(xp + p * H * W, H, W, op_ + r * Wo,
                       (ip + r * Wo) if ip != NULL else NULL, Wo, oy,
