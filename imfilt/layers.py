@@ -174,9 +174,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
 
     Notes
     -----
-    Computed as a tiled im2col with a BLAS matrix product; the im2col is
-    expanded a few rows at a time, never for the whole image.  The matrix
-    product uses the threads of the BLAS library SciPy ships.
+    Computed as a tiled im2col (256 output pixels at a time per thread,
+    never a full-size buffer) followed by a register-blocked matrix product.
+    Each thread owns whole tiles, so the result is bit-identical for any
+    ``workers``; no BLAS threads are started (SciPy's OpenBLAS would
+    oversubscribe the cores inside imfilt's own threads).
 
     Examples
     --------
@@ -320,10 +322,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     -----
     Computed as a gather per output pixel, never as a scatter: output pixels
     with the same ``(oy % s, ox % s)`` use the same kernel taps, so each of
-    these ``s * s`` phases is a plain correlation (a tiled im2col + BLAS
-    product when there are many channels, a direct row kernel otherwise).
-    Threads write disjoint output rows: no races, and results are
-    bit-identical for any thread count.
+    these ``s * s`` phases is a plain correlation (the tiled im2col + matrix
+    product of :func:`conv2d` when there are many channels, a direct row
+    kernel otherwise).  Threads write disjoint outputs: no races, and results
+    are bit-identical for any thread count.
 
     Examples
     --------
