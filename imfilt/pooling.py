@@ -75,20 +75,21 @@ def _geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
 def _selection_dtypes(dtype, func):
     """(compute, output) dtypes for max/min pooling and unpooling.
 
-    Selection is exact, so the input dtype is kept (as PyTorch does):
-    float32/float64 directly, float16 through float32, bool and integers
-    through int64.
+    Selection is exact, so the input dtype is kept (as PyTorch does), in
+    native byte order: float32/float64 directly, float16 through float32,
+    bool and integers through int64.
     """
     if dtype.kind == "c":
         raise TypeError(
             f"{func} has no order on complex numbers (x has dtype {dtype}); pool the "
             "real part, the imaginary part or the magnitude (np.abs) instead"
         )
+    native = dtype.newbyteorder("=")
     if dtype.kind == "f":
         if dtype.itemsize <= 4:
-            return np.dtype(np.float32), dtype
-        return np.dtype(np.float64), dtype
-    return np.dtype(np.int64), dtype
+            return np.dtype(np.float32), native
+        return np.dtype(np.float64), native
+    return np.dtype(np.int64), native
 
 
 def _as_compute(arr, compute, name):

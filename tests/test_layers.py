@@ -377,6 +377,18 @@ def test_validation_errors(call, exc, pattern):
         call()
 
 
+def test_kernels_built_with_openmp():
+    # House rule: a serial build must not pass silently (IMFILT_OPENMP=0 opts out).
+    import os
+
+    from imfilt._kernels import _layers, _pool
+
+    if os.environ.get("IMFILT_OPENMP", "auto").strip() == "0":
+        pytest.skip("built serial on purpose (IMFILT_OPENMP=0)")
+    assert _layers._openmp_compiled() and _pool._openmp_compiled()
+    assert imfilt.openmp_enabled()
+
+
 def test_doctests():
     result = doctest.testmod(imfilt.layers, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -180,6 +180,13 @@ def test_integer_dtypes_kept_by_max_pool():
     assert imfilt.max_pool2d(big, (1, 2))[0, 0] == 2 ** 62 + 1  # no float rounding
     assert imfilt.avg_pool2d(np.ones((4, 4), np.uint8), 2).dtype == np.float32
     assert imfilt.max_pool2d(np.ones((4, 4), np.float16), 2).dtype == np.float16
+    # Big-endian and read-only inputs: same values, native byte order out.
+    x = RNG.standard_normal((5, 7))
+    big = x.astype(">f8")
+    big.flags.writeable = False
+    out = imfilt.max_pool2d(big, 2, ceil_mode=True)
+    assert out.dtype == np.float64 and out.dtype.isnative
+    assert np.array_equal(out, imfilt.max_pool2d(x, 2, ceil_mode=True))
 
 
 @pytest.mark.parametrize("func", [imfilt.max_pool2d, imfilt.avg_pool2d, imfilt.min_pool2d])
