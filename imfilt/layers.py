@@ -103,7 +103,10 @@ def _gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase, cste
     K, Kd = wmat.shape
     wmat = np.ascontiguousarray(wmat.T)
     npix = rowsrc.shape[0] * colsrc.shape[1]
-    tile = int(max(1, min(npix, _TILE_PIXELS)))
+    # 256 pixels per tile, fewer (down to 64) when the column block would
+    # outgrow ~1 MiB of cache; a multiple of the micro-kernel's 32 pixels.
+    budget = max(64, min(_TILE_PIXELS, (1 << 20) // max(1, Kd * xg.dtype.itemsize)) // 32 * 32)
+    tile = int(max(1, min(npix, budget)))
     nthreads = int(max(1, min(nthreads, -(-npix // tile))))
     key = (K, Kd, tile, nthreads)
     if scratch.get("key") != key:
