@@ -140,7 +140,8 @@ def extensions():
         Extension(
             f"imfilt._kernels.{pyx.stem}",
             [str(pyx.relative_to(HERE))],
-            include_dirs=[np.get_include()],
+            include_dirs=[np.get_include(), str(KERNEL_DIR)],
+            depends=[str(p) for p in KERNEL_DIR.glob("*.h")],
         )
         for pyx in sorted(KERNEL_DIR.glob("*.pyx"))
     ]

@@ -49,15 +49,17 @@ def as_array(value, name):
 
 def _policy(dtype):
     """Compute dtype for an image dtype (CONVENTIONS section 5)."""
+    dtype = dtype.newbyteorder("=")
     if dtype.kind == "b" or dtype in _SMALL_INTS or dtype == np.float16:
         return np.dtype(np.float32)
     if dtype in _LARGE_INTS:
         return np.dtype(np.float64)
-    return np.dtype(dtype.newbyteorder("="))
+    return dtype
 
 
 def _complexify(dtype):
-    return np.dtype(np.complex64) if dtype.itemsize <= 4 or dtype == np.complex64 else np.dtype(np.complex128)
+    """complex64 for float32, complex128 for float64."""
+    return np.dtype(np.complex64) if dtype == np.float32 else np.dtype(np.complex128)
 
 
 def result_dtypes(image_dtype, kernel_dtype, dtype=None):

@@ -2,10 +2,11 @@
 
 import numpy as np
 
-from imfilt._kernels import _conv
-from imfilt._modes import boundary_index, canonical_boundary, canonical_mode
+from imfilt import _methods
+from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._threads import resolve_workers
-from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
+from imfilt._validation import (as_array, as_fillvalue, cast_output, is_integer_like,
+                                result_dtypes)
 
 __all__ = ["convolve", "correlate"]
 
@@ -75,17 +76,37 @@ def _doc(template):
     return template.replace("%(params)s", _SHARED_PARAMS).replace("%(returns)s", _RETURNS)
 
 
-def _as_2d_pair(image, kernel):
-    """Validate dimensions; return 2-D views and whether the input was 1-D."""
-    if image.ndim == kernel.ndim == 2:
-        return image, kernel, False
-    if image.ndim == kernel.ndim == 1:
-        return image[np.newaxis, :], kernel[np.newaxis, :], True
-    raise ValueError(
-        "image and kernel must both be 1-D or both be 2-D; got "
-        f"image.ndim={image.ndim} (shape {image.shape}) and "
-        f"kernel.ndim={kernel.ndim} (shape {kernel.shape})"
-    )
+def _pair(value, name, minimum=1):
+    """An int or a pair of ints, each >= ``minimum``, as a tuple of two."""
+    items = value if isinstance(value, (tuple, list, np.ndarray)) else (value, value)
+    items = list(items)
+    if len(items) != 2 or not all(is_integer_like(v) for v in items):
+        raise ValueError(f"{name}={value!r} is not valid; use a positive int or a pair of positive ints")
+    items = tuple(int(v) for v in items)
+    if any(v < minimum for v in items):
+        raise ValueError(f"{name}={value!r} is not valid; each value must be >= {minimum}")
+    return items
+
+
+def _normalise_axes(axes, ndim):
+    """Two distinct spatial axes of an ``ndim``-D image, as non-negative ints."""
+    if axes is None:
+        return (ndim - 2, ndim - 1)
+    try:
+        items = list(axes)
+    except TypeError:
+        items = None
+    if items is None or len(items) != 2 or not all(is_integer_like(a) for a in items):
+        raise ValueError(f"axes={axes!r} is not valid; give two axes of the image, e.g. axes=(0, 1)")
+    out = []
+    for a in items:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axes={axes!r} is out of range for an image with {ndim} dimensions")
+        out.append(a % ndim)
+    if out[0] == out[1]:
+        raise ValueError(f"axes={axes!r} names the same axis twice")
+    return tuple(out)
 
 
 def _swap_needed(mode, image_shape, kernel_shape):
@@ -103,140 +124,197 @@ def _swap_needed(mode, image_shape, kernel_shape):
     return not ok1
 
 
-def _pads(mode, k, flip_alignment):
-    """Padding (before, after) of one axis for a correlation-form kernel.
+def _pads(mode, k, convolution_alignment):
+    """Padding (before, after) of one axis for a kernel spanning ``k`` samples.
 
-    ``flip_alignment`` is True for convolution (SciPy centres 'same' at
-    ``(k-1)//2`` of the full result) and False for 2-D correlation
-    (``k//2``).
+    ``convolution_alignment`` is True for convolution and 1-D correlation
+    (SciPy centres 'same' at ``(k-1)//2`` of the full result) and False for
+    2-D correlation (``k//2``).
     """
     if mode == "full":
         return k - 1, k - 1
     if mode == "valid":
         return 0, 0
-    before = k // 2 if flip_alignment else (k - 1) // 2
+    before = k // 2 if convolution_alignment else (k - 1) // 2
     return before, k - 1 - before
 
 
-def _correlate_real(x, w, pads, boundary, fill, nthreads):
-    """Run the Cython kernel on contiguous real ``x`` and ``w`` of one dtype."""
-    (pt, pb), (pl, pr) = pads
-    n0, n1 = x.shape
-    k0, k1 = w.shape
-    o0 = n0 + pt + pb - k0 + 1
-    o1 = n1 + pl + pr - k1 + 1
-    out = np.empty((max(o0, 0), max(o1, 0)), dtype=x.dtype)
-    if out.size == 0:
-        return out
-    if n0 == 0 or n1 == 0:
-        # Empty image with boundary='fill': every padded sample is the fill
-        # value; multiply it through the kernel like any other sample.
-        padded = np.full((o0 + k0 - 1, o1 + k1 - 1), fill, dtype=x.dtype)
-        x, pads = padded, ((0, 0), (0, 0))
-        pt = pb = pl = pr = 0
-        n0, n1 = padded.shape
-    rowmap = boundary_index(n0, pt, pb, boundary)
-    colmap = boundary_index(n1, pl, pr, boundary)
-    direct_rows = pt == pb == pl == pr == 0
-    nthreads = max(1, min(nthreads, o0))
-    if direct_rows:
-        scratch = np.empty((1, 1), dtype=x.dtype)
-    else:
-        scratch = np.empty((nthreads, k0 * (o1 + k1 - 1)), dtype=x.dtype)
-    _conv.correlate_padded(x, w, out, rowmap, colmap, pl, x.dtype.type(fill),
-                           nthreads, direct_rows, scratch)
+def _zero_stuff(w, dilation):
+    """The kernel with ``d - 1`` zeros between taps (the atrous definition)."""
+    d0, d1 = dilation
+    if d0 == d1 == 1:
+        return w
+    lead = w.shape[:-2]
+    k0, k1 = w.shape[-2:]
+    out = np.zeros(lead + (d0 * (k0 - 1) + 1, d1 * (k1 - 1) + 1), dtype=w.dtype)
+    out[..., ::d0, ::d1] = w
     return out
 
 
-def _correlate_any(x, w, pads, boundary, fill, compute, nthreads):
-    """Correlate in ``compute`` dtype; complex runs as real passes."""
-    if compute.kind != "c":
-        xc = np.ascontiguousarray(x, dtype=compute)
-        wc = np.ascontiguousarray(w, dtype=compute)
-        return _correlate_real(xc, wc, pads, boundary, fill, nthreads)
-    real = np.dtype(np.float32 if compute == np.complex64 else np.float64)
-    fill = complex(fill)
-    xr = np.ascontiguousarray(x.real, dtype=real)
-    wr = np.ascontiguousarray(w.real, dtype=real)
-    rr = _correlate_real(xr, wr, pads, boundary, fill.real, nthreads)
-    out = np.empty(rr.shape, dtype=compute)
-    x_complex = x.dtype.kind == "c"
-    w_complex = w.dtype.kind == "c"
-    xi = np.ascontiguousarray(x.imag, dtype=real) if x_complex else None
-    wi = np.ascontiguousarray(w.imag, dtype=real) if w_complex else None
-    # (xr + i xi) * (wr + i wi) = (xr wr - xi wi) + i (xr wi + xi wr);
-    # every product term appears, so NaN/inf propagate as a per-tap product.
-    real_part = rr
-    imag_part = np.zeros(rr.shape, dtype=real)
-    if x_complex or fill.imag != 0:
-        if xi is None:
-            xi = np.zeros(xr.shape, dtype=real)
-        imag_part = imag_part + _correlate_real(xi, wr, pads, boundary, fill.imag, nthreads)
-        if w_complex:
-            real_part = real_part - _correlate_real(xi, wi, pads, boundary, fill.imag, nthreads)
-    if w_complex:
-        imag_part = imag_part + _correlate_real(xr, wi, pads, boundary, fill.real, nthreads)
-    out.real = real_part
-    out.imag = imag_part
-    return out
+def _check_out(out, shape, dtype, inputs):
+    """Validate ``out=``: an ndarray of the result's shape and dtype, no overlap."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape} but the result has shape {shape}")
+    if out.dtype != dtype:
+        raise ValueError(
+            f"out has dtype {out.dtype} but the result has dtype {dtype}; "
+            f"allocate out with dtype={dtype} or pass dtype={out.dtype}"
+        )
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    for name, arr in inputs:
+        if isinstance(arr, np.ndarray) and np.shares_memory(out, arr):
+            raise ValueError(f"out overlaps {name}; filtering in place is not supported, "
+                             "write to a separate array")
 
 
-def _filter2d(image, kernel, mode, boundary, fillvalue, dtype, workers, flip):
+def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
+            method, stride, dilation, axes, out, nan_check=True):
     image = as_array(image, "image")
     kernel = as_array(kernel, "kernel")
     mode = canonical_mode(mode)
     boundary = canonical_boundary(boundary)
+    method = _methods.canonical_method(method)
     nthreads = resolve_workers(workers)
     compute, out_dtype = result_dtypes(image.dtype, kernel.dtype, dtype)
     fill = as_fillvalue(fillvalue, compute)
+    stride = _pair(stride, "stride")
+    dilation = _pair(dilation, "dilation")
 
-    x, w, one_d = _as_2d_pair(image, kernel)
-    if w.size == 0:
+    # --- dimensions: 1-D, 2-D, or a stack with two spatial axes ----------------
+    one_d = image.ndim == 1 and kernel.ndim == 1
+    if one_d:
+        if axes is not None:
+            raise ValueError(f"axes={axes!r} is only for images with 2 or more dimensions")
+        x = image[np.newaxis, np.newaxis, :]
+        w = kernel[np.newaxis, np.newaxis, :]
+        lead_shape, perm = (), None
+        stride, dilation = (1, stride[1]), (1, dilation[1])
+    elif image.ndim >= 2 and kernel.ndim >= 2:
+        ax = _normalise_axes(axes, image.ndim)
+        lead_axes = [a for a in range(image.ndim) if a not in ax]
+        lead_shape = tuple(image.shape[a] for a in lead_axes)
+        perm = lead_axes + list(ax)
+        if kernel.ndim not in (2, image.ndim):
+            raise ValueError(
+                f"kernel.ndim={kernel.ndim} does not fit image.ndim={image.ndim}: use a 2-D "
+                f"kernel for every slice, or a kernel of shape {lead_shape} + (kh, kw) "
+                "to give each slice its own"
+            )
+        if kernel.ndim == image.ndim and kernel.shape[:-2] != lead_shape:
+            raise ValueError(
+                f"kernel has leading shape {kernel.shape[:-2]} but the image's non-spatial "
+                f"axes have shape {lead_shape}; they must match to give each slice its own kernel"
+            )
+        batch = int(np.prod(lead_shape, dtype=np.int64))
+        x = image.transpose(perm).reshape((batch,) + tuple(image.shape[a] for a in ax))
+        w = kernel.reshape((int(np.prod(kernel.shape[:-2], dtype=np.int64)),) + kernel.shape[-2:])
+    else:
+        raise ValueError(
+            "image and kernel must both be 1-D, or both have at least 2 dimensions; got "
+            f"image.ndim={image.ndim} (shape {image.shape}) and "
+            f"kernel.ndim={kernel.ndim} (shape {kernel.shape})"
+        )
+    if w.size == 0 or 0 in kernel.shape:
         raise ValueError(f"kernel must not be empty; got shape {kernel.shape}")
 
-    swapped = _swap_needed(mode, x.shape, w.shape)
+    # --- SciPy's 'valid' swap, on the dilated kernel's extent -------------------
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, w.shape[-2:]))
+    spatial = x.shape[-2:]
+    swapped = _swap_needed(mode, spatial, span)
     if swapped:
-        x, w = w, x
-        if w.size == 0:
+        if x.shape[-2] * x.shape[-1] == 0:
             raise ValueError(
                 f"image is empty (shape {image.shape}) and mode='valid' would "
                 "swap it with the larger kernel; no valid output exists"
             )
-    if x.size == 0 and boundary != "fill" and mode != "valid":
+        # The kernel becomes the image: materialise its holes, then swap.
+        big = _zero_stuff(w, dilation)
+        dilation = (1, 1)
+        B = max(x.shape[0], big.shape[0])
+        x, w = np.broadcast_to(big, (B,) + big.shape[1:]), x
+        span = w.shape[-2:]
+        swap_stride, stride = stride, (1, 1)
+    if x.shape[-2] * x.shape[-1] == 0 and boundary != "fill" and mode != "valid":
         raise ValueError(
             f"image is empty (shape {image.shape}); boundary={boundary!r} cannot "
             "extend it. Use boundary='fill' or a non-empty image"
         )
 
-    # Reduce to correlation with a correlation-form kernel.
+    # --- correlation form ------------------------------------------------------
     if flip:
-        w = w[::-1, ::-1]
+        w = w[:, ::-1, ::-1]
     elif w.dtype.kind == "c":
         w = np.conj(w)
-    # 1-D correlation follows scipy.signal.correlate / numpy.correlate, whose
-    # 'same' window is centred like convolution's; 2-D follows correlate2d.
-    align_like_convolution = flip or one_d
-    pads = tuple(_pads(mode, k, align_like_convolution) for k in w.shape)
-    if mode == "same":
-        # 'same' keeps the image's shape (never swaps): pads sum to k - 1.
-        pass
-    out = _correlate_any(x, w, pads, boundary, fill, compute, nthreads)
-    if swapped and not flip:
-        out = out[::-1, ::-1]
-    out = cast_output(out, out_dtype)
+    align = flip or one_d
+    pads = tuple(_pads(mode, k, align) for k in span)
+    problem = _methods.Problem(x=x, w=w, pads=pads, stride=stride, dilation=dilation,
+                               boundary=boundary, fill=fill, compute=compute,
+                               nthreads=nthreads)
+
+    # --- the result's shape, and out= ---------------------------------------------
+    o0, o1 = problem.out_shape
+    if swapped:
+        # SciPy's swapped result, then every s-th sample of it.
+        o0, o1 = len(range(0, o0, swap_stride[0])), len(range(0, o1, swap_stride[1]))
     if one_d:
-        out = out[0]
-    return np.ascontiguousarray(out)
+        final_shape = (o1,)
+    elif perm is None or image.ndim == 2:
+        final_shape = (o0, o1)
+    else:
+        final_shape = _unpermuted_shape(image.ndim, perm, lead_shape, (o0, o1))
+    if out is not None:
+        _check_out(out, final_shape, out_dtype, [("image", image), ("kernel", kernel)])
+
+    chosen = _methods.choose(problem, method, nan_check=nan_check)
+    # Write straight into out= when its memory is exactly the kernel's output.
+    in_place = (out is not None and chosen == "direct" and not swapped
+                and out.dtype == compute and compute.kind != "c" and out.flags.c_contiguous
+                and (one_d or image.ndim == 2 or list(perm) == list(range(image.ndim))))
+    if in_place:
+        problem.dest = out.reshape((x.shape[0], o0, o1))
+        _methods.run(problem, chosen)
+        return out
+    result = _methods.run(problem, chosen)             # (B, o0', o1') compute dtype
+    if swapped:
+        if not flip:
+            result = result[:, ::-1, ::-1]              # correlate2d flips after a swap
+        result = result[:, ::swap_stride[0], ::swap_stride[1]]
+    result = cast_output(result, out_dtype)
+    if one_d:
+        result = result.reshape(final_shape)
+    elif image.ndim == 2:
+        result = result.reshape(final_shape)
+    else:
+        result = result.reshape(lead_shape + result.shape[-2:])
+        result = result.transpose(np.argsort(perm))
+    if out is not None:
+        np.copyto(out, result)
+        return out
+    return np.ascontiguousarray(result)
+
+
+def _unpermuted_shape(ndim, perm, lead_shape, spatial):
+    shape = [0] * ndim
+    for pos, axis in enumerate(perm):
+        shape[axis] = (lead_shape + tuple(spatial))[pos]
+    return tuple(shape)
 
 
 def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
-             dtype=None, workers=None):
-    return _filter2d(image, kernel, mode, boundary, fillvalue, dtype, workers, flip=True)
+             dtype=None, workers=None, method="auto", stride=1, dilation=1,
+             axes=None, out=None):
+    return _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, True,
+                   method, stride, dilation, axes, out)
 
 
 def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
-              dtype=None, workers=None):
-    return _filter2d(image, kernel, mode, boundary, fillvalue, dtype, workers, flip=False)
+              dtype=None, workers=None, method="auto", stride=1, dilation=1,
+              axes=None, out=None):
+    return _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, False,
+                   method, stride, dilation, axes, out)
 
 
 convolve.__doc__ = _doc(
@@ -297,7 +375,9 @@ convolve.__doc__ = _doc(
     array([[ 54.,  63.,  72.],
            [ 99., 108., 117.],
            [144., 153., 162.]])
-    >>> imfilt.convolve([1, 2, 3], [0, 1, 0.5], mode="same")
+    >>> imfilt.convolve([1, 2, 3], [0, 1, 0.5], mode="same")  # 1-D, int64 -> float64
+    array([1. , 2.5, 4. ])
+    >>> imfilt.convolve(np.array([1, 2, 3], dtype=np.uint8), [0, 1, 0.5], mode="same")
     array([1. , 2.5, 4. ], dtype=float32)
     """
 )

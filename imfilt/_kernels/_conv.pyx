@@ -2,7 +2,7 @@
 
 The public layer reduces every convolve/correlate call to one problem:
 
-    out[i, j] = sum_{a, b} P[i + a, j + b] * w[a, b]
+    out[i, j] = sum_{a, b} P[i*s0 + a*d0, j*s1 + b*d1] * w[a, b]
 
 where ``w`` is the kernel in correlation form (already flipped for a true
 convolution, conjugated for complex correlation) and ``P`` is the image
@@ -12,12 +12,15 @@ image, or -1 for the fill value.  These maps implement numpy.pad semantics
 (folding repeatedly for kernels larger than the image) and are built once in
 Python (``imfilt._modes.boundary_index``).
 
-Threads take contiguous bands of output rows.  Each thread keeps a ring of
-``k0`` padded rows (``k0 * P1`` scratch elements), so each image row is
-padded once per band and the inner loops run over contiguous memory with no
-boundary tests.  Every output row is computed by the same sequence of
-floating-point operations whichever thread computes it, so the result is
-bit-identical for any thread count.
+with stride ``(s0, s1)`` and dilation ``(d0, d1)``, for a batch of images
+(each with its own kernel or one shared kernel).
+
+Work is split into bands of output rows, handed to threads dynamically.
+Interior columns read the image rows in place; only the border strips of
+each input row are padded, into ``k0`` rows of per-thread scratch.  Every
+output element is computed by the same sequence of floating-point
+operations whichever thread computes it, so the result is bit-identical
+for any thread count.
 """
 
 cimport cython
@@ -36,156 +39,197 @@ def _openmp_compiled():
     return bool(imfilt_openmp_compiled())
 
 
-cdef inline void _pad_row(const real_t *src, Py_ssize_t n1,
-                          const Py_ssize_t *colmap, Py_ssize_t P1,
-                          Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t pl,
-                          real_t fill, bint fill_row,
-                          real_t *dst) noexcept nogil:
-    """Write padded row ``dst[0:P1]`` from image row ``src``.
-
-    Columns ``[c0, c1)`` are the image itself (one memcpy); the others are
-    gathered through ``colmap``.
-    """
+cdef inline void _gather(const real_t *src, const Py_ssize_t *colmap,
+                         Py_ssize_t c_from, Py_ssize_t c_to, real_t fill,
+                         real_t *dst) noexcept nogil:
+    """``dst[c] = src[colmap[c]]`` (or ``fill`` where -1) for c in [c_from, c_to)."""
     cdef Py_ssize_t c, s
-    if fill_row:
-        for c in range(P1):
-            dst[c] = fill
-        return
-    for c in range(c0):
-        s = colmap[c]
-        dst[c] = src[s] if s >= 0 else fill
-    if c1 > c0:
-        memcpy(dst + c0, src + (c0 - pl), <size_t>(c1 - c0) * sizeof(real_t))
-    for c in range(c1, P1):
+    for c in range(c_from, c_to):
         s = colmap[c]
         dst[c] = src[s] if s >= 0 else fill
 
 
-cdef inline void _row_taps(real_t *o, Py_ssize_t o1,
-                           const real_t *p, const real_t *w,
-                           Py_ssize_t k1) noexcept nogil:
-    """``o[j] += sum_b p[j + b] * w[b]`` for one kernel row, tap by tap.
+cdef extern from "_microkernel.h" nogil:
+    void imfilt_tiles_f32(float *o, Py_ssize_t n, const float **rows,
+                          Py_ssize_t c0, const float *w, Py_ssize_t k0,
+                          Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d) noexcept
+    void imfilt_tiles_f64(double *o, Py_ssize_t n, const double **rows,
+                          Py_ssize_t c0, const double *w, Py_ssize_t k0,
+                          Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d) noexcept
 
-    The innermost loop is a contiguous axpy that the compiler vectorises.
+
+cdef inline void _row_run(real_t *o, Py_ssize_t n, const real_t **rows,
+                          Py_ssize_t c0, const real_t *w, Py_ssize_t k0,
+                          Py_ssize_t k1, Py_ssize_t s1,
+                          Py_ssize_t d1) noexcept nogil:
+    """``o[j] = sum_{a,b} rows[a][c0 + j*s1 + b*d1] * w[a, b]`` for j < n.
+
+    The register-blocked micro-kernel lives in ``_microkernel.h``.
     """
-    cdef Py_ssize_t b, j
-    cdef real_t wv
-    cdef const real_t *q
-    for b in range(k1):
-        wv = w[b]
-        q = p + b
-        for j in range(o1):
-            o[j] += q[j] * wv
+    if real_t is float:
+        imfilt_tiles_f32(o, n, rows, c0, w, k0, k1, s1, d1)
+    else:
+        imfilt_tiles_f64(o, n, rows, c0, w, k0, k1, s1, d1)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef void _correlate_band(const real_t *x, Py_ssize_t n0, Py_ssize_t n1,
-                          const real_t *w, Py_ssize_t k0, Py_ssize_t k1,
-                          real_t *out, Py_ssize_t o1,
-                          const Py_ssize_t *rowmap, const Py_ssize_t *colmap,
-                          Py_ssize_t P1, Py_ssize_t pl, real_t fill,
-                          bint direct_rows, real_t *ring,
+cdef struct Geometry:
+    Py_ssize_t n0, n1          # image
+    Py_ssize_t k0, k1          # kernel
+    Py_ssize_t o0, o1          # output
+    Py_ssize_t s0, s1          # stride
+    Py_ssize_t d0, d1          # dilation
+    Py_ssize_t pl              # left padding
+    Py_ssize_t P1              # padded row length
+    Py_ssize_t jl, jr          # interior output columns [jl, jr)
+    Py_ssize_t left_to         # padded columns [0, left_to) feed [0, jl)
+
+
+cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
+                          real_t *out, const Py_ssize_t *rowmap,
+                          const Py_ssize_t *colmap, real_t fill,
+                          const real_t *fillrow, real_t *strips,
+                          const real_t **inner, const real_t **outer,
                           Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
-    """Compute output rows ``[i0, i1)`` using the thread's ``ring``."""
-    cdef Py_ssize_t i, j, a, pr, s, c0, c1
+    """Compute output rows ``[i0, i1)`` of one image.
+
+    Each output row splits into three column runs: ``[0, jl)`` and
+    ``[jr, o1)`` whose windows reach past the image edge read padded copies
+    of the input rows' border strips (built per row into ``strips``, k0
+    rows of P1 elements, only the strips written); ``[jl, jr)`` reads the
+    image row in place.  Rows that are all fill read ``fillrow``.
+    ``inner``/``outer`` are the thread's tables of k0 row pointers.
+    """
+    cdef Py_ssize_t i, a, s, run, r0, r1, c0
+    cdef Py_ssize_t k0 = g.k0, P1 = g.P1, jl = g.jl, jr = g.jr
+    cdef const real_t **table
+    cdef const real_t *src
+    cdef real_t *strip
     cdef real_t *o
-    cdef const real_t *p
-
-    # Columns of the padded row that are the image row itself.
-    c0 = pl if pl > 0 else 0
-    c1 = pl + n1
-    if c1 > P1:
-        c1 = P1
-    if c1 < c0:
-        c1 = c0
-
-    if not direct_rows:
-        # Prime the ring with the first k0 - 1 padded rows of the band.
-        for pr in range(i0, i0 + k0 - 1):
-            s = rowmap[pr]
-            _pad_row(x + (s if s >= 0 else 0) * n1, n1, colmap, P1, c0, c1, pl,
-                     fill, s < 0, ring + (pr % k0) * P1)
 
     for i in range(i0, i1):
-        if not direct_rows:
-            pr = i + k0 - 1
-            s = rowmap[pr]
-            _pad_row(x + (s if s >= 0 else 0) * n1, n1, colmap, P1, c0, c1, pl,
-                     fill, s < 0, ring + (pr % k0) * P1)
-        o = out + i * o1
-        for j in range(o1):
-            o[j] = 0
         for a in range(k0):
-            if direct_rows:
-                p = x + rowmap[i + a] * n1
+            s = rowmap[i * g.s0 + a * g.d0]
+            if s < 0:
+                inner[a] = fillrow + jl * g.s1
+                outer[a] = fillrow
+                continue
+            src = x + s * g.n1
+            inner[a] = src + (jl * g.s1 - g.pl)
+            strip = strips + a * P1
+            outer[a] = strip
+            if jr > jl:
+                _gather(src, colmap, 0, g.left_to, fill, strip)
+                _gather(src, colmap, jr * g.s1, P1, fill, strip)
             else:
-                p = ring + ((i + a) % k0) * P1
-            _row_taps(o, o1, p, w + a * k1, k1)
+                _gather(src, colmap, 0, P1, fill, strip)
+        o = out + i * g.o1
+        # Three runs through one call site, so the compiler keeps a single
+        # register-blocked loop body.
+        for run in range(3):
+            if run == 0:
+                r0, r1, table, c0 = 0, jl, outer, 0
+            elif run == 1:
+                r0, r1, table, c0 = jl, jr, inner, 0
+            else:
+                r0, r1, table, c0 = jr, g.o1, outer, jr * g.s1
+            if r1 > r0:
+                _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1)
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def correlate_padded(const real_t[:, ::1] x not None,
-                     const real_t[:, ::1] w not None,
-                     real_t[:, ::1] out not None,
+def correlate_padded(const real_t[:, :, ::1] x not None,
+                     const real_t[:, :, ::1] w not None,
+                     real_t[:, :, ::1] out not None,
                      const Py_ssize_t[::1] rowmap not None,
                      const Py_ssize_t[::1] colmap not None,
                      Py_ssize_t pl,
+                     Py_ssize_t s0, Py_ssize_t s1,
+                     Py_ssize_t d0, Py_ssize_t d1,
                      real_t fill,
                      int nthreads,
-                     bint direct_rows,
-                     real_t[:, ::1] scratch not None):
-    """Correlate the virtually padded ``x`` with ``w`` into ``out``.
+                     const real_t[::1] fillrow not None,
+                     real_t[:, ::1] strips not None,
+                     Py_ssize_t[:, ::1] pointers not None):
+    """Correlate each virtually padded image ``x[b]`` with its kernel.
 
     Parameters (all validated by the caller)
     ----------------------------------------
-    x : (n0, n1) C-contiguous image, n0, n1 >= 1.              # IN
-    w : (k0, k1) C-contiguous kernel in correlation form.       # IN
-    out : (o0, o1) C-contiguous output, o0, o1 >= 1.            # OUT
-    rowmap : (o0 + k0 - 1,) source row per padded row, -1 = fill.
-    colmap : (o1 + k1 - 1,) source column per padded column, -1 = fill.
+    x : (B, n0, n1) C-contiguous images, n0, n1 >= 1.            # IN
+    w : (1 or B, k0, k1) kernels in correlation form.             # IN
+    out : (B, o0, o1) C-contiguous output, o0, o1 >= 1.           # OUT
+    rowmap : ((o0-1)*s0 + (k0-1)*d0 + 1,) source row per padded row,
+        -1 = fill.
+    colmap : ((o1-1)*s1 + (k1-1)*d1 + 1,) source column per padded
+        column, -1 = fill.
     pl : left padding (padded column c holds image column c - pl).
+    s0, s1, d0, d1 : stride and dilation (>= 1).
     fill : the fill value.
     nthreads : threads to use (>= 1).
-    direct_rows : True when no padding is needed at all ('valid' mode):
-        rows are read straight from ``x`` and ``scratch`` is unused.
-    scratch : (nthreads, k0 * (o1 + k1 - 1)) ring buffers (any shape when
-        ``direct_rows``).
+    fillrow : (len(colmap),) filled with ``fill``.                # IN
+    strips : (nthreads, k0 * len(colmap)) scratch.                # SCRATCH
+    pointers : (nthreads, 2 * k0) pointer-sized scratch.          # SCRATCH
     """
-    cdef Py_ssize_t n0 = x.shape[0], n1 = x.shape[1]
-    cdef Py_ssize_t k0 = w.shape[0], k1 = w.shape[1]
-    cdef Py_ssize_t o0 = out.shape[0], o1 = out.shape[1]
-    cdef Py_ssize_t P1 = o1 + k1 - 1
-    cdef Py_ssize_t nblocks, band, blk, i0, i1, ring_len
-    cdef const real_t *xp = &x[0, 0]
-    cdef const real_t *wp = &w[0, 0]
-    cdef real_t *op = &out[0, 0]
-    cdef real_t *sp = &scratch[0, 0]
+    cdef Geometry g
+    cdef Py_ssize_t B = x.shape[0], Bw = w.shape[0]
+    cdef Py_ssize_t per_image, band, nitems, item, img, blk, i0, i1, tid, num
+    cdef Py_ssize_t strip_len = strips.shape[1]
+    cdef Py_ssize_t *pp = &pointers[0, 0]
+    cdef real_t *sp = &strips[0, 0]
+    cdef const real_t *fp = &fillrow[0]
     cdef const Py_ssize_t *rp = &rowmap[0]
     cdef const Py_ssize_t *cp = &colmap[0]
+    cdef const real_t *xp = &x[0, 0, 0]
+    cdef const real_t *wp = &w[0, 0, 0]
+    cdef real_t *op = &out[0, 0, 0]
     cdef bint parallel
 
-    if nthreads < 1:
-        nthreads = 1
-    if nthreads > o0:
-        nthreads = <int>o0
-    ring_len = scratch.shape[1]
-    # One contiguous band per thread: each band primes its ring once.
-    nblocks = nthreads
-    band = (o0 + nblocks - 1) // nblocks
-    # Tiny problems are not worth waking a thread team.
-    parallel = nthreads > 1 and o0 * o1 * k0 * k1 >= 32768
+    g.n0, g.n1 = x.shape[1], x.shape[2]
+    g.k0, g.k1 = w.shape[1], w.shape[2]
+    g.o0, g.o1 = out.shape[1], out.shape[2]
+    g.s0, g.s1, g.d0, g.d1 = s0, s1, d0, d1
+    g.pl = pl
+    g.P1 = colmap.shape[0]
+    # Interior outputs: window [j*s1, j*s1 + (k1-1)*d1] inside [pl, pl+n1).
+    g.jl = (pl + s1 - 1) // s1
+    if g.jl > g.o1:
+        g.jl = g.o1
+    num = pl + g.n1 - 1 - (g.k1 - 1) * d1
+    g.jr = num // s1 + 1 if num >= 0 else 0
+    if g.jr > g.o1:
+        g.jr = g.o1
+    if g.jr < g.jl:
+        g.jr = g.jl
+    g.left_to = (g.jl - 1) * s1 + (g.k1 - 1) * d1 + 1 if g.jl > 0 else 0
+    if g.left_to > g.P1:
+        g.left_to = g.P1
+
+    # Work items: bands of output rows of one image, about eight per thread
+    # in all, handed out dynamically (a thread on a busy core does not hold
+    # up the others); rows are computed identically whoever takes them.
+    per_image = (nthreads * 8 + B - 1) // B
+    if per_image > g.o0:
+        per_image = g.o0
+    band = (g.o0 + per_image - 1) // per_image
+    per_image = (g.o0 + band - 1) // band
+    nitems = B * per_image
+    parallel = nthreads > 1 and nitems > 1 and B * g.o0 * g.o1 * g.k0 * g.k1 >= 65536
 
     with nogil:
-        for blk in prange(nblocks, num_threads=nthreads, schedule="static",
-                          chunksize=1, use_threads_if=parallel):
+        for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
+                           chunksize=1, use_threads_if=parallel):
+            tid = threadid()
+            img = item // per_image
+            blk = item - img * per_image
             i0 = blk * band
             i1 = i0 + band
-            if i1 > o0:
-                i1 = o0
+            if i1 > g.o0:
+                i1 = g.o0
             if i0 < i1:
-                _correlate_band(xp, n0, n1, wp, k0, k1, op, o1, rp, cp, P1, pl,
-                                fill, direct_rows,
-                                sp + (0 if direct_rows else (<Py_ssize_t>threadid()) * ring_len),
+                _correlate_band(&g, xp + img * g.n0 * g.n1,
+                                wp + (img if Bw > 1 else 0) * g.k0 * g.k1,
+                                op + img * g.o0 * g.o1, rp, cp, fill, fp,
+                                sp + tid * strip_len,
+                                <const real_t **>(pp + tid * 2 * g.k0),
+                                <const real_t **>(pp + tid * 2 * g.k0 + g.k0),
                                 i0, i1)

@@ -1,0 +1,170 @@
+"""imfilt's speed engine against every anchor on the issue's grid.
+
+    python benchmarks/bench_engine.py                 # full grid (takes a while)
+    python benchmarks/bench_engine.py --quick         # 256/1024 only
+    python benchmarks/bench_engine.py --sizes 2048 --kernels 3 15 g15 --threads 2
+
+For each image size, kernel, dtype and thread count: imfilt with
+method="auto" and each of direct/separable/fft, OpenCV filter2D (and
+sepFilter2D for the rank-1 Gaussian 'g15'), scipy.signal.fftconvolve and
+oaconvolve (``scipy.fft.set_workers``), scipy.signal.convolve2d and
+scipy.ndimage.convolve (single-threaded; skipped where one call would take
+longer than --slow-limit seconds), PyTorch conv2d when installed.  All
+results are checked against each other first.  Ratios are anchor / imfilt
+auto (> 1: imfilt faster); "auto/best" is auto's time over the best of
+imfilt's three methods.  "peak MiB" is imfilt's extra traced memory beyond
+the output (direct path), i.e. scratch.
+"""
+
+import argparse
+import sys
+import tracemalloc
+
+import numpy as np
+import scipy.fft
+from scipy import ndimage, signal
+
+import imfilt
+from imfilt import _methods
+from harness import format_table, median_time, print_config
+
+try:
+    import cv2
+except ImportError:
+    cv2 = None
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+def gaussian(k, sigma):
+    g = signal.windows.gaussian(k, sigma)
+    g /= g.sum()
+    return np.outer(g, g)
+
+
+def agree(name, got, ref, tol):
+    err = float(np.max(np.abs(np.asarray(got, np.float64) - ref)))
+    if not err <= tol:
+        raise AssertionError(f"{name} disagrees: max error {err:.3g} > {tol:.3g}")
+
+
+def peak_extra_mib(fn, out_bytes):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return max(peak - out_bytes, 0) / 2**20
+
+
+def run(args):
+    rng = np.random.default_rng(0)
+    headers = ["size", "dtype", "kernel", "thr", "auto", "auto ms", "auto/best", "filter2D", "sepFilter2D",
+               "fftconv", "oaconv", "convolve2d", "ndimage", "torch", "direct peak MiB"]
+    rows = []
+    for n in args.sizes:
+        for dtype in args.dtypes:
+            image = rng.standard_normal((n, n)).astype(dtype)
+            for kname in args.kernels:
+                if kname == "g15":
+                    kernel = gaussian(15, 2.5).astype(dtype)
+                else:
+                    k = int(kname)
+                    kernel = rng.standard_normal((k, k)).astype(dtype)
+                k = kernel.shape[0]
+                if k > n:
+                    continue
+                flipped = np.ascontiguousarray(kernel[::-1, ::-1])
+                ref = signal.fftconvolve(image.astype(np.float64), kernel.astype(np.float64), "same")
+                eps = np.finfo(dtype).eps
+                tol = 64 * eps * float(np.abs(image).max()) * float(np.abs(kernel).sum()) * np.log2(n * n)
+                for nt in args.threads:
+                    scipy_workers = scipy.fft.set_workers(nt)
+                    cells = {}
+                    # imfilt: every method, then auto
+                    times = {}
+                    for m in ("direct", "separable", "fft"):
+                        try:
+                            got = imfilt.convolve(image, kernel, "same", method=m, workers=nt)
+                        except ValueError:
+                            continue  # separable on a full-rank kernel
+                        agree(f"imfilt {m}", got, ref, tol)
+                        est = n * n * k * k * 5e-11 if m == "direct" else 0
+                        rep = args.repeat if est < 0.5 else 3
+                        times[m] = median_time(lambda: imfilt.convolve(image, kernel, "same", method=m, workers=nt),
+                                               repeat=rep)
+                    problem = _methods.Problem(x=image[None], w=flipped[None], pads=((k // 2, (k - 1) // 2),) * 2,
+                                               stride=(1, 1), dilation=(1, 1), boundary="fill", fill=0.0,
+                                               compute=np.dtype(dtype), nthreads=nt)
+                    pick = _methods.choose(problem, "auto")
+                    t_auto = median_time(lambda: imfilt.convolve(image, kernel, "same", workers=nt),
+                                         repeat=args.repeat)
+                    best = min(times.values())
+                    ratio = lambda t: f"{t / t_auto:.2f}x" if t is not None else "-"  # noqa: E731
+                    if cv2 is not None:
+                        cv2.setNumThreads(nt)
+                        agree("cv2.filter2D", cv2.filter2D(image, -1, flipped, borderType=cv2.BORDER_CONSTANT), ref, tol)
+                        cells["filter2D"] = median_time(
+                            lambda: cv2.filter2D(image, -1, flipped, borderType=cv2.BORDER_CONSTANT), repeat=args.repeat)
+                        if kname == "g15":
+                            g1 = np.ascontiguousarray(signal.windows.gaussian(15, 2.5) / signal.windows.gaussian(15, 2.5).sum()).astype(dtype)
+                            agree("cv2.sepFilter2D", cv2.sepFilter2D(image, -1, g1, g1, borderType=cv2.BORDER_CONSTANT), ref, tol)
+                            cells["sepFilter2D"] = median_time(
+                                lambda: cv2.sepFilter2D(image, -1, g1, g1, borderType=cv2.BORDER_CONSTANT), repeat=args.repeat)
+                    with scipy_workers:
+                        cells["fftconv"] = median_time(lambda: signal.fftconvolve(image, kernel, "same"), repeat=3)
+                        cells["oaconv"] = median_time(lambda: signal.oaconvolve(image, kernel, "same"), repeat=3)
+                    est_sig = n * n * k * k * 3e-9
+                    if est_sig < args.slow_limit:
+                        cells["convolve2d"] = median_time(lambda: signal.convolve2d(image, kernel, "same"), repeat=1, warmup=0)
+                    est_ndi = n * n * k * k * 1.5e-9
+                    if est_ndi < args.slow_limit:
+                        cells["ndimage"] = median_time(lambda: ndimage.convolve(image, kernel, mode="constant"), repeat=1, warmup=0)
+                    if torch is not None and n * n * k * k * 3e-10 < args.slow_limit:
+                        torch.set_num_threads(nt)
+                        ti = torch.from_numpy(image)[None, None]
+                        tk = torch.from_numpy(np.ascontiguousarray(flipped))[None, None]
+                        pad = (k // 2, (k - 1) // 2)
+                        def tconv():
+                            with torch.no_grad():
+                                return torch.nn.functional.conv2d(
+                                    torch.nn.functional.pad(ti, (pad[0], pad[1], pad[0], pad[1])), tk)
+                        agree("torch", tconv()[0, 0].numpy(), ref, tol)
+                        cells["torch"] = median_time(tconv, repeat=3)
+                    out_bytes = n * n * np.dtype(dtype).itemsize
+                    peak = peak_extra_mib(lambda: imfilt.convolve(image, kernel, "same", method="direct", workers=nt),
+                                          out_bytes)
+                    row = [f"{n}", np.dtype(dtype).name, kname if kname == "g15" else f"{k}x{k}", nt, pick,
+                           f"{t_auto * 1e3:.2f}", f"{t_auto / best:.2f}",
+                           *(ratio(cells.get(c)) for c in ("filter2D", "sepFilter2D", "fftconv", "oaconv",
+                                                           "convolve2d", "ndimage", "torch")),
+                           f"{peak:.2f}"]
+                    rows.append(row)
+                    print(format_table(headers, [row]).splitlines()[-1], flush=True)
+    return headers, rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 2048, 4096])
+    parser.add_argument("--kernels", nargs="+", default=["3", "5", "7", "9", "15", "31", "63", "g15"])
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--slow-limit", type=float, default=3.0)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeat = [256, 1024], 3
+    print_config()
+    headers, rows = run(args)
+    print()
+    print("'same' mode, zero boundary. Ratio columns: anchor time / imfilt auto time (> 1: imfilt faster).")
+    print(format_table(headers, rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Shared benchmark plumbing: configuration header, medians, ratio tables.
+
+Every benchmark in this folder times imfilt and its anchors in one process on
+the same data, checks that they agree first, and reports medians of repeated
+runs with ratios (anchor time / imfilt time: > 1 means imfilt is faster).
+"""
+
+import gc
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import imfilt
+
+
+def print_config(file=sys.stdout):
+    """Print imfilt's build/thread configuration and the anchors' versions."""
+    imfilt.show_config(file=file)
+    versions = []
+    for name in ("scipy", "cv2", "torch", "skimage"):
+        try:
+            mod = __import__(name)
+            versions.append(f"{name} {mod.__version__}")
+        except ImportError:
+            versions.append(f"{name} (not installed)")
+    print("  anchors: " + ", ".join(versions), file=file)
+    print(f"  machine: {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} logical CPUs", file=file)
+    print(file=file, flush=True)
+
+
+def median_time(fn, repeat=7, warmup=1, min_time=0.0):
+    """Median wall time of ``fn()`` in seconds over ``repeat`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    while min_time and sum(times) < min_time:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def peak_rss_mib():
+    """Peak resident set size of this process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def check_close(name, got, ref, rtol, atol_scale=None):
+    """Raise AssertionError when ``got`` and ``ref`` disagree beyond tolerance."""
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    if got.shape != ref.shape:
+        raise AssertionError(f"{name}: shape {got.shape} != reference {ref.shape}")
+    scale = atol_scale if atol_scale is not None else max(1.0, float(np.max(np.abs(ref))))
+    err = float(np.max(np.abs(got - ref))) if got.size else 0.0
+    if not err <= rtol * scale:
+        raise AssertionError(f"{name}: max error {err:.3g} > {rtol:.1g} * {scale:.3g}")
+
+
+def format_table(headers, rows):
+    """A plain-text table (Markdown compatible) with right-aligned numbers."""
+    cols = list(zip(*([headers] + rows))) if rows else [[h] for h in headers]
+    widths = [max(len(str(c)) for c in col) for col in cols]
+    def line(cells):
+        return "| " + " | ".join(str(c).rjust(w) for c, w in zip(cells, widths)) + " |"
+    out = [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def ms(seconds):
+    return f"{seconds * 1e3:.2f}"
+
+
+def ratio(anchor, ours):
+    return f"{anchor / ours:.2f}x"

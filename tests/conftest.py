@@ -1,0 +1,74 @@
+"""Shared references and tolerances for the imfilt test suite."""
+
+import numpy as np
+import pytest
+from scipy import signal
+
+from imfilt._modes import NUMPY_PAD_MODE, canonical_boundary
+
+#: Relative accuracy per compute dtype: results may differ from a float64
+#: reference by rounding of a ``kernel.size``-term sum.
+EPS = {
+    np.dtype(np.float32): np.finfo(np.float32).eps,
+    np.dtype(np.float64): np.finfo(np.float64).eps,
+    np.dtype(np.complex64): np.finfo(np.float32).eps,
+    np.dtype(np.complex128): np.finfo(np.float64).eps,
+}
+
+
+def pads_for(mode, k, convolution_alignment):
+    """Section 2 of CONVENTIONS: padding (before, after) of one axis."""
+    if mode == "full":
+        return (k - 1, k - 1)
+    if mode == "valid":
+        return (0, 0)
+    before = k // 2 if convolution_alignment else (k - 1) // 2
+    return (before, k - 1 - before)
+
+
+def numpy_pad_reference(x, w, mode, boundary, fillvalue, convolve, align=None):
+    """The definition: np.pad with the section-2 pads, then 'valid'.
+
+    ``x`` and ``w`` are 2-D float64/complex128; 1-D inputs are passed as one
+    row with ``convolution alignment`` on that row (1-D correlate follows
+    scipy.signal.correlate).
+    """
+    boundary = canonical_boundary(boundary)
+    conv_align = convolve if align is None else align
+    pads = [pads_for(mode, k, conv_align) for k in w.shape]
+    kw = {"constant_values": fillvalue} if boundary == "fill" else {}
+    xp = np.pad(x, pads, mode=NUMPY_PAD_MODE[boundary], **kw)
+    fn = signal.convolve2d if convolve else signal.correlate2d
+    return fn(xp, w, "valid")
+
+
+def tolerance(x, w, mode, boundary, fillvalue, convolve, compute_dtype, align=None):
+    """Error bound: a few ulps of |x| (*) |w| per term of the sum."""
+    ax = np.abs(x).astype(np.float64)
+    aw = np.abs(w).astype(np.float64)
+    fill = abs(complex(fillvalue))
+    bound = np.abs(numpy_pad_reference(ax, aw, mode, boundary, fill, convolve, align))
+    eps = EPS[np.dtype(compute_dtype)]
+    return 4 * (w.size + 2) * eps * bound + np.finfo(np.float64).tiny
+
+
+def assert_close_to_reference(got, ref, atol):
+    """Finite entries within ``atol``; non-finite entries must match exactly."""
+    got = np.asarray(got)
+    ref = np.asarray(ref)
+    assert got.shape == ref.shape, (got.shape, ref.shape)
+    g = got.astype(np.complex128 if got.dtype.kind == "c" or ref.dtype.kind == "c" else np.float64)
+    for part in ((lambda a: a.real, lambda a: a.imag) if g.dtype.kind == "c" else (lambda a: a,)):
+        gp, rp = part(g), part(ref.astype(g.dtype))
+        np.testing.assert_array_equal(np.isnan(gp), np.isnan(rp))
+        np.testing.assert_array_equal(np.isposinf(gp), np.isposinf(rp))
+        np.testing.assert_array_equal(np.isneginf(gp), np.isneginf(rp))
+        finite = np.isfinite(rp)
+        err = np.abs(gp[finite] - rp[finite])
+        lim = np.broadcast_to(atol, gp.shape)[finite]
+        assert np.all(err <= lim), f"max error {err.max()} exceeds tolerance (worst ratio {np.max(err / lim)})"
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

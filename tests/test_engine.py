@@ -1,0 +1,343 @@
+"""method=, stride=, dilation=, axes= stacks and out= of convolve/correlate."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import signal
+
+import imfilt
+from imfilt import _methods
+from imfilt._modes import BOUNDARIES
+
+MODES = ("full", "same", "valid")
+FUNCS = {"convolve": (imfilt.convolve, signal.convolve2d),
+         "correlate": (imfilt.correlate, signal.correlate2d)}
+
+
+def _tol(x, w, dtype):
+    eps = np.finfo(np.dtype(dtype).type(0).real.dtype).eps
+    return 64 * eps * float(np.abs(x).max()) * float(np.abs(w).sum()) * np.log2(x.size + w.size + 2) + 1e-30
+
+
+# --- methods agree with each other and with SciPy ------------------------------
+
+@pytest.mark.parametrize("fname", FUNCS)
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128])
+def test_methods_match_scipy(fname, method, dtype):
+    rng = np.random.default_rng(1)
+    ours, ref_fn = FUNCS[fname]
+    for _ in range(12):
+        xs = tuple(int(v) for v in rng.integers(1, 40, size=2))
+        ws = tuple(int(v) for v in rng.integers(1, 12, size=2))
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal(ws).astype(dtype)
+        for mode in MODES:
+            for boundary in ("fill", "wrap", "symm"):
+                try:
+                    ref = ref_fn(x.astype(np.complex128 if np.iscomplexobj(x) else np.float64),
+                                 w.astype(np.complex128 if np.iscomplexobj(w) else np.float64),
+                                 mode, boundary, 0.5)
+                except ValueError:
+                    continue
+                got = ours(x, w, mode, boundary, 0.5, method=method)
+                assert got.dtype == dtype
+                np.testing.assert_allclose(got, ref, rtol=0, atol=_tol(x, w, dtype) + 1.0 * _tol(x, w, dtype))
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("mode", MODES)
+def test_fft_matches_direct_every_boundary(boundary, mode):
+    rng = np.random.default_rng(2)
+    for xs, ws in [((64, 70), (5, 4)), ((300, 290), (7, 9)), ((9, 8), (15, 13)), ((600, 40), (3, 31))]:
+        x = rng.standard_normal(xs)
+        w = rng.standard_normal(ws)
+        if mode == "valid" and not (xs[0] >= ws[0] and xs[1] >= ws[1]) and not (ws[0] >= xs[0] and ws[1] >= xs[1]):
+            continue
+        for func in (imfilt.convolve, imfilt.correlate):
+            a = func(x, w, mode, boundary, 0.25, method="direct")
+            b = func(x, w, mode, boundary, 0.25, method="fft")
+            np.testing.assert_allclose(b, a, atol=_tol(x, w, np.float64))
+
+
+def test_fft_overlap_save_tiles_large_image():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1500, 1300)).astype(np.float32)
+    w = rng.standard_normal((9, 7)).astype(np.float32)
+    a = imfilt.convolve(x, w, "same", "reflect", method="direct")
+    b = imfilt.convolve(x, w, "same", "reflect", method="fft")
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(b, a, atol=_tol(x, w, np.float32))
+
+
+@pytest.mark.parametrize("kernel", [
+    np.outer([1, 2, 1], [-1, 0, 1]),                       # Sobel
+    np.outer([3, 10, 3], [-1, 0, 1]),                      # Scharr
+    np.ones((5, 5)) / 25,                                  # box
+    np.outer(signal.windows.gaussian(15, 2.5), signal.windows.gaussian(15, 2.5)),
+    np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) + np.outer([1, 0, -2, 0, 1], [0, 1, 0, 1, 0]),  # rank 2
+])
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_separable_matches_direct(kernel, boundary):
+    rng = np.random.default_rng(4)
+    for dtype in (np.float32, np.float64):
+        x = rng.standard_normal((50, 61)).astype(dtype)
+        for mode in MODES:
+            for func in (imfilt.convolve, imfilt.correlate):
+                a = func(x, kernel, mode, boundary, 1.5, method="direct")
+                b = func(x, kernel, mode, boundary, 1.5, method="separable")
+                np.testing.assert_allclose(b, a, atol=_tol(x, kernel, dtype))
+
+
+def test_separable_exact_for_integer_kernels():
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, size=(40, 40)).astype(np.uint8)
+    sobel = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]])
+    a = imfilt.convolve(x, sobel, "same", "symm", method="direct")
+    b = imfilt.convolve(x, sobel, "same", "symm", method="separable")
+    np.testing.assert_array_equal(a, b)
+
+
+def test_separable_rejects_full_rank_kernel_with_its_rank():
+    w = np.random.default_rng(6).standard_normal((5, 5))
+    with pytest.raises(ValueError, match="rank 5"):
+        imfilt.convolve(np.ones((20, 20)), w, method="separable")
+
+
+def test_factorize_ranks():
+    g = signal.windows.gaussian(9, 1.5)
+    assert _methods.factorize(np.outer(g, g), np.float64)[0] == 1
+    two = np.outer(g, g) + np.outer(np.arange(9.0), np.ones(9))
+    assert _methods.factorize(two, np.float64)[0] == 2
+    assert _methods.factorize(np.eye(4), np.float64)[0] == 4
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match=r"method='magic'.*'auto', 'direct', 'separable', 'fft'"):
+        imfilt.convolve(np.ones((3, 3)), np.ones((2, 2)), method="magic")
+
+
+# --- auto ---------------------------------------------------------------------
+
+def test_auto_keeps_direct_nan_pattern():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((400, 400))
+    x[100, 200] = np.nan
+    x[300, 10] = np.inf
+    w = rng.standard_normal((31, 31))   # large: auto would pick FFT for finite data
+    assert _methods.choose(_problem(np.nan_to_num(x), w), "auto") == "fft"
+    got = imfilt.convolve(x, w, "same")
+    ref = imfilt.convolve(x, w, "same", method="direct")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+    assert np.isfinite(got).sum() > 0
+
+
+def test_auto_never_fft_for_exact_integer_problems():
+    x = np.random.default_rng(8).integers(0, 1000, size=(500, 500)).astype(np.int32)
+    w = np.ones((41, 41), dtype=np.int64)
+    w[3, 5] = 7  # not separable
+    assert _methods.choose(_problem(x, w), "auto") == "direct"
+    got = imfilt.convolve(x, w, "same")
+    ref = signal.convolve2d(x.astype(np.int64), w, "same")
+    np.testing.assert_array_equal(got, ref.astype(np.float64))
+
+
+def test_auto_picks_separable_for_large_gaussian():
+    g = signal.windows.gaussian(15, 3)
+    x = np.random.default_rng(9).standard_normal((1024, 1024)).astype(np.float32)
+    assert _methods.choose(_problem(x, np.outer(g, g).astype(np.float32)), "auto") == "separable"
+
+
+def test_fft_warns_on_nan():
+    x = np.ones((20, 20))
+    x[3, 3] = np.nan
+    with pytest.warns(RuntimeWarning, match="NaN"):
+        imfilt.convolve(x, np.ones((3, 3)), method="fft")
+
+
+def _problem(x, w):
+    return _methods.Problem(x=np.asarray(x)[None], w=np.asarray(w)[None], pads=((w.shape[0] // 2, (w.shape[0] - 1) // 2),) * 2,
+                            stride=(1, 1), dilation=(1, 1), boundary="fill", fill=0.0,
+                            compute=np.dtype(np.float32 if np.asarray(x).dtype == np.float32 else np.float64),
+                            nthreads=2)
+
+
+# --- stride -------------------------------------------------------------------
+
+@pytest.mark.parametrize("fname", FUNCS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_stride_equals_slicing(fname, mode, boundary, method):
+    rng = np.random.default_rng(10)
+    func = FUNCS[fname][0]
+    for xs, ws, st in [((23, 19), (3, 4), (2, 3)), ((16, 16), (5, 5), 4), ((7, 30), (2, 7), (1, 5)), ((5, 5), (7, 6), 2)]:
+        x = rng.standard_normal(xs)
+        w = rng.standard_normal(ws)
+        try:
+            full = func(x, w, mode, boundary, 0.5)
+        except ValueError:
+            continue
+        s = st if isinstance(st, tuple) else (st, st)
+        got = func(x, w, mode, boundary, 0.5, stride=st, method=method)
+        np.testing.assert_allclose(got, full[::s[0], ::s[1]], atol=_tol(x, w, np.float64))
+
+
+def test_seed_stride_formula():
+    x = np.ones((11, 11))
+    w = np.ones((3, 3))
+    assert imfilt.convolve(x, w, "valid", stride=2).shape == ((11 - 3) // 2 + 1,) * 2
+    assert imfilt.convolve(x, w, "valid", stride=3).shape == (3, 3)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, (1, 2, 3), "2", True, (2, 0)])
+def test_bad_stride_and_dilation(bad):
+    with pytest.raises(ValueError, match="stride="):
+        imfilt.convolve(np.ones((5, 5)), np.ones((2, 2)), stride=bad)
+    with pytest.raises(ValueError, match="dilation="):
+        imfilt.convolve(np.ones((5, 5)), np.ones((2, 2)), dilation=bad)
+
+
+# --- dilation -----------------------------------------------------------------
+
+def _stuff(w, d):
+    d = d if isinstance(d, tuple) else (d, d)
+    out = np.zeros((d[0] * (w.shape[0] - 1) + 1, d[1] * (w.shape[1] - 1) + 1), dtype=w.dtype)
+    out[::d[0], ::d[1]] = w
+    return out
+
+
+@pytest.mark.parametrize("fname", FUNCS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+def test_dilation_equals_zero_stuffed_kernel(fname, mode, boundary, method):
+    rng = np.random.default_rng(11)
+    func = FUNCS[fname][0]
+    for xs, ws, d in [((20, 21), (3, 3), 2), ((17, 30), (2, 4), (3, 2)), ((6, 6), (3, 2), 4), ((40, 40), (4, 3), (1, 5))]:
+        x = rng.standard_normal(xs)
+        w = rng.standard_normal(ws)
+        try:
+            ref = func(x, _stuff(w, d), mode, boundary, 0.5, method="direct")
+        except ValueError:
+            continue
+        got = func(x, w, mode, boundary, 0.5, dilation=d, method=method)
+        np.testing.assert_allclose(got, ref, atol=_tol(x, w, np.float64))
+        # with stride too
+        got = func(x, w, mode, boundary, 0.5, dilation=d, stride=(2, 3), method=method)
+        np.testing.assert_allclose(got, ref[::2, ::3], atol=_tol(x, w, np.float64))
+
+
+def test_atrous_3x3_d2_covers_5x5():
+    x = np.zeros((9, 9))
+    x[4, 4] = 1
+    out = imfilt.correlate(x, np.ones((3, 3)), "same", dilation=2)
+    assert sorted(zip(*np.nonzero(out))) == [(r, c) for r in (2, 4, 6) for c in (2, 4, 6)]
+
+
+# --- stacks and axes ----------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["direct", "fft", "separable"])
+def test_stack_matches_per_slice(method):
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((4, 3, 30, 28)).astype(np.float32)
+    w = np.outer([1, 2, 1], [1, 0, -1]).astype(np.float32)
+    got = imfilt.convolve(x, w, "same", "symm", method=method)
+    assert got.shape == x.shape and got.dtype == np.float32
+    for n in range(4):
+        for c in range(3):
+            ref = imfilt.convolve(x[n, c], w, "same", "symm", method="direct")
+            np.testing.assert_allclose(got[n, c], ref, atol=_tol(x, w, np.float32))
+
+
+def test_colour_image_axes_0_1():
+    rng = np.random.default_rng(13)
+    img = rng.random((40, 50, 3))
+    w = rng.standard_normal((5, 4))
+    got = imfilt.correlate(img, w, "same", "reflect", axes=(0, 1))
+    assert got.shape == (40, 50, 3)
+    for c in range(3):
+        np.testing.assert_allclose(got[..., c], imfilt.correlate(img[..., c], w, "same", "reflect"), atol=1e-12)
+    full = imfilt.correlate(img, w, "full", axes=(0, 1))
+    assert full.shape == (44, 53, 3)
+    strided = imfilt.correlate(img, w, "valid", axes=(0, 1), stride=2)
+    assert strided.shape == ((40 - 5) // 2 + 1, (50 - 4) // 2 + 1, 3)
+
+
+def test_per_slice_kernels():
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((3, 20, 22))
+    ws = rng.standard_normal((3, 4, 5))
+    got = imfilt.convolve(x, ws, "same", "wrap")
+    for i in range(3):
+        np.testing.assert_allclose(got[i], signal.convolve2d(x[i], ws[i], "same", "wrap"), atol=1e-12)
+    colour = rng.random((16, 18, 3))
+    per_channel = rng.standard_normal((3, 3, 3))
+    got = imfilt.convolve(colour, per_channel, "same", axes=(0, 1))
+    for c in range(3):
+        np.testing.assert_allclose(got[..., c], signal.convolve2d(colour[..., c], per_channel[c], "same"), atol=1e-12)
+
+
+def test_stack_threads_bit_identical():
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((5, 37, 41)).astype(np.float32)
+    w = rng.standard_normal((4, 3)).astype(np.float32)
+    a = imfilt.convolve(x, w, "same", "symm", workers=1, method="direct")
+    for n in (2, 3, 8):
+        assert imfilt.convolve(x, w, "same", "symm", workers=n, method="direct").tobytes() == a.tobytes()
+
+
+def test_bad_axes():
+    x = np.ones((4, 5, 6))
+    for bad in [(0,), (0, 0), (0, 3), "01", (0.0, 1)]:
+        with pytest.raises(ValueError, match="axes="):
+            imfilt.convolve(x, np.ones((2, 2)), axes=bad)
+    with pytest.raises(ValueError, match="axes="):
+        imfilt.convolve(np.ones(5), np.ones(2), axes=(0, 1))
+
+
+def test_empty_stack():
+    out = imfilt.convolve(np.ones((0, 8, 8)), np.ones((3, 3)), "same")
+    assert out.shape == (0, 8, 8)
+
+
+# --- out= -----------------------------------------------------------------------
+
+def test_out_is_written_and_returned():
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((30, 30)).astype(np.float32)
+    w = rng.standard_normal((3, 3)).astype(np.float32)
+    out = np.empty((30, 30), dtype=np.float32)
+    res = imfilt.convolve(x, w, "same", out=out)
+    assert res is out
+    np.testing.assert_array_equal(out, imfilt.convolve(x, w, "same"))
+    # a non-contiguous destination
+    big = np.zeros((60, 60), dtype=np.float32)
+    view = big[::2, ::2]
+    imfilt.convolve(x, w, "same", out=view)
+    np.testing.assert_array_equal(view, out)
+
+
+def test_out_misuse_raises():
+    x = np.ones((10, 10))
+    w = np.ones((3, 3))
+    with pytest.raises(ValueError, match="shape"):
+        imfilt.convolve(x, w, "same", out=np.empty((9, 10)))
+    with pytest.raises(ValueError, match="dtype float32 but the result has dtype float64"):
+        imfilt.convolve(x, w, "same", out=np.empty((10, 10), dtype=np.float32))
+    with pytest.raises(ValueError, match="overlaps image"):
+        imfilt.convolve(x, w, "same", out=x)
+    with pytest.raises(ValueError, match="overlaps kernel"):
+        imfilt.convolve(np.ones((3, 3)), w, "same", out=w)
+    ro = np.empty((10, 10))
+    ro.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        imfilt.convolve(x, w, "same", out=ro)
+    with pytest.raises(TypeError, match="out must be a numpy.ndarray"):
+        imfilt.convolve(x, w, "same", out=[[0] * 10] * 10)
+    # dtype= and out= together
+    out = np.empty((10, 10), dtype=np.uint8)
+    imfilt.convolve(x, w, "same", dtype=np.uint8, out=out)
+    assert out[5, 5] == 9

@@ -1,0 +1,176 @@
+"""Thread-count contract, set_workers, OpenMP presence and show_config."""
+
+import io
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import imfilt
+from imfilt import _threads
+from imfilt._modes import BOUNDARIES
+
+
+def test_built_with_openmp():
+    """Fails when the build came out serial (the scikit-image regret)."""
+    if os.environ.get("IMFILT_ALLOW_SERIAL_BUILD") == "1":
+        pytest.skip("serial build explicitly allowed by IMFILT_ALLOW_SERIAL_BUILD=1")
+    from imfilt._kernels import _build
+    assert _build.openmp_compiled(), "imfilt was built without OpenMP: every kernel is serial"
+    assert imfilt.openmp_enabled()
+    assert "-fopenmp" in _build.build_flags() or "/openmp" in _build.build_flags()
+
+
+@pytest.mark.parametrize("func", [imfilt.convolve, imfilt.correlate])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64])
+def test_bit_identical_for_any_thread_count(func, dtype):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((97, 101)).astype(dtype)
+    w = rng.standard_normal((5, 4)).astype(dtype)
+    for mode in ("full", "same", "valid"):
+        for boundary in BOUNDARIES:
+            ref = func(x, w, mode, boundary, workers=1)
+            for n in (2, 3, 7, 64, 500):
+                got = func(x, w, mode, boundary, workers=n)
+                assert got.tobytes() == ref.tobytes(), (mode, boundary, n)
+
+
+def test_workers_negative_counts_back():
+    cores = _threads.available_cores()
+    assert _threads.resolve_workers(-1) == cores
+    if cores > 1:
+        assert _threads.resolve_workers(-2) == cores - 1
+
+
+def test_workers_none_respects_omp_num_threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3,2")
+    assert _threads.resolve_workers(None) == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "garbage")
+    assert _threads.resolve_workers(None) == _threads.available_cores()
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert _threads.resolve_workers(None) == _threads.available_cores()
+
+
+def test_available_cores_respects_affinity():
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    assert _threads.available_cores() <= len(os.sched_getaffinity(0))
+
+
+def test_set_workers_nests_and_restores():
+    base = imfilt.get_workers()
+    with imfilt.set_workers(1):
+        assert imfilt.get_workers() == 1
+        with imfilt.set_workers(3):
+            assert imfilt.get_workers() == 3
+        assert imfilt.get_workers() == 1
+    assert imfilt.get_workers() == base
+
+
+def test_set_workers_is_thread_local():
+    seen = {}
+    inside = threading.Event()
+    release = threading.Event()
+
+    def other():
+        inside.wait()
+        seen["other"] = imfilt.get_workers()
+        release.set()
+
+    t = threading.Thread(target=other)
+    t.start()
+    with imfilt.set_workers(5):
+        inside.set()
+        release.wait(10)
+        seen["main"] = imfilt.get_workers()
+    t.join()
+    assert seen["main"] == 5
+    assert seen["other"] != 5 or _threads.available_cores() == 5
+
+
+@pytest.mark.parametrize("bad", [0, 2.0, "4", None, True])
+def test_set_workers_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="workers="):
+        with imfilt.set_workers(bad):
+            pass
+
+
+def test_set_workers_changes_nothing_in_results():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 80)).astype(np.float32)
+    w = rng.standard_normal((3, 3)).astype(np.float32)
+    with imfilt.set_workers(1):
+        a = imfilt.convolve(x, w, "same")
+    with imfilt.set_workers(2):
+        b = imfilt.convolve(x, w, "same")
+    assert a.tobytes() == b.tobytes()
+
+
+def test_gil_released_during_kernel():
+    """A Python thread keeps running while a long kernel call is under way."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1024, 1024))
+    w = rng.standard_normal((25, 25))
+    done = threading.Event()
+    ticks = []
+
+    def work():
+        imfilt.convolve(x, w, "same", workers=1)
+        done.set()
+
+    t = threading.Thread(target=work)
+    start = time.perf_counter()
+    t.start()
+    while not done.is_set():
+        ticks.append(time.perf_counter())
+        time.sleep(0.001)
+    t.join()
+    elapsed = time.perf_counter() - start
+    if elapsed < 0.05:
+        pytest.skip("kernel finished too quickly to observe")
+    # With the GIL held for the whole call this loop could not run at all.
+    assert len(ticks) >= 10
+
+
+def test_concurrent_python_threads_give_serial_results():
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((200, 150)).astype(np.float32)
+    x.setflags(write=False)
+    kernels = [rng.standard_normal((k, k)).astype(np.float32) for k in (3, 4, 5, 6)]
+    expected = [imfilt.convolve(x, k, "same", "symm", workers=1) for k in kernels]
+    results = [None] * 16
+
+    def run(i):
+        results[i] = imfilt.convolve(x, kernels[i % 4], "same", "symm", workers=2)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, r in enumerate(results):
+        assert r.tobytes() == expected[i % 4].tobytes()
+
+
+def test_show_config_reports_build_and_threads():
+    buf = io.StringIO()
+    imfilt.show_config(file=buf)
+    text = buf.getvalue()
+    assert f"imfilt {imfilt.__version__}" in text
+    assert "OpenMP:" in text
+    assert "threads: default" in text
+    assert "build flags:" in text
+
+
+def test_every_kernel_module_reports_openmp():
+    import importlib
+    import pkgutil
+
+    import imfilt._kernels as kernels
+    names = [m.name for m in pkgutil.iter_modules(kernels.__path__)]
+    assert "_conv" in names
+    for name in names:
+        mod = importlib.import_module(f"imfilt._kernels.{name}")
+        assert hasattr(mod, "_openmp_compiled") or hasattr(mod, "openmp_compiled"), name
