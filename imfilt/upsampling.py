@@ -12,9 +12,12 @@ everywhere, borders included.  The pyramids reproduce OpenCV's
 
 import numpy as np
 
+from imfilt._kernels import _pyramid
+from imfilt._modes import boundary_index
 from imfilt._params import as_pair
+from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
-from imfilt.layers import conv2d, conv_transpose2d
+from imfilt.layers import conv_transpose2d
 
 __all__ = ["bilinear_kernel", "upsample", "pyramid_down", "pyramid_up"]
 
@@ -184,15 +187,13 @@ def upsample(image, factor, method="bilinear", *, axes=None, workers=None):
     return _from_stack(np.ascontiguousarray(out), info)
 
 
-_G5 = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
-
-
 def pyramid_down(image, *, axes=None, workers=None):
     """Blur with the 5x5 Gaussian ``[1 4 6 4 1] / 16`` and keep every other pixel.
 
     Equal to OpenCV's ``cv2.pyrDown`` with its default border
     (``BORDER_REFLECT_101``, imfilt's ``'reflect'``): output size
-    ``((H + 1) // 2, (W + 1) // 2)``.
+    ``((H + 1) // 2, (W + 1) // 2)``.  Computed separably, only at the kept
+    pixels.
 
     Parameters
     ----------
@@ -220,11 +221,14 @@ def pyramid_down(image, *, axes=None, workers=None):
     P, H, W = planes.shape
     if H == 0 or W == 0:
         raise ValueError(f"pyramid_down: image has an empty spatial axis, shape {planes.shape[1:]}")
-    if P == 0:
-        return _from_stack(np.zeros((0, (H + 1) // 2, (W + 1) // 2), planes.dtype), info)
-    w = np.broadcast_to(np.outer(_G5, _G5).astype(planes.dtype), (P, 1, 5, 5))
-    out = conv2d(planes[None], w, stride=2, padding=2, groups=P, boundary="reflect",
-                 workers=workers)[0]
+    Ho, Wo = (H + 1) // 2, (W + 1) // 2
+    out = np.empty((P, Ho, Wo), dtype=planes.dtype)
+    if P:
+        nthreads = resolve_workers(workers)
+        rowmap = boundary_index(H, 2, 2 * Ho + 1 - H, "reflect")
+        colmap = boundary_index(W, 2, 2 * Wo + 1 - W, "reflect")
+        scratch = np.empty((nthreads, W), dtype=planes.dtype)
+        _pyramid.pyr_down(planes, out, rowmap, colmap, scratch, nthreads)
     return _from_stack(out, info)
 
 
@@ -234,8 +238,10 @@ def pyramid_up(image, *, axes=None, workers=None):
     Equal to OpenCV's ``cv2.pyrUp`` with its default border: the
     zero-stuffed ``(2H, 2W)`` image is extended by reflection about its edge
     samples (``BORDER_REFLECT_101``) and correlated with
-    ``4 * outer(g, g)``, ``g = [1 4 6 4 1] / 16``.  Computed as a stride-2
-    transposed convolution (no multiplications by the inserted zeros).
+    ``4 * outer(g, g)``, ``g = [1 4 6 4 1] / 16``.  Computed separably
+    without the inserted zeros: per axis, even outputs are
+    ``(x[i-1] + 6 x[i] + x[i+1]) / 8`` and odd ones ``(x[i] + x[i+1]) / 2``,
+    with ``x[-1] = x[1]`` and ``x[n] = x[n-1]`` at the borders.
 
     Parameters
     ----------
@@ -260,15 +266,10 @@ def pyramid_up(image, *, axes=None, workers=None):
     P, H, W = planes.shape
     if H == 0 or W == 0 or P == 0:
         return _from_stack(np.zeros((P, 2 * H, 2 * W), planes.dtype), info)
-    # Reflect-101 of the zero-stuffed image, expressed on the samples: the
-    # sample before the first is x[1] (x[0] when H == 1), the one after the
-    # last is x[-1] itself.
-    rows = np.r_[min(1, H - 1), np.arange(H), H - 1]
-    cols = np.r_[min(1, W - 1), np.arange(W), W - 1]
-    ext = planes[:, rows][:, :, cols]
-    full = _depthwise_transpose(ext, 4.0 * np.outer(_G5, _G5), 2, workers)
-    out = full[:, 4:4 + 2 * H, 4:4 + 2 * W]
-    return _from_stack(np.ascontiguousarray(out), info)
+    out = np.empty((P, 2 * H, 2 * W), dtype=planes.dtype)
+    nthreads = resolve_workers(workers)
+    _pyramid.pyr_up(planes, out, np.empty((nthreads, W), dtype=planes.dtype), nthreads)
+    return _from_stack(out, info)
 
 
 for _f in (upsample, pyramid_down, pyramid_up):

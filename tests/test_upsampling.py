@@ -128,6 +128,27 @@ def test_pyramids_match_opencv(shape):
     assert np.abs(imfilt.pyramid_down(u8, axes=axes) - cv2.pyrDown(u8)).max() <= 0.5 + 1e-4
 
 
+def test_pyramids_every_small_size():
+    # Border handling for every size up to 9x9 (1 and 2 are the special cases).
+    for H in range(1, 10):
+        for W in range(1, 10):
+            x = RNG.standard_normal((H, W))
+            want = correlate1d(correlate1d(x, G5, axis=0, mode="mirror"), G5, axis=1,
+                               mode="mirror")[::2, ::2]
+            np.testing.assert_allclose(imfilt.pyramid_down(x), want, rtol=1e-12, atol=1e-12)
+            z = np.zeros((2 * H, 2 * W))
+            z[::2, ::2] = x
+            want = correlate1d(correlate1d(z, 2 * G5, axis=0, mode="mirror"), 2 * G5, axis=1,
+                               mode="mirror")
+            np.testing.assert_allclose(imfilt.pyramid_up(x), want, rtol=1e-12, atol=1e-12)
+
+
+def test_pyramids_threads_bit_identical():
+    x = RNG.standard_normal((3, 97, 101)).astype(np.float32)
+    for func in (imfilt.pyramid_down, imfilt.pyramid_up):
+        assert np.array_equal(func(x, workers=1), func(x, workers=2))
+
+
 def test_pyramid_round_trip_on_constant():
     x = np.full((2, 9, 12), 3.0, dtype=np.float32)
     d = imfilt.pyramid_down(x)
