@@ -40,11 +40,6 @@ def _compute_dtype(x, weight, func):
     return compute
 
 
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}={value!r} is not valid; use True or False")
-
-
 def _as_batch(x, weight, func, weight_layout):
     """Bring x to (N, C, H, W) and weight to 4-D; return how to undo it."""
     if x.ndim == 2 and weight.ndim == 2:
@@ -69,15 +64,15 @@ def _as_batch(x, weight, func, weight_layout):
     )
 
 
-def _check_groups(groups, c_in, k_out, func, weight_shape, x_channels_name):
+def _check_groups(groups, func, c_in, k_out=None):
+    """Validate ``groups``: a positive int dividing the channel counts."""
     if not is_integer_like(groups) or groups < 1:
         raise ValueError(f"groups={groups!r} is not valid; use a positive int")
     groups = int(groups)
-    if c_in % groups or k_out % groups:
-        raise ValueError(
-            f"{func}: groups={groups} must divide both the input channels ({c_in}) and "
-            f"the output channels ({k_out})"
-        )
+    if c_in % groups or (k_out is not None and k_out % groups):
+        what = (f"both the input channels ({c_in}) and the output channels ({k_out})"
+                if k_out is not None else f"the input channels ({c_in})")
+        raise ValueError(f"{func}: groups={groups} must divide {what}")
     return groups
 
 
@@ -207,7 +202,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     xb, wb, ndim = _as_batch(xa, wa, "conv2d", "(K, C / groups, kh, kw)")
     N, C, H, W = xb.shape
     K, Cg, kh, kw = wb.shape
-    groups = _check_groups(groups, C, K, "conv2d", wb.shape, "C")
+    groups = _check_groups(groups, "conv2d", C, K)
     if Cg * groups != C:
         raise ValueError(
             f"conv2d: weight has shape {wb.shape}, so it expects C / groups = {Cg} input "
@@ -353,13 +348,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
             f"conv_transpose2d: weight has shape {wb.shape} (C_in, C_out / groups, kh, kw) "
             f"but x has {C} channels; weight.shape[0] must equal C_in = {C}"
         )
-    if not is_integer_like(groups) or groups < 1:
-        raise ValueError(f"groups={groups!r} is not valid; use a positive int")
-    groups = int(groups)
-    if C % groups:
-        raise ValueError(
-            f"conv_transpose2d: groups={groups} must divide the input channels ({C})"
-        )
+    groups = _check_groups(groups, "conv_transpose2d", C)
     if kh == 0 or kw == 0:
         raise ValueError(f"conv_transpose2d: weight has an empty kernel, shape {wb.shape}")
     K = Kg * groups
