@@ -114,11 +114,12 @@ def _float_planes(planes, func):
     return np.ascontiguousarray(planes, dtype=compute)
 
 
-def _depthwise_transpose(planes, kernel, stride, workers):
+def _depthwise_transpose(planes, kernel, stride, padding, workers):
     """conv_transpose2d of every plane of (P, H, W) with one 2-D kernel."""
     P = planes.shape[0]
     w = np.broadcast_to(kernel.astype(planes.dtype), (P, 1) + kernel.shape)
-    return conv_transpose2d(planes[None], w, stride=stride, groups=P, workers=workers)[0]
+    return conv_transpose2d(planes[None], w, stride=stride, padding=padding, groups=P,
+                            workers=workers)[0]
 
 
 def upsample(image, factor, method="bilinear", *, axes=None, workers=None):
@@ -181,10 +182,11 @@ def upsample(image, factor, method="bilinear", *, axes=None, workers=None):
     # One edge-replicated sample on each side: beyond the image the bilinear
     # weights then fall on copies of the edge, exactly like PyTorch's clamp.
     ext = np.pad(planes, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    full = _depthwise_transpose(ext, bilinear_kernel((fy, fx)), (fy, fx), workers)
-    py, px = fy // 2, fx // 2  # = ceil((f - 1) / 2), the FCN padding
-    out = full[:, fy + py:fy + py + H * fy, fx + px:fx + px + W * fx]
-    return _from_stack(np.ascontiguousarray(out), info)
+    # FCN's padding ceil((f - 1) / 2) = f // 2, plus f for the extra sample:
+    # the output is then exactly f times the original size, nothing to crop.
+    out = _depthwise_transpose(ext, bilinear_kernel((fy, fx)), (fy, fx),
+                               (fy + fy // 2, fx + fx // 2), workers)
+    return _from_stack(out, info)
 
 
 def pyramid_down(image, *, axes=None, workers=None):
