@@ -67,6 +67,11 @@ def _geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
             "(PyTorch's rule)"
         )
     H, W = shape[-2:]
+    if H == 0 or W == 0:
+        raise ValueError(
+            f"x has an empty plane (shape {tuple(shape)}); pooling needs at least one "
+            "row and one column"
+        )
     Ho = _output_size(H, kh, sh, ph, dh, bool(ceil_mode), "height")
     Wo = _output_size(W, kw, sw, pw, dw, bool(ceil_mode), "width")
     return (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo)
