@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 from imfilt._modes import BOUNDARIES, MODES
 from imfilt._threads import get_workers, openmp_enabled, set_workers, show_config
 from imfilt.convolution import convolve, correlate
+from imfilt.edges import canny, gradient, laplace, prewitt, roberts, scharr, sobel
 from imfilt.layers import conv2d, conv_transpose2d
 from imfilt.pooling import avg_pool2d, max_pool2d, max_unpool2d, min_pool2d, stochastic_pool2d
 from imfilt.upsampling import bilinear_kernel, pyramid_down, pyramid_up, upsample
@@ -20,8 +21,15 @@ from imfilt.upsampling import bilinear_kernel, pyramid_down, pyramid_up, upsampl
 __all__ = [
     "BOUNDARIES",
     "MODES",
+    "canny",
     "convolve",
     "correlate",
+    "gradient",
+    "laplace",
+    "prewitt",
+    "roberts",
+    "scharr",
+    "sobel",
     "avg_pool2d",
     "bilinear_kernel",
     "conv2d",
