@@ -78,6 +78,22 @@ cdef extern from *:
                         __builtin_memcpy(ct + (k0 + kk) * T + t0 + VL, &a1[kk], sizeof(VEC)); \
                     }                                                               \
                 }                                                                   \
+                if (k0 + 4 <= K) {                                                  \
+                    VEC a0[4], a1[4];                                               \
+                    for (kk = 0; kk < 4; kk++) { a0[kk] = (VEC){0}; a1[kk] = (VEC){0}; }\
+                    for (kd = 0; kd < Kd; kd++) {                                   \
+                        VEC c0, c1;                                                 \
+                        const T_ *w = wt + kd * K + k0;                             \
+                        __builtin_memcpy(&c0, col + kd * T + t0, sizeof(VEC));      \
+                        __builtin_memcpy(&c1, col + kd * T + t0 + VL, sizeof(VEC)); \
+                        for (kk = 0; kk < 4; kk++) { a0[kk] += w[kk] * c0; a1[kk] += w[kk] * c1; }\
+                    }                                                               \
+                    for (kk = 0; kk < 4; kk++) {                                    \
+                        __builtin_memcpy(ct + (k0 + kk) * T + t0, &a0[kk], sizeof(VEC));\
+                        __builtin_memcpy(ct + (k0 + kk) * T + t0 + VL, &a1[kk], sizeof(VEC));\
+                    }                                                               \
+                    k0 += 4;                                                        \
+                }                                                                   \
                 for (; k0 < K; k0++) {                                              \
                     VEC a0 = (VEC){0}, a1 = (VEC){0};                               \
                     for (kd = 0; kd < Kd; kd++) {                                   \
