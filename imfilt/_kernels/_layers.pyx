@@ -35,78 +35,100 @@ from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
 
 
 # Register-blocked matrix product for one tile: ct (K, T) = wt^T @ col with
-# wt (Kd, K) and col (Kd, T), all row-major.  Accumulators for MR output
-# channels x NR pixels live in vector registers (GCC/Clang vector
-# extensions; the compiler maps them to AVX-512/AVX2/NEON per -march), so
-# every loaded column vector is reused MR times.  The sum over kd runs in
-# the same order for every element whichever path computes it.
+# wt (Kd, K) and col (Kd, T), all row-major.  Accumulators for 8 (then 4,
+# then 1) output channels x 2 vectors of pixels live in vector registers
+# (GCC/Clang vector extensions), so every loaded column vector is reused for
+# several channels.  As in _microkernel.h (the build uses -ffp-contract=off)
+# the multiply-add is explicit: FMA intrinsics when the target has FMA, in
+# the vector blocks and in the scalar remainder alike, else multiply + add
+# everywhere; each output sums kd in the same order on every path.
 cdef extern from *:
     """
-    #define IMFILT_MR 8
-    #if defined(__GNUC__) || defined(__clang__)
-    typedef float imfilt_vf __attribute__((vector_size(64), aligned(4)));
-    typedef double imfilt_vd __attribute__((vector_size(64), aligned(8)));
-    #define IMFILT_HAVE_VEC 1
+    #include <string.h>
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX512F__)
+    #include <immintrin.h>
+    #define IMFILT_L_VEC 1
+    typedef float imfilt_lvf __attribute__((vector_size(64)));
+    typedef double imfilt_lvd __attribute__((vector_size(64)));
+    #define IMFILT_L_VLF 16
+    #define IMFILT_L_VLD 8
+    #define IMFILT_L_VFMA_F(acc, s, v) \
+        ((imfilt_lvf)_mm512_fmadd_ps(_mm512_set1_ps(s), (__m512)(v), (__m512)(acc)))
+    #define IMFILT_L_VFMA_D(acc, s, v) \
+        ((imfilt_lvd)_mm512_fmadd_pd(_mm512_set1_pd(s), (__m512d)(v), (__m512d)(acc)))
+    #elif (defined(__GNUC__) || defined(__clang__)) && defined(__FMA__) \
+          && (defined(__x86_64__) || defined(__i386__))
+    #include <immintrin.h>
+    #define IMFILT_L_VEC 1
+    typedef float imfilt_lvf __attribute__((vector_size(32)));
+    typedef double imfilt_lvd __attribute__((vector_size(32)));
+    #define IMFILT_L_VLF 8
+    #define IMFILT_L_VLD 4
+    #define IMFILT_L_VFMA_F(acc, s, v) \
+        ((imfilt_lvf)_mm256_fmadd_ps(_mm256_set1_ps(s), (__m256)(v), (__m256)(acc)))
+    #define IMFILT_L_VFMA_D(acc, s, v) \
+        ((imfilt_lvd)_mm256_fmadd_pd(_mm256_set1_pd(s), (__m256d)(v), (__m256d)(acc)))
+    #elif defined(__GNUC__) || defined(__clang__)
+    #define IMFILT_L_VEC 1
+    typedef float imfilt_lvf __attribute__((vector_size(32)));
+    typedef double imfilt_lvd __attribute__((vector_size(32)));
+    #define IMFILT_L_VLF 8
+    #define IMFILT_L_VLD 4
+    #define IMFILT_L_VFMA_F(acc, s, v) ((acc) + (s) * (v))
+    #define IMFILT_L_VFMA_D(acc, s, v) ((acc) + (s) * (v))
     #else
-    #define IMFILT_HAVE_VEC 0
+    #define IMFILT_L_VEC 0
+    typedef float imfilt_lvf;
+    typedef double imfilt_lvd;
+    #define IMFILT_L_VLF 1
+    #define IMFILT_L_VLD 1
+    #define IMFILT_L_VFMA_F(acc, s, v) ((acc) + (s) * (v))
+    #define IMFILT_L_VFMA_D(acc, s, v) ((acc) + (s) * (v))
+    #endif
+    #if defined(__FMA__) && (defined(__GNUC__) || defined(__clang__))
+    #define IMFILT_L_SFMA_F(acc, a, b) __builtin_fmaf((a), (b), (acc))
+    #define IMFILT_L_SFMA_D(acc, a, b) __builtin_fma((a), (b), (acc))
+    #else
+    #define IMFILT_L_SFMA_F(acc, a, b) ((acc) + (a) * (b))
+    #define IMFILT_L_SFMA_D(acc, a, b) ((acc) + (a) * (b))
     #endif
 
-    #define IMFILT_DEFINE_GEMM(NAME, T_, VEC, VL)                                   \
+    /* MB output channels x 2 vectors of pixels, summed over kd. */
+    #define IMFILT_L_BLOCK(T_, VEC, VL, VFMA, MB)                                   \
+        {                                                                           \
+            VEC a0[MB], a1[MB];                                                     \
+            for (kk = 0; kk < MB; kk++) { a0[kk] = (VEC){0}; a1[kk] = (VEC){0}; }   \
+            for (kd = 0; kd < Kd; kd++) {                                           \
+                VEC c0, c1;                                                         \
+                const T_ *w = wt + kd * K + k0;                                     \
+                memcpy(&c0, col + kd * T + t0, sizeof(VEC));                        \
+                memcpy(&c1, col + kd * T + t0 + VL, sizeof(VEC));                   \
+                for (kk = 0; kk < MB; kk++) {                                       \
+                    a0[kk] = VFMA(a0[kk], w[kk], c0);                               \
+                    a1[kk] = VFMA(a1[kk], w[kk], c1);                               \
+                }                                                                   \
+            }                                                                       \
+            for (kk = 0; kk < MB; kk++) {                                           \
+                memcpy(ct + (k0 + kk) * T + t0, &a0[kk], sizeof(VEC));              \
+                memcpy(ct + (k0 + kk) * T + t0 + VL, &a1[kk], sizeof(VEC));         \
+            }                                                                       \
+        }
+
+    #define IMFILT_DEFINE_GEMM(NAME, T_, VEC, VL, VFMA, SFMA)                       \
     static void NAME(const T_ *wt, const T_ *col, T_ *ct,                           \
                      Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T)                     \
     {                                                                               \
         Py_ssize_t t0 = 0, k0, kd, kk, j;                                           \
-        if (IMFILT_HAVE_VEC) {                                                      \
+        if (IMFILT_L_VEC) {                                                         \
             for (; t0 + 2 * VL <= T; t0 += 2 * VL) {                                \
-                for (k0 = 0; k0 + IMFILT_MR <= K; k0 += IMFILT_MR) {                \
-                    VEC a0[IMFILT_MR], a1[IMFILT_MR];                               \
-                    for (kk = 0; kk < IMFILT_MR; kk++) {                            \
-                        a0[kk] = (VEC){0}; a1[kk] = (VEC){0};                       \
-                    }                                                               \
-                    for (kd = 0; kd < Kd; kd++) {                                   \
-                        VEC c0, c1;                                                 \
-                        const T_ *w = wt + kd * K + k0;                             \
-                        __builtin_memcpy(&c0, col + kd * T + t0, sizeof(VEC));      \
-                        __builtin_memcpy(&c1, col + kd * T + t0 + VL, sizeof(VEC)); \
-                        for (kk = 0; kk < IMFILT_MR; kk++) {                        \
-                            a0[kk] += w[kk] * c0;                                   \
-                            a1[kk] += w[kk] * c1;                                   \
-                        }                                                           \
-                    }                                                               \
-                    for (kk = 0; kk < IMFILT_MR; kk++) {                            \
-                        __builtin_memcpy(ct + (k0 + kk) * T + t0, &a0[kk], sizeof(VEC)); \
-                        __builtin_memcpy(ct + (k0 + kk) * T + t0 + VL, &a1[kk], sizeof(VEC)); \
-                    }                                                               \
-                }                                                                   \
+                for (k0 = 0; k0 + 8 <= K; k0 += 8)                                  \
+                    IMFILT_L_BLOCK(T_, VEC, VL, VFMA, 8)                            \
                 if (k0 + 4 <= K) {                                                  \
-                    VEC a0[4], a1[4];                                               \
-                    for (kk = 0; kk < 4; kk++) { a0[kk] = (VEC){0}; a1[kk] = (VEC){0}; }\
-                    for (kd = 0; kd < Kd; kd++) {                                   \
-                        VEC c0, c1;                                                 \
-                        const T_ *w = wt + kd * K + k0;                             \
-                        __builtin_memcpy(&c0, col + kd * T + t0, sizeof(VEC));      \
-                        __builtin_memcpy(&c1, col + kd * T + t0 + VL, sizeof(VEC)); \
-                        for (kk = 0; kk < 4; kk++) { a0[kk] += w[kk] * c0; a1[kk] += w[kk] * c1; }\
-                    }                                                               \
-                    for (kk = 0; kk < 4; kk++) {                                    \
-                        __builtin_memcpy(ct + (k0 + kk) * T + t0, &a0[kk], sizeof(VEC));\
-                        __builtin_memcpy(ct + (k0 + kk) * T + t0 + VL, &a1[kk], sizeof(VEC));\
-                    }                                                               \
+                    IMFILT_L_BLOCK(T_, VEC, VL, VFMA, 4)                            \
                     k0 += 4;                                                        \
                 }                                                                   \
-                for (; k0 < K; k0++) {                                              \
-                    VEC a0 = (VEC){0}, a1 = (VEC){0};                               \
-                    for (kd = 0; kd < Kd; kd++) {                                   \
-                        VEC c0, c1;                                                 \
-                        T_ w = wt[kd * K + k0];                                     \
-                        __builtin_memcpy(&c0, col + kd * T + t0, sizeof(VEC));      \
-                        __builtin_memcpy(&c1, col + kd * T + t0 + VL, sizeof(VEC)); \
-                        a0 += w * c0;                                               \
-                        a1 += w * c1;                                               \
-                    }                                                               \
-                    __builtin_memcpy(ct + k0 * T + t0, &a0, sizeof(VEC));           \
-                    __builtin_memcpy(ct + k0 * T + t0 + VL, &a1, sizeof(VEC));      \
-                }                                                                   \
+                for (; k0 < K; k0++)                                                \
+                    IMFILT_L_BLOCK(T_, VEC, VL, VFMA, 1)                            \
             }                                                                       \
         }                                                                           \
         /* Remaining pixels: plain loops, same summation order. */                  \
@@ -116,19 +138,15 @@ cdef extern from *:
             for (kd = 0; kd < Kd; kd++) {                                           \
                 T_ w = wt[kd * K + k0];                                             \
                 const T_ *c = col + kd * T;                                         \
-                for (j = t0; j < T; j++) o[j] += w * c[j];                          \
+                for (j = t0; j < T; j++) o[j] = SFMA(o[j], w, c[j]);                \
             }                                                                       \
         }                                                                           \
     }
 
-    #if IMFILT_HAVE_VEC
-    IMFILT_DEFINE_GEMM(imfilt_gemm_f, float, imfilt_vf, 16)
-    IMFILT_DEFINE_GEMM(imfilt_gemm_d, double, imfilt_vd, 8)
-    #else
-    typedef float imfilt_vf; typedef double imfilt_vd;
-    IMFILT_DEFINE_GEMM(imfilt_gemm_f, float, float, 1)
-    IMFILT_DEFINE_GEMM(imfilt_gemm_d, double, double, 1)
-    #endif
+    IMFILT_DEFINE_GEMM(imfilt_gemm_f, float, imfilt_lvf, IMFILT_L_VLF,
+                       IMFILT_L_VFMA_F, IMFILT_L_SFMA_F)
+    IMFILT_DEFINE_GEMM(imfilt_gemm_d, double, imfilt_lvd, IMFILT_L_VLD,
+                       IMFILT_L_VFMA_D, IMFILT_L_SFMA_D)
     """
     void imfilt_gemm_f(const float *wt, const float *col, float *ct,
                        Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T) noexcept nogil
