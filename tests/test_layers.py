@@ -222,6 +222,16 @@ def test_seed_example_2x2_kernel_4x4_stride_3():
     assert out[3, 3] == 1 * 15 + 2 * 12 + 3 * 3 + 4 * 0
 
 
+def test_transpose_stride1_is_full_convolution():
+    # Section 9: with s=1, p=0, d=1 the transposed convolution is convolve2d 'full'.
+    x = RNG.standard_normal((9, 7))
+    w = RNG.standard_normal((4, 5))
+    np.testing.assert_allclose(imfilt.conv_transpose2d(x, w), signal.convolve2d(x, w, "full"),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(imfilt.conv_transpose2d(x, w), imfilt.convolve(x, w, "full"),
+                               rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("seed", range(25))
 def test_conv_transpose2d_matches_zero_stuffing(seed):
     rng = np.random.default_rng(100 + seed)

@@ -232,6 +232,23 @@ def test_unpool_needs_output_size_for_odd_sizes():
         imfilt.max_unpool2d(pooled, idx, 2, output_size=(137, 6))
 
 
+def test_unpool_chain_540_270_135_67():
+    # The CONVENTIONS example: three poolings, undone with output_size each time.
+    x = RNG.random((1, 540, 4))
+    sizes, stack = [], x
+    trace = []
+    for _ in range(3):
+        sizes.append(stack.shape)
+        stack, idx = imfilt.max_pool2d(stack, (2, 1), return_indices=True)
+        trace.append(idx)
+    assert stack.shape == (1, 67, 4)
+    for idx, size in zip(reversed(trace), reversed(sizes)):
+        stack = imfilt.max_unpool2d(stack, idx, (2, 1), output_size=size)
+        assert stack.shape == size
+    # The global maximum survives every pool/unpool round at its place.
+    assert stack.max() == x.max() and stack.argmax() == x.argmax()
+
+
 def test_unpool_rejects_bad_indices_without_crashing():
     vals = np.ones((1, 2, 2))
     with pytest.raises(ValueError, match=r"indices holds 16, outside \[0, 16\)"):
