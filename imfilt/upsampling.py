@@ -173,6 +173,8 @@ def upsample(image, factor, method="bilinear", *, axes=None, workers=None):
         )
     planes, info = _as_stack(image, axes, "upsample")
     if method == "nearest":
+        # dtype kept, but in native byte order like every other result
+        planes = planes.astype(planes.dtype.newbyteorder("="), copy=False)
         out = np.repeat(np.repeat(planes, fy, axis=1), fx, axis=2)
         return _from_stack(out, info)
     planes = _float_planes(planes, "upsample")

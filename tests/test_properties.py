@@ -22,7 +22,7 @@ from hypothesis import assume, given, note  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import imfilt  # noqa: E402
-from imfilt._modes import BOUNDARIES, BOUNDARY_ALIASES  # noqa: E402
+from imfilt._modes import BOUNDARIES, BOUNDARY_ALIASES, NUMPY_PAD_MODE  # noqa: E402
 
 from conftest import EPS, assert_close_to_reference, numpy_pad_reference, tolerance  # noqa: E402
 
@@ -459,6 +459,315 @@ def test_canny_matches_skimage_on_blocky_images(n0, n1, dtype, sigma, layout, se
 
 
 # ---------------------------------------------------------------------------
+# network operators against PyTorch (and OpenCV for the pyramids)
+
+NET_DTYPES = st.sampled_from(["float32", "float64"])
+
+
+def torch_module():
+    return pytest.importorskip("torch")
+
+
+def t64(a):
+    torch = torch_module()
+    return torch.from_numpy(np.ascontiguousarray(np.asarray(a, dtype=np.float64)))
+
+
+def net_tol(abs_ref, dtype, terms):
+    """A few ulps of the sum of |terms| (``abs_ref`` is the reference on |x|, |w|)."""
+    return 8 * (terms + 2) * EPS[np.dtype(dtype)] * (abs_ref + 1e-300) + 1e-300
+
+
+@st.composite
+def net_planes(draw, min_hw=1):
+    """(x, lead-dims form): (N, C, H, W), (C, H, W) or (H, W) with C from groups."""
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cin = groups * draw(st.integers(1, 2))
+    cout = groups * draw(st.integers(1, 2))
+    n = draw(st.integers(1, 2))
+    h, w = max(min_hw, draw(LENGTHS)), max(min_hw, draw(LENGTHS))
+    form = draw(st.sampled_from(["NCHW", "NCHW", "CHW"]))
+    return dict(groups=groups, cin=cin, cout=cout, n=n, h=h, w=w, form=form,
+                dtype=draw(NET_DTYPES), layout=draw(LAYOUTS), seed=draw(st.integers(0, 2**32 - 1)))
+
+
+def _nchw(c, shape):
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal(shape).astype(c["dtype"])
+    return rng, x
+
+
+@given(net_planes(), st.integers(1, 5), st.integers(1, 5), SMALL_INT, SMALL_INT,
+       st.integers(1, 2), st.integers(1, 2),
+       st.sampled_from([0, 1, 2, (0, 2), (3, 1), "valid", "same"]),
+       st.sampled_from(BOUNDARIES), st.booleans(), st.sampled_from([1, 2]))
+def test_conv2d_matches_torch(c, kh, kw, sh, sw, dh, dw, padding, boundary, use_bias, workers):
+    torch = torch_module()
+    F = torch.nn.functional
+    g = c["groups"]
+    rng, x = _nchw(c, (c["n"], c["cin"], c["h"], c["w"]))
+    wt = rng.standard_normal((c["cout"], c["cin"] // g, kh, kw)).astype(c["dtype"])
+    bias = rng.standard_normal(c["cout"]).astype(c["dtype"]) if use_bias else None
+    # the padding as pads (before, after) per axis, PyTorch/TensorFlow rules
+    pads = []
+    for n, k, s, d, i in ((c["h"], kh, sh, dh, 0), (c["w"], kw, sw, dw, 1)):
+        if padding == "valid":
+            pads.append((0, 0))
+        elif padding == "same":
+            total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+            pads.append((total // 2, total - total // 2))
+        else:
+            p = padding if isinstance(padding, int) else padding[i]
+            pads.append((p, p))
+    out_hw = [(n + a + b - d * (k - 1) - 1) // s + 1
+              for n, (a, b), k, s, d in zip((c["h"], c["w"]), pads, (kh, kw), (sh, sw), (dh, dw))]
+    assume(min(out_hw) >= 1)
+    if boundary != "fill":
+        # numpy.pad defines the boundaries; torch's own pad cannot fold twice
+        assume(all(a < n and b < n for (a, b), n in zip(pads, (c["h"], c["w"]))) or True)
+    xin = x if c["form"] == "NCHW" else x[0]
+    xl = in_layout(xin, c["layout"])
+    before = np.array(xl, copy=True)
+    got = imfilt.conv2d(xl, wt, bias, (sh, sw), padding, (dh, dw), g, boundary=boundary,
+                        workers=workers)
+    kw_pad = {"constant_values": 0} if boundary == "fill" else {}
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0)) + tuple(pads),
+                mode=NUMPY_PAD_MODE[boundary], **kw_pad)
+    ref = F.conv2d(t64(xp), t64(wt), None if bias is None else t64(bias), (sh, sw), 0,
+                   (dh, dw), g).numpy()
+    aref = F.conv2d(t64(np.abs(xp)), t64(np.abs(wt)), None if bias is None else t64(np.abs(bias)),
+                    (sh, sw), 0, (dh, dw), g).numpy()
+    if c["form"] == "CHW":
+        ref, aref = ref[0], aref[0]
+    assert got.dtype == np.dtype(c["dtype"])
+    assert got.shape == ref.shape
+    assert_close_to_reference(got, ref, net_tol(aref, c["dtype"], c["cin"] // g * kh * kw))
+    check_unchanged(before, xl)
+
+
+@given(net_planes(), st.integers(1, 5), st.integers(1, 5), SMALL_INT, SMALL_INT,
+       st.integers(1, 2), st.integers(1, 2), st.integers(0, 2), st.integers(0, 2),
+       st.integers(0, 2), st.integers(0, 2), st.booleans(), st.sampled_from([1, 2]))
+def test_conv_transpose2d_matches_torch(c, kh, kw, sh, sw, dh, dw, ph, pw, oph, opw, use_bias,
+                                        workers):
+    torch = torch_module()
+    F = torch.nn.functional
+    g = c["groups"]
+    assume(oph < max(sh, dh) and opw < max(sw, dw))
+    size = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1
+            for n, s, p, d, k, op in ((c["h"], sh, ph, dh, kh, oph), (c["w"], sw, pw, dw, kw, opw))]
+    assume(min(size) >= 1)
+    rng, x = _nchw(c, (c["n"], c["cin"], c["h"], c["w"]))
+    wt = rng.standard_normal((c["cin"], c["cout"] // g, kh, kw)).astype(c["dtype"])
+    bias = rng.standard_normal(c["cout"]).astype(c["dtype"]) if use_bias else None
+    xin = x if c["form"] == "NCHW" else x[0]
+    xl = in_layout(xin, c["layout"])
+    before = np.array(xl, copy=True)
+    got = imfilt.conv_transpose2d(xl, wt, bias, (sh, sw), (ph, pw), (oph, opw), g, (dh, dw),
+                                  workers=workers)
+    args = ((sh, sw), (ph, pw), (oph, opw), g, (dh, dw))
+    ref = F.conv_transpose2d(t64(x), t64(wt), None if bias is None else t64(bias), *args).numpy()
+    aref = F.conv_transpose2d(t64(np.abs(x)), t64(np.abs(wt)),
+                              None if bias is None else t64(np.abs(bias)), *args).numpy()
+    if c["form"] == "CHW":
+        ref, aref = ref[0], aref[0]
+    assert got.dtype == np.dtype(c["dtype"]) and got.shape == ref.shape
+    assert_close_to_reference(got, ref, net_tol(aref, c["dtype"], c["cin"] * kh * kw))
+    check_unchanged(before, xl)
+
+
+@st.composite
+def pool_cases(draw, dilation=True):
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = draw(st.sampled_from([None, 1, 2, 3, (1, 2), (3, 1)]))
+    return dict(
+        n=draw(st.integers(1, 2)), c=draw(st.integers(1, 3)), h=draw(LENGTHS), w=draw(LENGTHS),
+        k=(kh, kw), stride=stride,
+        padding=(draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))),
+        dilation=(draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilation else (1, 1),
+        ceil_mode=draw(st.booleans()), dtype=draw(NET_DTYPES),
+        values=draw(st.sampled_from(["normal", "ties", "nan"])),
+        form=draw(st.sampled_from(["NCHW", "CHW", "HW"])), layout=draw(LAYOUTS),
+        workers=draw(st.sampled_from([1, 2])), seed=draw(st.integers(0, 2**32 - 1)))
+
+
+def pool_input(c):
+    rng = np.random.default_rng(c["seed"])
+    shape = (c["n"], c["c"], c["h"], c["w"])
+    if c["values"] == "ties":
+        x = rng.integers(-2, 3, size=shape).astype(c["dtype"])   # many equal maxima
+    else:
+        x = rng.standard_normal(shape).astype(c["dtype"])
+    if c["values"] == "nan":
+        x.flat[rng.integers(0, x.size)] = np.nan
+    xin = {"NCHW": x, "CHW": x[0], "HW": x[0, 0]}[c["form"]]
+    return x, xin
+
+
+def torch_pool_out(F, fn, x, *args, **kw):
+    """A PyTorch pooling call, or None when PyTorch rejects the geometry."""
+    try:
+        return fn(t64(x), *args, **kw)
+    except RuntimeError:
+        return None
+
+
+def _shape_like(c, a):
+    a = np.asarray(a)
+    return {"NCHW": a, "CHW": a[0], "HW": a[0, 0]}[c["form"]]
+
+
+@given(pool_cases(), st.booleans())
+def test_max_and_min_pool2d_match_torch(c, use_min):
+    torch = torch_module()
+    F = torch.nn.functional
+    x, xin = pool_input(c)
+    sign = -1.0 if use_min else 1.0
+    ref = torch_pool_out(F, F.max_pool2d, sign * x, c["k"], c["stride"], c["padding"],
+                         c["dilation"], c["ceil_mode"], return_indices=True)
+    assume(ref is not None)
+    xl = in_layout(xin, c["layout"])
+    before = np.array(xl, copy=True)
+    f = imfilt.min_pool2d if use_min else imfilt.max_pool2d
+    got, idx = f(xl, c["k"], c["stride"], c["padding"], c["dilation"], c["ceil_mode"], True,
+                 workers=c["workers"])
+    rv, ri = ref
+    rv = sign * rv.numpy()
+    assert got.dtype == np.dtype(c["dtype"])
+    np.testing.assert_array_equal(got, _shape_like(c, rv).astype(c["dtype"]))
+    if c["values"] != "nan":  # which NaN's index torch reports is not specified
+        np.testing.assert_array_equal(idx, _shape_like(c, ri.numpy()))
+    check_unchanged(before, xl)
+
+
+@given(pool_cases(dilation=False), st.booleans(), st.sampled_from([None, 1, 3, 7]))
+def test_avg_pool2d_matches_torch(c, count_include_pad, divisor):
+    torch = torch_module()
+    F = torch.nn.functional
+    x, xin = pool_input(c)
+    ref = torch_pool_out(F, F.avg_pool2d, x, c["k"], c["stride"], c["padding"], c["ceil_mode"],
+                         count_include_pad, divisor)
+    assume(ref is not None)
+    xl = in_layout(xin, c["layout"])
+    got = imfilt.avg_pool2d(xl, c["k"], c["stride"], c["padding"], c["ceil_mode"],
+                            count_include_pad, divisor, workers=c["workers"])
+    aref = F.avg_pool2d(t64(np.abs(x)), c["k"], c["stride"], c["padding"], c["ceil_mode"],
+                        count_include_pad, divisor).numpy()
+    terms = c["k"][0] * c["k"][1]
+    assert got.dtype == np.dtype(c["dtype"])
+    assert_close_to_reference(got, _shape_like(c, ref.numpy()),
+                              _shape_like(c, net_tol(aref, c["dtype"], terms)))
+
+
+@given(pool_cases(dilation=False), st.booleans())
+def test_max_unpool2d_matches_torch(c, give_size):
+    torch = torch_module()
+    F = torch.nn.functional
+    c = dict(c, values="normal", ceil_mode=False)
+    x, _ = pool_input(c)
+    pooled = torch_pool_out(F, F.max_pool2d, x, c["k"], c["stride"], c["padding"],
+                            return_indices=True)
+    assume(pooled is not None)
+    pv, pi = pooled
+    size = (c["h"], c["w"]) if give_size else None
+    try:
+        ref = F.max_unpool2d(pv, pi, c["k"], c["stride"], c["padding"], size).numpy()
+    except RuntimeError:
+        assume(False)
+    vals = _shape_like(c, pv.numpy().astype(c["dtype"]))
+    idx = _shape_like(c, pi.numpy())
+    if ref.size == 0:
+        # PyTorch returns an empty plane; imfilt says how to get a real one
+        with pytest.raises(ValueError, match="output_size"):
+            imfilt.max_unpool2d(vals, idx, c["k"], c["stride"], c["padding"], size)
+        return
+    got = imfilt.max_unpool2d(in_layout(vals, c["layout"]), idx, c["k"], c["stride"],
+                              c["padding"], size, workers=c["workers"])
+    assert got.dtype == np.dtype(c["dtype"])
+    np.testing.assert_array_equal(got, _shape_like(c, ref).astype(c["dtype"]))
+
+
+@given(pool_cases(dilation=False), st.integers(0, 2**32 - 1))
+def test_stochastic_pool2d_properties(c, seed):
+    """No reference library: check the definition (Zeiler & Fergus 2013)."""
+    x, xin = pool_input(dict(c, values="ties"))
+    x = np.abs(x)
+    xin = np.abs(xin)
+    k, s = c["k"], c["stride"] if c["stride"] is not None else c["k"]
+    s = (s, s) if isinstance(s, int) else s
+    H, W = x.shape[-2:]
+    assume(H >= k[0] and W >= k[1])
+    xl = in_layout(xin, c["layout"])
+    mean = imfilt.stochastic_pool2d(xl, k, s, training=False, workers=c["workers"])
+    got, idx = imfilt.stochastic_pool2d(xl, k, s, rng=seed, return_indices=True,
+                                        workers=c["workers"])
+    again = imfilt.stochastic_pool2d(xin, k, s, rng=np.random.default_rng(seed), workers=1)
+    np.testing.assert_array_equal(got, again)          # same seed, any thread count
+    planes = np.asarray(xin).reshape(-1, H, W).astype(np.float64)
+    Ho, Wo = (H - k[0]) // s[0] + 1, (W - k[1]) // s[1] + 1
+    gflat = np.asarray(got, dtype=np.float64).reshape(-1, Ho, Wo)
+    iflat = np.asarray(idx).reshape(-1, Ho, Wo)
+    mflat = np.asarray(mean, dtype=np.float64).reshape(-1, Ho, Wo)
+    for p in range(planes.shape[0]):
+        for i in range(Ho):
+            for j in range(Wo):
+                win = planes[p, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]]
+                total = win.sum()
+                if total == 0:
+                    assert gflat[p, i, j] == 0 and mflat[p, i, j] == 0
+                    continue
+                r, q = divmod(int(iflat[p, i, j]), W)
+                assert i * s[0] <= r < i * s[0] + k[0] and j * s[1] <= q < j * s[1] + k[1]
+                assert planes[p, r, q] > 0 and gflat[p, i, j] == planes[p, r, q]
+                expect = (win * win).sum() / total
+                assert abs(mflat[p, i, j] - expect) <= 1e-5 * expect
+
+
+@given(st.integers(1, 6), st.integers(1, 6))
+def test_bilinear_kernel_formula(fy, fx):
+    got = imfilt.bilinear_kernel((fy, fx))
+
+    def one(f):
+        size = 2 * f - f % 2
+        centre = f - 1 if size % 2 else f - 0.5
+        return 1 - np.abs(np.arange(size) - centre) / f
+
+    np.testing.assert_allclose(got, np.outer(one(fy), one(fx)), rtol=0, atol=1e-15)
+
+
+@given(st.sampled_from(["NCHW", "CHW", "HW"]), LENGTHS, LENGTHS, st.integers(1, 4),
+       st.integers(1, 4), NET_DTYPES, st.sampled_from(["bilinear", "nearest"]), LAYOUTS,
+       st.integers(0, 2**32 - 1))
+def test_upsample_matches_torch_interpolate(form, h, w, fy, fx, dtype, method, layout, seed):
+    torch = torch_module()
+    F = torch.nn.functional
+    x = np.random.default_rng(seed).standard_normal((2, 2, h, w)).astype(dtype)
+    xin = {"NCHW": x, "CHW": x[0], "HW": x[0, 0]}[form]
+    got = imfilt.upsample(in_layout(xin, layout), (fy, fx), method)
+    kw = {"align_corners": False} if method == "bilinear" else {}
+    ref = F.interpolate(t64(x), scale_factor=(fy, fx), mode=method, **kw).numpy()
+    ref = {"NCHW": ref, "CHW": ref[0], "HW": ref[0, 0]}[form]
+    assert got.dtype == np.dtype(dtype) and got.shape == ref.shape
+    tol = 16 * EPS[np.dtype(dtype)] * (np.abs(ref) + np.abs(x).max())
+    assert_close_to_reference(got, ref, tol)
+
+
+@given(st.integers(1, 40), st.integers(1, 40), NET_DTYPES, st.booleans(), LAYOUTS,
+       st.integers(0, 2**32 - 1))
+def test_pyramids_match_opencv(h, w, dtype, up, layout, seed):
+    cv2 = pytest.importorskip("cv2")
+    x = np.random.default_rng(seed).standard_normal((h, w)).astype(dtype)
+    try:
+        ref = cv2.pyrUp(x) if up else cv2.pyrDown(x)
+    except cv2.error:
+        assume(False)
+    got = (imfilt.pyramid_up if up else imfilt.pyramid_down)(in_layout(x, layout))
+    assert got.dtype == np.dtype(dtype) and got.shape == ref.shape
+    tol = 32 * EPS[np.dtype(dtype)] * (np.abs(x).max() + 1)
+    assert_close_to_reference(got, ref, tol)
+
+
+# ---------------------------------------------------------------------------
 # Regression tests for failures the properties found
 
 
@@ -478,3 +787,14 @@ def test_regression_column_stride_with_paired_rows(workers, dtype):
     small = imfilt.convolve(np.arange(33.0).reshape(11, 3), [[2.0]], "full", stride=(1, 2),
                             workers=workers)
     np.testing.assert_array_equal(small, 2 * np.arange(33.0).reshape(11, 3)[:, ::2])
+
+
+def test_regression_upsample_nearest_returns_native_byte_order():
+    """Found by test_upsample_matches_torch_interpolate: method='nearest' kept a
+    big-endian input's byte order ('>f4'), unlike every other imfilt result."""
+    x = np.arange(6, dtype=">f4").reshape(2, 3)
+    got = imfilt.upsample(x, 2, method="nearest")
+    assert got.dtype == np.float32 and got.dtype.isnative
+    np.testing.assert_array_equal(got, np.repeat(np.repeat(x, 2, 0), 2, 1))
+    u16 = imfilt.upsample(np.arange(4, dtype=">u2").reshape(2, 2), 3, method="nearest")
+    assert u16.dtype == np.uint16 and u16.dtype.isnative
