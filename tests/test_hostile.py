@@ -246,7 +246,146 @@ def _other_rows():
     return rows
 
 
-ROWS = {r.id: r for r in _conv_rows() + _edge_rows() + _other_rows()}
+def _net_rows():
+    rows = []
+    x4 = np.ones((1, 2, 6, 7))
+    w4 = np.ones((3, 2, 3, 3))
+    wt = np.ones((2, 3, 3, 3))
+    p1 = np.ones((1, 1, 2, 2))
+    i1 = np.zeros((1, 1, 2, 2), dtype=np.int64)
+
+    def R(id, func, *a, **k):
+        rows.append(Row(f"{func.__name__}-{id}", func, *a, **k))
+
+    # bad arrays for the first argument of every network operator
+    first = [(imfilt.conv2d, "x", (w4,)), (imfilt.conv_transpose2d, "x", (wt,)),
+             (imfilt.max_pool2d, "x", (2,)), (imfilt.min_pool2d, "x", (2,)),
+             (imfilt.avg_pool2d, "x", (2,)), (imfilt.stochastic_pool2d, "x", (2,)),
+             (imfilt.max_unpool2d, "x", (i1, 2)), (imfilt.upsample, "image", (2,)),
+             (imfilt.pyramid_down, "image", ()), (imfilt.pyramid_up, "image", ())]
+    for func, name, rest in first:
+        for bad_name, bad, exc, match in BAD_IMAGES:
+            if bad_name in ("generator", "dict", "bytes"):
+                continue
+            R(f"{name}-{bad_name}", func, (bad,) + rest, exc=exc,
+              match=match.replace("image", name, 1))
+    for func, w in ((imfilt.conv2d, w4), (imfilt.conv_transpose2d, wt)):
+        for bad_name, bad, exc, match in BAD_IMAGES[:8]:
+            R(f"weight-{bad_name}", func, (x4, bad), exc=exc,
+              match=match.replace("image", "weight", 1))
+        R("x-5d", func, (np.ones((1, 1, 2, 6, 7)), w), match="must have shape")
+        R("x-1d", func, (np.ones(7), w), match="must have shape")
+        R("x-0d", func, (np.float64(1.0), w), match="must have shape")
+        R("weight-3d", func, (x4, np.ones((2, 3, 3))), match="weight")
+        R("weight-empty", func, (x4, np.ones((w.shape[0], w.shape[1], 0, 3))), match="empty")
+        R("complex", func, (x4 + 1j, w), exc=TypeError, match="real")
+        R("groups-0", func, (x4, w), {"groups": 0}, match="groups=0")
+        R("groups-1.5", func, (x4, w), {"groups": 1.5}, match="groups=1.5")
+        R("groups-True", func, (x4, w), {"groups": True}, match="groups=True")
+        R("groups-not-dividing", func, (x4, w), {"groups": 3}, match="groups=3")
+        R("bias-shape", func, (x4, w, np.ones(2)), match="bias has shape")
+        R("bias-str", func, (x4, w, "bias"), exc=TypeError, match="bias has dtype")
+        R("bias-complex", func, (x4, w, np.ones(3) * 1j), exc=TypeError, match="bias")
+        for v in (0, -1, 1.5, True, "2", (1, 2, 3), None):
+            R(f"stride-{v!r}", func, (x4, w), {"stride": v}, exc=(ValueError, TypeError),
+              match=re.escape(f"stride={v!r}"))
+        R("dilation-0", func, (x4, w), {"dilation": 0}, match="dilation=0")
+        R("workers-0", func, (x4, w), {"workers": 0}, match="workers=0")
+        R("padding-negative", func, (x4, w), {"padding": -1}, match="padding=-1")
+    f = imfilt.conv2d
+    R("channels-mismatch", f, (x4, np.ones((3, 5, 3, 3))), match="expects C / groups = 5")
+    R("padding-full", f, (x4, w4), {"padding": "full"}, match="padding='full'")
+    R("padding-float", f, (x4, w4), {"padding": 1.5}, exc=(ValueError, TypeError), match="padding=1.5")
+    R("output-empty", f, (np.ones((1, 2, 2, 2)), w4), match="output would be empty")
+    R("zero-height", f, (np.ones((1, 2, 0, 5)), w4), match="output would be empty")
+    R("huge-dilation", f, (x4, w4), {"dilation": 2**62}, match="dilated kernel")
+    R("huge-padding", f, (x4, w4), {"padding": 2**62}, exc=(ValueError, MemoryError),
+      match="dimension|allocate|padding")
+    R("boundary-mirror", f, (x4, w4), {"boundary": "mirror"}, match="boundary='mirror'")
+    f = imfilt.conv_transpose2d
+    R("weight-layout-of-conv2d", f, (x4, np.ones((3, 2, 3, 3))), match="weight.shape\\[0\\] must equal")
+    R("output_padding-too-big", f, (x4, wt), {"stride": 2, "output_padding": 2},
+      match="output_padding=2 is not valid")
+    R("output_padding-negative", f, (x4, wt), {"output_padding": -1}, match="output_padding=-1")
+    R("padding-crops-everything", f, (x4, wt), {"padding": 10}, match="output size would be negative")
+    R("output_size-out-of-range", f, (x4, wt), {"output_size": (100, 100)}, match="output_size=")
+    R("output_size-str", f, (x4, wt), {"output_size": "ab"}, exc=TypeError, match="output_size=")
+    R("output_size-and-padding", f, (x4, wt), {"stride": 2, "output_padding": 1,
+                                               "output_size": (13, 15)}, match="not both")
+    R("huge-stride", f, (x4, wt), {"stride": 2**40}, exc=(ValueError, MemoryError),
+      match="too big|allocate|stride")
+    for func in (imfilt.max_pool2d, imfilt.min_pool2d, imfilt.avg_pool2d, imfilt.stochastic_pool2d):
+        for v in (0, -1, 1.5, True, None, (2, 2, 2)):
+            R(f"kernel_size-{v!r}", func, (x4, v), exc=(ValueError, TypeError),
+              match=re.escape(f"kernel_size={v!r}"))
+        R("kernel-larger-than-input", func, (x4, 100), match="too small for kernel_size=100")
+        R("kernel-2**62", func, (x4, 2**62), match="too small for kernel_size=")
+        R("stride-0", func, (x4, 2, 0), match="stride=0")
+        R("x-5d", func, (np.ones((1, 1, 1, 4, 4)), 2), match="5 dimension")
+        R("x-1d", func, (np.ones(4), 2), match="1 dimension")
+        R("x-empty-plane", func, (np.ones((1, 1, 0, 4)), 2), match="empty plane")
+        R("complex", func, (x4 + 1j, 2), exc=TypeError, match="complex")
+        R("workers-float", func, (x4, 2), {"workers": 1.5}, match="workers=1.5")
+        if func is not imfilt.avg_pool2d:
+            R("return_indices-str", func, (x4, 2), {"return_indices": "yes"}, exc=TypeError,
+              match="return_indices='yes'")
+    for func in (imfilt.max_pool2d, imfilt.min_pool2d, imfilt.avg_pool2d):
+        R("padding-over-half", func, (x4, 2), {"padding": 2}, match="at most half the kernel")
+        R("padding-negative", func, (x4, 2), {"padding": -1}, match="padding=-1")
+        R("ceil_mode-str", func, (x4, 2), {"ceil_mode": "yes"}, exc=TypeError, match="ceil_mode='yes'")
+    for func in (imfilt.max_pool2d, imfilt.min_pool2d):
+        R("dilation-huge", func, (x4, 2), {"dilation": 2**62}, match="dilation=")
+        R("uint64-above-int64", func, (np.full((4, 4), 2**64 - 1, np.uint64), 2),
+          match="uint64 values above")
+    f = imfilt.avg_pool2d
+    for v in (0, -1, 1.5, "2"):
+        R(f"divisor_override-{v!r}", f, (x4, 2), {"divisor_override": v}, exc=(ValueError, TypeError),
+          match=re.escape(f"divisor_override={v!r}"))
+    R("count_include_pad-str", f, (x4, 2), {"count_include_pad": "x"}, exc=TypeError,
+      match="count_include_pad='x'")
+    f = imfilt.stochastic_pool2d
+    R("negative-activations", f, (-x4, 2), match="non-negative activations")
+    R("nan-activations", f, (x4 * np.nan, 2), match="holds NaN values")
+    R("rng-str", f, (x4, 2), {"rng": "seed"}, exc=TypeError, match="rng='seed'")
+    R("rng-negative", f, (x4, 2), {"rng": -1}, match="rng=-1")
+    R("training-str", f, (x4, 2), {"training": "no"}, exc=TypeError, match="training='no'")
+    R("indices-at-inference", f, (x4, 2), {"training": False, "return_indices": True},
+      match="return_indices=True needs training=True")
+    f = imfilt.max_unpool2d
+    R("indices-out-of-range", f, (p1, np.full((1, 1, 2, 2), 100), 2), match="indices holds 100")
+    R("indices-negative", f, (p1, np.full((1, 1, 2, 2), -1), 2), match="indices holds -1")
+    R("indices-huge", f, (p1, np.full((1, 1, 2, 2), 2**62), 2), match="indices holds")
+    R("indices-float", f, (p1, np.zeros((1, 1, 2, 2)), 2), exc=TypeError, match="indices has dtype float64")
+    R("indices-shape", f, (p1, np.zeros((1, 1, 2, 3), int), 2), match="indices has shape")
+    R("indices-None", f, (p1, None, 2), exc=TypeError, match="indices must be an array")
+    R("indices-str", f, (p1, np.full((1, 1, 2, 2), "a"), 2), exc=TypeError, match="indices has dtype")
+    R("output_size-out-of-range", f, (p1, i1, 2), {"output_size": (9, 9)}, match="output_size height 9")
+    R("output-empty", f, (np.ones((1, 1, 1, 1)), np.zeros((1, 1, 1, 1), int), (1, 4)),
+      {"padding": (0, 2)}, match="pass output_size")
+    R("kernel-2**40", f, (p1, i1, 2**40), exc=(ValueError, MemoryError),
+      match="dimension|allocate|kernel_size")
+    f = imfilt.bilinear_kernel
+    for v in (0, -1, 1.5, None, "2", (2, 0)):
+        R(f"factor-{v!r}", f, (v,), exc=(ValueError, TypeError), match=re.escape(f"factor={v!r}"))
+    R("factor-huge", f, (2**40,), exc=(ValueError, MemoryError), match="allocate|factor")
+    f = imfilt.upsample
+    for v in (0, -2, 1.5, None, (2, 0)):
+        R(f"factor-{v!r}", f, (x4, v), exc=(ValueError, TypeError), match=re.escape(f"factor={v!r}"))
+    R("method-cubic", f, (x4, 2, "cubic"), match="method='cubic' is not valid")
+    R("method-None", f, (x4, 2, None), match="method=None is not valid")
+    for func in (imfilt.upsample, imfilt.pyramid_down, imfilt.pyramid_up):
+        extra = (2,) if func is imfilt.upsample else ()
+        R("image-1d", func, (np.ones(5),) + extra, match="at least 2 dimensions")
+        R("complex", func, (x4 + 1j,) + extra, exc=TypeError, match="real images only")
+        R("axes-same", func, (x4,) + extra, {"axes": (0, 0)}, match="axes=\\(0, 0\\)")
+        R("axes-out-of-range", func, (x4,) + extra, {"axes": (0, 9)}, match="axes=\\(0, 9\\)")
+        R("axes-str", func, (x4,) + extra, {"axes": "ab"}, exc=TypeError, match="axes='ab'")
+        R("workers-0", func, (x4,) + extra, {"workers": 0}, match="workers=0")
+    R("empty-axis", imfilt.pyramid_down, (np.ones((0, 5)),), match="empty spatial axis")
+    return rows
+
+
+ROWS = {r.id: r for r in _conv_rows() + _edge_rows() + _other_rows() + _net_rows()}
 
 
 def _arrays(value, found):
