@@ -269,3 +269,12 @@ def test_regression_forked_child_after_parallel_kernels_does_not_hang():
     os.close(r)
     assert os.WIFEXITED(status), f"child died: status {status}"
     assert answer == b"1"
+
+
+def test_show_config_documents_platforms_and_fork():
+    import io
+    buf = io.StringIO()
+    imfilt.show_config(file=buf)
+    text = buf.getvalue()
+    assert "platforms:" in text and "serial kernels" in text
+    assert "process pools:" in text and "'fork'" in text
