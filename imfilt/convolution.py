@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from imfilt import _methods
+from imfilt import _banded, _methods, _nanpolicy
 from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._threads import resolve_workers
 from imfilt._validation import (as_array, as_fillvalue, cast_output, is_integer_like,
@@ -303,18 +303,44 @@ def _unpermuted_shape(ndim, perm, lead_shape, spatial):
     return tuple(shape)
 
 
+def _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
+              method, stride, dilation, axes, out, nan_policy):
+    """The public entry: row bands for memmaps, then the NaN policy, then ``_filter``."""
+    nan_policy = _nanpolicy.canonical_nan_policy(nan_policy)
+    if _banded.wanted(image, kernel, out, axes):
+        return _banded.filter_in_bands(
+            lambda patch, o: _dispatch(patch, kernel, "valid", "fill", 0, dtype, workers,
+                                       flip, method, stride, dilation, None, o, nan_policy),
+            image, kernel, mode, boundary, fillvalue, dtype, flip, stride, dilation, out)
+    if nan_policy == "raise":
+        _nanpolicy.check_finite(image, kernel, boundary, fillvalue)
+    elif nan_policy == "omit":
+        def run(img, w, fill, dt, o):
+            return _filter(img, w, mode, boundary, fill, dt, workers, flip, method, stride,
+                           dilation, axes, o)
+        img, w = np.asarray(image), np.asarray(kernel)
+        dil = _pair(dilation, "dilation")[-min(w.ndim, 2):] if w.ndim else ()
+        spans = [d * (k - 1) + 1 for d, k in zip(dil, w.shape[-2:])]
+        swapped = (mode == "valid" and img.ndim >= 1 and w.ndim >= 1 and 0 not in w.shape
+                   and all(k >= n for n, k in zip(img.shape[-len(spans):], spans)))
+        return _nanpolicy.filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes,
+                                      out, swapped=swapped)
+    return _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
+                   method, stride, dilation, axes, out)
+
+
 def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
              dtype=None, workers=None, method="auto", stride=1, dilation=1,
-             axes=None, out=None):
-    return _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, True,
-                   method, stride, dilation, axes, out)
+             axes=None, out=None, nan_policy="propagate"):
+    return _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, True,
+                     method, stride, dilation, axes, out, nan_policy)
 
 
 def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
               dtype=None, workers=None, method="auto", stride=1, dilation=1,
-              axes=None, out=None):
-    return _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, False,
-                   method, stride, dilation, axes, out)
+              axes=None, out=None, nan_policy="propagate"):
+    return _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, False,
+                     method, stride, dilation, axes, out, nan_policy)
 
 
 convolve.__doc__ = _doc(

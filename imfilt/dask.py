@@ -1,0 +1,325 @@
+"""Chunked, parallel and distributed filtering of :mod:`dask.array` arrays.
+
+Every function here takes a ``dask.array.Array`` (or anything
+:func:`dask.array.asarray` accepts) and returns a lazy ``dask.array.Array``
+whose blocks are computed by imfilt's in-memory kernels.  Results are
+**exactly** those of the in-memory function for every chunking: each output
+block gathers its own halo (the image samples its windows read, derived
+from the kernel size, dilation, stride, mode and boundary), including halos
+wider than a chunk and, for ``boundary='wrap'``, samples from the opposite
+side of the image.  With ``method='direct'`` (the default here) the blocks
+are bit-identical to ``imfilt.convolve(..., method='direct')`` on the whole
+image.
+
+Threads
+-------
+Dask already runs one task per worker thread, so by default each block is
+filtered with ``workers=1`` OpenMP thread: ``threads x workers`` never
+exceeds the cores Dask was given and nothing is oversubscribed.  Raise
+``workers`` only when Dask runs fewer threads than there are cores (for
+example ``workers=4`` on a ``LocalCluster(threads_per_worker=1)`` of
+processes that each own four cores); ``workers=None`` uses imfilt's own
+default (:func:`imfilt.set_workers`, ``OMP_NUM_THREADS``, else all cores),
+which suits Dask's single-threaded scheduler.
+
+This module needs Dask: ``pip install "imfilt[dask]"``.  ``import imfilt``
+itself never imports Dask.
+"""
+
+try:
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+except ImportError as exc:  # pragma: no cover - exercised without dask installed
+    raise ImportError(
+        "imfilt.dask needs Dask, which is not installed; install the optional extra with "
+        "pip install \"imfilt[dask]\" (or pip install \"dask[array]\")"
+    ) from exc
+
+import functools
+import itertools
+
+import numpy as np
+
+from imfilt import _methods
+from imfilt._halo import block_reads, gather_patch, plan_axis
+from imfilt._modes import canonical_boundary, canonical_mode
+from imfilt._nanpolicy import canonical_nan_policy
+from imfilt._threads import resolve_workers
+from imfilt._validation import as_array, as_fillvalue, result_dtypes
+from imfilt.convolution import _normalise_axes, _pads, _pair, _swap_needed
+
+__all__ = ["convolve", "correlate"]
+
+
+def _as_dask(image):
+    if not isinstance(image, da.Array):
+        image = da.asarray(image)
+    if np.dtype(image.dtype).kind not in "biufc":
+        as_array(np.empty(0, dtype=image.dtype), "image")  # raises the TypeError
+    return image
+
+
+def _dask_workers(workers):
+    if workers is None:
+        return None
+    resolve_workers(workers)  # validate now, with the usual message
+    return workers
+
+
+def _bounds(chunks):
+    return np.concatenate([[0], np.cumsum(chunks)]).astype(np.intp)
+
+
+def _run_block(blocks, *, ids, rows, cols, shape, fill, patch_dtype, func, kwargs):
+    """One output block: gather its padded patch, filter it in 'valid' mode."""
+    lookup = dict(zip(ids, blocks))
+    patch = gather_patch(lambda a, b: lookup[(a, b)], rows, cols, shape, fill, patch_dtype)
+    return func(patch, **kwargs)
+
+
+def _halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dtype,
+              out_dtype, name):
+    """Apply ``patch_func`` to every output block's explicitly padded patch.
+
+    ``x`` has its two spatial axes last; ``patch_func(patch)`` must return
+    the ``'valid'`` result of the patch at the given stride.
+    """
+    lead = x.ndim - 2
+    plans = []
+    for axis in (lead, lead + 1):
+        n = x.shape[axis]
+        before, after = pads[axis - lead]
+        plans.append(plan_axis(n, before, after, kernel_span[axis - lead], stride[axis - lead],
+                               boundary, in_bounds=_bounds(x.chunks[axis])))
+    rplan, cplan = plans
+    out_chunks = x.chunks[:lead] + (rplan.out_chunks, cplan.out_chunks)
+    meta = np.empty((0,) * x.ndim, dtype=out_dtype)
+    if rplan.out_len == 0 or cplan.out_len == 0:
+        return da.zeros(tuple(sum(c) for c in out_chunks), dtype=out_dtype,
+                        chunks=out_chunks)
+    rbounds, cbounds = _bounds(x.chunks[lead]), _bounds(x.chunks[lead + 1])
+    row_reads = [block_reads(rplan.reads(i), rbounds) for i in range(len(rplan.out_chunks))]
+    col_reads = [block_reads(cplan.reads(j), cbounds) for j in range(len(cplan.out_chunks))]
+    token = tokenize(x.name, name, kernel_span, pads, stride, boundary, fill,
+                     str(patch_dtype), str(out_dtype), patch_func)
+    out_name = f"{name}-{token}"
+    dsk = {}
+    lead_ranges = [range(len(c)) for c in x.chunks[:lead]]
+    for lead_idx in itertools.product(*lead_ranges):
+        lead_shape = tuple(x.chunks[ax][i] for ax, i in enumerate(lead_idx))
+        for i, (rfill, rparts) in enumerate(row_reads):
+            R = rplan.reads(i).size
+            for j, (cfill, cparts) in enumerate(col_reads):
+                C = cplan.reads(j).size
+                ids = [(a, b) for a in sorted({p[0] for p in rparts})
+                       for b in sorted({p[0] for p in cparts})]
+                keys = [(x.name, *lead_idx, a, b) for a, b in ids]
+                task = functools.partial(
+                    _run_block, ids=ids, rows=(rfill, rparts), cols=(cfill, cparts),
+                    shape=lead_shape + (R, C), fill=fill, patch_dtype=patch_dtype,
+                    func=patch_func, kwargs={})
+                dsk[(out_name, *lead_idx, i, j)] = (task, keys)
+    graph = HighLevelGraph.from_collections(out_name, dsk, dependencies=[x])
+    return da.Array(graph, out_name, chunks=out_chunks, meta=meta)
+
+
+def _valid_filter(patch, *, kernel, flip, dtype, workers, method, stride, dilation, nan_policy):
+    """The in-memory filter on an explicitly padded patch (stack of 2-D)."""
+    from imfilt.convolution import convolve as _conv, correlate as _corr
+    fn = _conv if flip else _corr
+    return fn(patch, kernel, mode="valid", dtype=dtype, workers=workers, method=method,
+              stride=stride, dilation=dilation, nan_policy=nan_policy)
+
+
+def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip, method,
+                 stride, dilation, axes, nan_policy, name):
+    from imfilt.convolution import convolve as _conv, correlate as _corr
+    image = _as_dask(image)
+    kernel = as_array(kernel, "kernel")
+    mode = canonical_mode(mode)
+    boundary = canonical_boundary(boundary)
+    method = _methods.canonical_method(method)
+    nan_policy = canonical_nan_policy(nan_policy)
+    workers = _dask_workers(workers)
+    compute, out_dtype = result_dtypes(np.dtype(image.dtype), kernel.dtype, dtype)
+    fill = as_fillvalue(fillvalue, compute)
+    stride = _pair(stride, "stride")
+    dilation = _pair(dilation, "dilation")
+    if kernel.size == 0:
+        raise ValueError(f"kernel must not be empty; got shape {kernel.shape}")
+
+    one_d = image.ndim == 1 and kernel.ndim == 1
+    if one_d:
+        if axes is not None:
+            raise ValueError(f"axes={axes!r} is only for images with 2 or more dimensions")
+        x, w = image[np.newaxis, :], kernel[np.newaxis, :]
+        stride, dilation = (1, stride[1]), (1, dilation[1])
+        perm = None
+    elif image.ndim >= 2 and kernel.ndim == 2:
+        ax = _normalise_axes(axes, image.ndim)
+        perm = [a for a in range(image.ndim) if a not in ax] + list(ax)
+        x, w = image.transpose(perm), kernel
+    else:
+        raise ValueError(
+            "imfilt.dask needs a 1-D image with a 1-D kernel, or an image with at least 2 "
+            f"dimensions and a 2-D kernel; got image.ndim={image.ndim} (shape {image.shape}) "
+            f"and kernel.ndim={kernel.ndim} (shape {kernel.shape}). Per-slice kernels are "
+            "not supported here: filter each slice separately"
+        )
+
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, w.shape))
+    common = dict(dtype=dtype, workers=workers, method=method, nan_policy=nan_policy)
+    if _swap_needed(mode, x.shape[-2:], span):
+        # SciPy swaps image and kernel: the image is the smaller, so filter it
+        # whole, in memory, as one block per leading index.
+        fn = _conv if flip else _corr
+        whole = x.rechunk({x.ndim - 2: -1, x.ndim - 1: -1})
+        probe = fn(np.zeros(x.shape[-2:], dtype=compute), w, mode=mode, boundary=boundary,
+                   fillvalue=fillvalue, stride=stride, dilation=dilation, dtype=dtype)
+        result = whole.map_blocks(
+            lambda b: fn(b, w, mode=mode, boundary=boundary, fillvalue=fillvalue,
+                         stride=stride, dilation=dilation, **common),
+            chunks=whole.chunks[:-2] + ((probe.shape[0],), (probe.shape[1],)),
+            dtype=out_dtype, meta=np.empty((0,) * x.ndim, dtype=out_dtype))
+    else:
+        align = flip or one_d
+        pads = tuple(_pads(mode, k, align) for k in span)
+        # Keep a real image real when only the kernel is complex (as in memory).
+        patch_dtype = compute
+        if compute.kind == "c" and np.dtype(x.dtype).kind != "c" and not isinstance(fill, complex):
+            patch_dtype = np.dtype(np.float32 if compute == np.complex64 else np.float64)
+        func = functools.partial(_valid_filter, kernel=w, flip=flip, stride=stride,
+                                 dilation=dilation, **common)
+        result = _halo_map(x, func, span, pads, stride, boundary, fill, patch_dtype,
+                           out_dtype, name)
+    if one_d:
+        return result[0]
+    if perm is not None and perm != list(range(image.ndim)):
+        result = result.transpose(np.argsort(perm).tolist())
+    return result
+
+
+_PARAMS = """\
+image : dask.array.Array or array_like
+    The image: 1-D, 2-D, or a stack whose two spatial axes are given by
+    ``axes`` (default the last two).  Any chunking; chunks may be smaller
+    than the kernel's halo and of uneven sizes.  Non-Dask input is wrapped
+    with :func:`dask.array.asarray`.
+kernel : array_like
+    The filter kernel, an in-memory array: 1-D for a 1-D image, else 2-D
+    (shared by every slice of a stack).
+mode, boundary, fillvalue, dtype, stride, dilation, axes
+    As in :func:`imfilt.convolve`: every mode (SciPy's 'same' alignment for
+    even kernels, the 'valid' swap), every boundary including ``'wrap'``.
+workers : int or None, optional
+    OpenMP threads per block (default 1: one per Dask thread, see the
+    module's *Threads* section).  ``None`` uses imfilt's default.
+method : {'direct', 'auto', 'separable', 'fft'}, optional
+    Method used inside each block (default ``'direct'``, which makes the
+    result bit-identical to the in-memory direct result).  The others agree
+    with it to rounding.
+nan_policy : {'propagate', 'omit', 'raise'}, optional
+    As in :func:`imfilt.convolve`; ``'raise'`` raises when a block holding
+    NaN or inf is computed."""
+
+_RETURNS = """\
+out : dask.array.Array
+    Lazy result; its chunks follow the input's (the output block edges sit
+    at the outputs centred on the input chunk edges)."""
+
+
+def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype=None,
+             workers=1, method="direct", stride=1, dilation=1, axes=None,
+             nan_policy="propagate"):
+    return _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, True,
+                        method, stride, dilation, axes, nan_policy, "imfilt-convolve")
+
+
+def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype=None,
+              workers=1, method="direct", stride=1, dilation=1, axes=None,
+              nan_policy="propagate"):
+    return _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, False,
+                        method, stride, dilation, axes, nan_policy, "imfilt-correlate")
+
+
+convolve.__doc__ = f"""Convolve a Dask array: :func:`imfilt.convolve`, block by block.
+
+    Each output block reads exactly the image samples its windows need (its
+    halo), from neighbouring chunks, from several chunks when the halo is
+    wider than a chunk, and from the opposite side of the image for
+    ``boundary='wrap'``; the result equals ``imfilt.convolve`` on the whole
+    image for every chunking.
+
+    Parameters
+    ----------
+{_PARAMS}
+
+    Returns
+    -------
+{_RETURNS}
+
+    Raises
+    ------
+    ImportError
+        When Dask is not installed (install ``imfilt[dask]``).
+    ValueError, TypeError
+        The errors of :func:`imfilt.convolve`, raised when the graph is
+        built (``nan_policy='raise'`` raises at compute time).
+
+    See Also
+    --------
+    imfilt.convolve : the in-memory function.
+    correlate : without flipping the kernel.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.arange(36, dtype=np.float32).reshape(6, 6)
+    >>> lazy = imfilt.dask.convolve(da.from_array(image, chunks=2), np.ones((3, 3)),
+    ...                             mode="same", boundary="wrap")
+    >>> lazy.chunks
+    ((2, 2, 2), (2, 2, 2))
+    >>> result = lazy.compute(scheduler="threads")
+    >>> np.array_equal(result, imfilt.convolve(image, np.ones((3, 3)), mode="same",
+    ...                                        boundary="wrap", method="direct"))
+    True
+    """
+
+correlate.__doc__ = f"""Correlate a Dask array: :func:`imfilt.correlate`, block by block.
+
+    Same halo rules as :func:`convolve`; the kernel is not flipped, and
+    'same' mode with even kernels follows ``scipy.signal.correlate2d``.
+
+    Parameters
+    ----------
+{_PARAMS}
+
+    Returns
+    -------
+{_RETURNS}
+
+    Raises
+    ------
+    ImportError
+        When Dask is not installed (install ``imfilt[dask]``).
+    ValueError, TypeError
+        The errors of :func:`imfilt.correlate`, raised when the graph is
+        built.
+
+    See Also
+    --------
+    imfilt.correlate : the in-memory function.
+    convolve : true convolution.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = da.ones((5, 7), chunks=(2, 3), dtype=np.float32)
+    >>> out = imfilt.dask.correlate(image, np.ones((2, 2)), mode="valid", stride=2)
+    >>> out.shape
+    (2, 3)
+    >>> out.compute()
+    array([[4., 4., 4.],
+           [4., 4., 4.]], dtype=float32)
+    """
