@@ -90,7 +90,9 @@ class ImfiltBuildExt(build_ext):
             omp_compile, omp_link = ["/openmp"], []
             march_flags = []
         else:
-            opt = ["-O1", "-g"] if debug else ["-O3"]
+            # -ffp-contract=off: no implicit a*b+c fusion, so every code path
+            # of a kernel rounds the same way; kernels use FMA explicitly.
+            opt = (["-O1", "-g"] if debug else ["-O3"]) + ["-ffp-contract=off"]
             omp_compile, omp_link = ["-fopenmp"], ["-fopenmp"]
             march = os.environ.get("IMFILT_MARCH", "native").strip()
             march_flags = [] if march.lower() in ("", "none") else [f"-march={march}"]

@@ -13,12 +13,20 @@ __version__ = "0.1.0"
 from imfilt._modes import BOUNDARIES, MODES
 from imfilt._threads import get_workers, openmp_enabled, set_workers, show_config
 from imfilt.convolution import convolve, correlate
+from imfilt.edges import canny, gradient, laplace, prewitt, roberts, scharr, sobel
 
 __all__ = [
     "BOUNDARIES",
     "MODES",
+    "canny",
     "convolve",
     "correlate",
+    "gradient",
+    "laplace",
+    "prewitt",
+    "roberts",
+    "scharr",
+    "sobel",
     "get_workers",
     "openmp_enabled",
     "set_workers",

@@ -155,8 +155,8 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     colmap = _axis_map(n1, pl, P1, boundary)
     nthreads = max(1, min(nthreads, B * o0))
     fillrow = np.full(P1, fill, dtype=real)
-    strips = np.empty((nthreads, k0 * P1), dtype=real)
-    pointers = np.empty((nthreads, 2 * k0), dtype=np.intp)
+    strips = np.empty((nthreads, (k0 + 1) * P1), dtype=real)
+    pointers = np.empty((nthreads, 2 * (k0 + 1)), dtype=np.intp)
     _conv.correlate_padded(x, w, out, rowmap, colmap, pl, s0, s1, d0, d1,
                            real.type(fill), nthreads, fillrow, strips, pointers)
     return out

@@ -65,7 +65,44 @@ workers : int, optional
     Threads to use.  ``None`` uses the :func:`imfilt.set_workers` default,
     else ``OMP_NUM_THREADS``, else all cores available to the process;
     ``-1`` means all available cores.  Results are bit-identical for any
-    thread count; the GIL is released while the kernel runs."""
+    thread count; the GIL is released while the kernel runs.
+method : {'auto', 'direct', 'separable', 'fft'}, optional
+    How to compute.  ``'direct'`` sums the taps (exact IEEE semantics,
+    fastest for small kernels).  ``'separable'`` applies a kernel of
+    numerical rank ``r`` as ``r`` pairs of 1-D passes (the rank counts
+    singular values above ``4 * max(kh, kw) * eps`` of the largest, eps of
+    the compute dtype; exact integer factorisations such as Sobel are found
+    first); a kernel whose rank is not below ``min(kh, kw)`` raises
+    ``ValueError``.  ``'fft'`` uses real FFTs (:mod:`scipy.fft`, tiled by
+    overlap-save for large images); it agrees with ``'direct'`` to about
+    ``eps * log2(size) * max|image| * sum|kernel|`` and spreads any NaN or
+    inf over the whole output (a ``RuntimeWarning`` says so).  ``'auto'``
+    (default) picks the fastest by a cost model calibrated on measured
+    timings (``benchmarks/calibrate_auto.py``), but never FFT or separable
+    when the input holds NaN or inf, and never FFT for integer image and
+    kernel, whose exact result it could not reproduce.
+stride : int or (int, int), optional
+    Keep every ``s``-th output sample of the chosen mode, starting at index
+    0: ``'valid'`` with stride ``s`` gives ``(n - k) // s + 1`` samples.
+    Computed directly (by the FFT method: at full resolution, then
+    subsampled).
+dilation : int or (int, int), optional
+    Space the kernel taps ``d`` apart (atrous convolution): a 3x3 kernel
+    with ``d=2`` covers 5x5.  Equal to filtering with the zero-stuffed
+    kernel; the holes are skipped, so a NaN under a hole does not
+    propagate.  Modes, alignment and the 'valid' swap use the dilated
+    extent ``d * (k - 1) + 1``.
+axes : (int, int), optional
+    The two spatial axes of an image with extra axes; default: the last
+    two.  A stack ``(N, H, W)``, a colour image ``(H, W, 3)`` with
+    ``axes=(0, 1)`` or ``(N, C, H, W)`` is filtered slice by slice in one
+    parallel call.  A 2-D kernel is shared by every slice; a kernel whose
+    leading dimensions equal the image's non-spatial dimensions (in order)
+    gives each slice its own.
+out : ndarray, optional
+    Destination of the result's exact shape and dtype, not overlapping the
+    inputs; returned.  A C-contiguous real ``out`` is written in place by
+    the direct kernel, with no temporary."""
 
 _RETURNS = """\
 out : ndarray
@@ -405,6 +442,24 @@ convolve.__doc__ = _doc(
     array([1. , 2.5, 4. ])
     >>> imfilt.convolve(np.array([1, 2, 3], dtype=np.uint8), [0, 1, 0.5], mode="same")
     array([1. , 2.5, 4. ], dtype=float32)
+
+    Stride, dilation and a stack of colour images:
+
+    >>> image = np.arange(36.0).reshape(6, 6)
+    >>> imfilt.convolve(image, np.ones((2, 2)), mode="valid", stride=2)
+    array([[ 14.,  22.,  30.],
+           [ 62.,  70.,  78.],
+           [110., 118., 126.]])
+    >>> imfilt.convolve(image, np.ones((2, 2)), mode="valid", dilation=2).shape
+    (4, 4)
+    >>> rgb = np.ones((8, 8, 3), dtype=np.float32)
+    >>> imfilt.convolve(rgb, np.ones((3, 3)) / 9, mode="same", boundary="edge",
+    ...                 axes=(0, 1))[4, 4]
+    array([1., 1., 1.], dtype=float32)
+    >>> g = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
+    >>> smooth = imfilt.convolve(image, g, mode="same", method="separable")
+    >>> bool(np.allclose(smooth, imfilt.convolve(image, g, mode="same", method="direct")))
+    True
     """
 )
 

@@ -56,6 +56,12 @@ cdef extern from "_microkernel.h" nogil:
     void imfilt_tiles_f64(double *o, Py_ssize_t n, const double **rows,
                           Py_ssize_t c0, const double *w, Py_ssize_t k0,
                           Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d) noexcept
+    void imfilt_tiles2_f32(float *o0, float *o1, Py_ssize_t n,
+                           const float **rows, Py_ssize_t c0, const float *w,
+                           Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d) noexcept
+    void imfilt_tiles2_f64(double *o0, double *o1, Py_ssize_t n,
+                           const double **rows, Py_ssize_t c0, const double *w,
+                           Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d) noexcept
 
 
 cdef inline void _row_run(real_t *o, Py_ssize_t n, const real_t **rows,
@@ -70,6 +76,17 @@ cdef inline void _row_run(real_t *o, Py_ssize_t n, const real_t **rows,
         imfilt_tiles_f32(o, n, rows, c0, w, k0, k1, s1, d1)
     else:
         imfilt_tiles_f64(o, n, rows, c0, w, k0, k1, s1, d1)
+
+
+cdef inline void _row_run2(real_t *o0, real_t *o1, Py_ssize_t n,
+                           const real_t **rows, Py_ssize_t c0, const real_t *w,
+                           Py_ssize_t k0, Py_ssize_t k1,
+                           Py_ssize_t d1) noexcept nogil:
+    """Two adjacent output rows (row stride 1): ``rows`` holds k0 + 1 rows."""
+    if real_t is float:
+        imfilt_tiles2_f32(o0, o1, n, rows, c0, w, k0, k1, d1)
+    else:
+        imfilt_tiles2_f64(o0, o1, n, rows, c0, w, k0, k1, d1)
 
 
 cdef struct Geometry:
@@ -97,17 +114,24 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
     of the input rows' border strips (built per row into ``strips``, k0
     rows of P1 elements, only the strips written); ``[jl, jr)`` reads the
     image row in place.  Rows that are all fill read ``fillrow``.
-    ``inner``/``outer`` are the thread's tables of k0 row pointers.
+    ``inner``/``outer`` are the thread's tables of k0 + 1 row pointers.
+    With row stride 1 and no row dilation, rows are computed in pairs that
+    share their input rows (see ``_microkernel.h``); results are the same
+    as one row at a time.
     """
-    cdef Py_ssize_t i, a, s, run, r0, r1, c0
+    cdef Py_ssize_t i, a, s, run, r0, r1, c0, nrows
     cdef Py_ssize_t k0 = g.k0, P1 = g.P1, jl = g.jl, jr = g.jr
+    cdef bint pair_rows = g.s0 == 1 and g.d0 == 1
     cdef const real_t **table
     cdef const real_t *src
     cdef real_t *strip
     cdef real_t *o
 
-    for i in range(i0, i1):
-        for a in range(k0):
+    i = i0
+    while i < i1:
+        # Two output rows share k0 - 1 input rows: fetch k0 + 1 rows.
+        nrows = k0 + 1 if (pair_rows and i + 1 < i1) else k0
+        for a in range(nrows):
             s = rowmap[i * g.s0 + a * g.d0]
             if s < 0:
                 inner[a] = fillrow + jl * g.s1
@@ -123,8 +147,8 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
             else:
                 _gather(src, colmap, 0, P1, fill, strip)
         o = out + i * g.o1
-        # Three runs through one call site, so the compiler keeps a single
-        # register-blocked loop body.
+        # Three runs through one call site each, so the compiler keeps a
+        # single register-blocked loop body per kernel.
         for run in range(3):
             if run == 0:
                 r0, r1, table, c0 = 0, jl, outer, 0
@@ -133,7 +157,11 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
             else:
                 r0, r1, table, c0 = jr, g.o1, outer, jr * g.s1
             if r1 > r0:
-                _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1)
+                if nrows > k0:
+                    _row_run2(o + r0, o + g.o1 + r0, r1 - r0, table, c0, w, k0, g.k1, g.d1)
+                else:
+                    _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1)
+        i += nrows - k0 + 1
 
 
 @cython.boundscheck(False)
@@ -167,8 +195,8 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
     fill : the fill value.
     nthreads : threads to use (>= 1).
     fillrow : (len(colmap),) filled with ``fill``.                # IN
-    strips : (nthreads, k0 * len(colmap)) scratch.                # SCRATCH
-    pointers : (nthreads, 2 * k0) pointer-sized scratch.          # SCRATCH
+    strips : (nthreads, (k0 + 1) * len(colmap)) scratch.          # SCRATCH
+    pointers : (nthreads, 2 * (k0 + 1)) pointer-sized scratch.    # SCRATCH
     """
     cdef Geometry g
     cdef Py_ssize_t B = x.shape[0], Bw = w.shape[0]
@@ -230,6 +258,6 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
                                 wp + (img if Bw > 1 else 0) * g.k0 * g.k1,
                                 op + img * g.o0 * g.o1, rp, cp, fill, fp,
                                 sp + tid * strip_len,
-                                <const real_t **>(pp + tid * 2 * g.k0),
-                                <const real_t **>(pp + tid * 2 * g.k0 + g.k0),
+                                <const real_t **>(pp + tid * 2 * (g.k0 + 1)),
+                                <const real_t **>(pp + tid * 2 * (g.k0 + 1) + g.k0 + 1),
                                 i0, i1)

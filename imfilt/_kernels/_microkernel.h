@@ -8,7 +8,7 @@
  * them in registers in some inlining contexts and spills them to the stack
  * in others (measured: 1.5-2x slower).  GCC/Clang vector types make the
  * register blocking explicit; the compiler maps them to whatever the target
- * has (4 x zmm with AVX-512, 8 x ymm with AVX2, 16 x xmm with SSE2).
+ * has (ymm with AVX2/AVX-512, pairs of xmm with SSE2).
  *
  * Every output element sees exactly the same operation sequence -- start at
  * zero, add taps in row-major order -- in the vector tiles and in the scalar
@@ -28,23 +28,48 @@
 #endif
 
 #if IMFILT_HAVE_VECTOR_EXT
-typedef float imfilt_v16f __attribute__((vector_size(64)));
-typedef double imfilt_v8d __attribute__((vector_size(64)));
+typedef float imfilt_v8f __attribute__((vector_size(32)));
+typedef double imfilt_v4d __attribute__((vector_size(32)));
 
-static inline imfilt_v16f imfilt_load_v16f(const float *p) {
-    imfilt_v16f v;
+static inline imfilt_v8f imfilt_load_v8f(const float *p) {
+    imfilt_v8f v;
     memcpy(&v, p, sizeof v); /* unaligned load */
     return v;
 }
-static inline imfilt_v8d imfilt_load_v8d(const double *p) {
-    imfilt_v8d v;
+static inline imfilt_v4d imfilt_load_v4d(const double *p) {
+    imfilt_v4d v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 #endif
 
 /* Scalar path: any column stride s and tap dilation d. */
-#define IMFILT_DEFINE_SCALAR_TAIL(NAME, T)                                        \
+/*
+ * Fused multiply-add, explicitly.  The kernels are compiled with
+ * -ffp-contract=off: left to itself GCC fuses a*b+c in some loops and not in
+ * others, so the rounding of an output would depend on which code path
+ * (vector tile, short vector, scalar tail) its column falls in -- and so on
+ * the row split between threads.  With FMA hardware every path uses FMA;
+ * without it every path uses a separate multiply and add.
+ */
+#if IMFILT_HAVE_VECTOR_EXT && defined(__FMA__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define IMFILT_VFMA_F32(acc, v, s) \
+    ((imfilt_v8f)_mm256_fmadd_ps((__m256)(v), _mm256_set1_ps(s), (__m256)(acc)))
+#define IMFILT_VFMA_F64(acc, v, s) \
+    ((imfilt_v4d)_mm256_fmadd_pd((__m256d)(v), _mm256_set1_pd(s), (__m256d)(acc)))
+#define IMFILT_SFMA_F32(acc, a, b) __builtin_fmaf((a), (b), (acc))
+#define IMFILT_SFMA_F64(acc, a, b) __builtin_fma((a), (b), (acc))
+#define IMFILT_FMA_NAME "fma"
+#else
+#define IMFILT_VFMA_F32(acc, v, s) ((acc) + (v) * (s))
+#define IMFILT_VFMA_F64(acc, v, s) ((acc) + (v) * (s))
+#define IMFILT_SFMA_F32(acc, a, b) ((acc) + (a) * (b))
+#define IMFILT_SFMA_F64(acc, a, b) ((acc) + (a) * (b))
+#define IMFILT_FMA_NAME "mul+add"
+#endif
+
+#define IMFILT_DEFINE_SCALAR_TAIL(NAME, T, SFMA)                                        \
     static void NAME(T *o, ptrdiff_t n, const T *const *rows, ptrdiff_t c0,       \
                      const T *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,         \
                      ptrdiff_t d)                                                 \
@@ -55,20 +80,24 @@ static inline imfilt_v8d imfilt_load_v8d(const double *p) {
                 const T *p = rows[a] + c0 + j * s;                                \
                 const T *wr = w + a * k1;                                         \
                 for (ptrdiff_t b = 0; b < k1; b++)                                \
-                    acc += p[b * d] * wr[b];                                      \
+                    acc = SFMA(acc, p[b * d], wr[b]);                             \
             }                                                                     \
             o[j] = acc;                                                           \
         }                                                                         \
     }
 
-IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f32, float)
-IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double)
+IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f32, float, IMFILT_SFMA_F32)
+IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
 
 #if IMFILT_HAVE_VECTOR_EXT
-/* Four vectors of accumulators per tile: 64 floats or 32 doubles.
+/* Eight vectors of accumulators per tile (64 floats or 32 doubles) in
+ * 32-byte vectors.  32 rather than 64 bytes because the shifted tap loads
+ * are unaligned: a 64-byte load splits a cache line at 15 of 16 offsets, a
+ * 32-byte load at 7 of 16, and split loads halve load throughput (measured
+ * on Zen 4, which executes 512-bit operations as two 256-bit halves).
  * Unit column stride only (dilation d spaces the taps); other strides take
  * the scalar path. */
-#define IMFILT_DEFINE_TILES(NAME, TAIL, T, V, LOAD, LANES)                        \
+#define IMFILT_DEFINE_TILES(NAME, TAIL, T, V, LOAD, LANES, FMA)                        \
     static void NAME(T *o, ptrdiff_t n, const T *const *rows, ptrdiff_t c0,       \
                      const T *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,         \
                      ptrdiff_t d)                                                 \
@@ -78,24 +107,33 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double)
             TAIL(o, n, rows, c0, w, k0, k1, s, d);                                \
             return;                                                               \
         }                                                                         \
-        for (; j + 4 * LANES <= n; j += 4 * LANES) {                              \
+        for (; j + 8 * LANES <= n; j += 8 * LANES) {                              \
             V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                             \
+            V s4 = {0}, s5 = {0}, s6 = {0}, s7 = {0};                             \
             for (ptrdiff_t a = 0; a < k0; a++) {                                  \
                 const T *p = rows[a] + c0 + j;                                    \
                 const T *wr = w + a * k1;                                         \
                 for (ptrdiff_t b = 0; b < k1; b++) {                              \
                     const T wv = wr[b];                                           \
                     const T *q = p + b * d;                                       \
-                    s0 += LOAD(q) * wv;                                           \
-                    s1 += LOAD(q + LANES) * wv;                                   \
-                    s2 += LOAD(q + 2 * LANES) * wv;                               \
-                    s3 += LOAD(q + 3 * LANES) * wv;                               \
+                    s0 = FMA(s0, LOAD(q), wv);                                           \
+                    s1 = FMA(s1, LOAD(q + LANES), wv);                                   \
+                    s2 = FMA(s2, LOAD(q + 2 * LANES), wv);                               \
+                    s3 = FMA(s3, LOAD(q + 3 * LANES), wv);                               \
+                    s4 = FMA(s4, LOAD(q + 4 * LANES), wv);                               \
+                    s5 = FMA(s5, LOAD(q + 5 * LANES), wv);                               \
+                    s6 = FMA(s6, LOAD(q + 6 * LANES), wv);                               \
+                    s7 = FMA(s7, LOAD(q + 7 * LANES), wv);                               \
                 }                                                                 \
             }                                                                     \
             memcpy(o + j, &s0, sizeof s0);                                        \
             memcpy(o + j + LANES, &s1, sizeof s1);                                \
             memcpy(o + j + 2 * LANES, &s2, sizeof s2);                            \
             memcpy(o + j + 3 * LANES, &s3, sizeof s3);                            \
+            memcpy(o + j + 4 * LANES, &s4, sizeof s4);                            \
+            memcpy(o + j + 5 * LANES, &s5, sizeof s5);                            \
+            memcpy(o + j + 6 * LANES, &s6, sizeof s6);                            \
+            memcpy(o + j + 7 * LANES, &s7, sizeof s7);                            \
         }                                                                         \
         for (; j + LANES <= n; j += LANES) {                                      \
             V s0 = {0};                                                           \
@@ -103,7 +141,7 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double)
                 const T *p = rows[a] + c0 + j;                                    \
                 const T *wr = w + a * k1;                                         \
                 for (ptrdiff_t b = 0; b < k1; b++)                                \
-                    s0 += LOAD(p + b * d) * wr[b];                                \
+                    s0 = FMA(s0, LOAD(p + b * d), wr[b]);                         \
             }                                                                     \
             memcpy(o + j, &s0, sizeof s0);                                        \
         }                                                                         \
@@ -111,11 +149,90 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double)
             TAIL(o + j, n - j, rows, c0 + j, w, k0, k1, 1, d);                    \
     }
 
-IMFILT_DEFINE_TILES(imfilt_tiles_f32, imfilt_tail_f32, float, imfilt_v16f, imfilt_load_v16f, 16)
-IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_v8d, imfilt_load_v8d, 8)
+IMFILT_DEFINE_TILES(imfilt_tiles_f32, imfilt_tail_f32, float, imfilt_v8f, imfilt_load_v8f, 8, IMFILT_VFMA_F32)
+IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_v4d, imfilt_load_v4d, 4, IMFILT_VFMA_F64)
+
+/* Two output rows at once (row stride 1, no row dilation): output rows i and
+ * i+1 read input rows rows[0..k0-1] and rows[1..k0], so every vector loaded
+ * from the k0-1 shared rows feeds two FMAs, halving loads per FMA.  Each
+ * output still starts at zero and adds its taps in row-major order, exactly
+ * as in the one-row kernel, so pairing rows never changes a result. */
+#define IMFILT_DEFINE_TILES2(NAME, ONE, T, V, LOAD, LANES, FMA)                        \
+    static void NAME(T *o0, T *o1, ptrdiff_t n, const T *const *rows,             \
+                     ptrdiff_t c0, const T *w, ptrdiff_t k0, ptrdiff_t k1,        \
+                     ptrdiff_t d)                                                 \
+    {                                                                             \
+        ptrdiff_t j = 0;                                                          \
+        for (; j + 4 * LANES <= n; j += 4 * LANES) {                              \
+            V t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};                             \
+            V u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};                             \
+            for (ptrdiff_t r = 0; r <= k0; r++) {                                 \
+                const T *p = rows[r] + c0 + j;                                    \
+                const T *wt = w + r * k1;        /* top: kernel row r */          \
+                const T *wb = w + (r - 1) * k1;  /* bottom: kernel row r-1 */     \
+                if (r == 0) {                                                     \
+                    for (ptrdiff_t b = 0; b < k1; b++) {                          \
+                        const T *q = p + b * d;                                   \
+                        const T x = wt[b];                                        \
+                        t0 = FMA(t0, LOAD(q), x);                                        \
+                        t1 = FMA(t1, LOAD(q + LANES), x);                                \
+                        t2 = FMA(t2, LOAD(q + 2 * LANES), x);                            \
+                        t3 = FMA(t3, LOAD(q + 3 * LANES), x);                            \
+                    }                                                             \
+                } else if (r == k0) {                                             \
+                    for (ptrdiff_t b = 0; b < k1; b++) {                          \
+                        const T *q = p + b * d;                                   \
+                        const T y = wb[b];                                        \
+                        u0 = FMA(u0, LOAD(q), y);                                        \
+                        u1 = FMA(u1, LOAD(q + LANES), y);                                \
+                        u2 = FMA(u2, LOAD(q + 2 * LANES), y);                            \
+                        u3 = FMA(u3, LOAD(q + 3 * LANES), y);                            \
+                    }                                                             \
+                } else {                                                          \
+                    for (ptrdiff_t b = 0; b < k1; b++) {                          \
+                        const T *q = p + b * d;                                   \
+                        const T x = wt[b], y = wb[b];                             \
+                        const V v0 = LOAD(q), v1 = LOAD(q + LANES);               \
+                        const V v2 = LOAD(q + 2 * LANES), v3 = LOAD(q + 3 * LANES); \
+                        t0 = FMA(t0, v0, x); u0 = FMA(u0, v0, y);                               \
+                        t1 = FMA(t1, v1, x); u1 = FMA(u1, v1, y);                               \
+                        t2 = FMA(t2, v2, x); u2 = FMA(u2, v2, y);                               \
+                        t3 = FMA(t3, v3, x); u3 = FMA(u3, v3, y);                               \
+                    }                                                             \
+                }                                                                 \
+            }                                                                     \
+            memcpy(o0 + j, &t0, sizeof t0);                                       \
+            memcpy(o0 + j + LANES, &t1, sizeof t1);                               \
+            memcpy(o0 + j + 2 * LANES, &t2, sizeof t2);                           \
+            memcpy(o0 + j + 3 * LANES, &t3, sizeof t3);                           \
+            memcpy(o1 + j, &u0, sizeof u0);                                       \
+            memcpy(o1 + j + LANES, &u1, sizeof u1);                               \
+            memcpy(o1 + j + 2 * LANES, &u2, sizeof u2);                           \
+            memcpy(o1 + j + 3 * LANES, &u3, sizeof u3);                           \
+        }                                                                         \
+        if (j < n) {                                                              \
+            ONE(o0 + j, n - j, rows, c0 + j, w, k0, k1, 1, d);                    \
+            ONE(o1 + j, n - j, rows + 1, c0 + j, w, k0, k1, 1, d);                \
+        }                                                                         \
+    }
+
+IMFILT_DEFINE_TILES2(imfilt_tiles2_f32, imfilt_tiles_f32, float, imfilt_v8f, imfilt_load_v8f, 8, IMFILT_VFMA_F32)
+IMFILT_DEFINE_TILES2(imfilt_tiles2_f64, imfilt_tiles_f64, double, imfilt_v4d, imfilt_load_v4d, 4, IMFILT_VFMA_F64)
 #else
 #define imfilt_tiles_f32 imfilt_tail_f32
 #define imfilt_tiles_f64 imfilt_tail_f64
+static void imfilt_tiles2_f32(float *o0, float *o1, ptrdiff_t n, const float *const *rows,
+                              ptrdiff_t c0, const float *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t d)
+{
+    imfilt_tail_f32(o0, n, rows, c0, w, k0, k1, 1, d);
+    imfilt_tail_f32(o1, n, rows + 1, c0, w, k0, k1, 1, d);
+}
+static void imfilt_tiles2_f64(double *o0, double *o1, ptrdiff_t n, const double *const *rows,
+                              ptrdiff_t c0, const double *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t d)
+{
+    imfilt_tail_f64(o0, n, rows, c0, w, k0, k1, 1, d);
+    imfilt_tail_f64(o1, n, rows + 1, c0, w, k0, k1, 1, d);
+}
 #endif
 
 #endif /* IMFILT_MICROKERNEL_H */

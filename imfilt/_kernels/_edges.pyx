@@ -1,0 +1,428 @@
+"""Fused edge-detection kernels (private).
+
+``sep3_gradient``
+    The 3x3 separable derivative pair shared by Sobel, Scharr and Prewitt:
+    the derivative along axis 0 is ``[-1, 0, 1]^T (x) [a, b, a]`` and along
+    axis 1 its transpose (correlation form).  One pass over the image: each
+    output row reads its three source rows once, forms two vertical
+    combinations into a thread-local row buffer (``S = a*up + b*mid + a*down``
+    and ``D = down - up``), and the horizontal step turns them into any of
+    ``g0``, ``g1`` and the magnitude ``sqrt(g0**2 + g1**2)``, written once.
+    Boundaries cost nothing in the inner loops: out-of-image rows are picked
+    by pointer (a zero row for the fill rule) and out-of-image columns are
+    the two padded ends of the row buffer, filled through ``colmap``.
+
+``nms_interp``
+    Canny's non-maximum suppression with linear interpolation between the
+    two neighbours that bracket the gradient direction.
+
+``hysteresis``
+    Keep the 8-connected components of the suppressed magnitude that
+    contain at least one pixel at or above the high threshold.
+
+Threads take contiguous bands of output rows, so each output value is
+computed by the same operations whatever the thread count (bit-identical
+results).  Nothing here validates input: ``imfilt.edges`` does.
+"""
+
+cimport cython
+from cython.parallel cimport prange, threadid
+from libc.math cimport fabs
+from libc.stdint cimport uint8_t, uint16_t
+
+from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+
+ctypedef fused in_t:
+    uint8_t
+    uint16_t
+    float
+    double
+
+ctypedef fused out_t:
+    float
+    double
+
+ctypedef fused real_t:
+    float
+    double
+
+# The magnitude row loop lives in C.  Compiled with the default math-errno
+# semantics, GCC guards every sqrt with a branch and will not vectorise the
+# loop (4-8x slower), and the build flags are shared by every kernel, so the
+# square root of a row is taken with the SIMD sqrt instruction of the target
+# where one is known: it is the same correctly rounded IEEE operation as the
+# scalar sqrt (NaN propagates), just several lanes at a time.
+cdef extern from *:
+    """
+    #include <math.h>
+    #if defined(__AVX512F__) || defined(__AVX__) || defined(__SSE2__)
+    #include <immintrin.h>
+    #endif
+    #if defined(__aarch64__) && defined(__ARM_NEON)
+    #include <arm_neon.h>
+    #endif
+    static void imfilt_sqrt_inplace_f(float *v, Py_ssize_t n)
+    {
+        Py_ssize_t j = 0;
+    #if defined(__AVX512F__)
+        for (; j + 16 <= n; j += 16)
+            _mm512_storeu_ps(v + j, _mm512_sqrt_ps(_mm512_loadu_ps(v + j)));
+    #elif defined(__AVX__)
+        for (; j + 8 <= n; j += 8)
+            _mm256_storeu_ps(v + j, _mm256_sqrt_ps(_mm256_loadu_ps(v + j)));
+    #elif defined(__SSE2__)
+        for (; j + 4 <= n; j += 4)
+            _mm_storeu_ps(v + j, _mm_sqrt_ps(_mm_loadu_ps(v + j)));
+    #elif defined(__aarch64__) && defined(__ARM_NEON)
+        for (; j + 4 <= n; j += 4)
+            vst1q_f32(v + j, vsqrtq_f32(vld1q_f32(v + j)));
+    #endif
+        for (; j < n; j++)
+            v[j] = sqrtf(v[j]);
+    }
+    static void imfilt_sqrt_inplace_d(double *v, Py_ssize_t n)
+    {
+        Py_ssize_t j = 0;
+    #if defined(__AVX512F__)
+        for (; j + 8 <= n; j += 8)
+            _mm512_storeu_pd(v + j, _mm512_sqrt_pd(_mm512_loadu_pd(v + j)));
+    #elif defined(__AVX__)
+        for (; j + 4 <= n; j += 4)
+            _mm256_storeu_pd(v + j, _mm256_sqrt_pd(_mm256_loadu_pd(v + j)));
+    #elif defined(__SSE2__)
+        for (; j + 2 <= n; j += 2)
+            _mm_storeu_pd(v + j, _mm_sqrt_pd(_mm_loadu_pd(v + j)));
+    #elif defined(__aarch64__) && defined(__ARM_NEON)
+        for (; j + 2 <= n; j += 2)
+            vst1q_f64(v + j, vsqrtq_f64(vld1q_f64(v + j)));
+    #endif
+        for (; j < n; j++)
+            v[j] = sqrt(v[j]);
+    }
+    """
+    void imfilt_sqrt_inplace_f(float *v, Py_ssize_t n) noexcept nogil
+    void imfilt_sqrt_inplace_d(double *v, Py_ssize_t n) noexcept nogil
+
+
+cdef inline void _mag_row(const out_t *S, const out_t *D, out_t a, out_t b,
+                          out_t scale, out_t *out, Py_ssize_t n) noexcept nogil:
+    """``out[j] = sqrt(g0**2 + g1**2) * scale`` for one row.
+
+    Three contiguous passes over a row that stays in L1: the sum of squares
+    (vectorised by the compiler), the SIMD square root in place, the scale.
+    """
+    cdef Py_ssize_t j
+    cdef out_t gx, gy
+    cdef out_t zero = 0
+    for j in range(n):
+        gx = (S[j + 2] - S[j]) + zero * S[j + 1]
+        gy = b * D[j + 1] + a * (D[j] + D[j + 2])
+        out[j] = gy * gy + gx * gx
+    if out_t is float:
+        imfilt_sqrt_inplace_f(out, n)
+    else:
+        imfilt_sqrt_inplace_d(out, n)
+    if scale != 1:
+        for j in range(n):
+            out[j] = out[j] * scale
+
+
+# Which outputs sep3_gradient writes (bit flags, mirrored in imfilt.edges).
+cdef enum:
+    COL_BLOCK = 1024    # columns per block: S, D and the output row fit in L1
+    WANT_G0 = 1
+    WANT_G1 = 2
+    WANT_MAG = 4
+
+
+def _openmp_compiled():
+    """True when this module was compiled with OpenMP."""
+    return bool(imfilt_openmp_compiled())
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
+                     const in_t *zero_row,
+                     const Py_ssize_t *rowmap, const Py_ssize_t *colmap,
+                     out_t a, out_t b, out_t axis_scale, out_t mag_scale,
+                     int what, out_t *g0, out_t *g1, out_t *mag,
+                     out_t *S, out_t *D,
+                     Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    """Rows ``[i0, i1)`` of the requested outputs.
+
+    Each row is done in column blocks of at most ``COL_BLOCK`` so that the
+    block's source bytes, ``S``, ``D`` and output stay in L1.  ``S`` and
+    ``D`` hold ``COL_BLOCK + 2`` elements: element ``k`` is column
+    ``c0 - 1 + k`` of the block starting at ``c0``.
+    """
+    cdef Py_ssize_t i, j, s, c0, c1, w, lo, hi, off
+    cdef const in_t *up
+    cdef const in_t *mid
+    cdef const in_t *dn
+    cdef out_t u, d, c
+    cdef out_t zero = 0     # typed: a bare 0 makes Cython promote to double
+    cdef out_t *o0
+    cdef out_t *o1
+
+    for i in range(i0, i1):
+        # Padded row i holds image row i - 1; rowmap has n0 + 2 entries.
+        s = rowmap[i]
+        up = x + s * n1 if s >= 0 else zero_row
+        mid = x + i * n1
+        s = rowmap[i + 2]
+        dn = x + s * n1 if s >= 0 else zero_row
+
+        c1 = 0
+        while c1 < n1:
+            c0 = c1
+            c1 = c0 + COL_BLOCK
+            if c1 > n1:
+                c1 = n1
+            w = c1 - c0
+            lo = c0 - 1 if c0 > 0 else 0
+            hi = c1 + 1 if c1 < n1 else n1
+            off = 1 - c0
+
+            # Vertical stage: contiguous, no tests, vectorised.  The zero
+            # centre tap of the derivative is multiplied too, so NaN and inf
+            # propagate exactly as in scipy.ndimage (NaN * 0 = NaN).
+            for j in range(lo, hi):
+                u = <out_t>up[j]
+                d = <out_t>dn[j]
+                c = <out_t>mid[j]
+                S[j + off] = b * c + a * (u + d)
+                D[j + off] = (d - u) + zero * c
+
+            # Columns outside the image, through the boundary rule (fill =
+            # 0), with the same arithmetic as the loop above.
+            if c0 == 0:
+                s = colmap[0]
+                if s >= 0:
+                    c = <out_t>mid[s]
+                    S[0] = b * c + a * (<out_t>up[s] + <out_t>dn[s])
+                    D[0] = (<out_t>dn[s] - <out_t>up[s]) + zero * c
+                else:
+                    S[0] = 0
+                    D[0] = 0
+            if c1 == n1:
+                s = colmap[n1 + 1]
+                if s >= 0:
+                    c = <out_t>mid[s]
+                    S[w + 1] = b * c + a * (<out_t>up[s] + <out_t>dn[s])
+                    D[w + 1] = (<out_t>dn[s] - <out_t>up[s]) + zero * c
+                else:
+                    S[w + 1] = 0
+                    D[w + 1] = 0
+
+            # Horizontal stage.
+            if what & WANT_G0:
+                o0 = g0 + i * n1 + c0
+                for j in range(w):
+                    o0[j] = (b * D[j + 1] + a * (D[j] + D[j + 2])) * axis_scale
+            if what & WANT_G1:
+                o1 = g1 + i * n1 + c0
+                for j in range(w):
+                    o1[j] = ((S[j + 2] - S[j]) + zero * S[j + 1]) * axis_scale
+            if what & WANT_MAG:
+                _mag_row(S, D, a, b, mag_scale, mag + i * n1 + c0, w)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def sep3_gradient(const in_t[:, ::1] x not None,
+                  const in_t[::1] zero_row not None,
+                  const Py_ssize_t[::1] rowmap not None,
+                  const Py_ssize_t[::1] colmap not None,
+                  double a, double b, double axis_scale, double mag_scale,
+                  int what,
+                  out_t[:, ::1] g0 not None,
+                  out_t[:, ::1] g1 not None,
+                  out_t[:, ::1] mag not None,
+                  out_t[:, ::1] scratch not None,
+                  int nthreads):
+    """Separable 3x3 derivative pair of ``x`` (validated by the caller).
+
+    x : (n0, n1) C-contiguous image, n0, n1 >= 1.                 # IN
+    zero_row : (n1,) zeros of the image dtype (rows outside, fill).  # IN
+    rowmap : (n0 + 2,) source row of padded rows -1 .. n0, -1 = fill.
+    colmap : (n1 + 2,) source column of padded columns -1 .. n1.
+    a, b : smoothing weights ``[a, b, a]``.
+    axis_scale, mag_scale : factors applied to g0/g1 and to the magnitude.
+    what : bit set of outputs wanted: 1 = g0, 2 = g1, 4 = magnitude.
+    g0, g1, mag : (n0, n1) outputs; unwanted ones may be any shape.  # OUT
+    scratch : (nthreads, 2 * (min(n1, 1024) + 2)) row buffers.
+    nthreads : threads to use (>= 1).
+    """
+    cdef Py_ssize_t n0 = x.shape[0], n1 = x.shape[1]
+    cdef Py_ssize_t nblocks, band, blk, i0, i1, slen = scratch.shape[1]
+    cdef const in_t *xp = &x[0, 0]
+    cdef const in_t *zp = &zero_row[0]
+    cdef const Py_ssize_t *rp = &rowmap[0]
+    cdef const Py_ssize_t *cp = &colmap[0]
+    cdef out_t *p0 = &g0[0, 0]
+    cdef out_t *p1 = &g1[0, 0]
+    cdef out_t *pm = &mag[0, 0]
+    cdef out_t *sp = &scratch[0, 0]
+    cdef out_t *S
+    cdef out_t ta = <out_t>a, tb = <out_t>b
+    cdef out_t tas = <out_t>axis_scale, tms = <out_t>mag_scale
+    cdef bint parallel
+
+    if nthreads < 1:
+        nthreads = 1
+    if nthreads > n0:
+        nthreads = <int>n0
+    nblocks = nthreads
+    band = (n0 + nblocks - 1) // nblocks
+    parallel = nthreads > 1 and n0 * n1 >= 65536
+
+    with nogil:
+        for blk in prange(nblocks, num_threads=nthreads, schedule="static",
+                          chunksize=1, use_threads_if=parallel):
+            i0 = blk * band
+            i1 = i0 + band
+            if i1 > n0:
+                i1 = n0
+            if i0 < i1:
+                S = sp + (<Py_ssize_t>threadid()) * slen
+                _sep3_band(xp, n1, zp, rp, cp, ta, tb, tas, tms, what,
+                           p0, p1, pm, S, S + slen // 2, i0, i1)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _nms_rows(const real_t *g0, const real_t *g1, const real_t *mag,
+                    const uint8_t *keep, real_t *out, Py_ssize_t n0, Py_ssize_t n1,
+                    real_t low, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    """Suppressed magnitude of rows ``[i0, i1)``; only pixels with ``keep``
+    set and off the one-pixel border can be kept.
+
+    For the gradient ``(g0, g1)`` the two neighbours across the edge are
+    found by stepping one pixel along the dominant axis (``major``) and one
+    pixel diagonally (``diag``), both in the quadrant of the gradient; the
+    value at the crossing is ``diag * w + major * (1 - w)`` with ``w`` the
+    ratio of the smaller to the larger gradient component.  The pixel is
+    kept when neither crossing (forward and backward) exceeds it.
+    """
+    cdef Py_ssize_t i, j, k, major, diag
+    cdef real_t m, a0, a1, w, fwd, bwd
+    cdef bint same_sign
+    for i in range(i0, i1):
+        for j in range(n1):
+            k = i * n1 + j
+            out[k] = 0
+            if not keep[k] or i == 0 or i == n0 - 1 or j == 0 or j == n1 - 1:
+                continue
+            m = mag[k]
+            if not (m >= low and m > 0):
+                continue
+            # Quadrant: the signs of (g0, g1), zero counted as negative.
+            same_sign = (g0[k] > 0) == (g1[k] > 0)
+            a0 = fabs(g0[k])
+            a1 = fabs(g1[k])
+            if same_sign:
+                diag = n1 + 1                       # (+1, +1)
+                if a0 > a1:
+                    major = n1                      # (+1, 0)
+                    w = a1 / a0
+                else:
+                    major = 1                       # (0, +1)
+                    w = a0 / a1
+            else:
+                diag = 1 - n1                       # (-1, +1)
+                if a0 < a1:
+                    major = 1                       # (0, +1)
+                    w = a0 / a1
+                else:
+                    major = -n1                     # (-1, 0)
+                    w = a1 / a0
+            fwd = mag[k + diag] * w + mag[k + major] * (1 - w)
+            if fwd <= m:
+                bwd = mag[k - diag] * w + mag[k - major] * (1 - w)
+                if bwd <= m:
+                    out[k] = m
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def nms_interp(const real_t[:, ::1] g0 not None,
+               const real_t[:, ::1] g1 not None,
+               const real_t[:, ::1] mag not None,
+               const uint8_t[:, ::1] keep not None,
+               real_t[:, ::1] out not None,
+               double low, int nthreads):
+    """Non-maximum suppression of ``mag``; border pixels, pixels where
+    ``keep`` is 0 and ``mag < low`` give 0.  All arrays (n0, n1)
+    C-contiguous; ``out`` is written."""
+    cdef Py_ssize_t n0 = mag.shape[0], n1 = mag.shape[1]
+    cdef Py_ssize_t nblocks, band, blk, i0, i1
+    cdef const real_t *a = &g0[0, 0]
+    cdef const real_t *b = &g1[0, 0]
+    cdef const real_t *m = &mag[0, 0]
+    cdef const uint8_t *kp = &keep[0, 0]
+    cdef real_t *o = &out[0, 0]
+    cdef real_t lo = <real_t>low
+    cdef bint parallel
+    if nthreads < 1:
+        nthreads = 1
+    if nthreads > n0:
+        nthreads = <int>n0
+    nblocks = nthreads
+    band = (n0 + nblocks - 1) // nblocks
+    parallel = nthreads > 1 and n0 * n1 >= 65536
+    with nogil:
+        for blk in prange(nblocks, num_threads=nthreads, schedule="static",
+                          chunksize=1, use_threads_if=parallel):
+            i0 = blk * band
+            i1 = i0 + band
+            if i1 > n0:
+                i1 = n0
+            if i0 < i1:
+                _nms_rows(a, b, m, kp, o, n0, n1, lo, i0, i1)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def hysteresis(const real_t[:, ::1] nms not None,
+               double high,
+               uint8_t[:, ::1] out not None,
+               Py_ssize_t[::1] stack not None):
+    """Mark 8-connected components of ``nms > 0`` holding a value >= high.
+
+    ``out`` (n0, n1) must be zero on entry and receives 1 for edge pixels;
+    ``stack`` needs ``n0 * n1`` entries (each pixel is pushed at most once).
+    Returns the number of edge pixels.
+    """
+    cdef Py_ssize_t n0 = nms.shape[0], n1 = nms.shape[1]
+    cdef Py_ssize_t i, j, k, top, count = 0, p, pi, pj, di, dj, q
+    cdef const real_t *v = &nms[0, 0]
+    cdef uint8_t *o = &out[0, 0]
+    cdef Py_ssize_t *st = &stack[0]
+    cdef real_t hi = <real_t>high
+    with nogil:
+        for k in range(n0 * n1):
+            if o[k] or not (v[k] > 0 and v[k] >= hi):
+                continue
+            o[k] = 1
+            count += 1
+            st[0] = k
+            top = 1
+            while top > 0:
+                top -= 1
+                p = st[top]
+                pi = p // n1
+                pj = p - pi * n1
+                for di in range(-1, 2):
+                    if pi + di < 0 or pi + di >= n0:
+                        continue
+                    for dj in range(-1, 2):
+                        if pj + dj < 0 or pj + dj >= n1:
+                            continue
+                        q = p + di * n1 + dj
+                        if not o[q] and v[q] > 0:
+                            o[q] = 1
+                            count += 1
+                            st[top] = q
+                            top += 1
+    return count
