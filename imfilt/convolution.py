@@ -102,7 +102,23 @@ axes : (int, int), optional
 out : ndarray, optional
     Destination of the result's exact shape and dtype, not overlapping the
     inputs; returned.  A C-contiguous real ``out`` is written in place by
-    the direct kernel, with no temporary."""
+    the direct kernel, with no temporary.  A :class:`numpy.memmap` ``out``
+    (or ``image``) is processed in row bands, see Notes.
+nan_policy : {'propagate', 'omit', 'raise'}, optional
+    What NaN and inf in the image do.  ``'propagate'`` (default): IEEE
+    arithmetic, as SciPy.  ``'raise'``: ``ValueError`` when the image, the
+    kernel or a used ``fillvalue`` holds NaN or inf.  ``'omit'``: leave
+    non-finite samples out and rescale by the weight that fell on finite
+    ones, ``sum_finite(w * x) * sum(w) / sum_finite(w)`` -- equal to
+    ``astropy.convolution.convolve(..., nan_treatment='interpolate')`` for
+    normalised kernels (astropy omits NaN only; imfilt also omits inf, and
+    allows even kernels).  Windows with no non-finite sample under a
+    non-zero weight give exactly the ``'propagate'`` value; windows where no
+    finite sample meets a non-zero weight give NaN; a NaN ``fillvalue``
+    makes the outside count as missing.  Zero-sum kernels (derivatives, for
+    which astropy raises) are rescaled by the absolute weight,
+    ``sum|w| / sum_finite|w|``.  ``'omit'`` costs three filter passes when
+    the image holds non-finite values, one when it does not."""
 
 _RETURNS = """\
 out : ndarray
@@ -421,6 +437,15 @@ convolve.__doc__ = _doc(
     inf propagate exactly as in SciPy: every tap is multiplied, including
     zero weights and fill values.
 
+    Out-of-core: when ``image`` or ``out`` is a 2-D :class:`numpy.memmap`
+    larger than ``imfilt._banded.BAND_BYTES`` (32 MiB), the call runs in
+    bands of output rows: each band gathers exactly the image rows its
+    windows read, is filtered, written to ``out`` and its pages of both
+    mappings are handed back to the OS.  Peak memory beyond the output (if
+    ``out`` is not itself a memmap) is then about three bands (about eight
+    with ``nan_policy='omit'``) plus the bytes of the mapped pages of one
+    band, whatever the file sizes; the result is identical.
+
     Examples
     --------
     >>> import numpy as np
@@ -442,6 +467,13 @@ convolve.__doc__ = _doc(
     array([1. , 2.5, 4. ])
     >>> imfilt.convolve(np.array([1, 2, 3], dtype=np.uint8), [0, 1, 0.5], mode="same")
     array([1. , 2.5, 4. ], dtype=float32)
+
+    NaN-aware smoothing: ``nan_policy="omit"`` averages the finite neighbours.
+
+    >>> row = np.array([[1., np.nan, 3.]])
+    >>> imfilt.convolve(row, [[1/3, 1/3, 1/3]], mode="same", boundary="edge",
+    ...                 nan_policy="omit")
+    array([[1., 2., 3.]])
 
     Stride, dilation and a stack of colour images:
 
@@ -505,6 +537,15 @@ correlate.__doc__ = _doc(
     the inputs are swapped and the result flipped, exactly as SciPy does;
     for complex inputs that makes SciPy (and imfilt) conjugate the image
     instead of the kernel.
+
+    Out-of-core: when ``image`` or ``out`` is a 2-D :class:`numpy.memmap`
+    larger than ``imfilt._banded.BAND_BYTES`` (32 MiB), the call runs in
+    bands of output rows: each band gathers exactly the image rows its
+    windows read, is filtered, written to ``out`` and its pages of both
+    mappings are handed back to the OS.  Peak memory beyond the output (if
+    ``out`` is not itself a memmap) is then about three bands (about eight
+    with ``nan_policy='omit'``) plus the bytes of the mapped pages of one
+    band, whatever the file sizes; the result is identical.
 
     Examples
     --------
