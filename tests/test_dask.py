@@ -227,3 +227,23 @@ def test_import_without_dask_names_the_extra(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "ERR" in res.stdout and 'imfilt[dask]' in res.stdout
+
+
+def test_large_image_example_filters_a_file_on_disk(tmp_path, monkeypatch, capsys):
+    import runpy
+    from pathlib import Path
+    script = Path(__file__).resolve().parent.parent / "examples" / "large_image_dask.py"
+    monkeypatch.setattr(sys, "argv", [str(script), "--size", "300", "--chunk", "64",
+                                      "-o", str(tmp_path)])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_path(str(script), run_name="__main__")
+    assert exc.value.code == 0
+    out = capsys.readouterr()
+    assert "wrote" in out.out and "spot-check max error 0.0e+00" in out.out
+    assert "100% Completed" in out.out + out.err          # the progress bar ran
+    image = np.load(tmp_path / "input.npy")
+    smoothed = np.load(tmp_path / "smoothed.npy")
+    mod = runpy.run_path(str(script))
+    kernel = mod["gaussian_kernel"](7, 7 / 6)
+    np.testing.assert_array_equal(
+        smoothed, imfilt.convolve(image, kernel, "same", "symm", method="direct"))
