@@ -34,7 +34,8 @@ import numpy as np
 from imfilt._modes import canonical_boundary, choice_error
 from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
 
-__all__ = ["NAN_POLICIES", "canonical_nan_policy", "check_finite", "filter_omit"]
+__all__ = ["NAN_POLICIES", "canonical_nan_policy", "check_finite", "filter_omit",
+           "omit_wanted", "omit_nonfinite"]
 
 NAN_POLICIES = ("propagate", "omit", "raise")
 
@@ -145,3 +146,48 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         np.copyto(out, result)
         return out
     return result
+
+
+# --------------------------------------------------------------------------
+# edge filters: fused kernels keep their result where it is finite
+
+
+def omit_wanted(image, nan_policy):
+    """Validate ``nan_policy`` for a filter with fixed finite kernels.
+
+    Raises for ``'raise'`` when the image holds NaN or inf; returns True when
+    ``'omit'`` has something to leave out (a float image with NaN or inf).
+    """
+    policy = canonical_nan_policy(nan_policy)
+    if policy == "propagate":
+        return False
+    arr = np.asarray(image)
+    if policy == "raise":
+        check_finite(arr, np.zeros(1), "symm", 0)
+        return False
+    return arr.dtype.kind == "f" and bool(_count_nonfinite(arr))
+
+
+def omit_nonfinite(results, image, kernels, combine, boundary, workers):
+    """``nan_policy='omit'`` for filters built from fixed correlation kernels.
+
+    ``results`` are the filter's ordinary outputs (a tuple of arrays); where
+    one is finite no non-finite sample met a non-zero weight, so it already
+    is the omit value.  Elsewhere the value comes from
+    ``combine(*[correlate(image, k, 'same', nan_policy='omit') for k in kernels])``
+    (one array per result), computed with the direct method, so every output
+    depends on its own window only (chunked and in-memory results agree).
+    """
+    from imfilt.convolution import correlate
+    bad = [~np.isfinite(r) for r in results]
+    if not any(b.any() for b in bad):
+        return results
+    parts = [correlate(image, k, mode="same", boundary=boundary, workers=workers,
+                       method="direct", nan_policy="omit") for k in kernels]
+    fixed = combine(*parts)
+    out = []
+    for r, b, f in zip(results, bad, fixed):
+        r = np.array(r, copy=True) if not r.flags.writeable else r
+        r[b] = np.asarray(f, dtype=r.dtype)[b]
+        out.append(r)
+    return tuple(out)
