@@ -2,7 +2,11 @@
 
 Every function here takes a ``dask.array.Array`` (or anything
 :func:`dask.array.asarray` accepts) and returns a lazy ``dask.array.Array``
-whose blocks are computed by imfilt's in-memory kernels.  Results are
+whose blocks are computed by imfilt's in-memory kernels: :func:`convolve`,
+:func:`correlate` and the edge filters :func:`sobel`, :func:`scharr`,
+:func:`prewitt`, :func:`roberts`, :func:`laplace`, :func:`gradient`
+(``canny`` has no chunked form: its hysteresis links edges across the
+whole image).  Results are
 **exactly** those of the in-memory function for every chunking: each output
 block gathers its own halo (the image samples its windows read, derived
 from the kernel size, dilation, stride, mode and boundary), including halos
@@ -49,7 +53,8 @@ from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, as_fillvalue, result_dtypes
 from imfilt.convolution import _normalise_axes, _pads, _pair, _swap_needed
 
-__all__ = ["convolve", "correlate"]
+__all__ = ["convolve", "correlate", "sobel", "scharr", "prewitt", "roberts", "laplace",
+           "gradient"]
 
 
 def _as_dask(image):
@@ -79,11 +84,12 @@ def _run_block(blocks, *, ids, rows, cols, shape, fill, patch_dtype, func, kwarg
 
 
 def _halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dtype,
-              out_dtype, name):
+              out_dtype, name, n_out=None):
     """Apply ``patch_func`` to every output block's explicitly padded patch.
 
     ``x`` has its two spatial axes last; ``patch_func(patch)`` must return
-    the ``'valid'`` result of the patch at the given stride.
+    the ``'valid'`` result of the patch at the given stride.  With ``n_out``
+    it returns ``n_out`` results stacked on a new first axis.
     """
     lead = x.ndim - 2
     plans = []
@@ -93,8 +99,9 @@ def _halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dt
         plans.append(plan_axis(n, before, after, kernel_span[axis - lead], stride[axis - lead],
                                boundary, in_bounds=_bounds(x.chunks[axis])))
     rplan, cplan = plans
-    out_chunks = x.chunks[:lead] + (rplan.out_chunks, cplan.out_chunks)
-    meta = np.empty((0,) * x.ndim, dtype=out_dtype)
+    prefix = ((n_out,),) if n_out else ()
+    out_chunks = prefix + x.chunks[:lead] + (rplan.out_chunks, cplan.out_chunks)
+    meta = np.empty((0,) * len(out_chunks), dtype=out_dtype)
     if rplan.out_len == 0 or cplan.out_len == 0:
         return da.zeros(tuple(sum(c) for c in out_chunks), dtype=out_dtype,
                         chunks=out_chunks)
@@ -119,7 +126,7 @@ def _halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dt
                     _run_block, ids=ids, rows=(rfill, rparts), cols=(cfill, cparts),
                     shape=lead_shape + (R, C), fill=fill, patch_dtype=patch_dtype,
                     func=patch_func, kwargs={})
-                dsk[(out_name, *lead_idx, i, j)] = (task, keys)
+                dsk[(out_name, *((0,) if n_out else ()), *lead_idx, i, j)] = (task, keys)
     graph = HighLevelGraph.from_collections(out_name, dsk, dependencies=[x])
     return da.Array(graph, out_name, chunks=out_chunks, meta=meta)
 
@@ -323,3 +330,170 @@ correlate.__doc__ = f"""Correlate a Dask array: :func:`imfilt.correlate`, block 
     array([[4., 4., 4.],
            [4., 4., 4.]], dtype=float32)
     """
+
+
+# --------------------------------------------------------------------------
+# edge filters: local 3x3 (Roberts 2x2) windows, 'same' output
+
+
+def _crop_apply(patch, *, func, kwargs, pads, n_out):
+    """``func`` on a padded patch, cropped to the block (the halo removed)."""
+    (t, b), (l, r) = pads
+    res = func(patch, **kwargs)
+    parts = res if isinstance(res, tuple) else (res,)
+    parts = [p[t:p.shape[0] - b, l:p.shape[1] - r] for p in parts]
+    return np.stack(parts) if n_out else parts[0]
+
+
+def _edge_map(image, func, pads, boundary, name, n_out=None, **kwargs):
+    from imfilt.edges import _as_image
+    x = _as_dask(image)
+    _as_image(np.zeros((0,) * x.ndim, dtype=x.dtype))    # 2-D and real, or its message
+    canonical_boundary(boundary)
+    kwargs["workers"] = _dask_workers(kwargs.get("workers"))
+    kwargs["boundary"] = boundary
+    # A tiny call validates every other argument now and gives the dtype.
+    probe = func(np.zeros((3, 3), dtype=x.dtype), **kwargs)
+    out_dtype = (probe[0] if isinstance(probe, tuple) else probe).dtype
+    span = tuple(before + after + 1 for before, after in pads)
+    patch_func = functools.partial(_crop_apply, func=func, kwargs=kwargs, pads=pads, n_out=n_out)
+    native = np.dtype(x.dtype).newbyteorder("=")
+    return _halo_map(x, patch_func, span, pads, (1, 1), canonical_boundary(boundary), 0,
+                     native, out_dtype, name, n_out=n_out)
+
+
+_EDGE_COMMON = """    Each block gathers its one-pixel halo (from the opposite side for
+    ``boundary='wrap'``) and runs the in-memory filter; the result is
+    bit-identical to it for every chunking.  ``workers`` defaults to 1
+    thread per block (see the module's *Threads* section).  ``canny`` has
+    no chunked version: its hysteresis joins edges across the whole image."""
+
+
+def sobel(image, axis=None, *, boundary="symm", convention="ndimage", workers=1,
+          nan_policy="propagate"):
+    from imfilt import edges
+    return _edge_map(image, edges.sobel, ((1, 1), (1, 1)), boundary, "imfilt-sobel",
+                     axis=axis, convention=convention, workers=workers, nan_policy=nan_policy)
+
+
+def scharr(image, axis=None, *, boundary="symm", convention="ndimage", workers=1,
+           nan_policy="propagate"):
+    from imfilt import edges
+    return _edge_map(image, edges.scharr, ((1, 1), (1, 1)), boundary, "imfilt-scharr",
+                     axis=axis, convention=convention, workers=workers, nan_policy=nan_policy)
+
+
+def prewitt(image, axis=None, *, boundary="symm", convention="ndimage", workers=1,
+            nan_policy="propagate"):
+    from imfilt import edges
+    return _edge_map(image, edges.prewitt, ((1, 1), (1, 1)), boundary, "imfilt-prewitt",
+                     axis=axis, convention=convention, workers=workers, nan_policy=nan_policy)
+
+
+def roberts(image, *, boundary="symm", convention="ndimage", workers=1, nan_policy="propagate"):
+    from imfilt import edges
+    return _edge_map(image, edges.roberts, ((0, 1), (0, 1)), boundary, "imfilt-roberts",
+                     convention=convention, workers=workers, nan_policy=nan_policy)
+
+
+def laplace(image, neighbors=4, *, boundary="symm", workers=1, nan_policy="propagate"):
+    from imfilt import edges
+    return _edge_map(image, edges.laplace, ((1, 1), (1, 1)), boundary, "imfilt-laplace",
+                     neighbors=neighbors, workers=workers, nan_policy=nan_policy)
+
+
+def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage", workers=1,
+             nan_policy="propagate"):
+    from imfilt import edges
+    both = _edge_map(image, edges.gradient, ((1, 1), (1, 1)), boundary, "imfilt-gradient",
+                     n_out=2, operator=operator, convention=convention, workers=workers,
+                     nan_policy=nan_policy)
+    return both[0], both[1]
+
+
+_EDGE_PARAM_DOCS = {
+    "image": "image : dask.array.Array or array_like, 2-D\n"
+             "    Grey image of any real dtype, any chunking.",
+    "axis": "axis : {None, 0, 1, -2, -1}, optional\n"
+            "    ``None`` (default): gradient magnitude; 0 or 1: one derivative.",
+    "operator": "operator : {'sobel', 'scharr', 'prewitt'}, optional\n"
+                "    The derivative pair (default ``'sobel'``).",
+    "neighbors": "neighbors : {4, 8}, optional\n"
+                 "    The 4- (default) or 8-neighbour Laplacian kernel.",
+    "boundary": "boundary : str, optional\n"
+                "    Boundary rule (default ``'symm'``), every name of :func:`imfilt.convolve`.",
+    "convention": "convention : {'ndimage', 'skimage'}, optional\n"
+                  "    Kernel scaling, as for the in-memory filter.",
+    "workers": "workers : int or None, optional\n"
+               "    OpenMP threads per block (default 1); ``None``: imfilt's default.",
+    "nan_policy": "nan_policy : {'propagate', 'omit', 'raise'}, optional\n"
+                  "    As for the in-memory filter; ``'raise'`` raises at compute time.",
+}
+
+
+def _edge_doc(name, summary, example, params):
+    listed = "\n".join("    " + line for key in params
+                       for line in _EDGE_PARAM_DOCS[key].splitlines())
+    return f"""{summary}
+
+    Chunked :func:`imfilt.{name}`: same parameters and results, taking and
+    returning a ``dask.array.Array``.
+{_EDGE_COMMON}
+
+    Parameters
+    ----------
+{listed}
+
+    Returns
+    -------
+    out : dask.array.Array
+        Lazy result with the input's chunks.
+
+    See Also
+    --------
+    imfilt.{name} : the in-memory filter.
+
+    Examples
+    --------
+{example}
+    """
+
+
+_DERIV = ["image", "axis", "boundary", "convention", "workers", "nan_policy"]
+
+sobel.__doc__ = _edge_doc("sobel", "Sobel derivative or gradient magnitude of a Dask array.", """    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.add.outer(np.arange(6.0), np.zeros(6))       # brighter downwards
+    >>> lazy = imfilt.dask.sobel(da.from_array(image, chunks=2), axis=0)
+    >>> lazy.compute()[2]
+    array([8., 8., 8., 8., 8., 8.])
+    >>> np.array_equal(lazy.compute(), imfilt.sobel(image, axis=0))
+    True""", _DERIV)
+scharr.__doc__ = _edge_doc("scharr", "Scharr derivative or gradient magnitude of a Dask array.", """    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = np.add.outer(np.zeros(5), np.arange(5.0))       # brighter to the right
+    >>> imfilt.dask.scharr(da.from_array(image, chunks=3), axis=1).compute()[2, 2]
+    np.float64(32.0)""", _DERIV)
+prewitt.__doc__ = _edge_doc("prewitt", "Prewitt derivative or gradient magnitude of a Dask array.", """    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = np.add.outer(np.zeros(5), np.arange(5.0))
+    >>> imfilt.dask.prewitt(da.from_array(image, chunks=3), axis=1).compute()[2, 2]
+    np.float64(6.0)""", _DERIV)
+roberts.__doc__ = _edge_doc("roberts", "Roberts cross gradient magnitude of a Dask array.", """    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.zeros((6, 6), dtype=np.float32)
+    >>> image[2:, 2:] = 1
+    >>> out = imfilt.dask.roberts(da.from_array(image, chunks=(2, 3))).compute()
+    >>> np.array_equal(out, imfilt.roberts(image))
+    True""", ["image", "boundary", "convention", "workers", "nan_policy"])
+laplace.__doc__ = _edge_doc("laplace", "Discrete Laplacian of a Dask array.", """    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> dot = np.zeros((5, 5), dtype=np.uint8)
+    >>> dot[2, 2] = 1
+    >>> imfilt.dask.laplace(da.from_array(dot, chunks=2)).compute()[1:4, 1:4]
+    array([[ 0.,  1.,  0.],
+           [ 1., -4.,  1.],
+           [ 0.,  1.,  0.]], dtype=float32)""",
+    ["image", "neighbors", "boundary", "workers", "nan_policy"])
+gradient.__doc__ = _edge_doc("gradient", "Gradient magnitude and direction of a Dask array.", """    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = np.add.outer(np.arange(6.0), np.zeros(6))
+    >>> magnitude, direction = imfilt.dask.gradient(da.from_array(image, chunks=4))
+    >>> float(magnitude[3, 3].compute()), round(float(direction[3, 3].compute()), 4)
+    (8.0, 1.5708)""", ["image", "operator", "boundary", "convention", "workers", "nan_policy"]
+).replace("Lazy result with the input's chunks.",
+                               "Lazy ``(magnitude, direction)``, with the input's chunks.")

@@ -247,3 +247,85 @@ def test_large_image_example_filters_a_file_on_disk(tmp_path, monkeypatch, capsy
     kernel = mod["gaussian_kernel"](7, 7 / 6)
     np.testing.assert_array_equal(
         smoothed, imfilt.convolve(image, kernel, "same", "symm", method="direct"))
+
+
+# --------------------------------------------------------------------------
+# edge filters
+
+
+EDGE_CHUNKINGS = [(2, 3), ((5, 1, 13), (1, 20, 2)), (19, 23)]
+
+
+def test_edge_filters_with_one_pixel_chunks(rng):
+    image = rng.standard_normal((7, 9))
+    x = da.from_array(image, chunks=1)
+    for boundary in ("symm", "wrap"):
+        np.testing.assert_array_equal(_compute(idask.sobel(x, boundary=boundary)),
+                                      imfilt.sobel(image, boundary=boundary))
+        np.testing.assert_array_equal(_compute(idask.roberts(x, boundary=boundary)),
+                                      imfilt.roberts(image, boundary=boundary))
+
+
+@pytest.mark.parametrize("name", ["sobel", "scharr", "prewitt"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+@pytest.mark.parametrize("boundary", ["symm", "wrap", "fill", "reflect", "edge"])
+def test_derivative_filters_equal_in_memory(name, axis, boundary, rng):
+    image = (rng.random((19, 23)) * 255).astype(np.uint8)
+    ref = getattr(imfilt, name)(image, axis, boundary=boundary)
+    for chunks in EDGE_CHUNKINGS:
+        lazy = getattr(idask, name)(da.from_array(image, chunks=chunks), axis, boundary=boundary)
+        assert lazy.chunks == da.from_array(image, chunks=chunks).chunks
+        got = _compute(lazy)
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.uint16, bool])
+@pytest.mark.parametrize("boundary", ["symm", "wrap", "fill"])
+def test_roberts_laplace_gradient_equal_in_memory(dtype, boundary, rng):
+    image = (rng.random((19, 23)) * 100).astype(dtype)
+    for chunks in EDGE_CHUNKINGS:
+        x = da.from_array(image, chunks=chunks)
+        np.testing.assert_array_equal(_compute(idask.roberts(x, boundary=boundary)),
+                                      imfilt.roberts(image, boundary=boundary))
+        np.testing.assert_array_equal(
+            _compute(idask.roberts(x, boundary=boundary, convention="skimage")),
+            imfilt.roberts(image, boundary=boundary, convention="skimage"))
+        for neighbors in (4, 8):
+            np.testing.assert_array_equal(
+                _compute(idask.laplace(x, neighbors, boundary=boundary)),
+                imfilt.laplace(image, neighbors, boundary=boundary))
+        mag, direction = idask.gradient(x, "scharr", boundary=boundary, convention="skimage")
+        ref_mag, ref_dir = imfilt.gradient(image, "scharr", boundary=boundary,
+                                           convention="skimage")
+        np.testing.assert_array_equal(_compute(mag), ref_mag)
+        np.testing.assert_array_equal(_compute(direction), ref_dir)
+
+
+def test_edge_filters_nan_policy_omit_per_block(rng):
+    image = rng.standard_normal((30, 34)).astype(np.float32)
+    image[rng.random(image.shape) < 0.08] = np.nan
+    image[10:13, 3:7] = np.inf
+    x = da.from_array(image, chunks=(4, 5))
+    for name in ("sobel", "roberts", "laplace"):
+        ref = getattr(imfilt, name)(image, nan_policy="omit")
+        got = _compute(getattr(idask, name)(x, nan_policy="omit"))
+        np.testing.assert_array_equal(got, ref)
+    mag, _ = idask.gradient(x, nan_policy="omit")
+    np.testing.assert_array_equal(_compute(mag), imfilt.gradient(image, nan_policy="omit")[0])
+    with pytest.raises(ValueError, match="nan_policy='raise'"):
+        _compute(idask.sobel(x, nan_policy="raise"))
+
+
+def test_edge_filter_errors_are_raised_when_building_the_graph():
+    x = da.zeros((8, 8), chunks=4)
+    with pytest.raises(ValueError, match="axis=3 is not valid"):
+        idask.sobel(x, axis=3)
+    with pytest.raises(ValueError, match="boundary='mirror' is not valid"):
+        idask.laplace(x, boundary="mirror")
+    with pytest.raises(ValueError, match="neighbors=6 is not valid"):
+        idask.laplace(x, 6)
+    with pytest.raises(ValueError, match="image must be 2-D"):
+        idask.sobel(da.zeros((2, 8, 8), chunks=4))
+    with pytest.raises(TypeError, match="edge filters need a real image"):
+        idask.prewitt(da.zeros((8, 8), chunks=4, dtype=complex))
