@@ -11,11 +11,13 @@ from imfilt._validation import (as_array, as_fillvalue, cast_output, is_integer_
 __all__ = ["convolve", "correlate"]
 
 _SHARED_PARAMS = """\
-image : array_like, 1-D or 2-D
-    The image (or signal).  Any memory layout and byte order; it is never
-    modified.
-kernel : array_like, same number of dimensions as ``image``
-    The filter kernel; must not be empty.
+image : array_like, 1-D, 2-D, or N-D with two spatial ``axes``
+    The image (or signal, or stack of images).  Any memory layout and byte
+    order; it is never modified.
+kernel : array_like
+    The filter kernel, not empty: 1-D for a 1-D image; 2-D (shared by every
+    slice of a stack) or with leading dimensions equal to the image's
+    non-spatial dimensions (one kernel per slice).
 mode : {'full', 'same', 'valid'}, optional
     Output size, exactly as :func:`scipy.signal.convolve2d`:
 
@@ -122,11 +124,27 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
 
 _RETURNS = """\
 out : ndarray
-    1-D or 2-D array of the result dtype described under ``dtype``."""
+    The result, of the dtype described under ``dtype``; the spatial axes
+    have the size of ``mode`` (and ``stride``), other axes are kept."""
+
+_RAISES = """\
+ValueError
+    Unknown ``mode``, ``boundary`` or ``method``, mismatched or unsupported
+    dimensions, an empty kernel, a non-scalar ``fillvalue``, a bad
+    ``workers``, ``stride``, ``dilation``, ``axes`` or ``out``, shapes that
+    have no ``'valid'`` output, or ``method='separable'`` with a full-rank
+    kernel.
+TypeError
+    Non-numeric input (object, string, datetime ...), an unsupported
+    ``dtype``, or an ``out`` that is not an ndarray."""
 
 
 def _doc(template):
-    return template.replace("%(params)s", _SHARED_PARAMS).replace("%(returns)s", _RETURNS)
+    def indent(text):
+        return "\n".join(("    " + line) if line else line for line in text.splitlines())
+    return (template.replace("%(params)s", indent(_SHARED_PARAMS))
+                    .replace("%(returns)s", indent(_RETURNS))
+                    .replace("%(raises)s", indent(_RAISES)))
 
 
 def _pair(value, name, minimum=1):
@@ -416,13 +434,7 @@ convolve.__doc__ = _doc(
 
     Raises
     ------
-    ValueError
-        Unknown ``mode`` or ``boundary``, mismatched or unsupported
-        dimensions, an empty kernel, a non-scalar ``fillvalue``, a bad
-        ``workers``, or shapes that have no ``'valid'`` output.
-    TypeError
-        Non-numeric input (object, string, datetime ...) or an unsupported
-        ``dtype``.
+%(raises)s
 
     See Also
     --------
@@ -514,13 +526,7 @@ correlate.__doc__ = _doc(
 
     Raises
     ------
-    ValueError
-        Unknown ``mode`` or ``boundary``, mismatched or unsupported
-        dimensions, an empty kernel, a non-scalar ``fillvalue``, a bad
-        ``workers``, or shapes that have no ``'valid'`` output.
-    TypeError
-        Non-numeric input (object, string, datetime ...) or an unsupported
-        ``dtype``.
+%(raises)s
 
     See Also
     --------

@@ -15,7 +15,7 @@ from imfilt._kernels import _edges
 from imfilt._modes import boundary_index, canonical_boundary, choice_error
 from imfilt._nanpolicy import omit_nonfinite, omit_wanted
 from imfilt._threads import resolve_workers
-from imfilt._validation import as_array, result_dtypes
+from imfilt._validation import as_array, is_integer_like, result_dtypes
 from imfilt.convolution import correlate
 
 __all__ = ["sobel", "scharr", "prewitt", "roberts", "laplace", "gradient", "canny",
@@ -55,9 +55,9 @@ def _as_image(image):
     if arr.ndim != 2:
         hint = ""
         if arr.ndim == 3:
-            hint = (". Colour images are not supported yet: convert to grey first "
-                    "(e.g. the ITU-R 601 luminance 0.299 R + 0.587 G + 0.114 B, as "
-                    "`imfilt edges` does) or filter each channel separately")
+            hint = (". For a colour image pass channel_axis= (e.g. channel_axis=-1) "
+                    "to filter each channel, or convert to grey first (the ITU-R 601 "
+                    "luminance 0.299 R + 0.587 G + 0.114 B, as `imfilt edges` does)")
         raise ValueError(
             f"image must be 2-D (rows, columns); got image.ndim={arr.ndim} "
             f"(shape {arr.shape}){hint}"
@@ -70,6 +70,34 @@ def _as_image(image):
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
+
+
+def _over_channels(func, image, channel_axis, *args, **kwargs):
+    """Apply a 2-D filter to each channel of a colour image.
+
+    ``channel_axis=None`` passes the image through unchanged (2-D only).
+    Results are stacked back along ``channel_axis``; a filter returning a
+    tuple (``gradient``) gives a tuple of stacked arrays.
+    """
+    if channel_axis is None:
+        return func(image, *args, **kwargs)
+    arr = as_array(image, "image")
+    if arr.ndim != 3:
+        raise ValueError(
+            f"channel_axis={channel_axis!r} needs a 3-D image (rows, columns, channels "
+            f"in some order); got image.ndim={arr.ndim} (shape {arr.shape})"
+        )
+    if not is_integer_like(channel_axis) or not -3 <= int(channel_axis) < 3:
+        raise ValueError(
+            f"channel_axis={channel_axis!r} is not valid; use None, or an axis of the "
+            "3-D image: 0, 1, 2 (or -3, -2, -1)"
+        )
+    axis = int(channel_axis) % 3
+    planes = np.moveaxis(arr, axis, 0)
+    results = [func(plane, *args, **kwargs) for plane in planes]
+    if isinstance(results[0], tuple):
+        return tuple(np.stack(parts, axis=axis) for parts in zip(*results))
+    return np.stack(results, axis=axis)
 
 
 def _check_axis(axis):
@@ -206,9 +234,9 @@ def _omit_derivative(operator, axis, convention):
 # shared documentation
 
 _DERIV_PARAMS = """\
-image : array_like, 2-D
+image : array_like, 2-D (or 3-D with ``channel_axis``)
     Grey image of any real dtype (bool, integers, float16/32/64; any layout
-    and byte order).  For colour images convert to grey first.
+    and byte order).
 axis : {None, 0, 1, -2, -1}, optional
     ``None`` (default) gives the gradient magnitude ``sqrt(g0**2 + g1**2)``;
     ``0`` the derivative along axis 0 (rows, "vertical": positive where the
@@ -237,10 +265,14 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     :func:`imfilt.correlate` with ``nan_policy='omit'`` does: derivative
     kernels sum to zero, so the finite part is rescaled by the absolute
     weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
-    weight.  Other outputs are unchanged (bit-identical to 'propagate')."""
+    weight.  Other outputs are unchanged (bit-identical to 'propagate').
+channel_axis : int, optional
+    For a colour (or multi-channel) 3-D image, the axis that holds the
+    channels; each channel is filtered on its own and the result keeps the
+    image's shape.  ``None`` (default): the image must be 2-D."""
 
 _DERIV_RETURNS = """\
-out : ndarray, 2-D
+out : ndarray, 2-D (3-D with ``channel_axis``)
     float32 for bool, 8/16-bit integer, float16 and float32 images; float64
     for float64 and 32/64-bit integer images (never wraps around)."""
 
@@ -267,18 +299,21 @@ def _indent(text):
 
 
 def sobel(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
-          nan_policy="propagate"):
-    return _single(image, axis, boundary, convention, workers, "sobel", nan_policy)
+          channel_axis=None, nan_policy="propagate"):
+    return _over_channels(_single, image, channel_axis, axis, boundary, convention, workers,
+                          "sobel", nan_policy)
 
 
 def scharr(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
-           nan_policy="propagate"):
-    return _single(image, axis, boundary, convention, workers, "scharr", nan_policy)
+           channel_axis=None, nan_policy="propagate"):
+    return _over_channels(_single, image, channel_axis, axis, boundary, convention, workers,
+                          "scharr", nan_policy)
 
 
 def prewitt(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
-            nan_policy="propagate"):
-    return _single(image, axis, boundary, convention, workers, "prewitt", nan_policy)
+            channel_axis=None, nan_policy="propagate"):
+    return _over_channels(_single, image, channel_axis, axis, boundary, convention, workers,
+                          "prewitt", nan_policy)
 
 
 sobel.__doc__ = _doc(
@@ -402,7 +437,7 @@ prewitt.__doc__ = _doc(
 
 
 def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
-             workers=None, nan_policy="propagate"):
+             workers=None, channel_axis=None, nan_policy="propagate"):
     """Gradient magnitude and direction of a 2-D image.
 
     Both derivatives and the magnitude come from one fused pass of the
@@ -430,6 +465,9 @@ def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
         kernels sum to zero, so the finite part is rescaled by the absolute
         weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
         weight.  Other outputs are unchanged (bit-identical to 'propagate').
+    channel_axis : int, optional
+        Channel axis of a 3-D colour image; each channel is filtered on its
+        own (default ``None``: 2-D image).
 
     Returns
     -------
@@ -465,6 +503,11 @@ def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
     (4.0, 1.5708)
     """
     operator = _check_operator(operator, GRADIENT_OPERATORS)
+    return _over_channels(_gradient2d, image, channel_axis, operator, boundary, convention,
+                          workers, nan_policy)
+
+
+def _gradient2d(image, operator, boundary, convention, workers, nan_policy="propagate"):
     omit = omit_wanted(image, nan_policy)
     g0, g1, mag = _derivative3(image, None, boundary, convention, workers, operator,
                                what=_G0 | _G1 | _MAG)
@@ -477,7 +520,7 @@ def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
     return mag, np.arctan2(g0, g1)
 
 
-def roberts(image, *, boundary="symm", convention="ndimage", workers=None,
+def roberts(image, *, boundary="symm", convention="ndimage", workers=None, channel_axis=None,
             nan_policy="propagate"):
     """Roberts cross gradient magnitude of a 2-D image.
 
@@ -507,6 +550,9 @@ def roberts(image, *, boundary="symm", convention="ndimage", workers=None,
         kernels sum to zero, so the finite part is rescaled by the absolute
         weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
         weight.  Other outputs are unchanged (bit-identical to 'propagate').
+    channel_axis : int, optional
+        Channel axis of a 3-D colour image; each channel is filtered on its
+        own (default ``None``: 2-D image).
 
     Returns
     -------
@@ -533,6 +579,11 @@ def roberts(image, *, boundary="symm", convention="ndimage", workers=None,
            [0.       , 1.4142135, 0.       , 0.       ],
            [0.       , 1.4142135, 0.       , 0.       ]], dtype=float32)
     """
+    return _over_channels(_roberts2d, image, channel_axis, boundary, convention, workers,
+                          nan_policy)
+
+
+def _roberts2d(image, boundary, convention, workers, nan_policy="propagate"):
     arr = _as_image(image)
     boundary = canonical_boundary(boundary)
     convention = _check_convention(convention)
@@ -559,7 +610,8 @@ _LAPLACE_KERNELS = {
 }
 
 
-def laplace(image, neighbors=4, *, boundary="symm", workers=None, nan_policy="propagate"):
+def laplace(image, neighbors=4, *, boundary="symm", workers=None, channel_axis=None,
+            nan_policy="propagate"):
     """Discrete Laplacian of a 2-D image.
 
     Parameters
@@ -584,6 +636,9 @@ def laplace(image, neighbors=4, *, boundary="symm", workers=None, nan_policy="pr
         kernels sum to zero, so the finite part is rescaled by the absolute
         weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
         weight.  Other outputs are unchanged (bit-identical to 'propagate').
+    channel_axis : int, optional
+        Channel axis of a 3-D colour image; each channel is filtered on its
+        own (default ``None``: 2-D image).
 
     Returns
     -------
@@ -611,11 +666,16 @@ def laplace(image, neighbors=4, *, boundary="symm", workers=None, nan_policy="pr
     >>> imfilt.laplace(dot, neighbors=8)[1, 1]
     np.float32(-8.0)
     """
-    arr = _as_image(image)
     if isinstance(neighbors, (bool, np.bool_)) or neighbors not in _LAPLACE_KERNELS:
         raise choice_error("neighbors", neighbors, "4 or 8")
+    return _over_channels(_laplace2d, image, channel_axis, neighbors, boundary, workers,
+                          nan_policy)
+
+
+def _laplace2d(image, neighbors, boundary, workers, nan_policy="propagate"):
+    arr = _as_image(image)
     if omit_wanted(arr, nan_policy):
-        out = laplace(arr, neighbors, boundary=boundary, workers=workers)
+        out = _laplace2d(arr, neighbors, boundary, workers)
         out, = omit_nonfinite((out,), arr, [_LAPLACE_KERNELS[neighbors]], lambda c: (c,),
                               boundary, workers)
         return out

@@ -539,3 +539,40 @@ def test_public_names_are_exported():
     for name in ("sobel", "scharr", "prewitt", "roberts", "laplace", "gradient", "canny"):
         assert name in imfilt.__all__ and getattr(imfilt, name).__doc__
         assert "Examples" in getattr(imfilt, name).__doc__
+
+
+# --- colour images: channel_axis -------------------------------------------------
+
+@pytest.mark.parametrize("name", ["sobel", "scharr", "prewitt", "roberts", "laplace"])
+@pytest.mark.parametrize("channel_axis", [-1, 0, 2])
+def test_channel_axis_filters_each_channel(name, channel_axis):
+    rng = np.random.default_rng(21)
+    rgb = rng.random((3, 23, 19)) if channel_axis == 0 else rng.random((23, 19, 3))
+    func = getattr(imfilt, name)
+    got = func(rgb, channel_axis=channel_axis)
+    assert got.shape == rgb.shape
+    planes = np.moveaxis(rgb, channel_axis, 0)
+    expected = np.stack([func(p) for p in planes], axis=channel_axis % 3)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_channel_axis_gradient_returns_stacked_pair():
+    rgb = np.random.default_rng(22).random((16, 17, 3)).astype(np.float32)
+    mag, ang = imfilt.gradient(rgb, channel_axis=-1)
+    assert mag.shape == ang.shape == rgb.shape and mag.dtype == np.float32
+    m1, a1 = imfilt.gradient(rgb[..., 1])
+    np.testing.assert_array_equal(mag[..., 1], m1)
+    np.testing.assert_array_equal(ang[..., 1], a1)
+
+
+@pytest.mark.parametrize("bad", [3, -4, 1.0, "last"])
+def test_channel_axis_errors(bad):
+    with pytest.raises(ValueError, match="channel_axis="):
+        imfilt.sobel(np.ones((4, 5, 3)), channel_axis=bad)
+    with pytest.raises(ValueError, match="3-D image"):
+        imfilt.sobel(np.ones((4, 5)), channel_axis=-1)
+
+
+def test_colour_without_channel_axis_suggests_it():
+    with pytest.raises(ValueError, match="channel_axis="):
+        imfilt.sobel(np.ones((4, 5, 3)))

@@ -61,7 +61,9 @@ def test_fft_matches_direct_every_boundary(boundary, mode):
             np.testing.assert_allclose(b, a, atol=_tol(x, w, np.float64))
 
 
-def test_fft_overlap_save_tiles_large_image():
+def test_fft_overlap_save_tiles_large_image(monkeypatch):
+    monkeypatch.setattr(_methods, "FFT_WHOLE_BYTES", 2**20)  # force tiling
+    assert _methods._tile_lengths(1508, 1306, 9, 7) is not None
     rng = np.random.default_rng(3)
     x = rng.standard_normal((1500, 1300)).astype(np.float32)
     w = rng.standard_normal((9, 7)).astype(np.float32)

@@ -27,7 +27,7 @@ def test_readme_commands_are_what_ci_runs():
     root = EXAMPLES.parent
     readme = (root / "README.md").read_text().splitlines()
     fence = readme.index("```bash")
-    assert readme[fence + 1].startswith("pip install . && python examples/")
+    assert readme[fence + 1].startswith("pip install . && imfilt edges ")
     assert readme[fence + 2] == 'pip install -e ".[test]" && python -m pytest'
     ci = (root / ".ci" / "run").read_text()
     assert "README.md" in ci and "eval \"$test_cmd\"" in ci
