@@ -337,29 +337,44 @@ correlate.__doc__ = f"""Correlate a Dask array: :func:`imfilt.correlate`, block 
 
 
 def _crop_apply(patch, *, func, kwargs, pads, n_out):
-    """``func`` on a padded patch, cropped to the block (the halo removed)."""
+    """``func`` on a padded patch, cropped to the block (the halo removed).
+
+    A 3-D patch holds channels first (``kwargs`` then has ``channel_axis=0``).
+    """
     (t, b), (l, r) = pads
     res = func(patch, **kwargs)
     parts = res if isinstance(res, tuple) else (res,)
-    parts = [p[t:p.shape[0] - b, l:p.shape[1] - r] for p in parts]
+    parts = [p[..., t:p.shape[-2] - b, l:p.shape[-1] - r] for p in parts]
     return np.stack(parts) if n_out else parts[0]
 
 
-def _edge_map(image, func, pads, boundary, name, n_out=None, **kwargs):
+def _edge_map(image, func, pads, boundary, name, n_out=None, channel_axis=None, **kwargs):
     from imfilt.edges import _as_image
     x = _as_dask(image)
-    _as_image(np.zeros((0,) * x.ndim, dtype=x.dtype))    # 2-D and real, or its message
+    if channel_axis is None:
+        _as_image(np.zeros((0,) * x.ndim, dtype=x.dtype))   # 2-D and real, or its message
+        sample = np.zeros((3, 3), dtype=x.dtype)
+    else:
+        # Validate like the in-memory filter, then put the channels first.
+        func(np.zeros((3,) * x.ndim, dtype=x.dtype), channel_axis=channel_axis,
+             boundary=boundary, **{**kwargs, "workers": 1})
+        x = da.moveaxis(x, int(channel_axis) % 3, 0)
+        kwargs["channel_axis"] = 0
+        sample = np.zeros((1, 3, 3), dtype=x.dtype)
     canonical_boundary(boundary)
     kwargs["workers"] = _dask_workers(kwargs.get("workers"))
     kwargs["boundary"] = boundary
     # A tiny call validates every other argument now and gives the dtype.
-    probe = func(np.zeros((3, 3), dtype=x.dtype), **kwargs)
+    probe = func(sample, **kwargs)
     out_dtype = (probe[0] if isinstance(probe, tuple) else probe).dtype
     span = tuple(before + after + 1 for before, after in pads)
     patch_func = functools.partial(_crop_apply, func=func, kwargs=kwargs, pads=pads, n_out=n_out)
     native = np.dtype(x.dtype).newbyteorder("=")
-    return _halo_map(x, patch_func, span, pads, (1, 1), canonical_boundary(boundary), 0,
-                     native, out_dtype, name, n_out=n_out)
+    out = _halo_map(x, patch_func, span, pads, (1, 1), canonical_boundary(boundary), 0,
+                    native, out_dtype, name, n_out=n_out)
+    if channel_axis is not None:
+        out = da.moveaxis(out, 1 if n_out else 0, (int(channel_axis) % 3) + (1 if n_out else 0))
+    return out
 
 
 _EDGE_COMMON = """    Each block gathers its one-pixel halo (from the opposite side for
@@ -370,50 +385,57 @@ _EDGE_COMMON = """    Each block gathers its one-pixel halo (from the opposite s
 
 
 def sobel(image, axis=None, *, boundary="symm", convention="ndimage", workers=1,
-          nan_policy="propagate"):
+          channel_axis=None, nan_policy="propagate"):
     from imfilt import edges
     return _edge_map(image, edges.sobel, ((1, 1), (1, 1)), boundary, "imfilt-sobel",
-                     axis=axis, convention=convention, workers=workers, nan_policy=nan_policy)
+                     channel_axis=channel_axis, axis=axis, convention=convention,
+                     workers=workers, nan_policy=nan_policy)
 
 
 def scharr(image, axis=None, *, boundary="symm", convention="ndimage", workers=1,
-           nan_policy="propagate"):
+           channel_axis=None, nan_policy="propagate"):
     from imfilt import edges
     return _edge_map(image, edges.scharr, ((1, 1), (1, 1)), boundary, "imfilt-scharr",
-                     axis=axis, convention=convention, workers=workers, nan_policy=nan_policy)
+                     channel_axis=channel_axis, axis=axis, convention=convention,
+                     workers=workers, nan_policy=nan_policy)
 
 
 def prewitt(image, axis=None, *, boundary="symm", convention="ndimage", workers=1,
-            nan_policy="propagate"):
+            channel_axis=None, nan_policy="propagate"):
     from imfilt import edges
     return _edge_map(image, edges.prewitt, ((1, 1), (1, 1)), boundary, "imfilt-prewitt",
-                     axis=axis, convention=convention, workers=workers, nan_policy=nan_policy)
+                     channel_axis=channel_axis, axis=axis, convention=convention,
+                     workers=workers, nan_policy=nan_policy)
 
 
-def roberts(image, *, boundary="symm", convention="ndimage", workers=1, nan_policy="propagate"):
+def roberts(image, *, boundary="symm", convention="ndimage", workers=1, channel_axis=None,
+            nan_policy="propagate"):
     from imfilt import edges
     return _edge_map(image, edges.roberts, ((0, 1), (0, 1)), boundary, "imfilt-roberts",
-                     convention=convention, workers=workers, nan_policy=nan_policy)
+                     channel_axis=channel_axis, convention=convention, workers=workers,
+                     nan_policy=nan_policy)
 
 
-def laplace(image, neighbors=4, *, boundary="symm", workers=1, nan_policy="propagate"):
+def laplace(image, neighbors=4, *, boundary="symm", workers=1, channel_axis=None,
+            nan_policy="propagate"):
     from imfilt import edges
     return _edge_map(image, edges.laplace, ((1, 1), (1, 1)), boundary, "imfilt-laplace",
-                     neighbors=neighbors, workers=workers, nan_policy=nan_policy)
+                     channel_axis=channel_axis, neighbors=neighbors, workers=workers,
+                     nan_policy=nan_policy)
 
 
 def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage", workers=1,
-             nan_policy="propagate"):
+             channel_axis=None, nan_policy="propagate"):
     from imfilt import edges
     both = _edge_map(image, edges.gradient, ((1, 1), (1, 1)), boundary, "imfilt-gradient",
-                     n_out=2, operator=operator, convention=convention, workers=workers,
-                     nan_policy=nan_policy)
+                     n_out=2, channel_axis=channel_axis, operator=operator,
+                     convention=convention, workers=workers, nan_policy=nan_policy)
     return both[0], both[1]
 
 
 _EDGE_PARAM_DOCS = {
-    "image": "image : dask.array.Array or array_like, 2-D\n"
-             "    Grey image of any real dtype, any chunking.",
+    "image": "image : dask.array.Array or array_like, 2-D (3-D with ``channel_axis``)\n"
+             "    Image of any real dtype, any chunking.",
     "axis": "axis : {None, 0, 1, -2, -1}, optional\n"
             "    ``None`` (default): gradient magnitude; 0 or 1: one derivative.",
     "operator": "operator : {'sobel', 'scharr', 'prewitt'}, optional\n"
@@ -424,6 +446,8 @@ _EDGE_PARAM_DOCS = {
                 "    Boundary rule (default ``'symm'``), every name of :func:`imfilt.convolve`.",
     "convention": "convention : {'ndimage', 'skimage'}, optional\n"
                   "    Kernel scaling, as for the in-memory filter.",
+    "channel_axis": "channel_axis : int, optional\n"
+                    "    Channel axis of a 3-D colour image (default ``None``: 2-D image).",
     "workers": "workers : int or None, optional\n"
                "    OpenMP threads per block (default 1); ``None``: imfilt's default.",
     "nan_policy": "nan_policy : {'propagate', 'omit', 'raise'}, optional\n"
@@ -459,7 +483,7 @@ def _edge_doc(name, summary, example, params):
     """
 
 
-_DERIV = ["image", "axis", "boundary", "convention", "workers", "nan_policy"]
+_DERIV = ["image", "axis", "boundary", "convention", "workers", "channel_axis", "nan_policy"]
 
 sobel.__doc__ = _edge_doc("sobel", "Sobel derivative or gradient magnitude of a Dask array.", """    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
     >>> image = np.add.outer(np.arange(6.0), np.zeros(6))       # brighter downwards
@@ -481,7 +505,7 @@ roberts.__doc__ = _edge_doc("roberts", "Roberts cross gradient magnitude of a Da
     >>> image[2:, 2:] = 1
     >>> out = imfilt.dask.roberts(da.from_array(image, chunks=(2, 3))).compute()
     >>> np.array_equal(out, imfilt.roberts(image))
-    True""", ["image", "boundary", "convention", "workers", "nan_policy"])
+    True""", ["image", "boundary", "convention", "workers", "channel_axis", "nan_policy"])
 laplace.__doc__ = _edge_doc("laplace", "Discrete Laplacian of a Dask array.", """    >>> import numpy as np, dask.array as da, imfilt.dask
     >>> dot = np.zeros((5, 5), dtype=np.uint8)
     >>> dot[2, 2] = 1
@@ -489,11 +513,12 @@ laplace.__doc__ = _edge_doc("laplace", "Discrete Laplacian of a Dask array.", ""
     array([[ 0.,  1.,  0.],
            [ 1., -4.,  1.],
            [ 0.,  1.,  0.]], dtype=float32)""",
-    ["image", "neighbors", "boundary", "workers", "nan_policy"])
+    ["image", "neighbors", "boundary", "workers", "channel_axis", "nan_policy"])
 gradient.__doc__ = _edge_doc("gradient", "Gradient magnitude and direction of a Dask array.", """    >>> import numpy as np, dask.array as da, imfilt.dask
     >>> image = np.add.outer(np.arange(6.0), np.zeros(6))
     >>> magnitude, direction = imfilt.dask.gradient(da.from_array(image, chunks=4))
     >>> float(magnitude[3, 3].compute()), round(float(direction[3, 3].compute()), 4)
-    (8.0, 1.5708)""", ["image", "operator", "boundary", "convention", "workers", "nan_policy"]
+    (8.0, 1.5708)""", ["image", "operator", "boundary", "convention", "workers",
+                       "channel_axis", "nan_policy"]
 ).replace("Lazy result with the input's chunks.",
                                "Lazy ``(magnitude, direction)``, with the input's chunks.")

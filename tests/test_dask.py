@@ -317,6 +317,25 @@ def test_edge_filters_nan_policy_omit_per_block(rng):
         _compute(idask.sobel(x, nan_policy="raise"))
 
 
+@pytest.mark.parametrize("channel_axis", [0, -1, 1])
+def test_edge_filters_on_colour_images(channel_axis, rng):
+    image = rng.random((3, 11, 13)).astype(np.float32)
+    image = np.moveaxis(image, 0, channel_axis)
+    chunks = tuple(2 if n == 3 else 4 for n in image.shape)
+    x = da.from_array(image, chunks=chunks)
+    for name in ("sobel", "roberts", "laplace"):
+        lazy = getattr(idask, name)(x, channel_axis=channel_axis)
+        assert lazy.shape == image.shape and lazy.chunks == x.chunks
+        np.testing.assert_array_equal(_compute(lazy),
+                                      getattr(imfilt, name)(image, channel_axis=channel_axis))
+    mag, direction = idask.gradient(x, channel_axis=channel_axis)
+    ref_mag, ref_dir = imfilt.gradient(image, channel_axis=channel_axis)
+    np.testing.assert_array_equal(_compute(mag), ref_mag)
+    np.testing.assert_array_equal(_compute(direction), ref_dir)
+    with pytest.raises(ValueError, match="channel_axis=5 is not valid"):
+        idask.sobel(x, channel_axis=5)
+
+
 def test_edge_filter_errors_are_raised_when_building_the_graph():
     x = da.zeros((8, 8), chunks=4)
     with pytest.raises(ValueError, match="axis=3 is not valid"):
