@@ -18,6 +18,9 @@ from imfilt._modes import BOUNDARIES, MODES
 from imfilt._threads import get_workers, openmp_enabled, set_workers, show_config
 from imfilt.convolution import convolve, correlate
 from imfilt.edges import canny, gradient, laplace, prewitt, roberts, scharr, sobel
+from imfilt.layers import conv2d, conv_transpose2d
+from imfilt.pooling import avg_pool2d, max_pool2d, max_unpool2d, min_pool2d, stochastic_pool2d
+from imfilt.upsampling import bilinear_kernel, pyramid_down, pyramid_up, upsample
 
 __all__ = [
     "BOUNDARIES",
@@ -31,6 +34,17 @@ __all__ = [
     "roberts",
     "scharr",
     "sobel",
+    "avg_pool2d",
+    "bilinear_kernel",
+    "conv2d",
+    "conv_transpose2d",
+    "max_pool2d",
+    "max_unpool2d",
+    "min_pool2d",
+    "pyramid_down",
+    "pyramid_up",
+    "stochastic_pool2d",
+    "upsample",
     "get_workers",
     "openmp_enabled",
     "set_workers",

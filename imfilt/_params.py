@@ -1,0 +1,58 @@
+"""Parameter helpers for the network-style operators (layers, pooling, upsampling).
+
+Everything here runs in Python before a kernel releases the GIL: integer
+pairs, image stacks and the PyTorch output-size formulas.
+"""
+
+import numpy as np
+
+from imfilt._validation import as_array, is_integer_like
+
+__all__ = ["as_pair", "as_planes", "restore_planes", "conv_output_size"]
+
+
+def as_pair(value, name, *, minimum=1, allow_none=False):
+    """An int or a pair of ints -> tuple of two Python ints ``>= minimum``.
+
+    ``name`` is the parameter name used in error messages.
+    """
+    if value is None and allow_none:
+        return None
+    if is_integer_like(value):
+        pair = (int(value), int(value))
+    elif (isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2
+          and all(is_integer_like(v) for v in value)):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(
+            f"{name}={value!r} is not valid; use an int or a pair of ints (height, width)"
+        )
+    if min(pair) < minimum:
+        raise ValueError(
+            f"{name}={value!r} is not valid; every value must be >= {minimum}"
+        )
+    return pair
+
+
+def as_planes(x, name="x"):
+    """Validate a (H, W), (C, H, W) or (N, C, H, W) array.
+
+    Returns the array and its leading shape (everything before H, W).
+    """
+    arr = as_array(x, name)
+    if arr.ndim not in (2, 3, 4):
+        raise ValueError(
+            f"{name} must have shape (H, W), (C, H, W) or (N, C, H, W); got "
+            f"{arr.ndim} dimension(s), shape {arr.shape}"
+        )
+    return arr, arr.shape[:-2]
+
+
+def restore_planes(planes, lead):
+    """Reshape a (P, H, W) result back to ``lead + (H, W)``."""
+    return planes.reshape(tuple(lead) + planes.shape[-2:])
+
+
+def conv_output_size(n, k, s, p_before, p_after, d):
+    """PyTorch's ``(n + p_before + p_after - d (k - 1) - 1) // s + 1``."""
+    return (n + p_before + p_after - d * (k - 1) - 1) // s + 1

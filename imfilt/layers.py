@@ -1,0 +1,482 @@
+"""Multi-channel convolution layers with PyTorch's semantics, on NumPy arrays.
+
+:func:`conv2d` is the deep-learning "convolution": a **cross-correlation**
+(no kernel flip), summed over the input channels of each group, plus a bias.
+It is :func:`imfilt.correlate`, not :func:`imfilt.convolve`, that it
+generalises.  :func:`conv_transpose2d` is its adjoint (the "deconvolution"
+or fractionally strided convolution of FCNs).  See CONVENTIONS sections 9
+and 11.
+"""
+
+import numpy as np
+
+from imfilt._kernels import _layers
+from imfilt._modes import boundary_index, canonical_boundary
+from imfilt._params import as_pair, conv_output_size
+from imfilt._threads import resolve_workers
+from imfilt._validation import as_array, is_integer_like, result_dtypes
+
+__all__ = ["conv2d", "conv_transpose2d"]
+
+# Output pixels expanded by im2col at a time, per thread.
+_TILE_PIXELS = 256
+# conv_transpose2d uses the direct kernel below this many channel pairs per group.
+_DIRECT_PAIRS = 16
+
+_WORKERS = """\
+workers : int, optional
+        Threads to use (``None``: the :func:`imfilt.set_workers` default, else
+        ``OMP_NUM_THREADS``, else all available cores; ``-1``: all cores).
+        Results are bit-identical for any thread count."""
+
+
+def _compute_dtype(x, weight, func):
+    if x.dtype.kind == "c" or weight.dtype.kind == "c":
+        raise TypeError(
+            f"{func} supports real input only (x has dtype {x.dtype}, weight has dtype "
+            f"{weight.dtype}); filter the real and imaginary parts separately"
+        )
+    compute, _ = result_dtypes(x.dtype, weight.dtype)
+    return compute
+
+
+def _as_batch(x, weight, func, weight_layout):
+    """Bring x to (N, C, H, W) and weight to 4-D; return how to undo it."""
+    if x.ndim == 2 and weight.ndim == 2:
+        return x[None, None], weight[None, None], 2
+    if weight.ndim == 2:
+        raise ValueError(
+            f"{func}: a 2-D weight (kh, kw) needs a 2-D image; x has shape {x.shape}. Use "
+            f"a 4-D weight {weight_layout} for channel images"
+        )
+    if weight.ndim != 4:
+        raise ValueError(
+            f"{func}: weight must have shape {weight_layout} (or (kh, kw) with a 2-D "
+            f"image); got shape {weight.shape}"
+        )
+    if x.ndim == 3:
+        return x[None], weight, 3
+    if x.ndim == 4:
+        return x, weight, 4
+    raise ValueError(
+        f"{func}: x must have shape (N, C, H, W) or (C, H, W) (or (H, W) with a 2-D "
+        f"weight); got shape {x.shape}"
+    )
+
+
+def _check_groups(groups, func, c_in, k_out=None):
+    """Validate ``groups``: a positive int dividing the channel counts."""
+    if not is_integer_like(groups) or groups < 1:
+        raise ValueError(f"groups={groups!r} is not valid; use a positive int")
+    groups = int(groups)
+    if c_in % groups or (k_out is not None and k_out % groups):
+        what = (f"both the input channels ({c_in}) and the output channels ({k_out})"
+                if k_out is not None else f"the input channels ({c_in})")
+        raise ValueError(f"{func}: groups={groups} must divide {what}")
+    return groups
+
+
+def _bias(bias, k_out, compute):
+    if bias is None:
+        return np.zeros(k_out, dtype=compute)
+    b = as_array(bias, "bias")
+    if b.dtype.kind == "c":
+        raise TypeError(f"bias has dtype {b.dtype}; use a real bias")
+    if b.shape != (k_out,):
+        raise ValueError(
+            f"bias has shape {b.shape}; it must be one value per output channel, shape ({k_out},)"
+        )
+    return np.ascontiguousarray(b, dtype=compute)
+
+
+def _gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase, cstep,
+                 ocol0, ostep, fill, nthreads, scratch):
+    """Run the gathered GEMM with per-thread scratch buffers (cached per call).
+
+    ``wmat`` is (K, Kd); the kernel wants it transposed, (Kd, K).
+    """
+    K, Kd = wmat.shape
+    wmat = np.ascontiguousarray(wmat.T)
+    npix = rowsrc.shape[0] * colsrc.shape[1]
+    # 256 pixels per tile, fewer (down to 64) when the column block would
+    # outgrow ~1 MiB of cache; a multiple of the micro-kernel's 32 pixels.
+    budget = max(64, min(_TILE_PIXELS, (1 << 20) // max(1, Kd * xg.dtype.itemsize)) // 32 * 32)
+    tile = int(max(1, min(npix, budget)))
+    nthreads = int(max(1, min(nthreads, -(-npix // tile))))
+    key = (K, Kd, tile, nthreads)
+    if scratch.get("key") != key:
+        scratch["key"] = key
+        scratch["col"] = np.empty((nthreads, Kd * tile), dtype=xg.dtype)
+        scratch["ct"] = np.empty((nthreads, K * tile), dtype=xg.dtype)
+    _layers.gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase, cstep,
+                        ocol0, ostep, xg.dtype.type(fill), scratch["col"], scratch["ct"],
+                        tile, nthreads)
+
+
+def _fast_span(raw, n):
+    """First and end index of the run where ``0 <= raw < n`` (raw increasing)."""
+    ok = np.flatnonzero((raw >= 0) & (raw < n))
+    if ok.size == 0:
+        return 0, 0
+    return int(ok[0]), int(ok[-1]) + 1
+
+
+def _same_pads(n, k, s, d):
+    """Padding (before, after) giving ``ceil(n / s)`` outputs, extra after."""
+    out = -(-n // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           boundary="fill", workers=None):
+    """2-D multi-channel cross-correlation, as ``torch.nn.functional.conv2d``.
+
+    ``out[n, k] = bias[k] + sum_c correlate(x[n, c], weight[k, c])`` over the
+    input channels ``c`` of output channel ``k``'s group, sampled with
+    ``stride`` and ``dilation``.  Like every deep-learning framework this is
+    correlation (the kernel is **not** flipped; :func:`imfilt.convolve`
+    flips, :func:`imfilt.correlate` does not).
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W) or (C, H, W)
+        Input images (a 2-D ``(H, W)`` image is accepted with a 2-D weight).
+    weight : array_like, shape (K, C / groups, kh, kw)
+        Filters (or ``(kh, kw)`` with a 2-D image).
+    bias : array_like, shape (K,), optional
+        Added to each output channel.
+    stride, dilation : int or (int, int), optional
+        Step between output samples and spacing of the kernel taps.
+    padding : int, (int, int), 'valid' or 'same', optional
+        Rows/columns added on both sides.  ``'valid'`` is 0; ``'same'`` pads
+        ``d (k - 1)`` in total (the odd one after, as PyTorch) so that the
+        output has ``ceil(n / stride)`` samples; unlike PyTorch it also works
+        with ``stride > 1`` (then the total is
+        ``(ceil(n / s) - 1) s + d (k - 1) + 1 - n``, as TensorFlow).
+    groups : int, optional
+        Split the channels into ``groups`` independent convolutions
+        (``groups=C`` is a depthwise convolution).
+    boundary : str, optional
+        What the padding holds: ``'fill'`` (zeros, default, PyTorch),
+        ``'wrap'``, ``'symm'``, ``'reflect'`` or ``'edge'`` (see
+        :func:`imfilt.correlate`; defined by :func:`numpy.pad`).
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray, shape (N, K, H_out, W_out) (or without N / 2-D like x)
+        ``H_out = (H + 2 p - d (kh - 1) - 1) // s + 1``.  float32 stays
+        float32 (even with a float64 weight), float64 stays float64, integer
+        and bool inputs give float32/float64 as in :func:`imfilt.convolve`.
+
+    Notes
+    -----
+    Computed as a tiled im2col (256 output pixels at a time per thread,
+    never a full-size buffer) followed by a register-blocked matrix product.
+    Each thread owns whole tiles, so the result is bit-identical for any
+    ``workers``; no BLAS threads are started (SciPy's OpenBLAS would
+    oversubscribe the cores inside imfilt's own threads).
+
+    Examples
+    --------
+    A 3-channel image, two 2x2 filters: the first sums every channel, the
+    second picks channel 1's top-left sample.
+
+    >>> import numpy as np, imfilt
+    >>> x = np.arange(27, dtype=np.float32).reshape(3, 3, 3)
+    >>> w = np.zeros((2, 3, 2, 2), dtype=np.float32)
+    >>> w[0] = 1
+    >>> w[1, 1, 0, 0] = 1
+    >>> imfilt.conv2d(x, w, bias=[0.5, 0])
+    array([[[132.5, 144.5],
+            [168.5, 180.5]],
+    <BLANKLINE>
+           [[  9. ,  10. ],
+            [ 12. ,  13. ]]], dtype=float32)
+    """
+    xa = as_array(x, "x")
+    wa = as_array(weight, "weight")
+    boundary = canonical_boundary(boundary)
+    compute = _compute_dtype(xa, wa, "conv2d")
+    xb, wb, ndim = _as_batch(xa, wa, "conv2d", "(K, C / groups, kh, kw)")
+    N, C, H, W = xb.shape
+    K, Cg, kh, kw = wb.shape
+    groups = _check_groups(groups, "conv2d", C, K)
+    if Cg * groups != C:
+        raise ValueError(
+            f"conv2d: weight has shape {wb.shape}, so it expects C / groups = {Cg} input "
+            f"channels per group, but x has {C} channels and groups={groups} "
+            f"({C // groups} per group)"
+        )
+    if kh == 0 or kw == 0:
+        raise ValueError(f"conv2d: weight has an empty kernel, shape {wb.shape}")
+    sh, sw = as_pair(stride, "stride")
+    dh, dw = as_pair(dilation, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0), (0, 0))
+        elif padding == "same":
+            pads = (_same_pads(H, kh, sh, dh), _same_pads(W, kw, sw, dw))
+        else:
+            raise ValueError(
+                f"padding={padding!r} is not valid; choose 'same', 'valid', an int or a "
+                "pair of ints"
+            )
+    else:
+        ph, pw = as_pair(padding, "padding", minimum=0)
+        pads = ((ph, ph), (pw, pw))
+    (pt, pb), (pl, pr) = pads
+    Ho = conv_output_size(H, kh, sh, pt, pb, dh)
+    Wo = conv_output_size(W, kw, sw, pl, pr, dw)
+    if Ho < 1 or Wo < 1:
+        raise ValueError(
+            f"conv2d: the input ({H}x{W}) with padding {pads} is smaller than the "
+            f"dilated kernel ({dh * (kh - 1) + 1}x{dw * (kw - 1) + 1}); the output would "
+            "be empty. Pad more or use a smaller kernel"
+        )
+    if boundary != "fill" and (H == 0 or W == 0):
+        raise ValueError(f"boundary={boundary!r} cannot extend an empty image")
+    b = _bias(bias, K, compute)
+    nthreads = resolve_workers(workers)
+
+    xc = np.ascontiguousarray(xb, dtype=compute)
+    out = np.empty((N, K, Ho, Wo), dtype=compute)
+    Kg = K // groups
+    if out.size:
+        rowmap = boundary_index(H, pt, pb, boundary)
+        colmap = boundary_index(W, pl, pr, boundary)
+        rowsrc = np.ascontiguousarray(
+            rowmap[(np.arange(Ho) * sh)[:, None] + np.arange(kh) * dh], dtype=np.intp)
+        cpos = (np.arange(Wo) * sw)[None, :] + (np.arange(kw) * dw)[:, None]
+        colsrc = np.ascontiguousarray(colmap[cpos], dtype=np.intp)
+        spans = [_fast_span(cpos[j] - pl, W) for j in range(kw)]
+        q0 = np.array([s[0] for s in spans], dtype=np.intp)
+        q1 = np.array([s[1] for s in spans], dtype=np.intp)
+        cbase = np.arange(kw, dtype=np.intp) * dw - pl
+        orow = np.arange(Ho, dtype=np.intp)
+        wmats = np.ascontiguousarray(wb, dtype=compute).reshape(groups, Kg, Cg * kh * kw)
+        scratch = {}
+        for n in range(N):
+            for g in range(groups):
+                gs = slice(g * Kg, (g + 1) * Kg)
+                if C == 0:
+                    out[n, gs] = b[gs, None, None]
+                    continue
+                _gather_gemm(xc[n, g * Cg:(g + 1) * Cg], wmats[g], b[gs], out[n, gs],
+                             rowsrc, orow, colsrc, q0, q1, cbase, sw, 0, 1, 0.0,
+                             nthreads, scratch)
+    if ndim == 2:
+        return out[0, 0]
+    if ndim == 3:
+        return out[0]
+    return out
+
+
+def _transpose_size(n, k, s, p, d, op):
+    return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, *, output_size=None, workers=None):
+    """2-D transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
+
+    The adjoint of :func:`conv2d` ("deconvolution", fractionally strided
+    convolution): every input sample stamps the kernel, scaled by its value,
+    onto the output at ``stride`` spacing, overlapping stamps add up:
+    ``out[i * s + m * d - p] += x[i] * w[m]`` per axis.  Equivalently: insert
+    ``s - 1`` zeros between input samples, take the **full** true
+    convolution with the kernel (:func:`imfilt.convolve`), crop ``p`` from
+    each side and extend by ``output_padding`` at the end.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C_in, H, W), (C_in, H, W) or (H, W)
+        Input; a 2-D image goes with a 2-D kernel (single channel).
+    weight : array_like, shape (C_in, C_out / groups, kh, kw) or (kh, kw)
+        Note the layout: the transpose of :func:`conv2d`'s.
+    bias : array_like, shape (C_out,), optional
+    stride, padding, dilation : int or (int, int), optional
+        As in :func:`conv2d` (the ``stride``/``padding`` of the forward
+        convolution this one is the adjoint of).
+    output_padding : int or (int, int), optional
+        Extra rows/columns at the end, ``< max(stride, dilation)``: resolves
+        which input size the forward convolution had.
+    groups : int, optional
+        Independent groups of channels.
+    output_size : (int, int) or longer sequence, optional
+        Desired output height and width (the last two entries are used);
+        ``output_padding`` is derived from it (then leave ``output_padding``
+        at 0).  Must lie in ``[default, default + stride - 1]``.
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray, shape (N, C_out, H_out, W_out) (or like x)
+        ``H_out = (H - 1) s - 2 p + d (kh - 1) + output_padding + 1``; dtype
+        as :func:`conv2d`.
+
+    Notes
+    -----
+    Computed as a gather per output pixel, never as a scatter: output pixels
+    with the same ``(oy % s, ox % s)`` use the same kernel taps, so each of
+    these ``s * s`` phases is a plain correlation (the tiled im2col + matrix
+    product of :func:`conv2d` when there are many channels, a direct row
+    kernel otherwise).  Threads write disjoint outputs: no races, and results
+    are bit-identical for any thread count.
+
+    Examples
+    --------
+    The seed example: a 2x2 input, a 4x4 kernel of ones, stride 3 gives 7x7;
+    the stamps overlap in the middle row and column.
+
+    >>> import numpy as np, imfilt
+    >>> out = imfilt.conv_transpose2d(np.array([[1., 2], [3, 4]]), np.ones((4, 4)), stride=3)
+    >>> out.shape
+    (7, 7)
+    >>> out[3]
+    array([ 4.,  4.,  4., 10.,  6.,  6.,  6.])
+    """
+    xa = as_array(x, "x")
+    wa = as_array(weight, "weight")
+    compute = _compute_dtype(xa, wa, "conv_transpose2d")
+    xb, wb, ndim = _as_batch(xa, wa, "conv_transpose2d", "(C_in, C_out / groups, kh, kw)")
+    N, C, H, W = xb.shape
+    Cw, Kg, kh, kw = wb.shape
+    if Cw != C:
+        raise ValueError(
+            f"conv_transpose2d: weight has shape {wb.shape} (C_in, C_out / groups, kh, kw) "
+            f"but x has {C} channels; weight.shape[0] must equal C_in = {C}"
+        )
+    groups = _check_groups(groups, "conv_transpose2d", C)
+    if kh == 0 or kw == 0:
+        raise ValueError(f"conv_transpose2d: weight has an empty kernel, shape {wb.shape}")
+    K = Kg * groups
+    Cg = C // groups
+    sh, sw = as_pair(stride, "stride")
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    dh, dw = as_pair(dilation, "dilation")
+    oph, opw = as_pair(output_padding, "output_padding", minimum=0)
+    if output_size is not None:
+        if (oph, opw) != (0, 0):
+            raise ValueError(
+                f"give output_size={output_size!r} or output_padding={output_padding!r}, "
+                "not both: output_padding is derived from output_size"
+            )
+        try:
+            size = [int(v) if is_integer_like(v) else None for v in output_size]
+        except TypeError:
+            size = [None]
+        if len(size) < 2 or None in size:
+            raise TypeError(
+                f"output_size={output_size!r} is not valid; use (height, width) or a "
+                "longer shape whose last two entries are the height and width"
+            )
+        ops = []
+        for n, k, s, p, d, want, axis in ((H, kh, sh, ph, dh, size[-2], "height"),
+                                          (W, kw, sw, pw, dw, size[-1], "width")):
+            lo = _transpose_size(n, k, s, p, d, 0)
+            if not lo <= want <= lo + s - 1:
+                raise ValueError(
+                    f"output_size={output_size!r} is not valid: the {axis} must lie in "
+                    f"[{lo}, {lo + s - 1}] for an input {axis} of {n} with kernel {k}, "
+                    f"stride {s}, padding {p}, dilation {d}"
+                )
+            ops.append(want - lo)
+        oph, opw = ops
+    elif oph >= max(sh, dh) or opw >= max(sw, dw):
+        raise ValueError(
+            f"output_padding={output_padding!r} is not valid: it must be smaller than "
+            f"max(stride, dilation) = ({max(sh, dh)}, {max(sw, dw)}) in each axis"
+        )
+    Ho = _transpose_size(H, kh, sh, ph, dh, oph)
+    Wo = _transpose_size(W, kw, sw, pw, dw, opw)
+    if Ho < 0 or Wo < 0:
+        raise ValueError(
+            f"conv_transpose2d: the output size would be negative ({Ho}x{Wo}); "
+            f"padding={padding!r} crops more than the full result"
+        )
+    b = _bias(bias, K, compute)
+    nthreads = resolve_workers(workers)
+    xc = np.ascontiguousarray(xb, dtype=compute)
+    wc = np.ascontiguousarray(wb, dtype=compute)
+    out = np.empty((N, K, Ho, Wo), dtype=compute)
+    if out.size == 0:
+        pass
+    elif C == 0 or H == 0 or W == 0:
+        out[...] = b[None, :, None, None]
+    elif Cg * Kg < _DIRECT_PAIRS:
+        tables = _column_phases(W, Wo, kw, sw, pw, dw)
+        scratch = np.empty((nthreads, Wo), dtype=compute)
+        _layers.transpose_direct(xc, wc, b, out, groups, sh, sw, ph, dh, *tables, scratch,
+                                 nthreads)
+    else:
+        _transpose_gemm(xc, wc, b, out, groups, (sh, sw), (ph, pw), (dh, dw), nthreads)
+    if ndim == 2:
+        return out[0, 0]
+    if ndim == 3:
+        return out[0]
+    return out
+
+
+def _column_phases(W, Wo, kw, sw, pw, dw):
+    """Per output-column phase ``rx = ox % sw``: the kernel columns that reach
+    it, the source offset ``base`` (source column ``q + base`` for the
+    phase's q-th output) and the valid range of q.  Arrays of shape (sw, kw)."""
+    nph = np.zeros(sw, dtype=np.intp)
+    pkx, pbase, plo, phi = (np.zeros((sw, kw), dtype=np.intp) for _ in range(4))
+    for rx in range(min(sw, Wo)):
+        Q = len(range(rx, Wo, sw))
+        for kx in range(kw):
+            num = rx + pw - kx * dw
+            if num % sw:
+                continue
+            base = num // sw
+            j = nph[rx]
+            pkx[rx, j], pbase[rx, j] = kx, base
+            plo[rx, j] = max(0, -base)
+            phi[rx, j] = max(plo[rx, j], min(Q, W - base))
+            nph[rx] += 1
+    return nph, pkx, pbase, plo, phi
+
+
+def _transpose_gemm(x, w, b, out, groups, stride, padding, dilation, nthreads):
+    """Transposed convolution as ``s * s`` gathered GEMM phases."""
+    N, C, H, W = x.shape
+    _, Kg, kh, kw = w.shape
+    Ho, Wo = out.shape[-2:]
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    Cg = C // groups
+    scratch = {}
+    for ry in range(min(sh, Ho)):
+        kys = [ky for ky in range(kh) if (ry + ph - ky * dh) % sh == 0]
+        orow = np.arange(ry, Ho, sh, dtype=np.intp)
+        num = orow[:, None] + ph - np.array(kys, dtype=np.intp)[None, :] * dh
+        iy = num // sh
+        rowsrc = np.ascontiguousarray(np.where((iy >= 0) & (iy < H), iy, -1), dtype=np.intp)
+        for rx in range(min(sw, Wo)):
+            kxs = [kx for kx in range(kw) if (rx + pw - kx * dw) % sw == 0]
+            if not kys or not kxs:
+                out[:, :, ry::sh, rx::sw] = b[None, :, None, None]
+                continue
+            Q = len(range(rx, Wo, sw))
+            cbase = np.array([(rx + pw - kx * dw) // sw for kx in kxs], dtype=np.intp)
+            raw = cbase[:, None] + np.arange(Q, dtype=np.intp)[None, :]
+            colsrc = np.ascontiguousarray(np.where((raw >= 0) & (raw < W), raw, -1),
+                                          dtype=np.intp)
+            spans = [_fast_span(raw[j], W) for j in range(len(kxs))]
+            q0 = np.array([s[0] for s in spans], dtype=np.intp)
+            q1 = np.array([s[1] for s in spans], dtype=np.intp)
+            for g in range(groups):
+                wg = w[g * Cg:(g + 1) * Cg][:, :, kys][:, :, :, kxs]
+                wmat = np.ascontiguousarray(wg.transpose(1, 0, 2, 3)).reshape(Kg, -1)
+                gs = slice(g * Kg, (g + 1) * Kg)
+                for n in range(N):
+                    _gather_gemm(x[n, g * Cg:(g + 1) * Cg], wmat, b[gs], out[n, gs],
+                                 rowsrc, orow, colsrc, q0, q1, cbase, 1, rx, sw, 0.0,
+                                 nthreads, scratch)
+
+
+for _f in (conv2d, conv_transpose2d):
+    _f.__doc__ = _f.__doc__.replace("%(workers)s", _WORKERS)
+del _f

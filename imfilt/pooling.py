@@ -1,0 +1,485 @@
+"""Pooling and unpooling with PyTorch's exact semantics.
+
+Every pooling variant is a thin wrapper over one generic function
+(``_pool``) that differs only in the reduction code passed to the kernel.
+Window geometry, output sizes, ``ceil_mode``, padding limits, the divisor of
+average pooling and the layout of the returned indices are those of
+``torch.nn.functional`` (see CONVENTIONS section 8).
+"""
+
+import numpy as np
+
+from imfilt._kernels import _pool as _kpool
+from imfilt._params import as_pair, as_planes, restore_planes
+from imfilt._threads import resolve_workers
+from imfilt._validation import as_array, is_integer_like, result_dtypes
+
+__all__ = ["max_pool2d", "avg_pool2d", "min_pool2d", "max_unpool2d", "stochastic_pool2d"]
+
+_OP_MAX, _OP_MIN, _OP_AVG, _OP_STOCHASTIC, _OP_STOCHASTIC_MEAN = range(5)
+
+_SHARED = """\
+x : array_like, shape (H, W), (C, H, W) or (N, C, H, W)
+    The input; every (H, W) plane is pooled independently.  Any layout and
+    byte order; never modified.
+kernel_size : int or (int, int)
+    Window height and width.
+stride : int or (int, int), optional
+    Step between windows; defaults to ``kernel_size`` (PyTorch)."""
+
+_WORKERS = """\
+workers : int, optional
+    Threads to use (``None``: the :func:`imfilt.set_workers` default, else
+    ``OMP_NUM_THREADS``, else all available cores; ``-1``: all cores).
+    Results are bit-identical for any thread count."""
+
+
+def _output_size(n, k, s, p, d, ceil_mode, axis):
+    """PyTorch's ``pooling_output_shape`` for one axis (validated)."""
+    num = n + 2 * p - d * (k - 1) - 1
+    if ceil_mode:
+        out = (num + s - 1) // s + 1
+        # The last window must start inside the input or the left padding.
+        if (out - 1) * s >= n + p:
+            out -= 1
+    else:
+        out = num // s + 1
+    if out < 1:
+        raise ValueError(
+            f"the {axis} of the input ({n}) is too small for kernel_size={k}, "
+            f"dilation={d}, padding={p}: the output would be empty; use a smaller "
+            "kernel_size or dilation, more padding, or ceil_mode=True"
+        )
+    return out
+
+
+def _geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
+    kh, kw = as_pair(kernel_size, "kernel_size")
+    sh, sw = as_pair(stride, "stride", allow_none=True) or (kh, kw)
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    dh, dw = as_pair(dilation, "dilation")
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"ceil_mode={ceil_mode!r} is not valid; use True or False")
+    if ph > kh // 2 or pw > kw // 2:
+        raise ValueError(
+            f"padding={padding!r} is not valid for kernel_size={kernel_size!r}: padding "
+            f"must be at most half the kernel size, here <= ({kh // 2}, {kw // 2}) "
+            "(PyTorch's rule)"
+        )
+    H, W = shape[-2:]
+    if H == 0 or W == 0:
+        raise ValueError(
+            f"x has an empty plane (shape {tuple(shape)}); pooling needs at least one "
+            "row and one column"
+        )
+    Ho = _output_size(H, kh, sh, ph, dh, bool(ceil_mode), "height")
+    Wo = _output_size(W, kw, sw, pw, dw, bool(ceil_mode), "width")
+    return (kh, kw), (sh, sw), (ph, pw), (dh, dw), (Ho, Wo)
+
+
+def _selection_dtypes(dtype, func):
+    """(compute, output) dtypes for max/min pooling and unpooling.
+
+    Selection is exact, so the input dtype is kept (as PyTorch does), in
+    native byte order: float32/float64 directly, float16 through float32,
+    bool and integers through int64.
+    """
+    if dtype.kind == "c":
+        raise TypeError(
+            f"{func} has no order on complex numbers (x has dtype {dtype}); pool the "
+            "real part, the imaginary part or the magnitude (np.abs) instead"
+        )
+    native = dtype.newbyteorder("=")
+    if dtype.kind == "f":
+        if dtype.itemsize <= 4:
+            return np.dtype(np.float32), native
+        return np.dtype(np.float64), native
+    return np.dtype(np.int64), native
+
+
+def _as_compute(arr, compute, name):
+    if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(
+            f"{name} holds uint64 values above {np.iinfo(np.int64).max}, which imfilt's "
+            "integer pooling (int64) cannot represent; cast to float64 first"
+        )
+    return np.ascontiguousarray(arr, dtype=compute)
+
+
+def _init_value(op, compute):
+    if compute.kind == "f":
+        return -np.inf if op == _OP_MAX else np.inf
+    info = np.iinfo(compute)
+    return info.min if op == _OP_MAX else info.max
+
+
+def _pool(x, op, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+          count_include_pad, divisor_override, workers, func, rng=None):
+    """The one generic pooling function behind every public variant."""
+    arr, lead = as_planes(x)
+    if not isinstance(return_indices, (bool, np.bool_)):
+        raise TypeError(f"return_indices={return_indices!r} is not valid; use True or False")
+    ksz, strd, pad, dil, (Ho, Wo) = _geometry(arr.shape, kernel_size, stride, padding,
+                                               dilation, ceil_mode)
+    if op in (_OP_MAX, _OP_MIN):
+        compute, out_dtype = _selection_dtypes(arr.dtype, func)
+    else:
+        if arr.dtype.kind == "c":
+            raise TypeError(f"{func} does not support complex input (x has dtype {arr.dtype})")
+        compute, out_dtype = result_dtypes(arr.dtype, arr.dtype)
+    nthreads = resolve_workers(workers)
+    H, W = arr.shape[-2:]
+    planes = _as_compute(arr.reshape((-1, H, W)), compute, "x")
+    P = planes.shape[0]
+    out = np.empty((P, Ho, Wo), dtype=compute)
+    indices = np.empty((P, Ho, Wo), dtype=np.int64) if return_indices else None
+
+    uniforms = None
+    if op in (_OP_STOCHASTIC, _OP_STOCHASTIC_MEAN):
+        if planes.size and not (planes >= 0).all():
+            bad = "NaN" if np.isnan(planes).any() else "negative"
+            raise ValueError(
+                f"stochastic_pool2d needs non-negative activations (e.g. after a ReLU); "
+                f"x holds {bad} values. Apply np.maximum(x, 0) or shift the input first"
+            )
+        if op == _OP_STOCHASTIC:
+            # Drawn here, in one fixed C order, so the same seed gives the same
+            # result for any thread count.
+            uniforms = rng.random((P, Ho, Wo))
+
+    init = _init_value(op, compute) if op in (_OP_MAX, _OP_MIN) else 0
+    divisor = 0.0 if divisor_override is None else float(divisor_override)
+    tscratch = ascratch = rscratch = None
+    if dil == (1, 1) and op in (_OP_MAX, _OP_MIN, _OP_AVG) and compute.kind == "f":
+        # Row-first (separable) kernel: per-thread scratch rows.
+        tscratch = np.empty((nthreads, max(W, 1)), dtype=compute)
+        ascratch = np.empty((nthreads, max(W, 1)), dtype=np.float64)
+        rscratch = np.empty((nthreads, max(W, 1)), dtype=np.intp)
+    _kpool.pool2d(planes, out, indices, ksz[0], ksz[1], strd[0], strd[1], pad[0], pad[1],
+                  dil[0], dil[1], op, compute.type(init), bool(count_include_pad), divisor,
+                  uniforms, nthreads, tscratch, ascratch, rscratch)
+    result = restore_planes(out.astype(out_dtype, copy=False), lead)
+    if return_indices:
+        return result, restore_planes(indices, lead)
+    return result
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, workers=None):
+    """Max pooling over (H, W) windows, exactly as ``torch.nn.functional.max_pool2d``.
+
+    Parameters
+    ----------
+    %(shared)s
+    padding : int or (int, int), optional
+        Implicit ``-inf`` padding on both sides, at most ``kernel_size // 2``.
+    dilation : int or (int, int), optional
+        Spacing between window elements.
+    ceil_mode : bool, optional
+        Use ``ceil`` instead of ``floor`` for the output size; the last window
+        must still start inside the input or the left padding.
+    return_indices : bool, optional
+        Also return where each maximum came from, as the flat index
+        ``ih * W + iw`` into the unpadded input plane (the input of
+        :func:`max_unpool2d`).
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        Shape ``(..., H_out, W_out)`` with
+        ``H_out = (H + 2 p - d (k - 1) - 1) // s + 1`` (ceil with
+        ``ceil_mode``).  The input dtype is kept (float16, bool and integers
+        included, as PyTorch).
+    indices : ndarray of int64, only with ``return_indices=True``
+
+    Notes
+    -----
+    A NaN in a window wins (the output is NaN, the index that of the last
+    NaN); among equal maxima the first in row-major order is reported.
+
+    Examples
+    --------
+    >>> import numpy as np, imfilt
+    >>> x = np.array([[1., 2, 5, 3],
+    ...               [4, 0, 1, 1],
+    ...               [7, 8, 2, 2],
+    ...               [1, 9, 3, 6]], dtype=np.float32)
+    >>> out, idx = imfilt.max_pool2d(x, 2, return_indices=True)
+    >>> out
+    array([[4., 5.],
+           [9., 6.]], dtype=float32)
+    >>> idx
+    array([[ 4,  2],
+           [13, 15]])
+    """
+    return _pool(x, _OP_MAX, kernel_size, stride, padding, dilation, ceil_mode,
+                 return_indices, True, None, workers, "max_pool2d")
+
+
+def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, workers=None):
+    """Min pooling: :func:`max_pool2d` with the order reversed.
+
+    Equal to ``-max_pool2d(-x, ...)`` for floats (padding is ``+inf``; a NaN
+    wins; ties keep the first minimum), but exact for unsigned integers too.
+
+    Parameters
+    ----------
+    %(shared)s
+    padding, dilation, ceil_mode, return_indices
+        As in :func:`max_pool2d`.
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        Same shape and dtype rules as :func:`max_pool2d`.
+    indices : ndarray of int64, only with ``return_indices=True``
+
+    Examples
+    --------
+    >>> import numpy as np, imfilt
+    >>> x = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    >>> imfilt.min_pool2d(x, 2)
+    array([[ 0,  2],
+           [ 8, 10]], dtype=uint8)
+    """
+    return _pool(x, _OP_MIN, kernel_size, stride, padding, dilation, ceil_mode,
+                 return_indices, True, None, workers, "min_pool2d")
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, *, workers=None):
+    """Average pooling, exactly as ``torch.nn.functional.avg_pool2d``.
+
+    Parameters
+    ----------
+    %(shared)s
+    padding : int or (int, int), optional
+        Implicit zero padding on both sides, at most ``kernel_size // 2``.
+    ceil_mode : bool, optional
+        As in :func:`max_pool2d`.
+    count_include_pad : bool, optional
+        Divide by the window size including padded cells (default, PyTorch)
+        or only by the cells inside the input.  The ceil-mode overhang beyond
+        the padding is never counted.
+    divisor_override : int, optional
+        Divide every window sum by this positive number instead.
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        Shape as :func:`max_pool2d`.  float32 stays float32, float64 stays
+        float64; bool, float16 and 8/16-bit integers give float32, wider
+        integers float64 (imfilt's dtype policy; PyTorch refuses most integer
+        dtypes here).
+
+    Examples
+    --------
+    >>> import numpy as np, imfilt
+    >>> x = np.arange(9, dtype=np.float64).reshape(3, 3)
+    >>> imfilt.avg_pool2d(x, 2, stride=1)
+    array([[2., 3.],
+           [5., 6.]])
+    >>> imfilt.avg_pool2d(x, 2, padding=1, count_include_pad=False)
+    array([[0. , 1.5],
+           [4.5, 6. ]])
+    """
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"count_include_pad={count_include_pad!r} is not valid; use True or False")
+    if divisor_override is not None and (not is_integer_like(divisor_override)
+                                         or divisor_override <= 0):
+        raise ValueError(
+            f"divisor_override={divisor_override!r} is not valid; use None or a positive int"
+        )
+    return _pool(x, _OP_AVG, kernel_size, stride, padding, 1, ceil_mode, False,
+                 count_include_pad, divisor_override, workers, "avg_pool2d")
+
+
+def _as_rng(rng):
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or is_integer_like(rng):
+        if rng is not None and rng < 0:
+            raise ValueError(f"rng={rng!r} is not valid; an integer seed must be >= 0")
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"rng={rng!r} is not valid; use None, a non-negative int seed or a "
+        "numpy.random.Generator (np.random.default_rng(seed))"
+    )
+
+
+def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
+                      return_indices=False, workers=None):
+    """Stochastic pooling (Zeiler & Fergus, 2013).
+
+    In training each window outputs one of its activations, chosen with
+    probability ``a_i / sum(a)`` (an all-zero window gives 0); at inference
+    it outputs the probability-weighted mean ``sum(a_i ** 2) / sum(a)``.
+
+    Parameters
+    ----------
+    %(shared)s
+    training : bool, optional
+        Sample (True, default) or return the expectation (False).
+    rng : None, int or numpy.random.Generator, optional
+        Source of randomness.  The uniforms are drawn with NumPy in one fixed
+        order before the kernel runs, so the same seed gives the same result
+        for any thread count.  ``None`` draws fresh entropy.
+    return_indices : bool, optional
+        Also return the flat index ``ih * W + iw`` of each chosen activation
+        (training only); :func:`max_unpool2d` accepts it.
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        Shape ``(..., (H - kh) // sh + 1, (W - kw) // sw + 1)`` (no padding),
+        dtype as :func:`avg_pool2d`.
+    indices : ndarray of int64, only with ``return_indices=True``
+
+    Raises
+    ------
+    ValueError
+        When ``x`` holds negative or NaN values: the activations define a
+        probability distribution.
+
+    Examples
+    --------
+    >>> import numpy as np, imfilt
+    >>> x = np.array([[0., 3], [1, 0]])
+    >>> imfilt.stochastic_pool2d(x, 2, training=False)
+    array([[2.5]])
+    >>> out = imfilt.stochastic_pool2d(x, 2, rng=0)
+    >>> float(out[0, 0]) in (1.0, 3.0)
+    True
+    """
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"training={training!r} is not valid; use True or False")
+    if return_indices and not training:
+        raise ValueError(
+            "return_indices=True needs training=True: at inference the output is a "
+            "weighted mean, not one chosen position"
+        )
+    op = _OP_STOCHASTIC if training else _OP_STOCHASTIC_MEAN
+    gen = _as_rng(rng) if training else None
+    return _pool(x, op, kernel_size, stride, 0, 1, False, return_indices, True, None,
+                 workers, "stochastic_pool2d", rng=gen)
+
+
+def _unpool_size(n, k, s, p, requested, axis):
+    default = (n - 1) * s - 2 * p + k
+    if requested is None:
+        if default < 1:
+            raise ValueError(
+                f"the default output {axis} (n - 1) * stride - 2 * padding + kernel_size = "
+                f"{default} is empty; pass output_size"
+            )
+        return default
+    if not (default - s < requested < default + s):
+        raise ValueError(
+            f"output_size {axis} {requested} is not valid: for input {axis} {n}, "
+            f"kernel_size={k}, stride={s}, padding={p} it must lie strictly between "
+            f"{default - s} and {default + s}"
+        )
+    return requested
+
+
+def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None, *,
+                 workers=None):
+    """Inverse of :func:`max_pool2d`: zeros, then each value at its index.
+
+    Exactly ``torch.nn.functional.max_unpool2d``: the seed notes' "record the
+    pooling index, enlarge, then fill".
+
+    Parameters
+    ----------
+    x : array_like, shape (H, W), (C, H, W) or (N, C, H, W)
+        Pooled values.
+    indices : array_like of integers, same shape as ``x``
+        Flat indices ``ih * W_out + iw`` into each output plane, as returned
+        by ``max_pool2d(..., return_indices=True)``.
+    kernel_size, stride, padding : int or (int, int)
+        The pooling parameters (``stride`` defaults to ``kernel_size``).
+    output_size : (int, int) or longer sequence, optional
+        Output height and width (only the last two entries are used, so
+        ``original.shape`` works).  Needed when pooling dropped a row or
+        column (540 -> 270 -> 135 -> 67 cannot be inverted without it); must
+        lie strictly within ``stride`` of the default
+        ``(n - 1) * stride - 2 * padding + kernel_size``.
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        Shape ``(..., H_out, W_out)``, dtype of ``x``.  Where indices repeat,
+        the value that comes last in row-major order wins.
+
+    Raises
+    ------
+    ValueError
+        When an index lies outside ``[0, H_out * W_out)`` or shapes disagree.
+
+    Examples
+    --------
+    >>> import numpy as np, imfilt
+    >>> x = np.array([[1., 2, 5, 3],
+    ...               [4, 0, 1, 1]])
+    >>> pooled, idx = imfilt.max_pool2d(x, 2, return_indices=True)
+    >>> imfilt.max_unpool2d(pooled, idx, 2)
+    array([[0., 0., 5., 0.],
+           [4., 0., 0., 0.]])
+    """
+    arr, lead = as_planes(x)
+    ind = as_array(indices, "indices")
+    if ind.dtype.kind not in "iu":
+        raise TypeError(
+            f"indices has dtype {ind.dtype}; use the integer indices from "
+            "max_pool2d(..., return_indices=True)"
+        )
+    if ind.shape != arr.shape:
+        raise ValueError(
+            f"indices has shape {ind.shape} but x has shape {arr.shape}; they must match"
+        )
+    kh, kw = as_pair(kernel_size, "kernel_size")
+    sh, sw = as_pair(stride, "stride", allow_none=True) or (kh, kw)
+    ph, pw = as_pair(padding, "padding", minimum=0)
+    H, W = arr.shape[-2:]
+    req = (None, None)
+    if output_size is not None:
+        try:
+            size = [int(v) if is_integer_like(v) else None for v in output_size]
+        except TypeError:
+            size = [None]
+        if len(size) < 2 or None in size:
+            raise TypeError(
+                f"output_size={output_size!r} is not valid; use (height, width) or a "
+                "longer shape whose last two entries are the height and width"
+            )
+        req = tuple(size[-2:])
+    Ho = _unpool_size(H, kh, sh, ph, req[0], "height")
+    Wo = _unpool_size(W, kw, sw, pw, req[1], "width")
+    compute, out_dtype = _selection_dtypes(arr.dtype, "max_unpool2d")
+    vals = _as_compute(arr.reshape((-1, H * W)), compute, "x")
+    flat = ind.reshape((-1, H * W))
+    if flat.size:
+        lo, hi = int(flat.min()), int(flat.max())
+        if lo < 0 or hi >= Ho * Wo:
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"indices holds {bad}, outside [0, {Ho * Wo}) for an output plane of "
+                f"{Ho}x{Wo}; pass the indices of max_pool2d with the same kernel_size, "
+                "stride and padding (and output_size if the input size was odd)"
+            )
+    flat = np.ascontiguousarray(flat, dtype=np.int64)
+    out = np.zeros((vals.shape[0], Ho * Wo), dtype=compute)
+    _kpool.unpool2d(vals, flat, out, resolve_workers(workers))
+    return out.astype(out_dtype, copy=False).reshape(tuple(lead) + (Ho, Wo))
+
+
+for _f in (max_pool2d, min_pool2d, avg_pool2d, stochastic_pool2d, max_unpool2d):
+    _f.__doc__ = _f.__doc__.replace("%(shared)s", _SHARED.replace("\n", "\n    ")).replace(
+        "%(workers)s", _WORKERS.replace("\n", "\n    "))
+del _f

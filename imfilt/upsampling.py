@@ -1,0 +1,279 @@
+"""Upsampling (bilinear transposed convolution, pixel repeat) and Gaussian pyramids.
+
+Bilinear upsampling is built from :func:`imfilt.conv_transpose2d` with the
+FCN kernel of :func:`bilinear_kernel` (CONVENTIONS section 10).  On its own
+that transposed convolution darkens the outer ~f/2 pixels (implicit zero
+padding); here the input is first extended by one edge-replicated sample on
+each side and the result cropped, which makes it equal to
+``torch.nn.functional.interpolate(mode="bilinear", align_corners=False)``
+everywhere, borders included.  The pyramids reproduce OpenCV's
+``pyrDown``/``pyrUp`` (5x5 Gaussian ``[1 4 6 4 1] / 16``, reflect-101 border).
+"""
+
+import numpy as np
+
+from imfilt._kernels import _pyramid
+from imfilt._modes import boundary_index
+from imfilt._params import as_pair
+from imfilt._threads import resolve_workers
+from imfilt._validation import as_array, is_integer_like, result_dtypes
+from imfilt.layers import conv_transpose2d
+
+__all__ = ["bilinear_kernel", "upsample", "pyramid_down", "pyramid_up"]
+
+_METHODS = ("bilinear", "nearest")
+
+_AXES_DOC = """\
+axes : (int, int), optional
+        The two spatial axes (height, width); default the last two, as
+        ``(N, C, H, W)``.  Use ``axes=(0, 1)`` for an ``(H, W, 3)`` colour
+        image.  Every other axis is a stack of independent planes."""
+
+_WORKERS_DOC = """\
+workers : int, optional
+        Threads to use (``None``: the :func:`imfilt.set_workers` default;
+        ``-1``: all cores).  Results are bit-identical for any thread count."""
+
+
+def _bilinear_1d(f):
+    size = 2 * f - f % 2
+    c = f - 1 if size % 2 == 1 else f - 0.5
+    return 1 - np.abs(np.arange(size) - c) / f
+
+
+def bilinear_kernel(factor):
+    """The FCN bilinear upsampling kernel for an integer ``factor``.
+
+    ``size = 2 f - f % 2``, centre ``c = f - 1`` (odd size) or ``f - 0.5``
+    (even size), ``w[i, j] = (1 - |i - c| / f) (1 - |j - c| / f)``: the
+    initial weights of FCN's deconvolution layers.  Used with
+    ``stride = f`` and ``padding = ceil((f - 1) / 2)`` in
+    :func:`imfilt.conv_transpose2d` it interpolates bilinearly
+    (``align_corners=False``) in the interior.
+
+    Parameters
+    ----------
+    factor : int or (int, int)
+        Upsampling factor (per axis); >= 1.
+
+    Returns
+    -------
+    kernel : ndarray of float64, shape (2 fy - fy % 2, 2 fx - fx % 2)
+
+    Examples
+    --------
+    >>> import imfilt
+    >>> imfilt.bilinear_kernel(2)
+    array([[0.0625, 0.1875, 0.1875, 0.0625],
+           [0.1875, 0.5625, 0.5625, 0.1875],
+           [0.1875, 0.5625, 0.5625, 0.1875],
+           [0.0625, 0.1875, 0.1875, 0.0625]])
+    """
+    fy, fx = as_pair(factor, "factor")
+    return np.outer(_bilinear_1d(fy), _bilinear_1d(fx))
+
+
+def _as_stack(image, axes, func, min_ndim=2):
+    """Move the spatial axes last and flatten the rest: (P, H, W), undo info."""
+    arr = as_array(image, "image")
+    if arr.ndim < min_ndim:
+        raise ValueError(
+            f"{func}: image must have at least 2 dimensions (height, width); got shape "
+            f"{arr.shape}"
+        )
+    if axes is None:
+        axes = (arr.ndim - 2, arr.ndim - 1)
+    if (not isinstance(axes, (tuple, list)) or len(axes) != 2
+            or not all(is_integer_like(a) for a in axes)):
+        raise TypeError(f"axes={axes!r} is not valid; use a pair of ints (height axis, width axis)")
+    ax = []
+    for a in axes:
+        if not -arr.ndim <= a < arr.ndim:
+            raise ValueError(
+                f"axes={axes!r} is not valid for an image with {arr.ndim} dimensions "
+                f"(shape {arr.shape}); use axes in [{-arr.ndim}, {arr.ndim - 1}]"
+            )
+        ax.append(int(a) % arr.ndim)
+    if ax[0] == ax[1]:
+        raise ValueError(f"axes={axes!r} is not valid; the two axes must differ")
+    moved = np.moveaxis(arr, ax, (-2, -1))
+    lead = moved.shape[:-2]
+    return moved.reshape((int(np.prod(lead)),) + moved.shape[-2:]), (lead, ax)
+
+
+def _from_stack(planes, info):
+    lead, ax = info
+    out = planes.reshape(tuple(lead) + planes.shape[-2:])
+    return np.moveaxis(out, (-2, -1), ax)
+
+
+def _float_planes(planes, func):
+    if planes.dtype.kind == "c":
+        raise TypeError(f"{func} supports real images only (dtype {planes.dtype})")
+    compute, _ = result_dtypes(planes.dtype, planes.dtype)
+    return np.ascontiguousarray(planes, dtype=compute)
+
+
+def _depthwise_transpose(planes, kernel, stride, padding, workers):
+    """conv_transpose2d of every plane of (P, H, W) with one 2-D kernel."""
+    P = planes.shape[0]
+    w = np.broadcast_to(kernel.astype(planes.dtype), (P, 1) + kernel.shape)
+    return conv_transpose2d(planes[None], w, stride=stride, padding=padding, groups=P,
+                            workers=workers)[0]
+
+
+def upsample(image, factor, method="bilinear", *, axes=None, workers=None):
+    """Enlarge an image by an integer factor.
+
+    Parameters
+    ----------
+    image : array_like, at least 2-D
+        The image or stack of images.
+    factor : int or (int, int)
+        Upsampling factor for (height, width); >= 1.
+    method : {'bilinear', 'nearest'}, optional
+        ``'bilinear'`` (default): the transposed convolution with
+        :func:`bilinear_kernel` on the edge-extended image, equal to
+        ``torch.nn.functional.interpolate(x, scale_factor=factor,
+        mode='bilinear', align_corners=False)`` everywhere (the plain FCN
+        deconvolution differs from it in the outer ~f/2 pixels).
+        ``'nearest'``: every pixel repeated ``factor`` times (PyTorch's
+        ``'nearest'`` for integer factors), dtype kept.
+    %(axes)s
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        ``factor`` times larger along ``axes``.  Bilinear results follow
+        imfilt's dtype policy (float32 stays float32, float64 stays float64,
+        integers give float32/float64).
+
+    Examples
+    --------
+    >>> import numpy as np, imfilt
+    >>> x = np.array([[0., 4.], [8., 12.]])
+    >>> imfilt.upsample(x, 2)
+    array([[ 0.,  1.,  3.,  4.],
+           [ 2.,  3.,  5.,  6.],
+           [ 6.,  7.,  9., 10.],
+           [ 8.,  9., 11., 12.]])
+    >>> imfilt.upsample(np.array([[1, 2]], dtype=np.uint8), 2, method="nearest")
+    array([[1, 1, 2, 2],
+           [1, 1, 2, 2]], dtype=uint8)
+    """
+    fy, fx = as_pair(factor, "factor")
+    if method not in _METHODS:
+        hint = ""
+        if isinstance(method, str) and method.strip().lower() in _METHODS:
+            hint = f". Did you mean {method.strip().lower()!r}?"
+        raise ValueError(
+            f"method={method!r} is not valid; choose one of "
+            + ", ".join(repr(m) for m in _METHODS) + hint
+        )
+    planes, info = _as_stack(image, axes, "upsample")
+    if method == "nearest":
+        out = np.repeat(np.repeat(planes, fy, axis=1), fx, axis=2)
+        return _from_stack(out, info)
+    planes = _float_planes(planes, "upsample")
+    P, H, W = planes.shape
+    if P == 0 or H == 0 or W == 0:
+        return _from_stack(np.zeros((P, H * fy, W * fx), dtype=planes.dtype), info)
+    # One edge-replicated sample on each side: beyond the image the bilinear
+    # weights then fall on copies of the edge, exactly like PyTorch's clamp.
+    ext = np.pad(planes, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    # FCN's padding ceil((f - 1) / 2) = f // 2, plus f for the extra sample:
+    # the output is then exactly f times the original size, nothing to crop.
+    out = _depthwise_transpose(ext, bilinear_kernel((fy, fx)), (fy, fx),
+                               (fy + fy // 2, fx + fx // 2), workers)
+    return _from_stack(out, info)
+
+
+def pyramid_down(image, *, axes=None, workers=None):
+    """Blur with the 5x5 Gaussian ``[1 4 6 4 1] / 16`` and keep every other pixel.
+
+    Equal to OpenCV's ``cv2.pyrDown`` with its default border
+    (``BORDER_REFLECT_101``, imfilt's ``'reflect'``): output size
+    ``((H + 1) // 2, (W + 1) // 2)``.  Computed separably, only at the kept
+    pixels.
+
+    Parameters
+    ----------
+    image : array_like, at least 2-D
+    %(axes)s
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        Half size (rounded up) along ``axes``; dtype by imfilt's policy
+        (OpenCV keeps uint8 and rounds; here uint8 gives float32, round with
+        ``np.rint`` if you need integers).
+
+    Examples
+    --------
+    >>> import numpy as np, imfilt
+    >>> imfilt.pyramid_down(np.ones((5, 6), dtype=np.float32)).shape
+    (3, 3)
+    >>> float(imfilt.pyramid_down(np.full((4, 4), 2.0))[1, 1])
+    2.0
+    """
+    planes, info = _as_stack(image, axes, "pyramid_down")
+    planes = _float_planes(planes, "pyramid_down")
+    P, H, W = planes.shape
+    if H == 0 or W == 0:
+        raise ValueError(f"pyramid_down: image has an empty spatial axis, shape {planes.shape[1:]}")
+    Ho, Wo = (H + 1) // 2, (W + 1) // 2
+    out = np.empty((P, Ho, Wo), dtype=planes.dtype)
+    if P:
+        nthreads = resolve_workers(workers)
+        rowmap = boundary_index(H, 2, 2 * Ho + 1 - H, "reflect")
+        colmap = boundary_index(W, 2, 2 * Wo + 1 - W, "reflect")
+        scratch = np.empty((nthreads, W), dtype=planes.dtype)
+        _pyramid.pyr_down(planes, out, rowmap, colmap, scratch, nthreads)
+    return _from_stack(out, info)
+
+
+def pyramid_up(image, *, axes=None, workers=None):
+    """Double the size: insert zeros, then smooth with 4 x the 5x5 Gaussian.
+
+    Equal to OpenCV's ``cv2.pyrUp`` with its default border: the
+    zero-stuffed ``(2H, 2W)`` image is extended by reflection about its edge
+    samples (``BORDER_REFLECT_101``) and correlated with
+    ``4 * outer(g, g)``, ``g = [1 4 6 4 1] / 16``.  Computed separably
+    without the inserted zeros: per axis, even outputs are
+    ``(x[i-1] + 6 x[i] + x[i+1]) / 8`` and odd ones ``(x[i] + x[i+1]) / 2``,
+    with ``x[-1] = x[1]`` and ``x[n] = x[n-1]`` at the borders.
+
+    Parameters
+    ----------
+    image : array_like, at least 2-D
+    %(axes)s
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        Size ``(2 H, 2 W)`` along ``axes``; dtype by imfilt's policy.
+
+    Examples
+    --------
+    >>> import numpy as np, imfilt
+    >>> out = imfilt.pyramid_up(np.full((3, 4), 5.0))
+    >>> out.shape, float(out.min()), float(out.max())
+    ((6, 8), 5.0, 5.0)
+    """
+    planes, info = _as_stack(image, axes, "pyramid_up")
+    planes = _float_planes(planes, "pyramid_up")
+    P, H, W = planes.shape
+    if H == 0 or W == 0 or P == 0:
+        return _from_stack(np.zeros((P, 2 * H, 2 * W), planes.dtype), info)
+    out = np.empty((P, 2 * H, 2 * W), dtype=planes.dtype)
+    nthreads = resolve_workers(workers)
+    _pyramid.pyr_up(planes, out, np.empty((nthreads, W), dtype=planes.dtype), nthreads)
+    return _from_stack(out, info)
+
+
+for _f in (upsample, pyramid_down, pyramid_up):
+    _f.__doc__ = _f.__doc__.replace("%(axes)s", _AXES_DOC).replace("%(workers)s", _WORKERS_DOC)
+del _f
