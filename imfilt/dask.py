@@ -6,7 +6,8 @@ whose blocks are computed by imfilt's in-memory kernels: :func:`convolve`,
 :func:`correlate` and the edge filters :func:`sobel`, :func:`scharr`,
 :func:`prewitt`, :func:`roberts`, :func:`laplace`, :func:`gradient`
 (``canny`` has no chunked form: its hysteresis links edges across the
-whole image).  Results are
+whole image), the pooling functions :func:`max_pool2d`, :func:`min_pool2d`,
+:func:`avg_pool2d` and :func:`upsample`.  Results are
 **exactly** those of the in-memory function for every chunking: each output
 block gathers its own halo (the image samples its windows read, derived
 from the kernel size, dilation, stride, mode and boundary), including halos
@@ -54,7 +55,7 @@ from imfilt._validation import as_array, as_fillvalue, result_dtypes
 from imfilt.convolution import _normalise_axes, _pads, _pair, _swap_needed
 
 __all__ = ["convolve", "correlate", "sobel", "scharr", "prewitt", "roberts", "laplace",
-           "gradient"]
+           "gradient", "max_pool2d", "min_pool2d", "avg_pool2d", "upsample"]
 
 
 def _as_dask(image):
@@ -84,7 +85,7 @@ def _run_block(blocks, *, ids, rows, cols, shape, fill, patch_dtype, func, kwarg
 
 
 def _halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dtype,
-              out_dtype, name, n_out=None):
+              out_dtype, name, n_out=None, out_scale=(1, 1), plans=None):
     """Apply ``patch_func`` to every output block's explicitly padded patch.
 
     ``x`` has its two spatial axes last; ``patch_func(patch)`` must return
@@ -92,15 +93,19 @@ def _halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dt
     it returns ``n_out`` results stacked on a new first axis.
     """
     lead = x.ndim - 2
-    plans = []
-    for axis in (lead, lead + 1):
-        n = x.shape[axis]
-        before, after = pads[axis - lead]
-        plans.append(plan_axis(n, before, after, kernel_span[axis - lead], stride[axis - lead],
-                               boundary, in_bounds=_bounds(x.chunks[axis])))
+    if plans is None:
+        plans = []
+        for axis in (lead, lead + 1):
+            n = x.shape[axis]
+            before, after = pads[axis - lead]
+            plans.append(plan_axis(n, before, after, kernel_span[axis - lead],
+                                   stride[axis - lead], boundary,
+                                   in_bounds=_bounds(x.chunks[axis])))
     rplan, cplan = plans
     prefix = ((n_out,),) if n_out else ()
-    out_chunks = prefix + x.chunks[:lead] + (rplan.out_chunks, cplan.out_chunks)
+    out_chunks = prefix + x.chunks[:lead] + (
+        tuple(c * out_scale[0] for c in rplan.out_chunks),
+        tuple(c * out_scale[1] for c in cplan.out_chunks))
     meta = np.empty((0,) * len(out_chunks), dtype=out_dtype)
     if rplan.out_len == 0 or cplan.out_len == 0:
         return da.zeros(tuple(sum(c) for c in out_chunks), dtype=out_dtype,
@@ -109,7 +114,8 @@ def _halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dt
     row_reads = [block_reads(rplan.reads(i), rbounds) for i in range(len(rplan.out_chunks))]
     col_reads = [block_reads(cplan.reads(j), cbounds) for j in range(len(cplan.out_chunks))]
     token = tokenize(x.name, name, kernel_span, pads, stride, boundary, fill,
-                     str(patch_dtype), str(out_dtype), patch_func)
+                     str(patch_dtype), str(out_dtype), patch_func, out_scale,
+                     rplan.out_bounds, cplan.out_bounds)
     out_name = f"{name}-{token}"
     dsk = {}
     lead_ranges = [range(len(c)) for c in x.chunks[:lead]]
@@ -522,3 +528,338 @@ gradient.__doc__ = _edge_doc("gradient", "Gradient magnitude and direction of a 
                        "channel_axis", "nan_policy"]
 ).replace("Lazy result with the input's chunks.",
                                "Lazy ``(magnitude, direction)``, with the input's chunks.")
+
+
+# --------------------------------------------------------------------------
+# pooling (PyTorch semantics) and upsampling
+
+
+def _pool_patch(patch, *, func, kernel_size, stride, dilation, workers):
+    """Max/min pooling of an explicitly padded patch (padding 0, the patch sized
+    so that it holds exactly the block's windows)."""
+    return func(patch, kernel_size, stride, 0, dilation, workers=workers)
+
+
+def _avg_counts(n, k, s, p, n_out, count_include_pad):
+    """Per output index, the divisor factor of one axis (imfilt.pooling's rule)."""
+    i0 = np.arange(n_out) * s - p
+    end = np.minimum(i0 + k, n + p)
+    if count_include_pad:
+        return end - i0
+    return np.minimum(end, n) - np.maximum(i0, 0)
+
+
+def _runs(values, lo, hi):
+    """Maximal runs ``(start, stop, value)`` of equal ``values[lo:hi]`` (block-relative)."""
+    out, start = [], lo
+    for i in range(lo + 1, hi + 1):
+        if i == hi or values[i] != values[start]:
+            out.append((start - lo, i - lo, int(values[start])))
+            start = i
+    return out
+
+
+def _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, workers, name,
+          count_include_pad=True, divisor_override=None):
+    from imfilt import pooling
+    x = _as_dask(x)
+    workers = _dask_workers(workers)
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"x must have shape (H, W), (C, H, W) or (N, C, H, W); got "
+                         f"{x.ndim} dimension(s), shape {x.shape}")
+    # The in-memory geometry check: every message and the output size.
+    ksz, strd, pad, dil, (Ho, Wo) = pooling._geometry(x.shape, kernel_size, stride, padding,
+                                                      dilation, ceil_mode)
+    meta = np.zeros((1, 1), dtype=x.dtype)
+    if op == "avg":
+        probe = func(meta, 1, 1, 0, False, bool(count_include_pad), divisor_override,
+                     workers=1)
+        compute, init = probe.dtype, 0
+    else:
+        probe = func(meta, 1, workers=1)
+        compute = pooling._selection_dtypes(np.dtype(x.dtype), func.__name__)[0]
+        init = pooling._init_value(pooling._OP_MAX if op == "max" else pooling._OP_MIN,
+                                   compute)
+    spans = [d * (k - 1) + 1 for k, d in zip(ksz, dil)]
+    lead = x.ndim - 2
+    plans = []
+    for axis, n, K, s, p, o in zip((0, 1), x.shape[-2:], spans, strd, pad, (Ho, Wo)):
+        after = max(0, (o - 1) * s + K - n - p)         # ceil_mode's overhang, if any
+        plan = plan_axis(n, p, after, K, s, "fill", in_bounds=_bounds(x.chunks[lead + axis]))
+        assert plan.out_len == o
+        plans.append(plan)
+    if op != "avg" or divisor_override is not None:
+        if op == "avg":
+            patch_func = functools.partial(_avg_override_patch, func=func, kernel_size=ksz,
+                                           stride=strd, divisor=divisor_override,
+                                           workers=workers)
+        else:
+            patch_func = functools.partial(_pool_patch, func=func, kernel_size=ksz,
+                                           stride=strd, dilation=dil, workers=workers)
+        return _halo_map(x, patch_func, spans, None, strd, "fill", init, compute,
+                         probe.dtype, name, plans=plans)
+    # Average pooling: one call per run of equal divisors (few at the borders).
+    counts = [_avg_counts(n, k, s, p, o, count_include_pad)
+              for n, k, s, p, o in zip(x.shape[-2:], ksz, strd, pad, (Ho, Wo))]
+    return _avg_map(x, plans, counts, ksz, strd, compute, probe.dtype, name, func, workers)
+
+
+def _avg_override_patch(patch, *, func, kernel_size, stride, divisor, workers):
+    return func(patch, kernel_size, stride, 0, False, True, divisor, workers=workers)
+
+
+def _avg_map(x, plans, counts, ksz, strd, compute, out_dtype, name, func, workers):
+    """Average pooling blocks, each split into runs of equal divisor."""
+    lead = x.ndim - 2
+    rplan, cplan = plans
+    rbounds, cbounds = _bounds(x.chunks[lead]), _bounds(x.chunks[lead + 1])
+    out_name = f"{name}-" + tokenize(x.name, name, ksz, strd, str(out_dtype),
+                                     rplan.out_bounds, cplan.out_bounds,
+                                     [c.tolist() for c in counts])
+    dsk = {}
+    for lead_idx in itertools.product(*[range(len(c)) for c in x.chunks[:lead]]):
+        lead_shape = tuple(x.chunks[ax][i] for ax, i in enumerate(lead_idx))
+        for i in range(len(rplan.out_chunks)):
+            rfill, rparts = block_reads(rplan.reads(i), rbounds)
+            o0, o1 = int(rplan.out_bounds[i]), int(rplan.out_bounds[i + 1])
+            rruns = _runs(counts[0], o0, o1)
+            for j in range(len(cplan.out_chunks)):
+                cfill, cparts = block_reads(cplan.reads(j), cbounds)
+                c0, c1 = int(cplan.out_bounds[j]), int(cplan.out_bounds[j + 1])
+                cruns = _runs(counts[1], c0, c1)
+                # Output rows [a0, a1) read patch rows [a0*s, (a1-1)*s + k).
+                runs = [((slice(a0, a1), slice(a0 * strd[0], (a1 - 1) * strd[0] + ksz[0])),
+                         (slice(b0, b1), slice(b0 * strd[1], (b1 - 1) * strd[1] + ksz[1])),
+                         int(ra * cb))
+                        for a0, a1, ra in rruns for b0, b1, cb in cruns]
+                ids = [(a, b) for a in sorted({p[0] for p in rparts})
+                       for b in sorted({p[0] for p in cparts})]
+                keys = [(x.name, *lead_idx, a, b) for a, b in ids]
+                shape = lead_shape + (rplan.reads(i).size, cplan.reads(j).size)
+                task = functools.partial(
+                    _run_block, ids=ids, rows=(rfill, rparts), cols=(cfill, cparts),
+                    shape=shape, fill=0, patch_dtype=compute,
+                    func=functools.partial(_avg_runs, func=func, kernel_size=ksz, stride=strd,
+                                           runs=runs, out_shape=(o1 - o0, c1 - c0),
+                                           workers=workers),
+                    kwargs={})
+                dsk[(out_name, *lead_idx, i, j)] = (task, keys)
+    graph = HighLevelGraph.from_collections(out_name, dsk, dependencies=[x])
+    chunks = x.chunks[:lead] + (rplan.out_chunks, cplan.out_chunks)
+    return da.Array(graph, out_name, chunks=chunks,
+                    meta=np.empty((0,) * x.ndim, dtype=out_dtype))
+
+
+def _avg_runs(patch, *, func, kernel_size, stride, runs, out_shape, workers):
+    out = None
+    for (orow, prow), (ocol, pcol), divisor in runs:
+        part = func(patch[..., prow, pcol], kernel_size, stride, 0, False, True, divisor,
+                    workers=workers)
+        if out is None:
+            out = np.empty(part.shape[:-2] + out_shape, dtype=part.dtype)
+        out[..., orow, ocol] = part
+    return out
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, workers=1):
+    from imfilt import pooling
+    if return_indices is not False:
+        raise ValueError(
+            f"return_indices={return_indices!r} is not supported by imfilt.dask: flat "
+            "indices into the whole plane need the whole plane; use "
+            "imfilt.max_pool2d in memory"
+        )
+    return _pool(x, pooling.max_pool2d, "max", kernel_size, stride, padding, dilation,
+                 ceil_mode, workers, "imfilt-max_pool2d")
+
+
+def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, workers=1):
+    from imfilt import pooling
+    if return_indices is not False:
+        raise ValueError(
+            f"return_indices={return_indices!r} is not supported by imfilt.dask: flat "
+            "indices into the whole plane need the whole plane; use "
+            "imfilt.min_pool2d in memory"
+        )
+    return _pool(x, pooling.min_pool2d, "min", kernel_size, stride, padding, dilation,
+                 ceil_mode, workers, "imfilt-min_pool2d")
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, *, workers=1):
+    from imfilt import pooling
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"count_include_pad={count_include_pad!r} is not valid; use True or "
+                        "False")
+    if divisor_override is not None:
+        pooling.avg_pool2d(np.zeros((1, 1)), 1, divisor_override=divisor_override)  # validate
+    return _pool(x, pooling.avg_pool2d, "avg", kernel_size, stride, padding, 1, ceil_mode,
+                 workers, "imfilt-avg_pool2d", count_include_pad, divisor_override)
+
+
+def _upsample_patch(patch, *, factor, method, workers):
+    from imfilt.upsampling import upsample as _up
+    fy, fx = factor
+    out = _up(patch, factor, method, workers=workers)
+    return out[..., fy:out.shape[-2] - fy, fx:out.shape[-1] - fx] if method == "bilinear" else out
+
+
+def upsample(image, factor, method="bilinear", *, axes=None, workers=1):
+    from imfilt.upsampling import upsample as _up
+    from imfilt._params import as_pair
+    x = _as_dask(image)
+    workers = _dask_workers(workers)
+    # Validate factor, method and axes like the in-memory function.
+    probe = _up(np.zeros((1,) * max(x.ndim - 2, 0) + (1, 1), dtype=x.dtype), factor, method,
+                axes=axes, workers=1)
+    fy, fx = as_pair(factor, "factor")
+    ax = _normalise_axes(axes, x.ndim)
+    perm = [a for a in range(x.ndim) if a not in ax] + list(ax)
+    xt = x.transpose(perm)
+    halo = 1 if method == "bilinear" else 0
+    pads = ((halo, halo), (halo, halo))
+    span = (2 * halo + 1, 2 * halo + 1)
+    func = functools.partial(_upsample_patch, factor=(fy, fx), method=method, workers=workers)
+    out = _halo_map(xt, func, span, pads, (1, 1), "edge", 0, np.dtype(x.dtype),
+                    probe.dtype, "imfilt-upsample", out_scale=(fy, fx))
+    if perm != list(range(x.ndim)):
+        out = out.transpose(np.argsort(perm).tolist())
+    return out
+
+
+_POOL_COMMON = """\
+    Each output block gathers exactly the input its windows read, with the
+    implicit padding (and ``ceil_mode``'s overhang) made explicit, and runs
+    the in-memory kernel with ``padding=0``, so the result is bit-identical
+    to the in-memory function for every chunking; windows may straddle
+    chunk edges (and a chunk may be smaller than a window).  Average
+    pooling passes each run of outputs with the same divisor to the kernel
+    as ``divisor_override``, which reproduces the in-memory count exactly.
+    ``workers`` defaults to 1 thread per block (module *Threads* section)."""
+
+
+def _pool_doc(name, summary, params, example):
+    return f"""{summary}
+
+    Chunked :func:`imfilt.{name}`, PyTorch semantics, taking and returning a
+    ``dask.array.Array`` of shape (H, W), (C, H, W) or (N, C, H, W) (any
+    chunking, also of the leading axes).
+{_POOL_COMMON}
+
+    Parameters
+    ----------
+    x : dask.array.Array or array_like
+        The input.
+{params}
+    workers : int or None, optional
+        OpenMP threads per block (default 1); ``None``: imfilt's default.
+
+    Returns
+    -------
+    out : dask.array.Array
+        Lazy result, the shape of the in-memory result.
+
+    Raises
+    ------
+    ValueError, TypeError
+        The in-memory function's errors, when the graph is built.
+
+    See Also
+    --------
+    imfilt.{name} : the in-memory function.
+
+    Examples
+    --------
+{example}
+    """
+
+
+_POOL_PARAMS = """\
+    kernel_size, stride, padding, dilation, ceil_mode
+        As for :func:`imfilt.max_pool2d` (``stride`` defaults to
+        ``kernel_size``).
+    return_indices : False
+        Not supported here (flat indices need the whole plane): only
+        ``False`` is accepted; use the in-memory function for indices."""
+
+max_pool2d.__doc__ = _pool_doc("max_pool2d", "Max pooling of a Dask array.", _POOL_PARAMS, """\
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> x = np.arange(36, dtype=np.float32).reshape(6, 6)
+    >>> lazy = imfilt.dask.max_pool2d(da.from_array(x, chunks=(3, 4)), 3, stride=2, padding=1)
+    >>> lazy.compute()
+    array([[ 7.,  9., 11.],
+           [19., 21., 23.],
+           [31., 33., 35.]], dtype=float32)
+    >>> np.array_equal(lazy.compute(), imfilt.max_pool2d(x, 3, stride=2, padding=1))
+    True""")
+min_pool2d.__doc__ = _pool_doc("min_pool2d", "Min pooling of a Dask array.",
+                               _POOL_PARAMS.replace("max_pool2d", "min_pool2d"), """\
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> x = da.from_array(np.arange(16.0).reshape(4, 4), chunks=3)
+    >>> imfilt.dask.min_pool2d(x, 2).compute()
+    array([[ 0.,  2.],
+           [ 8., 10.]])""")
+avg_pool2d.__doc__ = _pool_doc("avg_pool2d", "Average pooling of a Dask array.", """\
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        As for :func:`imfilt.avg_pool2d`.""", """\
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> x = np.arange(25, dtype=np.float32).reshape(5, 5)
+    >>> lazy = imfilt.dask.avg_pool2d(da.from_array(x, chunks=2), 2, ceil_mode=True,
+    ...                               count_include_pad=False)
+    >>> lazy.compute()
+    array([[ 3. ,  5. ,  6.5],
+           [13. , 15. , 16.5],
+           [20.5, 22.5, 24. ]], dtype=float32)
+    >>> np.array_equal(lazy.compute(), imfilt.avg_pool2d(x, 2, ceil_mode=True,
+    ...                                                  count_include_pad=False))
+    True""")
+
+upsample.__doc__ = """Enlarge a Dask array by an integer factor: chunked :func:`imfilt.upsample`.
+
+    Every block is enlarged with a one-sample halo (edge-replicated at the
+    image border, as the in-memory bilinear method does) and cropped, so
+    the result is bit-identical to the in-memory one for every chunking;
+    output chunks are the input chunks times ``factor``.
+
+    Parameters
+    ----------
+    image : dask.array.Array or array_like, at least 2-D
+        The image or stack of images, any chunking.
+    factor : int or (int, int)
+        Upsampling factor for (height, width); >= 1.
+    method : {'bilinear', 'nearest'}, optional
+        As for :func:`imfilt.upsample` (default ``'bilinear'``).
+    axes : (int, int), optional
+        The spatial axes (default: the last two).
+    workers : int or None, optional
+        OpenMP threads per block (default 1); ``None``: imfilt's default.
+
+    Returns
+    -------
+    out : dask.array.Array
+        ``factor`` times larger along ``axes``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        The in-memory function's errors, when the graph is built.
+
+    See Also
+    --------
+    imfilt.upsample : the in-memory function.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.array([[0., 4.], [8., 12.]])
+    >>> lazy = imfilt.dask.upsample(da.from_array(image, chunks=1), 2)
+    >>> lazy.chunks
+    ((2, 2), (2, 2))
+    >>> lazy.compute()
+    array([[ 0.,  1.,  3.,  4.],
+           [ 2.,  3.,  5.,  6.],
+           [ 6.,  7.,  9., 10.],
+           [ 8.,  9., 11., 12.]])
+    """

@@ -348,3 +348,85 @@ def test_edge_filter_errors_are_raised_when_building_the_graph():
         idask.sobel(da.zeros((2, 8, 8), chunks=4))
     with pytest.raises(TypeError, match="edge filters need a real image"):
         idask.prewitt(da.zeros((8, 8), chunks=4, dtype=complex))
+
+
+# --------------------------------------------------------------------------
+# pooling and upsampling
+
+POOL_CASES = [  # kernel_size, stride, padding, dilation, ceil_mode
+    (2, None, 0, 1, False), (3, 2, 1, 1, False), (3, 2, 1, 2, True), (3, 3, 1, 1, True),
+    ((3, 2), (1, 2), (1, 0), 1, False), (5, 2, 2, 1, True), (4, 3, 2, 1, True),
+]
+POOL_CHUNKS = [(1, 4, 5), (2, 7, 3), ((1, 1), (10, 13), (1, 27, 1)), (2, 23, 29)]
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+def test_max_min_pool_equal_in_memory(case, dtype, rng):
+    k, s, p, d, ceil = case
+    x = (rng.standard_normal((2, 23, 29)) * 50).astype(dtype)
+    if dtype != np.int16:
+        x[0, 5, 6] = np.nan                                   # NaN wins, as in PyTorch
+    for chunks in POOL_CHUNKS:
+        xd = da.from_array(x, chunks=chunks)
+        for lazy_fn, ref_fn in ((idask.max_pool2d, imfilt.max_pool2d),
+                                (idask.min_pool2d, imfilt.min_pool2d)):
+            ref = ref_fn(x, k, s, p, d, ceil)
+            lazy = lazy_fn(xd, k, s, p, d, ceil)
+            assert lazy.shape == ref.shape and lazy.dtype == ref.dtype
+            np.testing.assert_array_equal(_compute(lazy), ref)
+
+
+@pytest.mark.parametrize("case", [c for c in POOL_CASES if c[3] == 1], ids=str)
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("divisor_override", [None, 5])
+def test_avg_pool_equal_in_memory(case, count_include_pad, divisor_override, rng):
+    k, s, p, _, ceil = case
+    x = rng.standard_normal((2, 23, 29)).astype(np.float32)
+    ref = imfilt.avg_pool2d(x, k, s, p, ceil, count_include_pad, divisor_override)
+    for chunks in POOL_CHUNKS:
+        got = _compute(idask.avg_pool2d(da.from_array(x, chunks=chunks), k, s, p, ceil,
+                                        count_include_pad, divisor_override))
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_avg_pool_integer_input_and_4d(rng):
+    x = rng.integers(0, 255, (2, 3, 17, 19), dtype=np.uint8)
+    ref = imfilt.avg_pool2d(x, 3, 2, 1, True, False)
+    got = _compute(idask.avg_pool2d(da.from_array(x, chunks=(1, 2, 5, 4)), 3, 2, 1, True, False))
+    assert got.dtype == ref.dtype
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_pool_errors_name_the_parameter():
+    x = da.zeros((8, 8), chunks=4)
+    with pytest.raises(ValueError, match="return_indices=True is not supported by imfilt.dask"):
+        idask.max_pool2d(x, 2, return_indices=True)
+    with pytest.raises(ValueError, match="padding=2 is not valid for kernel_size=2"):
+        idask.max_pool2d(x, 2, padding=2)
+    with pytest.raises(ValueError, match="divisor_override=0 is not valid"):
+        idask.avg_pool2d(x, 2, divisor_override=0)
+    with pytest.raises(ValueError, match="x must have shape"):
+        idask.avg_pool2d(da.zeros((8,), chunks=4), 2)
+
+
+@pytest.mark.parametrize("method", ["bilinear", "nearest"])
+@pytest.mark.parametrize("factor", [2, 3, (2, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+def test_upsample_equal_in_memory(method, factor, dtype, rng):
+    x = (rng.random((3, 13, 17)) * 200).astype(dtype)
+    ref = imfilt.upsample(x, factor, method)
+    for chunks in [(1, 1, 1), (2, 4, 5), (3, 13, 17)]:
+        lazy = idask.upsample(da.from_array(x, chunks=chunks), factor, method)
+        assert lazy.shape == ref.shape and lazy.dtype == ref.dtype
+        np.testing.assert_array_equal(_compute(lazy), ref)
+    ref = imfilt.upsample(x, factor, method, axes=(0, 2))
+    got = _compute(idask.upsample(da.from_array(x, chunks=(2, 5, 4)), factor, method, axes=(0, 2)))
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_upsample_errors():
+    with pytest.raises(ValueError, match="method='cubic' is not valid"):
+        idask.upsample(da.zeros((4, 4), chunks=2), 2, "cubic")
+    with pytest.raises(ValueError, match="factor"):
+        idask.upsample(da.zeros((4, 4), chunks=2), 0)
