@@ -3,7 +3,16 @@
 Cython kernels with OpenMP behind a small NumPy API:
 
 - :func:`convolve`, :func:`correlate`: true 2-D convolution and correlation
-  in full/same/valid modes with every common boundary rule.
+  in full/same/valid modes with every common boundary rule; direct,
+  separable and FFT methods; stride, dilation, stacks.
+- :func:`sobel`, :func:`scharr`, :func:`prewitt`, :func:`roberts`,
+  :func:`laplace`, :func:`gradient`, :func:`canny`: edge filters.
+- :func:`conv2d`, :func:`conv_transpose2d`: multi-channel, grouped and
+  transposed convolution with PyTorch semantics.
+- :func:`max_pool2d`, :func:`avg_pool2d`, :func:`min_pool2d`,
+  :func:`max_unpool2d`, :func:`stochastic_pool2d`: pooling and unpooling.
+- :func:`upsample`, :func:`bilinear_kernel`, :func:`pyramid_down`,
+  :func:`pyramid_up`: resampling.
 - :func:`set_workers`, :func:`get_workers`: thread control;
   :func:`show_config`: how this build was made.
 - ``nan_policy='omit'`` for NaN-aware filtering; ``numpy.memmap`` images and

@@ -111,13 +111,14 @@ def test_set_workers_changes_nothing_in_results():
 def test_gil_released_during_kernel():
     """A Python thread keeps running while a long kernel call is under way."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((1024, 1024))
-    w = rng.standard_normal((25, 25))
+    x = rng.standard_normal((1536, 1536))
+    w = rng.standard_normal((31, 31))
     done = threading.Event()
     ticks = []
 
     def work():
-        imfilt.convolve(x, w, "same", workers=1)
+        # direct, one thread: about 2e9 multiply-adds, a few hundred ms
+        imfilt.convolve(x, w, "same", workers=1, method="direct")
         done.set()
 
     t = threading.Thread(target=work)
