@@ -440,6 +440,7 @@ convolve.__doc__ = _doc(
     --------
     correlate : the same without flipping the kernel.
     scipy.signal.convolve2d : the reference semantics.
+    imfilt.dask.convolve : the same on chunked Dask arrays (optional extra).
 
     Notes
     -----
@@ -532,6 +533,7 @@ correlate.__doc__ = _doc(
     --------
     convolve : true convolution (kernel flipped).
     scipy.signal.correlate2d : the reference semantics.
+    imfilt.dask.correlate : the same on chunked Dask arrays (optional extra).
 
     Notes
     -----
