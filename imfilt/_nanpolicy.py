@@ -31,6 +31,7 @@ are present, one when none are.
 
 import numpy as np
 
+from imfilt._kernels import _nan
 from imfilt._modes import canonical_boundary, choice_error
 from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
 
@@ -81,12 +82,15 @@ def _spatial_sums(w, expand):
     return expand(s), expand(a)
 
 
-def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapped=False):
+def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapped=False,
+                nthreads=None):
     """``nan_policy='omit'`` on top of ``run(image, kernel, fillvalue, dtype, out)``.
 
     ``run`` is the plain filter with every other argument bound; ``swapped``
     says that 'valid' mode swaps image and kernel (the number of taps that
-    meet the image then varies from output to output).
+    meet the image then varies from output to output).  With ``nthreads``,
+    real images with one 2-D kernel take the threaded kernels of
+    ``_kernels/_nan.pyx`` for the elementwise steps.
     """
     image = as_array(image, "image")
     kernel = as_array(kernel, "kernel")
@@ -103,9 +107,6 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
             "samples, not weights. Use a finite kernel"
         )
     real = np.dtype(np.float32) if compute in (np.float32, np.complex64) else np.dtype(np.float64)
-    finite = np.isfinite(image)
-    x0 = np.where(finite, image, np.zeros((), dtype=image.dtype))
-    bad = np.logical_not(finite, out=finite).view(np.uint8)   # reuse the mask's memory
     fill0 = fill if fill_ok else 0
     fill_bad = 0 if fill_ok else 1
 
@@ -126,6 +127,33 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         w_den, scale = kernel, wsum
     taps = (kernel != 0).astype(real)
 
+    if (nthreads is not None and compute.kind == "f" and kernel.ndim <= 2 and not swapped
+            and np.ndim(scale) == 0):
+        # Fast path: one threaded split pass, three filter passes, one
+        # threaded combine pass (no NumPy temporaries of the image's size).
+        x = np.ascontiguousarray(image, dtype=compute)
+        x0, bad, good = (np.empty_like(x) for _ in range(3))
+        _nan.split_finite(x.reshape(-1), x0.reshape(-1), bad.reshape(-1), good.reshape(-1),
+                          nthreads)
+        del x
+        num = run(x0, kernel, fill0, compute, None)
+        del x0
+        hits = run(bad, taps, fill_bad, compute, None)
+        del bad
+        den = run(good, w_den, 1 - fill_bad, compute, None)
+        del good
+        _nan.combine_omit(num.reshape(-1), den.reshape(-1), hits.reshape(-1),
+                          float(taps.sum()), float(scale), nthreads)
+        result = cast_output(num, out_dtype)
+        if out is not None:
+            np.copyto(out, result)
+            return out
+        return result
+
+    # General path (complex values, per-slice kernels, the 'valid' swap).
+    finite = np.isfinite(image)
+    x0 = np.where(finite, image, np.zeros((), dtype=image.dtype))
+    bad = np.logical_not(finite, out=finite).view(np.uint8)   # reuse the mask's memory
     num = run(x0, kernel, fill0, compute, None)
     del x0
     hits = run(bad, taps, fill_bad, real, None)          # non-finite samples under a tap

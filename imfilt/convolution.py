@@ -395,7 +395,7 @@ def _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
         swapped = (mode == "valid" and img.ndim >= 1 and w.ndim >= 1 and 0 not in w.shape
                    and all(k >= n for n, k in zip(img.shape[-len(spans):], spans)))
         return _nanpolicy.filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes,
-                                      out, swapped=swapped)
+                                      out, swapped=swapped, nthreads=resolve_workers(workers))
     return _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
                    method, stride, dilation, axes, out)
 
