@@ -41,7 +41,6 @@ def _lstsq(A, y):
 
 def fit(repeat):
     consts = {}
-    checks = []
     for dtype, key in ((np.float32, "f32"), (np.float64, "f64")):
         # direct and separable share the kernel: t = taps * a + outputs * b
         A, y = [], []

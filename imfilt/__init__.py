@@ -15,6 +15,10 @@ Cython kernels with OpenMP behind a small NumPy API:
   :func:`pyramid_up`: resampling.
 - :func:`set_workers`, :func:`get_workers`: thread control;
   :func:`show_config`: how this build was made.
+- ``nan_policy='omit'`` for NaN-aware filtering; ``numpy.memmap`` images and
+  ``out=`` are filtered in row bands with bounded memory.
+- :mod:`imfilt.dask` (``pip install "imfilt[dask]"``, imported explicitly):
+  the same filters on chunked ``dask.array`` arrays, exact for every chunking.
 """
 
 __version__ = "0.1.0"

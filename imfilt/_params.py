@@ -34,6 +34,24 @@ def as_pair(value, name, *, minimum=1, allow_none=False):
     return pair
 
 
+def output_hw(output_size):
+    """``(height, width)`` from an ``output_size`` argument.
+
+    Accepts ``(height, width)`` or a longer shape (e.g. a full tensor shape)
+    whose last two entries are the height and width, as PyTorch does.
+    """
+    try:
+        size = [int(v) if is_integer_like(v) else None for v in output_size]
+    except TypeError:
+        size = [None]
+    if len(size) < 2 or None in size:
+        raise TypeError(
+            f"output_size={output_size!r} is not valid; use (height, width) or a "
+            "longer shape whose last two entries are the height and width"
+        )
+    return size[-2], size[-1]
+
+
 def as_planes(x, name="x"):
     """Validate a (H, W), (C, H, W) or (N, C, H, W) array.
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from imfilt import _methods
+from imfilt import _banded, _methods, _nanpolicy
 from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._threads import resolve_workers
 from imfilt._validation import (as_array, as_fillvalue, cast_output, is_integer_like,
@@ -104,7 +104,23 @@ axes : (int, int), optional
 out : ndarray, optional
     Destination of the result's exact shape and dtype, not overlapping the
     inputs; returned.  A C-contiguous real ``out`` is written in place by
-    the direct kernel, with no temporary."""
+    the direct kernel, with no temporary.  A :class:`numpy.memmap` ``out``
+    (or ``image``) is processed in row bands, see Notes.
+nan_policy : {'propagate', 'omit', 'raise'}, optional
+    What NaN and inf in the image do.  ``'propagate'`` (default): IEEE
+    arithmetic, as SciPy.  ``'raise'``: ``ValueError`` when the image, the
+    kernel or a used ``fillvalue`` holds NaN or inf.  ``'omit'``: leave
+    non-finite samples out and rescale by the weight that fell on finite
+    ones, ``sum_finite(w * x) * sum(w) / sum_finite(w)`` -- equal to
+    ``astropy.convolution.convolve(..., nan_treatment='interpolate')`` for
+    normalised kernels (astropy omits NaN only; imfilt also omits inf, and
+    allows even kernels).  Windows with no non-finite sample under a
+    non-zero weight give exactly the ``'propagate'`` value; windows where no
+    finite sample meets a non-zero weight give NaN; a NaN ``fillvalue``
+    makes the outside count as missing.  Zero-sum kernels (derivatives, for
+    which astropy raises) are rescaled by the absolute weight,
+    ``sum|w| / sum_finite|w|``.  ``'omit'`` costs three filter passes when
+    the image holds non-finite values, one when it does not."""
 
 _RETURNS = """\
 out : ndarray
@@ -370,18 +386,44 @@ def _unpermuted_shape(ndim, perm, lead_shape, spatial):
     return tuple(shape)
 
 
+def _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
+              method, stride, dilation, axes, out, nan_policy):
+    """The public entry: row bands for memmaps, then the NaN policy, then ``_filter``."""
+    nan_policy = _nanpolicy.canonical_nan_policy(nan_policy)
+    if _banded.wanted(image, kernel, out, axes):
+        return _banded.filter_in_bands(
+            lambda patch, o: _dispatch(patch, kernel, "valid", "fill", 0, dtype, workers,
+                                       flip, method, stride, dilation, None, o, nan_policy),
+            image, kernel, mode, boundary, fillvalue, dtype, flip, stride, dilation, out)
+    if nan_policy == "raise":
+        _nanpolicy.check_finite(image, kernel, boundary, fillvalue)
+    elif nan_policy == "omit":
+        def run(img, w, fill, dt, o):
+            return _filter(img, w, mode, boundary, fill, dt, workers, flip, method, stride,
+                           dilation, axes, o)
+        img, w = np.asarray(image), np.asarray(kernel)
+        dil = _pair(dilation, "dilation")[-min(w.ndim, 2):] if w.ndim else ()
+        spans = [d * (k - 1) + 1 for d, k in zip(dil, w.shape[-2:])]
+        swapped = (mode == "valid" and img.ndim >= 1 and w.ndim >= 1 and 0 not in w.shape
+                   and all(k >= n for n, k in zip(img.shape[-len(spans):], spans)))
+        return _nanpolicy.filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes,
+                                      out, swapped=swapped, nthreads=resolve_workers(workers))
+    return _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
+                   method, stride, dilation, axes, out)
+
+
 def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
              dtype=None, workers=None, method="auto", stride=1, dilation=1,
-             axes=None, out=None):
-    return _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, True,
-                   method, stride, dilation, axes, out)
+             axes=None, out=None, nan_policy="propagate"):
+    return _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, True,
+                     method, stride, dilation, axes, out, nan_policy)
 
 
 def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
               dtype=None, workers=None, method="auto", stride=1, dilation=1,
-              axes=None, out=None):
-    return _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, False,
-                   method, stride, dilation, axes, out)
+              axes=None, out=None, nan_policy="propagate"):
+    return _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, False,
+                     method, stride, dilation, axes, out, nan_policy)
 
 
 convolve.__doc__ = _doc(
@@ -410,6 +452,7 @@ convolve.__doc__ = _doc(
     --------
     correlate : the same without flipping the kernel.
     scipy.signal.convolve2d : the reference semantics.
+    imfilt.dask.convolve : the same on chunked Dask arrays (optional extra).
 
     Notes
     -----
@@ -418,6 +461,15 @@ convolve.__doc__ = _doc(
     bounded by about ``kernel.size * eps * (|image| * |kernel|)``.  NaN and
     inf propagate exactly as in SciPy: every tap is multiplied, including
     zero weights and fill values.
+
+    Out-of-core: when ``image`` or ``out`` is a 2-D :class:`numpy.memmap`
+    larger than ``imfilt._banded.BAND_BYTES`` (32 MiB), the call runs in
+    bands of output rows: each band gathers exactly the image rows its
+    windows read, is filtered, written to ``out`` and its pages of both
+    mappings are handed back to the OS.  Peak memory beyond the output (if
+    ``out`` is not itself a memmap) is then about three bands (about eight
+    with ``nan_policy='omit'``) plus the bytes of the mapped pages of one
+    band, whatever the file sizes; the result is identical.
 
     Examples
     --------
@@ -440,6 +492,13 @@ convolve.__doc__ = _doc(
     array([1. , 2.5, 4. ])
     >>> imfilt.convolve(np.array([1, 2, 3], dtype=np.uint8), [0, 1, 0.5], mode="same")
     array([1. , 2.5, 4. ], dtype=float32)
+
+    NaN-aware smoothing: ``nan_policy="omit"`` averages the finite neighbours.
+
+    >>> row = np.array([[1., np.nan, 3.]])
+    >>> imfilt.convolve(row, [[1/3, 1/3, 1/3]], mode="same", boundary="edge",
+    ...                 nan_policy="omit")
+    array([[1., 2., 3.]])
 
     Stride, dilation and a stack of colour images:
 
@@ -486,6 +545,7 @@ correlate.__doc__ = _doc(
     --------
     convolve : true convolution (kernel flipped).
     scipy.signal.correlate2d : the reference semantics.
+    imfilt.dask.correlate : the same on chunked Dask arrays (optional extra).
 
     Notes
     -----
@@ -497,6 +557,15 @@ correlate.__doc__ = _doc(
     the inputs are swapped and the result flipped, exactly as SciPy does;
     for complex inputs that makes SciPy (and imfilt) conjugate the image
     instead of the kernel.
+
+    Out-of-core: when ``image`` or ``out`` is a 2-D :class:`numpy.memmap`
+    larger than ``imfilt._banded.BAND_BYTES`` (32 MiB), the call runs in
+    bands of output rows: each band gathers exactly the image rows its
+    windows read, is filtered, written to ``out`` and its pages of both
+    mappings are handed back to the OS.  Peak memory beyond the output (if
+    ``out`` is not itself a memmap) is then about three bands (about eight
+    with ``nan_policy='omit'``) plus the bytes of the mapped pages of one
+    band, whatever the file sizes; the result is identical.
 
     Examples
     --------

@@ -13,6 +13,7 @@ import numpy as np
 
 from imfilt._kernels import _edges
 from imfilt._modes import boundary_index, canonical_boundary, choice_error
+from imfilt._nanpolicy import omit_nonfinite, omit_wanted
 from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 from imfilt.convolution import correlate
@@ -196,9 +197,37 @@ def _derivative3(image, axis, boundary, convention, workers, operator, what=None
     return _sep3(x, out_dtype, a, b, boundary, what, axis_scale, mag_scale, nthreads)
 
 
-def _single(image, axis, boundary, convention, workers, operator):
+def _single(image, axis, boundary, convention, workers, operator, nan_policy="propagate"):
+    omit = omit_wanted(image, nan_policy)
     g0, g1, mag = _derivative3(image, axis, boundary, convention, workers, operator)
-    return mag if mag is not None else (g0 if g0 is not None else g1)
+    out = mag if mag is not None else (g0 if g0 is not None else g1)
+    if omit:
+        kernels, combine = _omit_derivative(operator, _check_axis(axis), convention)
+        out, = omit_nonfinite((out,), image, kernels, combine, boundary, workers)
+    return out
+
+
+def _omit_kernels(operator, convention):
+    """``(k0, k1, scale, mag_scale)``: the operator's correlation kernels for 'omit'.
+
+    Only float images reach 'omit' (integers hold no NaN), so the skimage
+    convention is just the scaling of the derivatives and the magnitude.
+    """
+    a, b = _SMOOTHING[operator]
+    k0 = np.outer([-1.0, 0.0, 1.0], [a, b, a])
+    scale = 1.0 / (2 * a + b) if convention == "skimage" else 1.0
+    mag_scale = scale / math.sqrt(2.0) if convention == "skimage" else 1.0
+    return k0, k0.T, scale, mag_scale
+
+
+def _omit_derivative(operator, axis, convention):
+    """Kernels and combination giving one derivative output, for 'omit'."""
+    k0, k1, scale, mag_scale = _omit_kernels(operator, convention)
+    if axis == 0:
+        return [k0], lambda g0: (g0 * scale,)
+    if axis == 1:
+        return [k1], lambda g1: (g1 * scale,)
+    return [k0, k1], lambda g0, g1: (np.hypot(g0, g1) * mag_scale,)
 
 
 # --------------------------------------------------------------------------
@@ -228,6 +257,15 @@ convention : {'ndimage', 'skimage'}, optional
 workers : int, optional
     Threads to use (default: see :func:`imfilt.set_workers`).  Results are
     bit-identical for any thread count.
+nan_policy : {'propagate', 'omit', 'raise'}, optional
+    ``'propagate'`` (default): NaN and inf spread as in ``scipy.ndimage``.
+    ``'raise'``: ``ValueError`` when the image holds NaN or inf.
+    ``'omit'``: outputs whose window holds a non-finite sample under a
+    non-zero weight are recomputed with those samples left out, as
+    :func:`imfilt.correlate` with ``nan_policy='omit'`` does: derivative
+    kernels sum to zero, so the finite part is rescaled by the absolute
+    weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
+    weight.  Other outputs are unchanged (bit-identical to 'propagate').
 channel_axis : int, optional
     For a colour (or multi-channel) 3-D image, the axis that holds the
     channels; each channel is filtered on its own and the result keeps the
@@ -261,21 +299,21 @@ def _indent(text):
 
 
 def sobel(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
-          channel_axis=None):
+          channel_axis=None, nan_policy="propagate"):
     return _over_channels(_single, image, channel_axis, axis, boundary, convention, workers,
-                          "sobel")
+                          "sobel", nan_policy)
 
 
 def scharr(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
-           channel_axis=None):
+           channel_axis=None, nan_policy="propagate"):
     return _over_channels(_single, image, channel_axis, axis, boundary, convention, workers,
-                          "scharr")
+                          "scharr", nan_policy)
 
 
 def prewitt(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
-            channel_axis=None):
+            channel_axis=None, nan_policy="propagate"):
     return _over_channels(_single, image, channel_axis, axis, boundary, convention, workers,
-                          "prewitt")
+                          "prewitt", nan_policy)
 
 
 sobel.__doc__ = _doc(
@@ -399,7 +437,7 @@ prewitt.__doc__ = _doc(
 
 
 def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
-             workers=None, channel_axis=None):
+             workers=None, channel_axis=None, nan_policy="propagate"):
     """Gradient magnitude and direction of a 2-D image.
 
     Both derivatives and the magnitude come from one fused pass of the
@@ -418,6 +456,15 @@ def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
         not depend on it.
     workers : int, optional
         Threads to use (default: see :func:`imfilt.set_workers`).
+    nan_policy : {'propagate', 'omit', 'raise'}, optional
+        ``'propagate'`` (default): NaN and inf spread as in ``scipy.ndimage``.
+        ``'raise'``: ``ValueError`` when the image holds NaN or inf.
+        ``'omit'``: outputs whose window holds a non-finite sample under a
+        non-zero weight are recomputed with those samples left out, as
+        :func:`imfilt.correlate` with ``nan_policy='omit'`` does: derivative
+        kernels sum to zero, so the finite part is rescaled by the absolute
+        weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
+        weight.  Other outputs are unchanged (bit-identical to 'propagate').
     channel_axis : int, optional
         Channel axis of a 3-D colour image; each channel is filtered on its
         own (default ``None``: 2-D image).
@@ -457,16 +504,24 @@ def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
     """
     operator = _check_operator(operator, GRADIENT_OPERATORS)
     return _over_channels(_gradient2d, image, channel_axis, operator, boundary, convention,
-                          workers)
+                          workers, nan_policy)
 
 
-def _gradient2d(image, operator, boundary, convention, workers):
+def _gradient2d(image, operator, boundary, convention, workers, nan_policy="propagate"):
+    omit = omit_wanted(image, nan_policy)
     g0, g1, mag = _derivative3(image, None, boundary, convention, workers, operator,
                                what=_G0 | _G1 | _MAG)
+    if omit:
+        k0, k1, scale, mag_scale = _omit_kernels(operator, convention)
+        g0, g1, mag = omit_nonfinite(
+            (g0, g1, mag), image, [k0, k1],
+            lambda c0, c1: (c0 * scale, c1 * scale, np.hypot(c0, c1) * mag_scale),
+            boundary, workers)
     return mag, np.arctan2(g0, g1)
 
 
-def roberts(image, *, boundary="symm", convention="ndimage", workers=None, channel_axis=None):
+def roberts(image, *, boundary="symm", convention="ndimage", workers=None, channel_axis=None,
+            nan_policy="propagate"):
     """Roberts cross gradient magnitude of a 2-D image.
 
     The two diagonal differences ``p = image[i+1, j+1] - image[i, j]`` and
@@ -486,6 +541,15 @@ def roberts(image, *, boundary="symm", convention="ndimage", workers=None, chann
         ``img_as_float``, giving ``skimage.filters.roberts``.
     workers : int, optional
         Threads to use (default: see :func:`imfilt.set_workers`).
+    nan_policy : {'propagate', 'omit', 'raise'}, optional
+        ``'propagate'`` (default): NaN and inf spread as in ``scipy.ndimage``.
+        ``'raise'``: ``ValueError`` when the image holds NaN or inf.
+        ``'omit'``: outputs whose window holds a non-finite sample under a
+        non-zero weight are recomputed with those samples left out, as
+        :func:`imfilt.correlate` with ``nan_policy='omit'`` does: derivative
+        kernels sum to zero, so the finite part is rescaled by the absolute
+        weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
+        weight.  Other outputs are unchanged (bit-identical to 'propagate').
     channel_axis : int, optional
         Channel axis of a 3-D colour image; each channel is filtered on its
         own (default ``None``: 2-D image).
@@ -515,10 +579,11 @@ def roberts(image, *, boundary="symm", convention="ndimage", workers=None, chann
            [0.       , 1.4142135, 0.       , 0.       ],
            [0.       , 1.4142135, 0.       , 0.       ]], dtype=float32)
     """
-    return _over_channels(_roberts2d, image, channel_axis, boundary, convention, workers)
+    return _over_channels(_roberts2d, image, channel_axis, boundary, convention, workers,
+                          nan_policy)
 
 
-def _roberts2d(image, boundary, convention, workers):
+def _roberts2d(image, boundary, convention, workers, nan_policy="propagate"):
     arr = _as_image(image)
     boundary = canonical_boundary(boundary)
     convention = _check_convention(convention)
@@ -526,11 +591,16 @@ def _roberts2d(image, boundary, convention, workers):
     if convention == "skimage":
         arr, scale = _skimage_prescale(arr)
         scale /= math.sqrt(2.0)
-    pos = correlate(arr, [[-1, 0], [0, 1]], mode="same", boundary=boundary, workers=workers)
-    neg = correlate(arr, [[0, -1], [1, 0]], mode="same", boundary=boundary, workers=workers)
+    omit = omit_wanted(arr, nan_policy)
+    kernels = [np.array([[-1.0, 0.0], [0.0, 1.0]]), np.array([[0.0, -1.0], [1.0, 0.0]])]
+    pos = correlate(arr, kernels[0], mode="same", boundary=boundary, workers=workers)
+    neg = correlate(arr, kernels[1], mode="same", boundary=boundary, workers=workers)
     out = np.hypot(pos, neg, out=pos)
     if scale != 1.0:
         out *= out.dtype.type(scale)
+    if omit:
+        out, = omit_nonfinite((out,), arr, kernels,
+                              lambda p, q: (np.hypot(p, q) * scale,), boundary, workers)
     return out
 
 
@@ -540,7 +610,8 @@ _LAPLACE_KERNELS = {
 }
 
 
-def laplace(image, neighbors=4, *, boundary="symm", workers=None, channel_axis=None):
+def laplace(image, neighbors=4, *, boundary="symm", workers=None, channel_axis=None,
+            nan_policy="propagate"):
     """Discrete Laplacian of a 2-D image.
 
     Parameters
@@ -556,6 +627,15 @@ def laplace(image, neighbors=4, *, boundary="symm", workers=None, channel_axis=N
         Boundary rule, as for :func:`sobel` (default ``'symm'``).
     workers : int, optional
         Threads to use (default: see :func:`imfilt.set_workers`).
+    nan_policy : {'propagate', 'omit', 'raise'}, optional
+        ``'propagate'`` (default): NaN and inf spread as in ``scipy.ndimage``.
+        ``'raise'``: ``ValueError`` when the image holds NaN or inf.
+        ``'omit'``: outputs whose window holds a non-finite sample under a
+        non-zero weight are recomputed with those samples left out, as
+        :func:`imfilt.correlate` with ``nan_policy='omit'`` does: derivative
+        kernels sum to zero, so the finite part is rescaled by the absolute
+        weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
+        weight.  Other outputs are unchanged (bit-identical to 'propagate').
     channel_axis : int, optional
         Channel axis of a 3-D colour image; each channel is filtered on its
         own (default ``None``: 2-D image).
@@ -588,11 +668,17 @@ def laplace(image, neighbors=4, *, boundary="symm", workers=None, channel_axis=N
     """
     if isinstance(neighbors, (bool, np.bool_)) or neighbors not in _LAPLACE_KERNELS:
         raise choice_error("neighbors", neighbors, "4 or 8")
-    return _over_channels(_laplace2d, image, channel_axis, neighbors, boundary, workers)
+    return _over_channels(_laplace2d, image, channel_axis, neighbors, boundary, workers,
+                          nan_policy)
 
 
-def _laplace2d(image, neighbors, boundary, workers):
+def _laplace2d(image, neighbors, boundary, workers, nan_policy="propagate"):
     arr = _as_image(image)
+    if omit_wanted(arr, nan_policy):
+        out = _laplace2d(arr, neighbors, boundary, workers)
+        out, = omit_nonfinite((out,), arr, [_LAPLACE_KERNELS[neighbors]], lambda c: (c,),
+                              boundary, workers)
+        return out
     if neighbors == 8:
         return correlate(arr, _LAPLACE_KERNELS[8], mode="same", boundary=boundary,
                          workers=workers)
@@ -641,7 +727,7 @@ def _check_number(name, value, low=None, high=None):
 
 
 def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
-          mask=None, use_quantiles=False, workers=None):
+          mask=None, use_quantiles=False, workers=None, nan_policy="propagate"):
     """Canny edge detector, matching ``skimage.feature.canny``.
 
     Steps: Gaussian smoothing (zero padding, renormalised by the weight
@@ -676,6 +762,13 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
         Interpret the thresholds as quantiles (default False).
     workers : int, optional
         Threads to use (default: see :func:`imfilt.set_workers`).
+    nan_policy : {'propagate', 'omit', 'raise'}, optional
+        ``'propagate'`` (default): NaN and inf spread through the smoothing.
+        ``'raise'``: ``ValueError`` when the image holds NaN or inf.
+        ``'omit'``: non-finite pixels are treated as outside ``mask``: they
+        do not contribute to the smoothing (renormalised by the finite
+        weight, exactly ``nan_policy='omit'`` of the Gaussian) and are
+        never edges, nor are their neighbours.
 
     Returns
     -------
@@ -757,6 +850,9 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
             raise ValueError(f"mask must have the image's shape {f.shape}; got shape "
                              f"{mask.shape}")
         mask = mask.astype(bool)
+    if omit_wanted(arr, nan_policy):
+        finite = np.isfinite(f)
+        mask = finite if mask is None else mask & finite
     if f.size == 0:
         return np.zeros(f.shape, dtype=bool)
 

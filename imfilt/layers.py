@@ -12,7 +12,7 @@ import numpy as np
 
 from imfilt._kernels import _layers
 from imfilt._modes import boundary_index, canonical_boundary
-from imfilt._params import as_pair, conv_output_size
+from imfilt._params import as_pair, conv_output_size, output_hw
 from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
@@ -363,15 +363,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                 f"give output_size={output_size!r} or output_padding={output_padding!r}, "
                 "not both: output_padding is derived from output_size"
             )
-        try:
-            size = [int(v) if is_integer_like(v) else None for v in output_size]
-        except TypeError:
-            size = [None]
-        if len(size) < 2 or None in size:
-            raise TypeError(
-                f"output_size={output_size!r} is not valid; use (height, width) or a "
-                "longer shape whose last two entries are the height and width"
-            )
+        size = output_hw(output_size)
         ops = []
         for n, k, s, p, d, want, axis in ((H, kh, sh, ph, dh, size[-2], "height"),
                                           (W, kw, sw, pw, dw, size[-1], "width")):

@@ -10,7 +10,7 @@ average pooling and the layout of the returned indices are those of
 import numpy as np
 
 from imfilt._kernels import _pool as _kpool
-from imfilt._params import as_pair, as_planes, restore_planes
+from imfilt._params import as_pair, as_planes, output_hw, restore_planes
 from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
@@ -449,15 +449,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     H, W = arr.shape[-2:]
     req = (None, None)
     if output_size is not None:
-        try:
-            size = [int(v) if is_integer_like(v) else None for v in output_size]
-        except TypeError:
-            size = [None]
-        if len(size) < 2 or None in size:
-            raise TypeError(
-                f"output_size={output_size!r} is not valid; use (height, width) or a "
-                "longer shape whose last two entries are the height and width"
-            )
+        size = output_hw(output_size)
         req = tuple(size[-2:])
     Ho = _unpool_size(H, kh, sh, ph, req[0], "height")
     Wo = _unpool_size(W, kw, sw, pw, req[1], "width")

@@ -1,6 +1,5 @@
 """method=, stride=, dilation=, axes= stacks and out= of convolve/correlate."""
 
-import warnings
 
 import numpy as np
 import pytest

@@ -1,0 +1,102 @@
+"""Elementwise kernels of ``nan_policy='omit'`` (private).
+
+``split_finite``
+    One pass over the image: ``x0 = x`` where finite else 0, ``bad = 1``
+    where not finite else 0 and ``good = 1 - bad`` (all in the image's
+    float dtype), the inputs of the three filter passes.
+
+``combine_omit``
+    One pass over the three filter results: ``num`` where no non-finite
+    sample met a non-zero weight (``hits < 0.5``), NaN where no finite one
+    did (``hits > ntaps - 0.5``), else ``num * (scale / den)``.
+
+Both are flat loops over C-contiguous arrays handed to threads in pieces
+of ``CHUNK`` elements: every element is computed by the same operations
+whatever the thread count.  Nothing here validates input: ``_nanpolicy``
+does.
+"""
+
+cimport cython
+from cython.parallel cimport prange
+from libc.math cimport isfinite, NAN
+
+from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+
+ctypedef fused real_t:
+    float
+    double
+
+#: Below this many elements the loops run on one thread.
+cdef Py_ssize_t PARALLEL_MIN = 65536
+#: Elements per dynamically scheduled piece (a busy core holds up no one).
+cdef Py_ssize_t CHUNK = 32768
+
+
+def _openmp_compiled():
+    """True when this module was compiled with OpenMP."""
+    return bool(imfilt_openmp_compiled())
+
+
+cdef inline void _split_range(const real_t *x, real_t *x0, real_t *bad, real_t *good,
+                              Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef real_t v
+    cdef bint f
+    for i in range(lo, hi):
+        v = x[i]
+        f = isfinite(v)
+        x0[i] = v if f else 0
+        bad[i] = 0 if f else 1
+        good[i] = 1 if f else 0
+
+
+cdef inline void _combine_range(real_t *num, const real_t *den, const real_t *hits,
+                                double upper, double scale,
+                                Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef real_t h
+    for i in range(lo, hi):
+        h = hits[i]
+        if h >= 0.5:
+            if h > upper:
+                num[i] = NAN
+            else:
+                num[i] = <real_t>(<double>num[i] * (scale / <double>den[i]))
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def split_finite(const real_t[::1] x, real_t[::1] x0, real_t[::1] bad, real_t[::1] good,
+                 int nthreads):
+    """``x0 = where(isfinite(x), x, 0)``, ``bad = ~isfinite(x)``, ``good = 1 - bad``.
+
+    # IN x; OUT x0, bad, good
+    """
+    cdef Py_ssize_t n = x.shape[0], pieces = (n + CHUNK - 1) // CHUNK, p, lo, hi
+    if n == 0:
+        return
+    with nogil:
+        for p in prange(pieces, num_threads=nthreads, schedule="dynamic", chunksize=1,
+                        use_threads_if=n >= PARALLEL_MIN and nthreads > 1):
+            lo = p * CHUNK
+            hi = lo + CHUNK if lo + CHUNK < n else n
+            _split_range(&x[0], &x0[0], &bad[0], &good[0], lo, hi)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
+                 double ntaps, double scale, int nthreads):
+    """In place in ``num``: the omit result (see module docstring).
+
+    The rescaling is computed in double and rounded once.   # INOUT num
+    """
+    cdef Py_ssize_t n = num.shape[0], pieces = (n + CHUNK - 1) // CHUNK, p, lo, hi
+    if n == 0:
+        return
+    with nogil:
+        for p in prange(pieces, num_threads=nthreads, schedule="dynamic", chunksize=1,
+                        use_threads_if=n >= PARALLEL_MIN and nthreads > 1):
+            lo = p * CHUNK
+            hi = lo + CHUNK if lo + CHUNK < n else n
+            _combine_range(&num[0], &den[0], &hits[0], ntaps - 0.5, scale, lo, hi)

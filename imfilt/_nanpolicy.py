@@ -1,0 +1,221 @@
+"""``nan_policy``: what a filter does with NaN and inf in the image.
+
+``'propagate'``
+    IEEE arithmetic, as SciPy: a non-finite sample under any tap (even a
+    zero weight) makes the output non-finite.
+``'raise'``
+    ``ValueError`` when the image, the kernel or a used fill value holds
+    NaN or inf.
+``'omit'``
+    Non-finite samples are left out and the sum is rescaled by the kernel
+    weight that fell on finite samples::
+
+        out = sum_finite(w * x) * sum(w) / sum_finite(w)
+
+    This is ``astropy.convolution.convolve(..., nan_treatment='interpolate')``
+    (``top / bot`` with the kernel normalised; multiplied by ``sum(w)`` when
+    it is not).  Windows that hold no non-finite sample under a non-zero
+    weight return exactly the ``'propagate'`` value; windows where no finite
+    sample meets a non-zero weight return NaN.  A kernel whose weights sum
+    to (nearly) zero -- a derivative such as Sobel or Laplace -- makes the
+    rescaling meaningless (astropy raises); imfilt then rescales by the
+    absolute weight instead, ``sum|w| / sum_finite|w|``, the same rule for
+    non-negative kernels.
+
+The work is three passes of the ordinary filter (numerator on the image
+with non-finite samples zeroed, finite weight, count of non-finite taps),
+so ``'omit'`` keeps every method, dtype, stride, dilation and thread count
+of the plain filter and costs about three filters when non-finite values
+are present, one when none are.
+"""
+
+import numpy as np
+
+from imfilt._kernels import _nan
+from imfilt._modes import canonical_boundary, choice_error
+from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
+
+__all__ = ["NAN_POLICIES", "canonical_nan_policy", "check_finite", "filter_omit",
+           "omit_wanted", "omit_nonfinite"]
+
+NAN_POLICIES = ("propagate", "omit", "raise")
+
+#: A kernel is "zero-sum" when ``|sum(w)| <= ZERO_SUM_RTOL * sum(|w|)``
+#: (astropy uses an absolute 1e-8; a relative bound does not depend on scale).
+ZERO_SUM_RTOL = 1e-8
+
+
+def canonical_nan_policy(nan_policy):
+    if isinstance(nan_policy, str) and nan_policy in NAN_POLICIES:
+        return nan_policy
+    raise choice_error("nan_policy", nan_policy, ", ".join(repr(p) for p in NAN_POLICIES))
+
+
+def _count_nonfinite(a):
+    a = np.asarray(a)
+    if a.dtype.kind not in "fc":
+        return 0
+    return int(a.size - np.count_nonzero(np.isfinite(a)))
+
+
+def check_finite(image, kernel, boundary, fillvalue):
+    """``nan_policy='raise'``: a ValueError naming what holds NaN or inf."""
+    for name, arr in (("image", image), ("kernel", kernel)):
+        bad = _count_nonfinite(arr)
+        if bad:
+            raise ValueError(
+                f"{name} holds {bad} NaN or inf value{'s' if bad > 1 else ''} and "
+                "nan_policy='raise'; use nan_policy='omit' to leave them out or "
+                "'propagate' to let them spread"
+            )
+    if canonical_boundary(boundary) == "fill" and _count_nonfinite(np.asarray(fillvalue)):
+        raise ValueError(
+            f"fillvalue={fillvalue!r} is not finite and nan_policy='raise'; use a finite "
+            "fillvalue or nan_policy='omit'"
+        )
+
+
+def _spatial_sums(w, expand):
+    """Per-kernel ``sum(w)`` and ``sum|w|``, shaped to broadcast over the output."""
+    axes = tuple(range(w.ndim - 2, w.ndim)) if w.ndim >= 2 else (0,)
+    s, a = w.sum(axis=axes), np.abs(w).sum(axis=axes)
+    return expand(s), expand(a)
+
+
+def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapped=False,
+                nthreads=None):
+    """``nan_policy='omit'`` on top of ``run(image, kernel, fillvalue, dtype, out)``.
+
+    ``run`` is the plain filter with every other argument bound; ``swapped``
+    says that 'valid' mode swaps image and kernel (the number of taps that
+    meet the image then varies from output to output).  With ``nthreads``,
+    real images with one 2-D kernel take the threaded kernels of
+    ``_kernels/_nan.pyx`` for the elementwise steps.
+    """
+    image = as_array(image, "image")
+    kernel = as_array(kernel, "kernel")
+    boundary = canonical_boundary(boundary)
+    compute, out_dtype = result_dtypes(image.dtype, kernel.dtype, dtype)
+    fill = as_fillvalue(fillvalue, compute)
+    fill_used = boundary == "fill"
+    fill_ok = (not fill_used) or bool(np.isfinite(fill))
+    if image.dtype.kind not in "fc" or (fill_ok and not _count_nonfinite(image)):
+        return run(image, kernel, fillvalue, dtype, out)   # nothing to omit
+    if _count_nonfinite(kernel):
+        raise ValueError(
+            "kernel holds NaN or inf; nan_policy='omit' leaves out non-finite image "
+            "samples, not weights. Use a finite kernel"
+        )
+    real = np.dtype(np.float32) if compute in (np.float32, np.complex64) else np.dtype(np.float64)
+    fill0 = fill if fill_ok else 0
+    fill_bad = 0 if fill_ok else 1
+
+    # Per-kernel sums, broadcast against the output (leading axes of a stack).
+    if kernel.ndim > 2:
+        ax = sorted(a % image.ndim for a in (axes if axes is not None else (-2, -1)))
+        expand = lambda v: np.expand_dims(v, axis=tuple(ax))   # noqa: E731
+    else:
+        expand = lambda v: v   # noqa: E731
+    wsum, wabs = _spatial_sums(kernel, expand)
+    zero_sum = np.abs(wsum) <= ZERO_SUM_RTOL * wabs
+    if np.any(zero_sum):
+        zs = zero_sum if kernel.ndim <= 2 else np.squeeze(zero_sum, axis=tuple(ax))
+        zs = np.reshape(zs, zs.shape + (1,) * min(kernel.ndim, 2))
+        w_den = np.where(zs, np.abs(kernel), kernel)
+        scale = np.where(zero_sum, wabs, wsum)
+    else:
+        w_den, scale = kernel, wsum
+    taps = (kernel != 0).astype(real)
+
+    if (nthreads is not None and compute.kind == "f" and kernel.ndim <= 2 and not swapped
+            and np.ndim(scale) == 0):
+        # Fast path: one threaded split pass, three filter passes, one
+        # threaded combine pass (no NumPy temporaries of the image's size).
+        x = np.ascontiguousarray(image, dtype=compute)
+        x0, bad, good = (np.empty_like(x) for _ in range(3))
+        _nan.split_finite(x.reshape(-1), x0.reshape(-1), bad.reshape(-1), good.reshape(-1),
+                          nthreads)
+        del x
+        num = run(x0, kernel, fill0, compute, None)
+        del x0
+        hits = run(bad, taps, fill_bad, compute, None)
+        del bad
+        den = run(good, w_den, 1 - fill_bad, compute, None)
+        del good
+        _nan.combine_omit(num.reshape(-1), den.reshape(-1), hits.reshape(-1),
+                          float(taps.sum()), float(scale), nthreads)
+        result = cast_output(num, out_dtype)
+        if out is not None:
+            np.copyto(out, result)
+            return out
+        return result
+
+    # General path (complex values, per-slice kernels, the 'valid' swap).
+    finite = np.isfinite(image)
+    x0 = np.where(finite, image, np.zeros((), dtype=image.dtype))
+    bad = np.logical_not(finite, out=finite).view(np.uint8)   # reuse the mask's memory
+    num = run(x0, kernel, fill0, compute, None)
+    del x0
+    hits = run(bad, taps, fill_bad, real, None)          # non-finite samples under a tap
+    den = run(1 - bad, w_den, 1 - fill_bad, compute if w_den.dtype.kind == "c" else real, None)
+    del bad
+    if swapped:
+        ntaps = run(np.ones(image.shape, dtype=np.uint8), taps, 0, real, None)
+    else:
+        ntaps = expand(taps.sum(axis=tuple(range(max(taps.ndim - 2, 0), taps.ndim))))
+    clean = hits < 0.5                                   # exact for integer counts
+    empty = hits > ntaps - 0.5                           # no finite sample meets a weight
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rescaled = num * (scale / den)
+    result = np.where(clean, num, rescaled).astype(compute, copy=False)
+    result[np.broadcast_to(empty, result.shape)] = np.nan
+    result = cast_output(result, out_dtype)
+    if out is not None:
+        np.copyto(out, result)
+        return out
+    return result
+
+
+# --------------------------------------------------------------------------
+# edge filters: fused kernels keep their result where it is finite
+
+
+def omit_wanted(image, nan_policy):
+    """Validate ``nan_policy`` for a filter with fixed finite kernels.
+
+    Raises for ``'raise'`` when the image holds NaN or inf; returns True when
+    ``'omit'`` has something to leave out (a float image with NaN or inf).
+    """
+    policy = canonical_nan_policy(nan_policy)
+    if policy == "propagate":
+        return False
+    arr = np.asarray(image)
+    if policy == "raise":
+        check_finite(arr, np.zeros(1), "symm", 0)
+        return False
+    return arr.dtype.kind == "f" and bool(_count_nonfinite(arr))
+
+
+def omit_nonfinite(results, image, kernels, combine, boundary, workers):
+    """``nan_policy='omit'`` for filters built from fixed correlation kernels.
+
+    ``results`` are the filter's ordinary outputs (a tuple of arrays); where
+    one is finite no non-finite sample met a non-zero weight, so it already
+    is the omit value.  Elsewhere the value comes from
+    ``combine(*[correlate(image, k, 'same', nan_policy='omit') for k in kernels])``
+    (one array per result), computed with the direct method, so every output
+    depends on its own window only (chunked and in-memory results agree).
+    """
+    from imfilt.convolution import correlate
+    bad = [~np.isfinite(r) for r in results]
+    if not any(b.any() for b in bad):
+        return results
+    parts = [correlate(image, k, mode="same", boundary=boundary, workers=workers,
+                       method="direct", nan_policy="omit") for k in kernels]
+    fixed = combine(*parts)
+    out = []
+    for r, b, f in zip(results, bad, fixed):
+        r = np.array(r, copy=True) if not r.flags.writeable else r
+        r[b] = np.asarray(f, dtype=r.dtype)[b]
+        out.append(r)
+    return tuple(out)

@@ -1,0 +1,206 @@
+"""nan_policy='propagate' | 'omit' | 'raise' on convolve/correlate."""
+
+import numpy as np
+import pytest
+
+import imfilt
+from imfilt._nanpolicy import ZERO_SUM_RTOL
+
+
+def _holey(rng, shape, dtype=np.float64, frac=0.1):
+    x = rng.standard_normal(shape).astype(dtype)
+    x[rng.random(shape) < frac] = np.nan
+    x[3:9, 4:10] = np.nan                                # a hole larger than small kernels
+    return x
+
+
+def _omit_definition(x, w, mode, boundary, fillvalue=0.0, flip=True):
+    """sum_finite(w*x) * sum(w) / sum_finite(w), window by window, in float64."""
+    fn = imfilt.convolve if flip else imfilt.correlate
+    finite = np.isfinite(x)
+    x0 = np.where(finite, x, 0.0)
+    kw = dict(mode=mode, boundary=boundary, method="direct", dtype=np.float64)
+    num = fn(x0, w, fillvalue=fillvalue, **kw)
+    den = fn(finite.astype(float), w, fillvalue=1.0, **kw)
+    cnt = fn(finite.astype(float), (w != 0).astype(float), fillvalue=1.0, **kw)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num * w.sum() / den
+    out[cnt == 0] = np.nan
+    return out
+
+
+def test_default_is_propagate_and_unchanged(rng):
+    x = _holey(rng, (20, 20))
+    w = rng.random((3, 3))
+    np.testing.assert_array_equal(imfilt.convolve(x, w, "same"),
+                                  imfilt.convolve(x, w, "same", nan_policy="propagate"))
+    assert np.isnan(imfilt.convolve(x, w, "same")).sum() > np.isnan(x).sum()
+
+
+@pytest.mark.filterwarnings("ignore:nan_treatment='interpolate', however")
+@pytest.mark.parametrize("boundary, astropy_boundary", [("fill", "fill"), ("wrap", "wrap"),
+                                                        ("edge", "extend")])
+@pytest.mark.parametrize("shape", [(3, 3), (5, 3), (7, 9)])
+def test_omit_equals_astropy_interpolate_for_normalised_kernels(boundary, astropy_boundary,
+                                                                shape, rng):
+    astropy_conv = pytest.importorskip("astropy.convolution")
+    x = _holey(rng, (40, 47))
+    w = rng.random(shape)
+    w /= w.sum()
+    ref = astropy_conv.convolve(x, w, boundary=astropy_boundary, fill_value=0.0,
+                                nan_treatment="interpolate", normalize_kernel=False)
+    got = imfilt.convolve(x, w, "same", boundary, nan_policy="omit")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12, equal_nan=True)
+    # astropy's own normalisation (normalize_kernel=True) of an unnormalised kernel
+    ref2 = astropy_conv.convolve(x, w * 7.0, boundary=astropy_boundary,
+                                 nan_treatment="interpolate")
+    np.testing.assert_allclose(got, ref2, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.filterwarnings("ignore:nan_treatment='interpolate', however")
+def test_omit_unnormalised_kernel_keeps_its_gain_like_astropy(rng):
+    astropy_conv = pytest.importorskip("astropy.convolution")
+    x = _holey(rng, (30, 30))
+    w = rng.random((5, 5)) * 3.0                          # sum(w) != 1
+    ref = astropy_conv.convolve(x, w, boundary="wrap", nan_treatment="interpolate",
+                                normalize_kernel=False)
+    got = imfilt.convolve(x, w, "same", "wrap", nan_policy="omit")
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm", "reflect", "edge"])
+@pytest.mark.parametrize("flip", [True, False])
+def test_omit_matches_its_definition_even_kernels(mode, boundary, flip, rng):
+    x = _holey(rng, (21, 26))
+    w = rng.random((4, 6)) - 0.2                          # mixed signs, sum != 0
+    fn = imfilt.convolve if flip else imfilt.correlate
+    got = fn(x, w, mode, boundary, fillvalue=0.5, nan_policy="omit", method="direct")
+    ref = _omit_definition(x, w, mode, boundary, fillvalue=0.5, flip=flip)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(got[ok], ref[ok], rtol=1e-9, atol=1e-9)
+
+
+def test_omit_tiny_cases_by_hand():
+    x = np.array([[1.0, np.nan, 3.0]])
+    # box of 3: mean of the finite neighbours
+    np.testing.assert_allclose(imfilt.convolve(x, [[1, 1, 1.0]], "same", nan_policy="omit"),
+                               [[0.5 * 3, 4.0 / 2 * 3, 3.0 / 2 * 3]])
+    # a hole wider than the kernel: no finite weight left -> NaN
+    y = np.array([[1.0, np.nan, np.nan, np.nan, 5.0]])
+    got = imfilt.convolve(y, [[1, 1, 1.0]], "same", nan_policy="omit")
+    assert np.isnan(got[0, 2]) and np.isfinite(got[0, [0, 1, 3, 4]]).all()
+    # a NaN under a zero weight is omitted (propagate gives NaN there)
+    z = np.array([[np.nan, 2.0, 4.0]])
+    w = [[0.0, 1.0, 1.0]]
+    assert np.isnan(imfilt.correlate(z, w, "valid")[0, 0])
+    assert imfilt.correlate(z, w, "valid", nan_policy="omit")[0, 0] == 6.0
+
+
+def test_omit_is_exactly_propagate_where_windows_are_clean(rng):
+    x = rng.standard_normal((50, 50)).astype(np.float32)
+    w = rng.random((5, 5))
+    clean = imfilt.convolve(x, w, "same", "symm", method="direct")
+    x[25, 25] = np.nan
+    got = imfilt.convolve(x, w, "same", "symm", method="direct", nan_policy="omit")
+    far = np.ones(x.shape, bool)
+    far[23:28, 23:28] = False
+    np.testing.assert_array_equal(got[far], clean[far])
+    assert np.isfinite(got).all()
+
+
+def test_omit_treats_inf_as_missing(rng):
+    x = rng.standard_normal((10, 10))
+    y = x.copy()
+    x[4, 4], y[4, 4] = np.inf, np.nan
+    w = rng.random((3, 3))
+    np.testing.assert_array_equal(imfilt.convolve(x, w, "same", nan_policy="omit"),
+                                  imfilt.convolve(y, w, "same", nan_policy="omit"))
+
+
+def test_omit_keeps_float32_and_works_with_threads_stride_dilation(rng):
+    x = _holey(rng, (97, 101), np.float32)
+    w = rng.random((4, 4))
+    one = imfilt.correlate(x, w, "same", "symm", nan_policy="omit", workers=1)
+    two = imfilt.correlate(x, w, "same", "symm", nan_policy="omit", workers=2)
+    assert one.dtype == np.float32
+    np.testing.assert_array_equal(one, two)
+    strided = imfilt.correlate(x, w, "same", "symm", nan_policy="omit", stride=2, dilation=2,
+                               method="direct")
+    ref = _omit_definition(x.astype(np.float64), w, "same", "symm", flip=False)
+    ref_sd = imfilt.correlate(x, w, "same", "symm", nan_policy="omit", dilation=2,
+                              method="direct")[::2, ::2]
+    np.testing.assert_array_equal(strided, ref_sd)
+    np.testing.assert_array_equal(np.isnan(one), np.isnan(ref))
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(one[ok], ref[ok], rtol=2e-5, atol=2e-5)
+
+
+def test_omit_nan_fill_value_means_outside_is_missing(rng):
+    x = rng.standard_normal((8, 8))
+    w = np.ones((3, 3))
+    got = imfilt.convolve(x, w, "same", "fill", fillvalue=np.nan, nan_policy="omit")
+    assert np.isfinite(got).all()
+    # a corner window sees 4 finite samples of 9: their mean times sum(w)
+    np.testing.assert_allclose(got[0, 0], x[:2, :2].mean() * 9)
+
+
+def test_zero_sum_kernels_rescale_by_absolute_weight(rng):
+    """Derivatives sum to zero; astropy raises, imfilt uses sum|w| / sum_finite|w|."""
+    x = rng.standard_normal((12, 12))
+    x[5, 5] = np.nan
+    sobel = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1.0]])
+    got = imfilt.correlate(x, sobel, "same", "symm", nan_policy="omit", method="direct")
+    finite = np.isfinite(x)
+    num = imfilt.correlate(np.where(finite, x, 0), sobel, "same", "symm", method="direct")
+    den = imfilt.correlate(finite.astype(float), np.abs(sobel), "same", "symm", method="direct")
+    hit = imfilt.correlate((~finite).astype(float), (sobel != 0).astype(float), "same", "symm")
+    ref = np.where(hit > 0, num * np.abs(sobel).sum() / den, num)
+    np.testing.assert_allclose(got, ref, rtol=1e-12)
+    assert np.isfinite(got).all()
+    assert abs(sobel.sum()) <= ZERO_SUM_RTOL * np.abs(sobel).sum()
+    astropy_conv = pytest.importorskip("astropy.convolution")
+    with pytest.raises(ValueError, match="sum close to zero"):
+        astropy_conv.convolve(x, sobel, nan_treatment="interpolate")
+
+
+def test_omit_on_integer_images_is_propagate(rng):
+    x = rng.integers(0, 255, (16, 16), dtype=np.uint8)
+    w = rng.random((3, 3))
+    np.testing.assert_array_equal(imfilt.convolve(x, w, nan_policy="omit"), imfilt.convolve(x, w))
+
+
+def test_omit_with_per_slice_kernels_and_integer_output(rng):
+    x = _holey(rng, (2, 15, 16))
+    w = rng.random((2, 3, 3))
+    got = imfilt.convolve(x, w, "same", nan_policy="omit", method="direct")
+    for b in range(2):
+        np.testing.assert_array_equal(
+            got[b], imfilt.convolve(x[b], w[b], "same", nan_policy="omit", method="direct"))
+    as_int = imfilt.convolve(x * 50, w[0], "same", nan_policy="omit", dtype=np.int16)
+    assert as_int.dtype == np.int16
+
+
+def test_omit_rejects_non_finite_kernels():
+    with pytest.raises(ValueError, match="kernel holds NaN or inf"):
+        imfilt.convolve([[1.0, np.nan]], [[np.inf, 1.0]], nan_policy="omit")
+
+
+def test_raise_names_the_problem(rng):
+    x = rng.standard_normal((6, 6))
+    imfilt.convolve(x, np.ones((3, 3)), nan_policy="raise")   # finite: fine
+    x[1, 1], x[2, 2] = np.nan, np.inf
+    with pytest.raises(ValueError, match=r"image holds 2 NaN or inf values and nan_policy='raise'"):
+        imfilt.convolve(x, np.ones((3, 3)), nan_policy="raise")
+    with pytest.raises(ValueError, match="kernel holds 1 NaN or inf value"):
+        imfilt.correlate(np.ones((4, 4)), [[1.0, np.nan]], nan_policy="raise")
+    with pytest.raises(ValueError, match="fillvalue=nan is not finite"):
+        imfilt.correlate(np.ones((4, 4)), np.ones((2, 2)), fillvalue=np.nan, nan_policy="raise")
+
+
+def test_unknown_policy_lists_the_choices():
+    with pytest.raises(ValueError, match="nan_policy='skip' is not valid; choose one of "
+                                         "'propagate', 'omit', 'raise'"):
+        imfilt.convolve(np.ones((3, 3)), np.ones((2, 2)), nan_policy="skip")
