@@ -60,7 +60,9 @@ __all__ = ["convolve", "correlate", "sobel", "scharr", "prewitt", "roberts", "la
 
 def _as_dask(image):
     if not isinstance(image, da.Array):
-        image = da.asarray(image)
+        # Validate in NumPy first: dask cannot even chunk an object array
+        # (NotImplementedError) and would hide the message that names the dtype.
+        image = da.asarray(as_array(image, "image"))
     if np.dtype(image.dtype).kind not in "biufc":
         as_array(np.empty(0, dtype=image.dtype), "image")  # raises the TypeError
     return image
@@ -358,7 +360,14 @@ def _edge_map(image, func, pads, boundary, name, n_out=None, channel_axis=None, 
     from imfilt.edges import _as_image
     x = _as_dask(image)
     if channel_axis is None:
-        _as_image(np.zeros((0,) * x.ndim, dtype=x.dtype))   # 2-D and real, or its message
+        # 2-D and real, or its message -- naming the real shape: a zero-strided
+        # stand-in of x's shape (native byte order, so nothing is copied).
+        native_dtype = np.dtype(x.dtype).newbyteorder("=")
+        try:
+            stand_in = np.broadcast_to(np.zeros((), dtype=native_dtype), x.shape)
+        except (TypeError, ValueError):                     # unknown (NaN) chunk sizes
+            stand_in = np.zeros((0,) * x.ndim, dtype=native_dtype)
+        _as_image(stand_in)
         sample = np.zeros((3, 3), dtype=x.dtype)
     else:
         # Validate like the in-memory filter, then put the channels first.

@@ -385,7 +385,72 @@ def _net_rows():
     return rows
 
 
-ROWS = {r.id: r for r in _conv_rows() + _edge_rows() + _other_rows() + _net_rows()}
+def _nan_policy_rows():
+    rows = []
+    x = img()
+    nan = img()
+    nan[2, 3] = np.nan
+    funcs = dict(CONV, **{k: v for k, v in EDGE.items() if k != "canny"})
+    for fname, f in funcs.items():
+        args = (x, K3) if fname in CONV else (x,)
+        for v in ("ignore", None, "OMIT", 0):
+            rows.append(Row(f"{fname}-nan_policy-{v!r}", f, args, {"nan_policy": v},
+                            match=re.escape(f"nan_policy={v!r} is not valid")))
+        bad = (nan, K3) if fname in CONV else (nan,)
+        rows.append(Row(f"{fname}-nan_policy-raise-on-nan", f, bad, {"nan_policy": "raise"},
+                        match="image holds 1 NaN or inf value and nan_policy='raise'"))
+    rows.append(Row("convolve-nan_policy-raise-kernel-inf", imfilt.convolve, (x, K3 * np.inf),
+                    {"nan_policy": "raise"}, match="kernel holds 9 NaN or inf"))
+    rows.append(Row("convolve-nan_policy-raise-fill-nan", imfilt.convolve, (x, K3, "same", "fill",
+                                                                           np.nan),
+                    {"nan_policy": "raise"}, match="fillvalue=nan is not finite"))
+    return rows
+
+
+def _dask_rows():
+    try:
+        import dask.array as da
+        import imfilt.dask as idask
+    except ImportError:
+        return []
+    rows = []
+    x = da.from_array(img((8, 9)), chunks=4)
+    k = K3
+    first = {"convolve": (k,), "correlate": (k,), "sobel": (), "scharr": (), "prewitt": (),
+             "roberts": (), "laplace": (), "gradient": (), "max_pool2d": (2,),
+             "min_pool2d": (2,), "avg_pool2d": (2,), "upsample": (2,)}
+    for fname, rest in first.items():
+        f = getattr(idask, fname)
+        for name, bad, exc, match in BAD_IMAGES:
+            if name in ("generator", "dict", "bytes"):
+                continue
+            rows.append(Row(f"dask.{fname}-image-{name}", f, (bad,) + rest, exc=exc,
+                            match=match if "pool" not in fname else match.replace("image", "(image|x)", 1)))
+        rows.append(Row(f"dask.{fname}-workers-0", f, (x,) + rest, {"workers": 0}, match="workers=0"))
+    for fname in ("sobel", "laplace", "roberts"):
+        f = getattr(idask, fname)
+        rows.append(Row(f"dask.{fname}-1d", f, (da.ones(7),), match=r"ndim=1 \(shape \(7,\)\)"))
+        rows.append(Row(f"dask.{fname}-boundary", f, (x,), {"boundary": "mirror"},
+                        match="boundary='mirror'"))
+    for fname in ("convolve", "correlate"):
+        f = getattr(idask, fname)
+        rows.append(Row(f"dask.{fname}-mode", f, (x, k, "FULL"), match="mode='FULL'"))
+        rows.append(Row(f"dask.{fname}-stride-0", f, (x, k), {"stride": 0}, match="stride=0"))
+        rows.append(Row(f"dask.{fname}-valid-mixed", f, (da.ones((3, 6)), np.ones((5, 2)), "valid"),
+                        match="one of image and kernel must be at least as large"))
+        rows.append(Row(f"dask.{fname}-empty-symm", f, (da.ones((0, 5)), k, "same", "symm"),
+                        match="empty"))
+        rows.append(Row(f"dask.{fname}-nan_policy", f, (x, k), {"nan_policy": "skip"},
+                        match="nan_policy='skip'"))
+        rows.append(Row(f"dask.{fname}-kernel-None", f, (x, None), exc=TypeError, match="kernel"))
+    rows.append(Row("dask.max_pool2d-padding", idask.max_pool2d, (x, 2), {"padding": 2},
+                    match="at most half the kernel"))
+    rows.append(Row("dask.upsample-factor-0", idask.upsample, (x, 0), match="factor=0"))
+    return rows
+
+
+ROWS = {r.id: r for r in _conv_rows() + _edge_rows() + _other_rows() + _net_rows()
+        + _nan_policy_rows() + _dask_rows()}
 
 
 def _arrays(value, found):
@@ -720,6 +785,12 @@ def test_catalogue_covers_every_public_function():
         if obj not in covered and name not in names:
             missing.append(name)
     assert not missing, f"no hostile rows for {missing}"
+    try:
+        import imfilt.dask as idask
+    except ImportError:
+        return
+    dask_missing = [n for n in idask.__all__ if f"dask.{n}" not in names]
+    assert not dask_missing, f"no hostile rows for imfilt.dask.{dask_missing}"
 
 
 if __name__ == "__main__":

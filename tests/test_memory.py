@@ -6,7 +6,8 @@ A leak of a few hundred bytes per call (a lost reference to an array header,
 an unreleased buffer, a traceback kept alive on the error path) shows up as
 several MiB.  Allocator noise is handled by a warm-up that reaches the
 steady state (caches, the OpenMP pool, glibc arenas of every thread) and by
-taking the lowest of a few readings after ``gc.collect()``.
+taking the lowest of a few readings after ``gc.collect()`` and glibc's
+``malloc_trim(0)`` (free heap pages do not count).
 """
 
 import gc
@@ -30,8 +31,21 @@ def rss():
         return int(f.read().split()[1]) * PAGE
 
 
+def _malloc_trim():
+    """glibc: hand free heap pages back to the OS, so RSS counts live memory only."""
+    try:
+        import ctypes
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda pad: 0
+
+
+MALLOC_TRIM = _malloc_trim()
+
+
 def settled_rss():
     gc.collect()
+    MALLOC_TRIM(0)
     return min(rss() for _ in range(3))
 
 
@@ -137,7 +151,7 @@ def test_the_measurement_sees_a_leak():
     kept = []
     base = settled_rss()
     for _ in range(CALLS):
-        kept.append(bytes(300))
+        kept.append(np.ones(300 // 8))   # ~300 bytes of data + the array header
     grown = settled_rss() - base
     assert grown > LIMIT, grown
     del kept

@@ -768,6 +768,141 @@ def test_pyramids_match_opencv(h, w, dtype, up, layout, seed):
 
 
 # ---------------------------------------------------------------------------
+# nan_policy
+
+
+@given(conv_cases(), st.sampled_from(["nan", "inf", "-inf"]), st.integers(0, 3), st.data())
+def test_nan_policy_omit_matches_its_definition(c, bad, nbad, data):
+    """'omit' = sum_finite(w x) * sum(w) / sum_finite(w) (|w| for zero-sum kernels);
+    windows without a non-finite sample under a non-zero weight equal 'propagate'."""
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal(c["xs"])
+    w = rng.uniform(0.1, 1.0, c["ks"]) * data.draw(st.sampled_from([1.0, -1.0]))
+    if data.draw(st.booleans()):
+        w = w - w.mean()                           # a zero-sum (derivative-like) kernel
+    for _ in range(nbad):
+        x.flat[data.draw(st.integers(0, x.size - 1))] = float(bad)
+    c = dict(c, xdtype="float64", dilation=(1, 1), fillvalue=0.0)
+    if c["mode"] == "valid" and not all(n >= k for n, k in zip(c["xs"], c["ks"])):
+        c["mode"] = "same"                         # no swapped 'valid' here
+    kw = dict(stride=c["stride"])
+    func = imfilt.convolve
+    got = func(x, w, c["mode"], c["boundary"], nan_policy="omit", method="direct", **kw)
+    plain = func(x, w, c["mode"], c["boundary"], method="direct", **kw)
+    finite = np.isfinite(x)
+    xz = np.where(finite, x, 0.0)
+    zero_sum = abs(w.sum()) <= 1e-8 * np.abs(w).sum()
+    wn = np.abs(w) if zero_sum else w
+    num = func(xz, w, c["mode"], c["boundary"], method="direct", **kw)
+    # finite weight: the outside of the image (fill 0) counts as finite
+    den = func(finite.astype(float), wn, c["mode"], c["boundary"], 0.0, method="direct", **kw)
+    den_all = func(np.ones_like(x), wn, c["mode"], c["boundary"], 0.0, method="direct", **kw)
+    if c["boundary"] in ("fill", "constant"):
+        den, den_all = den + (wn.sum() - den_all), np.full_like(den_all, wn.sum())
+    bad_taps = func((~finite).astype(float), np.ones_like(w), c["mode"], c["boundary"],
+                    method="direct", **kw)
+    clean = bad_taps == 0
+    # windows without any non-finite sample: exactly the plain result.  (A NaN
+    # under a zero weight is omitted too: 'propagate' gives NaN there, 'omit'
+    # the finite sum, e.g. an all-zero kernel on [[nan]] gives 0.)
+    np.testing.assert_array_equal(got[clean], plain[clean])
+    dirty = ~clean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expect = num * wn.sum() / den
+    ok = dirty & np.isfinite(expect) & (np.abs(den) > 1e-6 * np.abs(wn).sum())
+    tol = 1e-9 * (np.abs(xz).max(initial=0) + 1) * np.abs(w).sum() * (1 + np.abs(expect[ok]))
+    assert np.all(np.abs(got[ok] - expect[ok]) <= tol)
+    assert got.dtype == np.float64
+
+
+@given(conv_cases(), st.sampled_from([np.nan, np.inf]), st.booleans())
+def test_nan_policy_raise_raises_exactly_when_non_finite(c, bad, inject):
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal(c["xs"])
+    w = rng.standard_normal(c["ks"])
+    if c["mode"] == "valid" and not valid_possible(c["xs"], c["ks"]):
+        c["mode"] = "same"
+    if inject:
+        x.flat[rng.integers(0, x.size)] = bad
+        with pytest.raises(ValueError, match="nan_policy"):
+            imfilt.correlate(x, w, c["mode"], c["boundary"], nan_policy="raise")
+    else:
+        a = imfilt.correlate(x, w, c["mode"], c["boundary"], nan_policy="raise")
+        b = imfilt.correlate(x, w, c["mode"], c["boundary"])
+        assert a.tobytes() == b.tobytes()
+
+
+# ---------------------------------------------------------------------------
+# imfilt.dask: the same result as the NumPy functions for every chunking
+
+
+def dask_array():
+    return pytest.importorskip("dask.array")
+
+
+@st.composite
+def chunkings(draw, shape):
+    return tuple(draw(st.integers(1, max(1, n))) for n in shape)
+
+
+@given(st.data(), conv_cases(), st.booleans())
+def test_dask_convolve_equals_numpy_for_any_chunking(data, c, is_conv):
+    da = dask_array()
+    idask = pytest.importorskip("imfilt.dask")
+    rng = np.random.default_rng(c["seed"])
+    dtype = data.draw(st.sampled_from(["float32", "float64", "uint8", "int16"]))
+    x = sample(rng, c["xs"], dtype)
+    w = rng.standard_normal(c["ks"])
+    chunks = data.draw(chunkings(c["xs"]))
+    name = "convolve" if is_conv else "correlate"
+    kw = dict(stride=c["stride"], dilation=c["dilation"], method="direct")
+    ref = getattr(imfilt, name)(x, w, c["mode"], c["boundary"], c["fillvalue"], **kw)
+    lazy = getattr(idask, name)(da.from_array(x, chunks=chunks), w, c["mode"], c["boundary"],
+                                c["fillvalue"], **kw)
+    got = lazy.compute(scheduler="synchronous")
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    np.testing.assert_array_equal(got, ref)
+
+
+@given(st.data(), edge_cases(), st.sampled_from(["sobel", "scharr", "prewitt", "roberts",
+                                                  "laplace", "gradient"]))
+def test_dask_edges_equal_numpy_for_any_chunking(data, c, op):
+    da = dask_array()
+    idask = pytest.importorskip("imfilt.dask")
+    x, _, _, _ = edge_input(c)
+    chunks = data.draw(chunkings(x.shape))
+    ref = getattr(imfilt, op)(x, boundary=c["boundary"])
+    got = getattr(idask, op)(da.from_array(x, chunks=chunks), boundary=c["boundary"])
+    if op == "gradient":
+        got = tuple(g.compute(scheduler="synchronous") for g in got) \
+            if isinstance(got, tuple) else got.compute(scheduler="synchronous")
+        for g, r in zip(got, ref):
+            np.testing.assert_array_equal(g, r)
+        return
+    np.testing.assert_array_equal(got.compute(scheduler="synchronous"), ref)
+
+
+@given(st.data(), pool_cases(dilation=False), st.sampled_from(["max_pool2d", "min_pool2d",
+                                                                "avg_pool2d"]))
+def test_dask_pooling_equals_numpy_for_any_chunking(data, c, name):
+    da = dask_array()
+    idask = pytest.importorskip("imfilt.dask")
+    x, xin = pool_input(c)
+    args = (c["k"], c["stride"], c["padding"])
+    try:
+        ref = getattr(imfilt, name)(xin, *args, ceil_mode=c["ceil_mode"])
+    except ValueError:
+        assume(False)
+    chunks = data.draw(chunkings(np.shape(xin)))
+    got = getattr(idask, name)(da.from_array(xin, chunks=chunks), *args,
+                               ceil_mode=c["ceil_mode"]).compute(scheduler="synchronous")
+    if name == "avg_pool2d":
+        np.testing.assert_allclose(got, ref, rtol=4 * EPS[np.dtype(c["dtype"])], atol=1e-300)
+    else:
+        np.testing.assert_array_equal(got, ref)
+
+
+# ---------------------------------------------------------------------------
 # Regression tests for failures the properties found
 
 
