@@ -43,27 +43,35 @@ def _shared_inputs():
 
 X32, X64, U8, STACK, SIG, K5, K4, GAUSS = _shared_inputs()
 
+NCHW = np.ascontiguousarray(np.random.default_rng(9).standard_normal((2, 3, 33, 35)),
+                            dtype=np.float32)
+W4 = np.random.default_rng(10).standard_normal((4, 3, 3, 3)).astype(np.float32)
+WT = np.random.default_rng(11).standard_normal((3, 2, 4, 4)).astype(np.float32)
+XNAN = X64.copy()
+XNAN[::7, ::5] = np.nan
+for _a in (NCHW, W4, WT, XNAN):
+    _a.setflags(write=False)
+
 #: 16 different calls (different functions, methods, dtypes, workers).
 CALLS = {
     "convolve-direct-f32": lambda: imfilt.convolve(X32, K4, "same", "symm", method="direct"),
-    "correlate-direct-f64": lambda: imfilt.correlate(X64, K5, "full", "wrap", method="direct",
-                                                     workers=1),
     "convolve-fft": lambda: imfilt.convolve(X64, K5, "same", "reflect", method="fft"),
     "convolve-separable": lambda: imfilt.convolve(X32, GAUSS, "same", "edge",
                                                   method="separable"),
-    "convolve-stride-dilation": lambda: imfilt.convolve(X64, K5, "valid", stride=(2, 3),
-                                                        dilation=2),
-    "correlate-stack-axes": lambda: imfilt.correlate(STACK, K5, "same", "symm", axes=(1, 2)),
-    "convolve-1d": lambda: imfilt.convolve(SIG, K5[0], "same", "reflect"),
-    "convolve-uint8": lambda: imfilt.convolve(U8, K5, "same", "fill", 3.0),
+    "correlate-stack-stride": lambda: imfilt.correlate(STACK, K5, "same", "symm", axes=(1, 2),
+                                                       stride=2, dilation=(1, 2)),
+    "convolve-nan-omit": lambda: imfilt.convolve(XNAN, K5, "same", nan_policy="omit"),
+    "convolve-1d-uint8": lambda: imfilt.convolve(U8[0], K5[0], "full", workers=1),
     "sobel": lambda: imfilt.sobel(X32),
-    "scharr-axis0": lambda: imfilt.scharr(U8, 0, boundary="wrap"),
-    "prewitt-axis1": lambda: imfilt.prewitt(X64, 1, workers=1),
     "roberts": lambda: imfilt.roberts(X64),
     "laplace-8": lambda: imfilt.laplace(U8, 8),
     "gradient": lambda: imfilt.gradient(X32, "scharr"),
     "canny": lambda: imfilt.canny(U8, 1.5),
-    "canny-quantiles": lambda: imfilt.canny(X64, 1.0, 0.5, 0.9, use_quantiles=True),
+    "conv2d": lambda: imfilt.conv2d(NCHW, W4, None, 1, "same", workers=2),
+    "conv_transpose2d": lambda: imfilt.conv_transpose2d(NCHW, WT, stride=2, padding=1),
+    "max_pool2d": lambda: imfilt.max_pool2d(NCHW, 3, 2, 1, return_indices=True),
+    "stochastic_pool2d": lambda: imfilt.stochastic_pool2d(np.abs(NCHW), 2, rng=3),
+    "upsample-pyramid": lambda: imfilt.pyramid_down(imfilt.upsample(X32, 3)),
 }
 
 
@@ -103,10 +111,11 @@ def test_sixteen_threads_match_serial_calls():
 
 
 def test_shared_inputs_stay_unmodified_and_read_only():
-    before = [a.copy() for a in (X32, X64, U8, STACK, SIG, K5, K4, GAUSS)]
+    shared = (X32, X64, U8, STACK, SIG, K5, K4, GAUSS, NCHW, W4, WT, XNAN)
+    before = [a.copy() for a in shared]
     with cf.ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda c: c(), list(CALLS.values()) * 2))
-    for a, b in zip((X32, X64, U8, STACK, SIG, K5, K4, GAUSS), before):
+    for a, b in zip(shared, before):
         assert not a.flags.writeable
         np.testing.assert_array_equal(a, b)
 
