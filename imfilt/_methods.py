@@ -124,6 +124,17 @@ def _axis_map(n, before, length, boundary):
     return boundary_index(n, before, length - before - n, boundary)
 
 
+#: Below this many tap-outputs the direct kernel runs on one thread: waking
+#: a second thread costs more than ~100 us of single-thread work.  Tests set
+#: it to 0 to exercise the threaded path on small inputs.
+PARALLEL_MIN_WORK = 1 << 21
+
+# The fused Cython function dispatches on its arguments' types at every call
+# (tens of microseconds); look the specialisations up once instead.
+_CORRELATE = {np.dtype(np.float32): _conv.correlate_padded["float"],
+              np.dtype(np.float64): _conv.correlate_padded["double"]}
+
+
 def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, dest=None):
     """The Cython kernel on (B, n0, n1) real ``x`` and (Bw, k0, k1) ``w``.
 
@@ -157,8 +168,9 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     fillrow = np.full(P1, fill, dtype=real)
     strips = np.empty((nthreads, (k0 + 1) * P1), dtype=real)
     pointers = np.empty((nthreads, 2 * (k0 + 1)), dtype=np.intp)
-    _conv.correlate_padded(x, w, out, rowmap, colmap, pl, s0, s1, d0, d1,
-                           real.type(fill), nthreads, fillrow, strips, pointers)
+    _CORRELATE[real](x, w, out, rowmap, colmap, pl, s0, s1, d0, d1,
+                     real.type(fill), nthreads, fillrow, strips, pointers,
+                     PARALLEL_MIN_WORK)
     return out
 
 
@@ -481,6 +493,13 @@ def choose(problem, method, nan_check=True):
         return method
     k0, k1 = problem.w.shape[-2:]
     real = _real_dtype(problem.compute)
+    taps, outs = direct_features(problem)
+    key = "f32" if real == np.float32 else "f64"
+    if (taps * K.DIRECT_PER_TAP[key] + outs * K.DIRECT_PER_OUTPUT[key]) / _speedup(problem) \
+            < K.AUTO_DIRECT_SHORTCUT:
+        # Direct is predicted to take well under a millisecond: any saving
+        # another method could make is smaller than the cost of deciding.
+        return "direct"
     rank = None
     if min(k0, k1) > 1 and k0 * k1 >= K.SEPARABLE_MIN_TAPS and problem.w.dtype.kind != "c":
         factors = [factorize(wb, real) for wb in problem.w]

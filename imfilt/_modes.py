@@ -5,6 +5,8 @@ here, so the accepted spellings and their meaning cannot drift apart.
 Boundary rules are defined by :func:`numpy.pad` (see ``boundary_index``).
 """
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -102,7 +104,23 @@ def canonical_boundary(boundary, param="boundary"):
     raise choice_error(param, boundary, _boundary_choices(), hint)
 
 
+@functools.lru_cache(maxsize=512)
+def _boundary_index_cached(n, before, after, boundary):
+    index = _boundary_index(n, before, after, boundary)
+    index.setflags(write=False)
+    return index
+
+
 def boundary_index(n, before, after, boundary):
+    """Source index of every position of an axis padded by ``boundary``.
+
+    Cached and read-only (the same maps recur call after call); see
+    ``_boundary_index`` for the definition.
+    """
+    return _boundary_index_cached(int(n), int(before), int(after), boundary)
+
+
+def _boundary_index(n, before, after, boundary):
     """Source index of every position of an axis padded by ``boundary``.
 
     Parameters

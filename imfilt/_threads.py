@@ -10,6 +10,7 @@ but one, and so on; ``workers=0`` is an error.  imfilt never calls
 
 import contextlib
 import contextvars
+import functools
 import math
 import os
 import platform
@@ -23,8 +24,13 @@ __all__ = ["available_cores", "resolve_workers", "set_workers", "get_workers",
 _default_workers = contextvars.ContextVar("imfilt_default_workers", default=None)
 
 
+@functools.lru_cache(maxsize=1)
 def _cgroup_cpu_limit():
-    """CPU limit from a cgroup v2/v1 quota, or None when unlimited/unknown."""
+    """CPU limit from a cgroup v2/v1 quota, or None when unlimited/unknown.
+
+    Read once per process: the files cost tens of microseconds per read
+    and a container's quota does not change while it runs.
+    """
     try:
         with open("/sys/fs/cgroup/cpu.max") as f:
             quota, period = f.read().split()[:2]

@@ -149,6 +149,8 @@ def _doc(template):
 
 def _pair(value, name, minimum=1):
     """An int or a pair of ints, each >= ``minimum``, as a tuple of two."""
+    if type(value) is int and value >= minimum:  # the common case, fast
+        return (value, value)
     items = value if isinstance(value, (tuple, list, np.ndarray)) else (value, value)
     items = list(items)
     if len(items) != 2 or not all(is_integer_like(v) for v in items):

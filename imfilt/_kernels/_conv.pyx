@@ -179,7 +179,8 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
                      int nthreads,
                      const real_t[::1] fillrow not None,
                      real_t[:, ::1] strips not None,
-                     Py_ssize_t[:, ::1] pointers not None):
+                     Py_ssize_t[:, ::1] pointers not None,
+                     Py_ssize_t min_parallel_work=0):
     """Correlate each virtually padded image ``x[b]`` with its kernel.
 
     Parameters (all validated by the caller)
@@ -198,6 +199,7 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
     fillrow : (len(colmap),) filled with ``fill``.                # IN
     strips : (nthreads, (k0 + 1) * len(colmap)) scratch.          # SCRATCH
     pointers : (nthreads, 2 * (k0 + 1)) pointer-sized scratch.    # SCRATCH
+    min_parallel_work : below this many tap-outputs run on one thread.
     """
     cdef Geometry g
     cdef Py_ssize_t B = x.shape[0], Bw = w.shape[0]
@@ -242,7 +244,7 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
     band = (g.o0 + per_image - 1) // per_image
     per_image = (g.o0 + band - 1) // band
     nitems = B * per_image
-    parallel = nthreads > 1 and nitems > 1 and B * g.o0 * g.o1 * g.k0 * g.k1 >= 65536
+    parallel = nthreads > 1 and nitems > 1 and B * g.o0 * g.o1 * g.k0 * g.k1 >= min_parallel_work
 
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
