@@ -14,8 +14,9 @@
 
     This is ``astropy.convolution.convolve(..., nan_treatment='interpolate')``
     (``top / bot`` with the kernel normalised; multiplied by ``sum(w)`` when
-    it is not).  Windows that hold no non-finite sample under a non-zero
-    weight return exactly the ``'propagate'`` value; windows where no finite
+    it is not).  Windows that hold no non-finite sample at all return
+    exactly the ``'propagate'`` value (a NaN under a zero weight is omitted,
+    where ``'propagate'`` would spread it); windows where no finite
     sample meets a non-zero weight return NaN.  A kernel whose weights sum
     to (nearly) zero -- a derivative such as Sobel or Laplace -- makes the
     rescaling meaningless (astropy raises); imfilt then rescales by the

@@ -66,7 +66,8 @@ dtype : dtype, optional
 workers : int, optional
     Threads to use.  ``None`` uses the :func:`imfilt.set_workers` default,
     else ``OMP_NUM_THREADS``, else all cores available to the process;
-    ``-1`` means all available cores.  Results are bit-identical for any
+    ``-1`` means all available cores; counts above four times the
+    available cores are capped there.  Results are bit-identical for any
     thread count; the GIL is released while the kernel runs.
 method : {'auto', 'direct', 'separable', 'fft'}, optional
     How to compute.  ``'direct'`` sums the taps (exact IEEE semantics,
@@ -114,8 +115,9 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     ones, ``sum_finite(w * x) * sum(w) / sum_finite(w)`` -- equal to
     ``astropy.convolution.convolve(..., nan_treatment='interpolate')`` for
     normalised kernels (astropy omits NaN only; imfilt also omits inf, and
-    allows even kernels).  Windows with no non-finite sample under a
-    non-zero weight give exactly the ``'propagate'`` value; windows where no
+    allows even kernels).  Windows with no non-finite sample at all give
+    exactly the ``'propagate'`` value (a NaN under a zero weight is omitted
+    here, where ``'propagate'`` would spread it); windows where no
     finite sample meets a non-zero weight give NaN; a NaN ``fillvalue``
     makes the outside count as missing.  Zero-sum kernels (derivatives, for
     which astropy raises) are rescaled by the absolute weight,

@@ -175,3 +175,9 @@ def test_every_kernel_module_reports_openmp():
     for name in names:
         mod = importlib.import_module(f"imfilt._kernels.{name}")
         assert hasattr(mod, "_openmp_compiled") or hasattr(mod, "openmp_compiled"), name
+
+
+def test_workers_capped_at_four_per_core():
+    cap = _threads.MAX_WORKERS_PER_CORE * _threads.available_cores()
+    assert _threads.resolve_workers(10**6) == cap
+    assert _threads.resolve_workers(1) == 1
