@@ -110,13 +110,21 @@ def forked_after_parallel():
     return _fork_state["forked_after_parallel"]
 
 
+#: Thread counts above this multiple of the available cores are capped: more
+#: threads than that only add scheduling cost, and a failure to create
+#: thousands of OpenMP threads would abort the process.
+MAX_WORKERS_PER_CORE = 4
+
+
 def resolve_workers(workers=None):
     """Turn a ``workers`` argument into a positive thread count.
 
-    In a child forked from a process that already ran parallel kernels the
-    count is 1 (see ``forked_after_parallel``); invalid values still raise.
+    Counts above ``MAX_WORKERS_PER_CORE`` times the available cores are
+    capped there (results do not depend on the thread count).  In a child
+    forked from a process that already ran parallel kernels the count is 1
+    (see ``forked_after_parallel``); invalid values still raise.
     """
-    n = _resolve_workers(workers)
+    n = min(_resolve_workers(workers), MAX_WORKERS_PER_CORE * available_cores())
     if n > 1:
         if _fork_state["forked_after_parallel"]:
             return 1
