@@ -18,6 +18,16 @@ EPS = {
 }
 
 
+#: The dtype imfilt computes (and returns) for each image dtype (CONVENTIONS 5).
+COMPUTE = {
+    "float32": np.float32, "float64": np.float64, "complex64": np.complex64,
+    "complex128": np.complex128, "uint8": np.float32, "int8": np.float32,
+    "int16": np.float32, "uint16": np.float32, "bool": np.float32,
+    "float16": np.float32, "int32": np.float64, "int64": np.float64,
+    "uint32": np.float64, "uint64": np.float64,
+}
+
+
 def pads_for(mode, k, convolution_alignment):
     """Section 2 of CONVENTIONS: padding (before, after) of one axis."""
     if mode == "full":

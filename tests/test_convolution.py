@@ -9,7 +9,7 @@ from scipy import signal
 import imfilt
 from imfilt._modes import BOUNDARY_ALIASES, BOUNDARIES, NUMPY_PAD_MODE, boundary_index
 
-from conftest import assert_close_to_reference, numpy_pad_reference, tolerance
+from conftest import COMPUTE, assert_close_to_reference, numpy_pad_reference, tolerance
 
 MODES = ("full", "same", "valid")
 FUNCS = {"convolve": (imfilt.convolve, signal.convolve2d, True),
@@ -31,13 +31,6 @@ SHAPES = [
     ((12, 10), (1, 1)),
 ]
 
-COMPUTE = {
-    "float32": np.float32, "float64": np.float64, "complex64": np.complex64,
-    "complex128": np.complex128, "uint8": np.float32, "int8": np.float32,
-    "int16": np.float32, "uint16": np.float32, "bool": np.float32,
-    "float16": np.float32, "int32": np.float64, "int64": np.float64,
-    "uint32": np.float64, "uint64": np.float64,
-}
 
 
 def _sample(rng, shape, dtype):

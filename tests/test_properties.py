@@ -24,7 +24,7 @@ from hypothesis import strategies as st  # noqa: E402
 import imfilt  # noqa: E402
 from imfilt._modes import BOUNDARIES, BOUNDARY_ALIASES, NUMPY_PAD_MODE  # noqa: E402
 
-from conftest import EPS, assert_close_to_reference, numpy_pad_reference, tolerance  # noqa: E402
+from conftest import COMPUTE, EPS, assert_close_to_reference, numpy_pad_reference, tolerance  # noqa: E402
 
 # ---------------------------------------------------------------------------
 # shared strategies
@@ -41,14 +41,6 @@ LAYOUTS = st.sampled_from(["C", "F", "strided", "negative", "bigendian", "readon
 BOUNDARY_NAMES = st.sampled_from(sorted(BOUNDARY_ALIASES))
 SMALL_INT = st.integers(1, 3)
 
-#: The dtype imfilt computes (and returns) for each image dtype (CONVENTIONS 5).
-COMPUTE = {
-    "float32": np.float32, "float64": np.float64, "complex64": np.complex64,
-    "complex128": np.complex128, "uint8": np.float32, "int8": np.float32,
-    "int16": np.float32, "uint16": np.float32, "bool": np.float32,
-    "float16": np.float32, "int32": np.float64, "int64": np.float64,
-    "uint32": np.float64, "uint64": np.float64,
-}
 
 
 def sample(rng, shape, dtype):
