@@ -1,0 +1,197 @@
+"""The separable N-D engine: 1-D weights applied along chosen axes.
+
+A separable filter is a list of ``(axis, weights, before)`` passes.  Each
+pass correlates every line of one axis with 1-D weights:
+
+    y[..., i, ...] = sum_t w[t] * P[..., i - before + t, ...]
+
+where ``P`` is the array padded by the boundary rule (``numpy.pad``
+semantics, folding repeatedly for windows longer than the axis).  The image
+is padded *once*: with ``boundary='fill'`` the samples outside the image
+all hold ``fillvalue``, so after a pass along one axis the samples outside
+the image along the other axes hold the pass applied to a constant line of
+``fillvalue`` -- that value is the fill of the next pass.
+
+When both of the last two axes are filtered they run through the fused
+2-D kernel (one sweep through cache); other axes run as single passes.
+Box (moving-average) passes use running sums: O(1) per output whatever the
+window length.
+
+Arrays reach the kernels C-contiguous in the compute dtype (float32 or
+float64); the caller chooses the compute dtype and casts the result.
+"""
+
+import numpy as np
+
+from imfilt._kernels import _separable as _k
+from imfilt._modes import boundary_index
+
+__all__ = ["Pass", "run_passes", "weights_symmetry"]
+
+#: Below this many tap-outputs a kernel runs on one thread: waking a second
+#: thread costs more than the work.  Tests set it to 0 to exercise threads.
+PARALLEL_MIN_WORK = 1 << 20
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+_AXIS = {_F32: _k.correlate_axis["float"], _F64: _k.correlate_axis["double"]}
+_FUSED = {_F32: _k.correlate_2d["float"], _F64: _k.correlate_2d["double"]}
+_BOX = {_F32: _k.box_axis["float"], _F64: _k.box_axis["double"]}
+
+#: Column chunk (elements) of the running sums of a box pass along a
+#: non-last axis: the double accumulators of a chunk stay in L1.
+_BOX_CHUNK = 512
+
+
+class Pass:
+    """One 1-D pass: ``weights`` (or a box of ``size``) along ``axis``."""
+
+    __slots__ = ("axis", "weights", "before", "box")
+
+    def __init__(self, axis, weights=None, before=None, box=None):
+        self.axis = int(axis)
+        self.box = None if box is None else int(box)
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+        k = self.length
+        self.before = k // 2 if before is None else int(before)
+
+    @property
+    def length(self):
+        return self.box if self.box is not None else len(self.weights)
+
+
+def weights_symmetry(w):
+    """1 for symmetric, -1 for antisymmetric odd-length weights, else 0."""
+    if len(w) % 2 == 0 or len(w) < 3:
+        return 0
+    if np.array_equal(w, w[::-1]):
+        return 1
+    if np.array_equal(w, -w[::-1]):
+        return -1
+    return 0
+
+
+def _view3(shape, axis):
+    outer = int(np.prod(shape[:axis], dtype=np.int64))
+    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    return outer, shape[axis], inner
+
+
+def _one_pass(src, dst, p, boundary, fill, real, nthreads):
+    """Run pass ``p`` from ``src`` into ``dst`` (same shape, C-contiguous)."""
+    outer, n, inner = _view3(src.shape, p.axis)
+    k = p.length
+    idx = boundary_index(n, p.before, k - 1 - p.before, boundary)
+    x3 = src.reshape(outer, n, inner)
+    o3 = dst.reshape(outer, n, inner)
+    nt = max(1, nthreads)
+    fillrow = np.full(max(inner, 1), fill, dtype=real)
+    if p.box is not None:
+        scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
+        acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
+        _BOX[real](x3, o3, idx, p.before, k, real.type(fill), nt, fillrow,
+                   scratch, acc, PARALLEL_MIN_WORK)
+        return
+    w = np.ascontiguousarray(p.weights, dtype=real)
+    scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
+    pointers = np.empty((nt, k), dtype=np.intp)
+    _AXIS[real](x3, w, o3, idx, p.before, real.type(fill), weights_symmetry(w), nt,
+                fillrow, scratch, pointers, PARALLEL_MIN_WORK)
+
+
+def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
+    """Passes ``p1`` (last axis) then ``p0`` (second to last) in one sweep."""
+    H, W = src.shape[-2:]
+    B = int(np.prod(src.shape[:-2], dtype=np.int64))
+    k0, k1 = p0.length, p1.length
+    idx0 = boundary_index(H, p0.before, k0 - 1 - p0.before, boundary)
+    idx1 = boundary_index(W, p1.before, k1 - 1 - p1.before, boundary)
+    w0 = np.ascontiguousarray(p0.weights, dtype=real)
+    w1 = np.ascontiguousarray(p1.weights, dtype=real)
+    nt = max(1, nthreads)
+    P1 = W + k1 - 1
+    scratch = np.empty((nt, k0 * W + P1 + W), dtype=real)
+    pointers = np.empty((nt, 2 * k0 + k1), dtype=np.intp)
+    _FUSED[real](src.reshape(B, H, W), w0, w1, dst.reshape(B, H, W), idx0, idx1,
+                 p1.before, real.type(fill), weights_symmetry(w0), weights_symmetry(w1),
+                 nt, scratch, pointers, PARALLEL_MIN_WORK)
+
+
+def _next_fill(p, fill, real):
+    """The value a pass gives a constant line of ``fill`` (same arithmetic)."""
+    one = np.full((1, 1, 1), fill, dtype=real)
+    res = np.empty_like(one)
+    _one_pass(one, res, Pass(0, p.weights, p.before, p.box), "fill", fill, real, 1)
+    return res.item()
+
+
+def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
+    """Apply ``passes`` to ``x`` in the float dtype ``real``.
+
+    Parameters
+    ----------
+    x : ndarray
+        Any layout and numeric dtype; cast (copied) to C-contiguous ``real``.
+    passes : list of Pass
+        At most one pass per axis; axes need length >= 1 unless
+        ``boundary`` is 'fill'.
+    boundary : str
+        Canonical boundary name.
+    fill : float
+        Fill value for ``boundary='fill'``.
+    real : dtype
+        float32 or float64.
+    nthreads : int
+        Threads (results do not depend on it).
+    dest : ndarray, optional
+        C-contiguous ``real`` array of ``x.shape`` to write into.
+
+    Returns
+    -------
+    ndarray of ``real``, C-contiguous, ``x.shape``.
+    """
+    real = np.dtype(real)
+    src = np.ascontiguousarray(x, dtype=real)
+    if src.dtype.byteorder not in "=|":
+        src = src.astype(real.newbyteorder("="))
+    passes = [p for p in passes if not (p.box is None and len(p.weights) == 1 and p.weights[0] == 1.0)]
+    if dest is None:
+        dest = np.empty(src.shape, dtype=real)
+    if src.size == 0:
+        return dest
+    if not passes:
+        np.copyto(dest, src)
+        return dest
+    nd = src.ndim
+    by_axis = {p.axis: p for p in passes}
+    fused = None
+    if (nd >= 2 and nd - 1 in by_axis and nd - 2 in by_axis
+            and by_axis[nd - 1].box is None and by_axis[nd - 2].box is None):
+        fused = (by_axis.pop(nd - 2), by_axis.pop(nd - 1))
+    steps = [("one", p) for _, p in sorted(by_axis.items())]
+    if fused is not None:
+        steps.append(("fused", fused))
+    temps = []
+    cur = src
+    fill = float(fill)
+    for s, (kind, p) in enumerate(steps):
+        last = s == len(steps) - 1
+        if last:
+            nxt = dest
+        else:
+            # Ping-pong between at most two temporaries; never write into x.
+            spare = [t for t in temps if t is not cur]
+            if spare:
+                nxt = spare[0]
+            else:
+                nxt = np.empty(src.shape, dtype=real)
+                temps.append(nxt)
+        if kind == "one":
+            _one_pass(cur, nxt, p, boundary, fill, real, nthreads)
+            if boundary == "fill" and not last:
+                fill = _next_fill(p, fill, real)
+        else:
+            _fused(cur, nxt, p[0], p[1], boundary, fill, real, nthreads)
+        cur = nxt
+    return dest
