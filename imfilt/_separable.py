@@ -12,8 +12,9 @@ all hold ``fillvalue``, so after a pass along one axis the samples outside
 the image along the other axes hold the pass applied to a constant line of
 ``fillvalue`` -- that value is the fill of the next pass.
 
-When both of the last two axes are filtered they run through the fused
-2-D kernel (one sweep through cache); other axes run as single passes.
+Passes run from the last axis to the first; when the last two axes are
+both filtered they run through the fused 2-D kernel (one sweep through
+cache); other axes run as single passes.
 Box (moving-average) passes use running sums: O(1) per output whatever the
 window length.
 
@@ -88,8 +89,8 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
     nt = max(1, nthreads)
     fillrow = np.full(max(inner, 1), fill, dtype=real)
     if p.box is not None:
-        scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
-        acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
+        scratch = np.empty((nt, 4 * (n + k - 1) if inner == 1 else 1), dtype=real)
+        acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 4), dtype=np.float64)
         _BOX[real](x3, o3, idx, p.before, k, real.type(fill), nt, fillrow,
                    scratch, acc, PARALLEL_MIN_WORK)
         return
@@ -164,14 +165,17 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
         np.copyto(dest, src)
         return dest
     nd = src.ndim
-    by_axis = {p.axis: p for p in passes}
-    fused = None
-    if (nd >= 2 and nd - 1 in by_axis and nd - 2 in by_axis
-            and by_axis[nd - 1].box is None and by_axis[nd - 2].box is None):
-        fused = (by_axis.pop(nd - 2), by_axis.pop(nd - 1))
-    steps = [("one", p) for _, p in sorted(by_axis.items())]
-    if fused is not None:
-        steps.append(("fused", fused))
+    # Passes run from the last axis to the first, so that a channel axis or
+    # any unfiltered axis does not change the order of the arithmetic: the
+    # result equals filtering each slice on its own, bit for bit.  When the
+    # first two are the array's last two axes they run fused.
+    order = sorted(passes, key=lambda p: -p.axis)
+    steps = []
+    if (len(order) >= 2 and order[0].axis == nd - 1 and order[1].axis == nd - 2
+            and order[0].box is None and order[1].box is None):
+        steps.append(("fused", (order[1], order[0])))
+        order = order[2:]
+    steps += [("one", p) for p in order]
     temps = []
     cur = src
     fill = float(fill)
@@ -193,5 +197,7 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
                 fill = _next_fill(p, fill, real)
         else:
             _fused(cur, nxt, p[0], p[1], boundary, fill, real, nthreads)
+            if boundary == "fill" and not last:
+                fill = _next_fill(p[0], _next_fill(p[1], fill, real), real)
         cur = nxt
     return dest

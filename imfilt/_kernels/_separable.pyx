@@ -278,6 +278,56 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                         vrows[t] = slots[(p - k0 + 1 + t) % k0]
                     _line(&out[b, p - k0 + 1, 0], W, vrows, wp0, k0, sym0)
 
+cdef inline double _box_line(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t size,
+                             double inv) noexcept nogil:
+    """Running-sum means of one padded line; returns the final sum."""
+    cdef Py_ssize_t i, t
+    cdef double run = 0.0
+    for t in range(size):
+        run = run + b[t]
+    o[0] = <real_t>(run * inv)
+    for i in range(1, n):
+        run = run + (<double>b[i + size - 1] - <double>b[i - 1])
+        o[i] = <real_t>(run * inv)
+    return run
+
+
+cdef inline void _box_lines4(const real_t *b, Py_ssize_t P, real_t *o, Py_ssize_t n,
+                             Py_ssize_t size, double inv, double *last) noexcept nogil:
+    """``_box_line`` on four lines at once (``b``/``o`` rows ``P``/``n`` apart).
+
+    Four independent running sums hide the latency of the add chain; each
+    line sees exactly the operations of ``_box_line``.
+    """
+    cdef Py_ssize_t i, t
+    cdef double r0 = 0.0, r1 = 0.0, r2 = 0.0, r3 = 0.0
+    cdef const real_t *b0 = b
+    cdef const real_t *b1 = b + P
+    cdef const real_t *b2 = b + 2 * P
+    cdef const real_t *b3 = b + 3 * P
+    for t in range(size):
+        r0 = r0 + b0[t]
+        r1 = r1 + b1[t]
+        r2 = r2 + b2[t]
+        r3 = r3 + b3[t]
+    o[0] = <real_t>(r0 * inv)
+    o[n] = <real_t>(r1 * inv)
+    o[2 * n] = <real_t>(r2 * inv)
+    o[3 * n] = <real_t>(r3 * inv)
+    for i in range(1, n):
+        r0 = r0 + (<double>b0[i + size - 1] - <double>b0[i - 1])
+        r1 = r1 + (<double>b1[i + size - 1] - <double>b1[i - 1])
+        r2 = r2 + (<double>b2[i + size - 1] - <double>b2[i - 1])
+        r3 = r3 + (<double>b3[i + size - 1] - <double>b3[i - 1])
+        o[i] = <real_t>(r0 * inv)
+        o[n + i] = <real_t>(r1 * inv)
+        o[2 * n + i] = <real_t>(r2 * inv)
+        o[3 * n + i] = <real_t>(r3 * inv)
+    last[0] = r0
+    last[1] = r1
+    last[2] = r2
+    last[3] = r3
+
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
@@ -297,15 +347,16 @@ def box_axis(const real_t[:, :, ::1] x not None,
     Running sums in double: each output costs one add and one subtract
     whatever ``size``.  A line (or column) whose running sum ends non-finite
     (a NaN or inf entered it, or float64 overflow) is recomputed window by
-    window, so a NaN only reaches the outputs whose window holds it.
+    window (terms scaled by ``1/size`` first, so huge finite values do not
+    overflow), so a NaN only reaches the outputs whose window holds it.
 
     idx : (n + size - 1,) padded-axis map.
-    scratch : (nthreads, n + size - 1) line buffer (inner == 1).     # SCRATCH
-    acc : (nthreads, chunk) running sums (inner > 1).                # SCRATCH
+    scratch : (nthreads, 4 * (n + size - 1)) line buffers (inner == 1).  # SCRATCH
+    acc : (nthreads, chunk >= 4) running sums.                       # SCRATCH
     """
     cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
     cdef Py_ssize_t P = idx.shape[0], chunk = acc.shape[1]
-    cdef Py_ssize_t per, nitems, item, o, c0, cw, c, i, t, s, tid
+    cdef Py_ssize_t per, nitems, item, o, c0, cw, c, i, t, s, tid, l0, cnt, g
     cdef const real_t *xp
     cdef const real_t *fp
     cdef const Py_ssize_t *ip = &idx[0]
@@ -322,7 +373,7 @@ def box_axis(const real_t[:, :, ::1] x not None,
     fp = &fillrow[0]
     if inner == 1:
         per = 1
-        nitems = outer
+        nitems = (outer + 3) // 4
     else:
         per = (inner + chunk - 1) // chunk
         nitems = outer * per
@@ -332,22 +383,30 @@ def box_axis(const real_t[:, :, ::1] x not None,
                            chunksize=1, use_threads_if=parallel):
             tid = threadid()
             if inner == 1:
+                # Lines in groups of four (see _box_lines4).
                 buf = &scratch[tid, 0]
-                orow = &out[item, 0, 0]
-                _pad_line(xp + item * n, n, 1, ip, P, before, fill, buf)
-                run = 0.0
-                for t in range(size):
-                    run = run + buf[t]
-                orow[0] = <real_t>(run * inv)
-                for i in range(1, n):
-                    run = run + (<double>buf[i + size - 1] - <double>buf[i - 1])
-                    orow[i] = <real_t>(run * inv)
-                if not isfinite(run):
-                    for i in range(n):
-                        run = 0.0
-                        for t in range(size):
-                            run = run + buf[i + t]
-                        orow[i] = <real_t>(run * inv)
+                a = &acc[tid, 0]
+                l0 = item * 4
+                cnt = outer - l0
+                if cnt > 4:
+                    cnt = 4
+                for g in range(cnt):
+                    _pad_line(xp + (l0 + g) * n, n, 1, ip, P, before, fill, buf + g * P)
+                if cnt == 4:
+                    _box_lines4(buf, P, &out[l0, 0, 0], n, size, inv, a)
+                else:
+                    for g in range(cnt):
+                        a[g] = _box_line(buf + g * P, &out[l0 + g, 0, 0], n, size, inv)
+                for g in range(cnt):
+                    if not isfinite(a[g]):
+                        # Window by window, each term scaled first so that
+                        # huge finite values cannot overflow the sum.
+                        orow = &out[l0 + g, 0, 0]
+                        for i in range(n):
+                            run = 0.0
+                            for t in range(size):
+                                run = run + buf[g * P + i + t] * inv
+                            orow[i] = <real_t>run
             else:
                 o = item // per
                 c0 = (item - o * per) * chunk
@@ -380,5 +439,5 @@ def box_axis(const real_t[:, :, ::1] x not None,
                             run = 0.0
                             for t in range(size):
                                 s = ip[i + t]
-                                run = run + (xp[(o * n + s) * inner + c0 + c] if s >= 0 else fill)
-                            out[o, i, c0 + c] = <real_t>(run * inv)
+                                run = run + (xp[(o * n + s) * inner + c0 + c] if s >= 0 else fill) * inv
+                            out[o, i, c0 + c] = <real_t>run

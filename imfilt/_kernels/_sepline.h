@@ -25,44 +25,55 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define IMFILT_SEP_VEC 1
-typedef float imfilt_sv16f __attribute__((vector_size(64)));
-typedef double imfilt_sv8d __attribute__((vector_size(64)));
+/* 32-byte vectors: GCC keeps these in registers on every x86-64 target
+ * (64-byte generic vectors are split and spilled unless 512-bit vectors are
+ * preferred), four of them per block. */
+typedef float imfilt_sv8f __attribute__((vector_size(32)));
+typedef double imfilt_sv4d __attribute__((vector_size(32)));
+#define IMFILT_SEP_LOAD(VT, p) ({ VT v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define IMFILT_SEP_STORE(p, v) do { __typeof__(v) s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
 #else
 #define IMFILT_SEP_VEC 0
 #endif
 
-#define IMFILT_SEP_SCALAR(T)                                                    \
+/* TAP(x, p, q): the contribution of tap pair (p, q) for mode SYM, with x
+ * the loader applied to pointers. */
+#define IMFILT_SEP_DEFINE(NAME, T, VT, VL, SYM)                                 \
+static void NAME(T *o, ptrdiff_t n, const T **rows, const T *w, ptrdiff_t k)    \
+{                                                                               \
+    ptrdiff_t j = 0, t, h = k / 2;                                              \
+    IMFILT_SEP_VBLOCK(T, VT, VL, SYM)                                           \
     for (; j < n; j++) {                                                        \
         T acc;                                                                  \
-        if (sym == 0) {                                                         \
+        if (SYM == 0) {                                                         \
             acc = w[0] * rows[0][j];                                            \
             for (t = 1; t < k; t++) acc = acc + w[t] * rows[t][j];              \
-        } else if (sym > 0) {                                                   \
-            acc = w[h] * rows[h][j];                                            \
-            for (t = 0; t < h; t++)                                             \
-                acc = acc + w[t] * (rows[t][j] + rows[k - 1 - t][j]);           \
         } else {                                                                \
             acc = w[h] * rows[h][j];                                            \
-            for (t = 0; t < h; t++)                                             \
-                acc = acc + w[t] * (rows[t][j] - rows[k - 1 - t][j]);           \
+            for (t = 0; t < h; t++) {                                           \
+                T a = rows[t][j], b = rows[k - 1 - t][j];                       \
+                acc = acc + w[t] * (SYM > 0 ? a + b : a - b);                   \
+            }                                                                   \
         }                                                                       \
         o[j] = acc;                                                             \
-    }
+    }                                                                           \
+}
 
 #if IMFILT_SEP_VEC
-#define IMFILT_SEP_LOAD(VT, p) ({ VT v_; memcpy(&v_, (p), sizeof v_); v_; })
-#define IMFILT_SEP_STORE(p, v) do { __typeof__(v) s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
-
-/* Four vectors per block: the accumulators stay in registers over all taps. */
-#define IMFILT_SEP_BLOCKS(T, VT, VL)                                            \
+#define IMFILT_SEP_PAIR(VT, p, q, off, SYM)                                     \
+    (SYM > 0 ? IMFILT_SEP_LOAD(VT, (p) + (off)) + IMFILT_SEP_LOAD(VT, (q) + (off)) \
+             : IMFILT_SEP_LOAD(VT, (p) + (off)) - IMFILT_SEP_LOAD(VT, (q) + (off)))
+#define IMFILT_SEP_VBLOCK(T, VT, VL, SYM)                                       \
     for (; j + 4 * VL <= n; j += 4 * VL) {                                      \
         VT a0, a1, a2, a3;                                                      \
-        if (sym == 0) {                                                         \
-            const T *r = rows[0] + j; T s = w[0];                               \
-            a0 = s * IMFILT_SEP_LOAD(VT, r);                                    \
-            a1 = s * IMFILT_SEP_LOAD(VT, r + VL);                               \
-            a2 = s * IMFILT_SEP_LOAD(VT, r + 2 * VL);                           \
-            a3 = s * IMFILT_SEP_LOAD(VT, r + 3 * VL);                           \
+        ptrdiff_t c = SYM == 0 ? 0 : h;                                         \
+        const T *r = rows[c] + j;                                               \
+        T s = w[c];                                                             \
+        a0 = s * IMFILT_SEP_LOAD(VT, r);                                        \
+        a1 = s * IMFILT_SEP_LOAD(VT, r + VL);                                   \
+        a2 = s * IMFILT_SEP_LOAD(VT, r + 2 * VL);                               \
+        a3 = s * IMFILT_SEP_LOAD(VT, r + 3 * VL);                               \
+        if (SYM == 0) {                                                         \
             for (t = 1; t < k; t++) {                                           \
                 r = rows[t] + j; s = w[t];                                      \
                 a0 = a0 + s * IMFILT_SEP_LOAD(VT, r);                           \
@@ -71,29 +82,13 @@ typedef double imfilt_sv8d __attribute__((vector_size(64)));
                 a3 = a3 + s * IMFILT_SEP_LOAD(VT, r + 3 * VL);                  \
             }                                                                   \
         } else {                                                                \
-            const T *r = rows[h] + j; T s = w[h];                               \
-            a0 = s * IMFILT_SEP_LOAD(VT, r);                                    \
-            a1 = s * IMFILT_SEP_LOAD(VT, r + VL);                               \
-            a2 = s * IMFILT_SEP_LOAD(VT, r + 2 * VL);                           \
-            a3 = s * IMFILT_SEP_LOAD(VT, r + 3 * VL);                           \
-            if (sym > 0) {                                                      \
-                for (t = 0; t < h; t++) {                                       \
-                    const T *p = rows[t] + j, *q = rows[k - 1 - t] + j;         \
-                    s = w[t];                                                   \
-                    a0 = a0 + s * (IMFILT_SEP_LOAD(VT, p) + IMFILT_SEP_LOAD(VT, q)); \
-                    a1 = a1 + s * (IMFILT_SEP_LOAD(VT, p + VL) + IMFILT_SEP_LOAD(VT, q + VL)); \
-                    a2 = a2 + s * (IMFILT_SEP_LOAD(VT, p + 2 * VL) + IMFILT_SEP_LOAD(VT, q + 2 * VL)); \
-                    a3 = a3 + s * (IMFILT_SEP_LOAD(VT, p + 3 * VL) + IMFILT_SEP_LOAD(VT, q + 3 * VL)); \
-                }                                                               \
-            } else {                                                            \
-                for (t = 0; t < h; t++) {                                       \
-                    const T *p = rows[t] + j, *q = rows[k - 1 - t] + j;         \
-                    s = w[t];                                                   \
-                    a0 = a0 + s * (IMFILT_SEP_LOAD(VT, p) - IMFILT_SEP_LOAD(VT, q)); \
-                    a1 = a1 + s * (IMFILT_SEP_LOAD(VT, p + VL) - IMFILT_SEP_LOAD(VT, q + VL)); \
-                    a2 = a2 + s * (IMFILT_SEP_LOAD(VT, p + 2 * VL) - IMFILT_SEP_LOAD(VT, q + 2 * VL)); \
-                    a3 = a3 + s * (IMFILT_SEP_LOAD(VT, p + 3 * VL) - IMFILT_SEP_LOAD(VT, q + 3 * VL)); \
-                }                                                               \
+            for (t = 0; t < h; t++) {                                           \
+                const T *p = rows[t] + j, *q = rows[k - 1 - t] + j;             \
+                s = w[t];                                                       \
+                a0 = a0 + s * IMFILT_SEP_PAIR(VT, p, q, 0, SYM);                \
+                a1 = a1 + s * IMFILT_SEP_PAIR(VT, p, q, VL, SYM);               \
+                a2 = a2 + s * IMFILT_SEP_PAIR(VT, p, q, 2 * VL, SYM);           \
+                a3 = a3 + s * IMFILT_SEP_PAIR(VT, p, q, 3 * VL, SYM);           \
             }                                                                   \
         }                                                                       \
         IMFILT_SEP_STORE(o + j, a0);                                            \
@@ -102,23 +97,32 @@ typedef double imfilt_sv8d __attribute__((vector_size(64)));
         IMFILT_SEP_STORE(o + j + 3 * VL, a3);                                   \
     }
 #else
-#define IMFILT_SEP_BLOCKS(T, VT, VL)
+#define IMFILT_SEP_VBLOCK(T, VT, VL, SYM)
+typedef float imfilt_sv8f;
+typedef double imfilt_sv4d;
 #endif
 
-static void imfilt_sepline_f32(float *o, ptrdiff_t n, const float **rows,
-                               const float *w, ptrdiff_t k, int sym)
+IMFILT_SEP_DEFINE(imfilt_sep_f32_g, float, imfilt_sv8f, 8, 0)
+IMFILT_SEP_DEFINE(imfilt_sep_f32_s, float, imfilt_sv8f, 8, 1)
+IMFILT_SEP_DEFINE(imfilt_sep_f32_a, float, imfilt_sv8f, 8, -1)
+IMFILT_SEP_DEFINE(imfilt_sep_f64_g, double, imfilt_sv4d, 4, 0)
+IMFILT_SEP_DEFINE(imfilt_sep_f64_s, double, imfilt_sv4d, 4, 1)
+IMFILT_SEP_DEFINE(imfilt_sep_f64_a, double, imfilt_sv4d, 4, -1)
+
+static inline void imfilt_sepline_f32(float *o, ptrdiff_t n, const float **rows,
+                                      const float *w, ptrdiff_t k, int sym)
 {
-    ptrdiff_t j = 0, t, h = k / 2;
-    IMFILT_SEP_BLOCKS(float, imfilt_sv16f, 16)
-    IMFILT_SEP_SCALAR(float)
+    if (sym > 0) imfilt_sep_f32_s(o, n, rows, w, k);
+    else if (sym < 0) imfilt_sep_f32_a(o, n, rows, w, k);
+    else imfilt_sep_f32_g(o, n, rows, w, k);
 }
 
-static void imfilt_sepline_f64(double *o, ptrdiff_t n, const double **rows,
-                               const double *w, ptrdiff_t k, int sym)
+static inline void imfilt_sepline_f64(double *o, ptrdiff_t n, const double **rows,
+                                      const double *w, ptrdiff_t k, int sym)
 {
-    ptrdiff_t j = 0, t, h = k / 2;
-    IMFILT_SEP_BLOCKS(double, imfilt_sv8d, 8)
-    IMFILT_SEP_SCALAR(double)
+    if (sym > 0) imfilt_sep_f64_s(o, n, rows, w, k);
+    else if (sym < 0) imfilt_sep_f64_a(o, n, rows, w, k);
+    else imfilt_sep_f64_g(o, n, rows, w, k);
 }
 
 #endif
