@@ -26,12 +26,9 @@ import numpy as np
 
 from imfilt._kernels import _separable as _k
 from imfilt._modes import boundary_index
+from imfilt._threads import min_parallel_work, ran_parallel
 
 __all__ = ["Pass", "run_passes", "weights_symmetry"]
-
-#: Below this many tap-outputs a kernel runs on one thread: waking a second
-#: thread costs more than the work.  Tests set it to 0 to exercise threads.
-PARALLEL_MIN_WORK = 1 << 20
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -92,13 +89,13 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
         scratch = np.empty((nt, 4 * (n + k - 1) if inner == 1 else 1), dtype=real)
         acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 4), dtype=np.float64)
         _BOX[real](x3, o3, idx, p.before, k, real.type(fill), nt, fillrow,
-                   scratch, acc, PARALLEL_MIN_WORK)
+                   scratch, acc, min_parallel_work())
         return
     w = np.ascontiguousarray(p.weights, dtype=real)
     scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
     pointers = np.empty((nt, k), dtype=np.intp)
     _AXIS[real](x3, w, o3, idx, p.before, real.type(fill), weights_symmetry(w), nt,
-                fillrow, scratch, pointers, PARALLEL_MIN_WORK)
+                fillrow, scratch, pointers, min_parallel_work())
 
 
 def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
@@ -116,7 +113,7 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     pointers = np.empty((nt, 2 * k0 + k1), dtype=np.intp)
     _FUSED[real](src.reshape(B, H, W), w0, w1, dst.reshape(B, H, W), idx0, idx1,
                  p1.before, real.type(fill), weights_symmetry(w0), weights_symmetry(w1),
-                 nt, scratch, pointers, PARALLEL_MIN_WORK)
+                 nt, scratch, pointers, min_parallel_work())
 
 
 def _next_fill(p, fill, real):
@@ -164,6 +161,7 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
     if not passes:
         np.copyto(dest, src)
         return dest
+    ran_parallel(nthreads)
     nd = src.ndim
     # Passes run from the last axis to the first, so that a channel axis or
     # any unfiltered axis does not change the order of the arithmetic: the

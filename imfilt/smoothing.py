@@ -5,7 +5,9 @@ separable N-D engine, so every filter works on 1-D signals, 2-D images,
 stacks, colour images (``channel_axis``) and N-D volumes, with every
 boundary rule of imfilt.  The results equal the functions of the same name
 in ``scipy.ndimage`` and ``skimage.filters`` (boundary names mapped as in
-:data:`NDIMAGE_MODE`) to a few units in the last place of the compute dtype.
+:data:`imfilt._modes.NDIMAGE_MODE`: ``'symm'`` is ndimage's ``'reflect'``,
+``'reflect'`` its ``'mirror'``, ``'edge'`` its ``'nearest'``, ``'fill'`` its
+``'constant'``) to a few units in the last place of the compute dtype.
 """
 
 import math
@@ -14,11 +16,13 @@ import numbers
 import numpy as np
 
 from imfilt import _nanpolicy
+from imfilt._docs import docfiller
+from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
 from imfilt._modes import canonical_boundary
 from imfilt._separable import Pass, run_passes
 from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, as_fillvalue, cast_output, is_integer_like, result_dtypes
-from imfilt.convolution import _check_out, convolve
+from imfilt.convolution import convolve
 
 __all__ = [
     "gaussian_kernel",
@@ -30,17 +34,7 @@ __all__ = [
     "difference_of_gaussians",
     "gabor_kernel",
     "gabor",
-    "NDIMAGE_MODE",
 ]
-
-#: imfilt boundary name -> the ``scipy.ndimage`` mode with the same meaning.
-NDIMAGE_MODE = {
-    "fill": "constant",
-    "wrap": "wrap",
-    "symm": "reflect",
-    "reflect": "mirror",
-    "edge": "nearest",
-}
 
 #: Longest 1-D kernel a Gaussian may have (taps); beyond it the radius is
 #: surely a mistake (and the weights alone would take gigabytes).
@@ -51,82 +45,17 @@ MAX_TAPS = 1 << 24
 # argument parsing
 
 
-def _filter_axes(image, axes, channel_axis, func):
-    """The axes a filter works on: ``axes``, else every axis but ``channel_axis``."""
-    nd = image.ndim
-    if nd == 0:
+def _axes(image, axes, channel_axis, func):
+    """The axes a filter works on (every axis but ``channel_axis`` by default)."""
+    if image.ndim == 0:
         raise ValueError(f"{func} needs an image with at least one axis, got a 0-d array")
-    ch = None
-    if channel_axis is not None:
-        if not is_integer_like(channel_axis) or not -nd <= int(channel_axis) < nd:
-            raise ValueError(
-                f"channel_axis={channel_axis!r} is not valid for a {nd}-D image; use None "
-                f"or an integer in [{-nd}, {nd - 1}]"
-            )
-        ch = int(channel_axis) % nd
-    if axes is None:
-        if ch is None and nd == 3 and image.shape[-1] in (3, 4):
-            raise ValueError(
-                f"{func}: the image has shape {image.shape}, which looks like a colour "
-                "image; pass channel_axis=-1 to filter each colour channel on its own, or "
-                "axes=(0, 1, 2) to filter it as a volume (axes=(1, 2) for a stack of "
-                "2-D images)"
-            )
-        return tuple(a for a in range(nd) if a != ch)
-    if is_integer_like(axes):
-        axes = (axes,)
-    try:
-        axes = tuple(axes)
-    except TypeError:
-        raise TypeError(f"axes={axes!r} must be None, an int or a sequence of ints") from None
-    out = []
-    for a in axes:
-        if not is_integer_like(a) or not -nd <= int(a) < nd:
-            raise ValueError(
-                f"axes={axes!r} is not valid for a {nd}-D image; each axis must be an "
-                f"integer in [{-nd}, {nd - 1}]"
-            )
-        a = int(a) % nd
-        if a in out:
-            raise ValueError(f"axes={axes!r} names axis {a} twice")
-        if a == ch:
-            raise ValueError(f"axes={axes!r} includes channel_axis={channel_axis!r}, "
-                             "which is never filtered")
-        out.append(a)
-    return tuple(out)
+    check_colour_ambiguity(image, axes, channel_axis, func)
+    return filter_axes(image.ndim, axes, channel_axis)
 
 
-def _per_axis(name, value, n, kind=float):
-    """A scalar or a sequence of ``n`` numbers -> tuple of ``n``."""
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name}={value!r} must be a number or a sequence of {n} numbers")
-    if isinstance(value, (numbers.Number, np.generic)) or np.ndim(value) == 0:
-        values = (value,) * n
-    else:
-        values = tuple(np.asarray(value).ravel().tolist()) if np.ndim(value) == 1 else None
-        if values is None or len(values) != n:
-            raise ValueError(
-                f"{name}={value!r} must be a scalar or have one value per filtered axis "
-                f"({n})"
-            )
-    out = []
-    for v in values:
-        if kind is int:
-            if not is_integer_like(v):
-                raise TypeError(f"{name}={value!r} must hold integers")
-            out.append(int(v))
-        else:
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.generic)):
-                raise TypeError(f"{name}={value!r} must hold real numbers")
-            out.append(float(v))
-    return tuple(out)
-
-
-def _check_sigma(name, sigmas, value):
-    for s in sigmas:
-        if not math.isfinite(s) or s < 0:
-            raise ValueError(f"{name}={value!r} must be finite and >= 0 (0 leaves an axis alone)")
-    return sigmas
+def _sigmas(name, value, n):
+    """Standard deviations per axis: finite, >= 0 (0 leaves an axis alone)."""
+    return as_tuple(name, value, n, minimum=0, kind=float)
 
 
 def _check_scalar(name, value, *, low=None, positive=False):
@@ -142,40 +71,54 @@ def _check_scalar(name, value, *, low=None, positive=False):
 def _radii(sigmas, truncate, radius, n):
     if radius is None:
         return tuple(int(truncate * s + 0.5) for s in sigmas)
-    radii = _per_axis("radius", radius, n, kind=int)
-    for r in radii:
-        if r < 0:
-            raise ValueError(f"radius={radius!r} must be >= 0")
-    return radii
+    return as_tuple("radius", radius, n, minimum=0)
 
 
 class _Setup:
     """Arguments every smoothing filter parses the same way."""
 
     def __init__(self, func, image, axes, channel_axis, boundary, fillvalue, dtype,
-                 workers, nan_policy="propagate", out=None):
+                 workers, nan_policy="propagate", out=None, complex_ok=True):
         self.image = as_array(image, "image")
         self.boundary = canonical_boundary(boundary)
-        self.axes = _filter_axes(self.image, axes, channel_axis, func)
+        self.axes = _axes(self.image, axes, channel_axis, func)
         self.compute, self.out_dtype = result_dtypes(self.image.dtype, np.dtype(np.float64), dtype)
+        self.real = self.compute
         if self.compute.kind == "c":
-            raise TypeError(
-                f"{func} filters real images; the image has dtype {self.image.dtype}. "
-                "Filter image.real and image.imag separately"
-            )
+            if not complex_ok:
+                raise TypeError(
+                    f"{func} filters real images; the image has dtype {self.image.dtype}. "
+                    "Filter image.real and image.imag separately"
+                )
+            self.real = np.dtype(np.float32 if self.compute == np.complex64 else np.float64)
         self.fill = as_fillvalue(fillvalue, self.compute)
         self.nthreads = resolve_workers(workers)
         self.nan_policy = _nanpolicy.canonical_nan_policy(nan_policy)
         self.out = out
         if out is not None:
-            _check_out(out, self.image.shape, self.out_dtype, [("image", self.image)])
+            check_out(out, self.image.shape, self.out_dtype, [("image", self.image)])
         if self.nan_policy == "raise":
             _nanpolicy.check_finite(self.image, np.zeros(1), self.boundary, self.fill)
+        if self.nan_policy == "omit" and self.compute.kind == "c":
+            raise TypeError(f"nan_policy='omit' needs a real image; the image has dtype "
+                            f"{self.image.dtype}")
 
     def run(self, passes, x=None, dest=None):
-        """The passes on ``x`` (default the image) in the compute dtype."""
+        """The passes on ``x`` (default the image) in the compute dtype.
+
+        A complex image is filtered as its real and imaginary parts (the
+        weights are real).
+        """
         x = self.image if x is None else x
-        return run_passes(x, passes, self.boundary, self.fill, self.compute, self.nthreads, dest)
+        if self.compute.kind != "c":
+            return run_passes(x, passes, self.boundary, self.fill, self.real, self.nthreads, dest)
+        fill = complex(self.fill)
+        result = np.empty(x.shape, dtype=self.compute) if dest is None else dest
+        result.real = run_passes(x.real, passes, self.boundary, fill.real, self.real,
+                                 self.nthreads)
+        result.imag = run_passes(np.imag(x), passes, self.boundary, fill.imag, self.real,
+                                 self.nthreads)
+        return result
 
     def dest(self):
         """``out`` when the engine can write into it directly, else None."""
@@ -257,10 +200,8 @@ def _gaussian_passes(axes, sigmas, orders, radii):
 
 def _gaussian_args(setup_or_n, sigma, order, truncate, radius):
     n = setup_or_n if isinstance(setup_or_n, int) else len(setup_or_n.axes)
-    sigmas = _check_sigma("sigma", _per_axis("sigma", sigma, n), sigma)
-    orders = _per_axis("order", order, n, kind=int)
-    if any(o < 0 for o in orders):
-        raise ValueError(f"order={order!r} must be >= 0 (0 = smoothing, 1 = first derivative, ...)")
+    sigmas = _sigmas("sigma", sigma, n)
+    orders = as_tuple("order", order, n, minimum=0)
     truncate = _check_scalar("truncate", truncate, low=0)
     radii = _radii(sigmas, truncate, radius, n)
     for s, r in zip(sigmas, radii):
@@ -273,79 +214,22 @@ def _gaussian_args(setup_or_n, sigma, order, truncate, radius):
     return sigmas, orders, radii
 
 
-_BOUNDARY_DOC = """\
-boundary : str, optional
-        How the image is extended beyond its edges (the definition is
-        :func:`numpy.pad`; windows longer than an axis fold repeatedly).
-        ``'symm'`` (default; ``scipy.ndimage``'s ``'reflect'``), ``'reflect'``
-        (``scipy.ndimage``'s ``'mirror'``), ``'edge'`` (``'nearest'``),
-        ``'wrap'``, or ``'fill'`` (``'constant'``) with ``fillvalue``.
-    fillvalue : float, optional
-        Value outside the image for ``boundary='fill'`` (default 0).  The
-        image is padded once: a filter made of several passes (Gaussian
-        derivatives, Laplacian and gradient magnitude of Gaussian) sees
-        ``fillvalue`` beyond the image, while ``scipy.ndimage`` pads every
-        intermediate pass with ``cval``; the two agree for ``fillvalue=0``
-        with ``order=0`` and differ otherwise near the border."""
-
-_COMMON_DOC = """\
-axes : int or sequence of int, optional
-        The axes to filter (default: every axis but ``channel_axis``).  A
-        3-D image whose last axis has length 3 or 4 needs ``axes=`` or
-        ``channel_axis=`` (it looks like a colour image).
-    channel_axis : int, optional
-        Axis holding channels (colour): not filtered, the result keeps it
-        and equals filtering each channel on its own.
-    dtype : dtype, optional
-        Output dtype.  Default: float32 for bool, float16, float32 and
-        8/16-bit integer images, float64 for float64 and 32/64-bit integer
-        images; an integer ``dtype`` rounds to nearest and saturates.
-    workers : int, optional
-        Threads (default: see :func:`imfilt.set_workers`; -1 = all cores).
-        Results are bit-identical for any thread count."""
-
-_NAN_DOC = """\
-nan_policy : {'propagate', 'omit', 'raise'}, optional
-        ``'propagate'`` (default): NaN and inf spread to every output whose
-        window holds them.  ``'raise'``: ValueError when the image (or a
-        used ``fillvalue``) holds NaN or inf.  ``'omit'``: normalised
-        convolution: outputs whose window holds non-finite samples become
-        ``sum(w * x) / sum(w)`` over the finite samples only (NaN when none
-        is finite); other outputs are unchanged."""
-
-_OUT_DOC = """\
-out : ndarray, optional
-        Array of the result's shape and dtype to write into (must not
-        overlap the image)."""
+#: Paragraphs of this module's docstrings that differ from the shared ones.
+_SNIPPETS = {
+    "fillvalue": """\
+fillvalue : float, optional
+    Value outside the image for ``boundary='fill'`` (default 0).  The image
+    is padded once (the :func:`numpy.pad` definition): a filter made of
+    several passes (Gaussian derivatives, Laplacian and gradient magnitude of
+    Gaussian) sees ``fillvalue`` beyond the image in every pass, whereas
+    ``scipy.ndimage`` pads each intermediate pass with ``cval``.  The two
+    agree for ``fillvalue=0`` and differ near the border otherwise.""",
+}
 
 
-def _doc(text):
-    return (text.replace("%(boundary)s", _BOUNDARY_DOC).replace("%(common)s", _COMMON_DOC)
-            .replace("%(nan_policy)s", _NAN_DOC).replace("%(out)s", _OUT_DOC))
-
-
+@docfiller(**_SNIPPETS)
 def gaussian_kernel(sigma, *, order=0, truncate=4.0, radius=None, ndim=1, dtype=np.float64):
-    return _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype)
-
-
-def _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype):
-    if not is_integer_like(ndim) or ndim < 1:
-        raise ValueError(f"ndim={ndim!r} must be a positive integer")
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype={dtype!r} is not a NumPy dtype") from None
-    if dtype not in (np.float32, np.float64):
-        raise TypeError(f"dtype={dtype} is not supported; choose float32 or float64")
-    sigmas, orders, radii = _gaussian_args(int(ndim), sigma, order, truncate, radius)
-    kernel = np.ones((1,) * 0)
-    for s, o, r in zip(sigmas, orders, radii):
-        k1 = _gaussian_1d(s, o, r) if s > 0 else np.ones(1)
-        kernel = np.multiply.outer(kernel, k1)
-    return kernel.astype(dtype)
-
-
-gaussian_kernel.__doc__ = """Weights of the Gaussian filter (convolution form).
+    """Weights of the Gaussian filter (convolution form).
 
     Parameters
     ----------
@@ -383,32 +267,39 @@ gaussian_kernel.__doc__ = """Weights of the Gaussian filter (convolution form).
     >>> gaussian_kernel((1.0, 2.0), ndim=2).shape
     (9, 17)
     """
+    return _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype)
 
 
+def _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype):
+    if not is_integer_like(ndim) or ndim < 1:
+        raise ValueError(f"ndim={ndim!r} must be a positive integer")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype={dtype!r} is not a NumPy dtype") from None
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype={dtype} is not supported; choose float32 or float64")
+    sigmas, orders, radii = _gaussian_args(int(ndim), sigma, order, truncate, radius)
+    kernel = np.ones((1,) * 0)
+    for s, o, r in zip(sigmas, orders, radii):
+        k1 = _gaussian_1d(s, o, r) if s > 0 else np.ones(1)
+        kernel = np.multiply.outer(kernel, k1)
+    return kernel.astype(dtype)
+
+
+
+@docfiller(**_SNIPPETS)
 def gaussian(image, sigma, *, order=0, truncate=4.0, radius=None, boundary="symm",
              fillvalue=0, axes=None, channel_axis=None, dtype=None, workers=None,
              nan_policy="propagate", out=None):
-    st = _Setup("gaussian", image, axes, channel_axis, boundary, fillvalue, dtype, workers,
-                nan_policy, out)
-    sigmas, orders, radii = _gaussian_args(st, sigma, order, truncate, radius)
-    passes = _gaussian_passes(st.axes, sigmas, orders, radii)
-    if st.nan_policy == "omit":
-        if any(o > 0 for s, o in zip(sigmas, orders) if s > 0):
-            raise ValueError(
-                f"nan_policy='omit' needs order=0 (got order={order!r}): the weights of a "
-                "Gaussian derivative sum to zero, so they cannot be renormalised; use "
-                "nan_policy='propagate' or 'raise'"
-            )
-        return st.finish(st.run_omit(passes))
-    return st.finish(st.run(passes, dest=st.dest()))
-
-
-gaussian.__doc__ = _doc("""Gaussian filter (or Gaussian derivative) in N dimensions.
+    """Gaussian filter (or Gaussian derivative) in N dimensions.
 
     Equal to ``scipy.ndimage.gaussian_filter(image.astype(compute), sigma,
     order, mode=..., cval=fillvalue, truncate=truncate, radius=radius,
     axes=axes)`` to a few units in the last place of the compute dtype,
-    with the boundary names mapped as in :data:`imfilt.smoothing.NDIMAGE_MODE`.
+    with the boundary names mapped to ndimage modes (``'symm'`` ->
+    ``'reflect'``, ``'reflect'`` -> ``'mirror'``, ``'edge'`` -> ``'nearest'``,
+    ``'fill'`` -> ``'constant'``, ``'wrap'`` -> ``'wrap'``).
     Each axis is one 1-D pass; the last two axes run fused in one sweep
     through cache.
 
@@ -426,7 +317,11 @@ gaussian.__doc__ = _doc("""Gaussian filter (or Gaussian derivative) in N dimensi
     radius : int or sequence of int, optional
         Kernel radius per axis; overrides ``truncate``.
     %(boundary)s
-    %(common)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
     %(nan_policy)s
         ``'omit'`` needs ``order=0``.
     %(out)s
@@ -455,28 +350,31 @@ gaussian.__doc__ = _doc("""Gaussian filter (or Gaussian derivative) in N dimensi
     (dtype('float32'), 1.0, True)
     >>> gaussian(np.ones((4, 6, 8)), (1, 0, 2))[0, 0, :3]
     array([1., 1., 1.])
-    """)
+    """
+    st = _Setup("gaussian", image, axes, channel_axis, boundary, fillvalue, dtype, workers,
+                nan_policy, out)
+    sigmas, orders, radii = _gaussian_args(st, sigma, order, truncate, radius)
+    passes = _gaussian_passes(st.axes, sigmas, orders, radii)
+    if st.nan_policy == "omit":
+        if any(o > 0 for s, o in zip(sigmas, orders) if s > 0):
+            raise ValueError(
+                f"nan_policy='omit' needs order=0 (got order={order!r}): the weights of a "
+                "Gaussian derivative sum to zero, so they cannot be renormalised; use "
+                "nan_policy='propagate' or 'raise'"
+            )
+        return st.finish(st.run_omit(passes))
+    return st.finish(st.run(passes, dest=st.dest()))
+
 
 
 # --------------------------------------------------------------------------
 # box
 
 
+@docfiller(**_SNIPPETS)
 def box(image, size, *, boundary="symm", fillvalue=0, axes=None, channel_axis=None,
         dtype=None, workers=None, nan_policy="propagate", out=None):
-    st = _Setup("box", image, axes, channel_axis, boundary, fillvalue, dtype, workers,
-                nan_policy, out)
-    sizes = _per_axis("size", size, len(st.axes), kind=int)
-    for s in sizes:
-        if s < 1 or s > MAX_TAPS:
-            raise ValueError(f"size={size!r} must be >= 1 and <= {MAX_TAPS}")
-    passes = [Pass(a, before=s // 2, box=s) for a, s in zip(st.axes, sizes) if s > 1]
-    if st.nan_policy == "omit":
-        return st.finish(st.run_omit(passes))
-    return st.finish(st.run(passes, dest=st.dest()))
-
-
-box.__doc__ = _doc("""Box (moving average, uniform) filter in N dimensions.
+    """Box (moving average, uniform) filter in N dimensions.
 
     Equal to ``scipy.ndimage.uniform_filter(image.astype(compute), size,
     mode=..., cval=fillvalue, axes=axes)``: output ``i`` is the mean of
@@ -493,7 +391,11 @@ box.__doc__ = _doc("""Box (moving average, uniform) filter in N dimensions.
     size : int or sequence of int
         Window length per filtered axis (>= 1).
     %(boundary)s
-    %(common)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
     %(nan_policy)s
     %(out)s
 
@@ -510,44 +412,28 @@ box.__doc__ = _doc("""Box (moving average, uniform) filter in N dimensions.
     array([0., 1., 1., 1., 0.])
     >>> box(np.arange(4.0), 2, boundary="edge")
     array([0. , 0.5, 1.5, 2.5])
-    """)
+    """
+    st = _Setup("box", image, axes, channel_axis, boundary, fillvalue, dtype, workers,
+                nan_policy, out)
+    sizes = as_tuple("size", size, len(st.axes), minimum=1)
+    if max(sizes, default=1) > MAX_TAPS:
+        raise ValueError(f"size={size!r} is not valid; every value must be <= {MAX_TAPS}")
+    passes = [Pass(a, before=s // 2, box=s) for a, s in zip(st.axes, sizes) if s > 1]
+    if st.nan_policy == "omit":
+        return st.finish(st.run_omit(passes))
+    return st.finish(st.run(passes, dest=st.dest()))
+
 
 
 # --------------------------------------------------------------------------
 # filters built from Gaussians
 
 
+@docfiller(**_SNIPPETS)
 def unsharp_mask(image, radius=1.0, amount=1.0, *, boundary="symm", fillvalue=0,
                  axes=None, channel_axis=None, clip=None, truncate=4.0, dtype=None,
                  workers=None, nan_policy="propagate", out=None):
-    st = _Setup("unsharp_mask", image, axes, channel_axis, boundary, fillvalue, None,
-                workers, nan_policy)
-    out_dtype = result_dtypes(st.image.dtype, np.dtype(np.float64), dtype)[1]
-    if out is not None:
-        _check_out(out, st.image.shape, out_dtype, [("image", st.image)])
-    amount = _check_scalar("amount", amount)
-    sigmas, orders, radii = _gaussian_args(st, radius, 0, truncate, None)
-    if clip is not None:
-        try:
-            lo, hi = clip
-            lo, hi = float(lo), float(hi)
-        except (TypeError, ValueError):
-            raise TypeError(f"clip={clip!r} must be None or a pair (low, high) of numbers") from None
-        if not lo <= hi:
-            raise ValueError(f"clip={clip!r} needs low <= high")
-    passes = _gaussian_passes(st.axes, sigmas, orders, radii)
-    blurred = st.run_omit(passes) if st.nan_policy == "omit" else st.run(passes)
-    x = np.asarray(st.image, dtype=st.compute)
-    result = x - blurred
-    result *= st.compute.type(amount)
-    result += x
-    if clip is not None:
-        np.clip(result, lo, hi, out=result)
-    st.out_dtype, st.out = out_dtype, out
-    return st.finish(result)
-
-
-unsharp_mask.__doc__ = _doc("""Sharpen by unsharp masking: ``image + amount * (image - blurred)``.
+    """Sharpen by unsharp masking: ``image + amount * (image - blurred)``.
 
     ``blurred`` is :func:`gaussian` of the image with ``sigma=radius``.
     Equal to ``skimage.filters.unsharp_mask(image, radius, amount,
@@ -562,7 +448,11 @@ unsharp_mask.__doc__ = _doc("""Sharpen by unsharp masking: ``image + amount * (i
     amount : float, optional
         Strength of the sharpening (default 1; negative values blur).
     %(boundary)s
-    %(common)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
     clip : (float, float), optional
         Clip the result to ``[low, high]`` (default: no clipping).
     truncate : float, optional
@@ -586,7 +476,36 @@ unsharp_mask.__doc__ = _doc("""Sharpen by unsharp masking: ``image + amount * (i
     True
     >>> float(unsharp_mask(x, 1.0, 2.0, clip=(0, 1)).max())
     1.0
-    """)
+    """
+    st = _Setup("unsharp_mask", image, axes, channel_axis, boundary, fillvalue, None,
+                workers, nan_policy)
+    out_dtype = result_dtypes(st.image.dtype, np.dtype(np.float64), dtype)[1]
+    if out is not None:
+        check_out(out, st.image.shape, out_dtype, [("image", st.image)])
+    amount = _check_scalar("amount", amount)
+    sigmas, orders, radii = _gaussian_args(st, radius, 0, truncate, None)
+    if clip is not None:
+        try:
+            lo, hi = clip
+            lo, hi = float(lo), float(hi)
+        except (TypeError, ValueError):
+            raise TypeError(f"clip={clip!r} must be None or a pair (low, high) of numbers") from None
+        if not lo <= hi:
+            raise ValueError(f"clip={clip!r} needs low <= high")
+        if st.compute.kind == "c":
+            raise TypeError(f"clip={clip!r} needs a real image; the image has dtype "
+                            f"{st.image.dtype}")
+    passes = _gaussian_passes(st.axes, sigmas, orders, radii)
+    blurred = st.run_omit(passes) if st.nan_policy == "omit" else st.run(passes)
+    x = np.asarray(st.image, dtype=st.compute)
+    result = x - blurred
+    result *= st.compute.type(amount)
+    result += x
+    if clip is not None:
+        np.clip(result, lo, hi, out=result)
+    st.out_dtype, st.out = out_dtype, out
+    return st.finish(result)
+
 
 
 def _derivative_sum(st, sigmas, radii, order, combine):
@@ -600,24 +519,11 @@ def _derivative_sum(st, sigmas, radii, order, combine):
     return acc
 
 
+@docfiller(**_SNIPPETS)
 def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm",
                      fillvalue=0, axes=None, channel_axis=None, dtype=None, workers=None,
                      out=None):
-    st = _Setup("gaussian_laplace", image, axes, channel_axis, boundary, fillvalue, dtype,
-                workers, "propagate", out)
-    sigmas, _, radii = _gaussian_args(st, sigma, 0, truncate, radius)
-    if not st.axes:
-        return st.finish(np.zeros(st.image.shape, dtype=st.compute))
-
-    def add(acc, d):
-        if acc is None:
-            return d
-        acc += d
-        return acc
-    return st.finish(_derivative_sum(st, sigmas, radii, 2, add))
-
-
-gaussian_laplace.__doc__ = _doc("""Laplacian of Gaussian: the sum of second Gaussian derivatives.
+    """Laplacian of Gaussian: the sum of second Gaussian derivatives.
 
     Equal to ``scipy.ndimage.gaussian_laplace(image.astype(compute), sigma,
     mode=..., cval=fillvalue, truncate=truncate, radius=radius, axes=axes)``:
@@ -636,7 +542,11 @@ gaussian_laplace.__doc__ = _doc("""Laplacian of Gaussian: the sum of second Gaus
     radius : int or sequence of int, optional
         Kernel radius per axis; overrides ``truncate``.
     %(boundary)s
-    %(common)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
     %(out)s
 
     Returns
@@ -652,28 +562,27 @@ gaussian_laplace.__doc__ = _doc("""Laplacian of Gaussian: the sum of second Gaus
     >>> y = gaussian_laplace(x, 1.0)
     >>> bool(y[4, 4] < 0), bool(y[4, 4] == y.min())
     (True, True)
-    """)
-
-
-def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boundary="symm",
-                                fillvalue=0, axes=None, channel_axis=None, dtype=None,
-                                workers=None, out=None):
-    st = _Setup("gaussian_gradient_magnitude", image, axes, channel_axis, boundary, fillvalue,
-                dtype, workers, "propagate", out)
+    """
+    st = _Setup("gaussian_laplace", image, axes, channel_axis, boundary, fillvalue, dtype,
+                workers, "propagate", out)
     sigmas, _, radii = _gaussian_args(st, sigma, 0, truncate, radius)
     if not st.axes:
         return st.finish(np.zeros(st.image.shape, dtype=st.compute))
 
-    def add_square(acc, d):
+    def add(acc, d):
         if acc is None:
-            return np.multiply(d, d, out=d)
-        acc += d * d
+            return d
+        acc += d
         return acc
-    acc = _derivative_sum(st, sigmas, radii, 1, add_square)
-    return st.finish(np.sqrt(acc, out=acc))
+    return st.finish(_derivative_sum(st, sigmas, radii, 2, add))
 
 
-gaussian_gradient_magnitude.__doc__ = _doc("""Gradient magnitude of Gaussian derivatives.
+
+@docfiller(**_SNIPPETS)
+def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boundary="symm",
+                                fillvalue=0, axes=None, channel_axis=None, dtype=None,
+                                workers=None, out=None):
+    """Gradient magnitude of Gaussian derivatives.
 
     Equal to ``scipy.ndimage.gaussian_gradient_magnitude(image.astype(compute),
     sigma, mode=..., cval=fillvalue, truncate=truncate, radius=radius,
@@ -691,7 +600,11 @@ gaussian_gradient_magnitude.__doc__ = _doc("""Gradient magnitude of Gaussian der
     radius : int or sequence of int, optional
         Kernel radius per axis; overrides ``truncate``.
     %(boundary)s
-    %(common)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
     %(out)s
 
     Returns
@@ -706,35 +619,28 @@ gaussian_gradient_magnitude.__doc__ = _doc("""Gradient magnitude of Gaussian der
     >>> ramp = np.tile(np.arange(8.0), (8, 1))
     >>> round(float(gaussian_gradient_magnitude(ramp, 1.0)[4, 4]), 3)
     0.999
-    """)
+    """
+    st = _Setup("gaussian_gradient_magnitude", image, axes, channel_axis, boundary, fillvalue,
+                dtype, workers, "propagate", out, complex_ok=False)
+    sigmas, _, radii = _gaussian_args(st, sigma, 0, truncate, radius)
+    if not st.axes:
+        return st.finish(np.zeros(st.image.shape, dtype=st.compute))
+
+    def add_square(acc, d):
+        if acc is None:
+            return np.multiply(d, d, out=d)
+        acc += d * d
+        return acc
+    acc = _derivative_sum(st, sigmas, radii, 1, add_square)
+    return st.finish(np.sqrt(acc, out=acc))
 
 
+
+@docfiller(**_SNIPPETS)
 def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
                             boundary="symm", fillvalue=0, axes=None, channel_axis=None,
                             dtype=None, workers=None, nan_policy="propagate", out=None):
-    st = _Setup("difference_of_gaussians", image, axes, channel_axis, boundary, fillvalue,
-                dtype, workers, nan_policy, out)
-    n = len(st.axes)
-    low = _check_sigma("low_sigma", _per_axis("low_sigma", low_sigma, n), low_sigma)
-    if high_sigma is None:
-        high = tuple(1.6 * s for s in low)
-    else:
-        high = _check_sigma("high_sigma", _per_axis("high_sigma", high_sigma, n), high_sigma)
-    if any(h < lo for h, lo in zip(high, low)):
-        raise ValueError(
-            f"high_sigma={high_sigma!r} must be >= low_sigma={low_sigma!r} on every axis"
-        )
-    results = []
-    for sig in (low, high):
-        sigmas, orders, radii = _gaussian_args(n, sig, 0, truncate, None)
-        passes = _gaussian_passes(st.axes, sigmas, orders, radii)
-        results.append(st.run_omit(passes) if st.nan_policy == "omit" else st.run(passes))
-    result = results[0]
-    result -= results[1]
-    return st.finish(result)
-
-
-difference_of_gaussians.__doc__ = _doc("""Band-pass filter: the difference of two Gaussian blurs.
+    """Band-pass filter: the difference of two Gaussian blurs.
 
     ``gaussian(image, low_sigma) - gaussian(image, high_sigma)``, equal to
     ``skimage.filters.difference_of_gaussians(image, low_sigma, high_sigma,
@@ -757,7 +663,11 @@ difference_of_gaussians.__doc__ = _doc("""Band-pass filter: the difference of tw
     truncate : float, optional
         Kernel radius in standard deviations (default 4).
     %(boundary)s
-    %(common)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
     %(nan_policy)s
     %(out)s
 
@@ -773,7 +683,25 @@ difference_of_gaussians.__doc__ = _doc("""Band-pass filter: the difference of tw
     >>> y = difference_of_gaussians(np.ones((6, 6)), 1.0)
     >>> bool(np.allclose(y, 0))
     True
-    """)
+    """
+    st = _Setup("difference_of_gaussians", image, axes, channel_axis, boundary, fillvalue,
+                dtype, workers, nan_policy, out)
+    n = len(st.axes)
+    low = _sigmas("low_sigma", low_sigma, n)
+    high = tuple(1.6 * s for s in low) if high_sigma is None else _sigmas("high_sigma", high_sigma, n)
+    if any(h < lo for h, lo in zip(high, low)):
+        raise ValueError(
+            f"high_sigma={high_sigma!r} must be >= low_sigma={low_sigma!r} on every axis"
+        )
+    results = []
+    for sig in (low, high):
+        sigmas, orders, radii = _gaussian_args(n, sig, 0, truncate, None)
+        passes = _gaussian_passes(st.axes, sigmas, orders, radii)
+        results.append(st.run_omit(passes) if st.nan_policy == "omit" else st.run(passes))
+    result = results[0]
+    result -= results[1]
+    return st.finish(result)
+
 
 
 # --------------------------------------------------------------------------
@@ -785,42 +713,10 @@ def _gabor_sigma(bandwidth, frequency):
     return math.sqrt(math.log(2) / 2.0) / math.pi * (b + 1) / (b - 1) / frequency
 
 
+@docfiller(**_SNIPPETS)
 def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
                  offset=0, dtype=np.complex128):
-    frequency = _check_scalar("frequency", frequency, positive=True)
-    theta = _check_scalar("theta", theta)
-    bandwidth = _check_scalar("bandwidth", bandwidth, positive=True)
-    n_stds = _check_scalar("n_stds", n_stds, low=0)
-    offset = _check_scalar("offset", offset)
-    sx = _gabor_sigma(bandwidth, frequency) if sigma_x is None else _check_scalar(
-        "sigma_x", sigma_x, positive=True)
-    sy = _gabor_sigma(bandwidth, frequency) if sigma_y is None else _check_scalar(
-        "sigma_y", sigma_y, positive=True)
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype={dtype!r} is not a NumPy dtype") from None
-    if dtype.kind != "c":
-        raise ValueError(f"dtype={dtype} must be complex (complex64 or complex128)")
-    c, s = math.cos(theta), math.sin(theta)
-    half_x = math.ceil(max(abs(n_stds * sx * c), abs(n_stds * sy * s), 1))
-    half_y = math.ceil(max(abs(n_stds * sy * c), abs(n_stds * sx * s), 1))
-    if (2 * half_x + 1) * (2 * half_y + 1) > MAX_TAPS:
-        raise ValueError(
-            f"the Gabor kernel would have {(2 * half_y + 1)}x{(2 * half_x + 1)} taps; use a "
-            "larger frequency, smaller sigma_x/sigma_y or n_stds"
-        )
-    y = np.arange(-half_y, half_y + 1, dtype=np.float64)[:, None]
-    x = np.arange(-half_x, half_x + 1, dtype=np.float64)[None, :]
-    u = x * c + y * s
-    v = y * c - x * s
-    envelope = -0.5 * (u ** 2 / sx ** 2 + v ** 2 / sy ** 2)
-    phase = 2 * np.pi * frequency * u + offset
-    g = np.exp(envelope + 1j * phase) / (2 * np.pi * sx * sy)
-    return g.astype(dtype)
-
-
-gabor_kernel.__doc__ = """Complex 2-D Gabor kernel: a Gaussian envelope times a complex wave.
+    """Complex 2-D Gabor kernel: a Gaussian envelope times a complex wave.
 
     ``g(x, y) = exp(-(u**2/sx**2 + v**2/sy**2)/2 + i (2 pi f u + offset)) /
     (2 pi sx sy)`` with ``u = x cos(theta) + y sin(theta)``, ``v = y
@@ -857,34 +753,45 @@ gabor_kernel.__doc__ = """Complex 2-D Gabor kernel: a Gaussian envelope times a 
     >>> k.shape, k.dtype
     ((19, 19), dtype('complex128'))
     """
+    frequency = _check_scalar("frequency", frequency, positive=True)
+    theta = _check_scalar("theta", theta)
+    bandwidth = _check_scalar("bandwidth", bandwidth, positive=True)
+    n_stds = _check_scalar("n_stds", n_stds, low=0)
+    offset = _check_scalar("offset", offset)
+    sx = _gabor_sigma(bandwidth, frequency) if sigma_x is None else _check_scalar(
+        "sigma_x", sigma_x, positive=True)
+    sy = _gabor_sigma(bandwidth, frequency) if sigma_y is None else _check_scalar(
+        "sigma_y", sigma_y, positive=True)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype={dtype!r} is not a NumPy dtype") from None
+    if dtype.kind != "c":
+        raise ValueError(f"dtype={dtype} must be complex (complex64 or complex128)")
+    c, s = math.cos(theta), math.sin(theta)
+    half_x = math.ceil(max(abs(n_stds * sx * c), abs(n_stds * sy * s), 1))
+    half_y = math.ceil(max(abs(n_stds * sy * c), abs(n_stds * sx * s), 1))
+    if (2 * half_x + 1) * (2 * half_y + 1) > MAX_TAPS:
+        raise ValueError(
+            f"the Gabor kernel would have {(2 * half_y + 1)}x{(2 * half_x + 1)} taps; use a "
+            "larger frequency, smaller sigma_x/sigma_y or n_stds"
+        )
+    y = np.arange(-half_y, half_y + 1, dtype=np.float64)[:, None]
+    x = np.arange(-half_x, half_x + 1, dtype=np.float64)[None, :]
+    u = x * c + y * s
+    v = y * c - x * s
+    envelope = -0.5 * (u ** 2 / sx ** 2 + v ** 2 / sy ** 2)
+    phase = 2 * np.pi * frequency * u + offset
+    g = np.exp(envelope + 1j * phase) / (2 * np.pi * sx * sy)
+    return g.astype(dtype)
 
 
+
+@docfiller(**_SNIPPETS)
 def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
           offset=0, *, boundary="symm", fillvalue=0, channel_axis=None, dtype=None,
           workers=None):
-    image = as_array(image, "image")
-    kernel = gabor_kernel(frequency, theta, bandwidth, sigma_x, sigma_y, n_stds, offset)
-    boundary = canonical_boundary(boundary)
-    if image.dtype.kind == "c":
-        raise TypeError(f"gabor filters real images; the image has dtype {image.dtype}")
-    if image.ndim == 3 and channel_axis is not None:
-        axes = _filter_axes(image, None, channel_axis, "gabor")
-    elif image.ndim == 2 and channel_axis is None:
-        axes = None
-    else:
-        raise ValueError(
-            f"gabor needs a 2-D image (or 3-D with channel_axis), got shape {image.shape} "
-            f"with channel_axis={channel_axis!r}"
-        )
-    results = []
-    for part in (kernel.real, kernel.imag):
-        results.append(convolve(image, part, mode="same", boundary=boundary,
-                                fillvalue=fillvalue, dtype=dtype, workers=workers,
-                                axes=axes, method="direct"))
-    return tuple(results)
-
-
-gabor.__doc__ = """Gabor filter: the real and imaginary responses of :func:`gabor_kernel`.
+    """Gabor filter: the real and imaginary responses of :func:`gabor_kernel`.
 
     Equal to ``skimage.filters.gabor(image, frequency, theta, bandwidth,
     sigma_x, sigma_y, n_stds, offset, mode=..., cval=fillvalue)``, whose
@@ -924,4 +831,25 @@ gabor.__doc__ = """Gabor filter: the real and imaginary responses of :func:`gabo
     >>> real.shape, imag.shape
     ((20, 20), (20, 20))
     """
+    image = as_array(image, "image")
+    kernel = gabor_kernel(frequency, theta, bandwidth, sigma_x, sigma_y, n_stds, offset)
+    boundary = canonical_boundary(boundary)
+    if image.dtype.kind == "c":
+        raise TypeError(f"gabor filters real images; the image has dtype {image.dtype}")
+    if image.ndim == 3 and channel_axis is not None:
+        axes = filter_axes(3, None, channel_axis)
+    elif image.ndim == 2 and channel_axis is None:
+        axes = None
+    else:
+        raise ValueError(
+            f"gabor needs a 2-D image (or 3-D with channel_axis), got shape {image.shape} "
+            f"with channel_axis={channel_axis!r}"
+        )
+    results = []
+    for part in (kernel.real, kernel.imag):
+        results.append(convolve(image, part, mode="same", boundary=boundary,
+                                fillvalue=fillvalue, dtype=dtype, workers=workers,
+                                axes=axes, method="direct"))
+    return tuple(results)
+
 

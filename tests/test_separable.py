@@ -13,11 +13,6 @@ from imfilt import _separable as S
 from imfilt._modes import BOUNDARIES, NUMPY_PAD_MODE
 
 
-@pytest.fixture(autouse=True)
-def _threads_on_small_inputs(monkeypatch):
-    monkeypatch.setattr(S, "PARALLEL_MIN_WORK", 0)
-
-
 def reference(x, passes, boundary, fill):
     """np.pad once with every pass's extent, correlate each axis, crop."""
     x = x.astype(np.float64)

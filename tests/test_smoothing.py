@@ -16,7 +16,6 @@ import imfilt
 from imfilt import (box, difference_of_gaussians, gabor, gabor_kernel, gaussian,
                     gaussian_gradient_magnitude, gaussian_kernel, gaussian_laplace,
                     unsharp_mask)
-from imfilt import _separable
 from imfilt._modes import BOUNDARIES
 
 skf = pytest.importorskip("skimage.filters")
@@ -25,11 +24,6 @@ MODE = {"fill": "constant", "wrap": "wrap", "symm": "reflect", "reflect": "mirro
         "edge": "nearest"}
 COMPUTE = {"float32": np.float32, "float64": np.float64, "uint8": np.float32,
            "int16": np.float32, "int32": np.float64, "bool": np.float32, "float16": np.float32}
-
-
-@pytest.fixture(autouse=True)
-def _threads_on_small_inputs(monkeypatch):
-    monkeypatch.setattr(_separable, "PARALLEL_MIN_WORK", 0)
 
 
 def image(rng, shape, dtype):
@@ -357,8 +351,17 @@ def test_gaussian_rejects_bad_arguments(kwargs, exc, match, rng):
 
 
 def test_hostile_images(rng):
-    with pytest.raises(TypeError, match="complex"):
-        gaussian(np.ones((4, 4), complex), 1.0)
+    z = rng.standard_normal((6, 7)) + 1j * rng.standard_normal((6, 7))
+    for func, arg in ((gaussian, 1.0), (box, 3), (unsharp_mask, 1.0), (gaussian_laplace, 1.0),
+                      (difference_of_gaussians, 1.0)):
+        got = func(z, arg)
+        assert got.dtype == np.complex128
+        np.testing.assert_array_equal(got, func(z.real, arg) + 1j * func(z.imag, arg))
+    assert gaussian(z.astype(np.complex64), 1.0).dtype == np.complex64
+    with pytest.raises(TypeError, match="real"):
+        gaussian_gradient_magnitude(z, 1.0)
+    with pytest.raises(TypeError, match="real"):
+        gaussian(z, 1.0, nan_policy="omit")
     with pytest.raises(TypeError, match="dtype"):
         box(np.array([["a", "b"]]), 2)
     with pytest.raises(ValueError, match="0-d"):
