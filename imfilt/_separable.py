@@ -36,6 +36,7 @@ _F64 = np.dtype(np.float64)
 _AXIS = {_F32: _k.correlate_axis["float"], _F64: _k.correlate_axis["double"]}
 _FUSED = {_F32: _k.correlate_2d["float"], _F64: _k.correlate_2d["double"]}
 _BOX = {_F32: _k.box_axis["float"], _F64: _k.box_axis["double"]}
+_BOX2 = {_F32: _k.box_2d["float"], _F64: _k.box_2d["double"]}
 
 #: Column chunk (elements) of the running sums of a box pass along a
 #: non-last axis: the double accumulators of a chunk stay in L1.
@@ -86,10 +87,11 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
     nt = max(1, nthreads)
     fillrow = np.full(max(inner, 1), fill, dtype=real)
     if p.box is not None:
-        scratch = np.empty((nt, 4 * (n + k - 1) if inner == 1 else 1), dtype=real)
-        acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 4), dtype=np.float64)
+        scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
+        acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
+        pointers = np.empty((nt, k if inner > 1 else 1), dtype=np.intp)
         _BOX[real](x3, o3, idx, p.before, k, real.type(fill), nt, fillrow,
-                   scratch, acc, min_parallel_work())
+                   scratch, acc, pointers, min_parallel_work())
         return
     w = np.ascontiguousarray(p.weights, dtype=real)
     scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
@@ -114,6 +116,22 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     _FUSED[real](src.reshape(B, H, W), w0, w1, dst.reshape(B, H, W), idx0, idx1,
                  p1.before, real.type(fill), weights_symmetry(w0), weights_symmetry(w1),
                  nt, scratch, pointers, min_parallel_work())
+
+
+def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
+    """Box passes ``p1`` (last axis) then ``p0`` in one sweep; False if it must be redone."""
+    H, W = src.shape[-2:]
+    B = int(np.prod(src.shape[:-2], dtype=np.int64))
+    k0, k1 = p0.length, p1.length
+    idx0 = boundary_index(H, p0.before, k0 - 1 - p0.before, boundary)
+    idx1 = boundary_index(W, p1.before, k1 - 1 - p1.before, boundary)
+    nt = max(1, nthreads)
+    scratch = np.empty((nt, (k0 + 3) * W + k1 - 1), dtype=real)
+    acc = np.empty((nt, W), dtype=np.float64)
+    pointers = np.empty((nt, 2 * (k0 + 1)), dtype=np.intp)
+    return _BOX2[real](src.reshape(B, H, W), dst.reshape(B, H, W), idx0, idx1, p1.before,
+                       k0, k1, real.type(fill), nt, scratch, acc, pointers,
+                       min_parallel_work())
 
 
 def _next_fill(p, fill, real):
@@ -169,10 +187,13 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
     # first two are the array's last two axes they run fused.
     order = sorted(passes, key=lambda p: -p.axis)
     steps = []
-    if (len(order) >= 2 and order[0].axis == nd - 1 and order[1].axis == nd - 2
-            and order[0].box is None and order[1].box is None):
-        steps.append(("fused", (order[1], order[0])))
-        order = order[2:]
+    if len(order) >= 2 and order[0].axis == nd - 1 and order[1].axis == nd - 2:
+        if order[0].box is None and order[1].box is None:
+            steps.append(("fused", (order[1], order[0])))
+            order = order[2:]
+        elif order[0].box is not None and order[1].box is not None:
+            steps.append(("fused_box", (order[1], order[0])))
+            order = order[2:]
     steps += [("one", p) for p in order]
     temps = []
     cur = src
@@ -194,7 +215,15 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
             if boundary == "fill" and not last:
                 fill = _next_fill(p, fill, real)
         else:
-            _fused(cur, nxt, p[0], p[1], boundary, fill, real, nthreads)
+            if kind == "fused":
+                _fused(cur, nxt, p[0], p[1], boundary, fill, real, nthreads)
+            elif not _fused_box(cur, nxt, p[0], p[1], boundary, fill, real, nthreads):
+                # A running sum met NaN/inf: the single passes recompute
+                # those windows one by one (same values elsewhere).
+                mid = np.empty(src.shape, dtype=real)
+                _one_pass(cur, mid, p[1], boundary, fill, real, nthreads)
+                _one_pass(mid, nxt, p[0], boundary, _next_fill(p[1], fill, real), real,
+                          nthreads)
             if boundary == "fill" and not last:
                 fill = _next_fill(p[0], _next_fill(p[1], fill, real), real)
         cur = nxt

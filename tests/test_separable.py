@@ -100,6 +100,23 @@ def test_fused_equals_two_single_passes(rng):
     np.testing.assert_array_equal(fused, b)
 
 
+@pytest.mark.parametrize("boundary", ["fill", "symm", "wrap"])
+def test_fused_box_equals_two_single_passes(boundary, rng):
+    # Running sums restart every 256 outputs in every path, so the fused 2-D
+    # box, the single passes and a channel-last layout agree bit for bit.
+    x = rng.standard_normal((2, 600, 530)).astype(np.float32)
+    fused = S.run_passes(x, [S.Pass(1, box=7), S.Pass(2, box=4)], boundary, 0.5, np.float32, 2)
+    a = S.run_passes(x, [S.Pass(2, box=4)], boundary, 0.5, np.float32, 2)
+    b = S.run_passes(a, [S.Pass(1, box=7)], boundary, float(a.dtype.type(0.5)), np.float32, 2)
+    np.testing.assert_array_equal(fused, b)
+    last = S.run_passes(np.moveaxis(x, 0, -1), [S.Pass(0, box=7), S.Pass(1, box=4)], boundary,
+                        0.5, np.float32, 2)
+    np.testing.assert_array_equal(np.moveaxis(last, -1, 0), fused)
+    x[0, 300, 200] = np.nan
+    fused = S.run_passes(x, [S.Pass(1, box=7), S.Pass(2, box=4)], boundary, 0.5, np.float32, 2)
+    assert np.isnan(fused).sum() == 28
+
+
 @pytest.mark.parametrize("shape", [(1, 300), (131, 257), (4, 33, 65), (1000, 3)])
 @pytest.mark.parametrize("real", [np.float32, np.float64])
 def test_thread_count_does_not_change_a_bit(shape, real, rng):

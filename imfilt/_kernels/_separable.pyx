@@ -223,6 +223,10 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef bint parallel
     if B == 0 or H == 0 or W == 0:
         return
+    if (slen < k0 * W + P1 + W or P1 != W + k1 - 1 or pointers.shape[1] < 2 * k0 + k1
+            or scratch.shape[0] < nthreads or pointers.shape[0] < nthreads
+            or idx0.shape[0] != H + k0 - 1):
+        raise ValueError("correlate_2d: scratch buffers too small")
     xp = &x[0, 0, 0]
     # The row-filtered value of an all-fill row, computed once by the same
     # arithmetic as every other row (thread 0's scratch, before the region).
@@ -278,55 +282,71 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                         vrows[t] = slots[(p - k0 + 1 + t) % k0]
                     _line(&out[b, p - k0 + 1, 0], W, vrows, wp0, k0, sym0)
 
-cdef inline double _box_line(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t size,
+# Running sums restart every BOX_BAND outputs along the filtered axis, in
+# every code path: an output's value then depends only on its position, not
+# on the layout, the fused path or the split between threads, and a thread
+# can start any band on its own.
+DEF BOX_BAND = 256
+
+
+cdef inline bint _box_line(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t size,
+                           double inv) noexcept nogil:
+    """Running-sum means of one padded line; True when a sum went non-finite."""
+    cdef Py_ssize_t i, t, i0, i1
+    cdef double run
+    cdef bint bad = False
+    i0 = 0
+    while i0 < n:
+        i1 = i0 + BOX_BAND
+        if i1 > n:
+            i1 = n
+        run = 0.0
+        for t in range(size):
+            run = run + b[i0 + t]
+        o[i0] = <real_t>(run * inv)
+        for i in range(i0 + 1, i1):
+            run = run + (<double>b[i + size - 1] - <double>b[i - 1])
+            o[i] = <real_t>(run * inv)
+        if not isfinite(run):
+            bad = True
+        i0 = i1
+    return bad
+
+
+cdef inline void _box_direct(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t size,
                              double inv) noexcept nogil:
-    """Running-sum means of one padded line; returns the final sum."""
+    """Window by window, each term scaled first (huge finite values cannot overflow)."""
     cdef Py_ssize_t i, t
-    cdef double run = 0.0
+    cdef double run
+    for i in range(n):
+        run = 0.0
+        for t in range(size):
+            run = run + b[i + t] * inv
+        o[i] = <real_t>run
+
+
+cdef inline void _box_rows(const real_t **rows, Py_ssize_t size, double *a, real_t *o,
+                           Py_ssize_t cw, double inv) noexcept nogil:
+    """Start a band: ``a = sum of size rows`` (in order), ``o = a * inv``."""
+    cdef Py_ssize_t c, t
+    cdef const real_t *r
+    for c in range(cw):
+        a[c] = 0.0
     for t in range(size):
-        run = run + b[t]
-    o[0] = <real_t>(run * inv)
-    for i in range(1, n):
-        run = run + (<double>b[i + size - 1] - <double>b[i - 1])
-        o[i] = <real_t>(run * inv)
-    return run
+        r = rows[t]
+        for c in range(cw):
+            a[c] = a[c] + r[c]
+    for c in range(cw):
+        o[c] = <real_t>(a[c] * inv)
 
 
-cdef inline void _box_lines4(const real_t *b, Py_ssize_t P, real_t *o, Py_ssize_t n,
-                             Py_ssize_t size, double inv, double *last) noexcept nogil:
-    """``_box_line`` on four lines at once (``b``/``o`` rows ``P``/``n`` apart).
-
-    Four independent running sums hide the latency of the add chain; each
-    line sees exactly the operations of ``_box_line``.
-    """
-    cdef Py_ssize_t i, t
-    cdef double r0 = 0.0, r1 = 0.0, r2 = 0.0, r3 = 0.0
-    cdef const real_t *b0 = b
-    cdef const real_t *b1 = b + P
-    cdef const real_t *b2 = b + 2 * P
-    cdef const real_t *b3 = b + 3 * P
-    for t in range(size):
-        r0 = r0 + b0[t]
-        r1 = r1 + b1[t]
-        r2 = r2 + b2[t]
-        r3 = r3 + b3[t]
-    o[0] = <real_t>(r0 * inv)
-    o[n] = <real_t>(r1 * inv)
-    o[2 * n] = <real_t>(r2 * inv)
-    o[3 * n] = <real_t>(r3 * inv)
-    for i in range(1, n):
-        r0 = r0 + (<double>b0[i + size - 1] - <double>b0[i - 1])
-        r1 = r1 + (<double>b1[i + size - 1] - <double>b1[i - 1])
-        r2 = r2 + (<double>b2[i + size - 1] - <double>b2[i - 1])
-        r3 = r3 + (<double>b3[i + size - 1] - <double>b3[i - 1])
-        o[i] = <real_t>(r0 * inv)
-        o[n + i] = <real_t>(r1 * inv)
-        o[2 * n + i] = <real_t>(r2 * inv)
-        o[3 * n + i] = <real_t>(r3 * inv)
-    last[0] = r0
-    last[1] = r1
-    last[2] = r2
-    last[3] = r3
+cdef inline void _box_step(const real_t *add, const real_t *sub, double *a, real_t *o,
+                           Py_ssize_t cw, double inv) noexcept nogil:
+    """One running-sum step over a row: ``a += add - sub``, ``o = a * inv``."""
+    cdef Py_ssize_t c
+    for c in range(cw):
+        a[c] = a[c] + (<double>add[c] - <double>sub[c])
+        o[c] = <real_t>(a[c] * inv)
 
 
 @cython.boundscheck(False)
@@ -341,29 +361,32 @@ def box_axis(const real_t[:, :, ::1] x not None,
              const real_t[::1] fillrow not None,
              real_t[:, ::1] scratch not None,
              double[:, ::1] acc not None,
+             Py_ssize_t[:, ::1] pointers not None,
              Py_ssize_t min_parallel_work=0):
     """Mean of every window of ``size`` along axis 1 of ``x`` (outer, n, inner).
 
-    Running sums in double: each output costs one add and one subtract
-    whatever ``size``.  A line (or column) whose running sum ends non-finite
-    (a NaN or inf entered it, or float64 overflow) is recomputed window by
-    window (terms scaled by ``1/size`` first, so huge finite values do not
-    overflow), so a NaN only reaches the outputs whose window holds it.
+    Running sums in double, restarted every BOX_BAND outputs: each output
+    costs one add and one subtract whatever ``size``.  A band whose running
+    sum ends non-finite (a NaN or inf entered it, or float64 overflow) is
+    recomputed window by window with each term scaled by ``1/size`` first,
+    so a NaN only reaches the outputs whose window holds it and huge finite
+    values do not overflow.
 
     idx : (n + size - 1,) padded-axis map.
-    scratch : (nthreads, 4 * (n + size - 1)) line buffers (inner == 1).  # SCRATCH
-    acc : (nthreads, chunk >= 4) running sums.                       # SCRATCH
+    scratch : (nthreads, n + size - 1) line buffer (inner == 1).     # SCRATCH
+    acc : (nthreads, chunk) running sums (inner > 1).                # SCRATCH
+    pointers : (nthreads, size) row table (inner > 1).               # SCRATCH
     """
     cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
     cdef Py_ssize_t P = idx.shape[0], chunk = acc.shape[1]
-    cdef Py_ssize_t per, nitems, item, o, c0, cw, c, i, t, s, tid, l0, cnt, g
+    cdef Py_ssize_t nchunks, nbands, nitems, item, o, c0, cw, c, i, i0, i1, t, s, tid, rest
     cdef const real_t *xp
     cdef const real_t *fp
     cdef const Py_ssize_t *ip = &idx[0]
     cdef const real_t *add_row
     cdef const real_t *sub_row
+    cdef const real_t **rows
     cdef real_t *buf
-    cdef real_t *orow
     cdef double *a
     cdef double run, inv = 1.0 / size
     cdef bint parallel
@@ -371,73 +394,164 @@ def box_axis(const real_t[:, :, ::1] x not None,
         return
     xp = &x[0, 0, 0]
     fp = &fillrow[0]
+    nbands = (n + BOX_BAND - 1) // BOX_BAND
     if inner == 1:
-        per = 1
-        nitems = (outer + 3) // 4
+        nchunks = 1
+        nitems = outer
     else:
-        per = (inner + chunk - 1) // chunk
-        nitems = outer * per
+        nchunks = (inner + chunk - 1) // chunk
+        nitems = outer * nchunks * nbands
     parallel = nthreads > 1 and nitems > 1 and outer * n * inner * 4 >= min_parallel_work
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
                            chunksize=1, use_threads_if=parallel):
             tid = threadid()
             if inner == 1:
-                # Lines in groups of four (see _box_lines4).
                 buf = &scratch[tid, 0]
-                a = &acc[tid, 0]
-                l0 = item * 4
-                cnt = outer - l0
-                if cnt > 4:
-                    cnt = 4
-                for g in range(cnt):
-                    _pad_line(xp + (l0 + g) * n, n, 1, ip, P, before, fill, buf + g * P)
-                if cnt == 4:
-                    _box_lines4(buf, P, &out[l0, 0, 0], n, size, inv, a)
-                else:
-                    for g in range(cnt):
-                        a[g] = _box_line(buf + g * P, &out[l0 + g, 0, 0], n, size, inv)
-                for g in range(cnt):
-                    if not isfinite(a[g]):
-                        # Window by window, each term scaled first so that
-                        # huge finite values cannot overflow the sum.
-                        orow = &out[l0 + g, 0, 0]
-                        for i in range(n):
-                            run = 0.0
-                            for t in range(size):
-                                run = run + buf[g * P + i + t] * inv
-                            orow[i] = <real_t>run
+                _pad_line(xp + item * n, n, 1, ip, P, before, fill, buf)
+                if _box_line(buf, &out[item, 0, 0], n, size, inv):
+                    _box_direct(buf, &out[item, 0, 0], n, size, inv)
             else:
-                o = item // per
-                c0 = (item - o * per) * chunk
+                o = item // (nchunks * nbands)
+                rest = item - o * nchunks * nbands
+                c0 = (rest // nbands) * chunk
+                i0 = (rest - (rest // nbands) * nbands) * BOX_BAND
+                i1 = i0 + BOX_BAND
+                if i1 > n:
+                    i1 = n
                 cw = inner - c0
                 if cw > chunk:
                     cw = chunk
                 a = &acc[tid, 0]
-                for c in range(cw):
-                    a[c] = 0.0
+                rows = <const real_t **>&pointers[tid, 0]
                 for t in range(size):
-                    s = ip[t]
-                    add_row = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
-                    for c in range(cw):
-                        a[c] = a[c] + add_row[c]
-                orow = &out[o, 0, c0]
-                for c in range(cw):
-                    orow[c] = <real_t>(a[c] * inv)
-                for i in range(1, n):
+                    s = ip[i0 + t]
+                    rows[t] = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
+                _box_rows(rows, size, a, &out[o, i0, c0], cw, inv)
+                for i in range(i0 + 1, i1):
                     s = ip[i + size - 1]
                     add_row = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
                     s = ip[i - 1]
                     sub_row = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
-                    orow = &out[o, i, c0]
-                    for c in range(cw):
-                        a[c] = a[c] + (<double>add_row[c] - <double>sub_row[c])
-                        orow[c] = <real_t>(a[c] * inv)
+                    _box_step(add_row, sub_row, a, &out[o, i, c0], cw, inv)
                 for c in range(cw):
                     if not isfinite(a[c]):
-                        for i in range(n):
+                        for i in range(i0, i1):
                             run = 0.0
                             for t in range(size):
                                 s = ip[i + t]
                                 run = run + (xp[(o * n + s) * inner + c0 + c] if s >= 0 else fill) * inv
                             out[o, i, c0 + c] = <real_t>run
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def box_2d(const real_t[:, :, ::1] x not None,
+           real_t[:, :, ::1] out not None,
+           const Py_ssize_t[::1] idx0 not None,
+           const Py_ssize_t[::1] idx1 not None,
+           Py_ssize_t before1,
+           Py_ssize_t k0, Py_ssize_t k1,
+           real_t fill,
+           int nthreads,
+           real_t[:, ::1] scratch not None,
+           double[:, ::1] acc not None,
+           Py_ssize_t[:, ::1] pointers not None,
+           Py_ssize_t min_parallel_work=0):
+    """Fused 2-D box of each image ``x[b]``: the row pass into a ring, then columns.
+
+    Equal, bit for bit, to ``box_axis`` along axis 2 followed by ``box_axis``
+    along axis 1 (same running sums, restarted at the same BOX_BAND
+    boundaries).  Each work item is one band of BOX_BAND output rows: its
+    rows are box-filtered along axis 2 into a ring of ``k0 + 1`` rows and the
+    column running sums are formed from the ring.  Returns False when a
+    running sum went non-finite anywhere (the caller then runs the two
+    single passes, which recompute such windows one by one).
+
+    scratch : (nthreads, (k0 + 3) * W + k1 - 1)                     # SCRATCH
+    acc : (nthreads, W) column sums                                  # SCRATCH
+    pointers : (nthreads, 2 * (k0 + 1))                              # SCRATCH
+    """
+    cdef Py_ssize_t B = x.shape[0], H = x.shape[1], W = x.shape[2], P1 = idx1.shape[0]
+    cdef Py_ssize_t nbands, nitems, item, b, i0, i1, i, p, t, s, tid, slen = scratch.shape[1]
+    cdef const real_t *xp
+    cdef const Py_ssize_t *ip0 = &idx0[0]
+    cdef const Py_ssize_t *ip1 = &idx1[0]
+    cdef real_t *sp = &scratch[0, 0]
+    cdef real_t *fh
+    cdef real_t *line
+    cdef real_t *ring
+    cdef real_t **slot_buf
+    cdef const real_t **slots
+    cdef real_t *spare
+    cdef const real_t *old
+    cdef double *a
+    cdef double inv0 = 1.0 / k0, inv1 = 1.0 / k1
+    cdef int bad = 0
+    cdef bint parallel
+    if B == 0 or H == 0 or W == 0:
+        return True
+    if (slen < (k0 + 3) * W + k1 - 1 or P1 != W + k1 - 1 or acc.shape[1] < W
+            or pointers.shape[1] < 2 * (k0 + 1) or scratch.shape[0] < nthreads
+            or acc.shape[0] < nthreads or pointers.shape[0] < nthreads or idx0.shape[0] != H + k0 - 1):
+        raise ValueError("box_2d: scratch buffers too small")
+    xp = &x[0, 0, 0]
+    # The row-box of an all-fill row (same arithmetic as every row).
+    line = sp + (k0 + 1) * W
+    fh = line + P1
+    for p in range(P1):
+        line[p] = fill
+    if _box_line(line, fh, W, k1, inv1):
+        return False
+    for tid in range(1, scratch.shape[0]):
+        memcpy(sp + tid * slen + (k0 + 1) * W + P1, fh, W * sizeof(real_t))
+    nbands = (H + BOX_BAND - 1) // BOX_BAND
+    nitems = B * nbands
+    parallel = nthreads > 1 and nitems > 1 and B * H * W * 4 >= min_parallel_work
+    with nogil:
+        for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
+                           chunksize=1, use_threads_if=parallel):
+            tid = threadid()
+            ring = sp + tid * slen
+            line = ring + (k0 + 1) * W
+            fh = line + P1
+            a = &acc[tid, 0]
+            slots = <const real_t **>&pointers[tid, 0]       # k0 + 1 row pointers
+            slot_buf = <real_t **>&pointers[tid, k0 + 1]    # k0 + 1 ring buffers
+            for t in range(k0 + 1):
+                slot_buf[t] = ring + t * W
+            b = item // nbands
+            i0 = (item - b * nbands) * BOX_BAND
+            i1 = i0 + BOX_BAND
+            if i1 > H:
+                i1 = H
+            # Padded rows i0 .. i0 + k0 - 1 start the band.
+            for t in range(k0):
+                s = ip0[i0 + t]
+                if s >= 0:
+                    _pad_line(xp + (b * H + s) * W, W, 1, ip1, P1, before1, fill, line)
+                    if _box_line(line, slot_buf[t], W, k1, inv1):
+                        bad += 1
+                    slots[t] = slot_buf[t]
+                else:
+                    slots[t] = fh
+            _box_rows(slots, k0, a, &out[b, i0, 0], W, inv0)
+            for i in range(i0 + 1, i1):
+                # Row i - 1 leaves (slot (i - 1 - i0) % (k0 + 1)), padded
+                # row i + k0 - 1 enters (slot (i + k0 - 1 - i0) % (k0 + 1)).
+                p = i + k0 - 1
+                t = (p - i0) % (k0 + 1)
+                s = ip0[p]
+                if s >= 0:
+                    _pad_line(xp + (b * H + s) * W, W, 1, ip1, P1, before1, fill, line)
+                    if _box_line(line, slot_buf[t], W, k1, inv1):
+                        bad += 1
+                    slots[t] = slot_buf[t]
+                else:
+                    slots[t] = fh
+                old = slots[(i - 1 - i0) % (k0 + 1)]
+                _box_step(slots[t], old, a, &out[b, i, 0], W, inv0)
+            for i in range(W):
+                if not isfinite(a[i]):
+                    bad += 1
+    return bad == 0
