@@ -498,7 +498,9 @@ def unsharp_mask(image, radius=1.0, amount=1.0, *, boundary="symm", fillvalue=0,
     passes = _gaussian_passes(st.axes, sigmas, orders, radii)
     blurred = st.run_omit(passes) if st.nan_policy == "omit" else st.run(passes)
     x = np.asarray(st.image, dtype=st.compute)
-    result = x - blurred
+    # In place on the blur: image + (image - blurred) * amount, the order
+    # of operations of scikit-image.
+    result = np.subtract(x, blurred, out=blurred)
     result *= st.compute.type(amount)
     result += x
     if clip is not None:
@@ -629,7 +631,7 @@ def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boun
     def add_square(acc, d):
         if acc is None:
             return np.multiply(d, d, out=d)
-        acc += d * d
+        acc += np.multiply(d, d, out=d)
         return acc
     acc = _derivative_sum(st, sigmas, radii, 1, add_square)
     return st.finish(np.sqrt(acc, out=acc))
