@@ -100,6 +100,13 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
                 fillrow, scratch, pointers, min_parallel_work())
 
 
+def _source(src, B, H, W, real):
+    """``(x, x8)`` for a fused kernel: a uint8 source is read directly."""
+    if src.dtype == np.uint8:
+        return np.zeros((1, 1, 1), dtype=real), src.reshape(B, H, W)
+    return src.reshape(B, H, W), None
+
+
 def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     """Passes ``p1`` (last axis) then ``p0`` (second to last) in one sweep."""
     H, W = src.shape[-2:]
@@ -113,9 +120,10 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     P1 = W + k1 - 1
     scratch = np.empty((nt, k0 * W + P1 + W), dtype=real)
     pointers = np.empty((nt, 2 * k0 + k1), dtype=np.intp)
-    _FUSED[real](src.reshape(B, H, W), w0, w1, dst.reshape(B, H, W), idx0, idx1,
+    x, x8 = _source(src, B, H, W, real)
+    _FUSED[real](x, w0, w1, dst.reshape(B, H, W), idx0, idx1,
                  p1.before, real.type(fill), weights_symmetry(w0), weights_symmetry(w1),
-                 nt, scratch, pointers, min_parallel_work())
+                 nt, scratch, pointers, min_parallel_work(), x8)
 
 
 def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
@@ -129,9 +137,10 @@ def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     scratch = np.empty((nt, (k0 + 3) * W + k1 - 1), dtype=real)
     acc = np.empty((nt, W), dtype=np.float64)
     pointers = np.empty((nt, 2 * (k0 + 1)), dtype=np.intp)
-    return _BOX2[real](src.reshape(B, H, W), dst.reshape(B, H, W), idx0, idx1, p1.before,
+    x, x8 = _source(src, B, H, W, real)
+    return _BOX2[real](x, dst.reshape(B, H, W), idx0, idx1, p1.before,
                        k0, k1, real.type(fill), nt, scratch, acc, pointers,
-                       min_parallel_work())
+                       min_parallel_work(), x8)
 
 
 def _next_fill(p, fill, real):
@@ -168,16 +177,21 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
     ndarray of ``real``, C-contiguous, ``x.shape``.
     """
     real = np.dtype(real)
-    src = np.ascontiguousarray(x, dtype=real)
-    if src.dtype.byteorder not in "=|":
-        src = src.astype(real.newbyteorder("="))
+    orig = np.asarray(x)
+    if orig.dtype == np.uint8:
+        # The fused kernels read uint8 directly (no conversion pass).
+        src = np.ascontiguousarray(orig)
+    else:
+        src = np.ascontiguousarray(orig, dtype=real)
+        if src.dtype.byteorder not in "=|":
+            src = src.astype(real.newbyteorder("="))
     passes = [p for p in passes if not (p.box is None and len(p.weights) == 1 and p.weights[0] == 1.0)]
     if dest is None:
         dest = np.empty(src.shape, dtype=real)
     if src.size == 0:
         return dest
     if not passes:
-        np.copyto(dest, src)
+        np.copyto(dest, src, casting="unsafe")
         return dest
     ran_parallel(nthreads)
     nd = src.ndim
@@ -195,6 +209,8 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
             steps.append(("fused_box", (order[1], order[0])))
             order = order[2:]
     steps += [("one", p) for p in order]
+    if src.dtype != real and steps[0][0] == "one":
+        src = src.astype(real)
     temps = []
     cur = src
     fill = float(fill)
@@ -204,7 +220,7 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
             nxt = dest
         else:
             # Ping-pong between at most two temporaries; never write into x.
-            spare = [t for t in temps if t is not cur]
+            spare = [t for t in temps if t is not cur and t is not src]
             if spare:
                 nxt = spare[0]
             else:
@@ -221,7 +237,7 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
                 # A running sum met NaN/inf: the single passes recompute
                 # those windows one by one (same values elsewhere).
                 mid = np.empty(src.shape, dtype=real)
-                _one_pass(cur, mid, p[1], boundary, fill, real, nthreads)
+                _one_pass(np.ascontiguousarray(cur, dtype=real), mid, p[1], boundary, fill, real, nthreads)
                 _one_pass(mid, nxt, p[0], boundary, _next_fill(p[1], fill, real), real,
                           nthreads)
             if boundary == "fill" and not last:

@@ -291,6 +291,15 @@ def test_dtype_policy(dtype, rng):
         assert func(x, arg).dtype == COMPUTE[dtype], func.__name__
 
 
+def test_uint8_read_directly_equals_float32(rng):
+    # The fused kernels read uint8 images without a conversion pass.
+    x = rng.integers(0, 256, size=(2, 40, 50), dtype=np.uint8)
+    for func, arg in ((gaussian, 1.5), (box, 4), (gaussian, (0, 1.0, 2.0))):
+        np.testing.assert_array_equal(func(x, arg, axes=(0, 1, 2)),
+                                      func(x.astype(np.float32), arg, axes=(0, 1, 2)))
+        np.testing.assert_array_equal(func(x[0], arg), func(x[0].astype(np.float32), arg))
+
+
 def test_integer_dtype_rounds_and_saturates_and_out(rng):
     x = np.array([[0, 255, 255, 255]], dtype=np.uint8)
     y = box(x, (1, 3), dtype=np.uint8)

@@ -73,6 +73,32 @@ cdef inline void _pad_line(const real_t *src, Py_ssize_t n, Py_ssize_t stride,
         buf[p] = src[s * stride] if s >= 0 else fill
 
 
+cdef inline void _pad_row(const real_t *xp, const unsigned char *x8, Py_ssize_t row,
+                          Py_ssize_t W, const Py_ssize_t *idx, Py_ssize_t P,
+                          Py_ssize_t before, real_t fill, real_t *buf) noexcept nogil:
+    """Pad image row ``row`` into ``buf``, reading ``x8`` (uint8) when not NULL.
+
+    Reading uint8 directly saves the caller a full conversion pass; the
+    values are exact in float32/float64, so the result does not change.
+    """
+    cdef Py_ssize_t p, s, stop = before + W
+    cdef const unsigned char *src8
+    if x8 == NULL:
+        _pad_line(xp + row * W, W, 1, idx, P, before, fill, buf)
+        return
+    src8 = x8 + row * W
+    if stop > P:
+        stop = P
+    for p in range(before):
+        s = idx[p]
+        buf[p] = <real_t>src8[s] if s >= 0 else fill
+    for p in range(before, stop):
+        buf[p] = <real_t>src8[p - before]
+    for p in range(stop, P):
+        s = idx[p]
+        buf[p] = <real_t>src8[s] if s >= 0 else fill
+
+
 cdef inline Py_ssize_t _items_per(Py_ssize_t count, Py_ssize_t outer,
                                   int nthreads) noexcept nogil:
     """Split ``count`` units of each of ``outer`` blocks into ~4 items per thread."""
@@ -189,7 +215,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                  int nthreads,
                  real_t[:, ::1] scratch not None,
                  Py_ssize_t[:, ::1] pointers not None,
-                 Py_ssize_t min_parallel_work=0):
+                 Py_ssize_t min_parallel_work=0,
+                 const unsigned char[:, :, ::1] x8=None):
     """Fused separable 2-D correlation of each image ``x[b]`` (rows, cols).
 
     ``w1`` runs along the rows (axis 2), ``w0`` along the columns (axis 1).
@@ -203,8 +230,9 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     scratch : (nthreads, (k0 + 1) * W + k1 - 1 + W)                 # SCRATCH
     pointers : (nthreads, 2 * k0 + k1)                              # SCRATCH
     """
-    cdef Py_ssize_t B = x.shape[0], H = x.shape[1], W = x.shape[2]
+    cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2]
     cdef Py_ssize_t k0 = w0.shape[0], k1 = w1.shape[0], P1 = idx1.shape[0]
+    cdef const unsigned char *x8p = NULL
     cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, t, s, tid, slot
     cdef Py_ssize_t slen = scratch.shape[1]
     cdef const real_t *xp
@@ -228,6 +256,12 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             or idx0.shape[0] != H + k0 - 1):
         raise ValueError("correlate_2d: scratch buffers too small")
     xp = &x[0, 0, 0]
+    if x8 is not None:
+        if x8.shape[0] != B or x8.shape[1] != H or x8.shape[2] != W:
+            raise ValueError("correlate_2d: x8 must have the shape of out")
+        x8p = &x8[0, 0, 0]
+    elif x.shape[0] != B or x.shape[1] != H or x.shape[2] != W:
+        raise ValueError("correlate_2d: x must have the shape of out")
     # The row-filtered value of an all-fill row, computed once by the same
     # arithmetic as every other row (thread 0's scratch, before the region).
     fh = sp + (k0 + 1) * W + P1 - W   # last W entries of every thread's scratch
@@ -272,7 +306,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                 slot = p % k0
                 s = ip0[p]
                 if s >= 0:
-                    _pad_line(xp + (b * H + s) * W, W, 1, ip1, P1, before1, fill, line)
+                    _pad_row(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line)
                     _line(ring + slot * W, W, hrows, wp1, k1, sym1)
                     slots[slot] = ring + slot * W
                 else:
@@ -495,7 +529,8 @@ def box_2d(const real_t[:, :, ::1] x not None,
            real_t[:, ::1] scratch not None,
            double[:, ::1] acc not None,
            Py_ssize_t[:, ::1] pointers not None,
-           Py_ssize_t min_parallel_work=0):
+           Py_ssize_t min_parallel_work=0,
+           const unsigned char[:, :, ::1] x8=None):
     """Fused 2-D box of each image ``x[b]``: the row pass into a ring, then columns.
 
     Equal, bit for bit, to ``box_axis`` along axis 2 followed by ``box_axis``
@@ -510,7 +545,8 @@ def box_2d(const real_t[:, :, ::1] x not None,
     acc : (nthreads, W) column sums                                  # SCRATCH
     pointers : (nthreads, 2 * (k0 + 1))                              # SCRATCH
     """
-    cdef Py_ssize_t B = x.shape[0], H = x.shape[1], W = x.shape[2], P1 = idx1.shape[0]
+    cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2], P1 = idx1.shape[0]
+    cdef const unsigned char *x8p = NULL
     cdef Py_ssize_t nbands, nitems, item, b, i0, i1, i, p, t, s, tid, slen = scratch.shape[1]
     cdef const real_t *xp
     cdef const Py_ssize_t *ip0 = &idx0[0]
@@ -534,6 +570,12 @@ def box_2d(const real_t[:, :, ::1] x not None,
             or acc.shape[0] < nthreads or pointers.shape[0] < nthreads or idx0.shape[0] != H + k0 - 1):
         raise ValueError("box_2d: scratch buffers too small")
     xp = &x[0, 0, 0]
+    if x8 is not None:
+        if x8.shape[0] != B or x8.shape[1] != H or x8.shape[2] != W:
+            raise ValueError("box_2d: x8 must have the shape of out")
+        x8p = &x8[0, 0, 0]
+    elif x.shape[0] != B or x.shape[1] != H or x.shape[2] != W:
+        raise ValueError("box_2d: x must have the shape of out")
     # The row-box of an all-fill row (same arithmetic as every row).
     line = sp + (k0 + 1) * W
     fh = line + P1
@@ -567,7 +609,7 @@ def box_2d(const real_t[:, :, ::1] x not None,
             for t in range(k0):
                 s = ip0[i0 + t]
                 if s >= 0:
-                    _pad_line(xp + (b * H + s) * W, W, 1, ip1, P1, before1, fill, line)
+                    _pad_row(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line)
                     if _box_line(line, slot_buf[t], W, k1, inv1):
                         bad += 1
                     slots[t] = slot_buf[t]
@@ -581,7 +623,7 @@ def box_2d(const real_t[:, :, ::1] x not None,
                 t = (p - i0) % (k0 + 1)
                 s = ip0[p]
                 if s >= 0:
-                    _pad_line(xp + (b * H + s) * W, W, 1, ip1, P1, before1, fill, line)
+                    _pad_row(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line)
                     if _box_line(line, slot_buf[t], W, k1, inv1):
                         bad += 1
                     slots[t] = slot_buf[t]
