@@ -61,6 +61,7 @@ def run_case(rows, label, ours, anchors, repeat, rtol):
     for name, (fn, _) in anchors.items():
         t = median_time(fn, repeat=repeat)
         rows.append([label, ms(t_ours), name, ms(t), ratio(t, t_ours)])
+        print("  " + " | ".join(rows[-1]), flush=True)   # progress
     if not anchors:
         rows.append([label, ms(t_ours), "-", "-", "-"])
 
@@ -70,6 +71,8 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeat", type=int, default=None)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--sizes", type=int, nargs="*", default=None,
+                   help="image sizes (default 2048 4096; --quick: 2048)")
     args = p.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 7)
     w = args.workers
@@ -77,7 +80,7 @@ def main(argv=None):
         cv2.setNumThreads(w)
     print_config()
     rng = np.random.default_rng(0)
-    sizes = [2048] if args.quick else [2048, 4096]
+    sizes = args.sizes or ([2048] if args.quick else [2048, 4096])
     dtypes = [np.float32] if args.quick else [np.float32, np.float64, np.uint8]
     sigmas = [2, 8] if args.quick else [1, 2, 5, 10]
     boxes = [3, 15] if args.quick else [3, 15, 31]
