@@ -426,3 +426,27 @@ def test_workers_one_and_two_are_bit_identical(n0, n1, sigma, boundary, dtype):
     for func, arg in ((gaussian, sigma), (box, int(sigma) + 1), (gaussian_laplace, sigma)):
         np.testing.assert_array_equal(func(x, arg, boundary=boundary, workers=1),
                                       func(x, arg, boundary=boundary, workers=2))
+
+
+def test_concurrent_python_threads_match_serial_calls(rng):
+    import threading
+    x = rng.standard_normal((64, 70)).astype(np.float32)
+    u8 = rng.integers(0, 256, size=(50, 60), dtype=np.uint8)
+    calls = [lambda: gaussian(x, 1.5), lambda: box(u8, 6), lambda: unsharp_mask(x, 2.0),
+             lambda: gaussian_laplace(u8, 1.0), lambda: difference_of_gaussians(x, 1.0),
+             lambda: gaussian(x, 2.0, nan_policy="omit")]
+    expected = [c().tobytes() for c in calls]
+    bad = []
+
+    def worker(i):
+        for _ in range(10):
+            if calls[i]().tobytes() != expected[i]:
+                bad.append(i)
+                return
+
+    threads = [threading.Thread(target=worker, args=(i % len(calls),)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not bad and not any(t.is_alive() for t in threads)
