@@ -7,6 +7,12 @@ Cython kernels with OpenMP behind a small NumPy API:
   separable and FFT methods; stride, dilation, stacks.
 - :func:`sobel`, :func:`scharr`, :func:`prewitt`, :func:`roberts`,
   :func:`laplace`, :func:`gradient`, :func:`canny`: edge filters.
+- :func:`gaussian`, :func:`box`, :func:`unsharp_mask`,
+  :func:`gaussian_laplace`, :func:`gaussian_gradient_magnitude`,
+  :func:`difference_of_gaussians`, :func:`gabor`, :func:`gaussian_kernel`,
+  :func:`gabor_kernel`: smoothing and band-pass filters in N-D, equal to
+  ``scipy.ndimage``/``skimage.filters`` (e.g. ``gaussian(img, 2.0)``,
+  ``box(img, 5)``, ``unsharp_mask(img, radius=2, amount=1)``).
 - :func:`conv2d`, :func:`conv_transpose2d`: multi-channel, grouped and
   transposed convolution with PyTorch semantics.
 - :func:`max_pool2d`, :func:`avg_pool2d`, :func:`min_pool2d`,
@@ -28,6 +34,17 @@ from imfilt._threads import get_workers, openmp_enabled, set_workers, show_confi
 from imfilt.convolution import convolve, correlate
 from imfilt.edges import canny, gradient, laplace, prewitt, roberts, scharr, sobel
 from imfilt.layers import conv2d, conv_transpose2d
+from imfilt.smoothing import (
+    box,
+    difference_of_gaussians,
+    gabor,
+    gabor_kernel,
+    gaussian,
+    gaussian_gradient_magnitude,
+    gaussian_kernel,
+    gaussian_laplace,
+    unsharp_mask,
+)
 from imfilt.pooling import avg_pool2d, max_pool2d, max_unpool2d, min_pool2d, stochastic_pool2d
 from imfilt.upsampling import bilinear_kernel, pyramid_down, pyramid_up, upsample
 
@@ -43,6 +60,15 @@ __all__ = [
     "roberts",
     "scharr",
     "sobel",
+    "box",
+    "difference_of_gaussians",
+    "gabor",
+    "gabor_kernel",
+    "gaussian",
+    "gaussian_gradient_magnitude",
+    "gaussian_kernel",
+    "gaussian_laplace",
+    "unsharp_mask",
     "avg_pool2d",
     "bilinear_kernel",
     "conv2d",

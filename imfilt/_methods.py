@@ -28,6 +28,7 @@ import scipy.fft as sfft
 
 from imfilt import _auto_constants as K
 from imfilt._geometry import dilated_span, output_length
+from imfilt import _separable as _sep_engine
 from imfilt._kernels import _conv
 from imfilt._modes import boundary_index
 from imfilt._threads import min_parallel_work, ran_parallel
@@ -240,6 +241,14 @@ def _separable(problem, x, w, fill, real):
             rows[r, b, 0, :] = rw
     (pt, pb), (pl, pr) = problem.pads
     (s0, s1), (d0, d1) = problem.stride, problem.dilation
+    if (rank == 1 and len(w) == 1 and (s0, s1, d0, d1) == (1, 1, 1, 1)
+            and problem.out_shape == x.shape[-2:] and x.shape[-1] * x.shape[-2] > 0):
+        # Output the size of the image: the fused separable engine (row pass
+        # into a per-thread ring, column pass from it, one sweep through cache).
+        dest = problem.dest if problem.compute.kind != "c" else None
+        return _sep_engine.run_passes(
+            x, [_sep_engine.Pass(1, cols[0, 0, :, 0], pt), _sep_engine.Pass(2, rows[0, 0, 0, :], pl)],
+            problem.boundary, fill, real, problem.nthreads, dest)
     total = None
     for r in range(rank):
         # Pass 1 along axis 0: rows padded, columns untouched.

@@ -449,8 +449,60 @@ def _dask_rows():
     return rows
 
 
+def _smoothing_rows():
+    rows = []
+    x = img((8, 9))
+    funcs = {"gaussian": (imfilt.gaussian, (1.0,)), "box": (imfilt.box, (3,)),
+             "unsharp_mask": (imfilt.unsharp_mask, (1.0,)),
+             "gaussian_laplace": (imfilt.gaussian_laplace, (1.0,)),
+             "gaussian_gradient_magnitude": (imfilt.gaussian_gradient_magnitude, (1.0,)),
+             "difference_of_gaussians": (imfilt.difference_of_gaussians, (1.0,)),
+             "gabor": (imfilt.gabor, (0.2,))}
+    for fname, (f, rest) in funcs.items():
+        R = lambda id, *a, **k: rows.append(Row(f"{fname}-{id}", f, *a, **k))  # noqa: E731
+        for name, bad, exc, match in BAD_IMAGES:
+            R(f"image-{name}", (bad,) + rest, exc=exc, match=match)
+        R("boundary-mirror", (x,) + rest, {"boundary": "mirror"}, match="boundary='mirror'")
+        R("workers-0", (x,) + rest, {"workers": 0}, match="workers=0")
+        R("channel_axis-5", (np.ones((5, 6, 3)),) + rest, {"channel_axis": 5},
+          match="channel_axis=5")
+        if fname != "gabor":
+            R("image-0d", (np.float64(1.0),) + rest, match="0-d")
+            R("colour-ambiguous", (np.ones((5, 6, 3)),) + rest, match="channel_axis=-1")
+            R("axes-repeated", (x,) + rest, {"axes": (0, 0)}, match="axes=")
+            R("out-shape", (x,) + rest, {"out": np.zeros((2, 2))}, match="out has shape")
+        if fname in ("gaussian", "unsharp_mask", "gaussian_laplace",
+                     "gaussian_gradient_magnitude", "difference_of_gaussians"):
+            for v in (-1.0, float("nan"), float("inf")):
+                R(f"sigma-{v!r}", (x, v), match="not valid")
+            R("sigma-str", (x, "1"), exc=TypeError, match="not valid")
+            R("sigma-huge", (x, 1e12), match="taps")
+    f = imfilt.gaussian
+    R = lambda id, *a, **k: rows.append(Row(f"gaussian-{id}", f, *a, **k))  # noqa: E731
+    R("order-negative", (x, 1.0), {"order": -1}, match="order=-1")
+    R("radius-huge", (x, 1.0), {"radius": 10**9}, match="taps")
+    R("truncate-nan", (x, 1.0), {"truncate": float("nan")}, match="truncate=nan")
+    R("nan_policy", (x, 1.0), {"nan_policy": "skip"}, match="nan_policy='skip'")
+    R("omit-derivative", (x, 1.0), {"order": 1, "nan_policy": "omit"}, match="order=0")
+    rows.append(Row("box-size-0", imfilt.box, (x, 0), match="size=0"))
+    rows.append(Row("difference_of_gaussians-high-below-low", imfilt.difference_of_gaussians,
+                    (x, 2.0, 1.0), match="high_sigma"))
+    rows.append(Row("unsharp_mask-clip-reversed", imfilt.unsharp_mask, (x, 1.0),
+                    {"clip": (5, 1)}, match="clip"))
+    for v in (0, -1, float("nan")):
+        rows.append(Row(f"gabor_kernel-frequency-{v!r}", imfilt.gabor_kernel, (v,),
+                        match="frequency"))
+    rows.append(Row("gabor_kernel-dtype", imfilt.gabor_kernel, (0.2,), {"dtype": np.float64},
+                    match="complex"))
+    rows.append(Row("gaussian_kernel-sigma-negative", imfilt.gaussian_kernel, (-1.0,),
+                    match="sigma"))
+    rows.append(Row("gaussian_kernel-ndim-0", imfilt.gaussian_kernel, (1.0,), {"ndim": 0},
+                    match="ndim=0"))
+    return rows
+
+
 ROWS = {r.id: r for r in _conv_rows() + _edge_rows() + _other_rows() + _net_rows()
-        + _nan_policy_rows() + _dask_rows()}
+        + _nan_policy_rows() + _dask_rows() + _smoothing_rows()}
 
 
 def _arrays(value, found):

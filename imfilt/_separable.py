@@ -1,0 +1,246 @@
+"""The separable N-D engine: 1-D weights applied along chosen axes.
+
+A separable filter is a list of ``(axis, weights, before)`` passes.  Each
+pass correlates every line of one axis with 1-D weights:
+
+    y[..., i, ...] = sum_t w[t] * P[..., i - before + t, ...]
+
+where ``P`` is the array padded by the boundary rule (``numpy.pad``
+semantics, folding repeatedly for windows longer than the axis).  The image
+is padded *once*: with ``boundary='fill'`` the samples outside the image
+all hold ``fillvalue``, so after a pass along one axis the samples outside
+the image along the other axes hold the pass applied to a constant line of
+``fillvalue`` -- that value is the fill of the next pass.
+
+Passes run from the last axis to the first; when the last two axes are
+both filtered they run through the fused 2-D kernel (one sweep through
+cache); other axes run as single passes.
+Box (moving-average) passes use running sums: O(1) per output whatever the
+window length.
+
+Arrays reach the kernels C-contiguous in the compute dtype (float32 or
+float64); the caller chooses the compute dtype and casts the result.
+"""
+
+import numpy as np
+
+from imfilt._kernels import _separable as _k
+from imfilt._modes import boundary_index
+from imfilt._threads import min_parallel_work, ran_parallel
+
+__all__ = ["Pass", "run_passes", "weights_symmetry"]
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
+_AXIS = {_F32: _k.correlate_axis["float"], _F64: _k.correlate_axis["double"]}
+_FUSED = {_F32: _k.correlate_2d["float"], _F64: _k.correlate_2d["double"]}
+_BOX = {_F32: _k.box_axis["float"], _F64: _k.box_axis["double"]}
+_BOX2 = {_F32: _k.box_2d["float"], _F64: _k.box_2d["double"]}
+
+#: Column chunk (elements) of the running sums of a box pass along a
+#: non-last axis: the double accumulators of a chunk stay in L1.
+_BOX_CHUNK = 512
+
+
+class Pass:
+    """One 1-D pass: ``weights`` (or a box of ``size``) along ``axis``."""
+
+    __slots__ = ("axis", "weights", "before", "box")
+
+    def __init__(self, axis, weights=None, before=None, box=None):
+        self.axis = int(axis)
+        self.box = None if box is None else int(box)
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+        k = self.length
+        self.before = k // 2 if before is None else int(before)
+
+    @property
+    def length(self):
+        return self.box if self.box is not None else len(self.weights)
+
+
+def weights_symmetry(w):
+    """1 for symmetric, -1 for antisymmetric odd-length weights, else 0."""
+    if len(w) % 2 == 0 or len(w) < 3:
+        return 0
+    if np.array_equal(w, w[::-1]):
+        return 1
+    if np.array_equal(w, -w[::-1]):
+        return -1
+    return 0
+
+
+def _view3(shape, axis):
+    outer = int(np.prod(shape[:axis], dtype=np.int64))
+    inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    return outer, shape[axis], inner
+
+
+def _one_pass(src, dst, p, boundary, fill, real, nthreads):
+    """Run pass ``p`` from ``src`` into ``dst`` (same shape, C-contiguous)."""
+    outer, n, inner = _view3(src.shape, p.axis)
+    k = p.length
+    idx = boundary_index(n, p.before, k - 1 - p.before, boundary)
+    x3 = src.reshape(outer, n, inner)
+    o3 = dst.reshape(outer, n, inner)
+    nt = max(1, nthreads)
+    fillrow = np.full(max(inner, 1), fill, dtype=real)
+    if p.box is not None:
+        scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
+        acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
+        pointers = np.empty((nt, k if inner > 1 else 1), dtype=np.intp)
+        _BOX[real](x3, o3, idx, p.before, k, real.type(fill), nt, fillrow,
+                   scratch, acc, pointers, min_parallel_work())
+        return
+    w = np.ascontiguousarray(p.weights, dtype=real)
+    scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
+    pointers = np.empty((nt, k), dtype=np.intp)
+    _AXIS[real](x3, w, o3, idx, p.before, real.type(fill), weights_symmetry(w), nt,
+                fillrow, scratch, pointers, min_parallel_work())
+
+
+def _source(src, B, H, W, real):
+    """``(x, x8)`` for a fused kernel: a uint8 source is read directly."""
+    if src.dtype == np.uint8:
+        return np.zeros((1, 1, 1), dtype=real), src.reshape(B, H, W)
+    return src.reshape(B, H, W), None
+
+
+def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
+    """Passes ``p1`` (last axis) then ``p0`` (second to last) in one sweep."""
+    H, W = src.shape[-2:]
+    B = int(np.prod(src.shape[:-2], dtype=np.int64))
+    k0, k1 = p0.length, p1.length
+    idx0 = boundary_index(H, p0.before, k0 - 1 - p0.before, boundary)
+    idx1 = boundary_index(W, p1.before, k1 - 1 - p1.before, boundary)
+    w0 = np.ascontiguousarray(p0.weights, dtype=real)
+    w1 = np.ascontiguousarray(p1.weights, dtype=real)
+    nt = max(1, nthreads)
+    P1 = W + k1 - 1
+    scratch = np.empty((nt, k0 * W + P1 + W), dtype=real)
+    pointers = np.empty((nt, 2 * k0 + k1), dtype=np.intp)
+    x, x8 = _source(src, B, H, W, real)
+    _FUSED[real](x, w0, w1, dst.reshape(B, H, W), idx0, idx1,
+                 p1.before, real.type(fill), weights_symmetry(w0), weights_symmetry(w1),
+                 nt, scratch, pointers, min_parallel_work(), x8)
+
+
+def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
+    """Box passes ``p1`` (last axis) then ``p0`` in one sweep; False if it must be redone."""
+    H, W = src.shape[-2:]
+    B = int(np.prod(src.shape[:-2], dtype=np.int64))
+    k0, k1 = p0.length, p1.length
+    idx0 = boundary_index(H, p0.before, k0 - 1 - p0.before, boundary)
+    idx1 = boundary_index(W, p1.before, k1 - 1 - p1.before, boundary)
+    nt = max(1, nthreads)
+    scratch = np.empty((nt, (k0 + 3) * W + k1 - 1), dtype=real)
+    acc = np.empty((nt, W), dtype=np.float64)
+    pointers = np.empty((nt, 2 * (k0 + 1)), dtype=np.intp)
+    x, x8 = _source(src, B, H, W, real)
+    return _BOX2[real](x, dst.reshape(B, H, W), idx0, idx1, p1.before,
+                       k0, k1, real.type(fill), nt, scratch, acc, pointers,
+                       min_parallel_work(), x8)
+
+
+def _next_fill(p, fill, real):
+    """The value a pass gives a constant line of ``fill`` (same arithmetic)."""
+    one = np.full((1, 1, 1), fill, dtype=real)
+    res = np.empty_like(one)
+    _one_pass(one, res, Pass(0, p.weights, p.before, p.box), "fill", fill, real, 1)
+    return res.item()
+
+
+def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
+    """Apply ``passes`` to ``x`` in the float dtype ``real``.
+
+    Parameters
+    ----------
+    x : ndarray
+        Any layout and numeric dtype; cast (copied) to C-contiguous ``real``.
+    passes : list of Pass
+        At most one pass per axis; axes need length >= 1 unless
+        ``boundary`` is 'fill'.
+    boundary : str
+        Canonical boundary name.
+    fill : float
+        Fill value for ``boundary='fill'``.
+    real : dtype
+        float32 or float64.
+    nthreads : int
+        Threads (results do not depend on it).
+    dest : ndarray, optional
+        C-contiguous ``real`` array of ``x.shape`` to write into.
+
+    Returns
+    -------
+    ndarray of ``real``, C-contiguous, ``x.shape``.
+    """
+    real = np.dtype(real)
+    orig = np.asarray(x)
+    if orig.dtype == np.uint8:
+        # The fused kernels read uint8 directly (no conversion pass).
+        src = np.ascontiguousarray(orig)
+    else:
+        src = np.ascontiguousarray(orig, dtype=real)
+        if src.dtype.byteorder not in "=|":
+            src = src.astype(real.newbyteorder("="))
+    passes = [p for p in passes if not (p.box is None and len(p.weights) == 1 and p.weights[0] == 1.0)]
+    if dest is None:
+        dest = np.empty(src.shape, dtype=real)
+    if src.size == 0:
+        return dest
+    if not passes:
+        np.copyto(dest, src, casting="unsafe")
+        return dest
+    ran_parallel(nthreads)
+    nd = src.ndim
+    # Passes run from the last axis to the first, so that a channel axis or
+    # any unfiltered axis does not change the order of the arithmetic: the
+    # result equals filtering each slice on its own, bit for bit.  When the
+    # first two are the array's last two axes they run fused.
+    order = sorted(passes, key=lambda p: -p.axis)
+    steps = []
+    if len(order) >= 2 and order[0].axis == nd - 1 and order[1].axis == nd - 2:
+        if order[0].box is None and order[1].box is None:
+            steps.append(("fused", (order[1], order[0])))
+            order = order[2:]
+        elif order[0].box is not None and order[1].box is not None:
+            steps.append(("fused_box", (order[1], order[0])))
+            order = order[2:]
+    steps += [("one", p) for p in order]
+    if src.dtype != real and steps[0][0] == "one":
+        src = src.astype(real)
+    temps = []
+    cur = src
+    fill = float(fill)
+    for s, (kind, p) in enumerate(steps):
+        last = s == len(steps) - 1
+        if last:
+            nxt = dest
+        else:
+            # Ping-pong between at most two temporaries; never write into x.
+            spare = [t for t in temps if t is not cur and t is not src]
+            if spare:
+                nxt = spare[0]
+            else:
+                nxt = np.empty(src.shape, dtype=real)
+                temps.append(nxt)
+        if kind == "one":
+            _one_pass(cur, nxt, p, boundary, fill, real, nthreads)
+            if boundary == "fill" and not last:
+                fill = _next_fill(p, fill, real)
+        else:
+            if kind == "fused":
+                _fused(cur, nxt, p[0], p[1], boundary, fill, real, nthreads)
+            elif not _fused_box(cur, nxt, p[0], p[1], boundary, fill, real, nthreads):
+                # A running sum met NaN/inf: the single passes recompute
+                # those windows one by one (same values elsewhere).
+                mid = np.empty(src.shape, dtype=real)
+                _one_pass(np.ascontiguousarray(cur, dtype=real), mid, p[1], boundary, fill, real, nthreads)
+                _one_pass(mid, nxt, p[0], boundary, _next_fill(p[1], fill, real), real,
+                          nthreads)
+            if boundary == "fill" and not last:
+                fill = _next_fill(p[0], _next_fill(p[1], fill, real), real)
+        cur = nxt
+    return dest

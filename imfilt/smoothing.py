@@ -1,0 +1,857 @@
+"""Linear smoothing filters: Gaussian, box, unsharp mask, LoG, DoG, Gabor.
+
+Each filter is a list of 1-D passes (``imfilt._separable.Pass``) run by the
+separable N-D engine, so every filter works on 1-D signals, 2-D images,
+stacks, colour images (``channel_axis``) and N-D volumes, with every
+boundary rule of imfilt.  The results equal the functions of the same name
+in ``scipy.ndimage`` and ``skimage.filters`` (boundary names mapped as in
+:data:`imfilt._modes.NDIMAGE_MODE`: ``'symm'`` is ndimage's ``'reflect'``,
+``'reflect'`` its ``'mirror'``, ``'edge'`` its ``'nearest'``, ``'fill'`` its
+``'constant'``) to a few units in the last place of the compute dtype.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from imfilt import _nanpolicy
+from imfilt._docs import docfiller
+from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
+from imfilt._modes import canonical_boundary
+from imfilt._separable import Pass, run_passes
+from imfilt._threads import resolve_workers
+from imfilt._validation import as_array, as_fillvalue, cast_output, is_integer_like, result_dtypes
+from imfilt.convolution import convolve
+
+__all__ = [
+    "gaussian_kernel",
+    "gaussian",
+    "box",
+    "unsharp_mask",
+    "gaussian_laplace",
+    "gaussian_gradient_magnitude",
+    "difference_of_gaussians",
+    "gabor_kernel",
+    "gabor",
+]
+
+#: Longest 1-D kernel a Gaussian may have (taps); beyond it the radius is
+#: surely a mistake (and the weights alone would take gigabytes).
+MAX_TAPS = 1 << 24
+
+
+# --------------------------------------------------------------------------
+# argument parsing
+
+
+def _axes(image, axes, channel_axis, func):
+    """The axes a filter works on (every axis but ``channel_axis`` by default)."""
+    if image.ndim == 0:
+        raise ValueError(f"{func} needs an image with at least one axis, got a 0-d array")
+    check_colour_ambiguity(image, axes, channel_axis, func)
+    return filter_axes(image.ndim, axes, channel_axis)
+
+
+def _sigmas(name, value, n):
+    """Standard deviations per axis: finite, >= 0 (0 leaves an axis alone)."""
+    return as_tuple(name, value, n, minimum=0, kind=float)
+
+
+def _check_scalar(name, value, *, low=None, positive=False):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.generic)):
+        raise TypeError(f"{name}={value!r} must be a real number")
+    value = float(value)
+    if not math.isfinite(value) or (low is not None and value < low) or (positive and value <= 0):
+        bound = "> 0" if positive else f">= {low}"
+        raise ValueError(f"{name}={value!r} must be a finite number {bound}")
+    return value
+
+
+def _radii(sigmas, truncate, radius, n):
+    if radius is None:
+        return tuple(int(truncate * s + 0.5) for s in sigmas)
+    return as_tuple("radius", radius, n, minimum=0)
+
+
+class _Setup:
+    """Arguments every smoothing filter parses the same way."""
+
+    def __init__(self, func, image, axes, channel_axis, boundary, fillvalue, dtype,
+                 workers, nan_policy="propagate", out=None, complex_ok=True):
+        self.image = as_array(image, "image")
+        self.boundary = canonical_boundary(boundary)
+        self.axes = _axes(self.image, axes, channel_axis, func)
+        self.compute, self.out_dtype = result_dtypes(self.image.dtype, np.dtype(np.float64), dtype)
+        self.real = self.compute
+        if self.compute.kind == "c":
+            if not complex_ok:
+                raise TypeError(
+                    f"{func} filters real images; the image has dtype {self.image.dtype}. "
+                    "Filter image.real and image.imag separately"
+                )
+            self.real = np.dtype(np.float32 if self.compute == np.complex64 else np.float64)
+        self.fill = as_fillvalue(fillvalue, self.compute)
+        self.nthreads = resolve_workers(workers)
+        self.nan_policy = _nanpolicy.canonical_nan_policy(nan_policy)
+        self.out = out
+        if out is not None:
+            check_out(out, self.image.shape, self.out_dtype, [("image", self.image)])
+        if self.nan_policy == "raise":
+            _nanpolicy.check_finite(self.image, np.zeros(1), self.boundary, self.fill)
+        if self.nan_policy == "omit" and self.compute.kind == "c":
+            raise TypeError(f"nan_policy='omit' needs a real image; the image has dtype "
+                            f"{self.image.dtype}")
+
+    def run(self, passes, x=None, dest=None):
+        """The passes on ``x`` (default the image) in the compute dtype.
+
+        A complex image is filtered as its real and imaginary parts (the
+        weights are real).
+        """
+        x = self.image if x is None else x
+        if self.compute.kind != "c":
+            return run_passes(x, passes, self.boundary, self.fill, self.real, self.nthreads, dest)
+        fill = complex(self.fill)
+        result = np.empty(x.shape, dtype=self.compute) if dest is None else dest
+        result.real = run_passes(x.real, passes, self.boundary, fill.real, self.real,
+                                 self.nthreads)
+        result.imag = run_passes(np.imag(x), passes, self.boundary, fill.imag, self.real,
+                                 self.nthreads)
+        return result
+
+    def dest(self):
+        """``out`` when the engine can write into it directly, else None."""
+        o = self.out
+        if o is not None and o.dtype == self.compute and o.flags.c_contiguous:
+            return o
+        return None
+
+    def finish(self, result):
+        """Cast to the output dtype and store in ``out`` when given."""
+        if self.out is None:
+            return cast_output(result, self.out_dtype)
+        if result is not self.out:
+            np.copyto(self.out, cast_output(result, self.out_dtype))
+        return self.out
+
+    def run_omit(self, passes):
+        """``nan_policy='omit'``: normalised convolution where needed.
+
+        Outputs whose window holds no non-finite sample keep the ordinary
+        value; the others are ``filter(x with non-finite -> 0) / filter(mask)``
+        with ``mask`` 1 on finite samples (and on a finite ``fillvalue``),
+        NaN where no finite sample meets a weight.
+        """
+        x = self.image
+        result = self.run(passes, dest=self.dest())
+        if x.dtype.kind not in "fc" or np.isfinite(x).all():
+            return result
+        bad = ~np.isfinite(result)
+        finite = np.isfinite(x)
+        num = run_passes(np.where(finite, x, 0), passes, self.boundary,
+                         self.fill if math.isfinite(self.fill) else 0.0,
+                         self.compute, self.nthreads)
+        den = run_passes(finite, passes, self.boundary,
+                         1.0 if math.isfinite(self.fill) else 0.0, self.compute, self.nthreads)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+        result[bad] = ratio[bad]
+        return result
+
+
+# --------------------------------------------------------------------------
+# Gaussian
+
+
+def _gaussian_1d(sigma, order, radius):
+    """Convolution-form Gaussian (derivative) weights of ``2*radius + 1`` taps.
+
+    ``g(x) = exp(-x**2 / (2 sigma**2))`` normalised to sum 1 on the integer
+    grid; the ``order``-th derivative is ``q(x) g(x)`` with the polynomial
+    ``q`` built by ``q_0 = 1``, ``q_{m+1} = q_m' - x q_m / sigma**2``.
+    """
+    if 2 * radius + 1 > MAX_TAPS:
+        raise ValueError(
+            f"a Gaussian of radius {radius} would have {2 * radius + 1} taps (more than "
+            f"{MAX_TAPS}); use a smaller sigma, truncate or radius"
+        )
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    g = np.exp(-0.5 * (x / sigma) ** 2)
+    g /= g.sum()
+    if order == 0:
+        return g
+    q = np.array([1.0])
+    for _ in range(order):
+        deriv = q[1:] * np.arange(1, len(q))
+        q = np.concatenate(([0.0], -q / (sigma * sigma)))
+        q[: len(deriv)] += deriv
+    return np.polynomial.polynomial.polyval(x, q) * g
+
+
+def _gaussian_passes(axes, sigmas, orders, radii):
+    """Correlation-form passes; a zero sigma leaves its axis alone."""
+    passes = []
+    for a, s, o, r in zip(axes, sigmas, orders, radii):
+        if s > 0:
+            passes.append(Pass(a, _gaussian_1d(s, o, r)[::-1].copy(), r))
+    return passes
+
+
+def _gaussian_args(setup_or_n, sigma, order, truncate, radius):
+    n = setup_or_n if isinstance(setup_or_n, int) else len(setup_or_n.axes)
+    sigmas = _sigmas("sigma", sigma, n)
+    orders = as_tuple("order", order, n, minimum=0)
+    truncate = _check_scalar("truncate", truncate, low=0)
+    radii = _radii(sigmas, truncate, radius, n)
+    for s, r in zip(sigmas, radii):
+        if s > 0 and 2 * r + 1 > MAX_TAPS:
+            raise ValueError(
+                f"sigma={sigma!r} with truncate={truncate!r} and radius={radius!r} gives a "
+                f"kernel of {2 * r + 1} taps (more than {MAX_TAPS}); use a smaller sigma, "
+                "truncate or radius"
+            )
+    return sigmas, orders, radii
+
+
+#: Paragraphs of this module's docstrings that differ from the shared ones.
+_SNIPPETS = {
+    "fillvalue": """\
+fillvalue : float, optional
+    Value outside the image for ``boundary='fill'`` (default 0).  The image
+    is padded once (the :func:`numpy.pad` definition): a filter made of
+    several passes (Gaussian derivatives, Laplacian and gradient magnitude of
+    Gaussian) sees ``fillvalue`` beyond the image in every pass, whereas
+    ``scipy.ndimage`` pads each intermediate pass with ``cval``.  The two
+    agree for ``fillvalue=0`` and differ near the border otherwise.""",
+}
+
+
+@docfiller(**_SNIPPETS)
+def gaussian_kernel(sigma, *, order=0, truncate=4.0, radius=None, ndim=1, dtype=np.float64):
+    """Weights of the Gaussian filter (convolution form).
+
+    Parameters
+    ----------
+    sigma : float or sequence of float
+        Standard deviation per axis (>= 0; 0 gives the one-tap kernel
+        ``[1]``, which leaves that axis alone).
+    order : int or sequence of int, optional
+        Derivative order per axis (0 = smoothing).
+    truncate : float, optional
+        Radius in standard deviations: ``radius = int(truncate * sigma + 0.5)``
+        (default 4).
+    radius : int or sequence of int, optional
+        Radius per axis; overrides ``truncate``.
+    ndim : int, optional
+        1 (default) for the 1-D weights, ``n`` for their outer product over
+        ``n`` axes.
+    dtype : {float64, float32}, optional
+        dtype of the result.
+
+    Returns
+    -------
+    kernel : ndarray, shape ``(2*radius + 1,) * ndim``
+        ``exp(-x**2 / (2 sigma**2))`` normalised to sum 1 (its ``order``-th
+        derivative for ``order > 0``), equal to the weights of
+        ``scipy.ndimage.gaussian_filter``.  ``imfilt.convolve(image, kernel,
+        mode='same', boundary=b)`` equals ``gaussian(image, sigma, boundary=b)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imfilt import gaussian_kernel
+    >>> k = gaussian_kernel(1.0, truncate=2.0)
+    >>> k.shape, round(float(k.sum()), 12)
+    ((5,), 1.0)
+    >>> gaussian_kernel((1.0, 2.0), ndim=2).shape
+    (9, 17)
+    """
+    return _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype)
+
+
+def _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype):
+    if not is_integer_like(ndim) or ndim < 1:
+        raise ValueError(f"ndim={ndim!r} must be a positive integer")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype={dtype!r} is not a NumPy dtype") from None
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype={dtype} is not supported; choose float32 or float64")
+    sigmas, orders, radii = _gaussian_args(int(ndim), sigma, order, truncate, radius)
+    kernel = np.ones((1,) * 0)
+    for s, o, r in zip(sigmas, orders, radii):
+        k1 = _gaussian_1d(s, o, r) if s > 0 else np.ones(1)
+        kernel = np.multiply.outer(kernel, k1)
+    return kernel.astype(dtype)
+
+
+
+@docfiller(**_SNIPPETS)
+def gaussian(image, sigma, *, order=0, truncate=4.0, radius=None, boundary="symm",
+             fillvalue=0, axes=None, channel_axis=None, dtype=None, workers=None,
+             nan_policy="propagate", out=None):
+    """Gaussian filter (or Gaussian derivative) in N dimensions.
+
+    Equal to ``scipy.ndimage.gaussian_filter(image.astype(compute), sigma,
+    order, mode=..., cval=fillvalue, truncate=truncate, radius=radius,
+    axes=axes)`` to a few units in the last place of the compute dtype,
+    with the boundary names mapped to ndimage modes (``'symm'`` ->
+    ``'reflect'``, ``'reflect'`` -> ``'mirror'``, ``'edge'`` -> ``'nearest'``,
+    ``'fill'`` -> ``'constant'``, ``'wrap'`` -> ``'wrap'``).
+    Each axis is one 1-D pass; the last two axes run fused in one sweep
+    through cache.
+
+    Parameters
+    ----------
+    image : array_like
+        Image of any real dtype, 1-D to N-D.
+    sigma : float or sequence of float
+        Standard deviation per filtered axis (>= 0; 0 leaves an axis alone).
+    order : int or sequence of int, optional
+        Derivative order per axis (default 0: smoothing).
+    truncate : float, optional
+        Kernel radius in standard deviations (default 4):
+        ``radius = int(truncate * sigma + 0.5)``.
+    radius : int or sequence of int, optional
+        Kernel radius per axis; overrides ``truncate``.
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
+    %(nan_policy)s
+        ``'omit'`` needs ``order=0``.
+    %(out)s
+
+    Returns
+    -------
+    ndarray
+        The filtered image, the shape of ``image``.
+
+    Raises
+    ------
+    ValueError
+        Negative or non-finite ``sigma``, negative ``order`` or ``radius``,
+        a kernel of more than 2**24 taps, an unknown ``boundary``, bad
+        ``axes``/``channel_axis`` or a colour-looking image without them.
+    TypeError
+        A complex or non-numeric image, or non-numeric parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imfilt import gaussian
+    >>> x = np.zeros((5, 5), dtype=np.float32); x[2, 2] = 1
+    >>> y = gaussian(x, 1.0)
+    >>> y.dtype, round(float(y.sum()), 5), bool(y[2, 2] == y.max())
+    (dtype('float32'), 1.0, True)
+    >>> gaussian(np.ones((4, 6, 8)), (1, 0, 2))[0, 0, :3]
+    array([1., 1., 1.])
+    """
+    st = _Setup("gaussian", image, axes, channel_axis, boundary, fillvalue, dtype, workers,
+                nan_policy, out)
+    sigmas, orders, radii = _gaussian_args(st, sigma, order, truncate, radius)
+    passes = _gaussian_passes(st.axes, sigmas, orders, radii)
+    if st.nan_policy == "omit":
+        if any(o > 0 for s, o in zip(sigmas, orders) if s > 0):
+            raise ValueError(
+                f"nan_policy='omit' needs order=0 (got order={order!r}): the weights of a "
+                "Gaussian derivative sum to zero, so they cannot be renormalised; use "
+                "nan_policy='propagate' or 'raise'"
+            )
+        return st.finish(st.run_omit(passes))
+    return st.finish(st.run(passes, dest=st.dest()))
+
+
+
+# --------------------------------------------------------------------------
+# box
+
+
+@docfiller(**_SNIPPETS)
+def box(image, size, *, boundary="symm", fillvalue=0, axes=None, channel_axis=None,
+        dtype=None, workers=None, nan_policy="propagate", out=None):
+    """Box (moving average, uniform) filter in N dimensions.
+
+    Equal to ``scipy.ndimage.uniform_filter(image.astype(compute), size,
+    mode=..., cval=fillvalue, axes=axes)``: output ``i`` is the mean of
+    inputs ``i - size//2 .. i + (size-1)//2`` along each axis (so an even
+    size reaches one sample further back than forward).  Running sums (in
+    float64) make the cost independent of ``size``; a line holding NaN or
+    inf is recomputed window by window, so non-finite values only reach
+    the outputs whose window holds them.
+
+    Parameters
+    ----------
+    image : array_like
+        Image of any real dtype, 1-D to N-D.
+    size : int or sequence of int
+        Window length per filtered axis (>= 1).
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
+    %(nan_policy)s
+    %(out)s
+
+    Returns
+    -------
+    ndarray
+        The filtered image, the shape of ``image``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imfilt import box
+    >>> box(np.array([0., 0., 3., 0., 0.]), 3)
+    array([0., 1., 1., 1., 0.])
+    >>> box(np.arange(4.0), 2, boundary="edge")
+    array([0. , 0.5, 1.5, 2.5])
+    """
+    st = _Setup("box", image, axes, channel_axis, boundary, fillvalue, dtype, workers,
+                nan_policy, out)
+    sizes = as_tuple("size", size, len(st.axes), minimum=1)
+    if max(sizes, default=1) > MAX_TAPS:
+        raise ValueError(f"size={size!r} is not valid; every value must be <= {MAX_TAPS}")
+    passes = [Pass(a, before=s // 2, box=s) for a, s in zip(st.axes, sizes) if s > 1]
+    if st.nan_policy == "omit":
+        return st.finish(st.run_omit(passes))
+    return st.finish(st.run(passes, dest=st.dest()))
+
+
+
+# --------------------------------------------------------------------------
+# filters built from Gaussians
+
+
+@docfiller(**_SNIPPETS)
+def unsharp_mask(image, radius=1.0, amount=1.0, *, boundary="symm", fillvalue=0,
+                 axes=None, channel_axis=None, clip=None, truncate=4.0, dtype=None,
+                 workers=None, nan_policy="propagate", out=None):
+    """Sharpen by unsharp masking: ``image + amount * (image - blurred)``.
+
+    ``blurred`` is :func:`gaussian` of the image with ``sigma=radius``.
+    Equal to ``skimage.filters.unsharp_mask(image, radius, amount,
+    preserve_range=True)`` (which does not clip; pass ``clip=`` to clip).
+
+    Parameters
+    ----------
+    image : array_like
+        Image of any real dtype, 1-D to N-D.
+    radius : float or sequence of float, optional
+        Standard deviation of the Gaussian blur per filtered axis (default 1).
+    amount : float, optional
+        Strength of the sharpening (default 1; negative values blur).
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
+    clip : (float, float), optional
+        Clip the result to ``[low, high]`` (default: no clipping).
+    truncate : float, optional
+        Radius of the blur in standard deviations (default 4).
+    %(nan_policy)s
+        It applies to the blur.
+    %(out)s
+
+    Returns
+    -------
+    ndarray
+        The sharpened image, the shape of ``image``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imfilt import unsharp_mask
+    >>> x = np.array([0., 0., 0., 1., 1., 1.])
+    >>> y = unsharp_mask(x, radius=1.0, amount=1.0)
+    >>> bool(y[2] < 0 < 1 < y[3])
+    True
+    >>> float(unsharp_mask(x, 1.0, 2.0, clip=(0, 1)).max())
+    1.0
+    """
+    st = _Setup("unsharp_mask", image, axes, channel_axis, boundary, fillvalue, None,
+                workers, nan_policy)
+    out_dtype = result_dtypes(st.image.dtype, np.dtype(np.float64), dtype)[1]
+    if out is not None:
+        check_out(out, st.image.shape, out_dtype, [("image", st.image)])
+    amount = _check_scalar("amount", amount)
+    sigmas, orders, radii = _gaussian_args(st, radius, 0, truncate, None)
+    if clip is not None:
+        try:
+            lo, hi = clip
+            lo, hi = float(lo), float(hi)
+        except (TypeError, ValueError):
+            raise TypeError(f"clip={clip!r} must be None or a pair (low, high) of numbers") from None
+        if not lo <= hi:
+            raise ValueError(f"clip={clip!r} needs low <= high")
+        if st.compute.kind == "c":
+            raise TypeError(f"clip={clip!r} needs a real image; the image has dtype "
+                            f"{st.image.dtype}")
+    passes = _gaussian_passes(st.axes, sigmas, orders, radii)
+    blurred = st.run_omit(passes) if st.nan_policy == "omit" else st.run(passes)
+    x = np.asarray(st.image, dtype=st.compute)
+    # In place on the blur: image + (image - blurred) * amount, the order
+    # of operations of scikit-image.
+    result = np.subtract(x, blurred, out=blurred)
+    result *= st.compute.type(amount)
+    result += x
+    if clip is not None:
+        np.clip(result, lo, hi, out=result)
+    st.out_dtype, st.out = out_dtype, out
+    return st.finish(result)
+
+
+
+def _derivative_sum(st, sigmas, radii, order, combine):
+    """Apply ``combine`` over the per-axis derivative filters (order on one axis)."""
+    acc = None
+    for i in range(len(st.axes)):
+        orders = [0] * len(st.axes)
+        orders[i] = order
+        d = st.run(_gaussian_passes(st.axes, sigmas, orders, radii))
+        acc = combine(acc, d)
+    return acc
+
+
+@docfiller(**_SNIPPETS)
+def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm",
+                     fillvalue=0, axes=None, channel_axis=None, dtype=None, workers=None,
+                     out=None):
+    """Laplacian of Gaussian: the sum of second Gaussian derivatives.
+
+    Equal to ``scipy.ndimage.gaussian_laplace(image.astype(compute), sigma,
+    mode=..., cval=fillvalue, truncate=truncate, radius=radius, axes=axes)``:
+    ``sum_a gaussian(image, sigma, order=2 on axis a, 0 on the others)``.
+    Negative at bright blobs of radius about ``sigma * sqrt(ndim)``.
+
+    Parameters
+    ----------
+    image : array_like
+        Image of any real dtype, 1-D to N-D.
+    sigma : float or sequence of float
+        Standard deviation per filtered axis (> 0 for a derivative; an axis
+        with sigma 0 is neither smoothed nor differentiated).
+    truncate : float, optional
+        Kernel radius in standard deviations (default 4).
+    radius : int or sequence of int, optional
+        Kernel radius per axis; overrides ``truncate``.
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
+    %(out)s
+
+    Returns
+    -------
+    ndarray
+        The Laplacian of Gaussian, the shape of ``image``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imfilt import gaussian_laplace
+    >>> x = np.zeros((9, 9)); x[4, 4] = 1
+    >>> y = gaussian_laplace(x, 1.0)
+    >>> bool(y[4, 4] < 0), bool(y[4, 4] == y.min())
+    (True, True)
+    """
+    st = _Setup("gaussian_laplace", image, axes, channel_axis, boundary, fillvalue, dtype,
+                workers, "propagate", out)
+    sigmas, _, radii = _gaussian_args(st, sigma, 0, truncate, radius)
+    if not st.axes:
+        return st.finish(np.zeros(st.image.shape, dtype=st.compute))
+
+    def add(acc, d):
+        if acc is None:
+            return d
+        acc += d
+        return acc
+    return st.finish(_derivative_sum(st, sigmas, radii, 2, add))
+
+
+
+@docfiller(**_SNIPPETS)
+def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boundary="symm",
+                                fillvalue=0, axes=None, channel_axis=None, dtype=None,
+                                workers=None, out=None):
+    """Gradient magnitude of Gaussian derivatives.
+
+    Equal to ``scipy.ndimage.gaussian_gradient_magnitude(image.astype(compute),
+    sigma, mode=..., cval=fillvalue, truncate=truncate, radius=radius,
+    axes=axes)``: ``sqrt(sum_a d_a**2)`` with ``d_a`` the first Gaussian
+    derivative along axis ``a`` (smoothed along the others).
+
+    Parameters
+    ----------
+    image : array_like
+        Image of any real dtype, 1-D to N-D.
+    sigma : float or sequence of float
+        Standard deviation per filtered axis.
+    truncate : float, optional
+        Kernel radius in standard deviations (default 4).
+    radius : int or sequence of int, optional
+        Kernel radius per axis; overrides ``truncate``.
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
+    %(out)s
+
+    Returns
+    -------
+    ndarray
+        The gradient magnitude (>= 0), the shape of ``image``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imfilt import gaussian_gradient_magnitude
+    >>> ramp = np.tile(np.arange(8.0), (8, 1))
+    >>> round(float(gaussian_gradient_magnitude(ramp, 1.0)[4, 4]), 3)
+    0.999
+    """
+    st = _Setup("gaussian_gradient_magnitude", image, axes, channel_axis, boundary, fillvalue,
+                dtype, workers, "propagate", out, complex_ok=False)
+    sigmas, _, radii = _gaussian_args(st, sigma, 0, truncate, radius)
+    if not st.axes:
+        return st.finish(np.zeros(st.image.shape, dtype=st.compute))
+
+    def add_square(acc, d):
+        if acc is None:
+            return np.multiply(d, d, out=d)
+        acc += np.multiply(d, d, out=d)
+        return acc
+    acc = _derivative_sum(st, sigmas, radii, 1, add_square)
+    return st.finish(np.sqrt(acc, out=acc))
+
+
+
+@docfiller(**_SNIPPETS)
+def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
+                            boundary="symm", fillvalue=0, axes=None, channel_axis=None,
+                            dtype=None, workers=None, nan_policy="propagate", out=None):
+    """Band-pass filter: the difference of two Gaussian blurs.
+
+    ``gaussian(image, low_sigma) - gaussian(image, high_sigma)``, equal to
+    ``skimage.filters.difference_of_gaussians(image, low_sigma, high_sigma,
+    mode=..., cval=fillvalue, channel_axis=channel_axis, truncate=truncate)``
+    for float images.  Two differences from scikit-image: imfilt's default
+    boundary is ``'symm'`` (scikit-image's default here is ``'nearest'``,
+    imfilt's ``'edge'``: pass ``boundary='edge'`` to match it), and integer
+    images are filtered as their values (scikit-image first rescales them to
+    [0, 1] or [-1, 1]).
+
+    Parameters
+    ----------
+    image : array_like
+        Image of any real dtype, 1-D to N-D.
+    low_sigma : float or sequence of float
+        Standard deviation of the narrower Gaussian per filtered axis.
+    high_sigma : float or sequence of float, optional
+        Standard deviation of the wider Gaussian (default ``1.6 * low_sigma``);
+        must be >= ``low_sigma`` on every axis.
+    truncate : float, optional
+        Kernel radius in standard deviations (default 4).
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(dtype)s
+    %(workers)s
+    %(nan_policy)s
+    %(out)s
+
+    Returns
+    -------
+    ndarray
+        The band-passed image, the shape of ``image``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imfilt import difference_of_gaussians
+    >>> y = difference_of_gaussians(np.ones((6, 6)), 1.0)
+    >>> bool(np.allclose(y, 0))
+    True
+    """
+    st = _Setup("difference_of_gaussians", image, axes, channel_axis, boundary, fillvalue,
+                dtype, workers, nan_policy, out)
+    n = len(st.axes)
+    low = _sigmas("low_sigma", low_sigma, n)
+    high = tuple(1.6 * s for s in low) if high_sigma is None else _sigmas("high_sigma", high_sigma, n)
+    if any(h < lo for h, lo in zip(high, low)):
+        raise ValueError(
+            f"high_sigma={high_sigma!r} must be >= low_sigma={low_sigma!r} on every axis"
+        )
+    results = []
+    for sig in (low, high):
+        sigmas, orders, radii = _gaussian_args(n, sig, 0, truncate, None)
+        passes = _gaussian_passes(st.axes, sigmas, orders, radii)
+        results.append(st.run_omit(passes) if st.nan_policy == "omit" else st.run(passes))
+    result = results[0]
+    result -= results[1]
+    return st.finish(result)
+
+
+
+# --------------------------------------------------------------------------
+# Gabor
+
+
+def _gabor_sigma(bandwidth, frequency):
+    b = 2.0 ** bandwidth
+    return math.sqrt(math.log(2) / 2.0) / math.pi * (b + 1) / (b - 1) / frequency
+
+
+@docfiller(**_SNIPPETS)
+def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
+                 offset=0, dtype=np.complex128):
+    """Complex 2-D Gabor kernel: a Gaussian envelope times a complex wave.
+
+    ``g(x, y) = exp(-(u**2/sx**2 + v**2/sy**2)/2 + i (2 pi f u + offset)) /
+    (2 pi sx sy)`` with ``u = x cos(theta) + y sin(theta)``, ``v = y
+    cos(theta) - x sin(theta)``, rows ``y`` and columns ``x``; equal to
+    ``skimage.filters.gabor_kernel`` with the same arguments.
+
+    Parameters
+    ----------
+    frequency : float
+        Spatial frequency of the wave (cycles per pixel, > 0).
+    theta : float, optional
+        Orientation in radians (0: the wave runs along the columns).
+    bandwidth : float, optional
+        Bandwidth in octaves, which sets ``sigma_x`` and ``sigma_y`` when
+        they are not given: ``sqrt(ln 2 / 2) / pi * (2**b + 1) / (2**b - 1) / f``.
+    sigma_x, sigma_y : float, optional
+        Standard deviations of the envelope along and across the wave.
+    n_stds : float, optional
+        Half-size of the kernel in standard deviations (default 3; at least
+        one pixel).
+    offset : float, optional
+        Phase offset in radians.
+    dtype : {complex128, complex64}, optional
+        dtype of the kernel.
+
+    Returns
+    -------
+    kernel : ndarray, complex, 2-D with odd side lengths
+
+    Examples
+    --------
+    >>> from imfilt import gabor_kernel
+    >>> k = gabor_kernel(0.2)
+    >>> k.shape, k.dtype
+    ((19, 19), dtype('complex128'))
+    """
+    frequency = _check_scalar("frequency", frequency, positive=True)
+    theta = _check_scalar("theta", theta)
+    bandwidth = _check_scalar("bandwidth", bandwidth, positive=True)
+    n_stds = _check_scalar("n_stds", n_stds, low=0)
+    offset = _check_scalar("offset", offset)
+    sx = _gabor_sigma(bandwidth, frequency) if sigma_x is None else _check_scalar(
+        "sigma_x", sigma_x, positive=True)
+    sy = _gabor_sigma(bandwidth, frequency) if sigma_y is None else _check_scalar(
+        "sigma_y", sigma_y, positive=True)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype={dtype!r} is not a NumPy dtype") from None
+    if dtype.kind != "c":
+        raise ValueError(f"dtype={dtype} must be complex (complex64 or complex128)")
+    c, s = math.cos(theta), math.sin(theta)
+    half_x = math.ceil(max(abs(n_stds * sx * c), abs(n_stds * sy * s), 1))
+    half_y = math.ceil(max(abs(n_stds * sy * c), abs(n_stds * sx * s), 1))
+    if (2 * half_x + 1) * (2 * half_y + 1) > MAX_TAPS:
+        raise ValueError(
+            f"the Gabor kernel would have {(2 * half_y + 1)}x{(2 * half_x + 1)} taps; use a "
+            "larger frequency, smaller sigma_x/sigma_y or n_stds"
+        )
+    y = np.arange(-half_y, half_y + 1, dtype=np.float64)[:, None]
+    x = np.arange(-half_x, half_x + 1, dtype=np.float64)[None, :]
+    u = x * c + y * s
+    v = y * c - x * s
+    envelope = -0.5 * (u ** 2 / sx ** 2 + v ** 2 / sy ** 2)
+    phase = 2 * np.pi * frequency * u + offset
+    g = np.exp(envelope + 1j * phase) / (2 * np.pi * sx * sy)
+    return g.astype(dtype)
+
+
+
+@docfiller(**_SNIPPETS)
+def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_stds=3,
+          offset=0, *, boundary="symm", fillvalue=0, channel_axis=None, dtype=None,
+          workers=None):
+    """Gabor filter: the real and imaginary responses of :func:`gabor_kernel`.
+
+    Equal to ``skimage.filters.gabor(image, frequency, theta, bandwidth,
+    sigma_x, sigma_y, n_stds, offset, mode=..., cval=fillvalue)``, whose
+    default mode ``'reflect'`` is imfilt's default ``'symm'``: the image
+    convolved (``mode='same'``) with the real and the imaginary part of the
+    kernel.
+
+    Parameters
+    ----------
+    image : array_like, 2-D (3-D with ``channel_axis``)
+        Image of any real dtype.
+    frequency, theta, bandwidth, sigma_x, sigma_y, n_stds, offset
+        As for :func:`gabor_kernel`.
+    boundary : str, optional
+        Boundary rule (default ``'symm'``, scikit-image's ``'reflect'``);
+        see :func:`imfilt.convolve`.
+    fillvalue : float, optional
+        Value outside the image for ``boundary='fill'``.
+    channel_axis : int, optional
+        Axis of a 3-D image holding channels, each filtered on its own.
+    dtype : dtype, optional
+        Output dtype (default: float32 for float32 and small integer
+        images, float64 otherwise).
+    workers : int, optional
+        Threads; results do not depend on the count.
+
+    Returns
+    -------
+    real, imag : ndarray
+        The two responses, each the shape of ``image``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imfilt import gabor
+    >>> real, imag = gabor(np.ones((20, 20)), 0.25)
+    >>> real.shape, imag.shape
+    ((20, 20), (20, 20))
+    """
+    image = as_array(image, "image")
+    kernel = gabor_kernel(frequency, theta, bandwidth, sigma_x, sigma_y, n_stds, offset)
+    boundary = canonical_boundary(boundary)
+    if image.dtype.kind == "c":
+        raise TypeError(f"gabor filters real images; the image has dtype {image.dtype}")
+    if image.ndim == 3 and channel_axis is not None:
+        axes = filter_axes(3, None, channel_axis)
+    elif image.ndim == 2 and channel_axis is None:
+        axes = None
+    else:
+        raise ValueError(
+            f"gabor needs a 2-D image (or 3-D with channel_axis), got shape {image.shape} "
+            f"with channel_axis={channel_axis!r}"
+        )
+    results = []
+    for part in (kernel.real, kernel.imag):
+        results.append(convolve(image, part, mode="same", boundary=boundary,
+                                fillvalue=fillvalue, dtype=dtype, workers=workers,
+                                axes=axes, method="direct"))
+    return tuple(results)
+
+
