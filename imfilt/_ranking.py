@@ -27,7 +27,7 @@ import functools
 
 import numpy as np
 
-from imfilt import _methods
+from imfilt import _threads
 from imfilt._kernels import _rank as _k
 from imfilt._modes import boundary_index
 
@@ -43,6 +43,10 @@ _TCODE = {np.dtype(t): c for c, t in enumerate(
 #: network costs ~K log^2 K / 4 min/max per pixel spread over 64 / itemsize
 #: SIMD lanes, selection ~3 K scalar comparisons with mispredicted branches.
 NETWORK_MAX = {1: 49, 2: 49, 4: 49, 8: 25}
+
+#: (points, rank) pairs compiled as fixed networks (tools/gen_rank_networks.py):
+#: the 3x3, 5x5 and 3x3x3 medians.  Their wires live in SIMD registers.
+FIXED_NETWORKS = ((9, 4), (25, 12), (27, 13))
 
 #: Pixels per network block: the K wires of a block stay in L1.
 _NETWORK_BLOCK_BYTES = 16384
@@ -170,10 +174,6 @@ def fill_for(fill, dtype):
     return _kernel_dtype(dtype).type(int(value))
 
 
-def _min_parallel_work():
-    return _methods.PARALLEL_MIN_WORK
-
-
 def _enter_leave(footprint, pstrides):
     """Flat offsets of the points entering / leaving as the window moves right."""
     f = footprint
@@ -250,7 +250,8 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     mapoff = np.cumsum([0] + [len(m) for m in maps[:-1]]).astype(np.intp)
     padded = np.empty(pshape, dtype=kdtype)
     work = x.size * K
-    nt = nthreads if work >= _min_parallel_work() else 1
+    nt = nthreads if work >= _threads.min_parallel_work() else 1
+    _threads.ran_parallel(nt)
     sstride = np.array(x.strides[:-1] or (0,), dtype=np.intp)
     has_nan = _k.pad(x.reshape(-1).view(np.uint8), padded.reshape(-1).view(np.uint8),
                      np.array(pshape, dtype=np.intp), sstride,
@@ -266,17 +267,23 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
         mode = 2 if nan_policy == "omit" else 1
     algo = choose_algorithm(kdtype, K, mode == 2)
     r = int(rtab[K])
+    rs = 0
+    if algo == _k.ALGO_NETWORK and mode == 0 and (K, r) in FIXED_NETWORKS:
+        if x.ndim >= 2 and footprint.shape[-2:] == (3, 3) and K == 9:
+            algo = _k.ALGO_MED3X3
+            rs = int(pstrides[-2])
+        else:
+            algo = _k.ALGO_FIXED
     if algo == _k.ALGO_NETWORK:
         wanted = (r,) if mode != 2 else tuple(sorted({int(v) for v in rtab if v >= 0}))
         net = selection_network(K, wanted)
         B = max(64, (_NETWORK_BLOCK_BYTES // (K * itemsize)) // 64 * 64)
     else:
         net = np.zeros(3, dtype=np.intc)
-        B = 64
+        B = max(64, (_NETWORK_BLOCK_BYTES // (4 * itemsize)) // 64 * 64)
     if algo in (_k.ALGO_HIST8, _k.ALGO_HIST16):
         enter, leave = _enter_leave(footprint, pstrides)
         flip = 0x80 if kdtype == np.int8 else (0x8000 if kdtype == np.int16 else 0)
-        view = np.uint8 if itemsize == 1 else np.uint16
     else:
         enter = leave = np.zeros(1, dtype=np.intp)
         flip = 0
@@ -290,7 +297,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     _k.rank_rows(padded.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8), tcode,
                  itemsize, np.array(lead, dtype=np.intp), np.ascontiguousarray(plead, np.intp),
                  W, offs, algo, net, r, mode, rtab, np.ascontiguousarray(enter, np.intp),
-                 np.ascontiguousarray(leave, np.intp), flip, B, nt)
+                 np.ascontiguousarray(leave, np.intp), flip, B, rs, nt)
     if kout is not result:
         if image.dtype.kind == "b":
             result[...] = kout.view(np.bool_) if kout.dtype.itemsize == 1 else kout.astype(bool)

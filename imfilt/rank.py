@@ -11,7 +11,9 @@ import numbers
 
 import numpy as np
 
-from imfilt._modes import canonical_boundary, choice_error
+from imfilt._docs import docfiller
+from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
+from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy
 from imfilt._ranking import rank_engine
 from imfilt._threads import resolve_workers
@@ -19,44 +21,38 @@ from imfilt._validation import as_array, as_fillvalue, is_integer_like
 
 __all__ = ["median", "rank_filter", "percentile_filter"]
 
-_PARAMS = """\
-boundary : {'symm', 'reflect', 'wrap', 'edge', 'fill'}, optional
-    How the image is extended beyond its edges (as :func:`numpy.pad`):
-    'symm' (alias 'symmetric'; scipy.ndimage 'reflect', the default of
-    both), 'reflect' (scipy.ndimage 'mirror'), 'wrap', 'edge' (alias
-    'nearest'), 'fill' (alias 'constant'; scipy.ndimage 'constant' with
-    ``cval=fillvalue``).  Windows larger than the image fold repeatedly.
+#: Paragraphs that differ from the linear filters' (docfiller extras).
+_RANK_DOCS = dict(
+    fillvalue="""\
 fillvalue : number, optional
-    The value outside the image for ``boundary='fill'`` (default 0).  For
-    integer and bool images it is truncated toward zero and saturated at
-    the dtype's range (a fractional fill value sorts among the integers as
-    its truncation does).
-axes : int or sequence of int, optional
-    The axes to filter (the window has extent 1 on the others).  Default:
-    every axis except ``channel_axis``.
-channel_axis : int, optional
-    An axis of channels: not filtered, kept in the result, which equals
-    filtering each channel separately.  A 3-D image whose last axis has
-    length 3 or 4 needs ``channel_axis=-1`` (colour) or ``axes=`` (volume).
-workers : int, optional
-    Threads (``None``: the :func:`imfilt.set_workers` default, else
-    ``OMP_NUM_THREADS``, else all available cores; ``-1``: all cores).
-    Results are bit-identical for any thread count.
+    The value outside the image for ``boundary='fill'`` (default 0), taking
+    part in the ranking like any window value.  For integer and bool images
+    it is truncated toward zero and saturated at the dtype's range (a
+    fractional fill value sorts among the integers as its truncation does).""",
+    nan_policy="""\
 nan_policy : {'propagate', 'omit', 'raise'}, optional
-    'propagate' (default): a NaN anywhere in the window gives NaN (SciPy
-    leaves this case unspecified).  'omit': NaN values are left out of
-    each window and the rank counts among the ``m`` remaining values
-    (``+-inf`` count as values); a window without such values, or without
-    the requested rank among them, gives NaN.  'raise': ValueError when the
-    image (or a used fill value) holds NaN.
-out : ndarray, optional
-    Where to write the result: the image's shape and dtype (native byte
-    order), writeable, not overlapping the image.
-
-Returns
--------
-ndarray
-    The filtered image, same shape and dtype as ``image``."""
+    ``'propagate'`` (default): a NaN anywhere in the window (a NaN fill
+    value included) gives NaN (SciPy leaves this case unspecified).
+    ``'omit'``: NaN values are left out of each window and the rank counts
+    among the ``m`` remaining values (``+-inf`` count as values): the
+    median is rank ``m // 2``, negative ranks count from the largest,
+    percentiles convert with ``m``; a window without a value of that rank
+    (e.g. all NaN) gives NaN.  ``'raise'``: ``ValueError`` when the image
+    (or a used fill value) holds NaN.""",
+    size="""\
+size : int or sequence of int, optional
+    Window extent on each filtered axis.  Ignored when ``footprint`` is
+    given.""",
+    footprint="""\
+footprint : array_like of bool, optional
+    The window's shape, one axis per filtered axis: True marks the points
+    used.  Index ``j`` on an axis of length ``n`` is offset ``j - n // 2``
+    from the output pixel (SciPy's placement, also for even lengths).""",
+    returns="""\
+result : ndarray
+    The filtered image: the image's shape and dtype (native byte order);
+    ``out`` when given.""",
+)
 
 
 def _check_real_image(image):
@@ -69,48 +65,6 @@ def _check_real_image(image):
         raise ValueError("image is a 0-d scalar; rank filters need an array with at least "
                          "one axis")
     return arr
-
-
-def _filter_axes(ndim, axes, channel_axis):
-    """Validated (filtered axes, channel axis index or None)."""
-    c = None
-    if channel_axis is not None:
-        if not is_integer_like(channel_axis):
-            raise TypeError(f"channel_axis={channel_axis!r} is not valid; use None or an int "
-                            f"axis in [{-ndim}, {ndim - 1}]")
-        if not -ndim <= int(channel_axis) < ndim:
-            raise ValueError(f"channel_axis={channel_axis!r} is out of range for an image with "
-                             f"{ndim} dimensions: use None or an axis in [{-ndim}, {ndim - 1}]")
-        c = int(channel_axis) % ndim
-    if axes is None:
-        return tuple(a for a in range(ndim) if a != c), c
-    items = [axes] if is_integer_like(axes) else (
-        list(axes) if isinstance(axes, (tuple, list, np.ndarray)) else None)
-    if items is None or not all(is_integer_like(a) for a in items):
-        raise TypeError(f"axes={axes!r} is not valid; give distinct axes of the image as ints, "
-                        f"e.g. axes={tuple(range(ndim))}")
-    out = []
-    for a in items:
-        if not -ndim <= int(a) < ndim:
-            raise ValueError(f"axes={axes!r} is out of range for an image with {ndim} "
-                             f"dimensions: use axes in [{-ndim}, {ndim - 1}]")
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"axes={axes!r} is not valid; it names the same axis twice")
-    if not out:
-        raise ValueError(f"axes={axes!r} is empty; name at least one axis to filter")
-    if c is not None and c in out:
-        raise ValueError(f"axes={axes!r} contains the channel axis channel_axis={channel_axis!r}; "
-                         "the channel axis is never filtered")
-    return tuple(sorted(out)), c
-
-
-def _check_colour(shape, axes, channel_axis, func):
-    if axes is None and channel_axis is None and len(shape) == 3 and shape[-1] in (3, 4):
-        raise ValueError(
-            f"{func}: image has shape {shape}, which looks like a colour image (last axis "
-            f"of length {shape[-1]}); pass channel_axis=-1 to filter each channel, or "
-            "axes=(0, 1, 2) to filter it as a volume")
 
 
 def _footprint(size, footprint, fax, ndim):
@@ -137,46 +91,21 @@ def _footprint(size, footprint, fax, ndim):
         if size is None:
             raise TypeError("give size= (the window's extent) or footprint= (a boolean "
                             "array); both are None")
-        if is_integer_like(size):
-            sizes = (int(size),) * n
-        elif isinstance(size, (tuple, list, np.ndarray)) and all(is_integer_like(s) for s in size):
-            sizes = tuple(int(s) for s in size)
-            if len(sizes) != n:
-                raise ValueError(f"size={size!r} has {len(sizes)} values but {n} axes are "
-                                 f"filtered (axes {fax}); give one int or {n} of them")
-        else:
-            raise TypeError(f"size={size!r} is not valid; use a positive int or a sequence of "
-                            f"{n} positive ints")
-        if any(s < 1 for s in sizes):
-            raise ValueError(f"size={size!r} is not valid; every size must be >= 1")
-        fp = np.ones(sizes, dtype=bool)
+        fp = np.ones(as_tuple("size", size, n, minimum=1), dtype=bool)
     full = [1] * ndim
     for a, s in zip(fax, fp.shape):
         full[a] = s
     return fp.reshape(full)
 
 
-def _check_out(out, shape, dtype, image):
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
-    if out.shape != tuple(shape):
-        raise ValueError(f"out has shape {out.shape} but the result has shape {tuple(shape)}")
-    if out.dtype != dtype:
-        raise ValueError(f"out has dtype {out.dtype} but the result has dtype {dtype}; "
-                         f"allocate out with dtype={dtype}")
-    if not out.flags.writeable:
-        raise ValueError("out is read-only")
-    if np.shares_memory(out, image):
-        raise ValueError("out overlaps image; filtering in place is not supported, write to "
-                         "a separate array")
-
-
 def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, channel_axis,
          workers, nan_policy, out):
     """Parse the arguments once and call the engine."""
     arr = _check_real_image(image)
-    fax, _ = _filter_axes(arr.ndim, axes, channel_axis)
-    _check_colour(arr.shape, axes, channel_axis, func)
+    fax = filter_axes(arr.ndim, axes, channel_axis)
+    if not fax:
+        raise ValueError(f"axes={axes!r} leaves no axis to filter; name at least one axis")
+    check_colour_ambiguity(arr, axes, channel_axis, func)
     fp = _footprint(size, footprint, fax, arr.ndim)
     K = int(np.count_nonzero(fp))
     boundary = canonical_boundary(boundary)
@@ -208,7 +137,7 @@ def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, c
             raise ValueError(f"fillvalue={fillvalue!r} is NaN and nan_policy='raise'; use a "
                              "number or nan_policy='omit'")
     if out is not None:
-        _check_out(out, arr.shape, dtype, arr)
+        check_out(out, arr.shape, dtype, [("image", arr)])
         direct = out if out.flags.c_contiguous else None
         result = rank_engine(arr, fp, kind, value, boundary, fill, nthreads, nan_policy,
                              out=direct)
@@ -218,6 +147,7 @@ def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, c
     return rank_engine(arr, fp, kind, value, boundary, fill, nthreads, nan_policy)
 
 
+@docfiller(**_RANK_DOCS)
 def median(image, size=3, *, footprint=None, boundary="symm", fillvalue=0, axes=None,
            channel_axis=None, workers=None, nan_policy="propagate", out=None):
     """Median filter: the middle value of each window, exactly.
@@ -231,16 +161,20 @@ def median(image, size=3, *, footprint=None, boundary="symm", fillvalue=0, axes=
 
     Parameters
     ----------
-    image : array_like
-        Real image of any dtype (bool, integers up to 64 bits, float16/32/64),
-        dimension, layout and byte order; never modified.
-    size : int or sequence of int, optional
-        Window extent on each filtered axis (default 3).  Ignored when
-        ``footprint`` is given.
-    footprint : array_like of bool, optional
-        The window's shape: True marks the points used, one axis per
-        filtered axis.
-    %s
+    %(image)s
+    %(size)s
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(out)s
+
+    Returns
+    -------
+    %(returns)s
 
     See Also
     --------
@@ -267,6 +201,7 @@ def median(image, size=3, *, footprint=None, boundary="symm", fillvalue=0, axes=
                 channel_axis, workers, nan_policy, out)
 
 
+@docfiller(**_RANK_DOCS)
 def rank_filter(image, rank, size=None, *, footprint=None, boundary="symm", fillvalue=0,
                 axes=None, channel_axis=None, workers=None, nan_policy="propagate", out=None):
     """Rank filter: the value of a given rank in each window, exactly.
@@ -276,18 +211,25 @@ def rank_filter(image, rank, size=None, *, footprint=None, boundary="symm", fill
 
     Parameters
     ----------
-    image : array_like
-        Real image of any dtype, dimension, layout and byte order.
+    %(image)s
     rank : int
         0 selects the smallest value of the window, ``n - 1`` the largest;
         negative ranks count from the largest (-1 = largest).  Valid:
         ``-n <= rank < n`` for a footprint of ``n`` points.
-    size : int or sequence of int, optional
-        Window extent on each filtered axis; ``size`` or ``footprint`` is
-        required (``footprint`` wins when both are given).
-    footprint : array_like of bool, optional
-        The window's shape, one axis per filtered axis.
-    %s
+    %(size)s
+        ``size`` or ``footprint`` is required.
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(out)s
+
+    Returns
+    -------
+    %(returns)s
 
     See Also
     --------
@@ -312,6 +254,7 @@ def rank_filter(image, rank, size=None, *, footprint=None, boundary="symm", fill
                 channel_axis, workers, nan_policy, out)
 
 
+@docfiller(**_RANK_DOCS)
 def percentile_filter(image, percentile, size=None, *, footprint=None, boundary="symm",
                       fillvalue=0, axes=None, channel_axis=None, workers=None,
                       nan_policy="propagate", out=None):
@@ -325,17 +268,24 @@ def percentile_filter(image, percentile, size=None, *, footprint=None, boundary=
 
     Parameters
     ----------
-    image : array_like
-        Real image of any dtype, dimension, layout and byte order.
+    %(image)s
     percentile : float
         In [-100, 100]; 50 is the (upper) median, 0 the minimum, 100 the
         maximum.
-    size : int or sequence of int, optional
-        Window extent on each filtered axis; ``size`` or ``footprint`` is
-        required (``footprint`` wins when both are given).
-    footprint : array_like of bool, optional
-        The window's shape, one axis per filtered axis.
-    %s
+    %(size)s
+        ``size`` or ``footprint`` is required.
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(out)s
+
+    Returns
+    -------
+    %(returns)s
 
     See Also
     --------
@@ -351,7 +301,3 @@ def percentile_filter(image, percentile, size=None, *, footprint=None, boundary=
     return _run("percentile_filter", image, "percentile", percentile, size, footprint,
                 boundary, fillvalue, axes, channel_axis, workers, nan_policy, out)
 
-
-for _f in (median, rank_filter, percentile_filter):
-    _f.__doc__ = _f.__doc__ % _PARAMS.replace("\n", "\n    ")
-del _f

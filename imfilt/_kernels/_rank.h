@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_rank_networks.h"
+
 enum { RK_U8 = 0, RK_I8, RK_U16, RK_I16, RK_U32, RK_I32, RK_U64, RK_I64, RK_F32, RK_F64 };
 
 #define RK_T uint8_t
@@ -134,6 +136,33 @@ static void rk_sel_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssiz
                 RK_SEL(int16_t, i16), RK_SEL(uint32_t, u32), RK_SEL(int32_t, i32),
                 RK_SEL(uint64_t, u64), RK_SEL(int64_t, i64), RK_SEL(float, f32),
                 RK_SEL(double, f64))
+}
+
+#define RK_FIX(T, SUF)                                                                  \
+    do {                                                                                \
+        if (K == 9) rk_fixed9_##SUF((const T *)P, offs, W, (T *)out);                   \
+        else if (K == 25) rk_fixed25_##SUF((const T *)P, offs, W, (T *)out);            \
+        else rk_fixed27_##SUF((const T *)P, offs, W, (T *)out);                         \
+    } while (0)
+
+static void rk_fixed_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssize_t K,
+                         Py_ssize_t W, void *out)
+{
+    RK_DISPATCH(RK_FIX(uint8_t, u8), RK_FIX(int8_t, i8), RK_FIX(uint16_t, u16),
+                RK_FIX(int16_t, i16), RK_FIX(uint32_t, u32), RK_FIX(int32_t, i32),
+                RK_FIX(uint64_t, u64), RK_FIX(int64_t, i64), RK_FIX(float, f32),
+                RK_FIX(double, f64))
+}
+
+#define RK_M33(T, SUF) rk_med3x3_##SUF((const T *)P, rs, W, (T *)out, (T *)tmp, B)
+
+static void rk_med3x3_row(int tcode, const void *P, Py_ssize_t rs, Py_ssize_t W, void *out,
+                          void *tmp, Py_ssize_t B)
+{
+    RK_DISPATCH(RK_M33(uint8_t, u8), RK_M33(int8_t, i8), RK_M33(uint16_t, u16),
+                RK_M33(int16_t, i16), RK_M33(uint32_t, u32), RK_M33(int32_t, i32),
+                RK_M33(uint64_t, u64), RK_M33(int64_t, i64), RK_M33(float, f32),
+                RK_M33(double, f64))
 }
 
 static int rk_has_nan(int tcode, const void *a, Py_ssize_t n)

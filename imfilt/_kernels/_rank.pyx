@@ -13,7 +13,11 @@ Algorithms (``algo``), all exact selections of existing values:
    the network is built and pruned for the wanted rank in Python;
 1. gather the window and select (partition selection), any size;
 2. sliding 256-bin histogram (Huang) for 8-bit data, any footprint;
-3. sliding two-level histogram for 16-bit data, any footprint.
+3. sliding two-level histogram for 16-bit data, any footprint;
+4. a compiled network for 9, 25 or 27 points and the median rank (wires in
+   SIMD registers; see ``_rank_networks.h``);
+5. the 3x3 median with column sorts shared between neighbouring windows
+   (``rs``: the padded row stride; ``B``: pixels per block).
 
 Element types are integer codes (see ``_rank.h``); the Python layer
 validates every shape, offset and rank before calling.
@@ -38,6 +42,10 @@ cdef extern from "_rank.h" nogil:
     void rk_sel_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssize_t K,
                     Py_ssize_t W, Py_ssize_t r, int mode, const Py_ssize_t *rtab,
                     void *out, void *buf)
+    void rk_fixed_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssize_t K,
+                      Py_ssize_t W, void *out)
+    void rk_med3x3_row(int tcode, const void *P, Py_ssize_t rs, Py_ssize_t W, void *out,
+                       void *tmp, Py_ssize_t B)
     void rk_hist8_row(const unsigned char *P, const Py_ssize_t *offs, Py_ssize_t K,
                       const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
                       Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
@@ -51,6 +59,8 @@ ALGO_NETWORK = 0
 ALGO_SELECT = 1
 ALGO_HIST8 = 2
 ALGO_HIST16 = 3
+ALGO_FIXED = 4
+ALGO_MED3X3 = 5
 
 
 def _openmp_compiled():
@@ -74,14 +84,18 @@ def pad(const unsigned char[::1] src, unsigned char[::1] dst,
     """
     cdef int D = <int>pshape.shape[0]
     cdef Py_ssize_t prows = 1, PL = pshape[D - 1], i
-    cdef Py_ssize_t row_bytes = PL * itemsize
+    cdef Py_ssize_t row_bytes = PL * itemsize, chunk
     cdef int a, nan_rows = 0
     cdef const char *s = <const char *>&src[0]
     cdef char *d = <char *>&dst[0]
     for a in range(D - 1):
         prows *= pshape[a]
+    # Dynamic chunks of rows: a thread that the OS deschedules on a busy
+    # machine does not hold up the others (the result does not depend on
+    # which thread pads or filters which row).
+    chunk = prows // (8 * nthreads) + 1
     with nogil:
-        for i in prange(prows, num_threads=nthreads, schedule="static"):
+        for i in prange(prows, num_threads=nthreads, schedule="dynamic", chunksize=chunk):
             rk_pad_row(s, d + i * row_bytes, i, D, &pshape[0], &sstride[0], &maps[0],
                        &mapoff[0], n_last, before_last, itemsize, <const char *>&fill[0])
             nan_rows += rk_has_nan(tcode, d + i * row_bytes, PL)
@@ -95,7 +109,7 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
               Py_ssize_t W, const Py_ssize_t[::1] offs, int algo, const int[::1] net,
               Py_ssize_t r, int mode, const Py_ssize_t[::1] rtab,
               const Py_ssize_t[::1] enter, const Py_ssize_t[::1] leave, unsigned flip,
-              Py_ssize_t B, int nthreads):
+              Py_ssize_t B, Py_ssize_t rs, int nthreads):
     """Compute every output row.
 
     ``oshape``/``pstride``: output extent and padded stride (in elements)
@@ -104,7 +118,7 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
     comparator triples for ``algo`` 0; ``r``/``mode``/``rtab``: the rank
     (see ``_rank_impl.h``); ``enter``/``leave``: footprint points entering
     and leaving as the window moves right (histogram algorithms); ``B``:
-    pixels per network block.
+    pixels per block; ``rs``: padded row stride (algorithm 5).
     """
     cdef Py_ssize_t nlead = oshape.shape[0], nrows = 1, i, rem, base, K = offs.shape[0]
     cdef Py_ssize_t ncomp = net.shape[0] // 3, ne = enter.shape[0], nl = leave.shape[0]
@@ -115,10 +129,12 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
     cdef int *ibuf = NULL
     cdef int *coarse = NULL
     cdef int bad = 0
+    cdef Py_ssize_t chunk
     cdef int failed[1]
     failed[0] = 0
     for a in range(nlead):
         nrows *= oshape[a]
+    chunk = nrows // (8 * nthreads) + 1
     with nogil, parallel(num_threads=nthreads):
         work = NULL
         ibuf = NULL
@@ -130,16 +146,20 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
             work = <char *>malloc(K * itemsize + 64)
         elif algo == 2:
             ibuf = <int *>malloc(256 * sizeof(int))
+        elif algo == 4:
+            work = <char *>malloc(64)
+        elif algo == 5:
+            work = <char *>malloc(3 * (B + 2) * itemsize + 64)
         else:
             ibuf = <int *>calloc(65536, sizeof(int))
             coarse = <int *>calloc(256, sizeof(int))
-        if (algo == 0 and (work == NULL or ibuf == NULL)) or (algo == 1 and work == NULL) \
-                or (algo >= 2 and ibuf == NULL) or (algo == 3 and coarse == NULL):
+        if (algo == 0 and (work == NULL or ibuf == NULL)) or (algo in (1, 4, 5) and work == NULL) \
+                or (algo in (2, 3) and ibuf == NULL) or (algo == 3 and coarse == NULL):
             bad = 1
             failed[0] = 1
         else:
             bad = 0
-        for i in prange(nrows, schedule="static"):
+        for i in prange(nrows, schedule="dynamic", chunksize=chunk):
             if bad:
                 continue
             rem = i
@@ -153,6 +173,10 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
             elif algo == 1:
                 rk_sel_row(tcode, P + base * itemsize, &offs[0], K, W, r, mode, &rtab[0],
                            o + i * W * itemsize, work)
+            elif algo == 4:
+                rk_fixed_row(tcode, P + base * itemsize, &offs[0], K, W, o + i * W * itemsize)
+            elif algo == 5:
+                rk_med3x3_row(tcode, P + base * itemsize, rs, W, o + i * W * itemsize, work, B)
             elif algo == 2:
                 rk_hist8_row(<const unsigned char *>(P + base), &offs[0], K, &enter[0], ne,
                              &leave[0], nl, W, r, flip, <unsigned char *>(o + i * W), ibuf)

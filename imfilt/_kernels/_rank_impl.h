@@ -135,12 +135,12 @@ static void RK_NAME(rk_sel_row_)(const RK_T *P, const Py_ssize_t *offs, Py_ssize
                                  Py_ssize_t W, Py_ssize_t r, int mode,
                                  const Py_ssize_t *rtab, RK_T *out, RK_T *buf)
 {
-    Py_ssize_t x, k, m;
+    Py_ssize_t x, k;
     for (x = 0; x < W; x++) {
         const RK_T *q = P + x;
 #if RK_FLOAT
         if (mode) {
-            m = 0;
+            Py_ssize_t m = 0;
             for (k = 0; k < K; k++) {
                 RK_T v = q[offs[k]];
                 if (v == v) buf[m++] = v;
@@ -158,6 +158,77 @@ static void RK_NAME(rk_sel_row_)(const RK_T *P, const Py_ssize_t *offs, Py_ssize
         out[x] = RK_NAME(rk_select_)(buf, K, r);
     }
 }
+
+
+/* Fixed networks (3x3, 5x5, 3x3x3 medians and any footprint of 9, 25 or 27
+ * points with that rank): the comparators are compiled in, every wire is a
+ * SIMD register and the loop over the row is vectorised by the compiler. */
+#define RK_CS(a, b) { RK_T u_ = a, w_ = b; a = w_ < u_ ? w_ : u_; b = u_ < w_ ? w_ : u_; }
+#define RK_LO(a, b) { a = b < a ? b : a; }
+#define RK_HI(a, b) { b = a < b ? b : a; }
+
+#define RK_FIXED(K, R)                                                                \
+static void RK_NAME(rk_fixed##K##_)(const RK_T *P, const Py_ssize_t *o, Py_ssize_t W,  \
+                                    RK_T *restrict out)                                \
+{                                                                                      \
+    Py_ssize_t x;                                                                      \
+    const RK_T RK_PTRS_##K;                                                            \
+    for (x = 0; x < W; x++) {                                                          \
+        RK_T RK_LOADS_##K;                                                             \
+        RK_NETWORK_##K##_##R                                                           \
+        out[x] = v##R;                                                                 \
+    }                                                                                  \
+}
+RK_FIXED(9, 4)
+RK_FIXED(25, 12)
+RK_FIXED(27, 13)
+#undef RK_FIXED
+
+/* 3x3 median of a full 3x3 window whose rows are rs elements apart: sort
+ * each column once (shared by the three windows that contain it), then
+ * median = med3(max of the column minima, med3 of the column medians,
+ * min of the column maxima). */
+static void RK_NAME(rk_med3x3_)(const RK_T *P, Py_ssize_t rs, Py_ssize_t W,
+                                RK_T *restrict out, RK_T *restrict tmp, Py_ssize_t B)
+{
+    Py_ssize_t x0, x, nb;
+    RK_T *restrict lo = tmp, *restrict md = tmp + (B + 2), *restrict hi = tmp + 2 * (B + 2);
+    for (x0 = 0; x0 < W; x0 += B) {
+        const RK_T *restrict r0 = P + x0, *restrict r1 = P + x0 + rs, *restrict r2 = P + x0 + 2 * rs;
+        nb = W - x0 < B ? W - x0 : B;
+        for (x = 0; x < nb + 2; x++) {
+            RK_T a = r0[x], b = r1[x], c = r2[x];
+            RK_CS(a, b);
+            RK_CS(b, c);
+            RK_CS(a, b);
+            lo[x] = a;
+            md[x] = b;
+            hi[x] = c;
+        }
+        for (x = 0; x < nb; x++) {
+            RK_T a = lo[x], b = lo[x + 1], c = lo[x + 2];
+            RK_T mx = a < b ? b : a;
+            RK_T mn, m0, m1, m2, t;
+            mx = mx < c ? c : mx;
+            a = hi[x]; b = hi[x + 1]; c = hi[x + 2];
+            mn = b < a ? b : a;
+            mn = c < mn ? c : mn;
+            m0 = md[x]; m1 = md[x + 1]; m2 = md[x + 2];
+            RK_CS(m0, m1);
+            RK_LO(m1, m2);
+            RK_HI(m0, m1);
+            /* m1 = med3 of the medians; now med3(mx, m1, mn) */
+            t = m1;
+            RK_CS(mx, t);
+            RK_LO(t, mn);
+            RK_HI(mx, t);
+            out[x0 + x] = t;
+        }
+    }
+}
+#undef RK_CS
+#undef RK_LO
+#undef RK_HI
 
 #if RK_FLOAT
 static int RK_NAME(rk_has_nan_)(const RK_T *a, Py_ssize_t n)
