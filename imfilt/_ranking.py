@@ -24,6 +24,7 @@ a window of ``m`` values uses, -1 when there is none.  Plain filters use
 """
 
 import functools
+import threading
 
 import numpy as np
 
@@ -31,8 +32,8 @@ from imfilt import _threads
 from imfilt._kernels import _rank as _k
 from imfilt._modes import boundary_index
 
-__all__ = ["rank_engine", "rank_table", "selection_network", "choose_algorithm",
-           "NETWORK_MAX"]
+__all__ = ["rank_engine", "rank_halo", "rank_table", "selection_network",
+           "choose_algorithm", "NETWORK_MAX"]
 
 _TCODE = {np.dtype(t): c for c, t in enumerate(
     ("uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
@@ -50,6 +51,25 @@ FIXED_NETWORKS = ((9, 4), (25, 12), (27, 13))
 
 #: Pixels per network block: the K wires of a block stay in L1.
 _NETWORK_BLOCK_BYTES = 16384
+
+
+#: Padded copies up to this size are kept per thread and reused: touching
+#: fresh memory costs page faults that, for a 3x3 median, take longer than
+#: the filter itself.
+_SCRATCH_MAX_BYTES = 64 << 20
+_scratch = threading.local()
+
+
+def _padded_buffer(shape, dtype):
+    """An uninitialised C-contiguous array, from this thread's scratch when small."""
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes > _SCRATCH_MAX_BYTES:
+        return np.empty(shape, dtype=dtype)
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.size < nbytes:
+        buf = np.empty(max(nbytes, 1 << 16), dtype=np.uint8)
+        _scratch.buf = buf
+    return buf[:nbytes].view(dtype).reshape(shape)
 
 
 def _batcher_pairs(n):
@@ -174,6 +194,19 @@ def fill_for(fill, dtype):
     return _kernel_dtype(dtype).type(int(value))
 
 
+def rank_halo(footprint_shape):
+    """Samples each output reads before and after it, per axis: ``(n // 2, n - 1 - n // 2)``.
+
+    A chunked caller (``imfilt.dask``) that gives every block this halo
+    from its neighbours (or from the boundary rule at the image's edges)
+    gets results equal to the in-memory filter.
+
+    >>> rank_halo((3, 4))
+    ((1, 1), (2, 1))
+    """
+    return tuple((int(n) // 2, int(n) - 1 - int(n) // 2) for n in footprint_shape)
+
+
 def _enter_leave(footprint, pstrides):
     """Flat offsets of the points entering / leaving as the window moves right."""
     f = footprint
@@ -248,7 +281,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     pshape = [n + b + a for n, b, a in zip(x.shape, before, after)]
     maps = [boundary_index(n, b, a, boundary) for n, b, a in zip(x.shape, before, after)]
     mapoff = np.cumsum([0] + [len(m) for m in maps[:-1]]).astype(np.intp)
-    padded = np.empty(pshape, dtype=kdtype)
+    padded = _padded_buffer(pshape, kdtype)
     work = x.size * K
     nt = nthreads if work >= _threads.min_parallel_work() else 1
     _threads.ran_parallel(nt)
@@ -268,6 +301,9 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     algo = choose_algorithm(kdtype, K, mode == 2)
     r = int(rtab[K])
     rs = 0
+    if (algo == _k.ALGO_NETWORK and (K, r) in FIXED_NETWORKS
+            and (mode == 1 or (mode == 2 and kind == "median"))):
+        algo = _k.ALGO_FIXED_NAN
     if algo == _k.ALGO_NETWORK and mode == 0 and (K, r) in FIXED_NETWORKS:
         if x.ndim >= 2 and footprint.shape[-2:] == (3, 3) and K == 9:
             algo = _k.ALGO_MED3X3

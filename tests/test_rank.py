@@ -214,7 +214,7 @@ def test_nan_omit_against_brute_force(dtype, rng):
     x = rng.normal(size=(15, 17)).astype(dtype)
     x[rng.random(x.shape) < 0.25] = np.nan
     x[:4, :5] = np.nan                         # an all-NaN window
-    for size in [3, (2, 5), 8]:
+    for size in [3, 5, (2, 5), 8]:
         fp = np.ones(size if isinstance(size, tuple) else (size, size), bool)
         for b in BOUNDARIES:
             got = median(x, size, boundary=b, fillvalue=0.5, nan_policy="omit")
@@ -227,6 +227,16 @@ def test_nan_omit_against_brute_force(dtype, rng):
             np.testing.assert_array_equal(
                 percentile_filter(x, 30, size, boundary=b, nan_policy="omit"),
                 reference(x, fp, b, 0, "percentile", 30, omit=True))
+    vol = rng.normal(size=(6, 7, 8)).astype(dtype)
+    vol[rng.random(vol.shape) < 0.3] = np.nan
+    vol[:3, :3, :3] = np.nan
+    for b in ("symm", "fill"):
+        ref = reference(vol, np.ones((3, 3, 3), bool), b, 0.5, "median", 0, omit=True)
+        np.testing.assert_array_equal(
+            median(vol, 3, boundary=b, fillvalue=0.5, axes=(0, 1, 2), nan_policy="omit"), ref)
+        prop = reference(vol, np.ones((3, 3, 3), bool), b, 0.5, "median", 0)
+        np.testing.assert_array_equal(
+            median(vol, 3, boundary=b, fillvalue=0.5, axes=(0, 1, 2)), prop)
     # the median of the finite values is np.nanmedian's upper element
     w = np.array([1.0, np.nan, 5.0, 2.0, np.nan])
     assert median(w, 5, boundary="edge", nan_policy="omit")[2] == 2.0

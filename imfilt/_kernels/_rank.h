@@ -154,6 +154,21 @@ static void rk_fixed_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ss
                 RK_FIX(double, f64))
 }
 
+/* Floating types only (the Python layer never asks for others). */
+static void rk_fixednan_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssize_t K,
+                            Py_ssize_t W, void *out, int omit)
+{
+    if (tcode == RK_F32) {
+        if (K == 9) rk_fixednan9_f32((const float *)P, offs, W, (float *)out, omit);
+        else if (K == 25) rk_fixednan25_f32((const float *)P, offs, W, (float *)out, omit);
+        else rk_fixednan27_f32((const float *)P, offs, W, (float *)out, omit);
+    } else {
+        if (K == 9) rk_fixednan9_f64((const double *)P, offs, W, (double *)out, omit);
+        else if (K == 25) rk_fixednan25_f64((const double *)P, offs, W, (double *)out, omit);
+        else rk_fixednan27_f64((const double *)P, offs, W, (double *)out, omit);
+    }
+}
+
 #define RK_M33(T, SUF) rk_med3x3_##SUF((const T *)P, rs, W, (T *)out, (T *)tmp, B)
 
 static void rk_med3x3_row(int tcode, const void *P, Py_ssize_t rs, Py_ssize_t W, void *out,

@@ -17,7 +17,9 @@ Algorithms (``algo``), all exact selections of existing values:
 4. a compiled network for 9, 25 or 27 points and the median rank (wires in
    SIMD registers; see ``_rank_networks.h``);
 5. the 3x3 median with column sorts shared between neighbouring windows
-   (``rs``: the padded row stride; ``B``: pixels per block).
+   (``rs``: the padded row stride; ``B``: pixels per block);
+6. the compiled networks of 4. for float images holding NaN: ``mode`` 1
+   ('propagate') or 2 ('omit', median only).
 
 Element types are integer codes (see ``_rank.h``); the Python layer
 validates every shape, offset and rank before calling.
@@ -44,6 +46,8 @@ cdef extern from "_rank.h" nogil:
                     void *out, void *buf)
     void rk_fixed_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssize_t K,
                       Py_ssize_t W, void *out)
+    void rk_fixednan_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssize_t K,
+                         Py_ssize_t W, void *out, int omit)
     void rk_med3x3_row(int tcode, const void *P, Py_ssize_t rs, Py_ssize_t W, void *out,
                        void *tmp, Py_ssize_t B)
     void rk_hist8_row(const unsigned char *P, const Py_ssize_t *offs, Py_ssize_t K,
@@ -61,6 +65,7 @@ ALGO_HIST8 = 2
 ALGO_HIST16 = 3
 ALGO_FIXED = 4
 ALGO_MED3X3 = 5
+ALGO_FIXED_NAN = 6
 
 
 def _openmp_compiled():
@@ -146,14 +151,14 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
             work = <char *>malloc(K * itemsize + 64)
         elif algo == 2:
             ibuf = <int *>malloc(256 * sizeof(int))
-        elif algo == 4:
+        elif algo == 4 or algo == 6:
             work = <char *>malloc(64)
         elif algo == 5:
             work = <char *>malloc(3 * (B + 2) * itemsize + 64)
         else:
             ibuf = <int *>calloc(65536, sizeof(int))
             coarse = <int *>calloc(256, sizeof(int))
-        if (algo == 0 and (work == NULL or ibuf == NULL)) or (algo in (1, 4, 5) and work == NULL) \
+        if (algo == 0 and (work == NULL or ibuf == NULL)) or (algo in (1, 4, 5, 6) and work == NULL) \
                 or (algo in (2, 3) and ibuf == NULL) or (algo == 3 and coarse == NULL):
             bad = 1
             failed[0] = 1
@@ -175,6 +180,9 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
                            o + i * W * itemsize, work)
             elif algo == 4:
                 rk_fixed_row(tcode, P + base * itemsize, &offs[0], K, W, o + i * W * itemsize)
+            elif algo == 6:
+                rk_fixednan_row(tcode, P + base * itemsize, &offs[0], K, W,
+                                o + i * W * itemsize, mode == 2)
             elif algo == 5:
                 rk_med3x3_row(tcode, P + base * itemsize, rs, W, o + i * W * itemsize, work, B)
             elif algo == 2:

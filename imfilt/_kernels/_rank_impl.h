@@ -184,6 +184,45 @@ RK_FIXED(25, 12)
 RK_FIXED(27, 13)
 #undef RK_FIXED
 
+#if RK_FLOAT
+/* The fixed networks with NaN handling (image holds NaN): NaN wires count
+ * in c and sort last as +inf.  omit = 0 ('propagate'): NaN when c > 0, else
+ * rank R.  omit = 1 (median, 'omit'): ranks 0..K/2 are sorted and the
+ * result is rank m / 2 of the m = K - c non-NaN values (NaN when m = 0). */
+#define RK_FIXED_NAN(K, R)                                                            \
+static void RK_NAME(rk_fixednan##K##_)(const RK_T *P, const Py_ssize_t *o, Py_ssize_t W, \
+                                       RK_T *restrict out, int omit)                  \
+{                                                                                      \
+    Py_ssize_t x;                                                                      \
+    const RK_T RK_PTRS_##K;                                                            \
+    if (omit) {                                                                        \
+        for (x = 0; x < W; x++) {                                                      \
+            RK_T RK_LOADS_##K;                                                         \
+            RK_T res;                                                                  \
+            int c = 0, r;                                                              \
+            RK_NANFIX_##K                                                              \
+            RK_NETWORK_##K##_LOW                                                       \
+            r = (K - c) >> 1;                                                          \
+            RK_T rf = (RK_T)r;                                                         \
+            RK_PICK_##K;                                                               \
+            out[x] = c == K ? (RK_T)NAN : res;                                         \
+        }                                                                              \
+    } else {                                                                           \
+        for (x = 0; x < W; x++) {                                                      \
+            RK_T RK_LOADS_##K;                                                         \
+            int c = 0;                                                                 \
+            RK_NANFIX_##K                                                              \
+            RK_NETWORK_##K##_##R                                                       \
+            out[x] = c ? (RK_T)NAN : v##R;                                             \
+        }                                                                              \
+    }                                                                                  \
+}
+RK_FIXED_NAN(9, 4)
+RK_FIXED_NAN(25, 12)
+RK_FIXED_NAN(27, 13)
+#undef RK_FIXED_NAN
+#endif
+
 /* 3x3 median of a full 3x3 window whose rows are rs elements apart: sort
  * each column once (shared by the three windows that contain it), then
  * median = med3(max of the column minima, med3 of the column medians,
