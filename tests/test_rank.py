@@ -17,7 +17,7 @@ from scipy import ndimage as ndi
 import imfilt
 from imfilt import median, percentile_filter, rank_filter
 from imfilt._modes import BOUNDARIES, NUMPY_PAD_MODE
-from imfilt._ranking import rank_table, selection_network
+from imfilt._ranking import rank_halo, rank_table, selection_network
 
 NDI_MODE = {"fill": "constant", "wrap": "wrap", "symm": "reflect", "reflect": "mirror",
             "edge": "nearest"}
@@ -322,6 +322,20 @@ def test_selection_network_is_correct(rng):
         ref = np.sort(data, axis=0)
         for r in wanted:
             np.testing.assert_array_equal(v[r], ref[r])
+
+
+def test_rank_halo_makes_chunks_exact(rng):
+    # A block extended by rank_halo samples from its neighbours gives, after
+    # cropping the halo, the rows of the whole-image result (the contract a
+    # chunked caller relies on).
+    x = rng.normal(size=(30, 11))
+    for size in [(3, 3), (4, 5), (8, 2)]:
+        (b0, a0), _ = rank_halo(size)
+        whole = median(x, size, boundary="edge")
+        for lo, hi in [(0, 10), (10, 21), (21, 30)]:
+            s0, s1 = max(lo - b0, 0), min(hi + a0, 30)
+            part = median(x[s0:s1], size, boundary="edge")
+            np.testing.assert_array_equal(part[lo - s0:lo - s0 + hi - lo], whole[lo:hi])
 
 
 # ---------------------------------------------------------------------------
