@@ -5,9 +5,15 @@ per image axis, a rank rule and a boundary, and returns the filtered image
 in the image's dtype.  Every algorithm selects an existing value, so the
 result is exact whatever the path:
 
-* footprints of at most ``NETWORK_MAX`` points: a sorting network (Batcher's
-  odd-even merge sort, pruned to the comparators the wanted rank needs)
-  applied to a block of pixels at a time with SIMD min/max;
+* the full 3x3 median: columns sorted once and shared by neighbouring
+  windows, then a few min/max per pixel;
+* 9, 25 or 27 points with the median rank (3x3, 5x5, 3x3x3 and any
+  footprint of that many points): networks compiled into the kernel, every
+  wire in a SIMD register; with NaN present they count NaN in registers
+  ('propagate') or sort it last and pick rank ``m // 2`` ('omit');
+* other footprints of at most ``NETWORK_MAX`` points: a sorting network
+  (Batcher's odd-even merge sort, pruned to the comparators the wanted
+  ranks need) applied to a block of pixels at a time with SIMD min/max;
 * 8- and 16-bit data with larger footprints: a sliding histogram (Huang)
   that adds the points entering and removes those leaving the footprint as
   it moves along a row, tracking the answer between steps;
