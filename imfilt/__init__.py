@@ -17,6 +17,10 @@ Cython kernels with OpenMP behind a small NumPy API:
   transposed convolution with PyTorch semantics.
 - :func:`max_pool2d`, :func:`avg_pool2d`, :func:`min_pool2d`,
   :func:`max_unpool2d`, :func:`stochastic_pool2d`: pooling and unpooling.
+- :func:`median`, :func:`rank_filter`, :func:`percentile_filter`: exact N-D
+  order-statistic filters for every real dtype (the result keeps the
+  image's dtype), equal to their ``scipy.ndimage`` namesakes, with
+  ``nan_policy='omit'`` for a NaN-aware median.
 - :func:`upsample`, :func:`bilinear_kernel`, :func:`pyramid_down`,
   :func:`pyramid_up`: resampling.
 - :func:`set_workers`, :func:`get_workers`: thread control;
@@ -46,6 +50,7 @@ from imfilt.smoothing import (
     unsharp_mask,
 )
 from imfilt.pooling import avg_pool2d, max_pool2d, max_unpool2d, min_pool2d, stochastic_pool2d
+from imfilt.rank import median, percentile_filter, rank_filter
 from imfilt.upsampling import bilinear_kernel, pyramid_down, pyramid_up, upsample
 
 __all__ = [
@@ -75,9 +80,12 @@ __all__ = [
     "conv_transpose2d",
     "max_pool2d",
     "max_unpool2d",
+    "median",
     "min_pool2d",
     "pyramid_down",
+    "percentile_filter",
     "pyramid_up",
+    "rank_filter",
     "stochastic_pool2d",
     "upsample",
     "get_workers",

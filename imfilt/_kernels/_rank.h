@@ -1,0 +1,325 @@
+/* Rank-selection kernels of imfilt (private; see _rank.pyx).
+ *
+ * Element types are passed as a code (RK_U8 .. RK_F64) and dispatched here,
+ * so the Cython layer handles raw pointers only.  All functions are
+ * reentrant and work on one output row; the caller parallelises over rows.
+ */
+#ifndef IMFILT_RANK_H
+#define IMFILT_RANK_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "_rank_networks.h"
+
+enum { RK_U8 = 0, RK_I8, RK_U16, RK_I16, RK_U32, RK_I32, RK_U64, RK_I64, RK_F32, RK_F64 };
+
+#define RK_T uint8_t
+#define RK_SUF u8
+#define RK_FLOAT 0
+#include "_rank_impl.h"
+#undef RK_T
+#undef RK_SUF
+#undef RK_FLOAT
+
+#define RK_T int8_t
+#define RK_SUF i8
+#define RK_FLOAT 0
+#include "_rank_impl.h"
+#undef RK_T
+#undef RK_SUF
+#undef RK_FLOAT
+
+#define RK_T uint16_t
+#define RK_SUF u16
+#define RK_FLOAT 0
+#include "_rank_impl.h"
+#undef RK_T
+#undef RK_SUF
+#undef RK_FLOAT
+
+#define RK_T int16_t
+#define RK_SUF i16
+#define RK_FLOAT 0
+#include "_rank_impl.h"
+#undef RK_T
+#undef RK_SUF
+#undef RK_FLOAT
+
+#define RK_T uint32_t
+#define RK_SUF u32
+#define RK_FLOAT 0
+#include "_rank_impl.h"
+#undef RK_T
+#undef RK_SUF
+#undef RK_FLOAT
+
+#define RK_T int32_t
+#define RK_SUF i32
+#define RK_FLOAT 0
+#include "_rank_impl.h"
+#undef RK_T
+#undef RK_SUF
+#undef RK_FLOAT
+
+#define RK_T uint64_t
+#define RK_SUF u64
+#define RK_FLOAT 0
+#include "_rank_impl.h"
+#undef RK_T
+#undef RK_SUF
+#undef RK_FLOAT
+
+#define RK_T int64_t
+#define RK_SUF i64
+#define RK_FLOAT 0
+#include "_rank_impl.h"
+#undef RK_T
+#undef RK_SUF
+#undef RK_FLOAT
+
+#define RK_T float
+#define RK_SUF f32
+#define RK_FLOAT 1
+#include "_rank_impl.h"
+#undef RK_T
+#undef RK_SUF
+#undef RK_FLOAT
+
+#define RK_T double
+#define RK_SUF f64
+#define RK_FLOAT 1
+#include "_rank_impl.h"
+#undef RK_T
+#undef RK_SUF
+#undef RK_FLOAT
+
+#define RK_DISPATCH(call_u8, call_i8, call_u16, call_i16, call_u32, call_i32, call_u64, \
+                    call_i64, call_f32, call_f64)                                      \
+    switch (tcode) {                                                                    \
+    case RK_U8: call_u8; break;                                                         \
+    case RK_I8: call_i8; break;                                                         \
+    case RK_U16: call_u16; break;                                                       \
+    case RK_I16: call_i16; break;                                                       \
+    case RK_U32: call_u32; break;                                                       \
+    case RK_I32: call_i32; break;                                                       \
+    case RK_U64: call_u64; break;                                                       \
+    case RK_I64: call_i64; break;                                                       \
+    case RK_F32: call_f32; break;                                                       \
+    default: call_f64; break;                                                           \
+    }
+
+#define RK_NET(T, SUF)                                                                  \
+    rk_net_row_##SUF((const T *)P, offs, K, W, net, ncomp, r, mode, rtab, (T *)out,     \
+                     (T *)wires, cnt, B)
+
+static void rk_net_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssize_t K,
+                       Py_ssize_t W, const int *net, Py_ssize_t ncomp, Py_ssize_t r, int mode,
+                       const Py_ssize_t *rtab, void *out, void *wires, int *cnt, Py_ssize_t B)
+{
+    RK_DISPATCH(RK_NET(uint8_t, u8), RK_NET(int8_t, i8), RK_NET(uint16_t, u16),
+                RK_NET(int16_t, i16), RK_NET(uint32_t, u32), RK_NET(int32_t, i32),
+                RK_NET(uint64_t, u64), RK_NET(int64_t, i64), RK_NET(float, f32),
+                RK_NET(double, f64))
+}
+
+#define RK_SEL(T, SUF)                                                                  \
+    rk_sel_row_##SUF((const T *)P, offs, K, W, r, mode, rtab, (T *)out, (T *)buf)
+
+static void rk_sel_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssize_t K,
+                       Py_ssize_t W, Py_ssize_t r, int mode, const Py_ssize_t *rtab,
+                       void *out, void *buf)
+{
+    RK_DISPATCH(RK_SEL(uint8_t, u8), RK_SEL(int8_t, i8), RK_SEL(uint16_t, u16),
+                RK_SEL(int16_t, i16), RK_SEL(uint32_t, u32), RK_SEL(int32_t, i32),
+                RK_SEL(uint64_t, u64), RK_SEL(int64_t, i64), RK_SEL(float, f32),
+                RK_SEL(double, f64))
+}
+
+#define RK_FIX(T, SUF)                                                                  \
+    do {                                                                                \
+        if (K == 9) rk_fixed9_##SUF((const T *)P, offs, W, (T *)out);                   \
+        else if (K == 25) rk_fixed25_##SUF((const T *)P, offs, W, (T *)out);            \
+        else rk_fixed27_##SUF((const T *)P, offs, W, (T *)out);                         \
+    } while (0)
+
+static void rk_fixed_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssize_t K,
+                         Py_ssize_t W, void *out)
+{
+    RK_DISPATCH(RK_FIX(uint8_t, u8), RK_FIX(int8_t, i8), RK_FIX(uint16_t, u16),
+                RK_FIX(int16_t, i16), RK_FIX(uint32_t, u32), RK_FIX(int32_t, i32),
+                RK_FIX(uint64_t, u64), RK_FIX(int64_t, i64), RK_FIX(float, f32),
+                RK_FIX(double, f64))
+}
+
+/* Floating types only (the Python layer never asks for others). */
+static void rk_fixednan_row(int tcode, const void *P, const Py_ssize_t *offs, Py_ssize_t K,
+                            Py_ssize_t W, void *out, int omit)
+{
+    if (tcode == RK_F32) {
+        if (K == 9) rk_fixednan9_f32((const float *)P, offs, W, (float *)out, omit);
+        else if (K == 25) rk_fixednan25_f32((const float *)P, offs, W, (float *)out, omit);
+        else rk_fixednan27_f32((const float *)P, offs, W, (float *)out, omit);
+    } else {
+        if (K == 9) rk_fixednan9_f64((const double *)P, offs, W, (double *)out, omit);
+        else if (K == 25) rk_fixednan25_f64((const double *)P, offs, W, (double *)out, omit);
+        else rk_fixednan27_f64((const double *)P, offs, W, (double *)out, omit);
+    }
+}
+
+#define RK_M33(T, SUF) rk_med3x3_##SUF((const T *)P, rs, W, (T *)out, (T *)tmp, B)
+
+static void rk_med3x3_row(int tcode, const void *P, Py_ssize_t rs, Py_ssize_t W, void *out,
+                          void *tmp, Py_ssize_t B)
+{
+    RK_DISPATCH(RK_M33(uint8_t, u8), RK_M33(int8_t, i8), RK_M33(uint16_t, u16),
+                RK_M33(int16_t, i16), RK_M33(uint32_t, u32), RK_M33(int32_t, i32),
+                RK_M33(uint64_t, u64), RK_M33(int64_t, i64), RK_M33(float, f32),
+                RK_M33(double, f64))
+}
+
+static int rk_has_nan(int tcode, const void *a, Py_ssize_t n)
+{
+    if (tcode == RK_F32) return rk_has_nan_f32((const float *)a, n);
+    if (tcode == RK_F64) return rk_has_nan_f64((const double *)a, n);
+    return 0;
+}
+
+/* Sliding histogram (Huang's algorithm) for 8-bit data and any footprint.
+ * Moving one pixel right adds the ne 'enter' points and removes the nl
+ * 'leave' points of the footprint; the answer v is tracked together with
+ * lt = number of window values below v, so each step costs the edge points
+ * plus a short walk.  flip = 0x80 maps int8 to the unsigned order. */
+static void rk_hist8_row(const uint8_t *P, const Py_ssize_t *offs, Py_ssize_t K,
+                         const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
+                         Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
+                         uint8_t *out, int32_t *hist)
+{
+    Py_ssize_t x, k, lt = 0;
+    int v = 0;
+    memset(hist, 0, 256 * sizeof(int32_t));
+    for (k = 0; k < K; k++) hist[P[offs[k]] ^ flip]++;
+    while (lt + hist[v] <= r) { lt += hist[v]; v++; }
+    for (x = 0; x < W; x++) {
+        const uint8_t *q;
+        out[x] = (uint8_t)(v ^ flip);
+        if (x + 1 == W) break;
+        q = P + x;
+        for (k = 0; k < ne; k++) {
+            int a = q[1 + enter[k]] ^ flip;
+            hist[a]++;
+            lt += a < v;
+        }
+        for (k = 0; k < nl; k++) {
+            int b = q[leave[k]] ^ flip;
+            hist[b]--;
+            lt -= b < v;
+        }
+        while (lt > r) { v--; lt -= hist[v]; }
+        while (lt + hist[v] <= r) { lt += hist[v]; v++; }
+    }
+}
+
+/* The same for 16-bit data with a two-level histogram: 256 coarse bins of
+ * 256 values.  The coarse bin of the answer is tracked as above; inside it
+ * the fine position is walked from the previous answer when the coarse bin
+ * did not change, else found by a scan of that bin. */
+static void rk_hist16_row(const uint16_t *P, const Py_ssize_t *offs, Py_ssize_t K,
+                          const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
+                          Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
+                          uint16_t *out, int32_t *hist, int32_t *coarse)
+{
+    Py_ssize_t x, k, clt = 0, lt;
+    int cb = 0, v, prev_cb;
+    /* hist and coarse arrive zeroed and are left zeroed (the last window
+     * is removed at the end), which is cheaper than clearing 256 KiB. */
+    for (k = 0; k < K; k++) {
+        int a = P[offs[k]] ^ flip;
+        hist[a]++;
+        coarse[a >> 8]++;
+    }
+    while (clt + coarse[cb] <= r) { clt += coarse[cb]; cb++; }
+    v = cb << 8;
+    lt = clt;
+    while (lt + hist[v] <= r) { lt += hist[v]; v++; }
+    for (x = 0; x < W; x++) {
+        const uint16_t *q;
+        out[x] = (uint16_t)(v ^ flip);
+        if (x + 1 == W) {
+            for (k = 0; k < K; k++) {
+                int a = P[x + offs[k]] ^ flip;
+                hist[a]--;
+                coarse[a >> 8]--;
+            }
+            break;
+        }
+        q = P + x;
+        for (k = 0; k < ne; k++) {
+            int a = q[1 + enter[k]] ^ flip;
+            hist[a]++;
+            coarse[a >> 8]++;
+            clt += (a >> 8) < cb;
+            lt += a < v;
+        }
+        for (k = 0; k < nl; k++) {
+            int b = q[leave[k]] ^ flip;
+            hist[b]--;
+            coarse[b >> 8]--;
+            clt -= (b >> 8) < cb;
+            lt -= b < v;
+        }
+        prev_cb = cb;
+        while (clt > r) { cb--; clt -= coarse[cb]; }
+        while (clt + coarse[cb] <= r) { clt += coarse[cb]; cb++; }
+        if (cb == prev_cb) {
+            /* lt counts values below v, which lies in bin cb: walk. */
+            while (lt > r) { v--; lt -= hist[v]; }
+            while (lt + hist[v] <= r) { lt += hist[v]; v++; }
+        } else {
+            v = cb << 8;
+            lt = clt;
+            while (lt + hist[v] <= r) { lt += hist[v]; v++; }
+        }
+    }
+}
+
+/* One row of the padded image.  prow indexes the padded leading axes
+ * (shape pshape[0..D-2]); maps[mapoff[a] + c] is the source index of
+ * padded position c on axis a, or -1 for the fill value; sstride are the
+ * source strides in bytes (contiguous along the last axis). */
+static void rk_pad_row(const char *src, char *dst, Py_ssize_t prow, int D,
+                       const Py_ssize_t *pshape, const Py_ssize_t *sstride,
+                       const Py_ssize_t *maps, const Py_ssize_t *mapoff,
+                       Py_ssize_t n_last, Py_ssize_t before_last, Py_ssize_t is,
+                       const char *fill)
+{
+    Py_ssize_t rem = prow, off = 0, c, m, PL = pshape[D - 1];
+    const Py_ssize_t *ml = maps + mapoff[D - 1];
+    const char *row;
+    int a, isfill = 0;
+    for (a = D - 2; a >= 0; a--) {
+        c = rem % pshape[a];
+        rem /= pshape[a];
+        m = maps[mapoff[a] + c];
+        if (m < 0) isfill = 1;
+        else off += m * sstride[a];
+    }
+    if (isfill) {
+        for (c = 0; c < PL; c++) memcpy(dst + c * is, fill, (size_t)is);
+        return;
+    }
+    row = src + off;
+    for (c = 0; c < before_last && c < PL; c++) {
+        m = ml[c];
+        memcpy(dst + c * is, m < 0 ? fill : row + m * is, (size_t)is);
+    }
+    memcpy(dst + before_last * is, row, (size_t)(n_last * is));
+    for (c = before_last + n_last; c < PL; c++) {
+        m = ml[c];
+        memcpy(dst + c * is, m < 0 ? fill : row + m * is, (size_t)is);
+    }
+}
+
+#endif

@@ -1,0 +1,284 @@
+/* Per-type rank-selection row kernels; included once per element type by
+ * _rank.h with RK_T (element type), RK_SUF (name suffix) and RK_FLOAT (1 for
+ * floating types) defined.  Every function computes one output row from a
+ * padded image (no boundary tests: the Python layer padded the image with
+ * the boundary rule) and touches only that row of the output, so the
+ * result does not depend on how rows are shared among threads.
+ *
+ * Row arguments: P points at the padded element that output pixel 0 of the
+ * row sees at footprint offset 0; offs[k] are the flat offsets (in
+ * elements) of the K footprint points; out receives W values.
+ *
+ * mode 0: plain rank r (the image holds no NaN);
+ * mode 1: 'propagate': a NaN anywhere in the window gives NaN, else rank r;
+ * mode 2: 'omit': NaN left out; with m the number of non-NaN values the
+ *         rank is rtab[m] (-1: no such rank, the result is NaN).
+ */
+
+#define RK_CAT2(a, b) a##b
+#define RK_CAT(a, b) RK_CAT2(a, b)
+#define RK_NAME(base) RK_CAT(base, RK_SUF)
+
+/* Sorting network applied lane-wise to B pixels at once.  Wire k holds the
+ * B values of footprint point k (wires + k * B); comparator c orders wires
+ * net[3c] <= net[3c+1]; net[3c+2] says which outputs are needed later
+ * (1: the minimum only, 2: the maximum only, 3: both).  The loops over the
+ * lanes are plain min/max over contiguous arrays, which the compiler turns
+ * into SIMD instructions. */
+static void RK_NAME(rk_net_row_)(const RK_T *P, const Py_ssize_t *offs, Py_ssize_t K,
+                                 Py_ssize_t W, const int *net, Py_ssize_t ncomp,
+                                 Py_ssize_t r, int mode, const Py_ssize_t *rtab,
+                                 RK_T *out, RK_T *wires, int *cnt, Py_ssize_t B)
+{
+    Py_ssize_t x0, x, k, c, nb;
+    for (x0 = 0; x0 < W; x0 += B) {
+        nb = W - x0 < B ? W - x0 : B;
+#if RK_FLOAT
+        if (mode) {
+            for (x = 0; x < nb; x++) cnt[x] = 0;
+            for (k = 0; k < K; k++) {
+                const RK_T *restrict s = P + x0 + offs[k];
+                RK_T *restrict w = wires + k * B;
+                for (x = 0; x < nb; x++) {
+                    RK_T v = s[x];
+                    int isnan_ = v != v;
+                    cnt[x] += isnan_;
+                    w[x] = isnan_ ? (RK_T)INFINITY : v;
+                }
+            }
+        } else
+#endif
+        {
+            for (k = 0; k < K; k++)
+                memcpy(wires + k * B, P + x0 + offs[k], (size_t)nb * sizeof(RK_T));
+        }
+        for (c = 0; c < ncomp; c++) {
+            RK_T *restrict a = wires + (Py_ssize_t)net[3 * c] * B;
+            RK_T *restrict b = wires + (Py_ssize_t)net[3 * c + 1] * B;
+            int kind = net[3 * c + 2];
+            if (kind == 3) {
+                for (x = 0; x < nb; x++) {
+                    RK_T u = a[x], v = b[x];
+                    a[x] = v < u ? v : u;
+                    b[x] = u < v ? v : u;
+                }
+            } else if (kind == 1) {
+                for (x = 0; x < nb; x++) {
+                    RK_T u = a[x], v = b[x];
+                    a[x] = v < u ? v : u;
+                }
+            } else {
+                for (x = 0; x < nb; x++) {
+                    RK_T u = a[x], v = b[x];
+                    b[x] = u < v ? v : u;
+                }
+            }
+        }
+#if RK_FLOAT
+        if (mode == 1) {
+            const RK_T *restrict w = wires + r * B;
+            for (x = 0; x < nb; x++) out[x0 + x] = cnt[x] ? (RK_T)NAN : w[x];
+            continue;
+        }
+        if (mode == 2) {
+            for (x = 0; x < nb; x++) {
+                Py_ssize_t rr = rtab[K - cnt[x]];
+                out[x0 + x] = rr < 0 ? (RK_T)NAN : wires[rr * B + x];
+            }
+            continue;
+        }
+#endif
+        memcpy(out + x0, wires + r * B, (size_t)nb * sizeof(RK_T));
+    }
+}
+
+/* k-th smallest of a[0..n-1] (0 <= k < n), reordering a.  Partition
+ * selection (Hoare's scheme with a median-of-three pivot) down to short
+ * ranges, which are finished by insertion sort. */
+static RK_T RK_NAME(rk_select_)(RK_T *a, Py_ssize_t n, Py_ssize_t k)
+{
+    Py_ssize_t lo = 0, hi = n - 1, i, j, mid;
+    RK_T pivot, t;
+    while (hi - lo >= 16) {
+        mid = lo + (hi - lo) / 2;
+        if (a[mid] < a[lo]) { t = a[mid]; a[mid] = a[lo]; a[lo] = t; }
+        if (a[hi] < a[lo]) { t = a[hi]; a[hi] = a[lo]; a[lo] = t; }
+        if (a[hi] < a[mid]) { t = a[hi]; a[hi] = a[mid]; a[mid] = t; }
+        pivot = a[mid];
+        i = lo;
+        j = hi;
+        while (i <= j) {
+            while (a[i] < pivot) i++;
+            while (pivot < a[j]) j--;
+            if (i <= j) {
+                t = a[i]; a[i] = a[j]; a[j] = t;
+                i++;
+                j--;
+            }
+        }
+        /* now a[lo..j] <= pivot <= a[i..hi], and a[j+1..i-1] == pivot */
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return a[k];
+    }
+    for (i = lo + 1; i <= hi; i++) {
+        t = a[i];
+        j = i - 1;
+        while (j >= lo && t < a[j]) { a[j + 1] = a[j]; j--; }
+        a[j + 1] = t;
+    }
+    return a[k];
+}
+
+/* Any footprint, any rank: gather the window and select. */
+static void RK_NAME(rk_sel_row_)(const RK_T *P, const Py_ssize_t *offs, Py_ssize_t K,
+                                 Py_ssize_t W, Py_ssize_t r, int mode,
+                                 const Py_ssize_t *rtab, RK_T *out, RK_T *buf)
+{
+    Py_ssize_t x, k;
+    for (x = 0; x < W; x++) {
+        const RK_T *q = P + x;
+#if RK_FLOAT
+        if (mode) {
+            Py_ssize_t m = 0;
+            for (k = 0; k < K; k++) {
+                RK_T v = q[offs[k]];
+                if (v == v) buf[m++] = v;
+            }
+            if (mode == 1) {
+                out[x] = m < K ? (RK_T)NAN : RK_NAME(rk_select_)(buf, K, r);
+            } else {
+                Py_ssize_t rr = rtab[m];
+                out[x] = rr < 0 ? (RK_T)NAN : RK_NAME(rk_select_)(buf, m, rr);
+            }
+            continue;
+        }
+#endif
+        for (k = 0; k < K; k++) buf[k] = q[offs[k]];
+        out[x] = RK_NAME(rk_select_)(buf, K, r);
+    }
+}
+
+
+/* Fixed networks (3x3, 5x5, 3x3x3 medians and any footprint of 9, 25 or 27
+ * points with that rank): the comparators are compiled in, every wire is a
+ * SIMD register and the loop over the row is vectorised by the compiler. */
+#define RK_CS(a, b) { RK_T u_ = a, w_ = b; a = w_ < u_ ? w_ : u_; b = u_ < w_ ? w_ : u_; }
+#define RK_LO(a, b) { a = b < a ? b : a; }
+#define RK_HI(a, b) { b = a < b ? b : a; }
+
+#define RK_FIXED(K, R)                                                                \
+static void RK_NAME(rk_fixed##K##_)(const RK_T *P, const Py_ssize_t *o, Py_ssize_t W,  \
+                                    RK_T *restrict out)                                \
+{                                                                                      \
+    Py_ssize_t x;                                                                      \
+    const RK_T RK_PTRS_##K;                                                            \
+    for (x = 0; x < W; x++) {                                                          \
+        RK_T RK_LOADS_##K;                                                             \
+        RK_NETWORK_##K##_##R                                                           \
+        out[x] = v##R;                                                                 \
+    }                                                                                  \
+}
+RK_FIXED(9, 4)
+RK_FIXED(25, 12)
+RK_FIXED(27, 13)
+#undef RK_FIXED
+
+#if RK_FLOAT
+/* The fixed networks with NaN handling (image holds NaN): NaN wires count
+ * in c and sort last as +inf.  omit = 0 ('propagate'): NaN when c > 0, else
+ * rank R.  omit = 1 (median, 'omit'): ranks 0..K/2 are sorted and the
+ * result is rank m / 2 of the m = K - c non-NaN values (NaN when m = 0). */
+#define RK_FIXED_NAN(K, R)                                                            \
+static void RK_NAME(rk_fixednan##K##_)(const RK_T *P, const Py_ssize_t *o, Py_ssize_t W, \
+                                       RK_T *restrict out, int omit)                  \
+{                                                                                      \
+    Py_ssize_t x;                                                                      \
+    const RK_T RK_PTRS_##K;                                                            \
+    if (omit) {                                                                        \
+        for (x = 0; x < W; x++) {                                                      \
+            RK_T RK_LOADS_##K;                                                         \
+            RK_T res;                                                                  \
+            int c = 0, r;                                                              \
+            RK_NANFIX_##K                                                              \
+            RK_NETWORK_##K##_LOW                                                       \
+            r = (K - c) >> 1;                                                          \
+            RK_T rf = (RK_T)r;                                                         \
+            RK_PICK_##K;                                                               \
+            out[x] = c == K ? (RK_T)NAN : res;                                         \
+        }                                                                              \
+    } else {                                                                           \
+        for (x = 0; x < W; x++) {                                                      \
+            RK_T RK_LOADS_##K;                                                         \
+            int c = 0;                                                                 \
+            RK_NANFIX_##K                                                              \
+            RK_NETWORK_##K##_##R                                                       \
+            out[x] = c ? (RK_T)NAN : v##R;                                             \
+        }                                                                              \
+    }                                                                                  \
+}
+RK_FIXED_NAN(9, 4)
+RK_FIXED_NAN(25, 12)
+RK_FIXED_NAN(27, 13)
+#undef RK_FIXED_NAN
+#endif
+
+/* 3x3 median of a full 3x3 window whose rows are rs elements apart: sort
+ * each column once (shared by the three windows that contain it), then
+ * median = med3(max of the column minima, med3 of the column medians,
+ * min of the column maxima). */
+static void RK_NAME(rk_med3x3_)(const RK_T *P, Py_ssize_t rs, Py_ssize_t W,
+                                RK_T *restrict out, RK_T *restrict tmp, Py_ssize_t B)
+{
+    Py_ssize_t x0, x, nb;
+    RK_T *restrict lo = tmp, *restrict md = tmp + (B + 2), *restrict hi = tmp + 2 * (B + 2);
+    for (x0 = 0; x0 < W; x0 += B) {
+        const RK_T *restrict r0 = P + x0, *restrict r1 = P + x0 + rs, *restrict r2 = P + x0 + 2 * rs;
+        nb = W - x0 < B ? W - x0 : B;
+        for (x = 0; x < nb + 2; x++) {
+            RK_T a = r0[x], b = r1[x], c = r2[x];
+            RK_CS(a, b);
+            RK_CS(b, c);
+            RK_CS(a, b);
+            lo[x] = a;
+            md[x] = b;
+            hi[x] = c;
+        }
+        for (x = 0; x < nb; x++) {
+            RK_T a = lo[x], b = lo[x + 1], c = lo[x + 2];
+            RK_T mx = a < b ? b : a;
+            RK_T mn, m0, m1, m2, t;
+            mx = mx < c ? c : mx;
+            a = hi[x]; b = hi[x + 1]; c = hi[x + 2];
+            mn = b < a ? b : a;
+            mn = c < mn ? c : mn;
+            m0 = md[x]; m1 = md[x + 1]; m2 = md[x + 2];
+            RK_CS(m0, m1);
+            RK_LO(m1, m2);
+            RK_HI(m0, m1);
+            /* m1 = med3 of the medians; now med3(mx, m1, mn) */
+            t = m1;
+            RK_CS(mx, t);
+            RK_LO(t, mn);
+            RK_HI(mx, t);
+            out[x0 + x] = t;
+        }
+    }
+}
+#undef RK_CS
+#undef RK_LO
+#undef RK_HI
+
+#if RK_FLOAT
+static int RK_NAME(rk_has_nan_)(const RK_T *a, Py_ssize_t n)
+{
+    Py_ssize_t i;
+    int any = 0;
+    for (i = 0; i < n; i++) any |= a[i] != a[i];
+    return any;
+}
+#endif
+
+#undef RK_NAME
+#undef RK_CAT
+#undef RK_CAT2

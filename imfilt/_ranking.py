@@ -1,0 +1,348 @@
+"""Engine of the rank filters: padding, algorithm choice, NaN policy.
+
+``rank_engine`` takes a validated image, a boolean footprint with one axis
+per image axis, a rank rule and a boundary, and returns the filtered image
+in the image's dtype.  Every algorithm selects an existing value, so the
+result is exact whatever the path:
+
+* the full 3x3 median: columns sorted once and shared by neighbouring
+  windows, then a few min/max per pixel;
+* 9, 25 or 27 points with the median rank (3x3, 5x5, 3x3x3 and any
+  footprint of that many points): networks compiled into the kernel, every
+  wire in a SIMD register; with NaN present they count NaN in registers
+  ('propagate') or sort it last and pick rank ``m // 2`` ('omit');
+* other footprints of at most ``NETWORK_MAX`` points: a sorting network
+  (Batcher's odd-even merge sort, pruned to the comparators the wanted
+  ranks need) applied to a block of pixels at a time with SIMD min/max;
+* 8- and 16-bit data with larger footprints: a sliding histogram (Huang)
+  that adds the points entering and removes those leaving the footprint as
+  it moves along a row, tracking the answer between steps;
+* everything else: gather the window and partition-select.
+
+Positions: footprint index ``j`` (per axis) is offset ``j - size // 2``, so
+output ``i`` sees inputs ``i - size//2 .. i + (size - 1)//2`` (SciPy's
+placement, also for even sizes).  The image is padded once with the
+boundary rule (windows larger than the image fold repeatedly).
+
+Ranks: ``rank_table(kind, value, K)[m]`` is the rank (0 = smallest) that
+a window of ``m`` values uses, -1 when there is none.  Plain filters use
+``m = K``; ``nan_policy='omit'`` uses ``m`` = the number of non-NaN values.
+"""
+
+import functools
+import threading
+
+import numpy as np
+
+from imfilt import _threads
+from imfilt._kernels import _rank as _k
+from imfilt._modes import boundary_index
+
+__all__ = ["rank_engine", "rank_halo", "rank_table", "selection_network",
+           "choose_algorithm", "NETWORK_MAX"]
+
+_TCODE = {np.dtype(t): c for c, t in enumerate(
+    ("uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
+     "float32", "float64"))}
+
+#: Largest footprint (points) that uses a sorting network, by element size.
+#: Measured on a 2-core AVX-512 machine (benchmarks/bench_rank.py): the
+#: network costs ~K log^2 K / 4 min/max per pixel spread over 64 / itemsize
+#: SIMD lanes, selection ~3 K scalar comparisons with mispredicted branches.
+NETWORK_MAX = {1: 49, 2: 49, 4: 49, 8: 25}
+
+#: (points, rank) pairs compiled as fixed networks (tools/gen_rank_networks.py):
+#: the 3x3, 5x5 and 3x3x3 medians.  Their wires live in SIMD registers.
+FIXED_NETWORKS = ((9, 4), (25, 12), (27, 13))
+
+#: Pixels per network block: the K wires of a block stay in L1.
+_NETWORK_BLOCK_BYTES = 16384
+
+
+#: Padded copies up to this size are kept per thread and reused: touching
+#: fresh memory costs page faults that, for a 3x3 median, take longer than
+#: the filter itself.
+_SCRATCH_MAX_BYTES = 64 << 20
+_scratch = threading.local()
+
+
+def _padded_buffer(shape, dtype):
+    """An uninitialised C-contiguous array, from this thread's scratch when small."""
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes > _SCRATCH_MAX_BYTES:
+        return np.empty(shape, dtype=dtype)
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.size < nbytes:
+        buf = np.empty(max(nbytes, 1 << 16), dtype=np.uint8)
+        _scratch.buf = buf
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def _batcher_pairs(n):
+    """Comparators (i, j), i < j, of Batcher's odd-even merge sort of n wires."""
+    pairs = []
+    p = 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return pairs
+
+
+@functools.lru_cache(maxsize=256)
+def selection_network(K, wanted):
+    """Comparator triples that leave wires ``wanted`` holding those ranks.
+
+    Batcher's network for the next power of two, minus the comparators
+    that touch wires ``>= K`` (they would hold +inf and never move), then
+    pruned backwards: a comparator is kept only when one of its outputs is
+    read later, and computes only the outputs that are (kind 1: minimum,
+    2: maximum, 3: both).
+    """
+    n = 1
+    while n < K:
+        n *= 2
+    pairs = [(i, j) for i, j in _batcher_pairs(n) if j < K]
+    live = set(wanted)
+    kept = []
+    for i, j in reversed(pairs):
+        need_min, need_max = i in live, j in live
+        if not (need_min or need_max):
+            continue
+        kept.append((i, j, (1 if need_min else 0) | (2 if need_max else 0)))
+        live.add(i)
+        live.add(j)
+    net = np.array(kept[::-1], dtype=np.intc).reshape(-1)
+    net.setflags(write=False)
+    return net
+
+
+def rank_table(kind, value, K):
+    """Rank used by a window of ``m`` values, for ``m = 0 .. K`` (-1: none).
+
+    ``kind`` is ``'median'`` (rank ``m // 2``, the upper median),
+    ``'rank'`` (``value`` counted from the smallest, or from the largest
+    when negative: rank ``m + value``) or ``'percentile'`` (``value`` in
+    [-100, 100]; negative values add 100; rank ``int(m * value / 100)``,
+    capped at ``m - 1``).
+    """
+    m = np.arange(K + 1, dtype=np.intp)
+    if kind == "median":
+        r = m // 2
+    elif kind == "rank":
+        r = m + value if value < 0 else np.full_like(m, value)
+    else:
+        p = value + 100.0 if value < 0 else float(value)
+        r = np.array([int(float(mm) * p / 100.0) for mm in range(K + 1)], dtype=np.intp)
+        r = np.minimum(r, m - 1)
+    r = np.where((r >= 0) & (r < m), r, -1).astype(np.intp)
+    return r
+
+
+def choose_algorithm(dtype, K, omit):
+    """The kernel algorithm for a footprint of K points (see _rank.pyx)."""
+    itemsize = dtype.itemsize
+    if K <= NETWORK_MAX[itemsize]:
+        return _k.ALGO_NETWORK
+    if dtype.kind in "iu" and itemsize == 1:
+        return _k.ALGO_HIST8
+    if dtype.kind in "iu" and itemsize == 2:
+        return _k.ALGO_HIST16
+    return _k.ALGO_SELECT
+
+
+def _kernel_dtype(dtype):
+    """The dtype the kernel works in: bool as uint8, float16 as float32."""
+    if dtype.kind == "b":
+        return np.dtype(np.uint8)
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    return dtype.newbyteorder("=")
+
+
+def fill_for(fill, dtype):
+    """The fill value as the kernel dtype, ordered as the number ``fill``.
+
+    Integers: truncated toward zero (a fractional fill value sorts between
+    the same integers as its truncation, and is truncated when selected) and
+    saturated at the dtype's range; bool: 0 or 1; floats: rounded to the
+    image's precision (rounding keeps the order with every image value).
+    """
+    if dtype.kind in "fc":
+        value = float(np.real(fill))
+        if dtype == np.float16:
+            return np.float32(np.float16(value))
+        return dtype.type(value)
+    value = float(np.real(fill)) if not isinstance(fill, (int, np.integer)) else fill
+    if isinstance(value, float):
+        if value != value:
+            raise ValueError(
+                f"fillvalue={fill!r} is NaN, which a {dtype} image cannot hold; use a "
+                "finite fillvalue or a floating-point image")
+        if np.isinf(value):
+            value = -np.inf if value < 0 else np.inf
+        else:
+            value = int(value)  # truncation toward zero
+    if dtype.kind == "b":
+        lo, hi = 0, 1
+    else:
+        info = np.iinfo(dtype)
+        lo, hi = info.min, info.max
+    if value <= lo:
+        value = lo
+    elif value >= hi:
+        value = hi
+    return _kernel_dtype(dtype).type(int(value))
+
+
+def rank_halo(footprint_shape):
+    """Samples each output reads before and after it, per axis: ``(n // 2, n - 1 - n // 2)``.
+
+    A chunked caller (``imfilt.dask``) that gives every block this halo
+    from its neighbours (or from the boundary rule at the image's edges)
+    gets results equal to the in-memory filter.
+
+    >>> rank_halo((3, 4))
+    ((1, 1), (2, 1))
+    """
+    return tuple((int(n) // 2, int(n) - 1 - int(n) // 2) for n in footprint_shape)
+
+
+def _enter_leave(footprint, pstrides):
+    """Flat offsets of the points entering / leaving as the window moves right."""
+    f = footprint
+    right = np.zeros_like(f)
+    right[..., :-1] = f[..., 1:]
+    left = np.zeros_like(f)
+    left[..., 1:] = f[..., :-1]
+    enter = np.argwhere(f & ~right)
+    leave = np.argwhere(f & ~left)
+    return (enter @ pstrides).astype(np.intp), (leave @ pstrides).astype(np.intp)
+
+
+def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_policy="propagate",
+                out=None):
+    """Rank-filter ``image`` (validated ndarray) with a boolean ``footprint``.
+
+    Parameters
+    ----------
+    image : ndarray
+        Any real dtype, byte order and layout; ``image.ndim == footprint.ndim``.
+    footprint : ndarray of bool
+        At least one True; index ``j`` on each axis is offset ``j - size // 2``.
+    kind, value : str, number
+        The rank rule (see ``rank_table``); ``value`` is validated.
+    boundary : str
+        Canonical boundary name.
+    fill : number
+        Fill value for ``boundary='fill'``.
+    nthreads : int
+        Threads (resolved).
+    nan_policy : {'propagate', 'omit', 'raise'}
+        Validated; 'raise' has been handled by the caller.
+    out : ndarray, optional
+        C-contiguous, native, of the image's dtype and shape (else None).
+
+    Returns
+    -------
+    ndarray of ``image.dtype`` (native byte order) and ``image.shape``.
+    """
+    dtype = image.dtype.newbyteorder("=")
+    result = out if out is not None else np.empty(image.shape, dtype=dtype)
+    if image.size == 0:
+        return result
+    K = int(np.count_nonzero(footprint))
+    rtab = rank_table(kind, value, K)
+
+    # Work with the unfiltered axes first, so the rows run along a filtered
+    # axis (a colour axis last would make rows of length 3).
+    fshape = footprint.shape
+    moved = [a for a in range(image.ndim) if fshape[a] == 1 and image.shape[a] > 1]
+    kept = [a for a in range(image.ndim) if a not in moved]
+    perm = moved + kept
+    if perm != list(range(image.ndim)) and kept and fshape[kept[-1]] > 1:
+        x = np.transpose(image, perm)
+        fp = np.transpose(footprint, perm)
+        sub = rank_engine(x, fp, kind, value, boundary, fill, nthreads, nan_policy)
+        result[...] = np.transpose(sub, np.argsort(perm))
+        return result
+
+    kdtype = _kernel_dtype(image.dtype)
+    x = image
+    if image.dtype.kind == "b":
+        x = image.view(np.uint8) if image.dtype.itemsize == 1 else image.astype(np.uint8)
+    x = np.ascontiguousarray(x, dtype=kdtype)
+    fill_value = fill_for(fill, image.dtype.newbyteorder("="))
+    tcode = _TCODE[kdtype]
+    itemsize = kdtype.itemsize
+
+    # Pad once.
+    before = [s // 2 for s in fshape]
+    after = [s - 1 - s // 2 for s in fshape]
+    pshape = [n + b + a for n, b, a in zip(x.shape, before, after)]
+    maps = [boundary_index(n, b, a, boundary) for n, b, a in zip(x.shape, before, after)]
+    mapoff = np.cumsum([0] + [len(m) for m in maps[:-1]]).astype(np.intp)
+    padded = _padded_buffer(pshape, kdtype)
+    work = x.size * K
+    nt = nthreads if work >= _threads.min_parallel_work() else 1
+    _threads.ran_parallel(nt)
+    sstride = np.array(x.strides[:-1] or (0,), dtype=np.intp)
+    has_nan = _k.pad(x.reshape(-1).view(np.uint8), padded.reshape(-1).view(np.uint8),
+                     np.array(pshape, dtype=np.intp), sstride,
+                     np.concatenate(maps).astype(np.intp), mapoff, x.shape[-1], before[-1],
+                     itemsize, np.array([fill_value], dtype=kdtype).view(np.uint8), tcode, nt)
+    has_nan = bool(has_nan) and kdtype.kind == "f"
+
+    pstrides = np.array([int(np.prod(pshape[a + 1:])) for a in range(x.ndim)], dtype=np.intp)
+    pts = np.argwhere(footprint)
+    offs = (pts @ pstrides).astype(np.intp)
+    mode = 0
+    if has_nan:
+        mode = 2 if nan_policy == "omit" else 1
+    algo = choose_algorithm(kdtype, K, mode == 2)
+    r = int(rtab[K])
+    rs = 0
+    if (algo == _k.ALGO_NETWORK and (K, r) in FIXED_NETWORKS
+            and (mode == 1 or (mode == 2 and kind == "median"))):
+        algo = _k.ALGO_FIXED_NAN
+    if algo == _k.ALGO_NETWORK and mode == 0 and (K, r) in FIXED_NETWORKS:
+        if x.ndim >= 2 and footprint.shape[-2:] == (3, 3) and K == 9:
+            algo = _k.ALGO_MED3X3
+            rs = int(pstrides[-2])
+        else:
+            algo = _k.ALGO_FIXED
+    if algo == _k.ALGO_NETWORK:
+        wanted = (r,) if mode != 2 else tuple(sorted({int(v) for v in rtab if v >= 0}))
+        net = selection_network(K, wanted)
+        B = max(64, (_NETWORK_BLOCK_BYTES // (K * itemsize)) // 64 * 64)
+    else:
+        net = np.zeros(3, dtype=np.intc)
+        B = max(64, (_NETWORK_BLOCK_BYTES // (4 * itemsize)) // 64 * 64)
+    if algo in (_k.ALGO_HIST8, _k.ALGO_HIST16):
+        enter, leave = _enter_leave(footprint, pstrides)
+        flip = 0x80 if kdtype == np.int8 else (0x8000 if kdtype == np.int16 else 0)
+    else:
+        enter = leave = np.zeros(1, dtype=np.intp)
+        flip = 0
+    if r < 0:
+        r = 0  # only 'omit' windows can lack the rank; rtab handles them
+    W = x.shape[-1]
+    lead = x.shape[:-1] or (1,)
+    plead = pstrides[:-1] if x.ndim > 1 else np.zeros(1, dtype=np.intp)
+    kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
+        np.empty(x.shape, dtype=kdtype)
+    _k.rank_rows(padded.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8), tcode,
+                 itemsize, np.array(lead, dtype=np.intp), np.ascontiguousarray(plead, np.intp),
+                 W, offs, algo, net, r, mode, rtab, np.ascontiguousarray(enter, np.intp),
+                 np.ascontiguousarray(leave, np.intp), flip, B, rs, nt)
+    if kout is not result:
+        if image.dtype.kind == "b":
+            result[...] = kout.view(np.bool_) if kout.dtype.itemsize == 1 else kout.astype(bool)
+        else:
+            result[...] = kout.astype(dtype, copy=False)
+    return result

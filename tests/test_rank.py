@@ -1,0 +1,437 @@
+"""median / rank_filter / percentile_filter: exact parity with scipy.ndimage,
+a brute-force numpy reference (np.pad + sorted windows) where SciPy is not
+exact or not defined, NaN policies, properties and hostile inputs.
+
+Rules checked here: output ``i`` sees inputs ``i - size//2 .. i +
+(size-1)//2`` (footprint index ``j`` is offset ``j - size//2``); the median
+of ``n`` values is rank ``n // 2``; a percentile ``p`` (``p + 100`` when
+negative) is rank ``int(n * p / 100)`` capped at ``n - 1``; the result has
+the image's dtype; boundaries are numpy.pad's and fold repeatedly.
+"""
+
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import ndimage as ndi
+
+import imfilt
+from imfilt import median, percentile_filter, rank_filter
+from imfilt._modes import BOUNDARIES, NUMPY_PAD_MODE
+from imfilt._ranking import rank_halo, rank_table, selection_network
+
+NDI_MODE = {"fill": "constant", "wrap": "wrap", "symm": "reflect", "reflect": "mirror",
+            "edge": "nearest"}
+DTYPES = ["bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
+          "float32", "float64"]
+
+
+def _data(rng, shape, dtype, lo=-60, hi=200):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.random(shape) < 0.5
+    if dtype.kind == "u":
+        lo = 0
+    if dtype.itemsize == 1:
+        lo, hi = (0, 256) if dtype.kind == "u" else (-128, 128)
+    return rng.integers(lo, hi, size=shape).astype(dtype)
+
+
+def reference(x, fp, boundary, fill, kind, value, omit=False):
+    """Brute force: pad with numpy.pad, sort each window, pick the rank."""
+    before = [s // 2 for s in fp.shape]
+    after = [s - 1 - s // 2 for s in fp.shape]
+    if x.dtype.kind in "iu":  # integer images: fill truncated and saturated
+        info = np.iinfo(x.dtype)
+        fill = min(max(int(fill), info.min), info.max)
+    kw = {"constant_values": fill} if boundary == "fill" else {}
+    xp = np.pad(x, list(zip(before, after)), mode=NUMPY_PAD_MODE[boundary], **kw)
+    win = np.sort(sliding_window_view(xp, fp.shape)[..., fp], axis=-1)  # NaN sort last
+    K = win.shape[-1]
+    table = rank_table(kind, value, K)
+    if omit:
+        m = np.count_nonzero(~np.isnan(win), axis=-1)
+    else:
+        m = np.full(x.shape, K)
+    r = table[m]
+    got = np.take_along_axis(win, np.maximum(r, 0)[..., None], axis=-1)[..., 0]
+    if win.dtype.kind == "f":
+        got = np.where(r < 0, np.nan, got)
+        if not omit:
+            got = np.where(np.isnan(win).any(axis=-1), np.nan, got)
+    return got.astype(x.dtype)
+
+
+# ---------------------------------------------------------------------------
+# parity with scipy.ndimage
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_median_sizes_dims_parity(dtype, boundary, rng):
+    for shape in [(9,), (7, 8), (4, 5, 6), (3, 4, 3, 5)]:
+        x = _data(rng, shape, dtype)
+        for size in (1, 2, 3, 4, 5):
+            ref = ndi.median_filter(x, size, mode=NDI_MODE[boundary], cval=7)
+            got = median(x, size, boundary=boundary, fillvalue=7, axes=tuple(range(len(shape))))
+            assert got.dtype == x.dtype
+            np.testing.assert_array_equal(got, ref, err_msg=f"{shape} size={size}")
+
+
+def _footprints(rng, ndim):
+    n = 5
+    yield np.ones((n,) * ndim, bool)                       # full
+    hollow = np.ones((n,) * ndim, bool)
+    hollow[(slice(1, -1),) * ndim] = False
+    yield hollow                                            # hollow
+    one = np.zeros((3,) * ndim, bool)
+    one.flat[rng.integers(one.size)] = True
+    yield one                                               # one pixel (off centre)
+    line = np.zeros((4,) * ndim, bool)
+    line[(slice(None),) + (1,) * (ndim - 1)] = True
+    yield line                                              # line along axis 0
+    if ndim >= 2:
+        yield np.eye(6, dtype=bool).reshape((6, 6) + (1,) * (ndim - 2))   # diagonal
+        yield np.ones((1, 7) + (1,) * (ndim - 2), bool)     # row
+    for shape in [(3,) * ndim, (4, 2, 5, 3)[:ndim], (7, 6, 2, 1)[:ndim]]:
+        fp = rng.random(shape) < 0.6
+        fp.flat[0] = True
+        yield fp                                            # random
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16", "int64", "float32",
+                                   "float64", "bool"])
+def test_footprints_ranks_percentiles_parity(dtype, rng):
+    for ndim, shape in [(2, (11, 13)), (3, (5, 6, 7))][int(rng.integers(2)) if dtype in ("int8", "uint16") else 0:]:
+        x = _data(rng, shape, dtype)
+        for fp in _footprints(rng, ndim):
+            K = int(fp.sum())
+            b = BOUNDARIES[int(rng.integers(len(BOUNDARIES)))]
+            kw = dict(mode=NDI_MODE[b], cval=3)
+            np.testing.assert_array_equal(
+                median(x, footprint=fp, boundary=b, fillvalue=3, axes=tuple(range(ndim))),
+                ndi.median_filter(x, footprint=fp, **kw))
+            for r in sorted({0, K - 1, K // 3, -(K // 2) - 1})[int(rng.integers(2)):]:
+                np.testing.assert_array_equal(
+                    rank_filter(x, r, footprint=fp, boundary=b, fillvalue=3,
+                                axes=tuple(range(ndim))),
+                    ndi.rank_filter(x, r, footprint=fp, **kw), err_msg=f"rank {r} {fp}")
+            for p in rng.choice([0, 10, 33.3, 50, 77.7, 100, -20, -100], 3, replace=False):
+                np.testing.assert_array_equal(
+                    percentile_filter(x, p, footprint=fp, boundary=b, fillvalue=3,
+                                      axes=tuple(range(ndim))),
+                    ndi.percentile_filter(x, p, footprint=fp, **kw), err_msg=f"p {p}")
+
+
+def test_one_d_footprints(rng):
+    # SciPy's 1-D fast path ignores the footprint's holes; its N-D path is
+    # the reference here (a leading axis of length 1).
+    x = rng.normal(size=40).astype(np.float32)
+    for fp in ([1, 0, 1, 1, 0, 1, 1], [0, 1], [1, 1, 0, 0, 0, 0, 0, 0, 1]):
+        fp = np.array(fp, bool)
+        for b in BOUNDARIES:
+            ref = ndi.median_filter(x[None], footprint=fp[None], mode=NDI_MODE[b])[0]
+            np.testing.assert_array_equal(median(x, footprint=fp, boundary=b), ref)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16", "float32", "int32"])
+def test_large_windows_all_algorithms(dtype, rng):
+    # Footprints above the sorting-network limit: histograms (8/16-bit)
+    # and selection (others).
+    x = _data(rng, (23, 29), dtype, lo=-3000, hi=3000)
+    for size in [(7, 9), (8, 8), (15, 3), (1, 60)]:
+        for b in BOUNDARIES:
+            for r in (0, -1, 17, -30):
+                K = size[0] * size[1]
+                if not -K <= r < K:
+                    continue
+                np.testing.assert_array_equal(
+                    rank_filter(x, r, size, boundary=b, fillvalue=-5),
+                    reference(x, np.ones(size, bool), b, -5, "rank", r), err_msg=f"{size} {b}")
+            np.testing.assert_array_equal(
+                median(x, size, boundary=b, fillvalue=5),
+                ndi.median_filter(x, size, mode=NDI_MODE[b], cval=5))
+
+
+def test_window_larger_than_image_folds(rng):
+    x = rng.normal(size=(3, 4))
+    for b in BOUNDARIES:
+        for size in [(9, 11), (2, 17)]:
+            np.testing.assert_array_equal(
+                median(x, size, boundary=b, fillvalue=1.5),
+                reference(x, np.ones(size, bool), b, 1.5, "median", 0))
+    one = np.array([[4.0]])
+    assert median(one, 5, boundary="reflect")[0, 0] == 4.0
+
+
+def test_64_bit_extremes():
+    big = np.iinfo(np.int64).max
+    x = np.array([[big, big - 1, big - 3], [big - 2, -big - 1, big - 5], [3, big - 4, -big]],
+                 dtype=np.int64)
+    for b in BOUNDARIES:
+        for r in (0, 4, -2):
+            np.testing.assert_array_equal(
+                rank_filter(x, r, 3, boundary=b, fillvalue=big - 7),
+                reference(x, np.ones((3, 3), bool), b, big - 7, "rank", r))
+    u = (np.iinfo(np.uint64).max - np.arange(12, dtype=np.uint64)).reshape(3, 4)
+    np.testing.assert_array_equal(median(u), reference(u, np.ones((3, 3), bool), "symm", 0,
+                                                       "median", 0))
+
+
+def test_float16_and_inf(rng):
+    x = rng.normal(size=(9, 10)).astype(np.float16)
+    x[2, 3] = np.inf
+    x[5, 5] = -np.inf
+    got = median(x, 4, boundary="fill", fillvalue=0.1)
+    assert got.dtype == np.float16
+    ref = ndi.median_filter(x.astype(np.float32), 4, mode="constant",
+                            cval=float(np.float16(0.1))).astype(np.float16)
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_channel_axis_and_axes(rng):
+    x = rng.integers(0, 255, size=(12, 10, 3)).astype(np.uint8)
+    got = median(x, 3, channel_axis=-1)
+    loop = np.stack([ndi.median_filter(x[..., c], 3) for c in range(3)], axis=-1)
+    np.testing.assert_array_equal(got, loop)
+    got0 = median(x, (3, 5), channel_axis=0, axes=(1, 2))
+    loop0 = np.stack([ndi.median_filter(x[c], (3, 5)) for c in range(12)])
+    np.testing.assert_array_equal(got0, loop0)
+    stack = rng.normal(size=(4, 9, 8))
+    np.testing.assert_array_equal(median(stack, 3, axes=(1, 2)),
+                                  ndi.median_filter(stack, (1, 3, 3)))
+    np.testing.assert_array_equal(rank_filter(stack, 1, 5, axes=0),
+                                  ndi.rank_filter(stack, 1, (5, 1, 1)))
+    with pytest.raises(ValueError, match="channel_axis=-1"):
+        median(x)
+
+
+# ---------------------------------------------------------------------------
+# NaN policies
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nan_omit_against_brute_force(dtype, rng):
+    x = rng.normal(size=(15, 17)).astype(dtype)
+    x[rng.random(x.shape) < 0.25] = np.nan
+    x[:4, :5] = np.nan                         # an all-NaN window
+    for size in [3, 5, (2, 5), 8]:
+        fp = np.ones(size if isinstance(size, tuple) else (size, size), bool)
+        for b in BOUNDARIES:
+            got = median(x, size, boundary=b, fillvalue=0.5, nan_policy="omit")
+            ref = reference(x, fp, b, 0.5, "median", 0, omit=True)
+            np.testing.assert_array_equal(got, ref)
+            for r in (2, -3):
+                np.testing.assert_array_equal(
+                    rank_filter(x, r, size, boundary=b, fillvalue=0.5, nan_policy="omit"),
+                    reference(x, fp, b, 0.5, "rank", r, omit=True))
+            np.testing.assert_array_equal(
+                percentile_filter(x, 30, size, boundary=b, nan_policy="omit"),
+                reference(x, fp, b, 0, "percentile", 30, omit=True))
+    vol = rng.normal(size=(6, 7, 8)).astype(dtype)
+    vol[rng.random(vol.shape) < 0.3] = np.nan
+    vol[:3, :3, :3] = np.nan
+    for b in ("symm", "fill"):
+        ref = reference(vol, np.ones((3, 3, 3), bool), b, 0.5, "median", 0, omit=True)
+        np.testing.assert_array_equal(
+            median(vol, 3, boundary=b, fillvalue=0.5, axes=(0, 1, 2), nan_policy="omit"), ref)
+        prop = reference(vol, np.ones((3, 3, 3), bool), b, 0.5, "median", 0)
+        np.testing.assert_array_equal(
+            median(vol, 3, boundary=b, fillvalue=0.5, axes=(0, 1, 2)), prop)
+    # the median of the finite values is np.nanmedian's upper element
+    w = np.array([1.0, np.nan, 5.0, 2.0, np.nan])
+    assert median(w, 5, boundary="edge", nan_policy="omit")[2] == 2.0
+
+
+def test_nan_propagate_and_raise(rng):
+    x = rng.normal(size=(12, 12)).astype(np.float32)
+    x[5, 6] = np.nan
+    got = median(x, 3)
+    assert np.isnan(got[4:7, 5:8]).all()
+    assert np.count_nonzero(np.isnan(got)) == 9
+    clean = np.isfinite(got)
+    np.testing.assert_array_equal(got[clean], ndi.median_filter(x, 3)[clean])
+    # a NaN fill value reaches every border window
+    y = rng.normal(size=(6, 6))
+    assert np.isnan(median(y, 3, boundary="fill", fillvalue=np.nan)[0]).all()
+    with pytest.raises(ValueError, match="nan_policy='raise'"):
+        median(x, 3, nan_policy="raise")
+    np.testing.assert_array_equal(median(y, 3, nan_policy="raise"), ndi.median_filter(y, 3))
+    with pytest.raises(ValueError, match="nan_policy"):
+        median(x, nan_policy="ignore")
+
+
+def test_nan_large_windows_select_path(rng):
+    x = rng.normal(size=(10, 30))
+    x[rng.random(x.shape) < 0.3] = np.nan
+    fp = np.ones((3, 21), bool)
+    np.testing.assert_array_equal(median(x, (3, 21), nan_policy="omit"),
+                                  reference(x, fp, "symm", 0, "median", 0, omit=True))
+    np.testing.assert_array_equal(median(x, (3, 21)),
+                                  reference(x, fp, "symm", 0, "median", 0))
+
+
+# ---------------------------------------------------------------------------
+# layouts, out=, threads
+
+
+def test_layouts_and_out(rng):
+    x = rng.normal(size=(20, 30))
+    ref = ndi.median_filter(x, 3)
+    np.testing.assert_array_equal(median(x[::2, ::3], 3), ndi.median_filter(x[::2, ::3], 3))
+    np.testing.assert_array_equal(median(x.T, 3), ndi.median_filter(x.T, 3))
+    be = x.astype(">f8")
+    np.testing.assert_array_equal(median(be, 3), ref)
+    ro = x.copy()
+    ro.setflags(write=False)
+    np.testing.assert_array_equal(median(ro, 3), ref)
+    out = np.empty_like(x)
+    assert median(x, 3, out=out) is out
+    np.testing.assert_array_equal(out, ref)
+    outT = np.empty((30, 20)).T
+    median(x, 3, out=outT)
+    np.testing.assert_array_equal(outT, ref)
+    with pytest.raises(ValueError, match="dtype"):
+        median(x, 3, out=np.empty(x.shape, np.float32))
+    with pytest.raises(ValueError, match="overlaps"):
+        median(x, 3, out=x)
+    assert median(np.zeros((0, 5)), 3).shape == (0, 5)
+    assert median(np.zeros((4, 0), np.uint8), 3).dtype == np.uint8
+
+
+def test_workers_bit_identical(rng):
+    for dtype, size in [("float32", 3), ("float64", 9), ("uint8", 11), ("uint16", 9),
+                        ("int64", 4)]:
+        x = _data(rng, (37, 41), dtype, lo=-1000, hi=1000)
+        one = median(x, size, workers=1)
+        for w in (2, 3, 5):
+            np.testing.assert_array_equal(median(x, size, workers=w), one)
+
+
+def test_selection_network_is_correct(rng):
+    # The pruned networks leave the wanted ranks on their wires.
+    for K in (2, 3, 9, 25, 27):
+        wanted = tuple(sorted({0, K // 2, K - 1}))
+        data = rng.random((K, 64))
+        v = data.copy()
+        for i, j, kind in selection_network(K, wanted).reshape(-1, 3):
+            lo, hi = np.minimum(v[i], v[j]), np.maximum(v[i], v[j])
+            if kind & 1:
+                v[i] = lo
+            if kind & 2:
+                v[j] = hi
+        ref = np.sort(data, axis=0)
+        for r in wanted:
+            np.testing.assert_array_equal(v[r], ref[r])
+
+
+def test_rank_halo_makes_chunks_exact(rng):
+    # A block extended by rank_halo samples from its neighbours gives, after
+    # cropping the halo, the rows of the whole-image result (the contract a
+    # chunked caller relies on).
+    x = rng.normal(size=(30, 11))
+    for size in [(3, 3), (4, 5), (8, 2)]:
+        (b0, a0), _ = rank_halo(size)
+        whole = median(x, size, boundary="edge")
+        for lo, hi in [(0, 10), (10, 21), (21, 30)]:
+            s0, s1 = max(lo - b0, 0), min(hi + a0, 30)
+            part = median(x[s0:s1], size, boundary="edge")
+            np.testing.assert_array_equal(part[lo - s0:lo - s0 + hi - lo], whole[lo:hi])
+
+
+# ---------------------------------------------------------------------------
+# hostile inputs
+
+
+def test_hostile_inputs():
+    x = np.arange(25.0).reshape(5, 5)
+    with pytest.raises(ValueError, match="rank=9"):
+        rank_filter(x, 9, 3)
+    with pytest.raises(ValueError, match="rank=-10"):
+        rank_filter(x, -10, 3)
+    with pytest.raises(TypeError, match="rank="):
+        rank_filter(x, 1.5, 3)
+    with pytest.raises(ValueError, match=r"\[-100, 100\]"):
+        percentile_filter(x, 100.5, 3)
+    with pytest.raises(ValueError, match=r"\[-100, 100\]"):
+        percentile_filter(x, -101, 3)
+    with pytest.raises(TypeError, match="percentile="):
+        percentile_filter(x, "50", 3)
+    with pytest.raises(ValueError, match="size="):
+        median(x, 0)
+    with pytest.raises(ValueError, match="size="):
+        median(x, (3, 3, 3))
+    with pytest.raises(TypeError, match="size="):
+        median(x, 2.5)
+    with pytest.raises(TypeError, match="size= .* or footprint="):
+        rank_filter(x, 0)
+    with pytest.raises(ValueError, match="footprint"):
+        median(x, footprint=np.zeros((3, 3), bool))
+    with pytest.raises(ValueError, match="footprint"):
+        median(x, footprint=np.ones(3, bool))
+    with pytest.raises(TypeError, match="footprint"):
+        median(x, footprint=np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="boundary='mirror'.*'reflect'"):
+        median(x, boundary="mirror")
+    with pytest.raises(TypeError, match="complex"):
+        median(x.astype(complex))
+    with pytest.raises(ValueError, match="0-d"):
+        median(np.float64(3.0))
+    with pytest.raises(ValueError, match="axes="):
+        median(x, axes=(0, 0))
+    with pytest.raises(ValueError, match="axes="):
+        median(x, axes=2)
+    with pytest.raises(ValueError, match="channel_axis"):
+        median(x, axes=(0, 1), channel_axis=1)
+    with pytest.raises(ValueError, match="fillvalue"):
+        median(x.astype(np.int16), boundary="fill", fillvalue=np.nan)
+    with pytest.raises(ValueError, match="workers"):
+        median(x, workers=0)
+    # fill values outside an integer range saturate
+    u = np.full((3, 3), 200, np.uint8)
+    assert rank_filter(u, -1, 3, boundary="fill", fillvalue=1000).max() == 255
+    assert rank_filter(u, 0, 3, boundary="fill", fillvalue=-3.7).min() == 0
+
+
+def test_package_exports():
+    for name in ("median", "rank_filter", "percentile_filter"):
+        assert name in imfilt.__all__
+        assert name in imfilt.__doc__
+
+
+# ---------------------------------------------------------------------------
+# properties
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+@st.composite
+def _image_and_size(draw):
+    dtype = draw(st.sampled_from([np.uint8, np.int16, np.int64, np.float32, np.float64]))
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=9))
+    if len(shape) == 3 and shape[-1] in (3, 4):
+        shape = shape[:-1] + (5,)
+    x = draw(hnp.arrays(dtype, shape, elements=st.integers(0, 100)))
+    size = draw(st.integers(1, 6))
+    boundary = draw(st.sampled_from(BOUNDARIES))
+    return x, size, boundary
+
+
+@given(_image_and_size(), st.integers(-50, 50))
+def test_property_constant_and_bounds(case, c):
+    x, size, boundary = case
+    const = np.full(x.shape, abs(c), dtype=x.dtype)
+    np.testing.assert_array_equal(median(const, size, boundary=boundary,
+                                         fillvalue=abs(c)), const)
+    med = median(x, size, boundary=boundary, fillvalue=50)
+    lo = rank_filter(x, 0, size, boundary=boundary, fillvalue=50)
+    hi = rank_filter(x, -1, size, boundary=boundary, fillvalue=50)
+    assert np.all(lo <= med) and np.all(med <= hi)
+
+
+@given(_image_and_size())
+def test_property_thread_count_bit_identical(case):
+    x, size, boundary = case
+    a = median(x, size, boundary=boundary, workers=1)
+    b = median(x, size, boundary=boundary, workers=2)
+    assert a.tobytes() == b.tobytes()
