@@ -1,0 +1,246 @@
+"""Engine of the windowed minimum / maximum (grey morphology).
+
+``minmax(image, footprint, centre, ismax, ...)`` computes, for every
+output position ``i`` of the filtered axes::
+
+    out[i] = min (or max) over footprint[j] of image[i + j - centre]
+
+with image positions outside the array supplied by the boundary rule.  It
+is exact for every real dtype (values are selected, never computed): bool
+runs as uint8, float16 as float32 (both lossless), non-native byte orders
+are swapped, and the result has the image's dtype.
+
+Strategy:
+
+* the footprint is trimmed to the bounding box of its True entries (the
+  centre moves with it); a full box is *rectangular* and runs as one 1-D
+  pass per axis (``_morph.minmax_pass``: van Herk / Gil-Werman along strided
+  axes, doubling windows along the contiguous axis, the last two passes
+  fused);
+* any other footprint pads the image once and takes the extremum over the
+  footprint's offsets (``_morph.minmax_offsets``);
+* NaN never reaches a kernel comparison that matters: with
+  ``nan_policy='propagate'`` the filter runs on the raw values and a
+  maximum filter of the NaN mask marks the outputs whose window holds a
+  NaN; with ``'omit'`` NaN is replaced by the neutral value (+inf for a
+  minimum, -inf for a maximum) and a minimum filter of the mask marks the
+  all-NaN windows, which become NaN.
+
+Public fronts (``imfilt.morphology``) validate arguments and call
+``minmax``; chunked wrappers can call it too (its halo is the footprint's
+extent around ``centre``).
+"""
+
+import numpy as np
+
+from imfilt._kernels import _morph
+from imfilt._modes import boundary_index
+
+__all__ = ["minmax", "kernel_fill", "PARALLEL_MIN_WORK"]
+
+#: Fewer output values than this (times the number of passes) run serially.
+PARALLEL_MIN_WORK = 1 << 16
+
+_KERNEL_DTYPES = {np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "uint32",
+                                        "int32", "uint64", "int64", "float32", "float64")}
+
+
+def _to_kernel(x):
+    """A native array of a kernel dtype holding the same values, losslessly."""
+    dt = x.dtype
+    if dt.kind == "b":
+        return np.ascontiguousarray(x).view(np.uint8)
+    if dt.kind == "f" and dt.itemsize == 2:
+        return x.astype(np.float32)
+    native = dt.newbyteorder("=")
+    if native != dt:
+        return x.astype(native)
+    return x
+
+
+def _from_kernel(y, dtype):
+    """Back to the image's (native) dtype."""
+    dtype = dtype.newbyteorder("=")
+    if dtype.kind == "b":
+        return y.view(np.bool_)
+    if y.dtype != dtype:
+        return y.astype(dtype)
+    return y
+
+
+def kernel_fill(fillvalue, dtype):
+    """``fillvalue`` as a scalar of ``dtype``; ValueError unless exact.
+
+    Minimum and maximum select values, so a fill value that the image's
+    dtype cannot hold would have no exact answer.
+    """
+    dtype = np.dtype(dtype).newbyteorder("=")
+    value = fillvalue.item() if isinstance(fillvalue, np.generic) else fillvalue
+    if isinstance(value, complex):
+        raise TypeError(f"fillvalue={fillvalue!r} is complex; morphology needs a real value")
+    if not isinstance(value, (int, float, bool)):
+        raise TypeError(f"fillvalue must be a real number, got {fillvalue!r}")
+    if dtype.kind == "b":
+        if value in (0, 1):
+            return bool(value)
+        raise ValueError(f"fillvalue={fillvalue!r} is not valid for a bool image; "
+                         "use False (0) or True (1)")
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(
+                f"fillvalue={fillvalue!r} is not an integer, so an {dtype} image cannot "
+                f"hold it; use a whole number in [{info.min}, {info.max}]")
+        iv = int(value)
+        if not info.min <= iv <= info.max:
+            raise ValueError(
+                f"fillvalue={fillvalue!r} is outside the range of {dtype} "
+                f"[{info.min}, {info.max}]; use a value in that range (or another boundary)")
+        return iv
+    return float(value)
+
+
+def _pass_index(n, k, before, boundary):
+    """Source row of each of the ``n + k - 1`` padded positions (-1 = fill)."""
+    return boundary_index(n, before, k - 1 - before, boundary)
+
+
+def _rect(x, windows, ismax, boundary, fill, nthreads):
+    """Rectangular windows on the trailing axes of C-contiguous ``x``.
+
+    ``windows[a]`` is ``(k, before)`` for trailing axis ``a``: output ``i``
+    covers inputs ``i - before .. i - before + k - 1``.
+    """
+    lead = x.ndim - len(windows)
+    passes = [(lead + a, k, b) for a, (k, b) in enumerate(windows) if not (k == 1 and b == 0)]
+    if not passes:
+        return x.copy()
+    fill_arr = np.array([fill], dtype=x.dtype)
+    dummy = np.zeros(1, dtype=np.intp)
+    parallel = nthreads > 1 and x.size * len(passes) >= PARALLEL_MIN_WORK
+    last = x.ndim - 1
+    src = x
+    bufs = [None, None]
+    p = 0
+    step = 0
+    while p < len(passes):
+        axis, k, before = passes[p]
+        shape = x.shape
+        outer = int(np.prod(shape[:axis], dtype=np.int64))
+        n = shape[axis]
+        inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+        idx = _pass_index(n, k, before, boundary)
+        rk, rb, ridx = 0, 0, dummy
+        if axis == last - 1 and p + 1 < len(passes) and passes[p + 1][0] == last:
+            _, rk, rb = passes[p + 1]
+            ridx = _pass_index(shape[last], rk, rb, boundary)
+            p += 1
+        if bufs[step % 2] is None:
+            bufs[step % 2] = np.empty(x.shape, dtype=x.dtype)
+        dst = bufs[step % 2]
+        _morph.minmax_pass(src.reshape(-1), dst.reshape(-1), outer, n, inner, k, before,
+                           idx, fill_arr, ismax, rk, rb, ridx, nthreads, parallel)
+        src = dst
+        step += 1
+        p += 1
+    return src
+
+
+def _footprint(x, fp, centre, ismax, boundary, fill, nthreads):
+    """Arbitrary footprint ``fp`` over the trailing axes of C-contiguous ``x``."""
+    lead = x.ndim - fp.ndim
+    fp = fp.reshape((1,) * lead + fp.shape)
+    centre = (0,) * lead + tuple(centre)
+    padded = x
+    for axis in range(lead, x.ndim):
+        before = centre[axis]
+        after = fp.shape[axis] - 1 - before
+        if before == 0 and after == 0:
+            continue
+        idx = boundary_index(x.shape[axis], before, after, boundary)
+        valid = idx >= 0
+        padded = np.take(padded, np.where(valid, idx, 0), axis=axis)
+        if not valid.all():
+            sel = [slice(None)] * x.ndim
+            sel[axis] = ~valid
+            padded[tuple(sel)] = fill
+    padded = np.ascontiguousarray(padded)
+    pstrides = [s // padded.itemsize for s in padded.strides]
+    offsets = np.flatnonzero(fp)
+    offsets = sum(c * st for c, st in zip(np.unravel_index(offsets, fp.shape), pstrides))
+    offsets = np.ascontiguousarray(offsets, dtype=np.intp)
+    base = np.zeros((), dtype=np.intp)
+    for axis in range(x.ndim - 1):
+        base = base[..., None] + np.arange(x.shape[axis], dtype=np.intp) * pstrides[axis]
+    base = np.ascontiguousarray(base.reshape(-1), dtype=np.intp)
+    out = np.empty(x.shape, dtype=x.dtype)
+    W = x.shape[-1]
+    parallel = nthreads > 1 and x.size * len(offsets) >= PARALLEL_MIN_WORK
+    _morph.minmax_offsets(padded.reshape(-1), out.reshape(-1), base, W, offsets,
+                          ismax, nthreads, parallel)
+    return out
+
+
+def _core(x, footprint, centre, ismax, boundary, fill, nthreads):
+    """Dispatch a trimmed footprint to the rectangular or the offset path."""
+    nz = np.nonzero(footprint)
+    lo = [int(a.min()) for a in nz]
+    hi = [int(a.max()) for a in nz]
+    fp = footprint[tuple(slice(a, b + 1) for a, b in zip(lo, hi))]
+    centre = tuple(c - a for c, a in zip(centre, lo))
+    if fp.all():
+        return _rect(x, tuple(zip(fp.shape, centre)), ismax, boundary, fill, nthreads)
+    return _footprint(x, fp, centre, ismax, boundary, fill, nthreads)
+
+
+def minmax(image, footprint, centre, ismax, boundary, fillvalue, axes, nthreads,
+           nan_policy):
+    """Windowed minimum (``ismax=False``) or maximum of ``image``.
+
+    Parameters (all validated by the caller)
+    ----------------------------------------
+    image : ndarray of a real dtype (bool, integers, float16/32/64), size > 0
+    footprint : ndarray of bool, one axis per filtered axis, at least one True
+    centre : tuple of int, footprint index that sits on the output position
+    ismax : bool
+    boundary : canonical boundary name
+    fillvalue : scalar exactly representable in the image dtype (``kernel_fill``)
+    axes : tuple of distinct non-negative ints, the filtered axes in footprint order
+    nthreads : int >= 1
+    nan_policy : 'propagate', 'omit' or 'raise'
+
+    Returns
+    -------
+    ndarray of the image's (native) dtype and shape, C-contiguous.
+    """
+    dtype = image.dtype
+    x = _to_kernel(image)
+    rest = [a for a in range(x.ndim) if a not in axes]
+    perm = rest + list(axes)
+    identity = perm == list(range(x.ndim))
+    xt = np.ascontiguousarray(x if identity else np.transpose(x, perm))
+    fill = np.array(fillvalue).astype(xt.dtype).item()
+    fill_nan = boundary == "fill" and xt.dtype.kind == "f" and np.isnan(fill)
+    has_nan = xt.dtype.kind == "f" and (bool(np.isnan(xt.min())) or fill_nan)
+    if has_nan and nan_policy == "raise":
+        raise ValueError(
+            "image (or the fill value) holds NaN and nan_policy='raise'; use "
+            "nan_policy='omit' to leave NaN out of each window or 'propagate' to let it spread")
+    if not has_nan:
+        res = _core(xt, footprint, centre, ismax, boundary, fill, nthreads)
+    else:
+        mask = np.isnan(xt).view(np.uint8)
+        if nan_policy == "omit":
+            neutral = -np.inf if ismax else np.inf
+            xr = np.where(mask.view(bool), xt.dtype.type(neutral), xt)
+            res = _core(xr, footprint, centre, ismax, boundary,
+                        neutral if fill_nan else fill, nthreads)
+            # a window with no finite value: every sample (fill included) is NaN
+            marks = _core(mask, footprint, centre, False, boundary, int(fill_nan), nthreads)
+        else:
+            res = _core(xt, footprint, centre, ismax, boundary, fill, nthreads)
+            marks = _core(mask, footprint, centre, True, boundary, int(fill_nan), nthreads)
+        res[marks.view(bool)] = np.nan
+    if not identity:
+        res = np.ascontiguousarray(np.transpose(res, np.argsort(perm)))
+    return _from_kernel(res, dtype)
