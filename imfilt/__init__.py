@@ -11,6 +11,11 @@ Cython kernels with OpenMP behind a small NumPy API:
   transposed convolution with PyTorch semantics.
 - :func:`max_pool2d`, :func:`avg_pool2d`, :func:`min_pool2d`,
   :func:`max_unpool2d`, :func:`stochastic_pool2d`: pooling and unpooling.
+- :func:`minimum_filter`, :func:`maximum_filter`, :func:`erosion`,
+  :func:`dilation`, :func:`opening`, :func:`closing`, :func:`white_tophat`,
+  :func:`black_tophat`, :func:`morphological_gradient`: exact windowed
+  minimum/maximum and grey morphology with flat footprints, every real
+  dtype (bool stays bool), N-D, ``scipy.ndimage`` results.
 - :func:`upsample`, :func:`bilinear_kernel`, :func:`pyramid_down`,
   :func:`pyramid_up`: resampling.
 - :func:`set_workers`, :func:`get_workers`: thread control;
@@ -28,6 +33,9 @@ from imfilt._threads import get_workers, openmp_enabled, set_workers, show_confi
 from imfilt.convolution import convolve, correlate
 from imfilt.edges import canny, gradient, laplace, prewitt, roberts, scharr, sobel
 from imfilt.layers import conv2d, conv_transpose2d
+from imfilt.morphology import (black_tophat, closing, dilation, erosion, maximum_filter,
+                               minimum_filter, morphological_gradient, opening,
+                               white_tophat)
 from imfilt.pooling import avg_pool2d, max_pool2d, max_unpool2d, min_pool2d, stochastic_pool2d
 from imfilt.upsampling import bilinear_kernel, pyramid_down, pyramid_up, upsample
 
@@ -54,6 +62,15 @@ __all__ = [
     "pyramid_up",
     "stochastic_pool2d",
     "upsample",
+    "black_tophat",
+    "closing",
+    "dilation",
+    "erosion",
+    "maximum_filter",
+    "minimum_filter",
+    "morphological_gradient",
+    "opening",
+    "white_tophat",
     "get_workers",
     "openmp_enabled",
     "set_workers",
