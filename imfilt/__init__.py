@@ -16,6 +16,8 @@ Cython kernels with OpenMP behind a small NumPy API:
   :func:`black_tophat`, :func:`morphological_gradient`: exact windowed
   minimum/maximum and grey morphology with flat footprints, every real
   dtype (bool stays bool), N-D, ``scipy.ndimage`` results.
+- :func:`bilateral`: edge-preserving bilateral filter with OpenCV's
+  definition (grey or colour), NaN-aware with ``nan_policy='omit'``.
 - :func:`upsample`, :func:`bilinear_kernel`, :func:`pyramid_down`,
   :func:`pyramid_up`: resampling.
 - :func:`set_workers`, :func:`get_workers`: thread control;
@@ -30,6 +32,7 @@ __version__ = "0.1.0"
 
 from imfilt._modes import BOUNDARIES, MODES
 from imfilt._threads import get_workers, openmp_enabled, set_workers, show_config
+from imfilt.bilateral import bilateral
 from imfilt.convolution import convolve, correlate
 from imfilt.edges import canny, gradient, laplace, prewitt, roberts, scharr, sobel
 from imfilt.layers import conv2d, conv_transpose2d
@@ -62,6 +65,7 @@ __all__ = [
     "pyramid_up",
     "stochastic_pool2d",
     "upsample",
+    "bilateral",
     "black_tophat",
     "closing",
     "dilation",

@@ -35,11 +35,9 @@ import numpy as np
 
 from imfilt._kernels import _morph
 from imfilt._modes import boundary_index
+from imfilt._threads import min_parallel_work, ran_parallel
 
-__all__ = ["minmax", "kernel_fill", "PARALLEL_MIN_WORK"]
-
-#: Fewer output values than this (times the number of passes) run serially.
-PARALLEL_MIN_WORK = 1 << 16
+__all__ = ["minmax", "kernel_fill"]
 
 _KERNEL_DTYPES = {np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "uint32",
                                         "int32", "uint64", "int64", "float32", "float64")}
@@ -117,7 +115,6 @@ def _rect(x, windows, ismax, boundary, fill, nthreads):
         return x.copy()
     fill_arr = np.array([fill], dtype=x.dtype)
     dummy = np.zeros(1, dtype=np.intp)
-    parallel = nthreads > 1 and x.size * len(passes) >= PARALLEL_MIN_WORK
     last = x.ndim - 1
     src = x
     bufs = [None, None]
@@ -138,8 +135,9 @@ def _rect(x, windows, ismax, boundary, fill, nthreads):
         if bufs[step % 2] is None:
             bufs[step % 2] = np.empty(x.shape, dtype=x.dtype)
         dst = bufs[step % 2]
-        _morph.minmax_pass(src.reshape(-1), dst.reshape(-1), outer, n, inner, k, before,
-                           idx, fill_arr, ismax, rk, rb, ridx, nthreads, parallel)
+        ran_parallel(_morph.minmax_pass(src.reshape(-1), dst.reshape(-1), outer, n, inner,
+                                        k, before, idx, fill_arr, ismax, rk, rb, ridx,
+                                        nthreads, min_parallel_work()))
         src = dst
         step += 1
         p += 1
@@ -175,9 +173,8 @@ def _footprint(x, fp, centre, ismax, boundary, fill, nthreads):
     base = np.ascontiguousarray(base.reshape(-1), dtype=np.intp)
     out = np.empty(x.shape, dtype=x.dtype)
     W = x.shape[-1]
-    parallel = nthreads > 1 and x.size * len(offsets) >= PARALLEL_MIN_WORK
-    _morph.minmax_offsets(padded.reshape(-1), out.reshape(-1), base, W, offsets,
-                          ismax, nthreads, parallel)
+    ran_parallel(_morph.minmax_offsets(padded.reshape(-1), out.reshape(-1), base, W, offsets,
+                                       ismax, nthreads, min_parallel_work()))
     return out
 
 

@@ -21,13 +21,10 @@ import numpy as np
 from imfilt._kernels import _bilateral as _kb
 from imfilt._minmax import minmax
 from imfilt._modes import boundary_index, canonical_boundary, choice_error
-from imfilt._threads import resolve_workers
+from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, as_fillvalue, cast_output, is_integer_like, result_dtypes
 
 __all__ = ["bilateral"]
-
-#: Fewer weight evaluations than this run on one thread.
-PARALLEL_MIN_WORK = 1 << 16
 
 _NAN_POLICIES = ("propagate", "omit", "raise")
 
@@ -201,7 +198,6 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
     cc = 1.0 / (2.0 * sigma_color ** 2)
     Wp = W + 2 * r
     doff = np.ascontiguousarray(dy * Wp + dx, dtype=np.intp)
-    parallel = nthreads > 1 and H * W * len(doff) >= PARALLEL_MIN_WORK
     lut = (compute == np.float32 and in_dtype.kind in "bu" and in_dtype.itemsize == 1
            and np.isfinite(fill) and float(fill).is_integer() and 0 <= fill <= 255)
     has_nan = False
@@ -210,7 +206,7 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
         sw = np.exp(ls).astype(np.float32)
         d = np.arange(255 * C + 1, dtype=np.float64)
         cw = np.exp(-d * d * cc).astype(np.float32)
-        _kb.bilateral_lut(xp, res, r, doff, sw, cw, nthreads, parallel)
+        ran_parallel(_kb.bilateral_lut(xp, res, r, doff, sw, cw, nthreads, min_parallel_work()))
     else:
         xc = planes.astype(compute)
         fill_nan = boundary == "fill" and np.isnan(fill)
@@ -219,8 +215,9 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
             raise ValueError("image (or the fill value) holds NaN and nan_policy='raise'; use "
                              "nan_policy='omit' to leave NaN neighbours out or 'propagate'")
         xp = _pad_planes(xc, r, boundary, fill)
-        _kb.bilateral_real(xp, res, r, doff, ls.astype(compute), cc,
-                           has_nan and nan_policy == "omit", nthreads, parallel)
+        ran_parallel(_kb.bilateral_real(xp, res, r, doff, ls.astype(compute), cc,
+                                        has_nan and nan_policy == "omit", nthreads,
+                                        min_parallel_work()))
         if has_nan and nan_policy == "propagate":
             disk = np.zeros((2 * r + 1, 2 * r + 1), dtype=bool)
             disk[dy + r, dx + r] = True

@@ -26,10 +26,12 @@ use exclusive-or (top-hats, as SciPy) and ``dilation & ~erosion``
 
 import numpy as np
 
+from imfilt._docs import docfiller
+from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
 from imfilt._minmax import kernel_fill, minmax
-from imfilt._modes import canonical_boundary, choice_error
+from imfilt._modes import canonical_boundary
 from imfilt._threads import resolve_workers
-from imfilt._validation import as_array, is_integer_like
+from imfilt._validation import ParameterTypeError, as_array, check_choice
 
 __all__ = ["minimum_filter", "maximum_filter", "erosion", "dilation", "opening",
            "closing", "white_tophat", "black_tophat", "morphological_gradient"]
@@ -43,40 +45,16 @@ class _Parsed:
     __slots__ = ("image", "footprint", "axes", "boundary", "fill", "nthreads", "nan_policy")
 
 
-def _as_axes(axes, channel_axis, ndim, nfp):
-    def _axis(name, a):
-        if not is_integer_like(a):
-            raise TypeError(f"{name}={a!r} is not valid; use an int axis in [{-ndim}, {ndim - 1}]")
-        if not -ndim <= int(a) < ndim:
-            raise ValueError(f"{name}={a!r} is out of range for an image with {ndim} "
-                             f"dimensions; use an axis in [{-ndim}, {ndim - 1}]")
-        return int(a) % ndim
-
-    c = None if channel_axis is None else _axis("channel_axis", channel_axis)
-    if axes is None:
-        return tuple(a for a in range(ndim) if a != c)
-    items = [axes] if is_integer_like(axes) else list(axes) if isinstance(
-        axes, (tuple, list, np.ndarray)) else None
-    if items is None:
-        raise TypeError(f"axes={axes!r} is not valid; use an int or a sequence of ints")
-    out = tuple(sorted(_axis("axes", a) for a in items))
-    if len(set(out)) != len(out):
-        raise ValueError(f"axes={axes!r} names the same axis twice")
-    if c is not None and c in out:
-        raise ValueError(f"axes={axes!r} contains channel_axis={channel_axis!r}; "
-                         "the channel axis is never filtered")
-    return out
-
-
 def _as_footprint(size, footprint, nd):
+    """The flat footprint (bool array with ``nd`` axes) from ``size`` or ``footprint``."""
     if footprint is not None:
         if size is not None:
             raise ValueError(f"size={size!r} and a footprint were both given; give one of them "
                              "(size=k for a k x k ... box, footprint= for any flat shape)")
         fp = np.asarray(footprint)
         if fp.dtype.kind not in "biuf":
-            raise TypeError(f"footprint has dtype {fp.dtype}; use a bool array "
-                            "(True where the window takes values)")
+            raise ParameterTypeError(f"footprint has dtype {fp.dtype}; use a bool array "
+                                     "(True where the window takes values)")
         if fp.dtype.kind != "b":
             if not np.isin(fp, (0, 1)).all():
                 raise ValueError("footprint holds values other than 0 and 1; imfilt's "
@@ -93,15 +71,7 @@ def _as_footprint(size, footprint, nd):
     if size is None:
         raise ValueError("give size= (an int or one int per filtered axis) or footprint= "
                          "(a bool array); both are None")
-    items = list(size) if isinstance(size, (tuple, list, np.ndarray)) else [size] * nd
-    if len(items) != nd or not all(is_integer_like(v) for v in items):
-        if all(is_integer_like(v) for v in items):
-            raise ValueError(f"size={size!r} is not valid; use an int or a sequence of "
-                             f"{nd} ints (one per filtered axis)")
-        raise TypeError(f"size={size!r} is not valid; use an int or a sequence of {nd} ints")
-    if any(int(v) < 1 for v in items):
-        raise ValueError(f"size={size!r} is not valid; every size must be >= 1")
-    return np.ones(tuple(int(v) for v in items), dtype=bool)
+    return np.ones(as_tuple("size", size, nd, minimum=1), dtype=bool)
 
 
 def _parse(image, size, footprint, boundary, fillvalue, axes, channel_axis, workers,
@@ -113,20 +83,14 @@ def _parse(image, size, footprint, boundary, fillvalue, axes, channel_axis, work
                         "real values: filter the real and imaginary parts separately")
     if x.ndim == 0:
         raise ValueError(f"{func}: image must have at least one dimension, got a scalar")
-    if (axes is None and channel_axis is None and footprint is None and x.ndim == 3
-            and x.shape[-1] in (3, 4)):
-        raise ValueError(
-            f"{func}: image has shape {x.shape}, which looks like a colour image (last axis "
-            f"of length {x.shape[-1]}); pass channel_axis=-1 to filter each channel, or "
-            "axes=(0, 1, 2) to filter it as a volume")
-    p.axes = _as_axes(axes, channel_axis, x.ndim, None)
+    if footprint is None:
+        check_colour_ambiguity(x, axes, channel_axis, func)
+    p.axes = filter_axes(x.ndim, axes, channel_axis)
     p.footprint = _as_footprint(size, footprint, len(p.axes))
     p.boundary = canonical_boundary(boundary)
     p.fill = kernel_fill(fillvalue, x.dtype)
     p.nthreads = resolve_workers(workers)
-    if not (isinstance(nan_policy, str) and nan_policy in _NAN_POLICIES):
-        raise choice_error("nan_policy", nan_policy, ", ".join(map(repr, _NAN_POLICIES)))
-    p.nan_policy = nan_policy
+    p.nan_policy = check_choice("nan_policy", nan_policy, _NAN_POLICIES)
     p.image = x
     return p
 
@@ -151,18 +115,7 @@ def _run(p, x, ismax, reflect):
 def _deliver(result, out, image):
     if out is None:
         return result
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
-    if out.shape != result.shape:
-        raise ValueError(f"out has shape {out.shape} but the result has shape {result.shape}")
-    if out.dtype != result.dtype:
-        raise ValueError(f"out has dtype {out.dtype} but the result has dtype {result.dtype}; "
-                         f"allocate out with dtype={result.dtype}")
-    if not out.flags.writeable:
-        raise ValueError("out is read-only")
-    if np.shares_memory(out, image):
-        raise ValueError("out overlaps image; filtering in place is not supported, "
-                         "write to a separate array")
+    check_out(out, result.shape, result.dtype, [("image", image)])
     np.copyto(out, result)
     return out
 
@@ -174,58 +127,34 @@ def _difference(a, b):
     return np.subtract(a, b, dtype=a.dtype)
 
 
-_PARAMS = """\
-image : array_like
-    The image: any real dtype (bool, integers up to 64 bits, float16/32/64),
-    any memory layout and byte order, 1-D to N-D; never modified.
+_DOCS = {
+    "size": """\
 size : int or sequence of int, optional
     Window size, one value for every filtered axis or one per axis (a full
-    box).  Give ``size`` or ``footprint``.
+    box).  Give ``size`` or ``footprint``.""",
+    "footprint": """\
 footprint : array_like of bool, optional
     Flat structuring element with one axis per filtered axis; True marks
     the samples in the window (0/1 integers are accepted).  Its entry
-    ``s // 2`` (per axis) sits on the output sample.
-boundary : str, optional
-    How the image is extended beyond its edges (default ``'symm'``); each
-    rule is :func:`numpy.pad`'s and folds repeatedly for windows larger
-    than the image.  ``'fill'`` (or ``'constant'``): ``fillvalue``
-    (ndimage ``'constant'``); ``'wrap'``: periodic (ndimage ``'wrap'``);
-    ``'symm'`` (or ``'symmetric'``): mirror including the edge sample
-    ``b a | a b c d | d c`` (ndimage ``'reflect'``); ``'reflect'``: mirror
-    about the edge sample ``c b | a b c d | c b`` (ndimage ``'mirror'``);
-    ``'edge'`` (or ``'nearest'``): repeat the edge sample (ndimage
-    ``'nearest'``).
+    ``s // 2`` (per axis) sits on the output sample.""",
+    "fillvalue": """\
 fillvalue : scalar, optional
     Value outside the image for ``boundary='fill'`` (default 0).  It takes
     part in the minimum/maximum like any sample, so it must be exactly
-    representable in the image's dtype (``ValueError`` otherwise).
-axes : int or sequence of int, optional
-    Axes to filter (default: every axis except ``channel_axis``); every
-    slice along the other axes is filtered on its own.
-channel_axis : int, optional
-    Axis of colour channels: not filtered, kept in the result, which equals
-    filtering each channel and stacking the results along that axis.  A
-    3-D image whose last axis has length 3 or 4 given with ``size`` needs
-    ``channel_axis`` or ``axes`` (it could be colour or a volume).
-workers : int, optional
-    Threads (``None``: the :func:`imfilt.set_workers` default, else
-    ``OMP_NUM_THREADS``, else all available cores; ``-1``: all cores).
-    Results are bit-identical for any thread count; the GIL is released.
+    representable in the image's dtype (``ValueError`` otherwise).""",
+    "nan_policy": """\
 nan_policy : {'propagate', 'omit', 'raise'}, optional
     ``'propagate'`` (default): an output whose window holds a NaN is NaN.
     ``'omit'``: NaN samples are left out of each window; a window with no
     other value gives NaN.  ``'raise'``: ``ValueError`` if the image (or a
-    used fill value) holds NaN.  Infinities are ordinary values.
+    used fill value) holds NaN.  Infinities are ordinary values.""",
+    "morph_out": """\
 out : ndarray, optional
     Destination of the result's shape and dtype (the image's dtype, native
-    byte order), not overlapping the image; returned."""
+    byte order), not overlapping the image; returned.""",
+}
 
-
-def _doc(text):
-    def deco(func):
-        func.__doc__ = text.replace("%(params)s", _PARAMS.replace("\n", "\n    "))
-        return func
-    return deco
+_doc = docfiller(**_DOCS)
 
 
 def _minmax_front(func, ismax, reflect, image, size, footprint, boundary, fillvalue, axes,
@@ -235,7 +164,11 @@ def _minmax_front(func, ismax, reflect, image, size, footprint, boundary, fillva
     return _deliver(_run(p, p.image, ismax, reflect), out, p.image)
 
 
-@_doc("""Minimum over a sliding window (grey erosion with a flat footprint).
+@_doc
+def minimum_filter(image, size=None, *, footprint=None, boundary="symm", fillvalue=0,
+                   axes=None, channel_axis=None, workers=None, nan_policy="propagate",
+                   out=None):
+    """Minimum over a sliding window (grey erosion with a flat footprint).
 
     ``out[i] = min over footprint[j] of image[i + j - s // 2]`` per axis,
     exactly :func:`scipy.ndimage.minimum_filter` (``mode`` = the ndimage
@@ -246,7 +179,16 @@ def _minmax_front(func, ismax, reflect, image, size, footprint, boundary, fillva
 
     Parameters
     ----------
-    %(params)s
+    %(image)s
+    %(size)s
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(morph_out)s
 
     Returns
     -------
@@ -265,15 +207,16 @@ def _minmax_front(func, ismax, reflect, image, size, footprint, boundary, fillva
     array([1, 1, 1, 1, 1, 2, 2, 2], dtype=uint8)
     >>> imfilt.minimum_filter(x, 2)          # even size: inputs i-1 .. i
     array([3, 1, 1, 1, 1, 5, 2, 2], dtype=uint8)
-    """)
-def minimum_filter(image, size=None, *, footprint=None, boundary="symm", fillvalue=0,
-                   axes=None, channel_axis=None, workers=None, nan_policy="propagate",
-                   out=None):
+    """
     return _minmax_front("minimum_filter", False, False, image, size, footprint, boundary,
                          fillvalue, axes, channel_axis, workers, nan_policy, out)
 
 
-@_doc("""Maximum over a sliding window.
+@_doc
+def maximum_filter(image, size=None, *, footprint=None, boundary="symm", fillvalue=0,
+                   axes=None, channel_axis=None, workers=None, nan_policy="propagate",
+                   out=None):
+    """Maximum over a sliding window.
 
     ``out[i] = max over footprint[j] of image[i + j - s // 2]`` per axis,
     exactly :func:`scipy.ndimage.maximum_filter` (the footprint is *not*
@@ -281,7 +224,16 @@ def minimum_filter(image, size=None, *, footprint=None, boundary="symm", fillval
 
     Parameters
     ----------
-    %(params)s
+    %(image)s
+    %(size)s
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(morph_out)s
 
     Returns
     -------
@@ -300,15 +252,15 @@ def minimum_filter(image, size=None, *, footprint=None, boundary="symm", fillval
     array([3, 4, 4, 5, 9, 9, 9, 6], dtype=int16)
     >>> imfilt.maximum_filter(x, footprint=[1, 0, 1], boundary="fill", fillvalue=-1)
     array([1, 4, 1, 5, 9, 5, 9, 2], dtype=int16)
-    """)
-def maximum_filter(image, size=None, *, footprint=None, boundary="symm", fillvalue=0,
-                   axes=None, channel_axis=None, workers=None, nan_policy="propagate",
-                   out=None):
+    """
     return _minmax_front("maximum_filter", True, False, image, size, footprint, boundary,
                          fillvalue, axes, channel_axis, workers, nan_policy, out)
 
 
-@_doc("""Grey erosion with a flat footprint: the windowed minimum.
+@_doc
+def erosion(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, axes=None,
+            channel_axis=None, workers=None, nan_policy="propagate", out=None):
+    """Grey erosion with a flat footprint: the windowed minimum.
 
     Identical to :func:`minimum_filter` and to
     :func:`scipy.ndimage.grey_erosion` with ``size``/``footprint``.  A bool
@@ -316,7 +268,16 @@ def maximum_filter(image, size=None, *, footprint=None, boundary="symm", fillval
 
     Parameters
     ----------
-    %(params)s
+    %(image)s
+    %(size)s
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(morph_out)s
 
     Returns
     -------
@@ -338,14 +299,15 @@ def maximum_filter(image, size=None, *, footprint=None, boundary="symm", fillval
            [0, 0, 1, 1, 1, 0, 0],
            [0, 0, 0, 0, 0, 0, 0],
            [0, 0, 0, 0, 0, 0, 0]])
-    """)
-def erosion(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, axes=None,
-            channel_axis=None, workers=None, nan_policy="propagate", out=None):
+    """
     return _minmax_front("erosion", False, False, image, size, footprint, boundary,
                          fillvalue, axes, channel_axis, workers, nan_policy, out)
 
 
-@_doc("""Grey dilation with a flat footprint: the maximum over the reflected footprint.
+@_doc
+def dilation(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, axes=None,
+             channel_axis=None, workers=None, nan_policy="propagate", out=None):
+    """Grey dilation with a flat footprint: the maximum over the reflected footprint.
 
     ``out[i] = max over footprint[j] of image[i + s // 2 - j]`` per axis,
     exactly :func:`scipy.ndimage.grey_dilation`.  For a footprint symmetric
@@ -354,7 +316,16 @@ def erosion(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, a
 
     Parameters
     ----------
-    %(params)s
+    %(image)s
+    %(size)s
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(morph_out)s
 
     Returns
     -------
@@ -373,9 +344,7 @@ def erosion(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, a
     array([0, 5, 5, 5, 0, 7, 7, 7], dtype=uint8)
     >>> imfilt.dilation(x, footprint=[1, 1, 0])   # reflected: looks at i and i+1
     array([0, 5, 5, 0, 0, 7, 7, 0], dtype=uint8)
-    """)
-def dilation(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, axes=None,
-             channel_axis=None, workers=None, nan_policy="propagate", out=None):
+    """
     return _minmax_front("dilation", True, True, image, size, footprint, boundary,
                          fillvalue, axes, channel_axis, workers, nan_policy, out)
 
@@ -404,14 +373,26 @@ def _native(x):
     return x.astype(x.dtype.newbyteorder("="), copy=False)
 
 
-@_doc("""Grey opening: dilation of the erosion (removes bright details smaller than the footprint).
+@_doc
+def opening(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, axes=None,
+            channel_axis=None, workers=None, nan_policy="propagate", out=None):
+    """Grey opening: dilation of the erosion (removes bright details smaller than the footprint).
 
     Exactly :func:`scipy.ndimage.grey_opening`: ``dilation(erosion(image))``
     with the same footprint, boundary and fill value in both steps.
 
     Parameters
     ----------
-    %(params)s
+    %(image)s
+    %(size)s
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(morph_out)s
 
     Returns
     -------
@@ -424,20 +405,30 @@ def _native(x):
     >>> x = np.array([1, 1, 9, 1, 1, 4, 4, 4, 1], dtype=np.uint8)
     >>> imfilt.opening(x, 3)
     array([1, 1, 1, 1, 1, 4, 4, 4, 1], dtype=uint8)
-    """)
-def opening(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, axes=None,
-            channel_axis=None, workers=None, nan_policy="propagate", out=None):
+    """
     return _compose("opening", "open", image, size, footprint, boundary, fillvalue, axes,
                     channel_axis, workers, nan_policy, out)
 
 
-@_doc("""Grey closing: erosion of the dilation (fills dark details smaller than the footprint).
+@_doc
+def closing(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, axes=None,
+            channel_axis=None, workers=None, nan_policy="propagate", out=None):
+    """Grey closing: erosion of the dilation (fills dark details smaller than the footprint).
 
     Exactly :func:`scipy.ndimage.grey_closing`: ``erosion(dilation(image))``.
 
     Parameters
     ----------
-    %(params)s
+    %(image)s
+    %(size)s
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(morph_out)s
 
     Returns
     -------
@@ -450,21 +441,32 @@ def opening(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, a
     >>> x = np.array([5, 5, 0, 5, 5, 2, 2, 2, 5], dtype=np.uint8)
     >>> imfilt.closing(x, 3)
     array([5, 5, 5, 5, 5, 2, 2, 2, 5], dtype=uint8)
-    """)
-def closing(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, axes=None,
-            channel_axis=None, workers=None, nan_policy="propagate", out=None):
+    """
     return _compose("closing", "close", image, size, footprint, boundary, fillvalue, axes,
                     channel_axis, workers, nan_policy, out)
 
 
-@_doc("""White top-hat: the image minus its opening (bright details smaller than the footprint).
+@_doc
+def white_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue=0,
+                 axes=None, channel_axis=None, workers=None, nan_policy="propagate",
+                 out=None):
+    """White top-hat: the image minus its opening (bright details smaller than the footprint).
 
     Exactly :func:`scipy.ndimage.white_tophat`: the subtraction happens in
     the image's dtype (for a bool image: exclusive or).
 
     Parameters
     ----------
-    %(params)s
+    %(image)s
+    %(size)s
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(morph_out)s
 
     Returns
     -------
@@ -477,22 +479,32 @@ def closing(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, a
     >>> x = np.array([1, 1, 9, 1, 1, 4, 4, 4, 1], dtype=np.uint8)
     >>> imfilt.white_tophat(x, 3)
     array([0, 0, 8, 0, 0, 0, 0, 0, 0], dtype=uint8)
-    """)
-def white_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue=0,
-                 axes=None, channel_axis=None, workers=None, nan_policy="propagate",
-                 out=None):
+    """
     return _compose("white_tophat", "white", image, size, footprint, boundary, fillvalue,
                     axes, channel_axis, workers, nan_policy, out)
 
 
-@_doc("""Black top-hat: the closing minus the image (dark details smaller than the footprint).
+@_doc
+def black_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue=0,
+                 axes=None, channel_axis=None, workers=None, nan_policy="propagate",
+                 out=None):
+    """Black top-hat: the closing minus the image (dark details smaller than the footprint).
 
     Exactly :func:`scipy.ndimage.black_tophat`: the subtraction happens in
     the image's dtype (for a bool image: exclusive or).
 
     Parameters
     ----------
-    %(params)s
+    %(image)s
+    %(size)s
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(morph_out)s
 
     Returns
     -------
@@ -505,15 +517,16 @@ def white_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue
     >>> x = np.array([5, 5, 0, 5, 5, 2, 2, 2, 5], dtype=np.uint8)
     >>> imfilt.black_tophat(x, 3)
     array([0, 0, 5, 0, 0, 0, 0, 0, 0], dtype=uint8)
-    """)
-def black_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue=0,
-                 axes=None, channel_axis=None, workers=None, nan_policy="propagate",
-                 out=None):
+    """
     return _compose("black_tophat", "black", image, size, footprint, boundary, fillvalue,
                     axes, channel_axis, workers, nan_policy, out)
 
 
-@_doc("""Morphological gradient: dilation minus erosion (local contrast, edges).
+@_doc
+def morphological_gradient(image, size=None, *, footprint=None, boundary="symm",
+                           fillvalue=0, axes=None, channel_axis=None, workers=None,
+                           nan_policy="propagate", out=None):
+    """Morphological gradient: dilation minus erosion (local contrast, edges).
 
     Exactly :func:`scipy.ndimage.morphological_gradient` (subtraction in
     the image's dtype).  For a bool image it is ``dilation & ~erosion``,
@@ -521,7 +534,16 @@ def black_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue
 
     Parameters
     ----------
-    %(params)s
+    %(image)s
+    %(size)s
+    %(footprint)s
+    %(boundary)s
+    %(fillvalue)s
+    %(axes)s
+    %(channel_axis)s
+    %(workers)s
+    %(nan_policy)s
+    %(morph_out)s
 
     Returns
     -------
@@ -536,9 +558,6 @@ def black_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue
     array([0, 0, 5, 5, 0, 0, 0], dtype=int32)
     >>> imfilt.morphological_gradient(x > 2, 3)
     array([False, False,  True,  True, False, False, False])
-    """)
-def morphological_gradient(image, size=None, *, footprint=None, boundary="symm",
-                           fillvalue=0, axes=None, channel_axis=None, workers=None,
-                           nan_policy="propagate", out=None):
+    """
     return _compose("morphological_gradient", "gradient", image, size, footprint, boundary,
                     fillvalue, axes, channel_axis, workers, nan_policy, out)

@@ -23,7 +23,9 @@ contiguous and vectorise.  Paths:
                     (weight 0); otherwise NaN propagates through the sums.
 
 Threads take whole output rows (disjoint), and every output value is the
-same sequence of operations for any thread count.
+same sequence of operations for any thread count.  Threads start when the
+weight evaluations ``H * W * nk * C`` reach ``min_work``; each entry point
+returns the thread count it used.
 """
 
 cimport cython
@@ -348,15 +350,17 @@ def bilateral_lut(const unsigned char[:, :, ::1] x not None,  # IN  (C, H + 2r, 
                   const Py_ssize_t[::1] doff not None,        # IN  (nk,) dy * Wp + dx
                   const float[::1] sw not None,               # IN  (nk,) spatial weights
                   const float[::1] cw not None,               # IN  (255 * C + 1,) colour weights
-                  int nthreads, bint parallel):
+                  int nthreads, Py_ssize_t min_work):
     """uint8 bilateral filter with table weights (see module docstring)."""
     cdef Py_ssize_t C = x.shape[0], Hp = x.shape[1], Wp = x.shape[2]
     cdef Py_ssize_t H = out.shape[1], W = out.shape[2], nk = doff.shape[0]
     cdef Py_ssize_t y, tid, per
     cdef float *scr
     cdef float[::1] scratch
+    cdef bint parallel
     if H == 0 or W == 0 or C == 0:
-        return
+        return 1
+    parallel = nthreads > 1 and H * W * nk * C >= min_work
     if not parallel:
         nthreads = 1
     per = (C + 3) * W
@@ -370,6 +374,7 @@ def bilateral_lut(const unsigned char[:, :, ::1] x not None,  # IN  (C, H + 2r, 
                      scr + tid * per, scr + tid * per + C * W,
                      <int *>(scr + tid * per + (C + 1) * W), scr + tid * per + (C + 2) * W,
                      &out[0, y, 0], H * W)
+    return nthreads
 
 
 @cython.boundscheck(False)
@@ -379,15 +384,17 @@ def bilateral_real(const real_t[:, :, ::1] x not None,  # IN  (C, H + 2r, W + 2r
                    Py_ssize_t r,
                    const Py_ssize_t[::1] doff not None,  # IN  (nk,) dy * Wp + dx
                    const real_t[::1] ls not None,        # IN  (nk,) spatial log-weights
-                   double cc, bint omit, int nthreads, bint parallel):
+                   double cc, bint omit, int nthreads, Py_ssize_t min_work):
     """Floating-point bilateral filter (see module docstring)."""
     cdef Py_ssize_t C = x.shape[0], Hp = x.shape[1], Wp = x.shape[2]
     cdef Py_ssize_t H = out.shape[1], W = out.shape[2], nk = doff.shape[0]
     cdef Py_ssize_t y, tid, per
     cdef real_t *scr
     cdef real_t[::1] scratch
+    cdef bint parallel
     if H == 0 or W == 0 or C == 0:
-        return
+        return 1
+    parallel = nthreads > 1 and H * W * nk * C >= min_work
     if not parallel:
         nthreads = 1
     per = (C + 3) * W
@@ -401,3 +408,4 @@ def bilateral_real(const real_t[:, :, ::1] x not None,  # IN  (C, H + 2r, W + 2r
                       <real_t>cc, omit, scr + tid * per, scr + tid * per + C * W,
                       scr + tid * per + (C + 1) * W, scr + tid * per + (C + 2) * W,
                       &out[0, y, 0], H * W)
+    return nthreads

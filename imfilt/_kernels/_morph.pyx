@@ -217,13 +217,13 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
                 bint ismax,
                 Py_ssize_t rk, Py_ssize_t rbefore,
                 const Py_ssize_t[::1] ridx not None,  # IN (inner + rk - 1,) when rk > 0
-                int nthreads, bint parallel):
+                int nthreads, Py_ssize_t min_work):
     """Window extremum along the middle axis of ``(outer, n, inner)``.
 
     ``rk > 0`` (only with ``inner > 1``) fuses a second pass along the
     contiguous axis with window ``rk``, offset ``rbefore`` and map ``ridx``.
-    ``parallel`` is the caller's decision that the work is large enough to
-    thread; ``nthreads`` the thread count.
+    Threads (at most ``nthreads``) start only when the values written (twice
+    when fused) reach ``min_work``.  Returns the thread count used.
     """
     cdef Py_ssize_t units, u, o, cb, sgm, ncb, nseg, S, B, i0, i1, c0, Bc, tid
     cdef Py_ssize_t per_thread, Hn, Ln, target
@@ -234,8 +234,10 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
     cdef const mm_t *frow
     cdef mm_t fv = fill[0]
     cdef Py_ssize_t itemsize = sizeof(mm_t)
+    cdef bint parallel
     if outer <= 0 or n <= 0 or inner <= 0:
-        return
+        return 1
+    parallel = nthreads > 1 and outer * n * inner * (2 if rk > 0 else 1) >= min_work
     if not parallel:
         nthreads = 1
     sp = &src[0]
@@ -250,7 +252,7 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
                 tid = threadid()
                 _line(sp + o * n, dp + o * n, n, k, before, &idx[0], fv,
                       scr + tid * 2 * Ln, scr + tid * 2 * Ln + Ln, ismax)
-        return
+        return nthreads
     # Column blocks: whole rows when fusing or when no scratch is needed.
     if rk > 0 or k <= DIRECT_MAX:
         B = inner
@@ -297,6 +299,7 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
             _columns(sp + o * n * inner, dp + o * n * inner, inner, c0, Bc, i0, i1, k,
                      &idx[0], frow, base, base + Hn, ismax, rk, rbefore,
                      &ridx[0], base + Hn + B, base + Hn + B + Ln)
+    return nthreads
 
 
 @cython.boundscheck(False)
@@ -306,14 +309,20 @@ def minmax_offsets(const mm_t[::1] padded not None,       # IN  padded image, fl
                    const Py_ssize_t[::1] line_base not None,  # IN (nlines,) start in padded
                    Py_ssize_t W,
                    const Py_ssize_t[::1] offsets not None,  # IN (nf,) footprint offsets
-                   bint ismax, int nthreads, bint parallel):
-    """``dst[l*W + x] = extremum over t of padded[line_base[l] + offsets[t] + x]``."""
+                   bint ismax, int nthreads, Py_ssize_t min_work):
+    """``dst[l*W + x] = extremum over t of padded[line_base[l] + offsets[t] + x]``.
+
+    Threads start when ``nlines * W * len(offsets)`` reaches ``min_work``;
+    returns the thread count used.
+    """
     cdef Py_ssize_t nlines = line_base.shape[0], nf = offsets.shape[0], l, t
     cdef const mm_t *pp
     cdef mm_t *dp
     cdef const mm_t *q
+    cdef bint parallel
     if nlines == 0 or W == 0 or nf == 0:
-        return
+        return 1
+    parallel = nthreads > 1 and nlines * W * nf >= min_work
     if not parallel:
         nthreads = 1
     pp = &padded[0]
@@ -328,3 +337,4 @@ def minmax_offsets(const mm_t[::1] padded not None,       # IN  padded image, fl
                 _op2(dp + l * W, q + offsets[0], q + offsets[1], W, ismax)
                 for t in range(2, nf):
                     _op2(dp + l * W, dp + l * W, q + offsets[t], W, ismax)
+    return nthreads
