@@ -367,7 +367,7 @@ def bilateral_lut(const unsigned char[:, :, ::1] x not None,  # IN  (C, H + 2r, 
     scratch = np.empty(nthreads * per, dtype=np.float32)
     scr = &scratch[0]
     with nogil:
-        for y in prange(H, num_threads=nthreads, schedule="static",
+        for y in prange(H, num_threads=nthreads, schedule="dynamic", chunksize=1,
                         use_threads_if=parallel and nthreads > 1):
             tid = threadid()
             _row_lut(&x[0, 0, 0], C, Hp * Wp, Wp, y, W, r, &doff[0], &sw[0], nk, &cw[0],
@@ -401,7 +401,7 @@ def bilateral_real(const real_t[:, :, ::1] x not None,  # IN  (C, H + 2r, W + 2r
     scratch = np.empty(nthreads * per, dtype=np.float32 if real_t is float else np.float64)
     scr = &scratch[0]
     with nogil:
-        for y in prange(H, num_threads=nthreads, schedule="static",
+        for y in prange(H, num_threads=nthreads, schedule="dynamic", chunksize=1,
                         use_threads_if=parallel and nthreads > 1):
             tid = threadid()
             _row_real(&x[0, 0, 0], C, Hp * Wp, Wp, y, W, r, &doff[0], &ls[0], nk,

@@ -32,7 +32,8 @@ image's own dtype.  Two paths:
     footprint element and output value.
 
 Threads take disjoint output (rows x column blocks x row segments, or
-lines); min/max are exact, so results are bit-identical for any thread
+lines) in dynamic chunks, so a thread that the OS deschedules on a busy
+machine holds up little work; min/max are exact, so results are bit-identical for any thread
 count.  The kernels never see NaN semantics: the caller
 (``imfilt._minmax``) handles NaN with masks.  All geometry is validated by
 the caller.
@@ -226,7 +227,7 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
     when fused) reach ``min_work``.  Returns the thread count used.
     """
     cdef Py_ssize_t units, u, o, cb, sgm, ncb, nseg, S, B, i0, i1, c0, Bc, tid
-    cdef Py_ssize_t per_thread, Hn, Ln, target
+    cdef Py_ssize_t per_thread, Hn, Ln, target, chunk
     cdef const mm_t *sp
     cdef mm_t *dp
     cdef mm_t *scr
@@ -246,9 +247,12 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
         Ln = n + k - 1
         scratch = np.empty(nthreads * 2 * Ln, dtype=np.asarray(src).dtype)
         scr = _data(scratch, sp)
+        # Dynamic chunks of about 1/16 of a thread's share: a thread the OS
+        # deschedules holds up little work (results do not depend on it).
+        chunk = max(1, outer // (16 * nthreads))
         with nogil:
-            for o in prange(outer, num_threads=nthreads, schedule="static",
-                            use_threads_if=parallel and nthreads > 1):
+            for o in prange(outer, num_threads=nthreads, schedule="dynamic",
+                            chunksize=chunk, use_threads_if=parallel and nthreads > 1):
                 tid = threadid()
                 _line(sp + o * n, dp + o * n, n, k, before, &idx[0], fv,
                       scr + tid * 2 * Ln, scr + tid * 2 * Ln + Ln, ismax)
@@ -267,7 +271,7 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
     # Row segments give every thread work even for one slab.
     nseg = 1
     if parallel and nthreads > 1:
-        target = 4 * nthreads
+        target = 16 * nthreads
         if outer * ncb < target:
             nseg = (target + outer * ncb - 1) // (outer * ncb)
     S = (n + nseg - 1) // nseg
@@ -285,7 +289,7 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
     scr = _data(scratch, sp)
     frow = _data(fillrow, sp)
     with nogil:
-        for u in prange(units, num_threads=nthreads, schedule="static",
+        for u in prange(units, num_threads=nthreads, schedule="dynamic", chunksize=1,
                         use_threads_if=parallel and nthreads > 1):
             tid = threadid()
             base = scr + tid * per_thread
@@ -315,7 +319,7 @@ def minmax_offsets(const mm_t[::1] padded not None,       # IN  padded image, fl
     Threads start when ``nlines * W * len(offsets)`` reaches ``min_work``;
     returns the thread count used.
     """
-    cdef Py_ssize_t nlines = line_base.shape[0], nf = offsets.shape[0], l, t
+    cdef Py_ssize_t nlines = line_base.shape[0], nf = offsets.shape[0], l, t, chunk
     cdef const mm_t *pp
     cdef mm_t *dp
     cdef const mm_t *q
@@ -327,8 +331,9 @@ def minmax_offsets(const mm_t[::1] padded not None,       # IN  padded image, fl
         nthreads = 1
     pp = &padded[0]
     dp = &dst[0]
+    chunk = max(1, nlines // (16 * nthreads))
     with nogil:
-        for l in prange(nlines, num_threads=nthreads, schedule="static",
+        for l in prange(nlines, num_threads=nthreads, schedule="dynamic", chunksize=chunk,
                         use_threads_if=parallel and nthreads > 1):
             q = pp + line_base[l]
             if nf == 1:
