@@ -164,18 +164,68 @@ def _footprint(x, fp, centre, ismax, boundary, fill, nthreads):
             padded[tuple(sel)] = fill
     padded = np.ascontiguousarray(padded)
     pstrides = [s // padded.itemsize for s in padded.strides]
-    offsets = np.flatnonzero(fp)
-    offsets = sum(c * st for c, st in zip(np.unravel_index(offsets, fp.shape), pstrides))
-    offsets = np.ascontiguousarray(offsets, dtype=np.intp)
+    source, offsets = _runs(padded, fp, pstrides, ismax)
     base = np.zeros((), dtype=np.intp)
     for axis in range(x.ndim - 1):
         base = base[..., None] + np.arange(x.shape[axis], dtype=np.intp) * pstrides[axis]
     base = np.ascontiguousarray(base.reshape(-1), dtype=np.intp)
     out = np.empty(x.shape, dtype=x.dtype)
     W = x.shape[-1]
-    ran_parallel(_morph.minmax_offsets(padded.reshape(-1), out.reshape(-1), base, W, offsets,
+    ran_parallel(_morph.minmax_offsets(source, out.reshape(-1), base, W, offsets,
                                        ismax, nthreads, min_parallel_work()))
     return out
+
+
+def _runs(padded, fp, pstrides, ismax):
+    """Source array and flat offsets for the offset kernel.
+
+    A footprint row with a run of ``L`` consecutive True entries along the
+    contiguous axis needs ``L`` comparisons per output as single offsets,
+    but only two as a pair of overlapping windows of length ``w`` (the
+    largest power of two <= ``L``) read from a level array ``P_w`` (the
+    extremum of ``w`` consecutive padded samples; ``P_2w`` is built from
+    two shifted ``P_w``).  The levels are stacked after the padded image so
+    that one flat offset list addresses them all; positions a window never
+    reads (the ends of the padded rows) hold unused values.
+    """
+    flat = padded.reshape(-1)
+    size = flat.size
+    coords = np.argwhere(fp)
+    single = [int(np.dot(c, pstrides)) for c in coords]
+    runs = []                                      # (row start offset, run length)
+    rows = {}
+    for c in coords:
+        rows.setdefault(tuple(c[:-1]), []).append(int(c[-1]))
+    for key, cols in rows.items():
+        row0 = int(np.dot(key, pstrides[:-1])) if key else 0
+        start = prev = cols[0]
+        for col in cols[1:] + [None]:
+            if col is not None and col == prev + 1:
+                prev = col
+                continue
+            runs.append((row0 + start * pstrides[-1], prev - start + 1))
+            if col is not None:
+                start = prev = col
+    longest = max(length for _, length in runs)
+    nlevels = longest.bit_length()                 # levels w = 1, 2, 4, ..., <= longest
+    cost_runs = sum(1 if length == 1 else 2 for _, length in runs) + (nlevels - 1)
+    if nlevels == 1 or cost_runs >= len(single):
+        return flat, np.ascontiguousarray(single, dtype=np.intp)
+    levels = np.empty(nlevels * size, dtype=flat.dtype)
+    levels[:size] = flat
+    op = np.maximum if ismax else np.minimum
+    for j in range(1, nlevels):
+        w = 1 << (j - 1)
+        prev, cur = levels[(j - 1) * size:j * size], levels[j * size:(j + 1) * size]
+        op(prev[:size - w], prev[w:], out=cur[:size - w])
+        cur[size - w:] = prev[size - w:]
+    offsets = []
+    for start, length in runs:
+        j = length.bit_length() - 1                # w = 2**j <= length
+        offsets.append(j * size + start)
+        if length != 1 << j:
+            offsets.append(j * size + start + length - (1 << j))
+    return levels, np.ascontiguousarray(offsets, dtype=np.intp)
 
 
 def _core(x, footprint, centre, ismax, boundary, fill, nthreads):
