@@ -116,6 +116,31 @@ def test_footprint_grid_matches_scipy(name, boundary):
             np.testing.assert_array_equal(got, ref, err_msg=f"{shape} fp={fp.astype(int)}")
 
 
+def test_large_footprints_with_long_runs():
+    # rows of consecutive True entries are read as two overlapping windows
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[-6:7, -6:7]
+    disk = yy ** 2 + xx ** 2 <= 36
+    ring = disk & (yy ** 2 + xx ** 2 >= 9)
+    x = rng.integers(0, 1000, (31, 37)).astype(np.uint16)
+    for fp in (disk, ring, rng.random((7, 11)) < 0.8, disk[:, :12]):
+        for b in BOUNDARIES:
+            for name in ("erosion", "dilation", "maximum_filter"):
+                ours, theirs = PAIRS[name]
+                np.testing.assert_array_equal(ours(x, footprint=fp, boundary=b, fillvalue=9),
+                                              theirs(x, footprint=fp, mode=NDI[b], cval=9))
+    vol = rng.random((6, 7, 9))
+    ball = np.ones((3, 3, 9), bool)
+    ball[1, 1, 4] = False
+    np.testing.assert_array_equal(imfilt.erosion(vol, footprint=ball),
+                                  ndi.grey_erosion(vol, footprint=ball))
+    f = rng.standard_normal((20, 21))
+    f[rng.random(f.shape) < 0.3] = np.nan
+    for omit in (False, True):
+        got = imfilt.minimum_filter(f, footprint=disk, nan_policy="omit" if omit else "propagate")
+        np.testing.assert_array_equal(got, reference(f, disk, False, "symm", omit=omit))
+
+
 def test_four_dimensional_and_large_windows():
     rng = np.random.default_rng(2)
     x = rng.random((3, 4, 5, 6)).astype(np.float32)
