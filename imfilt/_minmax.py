@@ -31,16 +31,51 @@ Public fronts (``imfilt.morphology``) validate arguments and call
 extent around ``centre``).
 """
 
+import math
+
 import numpy as np
 
 from imfilt._kernels import _morph
 from imfilt._modes import boundary_index
 from imfilt._threads import min_parallel_work, ran_parallel
 
-__all__ = ["minmax", "kernel_fill"]
+__all__ = ["minmax", "kernel_fill", "erosion_geometry", "dilation_geometry", "halo"]
 
 _KERNEL_DTYPES = {np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "uint32",
                                         "int32", "uint64", "int64", "float32", "float64")}
+
+
+def erosion_geometry(footprint):
+    """``(footprint, centre)`` of minimum_filter, maximum_filter and erosion.
+
+    Footprint entry ``j`` reads the input at ``i + j - s // 2`` (per axis).
+    """
+    return footprint, tuple(s // 2 for s in footprint.shape)
+
+
+def dilation_geometry(footprint):
+    """``(footprint, centre)`` of the dilation: the footprint reflected.
+
+    ``dilation(x, f)[i] = max over f[j] of x[i + s // 2 - j]``, i.e. the
+    maximum over the reflected footprint with centre ``(s - 1) // 2``.
+    """
+    fp = footprint[(slice(None, None, -1),) * footprint.ndim]
+    return fp, tuple((s - 1) // 2 for s in fp.shape)
+
+
+def halo(footprint, centre):
+    """Input samples an output reads before and after it, per filtered axis.
+
+    Exact: only True entries count, so chunked wrappers can overlap chunks
+    by exactly this much (opening/closing: the sum of both steps' halos).
+
+    >>> import numpy as np
+    >>> halo(np.array([[0, 1, 1]], bool), (0, 1))
+    ((0, 0), (0, 1))
+    """
+    nz = np.nonzero(footprint)
+    return tuple((max(c - int(a.min()), 0), max(int(a.max()) - c, 0))
+                 for a, c in zip(nz, centre))
 
 
 def _to_kernel(x):
@@ -123,9 +158,9 @@ def _rect(x, windows, ismax, boundary, fill, nthreads):
     while p < len(passes):
         axis, k, before = passes[p]
         shape = x.shape
-        outer = int(np.prod(shape[:axis], dtype=np.int64))
+        outer = math.prod(shape[:axis])
         n = shape[axis]
-        inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+        inner = math.prod(shape[axis + 1:])
         idx = _pass_index(n, k, before, boundary)
         rk, rb, ridx = 0, 0, dummy
         if axis == last - 1 and p + 1 < len(passes) and passes[p + 1][0] == last:
@@ -230,6 +265,8 @@ def _runs(padded, fp, pstrides, ismax):
 
 def _core(x, footprint, centre, ismax, boundary, fill, nthreads):
     """Dispatch a trimmed footprint to the rectangular or the offset path."""
+    if footprint.all():
+        return _rect(x, tuple(zip(footprint.shape, centre)), ismax, boundary, fill, nthreads)
     nz = np.nonzero(footprint)
     lo = [int(a.min()) for a in nz]
     hi = [int(a.max()) for a in nz]

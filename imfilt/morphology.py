@@ -28,7 +28,7 @@ import numpy as np
 
 from imfilt._docs import docfiller
 from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
-from imfilt._minmax import kernel_fill, minmax
+from imfilt._minmax import dilation_geometry, erosion_geometry, kernel_fill, minmax
 from imfilt._modes import canonical_boundary
 from imfilt._threads import resolve_workers
 from imfilt._validation import ParameterTypeError, as_array, check_choice
@@ -95,19 +95,10 @@ def _parse(image, size, footprint, boundary, fillvalue, axes, channel_axis, work
     return p
 
 
-def _reflected(p):
-    """Footprint and centre of the dilation: reflected, centre (s - 1) // 2."""
-    fp = p.footprint[(slice(None, None, -1),) * p.footprint.ndim]
-    return fp, tuple((s - 1) // 2 for s in fp.shape)
-
-
 def _run(p, x, ismax, reflect):
     if x.size == 0 or not p.axes:
         return np.array(x, dtype=x.dtype.newbyteorder("="), copy=True)
-    if reflect:
-        fp, centre = _reflected(p)
-    else:
-        fp, centre = p.footprint, tuple(s // 2 for s in p.footprint.shape)
+    fp, centre = (dilation_geometry if reflect else erosion_geometry)(p.footprint)
     return minmax(x, fp, centre, ismax, p.boundary, p.fill, p.axes, p.nthreads,
                   p.nan_policy)
 

@@ -447,3 +447,22 @@ def test_huge_values_and_infinities():
     x = np.array([np.inf, -np.inf, 1e308, -1e308, 0.0, -0.0])
     np.testing.assert_array_equal(imfilt.minimum_filter(x, 3), ndi.minimum_filter(x, 3))
     np.testing.assert_array_equal(imfilt.maximum_filter(x, 2), ndi.maximum_filter(x, 2))
+
+
+def test_engine_halo_is_exact_for_chunks():
+    # A chunk extended by halo() on each side reproduces the full result inside it.
+    from imfilt._minmax import dilation_geometry, erosion_geometry, halo, minmax
+    rng = np.random.default_rng(12)
+    x = rng.integers(0, 100, (40, 45)).astype(np.int32)
+    for fp in (rng.random((5, 4)) < 0.5, np.array([[0, 0, 1]], bool), np.ones((6, 3), bool)):
+        if not fp.any():
+            continue
+        for geometry, ismax in ((erosion_geometry, False), (dilation_geometry, True)):
+            f, c = geometry(fp)
+            full = minmax(x, f, c, ismax, "symm", 0, (0, 1), 1, "propagate")
+            (b0, a0), (b1, a1) = halo(f, c)
+            r0, r1, q0, q1 = 10, 25, 12, 30
+            part = x[r0 - b0:r1 + a0, q0 - b1:q1 + a1]
+            got = minmax(part, f, c, ismax, "edge", 0, (0, 1), 1, "propagate")
+            np.testing.assert_array_equal(got[b0:b0 + r1 - r0, b1:b1 + q1 - q0],
+                                          full[r0:r1, q0:q1])
