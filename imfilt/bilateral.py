@@ -20,9 +20,11 @@ import numpy as np
 
 from imfilt._kernels import _bilateral as _kb
 from imfilt._minmax import minmax
-from imfilt._modes import boundary_index, canonical_boundary, choice_error
+from imfilt._geometry import channel_axis_index
+from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
-from imfilt._validation import as_array, as_fillvalue, cast_output, is_integer_like, result_dtypes
+from imfilt._validation import (as_array, as_fillvalue, cast_output, check_choice, is_integer_like,
+                                result_dtypes)
 
 __all__ = ["bilateral"]
 
@@ -144,31 +146,19 @@ def bilateral(image, diameter, sigma_color, sigma_space, *, boundary="reflect", 
     x = as_array(image, "image")
     if x.dtype.kind == "c":
         raise TypeError(f"image is complex ({x.dtype}); the bilateral filter needs real values")
-    if channel_axis is None:
-        if x.ndim == 3:
-            raise ValueError(f"image has shape {x.shape}; a 3-D image needs channel_axis "
-                             "(e.g. channel_axis=-1 for an (H, W, C) colour image)")
-        if x.ndim != 2:
-            raise ValueError(f"image must be 2-D (grey) or 3-D with channel_axis (colour); "
-                             f"got shape {x.shape}")
-        c = None
-    else:
-        if not is_integer_like(channel_axis):
-            raise TypeError(f"channel_axis={channel_axis!r} is not valid; use None or an int")
-        if x.ndim != 3:
-            raise ValueError(f"channel_axis={channel_axis!r} needs a 3-D image (H, W, C); "
-                             f"got shape {x.shape}")
-        if not -3 <= channel_axis < 3:
-            raise ValueError(f"channel_axis={channel_axis!r} is out of range for a 3-D image; "
-                             "use an axis in [-3, 2]")
-        c = int(channel_axis) % 3
+    if channel_axis is None and x.ndim == 3:
+        raise ValueError(f"image has shape {x.shape}; a 3-D image needs channel_axis "
+                         "(e.g. channel_axis=-1 for an (H, W, C) colour image)")
+    if x.ndim != (2 if channel_axis is None else 3):
+        raise ValueError(f"image must be 2-D (grey) or 3-D with channel_axis (colour); got "
+                         f"shape {x.shape} with channel_axis={channel_axis!r}")
+    c = channel_axis_index(channel_axis, x.ndim)
     if not is_integer_like(diameter):
         raise TypeError(f"diameter={diameter!r} is not valid; use an int (<= 0: from sigma_space)")
     sigma_color = _real_number("sigma_color", sigma_color)
     sigma_space = _real_number("sigma_space", sigma_space)
     boundary = canonical_boundary(boundary)
-    if not (isinstance(nan_policy, str) and nan_policy in _NAN_POLICIES):
-        raise choice_error("nan_policy", nan_policy, ", ".join(map(repr, _NAN_POLICIES)))
+    nan_policy = check_choice("nan_policy", nan_policy, _NAN_POLICIES)
     nthreads = resolve_workers(workers)
     compute, out_dtype = result_dtypes(x.dtype.newbyteorder("="), np.dtype(np.float32), dtype)
     fill = as_fillvalue(fillvalue, compute)

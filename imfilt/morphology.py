@@ -88,7 +88,7 @@ def _parse(image, size, footprint, boundary, fillvalue, axes, channel_axis, work
     p.axes = filter_axes(x.ndim, axes, channel_axis)
     p.footprint = _as_footprint(size, footprint, len(p.axes))
     p.boundary = canonical_boundary(boundary)
-    p.fill = kernel_fill(fillvalue, x.dtype)
+    p.fill = kernel_fill(fillvalue, x.dtype) if p.boundary == "fill" else 0
     p.nthreads = resolve_workers(workers)
     p.nan_policy = check_choice("nan_policy", nan_policy, _NAN_POLICIES)
     p.image = x

@@ -412,7 +412,7 @@ def test_errors_name_the_parameter():
     with pytest.raises(ValueError, match="fillvalue=0.5"):
         imfilt.erosion(x, 3, boundary="fill", fillvalue=0.5)
     with pytest.raises(TypeError, match="fillvalue"):
-        imfilt.erosion(x, 3, fillvalue="zero")
+        imfilt.erosion(x, 3, boundary="fill", fillvalue="zero")
     with pytest.raises(TypeError, match="complex"):
         imfilt.erosion(x + 1j, 3)
     with pytest.raises(TypeError, match="image"):
