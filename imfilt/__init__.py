@@ -21,6 +21,13 @@ Cython kernels with OpenMP behind a small NumPy API:
   order-statistic filters for every real dtype (the result keeps the
   image's dtype), equal to their ``scipy.ndimage`` namesakes, with
   ``nan_policy='omit'`` for a NaN-aware median.
+- :func:`minimum_filter`, :func:`maximum_filter`, :func:`erosion`,
+  :func:`dilation`, :func:`opening`, :func:`closing`, :func:`white_tophat`,
+  :func:`black_tophat`, :func:`morphological_gradient`: exact windowed
+  minimum/maximum and grey morphology with flat footprints, every real
+  dtype (bool stays bool), N-D, ``scipy.ndimage`` results.
+- :func:`bilateral`: edge-preserving bilateral filter with OpenCV's
+  definition (grey or colour), NaN-aware with ``nan_policy='omit'``.
 - :func:`upsample`, :func:`bilinear_kernel`, :func:`pyramid_down`,
   :func:`pyramid_up`: resampling.
 - :func:`set_workers`, :func:`get_workers`: thread control;
@@ -35,6 +42,7 @@ __version__ = "0.1.0"
 
 from imfilt._modes import BOUNDARIES, MODES
 from imfilt._threads import get_workers, openmp_enabled, set_workers, show_config
+from imfilt.bilateral import bilateral
 from imfilt.convolution import convolve, correlate
 from imfilt.edges import canny, gradient, laplace, prewitt, roberts, scharr, sobel
 from imfilt.layers import conv2d, conv_transpose2d
@@ -49,6 +57,9 @@ from imfilt.smoothing import (
     gaussian_laplace,
     unsharp_mask,
 )
+from imfilt.morphology import (black_tophat, closing, dilation, erosion, maximum_filter,
+                               minimum_filter, morphological_gradient, opening,
+                               white_tophat)
 from imfilt.pooling import avg_pool2d, max_pool2d, max_unpool2d, min_pool2d, stochastic_pool2d
 from imfilt.rank import median, percentile_filter, rank_filter
 from imfilt.upsampling import bilinear_kernel, pyramid_down, pyramid_up, upsample
@@ -88,6 +99,16 @@ __all__ = [
     "rank_filter",
     "stochastic_pool2d",
     "upsample",
+    "bilateral",
+    "black_tophat",
+    "closing",
+    "dilation",
+    "erosion",
+    "maximum_filter",
+    "minimum_filter",
+    "morphological_gradient",
+    "opening",
+    "white_tophat",
     "get_workers",
     "openmp_enabled",
     "set_workers",

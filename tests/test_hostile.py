@@ -407,6 +407,52 @@ def _nan_policy_rows():
     return rows
 
 
+MORPH = {name: getattr(imfilt, name) for name in (
+    "minimum_filter", "maximum_filter", "erosion", "dilation", "opening", "closing",
+    "white_tophat", "black_tophat", "morphological_gradient")}
+
+
+def _morph_rows():
+    """Grey morphology and the bilateral filter."""
+    rows = []
+    x = img()
+    u8 = img(dtype=np.uint8)
+    funcs = dict(MORPH, bilateral=imfilt.bilateral)
+    for fname, f in funcs.items():
+        rest = (5, 10.0, 2.0) if fname == "bilateral" else (3,)
+        R = lambda id, *a, **k: rows.append(Row(f"{fname}-{id}", f, *a, **k))  # noqa: E731
+        for name, bad, exc, match in BAD_IMAGES:
+            R(f"image-{name}", (bad,) + rest, exc=exc, match=match)
+        R("complex", (x + 1j,) + rest, exc=TypeError, match="complex")
+        R("boundary-mirror", (x,) + rest, {"boundary": "mirror"}, match="boundary='mirror'")
+        R("nan_policy-skip", (x,) + rest, {"nan_policy": "skip"}, match="nan_policy='skip'")
+        R("workers-0", (x,) + rest, {"workers": 0}, match="workers=0")
+        R("colour-ambiguous", (np.ones((5, 6, 3)),) + rest, match="channel_axis")
+        if fname == "bilateral":
+            R("diameter-float", (x, 2.5, 10.0, 2.0), exc=TypeError, match="diameter=2.5")
+            R("sigma_color-0", (x, 5, 0.0, 2.0), match="sigma_color=0.0")
+            R("sigma_space-nan", (x, 5, 1.0, np.nan), match="sigma_space=nan")
+            R("image-1d", (np.ones(5), 5, 1.0, 1.0), match="2-D")
+            continue
+        R("size-None", (x,), match="size=")
+        R("size-0", (x, 0), match="size=0")
+        R("size-float", (x, 2.5), exc=TypeError, match="size=2.5")
+        R("size-wrong-length", (x, (3, 3, 3)), exc=(TypeError, ValueError), match="size=")
+        R("size-and-footprint", (x, 3), {"footprint": K3}, match="both")
+        R("footprint-empty", (x,), {"footprint": np.zeros((3, 3), bool)}, match="no True")
+        R("footprint-weights", (x,), {"footprint": K3 * 2}, match="flat")
+        R("footprint-ndim", (x,), {"footprint": np.ones(3, bool)}, match="dimension")
+        R("fillvalue-range", (u8, 3), {"boundary": "fill", "fillvalue": 256}, match="fillvalue=256")
+        R("fillvalue-str", (x, 3), {"boundary": "fill", "fillvalue": "0"}, exc=TypeError,
+          match="fillvalue")
+        R("image-0d", (np.float64(1.0), 3), match="scalar")
+        R("nan-raise", (np.array([1.0, np.nan, 2.0]), 3), {"nan_policy": "raise"},
+          match="nan_policy='raise'")
+        R("out-overlap", (x, 3), {"out": x}, match="overlaps")
+        R("out-dtype", (x, 3), {"out": np.empty(x.shape, np.float32)}, match="dtype")
+    return rows
+
+
 def _dask_rows():
     try:
         import dask.array as da
@@ -502,7 +548,7 @@ def _smoothing_rows():
 
 
 ROWS = {r.id: r for r in _conv_rows() + _edge_rows() + _other_rows() + _net_rows()
-        + _nan_policy_rows() + _dask_rows() + _smoothing_rows()}
+        + _nan_policy_rows() + _dask_rows() + _smoothing_rows() + _morph_rows()}
 
 
 def _arrays(value, found):

@@ -1,0 +1,411 @@
+"""Bilateral filter kernels (private; the public front is imfilt.bilateral).
+
+Input: a padded planar image ``x[C, Hp, Wp]`` (C channels, padded by the
+window radius on every side by the caller's boundary rule) and the window
+as flat offsets ``doff[k] = dy * Wp + dx`` with their spatial log-weights
+``ls[k] = -(dy^2 + dx^2) / (2 sigma_space^2)``.  For output ``(y, x)``::
+
+    D_k = sum_c |x[c, y + dy, x + dx] - x[c, y, x]|
+    w_k = exp(ls[k] - D_k^2 * cc),   cc = 1 / (2 sigma_color^2)
+    out[c, y, x] = sum_k w_k x[c, y + dy, x + dx] / sum_k w_k
+
+Loops run offset by offset over whole output rows, so the inner loops are
+contiguous and vectorise.  Paths:
+
+``bilateral_lut``   uint8 planes: the colour weight is a table of
+                    ``255 * C + 1`` entries, the spatial one a table of
+                    ``nk``; float32 sums.
+``bilateral_real``  float32 planes with a vectorisable exp (Cody-Waite
+                    reduction and a degree-6 polynomial, about 2 ulp) and
+                    float32 sums; float64 planes with the C library's exp
+                    and float64 sums (the analytic definition).
+                    ``omit`` leaves out every neighbour with a NaN channel
+                    (weight 0); otherwise NaN propagates through the sums.
+
+Threads take whole output rows (disjoint), and every output value is the
+same sequence of operations for any thread count.  Threads start when the
+weight evaluations ``H * W * nk * C`` reach ``min_work``; each entry point
+returns the thread count it used.
+"""
+
+cimport cython
+from cython.parallel cimport prange, threadid
+from libc.math cimport exp, fabs
+from libc.string cimport memset
+
+import numpy as np
+
+from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <stdint.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #ifndef IMFILT_RESTRICT
+    #  if defined(_MSC_VER)
+    #    define IMFILT_RESTRICT __restrict
+    #  else
+    #    define IMFILT_RESTRICT __restrict__
+    #  endif
+    #endif
+    /* exp(x) in float32 for x <= 0: Cody-Waite reduction by ln 2, degree-6
+       polynomial (about 1 ulp), 0 below -87.  Written with integer masks
+       instead of float branches so that loops calling it vectorise. */
+    static inline float imfilt_expf_neg(float x) {
+        uint32_t ub, keep, xb, rb;
+        float xc, n, r, p, scale, res;
+        int32_t bits;
+        memcpy(&ub, &x, sizeof(ub));
+        keep = ub > 0xC2AE0000u ? 0u : 0xFFFFFFFFu;     /* x >= -87 */
+        xb = (ub & keep) | (0xC2AE0000u & ~keep);
+        memcpy(&xc, &xb, sizeof(xc));
+        n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  /* round */
+        r = xc - n * 0.693359375f;
+        r = r + n * 2.12194440e-4f;
+        p = 1.9875691500e-4f;
+        p = p * r + 1.3981999507e-3f;
+        p = p * r + 8.3334519073e-3f;
+        p = p * r + 4.1665795894e-2f;
+        p = p * r + 1.6666665459e-1f;
+        p = p * r + 5.0000001201e-1f;
+        p = p * (r * r) + r + 1.0f;
+        bits = ((int32_t)n + 127) << 23;
+        memcpy(&scale, &bits, sizeof(scale));
+        res = p * scale;
+        memcpy(&rb, &res, sizeof(rb));
+        rb &= keep;
+        memcpy(&res, &rb, sizeof(res));
+        return res;
+    }
+    static inline float imfilt_maskf(float v, uint32_t m) {
+        uint32_t b;
+        memcpy(&b, &v, sizeof(b));
+        b &= m;
+        memcpy(&v, &b, sizeof(v));
+        return v;
+    }
+    /* --- uint8 planes, table weights ------------------------------------ */
+    static void imfilt_bil_grey_u8(const uint8_t *IMFILT_RESTRICT q,
+                                   const uint8_t *IMFILT_RESTRICT cp, Py_ssize_t W,
+                                   float s, const float *IMFILT_RESTRICT cw,
+                                   float *IMFILT_RESTRICT num, float *IMFILT_RESTRICT den) {
+        for (Py_ssize_t i = 0; i < W; i++) {
+            int d = abs((int)q[i] - (int)cp[i]);
+            float w = s * cw[d];
+            num[i] += w * (float)q[i];
+            den[i] += w;
+        }
+    }
+    /* four taps at once: num/den are loaded and stored once per four taps */
+    static void imfilt_bil_grey4_u8(const uint8_t *IMFILT_RESTRICT q0,
+                                    const uint8_t *IMFILT_RESTRICT q1,
+                                    const uint8_t *IMFILT_RESTRICT q2,
+                                    const uint8_t *IMFILT_RESTRICT q3,
+                                    const uint8_t *IMFILT_RESTRICT cp, Py_ssize_t W,
+                                    const float *IMFILT_RESTRICT s,
+                                    const float *IMFILT_RESTRICT cw,
+                                    float *IMFILT_RESTRICT num, float *IMFILT_RESTRICT den) {
+        float s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+        for (Py_ssize_t i = 0; i < W; i++) {
+            int c = (int)cp[i];
+            float w0 = s0 * cw[abs((int)q0[i] - c)];
+            float w1 = s1 * cw[abs((int)q1[i] - c)];
+            float w2 = s2 * cw[abs((int)q2[i] - c)];
+            float w3 = s3 * cw[abs((int)q3[i] - c)];
+            num[i] += ((w0 * (float)q0[i] + w1 * (float)q1[i]) + (w2 * (float)q2[i] + w3 * (float)q3[i]));
+            den[i] += ((w0 + w1) + (w2 + w3));
+        }
+    }
+    static void imfilt_bil_absdiff_u8(int32_t *IMFILT_RESTRICT dbuf,
+                                      const uint8_t *IMFILT_RESTRICT q,
+                                      const uint8_t *IMFILT_RESTRICT cp, Py_ssize_t W, int first) {
+        if (first)
+            for (Py_ssize_t i = 0; i < W; i++) dbuf[i] = abs((int)q[i] - (int)cp[i]);
+        else
+            for (Py_ssize_t i = 0; i < W; i++) dbuf[i] += abs((int)q[i] - (int)cp[i]);
+    }
+    static void imfilt_bil_wlut(float *IMFILT_RESTRICT wbuf, const int32_t *IMFILT_RESTRICT dbuf,
+                                Py_ssize_t W, float s, const float *IMFILT_RESTRICT cw,
+                                float *IMFILT_RESTRICT den) {
+        for (Py_ssize_t i = 0; i < W; i++) {
+            float w = s * cw[dbuf[i]];
+            wbuf[i] = w;
+            den[i] += w;
+        }
+    }
+    static void imfilt_bil_num_u8(float *IMFILT_RESTRICT num, const float *IMFILT_RESTRICT wbuf,
+                                  const uint8_t *IMFILT_RESTRICT q, Py_ssize_t W) {
+        for (Py_ssize_t i = 0; i < W; i++) num[i] += wbuf[i] * (float)q[i];
+    }
+    /* --- float32 planes, computed weights ------------------------------- */
+    static void imfilt_bil_grey_f32(const float *IMFILT_RESTRICT q,
+                                    const float *IMFILT_RESTRICT cp, Py_ssize_t W,
+                                    float s, float cc,
+                                    float *IMFILT_RESTRICT num, float *IMFILT_RESTRICT den) {
+        for (Py_ssize_t i = 0; i < W; i++) {
+            float v = q[i];
+            float d = v - cp[i];
+            float w = imfilt_expf_neg(s - d * d * cc);
+            num[i] += w * v;
+            den[i] += w;
+        }
+    }
+    static void imfilt_bil_grey4_f32(const float *IMFILT_RESTRICT q0,
+                                     const float *IMFILT_RESTRICT q1,
+                                     const float *IMFILT_RESTRICT q2,
+                                     const float *IMFILT_RESTRICT q3,
+                                     const float *IMFILT_RESTRICT cp, Py_ssize_t W,
+                                     const float *IMFILT_RESTRICT s, float cc,
+                                     float *IMFILT_RESTRICT num, float *IMFILT_RESTRICT den) {
+        float s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+        for (Py_ssize_t i = 0; i < W; i++) {
+            float c = cp[i];
+            float v0 = q0[i], v1 = q1[i], v2 = q2[i], v3 = q3[i];
+            float d0 = v0 - c, d1 = v1 - c, d2 = v2 - c, d3 = v3 - c;
+            float w0 = imfilt_expf_neg(s0 - d0 * d0 * cc);
+            float w1 = imfilt_expf_neg(s1 - d1 * d1 * cc);
+            float w2 = imfilt_expf_neg(s2 - d2 * d2 * cc);
+            float w3 = imfilt_expf_neg(s3 - d3 * d3 * cc);
+            num[i] += ((w0 * v0 + w1 * v1) + (w2 * v2 + w3 * v3));
+            den[i] += ((w0 + w1) + (w2 + w3));
+        }
+    }
+    static void imfilt_bil_absdiff_f32(float *IMFILT_RESTRICT dbuf,
+                                       const float *IMFILT_RESTRICT q,
+                                       const float *IMFILT_RESTRICT cp, Py_ssize_t W, int first) {
+        if (first)
+            for (Py_ssize_t i = 0; i < W; i++) dbuf[i] = fabsf(q[i] - cp[i]);
+        else
+            for (Py_ssize_t i = 0; i < W; i++) dbuf[i] += fabsf(q[i] - cp[i]);
+    }
+    /* omit: a NaN distance (a NaN channel) gets weight 0 */
+    static void imfilt_bil_wexp_f32(float *IMFILT_RESTRICT wbuf, const float *IMFILT_RESTRICT dbuf,
+                                    Py_ssize_t W, float s, float cc,
+                                    float *IMFILT_RESTRICT den, int omit) {
+        if (omit) {
+            for (Py_ssize_t i = 0; i < W; i++) {
+                float d = dbuf[i];
+                float w = imfilt_maskf(imfilt_expf_neg(s - d * d * cc),
+                                       d == d ? 0xFFFFFFFFu : 0u);
+                wbuf[i] = w;
+                den[i] += w;
+            }
+        } else {
+            for (Py_ssize_t i = 0; i < W; i++) {
+                float d = dbuf[i];
+                float w = imfilt_expf_neg(s - d * d * cc);
+                wbuf[i] = w;
+                den[i] += w;
+            }
+        }
+    }
+    /* omit: a zero weight contributes exactly 0 (even for a NaN sample) */
+    static void imfilt_bil_num_f32(float *IMFILT_RESTRICT num, const float *IMFILT_RESTRICT wbuf,
+                                   const float *IMFILT_RESTRICT q, Py_ssize_t W, int omit) {
+        if (omit)
+            for (Py_ssize_t i = 0; i < W; i++)
+                num[i] += imfilt_maskf(wbuf[i] * q[i], wbuf[i] != 0.0f ? 0xFFFFFFFFu : 0u);
+        else
+            for (Py_ssize_t i = 0; i < W; i++) num[i] += wbuf[i] * q[i];
+    }
+    """
+    float imfilt_expf_neg(float x) noexcept nogil
+    void imfilt_bil_grey_u8(const unsigned char *q, const unsigned char *cp, Py_ssize_t W,
+                            float s, const float *cw, float *num, float *den) noexcept nogil
+    void imfilt_bil_grey4_u8(const unsigned char *q0, const unsigned char *q1,
+                             const unsigned char *q2, const unsigned char *q3,
+                             const unsigned char *cp, Py_ssize_t W, const float *s,
+                             const float *cw, float *num, float *den) noexcept nogil
+    void imfilt_bil_grey4_f32(const float *q0, const float *q1, const float *q2,
+                              const float *q3, const float *cp, Py_ssize_t W, const float *s,
+                              float cc, float *num, float *den) noexcept nogil
+    void imfilt_bil_absdiff_u8(int *dbuf, const unsigned char *q, const unsigned char *cp,
+                               Py_ssize_t W, int first) noexcept nogil
+    void imfilt_bil_wlut(float *wbuf, const int *dbuf, Py_ssize_t W, float s, const float *cw,
+                         float *den) noexcept nogil
+    void imfilt_bil_num_u8(float *num, const float *wbuf, const unsigned char *q,
+                           Py_ssize_t W) noexcept nogil
+    void imfilt_bil_grey_f32(const float *q, const float *cp, Py_ssize_t W, float s, float cc,
+                             float *num, float *den) noexcept nogil
+    void imfilt_bil_absdiff_f32(float *dbuf, const float *q, const float *cp, Py_ssize_t W,
+                                int first) noexcept nogil
+    void imfilt_bil_wexp_f32(float *wbuf, const float *dbuf, Py_ssize_t W, float s, float cc,
+                             float *den, int omit) noexcept nogil
+    void imfilt_bil_num_f32(float *num, const float *wbuf, const float *q, Py_ssize_t W,
+                            int omit) noexcept nogil
+
+ctypedef fused real_t:
+    float
+    double
+
+
+def _openmp_compiled():
+    """True when this module was compiled with OpenMP."""
+    return bool(imfilt_openmp_compiled())
+
+
+def expf_neg(float x):
+    """The float32 exp used by the float32 path (for tests)."""
+    return imfilt_expf_neg(x)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _row_lut(const unsigned char *x, Py_ssize_t C, Py_ssize_t plane,
+                   Py_ssize_t Wp, Py_ssize_t y, Py_ssize_t W, Py_ssize_t r,
+                   const Py_ssize_t *doff, const float *sw, Py_ssize_t nk,
+                   const float *cw, float *num, float *den, int *dbuf, float *wbuf,
+                   float *out, Py_ssize_t oplane) noexcept nogil:
+    """Output row ``y`` of every channel (uint8 planes, table weights)."""
+    cdef const unsigned char *cp = x + (y + r) * Wp + r
+    cdef const unsigned char *q
+    cdef Py_ssize_t k, i, c, k0
+    memset(num, 0, C * W * sizeof(float))
+    memset(den, 0, W * sizeof(float))
+    k0 = 0
+    if C == 1:
+        while k0 + 4 <= nk:
+            imfilt_bil_grey4_u8(cp + doff[k0], cp + doff[k0 + 1], cp + doff[k0 + 2],
+                                cp + doff[k0 + 3], cp, W, sw + k0, cw, num, den)
+            k0 = k0 + 4
+    for k in range(k0, nk):
+        q = cp + doff[k]
+        if C == 1:
+            imfilt_bil_grey_u8(q, cp, W, sw[k], cw, num, den)
+        else:
+            for c in range(C):
+                imfilt_bil_absdiff_u8(dbuf, q + c * plane, cp + c * plane, W, c == 0)
+            imfilt_bil_wlut(wbuf, dbuf, W, sw[k], cw, den)
+            for c in range(C):
+                imfilt_bil_num_u8(num + c * W, wbuf, q + c * plane, W)
+    for c in range(C):
+        for i in range(W):
+            out[c * oplane + i] = num[c * W + i] / den[i]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _row_real(const real_t *x, Py_ssize_t C, Py_ssize_t plane, Py_ssize_t Wp,
+                    Py_ssize_t y, Py_ssize_t W, Py_ssize_t r, const Py_ssize_t *doff,
+                    const real_t *ls, Py_ssize_t nk, real_t cc, bint omit,
+                    real_t *num, real_t *den, real_t *dbuf, real_t *wbuf,
+                    real_t *out, Py_ssize_t oplane) noexcept nogil:
+    """Output row ``y`` of every channel (float planes, computed weights)."""
+    cdef const real_t *cp = x + (y + r) * Wp + r
+    cdef const real_t *q
+    cdef Py_ssize_t k, i, c, k0
+    cdef real_t s, w, d, v
+    memset(num, 0, C * W * sizeof(real_t))
+    memset(den, 0, W * sizeof(real_t))
+    k0 = 0
+    if real_t is float:
+        if C == 1 and not omit:
+            while k0 + 4 <= nk:
+                imfilt_bil_grey4_f32(cp + doff[k0], cp + doff[k0 + 1], cp + doff[k0 + 2],
+                                     cp + doff[k0 + 3], cp, W, ls + k0, cc, num, den)
+                k0 = k0 + 4
+    for k in range(k0, nk):
+        q = cp + doff[k]
+        s = ls[k]
+        if real_t is float:
+            if C == 1 and not omit:
+                imfilt_bil_grey_f32(q, cp, W, s, cc, num, den)
+                continue
+            for c in range(C):
+                imfilt_bil_absdiff_f32(dbuf, q + c * plane, cp + c * plane, W, c == 0)
+            imfilt_bil_wexp_f32(wbuf, dbuf, W, s, cc, den, omit)
+            for c in range(C):
+                imfilt_bil_num_f32(num + c * W, wbuf, q + c * plane, W, omit)
+        else:
+            for i in range(W):
+                dbuf[i] = fabs(q[i] - cp[i])
+            for c in range(1, C):
+                for i in range(W):
+                    dbuf[i] = dbuf[i] + fabs(q[c * plane + i] - cp[c * plane + i])
+            for i in range(W):
+                d = dbuf[i]
+                w = exp(s - d * d * cc)
+                if omit and d != d:
+                    w = 0
+                wbuf[i] = w
+                den[i] = den[i] + w
+            for c in range(C):
+                for i in range(W):
+                    v = q[c * plane + i]
+                    if omit and wbuf[i] == 0:
+                        continue
+                    num[c * W + i] = num[c * W + i] + wbuf[i] * v
+    for c in range(C):
+        for i in range(W):
+            out[c * oplane + i] = num[c * W + i] / den[i]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def bilateral_lut(const unsigned char[:, :, ::1] x not None,  # IN  (C, H + 2r, W + 2r)
+                  float[:, :, ::1] out not None,              # OUT (C, H, W)
+                  Py_ssize_t r,
+                  const Py_ssize_t[::1] doff not None,        # IN  (nk,) dy * Wp + dx
+                  const float[::1] sw not None,               # IN  (nk,) spatial weights
+                  const float[::1] cw not None,               # IN  (255 * C + 1,) colour weights
+                  int nthreads, Py_ssize_t min_work):
+    """uint8 bilateral filter with table weights (see module docstring)."""
+    cdef Py_ssize_t C = x.shape[0], Hp = x.shape[1], Wp = x.shape[2]
+    cdef Py_ssize_t H = out.shape[1], W = out.shape[2], nk = doff.shape[0]
+    cdef Py_ssize_t y, tid, per
+    cdef float *scr
+    cdef float[::1] scratch
+    cdef bint parallel
+    if H == 0 or W == 0 or C == 0:
+        return 1
+    parallel = nthreads > 1 and H * W * nk * C >= min_work
+    if not parallel:
+        nthreads = 1
+    per = (C + 3) * W
+    scratch = np.empty(nthreads * per, dtype=np.float32)
+    scr = &scratch[0]
+    with nogil:
+        for y in prange(H, num_threads=nthreads, schedule="dynamic", chunksize=1,
+                        use_threads_if=parallel and nthreads > 1):
+            tid = threadid()
+            _row_lut(&x[0, 0, 0], C, Hp * Wp, Wp, y, W, r, &doff[0], &sw[0], nk, &cw[0],
+                     scr + tid * per, scr + tid * per + C * W,
+                     <int *>(scr + tid * per + (C + 1) * W), scr + tid * per + (C + 2) * W,
+                     &out[0, y, 0], H * W)
+    return nthreads
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def bilateral_real(const real_t[:, :, ::1] x not None,  # IN  (C, H + 2r, W + 2r)
+                   real_t[:, :, ::1] out not None,      # OUT (C, H, W)
+                   Py_ssize_t r,
+                   const Py_ssize_t[::1] doff not None,  # IN  (nk,) dy * Wp + dx
+                   const real_t[::1] ls not None,        # IN  (nk,) spatial log-weights
+                   double cc, bint omit, int nthreads, Py_ssize_t min_work):
+    """Floating-point bilateral filter (see module docstring)."""
+    cdef Py_ssize_t C = x.shape[0], Hp = x.shape[1], Wp = x.shape[2]
+    cdef Py_ssize_t H = out.shape[1], W = out.shape[2], nk = doff.shape[0]
+    cdef Py_ssize_t y, tid, per
+    cdef real_t *scr
+    cdef real_t[::1] scratch
+    cdef bint parallel
+    if H == 0 or W == 0 or C == 0:
+        return 1
+    parallel = nthreads > 1 and H * W * nk * C >= min_work
+    if not parallel:
+        nthreads = 1
+    per = (C + 3) * W
+    scratch = np.empty(nthreads * per, dtype=np.float32 if real_t is float else np.float64)
+    scr = &scratch[0]
+    with nogil:
+        for y in prange(H, num_threads=nthreads, schedule="dynamic", chunksize=1,
+                        use_threads_if=parallel and nthreads > 1):
+            tid = threadid()
+            _row_real(&x[0, 0, 0], C, Hp * Wp, Wp, y, W, r, &doff[0], &ls[0], nk,
+                      <real_t>cc, omit, scr + tid * per, scr + tid * per + C * W,
+                      scr + tid * per + (C + 1) * W, scr + tid * per + (C + 2) * W,
+                      &out[0, y, 0], H * W)
+    return nthreads

@@ -1,0 +1,330 @@
+"""Engine of the windowed minimum / maximum (grey morphology).
+
+``minmax(image, footprint, centre, ismax, ...)`` computes, for every
+output position ``i`` of the filtered axes::
+
+    out[i] = min (or max) over footprint[j] of image[i + j - centre]
+
+with image positions outside the array supplied by the boundary rule.  It
+is exact for every real dtype (values are selected, never computed): bool
+runs as uint8, float16 as float32 (both lossless), non-native byte orders
+are swapped, and the result has the image's dtype.
+
+Strategy:
+
+* the footprint is trimmed to the bounding box of its True entries (the
+  centre moves with it); a full box is *rectangular* and runs as one 1-D
+  pass per axis (``_morph.minmax_pass``: van Herk / Gil-Werman along strided
+  axes, doubling windows along the contiguous axis, the last two passes
+  fused);
+* any other footprint pads the image once and takes the extremum over the
+  footprint's offsets (``_morph.minmax_offsets``);
+* NaN never reaches a kernel comparison that matters: with
+  ``nan_policy='propagate'`` the filter runs on the raw values and a
+  maximum filter of the NaN mask marks the outputs whose window holds a
+  NaN; with ``'omit'`` NaN is replaced by the neutral value (+inf for a
+  minimum, -inf for a maximum) and a minimum filter of the mask marks the
+  all-NaN windows, which become NaN.
+
+Public fronts (``imfilt.morphology``) validate arguments and call
+``minmax``; chunked wrappers can call it too (its halo is the footprint's
+extent around ``centre``).
+"""
+
+import math
+
+import numpy as np
+
+from imfilt._kernels import _morph
+from imfilt._modes import boundary_index
+from imfilt._threads import min_parallel_work, ran_parallel
+
+__all__ = ["minmax", "kernel_fill", "erosion_geometry", "dilation_geometry", "halo"]
+
+_KERNEL_DTYPES = {np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "uint32",
+                                        "int32", "uint64", "int64", "float32", "float64")}
+
+
+def erosion_geometry(footprint):
+    """``(footprint, centre)`` of minimum_filter, maximum_filter and erosion.
+
+    Footprint entry ``j`` reads the input at ``i + j - s // 2`` (per axis).
+    """
+    return footprint, tuple(s // 2 for s in footprint.shape)
+
+
+def dilation_geometry(footprint):
+    """``(footprint, centre)`` of the dilation: the footprint reflected.
+
+    ``dilation(x, f)[i] = max over f[j] of x[i + s // 2 - j]``, i.e. the
+    maximum over the reflected footprint with centre ``(s - 1) // 2``.
+    """
+    fp = footprint[(slice(None, None, -1),) * footprint.ndim]
+    return fp, tuple((s - 1) // 2 for s in fp.shape)
+
+
+def halo(footprint, centre):
+    """Input samples an output reads before and after it, per filtered axis.
+
+    Exact: only True entries count, so chunked wrappers can overlap chunks
+    by exactly this much (opening/closing: the sum of both steps' halos).
+
+    >>> import numpy as np
+    >>> halo(np.array([[0, 1, 1]], bool), (0, 1))
+    ((0, 0), (0, 1))
+    """
+    nz = np.nonzero(footprint)
+    return tuple((max(c - int(a.min()), 0), max(int(a.max()) - c, 0))
+                 for a, c in zip(nz, centre))
+
+
+def _to_kernel(x):
+    """A native array of a kernel dtype holding the same values, losslessly."""
+    dt = x.dtype
+    if dt.kind == "b":
+        return np.ascontiguousarray(x).view(np.uint8)
+    if dt.kind == "f" and dt.itemsize == 2:
+        return x.astype(np.float32)
+    native = dt.newbyteorder("=")
+    if native != dt:
+        return x.astype(native)
+    return x
+
+
+def _from_kernel(y, dtype):
+    """Back to the image's (native) dtype."""
+    dtype = dtype.newbyteorder("=")
+    if dtype.kind == "b":
+        return y.view(np.bool_)
+    if y.dtype != dtype:
+        return y.astype(dtype)
+    return y
+
+
+def kernel_fill(fillvalue, dtype):
+    """``fillvalue`` as a scalar of ``dtype``; ValueError unless exact.
+
+    Minimum and maximum select values, so a fill value that the image's
+    dtype cannot hold would have no exact answer.
+    """
+    dtype = np.dtype(dtype).newbyteorder("=")
+    value = fillvalue.item() if isinstance(fillvalue, np.generic) else fillvalue
+    if isinstance(value, complex):
+        raise TypeError(f"fillvalue={fillvalue!r} is complex; morphology needs a real value")
+    if not isinstance(value, (int, float, bool)):
+        raise TypeError(f"fillvalue must be a real number, got {fillvalue!r}")
+    if dtype.kind == "b":
+        if value in (0, 1):
+            return bool(value)
+        raise ValueError(f"fillvalue={fillvalue!r} is not valid for a bool image; "
+                         "use False (0) or True (1)")
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(
+                f"fillvalue={fillvalue!r} is not an integer, so an {dtype} image cannot "
+                f"hold it; use a whole number in [{info.min}, {info.max}]")
+        iv = int(value)
+        if not info.min <= iv <= info.max:
+            raise ValueError(
+                f"fillvalue={fillvalue!r} is outside the range of {dtype} "
+                f"[{info.min}, {info.max}]; use a value in that range (or another boundary)")
+        return iv
+    return float(value)
+
+
+def _pass_index(n, k, before, boundary):
+    """Source row of each of the ``n + k - 1`` padded positions (-1 = fill)."""
+    return boundary_index(n, before, k - 1 - before, boundary)
+
+
+def _rect(x, windows, ismax, boundary, fill, nthreads):
+    """Rectangular windows on the trailing axes of C-contiguous ``x``.
+
+    ``windows[a]`` is ``(k, before)`` for trailing axis ``a``: output ``i``
+    covers inputs ``i - before .. i - before + k - 1``.
+    """
+    lead = x.ndim - len(windows)
+    passes = [(lead + a, k, b) for a, (k, b) in enumerate(windows) if not (k == 1 and b == 0)]
+    if not passes:
+        return x.copy()
+    fill_arr = np.array([fill], dtype=x.dtype)
+    dummy = np.zeros(1, dtype=np.intp)
+    last = x.ndim - 1
+    src = x
+    bufs = [None, None]
+    p = 0
+    step = 0
+    while p < len(passes):
+        axis, k, before = passes[p]
+        shape = x.shape
+        outer = math.prod(shape[:axis])
+        n = shape[axis]
+        inner = math.prod(shape[axis + 1:])
+        idx = _pass_index(n, k, before, boundary)
+        rk, rb, ridx = 0, 0, dummy
+        if axis == last - 1 and p + 1 < len(passes) and passes[p + 1][0] == last:
+            _, rk, rb = passes[p + 1]
+            ridx = _pass_index(shape[last], rk, rb, boundary)
+            p += 1
+        if bufs[step % 2] is None:
+            bufs[step % 2] = np.empty(x.shape, dtype=x.dtype)
+        dst = bufs[step % 2]
+        ran_parallel(_morph.minmax_pass(src.reshape(-1), dst.reshape(-1), outer, n, inner,
+                                        k, before, idx, fill_arr, ismax, rk, rb, ridx,
+                                        nthreads, min_parallel_work()))
+        src = dst
+        step += 1
+        p += 1
+    return src
+
+
+def _footprint(x, fp, centre, ismax, boundary, fill, nthreads):
+    """Arbitrary footprint ``fp`` over the trailing axes of C-contiguous ``x``."""
+    lead = x.ndim - fp.ndim
+    fp = fp.reshape((1,) * lead + fp.shape)
+    centre = (0,) * lead + tuple(centre)
+    padded = x
+    for axis in range(lead, x.ndim):
+        before = centre[axis]
+        after = fp.shape[axis] - 1 - before
+        if before == 0 and after == 0:
+            continue
+        idx = boundary_index(x.shape[axis], before, after, boundary)
+        valid = idx >= 0
+        padded = np.take(padded, np.where(valid, idx, 0), axis=axis)
+        if not valid.all():
+            sel = [slice(None)] * x.ndim
+            sel[axis] = ~valid
+            padded[tuple(sel)] = fill
+    padded = np.ascontiguousarray(padded)
+    pstrides = [s // padded.itemsize for s in padded.strides]
+    source, offsets = _runs(padded, fp, pstrides, ismax)
+    base = np.zeros((), dtype=np.intp)
+    for axis in range(x.ndim - 1):
+        base = base[..., None] + np.arange(x.shape[axis], dtype=np.intp) * pstrides[axis]
+    base = np.ascontiguousarray(base.reshape(-1), dtype=np.intp)
+    out = np.empty(x.shape, dtype=x.dtype)
+    W = x.shape[-1]
+    ran_parallel(_morph.minmax_offsets(source, out.reshape(-1), base, W, offsets,
+                                       ismax, nthreads, min_parallel_work()))
+    return out
+
+
+def _runs(padded, fp, pstrides, ismax):
+    """Source array and flat offsets for the offset kernel.
+
+    A footprint row with a run of ``L`` consecutive True entries along the
+    contiguous axis needs ``L`` comparisons per output as single offsets,
+    but only two as a pair of overlapping windows of length ``w`` (the
+    largest power of two <= ``L``) read from a level array ``P_w`` (the
+    extremum of ``w`` consecutive padded samples; ``P_2w`` is built from
+    two shifted ``P_w``).  The levels are stacked after the padded image so
+    that one flat offset list addresses them all; positions a window never
+    reads (the ends of the padded rows) hold unused values.
+    """
+    flat = padded.reshape(-1)
+    size = flat.size
+    coords = np.argwhere(fp)
+    single = [int(np.dot(c, pstrides)) for c in coords]
+    runs = []                                      # (row start offset, run length)
+    rows = {}
+    for c in coords:
+        rows.setdefault(tuple(c[:-1]), []).append(int(c[-1]))
+    for key, cols in rows.items():
+        row0 = int(np.dot(key, pstrides[:-1])) if key else 0
+        start = prev = cols[0]
+        for col in cols[1:] + [None]:
+            if col is not None and col == prev + 1:
+                prev = col
+                continue
+            runs.append((row0 + start * pstrides[-1], prev - start + 1))
+            if col is not None:
+                start = prev = col
+    longest = max(length for _, length in runs)
+    nlevels = longest.bit_length()                 # levels w = 1, 2, 4, ..., <= longest
+    cost_runs = sum(1 if length == 1 else 2 for _, length in runs) + (nlevels - 1)
+    if nlevels == 1 or cost_runs >= len(single):
+        return flat, np.ascontiguousarray(single, dtype=np.intp)
+    levels = np.empty(nlevels * size, dtype=flat.dtype)
+    levels[:size] = flat
+    op = np.maximum if ismax else np.minimum
+    for j in range(1, nlevels):
+        w = 1 << (j - 1)
+        prev, cur = levels[(j - 1) * size:j * size], levels[j * size:(j + 1) * size]
+        op(prev[:size - w], prev[w:], out=cur[:size - w])
+        cur[size - w:] = prev[size - w:]
+    offsets = []
+    for start, length in runs:
+        j = length.bit_length() - 1                # w = 2**j <= length
+        offsets.append(j * size + start)
+        if length != 1 << j:
+            offsets.append(j * size + start + length - (1 << j))
+    return levels, np.ascontiguousarray(offsets, dtype=np.intp)
+
+
+def _core(x, footprint, centre, ismax, boundary, fill, nthreads):
+    """Dispatch a trimmed footprint to the rectangular or the offset path."""
+    if footprint.all():
+        return _rect(x, tuple(zip(footprint.shape, centre)), ismax, boundary, fill, nthreads)
+    nz = np.nonzero(footprint)
+    lo = [int(a.min()) for a in nz]
+    hi = [int(a.max()) for a in nz]
+    fp = footprint[tuple(slice(a, b + 1) for a, b in zip(lo, hi))]
+    centre = tuple(c - a for c, a in zip(centre, lo))
+    if fp.all():
+        return _rect(x, tuple(zip(fp.shape, centre)), ismax, boundary, fill, nthreads)
+    return _footprint(x, fp, centre, ismax, boundary, fill, nthreads)
+
+
+def minmax(image, footprint, centre, ismax, boundary, fillvalue, axes, nthreads,
+           nan_policy):
+    """Windowed minimum (``ismax=False``) or maximum of ``image``.
+
+    Parameters (all validated by the caller)
+    ----------------------------------------
+    image : ndarray of a real dtype (bool, integers, float16/32/64), size > 0
+    footprint : ndarray of bool, one axis per filtered axis, at least one True
+    centre : tuple of int, footprint index that sits on the output position
+    ismax : bool
+    boundary : canonical boundary name
+    fillvalue : scalar exactly representable in the image dtype (``kernel_fill``)
+    axes : tuple of distinct non-negative ints, the filtered axes in footprint order
+    nthreads : int >= 1
+    nan_policy : 'propagate', 'omit' or 'raise'
+
+    Returns
+    -------
+    ndarray of the image's (native) dtype and shape, C-contiguous.
+    """
+    dtype = image.dtype
+    x = _to_kernel(image)
+    rest = [a for a in range(x.ndim) if a not in axes]
+    perm = rest + list(axes)
+    identity = perm == list(range(x.ndim))
+    xt = np.ascontiguousarray(x if identity else np.transpose(x, perm))
+    fill = np.array(fillvalue).astype(xt.dtype).item()
+    fill_nan = boundary == "fill" and xt.dtype.kind == "f" and np.isnan(fill)
+    has_nan = xt.dtype.kind == "f" and (bool(np.isnan(xt.min())) or fill_nan)
+    if has_nan and nan_policy == "raise":
+        raise ValueError(
+            "image (or the fill value) holds NaN and nan_policy='raise'; use "
+            "nan_policy='omit' to leave NaN out of each window or 'propagate' to let it spread")
+    if not has_nan:
+        res = _core(xt, footprint, centre, ismax, boundary, fill, nthreads)
+    else:
+        mask = np.isnan(xt).view(np.uint8)
+        if nan_policy == "omit":
+            neutral = -np.inf if ismax else np.inf
+            xr = np.where(mask.view(bool), xt.dtype.type(neutral), xt)
+            res = _core(xr, footprint, centre, ismax, boundary,
+                        neutral if fill_nan else fill, nthreads)
+            # a window with no finite value: every sample (fill included) is NaN
+            marks = _core(mask, footprint, centre, False, boundary, int(fill_nan), nthreads)
+        else:
+            res = _core(xt, footprint, centre, ismax, boundary, fill, nthreads)
+            marks = _core(mask, footprint, centre, True, boundary, int(fill_nan), nthreads)
+        res[marks.view(bool)] = np.nan
+    if not identity:
+        res = np.ascontiguousarray(np.transpose(res, np.argsort(perm)))
+    return _from_kernel(res, dtype)

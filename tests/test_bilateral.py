@@ -1,0 +1,240 @@
+"""The bilateral filter against a float64 brute-force reference and OpenCV.
+
+Definition under test (OpenCV's ``cv2.bilateralFilter``): radius
+``max(1, diameter // 2)``, or ``max(1, round(1.5 * sigma_space))`` when
+``diameter <= 0``; the window holds the offsets with ``dy^2 + dx^2 <=
+radius^2``; weight ``exp(-(dy^2 + dx^2) / (2 sigma_space^2)) * exp(-D^2 /
+(2 sigma_color^2))`` with ``D`` the absolute difference (grey) or the sum of
+absolute channel differences (colour, one weight for every channel); the
+result is the weight-normalised sum; the border defaults to 'reflect'
+(OpenCV's BORDER_REFLECT_101).
+"""
+
+import numpy as np
+import pytest
+
+import imfilt
+from imfilt import _threads
+from imfilt._modes import NUMPY_PAD_MODE
+
+cv2 = pytest.importorskip("cv2")
+
+
+def reference(x, diameter, sigma_color, sigma_space, boundary="reflect", fillvalue=0,
+              colour=False, omit=False):
+    """Brute force in float64, straight from the definition."""
+    x = np.asarray(x, dtype=np.float64)
+    if not colour:
+        x = x[..., None]
+    if diameter > 0:
+        r = max(1, diameter // 2)
+    else:
+        r = max(1, int(round(1.5 * sigma_space)))
+    kw = {"constant_values": fillvalue} if boundary == "fill" else {}
+    xp = np.pad(x, ((r, r), (r, r), (0, 0)), mode=NUMPY_PAD_MODE[boundary], **kw)
+    H, W, _ = x.shape
+    num = np.zeros_like(x)
+    den = np.zeros((H, W, 1))
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dy * dy + dx * dx > r * r:
+                continue
+            q = xp[r + dy:r + dy + H, r + dx:r + dx + W]
+            D = np.abs(q - x).sum(axis=-1, keepdims=True)
+            with np.errstate(invalid="ignore"):
+                w = (np.exp(-(dy * dy + dx * dx) / (2.0 * sigma_space ** 2))
+                     * np.exp(-D * D / (2.0 * sigma_color ** 2)))
+                if omit:
+                    bad = np.isnan(D)
+                    w = np.where(bad, 0.0, w)
+                    q = np.where(bad, 0.0, q)
+                num += w * q
+                den += w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den
+    if omit:
+        out[np.isnan(x).any(axis=-1)] = np.nan
+    return out if colour else out[..., 0]
+
+
+CASES = [(9, 30.0, 5.0), (5, 10.0, 2.0), (0, 50.0, 3.0), (-1, 20.0, 1.2), (1, 5.0, 0.5),
+         (15, 80.0, 4.0)]
+
+
+@pytest.mark.parametrize("diameter,sigma_color,sigma_space", CASES)
+@pytest.mark.parametrize("boundary", ["reflect", "symm", "edge", "wrap", "fill"])
+def test_float64_is_the_analytic_value(diameter, sigma_color, sigma_space, boundary):
+    rng = np.random.default_rng(0)
+    x = rng.random((23, 29)) * 255
+    got = imfilt.bilateral(x, diameter, sigma_color, sigma_space, boundary=boundary,
+                           fillvalue=40)
+    ref = reference(x, diameter, sigma_color, sigma_space, boundary, 40)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("diameter,sigma_color,sigma_space", CASES)
+def test_uint8_against_reference_and_opencv(diameter, sigma_color, sigma_space):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (40, 53)).astype(np.uint8)
+    x[10:30, 20:40] = 200                                 # flat area with an edge
+    got = imfilt.bilateral(x, diameter, sigma_color, sigma_space)
+    assert got.dtype == np.float32                       # imfilt's dtype policy
+    ref = reference(x, diameter, sigma_color, sigma_space)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=2e-3)
+    cv = cv2.bilateralFilter(x, diameter, sigma_color, sigma_space)
+    as_u8 = imfilt.bilateral(x, diameter, sigma_color, sigma_space, dtype=np.uint8)
+    assert as_u8.dtype == np.uint8
+    assert np.abs(as_u8.astype(int) - cv.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("diameter,sigma_color,sigma_space", CASES[:4])
+def test_float32_against_reference_and_opencv(diameter, sigma_color, sigma_space):
+    rng = np.random.default_rng(2)
+    x = (rng.random((37, 41)) * 3 - 1).astype(np.float32)
+    sc = sigma_color / 100
+    got = imfilt.bilateral(x, diameter, sc, sigma_space)
+    assert got.dtype == np.float32
+    ref = reference(x, diameter, sc, sigma_space)
+    span = float(x.max() - x.min())
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5 * span)
+    cv = cv2.bilateralFilter(x, diameter, sc, sigma_space)
+    np.testing.assert_allclose(got, cv, rtol=0, atol=1e-3 * span)
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_colour_one_weight_for_all_channels(axis):
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (31, 34, 3)).astype(np.uint8)
+    x = np.moveaxis(rgb, -1, axis)
+    got = imfilt.bilateral(x, 7, 40, 3, channel_axis=axis)
+    assert got.shape == x.shape
+    got = np.moveaxis(got, axis, -1)
+    ref = reference(rgb, 7, 40, 3, colour=True)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=2e-3)
+    cv = cv2.bilateralFilter(rgb, 7, 40, 3)
+    assert np.abs(np.rint(got) - cv).max() <= 1
+    # not a per-channel loop: the red channel alone gives another answer
+    alone = imfilt.bilateral(rgb[..., 0], 7, 40, 3)
+    assert not np.allclose(alone, got[..., 0])
+    f = rgb.astype(np.float64)
+    np.testing.assert_allclose(imfilt.bilateral(f, 7, 40, 3, channel_axis=-1),
+                               reference(f, 7, 40, 3, colour=True), rtol=1e-13, atol=1e-12)
+
+
+def test_other_dtypes_follow_the_policy():
+    rng = np.random.default_rng(4)
+    base = rng.integers(0, 100, (12, 15))
+    for dtype, expect in [("int16", np.float32), ("uint16", np.float32), ("bool", np.float32),
+                          ("int32", np.float64), ("uint64", np.float64),
+                          ("float16", np.float32), (">f8", np.float64)]:
+        x = (base > 50) if dtype == "bool" else base.astype(dtype)
+        got = imfilt.bilateral(x, 5, 30, 2)
+        assert got.dtype == expect
+        tol = 1e-12 if expect == np.float64 else 2e-3
+        np.testing.assert_allclose(got, reference(x.astype(np.float64), 5, 30, 2),
+                                   rtol=0, atol=tol * max(1, float(np.max(base))))
+
+
+def test_window_larger_than_image_and_thin_images():
+    rng = np.random.default_rng(5)
+    for shape in [(1, 9), (9, 1), (3, 4), (2, 2)]:
+        x = rng.random(shape) * 10
+        for b in ["reflect", "symm", "wrap", "edge", "fill"]:
+            got = imfilt.bilateral(x, 13, 5.0, 4.0, boundary=b, fillvalue=3)
+            np.testing.assert_allclose(got, reference(x, 13, 5.0, 4.0, b, 3),
+                                       rtol=1e-13, atol=1e-12)
+
+
+def test_nan_policies():
+    rng = np.random.default_rng(6)
+    x = rng.random((20, 22)) * 50
+    x[rng.random(x.shape) < 0.05] = np.nan
+    x[5, 5] = np.nan
+    got = imfilt.bilateral(x, 5, 20, 2, nan_policy="omit")
+    ref = reference(x, 5, 20, 2, omit=True)
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-12)
+    assert np.isnan(got[5, 5])
+    got32 = imfilt.bilateral(x.astype(np.float32), 5, 20, 2, nan_policy="omit")
+    np.testing.assert_allclose(got32, ref, rtol=0, atol=1e-3)
+    prop = imfilt.bilateral(x, 5, 20, 2)
+    ref_p = reference(x, 5, 20, 2)                       # NaN spreads through the sums
+    np.testing.assert_array_equal(np.isnan(prop), np.isnan(ref_p))
+    np.testing.assert_allclose(prop, ref_p, rtol=1e-13, atol=1e-12)
+    rgb = rng.random((10, 11, 3))
+    rgb[4, 4, 1] = np.nan
+    got = imfilt.bilateral(rgb, 3, 0.5, 1, channel_axis=-1, nan_policy="omit")
+    np.testing.assert_allclose(got, reference(rgb, 3, 0.5, 1, colour=True, omit=True),
+                               rtol=1e-13, atol=1e-12)
+    assert np.isnan(got[4, 4]).all() and not np.isnan(got[4, 5]).any()
+    with pytest.raises(ValueError, match="nan_policy='raise'"):
+        imfilt.bilateral(x, 5, 20, 2, nan_policy="raise")
+    clean = np.ones((5, 5))
+    with pytest.raises(ValueError, match="nan_policy='raise'"):
+        imfilt.bilateral(clean, 3, 1, 1, boundary="fill", fillvalue=np.nan, nan_policy="raise")
+    np.testing.assert_allclose(
+        imfilt.bilateral(clean, 3, 1, 1, boundary="fill", fillvalue=np.nan, nan_policy="omit"),
+        clean)
+
+
+def test_thread_count_bit_identical():
+    rng = np.random.default_rng(7)
+    for x, kw in [(rng.integers(0, 256, (97, 101)).astype(np.uint8), {}),
+                  (rng.random((97, 101)).astype(np.float32), {}),
+                  (rng.random((61, 67, 3)), {"channel_axis": -1})]:
+        a = imfilt.bilateral(x, 7, 0.3 if x.dtype != np.uint8 else 30, 2, workers=1, **kw)
+        _threads.ran_parallel(reset=True)
+        b = imfilt.bilateral(x, 7, 0.3 if x.dtype != np.uint8 else 30, 2, workers=2, **kw)
+        if imfilt.openmp_enabled():
+            assert _threads.ran_parallel() == 2
+        assert a.tobytes() == b.tobytes()
+
+
+def test_layouts_and_empty():
+    rng = np.random.default_rng(8)
+    base = rng.random((30, 40)) * 100
+    for x in (base[::2, ::3], np.asfortranarray(base), base.astype(">f8")):
+        np.testing.assert_allclose(imfilt.bilateral(x, 5, 10, 2), reference(x, 5, 10, 2),
+                                   rtol=1e-13, atol=1e-12)
+    ro = base.copy()
+    ro.flags.writeable = False
+    imfilt.bilateral(ro, 5, 10, 2)
+    for shape in [(0, 5), (4, 0)]:
+        assert imfilt.bilateral(np.zeros(shape, np.uint8), 5, 10, 2).shape == shape
+    assert imfilt.bilateral(np.zeros((0, 5, 3)), 5, 10, 2, channel_axis=-1).shape == (0, 5, 3)
+
+
+def test_flat_image_and_extremes():
+    x = np.full((8, 9), 7.5)
+    np.testing.assert_allclose(imfilt.bilateral(x, 5, 1e-3, 1e3), x, rtol=1e-15)
+    x = np.array([[0, 1e300], [1e300, 0]])
+    got = imfilt.bilateral(x, 3, 1.0, 1.0)      # distant values get weight exactly 0
+    np.testing.assert_array_equal(got, x)
+
+
+def test_errors_name_the_parameter():
+    x = np.zeros((6, 6), np.uint8)
+    with pytest.raises(TypeError, match="diameter"):
+        imfilt.bilateral(x, 2.5, 10, 2)
+    with pytest.raises(ValueError, match="sigma_color"):
+        imfilt.bilateral(x, 5, 0, 2)
+    with pytest.raises(ValueError, match="sigma_space"):
+        imfilt.bilateral(x, 5, 10, -1)
+    with pytest.raises(ValueError, match="sigma_space"):
+        imfilt.bilateral(x, 5, 10, np.inf)
+    with pytest.raises(TypeError, match="sigma_color"):
+        imfilt.bilateral(x, 5, "10", 2)
+    with pytest.raises(ValueError, match="channel_axis"):
+        imfilt.bilateral(np.zeros((6, 6, 3)), 5, 10, 2)
+    with pytest.raises(ValueError, match="2-D"):
+        imfilt.bilateral(np.zeros(6), 5, 10, 2)
+    with pytest.raises(ValueError, match="channel_axis"):
+        imfilt.bilateral(x, 5, 10, 2, channel_axis=-1)
+    with pytest.raises(ValueError, match="boundary"):
+        imfilt.bilateral(x, 5, 10, 2, boundary="mirror")
+    with pytest.raises(ValueError, match="nan_policy"):
+        imfilt.bilateral(x, 5, 10, 2, nan_policy="skip")
+    with pytest.raises(TypeError, match="complex"):
+        imfilt.bilateral(x + 1j, 5, 10, 2)
+    with pytest.raises(ValueError, match="workers"):
+        imfilt.bilateral(x, 5, 10, 2, workers=0)

@@ -1,0 +1,468 @@
+"""Minimum/maximum filters and grey morphology: exact parity with scipy.ndimage.
+
+References: ``scipy.ndimage`` (minimum_filter, maximum_filter, grey_erosion,
+grey_dilation, grey_opening, grey_closing, white_tophat, black_tophat,
+morphological_gradient) with the boundary names mapped to ndimage modes
+(fill -> 'constant' + cval, wrap -> 'wrap', symm -> 'reflect', reflect ->
+'mirror', edge -> 'nearest'), and a brute-force NumPy reference built from
+the definition (numpy.pad, then the extremum over the footprint's samples)
+where SciPy cannot serve: 64-bit integers near their limits (SciPy's
+maximum_filter loses them), float16, and NaN policies.
+"""
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+from numpy.lib.stride_tricks import sliding_window_view
+
+import imfilt
+from imfilt import _threads
+from imfilt._modes import NUMPY_PAD_MODE
+
+NDI = {"fill": "constant", "wrap": "wrap", "symm": "reflect", "reflect": "mirror",
+       "edge": "nearest"}
+BOUNDARIES = list(NDI)
+
+PAIRS = {
+    "minimum_filter": (imfilt.minimum_filter, ndi.minimum_filter),
+    "maximum_filter": (imfilt.maximum_filter, ndi.maximum_filter),
+    "erosion": (imfilt.erosion, ndi.grey_erosion),
+    "dilation": (imfilt.dilation, ndi.grey_dilation),
+    "opening": (imfilt.opening, ndi.grey_opening),
+    "closing": (imfilt.closing, ndi.grey_closing),
+    "white_tophat": (imfilt.white_tophat, ndi.white_tophat),
+    "black_tophat": (imfilt.black_tophat, ndi.black_tophat),
+    "morphological_gradient": (imfilt.morphological_gradient, ndi.morphological_gradient),
+}
+
+INT_DTYPES = ["uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64"]
+
+
+def reference(x, fp, ismax, boundary, fillvalue=0, omit=False, centre=None):
+    """Definition: out[i] = extremum over fp[j] of padded x at i + j - centre."""
+    fp = np.asarray(fp, dtype=bool)
+    if centre is None:
+        centre = tuple(s // 2 for s in fp.shape)
+    pads = [(c, s - 1 - c) for c, s in zip(centre, fp.shape)]
+    kw = {"constant_values": fillvalue} if boundary == "fill" else {}
+    xp = np.pad(x, pads, mode=NUMPY_PAD_MODE[boundary], **kw)
+    vals = sliding_window_view(xp, fp.shape)[..., fp]
+    if omit:
+        with np.errstate(all="ignore"), pytest.warns(RuntimeWarning) if np.isnan(
+                vals).all(axis=-1).any() else _nullcontext():
+            return (np.nanmax if ismax else np.nanmin)(vals, axis=-1)
+    return (vals.max if ismax else vals.min)(axis=-1)
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _footprints(rng, nd):
+    """Random, hollow, one-pixel, line, off-centre and even footprints."""
+    out = [rng.random((3,) * nd) < 0.5, np.ones((4,) * nd, bool)]
+    hollow = np.ones((5,) * nd, bool)
+    hollow[(slice(1, -1),) * nd] = False
+    out.append(hollow)
+    one = np.zeros((3,) * nd, bool)
+    one[(0,) * nd] = True                          # a single off-centre pixel
+    out.append(one)
+    line = np.zeros((1,) * (nd - 1) + (5,), bool)
+    line[..., 1:] = True                           # an even run, off centre
+    out.append(line)
+    out.append(rng.random(tuple(rng.integers(1, 5, nd))) < 0.6)
+    return [f for f in out if f.any()]
+
+
+# ---------------------------------------------------------------- parity grids
+
+
+@pytest.mark.parametrize("name", list(PAIRS))
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_size_grid_matches_scipy(name, boundary):
+    ours, theirs = PAIRS[name]
+    rng = np.random.default_rng(0)
+    composite = name not in ("minimum_filter", "maximum_filter", "erosion", "dilation")
+    shapes = [(7, 9), (4, 5, 6)] if composite else [(11,), (7, 9), (4, 5, 6)]
+    for shape in shapes:
+        x = rng.integers(0, 50, shape).astype(np.int16)
+        # 23: larger than every axis (the boundary folds repeatedly)
+        for size in ([2, 3, 23] if composite else [1, 2, 3, 4, 5, 8, 23]):
+            got = ours(x, size, boundary=boundary, fillvalue=7)
+            ref = theirs(x, size=size, mode=NDI[boundary], cval=7)
+            assert got.dtype == x.dtype
+            np.testing.assert_array_equal(got, ref, err_msg=f"{shape} size={size}")
+        sizes = tuple(rng.integers(1, 6, len(shape)))
+        np.testing.assert_array_equal(ours(x, sizes, boundary=boundary, fillvalue=7),
+                                      theirs(x, size=sizes, mode=NDI[boundary], cval=7))
+
+
+@pytest.mark.parametrize("name", list(PAIRS))
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_footprint_grid_matches_scipy(name, boundary):
+    ours, theirs = PAIRS[name]
+    rng = np.random.default_rng(1)
+    for nd, shape in [(1, (13,)), (2, (9, 8)), (3, (5, 6, 7))]:
+        x = rng.integers(-40, 40, shape).astype(np.int32)
+        for fp in _footprints(rng, nd):
+            got = ours(x, footprint=fp, boundary=boundary, fillvalue=-3)
+            ref = theirs(x, footprint=fp, mode=NDI[boundary], cval=-3)
+            np.testing.assert_array_equal(got, ref, err_msg=f"{shape} fp={fp.astype(int)}")
+
+
+def test_large_footprints_with_long_runs():
+    # rows of consecutive True entries are read as two overlapping windows
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[-6:7, -6:7]
+    disk = yy ** 2 + xx ** 2 <= 36
+    ring = disk & (yy ** 2 + xx ** 2 >= 9)
+    x = rng.integers(0, 1000, (31, 37)).astype(np.uint16)
+    for fp in (disk, ring, rng.random((7, 11)) < 0.8, disk[:, :12]):
+        for b in BOUNDARIES:
+            for name in ("erosion", "dilation", "maximum_filter"):
+                ours, theirs = PAIRS[name]
+                np.testing.assert_array_equal(ours(x, footprint=fp, boundary=b, fillvalue=9),
+                                              theirs(x, footprint=fp, mode=NDI[b], cval=9))
+    vol = rng.random((6, 7, 9))
+    ball = np.ones((3, 3, 9), bool)
+    ball[1, 1, 4] = False
+    np.testing.assert_array_equal(imfilt.erosion(vol, footprint=ball),
+                                  ndi.grey_erosion(vol, footprint=ball))
+    f = rng.standard_normal((20, 21))
+    f[rng.random(f.shape) < 0.3] = np.nan
+    for omit in (False, True):
+        got = imfilt.minimum_filter(f, footprint=disk, nan_policy="omit" if omit else "propagate")
+        np.testing.assert_array_equal(got, reference(f, disk, False, "symm", omit=omit))
+
+
+def test_four_dimensional_and_large_windows():
+    rng = np.random.default_rng(2)
+    x = rng.random((3, 4, 5, 6)).astype(np.float32)
+    for b in BOUNDARIES:
+        for size in [(2, 3, 1, 4), (9, 9, 9, 13)]:
+            np.testing.assert_array_equal(imfilt.erosion(x, size, boundary=b),
+                                          ndi.grey_erosion(x, size=size, mode=NDI[b]))
+            np.testing.assert_array_equal(imfilt.dilation(x, size, boundary=b),
+                                          ndi.grey_dilation(x, size=size, mode=NDI[b]))
+    fp = rng.random((2, 3, 2, 3)) < 0.5
+    np.testing.assert_array_equal(imfilt.maximum_filter(x, footprint=fp),
+                                  ndi.maximum_filter(x, footprint=fp))
+
+
+def test_even_size_placement_written_out():
+    x = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.uint8)
+    # minimum_filter, size 2: output i sees inputs i-1 .. i
+    np.testing.assert_array_equal(imfilt.minimum_filter(x, 2), [3, 1, 1, 1, 1, 5, 2, 2])
+    # dilation, size 2 (footprint reflected): output i sees inputs i .. i+1
+    np.testing.assert_array_equal(imfilt.dilation(x, 2), [3, 4, 4, 5, 9, 9, 6, 6])
+    # window of 4 at i=0 under 'symm': inputs -2..1 = x[1], x[0], x[0], x[1]
+    assert imfilt.maximum_filter(x, 4)[0] == 3
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES + ["float32", "float64", "bool"])
+def test_every_dtype_matches_scipy(dtype):
+    rng = np.random.default_rng(3)
+    if dtype == "bool":
+        x = rng.random((17, 19)) < 0.5
+    elif dtype.startswith("float"):
+        x = rng.standard_normal((17, 19)).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        x = rng.integers(max(info.min, -1000), min(info.max, 1000), (17, 19)).astype(dtype)
+    fp = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 1]], bool)
+    for name in ["minimum_filter", "maximum_filter", "erosion", "dilation", "opening",
+                 "closing", "white_tophat", "black_tophat"]:
+        ours, theirs = PAIRS[name]
+        for kw in ({"size": 4}, {"footprint": fp}):
+            got = ours(x, **kw)
+            assert got.dtype == x.dtype
+            np.testing.assert_array_equal(got, theirs(x, **kw), err_msg=f"{name} {kw}")
+    if dtype != "bool":
+        np.testing.assert_array_equal(imfilt.morphological_gradient(x, 3),
+                                      ndi.morphological_gradient(x, size=3))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint64", "int32", "uint32"])
+def test_64bit_limits_exact(dtype):
+    info = np.iinfo(dtype)
+    x = np.array([[info.max, info.min, info.max - 1, 5],
+                  [info.min + 1, 0, info.max, info.min]], dtype=dtype)
+    for b in BOUNDARIES:
+        for ismax, f in ((False, imfilt.minimum_filter), (True, imfilt.maximum_filter)):
+            for size in (2, 3):
+                fp = np.ones((size, size), bool)
+                np.testing.assert_array_equal(f(x, size, boundary=b),
+                                              reference(x, fp, ismax, b))
+    fill = np.iinfo(dtype).max
+    np.testing.assert_array_equal(
+        imfilt.minimum_filter(x, 3, boundary="fill", fillvalue=fill),
+        reference(x, np.ones((3, 3), bool), False, "fill", fill))
+
+
+def test_float16_bool_and_byte_order():
+    rng = np.random.default_rng(4)
+    x16 = rng.standard_normal((9, 10)).astype(np.float16)
+    got = imfilt.dilation(x16, 3)
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got, ndi.grey_dilation(x16.astype(np.float32), size=3))
+    big = rng.integers(0, 1000, (9, 10)).astype(">i4")
+    got = imfilt.erosion(big, (2, 3))
+    assert got.dtype == np.dtype("int32")
+    np.testing.assert_array_equal(got, ndi.grey_erosion(big.astype(np.int32), size=(2, 3)))
+    b = rng.random((12, 13)) < 0.5
+    for name in ("erosion", "dilation", "opening", "closing", "white_tophat", "black_tophat"):
+        ours, theirs = PAIRS[name]
+        got = ours(b, 3)
+        assert got.dtype == np.bool_
+        np.testing.assert_array_equal(got, theirs(b, size=3))
+    g = imfilt.morphological_gradient(b, 3)
+    assert g.dtype == np.bool_
+    np.testing.assert_array_equal(g, imfilt.dilation(b, 3) & ~imfilt.erosion(b, 3))
+    np.testing.assert_array_equal(
+        g, ndi.morphological_gradient(b.astype(np.uint8), size=3).astype(bool))
+
+
+def test_bool_erosion_is_binary_erosion():
+    rng = np.random.default_rng(5)
+    b = rng.random((20, 21)) < 0.7
+    fp = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+    np.testing.assert_array_equal(
+        imfilt.erosion(b, footprint=fp, boundary="fill", fillvalue=True),
+        ndi.binary_erosion(b, structure=fp, border_value=1))
+
+
+def test_stacks_axes_and_channel_axis():
+    rng = np.random.default_rng(6)
+    x = rng.integers(0, 255, (8, 9, 3)).astype(np.uint8)
+    got = imfilt.opening(x, 3, channel_axis=-1)
+    loop = np.stack([ndi.grey_opening(x[..., c], size=3) for c in range(3)], axis=-1)
+    np.testing.assert_array_equal(got, loop)
+    got = imfilt.erosion(x, footprint=np.eye(3, dtype=bool), channel_axis=2)
+    loop = np.stack([ndi.grey_erosion(x[..., c], footprint=np.eye(3, dtype=bool))
+                     for c in range(3)], axis=-1)
+    np.testing.assert_array_equal(got, loop)
+    stack = rng.random((4, 10, 11))
+    np.testing.assert_array_equal(imfilt.maximum_filter(stack, 5, axes=(1, 2)),
+                                  ndi.maximum_filter(stack, size=(1, 5, 5)))
+    np.testing.assert_array_equal(imfilt.minimum_filter(stack, 3, axes=0),
+                                  ndi.minimum_filter1d(stack, 3, axis=0))
+    with pytest.raises(ValueError, match="channel_axis=-1"):
+        imfilt.erosion(x, 3)
+
+
+def test_non_contiguous_and_read_only():
+    rng = np.random.default_rng(7)
+    base = rng.random((30, 40))
+    x = base[::2, ::-3]
+    x.flags.writeable = False if x.base is None else x.flags.writeable
+    ro = base.copy()
+    ro.flags.writeable = False
+    for arr in (x, ro, np.asfortranarray(base)):
+        np.testing.assert_array_equal(imfilt.erosion(arr, (3, 4)),
+                                      ndi.grey_erosion(arr, size=(3, 4)))
+
+
+# ---------------------------------------------------------------- NaN policies
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_nan_propagate_and_omit_against_reference(boundary):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((12, 13))
+    x[rng.random(x.shape) < 0.15] = np.nan
+    x[2:6, 3:8] = np.nan                                  # an all-NaN region
+    x[0, 0] = np.inf
+    for fp in (np.ones((3, 3), bool), np.array([[1, 0, 1], [0, 1, 0]], bool)):
+        for ismax, f in ((False, imfilt.minimum_filter), (True, imfilt.maximum_filter)):
+            got = f(x, footprint=fp, boundary=boundary, fillvalue=0.5)
+            np.testing.assert_array_equal(got, reference(x, fp, ismax, boundary, 0.5))
+            got = f(x, footprint=fp, boundary=boundary, fillvalue=0.5, nan_policy="omit")
+            np.testing.assert_array_equal(
+                got, reference(x, fp, ismax, boundary, 0.5, omit=True))
+
+
+def test_nan_fill_and_raise():
+    x = np.array([1.0, 2.0, np.nan, 4.0], dtype=np.float32)
+    got = imfilt.minimum_filter(x, 3, boundary="fill", fillvalue=np.nan, nan_policy="omit")
+    np.testing.assert_array_equal(got, np.array([1, 1, 2, 4], np.float32))
+    got = imfilt.minimum_filter(x, 3, boundary="fill", fillvalue=np.nan)
+    assert np.isnan(got).all()
+    with pytest.raises(ValueError, match="nan_policy='raise'"):
+        imfilt.erosion(x, 3, nan_policy="raise")
+    with pytest.raises(ValueError, match="nan_policy='raise'"):
+        imfilt.erosion(np.ones(4), 3, boundary="fill", fillvalue=np.nan, nan_policy="raise")
+    assert imfilt.erosion(np.ones(4), 3, nan_policy="raise").tolist() == [1, 1, 1, 1]
+    with pytest.raises(ValueError, match="nan_policy"):
+        imfilt.erosion(x, 3, nan_policy="ignore")
+
+
+# ---------------------------------------------------------------- properties
+
+
+@st.composite
+def image_and_footprint(draw):
+    nd = draw(st.integers(1, 3))
+    shape = draw(hnp.array_shapes(min_dims=nd, max_dims=nd, min_side=1, max_side=9))
+    dtype = draw(st.sampled_from(["uint8", "int16", "int64", "float32", "float64"]))
+    x = draw(hnp.arrays(dtype, shape, elements=st.integers(-100, 100).map(
+        lambda v: abs(v) if dtype.startswith("u") else v)))
+    fshape = draw(hnp.array_shapes(min_dims=nd, max_dims=nd, min_side=1, max_side=5))
+    fp = draw(hnp.arrays(bool, fshape))
+    return x, fp
+
+
+@settings(max_examples=40, deadline=None)
+@given(image_and_footprint(), st.sampled_from(BOUNDARIES))
+def test_erosion_below_image_below_dilation(case, boundary):
+    x, fp = case
+    # the centre in both orientations: erosion's is s // 2, dilation's (s - 1) // 2
+    fp = fp.copy()
+    fp[tuple(s // 2 for s in fp.shape)] = True
+    fp[tuple((s - 1) // 2 for s in fp.shape)] = True
+    fp = fp | fp[(slice(None, None, -1),) * fp.ndim]
+    e = imfilt.erosion(x, footprint=fp, boundary=boundary)
+    d = imfilt.dilation(x, footprint=fp, boundary=boundary)
+    assert (e <= x).all() and (x <= d).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(image_and_footprint())
+def test_opening_and_closing_idempotent(case):
+    # Exact on a periodic domain ('wrap'); with other boundaries the second
+    # opening sees a different extension of the image (SciPy's too).
+    x, fp = case
+    boundary = "wrap"
+    if not fp.any():
+        fp[(0,) * fp.ndim] = True
+    o = imfilt.opening(x, footprint=fp, boundary=boundary)
+    np.testing.assert_array_equal(imfilt.opening(o, footprint=fp, boundary=boundary), o)
+    c = imfilt.closing(x, footprint=fp, boundary=boundary)
+    np.testing.assert_array_equal(imfilt.closing(c, footprint=fp, boundary=boundary), c)
+
+
+@settings(max_examples=25, deadline=None)
+@given(image_and_footprint(), st.booleans())
+def test_thread_count_bit_identical(case, rect):
+    x, fp = case
+    if rect or not fp.any():
+        fp = np.ones(fp.shape, bool)
+    # tests/conftest.py makes every kernel thread even these tiny inputs
+    a = imfilt.erosion(x, footprint=fp, workers=1)
+    b = imfilt.erosion(x, footprint=fp, workers=2)
+    c = imfilt.dilation(x, footprint=fp, workers=3)
+    assert a.tobytes() == b.tobytes()
+    np.testing.assert_array_equal(c, imfilt.dilation(x, footprint=fp, workers=1))
+
+
+def test_threads_on_odd_sizes():
+    rng = np.random.default_rng(9)
+    x = rng.random((97, 101)).astype(np.float32)
+    for size in (3, 15):
+        a = imfilt.minimum_filter(x, size, workers=1)
+        _threads.ran_parallel(reset=True)
+        b = imfilt.minimum_filter(x, size, workers=2)
+        if imfilt.openmp_enabled():
+            assert _threads.ran_parallel() == 2          # really ran on two threads
+        assert a.tobytes() == b.tobytes()
+        np.testing.assert_array_equal(a, ndi.minimum_filter(x, size))
+
+
+# ---------------------------------------------------------------- hostile inputs
+
+
+def test_empty_and_degenerate_shapes():
+    for shape in [(0,), (0, 5), (3, 0)]:
+        x = np.zeros(shape, np.uint8)
+        got = imfilt.erosion(x, 3)
+        assert got.shape == shape and got.dtype == np.uint8
+    x = np.arange(6, dtype=np.float64).reshape(1, 6)
+    for b in BOUNDARIES:
+        np.testing.assert_array_equal(imfilt.dilation(x, (3, 3), boundary=b),
+                                      ndi.grey_dilation(x, size=3, mode=NDI[b]))
+
+
+def test_errors_name_the_parameter():
+    x = np.zeros((5, 5), np.uint8)
+    with pytest.raises(ValueError, match="size"):
+        imfilt.erosion(x)
+    with pytest.raises(ValueError, match="size"):
+        imfilt.erosion(x, 0)
+    with pytest.raises(TypeError, match="size"):
+        imfilt.erosion(x, 2.5)
+    with pytest.raises(ValueError, match="size"):
+        imfilt.erosion(x, (3, 3, 3))
+    with pytest.raises(ValueError, match="both"):
+        imfilt.erosion(x, 3, footprint=np.ones((3, 3)))
+    with pytest.raises(ValueError, match="no True"):
+        imfilt.erosion(x, footprint=np.zeros((3, 3), bool))
+    with pytest.raises(ValueError, match="flat"):
+        imfilt.erosion(x, footprint=np.full((3, 3), 2))
+    with pytest.raises(ValueError, match="dimension"):
+        imfilt.erosion(x, footprint=np.ones(3, bool))
+    with pytest.raises(ValueError, match="boundary='mirror'.*'reflect'"):
+        imfilt.erosion(x, 3, boundary="mirror")
+    with pytest.raises(ValueError, match="fillvalue=300.*uint8"):
+        imfilt.erosion(x, 3, boundary="fill", fillvalue=300)
+    with pytest.raises(ValueError, match="fillvalue=0.5"):
+        imfilt.erosion(x, 3, boundary="fill", fillvalue=0.5)
+    with pytest.raises(TypeError, match="fillvalue"):
+        imfilt.erosion(x, 3, boundary="fill", fillvalue="zero")
+    with pytest.raises(TypeError, match="complex"):
+        imfilt.erosion(x + 1j, 3)
+    with pytest.raises(TypeError, match="image"):
+        imfilt.erosion(np.array(["a", "b"]), 3)
+    with pytest.raises(ValueError, match="scalar"):
+        imfilt.erosion(np.float64(3.0), 3)
+    with pytest.raises(ValueError, match="workers"):
+        imfilt.erosion(x, 3, workers=0)
+    with pytest.raises(ValueError, match="axes"):
+        imfilt.erosion(x, 3, axes=(0, 0))
+    with pytest.raises(ValueError, match="channel_axis"):
+        imfilt.erosion(x, 3, channel_axis=5)
+
+
+def test_out_argument():
+    rng = np.random.default_rng(10)
+    x = rng.integers(0, 9, (6, 7)).astype(np.int16)
+    out = np.empty_like(x)
+    assert imfilt.closing(x, 3, out=out) is out
+    np.testing.assert_array_equal(out, ndi.grey_closing(x, size=3))
+    with pytest.raises(ValueError, match="dtype"):
+        imfilt.erosion(x, 3, out=np.empty(x.shape, np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        imfilt.erosion(x, 3, out=np.empty((6, 6), np.int16))
+    with pytest.raises(ValueError, match="overlaps"):
+        imfilt.erosion(x, 3, out=x)
+    with pytest.raises(TypeError, match="out"):
+        imfilt.erosion(x, 3, out=[0])
+
+
+def test_huge_values_and_infinities():
+    x = np.array([np.inf, -np.inf, 1e308, -1e308, 0.0, -0.0])
+    np.testing.assert_array_equal(imfilt.minimum_filter(x, 3), ndi.minimum_filter(x, 3))
+    np.testing.assert_array_equal(imfilt.maximum_filter(x, 2), ndi.maximum_filter(x, 2))
+
+
+def test_engine_halo_is_exact_for_chunks():
+    # A chunk extended by halo() on each side reproduces the full result inside it.
+    from imfilt._minmax import dilation_geometry, erosion_geometry, halo, minmax
+    rng = np.random.default_rng(12)
+    x = rng.integers(0, 100, (40, 45)).astype(np.int32)
+    for fp in (rng.random((5, 4)) < 0.5, np.array([[0, 0, 1]], bool), np.ones((6, 3), bool)):
+        if not fp.any():
+            continue
+        for geometry, ismax in ((erosion_geometry, False), (dilation_geometry, True)):
+            f, c = geometry(fp)
+            full = minmax(x, f, c, ismax, "symm", 0, (0, 1), 1, "propagate")
+            (b0, a0), (b1, a1) = halo(f, c)
+            r0, r1, q0, q1 = 10, 25, 12, 30
+            part = x[r0 - b0:r1 + a0, q0 - b1:q1 + a1]
+            got = minmax(part, f, c, ismax, "edge", 0, (0, 1), 1, "propagate")
+            np.testing.assert_array_equal(got[b0:b0 + r1 - r0, b1:b1 + q1 - q0],
+                                          full[r0:r1, q0:q1])
