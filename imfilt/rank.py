@@ -123,10 +123,10 @@ def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, c
     elif kind == "percentile":
         if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
             raise TypeError(f"percentile={value!r} is not valid; use a number in [-100, 100]")
-        value = float(value)
-        if not -100.0 <= value <= 100.0:
+        if not -100.0 <= float(value) <= 100.0:
             raise ValueError(f"percentile={value!r} is not valid; use a number in [-100, 100] "
                              "(negative values count from 100)")
+        value = float(value)
     dtype = arr.dtype.newbyteorder("=")
     if nan_policy == "raise" and dtype.kind == "f":
         if np.isnan(arr).any():

@@ -547,8 +547,45 @@ def _smoothing_rows():
     return rows
 
 
+def _rank_rows():
+    rows = []
+    x = img()
+    for f, rest in ((imfilt.median, ()), (imfilt.rank_filter, (1, 3)),
+                    (imfilt.percentile_filter, (50, 3))):
+        R = lambda id, *a, f=f, **k: rows.append(Row(f"{f.__name__}-{id}", f, *a, **k))  # noqa: E731
+        for name, bad, exc, match in BAD_IMAGES:
+            R(f"image-{name}", (bad,) + rest, exc=exc, match=match)
+        R("image-complex", (x.astype(complex),) + rest, exc=TypeError, match="complex")
+        R("image-0d", (np.float64(1.0),) + rest, match="0-d")
+        R("boundary-mirror", (x,) + rest, {"boundary": "mirror"}, match="boundary='mirror'")
+        R("nan_policy-bad", (x,) + rest, {"nan_policy": "ignore"}, match="nan_policy='ignore'")
+        R("workers-0", (x,) + rest, {"workers": 0}, match="workers=0")
+        R("footprint-empty", (x,) + rest[:1], {"footprint": np.zeros((3, 3), bool)},
+          match="footprint")
+        R("footprint-ndim", (x,) + rest[:1], {"footprint": np.ones(3, bool)}, match="footprint")
+        R("axes-twice", (x,) + rest, {"axes": (0, 0)}, match="axes=")
+        R("out-dtype", (x,) + rest, {"out": np.empty(x.shape, np.float32)}, match="out")
+    R = lambda id, *a, **k: rows.append(Row(f"median-{id}", imfilt.median, *a, **k))  # noqa: E731
+    R("size-0", (x, 0), match="size=0")
+    R("size-float", (x, 2.5), exc=TypeError, match="size=2.5")
+    R("fill-nan-int", (x.astype(np.int16),), {"boundary": "fill", "fillvalue": np.nan},
+      match="fillvalue=nan")
+    R("colour-ambiguous", (np.ones((5, 5, 3)),), match="channel_axis=-1")
+    R = lambda id, *a, **k: rows.append(Row(f"rank_filter-{id}", imfilt.rank_filter, *a, **k))  # noqa: E731
+    R("rank-too-large", (x, 9, 3), match="rank=9 is not valid")
+    R("rank-too-small", (x, -10, 3), match="rank=-10 is not valid")
+    R("rank-float", (x, 1.5, 3), exc=TypeError, match="rank=1.5")
+    R("no-size", (x, 0), exc=TypeError, match="size=")
+    R = lambda id, *a, **k: rows.append(Row(f"percentile_filter-{id}", imfilt.percentile_filter, *a, **k))  # noqa: E731
+    R("above-100", (x, 101, 3), match="percentile=101")
+    R("nan", (x, float("nan"), 3), match="percentile=nan")
+    R("str", (x, "50", 3), exc=TypeError, match="percentile='50'")
+    return rows
+
+
 ROWS = {r.id: r for r in _conv_rows() + _edge_rows() + _other_rows() + _net_rows()
-        + _nan_policy_rows() + _dask_rows() + _smoothing_rows() + _morph_rows()}
+        + _nan_policy_rows() + _dask_rows() + _smoothing_rows() + _morph_rows()
+        + _rank_rows()}
 
 
 def _arrays(value, found):
