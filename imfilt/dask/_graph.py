@@ -24,7 +24,8 @@ from imfilt._threads import resolve_workers
 from imfilt._validation import as_array
 from imfilt.edges import as_image
 
-__all__ = ["as_dask", "dask_workers", "bounds", "halo_map", "avg_map", "local_map", "runs", "avg_runs"]
+__all__ = ["as_dask", "dask_workers", "bounds", "halo_map", "avg_map", "local_map", "equal_runs",
+           "avg_runs"]
 
 
 def as_dask(image):
@@ -108,7 +109,7 @@ def halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dty
     return da.Array(graph, out_name, chunks=out_chunks, meta=meta)
 
 
-def runs(values, lo, hi):
+def equal_runs(values, lo, hi):
     """Maximal runs ``(start, stop, value)`` of equal ``values[lo:hi]`` (block-relative)."""
     out, start = [], lo
     for i in range(lo + 1, hi + 1):
@@ -132,11 +133,11 @@ def avg_map(x, plans, counts, ksz, strd, compute, out_dtype, name, func, workers
         for i in range(len(rplan.out_chunks)):
             rfill, rparts = block_reads(rplan.reads(i), rbounds)
             o0, o1 = int(rplan.out_bounds[i]), int(rplan.out_bounds[i + 1])
-            rruns = runs(counts[0], o0, o1)
+            rruns = equal_runs(counts[0], o0, o1)
             for j in range(len(cplan.out_chunks)):
                 cfill, cparts = block_reads(cplan.reads(j), cbounds)
                 c0, c1 = int(cplan.out_bounds[j]), int(cplan.out_bounds[j + 1])
-                cruns = runs(counts[1], c0, c1)
+                cruns = equal_runs(counts[1], c0, c1)
                 # Output rows [a0, a1) read patch rows [a0*s, (a1-1)*s + k).
                 runs = [((slice(a0, a1), slice(a0 * strd[0], (a1 - 1) * strd[0] + ksz[0])),
                          (slice(b0, b1), slice(b0 * strd[1], (b1 - 1) * strd[1] + ksz[1])),
