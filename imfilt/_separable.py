@@ -15,8 +15,11 @@ the image along the other axes hold the pass applied to a constant line of
 Passes run from the last axis to the first; when the last two axes are
 both filtered they run through the fused 2-D kernel (one sweep through
 cache); other axes run as single passes.
-Box (moving-average) passes use running sums: O(1) per output whatever the
-window length.
+Box (moving-average) passes use running sums in float64: O(1) per output
+whatever the window length.  The sums restart every 256 outputs along the
+axis in every code path, so an output does not depend on the layout, on
+fusion or on the thread count; a band whose sum meets NaN/inf is recomputed
+window by window.
 
 Arrays reach the kernels C-contiguous in the compute dtype (float32 or
 float64); the caller chooses the compute dtype and casts the result.

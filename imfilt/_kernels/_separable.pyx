@@ -21,7 +21,7 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport isfinite
 from libc.string cimport memcpy
 
-from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport imfilt_openmp_compiled
 
 ctypedef fused real_t:
     float
