@@ -89,6 +89,23 @@ cdef inline void _op2(mm_t *o, const mm_t *a, const mm_t *b, Py_ssize_t m,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+cdef inline void _op3(mm_t *o, const mm_t *a, const mm_t *b, const mm_t *c, Py_ssize_t m,
+                      bint ismax) noexcept nogil:
+    """``o[j] = max/min(a[j], b[j], c[j])``: one pass instead of two."""
+    cdef Py_ssize_t j
+    cdef mm_t t
+    if ismax:
+        for j in range(m):
+            t = a[j] if a[j] > b[j] else b[j]
+            o[j] = t if t > c[j] else c[j]
+    else:
+        for j in range(m):
+            t = a[j] if a[j] < b[j] else b[j]
+            o[j] = t if t < c[j] else c[j]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
 cdef inline const mm_t *_rowp(const mm_t *src, Py_ssize_t inner, Py_ssize_t c0,
                               const Py_ssize_t *idx, Py_ssize_t r,
                               const mm_t *fillrow) noexcept nogil:
@@ -164,10 +181,14 @@ cdef void _columns(const mm_t *src, mm_t *dst, Py_ssize_t inner, Py_ssize_t c0,
             o = dst + i * inner + c0
             if k == 1:
                 memcpy(o, _rowp(src, inner, c0, idx, i, fillrow), B * sizeof(mm_t))
-            else:
+            elif k == 2:
                 _op2(o, _rowp(src, inner, c0, idx, i, fillrow),
                      _rowp(src, inner, c0, idx, i + 1, fillrow), B, ismax)
-                for t in range(2, k):
+            else:
+                _op3(o, _rowp(src, inner, c0, idx, i, fillrow),
+                     _rowp(src, inner, c0, idx, i + 1, fillrow),
+                     _rowp(src, inner, c0, idx, i + 2, fillrow), B, ismax)
+                for t in range(3, k):
                     _op2(o, o, _rowp(src, inner, c0, idx, i + t, fillrow), B, ismax)
             if rk > 0:
                 _line(o, o, inner, rk, rbefore, ridx, fill, P, Q, ismax)
