@@ -265,7 +265,8 @@ def parse_kernel(text, what="--kernel"):
     body = "\n".join(lines).strip()
     if "[" in body:
         rows = re.findall(r"\[([^\[\]]*)\]", body)
-        if not rows or re.sub(r"\[[^\[\]]*\]", "", body).strip(" ,\n[]\t"):
+        if (not rows or body.count("[") != body.count("]")
+                or re.sub(r"\[[^\[\]]*\]", "", body).strip(" ,\n[]\t")):
             raise KernelError(f"{what} {text!r}: unbalanced brackets; {_EXAMPLE}")
     else:
         rows = re.split(r"[;\n]", body)
@@ -342,7 +343,7 @@ def named_kernel(text):
         make = getattr(imfilt, "gaussian_kernel", None)
         if make is None:
             raise KernelError("--kernel gaussian:SIGMA needs imfilt.gaussian_kernel, which "
-                              "this imfilt build does not have; use the gaussian verb")
+                              "this imfilt build does not have; write the weights instead")
         try:
             sigma = float(arg)
         except ValueError:

@@ -304,7 +304,7 @@ def build_parser():
                     + f"\n  {'info':<{width}}how imfilt was built (OpenMP, threads, versions)",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"imfilt {imfilt.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="VERB", required=True,
+    sub = parser.add_subparsers(dest="command", metavar="VERB", required=True, prog="imfilt",
                                 parser_class=_Parser, help=argparse.SUPPRESS)
     for name, verb in VERBS.items():
         aliases = [verb.tag] if verb.tag != name else []
