@@ -192,6 +192,8 @@ def _read_pillow(source, head, frame, max_pixels):
             if arr is not None and arr.ndim == 3:
                 _check_size(arr.shape[1], arr.shape[0], max_pixels)
                 return [_picture(arr[..., [2, 1, 0] + ([3] if arr.shape[2] == 4 else [])])]
+    # The size check is ours (--max-pixels), so Pillow's own limit is lifted.
+    Image.MAX_IMAGE_PIXELS = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -233,6 +235,13 @@ def _read_tiff(source, frame, max_pixels):
             pages = tf.pages
             n = len(pages)
             out = []
+            if n == 1:               # one page holding a stack (N, H, W): N frames
+                page = pages[0]
+                shape = page.shape
+                if len(shape) == 3 and shape[2] > 4:
+                    _check_size(shape[2], shape[1], max_pixels)
+                    stack = page.asarray()
+                    return [_picture(stack[i]) for i in _frame_indices(len(stack), frame)]
             for i in _frame_indices(n, frame):
                 page = pages[i]
                 shape = page.shape

@@ -544,8 +544,8 @@ def _default_depth(verb, fmt, pic):
     if fmt == "npy" or (verb.kind == "edges" and fmt == "tiff"):
         return "float"
     want = "8" if verb.kind == "edges" else pic.depth
-    if want == "float":
-        want = "16" if fmt in ("png", "tiff") else "8"
+    if want == "float" and want not in allowed:
+        want = "16" if "16" in allowed else "8"
     return want if want in allowed else "8"
 
 
