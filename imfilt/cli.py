@@ -440,6 +440,11 @@ def _plan_dir(args, files, tag):
     if os.path.exists(out) and not os.path.isdir(out):
         raise _UsageError(f"-o {out!r} is a file, but several images (or a directory) are "
                           "processed; give a directory (it is created if needed)")
+    if (not os.path.isdir(out) and not out.endswith(("/", os.sep))
+            and os.path.splitext(out)[1].lower() in _io.SUFFIX_FORMAT):
+        raise _UsageError(f"-o {out!r} looks like a file name, but several images (or a "
+                          "directory) are processed; give a directory, or end the name "
+                          f"with / to create a directory called {os.path.basename(out)!r}")
     fmt = args.format or "png"
     suffix = _io.OUTPUT_FORMATS[fmt]
 
