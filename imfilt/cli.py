@@ -478,7 +478,11 @@ def _plan_dir(args, files, tag):
 
 
 def _plan_outputs(args, files, tag):
-    """``[_Task]``; raises _UsageError for impossible plans."""
+    """``[_Task]``; raises _UsageError for impossible plans.
+
+    Files found in a directory that are the output of another input of this
+    run (results of an earlier run) are removed from ``files``.
+    """
     if _is_dir_mode(args, files):
         if args.output == "-":
             raise _UsageError("-o - (standard output) takes one image; several were given")
@@ -490,6 +494,7 @@ def _plan_outputs(args, files, tag):
                 if root is None or os.path.realpath(f) not in targets]
         if len(kept) != len(files):
             plan = _plan_dir(args, kept, tag)
+            files[:] = kept
         return plan
     if not files:
         return []
