@@ -232,13 +232,22 @@ def test_an_input_is_never_overwritten(photos, tmp_path, capsys):
     status, _, err = run(["edges", src, "-o", src, "--overwrite"], capsys)
     assert status == 1 and "camera.png" in err and "input" in err
     assert src.read_bytes() == before
-    # Writing into the input directory with a name that is an input is refused too.
+    # Writing into the input directory with a name that is an input named on the command
+    # line is refused too.
     Image.open(src).save(photos / "camera_sobel.png")
     kept = (photos / "camera_sobel.png").read_bytes()
-    status, _, err = run(["edges", photos, "-o", photos, "--overwrite", "-q"], capsys)
+    status, _, err = run(["edges", src, photos / "camera_sobel.png", photos / "astronaut.png",
+                          "-o", photos, "--overwrite", "-q"], capsys)
     assert status == 1 and "camera_sobel.png" in err and "input" in err
     assert (photos / "camera_sobel.png").read_bytes() == kept
     assert (photos / "astronaut_sobel.png").exists()     # the others were processed
+    # Found in a directory, camera_sobel.png is the output of camera.png (a result of an
+    # earlier run): it is replaced with --overwrite, not filtered into camera_sobel_sobel.
+    os.remove(photos / "camera_sobel_sobel.png")       # written by the explicit run above
+    status, _, err = run(["edges", photos, "-o", photos, "--overwrite", "-q"], capsys)
+    assert status == 0, err
+    assert not (photos / "camera_sobel_sobel.png").exists()
+    assert (photos / "camera_sobel.png").read_bytes() != kept
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(photos, tmp_path, capsys):
