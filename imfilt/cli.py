@@ -761,6 +761,8 @@ class _Runner:
                 warnings.simplefilter("always")
                 pictures = _io.read_frames(task.src, frame=args.frame,
                                            max_pixels=args.max_pixels,
+                                           grey=self.verb.kind == "edges"
+                                           or getattr(args, "grey", False),
                                            stdin=sys.stdin.buffer if task.src == "-" else None)
             outcome.warnings.extend(f"{src_name}: {w.message}" for w in caught)
         except _io.ImageReadError as exc:
