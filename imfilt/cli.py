@@ -559,6 +559,10 @@ def _default_depth(verb, fmt, pic):
     return want if want in allowed else "8"
 
 
+#: Pixels per row band of a large edge map (see _Job._banded_edges).
+_EDGE_BAND_PIXELS = 1 << 21
+
+
 class _Job:
     """Everything one verb needs to turn a Picture into stored pixels."""
 
@@ -600,11 +604,7 @@ class _Job:
                 kw["mask"] = mask
             return imfilt.canny(grey, 1.0 if a.sigma is None else a.sigma, a.low, a.high,
                                 **kw), True
-        kw = {"boundary": a.boundary or "symm", "workers": self.workers}
-        if op == "laplace":
-            values = imfilt.laplace(grey, a.neighbors or 4, **kw)
-        else:
-            values = getattr(imfilt, op)(grey, **kw)
+        values = self._edge_call(grey)
         if mask is not None:
             values = np.where(mask, values, values.dtype.type(0))
         if a.threshold is None:
@@ -615,6 +615,70 @@ class _Job:
             from skimage.filters import threshold_otsu
             t = threshold_otsu(strength) if np.ptp(strength) > 0 else np.inf
         return strength >= t, True
+
+    def _edge_call(self, grey):
+        a = self.args
+        kw = {"boundary": a.boundary or "symm", "workers": self.workers}
+        if a.operator == "laplace":
+            return imfilt.laplace(grey, a.neighbors or 4, **kw)
+        return getattr(imfilt, a.operator)(grey, **kw)
+
+    def _can_band(self, pixels, depth):
+        a = self.args
+        return (a.operator != "canny" and a.threshold != "otsu" and depth in ("8", "16")
+                and (a.boundary or "symm") not in ("wrap",)
+                and pixels.shape[0] > 3 * self._band_rows(pixels))
+
+    @staticmethod
+    def _band_rows(pixels):
+        return max(8, _EDGE_BAND_PIXELS // max(1, pixels.shape[1]))
+
+    def _banded_edges(self, pixels, full_range, alpha, depth, progress):
+        """Edge map of a large image in row bands with a one-row halo.
+
+        Every non-Canny operator is 3x3 (Roberts 2x2), so a band of rows
+        computed with one real row above and below equals those rows of the
+        whole-image result (the image's own border rule applies only at its
+        first and last rows; 'wrap' is never banded).  Memory stays near the
+        decoded image plus the output instead of a float32 copy of both, and
+        the progress bar advances per band.  The per-image scale needs the
+        maximum first: a first pass computes it band by band.
+        """
+        a = self.args
+        rows = pixels.shape[0]
+        step = self._band_rows(pixels)
+
+        def band(r0):
+            r1 = min(rows, r0 + step)
+            lo, hi = max(0, r0 - 1), min(rows, r1 + 1)
+            chunk = pixels[lo:hi]
+            if chunk.ndim == 3:
+                chunk = _io.luminance(chunk)
+            v = self._edge_call(_unit(chunk, full_range))[r0 - lo:r1 - lo]
+            if alpha is not None:
+                v = np.where(alpha[r0:r1] > 0, v, v.dtype.type(0))
+            return r1, v
+
+        scale, top, binary = self.scale, None, a.threshold is not None
+        if binary:
+            scale = "none"
+        elif scale == "fixed":
+            top = self._edge_top()
+        elif scale == "per-image":
+            top = 0.0
+            for r0 in range(0, rows, step):
+                top = max(top, _io._finite_max_abs(band(r0)[1]))
+            scale = "fixed"
+        out = np.empty(pixels.shape[:2], np.uint8 if depth == "8" else np.uint16)
+        for r0 in range(0, rows, step):
+            r1, v = band(r0)
+            if binary:
+                v = np.abs(v) >= a.threshold
+            out[r0:r1] = _io.to_depth(v, depth, scale=scale, top=top if top else None,
+                                      binary=binary, invert=a.invert)
+            if progress is not None:
+                progress(r1 - r0)
+        return out
 
     def _edge_top(self):
         op = self.args.operator
@@ -680,6 +744,8 @@ class _Job:
         depth = a.depth or _default_depth(verb, fmt, pic)
         alpha = pic.alpha
         if verb.kind == "edges":
+            if self._can_band(pic.pixels, depth):
+                return self._banded_edges(pic.pixels, pic.full_range, alpha, depth, progress)
             pixels = pic.pixels if pic.pixels.ndim == 2 else _io.luminance(pic.pixels)
             grey = _unit(pixels, pic.full_range)
             values, binary = self._edges(grey, alpha)

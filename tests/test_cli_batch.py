@@ -204,3 +204,33 @@ def test_progress_per_band_for_one_large_image(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(_io, "_BAND_PIXELS", 512 * 16)
     status, _, err = run(["edges", tmp_path / "c.png", "-o", tmp_path / "e.png"], capsys)
     assert status == 0 and "imfilt edges" in err and "row" in err
+
+
+@pytest.mark.parametrize("operator,extra", [
+    ("sobel", []), ("scharr", ["--boundary", "reflect"]), ("prewitt", ["--boundary", "fill"]),
+    ("roberts", ["--boundary", "edge"]), ("laplace", ["--neighbors", "8"]),
+    ("sobel", ["--scale", "fixed", "--depth", "16"]), ("laplace", ["--scale", "none"]),
+    ("sobel", ["--threshold", "0.5", "--invert"]), ("sobel", ["--invert"]),
+])
+def test_large_images_are_filtered_in_bands_with_the_same_result(operator, extra, tmp_path,
+                                                                 monkeypatch, capsys):
+    """Big edge maps run in row bands with a one-row halo: same bytes as one piece."""
+    from imfilt import cli
+    rgb = skimage.data.astronaut()[:203, :150].copy()
+    rgba = np.dstack([rgb, np.where(np.arange(150) % 37 < 5, 0, 255).astype(np.uint8)
+                      * np.ones((203, 1), np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    outs, calls = {}, []
+    banded = cli._Job._banded_edges
+    monkeypatch.setattr(cli._Job, "_banded_edges",
+                        lambda self, *a: calls.append(1) or banded(self, *a))
+    for band_pixels in (10 ** 9, 150 * 9):            # one piece; bands of 9 rows
+        monkeypatch.setattr(cli, "_EDGE_BAND_PIXELS", band_pixels)
+        out = tmp_path / f"e{band_pixels}.png"
+        status, _, err = run(["edges", tmp_path / "a.png", "-o", out, "--operator", operator,
+                              *extra], capsys)
+        assert status == 0, err
+        outs[band_pixels] = np.array(Image.open(out))
+    assert calls == [1]                                 # only the second run was banded
+    np.testing.assert_array_equal(outs[150 * 9], outs[10 ** 9])
+    assert outs[10 ** 9].any()
