@@ -22,6 +22,7 @@ the path) is refused even with ``--overwrite``.
 import argparse
 import concurrent.futures
 import dataclasses
+import inspect
 import io
 import os
 import re
@@ -232,10 +233,17 @@ def _add_scale(p, verb):
     p.add_argument("--invert", action="store_true", help="invert 8/16-bit output")
 
 
-def _add_boundary(p, verb, default="symm"):
+def _add_boundary(p, verb):
     accepted = verb.extra.get("accepted")
     if accepted is not None and "boundary" not in accepted:
         return
+    default = "symm"
+    try:
+        param = inspect.signature(verb.function).parameters.get("boundary")
+        if param is not None and isinstance(param.default, str):
+            default = param.default
+    except (TypeError, ValueError):  # pragma: no cover - no signature
+        pass
     p.add_argument("--boundary", choices=list(BOUNDARY_ALIASES), default=None,
                    metavar=_cli_verbs.BOUNDARY_METAVAR,
                    help=_cli_verbs.BOUNDARY_HELP.replace("default symm", f"default {default}"))
