@@ -24,6 +24,8 @@ import warnings
 
 import numpy as np
 
+from imfilt._threads import resolve_workers
+
 __all__ = ["IMAGE_SUFFIXES", "OUTPUT_FORMATS", "SUFFIX_FORMAT", "FORMAT_DEPTHS",
            "ImageReadError", "Picture", "read_frames", "read_grey", "luminance",
            "to_uint8", "to_depth", "encode", "write_result", "OutputGuard", "Cancelled",
@@ -384,7 +386,6 @@ def to_depth(values, depth, *, scale="none", top=None, full_range=1.0, binary=Fa
 
 
 def _conversion_threads():
-    from imfilt._threads import resolve_workers
     return resolve_workers(None)
 
 
