@@ -1,50 +1,72 @@
 """The ``imfilt`` command-line tool (``imfilt ...`` or ``python -m imfilt ...``).
 
 A thin consumer of the public API: argument parsing, file handling and
-messages live here, every computation in :mod:`imfilt`.  Exit status: 0 on
-success, 1 when some input could not be read or written (the others are
-still processed), 2 for usage errors (nothing is processed).  Errors are
-one line each on stderr, naming the file, never a traceback.
+messages live here, every computation in :mod:`imfilt`.  One verb per
+public filter (``imfilt gaussian --sigma 2 ...``), built from the table in
+:mod:`imfilt._cli_verbs`.
+
+Exit status: 0 on success; 1 when some input could not be read or some
+output not written (the others are still processed); 2 for usage errors
+(nothing is processed); 130 when interrupted (Ctrl-C), 143 on SIGTERM; 141
+when the standard output is a closed pipe (``imfilt info | head -1``), with
+no message.  Errors are one line each on stderr, naming the file, never a
+traceback.
+
+Files are safe: every output is written to a hidden temporary file in its
+directory and renamed over the destination only when complete, so an
+error, Ctrl-C or SIGTERM never leaves a partial output, and an output that
+is the same file as an input (hard link, symbolic link, another spelling of
+the path) is refused even with ``--overwrite``.
 """
 
 import argparse
-import fractions
+import concurrent.futures
+import dataclasses
+import inspect
+import io
 import os
+import re
+import signal
 import sys
+import threading
+import time
 import warnings
+from collections import deque
 
 import numpy as np
 
 import imfilt
-from imfilt import _io
-from imfilt._modes import BOUNDARIES, BOUNDARY_ALIASES, MODES
+from imfilt import _cli_verbs, _io
+from imfilt._cli_verbs import VERBS, KernelError
+from imfilt._modes import BOUNDARY_ALIASES, MODES
 from imfilt._threads import resolve_workers
-from imfilt.edges import EDGE_OPERATORS, GRADIENT_OPERATORS
+from imfilt.edges import EDGE_OPERATORS
 
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-_BOUNDARY_METAVAR = "{" + ",".join(BOUNDARIES) + "}"
-_BOUNDARY_HELP = ("how the image is extended at its borders (default symm = mirror "
-                  "including the edge pixel; aliases: "
-                  + ", ".join(f"{a}={c}" for a, c in BOUNDARY_ALIASES.items() if a != c) + ")")
-
-_SUFFIX_FORMAT = {".png": "png", ".npy": "npy", ".tif": "tiff", ".tiff": "tiff"}
+EXIT_INTERRUPTED, EXIT_PIPE, EXIT_TERMINATED = 130, 141, 143
 
 _EPILOG = """\
 examples:
   imfilt edges photo.jpg -o edges.png
-  imfilt edges photo.jpg -o edges.png --operator canny --sigma 2
-  imfilt edges scans/ -o out/ --operator scharr --threshold otsu --invert
+  imfilt edges photos/ -o out/ --operator canny --sigma 2 --recursive
   imfilt convolve photo.png -o blur.png --kernel "1 2 1; 2 4 2; 1 2 1" --normalize
+  imfilt convolve photo.png -o dx.png --kernel sobel-x --scale per-image
   imfilt info
 
-Intensities are scaled to 0..1 by the bit depth (255 for 8-bit, 65535 for
-16-bit) before filtering, so thresholds and .npy/.tiff values do not depend
-on it.  Colour images are converted to luminance (ITU-R BT.601).
+Colour, alpha and bit depth are kept by the per-channel verbs (a 16-bit
+colour PNG gives a 16-bit colour PNG); --grey converts to luminance (ITU-R
+BT.601) first and --depth 8|16|float chooses the stored depth.  Edge maps
+are grey.  Intensities are scaled to 0..1 by the bit depth (255 for 8-bit,
+65535 for 16-bit) before filtering, so thresholds, sigmas of intensity and
+.npy/.tiff float values do not depend on it.
 
-exit status: 0 success, 1 some file could not be read or written, 2 usage error
+Outputs are written atomically (a temporary file renamed when complete);
+inputs are never overwritten, even with --overwrite.
+
+exit status: 0 success, 1 some file could not be read or written, 2 usage
+error, 130 interrupted (143 on SIGTERM), 141 standard output closed early
 """
 
 
@@ -52,8 +74,12 @@ class _UsageError(Exception):
     """A problem with the command line, reported with exit status 2."""
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (exit status 143)."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors name the program and subcommand."""
+    """ArgumentParser whose errors name the program and verb."""
 
     def error(self, message):
         self.print_usage(sys.stderr)
@@ -73,6 +99,18 @@ def _workers(text):
             f"workers={text!r} is not valid; use a positive number of threads or -1 for all cores"
         raise argparse.ArgumentTypeError(msg) from None
     return value
+
+
+def _positive_int(flag):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a whole number") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} must be at least 1")
+        return value
+    return parse
 
 
 def _non_negative(name):
@@ -101,134 +139,204 @@ def _threshold(text):
     return value
 
 
-def _parse_kernel(text):
-    """``"1 2 1; 0 0 0; -1 -2 -1"`` -> 2-D float array (fractions allowed)."""
-    rows = [r for r in text.replace("\n", ";").split(";") if r.strip()]
-    if not rows:
-        raise _UsageError("--kernel is empty; write rows separated by ';', "
-                          "e.g. --kernel \"1 2 1; 0 0 0; -1 -2 -1\"")
-    values = []
-    for r in rows:
+def _option_type(opt):
+    """argparse ``type=`` for a table option."""
+    integer = opt.kind in ("int", "ints")
+    several = opt.kind in ("floats", "ints")
+    what = "whole number" if integer else "number"
+
+    def one(tok, text):
         try:
-            values.append([float(fractions.Fraction(tok))
-                           for tok in r.replace(",", " ").split()])
-        except (ValueError, ZeroDivisionError):
-            raise _UsageError(f"--kernel {text!r}: row {r.strip()!r} holds something that "
-                              "is not a number; write rows of numbers separated by ';', "
-                              "e.g. \"1 2 1; 0 0 0; -1 -2 -1\"") from None
-    lengths = {len(v) for v in values}
-    if len(lengths) != 1:
-        raise _UsageError(f"--kernel {text!r}: rows have different lengths "
-                          f"{[len(v) for v in values]}; every row needs the same number of values")
-    return np.array(values, dtype=np.float64)
+            value = int(tok) if integer else float(tok)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{opt.flag} {text!r} is not a {what}"
+                + (" (or one per axis: rows,cols)" if several else "")) from None
+        if not integer and not np.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{opt.flag} {text!r} must be finite")
+        if opt.minimum is not None and (value < opt.minimum
+                                        or (opt.strict and value == opt.minimum)):
+            cmp = ">" if opt.strict else ">="
+            raise argparse.ArgumentTypeError(
+                f"{opt.flag} {text!r} is not valid; it must be {cmp} {opt.minimum:g}")
+        return value
 
-
-def _load_kernel_file(path):
-    try:
-        if path.lower().endswith(".npy"):
-            kernel = np.load(path, allow_pickle=False)
-        else:
-            with warnings.catch_warnings():  # "input contained no data": reported below
-                warnings.simplefilter("ignore")
-                kernel = np.loadtxt(path, ndmin=2, delimiter=None)
-    except (OSError, ValueError) as exc:
-        raise _UsageError(f"--kernel-file {path!r} cannot be read: {exc}") from None
-    kernel = np.asarray(kernel)
-    if kernel.ndim == 1:
-        kernel = kernel[np.newaxis, :]
-    if kernel.ndim != 2 or kernel.size == 0 or kernel.dtype.kind not in "biuf":
-        raise _UsageError(f"--kernel-file {path!r} must hold a non-empty 2-D array of "
-                          f"real numbers; got shape {kernel.shape}, dtype {kernel.dtype}")
-    return kernel.astype(np.float64)
+    def parse(text):
+        if several:
+            toks = [t for t in re.split(r"[,\s]+", text.strip()) if t]
+            if not 1 <= len(toks) <= 2:
+                raise argparse.ArgumentTypeError(
+                    f"{opt.flag} {text!r}: give one value or two (rows,cols)")
+            values = tuple(one(t, text) for t in toks)
+            return values[0] if len(values) == 1 else values
+        return one(text, text)
+    return parse
 
 
 # --------------------------------------------------------------------------
 # parser
 
 
-def _add_common(p, *, batch_tag):
+def _add_common(p, verb):
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="image files (PNG, JPEG, TIFF, BMP, .npy ...) or directories "
-                        "(every image directly inside)")
+                   help="image files (PNG, JPEG, TIFF, BMP, GIF, WebP, .npy), directories "
+                        "(every image inside), or - for standard input")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
-                   help="output file for one input, or a directory (created if "
-                        f"needed) receiving NAME_{batch_tag}.FORMAT per input")
+                   help="output file for one input (- = standard output), or a directory "
+                        "(created if needed; always when several inputs or a directory are "
+                        f"given, or OUTPUT ends with /) receiving NAME_{verb.tag}.FORMAT")
     p.add_argument("--format", choices=sorted(_io.OUTPUT_FORMATS),
-                   help="output format (default: from the OUTPUT suffix, else png): "
-                        "png = 8-bit picture, npy/tiff = the values themselves")
+                   help="output format (default: from the OUTPUT suffix, else the input's "
+                        "format, else png)")
+    p.add_argument("--depth", choices=("8", "16", "float"),
+                   help="stored depth: 8/16-bit integers or float32 values (default: the "
+                        "input's depth where the format allows; float for .npy)")
+    p.add_argument("--quality", type=_positive_int("--quality"), default=95, metavar="Q",
+                   help="JPEG/WebP quality 1..100 (default 95)")
+    p.add_argument("--compress-level", type=int, choices=range(10), default=1, metavar="0-9",
+                   help="PNG zlib level (default 1: fast; 9: smallest)")
+    p.add_argument("--frame", type=int, metavar="N",
+                   help="only frame N (0-based) of multipage TIFF, GIF and WebP inputs "
+                        "(default: every frame, to numbered outputs)")
+    p.add_argument("--max-pixels", type=int, default=_io.DEFAULT_MAX_PIXELS, metavar="N",
+                   help="refuse images larger than N pixels, a safeguard against "
+                        f"decompression bombs (default {_io.DEFAULT_MAX_PIXELS}; 0 = no limit)")
+    p.add_argument("-r", "--recursive", action="store_true",
+                   help="search directories recursively; the output mirrors the subfolders")
+    p.add_argument("--jobs", type=_positive_int("--jobs"), metavar="N",
+                   help="files processed at the same time (default: the number of cores)")
     p.add_argument("--workers", type=_workers, metavar="N",
-                   help="threads per image (default: all available cores; -1 = all)")
+                   help="threads per filter call (default: cores / jobs; -1 = all)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing output files (inputs are never overwritten)")
     p.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress bar and no warnings (errors are still printed)")
+                   help="no progress bar, summary or warnings (errors are still printed)")
+    if verb.kind != "edges":
+        p.add_argument("--grey", "--gray", action="store_true", dest="grey",
+                       help="convert colour to luminance (ITU-R BT.601) before filtering")
+
+
+def _add_scale(p, verb):
+    if verb.kind == "edges":
+        choices, text = ("per-image", "fixed", "none"), (
+            "8/16-bit output: per-image maps each image's strongest response to white "
+            "(default); fixed maps the operator's largest possible response to white, so "
+            "a batch is comparable; none maps 1.0 to white and clips")
+    else:
+        choices, text = ("none", "per-image"), (
+            "8/16-bit output: none keeps the image's intensity scale and clips (default"
+            + ("" if verb.scale == "none" else " for most verbs")
+            + "); per-image maps the largest |value| to white")
+    p.add_argument("--scale", choices=choices + ("clip", "stretch"), default=verb.scale,
+                   metavar="{" + ",".join(choices) + "}",
+                   help=text + " (clip = none, stretch = per-image)")
+    p.add_argument("--invert", action="store_true", help="invert 8/16-bit output")
+
+
+def _add_boundary(p, verb):
+    accepted = verb.extra.get("accepted")
+    if accepted is not None and "boundary" not in accepted:
+        return
+    default = "symm"
+    try:
+        param = inspect.signature(verb.function).parameters.get("boundary")
+        if param is not None and isinstance(param.default, str):
+            default = param.default
+    except (TypeError, ValueError):  # pragma: no cover - no signature
+        pass
+    p.add_argument("--boundary", choices=list(BOUNDARY_ALIASES), default=None,
+                   metavar=_cli_verbs.BOUNDARY_METAVAR,
+                   help=_cli_verbs.BOUNDARY_HELP.replace("default symm", f"default {default}"))
+    if accepted is None or "fillvalue" in accepted:
+        p.add_argument("--fillvalue", type=float, metavar="V",
+                       help="value outside the image for --boundary fill (0..1 units)")
+
+
+def _add_edges(p):
+    p.add_argument("--operator", choices=EDGE_OPERATORS, default="sobel",
+                   help="edge filter (default sobel)")
+    p.add_argument("--boundary", choices=list(BOUNDARY_ALIASES), default=None,
+                   metavar=_cli_verbs.BOUNDARY_METAVAR, help=_cli_verbs.BOUNDARY_HELP)
+    p.add_argument("--neighbors", type=int, choices=(4, 8),
+                   help="laplace only: 4 or 8 neighbours (default 4)")
+    p.add_argument("--sigma", type=_non_negative("--sigma"),
+                   help="canny only: Gaussian smoothing in pixels (default 1.0)")
+    p.add_argument("--low", type=_non_negative("--low"),
+                   help="canny only: low hysteresis threshold on the gradient of the "
+                        "0..1-scaled image (default 0.1)")
+    p.add_argument("--high", type=_non_negative("--high"),
+                   help="canny only: high hysteresis threshold (default 0.2)")
+    p.add_argument("--threshold", type=_threshold, metavar="T|otsu",
+                   help="binarise the response: keep |response| >= T (response of the "
+                        "0..1-scaled image; Sobel gives 4 across a black-white step), "
+                        "or choose T by Otsu's method")
+
+
+def _add_kernel(p):
+    k = p.add_mutually_exclusive_group(required=True)
+    names = ", ".join(list(_cli_verbs.NAMED_KERNELS) + ["box:N", "gaussian:SIGMA"])
+    k.add_argument("--kernel", metavar="KERNEL",
+                   help='rows separated by ";" or new lines, values by spaces or commas '
+                        '("1 2 1; 0 0 0; -1 -2 -1", "[[1,2,1],[0,0,0]]", fractions such as '
+                        f"1/9), or a name: {names}.  Write --kernel=\"-1 0 1\" when the "
+                        "first value is negative")
+    k.add_argument("--kernel-file", metavar="FILE",
+                   help="kernel from a .npy file or a text file in the --kernel syntax")
+    p.add_argument("--normalize", action="store_true",
+                   help="divide the kernel by the sum of its entries")
+    p.add_argument("--mode", choices=MODES, default="same",
+                   help="output size (default same: the image's shape)")
+
+
+def _add_table_options(p, verb):
+    for opt in verb.options:
+        kwargs = {"help": opt.help, "dest": "opt_" + opt.flag[2:].replace("-", "_")}
+        if opt.kind == "choice":
+            kwargs.update(choices=opt.choices, default=opt.default)
+        else:
+            kwargs.update(type=_option_type(opt), default=opt.default,
+                          metavar="V" if opt.kind in ("float", "int") else "V[,V]")
+        if opt.required:
+            kwargs["required"] = True
+        p.add_argument(opt.flag, **kwargs)
 
 
 def build_parser():
     """The argparse parser of the ``imfilt`` command."""
+    width = max(len(n) for n in VERBS) + 2
+    listing = "\n".join(f"  {n:<{width}}{v.summary}" for n, v in VERBS.items())
     parser = _Parser(
-        prog="imfilt",
-        description="Fast, SciPy-exact image filtering from the command line.",
+        prog="imfilt", usage="imfilt [-h] [--version] VERB INPUT... -o OUTPUT [options]",
+        description="Fast, SciPy-exact image filtering from the command line.\n\n"
+                    "verbs (imfilt VERB --help for the options of each):\n" + listing
+                    + f"\n  {'info':<{width}}how imfilt was built (OpenMP, threads, versions)",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"imfilt {imfilt.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
-                                parser_class=_Parser)
-
-    e = sub.add_parser(
-        "edges", help="edge maps (Sobel, Scharr, Prewitt, Roberts, Laplace, Canny)",
-        description="Write the edge map of each input image: a gradient magnitude "
-                    "scaled to 0..255 in PNG output, or a binary 0/255 map for "
-                    "--operator canny and with --threshold.")
-    _add_common(e, batch_tag="OPERATOR")
-    e.add_argument("--operator", choices=EDGE_OPERATORS, default="sobel",
-                   help="edge filter (default sobel)")
-    e.add_argument("--boundary", choices=list(BOUNDARY_ALIASES), default="symm",
-                   metavar=_BOUNDARY_METAVAR, help=_BOUNDARY_HELP)
-    e.add_argument("--sigma", type=_non_negative("--sigma"),
-                   help="canny only: Gaussian smoothing in pixels (default 1.0)")
-    e.add_argument("--low", type=_non_negative("--low"),
-                   help="canny only: low hysteresis threshold on the gradient of the "
-                        "0..1-scaled image (default 0.1)")
-    e.add_argument("--high", type=_non_negative("--high"),
-                   help="canny only: high hysteresis threshold (default 0.2)")
-    e.add_argument("--threshold", type=_threshold, metavar="T|otsu",
-                   help="binarise the response: keep |response| >= T (response of the "
-                        "0..1-scaled image; Sobel gives 4 across a black-white step), "
-                        "or choose T by Otsu's method")
-    e.add_argument("--invert", action="store_true",
-                   help="dark edges on white (PNG output only)")
-
-    c = sub.add_parser(
-        "convolve", help="convolve images with a kernel",
-        description="Convolve each input image with a kernel (true convolution, "
-                    "the kernel is flipped, as imfilt.convolve).")
-    _add_common(c, batch_tag="convolved")
-    k = c.add_mutually_exclusive_group(required=True)
-    k.add_argument("--kernel", metavar='"R1; R2; ..."',
-                   help='kernel rows separated by ";", e.g. "1 2 1; 0 0 0; -1 -2 -1" '
-                        '(fractions such as 1/9 allowed; write --kernel="-1 0 1" when '
-                        "the first value is negative)")
-    k.add_argument("--kernel-file", metavar="FILE",
-                   help="kernel from a .npy file or a whitespace-separated text file")
-    c.add_argument("--normalize", action="store_true",
-                   help="divide the kernel by the sum of its entries")
-    c.add_argument("--mode", choices=MODES, default="same",
-                   help="output size (default same: the image's shape)")
-    c.add_argument("--boundary", choices=list(BOUNDARY_ALIASES), default="symm",
-                   metavar=_BOUNDARY_METAVAR, help=_BOUNDARY_HELP)
-    c.add_argument("--scale", choices=("clip", "stretch"), default="clip",
-                   help="PNG output: clip 0..1 to 0..255 (default), or stretch the "
-                        "largest |value| to 255")
-    c.add_argument("--invert", action="store_true", help="invert the PNG output")
-
-    sub.add_parser("info", help="show how imfilt was built (OpenMP, threads, versions)",
-                   description="Print imfilt.show_config(): version, OpenMP, build "
-                               "flags and thread settings.")
+    sub = parser.add_subparsers(dest="command", metavar="VERB", required=True, prog="imfilt",
+                                parser_class=_Parser, help=argparse.SUPPRESS)
+    for name, verb in VERBS.items():
+        aliases = [verb.tag] if verb.tag != name else []
+        p = sub.add_parser(name, aliases=aliases,
+                           description=f"{verb.summary[:1].upper()}{verb.summary[1:]} "
+                                       f"(imfilt.{verb.func}).")
+        p.set_defaults(verb=name)
+        _add_common(p, verb)
+        if verb.kind == "edges":
+            _add_edges(p)
+        else:
+            if verb.extra.get("kernel"):
+                _add_kernel(p)
+            _add_table_options(p, verb)
+            _add_boundary(p, verb)
+        _add_scale(p, verb)
+    info = sub.add_parser("info", description="Print imfilt.show_config(): version, OpenMP, build "
+                                      "flags and thread settings.")
+    info.set_defaults(verb="info")
     return parser
 
 
 # --------------------------------------------------------------------------
-# files
+# messages
 
 
 class _Reporter:
@@ -253,217 +361,669 @@ class _Reporter:
         if not self.quiet:
             self._write(f"imfilt: warning: {text}")
 
+    def info(self, text):
+        if not self.quiet:
+            self._write(f"imfilt: {text}")
 
-def _expand_inputs(inputs, report):
-    """Files to process (directories expanded), reporting missing ones."""
+
+def _cli_words(message, flags):
+    """Replace Python wording (``mode='valid'``) by command-line words (``--mode valid``)."""
+    def repl(m):
+        name = m.group(1)
+        if name not in flags:
+            return m.group(0)
+        value = m.group(2).strip("'\"")
+        return f"{flags[name]} {value}"
+    return re.sub(r"\b([a-z_]+)=('[^']*'|\"[^\"]*\"|[^\s,;)]+)", repl, message)
+
+
+# --------------------------------------------------------------------------
+# inputs and outputs
+
+
+@dataclasses.dataclass
+class _Task:
+    src: str           # path, or '-'
+    dst: str           # path, or '-'
+    fmt: str
+    rel: str = ""      # label in messages
+
+
+def _is_image_name(name):
+    return (not name.startswith(".")
+            and os.path.splitext(name)[1].lower() in _io.IMAGE_SUFFIXES)
+
+
+def _expand_inputs(args, report, out_real):
+    """``[(file, root)]`` to process: root is the directory the file was found in
+    (for mirroring), None for files named on the command line."""
     files = []
-    for item in inputs:
-        if os.path.isdir(item):
-            found = sorted(
-                os.path.join(item, name) for name in os.listdir(item)
-                if not name.startswith(".")
-                and os.path.splitext(name)[1].lower() in _io.IMAGE_SUFFIXES
-                and os.path.isfile(os.path.join(item, name)))
+    for item in args.inputs:
+        if item == "-":
+            files.append(("-", None))
+        elif os.path.isdir(item):
+            found = []
+            if args.recursive:
+                for dirpath, dirnames, filenames in os.walk(item):
+                    dirnames[:] = sorted(
+                        d for d in dirnames if not d.startswith(".")
+                        and os.path.realpath(os.path.join(dirpath, d)) != out_real)
+                    found.extend(os.path.join(dirpath, n) for n in sorted(filenames)
+                                 if _is_image_name(n))
+            else:
+                names = sorted(os.listdir(item))
+                found = [os.path.join(item, n) for n in names
+                         if _is_image_name(n) and os.path.isfile(os.path.join(item, n))]
+                subdirs = [n for n in names if not n.startswith(".")
+                           and os.path.isdir(os.path.join(item, n))]
+                if subdirs:
+                    report.info(f"{item!r}: {len(subdirs)} subfolder"
+                                f"{'s' if len(subdirs) > 1 else ''} skipped; give "
+                                "--recursive to process them")
             if not found:
                 report.error(f"{item!r}: no image files in this directory "
                              f"(looked for {', '.join(_io.IMAGE_SUFFIXES)})")
-            files.extend(found)
+            files.extend((f, item) for f in found)
         elif os.path.exists(item):
-            files.append(item)
+            files.append((item, None))
         else:
             report.error(f"cannot read {item!r}: no such file or directory")
     return files
 
 
 def _is_dir_mode(args, files):
-    """True when OUTPUT is (to be) a directory rather than one file."""
     out = args.output
-    return (len(files) > 1 or any(os.path.isdir(i) for i in args.inputs)
-            or os.path.isdir(out) or out.endswith(("/", os.sep)))
+    return (len(files) > 1 or any(os.path.isdir(i) for i in args.inputs if i != "-")
+            or (out != "-" and os.path.isdir(out)) or out.endswith(("/", os.sep)))
+
+
+def _input_format(src):
+    suffix = os.path.splitext(src)[1].lower()
+    fmt = _io.SUFFIX_FORMAT.get(suffix)
+    return fmt
+
+
+def _plan_dir(args, files, tag):
+    out = args.output
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise _UsageError(f"-o {out!r} is a file, but several images (or a directory) are "
+                          "processed; give a directory (it is created if needed)")
+    if (not os.path.isdir(out) and not out.endswith(("/", os.sep))
+            and os.path.splitext(out)[1].lower() in _io.SUFFIX_FORMAT):
+        raise _UsageError(f"-o {out!r} looks like a file name, but several images (or a "
+                          "directory) are processed; give a directory, or end the name "
+                          f"with / to create a directory called {os.path.basename(out)!r}")
+    fmt = args.format or "png"
+    suffix = _io.OUTPUT_FORMATS[fmt]
+
+    def sub_dir(f, root):
+        if root is None or not args.recursive:
+            return ""
+        return os.path.relpath(os.path.dirname(f), root)
+
+    def base(f, root, with_ext):
+        stem, ext = os.path.splitext(os.path.basename(f) if f != "-" else "stdin")
+        if with_ext and ext:
+            stem = f"{stem}_{ext[1:].lower()}"
+        return os.path.normpath(os.path.join(out, sub_dir(f, root), f"{stem}_{tag}{suffix}"))
+
+    first = {}
+    for f, root in files:
+        first.setdefault(base(f, root, False), []).append(f)
+    targets, used = [], set()
+    for f, root in files:
+        t = base(f, root, False)
+        if len(first[t]) > 1:           # photo.jpg + photo.png -> photo_jpg_TAG, photo_png_TAG
+            t = base(f, root, True)
+        stem, sfx = os.path.splitext(t)
+        n = 2
+        while t in used:                # same names from different folders
+            t = f"{stem}_{n}{sfx}"
+            n += 1
+        used.add(t)
+        targets.append(t)
+    return [_Task(f, t, fmt) for (f, _), t in zip(files, targets)]
 
 
 def _plan_outputs(args, files, tag):
-    """``[(input, output, format)]``; raises _UsageError for impossible plans."""
-    out = args.output
+    """``[_Task]``; raises _UsageError for impossible plans.
+
+    Files found in a directory that are the output of another input of this
+    run (results of an earlier run) are removed from ``files``.
+    """
     if _is_dir_mode(args, files):
-        if os.path.exists(out) and not os.path.isdir(out):
-            raise _UsageError(f"-o {out!r} is a file, but several images are processed; "
-                              "give a directory")
-        fmt = args.format or "png"
-        suffix = _io.OUTPUT_FORMATS[fmt]
-        plan, seen = [], {}
-        for f in files:
-            stem = os.path.splitext(os.path.basename(f))[0]
-            target = os.path.join(out, f"{stem}_{tag}{suffix}")
-            if target in seen:
-                raise _UsageError(f"{seen[target]!r} and {f!r} would both be written to "
-                                  f"{target!r}; process them separately")
-            seen[target] = f
-            plan.append((f, target, fmt))
+        if args.output == "-":
+            raise _UsageError("-o - (standard output) takes one image; several were given")
+        plan = _plan_dir(args, files, tag)
+        # Never read this run's own outputs: a file found in a directory that is the
+        # output of another input (a result of an earlier run) is not an input.
+        targets = {os.path.realpath(t.dst) for t in plan}
+        kept = [(f, root) for f, root in files
+                if root is None or os.path.realpath(f) not in targets]
+        if len(kept) != len(files):
+            plan = _plan_dir(args, kept, tag)
+            files[:] = kept
         return plan
+    if not files:
+        return []
+    src = files[0][0]
+    out = args.output
+    if out == "-":
+        return [_Task(src, "-", args.format or "png")]
     suffix = os.path.splitext(out)[1].lower()
-    if suffix not in _SUFFIX_FORMAT:
-        raise _UsageError(f"-o {out!r}: unknown output suffix {suffix or '(none)'!r}; use "
-                          f"{', '.join(sorted(_SUFFIX_FORMAT))}, or an existing directory")
-    fmt = _SUFFIX_FORMAT[suffix]
-    if args.format and args.format != fmt:
-        raise _UsageError(f"--format {args.format} contradicts the output suffix of {out!r}")
-    return [(files[0], out, fmt)] if files else []
-
-
-def _unit_scale(grey, full_range):
-    """Intensities scaled to 0..1 by the source's bit depth."""
-    if grey.dtype.kind == "f":
-        work = np.float64 if grey.dtype == np.float64 else np.float32
+    if suffix:
+        if suffix not in _io.SUFFIX_FORMAT:
+            raise _UsageError(
+                f"-o {out!r}: unknown output suffix {suffix!r}; use "
+                f"{', '.join(sorted(_io.SUFFIX_FORMAT))}, end the name with / for a "
+                "directory, or give --format with a name without suffix")
+        fmt = _io.SUFFIX_FORMAT[suffix]
+        if args.format and args.format != fmt:
+            raise _UsageError(f"--format {args.format} contradicts the output suffix of "
+                              f"{out!r}")
     else:
-        work = np.float32 if grey.dtype.itemsize <= 2 else np.float64
-    x = grey.astype(work, copy=False)
-    return x / work(full_range) if full_range != 1.0 else x
+        fmt = args.format or _input_format(src) or "png"
+    return [_Task(src, out, fmt)]
+
+
+def _numbered(dst, index, count):
+    stem, suffix = os.path.splitext(dst)
+    return f"{stem}_{index:0{max(1, len(str(count - 1)))}d}{suffix}"
+
+
+def _check_depth(args, plan, verb):
+    for task in plan:
+        allowed = _io.FORMAT_DEPTHS[task.fmt]
+        if args.depth and args.depth not in allowed:
+            raise _UsageError(f"--depth {args.depth} cannot be stored in {task.fmt.upper()} "
+                              f"({task.dst!r}); {task.fmt} stores "
+                              f"{', '.join(allowed)}")
+        if args.invert and task.fmt == "npy" or args.invert and args.depth == "float":
+            raise _UsageError("--invert applies to 8/16-bit pictures only (not to .npy or "
+                              "float output)")
 
 
 # --------------------------------------------------------------------------
-# subcommands
+# computing one picture
 
 
-def _edges_result(args, image):
-    """``(values, binary)`` for one 0..1-scaled grey image."""
-    op = args.operator
-    if op == "canny":
-        return imfilt.canny(image, 1.0 if args.sigma is None else args.sigma,
-                            args.low, args.high, workers=args.workers), True
-    if op in GRADIENT_OPERATORS:
-        values = getattr(imfilt, op)(image, boundary=args.boundary, workers=args.workers)
-    elif op == "roberts":
-        values = imfilt.roberts(image, boundary=args.boundary, workers=args.workers)
-    else:
-        values = imfilt.laplace(image, boundary=args.boundary, workers=args.workers)
-    if args.threshold is None:
-        return values, False
-    strength = np.abs(values)
-    t = args.threshold
-    if t == "otsu":
-        from skimage.filters import threshold_otsu
-        t = threshold_otsu(strength) if np.ptp(strength) > 0 else np.inf
-    return strength >= t, True
+def _unit(x, full_range):
+    """Values scaled to 0..1 by the bit depth (float32, float64 kept)."""
+    if x.dtype.kind == "f" and full_range == 1.0:
+        return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
+    work = np.float64 if x.dtype == np.float64 else np.float32
+    out = x.astype(work)
+    out /= work(full_range)
+    return out
 
 
-def _check_edges_args(args):
-    if args.operator != "canny":
-        for flag in ("sigma", "low", "high"):
-            if getattr(args, flag) is not None:
-                raise _UsageError(f"--{flag} applies only to --operator canny "
-                                  f"(got --operator {args.operator})")
-    else:
-        if args.threshold is not None:
-            raise _UsageError("--threshold does not apply to --operator canny, whose output "
-                              "is already binary; use --low and --high")
-        low = 0.1 if args.low is None else args.low
-        high = 0.2 if args.high is None else args.high
-        if low > high:
-            raise _UsageError(f"--low {low} is above --high {high}")
+def _default_depth(verb, fmt, pic):
+    allowed = _io.FORMAT_DEPTHS[fmt]
+    if fmt == "npy" or (verb.kind == "edges" and fmt == "tiff"):
+        return "float"
+    want = "8" if verb.kind == "edges" else pic.depth
+    if want == "float" and want not in allowed:
+        want = "16" if "16" in allowed else "8"
+    return want if want in allowed else "8"
 
 
-def _run_batch(args, tag, compute, render):
-    """Read, compute and write every input; return the exit status."""
-    report = _Reporter(args.quiet)
-    files = _expand_inputs(args.inputs, report)
-    plan = _plan_outputs(args, files, tag)
-    if args.invert and any(fmt != "png" for _, _, fmt in plan):
-        raise _UsageError("--invert applies to PNG output only")
-    inputs_real = {os.path.realpath(f) for f in files}
+#: Pixels per row band of a large edge map (see _Job._banded_edges).
+_EDGE_BAND_PIXELS = 1 << 21
 
-    show_bar = not args.quiet and len(plan) > 1 and sys.stderr.isatty()
-    if plan and _is_dir_mode(args, files) and not os.path.isdir(args.output):
+
+class _Job:
+    """Everything one verb needs to turn a Picture into stored pixels."""
+
+    def __init__(self, args, verb, workers):
+        self.args, self.verb, self.workers = args, verb, workers
+        self.flags = {o.param: o.flag for o in verb.options if o.param}
+        self.flags.update(mode="--mode", boundary="--boundary", fillvalue="--fillvalue",
+                          workers="--workers")
+        self.scale = {"clip": "none", "stretch": "per-image"}.get(args.scale, args.scale)
+        if verb.kind == "edges":
+            self._check_edges()
+        else:
+            self.kwargs = self._kwargs()
+
+    # -- edges
+    def _check_edges(self):
+        a = self.args
+        op = a.operator
+        for flag, ops in _cli_verbs.EDGE_OPTIONS.items():
+            if getattr(a, flag) is not None and op not in ops:
+                raise _UsageError(f"--{flag} does not apply to --operator {op}: --{flag} "
+                                  f"applies only to --operator {', '.join(ops)}")
+        if op == "canny":
+            low = 0.1 if a.low is None else a.low
+            high = 0.2 if a.high is None else a.high
+            if low > high:
+                raise _UsageError(f"--low {low} is above --high {high}")
+            if self.scale == "fixed":
+                raise _UsageError("--scale fixed does not apply to --operator canny, whose "
+                                  "output is already binary")
+
+    def _edges(self, grey, alpha):
+        a = self.args
+        op = a.operator
+        mask = None if alpha is None else alpha > 0
+        if op == "canny":
+            kw = {"workers": self.workers}
+            if mask is not None:
+                kw["mask"] = mask
+            return imfilt.canny(grey, 1.0 if a.sigma is None else a.sigma, a.low, a.high,
+                                **kw), True
+        values = self._edge_call(grey)
+        if mask is not None:
+            values = np.where(mask, values, values.dtype.type(0))
+        if a.threshold is None:
+            return values, False
+        strength = np.abs(values)
+        t = a.threshold
+        if t == "otsu":
+            from skimage.filters import threshold_otsu
+            t = threshold_otsu(strength) if np.ptp(strength) > 0 else np.inf
+        return strength >= t, True
+
+    def _edge_call(self, grey):
+        a = self.args
+        kw = {"boundary": a.boundary or "symm", "workers": self.workers}
+        if a.operator == "laplace":
+            return imfilt.laplace(grey, a.neighbors or 4, **kw)
+        return getattr(imfilt, a.operator)(grey, **kw)
+
+    def _can_band(self, pixels, depth):
+        a = self.args
+        return (a.operator != "canny" and a.threshold != "otsu" and depth in ("8", "16")
+                and (a.boundary or "symm") not in ("wrap",)
+                and pixels.shape[0] > 3 * self._band_rows(pixels))
+
+    @staticmethod
+    def _band_rows(pixels):
+        return max(8, _EDGE_BAND_PIXELS // max(1, pixels.shape[1]))
+
+    def _banded_edges(self, pixels, full_range, alpha, depth, progress):
+        """Edge map of a large image in row bands with a one-row halo.
+
+        Every non-Canny operator is 3x3 (Roberts 2x2), so a band of rows
+        computed with one real row above and below equals those rows of the
+        whole-image result (the image's own border rule applies only at its
+        first and last rows; 'wrap' is never banded).  Memory stays near the
+        decoded image plus the output instead of a float32 copy of both, and
+        the progress bar advances per band.  The per-image scale needs the
+        maximum first: a first pass computes it band by band.
+        """
+        a = self.args
+        rows = pixels.shape[0]
+        step = self._band_rows(pixels)
+
+        def band(r0):
+            r1 = min(rows, r0 + step)
+            lo, hi = max(0, r0 - 1), min(rows, r1 + 1)
+            chunk = pixels[lo:hi]
+            if chunk.ndim == 3:
+                chunk = _io.luminance(chunk)
+            v = self._edge_call(_unit(chunk, full_range))[r0 - lo:r1 - lo]
+            if alpha is not None:
+                v = np.where(alpha[r0:r1] > 0, v, v.dtype.type(0))
+            return r1, v
+
+        scale, top, binary = self.scale, None, a.threshold is not None
+        if binary:
+            scale = "none"
+        elif scale == "fixed":
+            top = self._edge_top()
+        elif scale == "per-image":
+            top = 0.0
+            for r0 in range(0, rows, step):
+                top = max(top, _io._finite_max_abs(band(r0)[1]))
+            scale = "fixed"
+        out = np.empty(pixels.shape[:2], np.uint8 if depth == "8" else np.uint16)
+        for r0 in range(0, rows, step):
+            r1, v = band(r0)
+            if binary:
+                v = np.abs(v) >= a.threshold
+            out[r0:r1] = _io.to_depth(v, depth, scale=scale, top=top if top else None,
+                                      binary=binary, invert=a.invert)
+            if progress is not None:
+                progress(r1 - r0)
+        return out
+
+    def _edge_top(self):
+        op = self.args.operator
+        if op == "laplace" and self.args.neighbors == 8:
+            op = "laplace8"
+        return _cli_verbs.EDGE_TOPS[op]
+
+    # -- table verbs
+    def _kwargs(self):
+        a, verb = self.args, self.verb
+        kw = {}
+        for opt in verb.options:
+            value = getattr(a, "opt_" + opt.flag[2:].replace("-", "_"))
+            if opt.param is not None and value is not None:
+                kw[opt.param] = value
+        if verb.extra.get("kernel"):
+            kernel = (_cli_verbs.kernel_from_text(a.kernel) if a.kernel is not None
+                      else _cli_verbs.load_kernel_file(a.kernel_file))
+            if a.normalize:
+                total = kernel.sum()
+                if total == 0:
+                    raise _UsageError("--normalize: the kernel sums to 0 and cannot be "
+                                      "normalised")
+                kernel = kernel / total
+            kw["kernel"] = kernel
+            kw["mode"] = a.mode
+            kw.setdefault("boundary", "symm")
+        if getattr(a, "boundary", None) is not None:
+            kw["boundary"] = a.boundary
+        if getattr(a, "fillvalue", None) is not None:
+            if (a.boundary or kw.get("boundary")) not in ("fill", "constant"):
+                raise _UsageError("--fillvalue applies only to --boundary fill")
+            kw["fillvalue"] = a.fillvalue
+        accepted = verb.extra.get("accepted")
+        if accepted is None or "workers" in accepted:
+            kw["workers"] = self.workers
+        return kw
+
+    def _call(self, image):
+        func = self.verb.function
+        kw = dict(self.kwargs)
+        if self.verb.kind == "resample" and self.verb.func.endswith("pool2d"):
+            kernel_size = kw.pop("kernel_size")
+            return func(image, kernel_size, **kw)
+        if self.verb.extra.get("kernel"):
+            kernel = kw.pop("kernel")
+            return func(image, kernel, **kw)
+        result = func(image, **kw)
+        if isinstance(result, tuple):         # gabor: (real, imag)
+            result = result[0 if self.args.opt_part == "real" else 1]
+        return result
+
+    def _channels(self, image):
+        if image.ndim == 2:
+            return self._call(image)
+        return np.stack([self._call(np.ascontiguousarray(image[:, :, c]))
+                         for c in range(image.shape[2])], axis=-1)
+
+    # -- one picture
+    def render(self, pic, fmt, warn, progress=None):
+        """Stored pixels for ``pic`` in format ``fmt``."""
+        a, verb = self.args, self.verb
+        depth = a.depth or _default_depth(verb, fmt, pic)
+        alpha = pic.alpha
+        if verb.kind == "edges":
+            if self._can_band(pic.pixels, depth):
+                return self._banded_edges(pic.pixels, pic.full_range, alpha, depth, progress)
+            pixels = pic.pixels if pic.pixels.ndim == 2 else _io.luminance(pic.pixels)
+            grey = _unit(pixels, pic.full_range)
+            values, binary = self._edges(grey, alpha)
+            top = self._edge_top() if self.scale == "fixed" else None
+            return _io.to_depth(values, depth, scale=self.scale, top=top, binary=binary,
+                                invert=a.invert, progress=progress)
+        pixels = pic.pixels
+        if a.grey and pixels.ndim == 3:
+            pixels = _io.luminance(pixels)
+        image = _unit(pixels, pic.full_range)
+        result = self._channels(image)
+        out = _io.to_depth(result, depth, scale=self.scale, full_range=1.0,
+                           invert=a.invert, progress=progress)
+        if alpha is None or fmt == "jpeg":
+            if alpha is not None:
+                warn("JPEG has no alpha channel; transparency dropped")
+            return out
+        unit_alpha = _unit(alpha, pic.full_range)
+        if verb.kind == "resample":
+            unit_alpha = self._call(unit_alpha)
+        if unit_alpha.shape != out.shape[:2]:
+            warn(f"alpha dropped: the result has shape {out.shape[:2]}, the image "
+                 f"{alpha.shape}")
+            return out
+        stored_alpha = _io.to_depth(unit_alpha, depth, scale="none", full_range=1.0)
+        if out.ndim == 2:
+            return np.dstack([out, stored_alpha])
+        return np.concatenate([out, stored_alpha[:, :, None]], axis=2)
+
+
+# --------------------------------------------------------------------------
+# running a batch
+
+
+@dataclasses.dataclass
+class _Outcome:
+    written: int = 0
+    errors: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
+    stop: bool = False      # no point in going on (disk full)
+    pipe_closed: bool = False
+
+
+class _Runner:
+    def __init__(self, args, verb, plan, inputs_ids, report):
+        self.args, self.verb, self.plan, self.report = args, verb, plan, report
+        self.inputs_ids = inputs_ids
+        self.guard = _io.OutputGuard()
+        cores = imfilt.get_workers()
+        self.jobs = min(args.jobs or cores, max(1, len(plan)))
+        workers = args.workers or max(1, cores // self.jobs)
+        self.job = _Job(args, verb, workers)
+        self.band_bar = None
+
+    def _same_input(self, dst):
         try:
-            os.makedirs(args.output, exist_ok=True)
+            st = os.stat(dst)
+        except OSError:
+            return None
+        return self.inputs_ids.get((st.st_dev, st.st_ino))
+
+    def run_one(self, task):
+        args, outcome = self.args, _Outcome()
+        src_name = "standard input" if task.src == "-" else repr(task.src)
+        if task.dst != "-":
+            same = self._same_input(task.dst)
+            if same is not None:
+                outcome.errors.append(
+                    f"refusing to write {task.dst!r}: it is the same file as the input "
+                    f"{same!r} (inputs are never overwritten, even with --overwrite); "
+                    "choose another output")
+                return outcome
+            if os.path.lexists(task.dst) and not args.overwrite:
+                outcome.errors.append(f"{task.dst!r} already exists; use --overwrite to "
+                                      "replace it")
+                return outcome
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                pictures = _io.read_frames(task.src, frame=args.frame,
+                                           max_pixels=args.max_pixels,
+                                           grey=self.verb.kind == "edges"
+                                           or getattr(args, "grey", False),
+                                           stdin=sys.stdin.buffer if task.src == "-" else None)
+            outcome.warnings.extend(f"{src_name}: {w.message}" for w in caught)
+        except _io.ImageReadError as exc:
+            outcome.errors.append(f"cannot read {src_name}: {exc}")
+            return outcome
         except OSError as exc:
-            report.error(f"cannot create output directory {args.output!r}: "
-                         f"{exc.strerror or exc}")
-            return EXIT_FAILED
-
-    from tqdm import tqdm
-    with tqdm(total=len(plan), disable=not show_bar, file=sys.stderr, unit="img",
-              desc=f"imfilt {args.command}") as bar:
-        report.bar = bar if show_bar else None
-        for src, dst, fmt in plan:
+            outcome.errors.append(f"cannot read {src_name}: {_io.describe_os_error(exc)}")
+            return outcome
+        if task.dst == "-" and len(pictures) > 1:
+            outcome.errors.append(f"{src_name} has {len(pictures)} frames; standard output "
+                                  "takes one: give --frame N")
+            return outcome
+        for index, pic in enumerate(pictures):
+            dst = task.dst if len(pictures) == 1 else _numbered(task.dst, index, len(pictures))
             try:
-                _process_one(args, src, dst, fmt, inputs_real, compute, render, report)
-            except (KeyboardInterrupt, _UsageError):
+                pixels = self.job.render(
+                    pic, task.fmt, lambda text: outcome.warnings.append(f"{src_name}: {text}"),
+                    progress=self.band_bar.update if self.band_bar is not None else None)
+            except (ValueError, TypeError) as exc:
+                outcome.errors.append(f"{src_name}: {_cli_words(str(exc), self.job.flags)}")
+                return outcome
+            if dst == "-":
+                buffer = io.BytesIO()
+                _io.encode(buffer, pixels, task.fmt, quality=args.quality,
+                           compress_level=args.compress_level)
+                try:
+                    view = memoryview(buffer.getbuffer())
+                    while view:          # a pipe may take only part of a large write
+                        view = view[sys.stdout.buffer.write(view):]
+                    sys.stdout.buffer.flush()
+                except BrokenPipeError:
+                    outcome.pipe_closed = True
+                    return outcome
+                outcome.written += 1
+                continue
+            if dst != task.dst and os.path.lexists(dst) and not args.overwrite:
+                outcome.errors.append(f"{dst!r} already exists; use --overwrite to replace it")
+                continue
+            try:
+                self.guard.write(dst, lambda f: _io.encode(
+                    f, pixels, task.fmt, quality=args.quality,
+                    compress_level=args.compress_level))
+            except _io.Cancelled:
+                return outcome
+            except OSError as exc:
+                outcome.errors.append(f"cannot write {dst!r}: {_io.describe_os_error(exc)}")
+                outcome.stop = exc.errno == 28   # ENOSPC: the next ones would fail too
+                return outcome
+            outcome.written += 1
+        return outcome
+
+    def _guarded(self, task):
+        try:
+            return self.run_one(task)
+        except _io.Cancelled:
+            return _Outcome()
+        except Exception as exc:  # a bug or an exotic failure: still no traceback
+            src = "standard input" if task.src == "-" else repr(task.src)
+            return _Outcome(errors=[f"{src}: unexpected {type(exc).__name__}: {exc} "
+                                    "(please report this as an imfilt bug)"])
+
+    def run(self):
+        """Process the plan; return the exit status (interruptions propagate)."""
+        args, report = self.args, self.report
+        from tqdm import tqdm
+        tty = not args.quiet and sys.stderr.isatty()
+        show_bar = tty and len(self.plan) > 1
+        self.written = self.failed = self.done = 0
+        self.start = time.perf_counter()
+        with tqdm(total=len(self.plan), disable=not show_bar, file=sys.stderr, unit="img",
+                  desc=f"imfilt {self.verb.name}") as bar:
+            report.bar = bar if show_bar else None
+            if tty and len(self.plan) == 1:
+                self.band_bar = tqdm(disable=False, file=sys.stderr, unit="row", leave=False,
+                                     desc=f"imfilt {self.verb.name}")
+            pool = concurrent.futures.ThreadPoolExecutor(self.jobs,
+                                                         thread_name_prefix="imfilt-cli")
+            self.pending = deque()
+            try:
+                stopped = False
+                for task in self.plan:
+                    while len(self.pending) > self.jobs and not stopped:
+                        stopped = self._collect(bar)
+                    if stopped:
+                        break
+                    self.pending.append(pool.submit(self._guarded, task))
+                while self.pending:
+                    self._collect(bar)
+            except BaseException:
+                self.guard.cancel()
+                for fut in self.pending:
+                    fut.cancel()
                 raise
-            except Exception as exc:  # a bug or an exotic failure: still no traceback
-                report.error(f"{src!r}: unexpected {type(exc).__name__}: {exc} "
-                             "(please report this as an imfilt bug)")
             finally:
-                bar.update(1)
-        report.bar = None
-    return EXIT_FAILED if report.failed else EXIT_OK
+                pool.shutdown(wait=False, cancel_futures=True)
+                report.bar = None
+                if self.band_bar is not None:
+                    self.band_bar.close()
+        return EXIT_FAILED if report.failed else EXIT_OK
+
+    def _collect(self, bar):
+        outcome = self.pending.popleft().result()
+        if outcome.pipe_closed:
+            raise BrokenPipeError()
+        self.done += 1
+        self.written += outcome.written
+        for text in outcome.warnings:
+            self.report.warning(text)
+        for text in outcome.errors:
+            self.report.error(text)
+        if outcome.errors:
+            self.failed += 1
+        bar.update(1)
+        if outcome.stop:
+            self.guard.cancel()
+            for fut in self.pending:
+                fut.cancel()
+            self.report.error("stopping: no space left on device")
+            self.pending.clear()
+            return True
+        return False
+
+    def summary(self, interrupted=False):
+        elapsed = time.perf_counter() - self.start
+        not_done = len(self.plan) - self.done
+        text = (f"{self.written} written, {self.failed} failed"
+                + (f", {not_done} not processed" if not_done else "")
+                + f" in {elapsed:.1f} s")
+        return ("interrupted: " + text) if interrupted else text
 
 
-def _process_one(args, src, dst, fmt, inputs_real, compute, render, report):
-    if os.path.realpath(dst) in inputs_real:
-        report.error(f"refusing to write {dst!r}: it is an input file (inputs are never "
-                     "overwritten); choose another output")
-        return
-    if os.path.exists(dst) and not args.overwrite:
-        report.error(f"{dst!r} already exists; use --overwrite to replace it")
-        return
+def _run(args, verb):
+    report = _Reporter(args.quiet)
+    job = _Job(args, verb, args.workers)          # validates options before any file
+    del job
+    out_real = os.path.realpath(args.output) if args.output != "-" else None
+    files = _expand_inputs(args, report, out_real)
+    if [f for f, _ in files].count("-") > 1:
+        raise _UsageError("- (standard input) can be given once")
+    plan = _plan_outputs(args, files, verb.tag if verb.kind != "edges" else args.operator)
+    _check_depth(args, plan, verb)
+    if args.output != "-" and plan and _is_dir_mode(args, files):
+        dirs = {os.path.dirname(t.dst) for t in plan}
+        for d in sorted(dirs):
+            try:
+                os.makedirs(d, exist_ok=True)
+            except OSError as exc:
+                report.error(f"cannot create output directory {d!r}: "
+                             f"{_io.describe_os_error(exc)}")
+                return EXIT_FAILED
+    inputs_ids = {}
+    for f, _ in files:
+        if f != "-":
+            try:
+                st = os.stat(f)
+            except OSError:
+                continue
+            inputs_ids.setdefault((st.st_dev, st.st_ino), f)
+    runner = _Runner(args, verb, plan, inputs_ids, report)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            grey, full_range = _io.read_grey(src)
-        for w in caught:
-            report.warning(str(w.message))
-    except _io.ImageReadError as exc:
-        report.error(f"cannot read {src!r}: {exc}")
-        return
-    except OSError as exc:
-        report.error(f"cannot read {src!r}: {exc.strerror or exc}")
-        return
-    try:
-        values, binary = compute(_unit_scale(grey, full_range))
-    except (ValueError, TypeError) as exc:
-        report.error(f"{src!r}: {exc}")
-        return
-    try:
-        render(dst, values, fmt, binary)
-    except OSError as exc:
-        report.error(f"cannot write {dst!r}: {exc.strerror or exc}")
-
-
-def _cmd_edges(args):
-    _check_edges_args(args)
-    return _run_batch(
-        args, args.operator,
-        lambda image: _edges_result(args, image),
-        lambda dst, values, fmt, binary: _io.write_result(
-            dst, values, fmt, binary=binary, scale="stretch", invert=args.invert))
-
-
-def _cmd_convolve(args):
-    if args.kernel is not None:
-        kernel = _parse_kernel(args.kernel)
-    else:
-        kernel = _load_kernel_file(args.kernel_file)
-    if args.normalize:
-        total = kernel.sum()
-        if total == 0:
-            raise _UsageError("--normalize: the kernel sums to 0 and cannot be normalised")
-        kernel = kernel / total
-    return _run_batch(
-        args, "convolved",
-        lambda image: (imfilt.convolve(image, kernel, mode=args.mode, boundary=args.boundary,
-                                       workers=args.workers), False),
-        lambda dst, values, fmt, binary: _io.write_result(
-            dst, values, fmt, binary=binary, scale=args.scale, full_range=1.0,
-            invert=args.invert))
+        status = runner.run()
+    except KeyboardInterrupt as exc:
+        print(f"imfilt {verb.name}: {runner.summary(interrupted=True)}", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
+    if len(plan) > 1 and not args.quiet:
+        print(f"imfilt {verb.name}: {runner.summary()}", file=sys.stderr)
+    return status
 
 
 def _cmd_info(args):
     imfilt.show_config()
+    sys.stdout.flush()
     return EXIT_OK
 
 
-_COMMANDS = {"edges": _cmd_edges, "convolve": _cmd_convolve, "info": _cmd_info}
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _quiet_stdout():
+    """After a closed pipe: point stdout at /dev/null so the exit flush is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def main(argv=None):
@@ -478,7 +1038,8 @@ def main(argv=None):
     -------
     status : int
         0 on success, 1 when some file could not be read or written, 2 for
-        a usage error.
+        a usage error, 130 when interrupted (143 on SIGTERM), 141 when the
+        standard output was closed early (``imfilt info | head -1``).
 
     Examples
     --------
@@ -491,20 +1052,50 @@ def main(argv=None):
       OpenMP: ...
     0
     """
+    status = _main(argv)
+    if argv is None and status in (EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_PIPE):
+        # The real command line: exit at once (worker threads may still be finishing a
+        # filter call; they can no longer write anything).
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(status)
+    return status
+
+
+def _main(argv):
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_PIPE
+    name = args.verb
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _COMMANDS[args.command](args)
-    except _UsageError as exc:
-        print(f"imfilt {args.command}: error: {exc}", file=sys.stderr)
+        if name == "info":
+            return _cmd_info(args)
+        return _run(args, VERBS[name])
+    except (_UsageError, KernelError) as exc:
+        print(f"imfilt {name}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("imfilt: interrupted", file=sys.stderr)
-        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_PIPE
+    except KeyboardInterrupt as exc:
+        print(f"imfilt {name}: interrupted", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, _Terminated) else EXIT_INTERRUPTED
     except Exception as exc:  # never a traceback for the user
-        print(f"imfilt {args.command}: error: unexpected {type(exc).__name__}: {exc} "
+        print(f"imfilt {name}: error: unexpected {type(exc).__name__}: {exc} "
               "(please report this as an imfilt bug)", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
