@@ -56,7 +56,7 @@ ramp = np.arange(16, dtype=np.float64)
 r = 40
 delta1 = np.zeros(2 * r + 1)
 delta1[r] = 1
-fig, ax = plt.subplots(figsize=(9, 3.4), layout="constrained")
+fig, ax = plt.subplots(figsize=(9.5, 3.4), layout="constrained")
 for offset, boundary in enumerate(["wrap", "symm", "reflect", "edge"]):
     padded = imfilt.correlate(ramp, delta1, mode="full", boundary=boundary)
     x = np.arange(-r, ramp.size + r)
@@ -64,7 +64,7 @@ for offset, boundary in enumerate(["wrap", "symm", "reflect", "edge"]):
 ax.axvspan(-0.5, ramp.size - 0.5, color="0.9")
 ax.set_xlabel("sample index (the grey band is the image)")
 ax.set_yticks([])
-ax.legend(loc="upper left", ncols=4)
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
 plt.show()
 
 # %%
