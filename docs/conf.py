@@ -2,7 +2,7 @@
 
 Build from the repository root with::
 
-    sphinx-build -W -b html docs docs/_build/html
+    sphinx-build -W -q -b html docs docs/_build/html
 
 imfilt is imported from the source tree when it has been built there
 (``python setup.py build_ext --inplace``), otherwise from the installed
@@ -27,9 +27,11 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 
 # -- imfilt: the source tree when it holds a build, else the installed package --
-if any((ROOT / "imfilt" / "_kernels").glob("_conv*.so")) or \
-        any((ROOT / "imfilt" / "_kernels").glob("_conv*.pyd")):
+_kernels = ROOT / "imfilt" / "_kernels"
+if any(_kernels.glob("_conv*.so")) or any(_kernels.glob("_conv*.pyd")):
     sys.path.insert(0, str(ROOT))
+else:  # an unbuilt source tree on the path would shadow the installed package
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
 import imfilt  # noqa: E402
 
 # -- project -----------------------------------------------------------------
