@@ -17,7 +17,10 @@ ratios are stable.  imfilt's speed-up from threads is measured by the
 scripts in ``benchmarks/``.
 
 The plot shows **ratios**, ``anchor time / imfilt time`` (above 1: imfilt is
-faster).  Absolute times depend on the machine and on what else runs on it;
+faster).  Each operation is timed only a few times to keep the build short,
+so on a busy machine a single ratio can be off by a factor of two or more;
+run the script again (or the scripts in ``benchmarks/``) before drawing
+conclusions from one bar.  Absolute times depend on the machine and on what else runs on it;
 the ratios measured in one process on the same data are what carries over.
 The full benchmarks, at larger sizes and with more anchors, are the scripts
 in the repository's ``benchmarks/`` folder.
@@ -29,6 +32,7 @@ import statistics
 import time
 
 import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
 import numpy as np
 import scipy
 import scipy.ndimage as ndi
@@ -146,15 +150,18 @@ anchors = ["OpenCV", "scipy.ndimage", "scipy.signal"]
 colours = {"OpenCV": "tab:blue", "scipy.ndimage": "tab:orange", "scipy.signal": "tab:green"}
 fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
 height = 0.8 / len(anchors)
+ratios = []
 for i, (label, times) in enumerate(results):
     for j, name in enumerate(anchors):
         if name in times:
             ratio = times[name] / times["imfilt"]
+            ratios.append(ratio)
             y = i + (j - 1) * height
-            ax.barh(y, ratio, height=height, color=colours[name],
-                    label=name if i == 0 or name not in [
-                        n for _, t in results[:i] for n in t] else None)
-            ax.text(ratio * 1.05, y, f"{ratio:.1f}x", va="center", fontsize=8)
+            # Bars start at 1 (equal speed): right of it imfilt is faster.
+            ax.barh(y, ratio - 1, left=1, height=height, color=colours[name])
+            ax.text(ratio * 1.08 if ratio >= 1 else ratio / 1.08, y, f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.2g}x",
+                    va="center", ha="left" if ratio >= 1 else "right", fontsize=8)
+ax.set_xlim(min(ratios + [1]) / 3, max(ratios + [1]) * 3)
 ax.axvline(1, color="k", linewidth=1)
 ax.set_xscale("log")
 ax.set_yticks(range(len(results)), [label for label, _ in results])
@@ -162,7 +169,8 @@ ax.invert_yaxis()
 ax.set_xlabel("anchor time / imfilt time (log scale; > 1 means imfilt is faster)")
 ax.set_title(f"{SIZE}x{SIZE}, one thread, measured while building this page",
              fontsize=10)
-ax.legend(loc="lower right", fontsize=8)
+ax.legend(handles=[Patch(color=colours[n], label=n) for n in anchors], loc="lower right",
+          fontsize=8)
 plt.show()
 
 print(f"benchmark took {time.perf_counter() - t_start:.1f} s")
