@@ -517,9 +517,9 @@ def roberts(image, *, boundary="symm", convention="ndimage", workers=None, chann
     """Roberts cross gradient magnitude of a 2-D image.
 
     The two diagonal differences ``p = image[i+1, j+1] - image[i, j]`` and
-    ``q = image[i+1, j] - image[i, j+1]`` (the 2x2 kernels of
-    CONVENTIONS section 7, aligned like ``skimage.filters.roberts``) give
-    ``sqrt(p**2 + q**2)``.
+    ``q = image[i+1, j] - image[i, j+1]`` (correlation kernels
+    ``[[-1, 0], [0, 1]]`` and ``[[0, -1], [1, 0]]``, aligned like
+    ``skimage.filters.roberts``) give ``sqrt(p**2 + q**2)``.
 
     Parameters
     ----------

@@ -392,8 +392,9 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
                  workers=None):
     """Inverse of :func:`max_pool2d`: zeros, then each value at its index.
 
-    Exactly ``torch.nn.functional.max_unpool2d``: the seed notes' "record the
-    pooling index, enlarge, then fill".
+    Exactly ``torch.nn.functional.max_unpool2d``: the pooling recorded where
+    each maximum came from; unpooling enlarges to the input size and puts
+    each value back there.
 
     Parameters
     ----------
