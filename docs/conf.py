@@ -207,8 +207,9 @@ sphinx_gallery_conf = {
     "filename_pattern": "/(" + "|".join(re.escape(n) for n in RUNNABLE) + ")$"
                         if RUNNABLE else r"^$",
     "within_subsection_order": "FileNameSortKey",
-    "subsection_order": ["examples/edges", "examples/boundaries", "examples/filters",
-                         "examples/networks", "examples/performance"],
+    "subsection_order": ["examples/convolution", "examples/edges", "examples/boundaries",
+                         "examples/filters", "examples/networks", "*",
+                         "examples/performance"],
     "abort_on_example_error": True,
     "remove_config_comments": True,
     "download_all_examples": False,
