@@ -18,7 +18,6 @@ import inspect
 import os
 import re
 import sys
-import warnings
 from pathlib import Path
 
 from sphinx.util import logging as sphinx_logging
@@ -222,10 +221,6 @@ sphinx_gallery_conf = {
     "backreferences_dir": "api/backreferences",
     "exclude_implicit_doc": {r"imfilt\._.*"},
 }
-
-# Third-party deprecation chatter must not fail a -W build or clutter it.
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-warnings.filterwarnings("ignore", category=UserWarning, message=".*non-GUI backend.*")
 
 # -- HTML --------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
