@@ -15,6 +15,7 @@ returns the image surrounded by ``r`` samples of padding, where ``2r + 1`` is
 the kernel size: the padded image, drawn by imfilt's own boundary code.
 It equals ``numpy.pad`` with the mode of the same rule.
 """
+# sphinx_gallery_thumbnail_number = 3
 
 import matplotlib.pyplot as plt
 import numpy as np

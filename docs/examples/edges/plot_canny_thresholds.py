@@ -13,6 +13,7 @@ the dtype's maximum.
 This example varies ``sigma`` and then the thresholds on scikit-image's
 ``coins`` photograph.
 """
+# sphinx_gallery_thumbnail_number = 2
 
 import matplotlib.pyplot as plt
 from skimage import data

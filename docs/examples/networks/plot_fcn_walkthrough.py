@@ -25,6 +25,7 @@ writes, as heat maps.
    of the 1/8 features and upsampled 8x to full size.
    :func:`imfilt.upsample` is the edge-exact version of the last step.
 """
+# sphinx_gallery_thumbnail_number = 3
 
 import sys
 import tempfile

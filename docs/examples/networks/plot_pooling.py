@@ -9,6 +9,7 @@ average pooling, the layout of the indices), on NumPy arrays of shape
 
 Max, min and average pooling of a photograph, 4x4 windows with stride 4:
 """
+# sphinx_gallery_thumbnail_number = 2
 
 import matplotlib.pyplot as plt
 import numpy as np

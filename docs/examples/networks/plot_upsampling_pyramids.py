@@ -10,6 +10,7 @@ edge pixel on each side, which makes it equal to PyTorch's
 included.  The plain transposed convolution of fully convolutional networks
 (implicit zero padding) darkens the outer pixels instead.
 """
+# sphinx_gallery_thumbnail_number = 3
 
 import matplotlib.pyplot as plt
 import numpy as np
