@@ -40,7 +40,7 @@ def test_gallery_exists():
     names = {p.name for p in GALLERY}
     assert {"plot_edge_filters.py", "plot_canny_thresholds.py", "plot_boundary_modes.py",
             "plot_pooling.py", "plot_fcn_walkthrough.py", "plot_upsampling_pyramids.py",
-            "plot_convolution.py",
+            "plot_convolution.py", "plot_dask_chunks.py",
             "plot_benchmarks.py"} <= names
     for folder in {p.parent for p in GALLERY} | {DOCS / "examples"}:
         assert (folder / "README.txt").is_file(), folder
