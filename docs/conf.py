@@ -191,6 +191,11 @@ def _runnable_scripts():
     for path in sorted(GALLERY.rglob("plot_*.py")):
         missing = [n for n in _required_functions(path) if not hasattr(imfilt, n)]
         (skipped if missing else runnable).append(path.name)
+        if missing:
+            # sphinx-gallery skips unchanged scripts on the next build (by their
+            # checksum): forget it, so the script runs once its functions exist.
+            copy = DOCS / "auto_examples" / path.relative_to(GALLERY)
+            Path(f"{copy}.md5").unlink(missing_ok=True)
     return runnable, skipped
 
 
