@@ -196,6 +196,11 @@ def _resolve_workers(workers):
 def get_workers():
     """The thread count a call with ``workers=None`` uses right now.
 
+    Returns
+    -------
+    int
+        A positive thread count.
+
     Examples
     --------
     >>> import imfilt
@@ -239,6 +244,11 @@ def set_workers(workers):
 
 def openmp_enabled():
     """True when every kernel module of this build was compiled with OpenMP.
+
+    Returns
+    -------
+    bool
+        False for a serial build (kernels run on one thread per call).
 
     Examples
     --------
