@@ -35,7 +35,7 @@ from libc.string cimport memset
 
 import numpy as np
 
-from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport imfilt_openmp_compiled
 
 cdef extern from *:
     """

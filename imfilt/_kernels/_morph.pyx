@@ -45,7 +45,7 @@ from libc.string cimport memcpy
 
 import numpy as np
 
-from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport imfilt_openmp_compiled
 
 ctypedef fused mm_t:
     unsigned char

@@ -29,7 +29,7 @@ cimport cython
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport calloc, free, malloc
 
-from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport imfilt_openmp_compiled
 
 cdef extern from "_rank.h" nogil:
     void rk_pad_row(const char *src, char *dst, Py_ssize_t prow, int D,
