@@ -16,6 +16,7 @@ import os
 import platform
 import sys
 
+from imfilt import _kernels
 from imfilt._validation import is_integer_like
 
 __all__ = ["available_cores", "resolve_workers", "set_workers", "get_workers",
@@ -251,6 +252,7 @@ def show_config(file=None):
         f"imfilt {imfilt.__version__}",
         f"  OpenMP: {'yes (version ' + str(build.openmp_version()) + ')' if omp else 'NO - kernels run on one thread; rebuild with an OpenMP compiler'}",
         f"  build flags: {build.build_flags()}",
+        f"  CPU dispatch: {_kernels.dispatch_summary()}",
         f"  threads: default {get_workers()}, available cores {available_cores()}"
         + (f", OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}" if "OMP_NUM_THREADS" in os.environ else ""),
         f"  python {platform.python_version()} ({platform.machine()}, {platform.system()})",
