@@ -233,7 +233,15 @@ class ImfiltBuildExt(build_ext):
         if want == "0":
             _say("OpenMP disabled by IMFILT_OPENMP=0: kernels will run on one thread")
         else:
-            use_openmp = _try_compile(compiler, OPENMP_PROBE, omp_compile, omp_link)
+            # GCC and LLVM Clang take -fopenmp; Apple Clang only passes it to
+            # the preprocessor and needs libomp (e.g. Homebrew's) linked.
+            candidates = [(omp_compile, omp_link)]
+            if not is_msvc:
+                candidates.append((["-Xpreprocessor", "-fopenmp"], ["-lomp"]))
+            for omp_compile, omp_link in candidates:
+                use_openmp = _try_compile(compiler, OPENMP_PROBE, omp_compile, omp_link)
+                if use_openmp:
+                    break
             if use_openmp:
                 _say("OpenMP probe succeeded: building parallel kernels")
             elif want == "1":

@@ -251,7 +251,7 @@ def show_config(file=None):
     lines = [
         f"imfilt {imfilt.__version__}",
         f"  OpenMP: {'yes (version ' + str(build.openmp_version()) + ')' if omp else 'NO - kernels run on one thread; rebuild with an OpenMP compiler'}",
-        f"  build flags: {build.build_flags()}",
+        f"  build flags: {build.build_flags()} ({build.compiler()})",
         f"  CPU dispatch: {_kernels.dispatch_summary()}",
         f"  threads: default {get_workers()}, available cores {available_cores()}"
         + (f", OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}" if "OMP_NUM_THREADS" in os.environ else ""),

@@ -22,6 +22,17 @@ cdef extern from *:
     #define IMFILT_SINGLE_LEVEL "unknown"
     #endif
     static const char *imfilt_cpu_levels(void) { return IMFILT_CPU_LEVELS; }
+    #if defined(__clang__)
+    static const char *imfilt_compiler(void) { return "Clang " __clang_version__; }
+    #elif defined(__GNUC__)
+    static const char *imfilt_compiler(void) { return "GCC " __VERSION__; }
+    #elif defined(_MSC_VER)
+    #define IMFILT_STR2(x) #x
+    #define IMFILT_STR(x) IMFILT_STR2(x)
+    static const char *imfilt_compiler(void) { return "MSVC " IMFILT_STR(_MSC_FULL_VER); }
+    #else
+    static const char *imfilt_compiler(void) { return "unknown"; }
+    #endif
     static const char *imfilt_single_level(void) { return IMFILT_SINGLE_LEVEL; }
 
     /* -2: not an x86-64 CPU or no way to ask; -1: below x86-64-v2;
@@ -84,6 +95,7 @@ cdef extern from *:
     """
     const char *imfilt_cpu_levels() noexcept nogil
     const char *imfilt_single_level() noexcept nogil
+    const char *imfilt_compiler() noexcept nogil
     int imfilt_cpu_level() noexcept nogil
 
 
@@ -106,6 +118,11 @@ def build_flags():
     """The optimisation and OpenMP flags setup.py used (plus ``-march`` of a
     single-level build; a dispatched build's levels are in ``cpu_levels()``)."""
     return imfilt_build_flags().decode("ascii", "replace")
+
+
+def compiler():
+    """The C compiler that built this module, e.g. ``'GCC 12.2.0'``."""
+    return imfilt_compiler().decode("ascii", "replace")
 
 
 def cpu_levels():
