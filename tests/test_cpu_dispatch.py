@@ -150,6 +150,21 @@ def test_kernels_come_from_the_chosen_level():
         assert level in line
 
 
+@needs_dispatch
+def test_every_kernel_module_is_dispatched():
+    # setup.py builds every imfilt/_kernels/*.pyx per level, except the probe
+    import importlib
+    import pathlib
+
+    stems = sorted(p.stem for p in pathlib.Path(kernels.__file__).parent.glob("*.pyx"))
+    assert "_conv" in stems
+    for stem in stems:
+        mod = importlib.import_module(f"imfilt._kernels.{stem}")
+        where = os.path.basename(os.path.dirname(mod.__file__))
+        assert where == ("_kernels" if stem == "_build" else f"_cpu_{kernels.CPU_LEVEL}"), \
+            (stem, mod.__file__)
+
+
 def test_show_config_reports_dispatch():
     buf = io.StringIO()
     imfilt.show_config(file=buf)
