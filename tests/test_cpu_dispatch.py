@@ -91,7 +91,39 @@ for dtype in (np.float32, np.float64):
     record(f"min_pool2d-{dtype.__name__}", imfilt.min_pool2d(x4, (2, 3)))
     record(f"upsample-{dtype.__name__}", imfilt.upsample(odd, 2))
     record(f"pyramid-{dtype.__name__}", (imfilt.pyramid_down(big), imfilt.pyramid_up(odd)))
+# Filters other modules add: compared when this imfilt has them.  A call the
+# function rejects records its error type (the same on every level).
+def optional(name, *args, **kwargs):
+    func = getattr(imfilt, name, None)
+    if func is None:
+        return
+    try:
+        value = func(*args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        digests[f"{name}{args[1:]}{kwargs}"] = type(exc).__name__
+        return
+    record(f"{name}{args[1:]}{kwargs}-{args[0].dtype}-{args[0].shape}", value)
+
+for dtype in (np.float32, np.float64):
+    for x in (image((33, 61), dtype), image((70, 157), dtype, specials=False),
+              image((9, 20, 30), dtype, specials=False)):
+        for size in (3, 5):
+            for name in ("median", "minimum_filter", "maximum_filter", "erosion", "dilation",
+                         "morphological_gradient", "box"):
+                optional(name, x, size)
+        optional("rank_filter", x, 2, 3)
+        optional("percentile_filter", x, 30, 5)
+        for name in ("gaussian", "gaussian_laplace", "gaussian_gradient_magnitude"):
+            optional(name, x, 1.5)
+        optional("gaussian", x, 2.0, order=1)
+        optional("unsharp_mask", x, 2.0, 0.7)
+        optional("difference_of_gaussians", x, 1.0, 2.5)
+        optional("gabor", x, 0.2)
+        optional("bilateral", x, 5, 0.5, 2.0)
 u8 = (rng.random((64, 90)) * 255).astype(np.uint8)
+for name in ("median", "gaussian", "box", "bilateral", "erosion"):
+    optional(name, u8, *{"median": (3,), "gaussian": (1.5,), "box": (5,),
+                         "bilateral": (5, 20.0, 2.0), "erosion": (3,)}[name])
 record("sobel-uint8", imfilt.sobel(u8))
 record("canny-uint8", imfilt.canny(u8, sigma=2.0))
 record("convolve-uint8", imfilt.convolve(u8, np.ones((5, 5)) / 25, "same", dtype=np.uint8))
