@@ -122,7 +122,7 @@ def build_flags():
 
 def compiler():
     """The C compiler that built this module, e.g. ``'GCC 12.2.0'``."""
-    return imfilt_compiler().decode("ascii", "replace")
+    return imfilt_compiler().decode("ascii", "replace").strip()
 
 
 def cpu_levels():
