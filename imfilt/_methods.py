@@ -159,10 +159,9 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     fillrow = np.full(P1, fill, dtype=real)
     strips = np.empty((nthreads, (k0 + 1) * P1), dtype=real)
     pointers = np.empty((nthreads, 2 * (k0 + 1)), dtype=np.intp)
-    ran_parallel(nthreads)
-    _CORRELATE[real](x, w, out, rowmap, colmap, pl, s0, s1, d0, d1,
-                     real.type(fill), nthreads, fillrow, strips, pointers,
-                     min_parallel_work())
+    ran_parallel(_CORRELATE[real](x, w, out, rowmap, colmap, pl, s0, s1, d0, d1,
+                                  real.type(fill), nthreads, fillrow, strips, pointers,
+                                  min_parallel_work()))
     return out
 
 

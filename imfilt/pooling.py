@@ -4,34 +4,30 @@ Every pooling variant is a thin wrapper over one generic function
 (``_pool``) that differs only in the reduction code passed to the kernel.
 Window geometry, output sizes, ``ceil_mode``, padding limits, the divisor of
 average pooling and the layout of the returned indices are those of
-``torch.nn.functional`` (see CONVENTIONS section 8).
+``torch.nn.functional``.
 """
 
 import numpy as np
 
 from imfilt._kernels import _pool as _kpool
+from imfilt._docs import docfiller
 from imfilt._geometry import as_planes, as_tuple, output_hw, restore_planes
-from imfilt._threads import ran_parallel, resolve_workers
+from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["max_pool2d", "avg_pool2d", "min_pool2d", "max_unpool2d", "stochastic_pool2d"]
 
-_OP_MAX, _OP_MIN, _OP_AVG, _OP_STOCHASTIC, _OP_STOCHASTIC_MEAN = range(5)
+_OP_MAX, _OP_MIN, _OP_AVG, _OP_STOCHASTIC, _OP_STOCHASTIC_MEAN = (
+    _kpool.OP_CODES[name] for name in ("max", "min", "avg", "stochastic", "stochastic_mean"))
 
-_SHARED = """\
+_fill_docs = docfiller(pool_input="""\
 x : array_like, shape (H, W), (C, H, W) or (N, C, H, W)
     The input; every (H, W) plane is pooled independently.  Any layout and
     byte order; never modified.
 kernel_size : int or (int, int)
     Window height and width.
 stride : int or (int, int), optional
-    Step between windows; defaults to ``kernel_size`` (PyTorch)."""
-
-_WORKERS = """\
-workers : int, optional
-    Threads to use (``None``: the :func:`imfilt.set_workers` default, else
-    ``OMP_NUM_THREADS``, else all available cores; ``-1``: all cores).
-    Results are bit-identical for any thread count."""
+    Step between windows; defaults to ``kernel_size`` (PyTorch).""")
 
 
 def _output_size(n, k, s, p, d, ceil_mode, axis):
@@ -155,23 +151,24 @@ def _pool(x, op, kernel_size, stride, padding, dilation, ceil_mode, return_indic
         tscratch = np.empty((nthreads, max(W, 1)), dtype=compute)
         ascratch = np.empty((nthreads, max(W, 1)), dtype=np.float64)
         rscratch = np.empty((nthreads, max(W, 1)), dtype=np.intp)
-    ran_parallel(nthreads)
-    _kpool.pool2d(planes, out, indices, ksz[0], ksz[1], strd[0], strd[1], pad[0], pad[1],
-                  dil[0], dil[1], op, compute.type(init), bool(count_include_pad), divisor,
-                  uniforms, nthreads, tscratch, ascratch, rscratch)
+    ran_parallel(_kpool.pool2d(planes, out, indices, ksz[0], ksz[1], strd[0], strd[1], pad[0],
+                               pad[1], dil[0], dil[1], op, compute.type(init),
+                               bool(count_include_pad), divisor, uniforms, nthreads, tscratch,
+                               ascratch, rscratch, min_parallel_work()))
     result = restore_planes(out.astype(out_dtype, copy=False), lead)
     if return_indices:
         return result, restore_planes(indices, lead)
     return result
 
 
+@_fill_docs
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False, *, workers=None):
     """Max pooling over (H, W) windows, exactly as ``torch.nn.functional.max_pool2d``.
 
     Parameters
     ----------
-    %(shared)s
+    %(pool_input)s
     padding : int or (int, int), optional
         Implicit ``-inf`` padding on both sides, at most ``kernel_size // 2``.
     dilation : int or (int, int), optional
@@ -218,6 +215,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
                  return_indices, True, None, workers, "max_pool2d")
 
 
+@_fill_docs
 def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False, *, workers=None):
     """Min pooling: :func:`max_pool2d` with the order reversed.
@@ -227,7 +225,7 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
     Parameters
     ----------
-    %(shared)s
+    %(pool_input)s
     padding, dilation, ceil_mode, return_indices
         As in :func:`max_pool2d`.
     %(workers)s
@@ -250,13 +248,14 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
                  return_indices, True, None, workers, "min_pool2d")
 
 
+@_fill_docs
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None, *, workers=None):
     """Average pooling, exactly as ``torch.nn.functional.avg_pool2d``.
 
     Parameters
     ----------
-    %(shared)s
+    %(pool_input)s
     padding : int or (int, int), optional
         Implicit zero padding on both sides, at most ``kernel_size // 2``.
     ceil_mode : bool, optional
@@ -312,6 +311,7 @@ def _as_rng(rng):
     )
 
 
+@_fill_docs
 def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
                       return_indices=False, workers=None):
     """Stochastic pooling (Zeiler & Fergus, 2013).
@@ -322,7 +322,7 @@ def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
 
     Parameters
     ----------
-    %(shared)s
+    %(pool_input)s
     training : bool, optional
         Sample (True, default) or return the expectation (False).
     rng : None, int or numpy.random.Generator, optional
@@ -388,12 +388,13 @@ def _unpool_size(n, k, s, p, requested, axis):
     return requested
 
 
+@_fill_docs
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None, *,
                  workers=None):
     """Inverse of :func:`max_pool2d`: zeros, then each value at its index.
 
-    Exactly ``torch.nn.functional.max_unpool2d``: the seed notes' "record the
-    pooling index, enlarge, then fill".
+    Exactly ``torch.nn.functional.max_unpool2d``: record the pooling index,
+    enlarge, then put each value back at its index.
 
     Parameters
     ----------
@@ -469,12 +470,5 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     flat = np.ascontiguousarray(flat, dtype=np.int64)
     out = np.zeros((vals.shape[0], Ho * Wo), dtype=compute)
     nthreads = resolve_workers(workers)
-    ran_parallel(nthreads)
-    _kpool.unpool2d(vals, flat, out, nthreads)
+    ran_parallel(_kpool.unpool2d(vals, flat, out, nthreads, min_parallel_work()))
     return out.astype(out_dtype, copy=False).reshape(tuple(lead) + (Ho, Wo))
-
-
-for _f in (max_pool2d, min_pool2d, avg_pool2d, stochastic_pool2d, max_unpool2d):
-    _f.__doc__ = _f.__doc__.replace("%(shared)s", _SHARED.replace("\n", "\n    ")).replace(
-        "%(workers)s", _WORKERS.replace("\n", "\n    "))
-del _f

@@ -6,7 +6,7 @@ with ``cpuid`` (and the operating system with ``xgetbv``) which of the
 instruction-set levels of the dispatched kernels it can run.
 """
 
-from imfilt._kernels._omp_support cimport (
+from imfilt._kernels._common cimport (
     imfilt_build_flags,
     imfilt_omp_max_threads,
     imfilt_openmp_compiled,
