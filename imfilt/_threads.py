@@ -289,13 +289,14 @@ def show_config(file=None):
     lines = [
         f"imfilt {__version__}",
         f"  OpenMP: {'yes (version ' + str(build.openmp_version()) + ')' if omp else 'NO - kernels run on one thread; rebuild with an OpenMP compiler'}",
-        f"  build flags: {build.build_flags()}",
+        f"  build flags: {build.build_flags()} ({build.compiler()})",
+        f"  CPU dispatch: {_kernel_package.dispatch_summary()}",
         f"  threads: default {get_workers()}, available cores {available_cores()}"
         + (f", OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}" if "OMP_NUM_THREADS" in os.environ else ""),
         f"  python {platform.python_version()} ({platform.machine()}, {platform.system()})",
         f"  numpy {numpy.__version__}, scipy {scipy.__version__}",
-        "  platforms: tested on Linux x86-64 with GCC/libgomp; setup.py also drives "
-        "MSVC (/openmp) and Clang (-fopenmp, needs libomp on macOS); a compiler "
+        "  platforms: CI-tested on Linux x86-64 with GCC/libgomp and Clang/libomp; setup.py "
+        "also drives MSVC (/openmp) and Apple Clang (needs libomp); a compiler "
         "without OpenMP builds serial kernels (same results, one thread)",
     ]
     if forked_after_parallel():

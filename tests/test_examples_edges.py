@@ -9,8 +9,11 @@ from PIL import Image
 
 import imfilt
 
+# the imfilt under test (a source tree or an installed wheel) and the example
+# next to this test directory
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(imfilt.__file__)))
-SCRIPT = os.path.join(REPO, "examples", "edge_detection.py")
+SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "examples", "edge_detection.py")
 
 
 def test_edge_detection_example_writes_pngs(tmp_path):

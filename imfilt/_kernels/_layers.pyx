@@ -41,8 +41,9 @@ from imfilt._kernels._common cimport (imfilt_openmp_compiled, imfilt_team_size, 
 # (GCC/Clang vector extensions), so every loaded column vector is reused for
 # several channels.  As in _microkernel.h (the build uses -ffp-contract=off)
 # the multiply-add is explicit: FMA intrinsics when the target has FMA, in
-# the vector blocks and in the scalar remainder alike, else multiply + add
-# everywhere; each output sums kd in the same order on every path.
+# the vector blocks and in the scalar remainder alike, else the C library's
+# fma() (_fma.h) everywhere, so every CPU level rounds the same way; each
+# output sums kd in the same order on every path.
 cdef extern from *:
     """
     #include <string.h>
@@ -70,28 +71,31 @@ cdef extern from *:
     #define IMFILT_L_VFMA_D(acc, s, v) \
         ((imfilt_lvd)_mm256_fmadd_pd(_mm256_set1_pd(s), (__m256d)(v), (__m256d)(acc)))
     #elif defined(__GNUC__) || defined(__clang__)
+    #include "_fma.h"
     #define IMFILT_L_VEC 1
     typedef float imfilt_lvf __attribute__((vector_size(32)));
     typedef double imfilt_lvd __attribute__((vector_size(32)));
     #define IMFILT_L_VLF 8
     #define IMFILT_L_VLD 4
-    #define IMFILT_L_VFMA_F(acc, s, v) ((acc) + (s) * (v))
-    #define IMFILT_L_VFMA_D(acc, s, v) ((acc) + (s) * (v))
+    #define IMFILT_L_VFMA_F(acc, s, v) imfilt_fma_lanes_v8f((acc), (v), (s))
+    #define IMFILT_L_VFMA_D(acc, s, v) imfilt_fma_lanes_v4d((acc), (v), (s))
     #else
+    #include "_fma.h"
     #define IMFILT_L_VEC 0
     typedef float imfilt_lvf;
     typedef double imfilt_lvd;
     #define IMFILT_L_VLF 1
     #define IMFILT_L_VLD 1
-    #define IMFILT_L_VFMA_F(acc, s, v) ((acc) + (s) * (v))
-    #define IMFILT_L_VFMA_D(acc, s, v) ((acc) + (s) * (v))
+    #define IMFILT_L_VFMA_F(acc, s, v) imfilt_fmaf((s), (v), (acc))
+    #define IMFILT_L_VFMA_D(acc, s, v) imfilt_fma((s), (v), (acc))
     #endif
     #if defined(__FMA__) && (defined(__GNUC__) || defined(__clang__))
     #define IMFILT_L_SFMA_F(acc, a, b) __builtin_fmaf((a), (b), (acc))
     #define IMFILT_L_SFMA_D(acc, a, b) __builtin_fma((a), (b), (acc))
     #else
-    #define IMFILT_L_SFMA_F(acc, a, b) ((acc) + (a) * (b))
-    #define IMFILT_L_SFMA_D(acc, a, b) ((acc) + (a) * (b))
+    #include "_fma.h"
+    #define IMFILT_L_SFMA_F(acc, a, b) imfilt_fmaf((a), (b), (acc))
+    #define IMFILT_L_SFMA_D(acc, a, b) imfilt_fma((a), (b), (acc))
     #endif
 
     /* MB output channels x 2 vectors of pixels, summed over kd. */

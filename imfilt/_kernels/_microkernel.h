@@ -49,8 +49,9 @@ static inline imfilt_v4d imfilt_load_v4d(const double *p) {
  * -ffp-contract=off: left to itself GCC fuses a*b+c in some loops and not in
  * others, so the rounding of an output would depend on which code path
  * (vector tile, short vector, scalar tail) its column falls in -- and so on
- * the row split between threads.  With FMA hardware every path uses FMA;
- * without it every path uses a separate multiply and add.
+ * the row split between threads.  With FMA hardware every path uses the
+ * instruction; without it every path calls the C library's correctly
+ * rounded fma(), so results are also the same on every CPU level.
  */
 #if IMFILT_HAVE_VECTOR_EXT && defined(__FMA__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
@@ -62,11 +63,16 @@ static inline imfilt_v4d imfilt_load_v4d(const double *p) {
 #define IMFILT_SFMA_F64(acc, a, b) __builtin_fma((a), (b), (acc))
 #define IMFILT_FMA_NAME "fma"
 #else
-#define IMFILT_VFMA_F32(acc, v, s) ((acc) + (v) * (s))
-#define IMFILT_VFMA_F64(acc, v, s) ((acc) + (v) * (s))
-#define IMFILT_SFMA_F32(acc, a, b) ((acc) + (a) * (b))
-#define IMFILT_SFMA_F64(acc, a, b) ((acc) + (a) * (b))
-#define IMFILT_FMA_NAME "mul+add"
+/* No FMA instruction on this target: the same single rounding through the
+ * C library's fma(), so every build level gives identical results. */
+#include "_fma.h"
+#if IMFILT_HAVE_VECTOR_EXT
+#define IMFILT_VFMA_F32(acc, v, s) imfilt_fma_lanes_v8f((acc), (v), (s))
+#define IMFILT_VFMA_F64(acc, v, s) imfilt_fma_lanes_v4d((acc), (v), (s))
+#endif
+#define IMFILT_SFMA_F32(acc, a, b) imfilt_fmaf((a), (b), (acc))
+#define IMFILT_SFMA_F64(acc, a, b) imfilt_fma((a), (b), (acc))
+#define IMFILT_FMA_NAME "fma()"
 #endif
 
 #define IMFILT_DEFINE_SCALAR_TAIL(NAME, T, SFMA)                                        \
