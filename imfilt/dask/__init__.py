@@ -7,7 +7,14 @@ whose blocks are computed by imfilt's in-memory kernels: :func:`convolve`,
 :func:`prewitt`, :func:`roberts`, :func:`laplace`, :func:`gradient`
 (``canny`` has no chunked form: its hysteresis links edges across the
 whole image), the pooling functions :func:`max_pool2d`, :func:`min_pool2d`,
-:func:`avg_pool2d` and :func:`upsample`.  Results are
+:func:`avg_pool2d` and :func:`upsample`, and the N-D neighbourhood
+filters (``ND_HALO_TABLE``): :func:`gaussian`, :func:`box`,
+:func:`unsharp_mask`, :func:`gaussian_laplace`,
+:func:`gaussian_gradient_magnitude`, :func:`difference_of_gaussians`,
+:func:`median`, :func:`rank_filter`, :func:`percentile_filter`,
+:func:`minimum_filter`, :func:`maximum_filter`, :func:`erosion`,
+:func:`dilation`, :func:`opening`, :func:`closing`, :func:`white_tophat`,
+:func:`black_tophat` and :func:`morphological_gradient`.  Results are
 **exactly** those of the in-memory function for every chunking: each output
 block gathers its own halo (the image samples its windows read, derived
 from the kernel size, dilation, stride, mode and boundary), including halos
@@ -44,9 +51,14 @@ except ImportError as exc:  # pragma: no cover - exercised without dask installe
         "pip install \"imfilt[dask]\" (or pip install \"dask[array]\")"
     ) from exc
 
-from imfilt.dask._filters import (avg_pool2d, convolve, correlate, gradient, laplace,  # noqa: E402
-                                  max_pool2d, min_pool2d, prewitt, roberts, scharr, sobel,
-                                  upsample)
+from imfilt.dask._filters import (ND_FILTERS, avg_pool2d, box, black_tophat,  # noqa: E402
+                                  closing, convolve, correlate, difference_of_gaussians,
+                                  dilation, erosion, gaussian, gaussian_gradient_magnitude,
+                                  gaussian_laplace, gradient, laplace, max_pool2d,
+                                  maximum_filter, median, min_pool2d, minimum_filter,
+                                  morphological_gradient, opening, percentile_filter, prewitt,
+                                  rank_filter, roberts, scharr, sobel, unsharp_mask, upsample,
+                                  white_tophat)
 
 __all__ = ["convolve", "correlate", "sobel", "scharr", "prewitt", "roberts", "laplace",
-           "gradient", "max_pool2d", "min_pool2d", "avg_pool2d", "upsample"]
+           "gradient", "max_pool2d", "min_pool2d", "avg_pool2d", "upsample", *ND_FILTERS]

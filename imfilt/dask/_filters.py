@@ -11,13 +11,16 @@ import functools
 import inspect
 from dataclasses import replace
 
+import dask.array as da
 import numpy as np
 
-from imfilt import _linear, edges, pooling
+from imfilt import _linear, edges, morphology, pooling, rank, smoothing
 from imfilt._docs import docfiller
-from imfilt._geometry import as_tuple, dilated_span, mode_pads, spatial_axes, valid_swap
+from imfilt._geometry import (as_tuple, check_colour_ambiguity, dilated_span, filter_axes,
+                              mode_pads, spatial_axes, valid_swap)
 from imfilt._halo import plan_axis
 from imfilt._kernels import _pool as _kpool
+from imfilt._modes import canonical_boundary
 from imfilt._validation import as_array, as_fillvalue, result_dtypes
 from imfilt.dask._graph import as_dask, avg_map, bounds, dask_workers, halo_map, local_map
 from imfilt.upsampling import upsample as _upsample
@@ -631,3 +634,169 @@ def upsample(image, factor, method="bilinear", *, axes=None, workers=1):
     if perm != list(range(x.ndim)):
         out = out.transpose(np.argsort(perm).tolist())
     return out
+
+
+# --------------------------------------------------------------------------
+# N-D neighbourhood filters (smoothing, rank, morphology), from one table
+#
+# Every block is extended by the filter's reach along each filtered axis
+# (from its neighbours; from the opposite side for boundary='wrap') and
+# filtered in memory with the caller's boundary rule; the extension is then
+# cropped.  Where a block touches the image border the in-memory call sees
+# that very border and applies the same rule, so the result is bit for bit
+# the in-memory one; where the reach is not smaller than the axis, that
+# axis is kept whole.  Multi-pass filters (opening, top-hats) need the sum
+# of their passes' reaches; a larger halo than needed is never wrong.
+
+
+def _gauss_reach(sigma, truncate, radius, n):
+    """Per-axis Gaussian radius: ``int(truncate*sigma + 0.5)`` unless ``radius`` is given."""
+    sigmas = as_tuple("sigma", sigma, n, minimum=0, kind=float)
+    if radius is not None:
+        return as_tuple("radius", radius, n, minimum=0)
+    return tuple(int(truncate * s + 0.5) for s in sigmas)
+
+
+def _window_reach(size, footprint, n, passes=1):
+    """Per-axis reach of a window (``size`` or ``footprint``) applied ``passes`` times."""
+    shape = np.shape(footprint) if footprint is not None else as_tuple("size", size, n, minimum=1)
+    return tuple(passes * int(s) for s in shape)
+
+
+def _dog_reach(low_sigma, high_sigma, truncate, n):
+    low = as_tuple("low_sigma", low_sigma, n, minimum=0, kind=float)
+    high = (tuple(1.6 * s for s in low) if high_sigma is None
+            else as_tuple("high_sigma", high_sigma, n, minimum=0, kind=float))
+    return tuple(max(a, b) for a, b in zip(_gauss_reach(low, truncate, None, n),
+                                           _gauss_reach(high, truncate, None, n)))
+
+
+def _nd_block(block, *, func, kwargs):
+    return func(block, **kwargs)
+
+
+def nd_map(func, name, reach, image, kwargs):
+    """The chunked ``func``: every block extended by ``reach`` (per filtered axis)."""
+    x = as_dask(image)
+    axes, channel_axis = kwargs.get("axes"), kwargs.get("channel_axis")
+    check_colour_ambiguity(x, axes, channel_axis, name)
+    kwargs = dict(kwargs, workers=dask_workers(kwargs.get("workers")))
+    # A tiny in-memory call validates every argument now and gives the dtype.
+    probe = func(np.zeros((1,) * x.ndim, dtype=np.dtype(x.dtype).newbyteorder("=")), **kwargs)
+    fax = filter_axes(x.ndim, axes, channel_axis)
+    halo = reach(len(fax), kwargs)
+    wrap = canonical_boundary(kwargs["boundary"]) == "wrap"
+    depth, whole = {a: 0 for a in range(x.ndim)}, {}
+    for a, h in zip(fax, halo):
+        if h == 0 or len(x.chunks[a]) == 1:
+            continue
+        if h >= x.shape[a] - 1:
+            whole[a] = -1           # the reach covers the axis: keep it in one block
+        else:
+            depth[a] = int(h)
+    if whole:
+        x = x.rechunk(whole)
+    if not any(depth.values()):
+        return x.map_blocks(_nd_block, func=func, kwargs=kwargs, dtype=probe.dtype,
+                            name=f"imfilt-{name}", meta=np.empty((0,) * x.ndim, probe.dtype))
+    return da.map_overlap(functools.partial(_nd_block, func=func, kwargs=kwargs), x,
+                          depth=depth, boundary="periodic" if wrap else "none", trim=True,
+                          dtype=probe.dtype, meta=np.empty((0,) * x.ndim, probe.dtype))
+
+
+#: name -> (in-memory function, reach(n_filtered_axes, kwargs) -> per-axis halo,
+#: doctest example).  A new N-D neighbourhood filter of imfilt is one row here.
+ND_HALO_TABLE = {
+    "gaussian": (smoothing.gaussian,
+                 lambda n, kw: _gauss_reach(kw["sigma"], kw["truncate"], kw["radius"], n)),
+    "box": (smoothing.box, lambda n, kw: _window_reach(kw["size"], None, n)),
+    "unsharp_mask": (smoothing.unsharp_mask,
+                     lambda n, kw: _gauss_reach(kw["radius"], kw["truncate"], None, n)),
+    "gaussian_laplace": (smoothing.gaussian_laplace,
+                         lambda n, kw: _gauss_reach(kw["sigma"], kw["truncate"], kw["radius"], n)),
+    "gaussian_gradient_magnitude": (
+        smoothing.gaussian_gradient_magnitude,
+        lambda n, kw: _gauss_reach(kw["sigma"], kw["truncate"], kw["radius"], n)),
+    "difference_of_gaussians": (
+        smoothing.difference_of_gaussians,
+        lambda n, kw: _dog_reach(kw["low_sigma"], kw["high_sigma"], kw["truncate"], n)),
+    "median": (rank.median, lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
+    "rank_filter": (rank.rank_filter,
+                    lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
+    "percentile_filter": (rank.percentile_filter,
+                          lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
+    "minimum_filter": (morphology.minimum_filter,
+                       lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
+    "maximum_filter": (morphology.maximum_filter,
+                       lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
+    "erosion": (morphology.erosion, lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
+    "dilation": (morphology.dilation,
+                 lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
+    "morphological_gradient": (morphology.morphological_gradient,
+                               lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
+    # Two passes (erosion then dilation, or the reverse): twice the reach.
+    "opening": (morphology.opening,
+                lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
+    "closing": (morphology.closing,
+                lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
+    "white_tophat": (morphology.white_tophat,
+                     lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
+    "black_tophat": (morphology.black_tophat,
+                     lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
+}
+
+
+#: the arguments of each generated docstring's example
+_EXAMPLE_ARGS = {"gaussian": "1.5", "unsharp_mask": "1.5", "gaussian_laplace": "1.0",
+                 "gaussian_gradient_magnitude": "1.0", "difference_of_gaussians": "1.0",
+                 "box": "3", "rank_filter": "2, size=3", "percentile_filter": "50, size=3"}
+
+
+def _nd_doc(name, func, params):
+    summary = func.__doc__.strip().splitlines()[0]
+    arg = _EXAMPLE_ARGS.get(name, "size=3")
+    return f"""{summary}
+
+    The same as :func:`imfilt.{name}` on a chunked Dask array: same
+    parameters (``workers`` defaults to 1 thread per block; no ``out``),
+    returning a lazy ``dask.array.Array``.  Each block is extended by the
+    filter's reach along every filtered axis and filtered in memory with the
+    same boundary rule, so the result is bit-identical to the in-memory one
+    for every chunking (chunks may be smaller than the reach).
+
+    See Also
+    --------
+    imfilt.{name} : the in-memory filter; its docstring lists the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.random.default_rng(0).random((9, 10))
+    >>> lazy = imfilt.dask.{name}(da.from_array(image, chunks=(2, 4)), {arg})
+    >>> np.array_equal(lazy.compute(), imfilt.{name}(image, {arg}))
+    True
+    """
+
+
+def _nd_filter(name, func, reach):
+    """The chunked wrapper of one ``ND_HALO_TABLE`` row."""
+    sig = inspect.signature(func)
+    sig = sig.replace(parameters=[p.replace(default=1) if p.name == "workers" else p
+                                  for p in sig.parameters.values() if p.name != "out"])
+
+    def wrapper(*args, **kwargs):
+        call = sig.bind(*args, **kwargs)
+        call.apply_defaults()
+        kw = dict(call.arguments)
+        image = kw.pop("image")
+        return nd_map(func, name, reach, image, kw)
+
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__signature__ = sig
+    wrapper.__doc__ = _nd_doc(name, func, list(sig.parameters))
+    return wrapper
+
+
+ND_FILTERS = tuple(ND_HALO_TABLE)
+globals().update({name: _nd_filter(name, *ND_HALO_TABLE[name]) for name in ND_FILTERS})
+__all__ += list(ND_FILTERS) + ["ND_HALO_TABLE"]

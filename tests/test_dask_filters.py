@@ -1,0 +1,122 @@
+"""imfilt.dask's N-D neighbourhood filters (smoothing, rank, morphology).
+
+The rule tested: for every chunking -- random, uneven, chunks smaller than
+the filter's reach -- and every boundary, the chunked result equals the
+in-memory call on the whole array bit for bit.
+"""
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+import imfilt  # noqa: E402
+import imfilt.dask as idask  # noqa: E402
+
+BOUNDARIES = ["fill", "wrap", "symm", "reflect", "edge"]
+
+# name -> (positional args, keyword args) of a call with a sizeable reach
+CALLS = {
+    "gaussian": ((1.7,), {}),
+    "box": ((4,), {}),
+    "unsharp_mask": ((1.3,), {"amount": 2.0}),
+    "gaussian_laplace": ((1.2,), {}),
+    "gaussian_gradient_magnitude": ((1.1,), {}),
+    "difference_of_gaussians": ((0.8,), {}),
+    "median": ((), {"size": 5}),
+    "rank_filter": ((3,), {"size": (3, 4)}),
+    "percentile_filter": ((30,), {"size": 4}),
+    "minimum_filter": ((), {"size": (3, 5)}),
+    "maximum_filter": ((), {"size": 4}),
+    "erosion": ((), {"size": 3}),
+    "dilation": ((), {"footprint": np.array([[0, 1, 0], [1, 1, 1], [0, 1, 1]], bool)}),
+    "opening": ((), {"size": 3}),
+    "closing": ((), {"size": (4, 3)}),
+    "white_tophat": ((), {"size": 3}),
+    "black_tophat": ((), {"size": 3}),
+    "morphological_gradient": ((), {"size": 3}),
+}
+
+
+def _random_chunks(rng, n):
+    out = []
+    while sum(out) < n:
+        out.append(int(min(rng.integers(1, max(2, n // 2)), n - sum(out))))
+    return tuple(out)
+
+
+def _check(name, image, chunks, *args, **kwargs):
+    expected = getattr(imfilt, name)(image, *args, **kwargs)
+    lazy = getattr(idask, name)(da.from_array(image, chunks=chunks), *args, **kwargs)
+    got = lazy.compute(scheduler="sync")
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_table_is_exported():
+    for name in CALLS:
+        assert name in idask.__all__
+        assert getattr(idask, name).__doc__.count(f"imfilt.{name}")
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_random_chunkings_bit_identical(name, boundary):
+    rng = np.random.default_rng(abs(hash((name, boundary))) % 2**32)
+    image = rng.random((23, 19))
+    args, kwargs = CALLS[name]
+    for _ in range(3):
+        chunks = (_random_chunks(rng, 23), _random_chunks(rng, 19))
+        _check(name, image, chunks, *args, boundary=boundary, fillvalue=0.25, **kwargs)
+    _check(name, image, (1, 2), *args, boundary=boundary, **kwargs)   # chunks < reach
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_integer_image(name):
+    image = np.random.default_rng(1).integers(0, 255, (17, 15), dtype=np.uint8)
+    args, kwargs = CALLS[name]
+    _check(name, image, (4, 3), *args, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["gaussian", "box", "median", "erosion", "opening",
+                                  "difference_of_gaussians"])
+@pytest.mark.parametrize("boundary", ["wrap", "symm", "fill"])
+def test_volume_axes_and_channels(name, boundary):
+    rng = np.random.default_rng(2)
+    vol = rng.random((9, 11, 4))
+    args, kwargs = CALLS[name]
+    kwargs = {k: (3 if k == "size" else v) for k, v in kwargs.items() if k != "footprint"}
+    if name in ("erosion", "opening"):
+        kwargs = {"size": 3}
+    chunks = ((2, 3, 4), (5, 1, 5), (1, 3))
+    _check(name, vol, chunks, *args, boundary=boundary, axes=(0, 1, 2), **kwargs)
+    _check(name, vol, chunks, *args, boundary=boundary, channel_axis=-1, **kwargs)
+    _check(name, vol, chunks, *args, boundary=boundary, axes=(0, 2), **kwargs)
+
+
+def test_window_larger_than_image():
+    image = np.random.default_rng(3).random((5, 7))
+    _check("gaussian", image, (2, 3), 4.0, boundary="symm")
+    _check("median", image, (2, 3), size=9, boundary="reflect")
+    _check("opening", image, (1, 2), size=4, boundary="wrap")
+
+
+def test_sigma_per_axis_and_radius():
+    image = np.random.default_rng(4).random((16, 12), ).astype(np.float32)
+    _check("gaussian", image, (3, 5), (2.0, 0.5), order=(0, 1))
+    _check("gaussian", image, (3, 5), 1.0, radius=(5, 1))
+    _check("gaussian_laplace", image, (3, 2), 1.0, radius=3)
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_errors_at_graph_time(name):
+    args, kwargs = CALLS[name]
+    x = da.zeros((6, 6), chunks=2)
+    with pytest.raises(ValueError, match="boundary"):
+        getattr(idask, name)(x, *args, boundary="bogus", **kwargs)
+    with pytest.raises(ValueError, match="colour"):
+        getattr(idask, name)(da.zeros((6, 6, 3), chunks=2), *args, **kwargs)
+
+
+def test_negative_sigma_names_parameter():
+    with pytest.raises(ValueError, match="sigma"):
+        idask.gaussian(da.zeros((6, 6), chunks=2), -1.0)
