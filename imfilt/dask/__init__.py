@@ -8,7 +8,7 @@ whose blocks are computed by imfilt's in-memory kernels: :func:`convolve`,
 (``canny`` has no chunked form: its hysteresis links edges across the
 whole image), the pooling functions :func:`max_pool2d`, :func:`min_pool2d`,
 :func:`avg_pool2d` and :func:`upsample`, and the N-D neighbourhood
-filters (``ND_HALO_TABLE``): :func:`gaussian`, :func:`box`,
+filters (``ND_HALO_TABLE``): :func:`gaussian`,
 :func:`unsharp_mask`, :func:`gaussian_laplace`,
 :func:`gaussian_gradient_magnitude`, :func:`difference_of_gaussians`,
 :func:`median`, :func:`rank_filter`, :func:`percentile_filter`,
@@ -51,7 +51,7 @@ except ImportError as exc:  # pragma: no cover - exercised without dask installe
         "pip install \"imfilt[dask]\" (or pip install \"dask[array]\")"
     ) from exc
 
-from imfilt.dask._filters import (ND_FILTERS, avg_pool2d, box, black_tophat,  # noqa: E402
+from imfilt.dask._filters import (ND_FILTERS, avg_pool2d, black_tophat,  # noqa: E402
                                   closing, convolve, correlate, difference_of_gaussians,
                                   dilation, erosion, gaussian, gaussian_gradient_magnitude,
                                   gaussian_laplace, gradient, laplace, max_pool2d,

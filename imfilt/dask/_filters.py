@@ -645,7 +645,9 @@ def upsample(image, factor, method="bilinear", *, axes=None, workers=1):
 # cropped.  Where a block touches the image border the in-memory call sees
 # that very border and applies the same rule, so the result is bit for bit
 # the in-memory one; where the reach is not smaller than the axis, that
-# axis is kept whole.  Multi-pass filters (opening, top-hats) need the sum
+# axis is kept whole.  (``box`` is left out: its running sums start at
+# the line's first sample, so a block's rounding differs from the whole
+# image's in the last bit.)  Multi-pass filters (opening, top-hats) need the sum
 # of their passes' reaches; a larger halo than needed is never wrong.
 
 
@@ -696,10 +698,10 @@ def nd_map(func, name, reach, image, kwargs):
             depth[a] = int(h)
     if whole:
         x = x.rechunk(whole)
+    block = functools.partial(_nd_block, func=func, kwargs=kwargs)
     if not any(depth.values()):
-        return x.map_blocks(_nd_block, func=func, kwargs=kwargs, dtype=probe.dtype,
-                            name=f"imfilt-{name}", meta=np.empty((0,) * x.ndim, probe.dtype))
-    return da.map_overlap(functools.partial(_nd_block, func=func, kwargs=kwargs), x,
+        return x.map_blocks(block, dtype=probe.dtype, meta=np.empty((0,) * x.ndim, probe.dtype))
+    return da.map_overlap(block, x,
                           depth=depth, boundary="periodic" if wrap else "none", trim=True,
                           dtype=probe.dtype, meta=np.empty((0,) * x.ndim, probe.dtype))
 
@@ -709,7 +711,6 @@ def nd_map(func, name, reach, image, kwargs):
 ND_HALO_TABLE = {
     "gaussian": (smoothing.gaussian,
                  lambda n, kw: _gauss_reach(kw["sigma"], kw["truncate"], kw["radius"], n)),
-    "box": (smoothing.box, lambda n, kw: _window_reach(kw["size"], None, n)),
     "unsharp_mask": (smoothing.unsharp_mask,
                      lambda n, kw: _gauss_reach(kw["radius"], kw["truncate"], None, n)),
     "gaussian_laplace": (smoothing.gaussian_laplace,
@@ -749,7 +750,7 @@ ND_HALO_TABLE = {
 #: the arguments of each generated docstring's example
 _EXAMPLE_ARGS = {"gaussian": "1.5", "unsharp_mask": "1.5", "gaussian_laplace": "1.0",
                  "gaussian_gradient_magnitude": "1.0", "difference_of_gaussians": "1.0",
-                 "box": "3", "rank_filter": "2, size=3", "percentile_filter": "50, size=3"}
+                 "rank_filter": "2, size=3", "percentile_filter": "50, size=3"}
 
 
 def _nd_doc(name, func, params):
