@@ -33,6 +33,7 @@ CALLS = {
     "white_tophat": ((), {"size": 3}),
     "black_tophat": ((), {"size": 3}),
     "morphological_gradient": ((), {"size": 3}),
+    "bilateral": ((5, 0.3, 2.0), {}),
 }
 
 
@@ -119,3 +120,21 @@ def test_errors_at_graph_time(name):
 def test_negative_sigma_names_parameter():
     with pytest.raises(ValueError, match="sigma"):
         idask.gaussian(da.zeros((6, 6), chunks=2), -1.0)
+
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_bilateral_colour_and_sigma_space_radius(boundary):
+    rng = np.random.default_rng(5)
+    rgb = rng.random((13, 11, 3)).astype(np.float32)
+    _check("bilateral", rgb, (3, 2, 3), 0, 0.2, 2.0, boundary=boundary, channel_axis=-1)
+    _check("bilateral", rgb, (4, 5, 1), 7, 0.2, 1.0, boundary=boundary, channel_axis=2)
+
+
+@pytest.mark.parametrize("name", ["gaussian", "median", "maximum_filter", "opening",
+                                  "bilateral", "unsharp_mask"])
+def test_nan_and_float32_big_endian(name):
+    rng = np.random.default_rng(6)
+    image = rng.random((15, 14)).astype(">f4")
+    image[4, 7] = np.nan
+    args, kwargs = CALLS[name]
+    _check(name, image, (2, 5), *args, **kwargs)

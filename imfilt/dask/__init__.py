@@ -14,7 +14,8 @@ filters (``ND_HALO_TABLE``): :func:`gaussian`,
 :func:`median`, :func:`rank_filter`, :func:`percentile_filter`,
 :func:`minimum_filter`, :func:`maximum_filter`, :func:`erosion`,
 :func:`dilation`, :func:`opening`, :func:`closing`, :func:`white_tophat`,
-:func:`black_tophat` and :func:`morphological_gradient`.  Results are
+:func:`black_tophat`, :func:`morphological_gradient` and
+:func:`bilateral`.  Results are
 **exactly** those of the in-memory function for every chunking: each output
 block gathers its own halo (the image samples its windows read, derived
 from the kernel size, dilation, stride, mode and boundary), including halos
@@ -51,7 +52,7 @@ except ImportError as exc:  # pragma: no cover - exercised without dask installe
         "pip install \"imfilt[dask]\" (or pip install \"dask[array]\")"
     ) from exc
 
-from imfilt.dask._filters import (ND_FILTERS, avg_pool2d, black_tophat,  # noqa: E402
+from imfilt.dask._filters import (ND_FILTERS, avg_pool2d, bilateral, black_tophat,  # noqa: E402
                                   closing, convolve, correlate, difference_of_gaussians,
                                   dilation, erosion, gaussian, gaussian_gradient_magnitude,
                                   gaussian_laplace, gradient, laplace, max_pool2d,

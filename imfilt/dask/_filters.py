@@ -16,6 +16,8 @@ import numpy as np
 
 from imfilt import _linear, edges, morphology, pooling, rank, smoothing
 from imfilt._docs import docfiller
+from imfilt.bilateral import bilateral as _bilateral
+from imfilt.bilateral import bilateral_radius
 from imfilt._geometry import (as_tuple, check_colour_ambiguity, dilated_span, filter_axes,
                               mode_pads, spatial_axes, valid_swap)
 from imfilt._halo import plan_axis
@@ -689,6 +691,9 @@ def nd_map(func, name, reach, image, kwargs):
     halo = reach(len(fax), kwargs)
     wrap = canonical_boundary(kwargs["boundary"]) == "wrap"
     depth, whole = {a: 0 for a in range(x.ndim)}, {}
+    if channel_axis is not None:
+        # Channels stay together (the bilateral range weight joins them).
+        whole[int(channel_axis) % x.ndim] = -1
     for a, h in zip(fax, halo):
         if h == 0 or len(x.chunks[a]) == 1:
             continue
@@ -744,13 +749,16 @@ ND_HALO_TABLE = {
                      lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
     "black_tophat": (morphology.black_tophat,
                      lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
+    "bilateral": (_bilateral,
+                  lambda n, kw: (bilateral_radius(int(kw["diameter"]), kw["sigma_space"]),) * n),
 }
 
 
 #: the arguments of each generated docstring's example
 _EXAMPLE_ARGS = {"gaussian": "1.5", "unsharp_mask": "1.5", "gaussian_laplace": "1.0",
                  "gaussian_gradient_magnitude": "1.0", "difference_of_gaussians": "1.0",
-                 "rank_filter": "2, size=3", "percentile_filter": "50, size=3"}
+                 "rank_filter": "2, size=3", "percentile_filter": "50, size=3",
+                 "bilateral": "5, 0.3, 2.0"}
 
 
 def _nd_doc(name, func, params):
