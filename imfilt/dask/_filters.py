@@ -773,9 +773,29 @@ def _nd_doc(name, func, params):
     same boundary rule, so the result is bit-identical to the in-memory one
     for every chunking (chunks may be smaller than the reach).
 
+    Parameters
+    ----------
+    image : dask.array.Array or array_like
+        Any chunking; non-Dask input is wrapped with :func:`dask.array.asarray`.
+    {", ".join(p for p in params if p not in ("image", "workers"))}
+        As for :func:`imfilt.{name}`.
+    workers : int or None, optional
+        OpenMP threads per block (default 1); ``None``: imfilt's default.
+
+    Returns
+    -------
+    out : dask.array.Array
+        Lazy result, the shape and dtype of the in-memory result.
+
+    Raises
+    ------
+    ValueError, TypeError
+        The in-memory function's errors, when the graph is built
+        (``nan_policy='raise'`` raises when a block is computed).
+
     See Also
     --------
-    imfilt.{name} : the in-memory filter; its docstring lists the parameters.
+    imfilt.{name} : the in-memory filter.
 
     Examples
     --------
