@@ -12,20 +12,25 @@ __all__ = ["as_pair", "as_planes", "restore_planes", "conv_output_size"]
 
 
 def as_pair(value, name, *, minimum=1, allow_none=False):
-    """An int or a pair of ints -> tuple of two Python ints ``>= minimum``.
+    """An int, a one-element or a two-element sequence of ints -> tuple of two
+    Python ints ``>= minimum`` (a one-element sequence applies to both axes,
+    as PyTorch reads it).  With ``allow_none`` ``None`` and an empty sequence
+    (PyTorch's "not given", e.g. ``stride=()``) return None.
 
     ``name`` is the parameter name used in error messages.
     """
-    if value is None and allow_none:
+    seq = isinstance(value, (tuple, list, np.ndarray))
+    if allow_none and (value is None or (seq and len(value) == 0)):
         return None
     if is_integer_like(value):
         pair = (int(value), int(value))
-    elif (isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2
-          and all(is_integer_like(v) for v in value)):
-        pair = (int(value[0]), int(value[1]))
+    elif seq and len(value) in (1, 2) and all(is_integer_like(v) for v in value):
+        pair = (int(value[0]), int(value[-1]))
     else:
+        empty = " (an empty sequence is not)" if seq and len(value) == 0 else ""
         raise TypeError(
-            f"{name}={value!r} is not valid; use an int or a pair of ints (height, width)"
+            f"{name}={value!r} is not valid{empty}; use an int, a one-element sequence "
+            "(both axes) or a pair of ints (height, width)"
         )
     if min(pair) < minimum:
         raise ValueError(

@@ -263,6 +263,9 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
     stride = _pair(stride, "stride")
     dilation = _pair(dilation, "dilation")
 
+    if image.ndim == 0 and kernel.ndim == 0:
+        return _scalar_product(image, kernel, flip, axes, compute, out_dtype, out)
+
     # --- dimensions: 1-D, 2-D, or a stack with two spatial axes ----------------
     one_d = image.ndim == 1 and kernel.ndim == 1
     if one_d:
@@ -368,6 +371,10 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
     if swapped:
         if not flip:
             result = result[:, ::-1, ::-1]              # correlate2d flips after a swap
+            if one_d and result.dtype.kind == "c":
+                # 1-D correlation is conjugate-symmetric under the swap
+                # (numpy.correlate, scipy.signal.correlate); correlate2d is not.
+                result = np.conj(result)
         result = result[:, ::swap_stride[0], ::swap_stride[1]]
     result = cast_output(result, out_dtype)
     if one_d:
@@ -381,6 +388,21 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
         np.copyto(out, result)
         return out
     return np.ascontiguousarray(result)
+
+
+def _scalar_product(image, kernel, flip, axes, compute, out_dtype, out):
+    """0-D image and kernel: the product (conjugated kernel for correlation),
+    as :func:`scipy.signal.convolve`/``correlate`` return it, in every mode."""
+    if axes is not None:
+        raise ValueError(f"axes={axes!r} is only for images with 2 or more dimensions")
+    w = kernel.astype(compute)
+    product = image.astype(compute).reshape(1) * (w if flip else np.conj(w))
+    result = cast_output(product, out_dtype).reshape(())
+    if out is not None:
+        _check_out(out, (), out_dtype, [("image", image), ("kernel", kernel)])
+        np.copyto(out, result)
+        return out
+    return np.asarray(result)
 
 
 def _unpermuted_shape(ndim, perm, lead_shape, spatial):

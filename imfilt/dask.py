@@ -197,6 +197,9 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
                          stride=stride, dilation=dilation, **common),
             chunks=whole.chunks[:-2] + ((probe.shape[0],), (probe.shape[1],)),
             dtype=out_dtype, meta=np.empty((0,) * x.ndim, dtype=out_dtype))
+        if one_d and not flip and np.dtype(out_dtype).kind == "c":
+            # As in memory: the swapped 1-D correlation is conjugated.
+            result = da.conj(result)
     else:
         align = flip or one_d
         pads = tuple(_pads(mode, k, align) for k in span)

@@ -31,13 +31,31 @@ workers : int, optional
 
 
 def _compute_dtype(x, weight, func):
-    if x.dtype.kind == "c" or weight.dtype.kind == "c":
-        raise TypeError(
-            f"{func} supports real input only (x has dtype {x.dtype}, weight has dtype "
-            f"{weight.dtype}); filter the real and imaginary parts separately"
-        )
     compute, _ = result_dtypes(x.dtype, weight.dtype)
     return compute
+
+
+def _complex_layer(func, x, weight, bias, kwargs):
+    """``func`` on complex input or weights, from real passes.
+
+    ``(xr + i xi) * (wr + i wi) = (xr wr - xi wi) + i (xr wi + xi wr)``,
+    each term one real call of ``func`` (no conjugation, as in PyTorch);
+    every product is formed, so NaN and inf propagate as per-tap products.
+    """
+    compute = _compute_dtype(x, weight, func.__name__)
+    parts_x = [(x.real, 1)] + ([(x.imag, 1j)] if x.dtype.kind == "c" else [])
+    parts_w = [(weight.real, 1)] + ([(weight.imag, 1j)] if weight.dtype.kind == "c" else [])
+    out = None
+    for xp, cx in parts_x:
+        for wp, cw in parts_w:
+            term = func(xp, wp, None, **kwargs).astype(compute) * (cx * cw)
+            out = term if out is None else out + term
+    b = _bias(bias, out.shape[-3] if out.ndim >= 3 else 1, compute)
+    if out.ndim >= 3:
+        out += b[:, None, None]
+    else:
+        out += b[0]
+    return out
 
 
 def _as_batch(x, weight, func, weight_layout):
@@ -80,8 +98,8 @@ def _bias(bias, k_out, compute):
     if bias is None:
         return np.zeros(k_out, dtype=compute)
     b = as_array(bias, "bias")
-    if b.dtype.kind == "c":
-        raise TypeError(f"bias has dtype {b.dtype}; use a real bias")
+    if b.dtype.kind == "c" and compute.kind != "c":
+        raise TypeError(f"bias has dtype {b.dtype}; a complex bias needs complex x or weight")
     if b.shape != (k_out,):
         raise ValueError(
             f"bias has shape {b.shape}; it must be one value per output channel, shape ({k_out},)"
@@ -172,6 +190,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
 
     Notes
     -----
+    Complex ``x`` or ``weight`` (real or complex ``bias``) give a complex
+    result at the image's precision, computed from real passes without
+    conjugating the weight, as PyTorch does.  Sizes given as one-element
+    sequences (``padding=(1,)``) apply to both axes, as in PyTorch.
+
     Computed as a tiled im2col (256 output pixels at a time per thread,
     never a full-size buffer) followed by a register-blocked matrix product.
     Each thread owns whole tiles, so the result is bit-identical for any
@@ -197,6 +220,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     """
     xa = as_array(x, "x")
     wa = as_array(weight, "weight")
+    if xa.dtype.kind == "c" or wa.dtype.kind == "c":
+        return _complex_layer(conv2d, xa, wa, bias, dict(
+            stride=stride, padding=padding, dilation=dilation, groups=groups,
+            boundary=boundary, workers=workers))
     boundary = canonical_boundary(boundary)
     compute = _compute_dtype(xa, wa, "conv2d")
     xb, wb, ndim = _as_batch(xa, wa, "conv2d", "(K, C / groups, kh, kw)")
@@ -318,6 +345,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
     Notes
     -----
+    Complex input and weights are accepted as in :func:`conv2d`.  An
+    output size of zero or less raises ``ValueError`` (as PyTorch).
+
     Computed as a gather per output pixel, never as a scatter: output pixels
     with the same ``(oy % s, ox % s)`` use the same kernel taps, so each of
     these ``s * s`` phases is a plain correlation (the tiled im2col + matrix
@@ -339,6 +369,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     """
     xa = as_array(x, "x")
     wa = as_array(weight, "weight")
+    if xa.dtype.kind == "c" or wa.dtype.kind == "c":
+        return _complex_layer(conv_transpose2d, xa, wa, bias, dict(
+            stride=stride, padding=padding, output_padding=output_padding, groups=groups,
+            dilation=dilation, output_size=output_size, workers=workers))
     compute = _compute_dtype(xa, wa, "conv_transpose2d")
     xb, wb, ndim = _as_batch(xa, wa, "conv_transpose2d", "(C_in, C_out / groups, kh, kw)")
     N, C, H, W = xb.shape
@@ -383,10 +417,11 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         )
     Ho = _transpose_size(H, kh, sh, ph, dh, oph)
     Wo = _transpose_size(W, kw, sw, pw, dw, opw)
-    if Ho < 0 or Wo < 0:
+    if Ho < 1 or Wo < 1:
         raise ValueError(
-            f"conv_transpose2d: the output size would be negative ({Ho}x{Wo}); "
-            f"padding={padding!r} crops more than the full result"
+            f"conv_transpose2d: the output size would be {Ho}x{Wo}, empty or negative; "
+            f"padding={padding!r} crops as much as the full result or more. Use less "
+            "padding (PyTorch refuses this too)"
         )
     b = _bias(bias, K, compute)
     nthreads = resolve_workers(workers)

@@ -25,7 +25,9 @@ x : array_like, shape (H, W), (C, H, W) or (N, C, H, W)
 kernel_size : int or (int, int)
     Window height and width.
 stride : int or (int, int), optional
-    Step between windows; defaults to ``kernel_size`` (PyTorch)."""
+    Step between windows; defaults to ``kernel_size`` (PyTorch), also when
+    given as an empty sequence ``()``.  Every size parameter also accepts a
+    one-element sequence, applied to both axes."""
 
 _WORKERS = """\
 workers : int, optional
