@@ -16,7 +16,8 @@ import mmap
 
 import numpy as np
 
-from imfilt._halo import block_reads, gather_patch, output_length, plan_axis
+from imfilt._geometry import as_tuple, check_out, dilated_span, mode_pads, output_length
+from imfilt._halo import block_reads, gather_patch, plan_axis
 from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._validation import as_fillvalue, result_dtypes
 
@@ -36,11 +37,6 @@ def wanted(image, kernel, out, axes):
         return False
     image = np.asarray(image) if not isinstance(image, np.ndarray) else image
     return image.nbytes > BAND_BYTES and 0 not in image.shape
-
-
-def _pads(mode, K, convolution_alignment):
-    from imfilt.convolution import _pads as pads
-    return pads(mode, K, convolution_alignment)
 
 
 class _Releaser:
@@ -80,21 +76,21 @@ class _Releaser:
 def filter_in_bands(valid_call, image, kernel, mode, boundary, fillvalue, dtype, flip,
                     stride, dilation, out):
     """Run ``valid_call(patch, out_rows)`` (the filter in 'valid' mode) band by band."""
-    from imfilt.convolution import _check_out, _pair
     mode = canonical_mode(mode)
     boundary = canonical_boundary(boundary)
     kernel = np.asarray(kernel)
     compute, out_dtype = result_dtypes(image.dtype, kernel.dtype, dtype)
     fill = as_fillvalue(fillvalue, compute)
-    (s0, s1), (d0, d1) = _pair(stride, "stride"), _pair(dilation, "dilation")
+    (s0, s1) = as_tuple("stride", stride, 2, minimum=1)
+    (d0, d1) = as_tuple("dilation", dilation, 2, minimum=1)
     n0, n1 = image.shape
-    K0, K1 = d0 * (kernel.shape[0] - 1) + 1, d1 * (kernel.shape[1] - 1) + 1
-    (rb, ra), (cb, ca) = _pads(mode, K0, flip), _pads(mode, K1, flip)
+    K0, K1 = dilated_span(kernel.shape[0], d0), dilated_span(kernel.shape[1], d1)
+    (rb, ra), (cb, ca) = mode_pads(mode, K0, flip), mode_pads(mode, K1, flip)
     o0, o1 = output_length(n0, rb, ra, K0, s0), output_length(n1, cb, ca, K1, s1)
     if out is None:
         out = np.empty((o0, o1), dtype=out_dtype)
     else:
-        _check_out(out, (o0, o1), out_dtype, [("image", image), ("kernel", kernel)])
+        check_out(out, (o0, o1), out_dtype, [("image", image), ("kernel", kernel)])
     if o0 == 0 or o1 == 0:
         return out
     patch_dtype = compute

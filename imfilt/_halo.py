@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from imfilt._geometry import output_length
 from imfilt._modes import boundary_index
 
 __all__ = ["AxisPlan", "plan_axis", "block_reads", "gather_patch"]
@@ -65,11 +66,6 @@ class AxisPlan:
     @property
     def out_chunks(self):
         return tuple(int(c) for c in np.diff(self.out_bounds))
-
-
-def output_length(n, before, after, K, s):
-    full = n + before + after - K + 1
-    return (full - 1) // s + 1 if full > 0 else 0
 
 
 def plan_axis(n, before, after, K, s, boundary, in_bounds=None, out_bounds=None):

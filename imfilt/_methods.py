@@ -27,8 +27,11 @@ import numpy as np
 import scipy.fft as sfft
 
 from imfilt import _auto_constants as K
+from imfilt._geometry import dilated_span, output_length
 from imfilt._kernels import _conv
-from imfilt._modes import boundary_index, choice_error
+from imfilt._modes import boundary_index
+from imfilt._threads import min_parallel_work, ran_parallel
+from imfilt._validation import check_choice
 
 METHODS = ("auto", "direct", "separable", "fft")
 
@@ -39,9 +42,8 @@ SEPARABLE_RTOL_FACTOR = 4.0
 
 
 def canonical_method(method):
-    if isinstance(method, str) and method in METHODS:
-        return method
-    raise choice_error("method", method, ", ".join(repr(m) for m in METHODS))
+    """Validate ``method`` (one of ``METHODS``) and return it."""
+    return check_choice("method", method, METHODS)
 
 
 @dataclass
@@ -61,15 +63,12 @@ class Problem:
 
     @property
     def span(self):
-        return tuple(d * (k - 1) + 1 for d, k in zip(self.dilation, self.w.shape[-2:]))
+        return tuple(dilated_span(k, d) for d, k in zip(self.dilation, self.w.shape[-2:]))
 
     @property
     def out_shape(self):
-        sizes = []
-        for n, (before, after), span, s in zip(self.x.shape[-2:], self.pads, self.span, self.stride):
-            full = n + before + after - span + 1
-            sizes.append((full - 1) // s + 1 if full > 0 else 0)
-        return tuple(sizes)
+        return tuple(output_length(n, before, after, span, s) for n, (before, after), span, s
+                     in zip(self.x.shape[-2:], self.pads, self.span, self.stride))
 
 
 # --------------------------------------------------------------------------
@@ -124,11 +123,6 @@ def _axis_map(n, before, length, boundary):
     return boundary_index(n, before, length - before - n, boundary)
 
 
-#: Below this many tap-outputs the direct kernel runs on one thread: waking
-#: a second thread costs more than ~100 us of single-thread work.  Tests set
-#: it to 0 to exercise the threaded path on small inputs.
-PARALLEL_MIN_WORK = 1 << 21
-
 # The fused Cython function dispatches on its arguments' types at every call
 # (tens of microseconds); look the specialisations up once instead.
 _CORRELATE = {np.dtype(np.float32): _conv.correlate_padded["float"],
@@ -147,11 +141,8 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     k0, k1 = w.shape[-2:]
     (pt, pb), (pl, pr) = pads
     (s0, s1), (d0, d1) = stride, dilation
-    o = []
-    for n, before, after, k, s, d in ((n0, pt, pb, k0, s0, d0), (n1, pl, pr, k1, s1, d1)):
-        full = n + before + after - (d * (k - 1) + 1) + 1
-        o.append((full - 1) // s + 1 if full > 0 else 0)
-    o0, o1 = o
+    o0 = output_length(n0, pt, pb, dilated_span(k0, d0), s0)
+    o1 = output_length(n1, pl, pr, dilated_span(k1, d1), s1)
     out = dest if dest is not None else np.empty((B, o0, o1), dtype=real)
     if out.size == 0:
         return out
@@ -168,9 +159,10 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     fillrow = np.full(P1, fill, dtype=real)
     strips = np.empty((nthreads, (k0 + 1) * P1), dtype=real)
     pointers = np.empty((nthreads, 2 * (k0 + 1)), dtype=np.intp)
+    ran_parallel(nthreads)
     _CORRELATE[real](x, w, out, rowmap, colmap, pl, s0, s1, d0, d1,
                      real.type(fill), nthreads, fillrow, strips, pointers,
-                     PARALLEL_MIN_WORK)
+                     min_parallel_work())
     return out
 
 

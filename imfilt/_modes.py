@@ -9,11 +9,14 @@ import functools
 
 import numpy as np
 
+from imfilt._validation import check_choice, choice_error
+
 __all__ = [
     "MODES",
     "BOUNDARIES",
     "BOUNDARY_ALIASES",
     "NUMPY_PAD_MODE",
+    "NDIMAGE_MODE",
     "canonical_mode",
     "canonical_boundary",
     "boundary_index",
@@ -48,8 +51,15 @@ NUMPY_PAD_MODE = {
     "edge": "edge",
 }
 
-#: Integer codes shared with the Cython kernels.
-BOUNDARY_CODE = {name: code for code, name in enumerate(BOUNDARIES)}
+#: Canonical boundary -> the ``scipy.ndimage`` mode of the same rule (used
+#: with ``cval=fillvalue`` for ``'fill'``).
+NDIMAGE_MODE = {
+    "fill": "constant",
+    "wrap": "wrap",
+    "symm": "reflect",
+    "reflect": "mirror",
+    "edge": "nearest",
+}
 
 # Names users bring from other libraries that mean something else here, or
 # that have a different name in imfilt: suggested in the error message.
@@ -64,44 +74,15 @@ _BOUNDARY_HINTS = {
 }
 
 
-def _boundary_choices():
-    parts = []
-    for name in BOUNDARIES:
-        aliases = [a for a, c in BOUNDARY_ALIASES.items() if c == name and a != name]
-        parts.append(f"'{name}'" + (f" (or {', '.join(repr(a) for a in aliases)})" if aliases else ""))
-    return ", ".join(parts)
-
-
-def choice_error(param, value, choices, hint=None):
-    """A ValueError that names ``param``, echoes ``value`` and lists ``choices``."""
-    msg = f"{param}={value!r} is not valid; choose one of {choices}"
-    if hint:
-        msg += f". Did you mean {hint}?"
-    return ValueError(msg)
-
-
 def canonical_mode(mode, param="mode"):
-    """Validate an output-size mode and return it."""
-    if isinstance(mode, str) and mode in MODES:
-        return mode
-    hint = None
-    if isinstance(mode, str) and mode.strip().lower() in MODES:
-        hint = repr(mode.strip().lower())
-    raise choice_error(param, mode, ", ".join(repr(m) for m in MODES), hint)
+    """Validate an output-size mode (``'full'``, ``'same'``, ``'valid'``) and return it."""
+    return check_choice(param, mode, MODES)
 
 
 def canonical_boundary(boundary, param="boundary"):
     """Validate a boundary name or alias and return the canonical name."""
-    if isinstance(boundary, str) and boundary in BOUNDARY_ALIASES:
-        return BOUNDARY_ALIASES[boundary]
-    hint = None
-    if isinstance(boundary, str):
-        key = boundary.strip().lower()
-        if key in BOUNDARY_ALIASES:
-            hint = repr(key)
-        else:
-            hint = _BOUNDARY_HINTS.get(key)
-    raise choice_error(param, boundary, _boundary_choices(), hint)
+    return check_choice(param, boundary, BOUNDARIES, aliases=BOUNDARY_ALIASES,
+                        hints=_BOUNDARY_HINTS)
 
 
 @functools.lru_cache(maxsize=512)

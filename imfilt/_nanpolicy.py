@@ -33,8 +33,9 @@ are present, one when none are.
 import numpy as np
 
 from imfilt._kernels import _nan
-from imfilt._modes import canonical_boundary, choice_error
-from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
+from imfilt._modes import canonical_boundary
+from imfilt._threads import ran_parallel
+from imfilt._validation import as_array, check_choice, as_fillvalue, cast_output, result_dtypes
 
 __all__ = ["NAN_POLICIES", "canonical_nan_policy", "check_finite", "filter_omit",
            "omit_wanted", "omit_nonfinite"]
@@ -47,9 +48,8 @@ ZERO_SUM_RTOL = 1e-8
 
 
 def canonical_nan_policy(nan_policy):
-    if isinstance(nan_policy, str) and nan_policy in NAN_POLICIES:
-        return nan_policy
-    raise choice_error("nan_policy", nan_policy, ", ".join(repr(p) for p in NAN_POLICIES))
+    """Validate ``nan_policy`` (one of ``NAN_POLICIES``) and return it."""
+    return check_choice("nan_policy", nan_policy, NAN_POLICIES)
 
 
 def _count_nonfinite(a):
@@ -134,6 +134,7 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         # threaded combine pass (no NumPy temporaries of the image's size).
         x = np.ascontiguousarray(image, dtype=compute)
         x0, bad, good = (np.empty_like(x) for _ in range(3))
+        ran_parallel(nthreads)
         _nan.split_finite(x.reshape(-1), x0.reshape(-1), bad.reshape(-1), good.reshape(-1),
                           nthreads)
         del x
@@ -143,6 +144,7 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         del bad
         den = run(good, w_den, 1 - fill_bad, compute, None)
         del good
+        ran_parallel(nthreads)
         _nan.combine_omit(num.reshape(-1), den.reshape(-1), hits.reshape(-1),
                           float(taps.sum()), float(scale), nthreads)
         result = cast_output(num, out_dtype)

@@ -16,10 +16,11 @@ import os
 import platform
 import sys
 
-from imfilt._validation import is_integer_like
+from imfilt._validation import ParameterTypeError, is_integer_like
 
 __all__ = ["available_cores", "resolve_workers", "set_workers", "get_workers",
-           "openmp_enabled", "show_config", "forked_after_parallel"]
+           "openmp_enabled", "show_config", "forked_after_parallel", "min_parallel_work",
+           "PARALLEL_MIN_WORK", "ran_parallel"]
 
 _default_workers = contextvars.ContextVar("imfilt_default_workers", default=None)
 
@@ -74,7 +75,7 @@ def _omp_num_threads():
 
 def _check_workers(workers, param="workers"):
     if not is_integer_like(workers):
-        raise ValueError(
+        raise ParameterTypeError(
             f"{param}={workers!r} is not valid; use None (the default), a positive "
             "number of threads, or a negative number to count back from all cores "
             "(-1 = all cores)"
@@ -90,10 +91,45 @@ def _check_workers(workers, param="workers"):
 
 # GNU OpenMP (libgomp) cannot run a parallel region in a child forked from a
 # process that has already run one: the child waits forever for the parent's
-# thread pool, which fork did not copy.  So a forked child of a process that
-# asked for more than one thread runs every kernel on one thread (results are
-# identical for any thread count); spawn/forkserver children are unaffected.
+# thread pool, which fork did not copy.  So a forked child of a process in
+# which a kernel really ran a parallel region runs every kernel on one thread
+# (results are identical for any thread count); spawn/forkserver children,
+# and children of a process that only *asked* for threads, are unaffected.
 _fork_state = {"parallel_used": False, "forked_after_parallel": False}
+
+#: Below this many work items (tap-outputs, outputs or samples, as each
+#: kernel counts them) a kernel runs on one thread: waking a second thread
+#: costs more than about 100 us of single-thread work.  Every kernel
+#: receives the value of ``min_parallel_work()`` as an argument; the test
+#: suite sets it to 0 so that small inputs exercise the threaded paths.
+PARALLEL_MIN_WORK = 1 << 21
+
+
+def min_parallel_work():
+    """The minimum work (items) for which a kernel starts a parallel region."""
+    return PARALLEL_MIN_WORK
+
+
+#: Largest thread count a kernel reported since the last ``ran_parallel(reset=True)``
+#: (tests use it to prove a kernel really ran threaded).
+_last_threads = {"max": 0}
+
+
+def ran_parallel(nthreads=None, *, reset=False):
+    """Record that a kernel ran with ``nthreads`` threads; return the largest seen.
+
+    Kernel wrappers call it with the count the kernel reports (the number of
+    threads of its parallel region, 1 when it ran serially).  A count above
+    one sets the fork guard.  ``reset=True`` clears the record (tests).
+    """
+    if reset:
+        _last_threads["max"] = 0
+    if nthreads is not None:
+        nthreads = int(nthreads)
+        if nthreads > 1:
+            _fork_state["parallel_used"] = True
+        _last_threads["max"] = max(_last_threads["max"], nthreads)
+    return _last_threads["max"]
 
 
 def _after_fork_in_child():
@@ -117,18 +153,18 @@ MAX_WORKERS_PER_CORE = 4
 
 
 def resolve_workers(workers=None):
-    """Turn a ``workers`` argument into a positive thread count.
+    """Turn a ``workers`` argument into a positive thread count (no side effects).
 
+    ``None`` is the default (``set_workers``, else ``OMP_NUM_THREADS``, else
+    all available cores); negative counts count back from all cores.
     Counts above ``MAX_WORKERS_PER_CORE`` times the available cores are
     capped there (results do not depend on the thread count).  In a child
     forked from a process that already ran parallel kernels the count is 1
     (see ``forked_after_parallel``); invalid values still raise.
     """
     n = min(_resolve_workers(workers), MAX_WORKERS_PER_CORE * available_cores())
-    if n > 1:
-        if _fork_state["forked_after_parallel"]:
-            return 1
-        _fork_state["parallel_used"] = True
+    if n > 1 and _fork_state["forked_after_parallel"]:
+        return 1
     return n
 
 

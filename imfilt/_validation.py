@@ -3,13 +3,111 @@
 Validation happens here, in Python, before any kernel releases the GIL:
 arrays are checked for a numeric dtype, the dtype policy of imfilt (see
 ``result_dtypes``) is applied, and parameters are turned into plain values.
+
+Error policy (every public function follows it):
+
+- an argument of the wrong *type* (a string where a number is expected, a
+  number where a name is expected, a float where an integer is expected)
+  raises ``TypeError``;
+- an argument of the right type but a wrong *value* (an unknown name, a
+  negative size, an axis out of range) raises ``ValueError``;
+- the message names the argument, echoes the value with ``repr`` and says
+  what is accepted (the list of choices, the valid range), with a hint when
+  the value is a known spelling from another library.
+
+Wrong types of parameters (names, sizes, axes, workers) raise
+:class:`ParameterTypeError`, a ``TypeError`` that is also a ``ValueError``:
+imfilt 0.1 raised ``ValueError`` for them, and code catching that keeps
+working.
 """
 
 import numbers
 
 import numpy as np
 
-__all__ = ["as_array", "result_dtypes", "as_fillvalue", "cast_output"]
+__all__ = ["as_array", "result_dtypes", "as_fillvalue", "cast_output", "check_choice",
+           "choice_error", "is_integer_like", "ParameterTypeError"]
+
+
+class ParameterTypeError(TypeError, ValueError):
+    """A parameter of the wrong type (also a ``ValueError``, for compatibility)."""
+
+
+def choice_error(name, value, choices, hint=None, exc=ValueError):
+    """The error for ``name=value`` outside ``choices`` (a string listing them).
+
+    The message names the argument, echoes the value and lists the choices;
+    ``hint`` (e.g. ``"'reflect'"``) is appended as "Did you mean ...?".
+    """
+    msg = f"{name}={value!r} is not valid; choose one of {choices}"
+    if hint:
+        msg += f". Did you mean {hint}?"
+    return exc(msg)
+
+
+def _format_choices(choices, aliases):
+    parts = []
+    for c in choices:
+        alts = [a for a, target in (aliases or {}).items() if target == c and a != c]
+        parts.append(repr(c) + (f" (or {', '.join(repr(a) for a in alts)})" if alts else ""))
+    return ", ".join(parts)
+
+
+def check_choice(name, value, choices, *, aliases=None, hints=None):
+    """Validate a string choice and return its canonical spelling.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, used in the error message.
+    value : object
+        What the caller passed.
+    choices : sequence of str
+        The canonical names, in documentation order.
+    aliases : dict, optional
+        Other accepted spellings -> canonical name.
+    hints : dict, optional
+        Known wrong spellings (lower case) -> a suggestion shown in the
+        error (e.g. another library's name for the same thing).
+
+    Returns
+    -------
+    str
+        The canonical name.
+
+    Raises
+    ------
+    TypeError
+        ``value`` is not a string.
+    ValueError
+        ``value`` is not one of ``choices`` or ``aliases``.
+
+    Examples
+    --------
+    >>> check_choice("mode", "same", ("full", "same", "valid"))
+    'same'
+    >>> check_choice("boundary", "nearest", ("edge",), aliases={"nearest": "edge"})
+    'edge'
+    >>> check_choice("mode", "Same", ("full", "same", "valid"))
+    Traceback (most recent call last):
+    ...
+    ValueError: mode='Same' is not valid; choose one of 'full', 'same', 'valid'. Did you mean 'same'?
+    """
+    if isinstance(value, str):
+        if value in choices:
+            return value
+        if aliases and value in aliases:
+            return aliases[value]
+    listed = _format_choices(choices, aliases)
+    if not isinstance(value, str):
+        raise choice_error(name, value, listed, exc=ParameterTypeError)
+    key = value.strip().lower()
+    hint = None
+    if key in choices or (aliases and key in aliases):
+        hint = repr(key)
+    elif hints and key in hints:
+        hint = hints[key]
+    raise choice_error(name, value, listed, hint)
 
 _FLOAT32_KINDS = {"b"}  # bool computes in float32
 _SMALL_INTS = {np.dtype(t) for t in ("int8", "uint8", "int16", "uint16")}
@@ -48,7 +146,7 @@ def as_array(value, name):
 
 
 def _policy(dtype):
-    """Compute dtype for an image dtype (CONVENTIONS section 5)."""
+    """Compute dtype for an image dtype (the policy of ``result_dtypes``)."""
     dtype = dtype.newbyteorder("=")
     if dtype.kind == "b" or dtype in _SMALL_INTS or dtype == np.float16:
         return np.dtype(np.float32)

@@ -4,9 +4,10 @@ import numpy as np
 
 from imfilt import _banded, _methods, _nanpolicy
 from imfilt._modes import canonical_boundary, canonical_mode
+from imfilt._geometry import (as_tuple, check_out, dilated_span, mode_pads, spatial_axes,
+                              valid_swap)
 from imfilt._threads import resolve_workers
-from imfilt._validation import (as_array, as_fillvalue, cast_output, is_integer_like,
-                                result_dtypes)
+from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
 
 __all__ = ["convolve", "correlate"]
 
@@ -149,71 +150,6 @@ def _doc(template):
                     .replace("%(raises)s", indent(_RAISES)))
 
 
-def _pair(value, name, minimum=1):
-    """An int or a pair of ints, each >= ``minimum``, as a tuple of two."""
-    if type(value) is int and value >= minimum:  # the common case, fast
-        return (value, value)
-    items = value if isinstance(value, (tuple, list, np.ndarray)) else (value, value)
-    items = list(items)
-    if len(items) != 2 or not all(is_integer_like(v) for v in items):
-        raise ValueError(f"{name}={value!r} is not valid; use a positive int or a pair of positive ints")
-    items = tuple(int(v) for v in items)
-    if any(v < minimum for v in items):
-        raise ValueError(f"{name}={value!r} is not valid; each value must be >= {minimum}")
-    return items
-
-
-def _normalise_axes(axes, ndim):
-    """Two distinct spatial axes of an ``ndim``-D image, as non-negative ints."""
-    if axes is None:
-        return (ndim - 2, ndim - 1)
-    try:
-        items = list(axes)
-    except TypeError:
-        items = None
-    if items is None or len(items) != 2 or not all(is_integer_like(a) for a in items):
-        raise ValueError(f"axes={axes!r} is not valid; give two axes of the image, e.g. axes=(0, 1)")
-    out = []
-    for a in items:
-        a = int(a)
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axes={axes!r} is out of range for an image with {ndim} dimensions")
-        out.append(a % ndim)
-    if out[0] == out[1]:
-        raise ValueError(f"axes={axes!r} names the same axis twice")
-    return tuple(out)
-
-
-def _swap_needed(mode, image_shape, kernel_shape):
-    """SciPy's rule: in 'valid' mode swap when the kernel is the larger."""
-    if mode != "valid":
-        return False
-    ok1 = all(i >= k for i, k in zip(image_shape, kernel_shape))
-    ok2 = all(k >= i for i, k in zip(image_shape, kernel_shape))
-    if not (ok1 or ok2):
-        raise ValueError(
-            "in mode='valid' one of image and kernel must be at least as large as "
-            f"the other in every axis; got image shape {image_shape} and kernel "
-            f"shape {kernel_shape}. Use mode='same' or 'full', or crop one of them"
-        )
-    return not ok1
-
-
-def _pads(mode, k, convolution_alignment):
-    """Padding (before, after) of one axis for a kernel spanning ``k`` samples.
-
-    ``convolution_alignment`` is True for convolution and 1-D correlation
-    (SciPy centres 'same' at ``(k-1)//2`` of the full result) and False for
-    2-D correlation (``k//2``).
-    """
-    if mode == "full":
-        return k - 1, k - 1
-    if mode == "valid":
-        return 0, 0
-    before = k // 2 if convolution_alignment else (k - 1) // 2
-    return before, k - 1 - before
-
-
 #: Largest dilated kernel extent per axis: padded axes of this length still
 #: leave room for index arithmetic in 64-bit ``Py_ssize_t``.
 _MAX_SPAN = 2**40
@@ -231,25 +167,6 @@ def _zero_stuff(w, dilation):
     return out
 
 
-def _check_out(out, shape, dtype, inputs):
-    """Validate ``out=``: an ndarray of the result's shape and dtype, no overlap."""
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
-    if out.shape != shape:
-        raise ValueError(f"out has shape {out.shape} but the result has shape {shape}")
-    if out.dtype != dtype:
-        raise ValueError(
-            f"out has dtype {out.dtype} but the result has dtype {dtype}; "
-            f"allocate out with dtype={dtype} or pass dtype={out.dtype}"
-        )
-    if not out.flags.writeable:
-        raise ValueError("out is read-only")
-    for name, arr in inputs:
-        if isinstance(arr, np.ndarray) and np.shares_memory(out, arr):
-            raise ValueError(f"out overlaps {name}; filtering in place is not supported, "
-                             "write to a separate array")
-
-
 def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
             method, stride, dilation, axes, out, nan_check=True):
     image = as_array(image, "image")
@@ -260,8 +177,8 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
     nthreads = resolve_workers(workers)
     compute, out_dtype = result_dtypes(image.dtype, kernel.dtype, dtype)
     fill = as_fillvalue(fillvalue, compute)
-    stride = _pair(stride, "stride")
-    dilation = _pair(dilation, "dilation")
+    stride = as_tuple("stride", stride, 2, minimum=1)
+    dilation = as_tuple("dilation", dilation, 2, minimum=1)
 
     if image.ndim == 0 and kernel.ndim == 0:
         return _scalar_product(image, kernel, flip, axes, compute, out_dtype, out)
@@ -276,7 +193,7 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
         lead_shape, perm = (), None
         stride, dilation = (1, stride[1]), (1, dilation[1])
     elif image.ndim >= 2 and kernel.ndim >= 2:
-        ax = _normalise_axes(axes, image.ndim)
+        ax = spatial_axes(axes, image.ndim)
         lead_axes = [a for a in range(image.ndim) if a not in ax]
         lead_shape = tuple(image.shape[a] for a in lead_axes)
         perm = lead_axes + list(ax)
@@ -304,7 +221,7 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
         raise ValueError(f"kernel must not be empty; got shape {kernel.shape}")
 
     # --- SciPy's 'valid' swap, on the dilated kernel's extent -------------------
-    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, w.shape[-2:]))
+    span = tuple(dilated_span(k, d) for d, k in zip(dilation, w.shape[-2:]))
     if max(span) > _MAX_SPAN:
         # Python ints would carry on, but the index maps and C loops cannot.
         raise ValueError(
@@ -313,7 +230,7 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
             f"the {_MAX_SPAN} imfilt can index; use a smaller dilation"
         )
     spatial = x.shape[-2:]
-    swapped = _swap_needed(mode, spatial, span)
+    swapped = valid_swap(mode, spatial, span)
     if swapped:
         if x.shape[-2] * x.shape[-1] == 0:
             raise ValueError(
@@ -339,7 +256,7 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
     elif w.dtype.kind == "c":
         w = np.conj(w)
     align = flip or one_d
-    pads = tuple(_pads(mode, k, align) for k in span)
+    pads = tuple(mode_pads(mode, k, align) for k in span)
     problem = _methods.Problem(x=x, w=w, pads=pads, stride=stride, dilation=dilation,
                                boundary=boundary, fill=fill, compute=compute,
                                nthreads=nthreads)
@@ -356,7 +273,7 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
     else:
         final_shape = _unpermuted_shape(image.ndim, perm, lead_shape, (o0, o1))
     if out is not None:
-        _check_out(out, final_shape, out_dtype, [("image", image), ("kernel", kernel)])
+        check_out(out, final_shape, out_dtype, [("image", image), ("kernel", kernel)])
 
     chosen = _methods.choose(problem, method, nan_check=nan_check)
     # Write straight into out= when its memory is exactly the kernel's output.
@@ -399,7 +316,7 @@ def _scalar_product(image, kernel, flip, axes, compute, out_dtype, out):
     product = image.astype(compute).reshape(1) * (w if flip else np.conj(w))
     result = cast_output(product, out_dtype).reshape(())
     if out is not None:
-        _check_out(out, (), out_dtype, [("image", image), ("kernel", kernel)])
+        check_out(out, (), out_dtype, [("image", image), ("kernel", kernel)])
         np.copyto(out, result)
         return out
     return np.asarray(result)
@@ -428,7 +345,7 @@ def _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
             return _filter(img, w, mode, boundary, fill, dt, workers, flip, method, stride,
                            dilation, axes, o)
         img, w = np.asarray(image), np.asarray(kernel)
-        dil = _pair(dilation, "dilation")[-min(w.ndim, 2):] if w.ndim else ()
+        dil = as_tuple("dilation", dilation, 2, minimum=1)[-min(w.ndim, 2):] if w.ndim else ()
         spans = [d * (k - 1) + 1 for d, k in zip(dil, w.shape[-2:])]
         swapped = (mode == "valid" and img.ndim >= 1 and w.ndim >= 1 and 0 not in w.shape
                    and all(k >= n for n, k in zip(img.shape[-len(spans):], spans)))

@@ -52,7 +52,7 @@ from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._nanpolicy import canonical_nan_policy
 from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, as_fillvalue, result_dtypes
-from imfilt.convolution import _normalise_axes, _pads, _pair, _swap_needed
+from imfilt._geometry import as_tuple, dilated_span, mode_pads, spatial_axes, valid_swap
 
 __all__ = ["convolve", "correlate", "sobel", "scharr", "prewitt", "roberts", "laplace",
            "gradient", "max_pool2d", "min_pool2d", "avg_pool2d", "upsample"]
@@ -159,8 +159,8 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
     workers = _dask_workers(workers)
     compute, out_dtype = result_dtypes(np.dtype(image.dtype), kernel.dtype, dtype)
     fill = as_fillvalue(fillvalue, compute)
-    stride = _pair(stride, "stride")
-    dilation = _pair(dilation, "dilation")
+    stride = as_tuple("stride", stride, 2, minimum=1)
+    dilation = as_tuple("dilation", dilation, 2, minimum=1)
     if kernel.size == 0:
         raise ValueError(f"kernel must not be empty; got shape {kernel.shape}")
 
@@ -172,7 +172,7 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
         stride, dilation = (1, stride[1]), (1, dilation[1])
         perm = None
     elif image.ndim >= 2 and kernel.ndim == 2:
-        ax = _normalise_axes(axes, image.ndim)
+        ax = spatial_axes(axes, image.ndim)
         perm = [a for a in range(image.ndim) if a not in ax] + list(ax)
         x, w = image.transpose(perm), kernel
     else:
@@ -183,9 +183,9 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
             "not supported here: filter each slice separately"
         )
 
-    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, w.shape))
+    span = tuple(dilated_span(k, d) for d, k in zip(dilation, w.shape))
     common = dict(dtype=dtype, workers=workers, method=method, nan_policy=nan_policy)
-    if _swap_needed(mode, x.shape[-2:], span):
+    if valid_swap(mode, x.shape[-2:], span):
         # SciPy swaps image and kernel: the image is the smaller, so filter it
         # whole, in memory, as one block per leading index.
         fn = _conv if flip else _corr
@@ -202,7 +202,7 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
             result = da.conj(result)
     else:
         align = flip or one_d
-        pads = tuple(_pads(mode, k, align) for k in span)
+        pads = tuple(mode_pads(mode, k, align) for k in span)
         # Keep a real image real when only the kernel is complex (as in memory).
         patch_dtype = compute
         if compute.kind == "c" and np.dtype(x.dtype).kind != "c" and not isinstance(fill, complex):
@@ -720,14 +720,13 @@ def _upsample_patch(patch, *, factor, method, workers):
 
 def upsample(image, factor, method="bilinear", *, axes=None, workers=1):
     from imfilt.upsampling import upsample as _up
-    from imfilt._params import as_pair
     x = _as_dask(image)
     workers = _dask_workers(workers)
     # Validate factor, method and axes like the in-memory function.
     probe = _up(np.zeros((1,) * max(x.ndim - 2, 0) + (1, 1), dtype=x.dtype), factor, method,
                 axes=axes, workers=1)
-    fy, fx = as_pair(factor, "factor")
-    ax = _normalise_axes(axes, x.ndim)
+    fy, fx = as_tuple("factor", factor, 2, minimum=1)
+    ax = spatial_axes(axes, x.ndim)
     perm = [a for a in range(x.ndim) if a not in ax] + list(ax)
     xt = x.transpose(perm)
     halo = 1 if method == "bilinear" else 0

@@ -11,10 +11,11 @@ import math
 
 import numpy as np
 
+from imfilt._geometry import channel_axis_index, over_channels
 from imfilt._kernels import _edges
 from imfilt._modes import boundary_index, canonical_boundary, choice_error
 from imfilt._nanpolicy import omit_nonfinite, omit_wanted
-from imfilt._threads import resolve_workers
+from imfilt._threads import ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 from imfilt.convolution import correlate
 
@@ -87,17 +88,7 @@ def _over_channels(func, image, channel_axis, *args, **kwargs):
             f"channel_axis={channel_axis!r} needs a 3-D image (rows, columns, channels "
             f"in some order); got image.ndim={arr.ndim} (shape {arr.shape})"
         )
-    if not is_integer_like(channel_axis) or not -3 <= int(channel_axis) < 3:
-        raise ValueError(
-            f"channel_axis={channel_axis!r} is not valid; use None, or an axis of the "
-            "3-D image: 0, 1, 2 (or -3, -2, -1)"
-        )
-    axis = int(channel_axis) % 3
-    planes = np.moveaxis(arr, axis, 0)
-    results = [func(plane, *args, **kwargs) for plane in planes]
-    if isinstance(results[0], tuple):
-        return tuple(np.stack(parts, axis=axis) for parts in zip(*results))
-    return np.stack(results, axis=axis)
+    return over_channels(func, arr, channel_axis_index(channel_axis, 3), *args, **kwargs)
 
 
 def _check_axis(axis):
@@ -168,6 +159,7 @@ def _sep3(x, out_dtype, a, b, boundary, what, axis_scale, mag_scale, nthreads):
     dummy = np.empty((1, 1), dtype=out_dtype)
     nthreads = max(1, min(nthreads, n0))
     scratch = np.empty((nthreads, 2 * (min(n1, _COL_BLOCK) + 2)), dtype=out_dtype)
+    ran_parallel(nthreads)
     _edges.sep3_gradient(
         x, np.zeros(n1, dtype=x.dtype),
         boundary_index(n0, 1, 1, boundary), boundary_index(n1, 1, 1, boundary),
@@ -886,6 +878,7 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
     if use_quantiles:
         low, high = np.percentile(mag, [100.0 * low, 100.0 * high])
     thinned = np.empty_like(mag)
+    ran_parallel(nthreads)
     _edges.nms_interp(g0, g1, mag, keep, thinned, float(low), nthreads)
     out = np.zeros((n0, n1), dtype=np.uint8)
     _edges.hysteresis(thinned, float(high), out, np.empty(n0 * n1, dtype=np.intp))

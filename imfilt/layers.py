@@ -12,8 +12,8 @@ import numpy as np
 
 from imfilt._kernels import _layers
 from imfilt._modes import boundary_index, canonical_boundary
-from imfilt._params import as_pair, conv_output_size, output_hw
-from imfilt._threads import resolve_workers
+from imfilt._geometry import as_torch_pair, dilated_span, output_hw, output_length, same_padding
+from imfilt._threads import ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -126,6 +126,7 @@ def _gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase, cste
         scratch["key"] = key
         scratch["col"] = np.empty((nthreads, Kd * tile), dtype=xg.dtype)
         scratch["ct"] = np.empty((nthreads, K * tile), dtype=xg.dtype)
+    ran_parallel(nthreads)
     _layers.gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase, cstep,
                         ocol0, ostep, xg.dtype.type(fill), scratch["col"], scratch["ct"],
                         tile, nthreads)
@@ -137,13 +138,6 @@ def _fast_span(raw, n):
     if ok.size == 0:
         return 0, 0
     return int(ok[0]), int(ok[-1]) + 1
-
-
-def _same_pads(n, k, s, d):
-    """Padding (before, after) giving ``ceil(n / s)`` outputs, extra after."""
-    out = -(-n // s)
-    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
-    return total // 2, total - total // 2
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
@@ -238,24 +232,24 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
         )
     if kh == 0 or kw == 0:
         raise ValueError(f"conv2d: weight has an empty kernel, shape {wb.shape}")
-    sh, sw = as_pair(stride, "stride")
-    dh, dw = as_pair(dilation, "dilation")
+    sh, sw = as_torch_pair("stride", stride, minimum=1)
+    dh, dw = as_torch_pair("dilation", dilation, minimum=1)
     if isinstance(padding, str):
         if padding == "valid":
             pads = ((0, 0), (0, 0))
         elif padding == "same":
-            pads = (_same_pads(H, kh, sh, dh), _same_pads(W, kw, sw, dw))
+            pads = (same_padding(H, kh, sh, dh), same_padding(W, kw, sw, dw))
         else:
             raise ValueError(
                 f"padding={padding!r} is not valid; choose 'same', 'valid', an int or a "
                 "pair of ints"
             )
     else:
-        ph, pw = as_pair(padding, "padding", minimum=0)
+        ph, pw = as_torch_pair("padding", padding, minimum=0)
         pads = ((ph, ph), (pw, pw))
     (pt, pb), (pl, pr) = pads
-    Ho = conv_output_size(H, kh, sh, pt, pb, dh)
-    Wo = conv_output_size(W, kw, sw, pl, pr, dw)
+    Ho = output_length(H, pt, pb, dilated_span(kh, dh), sh)
+    Wo = output_length(W, pl, pr, dilated_span(kw, dw), sw)
     if Ho < 1 or Wo < 1:
         raise ValueError(
             f"conv2d: the input ({H}x{W}) with padding {pads} is smaller than the "
@@ -387,10 +381,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         raise ValueError(f"conv_transpose2d: weight has an empty kernel, shape {wb.shape}")
     K = Kg * groups
     Cg = C // groups
-    sh, sw = as_pair(stride, "stride")
-    ph, pw = as_pair(padding, "padding", minimum=0)
-    dh, dw = as_pair(dilation, "dilation")
-    oph, opw = as_pair(output_padding, "output_padding", minimum=0)
+    sh, sw = as_torch_pair("stride", stride, minimum=1)
+    ph, pw = as_torch_pair("padding", padding, minimum=0)
+    dh, dw = as_torch_pair("dilation", dilation, minimum=1)
+    oph, opw = as_torch_pair("output_padding", output_padding, minimum=0)
     if output_size is not None:
         if (oph, opw) != (0, 0):
             raise ValueError(
@@ -435,6 +429,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     elif Cg * Kg < _DIRECT_PAIRS:
         tables = _column_phases(W, Wo, kw, sw, pw, dw)
         scratch = np.empty((nthreads, Wo), dtype=compute)
+        ran_parallel(nthreads)
         _layers.transpose_direct(xc, wc, b, out, groups, sh, sw, ph, dh, *tables, scratch,
                                  nthreads)
     else:

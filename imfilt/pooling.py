@@ -10,8 +10,8 @@ average pooling and the layout of the returned indices are those of
 import numpy as np
 
 from imfilt._kernels import _pool as _kpool
-from imfilt._params import as_pair, as_planes, output_hw, restore_planes
-from imfilt._threads import resolve_workers
+from imfilt._geometry import as_planes, as_torch_pair, output_hw, restore_planes
+from imfilt._threads import ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["max_pool2d", "avg_pool2d", "min_pool2d", "max_unpool2d", "stochastic_pool2d"]
@@ -56,10 +56,11 @@ def _output_size(n, k, s, p, d, ceil_mode, axis):
 
 
 def _geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
-    kh, kw = as_pair(kernel_size, "kernel_size")
-    sh, sw = as_pair(stride, "stride", allow_none=True) or (kh, kw)
-    ph, pw = as_pair(padding, "padding", minimum=0)
-    dh, dw = as_pair(dilation, "dilation")
+    kh, kw = as_torch_pair("kernel_size", kernel_size, minimum=1)
+    sh, sw = (kh, kw) if stride is None else as_torch_pair("stride", stride, minimum=1,
+                                                             empty=(kh, kw))
+    ph, pw = as_torch_pair("padding", padding, minimum=0)
+    dh, dw = as_torch_pair("dilation", dilation, minimum=1)
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"ceil_mode={ceil_mode!r} is not valid; use True or False")
     if ph > kh // 2 or pw > kw // 2:
@@ -157,6 +158,7 @@ def _pool(x, op, kernel_size, stride, padding, dilation, ceil_mode, return_indic
         tscratch = np.empty((nthreads, max(W, 1)), dtype=compute)
         ascratch = np.empty((nthreads, max(W, 1)), dtype=np.float64)
         rscratch = np.empty((nthreads, max(W, 1)), dtype=np.intp)
+    ran_parallel(nthreads)
     _kpool.pool2d(planes, out, indices, ksz[0], ksz[1], strd[0], strd[1], pad[0], pad[1],
                   dil[0], dil[1], op, compute.type(init), bool(count_include_pad), divisor,
                   uniforms, nthreads, tscratch, ascratch, rscratch)
@@ -445,9 +447,10 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
         raise ValueError(
             f"indices has shape {ind.shape} but x has shape {arr.shape}; they must match"
         )
-    kh, kw = as_pair(kernel_size, "kernel_size")
-    sh, sw = as_pair(stride, "stride", allow_none=True) or (kh, kw)
-    ph, pw = as_pair(padding, "padding", minimum=0)
+    kh, kw = as_torch_pair("kernel_size", kernel_size, minimum=1)
+    sh, sw = (kh, kw) if stride is None else as_torch_pair("stride", stride, minimum=1,
+                                                             empty=(kh, kw))
+    ph, pw = as_torch_pair("padding", padding, minimum=0)
     H, W = arr.shape[-2:]
     req = (None, None)
     if output_size is not None:
@@ -469,7 +472,9 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
             )
     flat = np.ascontiguousarray(flat, dtype=np.int64)
     out = np.zeros((vals.shape[0], Ho * Wo), dtype=compute)
-    _kpool.unpool2d(vals, flat, out, resolve_workers(workers))
+    nthreads = resolve_workers(workers)
+    ran_parallel(nthreads)
+    _kpool.unpool2d(vals, flat, out, nthreads)
     return out.astype(out_dtype, copy=False).reshape(tuple(lead) + (Ho, Wo))
 
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from imfilt._kernels import _pyramid
 from imfilt._modes import boundary_index
-from imfilt._params import as_pair
-from imfilt._threads import resolve_workers
+from imfilt._geometry import as_tuple, spatial_axes
+from imfilt._threads import ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 from imfilt.layers import conv_transpose2d
 
@@ -69,7 +69,7 @@ def bilinear_kernel(factor):
            [0.1875, 0.5625, 0.5625, 0.1875],
            [0.0625, 0.1875, 0.1875, 0.0625]])
     """
-    fy, fx = as_pair(factor, "factor")
+    fy, fx = as_tuple("factor", factor, 2, minimum=1)
     return np.outer(_bilinear_1d(fy), _bilinear_1d(fx))
 
 
@@ -81,21 +81,7 @@ def _as_stack(image, axes, func, min_ndim=2):
             f"{func}: image must have at least 2 dimensions (height, width); got shape "
             f"{arr.shape}"
         )
-    if axes is None:
-        axes = (arr.ndim - 2, arr.ndim - 1)
-    if (not isinstance(axes, (tuple, list)) or len(axes) != 2
-            or not all(is_integer_like(a) for a in axes)):
-        raise TypeError(f"axes={axes!r} is not valid; use a pair of ints (height axis, width axis)")
-    ax = []
-    for a in axes:
-        if not -arr.ndim <= a < arr.ndim:
-            raise ValueError(
-                f"axes={axes!r} is not valid for an image with {arr.ndim} dimensions "
-                f"(shape {arr.shape}); use axes in [{-arr.ndim}, {arr.ndim - 1}]"
-            )
-        ax.append(int(a) % arr.ndim)
-    if ax[0] == ax[1]:
-        raise ValueError(f"axes={axes!r} is not valid; the two axes must differ")
+    ax = list(spatial_axes(axes, arr.ndim))
     moved = np.moveaxis(arr, ax, (-2, -1))
     lead = moved.shape[:-2]
     return moved.reshape((int(np.prod(lead)),) + moved.shape[-2:]), (lead, ax)
@@ -162,7 +148,7 @@ def upsample(image, factor, method="bilinear", *, axes=None, workers=None):
     array([[1, 1, 2, 2],
            [1, 1, 2, 2]], dtype=uint8)
     """
-    fy, fx = as_pair(factor, "factor")
+    fy, fx = as_tuple("factor", factor, 2, minimum=1)
     if method not in _METHODS:
         hint = ""
         if isinstance(method, str) and method.strip().lower() in _METHODS:
@@ -232,6 +218,7 @@ def pyramid_down(image, *, axes=None, workers=None):
         rowmap = boundary_index(H, 2, 2 * Ho + 1 - H, "reflect")
         colmap = boundary_index(W, 2, 2 * Wo + 1 - W, "reflect")
         scratch = np.empty((nthreads, W), dtype=planes.dtype)
+        ran_parallel(nthreads)
         _pyramid.pyr_down(planes, out, rowmap, colmap, scratch, nthreads)
     return _from_stack(out, info)
 
@@ -272,6 +259,7 @@ def pyramid_up(image, *, axes=None, workers=None):
         return _from_stack(np.zeros((P, 2 * H, 2 * W), planes.dtype), info)
     out = np.empty((P, 2 * H, 2 * W), dtype=planes.dtype)
     nthreads = resolve_workers(workers)
+    ran_parallel(nthreads)
     _pyramid.pyr_up(planes, out, np.empty((nthreads, W), dtype=planes.dtype), nthreads)
     return _from_stack(out, info)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
+from imfilt import _threads
 from imfilt._modes import NUMPY_PAD_MODE, canonical_boundary
 
 #: Relative accuracy per compute dtype: results may differ from a float64
@@ -18,7 +19,7 @@ EPS = {
 }
 
 
-#: The dtype imfilt computes (and returns) for each image dtype (CONVENTIONS 5).
+#: The dtype imfilt computes (and returns) for each image dtype (the dtype policy of imfilt._validation.result_dtypes).
 COMPUTE = {
     "float32": np.float32, "float64": np.float64, "complex64": np.complex64,
     "complex128": np.complex128, "uint8": np.float32, "int8": np.float32,
@@ -29,7 +30,7 @@ COMPUTE = {
 
 
 def pads_for(mode, k, convolution_alignment):
-    """Section 2 of CONVENTIONS: padding (before, after) of one axis."""
+    """Padding (before, after) of one axis for a mode (SciPy's 'same' centring)."""
     if mode == "full":
         return (k - 1, k - 1)
     if mode == "valid":
@@ -39,7 +40,7 @@ def pads_for(mode, k, convolution_alignment):
 
 
 def numpy_pad_reference(x, w, mode, boundary, fillvalue, convolve, align=None):
-    """The definition: np.pad with the section-2 pads, then 'valid'.
+    """The definition: np.pad with the pads of ``pads_for``, then 'valid'.
 
     ``x`` and ``w`` are 2-D float64/complex128; 1-D inputs are passed as one
     row with ``convolution alignment`` on that row (1-D correlate follows
@@ -83,13 +84,13 @@ def assert_close_to_reference(got, ref, atol):
 
 @pytest.fixture(autouse=True)
 def _threads_even_for_small_inputs(monkeypatch):
-    """Run the direct kernel threaded even on the suite's small inputs.
+    """Run every kernel threaded even on the suite's small inputs.
 
-    Production skips threads below ~2M tap-outputs; the thread-count
-    contract (bit-identical results) must be exercised on small, odd sizes.
+    Production skips threads below ``imfilt._threads.min_parallel_work()``
+    work items; the thread-count contract (bit-identical results) must be
+    exercised on small, odd sizes.
     """
-    from imfilt import _methods
-    monkeypatch.setattr(_methods, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(_threads, "PARALLEL_MIN_WORK", 0)
 
 
 @pytest.fixture
