@@ -3,8 +3,10 @@
 import numpy as np
 
 from imfilt import _banded, _methods, _nanpolicy
+from imfilt._channels import check_colour_ambiguity
 from imfilt._modes import canonical_boundary, canonical_mode
-from imfilt._geometry import (as_tuple, check_out, dilated_span, mode_pads, spatial_axes,
+from imfilt._geometry import (as_tuple, channel_axis_index, check_out, dilated_span, mode_pads,
+                              over_channels, spatial_axes,
                               valid_swap)
 from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
@@ -103,6 +105,16 @@ axes : (int, int), optional
     parallel call.  A 2-D kernel is shared by every slice; a kernel whose
     leading dimensions equal the image's non-spatial dimensions (in order)
     gives each slice its own.
+channel_axis : int, optional
+    The axis that holds colour channels (scikit-image's convention): it is
+    not filtered, the result keeps it, and the result equals filtering each
+    channel on its own and stacking along that axis.  With a 2-D kernel the
+    spatial axes are the last two other axes (one parallel call); a kernel
+    with the image's number of dimensions gives each channel its own 2-D
+    kernel.  Without ``axes`` or ``channel_axis``, a 3-D image whose last
+    axis has length 3 or 4 and a 2-D kernel raise ``ValueError``: it looks
+    like a colour image (pass ``channel_axis=-1``) but would be read as a
+    stack of narrow images (pass ``axes=(1, 2)`` if it is one).
 out : ndarray, optional
     Destination of the result's exact shape and dtype, not overlapping the
     inputs; returned.  A C-contiguous real ``out`` is written in place by
@@ -355,18 +367,63 @@ def _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
                    method, stride, dilation, axes, out)
 
 
+def _channels(image, kernel, axes, channel_axis, func):
+    """Resolve ``channel_axis`` and the colour-ambiguity rule.
+
+    Returns ``(axes, c)``: the spatial axes to pass on (the last two axes
+    other than the channel axis when only ``channel_axis`` is given) and
+    the channel axis when the call must loop over channels (a 1-D or N-D
+    kernel), else None.
+    """
+    image = as_array(image, "image")
+    kernel = as_array(kernel, "kernel")
+    if channel_axis is None:
+        if kernel.ndim == 2:
+            check_colour_ambiguity(image.shape, axes, None, func)
+        return axes, None
+    c = channel_axis_index(channel_axis, image.ndim)
+    rest = [a for a in range(image.ndim) if a != c]
+    if kernel.ndim >= 2 and kernel.ndim in (2, image.ndim) and len(rest) >= 2:
+        if axes is None:
+            return (rest[-2], rest[-1]), None
+        ax = spatial_axes(axes, image.ndim)
+        if c in ax:
+            raise ValueError(f"axes={axes!r} contains the channel axis "
+                             f"channel_axis={channel_axis!r}; the channel axis is never filtered")
+        return ax, None
+    return axes, c
+
+
+def _public(image, kernel, mode, boundary, fillvalue, dtype, workers, flip, method, stride,
+            dilation, axes, out, nan_policy, channel_axis, func):
+    axes, c = _channels(image, kernel, axes, channel_axis, func)
+    if c is None:
+        return _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
+                         method, stride, dilation, axes, out, nan_policy)
+    # One call per channel (a kernel with one dimension fewer than the image).
+    result = over_channels(
+        lambda plane: _dispatch(plane, kernel, mode, boundary, fillvalue, dtype, workers, flip,
+                                method, stride, dilation, axes, None, nan_policy),
+        as_array(image, "image"), c)
+    if out is not None:
+        check_out(out, result.shape, result.dtype, [("image", image), ("kernel", kernel)])
+        np.copyto(out, result)
+        return out
+    return result
+
+
 def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
              dtype=None, workers=None, method="auto", stride=1, dilation=1,
-             axes=None, out=None, nan_policy="propagate"):
-    return _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, True,
-                     method, stride, dilation, axes, out, nan_policy)
+             axes=None, channel_axis=None, out=None, nan_policy="propagate"):
+    return _public(image, kernel, mode, boundary, fillvalue, dtype, workers, True, method,
+                   stride, dilation, axes, out, nan_policy, channel_axis, "convolve")
 
 
 def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
               dtype=None, workers=None, method="auto", stride=1, dilation=1,
-              axes=None, out=None, nan_policy="propagate"):
-    return _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, False,
-                     method, stride, dilation, axes, out, nan_policy)
+              axes=None, channel_axis=None, out=None, nan_policy="propagate"):
+    return _public(image, kernel, mode, boundary, fillvalue, dtype, workers, False, method,
+                   stride, dilation, axes, out, nan_policy, channel_axis, "correlate")
 
 
 convolve.__doc__ = _doc(

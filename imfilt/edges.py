@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from imfilt._channels import colour_error, looks_like_colour
 from imfilt._geometry import channel_axis_index, over_channels
 from imfilt._kernels import _edges
 from imfilt._modes import boundary_index, canonical_boundary, choice_error
@@ -53,6 +54,8 @@ _KERNEL_INPUTS = {np.dtype(t) for t in ("uint8", "uint16", "float32", "float64")
 def _as_image(image):
     """A real 2-D array, or an error that says what to do instead."""
     arr = as_array(image, "image")
+    if looks_like_colour(arr.shape):
+        raise colour_error("edge filters", arr.shape, "channel_axis=0")
     if arr.ndim != 2:
         hint = ""
         if arr.ndim == 3:
@@ -719,7 +722,8 @@ def _check_number(name, value, low=None, high=None):
 
 
 def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
-          mask=None, use_quantiles=False, workers=None, nan_policy="propagate"):
+          mask=None, use_quantiles=False, workers=None, channel_axis=None,
+          nan_policy="propagate"):
     """Canny edge detector, matching ``skimage.feature.canny``.
 
     Steps: Gaussian smoothing (zero padding, renormalised by the weight
@@ -754,6 +758,11 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
         Interpret the thresholds as quantiles (default False).
     workers : int, optional
         Threads to use (default: see :func:`imfilt.set_workers`).
+    channel_axis : int, optional
+        The colour axis of a 3-D image: each channel gets its own edge map
+        (thresholds and quantiles per channel, ``mask`` shared), stacked
+        along that axis.  A 3-D image whose last axis has length 3 or 4
+        without it raises ``ValueError`` (it looks like a colour image).
     nan_policy : {'propagate', 'omit', 'raise'}, optional
         ``'propagate'`` (default): NaN and inf spread through the smoothing.
         ``'raise'``: ``ValueError`` when the image holds NaN or inf.
@@ -801,6 +810,10 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
            [0, 1, 1, 1, 1, 1, 1, 0],
            [0, 0, 0, 0, 0, 0, 0, 0]])
     """
+    if channel_axis is not None:
+        return _over_channels(canny, image, channel_axis, sigma, low_threshold,
+                              high_threshold, mask=mask, use_quantiles=use_quantiles,
+                              workers=workers, nan_policy=nan_policy)
     arr = _as_image(image)
     sigma = _check_number("sigma", sigma, low=0.0)
     if not isinstance(use_quantiles, (bool, np.bool_)):

@@ -12,7 +12,9 @@ import numpy as np
 
 from imfilt._kernels import _layers
 from imfilt._modes import boundary_index, canonical_boundary
-from imfilt._geometry import as_torch_pair, dilated_span, output_hw, output_length, same_padding
+from imfilt._channels import colour_error, looks_like_colour
+from imfilt._geometry import (as_torch_pair, channel_axis_index, dilated_span, output_hw,
+                              output_length, same_padding)
 from imfilt._threads import ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
@@ -141,7 +143,7 @@ def _fast_span(raw, n):
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-           boundary="fill", workers=None):
+           boundary="fill", channel_axis=None, workers=None):
     """2-D multi-channel cross-correlation, as ``torch.nn.functional.conv2d``.
 
     ``out[n, k] = bias[k] + sum_c correlate(x[n, c], weight[k, c])`` over the
@@ -173,6 +175,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
         What the padding holds: ``'fill'`` (zeros, default, PyTorch),
         ``'wrap'``, ``'symm'``, ``'reflect'`` or ``'edge'`` (see
         :func:`imfilt.correlate`; defined by :func:`numpy.pad`).
+    channel_axis : int, optional
+        The axis of ``x`` that holds the input channels when it is not the
+        one before (H, W), e.g. ``-1`` for an ``(H, W, C)`` image; the
+        result has its output channels on that axis.  A 3-D ``x`` whose last
+        axis (of length 3 or 4) matches the weight's input channels while
+        its first does not raises ``ValueError``: it looks like a colour
+        image given channels last.
     %(workers)s
 
     Returns
@@ -214,6 +223,19 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     """
     xa = as_array(x, "x")
     wa = as_array(weight, "weight")
+    if channel_axis is not None:
+        c = channel_axis_index(channel_axis, xa.ndim)
+        if xa.ndim not in (3, 4):
+            raise ValueError(
+                f"conv2d: channel_axis={channel_axis!r} needs x with shape (H, W, C) or "
+                f"(N, H, W, C) (channels on any axis); got shape {xa.shape}"
+            )
+        res = conv2d(np.moveaxis(xa, c, -3), wa, bias, stride, padding, dilation, groups,
+                     boundary=boundary, workers=workers)
+        return np.moveaxis(res, -3, c)
+    if (looks_like_colour(xa.shape) and wa.ndim == 4 and is_integer_like(groups) and groups >= 1
+            and wa.shape[1] * groups not in (xa.shape[0],) and wa.shape[1] * groups == xa.shape[-1]):
+        raise colour_error("conv2d", xa.shape, None, "x")
     if xa.dtype.kind == "c" or wa.dtype.kind == "c":
         return _complex_layer(conv2d, xa, wa, bias, dict(
             stride=stride, padding=padding, dilation=dilation, groups=groups,
