@@ -52,7 +52,9 @@ from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._nanpolicy import canonical_nan_policy
 from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, as_fillvalue, result_dtypes
-from imfilt._geometry import as_tuple, dilated_span, mode_pads, spatial_axes, valid_swap
+from imfilt._channels import check_colour_ambiguity
+from imfilt._geometry import (as_tuple, channel_axis_index, dilated_span, mode_pads,
+                              spatial_axes, valid_swap)
 
 __all__ = ["convolve", "correlate", "sobel", "scharr", "prewitt", "roberts", "laplace",
            "gradient", "max_pool2d", "min_pool2d", "avg_pool2d", "upsample"]
@@ -144,14 +146,34 @@ def _valid_filter(patch, *, kernel, flip, dtype, workers, method, stride, dilati
     from imfilt.convolution import convolve as _conv, correlate as _corr
     fn = _conv if flip else _corr
     return fn(patch, kernel, mode="valid", dtype=dtype, workers=workers, method=method,
-              stride=stride, dilation=dilation, nan_policy=nan_policy)
+              stride=stride, dilation=dilation, nan_policy=nan_policy, axes=(-2, -1))
+
+
+def _channel_axes(shape, axes, channel_axis, func):
+    """``axes`` for a 2-D filter given ``channel_axis`` (the colour rule applied)."""
+    check_colour_ambiguity(shape, axes, channel_axis, func)
+    if channel_axis is None:
+        return axes
+    c = channel_axis_index(channel_axis, len(shape))
+    rest = [a for a in range(len(shape)) if a != c]
+    if axes is None:
+        if len(rest) < 2:
+            raise ValueError(f"{func}: channel_axis={channel_axis!r} leaves fewer than two "
+                             f"spatial axes in an image of shape {tuple(shape)}")
+        return tuple(rest[-2:])
+    if c in spatial_axes(axes, len(shape)):
+        raise ValueError(f"axes={axes!r} contains the channel axis channel_axis={channel_axis!r}; "
+                         "the channel axis is never filtered")
+    return axes
 
 
 def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip, method,
-                 stride, dilation, axes, nan_policy, name):
+                 stride, dilation, axes, nan_policy, name, channel_axis=None):
     from imfilt.convolution import convolve as _conv, correlate as _corr
     image = _as_dask(image)
     kernel = as_array(kernel, "kernel")
+    if kernel.ndim == 2 or channel_axis is not None:
+        axes = _channel_axes(image.shape, axes, channel_axis, name.replace("imfilt-", "imfilt.dask."))
     mode = canonical_mode(mode)
     boundary = canonical_boundary(boundary)
     method = _methods.canonical_method(method)
@@ -194,7 +216,7 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
                    fillvalue=fillvalue, stride=stride, dilation=dilation, dtype=dtype)
         result = whole.map_blocks(
             lambda b: fn(b, w, mode=mode, boundary=boundary, fillvalue=fillvalue,
-                         stride=stride, dilation=dilation, **common),
+                         stride=stride, dilation=dilation, axes=(-2, -1), **common),
             chunks=whole.chunks[:-2] + ((probe.shape[0],), (probe.shape[1],)),
             dtype=out_dtype, meta=np.empty((0,) * x.ndim, dtype=out_dtype))
         if one_d and not flip and np.dtype(out_dtype).kind == "c":
@@ -227,7 +249,7 @@ image : dask.array.Array or array_like
 kernel : array_like
     The filter kernel, an in-memory array: 1-D for a 1-D image, else 2-D
     (shared by every slice of a stack).
-mode, boundary, fillvalue, dtype, stride, dilation, axes
+mode, boundary, fillvalue, dtype, stride, dilation, axes, channel_axis
     As in :func:`imfilt.convolve`: every mode (SciPy's 'same' alignment for
     even kernels, the 'valid' swap), every boundary including ``'wrap'``.
 workers : int or None, optional
@@ -249,16 +271,18 @@ out : dask.array.Array
 
 def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype=None,
              workers=1, method="direct", stride=1, dilation=1, axes=None,
-             nan_policy="propagate"):
+             channel_axis=None, nan_policy="propagate"):
     return _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, True,
-                        method, stride, dilation, axes, nan_policy, "imfilt-convolve")
+                        method, stride, dilation, axes, nan_policy, "imfilt-convolve",
+                        channel_axis)
 
 
 def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype=None,
               workers=1, method="direct", stride=1, dilation=1, axes=None,
-              nan_policy="propagate"):
+              channel_axis=None, nan_policy="propagate"):
     return _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, False,
-                        method, stride, dilation, axes, nan_policy, "imfilt-correlate")
+                        method, stride, dilation, axes, nan_policy, "imfilt-correlate",
+                        channel_axis)
 
 
 convolve.__doc__ = f"""Convolve a Dask array: :func:`imfilt.convolve`, block by block.
@@ -571,10 +595,31 @@ def _runs(values, lo, hi):
     return out
 
 
+def _planes_call(func, patch, *args, **kwargs):
+    """An in-memory pooling ``func`` on a patch read as planes (never as colour)."""
+    if patch.ndim == 3:
+        return func(patch[None], *args, **kwargs)[0]
+    return func(patch, *args, **kwargs)
+
+
 def _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, workers, name,
-          count_include_pad=True, divisor_override=None):
-    from imfilt import pooling
+          count_include_pad=True, divisor_override=None, channel_axis=None, planes=False):
     x = _as_dask(x)
+    if planes:
+        pass                      # channels already moved before (H, W)
+    elif channel_axis is None:
+        check_colour_ambiguity(x.shape, None, None, name.replace("imfilt-", "imfilt.dask."),
+                               "channel_axis=0", "x")
+    else:
+        c = channel_axis_index(channel_axis, x.ndim)
+        if x.ndim < 3:
+            raise ValueError(f"channel_axis={channel_axis!r} needs an input with a channel axis "
+                             f"and two spatial axes; x has shape {x.shape}")
+        out = _pool(da.moveaxis(x, c, -3), func, op, kernel_size, stride, padding, dilation,
+                    ceil_mode, workers, name, count_include_pad, divisor_override, planes=True)
+        return da.moveaxis(out, -3, c)
+    func = functools.partial(_planes_call, func)
+    from imfilt import pooling
     workers = _dask_workers(workers)
     if x.ndim not in (2, 3, 4):
         raise ValueError(f"x must have shape (H, W), (C, H, W) or (N, C, H, W); got "
@@ -589,7 +634,7 @@ def _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, worker
         compute, init = probe.dtype, 0
     else:
         probe = func(meta, 1, workers=1)
-        compute = pooling._selection_dtypes(np.dtype(x.dtype), func.__name__)[0]
+        compute = pooling._selection_dtypes(np.dtype(x.dtype), name)[0]
         init = pooling._init_value(pooling._OP_MAX if op == "max" else pooling._OP_MIN,
                                    compute)
     spans = [d * (k - 1) + 1 for k, d in zip(ksz, dil)]
@@ -674,7 +719,7 @@ def _avg_runs(patch, *, func, kernel_size, stride, runs, out_shape, workers):
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, workers=1):
+               return_indices=False, *, channel_axis=None, workers=1):
     from imfilt import pooling
     if return_indices is not False:
         raise ValueError(
@@ -683,11 +728,11 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
             "imfilt.max_pool2d in memory"
         )
     return _pool(x, pooling.max_pool2d, "max", kernel_size, stride, padding, dilation,
-                 ceil_mode, workers, "imfilt-max_pool2d")
+                 ceil_mode, workers, "imfilt-max_pool2d", channel_axis=channel_axis)
 
 
 def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, workers=1):
+               return_indices=False, *, channel_axis=None, workers=1):
     from imfilt import pooling
     if return_indices is not False:
         raise ValueError(
@@ -696,11 +741,12 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
             "imfilt.min_pool2d in memory"
         )
     return _pool(x, pooling.min_pool2d, "min", kernel_size, stride, padding, dilation,
-                 ceil_mode, workers, "imfilt-min_pool2d")
+                 ceil_mode, workers, "imfilt-min_pool2d", channel_axis=channel_axis)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None, *, workers=1):
+               count_include_pad=True, divisor_override=None, *, channel_axis=None,
+               workers=1):
     from imfilt import pooling
     if not isinstance(count_include_pad, (bool, np.bool_)):
         raise TypeError(f"count_include_pad={count_include_pad!r} is not valid; use True or "
@@ -708,19 +754,21 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
     if divisor_override is not None:
         pooling.avg_pool2d(np.zeros((1, 1)), 1, divisor_override=divisor_override)  # validate
     return _pool(x, pooling.avg_pool2d, "avg", kernel_size, stride, padding, 1, ceil_mode,
-                 workers, "imfilt-avg_pool2d", count_include_pad, divisor_override)
+                 workers, "imfilt-avg_pool2d", count_include_pad, divisor_override,
+                 channel_axis)
 
 
 def _upsample_patch(patch, *, factor, method, workers):
     from imfilt.upsampling import upsample as _up
     fy, fx = factor
-    out = _up(patch, factor, method, workers=workers)
+    out = _up(patch, factor, method, workers=workers, axes=(-2, -1))
     return out[..., fy:out.shape[-2] - fy, fx:out.shape[-1] - fx] if method == "bilinear" else out
 
 
-def upsample(image, factor, method="bilinear", *, axes=None, workers=1):
+def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, workers=1):
     from imfilt.upsampling import upsample as _up
     x = _as_dask(image)
+    axes = _channel_axes(x.shape, axes, channel_axis, "imfilt.dask.upsample")
     workers = _dask_workers(workers)
     # Validate factor, method and axes like the in-memory function.
     probe = _up(np.zeros((1,) * max(x.ndim - 2, 0) + (1, 1), dtype=x.dtype), factor, method,
