@@ -73,8 +73,8 @@ def as_tuple(name, value, n, *, minimum=None, kind=int):
     if isinstance(value, (tuple, list, np.ndarray)):
         items = list(value)
         if len(items) != n:
-            raise ValueError(f"{name}={value!r} is not valid; use {accepted} "
-                             f"(got {len(items)} values)")
+            raise ParameterTypeError(f"{name}={value!r} is not valid; use {accepted} "
+                                     f"(got {len(items)} values)")
     else:
         items = [value] * n
     check = is_integer_like if kind is int else _is_real_number

@@ -59,13 +59,13 @@ def test_as_tuple_values():
     assert all(type(v) is int for v in as_tuple("k", np.array([2, 4]), 2))
 
 
-@pytest.mark.parametrize("bad", [1.5, "2", True, None, (1, "a"), object()])
+@pytest.mark.parametrize("bad", [1.5, "2", True, None, (1, "a"), object(), (1, 2, 3), ()])
 def test_as_tuple_wrong_type_is_type_error(bad):
     with pytest.raises(TypeError, match=r"stride=.* is not valid; use an int or a sequence of 2"):
         as_tuple("stride", bad, 2, minimum=1)
 
 
-@pytest.mark.parametrize("bad", [0, -1, (2, 0), (1, 2, 3), ()])
+@pytest.mark.parametrize("bad", [0, -1, (2, 0)])
 def test_as_tuple_wrong_value_is_value_error(bad):
     with pytest.raises(ValueError, match=r"stride=.* is not valid"):
         as_tuple("stride", bad, 2, minimum=1)
