@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from imfilt import _banded, _methods, _nanpolicy
+from imfilt import _banded, _methods, _nanpolicy, _nd
 from imfilt._channels import check_colour_ambiguity
 from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._geometry import (as_tuple, channel_axis_index, check_out, dilated_span, mode_pads,
@@ -14,13 +14,20 @@ from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtype
 __all__ = ["convolve", "correlate"]
 
 _SHARED_PARAMS = """\
-image : array_like, 1-D, 2-D, or N-D with two spatial ``axes``
-    The image (or signal, or stack of images).  Any memory layout and byte
-    order; it is never modified.
+image : array_like, any number of dimensions
+    The image (or signal, volume, or stack of images).  Any memory layout
+    and byte order; it is never modified.
 kernel : array_like
-    The filter kernel, not empty: 1-D for a 1-D image; 2-D (shared by every
-    slice of a stack) or with leading dimensions equal to the image's
-    non-spatial dimensions (one kernel per slice).
+    The filter kernel, not empty.  With ``axes=None`` and as many
+    dimensions as the image, the call is an N-D convolution over every axis
+    (N >= 1), with :func:`scipy.signal.convolve`'s meaning; for N = 2 the
+    rules of :func:`scipy.signal.convolve2d`/``correlate2d`` (which differ
+    from ``scipy.signal.correlate`` for even kernels in ``'same'`` and for
+    complex input after the ``'valid'`` swap).  A 2-D kernel with a
+    higher-dimensional image filters ``axes`` (default the last two) of
+    every slice.  Per-slice kernels (leading dimensions equal to the
+    image's non-spatial dimensions) need an explicit ``axes`` or
+    ``channel_axis``: without them that call means N-D.
 mode : {'full', 'same', 'valid'}, optional
     Output size, exactly as :func:`scipy.signal.convolve2d`:
 
@@ -87,20 +94,20 @@ method : {'auto', 'direct', 'separable', 'fft'}, optional
     timings (``benchmarks/calibrate_auto.py``), but never FFT or separable
     when the input holds NaN or inf, and never FFT for integer image and
     kernel, whose exact result it could not reproduce.
-stride : int or (int, int), optional
+stride : int or tuple of int, optional
     Keep every ``s``-th output sample of the chosen mode, starting at index
-    0: ``'valid'`` with stride ``s`` gives ``(n - k) // s + 1`` samples.
+    0 (one value per filtered axis, or one for all): ``'valid'`` with stride ``s`` gives ``(n - k) // s + 1`` samples.
     Computed directly (by the FFT method: at full resolution, then
     subsampled).
-dilation : int or (int, int), optional
+dilation : int or tuple of int, optional
     Space the kernel taps ``d`` apart (atrous convolution): a 3x3 kernel
     with ``d=2`` covers 5x5.  Equal to filtering with the zero-stuffed
     kernel; the holes are skipped, so a NaN under a hole does not
     propagate.  Modes, alignment and the 'valid' swap use the dilated
     extent ``d * (k - 1) + 1``.
 axes : (int, int), optional
-    The two spatial axes of an image with extra axes; default: the last
-    two.  A stack ``(N, H, W)``, a colour image ``(H, W, 3)`` with
+    The two spatial axes of an image with extra axes, for a 2-D (or
+    per-slice) kernel; default: the last two.  A stack ``(N, H, W)``, a colour image ``(H, W, 3)`` with
     ``axes=(0, 1)`` or ``(N, C, H, W)`` is filtered slice by slice in one
     parallel call.  A 2-D kernel is shared by every slice; a kernel whose
     leading dimensions equal the image's non-spatial dimensions (in order)
@@ -189,6 +196,10 @@ def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
     nthreads = resolve_workers(workers)
     compute, out_dtype = result_dtypes(image.dtype, kernel.dtype, dtype)
     fill = as_fillvalue(fillvalue, compute)
+    if axes is None and image.ndim == kernel.ndim >= 3:
+        # N-D convolution over every axis, scipy.signal.convolve's meaning.
+        return _nd.filter_nd(image, kernel, mode, boundary, fill, compute, out_dtype, nthreads,
+                             flip, method, stride, dilation, out, nan_check)
     stride = as_tuple("stride", stride, 2, minimum=1)
     dilation = as_tuple("dilation", dilation, 2, minimum=1)
 
@@ -353,6 +364,12 @@ def _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
     if nan_policy == "raise":
         _nanpolicy.check_finite(image, kernel, boundary, fillvalue)
     elif nan_policy == "omit":
+        if axes is None and np.ndim(image) == np.ndim(kernel) >= 3:
+            raise ValueError(
+                "nan_policy='omit' is not supported for N-D convolution (a kernel with "
+                f"{np.ndim(kernel)} dimensions over every axis of the image) yet; use "
+                "nan_policy='propagate' or 'raise', or 2-D kernels with axes="
+            )
         def run(img, w, fill, dt, o):
             return _filter(img, w, mode, boundary, fill, dt, workers, flip, method, stride,
                            dilation, axes, o)
@@ -427,7 +444,7 @@ def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
 
 
 convolve.__doc__ = _doc(
-    """True 2-D (or 1-D) convolution: the kernel is flipped.
+    """True 2-D, 1-D or N-D convolution: the kernel is flipped.
 
     ``out[i, j] = sum_{a, b} image[i - a, j - b] * kernel[a, b]`` over the
     image extended by ``boundary``.  Equal to
@@ -471,10 +488,21 @@ convolve.__doc__ = _doc(
     with ``nan_policy='omit'``) plus the bytes of the mapped pages of one
     band, whatever the file sizes; the result is identical.
 
+    N-D (image and kernel with N >= 3 dimensions, ``axes=None``): equal to
+    ``scipy.signal.convolve(image, kernel, mode, method='direct')`` for
+    ``boundary='fill'`` and to ``numpy.pad`` followed by a ``'valid'``
+    convolution for the other boundaries, applied on every axis.  The
+    direct method sums 2-D passes over the leading axes, ``'fft'`` uses
+    :func:`scipy.fft.rfftn`, ``'separable'`` applies a kernel that is an
+    outer product of 1-D kernels as one 1-D pass per axis.
+    ``nan_policy='omit'`` is not available for N-D yet.
+
     Examples
     --------
     >>> import numpy as np
     >>> import imfilt
+    >>> imfilt.convolve(np.ones((3, 32, 32)), np.ones((3, 3, 3))).shape   # N-D, as SciPy
+    (5, 34, 34)
     >>> image = np.array([[1., 2.], [3., 4.]])
     >>> kernel = np.array([[1., 0., 0.], [0., 0., 0.], [0., 0., -1.]])
     >>> imfilt.convolve(image, kernel).shape
@@ -521,7 +549,7 @@ convolve.__doc__ = _doc(
 )
 
 correlate.__doc__ = _doc(
-    """2-D (or 1-D) cross-correlation: the kernel is not flipped.
+    """2-D, 1-D or N-D cross-correlation: the kernel is not flipped.
 
     ``out[i, j] = sum_{a, b} image[i + a, j + b] * conj(kernel[a, b])`` over
     the image extended by ``boundary``.  Equal to
@@ -550,10 +578,12 @@ correlate.__doc__ = _doc(
     Notes
     -----
     Even-length kernels in ``'same'`` mode: 2-D correlation follows
-    ``correlate2d`` (window ``full[k//2 : k//2 + n]``), while 1-D
-    correlation follows ``scipy.signal.correlate``/``numpy.correlate``
+    ``correlate2d`` (window ``full[k//2 : k//2 + n]``), while 1-D and N-D
+    (N >= 3) correlation follow ``scipy.signal.correlate``/``numpy.correlate``
     (window ``full[(k-1)//2 : (k-1)//2 + n]``); odd kernels agree
-    everywhere.  In ``'valid'`` mode with a kernel larger than the image,
+    everywhere.  After the ``'valid'`` swap, 1-D and N-D complex results
+    are conjugated as in ``scipy.signal.correlate``; 2-D ones are not, as
+    in ``correlate2d``.  In ``'valid'`` mode with a kernel larger than the image,
     the inputs are swapped and the result flipped, exactly as SciPy does;
     for complex inputs that makes SciPy (and imfilt) conjugate the image
     instead of the kernel.

@@ -201,8 +201,9 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
         raise ValueError(
             "imfilt.dask needs a 1-D image with a 1-D kernel, or an image with at least 2 "
             f"dimensions and a 2-D kernel; got image.ndim={image.ndim} (shape {image.shape}) "
-            f"and kernel.ndim={kernel.ndim} (shape {kernel.shape}). Per-slice kernels are "
-            "not supported here: filter each slice separately"
+            f"and kernel.ndim={kernel.ndim} (shape {kernel.shape}). Per-slice kernels and "
+            "N-D kernels are not supported here: use imfilt.convolve in memory, or "
+            "filter each slice separately"
         )
 
     span = tuple(dilated_span(k, d) for d, k in zip(dilation, w.shape))

@@ -168,7 +168,7 @@ def test_conv_transpose2d_one_element_tuples():
 
 
 def test_conv2d_empty_stride_is_an_error():
-    with pytest.raises(ValueError, match=r"stride=\(\) is not valid"):
+    with pytest.raises(TypeError, match=r"stride=\(\) is not valid"):
         imfilt.conv2d(X, np.ones((1, 3, 3, 3), np.float32), stride=())
 
 

@@ -364,7 +364,7 @@ W4 = np.zeros((2, 4, 3, 3))
      r"padding='full' is not valid; choose 'same', 'valid'"),
     (lambda: imfilt.conv2d(X4, W4, stride=0), ValueError, r"stride=0 is not valid; .*>= 1"),
     (lambda: imfilt.conv2d(X4, W4, stride=1.5), TypeError, r"stride=1.5 is not valid; use an int"),
-    (lambda: imfilt.conv2d(X4, W4, dilation=(1, 2, 3)), ValueError, r"dilation=\(1, 2, 3\)"),
+    (lambda: imfilt.conv2d(X4, W4, dilation=(1, 2, 3)), TypeError, r"dilation=\(1, 2, 3\)"),
     (lambda: imfilt.conv2d(X4, W4, padding=-1), ValueError, r"padding=-1 is not valid; .*>= 0"),
     (lambda: imfilt.conv2d(X4, W4, groups=3), ValueError, r"groups=3 must divide .*\(4\)"),
     (lambda: imfilt.conv2d(X4, W4, groups=0), ValueError, r"groups=0 is not valid"),
