@@ -28,6 +28,7 @@ import warnings
 import numpy as np
 import scipy.fft as sfft
 
+from imfilt import _auto_constants as _K
 from imfilt import _methods
 from imfilt._geometry import as_tuple, check_out, mode_pads, valid_swap
 from imfilt._kernels import _conv
@@ -175,9 +176,13 @@ def _direct_table(x, w, pads, strides, dilations, boundary, fill, real, nthreads
     strips = np.empty((nthreads, (Ka + 1) * P1), dtype=real)
     pointers = np.empty((nthreads, 2 * (Ka + 1)), dtype=np.intp)
     ran_parallel(nthreads)
-    _conv.correlate_rowtable[_FUSED[real]](x2, w2, out2, rowtab, colmap, pl, s1, d1,
-                                           real.type(fill), nthreads, fillrow, strips,
-                                           pointers, min_parallel_work())
+    kernel = _conv.correlate_rowtable[_FUSED[real]]
+    key = "f32" if real == np.float32 else "f64"
+    per_row = o[-1] * (Ka * k1 * _K.DIRECT_PER_TAP[key] + _K.DIRECT_PER_OUTPUT[key]) / max(
+        1, min(nthreads, _K.MAX_USEFUL_THREADS))
+    for _, _, r0, r1 in _methods.interruptible_slices(1, out2.shape[0], per_row):
+        kernel(x2, w2, out2[r0:r1], rowtab[r0:r1], colmap, pl, s1, d1, real.type(fill),
+               nthreads, fillrow, strips, pointers, min_parallel_work())
     return out
 
 

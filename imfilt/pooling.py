@@ -10,6 +10,7 @@ average pooling and the layout of the returned indices are those of
 import numpy as np
 
 from imfilt._kernels import _pool as _kpool
+from imfilt._methods import interruptible_slices
 from imfilt._channels import check_colour_ambiguity
 from imfilt._geometry import (as_planes, as_torch_pair, channel_axis_index, output_hw,
                               restore_planes)
@@ -207,9 +208,15 @@ def _pool_planes(x, op, kernel_size, stride, padding, dilation, ceil_mode, retur
         ascratch = np.empty((nthreads, max(W, 1)), dtype=np.float64)
         rscratch = np.empty((nthreads, max(W, 1)), dtype=np.intp)
     ran_parallel(nthreads)
-    _kpool.pool2d(planes, out, indices, ksz[0], ksz[1], strd[0], strd[1], pad[0], pad[1],
-                  dil[0], dil[1], op, compute.type(init), bool(count_include_pad), divisor,
-                  uniforms, nthreads, tscratch, ascratch, rscratch)
+    # Groups of planes of about SLICE_SECONDS each, so Ctrl-C is handled
+    # between them (about 1 ns per window tap and thread).
+    per_plane = Ho * Wo * ksz[0] * ksz[1] * 1e-9 / nthreads
+    for p0, p1, _, _ in interruptible_slices(P, 1, per_plane):
+        _kpool.pool2d(planes[p0:p1], out[p0:p1], None if indices is None else indices[p0:p1],
+                      ksz[0], ksz[1], strd[0], strd[1], pad[0], pad[1], dil[0], dil[1], op,
+                      compute.type(init), bool(count_include_pad), divisor,
+                      None if uniforms is None else uniforms[p0:p1], nthreads, tscratch,
+                      ascratch, rscratch)
     result = restore_planes(out.astype(out_dtype, copy=False), lead)
     if return_indices:
         return result, restore_planes(indices, lead)
