@@ -99,7 +99,8 @@ def as_axes(name, axes, ndim, *, count=None):
     """Distinct axes of an ``ndim``-D array as a tuple of non-negative ints.
 
     ``axes`` is an int or a sequence of ints in ``[-ndim, ndim - 1]``;
-    ``count`` (optional) is the exact number of axes required.
+    ``count`` (optional) is the exact number of axes required: then a lone
+    int or a sequence of another length is a wrong type (``ParameterTypeError``).
     """
     if is_integer_like(axes):
         items = [axes]
@@ -109,17 +110,17 @@ def as_axes(name, axes, ndim, *, count=None):
         items = None
     want = f"{count} distinct axes" if count else "distinct axes"
     if items is None or not all(is_integer_like(a) for a in items):
-        raise ParameterTypeError(f"{name}={axes!r} is not valid; give {want} of the image as ints, "
-                        f"e.g. {name}={tuple(range(ndim - (count or ndim), ndim))}")
-    if count is not None and len(items) != count:
-        raise ValueError(f"{name}={axes!r} is not valid; give {want} of the image, e.g. "
-                         f"{name}={tuple(range(max(ndim - count, 0), ndim))}")
+        raise ParameterTypeError(f"{name}={axes!r} is not valid; give {want} of the image as "
+                                 f"ints, e.g. {name}={tuple(range(ndim - (count or ndim), ndim))}")
+    if count is not None and (len(items) != count or is_integer_like(axes)):
+        raise ParameterTypeError(f"{name}={axes!r} is not valid; give {want} of the image, "
+                                 f"e.g. {name}={tuple(range(max(ndim - count, 0), ndim))}")
     out = []
     for a in items:
         a = int(a)
         if not -ndim <= a < ndim:
-            raise ValueError(f"{name}={axes!r} is not valid; it is out of range for an image "
-                             f"with {ndim} dimensions: use axes in [{-ndim}, {ndim - 1}]")
+            raise ValueError(f"{name}={axes!r} is not valid for an image with {ndim} "
+                             f"dimensions; use axes in [{-ndim}, {ndim - 1}]")
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"{name}={axes!r} is not valid; it names the same axis twice")
