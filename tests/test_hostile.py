@@ -100,8 +100,10 @@ def _conv_rows():
         R("image-3d-kernel-1d", (np.ones((2, 3, 4)), np.ones(3)), match=r"kernel.ndim=1")
         R("image-5d-kernel-3d", (np.ones((2, 2, 2, 3, 4)), np.ones((2, 3, 3))),
           match=r"kernel.ndim=3 does not fit image.ndim=5")
+        # per-slice kernels are asked for with axes= (a 3-D kernel alone means N-D)
         R("image-3d-kernel-3d-mismatch", (np.ones((2, 5, 5)), np.ones((3, 3, 3))),
-          match=r"kernel has leading shape \(3,\)")
+          {"axes": (1, 2)}, match=r"kernel has leading shape \(3,\)")
+        R("image-3d-colour", (np.ones((5, 6, 3)), K3), match=r"looks like a colour image")
         R("kernel-empty-rows", (x, np.ones((0, 3))), match="kernel must not be empty")
         R("kernel-empty-cols", (x, np.ones((3, 0))), match="kernel must not be empty")
         R("kernel-empty-1d", (np.ones(4), np.ones(0)), match="kernel must not be empty")
@@ -177,7 +179,8 @@ def _edge_rows():
             R(f"image-{name}", (bad,), exc=exc, match=match)
         R("image-0d", (np.float64(1.0),), match=r"image must be 2-D.*ndim=0")
         R("image-1d", (np.ones(9),), match=r"image must be 2-D.*ndim=1")
-        R("image-3d-colour", (np.ones((5, 5, 3)),), match=r"ndim=3.*channel_axis")
+        R("image-3d-colour", (np.ones((5, 5, 3)),),
+          match=r"looks like a colour image.*channel_axis=-1")
         if "channel_axis" in inspect.signature(f).parameters:
             rgb = np.ones((5, 6, 3))
             for ca in (5, -4, "x", 1.5, True, (0, 1)):
