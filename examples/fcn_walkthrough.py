@@ -1,6 +1,6 @@
 """A fully convolutional network (FCN) walk-through with imfilt and NumPy only.
 
-The seed notes' story, end to end, on a real photograph
+The classic FCN story, end to end, on a real photograph
 (``skimage.data.astronaut()``, 512x512 RGB):
 
 1. Five stages of 3x3 convolution + ReLU + 2x2 max pooling **with indices**
@@ -12,7 +12,8 @@ The seed notes' story, end to end, on a real photograph
    applied to the whole 512x512 image give a 10x10 map of class scores, one
    per window position: asserted equal to sliding the original classifier.
 3. Max unpooling with the recorded indices enlarges the 1/32 features back
-   to 1/16 (the seed notes' "record the pooling index, enlarge, then fill").
+   to 1/16 (record the pooling index, enlarge, then fill each value back
+   at its index).
 4. FCN-8s style fusion: the 1/32 scores are upsampled 2x by a transposed
    convolution initialised with the bilinear kernel, added to 1x1-conv
    scores of the 1/16 features, upsampled 2x again, added to scores of the

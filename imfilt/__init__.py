@@ -21,12 +21,13 @@ Cython kernels with OpenMP behind a small NumPy API:
   the same filters on chunked ``dask.array`` arrays, exact for every chunking.
 """
 
-__version__ = "0.1.0"
+from imfilt._version import __version__
 
 from imfilt._modes import BOUNDARIES, MODES
 from imfilt._threads import get_workers, openmp_enabled, set_workers, show_config
 from imfilt.convolution import convolve, correlate
-from imfilt.edges import canny, gradient, laplace, prewitt, roberts, scharr, sobel
+from imfilt.canny import canny
+from imfilt.edges import gradient, laplace, prewitt, roberts, scharr, sobel
 from imfilt.layers import conv2d, conv_transpose2d
 from imfilt.pooling import avg_pool2d, max_pool2d, max_unpool2d, min_pool2d, stochastic_pool2d
 from imfilt.upsampling import bilinear_kernel, pyramid_down, pyramid_up, upsample

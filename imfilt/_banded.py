@@ -16,9 +16,8 @@ import mmap
 
 import numpy as np
 
-from imfilt._geometry import as_tuple, check_out, dilated_span, mode_pads, output_length
+from imfilt._geometry import check_out, dilated_span, mode_pads, output_length
 from imfilt._halo import block_reads, gather_patch, plan_axis
-from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._validation import as_fillvalue, result_dtypes
 
 __all__ = ["BAND_BYTES", "wanted", "filter_in_bands"]
@@ -75,14 +74,16 @@ class _Releaser:
 
 def filter_in_bands(valid_call, image, kernel, mode, boundary, fillvalue, dtype, flip,
                     stride, dilation, out):
-    """Run ``valid_call(patch, out_rows)`` (the filter in 'valid' mode) band by band."""
-    mode = canonical_mode(mode)
-    boundary = canonical_boundary(boundary)
+    """Run ``valid_call(patch, out_rows)`` (the filter in 'valid' mode) band by band.
+
+    ``mode`` and ``boundary`` are canonical names and ``stride``, ``dilation``
+    pairs of ints (the caller parsed them); ``valid_call`` is the caller's
+    filter bound to its parsed arguments, so nothing is validated per band.
+    """
     kernel = np.asarray(kernel)
     compute, out_dtype = result_dtypes(image.dtype, kernel.dtype, dtype)
     fill = as_fillvalue(fillvalue, compute)
-    (s0, s1) = as_tuple("stride", stride, 2, minimum=1)
-    (d0, d1) = as_tuple("dilation", dilation, 2, minimum=1)
+    (s0, s1), (d0, d1) = stride, dilation
     n0, n1 = image.shape
     K0, K1 = dilated_span(kernel.shape[0], d0), dilated_span(kernel.shape[1], d1)
     (rb, ra), (cb, ca) = mode_pads(mode, K0, flip), mode_pads(mode, K1, flip)

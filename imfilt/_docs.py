@@ -24,10 +24,10 @@ import textwrap
 __all__ = ["docfiller", "SNIPPETS"]
 
 _BOUNDARY_RULES = """\
-    How the image is extended beyond its edges.  Each rule is defined by
-    :func:`numpy.pad` and folds repeatedly for windows larger than the
-    image; the ``scipy.ndimage`` and OpenCV names of the same rule are
-    given in brackets:
+    How the image is extended beyond its edges (default ``'DEFAULT'``).
+    Each rule is defined by :func:`numpy.pad` and folds repeatedly for
+    windows larger than the image; the ``scipy.ndimage`` and OpenCV names
+    of the same rule are given in brackets:
 
     ``'fill'`` (or ``'constant'``)
         ``fillvalue`` everywhere outside: ``0 0 | a b c d | 0 0``
@@ -53,12 +53,8 @@ SNIPPETS = {
 image : array_like
     The image.  Any real numeric dtype (bool, integers, float16/32/64),
     memory layout and byte order; it is never modified.""",
-    "boundary": "boundary : str, optional\n" + _BOUNDARY_RULES.replace(
-        "How the image is extended beyond its edges.",
-        "How the image is extended beyond its edges (default ``'symm'``).", 1),
-    "boundary_fill": "boundary : str, optional\n" + _BOUNDARY_RULES.replace(
-        "How the image is extended beyond its edges.",
-        "How the image is extended beyond its edges (default ``'fill'``).", 1),
+    "boundary": "boundary : str, optional\n" + _BOUNDARY_RULES.replace("DEFAULT", "symm"),
+    "boundary_fill": "boundary : str, optional\n" + _BOUNDARY_RULES.replace("DEFAULT", "fill"),
     "fillvalue": """\
 fillvalue : scalar, optional
     Value outside the image for ``boundary='fill'`` (default 0).  Fill

@@ -160,7 +160,6 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     fillrow = np.full(P1, fill, dtype=real)
     strips = np.empty((nthreads, (k0 + 1) * P1), dtype=real)
     pointers = np.empty((nthreads, 2 * (k0 + 1)), dtype=np.intp)
-    ran_parallel(nthreads)
     kernel = _CORRELATE[real]
     key = "f32" if real == np.float32 else "f64"
     per_row = o1 * (k0 * k1 * K.DIRECT_PER_TAP[key] + K.DIRECT_PER_OUTPUT[key]) / max(
@@ -168,9 +167,10 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     for b0, b1, r0, r1 in interruptible_slices(B, o0, per_row):
         # Between slices the interpreter runs its signal handlers: Ctrl-C
         # raises KeyboardInterrupt within about one slice.
-        kernel(x[b0:b1], w if w.shape[0] == 1 else w[b0:b1], out[b0:b1, r0:r1],
-               rowmap[r0 * s0:(r1 - 1) * s0 + (k0 - 1) * d0 + 1], colmap, pl, s0, s1, d0, d1,
-               real.type(fill), nthreads, fillrow, strips, pointers, min_parallel_work())
+        ran_parallel(kernel(x[b0:b1], w if w.shape[0] == 1 else w[b0:b1], out[b0:b1, r0:r1],
+                            rowmap[r0 * s0:(r1 - 1) * s0 + (k0 - 1) * d0 + 1], colmap, pl,
+                            s0, s1, d0, d1, real.type(fill), nthreads, fillrow, strips,
+                            pointers, min_parallel_work()))
     return out
 
 

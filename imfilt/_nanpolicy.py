@@ -33,8 +33,7 @@ are present, one when none are.
 import numpy as np
 
 from imfilt._kernels import _nan
-from imfilt._modes import canonical_boundary
-from imfilt._threads import ran_parallel
+from imfilt._threads import min_parallel_work, ran_parallel
 from imfilt._validation import as_array, check_choice, as_fillvalue, cast_output, result_dtypes
 
 __all__ = ["NAN_POLICIES", "canonical_nan_policy", "check_finite", "filter_omit",
@@ -60,7 +59,7 @@ def _count_nonfinite(a):
 
 
 def check_finite(image, kernel, boundary, fillvalue):
-    """``nan_policy='raise'``: a ValueError naming what holds NaN or inf."""
+    """``nan_policy='raise'``: a ValueError naming what holds NaN or inf (canonical ``boundary``)."""
     for name, arr in (("image", image), ("kernel", kernel)):
         bad = _count_nonfinite(arr)
         if bad:
@@ -69,7 +68,7 @@ def check_finite(image, kernel, boundary, fillvalue):
                 "nan_policy='raise'; use nan_policy='omit' to leave them out or "
                 "'propagate' to let them spread"
             )
-    if canonical_boundary(boundary) == "fill" and _count_nonfinite(np.asarray(fillvalue)):
+    if boundary == "fill" and _count_nonfinite(np.asarray(fillvalue)):
         raise ValueError(
             f"fillvalue={fillvalue!r} is not finite and nan_policy='raise'; use a finite "
             "fillvalue or nan_policy='omit'"
@@ -95,7 +94,6 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     """
     image = as_array(image, "image")
     kernel = as_array(kernel, "kernel")
-    boundary = canonical_boundary(boundary)
     compute, out_dtype = result_dtypes(image.dtype, kernel.dtype, dtype)
     fill = as_fillvalue(fillvalue, compute)
     fill_used = boundary == "fill"
@@ -134,9 +132,8 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         # threaded combine pass (no NumPy temporaries of the image's size).
         x = np.ascontiguousarray(image, dtype=compute)
         x0, bad, good = (np.empty_like(x) for _ in range(3))
-        ran_parallel(nthreads)
-        _nan.split_finite(x.reshape(-1), x0.reshape(-1), bad.reshape(-1), good.reshape(-1),
-                          nthreads)
+        ran_parallel(_nan.split_finite(x.reshape(-1), x0.reshape(-1), bad.reshape(-1),
+                                       good.reshape(-1), nthreads, min_parallel_work()))
         del x
         num = run(x0, kernel, fill0, compute, None)
         del x0
@@ -144,9 +141,9 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         del bad
         den = run(good, w_den, 1 - fill_bad, compute, None)
         del good
-        ran_parallel(nthreads)
-        _nan.combine_omit(num.reshape(-1), den.reshape(-1), hits.reshape(-1),
-                          float(taps.sum()), float(scale), nthreads)
+        ran_parallel(_nan.combine_omit(num.reshape(-1), den.reshape(-1), hits.reshape(-1),
+                                       float(taps.sum()), float(scale), nthreads,
+                                       min_parallel_work()))
         result = cast_output(num, out_dtype)
         if out is not None:
             np.copyto(out, result)
@@ -183,13 +180,12 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
 # edge filters: fused kernels keep their result where it is finite
 
 
-def omit_wanted(image, nan_policy):
-    """Validate ``nan_policy`` for a filter with fixed finite kernels.
+def omit_wanted(image, policy):
+    """Apply a canonical ``nan_policy`` for a filter with fixed finite kernels.
 
     Raises for ``'raise'`` when the image holds NaN or inf; returns True when
     ``'omit'`` has something to leave out (a float image with NaN or inf).
     """
-    policy = canonical_nan_policy(nan_policy)
     if policy == "propagate":
         return False
     arr = np.asarray(image)
@@ -199,22 +195,22 @@ def omit_wanted(image, nan_policy):
     return arr.dtype.kind == "f" and bool(_count_nonfinite(arr))
 
 
-def omit_nonfinite(results, image, kernels, combine, boundary, workers):
+def omit_nonfinite(results, image, kernels, combine, correlate_omit):
     """``nan_policy='omit'`` for filters built from fixed correlation kernels.
 
     ``results`` are the filter's ordinary outputs (a tuple of arrays); where
     one is finite no non-finite sample met a non-zero weight, so it already
     is the omit value.  Elsewhere the value comes from
-    ``combine(*[correlate(image, k, 'same', nan_policy='omit') for k in kernels])``
-    (one array per result), computed with the direct method, so every output
-    depends on its own window only (chunked and in-memory results agree).
+    ``combine(*[correlate_omit(image, k) for k in kernels])`` (one array per
+    result).  ``correlate_omit(image, k)`` is the caller's 'same'-mode
+    correlation with ``nan_policy='omit'`` and the direct method, bound to
+    its already parsed boundary and thread count, so every output depends on
+    its own window only (chunked and in-memory results agree).
     """
-    from imfilt.convolution import correlate
     bad = [~np.isfinite(r) for r in results]
     if not any(b.any() for b in bad):
         return results
-    parts = [correlate(image, k, mode="same", boundary=boundary, workers=workers,
-                       method="direct", nan_policy="omit") for k in kernels]
+    parts = [correlate_omit(image, k) for k in kernels]
     fixed = combine(*parts)
     out = []
     for r, b, f in zip(results, bad, fixed):

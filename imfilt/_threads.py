@@ -11,12 +11,20 @@ but one, and so on; ``workers=0`` is an error.  imfilt never calls
 import contextlib
 import contextvars
 import functools
+import importlib
 import math
 import os
+import pkgutil
 import platform
 import sys
 
+import numpy
+import scipy
+
+import imfilt._kernels as _kernel_package
+from imfilt._kernels import _build
 from imfilt._validation import ParameterTypeError, is_integer_like
+from imfilt._version import __version__
 
 __all__ = ["available_cores", "resolve_workers", "set_workers", "get_workers",
            "openmp_enabled", "show_config", "forked_after_parallel", "min_parallel_work",
@@ -229,11 +237,6 @@ def set_workers(workers):
         _default_workers.reset(token)
 
 
-def _build_module():
-    from imfilt._kernels import _build
-    return _build
-
-
 def openmp_enabled():
     """True when every kernel module of this build was compiled with OpenMP.
 
@@ -243,13 +246,8 @@ def openmp_enabled():
     >>> isinstance(imfilt.openmp_enabled(), bool)
     True
     """
-    import importlib
-    import pkgutil
-
-    import imfilt._kernels as kernels
-
     compiled = []
-    for info in pkgutil.iter_modules(kernels.__path__):
+    for info in pkgutil.iter_modules(_kernel_package.__path__):
         mod = importlib.import_module(f"imfilt._kernels.{info.name}")
         probe = getattr(mod, "_openmp_compiled", None) or getattr(mod, "openmp_compiled", None)
         if probe is not None:
@@ -276,15 +274,10 @@ def show_config(file=None):
     if file is not None and not callable(getattr(file, "write", None)):
         raise TypeError(f"file={file!r} is not writable; pass a file-like object with a "
                         "write() method (e.g. sys.stdout or io.StringIO()), or None")
-    import numpy
-    import scipy
-
-    import imfilt
-
-    build = _build_module()
+    build = _build
     omp = openmp_enabled()
     lines = [
-        f"imfilt {imfilt.__version__}",
+        f"imfilt {__version__}",
         f"  OpenMP: {'yes (version ' + str(build.openmp_version()) + ')' if omp else 'NO - kernels run on one thread; rebuild with an OpenMP compiler'}",
         f"  build flags: {build.build_flags()}",
         f"  threads: default {get_workers()}, available cores {available_cores()}"

@@ -1,19 +1,16 @@
-"""True 2-D convolution and correlation with SciPy's exact semantics."""
+"""True 2-D convolution and correlation with SciPy's exact semantics.
 
-import numpy as np
+Each front parses its arguments once (:func:`imfilt._linear.parse`) and
+hands them to the linear filter pipeline (:func:`imfilt._linear.apply`).
+"""
 
-from imfilt import _banded, _methods, _nanpolicy, _nd
-from imfilt._channels import check_colour_ambiguity
-from imfilt._modes import canonical_boundary, canonical_mode
-from imfilt._geometry import (as_tuple, channel_axis_index, check_out, dilated_span, mode_pads,
-                              over_channels, spatial_axes,
-                              valid_swap)
-from imfilt._threads import resolve_workers
-from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
+from imfilt import _linear
+from imfilt._docs import SNIPPETS, docfiller
 
 __all__ = ["convolve", "correlate"]
 
-_SHARED_PARAMS = """\
+_DOCS = dict(
+    image_kernel="""\
 image : array_like, any number of dimensions
     The image (or signal, volume, or stack of images).  Any memory layout
     and byte order; it is never modified.
@@ -27,73 +24,8 @@ kernel : array_like
     higher-dimensional image filters ``axes`` (default the last two) of
     every slice.  Per-slice kernels (leading dimensions equal to the
     image's non-spatial dimensions) need an explicit ``axes`` or
-    ``channel_axis``: without them that call means N-D.
-mode : {'full', 'same', 'valid'}, optional
-    Output size, exactly as :func:`scipy.signal.convolve2d`:
-
-    ``'full'`` (default)
-        Every position where kernel and image overlap:
-        ``image.shape + kernel.shape - 1``.
-    ``'same'``
-        The part of ``'full'`` centred like SciPy, with the image's shape.
-        For an even kernel length ``k`` the window is
-        ``full[(k-1)//2 : (k-1)//2 + n]`` for convolution and
-        ``full[k//2 : k//2 + n]`` for 2-D correlation.
-    ``'valid'``
-        Only positions that need no boundary values:
-        ``image.shape - kernel.shape + 1``.  When the kernel is at least as
-        large as the image in every axis the two are swapped (as SciPy does);
-        when neither fits inside the other a ``ValueError`` is raised.
-boundary : str, optional
-    How the image is extended beyond its edges, defined by
-    :func:`numpy.pad` and folded repeatedly for kernels larger than the
-    image:
-
-    ``'fill'`` (or ``'constant'``, default)
-        ``fillvalue`` everywhere outside: ``0 0 | a b c d | 0 0``.
-    ``'wrap'`` (or ``'circular'``)
-        Periodic: ``c d | a b c d | a b``.
-    ``'symm'`` (or ``'symmetric'``)
-        Mirror including the edge sample: ``b a | a b c d | d c``
-        (``scipy.ndimage``'s ``'reflect'``).
-    ``'reflect'``
-        Mirror about the edge sample: ``c b | a b c d | c b``
-        (``scipy.ndimage``'s ``'mirror'``, OpenCV's default).
-    ``'edge'`` (or ``'nearest'``)
-        Repeat the edge sample: ``a a | a b c d | d d``.
-fillvalue : scalar, optional
-    Value outside the image for ``boundary='fill'`` (default 0).  Fill
-    values are multiplied by the kernel like any other sample, so a NaN
-    fill or an infinite weight propagates exactly as in SciPy.
-dtype : dtype, optional
-    Output dtype.  By default the output follows the image: float32 stays
-    float32 (even with a float64 or Python-list kernel), float64 stays
-    float64, complex if either input is complex (at the image's
-    precision); bool, float16 and 8/16-bit integers give float32, 32/64-bit
-    integers give float64, so integer results never wrap around.  A float
-    ``dtype`` computes at that precision; an integer ``dtype`` rounds to
-    nearest (ties to even) and saturates, NaN becoming 0.
-workers : int, optional
-    Threads to use.  ``None`` uses the :func:`imfilt.set_workers` default,
-    else ``OMP_NUM_THREADS``, else all cores available to the process;
-    ``-1`` means all available cores; counts above four times the
-    available cores are capped there.  Results are bit-identical for any
-    thread count; the GIL is released while the kernel runs.
-method : {'auto', 'direct', 'separable', 'fft'}, optional
-    How to compute.  ``'direct'`` sums the taps (exact IEEE semantics,
-    fastest for small kernels).  ``'separable'`` applies a kernel of
-    numerical rank ``r`` as ``r`` pairs of 1-D passes (the rank counts
-    singular values above ``4 * max(kh, kw) * eps`` of the largest, eps of
-    the compute dtype; exact integer factorisations such as Sobel are found
-    first); a kernel whose rank is not below ``min(kh, kw)`` raises
-    ``ValueError``.  ``'fft'`` uses real FFTs (:mod:`scipy.fft`, tiled by
-    overlap-save for large images); it agrees with ``'direct'`` to about
-    ``eps * log2(size) * max|image| * sum|kernel|`` and spreads any NaN or
-    inf over the whole output (a ``RuntimeWarning`` says so).  ``'auto'``
-    (default) picks the fastest by a cost model calibrated on measured
-    timings (``benchmarks/calibrate_auto.py``), but never FFT or separable
-    when the input holds NaN or inf, and never FFT for integer image and
-    kernel, whose exact result it could not reproduce.
+    ``channel_axis``: without them that call means N-D.""",
+    stride_dilation="""\
 stride : int or tuple of int, optional
     Keep every ``s``-th output sample of the chosen mode, starting at index
     0 (one value per filtered axis, or one for all): ``'valid'`` with stride ``s`` gives ``(n - k) // s + 1`` samples.
@@ -104,14 +36,16 @@ dilation : int or tuple of int, optional
     with ``d=2`` covers 5x5.  Equal to filtering with the zero-stuffed
     kernel; the holes are skipped, so a NaN under a hole does not
     propagate.  Modes, alignment and the 'valid' swap use the dilated
-    extent ``d * (k - 1) + 1``.
+    extent ``d * (k - 1) + 1``.""",
+    axes2="""\
 axes : (int, int), optional
     The two spatial axes of an image with extra axes, for a 2-D (or
     per-slice) kernel; default: the last two.  A stack ``(N, H, W)``, a colour image ``(H, W, 3)`` with
     ``axes=(0, 1)`` or ``(N, C, H, W)`` is filtered slice by slice in one
     parallel call.  A 2-D kernel is shared by every slice; a kernel whose
     leading dimensions equal the image's non-spatial dimensions (in order)
-    gives each slice its own.
+    gives each slice its own.""",
+    channel_axis_linear="""\
 channel_axis : int, optional
     The axis that holds colour channels (scikit-image's convention): it is
     not filtered, the result keeps it, and the result equals filtering each
@@ -121,12 +55,14 @@ channel_axis : int, optional
     kernel.  Without ``axes`` or ``channel_axis``, a 3-D image whose last
     axis has length 3 or 4 and a 2-D kernel raise ``ValueError``: it looks
     like a colour image (pass ``channel_axis=-1``) but would be read as a
-    stack of narrow images (pass ``axes=(1, 2)`` if it is one).
+    stack of narrow images (pass ``axes=(1, 2)`` if it is one).""",
+    out_banded="""\
 out : ndarray, optional
     Destination of the result's exact shape and dtype, not overlapping the
     inputs; returned.  A C-contiguous real ``out`` is written in place by
     the direct kernel, with no temporary.  A :class:`numpy.memmap` ``out``
-    (or ``image``) is processed in row bands, see Notes.
+    (or ``image``) is processed in row bands, see Notes.""",
+    nan_policy_linear="""\
 nan_policy : {'propagate', 'omit', 'raise'}, optional
     What NaN and inf in the image do.  ``'propagate'`` (default): IEEE
     arithmetic, as SciPy.  ``'raise'``: ``ValueError`` when the image, the
@@ -142,14 +78,12 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     makes the outside count as missing.  Zero-sum kernels (derivatives, for
     which astropy raises) are rescaled by the absolute weight,
     ``sum|w| / sum_finite|w|``.  ``'omit'`` costs three filter passes when
-    the image holds non-finite values, one when it does not."""
-
-_RETURNS = """\
+    the image holds non-finite values, one when it does not.""",
+    returns="""\
 out : ndarray
     The result, of the dtype described under ``dtype``; the spatial axes
-    have the size of ``mode`` (and ``stride``), other axes are kept."""
-
-_RAISES = """\
+    have the size of ``mode`` (and ``stride``), other axes are kept.""",
+    raises="""\
 ValueError
     Unknown ``mode``, ``boundary`` or ``method``, mismatched or unsupported
     dimensions, an empty kernel, a non-scalar ``fillvalue``, a bad
@@ -158,292 +92,30 @@ ValueError
     kernel.
 TypeError
     Non-numeric input (object, string, datetime ...), an unsupported
-    ``dtype``, or an ``out`` that is not an ndarray."""
+    ``dtype``, or an ``out`` that is not an ndarray.""",
+)
+_DOCS["linear_sections"] = "\n".join([
+    "Parameters", "----------", _DOCS["image_kernel"], SNIPPETS["mode"],
+    SNIPPETS["boundary_fill"], SNIPPETS["fillvalue"], SNIPPETS["dtype"], SNIPPETS["workers"],
+    SNIPPETS["method"], _DOCS["stride_dilation"], _DOCS["axes2"], _DOCS["channel_axis_linear"], _DOCS["out_banded"],
+    _DOCS["nan_policy_linear"], "", "Returns", "-------", _DOCS["returns"], "",
+    "Raises", "------", _DOCS["raises"]])
+_DOCS["out_of_core"] = """\
+Out-of-core: when ``image`` or ``out`` is a 2-D :class:`numpy.memmap`
+larger than 32 MiB, the call runs in bands of output rows: each band
+gathers exactly the image rows its windows read, is filtered, written to
+``out`` and its pages of both mappings are handed back to the OS.  Peak
+memory beyond the output (if ``out`` is not itself a memmap) is then about
+three bands (about eight with ``nan_policy='omit'``) plus the bytes of the
+mapped pages of one band, whatever the file sizes; the result is
+identical."""
+_fill_docs = docfiller(**_DOCS)
 
 
-def _doc(template):
-    def indent(text):
-        return "\n".join(("    " + line) if line else line for line in text.splitlines())
-    return (template.replace("%(params)s", indent(_SHARED_PARAMS))
-                    .replace("%(returns)s", indent(_RETURNS))
-                    .replace("%(raises)s", indent(_RAISES)))
-
-
-#: Largest dilated kernel extent per axis: padded axes of this length still
-#: leave room for index arithmetic in 64-bit ``Py_ssize_t``.
-_MAX_SPAN = 2**40
-
-
-def _zero_stuff(w, dilation):
-    """The kernel with ``d - 1`` zeros between taps (the atrous definition)."""
-    d0, d1 = dilation
-    if d0 == d1 == 1:
-        return w
-    lead = w.shape[:-2]
-    k0, k1 = w.shape[-2:]
-    out = np.zeros(lead + (d0 * (k0 - 1) + 1, d1 * (k1 - 1) + 1), dtype=w.dtype)
-    out[..., ::d0, ::d1] = w
-    return out
-
-
-def _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
-            method, stride, dilation, axes, out, nan_check=True):
-    image = as_array(image, "image")
-    kernel = as_array(kernel, "kernel")
-    mode = canonical_mode(mode)
-    boundary = canonical_boundary(boundary)
-    method = _methods.canonical_method(method)
-    nthreads = resolve_workers(workers)
-    compute, out_dtype = result_dtypes(image.dtype, kernel.dtype, dtype)
-    fill = as_fillvalue(fillvalue, compute)
-    if axes is None and image.ndim == kernel.ndim >= 3:
-        # N-D convolution over every axis, scipy.signal.convolve's meaning.
-        return _nd.filter_nd(image, kernel, mode, boundary, fill, compute, out_dtype, nthreads,
-                             flip, method, stride, dilation, out, nan_check)
-    stride = as_tuple("stride", stride, 2, minimum=1)
-    dilation = as_tuple("dilation", dilation, 2, minimum=1)
-
-    if image.ndim == 0 and kernel.ndim == 0:
-        return _scalar_product(image, kernel, flip, axes, compute, out_dtype, out)
-
-    # --- dimensions: 1-D, 2-D, or a stack with two spatial axes ----------------
-    one_d = image.ndim == 1 and kernel.ndim == 1
-    if one_d:
-        if axes is not None:
-            raise ValueError(f"axes={axes!r} is only for images with 2 or more dimensions")
-        x = image[np.newaxis, np.newaxis, :]
-        w = kernel[np.newaxis, np.newaxis, :]
-        lead_shape, perm = (), None
-        stride, dilation = (1, stride[1]), (1, dilation[1])
-    elif image.ndim >= 2 and kernel.ndim >= 2:
-        ax = spatial_axes(axes, image.ndim)
-        lead_axes = [a for a in range(image.ndim) if a not in ax]
-        lead_shape = tuple(image.shape[a] for a in lead_axes)
-        perm = lead_axes + list(ax)
-        if kernel.ndim not in (2, image.ndim):
-            raise ValueError(
-                f"kernel.ndim={kernel.ndim} does not fit image.ndim={image.ndim}: use a 2-D "
-                f"kernel for every slice, or a kernel of shape {lead_shape} + (kh, kw) "
-                "to give each slice its own"
-            )
-        if kernel.ndim == image.ndim and kernel.shape[:-2] != lead_shape:
-            raise ValueError(
-                f"kernel has leading shape {kernel.shape[:-2]} but the image's non-spatial "
-                f"axes have shape {lead_shape}; they must match to give each slice its own kernel"
-            )
-        batch = int(np.prod(lead_shape, dtype=np.int64))
-        x = image.transpose(perm).reshape((batch,) + tuple(image.shape[a] for a in ax))
-        w = kernel.reshape((int(np.prod(kernel.shape[:-2], dtype=np.int64)),) + kernel.shape[-2:])
-    else:
-        raise ValueError(
-            "image and kernel must both be 1-D, or both have at least 2 dimensions; got "
-            f"image.ndim={image.ndim} (shape {image.shape}) and "
-            f"kernel.ndim={kernel.ndim} (shape {kernel.shape})"
-        )
-    if w.size == 0 or 0 in kernel.shape:
-        raise ValueError(f"kernel must not be empty; got shape {kernel.shape}")
-
-    # --- SciPy's 'valid' swap, on the dilated kernel's extent -------------------
-    span = tuple(dilated_span(k, d) for d, k in zip(dilation, w.shape[-2:]))
-    if max(span) > _MAX_SPAN:
-        # Python ints would carry on, but the index maps and C loops cannot.
-        raise ValueError(
-            f"dilation={dilation if not one_d else dilation[1]} with a kernel of shape "
-            f"{kernel.shape} spans {span if not one_d else span[1]} samples, more than "
-            f"the {_MAX_SPAN} imfilt can index; use a smaller dilation"
-        )
-    spatial = x.shape[-2:]
-    swapped = valid_swap(mode, spatial, span)
-    if swapped:
-        if x.shape[-2] * x.shape[-1] == 0:
-            raise ValueError(
-                f"image is empty (shape {image.shape}) and mode='valid' would "
-                "swap it with the larger kernel; no valid output exists"
-            )
-        # The kernel becomes the image: materialise its holes, then swap.
-        big = _zero_stuff(w, dilation)
-        dilation = (1, 1)
-        B = max(x.shape[0], big.shape[0])
-        x, w = np.broadcast_to(big, (B,) + big.shape[1:]), x
-        span = w.shape[-2:]
-        swap_stride, stride = stride, (1, 1)
-    if x.shape[-2] * x.shape[-1] == 0 and boundary != "fill" and mode != "valid":
-        raise ValueError(
-            f"image is empty (shape {image.shape}); boundary={boundary!r} cannot "
-            "extend it. Use boundary='fill' or a non-empty image"
-        )
-
-    # --- correlation form ------------------------------------------------------
-    if flip:
-        w = w[:, ::-1, ::-1]
-    elif w.dtype.kind == "c":
-        w = np.conj(w)
-    align = flip or one_d
-    pads = tuple(mode_pads(mode, k, align) for k in span)
-    problem = _methods.Problem(x=x, w=w, pads=pads, stride=stride, dilation=dilation,
-                               boundary=boundary, fill=fill, compute=compute,
-                               nthreads=nthreads)
-
-    # --- the result's shape, and out= ---------------------------------------------
-    o0, o1 = problem.out_shape
-    if swapped:
-        # SciPy's swapped result, then every s-th sample of it.
-        o0, o1 = len(range(0, o0, swap_stride[0])), len(range(0, o1, swap_stride[1]))
-    if one_d:
-        final_shape = (o1,)
-    elif perm is None or image.ndim == 2:
-        final_shape = (o0, o1)
-    else:
-        final_shape = _unpermuted_shape(image.ndim, perm, lead_shape, (o0, o1))
-    if out is not None:
-        check_out(out, final_shape, out_dtype, [("image", image), ("kernel", kernel)])
-
-    chosen = _methods.choose(problem, method, nan_check=nan_check)
-    # Write straight into out= when its memory is exactly the kernel's output.
-    in_place = (out is not None and chosen == "direct" and not swapped
-                and out.dtype == compute and compute.kind != "c" and out.flags.c_contiguous
-                and (one_d or image.ndim == 2 or list(perm) == list(range(image.ndim))))
-    if in_place:
-        problem.dest = out.reshape((x.shape[0], o0, o1))
-        _methods.run(problem, chosen)
-        return out
-    result = _methods.run(problem, chosen)             # (B, o0', o1') compute dtype
-    if swapped:
-        if not flip:
-            result = result[:, ::-1, ::-1]              # correlate2d flips after a swap
-            if one_d and result.dtype.kind == "c":
-                # 1-D correlation is conjugate-symmetric under the swap
-                # (numpy.correlate, scipy.signal.correlate); correlate2d is not.
-                result = np.conj(result)
-        result = result[:, ::swap_stride[0], ::swap_stride[1]]
-    result = cast_output(result, out_dtype)
-    if one_d:
-        result = result.reshape(final_shape)
-    elif image.ndim == 2:
-        result = result.reshape(final_shape)
-    else:
-        result = result.reshape(lead_shape + result.shape[-2:])
-        result = result.transpose(np.argsort(perm))
-    if out is not None:
-        np.copyto(out, result)
-        return out
-    return np.ascontiguousarray(result)
-
-
-def _scalar_product(image, kernel, flip, axes, compute, out_dtype, out):
-    """0-D image and kernel: the product (conjugated kernel for correlation),
-    as :func:`scipy.signal.convolve`/``correlate`` return it, in every mode."""
-    if axes is not None:
-        raise ValueError(f"axes={axes!r} is only for images with 2 or more dimensions")
-    w = kernel.astype(compute)
-    product = image.astype(compute).reshape(1) * (w if flip else np.conj(w))
-    result = cast_output(product, out_dtype).reshape(())
-    if out is not None:
-        check_out(out, (), out_dtype, [("image", image), ("kernel", kernel)])
-        np.copyto(out, result)
-        return out
-    return np.asarray(result)
-
-
-def _unpermuted_shape(ndim, perm, lead_shape, spatial):
-    shape = [0] * ndim
-    for pos, axis in enumerate(perm):
-        shape[axis] = (lead_shape + tuple(spatial))[pos]
-    return tuple(shape)
-
-
-def _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
-              method, stride, dilation, axes, out, nan_policy):
-    """The public entry: row bands for memmaps, then the NaN policy, then ``_filter``."""
-    nan_policy = _nanpolicy.canonical_nan_policy(nan_policy)
-    if _banded.wanted(image, kernel, out, axes):
-        return _banded.filter_in_bands(
-            lambda patch, o: _dispatch(patch, kernel, "valid", "fill", 0, dtype, workers,
-                                       flip, method, stride, dilation, None, o, nan_policy),
-            image, kernel, mode, boundary, fillvalue, dtype, flip, stride, dilation, out)
-    if nan_policy == "raise":
-        _nanpolicy.check_finite(image, kernel, boundary, fillvalue)
-    elif nan_policy == "omit":
-        if axes is None and np.ndim(image) == np.ndim(kernel) >= 3:
-            raise ValueError(
-                "nan_policy='omit' is not supported for N-D convolution (a kernel with "
-                f"{np.ndim(kernel)} dimensions over every axis of the image) yet; use "
-                "nan_policy='propagate' or 'raise', or 2-D kernels with axes="
-            )
-        def run(img, w, fill, dt, o):
-            return _filter(img, w, mode, boundary, fill, dt, workers, flip, method, stride,
-                           dilation, axes, o)
-        img, w = np.asarray(image), np.asarray(kernel)
-        dil = as_tuple("dilation", dilation, 2, minimum=1)[-min(w.ndim, 2):] if w.ndim else ()
-        spans = [d * (k - 1) + 1 for d, k in zip(dil, w.shape[-2:])]
-        swapped = (mode == "valid" and img.ndim >= 1 and w.ndim >= 1 and 0 not in w.shape
-                   and all(k >= n for n, k in zip(img.shape[-len(spans):], spans)))
-        return _nanpolicy.filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes,
-                                      out, swapped=swapped, nthreads=resolve_workers(workers))
-    return _filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
-                   method, stride, dilation, axes, out)
-
-
-def _channels(image, kernel, axes, channel_axis, func):
-    """Resolve ``channel_axis`` and the colour-ambiguity rule.
-
-    Returns ``(axes, c)``: the spatial axes to pass on (the last two axes
-    other than the channel axis when only ``channel_axis`` is given) and
-    the channel axis when the call must loop over channels (a 1-D or N-D
-    kernel), else None.
-    """
-    image = as_array(image, "image")
-    kernel = as_array(kernel, "kernel")
-    if channel_axis is None:
-        if kernel.ndim == 2:
-            check_colour_ambiguity(image.shape, axes, None, func)
-        return axes, None
-    c = channel_axis_index(channel_axis, image.ndim)
-    rest = [a for a in range(image.ndim) if a != c]
-    if kernel.ndim >= 2 and kernel.ndim in (2, image.ndim) and len(rest) >= 2:
-        if axes is None:
-            return (rest[-2], rest[-1]), None
-        ax = spatial_axes(axes, image.ndim)
-        if c in ax:
-            raise ValueError(f"axes={axes!r} contains the channel axis "
-                             f"channel_axis={channel_axis!r}; the channel axis is never filtered")
-        return ax, None
-    return axes, c
-
-
-def _public(image, kernel, mode, boundary, fillvalue, dtype, workers, flip, method, stride,
-            dilation, axes, out, nan_policy, channel_axis, func):
-    axes, c = _channels(image, kernel, axes, channel_axis, func)
-    if c is None:
-        return _dispatch(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
-                         method, stride, dilation, axes, out, nan_policy)
-    # One call per channel (a kernel with one dimension fewer than the image).
-    result = over_channels(
-        lambda plane: _dispatch(plane, kernel, mode, boundary, fillvalue, dtype, workers, flip,
-                                method, stride, dilation, axes, None, nan_policy),
-        as_array(image, "image"), c)
-    if out is not None:
-        check_out(out, result.shape, result.dtype, [("image", image), ("kernel", kernel)])
-        np.copyto(out, result)
-        return out
-    return result
-
-
+@_fill_docs
 def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
              dtype=None, workers=None, method="auto", stride=1, dilation=1,
              axes=None, channel_axis=None, out=None, nan_policy="propagate"):
-    return _public(image, kernel, mode, boundary, fillvalue, dtype, workers, True, method,
-                   stride, dilation, axes, out, nan_policy, channel_axis, "convolve")
-
-
-def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
-              dtype=None, workers=None, method="auto", stride=1, dilation=1,
-              axes=None, channel_axis=None, out=None, nan_policy="propagate"):
-    return _public(image, kernel, mode, boundary, fillvalue, dtype, workers, False, method,
-                   stride, dilation, axes, out, nan_policy, channel_axis, "correlate")
-
-
-convolve.__doc__ = _doc(
     """True 2-D, 1-D or N-D convolution: the kernel is flipped.
 
     ``out[i, j] = sum_{a, b} image[i - a, j - b] * kernel[a, b]`` over the
@@ -453,17 +125,7 @@ convolve.__doc__ = _doc(
     point rounding, and to ``convolve2d(np.pad(image, pads, mode), kernel,
     'valid')`` for the boundaries SciPy lacks.
 
-    Parameters
-    ----------
-%(params)s
-
-    Returns
-    -------
-%(returns)s
-
-    Raises
-    ------
-%(raises)s
+    %(linear_sections)s
 
     See Also
     --------
@@ -479,14 +141,7 @@ convolve.__doc__ = _doc(
     inf propagate exactly as in SciPy: every tap is multiplied, including
     zero weights and fill values.
 
-    Out-of-core: when ``image`` or ``out`` is a 2-D :class:`numpy.memmap`
-    larger than ``imfilt._banded.BAND_BYTES`` (32 MiB), the call runs in
-    bands of output rows: each band gathers exactly the image rows its
-    windows read, is filtered, written to ``out`` and its pages of both
-    mappings are handed back to the OS.  Peak memory beyond the output (if
-    ``out`` is not itself a memmap) is then about three bands (about eight
-    with ``nan_policy='omit'``) plus the bytes of the mapped pages of one
-    band, whatever the file sizes; the result is identical.
+    %(out_of_core)s
 
     N-D (image and kernel with N >= 3 dimensions, ``axes=None``): equal to
     ``scipy.signal.convolve(image, kernel, mode, method='direct')`` for
@@ -546,10 +201,16 @@ convolve.__doc__ = _doc(
     >>> bool(np.allclose(smooth, imfilt.convolve(image, g, mode="same", method="direct")))
     True
     """
-)
+    spec = _linear.parse(mode, boundary, method, workers, stride, dilation, axes, True,
+                         nan_policy, channel_axis, "convolve")
+    return _linear.apply(image, kernel, fillvalue, dtype, out, spec)
 
-correlate.__doc__ = _doc(
-    """2-D, 1-D or N-D cross-correlation: the kernel is not flipped.
+
+@_fill_docs
+def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
+              dtype=None, workers=None, method="auto", stride=1, dilation=1,
+              axes=None, channel_axis=None, out=None, nan_policy="propagate"):
+    """2-D (or 1-D) cross-correlation: the kernel is not flipped.
 
     ``out[i, j] = sum_{a, b} image[i + a, j + b] * conj(kernel[a, b])`` over
     the image extended by ``boundary``.  Equal to
@@ -557,17 +218,7 @@ correlate.__doc__ = _doc(
     :func:`scipy.signal.correlate` (and :func:`numpy.correlate`) for 1-D
     inputs, in every mode and alignment rule, to floating point rounding.
 
-    Parameters
-    ----------
-%(params)s
-
-    Returns
-    -------
-%(returns)s
-
-    Raises
-    ------
-%(raises)s
+    %(linear_sections)s
 
     See Also
     --------
@@ -578,24 +229,15 @@ correlate.__doc__ = _doc(
     Notes
     -----
     Even-length kernels in ``'same'`` mode: 2-D correlation follows
-    ``correlate2d`` (window ``full[k//2 : k//2 + n]``), while 1-D and N-D
-    (N >= 3) correlation follow ``scipy.signal.correlate``/``numpy.correlate``
+    ``correlate2d`` (window ``full[k//2 : k//2 + n]``), while 1-D
+    correlation follows ``scipy.signal.correlate``/``numpy.correlate``
     (window ``full[(k-1)//2 : (k-1)//2 + n]``); odd kernels agree
-    everywhere.  After the ``'valid'`` swap, 1-D and N-D complex results
-    are conjugated as in ``scipy.signal.correlate``; 2-D ones are not, as
-    in ``correlate2d``.  In ``'valid'`` mode with a kernel larger than the image,
+    everywhere.  In ``'valid'`` mode with a kernel larger than the image,
     the inputs are swapped and the result flipped, exactly as SciPy does;
     for complex inputs that makes SciPy (and imfilt) conjugate the image
     instead of the kernel.
 
-    Out-of-core: when ``image`` or ``out`` is a 2-D :class:`numpy.memmap`
-    larger than ``imfilt._banded.BAND_BYTES`` (32 MiB), the call runs in
-    bands of output rows: each band gathers exactly the image rows its
-    windows read, is filtered, written to ``out`` and its pages of both
-    mappings are handed back to the OS.  Peak memory beyond the output (if
-    ``out`` is not itself a memmap) is then about three bands (about eight
-    with ``nan_policy='omit'``) plus the bytes of the mapped pages of one
-    band, whatever the file sizes; the result is identical.
+    %(out_of_core)s
 
     Examples
     --------
@@ -611,4 +253,6 @@ correlate.__doc__ = _doc(
     >>> imfilt.correlate(image, kernel, mode="same", boundary="wrap")[0]
     array([1., 2., 3., 0.], dtype=float32)
     """
-)
+    spec = _linear.parse(mode, boundary, method, workers, stride, dilation, axes, False,
+                         nan_policy, channel_axis, "correlate")
+    return _linear.apply(image, kernel, fillvalue, dtype, out, spec)

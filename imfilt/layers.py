@@ -4,8 +4,10 @@
 (no kernel flip), summed over the input channels of each group, plus a bias.
 It is :func:`imfilt.correlate`, not :func:`imfilt.convolve`, that it
 generalises.  :func:`conv_transpose2d` is its adjoint (the "deconvolution"
-or fractionally strided convolution of FCNs).  See CONVENTIONS sections 9
-and 11.
+or fractionally strided convolution of FCNs): with stride ``s`` it inserts
+``s - 1`` zeros between input samples, convolves fully with the kernel and
+crops ``padding`` from each side, so ``<conv2d(x, w), y> == <x,
+conv_transpose2d(y, w)>`` for matching stride, padding and dilation.
 """
 
 import numpy as np
@@ -13,9 +15,10 @@ import numpy as np
 from imfilt._kernels import _layers
 from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._channels import colour_error, looks_like_colour
+from imfilt._docs import docfiller
 from imfilt._geometry import (as_torch_pair, channel_axis_index, dilated_span, output_hw,
                               output_length, same_padding)
-from imfilt._threads import ran_parallel, resolve_workers
+from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -24,13 +27,6 @@ __all__ = ["conv2d", "conv_transpose2d"]
 _TILE_PIXELS = 256
 # conv_transpose2d uses the direct kernel below this many channel pairs per group.
 _DIRECT_PAIRS = 16
-
-_WORKERS = """\
-workers : int, optional
-        Threads to use (``None``: the :func:`imfilt.set_workers` default, else
-        ``OMP_NUM_THREADS``, else all available cores; ``-1``: all cores).
-        Results are bit-identical for any thread count."""
-
 
 def _compute_dtype(x, weight, func):
     compute, _ = result_dtypes(x.dtype, weight.dtype)
@@ -128,10 +124,9 @@ def _gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase, cste
         scratch["key"] = key
         scratch["col"] = np.empty((nthreads, Kd * tile), dtype=xg.dtype)
         scratch["ct"] = np.empty((nthreads, K * tile), dtype=xg.dtype)
-    ran_parallel(nthreads)
-    _layers.gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase, cstep,
-                        ocol0, ostep, xg.dtype.type(fill), scratch["col"], scratch["ct"],
-                        tile, nthreads)
+    ran_parallel(_layers.gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase,
+                                     cstep, ocol0, ostep, xg.dtype.type(fill), scratch["col"],
+                                     scratch["ct"], tile, nthreads, min_parallel_work()))
 
 
 def _fast_span(raw, n):
@@ -142,6 +137,7 @@ def _fast_span(raw, n):
     return int(ok[0]), int(ok[-1]) + 1
 
 
+@docfiller
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
            boundary="fill", channel_axis=None, workers=None):
     """2-D multi-channel cross-correlation, as ``torch.nn.functional.conv2d``.
@@ -309,17 +305,19 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
                 _gather_gemm(xc[n, g * Cg:(g + 1) * Cg], wmats[g], b[gs], out[n, gs],
                              rowsrc, orow, colsrc, q0, q1, cbase, sw, 0, 1, 0.0,
                              nthreads, scratch)
-    if ndim == 2:
-        return out[0, 0]
-    if ndim == 3:
-        return out[0]
-    return out
+    return _restore(out, ndim)
+
+
+def _restore(out, ndim):
+    """The (N, C, H, W) result back in the caller's layout: 2-D (H, W), 3-D (C, H, W) or 4-D."""
+    return out[0, 0] if ndim == 2 else out[0] if ndim == 3 else out
 
 
 def _transpose_size(n, k, s, p, d, op):
     return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
+@docfiller
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1, *, output_size=None, workers=None):
     """2-D transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
@@ -373,7 +371,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
     Examples
     --------
-    The seed example: a 2x2 input, a 4x4 kernel of ones, stride 3 gives 7x7;
+    A 2x2 input, a 4x4 kernel of ones and stride 3 give ``(2 - 1) * 3 + 4 = 7``;
     the stamps overlap in the middle row and column.
 
     >>> import numpy as np, imfilt
@@ -451,16 +449,11 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     elif Cg * Kg < _DIRECT_PAIRS:
         tables = _column_phases(W, Wo, kw, sw, pw, dw)
         scratch = np.empty((nthreads, Wo), dtype=compute)
-        ran_parallel(nthreads)
-        _layers.transpose_direct(xc, wc, b, out, groups, sh, sw, ph, dh, *tables, scratch,
-                                 nthreads)
+        ran_parallel(_layers.transpose_direct(xc, wc, b, out, groups, sh, sw, ph, dh, *tables,
+                                              scratch, nthreads, min_parallel_work()))
     else:
         _transpose_gemm(xc, wc, b, out, groups, (sh, sw), (ph, pw), (dh, dw), nthreads)
-    if ndim == 2:
-        return out[0, 0]
-    if ndim == 3:
-        return out[0]
-    return out
+    return _restore(out, ndim)
 
 
 def _column_phases(W, Wo, kw, sw, pw, dw):
@@ -519,8 +512,3 @@ def _transpose_gemm(x, w, b, out, groups, stride, padding, dilation, nthreads):
                     _gather_gemm(x[n, g * Cg:(g + 1) * Cg], wmat, b[gs], out[n, gs],
                                  rowsrc, orow, colsrc, q0, q1, cbase, 1, rx, sw, 0.0,
                                  nthreads, scratch)
-
-
-for _f in (conv2d, conv_transpose2d):
-    _f.__doc__ = _f.__doc__.replace("%(workers)s", _WORKERS)
-del _f

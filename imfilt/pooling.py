@@ -4,24 +4,26 @@ Every pooling variant is a thin wrapper over one generic function
 (``_pool``) that differs only in the reduction code passed to the kernel.
 Window geometry, output sizes, ``ceil_mode``, padding limits, the divisor of
 average pooling and the layout of the returned indices are those of
-``torch.nn.functional`` (see CONVENTIONS section 8).
+``torch.nn.functional``.
 """
 
 import numpy as np
 
 from imfilt._kernels import _pool as _kpool
-from imfilt._methods import interruptible_slices
 from imfilt._channels import check_colour_ambiguity
+from imfilt._docs import docfiller
 from imfilt._geometry import (as_planes, as_torch_pair, channel_axis_index, output_hw,
                               restore_planes)
-from imfilt._threads import ran_parallel, resolve_workers
+from imfilt._methods import interruptible_slices
+from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["max_pool2d", "avg_pool2d", "min_pool2d", "max_unpool2d", "stochastic_pool2d"]
 
-_OP_MAX, _OP_MIN, _OP_AVG, _OP_STOCHASTIC, _OP_STOCHASTIC_MEAN = range(5)
+_OP_MAX, _OP_MIN, _OP_AVG, _OP_STOCHASTIC, _OP_STOCHASTIC_MEAN = (
+    _kpool.OP_CODES[name] for name in ("max", "min", "avg", "stochastic", "stochastic_mean"))
 
-_SHARED = """\
+_fill_docs = docfiller(pool_input="""\
 x : array_like, shape (H, W), (C, H, W) or (N, C, H, W)
     The input; every (H, W) plane is pooled independently.  Any layout and
     byte order; never modified.
@@ -30,9 +32,7 @@ kernel_size : int or (int, int)
 stride : int or (int, int), optional
     Step between windows; defaults to ``kernel_size`` (PyTorch), also when
     given as an empty sequence ``()``.  Every size parameter also accepts a
-    one-element sequence, applied to both axes."""
-
-_CHANNEL_AXIS = """\
+    one-element sequence, applied to both axes.""", pool_channel_axis="""\
 channel_axis : int, optional
     The axis of ``x`` that holds channels, e.g. ``-1`` for an
     ``(H, W, C)`` image: it is not pooled and the result keeps it there;
@@ -41,13 +41,7 @@ channel_axis : int, optional
     it, a 3-D ``x`` whose last axis has length 3 or 4 raises
     ``ValueError`` (it looks like a colour image, but would be read as
     3 or 4 planes); pass ``channel_axis=-1`` for colour or
-    ``channel_axis=0`` for a stack of planes."""
-
-_WORKERS = """\
-workers : int, optional
-    Threads to use (``None``: the :func:`imfilt.set_workers` default, else
-    ``OMP_NUM_THREADS``, else all available cores; ``-1``: all cores).
-    Results are bit-identical for any thread count."""
+    ``channel_axis=0`` for a stack of planes.""")
 
 
 def _output_size(n, k, s, p, d, ceil_mode, axis):
@@ -207,29 +201,30 @@ def _pool_planes(x, op, kernel_size, stride, padding, dilation, ceil_mode, retur
         tscratch = np.empty((nthreads, max(W, 1)), dtype=compute)
         ascratch = np.empty((nthreads, max(W, 1)), dtype=np.float64)
         rscratch = np.empty((nthreads, max(W, 1)), dtype=np.intp)
-    ran_parallel(nthreads)
     # Groups of planes of about SLICE_SECONDS each, so Ctrl-C is handled
     # between them (about 1 ns per window tap and thread).
     per_plane = Ho * Wo * ksz[0] * ksz[1] * 1e-9 / nthreads
     for p0, p1, _, _ in interruptible_slices(P, 1, per_plane):
-        _kpool.pool2d(planes[p0:p1], out[p0:p1], None if indices is None else indices[p0:p1],
-                      ksz[0], ksz[1], strd[0], strd[1], pad[0], pad[1], dil[0], dil[1], op,
-                      compute.type(init), bool(count_include_pad), divisor,
-                      None if uniforms is None else uniforms[p0:p1], nthreads, tscratch,
-                      ascratch, rscratch)
+        ran_parallel(_kpool.pool2d(
+            planes[p0:p1], out[p0:p1], None if indices is None else indices[p0:p1],
+            ksz[0], ksz[1], strd[0], strd[1], pad[0], pad[1], dil[0], dil[1], op,
+            compute.type(init), bool(count_include_pad), divisor,
+            None if uniforms is None else uniforms[p0:p1], nthreads, tscratch,
+            ascratch, rscratch, min_parallel_work()))
     result = restore_planes(out.astype(out_dtype, copy=False), lead)
     if return_indices:
         return result, restore_planes(indices, lead)
     return result
 
 
+@_fill_docs
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False, *, channel_axis=None, workers=None):
     """Max pooling over (H, W) windows, exactly as ``torch.nn.functional.max_pool2d``.
 
     Parameters
     ----------
-    %(shared)s
+    %(pool_input)s
     padding : int or (int, int), optional
         Implicit ``-inf`` padding on both sides, at most ``kernel_size // 2``.
     dilation : int or (int, int), optional
@@ -241,7 +236,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         Also return where each maximum came from, as the flat index
         ``ih * W + iw`` into the unpadded input plane (the input of
         :func:`max_unpool2d`).
-    %(channel_axis)s
+    %(pool_channel_axis)s
     %(workers)s
 
     Returns
@@ -278,6 +273,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
                  channel_axis=channel_axis)
 
 
+@_fill_docs
 def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False, *, channel_axis=None, workers=None):
     """Min pooling: :func:`max_pool2d` with the order reversed.
@@ -287,10 +283,10 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
     Parameters
     ----------
-    %(shared)s
+    %(pool_input)s
     padding, dilation, ceil_mode, return_indices
         As in :func:`max_pool2d`.
-    %(channel_axis)s
+    %(pool_channel_axis)s
     %(workers)s
 
     Returns
@@ -312,6 +308,7 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
                  channel_axis=channel_axis)
 
 
+@_fill_docs
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None, *, channel_axis=None,
                workers=None):
@@ -319,7 +316,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
 
     Parameters
     ----------
-    %(shared)s
+    %(pool_input)s
     padding : int or (int, int), optional
         Implicit zero padding on both sides, at most ``kernel_size // 2``.
     ceil_mode : bool, optional
@@ -330,7 +327,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
         the padding is never counted.
     divisor_override : int, optional
         Divide every window sum by this positive number instead.
-    %(channel_axis)s
+    %(pool_channel_axis)s
     %(workers)s
 
     Returns
@@ -377,6 +374,7 @@ def _as_rng(rng):
     )
 
 
+@_fill_docs
 def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
                       return_indices=False, channel_axis=None, workers=None):
     """Stochastic pooling (Zeiler & Fergus, 2013).
@@ -387,7 +385,7 @@ def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
 
     Parameters
     ----------
-    %(shared)s
+    %(pool_input)s
     training : bool, optional
         Sample (True, default) or return the expectation (False).
     rng : None, int or numpy.random.Generator, optional
@@ -397,7 +395,7 @@ def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
     return_indices : bool, optional
         Also return the flat index ``ih * W + iw`` of each chosen activation
         (training only); :func:`max_unpool2d` accepts it.
-    %(channel_axis)s
+    %(pool_channel_axis)s
     %(workers)s
 
     Returns
@@ -454,12 +452,13 @@ def _unpool_size(n, k, s, p, requested, axis):
     return requested
 
 
+@_fill_docs
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None, *,
                  channel_axis=None, workers=None):
     """Inverse of :func:`max_pool2d`: zeros, then each value at its index.
 
-    Exactly ``torch.nn.functional.max_unpool2d``: the seed notes' "record the
-    pooling index, enlarge, then fill".
+    Exactly ``torch.nn.functional.max_unpool2d``: record the pooling index,
+    enlarge, then put each value back at its index.
 
     Parameters
     ----------
@@ -476,7 +475,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
         column (540 -> 270 -> 135 -> 67 cannot be inverted without it); must
         lie strictly within ``stride`` of the default
         ``(n - 1) * stride - 2 * padding + kernel_size``.
-    %(channel_axis)s
+    %(pool_channel_axis)s
     %(workers)s
 
     Returns
@@ -545,13 +544,5 @@ def _unpool_planes(x, indices, kernel_size, stride, padding, output_size, worker
     flat = np.ascontiguousarray(flat, dtype=np.int64)
     out = np.zeros((vals.shape[0], Ho * Wo), dtype=compute)
     nthreads = resolve_workers(workers)
-    ran_parallel(nthreads)
-    _kpool.unpool2d(vals, flat, out, nthreads)
+    ran_parallel(_kpool.unpool2d(vals, flat, out, nthreads, min_parallel_work()))
     return out.astype(out_dtype, copy=False).reshape(tuple(lead) + (Ho, Wo))
-
-
-for _f in (max_pool2d, min_pool2d, avg_pool2d, stochastic_pool2d, max_unpool2d):
-    _f.__doc__ = _f.__doc__.replace("%(shared)s", _SHARED.replace("\n", "\n    ")).replace(
-        "%(workers)s", _WORKERS.replace("\n", "\n    ")).replace(
-        "%(channel_axis)s", _CHANNEL_AXIS.replace("\n", "\n    "))
-del _f

@@ -1,7 +1,7 @@
 """Upsampling (bilinear transposed convolution, pixel repeat) and Gaussian pyramids.
 
 Bilinear upsampling is built from :func:`imfilt.conv_transpose2d` with the
-FCN kernel of :func:`bilinear_kernel` (CONVENTIONS section 10).  On its own
+FCN kernel of :func:`bilinear_kernel` (size ``2f - f % 2``, stride ``f``).  On its own
 that transposed convolution darkens the outer ~f/2 pixels (implicit zero
 padding); here the input is first extended by one edge-replicated sample on
 each side and the result cropped, which makes it equal to
@@ -15,8 +15,9 @@ import numpy as np
 from imfilt._kernels import _pyramid
 from imfilt._modes import boundary_index
 from imfilt._channels import check_colour_ambiguity
+from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import as_tuple, channel_axis_index, spatial_axes
-from imfilt._threads import ran_parallel, resolve_workers
+from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 from imfilt.layers import conv_transpose2d
 
@@ -24,23 +25,23 @@ __all__ = ["bilinear_kernel", "upsample", "pyramid_down", "pyramid_up"]
 
 _METHODS = ("bilinear", "nearest")
 
-_AXES_DOC = """\
+_AXES2D = """\
 axes : (int, int), optional
-        The two spatial axes (height, width); default the last two other
-        than ``channel_axis``, as ``(N, C, H, W)``.  Every other axis is a
-        stack of independent planes.
-    channel_axis : int, optional
-        The axis that holds colour channels, e.g. ``-1`` for ``(H, W, 3)``:
-        it is not resampled and the result keeps it; the result equals
-        processing each channel on its own and stacking along that axis.
-        A 3-D image whose last axis has length 3 or 4, given with neither
-        ``axes`` nor ``channel_axis``, raises ``ValueError``: it looks like
-        a colour image, but would be read as a stack of narrow images."""
-
-_WORKERS_DOC = """\
-workers : int, optional
-        Threads to use (``None``: the :func:`imfilt.set_workers` default;
-        ``-1``: all cores).  Results are bit-identical for any thread count."""
+    The two spatial axes (height, width); default the last two other
+    than ``channel_axis``, as ``(N, C, H, W)``.  Every other axis is a
+    stack of independent planes."""
+_CHANNEL_AXIS = """\
+channel_axis : int, optional
+    The axis that holds colour channels, e.g. ``-1`` for ``(H, W, 3)``:
+    it is not resampled and the result keeps it; the result equals
+    processing each channel on its own and stacking along that axis.
+    A 3-D image whose last axis has length 3 or 4, given with neither
+    ``axes`` nor ``channel_axis``, raises ``ValueError``: it looks like
+    a colour image, but would be read as a stack of narrow images."""
+_fill_docs = docfiller(axes2d=_AXES2D + "\n" + _CHANNEL_AXIS,
+                       pyramid_params="Parameters\n----------\n"
+                       "image : array_like, at least 2-D\n    The image or stack of images.\n"
+                       + _AXES2D + "\n" + _CHANNEL_AXIS + "\n" + SNIPPETS["workers"])
 
 
 def _bilinear_1d(f):
@@ -133,6 +134,7 @@ def _depthwise_transpose(planes, kernel, stride, padding, workers):
                             workers=workers)[0]
 
 
+@_fill_docs
 def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
              workers=None):
     """Enlarge an image by an integer factor.
@@ -151,7 +153,7 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
         deconvolution differs from it in the outer ~f/2 pixels).
         ``'nearest'``: every pixel repeated ``factor`` times (PyTorch's
         ``'nearest'`` for integer factors), dtype kept.
-    %(axes)s
+    %(axes2d)s
     %(workers)s
 
     Returns
@@ -203,6 +205,7 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
     return _from_stack(out, info)
 
 
+@_fill_docs
 def pyramid_down(image, *, axes=None, channel_axis=None, workers=None):
     """Blur with the 5x5 Gaussian ``[1 4 6 4 1] / 16`` and keep every other pixel.
 
@@ -211,11 +214,7 @@ def pyramid_down(image, *, axes=None, channel_axis=None, workers=None):
     ``((H + 1) // 2, (W + 1) // 2)``.  Computed separably, only at the kept
     pixels.
 
-    Parameters
-    ----------
-    image : array_like, at least 2-D
-    %(axes)s
-    %(workers)s
+    %(pyramid_params)s
 
     Returns
     -------
@@ -232,6 +231,7 @@ def pyramid_down(image, *, axes=None, channel_axis=None, workers=None):
     >>> float(imfilt.pyramid_down(np.full((4, 4), 2.0))[1, 1])
     2.0
     """
+    nthreads = resolve_workers(workers)
     planes, info = _as_stack(image, axes, "pyramid_down", channel_axis=channel_axis)
     planes = _float_planes(planes, "pyramid_down")
     P, H, W = planes.shape
@@ -239,16 +239,21 @@ def pyramid_down(image, *, axes=None, channel_axis=None, workers=None):
         raise ValueError(f"pyramid_down: image has an empty spatial axis, shape {planes.shape[1:]}")
     Ho, Wo = (H + 1) // 2, (W + 1) // 2
     out = np.empty((P, Ho, Wo), dtype=planes.dtype)
-    if P:
-        nthreads = resolve_workers(workers)
-        rowmap = boundary_index(H, 2, 2 * Ho + 1 - H, "reflect")
-        colmap = boundary_index(W, 2, 2 * Wo + 1 - W, "reflect")
-        scratch = np.empty((nthreads, W), dtype=planes.dtype)
-        ran_parallel(nthreads)
-        _pyramid.pyr_down(planes, out, rowmap, colmap, scratch, nthreads)
-    return _from_stack(out, info)
+    rowmap = boundary_index(H, 2, 2 * Ho + 1 - H, "reflect")
+    colmap = boundary_index(W, 2, 2 * Wo + 1 - W, "reflect")
+    return _from_stack(_run_pyramid(planes, out, rowmap, colmap, nthreads, True), info)
 
 
+def _run_pyramid(planes, out, rowmap, colmap, nthreads, down):
+    """The pyramid kernel on (P, H, W) planes into ``out``; returns ``out``."""
+    if out.size:
+        scratch = np.empty((nthreads, planes.shape[-1]), dtype=planes.dtype)
+        ran_parallel(_pyramid.pyramid(planes, out, rowmap, colmap, scratch, nthreads,
+                                      min_parallel_work(), down))
+    return out
+
+
+@_fill_docs
 def pyramid_up(image, *, axes=None, channel_axis=None, workers=None):
     """Double the size: insert zeros, then smooth with 4 x the 5x5 Gaussian.
 
@@ -260,11 +265,7 @@ def pyramid_up(image, *, axes=None, channel_axis=None, workers=None):
     ``(x[i-1] + 6 x[i] + x[i+1]) / 8`` and odd ones ``(x[i] + x[i+1]) / 2``,
     with ``x[-1] = x[1]`` and ``x[n] = x[n-1]`` at the borders.
 
-    Parameters
-    ----------
-    image : array_like, at least 2-D
-    %(axes)s
-    %(workers)s
+    %(pyramid_params)s
 
     Returns
     -------
@@ -278,18 +279,10 @@ def pyramid_up(image, *, axes=None, channel_axis=None, workers=None):
     >>> out.shape, float(out.min()), float(out.max())
     ((6, 8), 5.0, 5.0)
     """
+    nthreads = resolve_workers(workers)
     planes, info = _as_stack(image, axes, "pyramid_up", channel_axis=channel_axis)
     planes = _float_planes(planes, "pyramid_up")
     P, H, W = planes.shape
-    if H == 0 or W == 0 or P == 0:
-        return _from_stack(np.zeros((P, 2 * H, 2 * W), planes.dtype), info)
-    out = np.empty((P, 2 * H, 2 * W), dtype=planes.dtype)
-    nthreads = resolve_workers(workers)
-    ran_parallel(nthreads)
-    _pyramid.pyr_up(planes, out, np.empty((nthreads, W), dtype=planes.dtype), nthreads)
-    return _from_stack(out, info)
-
-
-for _f in (upsample, pyramid_down, pyramid_up):
-    _f.__doc__ = _f.__doc__.replace("%(axes)s", _AXES_DOC).replace("%(workers)s", _WORKERS_DOC)
-del _f
+    out = (np.empty if H and W else np.zeros)((P, 2 * H, 2 * W), dtype=planes.dtype)
+    unused = np.zeros(1, dtype=np.intp)
+    return _from_stack(_run_pyramid(planes, out, unused, unused, nthreads, False), info)

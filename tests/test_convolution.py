@@ -163,7 +163,7 @@ def test_one_d_boundaries(boundary, mode, rng):
             np.testing.assert_allclose(func(x, w, mode, boundary), ref, rtol=1e-12, atol=1e-12)
 
 
-# --- tiny hand-computed cases and the seed examples --------------------------
+# --- tiny hand-computed cases ------------------------------------------------
 
 def test_seed_full_2x2_with_3x3_gives_4x4():
     image = np.array([[1.0, 2.0], [3.0, 4.0]])

@@ -151,14 +151,14 @@ def test_nan_policy_per_block_equals_in_memory(rng):
 
 def test_threads_policy_default_is_one_per_block(monkeypatch, rng):
     seen = []
-    import imfilt.convolution as conv
-    real = conv._filter
+    from imfilt import _linear
+    real = _linear._filter
 
-    def spy(*args):
-        seen.append(args[6])                              # workers
-        return real(*args)
+    def spy(image, kernel, fillvalue, dtype, out, spec):
+        seen.append(spec.nthreads)
+        return real(image, kernel, fillvalue, dtype, out, spec)
 
-    monkeypatch.setattr(conv, "_filter", spy)
+    monkeypatch.setattr(_linear, "_filter", spy)
     image = da.from_array(rng.standard_normal((20, 20)), chunks=10)
     _compute(idask.convolve(image, np.ones((3, 3)), "same"))
     assert seen and set(seen) == {1}

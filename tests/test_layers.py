@@ -1,6 +1,5 @@
 """conv2d and conv_transpose2d: NumPy/SciPy references always, PyTorch when installed."""
 
-import doctest
 
 import numpy as np
 import pytest
@@ -405,8 +404,3 @@ def test_kernels_built_with_openmp():
         pytest.skip("built serial on purpose (IMFILT_OPENMP=0)")
     assert _layers._openmp_compiled() and _pool._openmp_compiled()
     assert imfilt.openmp_enabled()
-
-
-def test_doctests():
-    result = doctest.testmod(imfilt.layers, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0

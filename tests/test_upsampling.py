@@ -1,6 +1,5 @@
 """bilinear_kernel, upsample and the Gaussian pyramids."""
 
-import doctest
 
 import numpy as np
 import pytest
@@ -176,8 +175,3 @@ def test_pyramid_round_trip_on_constant():
 def test_validation_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
-
-
-def test_doctests():
-    result = doctest.testmod(imfilt.upsampling, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0

@@ -1,6 +1,6 @@
 """Run-time view of how the kernels were built (OpenMP, compiler flags)."""
 
-from imfilt._kernels._omp_support cimport (
+from imfilt._kernels._common cimport (
     imfilt_build_flags,
     imfilt_omp_max_threads,
     imfilt_openmp_compiled,

@@ -27,11 +27,9 @@ cimport cython
 from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy
 
-from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport (imfilt_openmp_compiled, imfilt_team_size, real_t,
+                                      use_threads)
 
-ctypedef fused real_t:
-    float
-    double
 
 
 def _openmp_compiled():
@@ -200,6 +198,8 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
     strips : (nthreads, (k0 + 1) * len(colmap)) scratch.          # SCRATCH
     pointers : (nthreads, 2 * (k0 + 1)) pointer-sized scratch.    # SCRATCH
     min_parallel_work : below this many tap-outputs run on one thread.
+
+    Returns the number of threads that ran (1 when serial).
     """
     cdef Geometry g
     cdef Py_ssize_t B = x.shape[0], Bw = w.shape[0]
@@ -214,6 +214,7 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
     cdef const real_t *wp = &w[0, 0, 0]
     cdef real_t *op = &out[0, 0, 0]
     cdef bint parallel
+    cdef int used = 1
 
     g.n0, g.n1 = x.shape[1], x.shape[2]
     g.k0, g.k1 = w.shape[1], w.shape[2]
@@ -244,11 +245,13 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
     band = (g.o0 + per_image - 1) // per_image
     per_image = (g.o0 + band - 1) // band
     nitems = B * per_image
-    parallel = nthreads > 1 and nitems > 1 and B * g.o0 * g.o1 * g.k0 * g.k1 >= min_parallel_work
+    parallel = nitems > 1 and use_threads(nthreads, B * g.o0 * g.o1 * g.k0 * g.k1,
+                                          min_parallel_work)
 
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
                            chunksize=1, use_threads_if=parallel):
+            used = imfilt_team_size()
             tid = threadid()
             img = item // per_image
             blk = item - img * per_image
@@ -264,6 +267,7 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
                                 <const real_t **>(pp + tid * 2 * (g.k0 + 1)),
                                 <const real_t **>(pp + tid * 2 * (g.k0 + 1) + g.k0 + 1),
                                 i0, i1)
+    return used
 
 
 cdef void _correlate_band_table(const Geometry *g, const real_t *x, const real_t *w,
@@ -342,6 +346,8 @@ def correlate_rowtable(const real_t[:, ::1] x not None,
     fill, nthreads, fillrow, strips, pointers, min_parallel_work : as
         in ``correlate_padded`` (strips: (nthreads, (Ka + 1) * P1),
         pointers: (nthreads, 2 * (Ka + 1))).
+
+    Returns the number of threads that ran (1 when serial).
     """
     cdef Geometry g
     cdef Py_ssize_t O = out.shape[0], nitems, band, item, i0, i1, tid, num
@@ -355,6 +361,7 @@ def correlate_rowtable(const real_t[:, ::1] x not None,
     cdef const real_t *wp = &w[0, 0]
     cdef real_t *op = &out[0, 0]
     cdef bint parallel
+    cdef int used = 1
 
     g.n0, g.n1 = x.shape[0], x.shape[1]
     g.k0, g.k1 = w.shape[0], w.shape[1]
@@ -382,11 +389,13 @@ def correlate_rowtable(const real_t[:, ::1] x not None,
         nitems = O
     band = (O + nitems - 1) // nitems
     nitems = (O + band - 1) // band
-    parallel = nthreads > 1 and nitems > 1 and O * g.o1 * g.k0 * g.k1 >= min_parallel_work
+    parallel = nitems > 1 and use_threads(nthreads, O * g.o1 * g.k0 * g.k1,
+                                          min_parallel_work)
 
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
                            chunksize=1, use_threads_if=parallel):
+            used = imfilt_team_size()
             tid = threadid()
             i0 = item * band
             i1 = i0 + band
@@ -398,3 +407,4 @@ def correlate_rowtable(const real_t[:, ::1] x not None,
                                       <const real_t **>(pp + tid * 2 * (g.k0 + 1)),
                                       <const real_t **>(pp + tid * 2 * (g.k0 + 1) + g.k0 + 1),
                                       i0, i1)
+    return used

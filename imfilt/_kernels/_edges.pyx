@@ -30,7 +30,8 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport fabs
 from libc.stdint cimport uint8_t, uint16_t
 
-from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
+                                      imfilt_team_size, imin, real_t, use_threads)
 
 ctypedef fused in_t:
     uint8_t
@@ -42,9 +43,6 @@ ctypedef fused out_t:
     float
     double
 
-ctypedef fused real_t:
-    float
-    double
 
 # The magnitude row loop lives in C.  Compiled with the default math-errno
 # semantics, GCC guards every sqrt with a branch and will not vectorise the
@@ -61,6 +59,8 @@ cdef extern from *:
     #if defined(__aarch64__) && defined(__ARM_NEON)
     #include <arm_neon.h>
     #endif
+    /* float and double variants of one SIMD loop, deliberately separate: the
+       intrinsics and the lane counts differ by type. */
     static void imfilt_sqrt_inplace_f(float *v, Py_ssize_t n)
     {
         Py_ssize_t j = 0;
@@ -133,6 +133,9 @@ cdef enum:
     WANT_G0 = 1
     WANT_G1 = 2
     WANT_MAG = 4
+
+#: The flags and the column block, for imfilt.edges (read from here, never copied).
+OUT_G0, OUT_G1, OUT_MAG, COLUMN_BLOCK = WANT_G0, WANT_G1, WANT_MAG, COL_BLOCK
 
 
 def _openmp_compiled():
@@ -228,6 +231,15 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
                 _mag_row(S, D, a, b, mag_scale, mag + i * n1 + c0, w)
 
 
+cdef inline Py_ssize_t _bands(Py_ssize_t n0, int *nthreads) noexcept nogil:
+    """One band of rows per thread: clamp ``nthreads`` to [1, n0], return the band count."""
+    if nthreads[0] < 1:
+        nthreads[0] = 1
+    if nthreads[0] > n0:
+        nthreads[0] = <int>n0
+    return nthreads[0]
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def sep3_gradient(const in_t[:, ::1] x not None,
@@ -240,7 +252,7 @@ def sep3_gradient(const in_t[:, ::1] x not None,
                   out_t[:, ::1] g1 not None,
                   out_t[:, ::1] mag not None,
                   out_t[:, ::1] scratch not None,
-                  int nthreads):
+                  int nthreads, Py_ssize_t min_work):
     """Separable 3x3 derivative pair of ``x`` (validated by the caller).
 
     x : (n0, n1) C-contiguous image, n0, n1 >= 1.                 # IN
@@ -252,7 +264,9 @@ def sep3_gradient(const in_t[:, ::1] x not None,
     what : bit set of outputs wanted: 1 = g0, 2 = g1, 4 = magnitude.
     g0, g1, mag : (n0, n1) outputs; unwanted ones may be any shape.  # OUT
     scratch : (nthreads, 2 * (min(n1, 1024) + 2)) row buffers.
-    nthreads : threads to use (>= 1).
+    nthreads : threads to use (>= 1); one below ``min_work`` work items.
+
+    Returns the number of threads that ran.
     """
     cdef Py_ssize_t n0 = x.shape[0], n1 = x.shape[1]
     cdef Py_ssize_t nblocks, band, blk, i0, i1, slen = scratch.shape[1]
@@ -267,27 +281,18 @@ def sep3_gradient(const in_t[:, ::1] x not None,
     cdef out_t *S
     cdef out_t ta = <out_t>a, tb = <out_t>b
     cdef out_t tas = <out_t>axis_scale, tms = <out_t>mag_scale
-    cdef bint parallel
+    cdef int used = 1
 
-    if nthreads < 1:
-        nthreads = 1
-    if nthreads > n0:
-        nthreads = <int>n0
-    nblocks = nthreads
+    nblocks = _bands(n0, &nthreads)
     band = (n0 + nblocks - 1) // nblocks
-    parallel = nthreads > 1 and n0 * n1 >= 65536
-
-    with nogil:
-        for blk in prange(nblocks, num_threads=nthreads, schedule="static",
-                          chunksize=1, use_threads_if=parallel):
-            i0 = blk * band
-            i1 = i0 + band
-            if i1 > n0:
-                i1 = n0
-            if i0 < i1:
-                S = sp + (<Py_ssize_t>threadid()) * slen
-                _sep3_band(xp, n1, zp, rp, cp, ta, tb, tas, tms, what,
-                           p0, p1, pm, S, S + slen // 2, i0, i1)
+    for blk in prange(nblocks, nogil=True, num_threads=nthreads, schedule="static", chunksize=1,
+                      use_threads_if=use_threads(nthreads, n0 * n1 * WORK_PER_ELEMENT, min_work)):
+        used = imfilt_team_size()
+        S = sp + (<Py_ssize_t>threadid()) * slen
+        if blk * band < n0:
+            _sep3_band(xp, n1, zp, rp, cp, ta, tb, tas, tms, what,
+                       p0, p1, pm, S, S + slen // 2, blk * band, imin(blk * band + band, n0))
+    return used
 
 
 @cython.boundscheck(False)
@@ -351,10 +356,10 @@ def nms_interp(const real_t[:, ::1] g0 not None,
                const real_t[:, ::1] mag not None,
                const uint8_t[:, ::1] keep not None,
                real_t[:, ::1] out not None,
-               double low, int nthreads):
+               double low, int nthreads, Py_ssize_t min_work):
     """Non-maximum suppression of ``mag``; border pixels, pixels where
     ``keep`` is 0 and ``mag < low`` give 0.  All arrays (n0, n1)
-    C-contiguous; ``out`` is written."""
+    C-contiguous; ``out`` is written.  Returns the threads that ran."""
     cdef Py_ssize_t n0 = mag.shape[0], n1 = mag.shape[1]
     cdef Py_ssize_t nblocks, band, blk, i0, i1
     cdef const real_t *a = &g0[0, 0]
@@ -363,23 +368,15 @@ def nms_interp(const real_t[:, ::1] g0 not None,
     cdef const uint8_t *kp = &keep[0, 0]
     cdef real_t *o = &out[0, 0]
     cdef real_t lo = <real_t>low
-    cdef bint parallel
-    if nthreads < 1:
-        nthreads = 1
-    if nthreads > n0:
-        nthreads = <int>n0
-    nblocks = nthreads
+    cdef int used = 1
+    nblocks = _bands(n0, &nthreads)
     band = (n0 + nblocks - 1) // nblocks
-    parallel = nthreads > 1 and n0 * n1 >= 65536
-    with nogil:
-        for blk in prange(nblocks, num_threads=nthreads, schedule="static",
-                          chunksize=1, use_threads_if=parallel):
-            i0 = blk * band
-            i1 = i0 + band
-            if i1 > n0:
-                i1 = n0
-            if i0 < i1:
-                _nms_rows(a, b, m, kp, o, n0, n1, lo, i0, i1)
+    for blk in prange(nblocks, nogil=True, num_threads=nthreads, schedule="static", chunksize=1,
+                      use_threads_if=use_threads(nthreads, n0 * n1 * WORK_PER_ELEMENT, min_work)):
+        if blk * band < n0:
+            _nms_rows(a, b, m, kp, o, n0, n1, lo, blk * band, imin(blk * band + band, n0))
+        used = imfilt_team_size()
+    return used
 
 
 @cython.boundscheck(False)

@@ -31,7 +31,8 @@ cimport cython
 from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy
 
-from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport (imfilt_openmp_compiled, imfilt_team_size, imin, real_t,
+                                      use_threads)
 
 
 # Register-blocked matrix product for one tile: ct (K, T) = wt^T @ col with
@@ -154,10 +155,6 @@ cdef extern from *:
                        Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T) noexcept nogil
 
 
-ctypedef fused real_t:
-    float
-    double
-
 
 def _openmp_compiled():
     """True when this module was compiled with OpenMP."""
@@ -195,6 +192,15 @@ cdef inline void _fill_segment(const real_t *xr, const Py_ssize_t *colsrc,
         d[q - qa] = xr[s] if s >= 0 else fill
 
 
+cdef inline Py_ssize_t _row_run(Py_ssize_t pos, Py_ssize_t p1, Py_ssize_t Q, Py_ssize_t *r,
+                                Py_ssize_t *qa) noexcept nogil:
+    """Flat pixel ``pos`` as output row ``r`` and column ``qa``; returns the end
+    column of the run of pixels before ``p1`` that stays in that row."""
+    r[0] = pos // Q
+    qa[0] = pos - r[0] * Q
+    return imin(qa[0] + (p1 - pos), Q)
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef void _gemm_tile(const real_t *x, Py_ssize_t H, Py_ssize_t W,
@@ -221,17 +227,13 @@ cdef void _gemm_tile(const real_t *x, Py_ssize_t H, Py_ssize_t W,
         jx = kd % Tx
         pos = p0
         while pos < p1:
-            r = pos // Q
-            qa = pos - r * Q
-            qb = qa + (p1 - pos)
-            if qb > Q:
-                qb = Q
+            qb = _row_run(pos, p1, Q, &r, &qa)
             srow = rowsrc[r * Ty + jy]
             xr = (x + (c * H + srow) * W) if srow >= 0 else NULL
             _fill_segment(xr, colsrc + jx * Q, qa, qb, q0[jx], q1[jx], cbase[jx], cstep,
                           fill, col + kd * T + (pos - p0))
             pos = pos + (qb - qa)
-    if real_t is float:
+    if real_t is float:    # float/double variants of one GEMM (deliberate: SIMD widths differ)
         imfilt_gemm_f(wp, col, ct, K, Kd, T)
     else:
         imfilt_gemm_d(wp, col, ct, K, Kd, T)
@@ -239,11 +241,7 @@ cdef void _gemm_tile(const real_t *x, Py_ssize_t H, Py_ssize_t W,
         bk = bp[k]
         pos = p0
         while pos < p1:
-            r = pos // Q
-            qa = pos - r * Q
-            qb = qa + (p1 - pos)
-            if qb > Q:
-                qb = Q
+            qb = _row_run(pos, p1, Q, &r, &qa)
             o = outp + (k * Ho + orow[r]) * Wo + ocol0
             cc = ct + k * T + (pos - p0) - qa
             if ostep == 1:
@@ -273,12 +271,13 @@ def gather_gemm(const real_t[:, :, ::1] x not None,      # IN  (C, H, W)
                 real_t[:, ::1] colbuf not None,          # scratch (nthreads, Kd * tile)
                 real_t[:, ::1] ctile not None,           # scratch (nthreads, K * tile)
                 Py_ssize_t tile,
-                int nthreads):
+                int nthreads, Py_ssize_t min_work):
     """Gathered GEMM for one (image, group, phase); see module docstring.
 
     Output pixels (flat over R x Q) are cut into tiles of ``tile`` pixels;
     each thread expands and multiplies its own tiles, in one parallel region.
     Tile boundaries do not depend on ``nthreads``, so neither do results.
+    Runs serially below ``min_work`` multiply-adds; returns the threads that ran.
     """
     cdef Py_ssize_t H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t K = wmat.shape[1], Kd = wmat.shape[0]
@@ -293,15 +292,17 @@ def gather_gemm(const real_t[:, :, ::1] x not None,      # IN  (C, H, W)
     cdef real_t *outp = &out[0, 0, 0]
     cdef real_t *cb = &colbuf[0, 0]
     cdef real_t *ct = &ctile[0, 0]
+    cdef int used = 1
 
     if R == 0 or Q == 0 or K == 0:
-        return
+        return used
     ntiles = (R * Q + tile - 1) // tile
     if nthreads > ntiles:
         nthreads = <int>ntiles
     with nogil:
         for t in prange(ntiles, num_threads=nthreads, schedule="static",
-                        use_threads_if=nthreads > 1):
+                        use_threads_if=use_threads(nthreads, R * Q * K * Kd, min_work)):
+            used = imfilt_team_size()
             tid = threadid()
             p0 = t * tile
             p1 = p0 + tile
@@ -311,6 +312,7 @@ def gather_gemm(const real_t[:, :, ::1] x not None,      # IN  (C, H, W)
                        &rowsrc[0, 0], &orow[0], &colsrc[0, 0], Q,
                        &q0[0], &q1[0], &cbase[0], cstep, ocol0, ostep, fill,
                        p0, p1, cb + tid * cstride, ct + tid * tstride)
+    return used
 
 
 @cython.boundscheck(False)
@@ -382,8 +384,8 @@ def transpose_direct(const real_t[:, :, :, ::1] x not None,   # IN  (N, Cin, H, 
                      const Py_ssize_t[:, ::1] plo not None,   # (sw, kw)
                      const Py_ssize_t[:, ::1] phi not None,   # (sw, kw)
                      real_t[:, ::1] scratch not None,         # (nthreads, Wo)
-                     int nthreads):
-    """Transposed convolution, each thread owning whole output rows."""
+                     int nthreads, Py_ssize_t min_work):
+    """Transposed convolution, each thread owning whole output rows; returns the threads."""
     cdef Py_ssize_t N = x.shape[0], Cin = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Kg = w.shape[1], kh = w.shape[2], kw = w.shape[3]
     cdef Py_ssize_t Cout = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
@@ -396,14 +398,16 @@ def transpose_direct(const real_t[:, :, :, ::1] x not None,   # IN  (N, Cin, H, 
     cdef real_t *op
     cdef real_t *sp = &scratch[0, 0]
     cdef bint parallel
+    cdef int used = 1
     if rows == 0 or Wo == 0:
-        return
+        return used
     xp = &x[0, 0, 0, 0]
     op = &out[0, 0, 0, 0]
-    parallel = nthreads > 1 and rows * Wo * Cg * kh * kw >= 65536
+    parallel = use_threads(nthreads, rows * Wo * Cg * kh * kw, min_work)
     with nogil:
         for r in prange(rows, num_threads=nthreads, schedule="static",
                         use_threads_if=parallel):
+            used = imfilt_team_size()
             tid = threadid()
             n = r // (Cout * Ho)
             rem = r - n * Cout * Ho
@@ -415,3 +419,4 @@ def transpose_direct(const real_t[:, :, :, ::1] x not None,   # IN  (N, Cin, H, 
                            Kg, kh, kw, oy, sh, sw, ph, dh, nrx,
                            &nph[0], &pkx[0, 0], &pbase[0, 0], &plo[0, 0], &phi[0, 0],
                            bias[co], op + r * Wo, Wo, sp + tid * sstride)
+    return used

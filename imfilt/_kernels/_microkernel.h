@@ -170,6 +170,9 @@ IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_v4d, imfil
                 const T *p = rows[r] + c0 + j;                                    \
                 const T *wt = w + r * k1;        /* top: kernel row r */          \
                 const T *wb = w + (r - 1) * k1;  /* bottom: kernel row r-1 */     \
+                /* The r == 0 and r == k0 branches below are deliberately  */ \
+                /* unrolled SIMD variants (one output row each, no branch  */ \
+                /* in the tap loop); the middle branch feeds both rows.    */ \
                 if (r == 0) {                                                     \
                     for (ptrdiff_t b = 0; b < k1; b++) {                          \
                         const T *q = p + b * d;                                   \

@@ -20,14 +20,10 @@ cimport cython
 from cython.parallel cimport prange
 from libc.math cimport isfinite, NAN
 
-from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
+                                      imfilt_team_size, imin, real_t, use_threads)
 
-ctypedef fused real_t:
-    float
-    double
 
-#: Below this many elements the loops run on one thread.
-cdef Py_ssize_t PARALLEL_MIN = 65536
 #: Elements per dynamically scheduled piece (a busy core holds up no one).
 cdef Py_ssize_t CHUNK = 32768
 
@@ -64,39 +60,50 @@ cdef inline void _combine_range(real_t *num, const real_t *den, const real_t *hi
                 num[i] = <real_t>(<double>num[i] * (scale / <double>den[i]))
 
 
+cdef inline Py_ssize_t _pieces(Py_ssize_t n) noexcept nogil:
+    """Number of CHUNK-sized pieces of ``n`` elements (the last may be shorter)."""
+    return (n + CHUNK - 1) // CHUNK
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def split_finite(const real_t[::1] x, real_t[::1] x0, real_t[::1] bad, real_t[::1] good,
-                 int nthreads):
+                 int nthreads, Py_ssize_t min_work):
     """``x0 = where(isfinite(x), x, 0)``, ``bad = ~isfinite(x)``, ``good = 1 - bad``.
 
-    # IN x; OUT x0, bad, good
+    Returns the number of threads that ran.   # IN x; OUT x0, bad, good
     """
-    cdef Py_ssize_t n = x.shape[0], pieces = (n + CHUNK - 1) // CHUNK, p, lo, hi
+    cdef Py_ssize_t n = x.shape[0], p, lo
+    cdef int used = 1
     if n == 0:
-        return
-    with nogil:
-        for p in prange(pieces, num_threads=nthreads, schedule="dynamic", chunksize=1,
-                        use_threads_if=n >= PARALLEL_MIN and nthreads > 1):
-            lo = p * CHUNK
-            hi = lo + CHUNK if lo + CHUNK < n else n
-            _split_range(&x[0], &x0[0], &bad[0], &good[0], lo, hi)
+        return used
+    for p in prange(_pieces(n), nogil=True, num_threads=nthreads,
+                    schedule="dynamic", chunksize=1,
+                    use_threads_if=use_threads(nthreads, n * WORK_PER_ELEMENT, min_work)):
+        used = imfilt_team_size()
+        lo = p * CHUNK
+        _split_range(&x[0], &x0[0], &bad[0], &good[0], lo, imin(lo + CHUNK, n))
+    return used
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
-                 double ntaps, double scale, int nthreads):
+                 double ntaps, double scale, int nthreads, Py_ssize_t min_work):
     """In place in ``num``: the omit result (see module docstring).
 
-    The rescaling is computed in double and rounded once.   # INOUT num
+    The rescaling is computed in double and rounded once; returns the
+    number of threads that ran.   # INOUT num
     """
-    cdef Py_ssize_t n = num.shape[0], pieces = (n + CHUNK - 1) // CHUNK, p, lo, hi
+    cdef int used = 1
+    cdef Py_ssize_t n = num.shape[0], p, lo
     if n == 0:
-        return
-    with nogil:
-        for p in prange(pieces, num_threads=nthreads, schedule="dynamic", chunksize=1,
-                        use_threads_if=n >= PARALLEL_MIN and nthreads > 1):
-            lo = p * CHUNK
-            hi = lo + CHUNK if lo + CHUNK < n else n
-            _combine_range(&num[0], &den[0], &hits[0], ntaps - 0.5, scale, lo, hi)
+        return used
+    for p in prange(_pieces(n), nogil=True, num_threads=nthreads,
+                    schedule="dynamic", chunksize=1,
+                    use_threads_if=use_threads(nthreads, n * WORK_PER_ELEMENT, min_work)):
+        lo = p * CHUNK
+        _combine_range(&num[0], &den[0], &hits[0], ntaps - 0.5, scale, lo,
+                       imin(lo + CHUNK, n))
+        used = imfilt_team_size()
+    return used

@@ -12,7 +12,10 @@ Python layer (``imfilt.pooling``) before these functions are called.
 cimport cython
 from cython.parallel cimport prange, threadid
 
-from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+import numpy as np
+
+from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imax, imfilt_openmp_compiled,
+                                      imfilt_team_size, imin, use_threads)
 
 ctypedef long long longlong
 
@@ -21,13 +24,77 @@ ctypedef fused pool_t:
     double
     longlong
 
-# Reductions (codes shared with imfilt.pooling).
+# Reductions; imfilt.pooling reads the codes from OP_CODES below.
 cdef enum:
     OP_MAX = 0
     OP_MIN = 1
     OP_AVG = 2
     OP_STOCHASTIC = 3
     OP_STOCHASTIC_MEAN = 4
+
+#: Reduction name -> the ``op`` code of ``pool2d``.
+OP_CODES = {"max": OP_MAX, "min": OP_MIN, "avg": OP_AVG, "stochastic": OP_STOCHASTIC,
+            "stochastic_mean": OP_STOCHASTIC_MEAN}
+
+
+cdef struct Window:
+    # The pooling window of one call: size, stride, padding, dilation, the
+    # reduction and the average's divisor rule (see _avg_divisor).
+    Py_ssize_t kh, kw, sh, sw, ph, pw, dh, dw
+    int op
+    bint include_pad
+    double divisor
+
+
+cdef inline Py_ssize_t _avg_count(Py_ssize_t i0, Py_ssize_t k, Py_ssize_t n, Py_ssize_t p,
+                                  bint include_pad) noexcept nogil:
+    """The average pooling divisor factor of one axis (THE rule, used everywhere).
+
+    The window starts at ``i0`` (negative inside the left padding) and is cut
+    at the end of the padded axis ``n + p``, so a ceil-mode overhang never
+    counts.  With ``include_pad`` the padded cells count, otherwise only the
+    cells inside the axis.  The divisor is the product over the two axes
+    (unless ``divisor_override`` replaces it).
+    """
+    cdef Py_ssize_t end = i0 + k
+    if end > n + p:
+        end = n + p
+    if include_pad:
+        return end - i0
+    if end > n:
+        end = n
+    return end - (i0 if i0 > 0 else 0)
+
+
+cdef inline Py_ssize_t _taps_inside(Py_ssize_t *start, Py_ssize_t k, Py_ssize_t d,
+                                    Py_ssize_t n) noexcept nogil:
+    """Move ``start`` to the first tap of the dilated window inside ``[0, n)``;
+    return how many of its ``k`` taps (spaced ``d``) lie inside."""
+    cdef Py_ssize_t end = imin(start[0] + (k - 1) * d + 1, n)
+    while start[0] < 0:
+        start[0] = start[0] + d
+    return (end - start[0] + d - 1) // d if end > start[0] else 0
+
+
+cdef inline double _avg_divisor(const Window *g, Py_ssize_t i0, Py_ssize_t j0, Py_ssize_t H,
+                               Py_ssize_t W) noexcept nogil:
+    """The divisor of the window at ``(i0, j0)``: ``divisor_override`` when
+    positive, else the product of the two axes' ``_avg_count``."""
+    if g.divisor > 0:
+        return g.divisor
+    return <double>(_avg_count(i0, g.kh, H, g.ph, g.include_pad)
+                    * _avg_count(j0, g.kw, W, g.pw, g.include_pad))
+
+
+def avg_axis_counts(Py_ssize_t n, Py_ssize_t k, Py_ssize_t s, Py_ssize_t p, Py_ssize_t n_out,
+                    bint count_include_pad):
+    """Divisor factor of each of ``n_out`` outputs of one axis (see ``_avg_count``)."""
+    out = np.empty(n_out, dtype=np.intp)
+    cdef Py_ssize_t[::1] o = out
+    cdef Py_ssize_t i
+    for i in range(n_out):
+        o[i] = _avg_count(i * s - p, k, n, p, count_include_pad)
+    return out
 
 
 def _openmp_compiled():
@@ -37,87 +104,51 @@ def _openmp_compiled():
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _pool_row(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
-                    pool_t *o, long long *ind, Py_ssize_t Wo, Py_ssize_t oy,
-                    Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
-                    Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
-                    int op, pool_t init, bint count_include_pad,
-                    double divisor, const double *u) noexcept nogil:
+cdef void _pool_row(const pool_t *x, Py_ssize_t H, Py_ssize_t W, pool_t *o, long long *ind,
+                    Py_ssize_t Wo, Py_ssize_t oy, const Window *g, pool_t init,
+                    const double *u) noexcept nogil:
     """Compute output row ``oy`` of one plane into ``o`` (and ``ind``)."""
-    cdef Py_ssize_t ox, ih, iw, a, b, nh, nw, ih0, ih1, iw0, iw1, hend, wend, best, pool_size
+    cdef Py_ssize_t ox, ih, iw, a, b, nh, nw, ih0, ih1, iw0, iw1, best
     cdef pool_t v, m
     cdef double acc, acc2, target, cnt
+    cdef bint is_max
 
-    ih0 = oy * sh - ph
-    if op == OP_MAX or op == OP_MIN:
-        ih1 = ih0 + (kh - 1) * dh + 1
-        if ih1 > H:
-            ih1 = H
-        while ih0 < 0:
-            ih0 = ih0 + dh
-        nh = (ih1 - ih0 + dh - 1) // dh if ih1 > ih0 else 0
+    ih0 = oy * g.sh - g.ph
+    if g.op == OP_MAX or g.op == OP_MIN:
+        is_max = g.op == OP_MAX
+        nh = _taps_inside(&ih0, g.kh, g.dh, H)
         for ox in range(Wo):
-            iw0 = ox * sw - pw
-            iw1 = iw0 + (kw - 1) * dw + 1
-            if iw1 > W:
-                iw1 = W
-            while iw0 < 0:
-                iw0 = iw0 + dw
-            nw = (iw1 - iw0 + dw - 1) // dw if iw1 > iw0 else 0
+            iw0 = ox * g.sw - g.pw
+            nw = _taps_inside(&iw0, g.kw, g.dw, W)
             m = init
             best = ih0 * W + iw0
-            if op == OP_MAX:
-                for a in range(nh):
-                    ih = ih0 + a * dh
-                    for b in range(nw):
-                        iw = iw0 + b * dw
-                        v = x[ih * W + iw]
-                        if v > m or v != v:
-                            m = v
-                            best = ih * W + iw
-            else:
-                for a in range(nh):
-                    ih = ih0 + a * dh
-                    for b in range(nw):
-                        iw = iw0 + b * dw
-                        v = x[ih * W + iw]
-                        if v < m or v != v:
-                            m = v
-                            best = ih * W + iw
+            for a in range(nh):
+                ih = ih0 + a * g.dh
+                for b in range(nw):
+                    iw = iw0 + b * g.dw
+                    v = x[ih * W + iw]
+                    # NaN wins (PyTorch); ties keep the first extremum.
+                    if (v > m if is_max else v < m) or v != v:
+                        m = v
+                        best = ih * W + iw
             o[ox] = m
             if ind != NULL:
                 ind[ox] = best
-    elif op == OP_AVG:
-        hend = ih0 + kh
-        if hend > H + ph:
-            hend = H + ph
-        ih1 = hend if hend < H else H
+    elif g.op == OP_AVG:
+        ih1 = imin(ih0 + g.kh, H)
         for ox in range(Wo):
-            iw0 = ox * sw - pw
-            wend = iw0 + kw
-            if wend > W + pw:
-                wend = W + pw
-            pool_size = (hend - ih0) * (wend - iw0)
-            iw1 = wend if wend < W else W
-            if iw0 < 0:
-                iw0 = 0
             acc = 0
-            for ih in range((ih0 if ih0 > 0 else 0), ih1):
-                for iw in range(iw0, iw1):
+            for ih in range(imax(ih0, 0), ih1):
+                for iw in range(imax(ox * g.sw - g.pw, 0), imin(ox * g.sw - g.pw + g.kw, W)):
                     acc = acc + <double>x[ih * W + iw]
-            if divisor > 0:
-                cnt = divisor
-            elif count_include_pad:
-                cnt = <double>pool_size
-            else:
-                cnt = <double>(((ih1 - (ih0 if ih0 > 0 else 0))) * (iw1 - iw0))
+            cnt = _avg_divisor(g, ih0, ox * g.sw - g.pw, H, W)
             o[ox] = <pool_t>(acc / cnt)
     else:
         # Stochastic pooling: windows lie inside the plane (no padding).
-        ih1 = ih0 + kh
+        ih1 = ih0 + g.kh
         for ox in range(Wo):
-            iw0 = ox * sw
-            iw1 = iw0 + kw
+            iw0 = ox * g.sw
+            iw1 = iw0 + g.kw
             acc = 0
             acc2 = 0
             for ih in range(ih0, ih1):
@@ -125,7 +156,7 @@ cdef void _pool_row(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
                     acc = acc + <double>x[ih * W + iw]
                     acc2 = acc2 + <double>x[ih * W + iw] * <double>x[ih * W + iw]
             best = ih0 * W + iw0
-            if op == OP_STOCHASTIC_MEAN:
+            if g.op == OP_STOCHASTIC_MEAN:
                 o[ox] = <pool_t>(acc2 / acc) if acc > 0 else <pool_t>0
             elif acc > 0:
                 # Inverse-CDF sampling: the first position whose cumulative
@@ -153,12 +184,10 @@ cdef void _pool_row(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
-                              pool_t *o, long long *ind, Py_ssize_t Wo, Py_ssize_t oy,
-                              Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
-                              Py_ssize_t ph, Py_ssize_t pw, int op, pool_t init,
-                              bint count_include_pad, double divisor,
-                              pool_t *t, double *acc, Py_ssize_t *tr) noexcept nogil:
+cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W, pool_t *o,
+                              long long *ind, Py_ssize_t Wo, Py_ssize_t oy, const Window *g,
+                              pool_t init, pool_t *t, double *acc,
+                              Py_ssize_t *tr) noexcept nogil:
     """Max/min/avg of one output row without dilation.
 
     Separable: the window's rows are first reduced column by column into
@@ -172,25 +201,17 @@ cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
     column so that the index is the generic loop's: the first extremum in
     row-major order, or the last NaN.
     """
-    cdef Py_ssize_t ox, ih, iw, ih0, ih1, iw0, iw1, hend, wend, pool_size, r0, r1
+    cdef Py_ssize_t ox, ih, iw, ih0, ih1, iw0, iw1, r0, r1
     cdef const pool_t *xr
     cdef pool_t v, m
     cdef double a, cnt
     cdef Py_ssize_t r, br, bc
     cdef bint better
 
-    ih0 = oy * sh - ph
-    r0 = ih0 if ih0 > 0 else 0
-    if op == OP_AVG:
-        hend = ih0 + kh
-        if hend > H + ph:
-            hend = H + ph
-        r1 = hend if hend < H else H
-    else:
-        r1 = ih0 + kh
-        if r1 > H:
-            r1 = H
-    if op == OP_AVG:
+    ih0 = oy * g.sh - g.ph
+    r0 = imax(ih0, 0)
+    r1 = imin(ih0 + g.kh, H)
+    if g.op == OP_AVG:
         for iw in range(W):
             acc[iw] = 0
         for ih in range(r0, r1):
@@ -198,24 +219,10 @@ cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
             for iw in range(W):
                 acc[iw] += <double>xr[iw]
         for ox in range(Wo):
-            iw0 = ox * sw - pw
-            wend = iw0 + kw
-            if wend > W + pw:
-                wend = W + pw
-            pool_size = (hend - ih0) * (wend - iw0)
-            iw1 = wend if wend < W else W
-            if iw0 < 0:
-                iw0 = 0
             a = 0
-            for iw in range(iw0, iw1):
+            for iw in range(imax(ox * g.sw - g.pw, 0), imin(ox * g.sw - g.pw + g.kw, W)):
                 a = a + acc[iw]
-            if divisor > 0:
-                cnt = divisor
-            elif count_include_pad:
-                cnt = <double>pool_size
-            else:
-                cnt = <double>((r1 - r0) * (iw1 - iw0))
-            o[ox] = <pool_t>(a / cnt)
+            o[ox] = <pool_t>(a / _avg_divisor(g, ih0, ox * g.sw - g.pw, H, W))
         return
     xr = x + r0 * W
     for iw in range(W):
@@ -226,7 +233,7 @@ cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
     for ih in range(r0 + 1, r1):
         xr = x + ih * W
         if ind != NULL:
-            if op == OP_MAX:
+            if g.op == OP_MAX:
                 for iw in range(W):
                     v = xr[iw]
                     better = v > t[iw] or v != v
@@ -238,7 +245,7 @@ cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
                     better = v < t[iw] or v != v
                     t[iw] = v if better else t[iw]
                     tr[iw] = ih if better else tr[iw]
-        elif op == OP_MAX:
+        elif g.op == OP_MAX:
             for iw in range(W):
                 v = xr[iw]
                 t[iw] = v if (v > t[iw] or v != v) else t[iw]
@@ -247,8 +254,8 @@ cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
                 v = xr[iw]
                 t[iw] = v if (v < t[iw] or v != v) else t[iw]
     for ox in range(Wo):
-        iw0 = ox * sw - pw
-        iw1 = iw0 + kw
+        iw0 = ox * g.sw - g.pw
+        iw1 = iw0 + g.kw
         if iw1 > W:
             iw1 = W
         if iw0 < 0:
@@ -268,7 +275,7 @@ cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
                         bc = iw
                 elif m == m:
                     # The first extremum in row-major order wins.
-                    if op == OP_MAX:
+                    if g.op == OP_MAX:
                         better = v > m or (v == m and r < br)
                     else:
                         better = v < m or (v == m and r < br)
@@ -278,7 +285,7 @@ cdef void _pool_row_separable(const pool_t *x, Py_ssize_t H, Py_ssize_t W,
                         bc = iw
             o[ox] = m
             ind[ox] = br * W + bc
-        elif op == OP_MAX:
+        elif g.op == OP_MAX:
             for iw in range(iw0, iw1):
                 v = t[iw]
                 if v > m or v != v:
@@ -304,8 +311,13 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
            int nthreads,
            pool_t[:, ::1] tscratch=None,             # (nthreads, W): separable path
            double[:, ::1] ascratch=None,             # (nthreads, W): separable avg
-           Py_ssize_t[:, ::1] rscratch=None):        # (nthreads, W): separable indices
-    """Pool every plane of ``x`` into ``out`` (see module docstring)."""
+           Py_ssize_t[:, ::1] rscratch=None,         # (nthreads, W): separable indices
+           Py_ssize_t min_work=0):
+    """Pool every plane of ``x`` into ``out`` (see module docstring).
+
+    Runs serially below ``min_work`` work items (window taps); returns the
+    number of threads that ran.
+    """
     cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
     cdef Py_ssize_t rows = P * Ho, r, p, oy
@@ -318,8 +330,12 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
     cdef double *ap = NULL
     cdef Py_ssize_t *rp = NULL
     cdef Py_ssize_t tid
+    cdef int used = 1
+    cdef Window g
     if rows == 0 or Wo == 0:
-        return
+        return used
+    g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw = kh, kw, sh, sw, ph, pw, dh, dw
+    g.op, g.include_pad, g.divisor = op, count_include_pad, divisor
     # Max/min/avg without indices and dilation reduce rows first (vectorised).
     separable = (tscratch is not None and ascratch is not None and rscratch is not None
                  and dh == 1 and dw == 1 and op <= OP_AVG and pool_t is not longlong
@@ -334,25 +350,23 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
         ip = &indices[0, 0, 0]
     if uniforms is not None:
         up = &uniforms[0, 0, 0]
-    parallel = nthreads > 1 and rows * Wo * kh * kw >= 65536
+    parallel = use_threads(nthreads, rows * Wo * kh * kw * WORK_PER_ELEMENT, min_work)
     with nogil:
         for r in prange(rows, num_threads=nthreads, schedule="static",
                         use_threads_if=parallel):
+            used = imfilt_team_size()
             p = r // Ho
             oy = r - p * Ho
             if separable:
                 tid = threadid()
                 _pool_row_separable(xp + p * H * W, H, W, op_ + r * Wo,
-                                    (ip + r * Wo) if ip != NULL else NULL, Wo, oy,
-                                    kh, kw, sh, sw, ph, pw, op, init,
-                                    count_include_pad, divisor,
+                                    (ip + r * Wo) if ip != NULL else NULL, Wo, oy, &g, init,
                                     tp + tid * W, ap + tid * W, rp + tid * W)
                 continue
             _pool_row(xp + p * H * W, H, W, op_ + r * Wo,
-                      (ip + r * Wo) if ip != NULL else NULL, Wo, oy,
-                      kh, kw, sh, sw, ph, pw, dh, dw, op, init,
-                      count_include_pad, divisor,
+                      (ip + r * Wo) if ip != NULL else NULL, Wo, oy, &g, init,
                       (up + r * Wo) if up != NULL else NULL)
+    return used
 
 
 @cython.boundscheck(False)
@@ -360,19 +374,22 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
 def unpool2d(const pool_t[:, ::1] x not None,        # IN  (P, L) pooled values
              const long long[:, ::1] indices not None,  # IN (P, L), validated
              pool_t[:, ::1] out not None,            # OUT (P, HW), zeroed
-             int nthreads):
-    """Scatter ``x`` into ``out`` plane by plane; later writes win.
+             int nthreads, Py_ssize_t min_work):
+    """Scatter ``x`` into ``out`` plane by plane; later writes win (returns the threads).
 
     Indices were checked to lie in ``[0, HW)`` by the caller.  Each thread
     owns whole planes, and inside a plane the writes happen in input order,
     so duplicate indices resolve the same way for any thread count.
     """
     cdef Py_ssize_t P = x.shape[0], L = x.shape[1], p, i
-    cdef bint parallel = nthreads > 1 and P * L >= 65536
+    cdef bint parallel = use_threads(nthreads, P * L * WORK_PER_ELEMENT, min_work)
+    cdef int used = 1
     if P == 0 or L == 0:
-        return
+        return used
     with nogil:
         for p in prange(P, num_threads=nthreads, schedule="static",
                         use_threads_if=parallel):
+            used = imfilt_team_size()
             for i in range(L):
                 out[p, indices[p, i]] = x[p, i]
+    return used

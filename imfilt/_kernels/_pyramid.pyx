@@ -18,11 +18,9 @@ Threads own whole output rows; results are bit-identical for any count.
 cimport cython
 from cython.parallel cimport prange, threadid
 
-from imfilt._kernels._omp_support cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imax, imfilt_openmp_compiled,
+                                      imfilt_team_size, real_t, use_threads)
 
-ctypedef fused real_t:
-    float
-    double
 
 
 def _openmp_compiled():
@@ -65,36 +63,6 @@ cdef void _down_row(const real_t *x, Py_ssize_t W, real_t *o, Py_ssize_t Wo,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def pyr_down(const real_t[:, :, ::1] x not None,        # IN  (P, H, W)
-             real_t[:, :, ::1] out not None,            # OUT (P, (H+1)//2, (W+1)//2)
-             const Py_ssize_t[::1] rowmap not None,     # (2 * Ho + 3,) padded by 2
-             const Py_ssize_t[::1] colmap not None,     # (2 * Wo + 3,) padded by 2
-             real_t[:, ::1] scratch not None,           # (nthreads, W)
-             int nthreads):
-    """OpenCV pyrDown of every plane (see module docstring)."""
-    cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
-    cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
-    cdef Py_ssize_t rows = P * Ho, r, p, i, tid
-    cdef const real_t *xp
-    cdef real_t *op
-    cdef real_t *sp = &scratch[0, 0]
-    cdef Py_ssize_t ss = scratch.shape[1]
-    if rows == 0 or Wo == 0:
-        return
-    xp = &x[0, 0, 0]
-    op = &out[0, 0, 0]
-    with nogil:
-        for r in prange(rows, num_threads=nthreads, schedule="static",
-                        use_threads_if=nthreads > 1 and rows * W >= 65536):
-            tid = threadid()
-            p = r // Ho
-            i = r - p * Ho
-            _down_row(xp + p * H * W, W, op + r * Wo, Wo, &rowmap[2 * i], &colmap[0],
-                      sp + tid * ss)
-
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _up_row(const real_t *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t oy,
                   real_t *o, real_t *t) noexcept nogil:
     """Output row ``oy`` (of 2H) into ``o`` (2W values)."""
@@ -130,26 +98,38 @@ cdef void _up_row(const real_t *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t oy,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def pyr_up(const real_t[:, :, ::1] x not None,          # IN  (P, H, W), H, W >= 1
-           real_t[:, :, ::1] out not None,              # OUT (P, 2H, 2W)
-           real_t[:, ::1] scratch not None,             # (nthreads, W)
-           int nthreads):
-    """OpenCV pyrUp of every plane (see module docstring)."""
+def pyramid(const real_t[:, :, ::1] x not None,         # IN  (P, H, W), H, W >= 1
+            real_t[:, :, ::1] out not None,             # OUT (P, (H+1)//2, (W+1)//2) or (P, 2H, 2W)
+            const Py_ssize_t[::1] rowmap not None,      # down: (2 * Ho + 3,) padded by 2
+            const Py_ssize_t[::1] colmap not None,      # down: (2 * Wo + 3,) padded by 2
+            real_t[:, ::1] scratch not None,            # (nthreads, W)
+            int nthreads, Py_ssize_t min_work, bint down):
+    """OpenCV pyrDown (``down``) or pyrUp of every plane (see module docstring).
+
+    Threads take whole output rows; returns the number of threads that ran.
+    """
     cdef Py_ssize_t P = x.shape[0], H = x.shape[1], W = x.shape[2]
     cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
-    cdef Py_ssize_t rows = P * Ho, r, p, oy, tid
+    cdef Py_ssize_t rows = P * Ho, r, p, i, tid
     cdef const real_t *xp
     cdef real_t *op
     cdef real_t *sp = &scratch[0, 0]
     cdef Py_ssize_t ss = scratch.shape[1]
-    if rows == 0 or W == 0:
-        return
+    cdef int used = 1
+    if rows == 0 or Wo == 0 or W == 0:
+        return used
     xp = &x[0, 0, 0]
     op = &out[0, 0, 0]
-    with nogil:
-        for r in prange(rows, num_threads=nthreads, schedule="static",
-                        use_threads_if=nthreads > 1 and rows * Wo >= 65536):
-            tid = threadid()
-            p = r // Ho
-            oy = r - p * Ho
-            _up_row(xp + p * H * W, H, W, oy, op + r * Wo, sp + tid * ss)
+    for r in prange(rows, nogil=True, num_threads=nthreads, schedule="static",
+                    use_threads_if=use_threads(nthreads, rows * imax(W, Wo) * WORK_PER_ELEMENT,
+                                               min_work)):
+        used = imfilt_team_size()
+        tid = threadid()
+        p = r // Ho
+        i = r - p * Ho
+        if down:
+            _down_row(xp + p * H * W, W, op + r * Wo, Wo, &rowmap[2 * i], &colmap[0],
+                      sp + tid * ss)
+        else:
+            _up_row(xp + p * H * W, H, W, i, op + r * Wo, sp + tid * ss)
+    return used

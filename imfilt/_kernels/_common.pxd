@@ -1,0 +1,61 @@
+# Shared by every kernel module (cimport from here; never copy):
+#
+# - ``real_t``: the float/double fused type of the floating-point kernels
+#   (one definition, so every module specialises the same two types);
+# - the OpenMP facts of *this* translation unit (each module cimports them,
+#   so a test can check that every module was compiled with OpenMP);
+# - ``imfilt_team_size()``: the number of threads of the enclosing parallel
+#   region (1 outside one, or without OpenMP).  Every kernel assigns it in
+#   its prange body and returns it, so Python knows how many threads really
+#   ran (the fork guard and the thread tests read it);
+# - ``WORK_PER_ELEMENT``: the thread policy counts work in multiply-adds
+#   ("tap-outputs") and compares it with the minimum parallel work passed
+#   from Python (``imfilt._threads.min_parallel_work()``); a kernel doing a
+#   few operations per element (elementwise NaN passes, pyramids, pooling,
+#   3x3 edges) counts each element as this many work items.
+
+ctypedef fused real_t:
+    float
+    double
+
+cdef enum:
+    WORK_PER_ELEMENT = 32
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int imfilt_openmp_compiled(void) { return 1; }
+    static int imfilt_openmp_version(void) { return _OPENMP; }
+    static int imfilt_omp_max_threads(void) { return omp_get_max_threads(); }
+    static int imfilt_team_size(void) { return omp_get_num_threads(); }
+    #else
+    static int imfilt_openmp_compiled(void) { return 0; }
+    static int imfilt_openmp_version(void) { return 0; }
+    static int imfilt_omp_max_threads(void) { return 1; }
+    static int imfilt_team_size(void) { return 1; }
+    #endif
+    #ifndef IMFILT_BUILD_FLAGS
+    #define IMFILT_BUILD_FLAGS "unknown"
+    #endif
+    static const char *imfilt_build_flags(void) { return IMFILT_BUILD_FLAGS; }
+    """
+    int imfilt_openmp_compiled() noexcept nogil
+    int imfilt_openmp_version() noexcept nogil
+    int imfilt_omp_max_threads() noexcept nogil
+    int imfilt_team_size() noexcept nogil
+    const char *imfilt_build_flags() noexcept nogil
+
+
+cdef inline Py_ssize_t imin(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    return a if a < b else b
+
+
+cdef inline Py_ssize_t imax(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    return a if a > b else b
+
+
+cdef inline bint use_threads(int nthreads, Py_ssize_t work, Py_ssize_t min_work) noexcept nogil:
+    """The thread policy of every kernel: a parallel region only with more than
+    one thread and at least ``min_work`` work items (see WORK_PER_ELEMENT)."""
+    return nthreads > 1 and work >= min_work

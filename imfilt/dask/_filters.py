@@ -1,0 +1,706 @@
+"""The front ends of :mod:`imfilt.dask`: each validates its arguments once,
+plans the halos (``_graph``) and runs imfilt's in-memory kernels per block.
+
+The local-window filters (fixed 'same'-size windows: the edge filters) are
+generated from ``HALO_TABLE``: one row names the in-memory function, its halo
+and its number of outputs, and the wrapper -- signature, validation, graph,
+docstring -- follows from that row.
+"""
+
+import functools
+import inspect
+from dataclasses import replace
+
+import numpy as np
+
+from imfilt import _linear, edges, pooling
+from imfilt._channels import check_colour_ambiguity
+from imfilt._docs import docfiller
+from imfilt._geometry import (as_tuple, channel_axis_index, dilated_span, mode_pads,
+                              spatial_axes, valid_swap)
+from imfilt._halo import plan_axis
+from imfilt._kernels import _pool as _kpool
+from imfilt._validation import as_array, as_fillvalue, result_dtypes
+from imfilt.dask._graph import as_dask, avg_map, bounds, dask_workers, halo_map, local_map
+from imfilt.upsampling import upsample as _upsample
+
+__all__ = ["convolve", "correlate", "sobel", "scharr", "prewitt", "roberts", "laplace",
+           "gradient", "max_pool2d", "min_pool2d", "avg_pool2d", "upsample", "HALO_TABLE"]
+
+
+# --------------------------------------------------------------------------
+# convolution and correlation
+
+
+def _valid_patch(patch, *, kernel, dtype, spec):
+    """The in-memory pipeline on an explicitly padded patch, in 'valid' mode."""
+    return _linear.apply(patch, kernel, 0, dtype, None, spec)
+
+
+def _channel_axes(shape, axes, channel_axis, func):
+    """``axes`` for a 2-D filter given ``channel_axis`` (the colour rule applied)."""
+    check_colour_ambiguity(shape, axes, channel_axis, func)
+    if channel_axis is None:
+        return axes
+    c = channel_axis_index(channel_axis, len(shape))
+    rest = [a for a in range(len(shape)) if a != c]
+    if axes is None:
+        if len(rest) < 2:
+            raise ValueError(f"{func}: channel_axis={channel_axis!r} leaves fewer than two "
+                             f"spatial axes in an image of shape {tuple(shape)}")
+        return tuple(rest[-2:])
+    if c in spatial_axes(axes, len(shape)):
+        raise ValueError(f"axes={axes!r} contains the channel axis channel_axis={channel_axis!r}; "
+                         "the channel axis is never filtered")
+    return axes
+
+
+def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip, method,
+                 stride, dilation, axes, nan_policy, name, channel_axis=None):
+    image = as_dask(image)
+    kernel = as_array(kernel, "kernel")
+    if kernel.ndim == 2 or channel_axis is not None:
+        axes = _channel_axes(image.shape, axes, channel_axis,
+                             name.replace("imfilt-", "imfilt.dask."))
+    # Parsed once, here: every block reuses the spec (workers=None is imfilt's
+    # default thread count, resolved when the graph is built).
+    spec = _linear.parse(mode, boundary, method, workers, stride, dilation, None, flip,
+                         nan_policy)
+    compute, out_dtype = result_dtypes(np.dtype(image.dtype), kernel.dtype, dtype)
+    fill = as_fillvalue(fillvalue, compute)
+    stride = spec.stride or as_tuple("stride", stride, 2, minimum=1)
+    dilation = spec.dilation or as_tuple("dilation", dilation, 2, minimum=1)
+    # Blocks hold the spatial axes last: the in-memory filter is told so
+    # (never the colour rule's guess, never an N-D reading).
+    spec = replace(spec, axes=(-2, -1))
+    if kernel.size == 0:
+        raise ValueError(f"kernel must not be empty; got shape {kernel.shape}")
+
+    one_d = image.ndim == 1 and kernel.ndim == 1
+    if one_d:
+        if axes is not None:
+            raise ValueError(f"axes={axes!r} is only for images with 2 or more dimensions")
+        x, w = image[np.newaxis, :], kernel[np.newaxis, :]
+        stride, dilation = (1, stride[1]), (1, dilation[1])
+        perm = None
+    elif image.ndim >= 2 and kernel.ndim == 2:
+        ax = spatial_axes(axes, image.ndim)
+        perm = [a for a in range(image.ndim) if a not in ax] + list(ax)
+        x, w = image.transpose(perm), kernel
+    else:
+        raise ValueError(
+            "imfilt.dask needs a 1-D image with a 1-D kernel, or an image with at least 2 "
+            f"dimensions and a 2-D kernel; got image.ndim={image.ndim} (shape {image.shape}) "
+            f"and kernel.ndim={kernel.ndim} (shape {kernel.shape}). Per-slice kernels and "
+            "N-D kernels are not supported here: use imfilt.convolve in memory, or "
+            "filter each slice separately"
+        )
+
+    span = tuple(dilated_span(k, d) for d, k in zip(dilation, w.shape))
+    if valid_swap(spec.mode, x.shape[-2:], span):
+        # SciPy swaps image and kernel: the image is the smaller, so filter it
+        # whole, in memory, as one block per leading index.
+        whole = x.rechunk({x.ndim - 2: -1, x.ndim - 1: -1})
+        probe = _linear.apply(np.zeros(x.shape[-2:], dtype=compute), w, fillvalue, dtype, None,
+                              spec)
+        result = whole.map_blocks(
+            lambda b: _linear.apply(b, w, fillvalue, dtype, None, spec),
+            chunks=whole.chunks[:-2] + ((probe.shape[0],), (probe.shape[1],)),
+            dtype=out_dtype, meta=np.empty((0,) * x.ndim, dtype=out_dtype))
+        if one_d and not flip and np.dtype(out_dtype).kind == "c":
+            # As in memory: the swapped 1-D correlation is conjugated.
+            result = result.conj()
+    else:
+        align = flip or one_d
+        pads = tuple(mode_pads(spec.mode, k, align) for k in span)
+        # Keep a real image real when only the kernel is complex (as in memory).
+        patch_dtype = compute
+        if compute.kind == "c" and np.dtype(x.dtype).kind != "c" and not isinstance(fill, complex):
+            patch_dtype = np.dtype(np.float32 if compute == np.complex64 else np.float64)
+        valid = replace(spec, mode="valid", boundary="fill", stride=stride, dilation=dilation)
+        func = functools.partial(_valid_patch, kernel=w, dtype=dtype, spec=valid)
+        result = halo_map(x, func, span, pads, stride, spec.boundary, fill, patch_dtype,
+                          out_dtype, name)
+    if one_d:
+        return result[0]
+    if perm is not None and perm != list(range(image.ndim)):
+        result = result.transpose(np.argsort(perm).tolist())
+    return result
+
+
+_PARAMS = """\
+image : dask.array.Array or array_like
+    The image: 1-D, 2-D, or a stack whose two spatial axes are given by
+    ``axes`` (default the last two).  Any chunking; chunks may be smaller
+    than the kernel's halo and of uneven sizes.  Non-Dask input is wrapped
+    with :func:`dask.array.asarray`.
+kernel : array_like
+    The filter kernel, an in-memory array: 1-D for a 1-D image, else 2-D
+    (shared by every slice of a stack).
+mode, boundary, fillvalue, dtype, stride, dilation, axes, channel_axis
+    As in :func:`imfilt.convolve`: every mode (SciPy's 'same' alignment for
+    even kernels, the 'valid' swap), every boundary including ``'wrap'``.
+workers : int or None, optional
+    OpenMP threads per block (default 1: one per Dask thread, see the
+    module's *Threads* section).  ``None`` uses imfilt's default.
+method : {'direct', 'auto', 'separable', 'fft'}, optional
+    Method used inside each block (default ``'direct'``, which makes the
+    result bit-identical to the in-memory direct result).  The others agree
+    with it to rounding.
+nan_policy : {'propagate', 'omit', 'raise'}, optional
+    As in :func:`imfilt.convolve`; ``'raise'`` raises when a block holding
+    NaN or inf is computed."""
+
+_RETURNS = """\
+out : dask.array.Array
+    Lazy result; its chunks follow the input's (the output block edges sit
+    at the outputs centred on the input chunk edges)."""
+
+
+_fill_docs = docfiller(dask_linear_sections="\n".join([
+    "Parameters", "----------", _PARAMS, "", "Returns", "-------", _RETURNS, "",
+    "Raises", "------", "ImportError",
+    "    When Dask is not installed (install ``imfilt[dask]``)."]))
+
+
+@_fill_docs
+def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype=None,
+             workers=1, method="direct", stride=1, dilation=1, axes=None,
+             channel_axis=None, nan_policy="propagate"):
+    """Convolve a Dask array: :func:`imfilt.convolve`, block by block.
+
+    Each output block reads exactly the image samples its windows need (its
+    halo), from neighbouring chunks, from several chunks when the halo is
+    wider than a chunk, and from the opposite side of the image for
+    ``boundary='wrap'``; the result equals ``imfilt.convolve`` on the whole
+    image for every chunking.
+
+    %(dask_linear_sections)s
+    ValueError, TypeError
+        The errors of :func:`imfilt.convolve`, raised when the graph is
+        built (``nan_policy='raise'`` raises at compute time).
+
+    See Also
+    --------
+    imfilt.convolve : the in-memory function.
+    correlate : without flipping the kernel.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.arange(36, dtype=np.float32).reshape(6, 6)
+    >>> lazy = imfilt.dask.convolve(da.from_array(image, chunks=2), np.ones((3, 3)),
+    ...                             mode="same", boundary="wrap")
+    >>> lazy.chunks
+    ((2, 2, 2), (2, 2, 2))
+    >>> result = lazy.compute(scheduler="threads")
+    >>> np.array_equal(result, imfilt.convolve(image, np.ones((3, 3)), mode="same",
+    ...                                        boundary="wrap", method="direct"))
+    True
+    """
+    return _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, True,
+                        method, stride, dilation, axes, nan_policy, "imfilt-convolve",
+                        channel_axis)
+
+
+@_fill_docs
+def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype=None,
+              workers=1, method="direct", stride=1, dilation=1, axes=None,
+              channel_axis=None, nan_policy="propagate"):
+    """Correlate a Dask array: :func:`imfilt.correlate`, block by block.
+
+    Same halo rules as :func:`convolve`; the kernel is not flipped, and
+    'same' mode with even kernels follows ``scipy.signal.correlate2d``.
+
+    %(dask_linear_sections)s
+    ValueError, TypeError
+        The errors of :func:`imfilt.correlate`, raised when the graph is
+        built.
+
+    See Also
+    --------
+    imfilt.correlate : the in-memory function.
+    convolve : true convolution.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = da.ones((5, 7), chunks=(2, 3), dtype=np.float32)
+    >>> out = imfilt.dask.correlate(image, np.ones((2, 2)), mode="valid", stride=2)
+    >>> out.shape
+    (2, 3)
+    >>> out.compute()
+    array([[4., 4., 4.],
+           [4., 4., 4.]], dtype=float32)
+    """
+    return _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, False,
+                        method, stride, dilation, axes, nan_policy, "imfilt-correlate",
+                        channel_axis)
+
+
+
+
+
+# --------------------------------------------------------------------------
+# local-window filters, generated from one table
+
+
+#: name -> (in-memory function, halo ``((top, bottom), (left, right))`` or a
+#: function of the call's keyword arguments returning it, number of outputs,
+#: doctest example).  A new window filter of imfilt is one row here.
+HALO_TABLE = {
+    "sobel": (edges.sobel, ((1, 1), (1, 1)), 1, """\
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.add.outer(np.arange(6.0), np.zeros(6))       # brighter downwards
+    >>> lazy = imfilt.dask.sobel(da.from_array(image, chunks=2), axis=0)
+    >>> lazy.compute()[2]
+    array([8., 8., 8., 8., 8., 8.])
+    >>> np.array_equal(lazy.compute(), imfilt.sobel(image, axis=0))
+    True"""),
+    "scharr": (edges.scharr, ((1, 1), (1, 1)), 1, """\
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = np.add.outer(np.zeros(5), np.arange(5.0))       # brighter to the right
+    >>> imfilt.dask.scharr(da.from_array(image, chunks=3), axis=1).compute()[2, 2]
+    np.float64(32.0)"""),
+    "prewitt": (edges.prewitt, ((1, 1), (1, 1)), 1, """\
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = np.add.outer(np.zeros(5), np.arange(5.0))
+    >>> imfilt.dask.prewitt(da.from_array(image, chunks=3), axis=1).compute()[2, 2]
+    np.float64(6.0)"""),
+    "roberts": (edges.roberts, ((0, 1), (0, 1)), 1, """\
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.zeros((6, 6), dtype=np.float32)
+    >>> image[2:, 2:] = 1
+    >>> out = imfilt.dask.roberts(da.from_array(image, chunks=(2, 3))).compute()
+    >>> np.array_equal(out, imfilt.roberts(image))
+    True"""),
+    "laplace": (edges.laplace, ((1, 1), (1, 1)), 1, """\
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> dot = np.zeros((5, 5), dtype=np.uint8)
+    >>> dot[2, 2] = 1
+    >>> imfilt.dask.laplace(da.from_array(dot, chunks=2)).compute()[1:4, 1:4]
+    array([[ 0.,  1.,  0.],
+           [ 1., -4.,  1.],
+           [ 0.,  1.,  0.]], dtype=float32)"""),
+    "gradient": (edges.gradient, ((1, 1), (1, 1)), 2, """\
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = np.add.outer(np.arange(6.0), np.zeros(6))
+    >>> magnitude, direction = imfilt.dask.gradient(da.from_array(image, chunks=4))
+    >>> float(magnitude[3, 3].compute()), round(float(direction[3, 3].compute()), 4)
+    (8.0, 1.5708)"""),
+}
+
+_EDGE_COMMON = """    Each block gathers its one-pixel halo (from the opposite side for
+    ``boundary='wrap'``) and runs the in-memory filter; the result is
+    bit-identical to it for every chunking.  ``workers`` defaults to 1
+    thread per block (see the module's *Threads* section).  ``canny`` has
+    no chunked version: its hysteresis joins edges across the whole image."""
+
+
+_PARAM_DOCS = {
+    "image": "image : dask.array.Array or array_like, 2-D (3-D with ``channel_axis``)\n"
+             "    Image of any real dtype, any chunking.",
+    "axis": "axis : {None, 0, 1, -2, -1}, optional\n"
+            "    ``None`` (default): gradient magnitude; 0 or 1: one derivative.",
+    "operator": "operator : {'sobel', 'scharr', 'prewitt'}, optional\n"
+                "    The derivative pair (default ``'sobel'``).",
+    "neighbors": "neighbors : {4, 8}, optional\n"
+                 "    The 4- (default) or 8-neighbour Laplacian kernel.",
+    "boundary": "boundary : str, optional\n"
+                "    Boundary rule (default ``'symm'``), every name of :func:`imfilt.convolve`.",
+    "convention": "convention : {'ndimage', 'skimage'}, optional\n"
+                  "    Kernel scaling, as for the in-memory filter.",
+    "channel_axis": "channel_axis : int, optional\n"
+                    "    Channel axis of a 3-D colour image (default ``None``: 2-D image).",
+    "workers": "workers : int or None, optional\n"
+               "    OpenMP threads per block (default 1); ``None``: imfilt's default.",
+    "nan_policy": "nan_policy : {'propagate', 'omit', 'raise'}, optional\n"
+                  "    As for the in-memory filter; ``'raise'`` raises at compute time.",
+}
+
+
+
+
+def _local_doc(name, func, params, n_out, example):
+    summary = func.__doc__.strip().splitlines()[0].replace("of a 2-D image", "of a Dask array")
+    listed = "\n".join("    " + line for key in params if key in _PARAM_DOCS
+                       for line in _PARAM_DOCS[key].splitlines())
+    returns = ("Lazy ``(magnitude, direction)``, with the input's chunks." if n_out > 1
+               else "Lazy result with the input's chunks.")
+    return f"""{summary}
+
+    Chunked :func:`imfilt.{name}`: same parameters and results, taking and
+    returning a ``dask.array.Array``.
+{_EDGE_COMMON}
+
+    Parameters
+    ----------
+{listed}
+
+    Returns
+    -------
+    out : dask.array.Array
+        {returns}
+
+    See Also
+    --------
+    imfilt.{name} : the in-memory filter.
+
+    Examples
+    --------
+{example}
+    """
+
+
+def _local_filter(name, func, halo, n_out, example):
+    """The chunked wrapper of one ``HALO_TABLE`` row (workers default to 1 per block)."""
+    sig = inspect.signature(func)
+    sig = sig.replace(parameters=[p.replace(default=1) if p.name == "workers" else p
+                                  for p in sig.parameters.values()])
+
+    def wrapper(*args, **kwargs):
+        call = sig.bind(*args, **kwargs)
+        call.apply_defaults()
+        kw = dict(call.arguments)
+        image, boundary, channel_axis = kw.pop("image"), kw.pop("boundary"), kw.pop("channel_axis")
+        pads = halo(**kw) if callable(halo) else halo
+        out = local_map(image, func, pads, boundary, f"imfilt-{name}",
+                        n_out=n_out if n_out > 1 else None, channel_axis=channel_axis, **kw)
+        return tuple(out[i] for i in range(n_out)) if n_out > 1 else out
+
+    wrapper.__name__ = wrapper.__qualname__ = name
+    wrapper.__signature__ = sig
+    wrapper.__doc__ = _local_doc(name, func, list(sig.parameters), n_out, example)
+    return wrapper
+
+
+sobel, scharr, prewitt, roberts, laplace, gradient = (
+    _local_filter(name, *HALO_TABLE[name])
+    for name in ("sobel", "scharr", "prewitt", "roberts", "laplace", "gradient"))
+
+
+# --------------------------------------------------------------------------
+# pooling (PyTorch semantics) and upsampling
+
+
+_POOL_COMMON = """\
+Each output block gathers exactly the input its windows read, with the
+implicit padding (and ``ceil_mode``'s overhang) made explicit, and runs
+the in-memory kernel with ``padding=0``, so the result is bit-identical
+to the in-memory function for every chunking; windows may straddle
+chunk edges (and a chunk may be smaller than a window).  Average
+pooling passes each run of outputs with the same divisor to the kernel
+as ``divisor_override``, which reproduces the in-memory count exactly.
+``workers`` defaults to 1 thread per block (module *Threads* section)."""
+
+_fill_pool_docs = docfiller(
+    dask_pool_common=_POOL_COMMON,
+    dask_pool_x="x : dask.array.Array or array_like\n    The input, any chunking.",
+    dask_select_params="""\
+kernel_size, stride, padding, dilation, ceil_mode
+    As for the in-memory function (``stride`` defaults to ``kernel_size``).
+return_indices : False
+    Not supported here (flat indices need the whole plane): only ``False``
+    is accepted; use the in-memory function for indices.""",
+    dask_pool_tail="""\
+channel_axis : int, optional
+    As for the in-memory function: the axis of ``x`` that holds channels,
+    not pooled.  A 3-D ``x`` whose last axis has length 3 or 4 needs it
+    (it looks like a colour image).
+workers : int or None, optional
+    OpenMP threads per block (default 1); ``None``: imfilt's default.
+
+Returns
+-------
+out : dask.array.Array
+    Lazy result, the shape of the in-memory result.
+
+Raises
+------
+ValueError, TypeError
+    The in-memory function's errors, when the graph is built.""")
+
+
+def _pool_patch(patch, *, func, kernel_size, stride, dilation, workers):
+    """Max/min pooling of an explicitly padded patch (padding 0, the patch sized
+    so that it holds exactly the block's windows)."""
+    return func(patch, kernel_size, stride, 0, dilation, workers=workers)
+
+
+def _planes_call(func, patch, *args, **kwargs):
+    """An in-memory pooling ``func`` on a patch read as planes (never as colour)."""
+    if patch.ndim == 3:
+        return func(patch[None], *args, **kwargs)[0]
+    return func(patch, *args, **kwargs)
+
+
+def _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, workers, name,
+          count_include_pad=True, divisor_override=None, channel_axis=None, planes=False):
+    x = as_dask(x)
+    if planes:
+        pass                      # channels already moved before (H, W)
+    elif channel_axis is None:
+        check_colour_ambiguity(x.shape, None, None, name.replace("imfilt-", "imfilt.dask."),
+                               "channel_axis=0", "x")
+    else:
+        c = channel_axis_index(channel_axis, x.ndim)
+        if x.ndim < 3:
+            raise ValueError(f"channel_axis={channel_axis!r} needs an input with a channel axis "
+                             f"and two spatial axes; x has shape {x.shape}")
+        out = _pool(x.transpose(_move_to(x.ndim, c, x.ndim - 3)), func, op, kernel_size,
+                    stride, padding, dilation, ceil_mode, workers, name, count_include_pad,
+                    divisor_override, planes=True)
+        return out.transpose(_move_to(x.ndim, x.ndim - 3, c))
+    func = functools.partial(_planes_call, func)
+    workers = dask_workers(workers)
+    if x.ndim not in (2, 3, 4):
+        raise ValueError(f"x must have shape (H, W), (C, H, W) or (N, C, H, W); got "
+                         f"{x.ndim} dimension(s), shape {x.shape}")
+    # The in-memory geometry check: every message and the output size.
+    ksz, strd, pad, dil, (Ho, Wo) = pooling._geometry(x.shape, kernel_size, stride, padding,
+                                                      dilation, ceil_mode)
+    meta = np.zeros((1, 1), dtype=x.dtype)
+    if op == "avg":
+        probe = func(meta, 1, 1, 0, False, bool(count_include_pad), divisor_override,
+                     workers=1)
+        compute, init = probe.dtype, 0
+    else:
+        probe = func(meta, 1, workers=1)
+        compute = pooling._selection_dtypes(np.dtype(x.dtype), name)[0]
+        init = pooling._init_value(pooling._OP_MAX if op == "max" else pooling._OP_MIN,
+                                   compute)
+    spans = [dilated_span(k, d) for k, d in zip(ksz, dil)]
+    lead = x.ndim - 2
+    plans = []
+    for axis, n, K, s, p, o in zip((0, 1), x.shape[-2:], spans, strd, pad, (Ho, Wo)):
+        after = max(0, (o - 1) * s + K - n - p)         # ceil_mode's overhang, if any
+        plan = plan_axis(n, p, after, K, s, "fill", in_bounds=bounds(x.chunks[lead + axis]))
+        assert plan.out_len == o
+        plans.append(plan)
+    if op != "avg" or divisor_override is not None:
+        if op == "avg":
+            patch_func = functools.partial(_avg_override_patch, func=func, kernel_size=ksz,
+                                           stride=strd, divisor=divisor_override,
+                                           workers=workers)
+        else:
+            patch_func = functools.partial(_pool_patch, func=func, kernel_size=ksz,
+                                           stride=strd, dilation=dil, workers=workers)
+        return halo_map(x, patch_func, spans, None, strd, "fill", init, compute,
+                         probe.dtype, name, plans=plans)
+    # Average pooling: one call per run of equal divisors (few at the borders).
+    counts = [_kpool.avg_axis_counts(n, k, s, p, o, bool(count_include_pad))
+              for n, k, s, p, o in zip(x.shape[-2:], ksz, strd, pad, (Ho, Wo))]
+    return avg_map(x, plans, counts, ksz, strd, compute, probe.dtype, name, func, workers)
+
+
+def _move_to(ndim, source, destination):
+    """The permutation that moves axis ``source`` to ``destination``."""
+    order = [a for a in range(ndim) if a != source]
+    order.insert(destination, source)
+    return order
+
+
+def _select_pool(func, op, x, kernel_size, stride, padding, dilation, ceil_mode,
+                 return_indices, workers, channel_axis=None):
+    """Max or min pooling (``op``) of a Dask array with ``func``'s semantics."""
+    if return_indices is not False:
+        raise ValueError(
+            f"return_indices={return_indices!r} is not supported by imfilt.dask: flat "
+            "indices into the whole plane need the whole plane; use "
+            f"imfilt.{func.__name__} in memory"
+        )
+    return _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, workers,
+                 f"imfilt-{func.__name__}", channel_axis=channel_axis)
+
+
+def _avg_override_patch(patch, *, func, kernel_size, stride, divisor, workers):
+    return func(patch, kernel_size, stride, 0, False, True, divisor, workers=workers)
+
+
+# max_pool2d and min_pool2d are deliberately two thin fronts that differ in data
+# only (docstring, in-memory function) over _select_pool.
+@_fill_pool_docs
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, channel_axis=None, workers=1):
+    """Max pooling of a Dask array.
+
+    Chunked :func:`imfilt.max_pool2d`, PyTorch semantics.
+    %(dask_pool_common)s
+
+    Parameters
+    ----------
+    %(dask_pool_x)s
+    %(dask_select_params)s
+    %(dask_pool_tail)s
+
+    See Also
+    --------
+    imfilt.max_pool2d : the in-memory function.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> x = np.arange(36, dtype=np.float32).reshape(6, 6)
+    >>> lazy = imfilt.dask.max_pool2d(da.from_array(x, chunks=(3, 4)), 3, stride=2, padding=1)
+    >>> lazy.compute()
+    array([[ 7.,  9., 11.],
+           [19., 21., 23.],
+           [31., 33., 35.]], dtype=float32)
+    >>> np.array_equal(lazy.compute(), imfilt.max_pool2d(x, 3, stride=2, padding=1))
+    True
+    """
+    return _select_pool(pooling.max_pool2d, "max", x, kernel_size, stride, padding, dilation,
+                        ceil_mode, return_indices, workers, channel_axis)
+
+
+@_fill_pool_docs
+def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, channel_axis=None, workers=1):
+    """Min pooling of a Dask array.
+
+    Chunked :func:`imfilt.min_pool2d`, PyTorch semantics.
+    %(dask_pool_common)s
+
+    Parameters
+    ----------
+    %(dask_pool_x)s
+    %(dask_select_params)s
+    %(dask_pool_tail)s
+
+    See Also
+    --------
+    imfilt.min_pool2d : the in-memory function.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> x = da.from_array(np.arange(16.0).reshape(4, 4), chunks=3)
+    >>> imfilt.dask.min_pool2d(x, 2).compute()
+    array([[ 0.,  2.],
+           [ 8., 10.]])
+    """
+    return _select_pool(pooling.min_pool2d, "min", x, kernel_size, stride, padding, dilation,
+                        ceil_mode, return_indices, workers, channel_axis)
+
+
+@_fill_pool_docs
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None, *, channel_axis=None,
+               workers=1):
+    """Average pooling of a Dask array.
+
+    Chunked :func:`imfilt.avg_pool2d`, PyTorch semantics.
+    %(dask_pool_common)s
+
+    Parameters
+    ----------
+    %(dask_pool_x)s
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        As for :func:`imfilt.avg_pool2d`.
+    %(dask_pool_tail)s
+
+    See Also
+    --------
+    imfilt.avg_pool2d : the in-memory function.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> x = np.arange(25, dtype=np.float32).reshape(5, 5)
+    >>> lazy = imfilt.dask.avg_pool2d(da.from_array(x, chunks=2), 2, ceil_mode=True,
+    ...                               count_include_pad=False)
+    >>> lazy.compute()
+    array([[ 3. ,  5. ,  6.5],
+           [13. , 15. , 16.5],
+           [20.5, 22.5, 24. ]], dtype=float32)
+    >>> np.array_equal(lazy.compute(), imfilt.avg_pool2d(x, 2, ceil_mode=True,
+    ...                                                  count_include_pad=False))
+    True
+    """
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"count_include_pad={count_include_pad!r} is not valid; use True or "
+                        "False")
+    if divisor_override is not None:
+        pooling.avg_pool2d(np.zeros((1, 1)), 1, divisor_override=divisor_override)  # validate
+    return _pool(x, pooling.avg_pool2d, "avg", kernel_size, stride, padding, 1, ceil_mode,
+                 workers, "imfilt-avg_pool2d", count_include_pad, divisor_override,
+                 channel_axis)
+
+
+def _upsample_patch(patch, *, factor, method, workers):
+    fy, fx = factor
+    out = _upsample(patch, factor, method, workers=workers, axes=(-2, -1))
+    return out[..., fy:out.shape[-2] - fy, fx:out.shape[-1] - fx] if method == "bilinear" else out
+
+
+def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, workers=1):
+    """Enlarge a Dask array by an integer factor: chunked :func:`imfilt.upsample`.
+
+    Every block is enlarged with a one-sample halo (edge-replicated at the
+    image border, as the in-memory bilinear method does) and cropped, so
+    the result is bit-identical to the in-memory one for every chunking;
+    output chunks are the input chunks times ``factor``.
+
+    Parameters
+    ----------
+    image : dask.array.Array or array_like, at least 2-D
+        The image or stack of images, any chunking.
+    factor : int or (int, int)
+        Upsampling factor for (height, width); >= 1.
+    method : {'bilinear', 'nearest'}, optional
+        As for :func:`imfilt.upsample` (default ``'bilinear'``).
+    axes : (int, int), optional
+        The spatial axes (default: the last two other than ``channel_axis``).
+    channel_axis : int, optional
+        As for :func:`imfilt.upsample`: the colour axis, not resampled.  A
+        3-D image whose last axis has length 3 or 4 needs ``axes`` or
+        ``channel_axis``.
+    workers : int or None, optional
+        OpenMP threads per block (default 1); ``None``: imfilt's default.
+
+    Returns
+    -------
+    out : dask.array.Array
+        ``factor`` times larger along ``axes``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        The in-memory function's errors, when the graph is built.
+
+    See Also
+    --------
+    imfilt.upsample : the in-memory function.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.array([[0., 4.], [8., 12.]])
+    >>> lazy = imfilt.dask.upsample(da.from_array(image, chunks=1), 2)
+    >>> lazy.chunks
+    ((2, 2), (2, 2))
+    >>> lazy.compute()
+    array([[ 0.,  1.,  3.,  4.],
+           [ 2.,  3.,  5.,  6.],
+           [ 6.,  7.,  9., 10.],
+           [ 8.,  9., 11., 12.]])
+    """
+    x = as_dask(image)
+    axes = _channel_axes(x.shape, axes, channel_axis, "imfilt.dask.upsample")
+    workers = dask_workers(workers)
+    # Validate factor, method and axes like the in-memory function.
+    probe = _upsample(np.zeros((1,) * max(x.ndim - 2, 0) + (1, 1), dtype=x.dtype), factor,
+                      method, axes=axes, workers=1)
+    fy, fx = as_tuple("factor", factor, 2, minimum=1)
+    ax = spatial_axes(axes, x.ndim)
+    perm = [a for a in range(x.ndim) if a not in ax] + list(ax)
+    xt = x.transpose(perm)
+    halo = 1 if method == "bilinear" else 0
+    pads = ((halo, halo), (halo, halo))
+    span = (2 * halo + 1, 2 * halo + 1)
+    func = functools.partial(_upsample_patch, factor=(fy, fx), method=method, workers=workers)
+    out = halo_map(xt, func, span, pads, (1, 1), "edge", 0, np.dtype(x.dtype),
+                   probe.dtype, "imfilt-upsample", out_scale=(fy, fx))
+    if perm != list(range(x.ndim)):
+        out = out.transpose(np.argsort(perm).tolist())
+    return out

@@ -1,0 +1,219 @@
+"""Halo planning and task graphs of :mod:`imfilt.dask`.
+
+Each output block of a chunked filter reads exactly the image samples its
+windows need (``imfilt._halo``: the halo, from neighbouring chunks, several
+chunks when it is wider than one, the opposite side of the image for
+``boundary='wrap'``).  ``halo_map`` builds the graph in which every output
+block gathers its explicitly padded patch and runs a 'valid'-mode function
+on it; ``local_map`` does that for filters with a fixed window ('same'
+output, the halo cropped off); ``avg_map`` for average pooling, whose
+divisor varies at the borders.
+"""
+
+import functools
+import itertools
+
+import dask.array as da
+import numpy as np
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
+
+from imfilt._halo import block_reads, gather_patch, plan_axis
+from imfilt._modes import canonical_boundary
+from imfilt._threads import resolve_workers
+from imfilt._validation import as_array
+from imfilt.edges import as_image
+
+__all__ = ["as_dask", "dask_workers", "bounds", "halo_map", "avg_map", "local_map", "equal_runs",
+           "avg_runs"]
+
+
+def as_dask(image):
+    if not isinstance(image, da.Array):
+        # Validate in NumPy first: dask cannot even chunk an object array
+        # (NotImplementedError) and would hide the message that names the dtype.
+        image = da.asarray(as_array(image, "image"))
+    if np.dtype(image.dtype).kind not in "biufc":
+        as_array(np.empty(0, dtype=image.dtype), "image")  # raises the TypeError
+    return image
+
+
+def dask_workers(workers):
+    if workers is None:
+        return None
+    resolve_workers(workers)  # validate now, with the usual message
+    return workers
+
+
+def bounds(chunks):
+    return np.concatenate([[0], np.cumsum(chunks)]).astype(np.intp)
+
+
+def run_block(blocks, *, ids, rows, cols, shape, fill, patch_dtype, func, kwargs):
+    """One output block: gather its padded patch, filter it in 'valid' mode."""
+    lookup = dict(zip(ids, blocks))
+    patch = gather_patch(lambda a, b: lookup[(a, b)], rows, cols, shape, fill, patch_dtype)
+    return func(patch, **kwargs)
+
+
+def halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dtype,
+              out_dtype, name, n_out=None, out_scale=(1, 1), plans=None):
+    """Apply ``patch_func`` to every output block's explicitly padded patch.
+
+    ``x`` has its two spatial axes last; ``patch_func(patch)`` must return
+    the ``'valid'`` result of the patch at the given stride.  With ``n_out``
+    it returns ``n_out`` results stacked on a new first axis.
+    """
+    lead = x.ndim - 2
+    if plans is None:
+        plans = []
+        for axis in (lead, lead + 1):
+            n = x.shape[axis]
+            before, after = pads[axis - lead]
+            plans.append(plan_axis(n, before, after, kernel_span[axis - lead],
+                                   stride[axis - lead], boundary,
+                                   in_bounds=bounds(x.chunks[axis])))
+    rplan, cplan = plans
+    prefix = ((n_out,),) if n_out else ()
+    out_chunks = prefix + x.chunks[:lead] + (
+        tuple(c * out_scale[0] for c in rplan.out_chunks),
+        tuple(c * out_scale[1] for c in cplan.out_chunks))
+    meta = np.empty((0,) * len(out_chunks), dtype=out_dtype)
+    if rplan.out_len == 0 or cplan.out_len == 0:
+        return da.zeros(tuple(sum(c) for c in out_chunks), dtype=out_dtype,
+                        chunks=out_chunks)
+    rbounds, cbounds = bounds(x.chunks[lead]), bounds(x.chunks[lead + 1])
+    row_reads = [block_reads(rplan.reads(i), rbounds) for i in range(len(rplan.out_chunks))]
+    col_reads = [block_reads(cplan.reads(j), cbounds) for j in range(len(cplan.out_chunks))]
+    token = tokenize(x.name, name, kernel_span, pads, stride, boundary, fill,
+                     str(patch_dtype), str(out_dtype), patch_func, out_scale,
+                     rplan.out_bounds, cplan.out_bounds)
+    out_name = f"{name}-{token}"
+    dsk = {}
+    lead_ranges = [range(len(c)) for c in x.chunks[:lead]]
+    for lead_idx in itertools.product(*lead_ranges):
+        lead_shape = tuple(x.chunks[ax][i] for ax, i in enumerate(lead_idx))
+        for i, (rfill, rparts) in enumerate(row_reads):
+            R = rplan.reads(i).size
+            for j, (cfill, cparts) in enumerate(col_reads):
+                C = cplan.reads(j).size
+                ids = [(a, b) for a in sorted({p[0] for p in rparts})
+                       for b in sorted({p[0] for p in cparts})]
+                keys = [(x.name, *lead_idx, a, b) for a, b in ids]
+                task = functools.partial(
+                    run_block, ids=ids, rows=(rfill, rparts), cols=(cfill, cparts),
+                    shape=lead_shape + (R, C), fill=fill, patch_dtype=patch_dtype,
+                    func=patch_func, kwargs={})
+                dsk[(out_name, *((0,) if n_out else ()), *lead_idx, i, j)] = (task, keys)
+    graph = HighLevelGraph.from_collections(out_name, dsk, dependencies=[x])
+    return da.Array(graph, out_name, chunks=out_chunks, meta=meta)
+
+
+def equal_runs(values, lo, hi):
+    """Maximal runs ``(start, stop, value)`` of equal ``values[lo:hi]`` (block-relative)."""
+    out, start = [], lo
+    for i in range(lo + 1, hi + 1):
+        if i == hi or values[i] != values[start]:
+            out.append((start - lo, i - lo, int(values[start])))
+            start = i
+    return out
+
+
+def avg_map(x, plans, counts, ksz, strd, compute, out_dtype, name, func, workers):
+    """Average pooling blocks, each split into runs of equal divisor."""
+    lead = x.ndim - 2
+    rplan, cplan = plans
+    rbounds, cbounds = bounds(x.chunks[lead]), bounds(x.chunks[lead + 1])
+    out_name = f"{name}-" + tokenize(x.name, name, ksz, strd, str(out_dtype),
+                                     rplan.out_bounds, cplan.out_bounds,
+                                     [c.tolist() for c in counts])
+    dsk = {}
+    for lead_idx in itertools.product(*[range(len(c)) for c in x.chunks[:lead]]):
+        lead_shape = tuple(x.chunks[ax][i] for ax, i in enumerate(lead_idx))
+        for i in range(len(rplan.out_chunks)):
+            rfill, rparts = block_reads(rplan.reads(i), rbounds)
+            o0, o1 = int(rplan.out_bounds[i]), int(rplan.out_bounds[i + 1])
+            rruns = equal_runs(counts[0], o0, o1)
+            for j in range(len(cplan.out_chunks)):
+                cfill, cparts = block_reads(cplan.reads(j), cbounds)
+                c0, c1 = int(cplan.out_bounds[j]), int(cplan.out_bounds[j + 1])
+                cruns = equal_runs(counts[1], c0, c1)
+                # Output rows [a0, a1) read patch rows [a0*s, (a1-1)*s + k).
+                runs = [((slice(a0, a1), slice(a0 * strd[0], (a1 - 1) * strd[0] + ksz[0])),
+                         (slice(b0, b1), slice(b0 * strd[1], (b1 - 1) * strd[1] + ksz[1])),
+                         int(ra * cb))
+                        for a0, a1, ra in rruns for b0, b1, cb in cruns]
+                ids = [(a, b) for a in sorted({p[0] for p in rparts})
+                       for b in sorted({p[0] for p in cparts})]
+                keys = [(x.name, *lead_idx, a, b) for a, b in ids]
+                shape = lead_shape + (rplan.reads(i).size, cplan.reads(j).size)
+                task = functools.partial(
+                    run_block, ids=ids, rows=(rfill, rparts), cols=(cfill, cparts),
+                    shape=shape, fill=0, patch_dtype=compute,
+                    func=functools.partial(avg_runs, func=func, kernel_size=ksz, stride=strd,
+                                           runs=runs, out_shape=(o1 - o0, c1 - c0),
+                                           workers=workers),
+                    kwargs={})
+                dsk[(out_name, *lead_idx, i, j)] = (task, keys)
+    graph = HighLevelGraph.from_collections(out_name, dsk, dependencies=[x])
+    chunks = x.chunks[:lead] + (rplan.out_chunks, cplan.out_chunks)
+    return da.Array(graph, out_name, chunks=chunks,
+                    meta=np.empty((0,) * x.ndim, dtype=out_dtype))
+
+
+def crop_apply(patch, *, func, kwargs, pads, n_out):
+    """``func`` on a padded patch, cropped to the block (the halo removed).
+
+    A 3-D patch holds channels first (``kwargs`` then has ``channel_axis=0``).
+    """
+    (t, b), (l, r) = pads
+    res = func(patch, **kwargs)
+    parts = res if isinstance(res, tuple) else (res,)
+    parts = [p[..., t:p.shape[-2] - b, l:p.shape[-1] - r] for p in parts]
+    return np.stack(parts) if n_out else parts[0]
+
+
+def local_map(image, func, pads, boundary, name, n_out=None, channel_axis=None, **kwargs):
+    x = as_dask(image)
+    if channel_axis is None:
+        # 2-D and real, or its message -- naming the real shape: a zero-strided
+        # stand-in of x's shape (native byte order, so nothing is copied).
+        native_dtype = np.dtype(x.dtype).newbyteorder("=")
+        try:
+            stand_in = np.broadcast_to(np.zeros((), dtype=native_dtype), x.shape)
+        except (TypeError, ValueError):                     # unknown (NaN) chunk sizes
+            stand_in = np.zeros((0,) * x.ndim, dtype=native_dtype)
+        as_image(stand_in)
+        sample = np.zeros((3, 3), dtype=x.dtype)
+    else:
+        # Validate like the in-memory filter, then put the channels first.
+        func(np.zeros((3,) * x.ndim, dtype=x.dtype), channel_axis=channel_axis,
+             boundary=boundary, **{**kwargs, "workers": 1})
+        x = da.moveaxis(x, int(channel_axis) % 3, 0)
+        kwargs["channel_axis"] = 0
+        sample = np.zeros((1, 3, 3), dtype=x.dtype)
+    canonical_boundary(boundary)
+    kwargs["workers"] = dask_workers(kwargs.get("workers"))
+    kwargs["boundary"] = boundary
+    # A tiny call validates every other argument now and gives the dtype.
+    probe = func(sample, **kwargs)
+    out_dtype = (probe[0] if isinstance(probe, tuple) else probe).dtype
+    span = tuple(before + after + 1 for before, after in pads)
+    patch_func = functools.partial(crop_apply, func=func, kwargs=kwargs, pads=pads, n_out=n_out)
+    native = np.dtype(x.dtype).newbyteorder("=")
+    out = halo_map(x, patch_func, span, pads, (1, 1), canonical_boundary(boundary), 0,
+                    native, out_dtype, name, n_out=n_out)
+    if channel_axis is not None:
+        out = da.moveaxis(out, 1 if n_out else 0, (int(channel_axis) % 3) + (1 if n_out else 0))
+    return out
+
+
+def avg_runs(patch, *, func, kernel_size, stride, runs, out_shape, workers):
+    out = None
+    for (orow, prow), (ocol, pcol), divisor in runs:
+        part = func(patch[..., prow, pcol], kernel_size, stride, 0, False, True, divisor,
+                    workers=workers)
+        if out is None:
+            out = np.empty(part.shape[:-2] + out_shape, dtype=part.dtype)
+        out[..., orow, ocol] = part
+    return out
