@@ -325,3 +325,19 @@ def check_out(out, shape, dtype, inputs):
         if isinstance(arr, np.ndarray) and np.shares_memory(out, arr):
             raise ValueError(f"out overlaps {name}; filtering in place is not supported, "
                              "write to a separate array")
+
+
+def as_torch_pair(name, value, *, minimum=None, empty=None):
+    """Two ints for the (height, width) axes, reading sizes as PyTorch does.
+
+    Like :func:`as_tuple` with ``n=2``, and also: a one-element sequence
+    gives its value for both axes (``padding=(1,)``), and an empty sequence
+    returns ``empty`` when it is not None (PyTorch's ``stride=()``, meaning
+    the kernel size) and is refused otherwise.
+    """
+    if isinstance(value, (tuple, list, np.ndarray)) and np.ndim(value) == 1:
+        if len(value) == 1:
+            value = value[0]
+        elif len(value) == 0 and empty is not None:
+            return tuple(empty)
+    return as_tuple(name, value, 2, minimum=minimum)

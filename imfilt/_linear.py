@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from imfilt import _banded, _methods, _nanpolicy
-from imfilt._geometry import (as_tuple, check_out, dilated_span, mode_pads, spatial_axes,
-                              valid_swap)
+from imfilt import _banded, _methods, _nanpolicy, _nd
+from imfilt._channels import check_colour_ambiguity
+from imfilt._geometry import (as_tuple, channel_axis_index, check_out, dilated_span, mode_pads,
+                              over_channels, spatial_axes, valid_swap)
 from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
@@ -34,25 +35,43 @@ class LinearSpec:
     boundary: str            # canonical boundary name
     method: str              # 'auto', 'direct', 'separable' or 'fft'
     nthreads: int            # resolved thread count
-    stride: tuple            # (s0, s1)
-    dilation: tuple          # (d0, d1)
+    stride: tuple            # (s0, s1), or None when only an N-D call can use it
+    dilation: tuple          # (d0, d1), or None when only an N-D call can use it
     axes: object             # None or the caller's axes (checked against image.ndim later)
     flip: bool               # True: convolution, False: correlation
     nan_policy: str          # 'propagate', 'omit' or 'raise'
+    stride_arg: object = 1   # the caller's stride (an N-D call has one per axis)
+    dilation_arg: object = 1  # the caller's dilation
+    channel_axis: object = None  # the caller's channel_axis (checked against image.ndim later)
+    func: str = "correlate"  # the public function, for messages
 
 
-def parse(mode, boundary, method, workers, stride, dilation, axes, flip, nan_policy):
+def _pair(name, value):
+    """``value`` as a pair when it can be one; None when it is a longer
+    sequence that only an N-D call (image and kernel of N >= 3 dimensions)
+    accepts -- a 2-D call then reports it with the pair's message."""
+    if np.ndim(value) == 1 and len(value) > 2:
+        return None
+    return as_tuple(name, value, 2, minimum=1)
+
+
+def parse(mode, boundary, method, workers, stride, dilation, axes, flip, nan_policy,
+          channel_axis=None, func=None):
     """Validate the scalar arguments of a convolve/correlate call, once."""
     return LinearSpec(
         mode=canonical_mode(mode),
         boundary=canonical_boundary(boundary),
         method=_methods.canonical_method(method),
         nthreads=resolve_workers(workers),
-        stride=as_tuple("stride", stride, 2, minimum=1),
-        dilation=as_tuple("dilation", dilation, 2, minimum=1),
+        stride=_pair("stride", stride),
+        dilation=_pair("dilation", dilation),
         axes=axes,
         flip=bool(flip),
         nan_policy=_nanpolicy.canonical_nan_policy(nan_policy),
+        stride_arg=stride,
+        dilation_arg=dilation,
+        channel_axis=channel_axis,
+        func=func or ("convolve" if flip else "correlate"),
     )
 
 
@@ -63,17 +82,67 @@ def correlate_spec(boundary, nthreads, *, mode="same", method="auto", nan_policy
                       nan_policy=nan_policy)
 
 
+def _channels(image, kernel, spec):
+    """Resolve ``channel_axis`` and the colour-ambiguity rule.
+
+    Returns ``(axes, c)``: the spatial axes to pass on (the last two axes
+    other than the channel axis when only ``channel_axis`` is given) and
+    the channel axis when the call must loop over channels (a 1-D or N-D
+    kernel), else None.
+    """
+    axes, channel_axis = spec.axes, spec.channel_axis
+    if channel_axis is None:
+        if kernel.ndim == 2:
+            check_colour_ambiguity(image.shape, axes, None, spec.func)
+        return axes, None
+    c = channel_axis_index(channel_axis, image.ndim)
+    rest = [a for a in range(image.ndim) if a != c]
+    if kernel.ndim >= 2 and kernel.ndim in (2, image.ndim) and len(rest) >= 2:
+        if axes is None:
+            return (rest[-2], rest[-1]), None
+        ax = spatial_axes(axes, image.ndim)
+        if c in ax:
+            raise ValueError(f"axes={axes!r} contains the channel axis "
+                             f"channel_axis={channel_axis!r}; the channel axis is never filtered")
+        return ax, None
+    return axes, c
+
+
 def apply(image, kernel, fillvalue, dtype, out, spec):
-    """Filter ``image`` by ``kernel`` as ``spec`` says: bands, NaN policy, method."""
+    """Filter ``image`` by ``kernel`` as ``spec`` says: channels, bands, NaN policy, method."""
+    kernel = as_array(kernel, "kernel")
+    if spec.channel_axis is not None or kernel.ndim == 2:
+        arr = as_array(image, "image")
+        axes, c = _channels(arr, kernel, spec)
+        spec = replace(spec, axes=axes, channel_axis=None)
+        if c is not None:
+            # One call per channel (a kernel with one dimension fewer than the image).
+            result = over_channels(
+                lambda plane: _apply(plane, kernel, fillvalue, dtype, None, spec), arr, c)
+            if out is not None:
+                check_out(out, result.shape, result.dtype, [("image", image), ("kernel", kernel)])
+                np.copyto(out, result)
+                return out
+            return result
+    return _apply(image, kernel, fillvalue, dtype, out, spec)
+
+
+def _apply(image, kernel, fillvalue, dtype, out, spec):
     if _banded.wanted(image, kernel, out, spec.axes):
         band_spec = replace(spec, mode="valid", boundary="fill", axes=None)
         return _banded.filter_in_bands(
-            lambda patch, o: apply(patch, kernel, 0, dtype, o, band_spec),
+            lambda patch, o: _apply(patch, kernel, 0, dtype, o, band_spec),
             image, kernel, spec.mode, spec.boundary, fillvalue, dtype, spec.flip,
             spec.stride, spec.dilation, out)
     if spec.nan_policy == "raise":
         _nanpolicy.check_finite(image, kernel, spec.boundary, fillvalue)
     elif spec.nan_policy == "omit":
+        if spec.axes is None and np.ndim(image) == np.ndim(kernel) >= 3:
+            raise ValueError(
+                "nan_policy='omit' is not supported for N-D convolution (a kernel with "
+                f"{np.ndim(kernel)} dimensions over every axis of the image) yet; use "
+                "nan_policy='propagate' or 'raise', or 2-D kernels with axes="
+            )
         img, w = np.asarray(image), np.asarray(kernel)
         dil = spec.dilation[-min(w.ndim, 2):] if w.ndim else ()
         spans = [dilated_span(k, d) for d, k in zip(dil, w.shape[-2:])]
@@ -103,14 +172,23 @@ def _zero_stuff(w, dilation):
     return out
 
 
-def _filter(image, kernel, fillvalue, dtype, out, spec):
+def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
     """The in-memory filter: shapes, the 'valid' swap, then one method of ``_methods``."""
     image = as_array(image, "image")
     kernel = as_array(kernel, "kernel")
     mode, boundary, flip, axes = spec.mode, spec.boundary, spec.flip, spec.axes
     compute, out_dtype = result_dtypes(image.dtype, kernel.dtype, dtype)
     fill = as_fillvalue(fillvalue, compute)
-    stride, dilation = spec.stride, spec.dilation
+    if axes is None and image.ndim == kernel.ndim >= 3:
+        # N-D convolution over every axis, scipy.signal.convolve's meaning.
+        return _nd.filter_nd(image, kernel, mode, boundary, fill, compute, out_dtype,
+                             spec.nthreads, flip, spec.method, spec.stride_arg,
+                             spec.dilation_arg, out, nan_check)
+    stride = spec.stride or as_tuple("stride", spec.stride_arg, 2, minimum=1)
+    dilation = spec.dilation or as_tuple("dilation", spec.dilation_arg, 2, minimum=1)
+
+    if image.ndim == 0 and kernel.ndim == 0:
+        return _scalar_product(image, kernel, flip, axes, compute, out_dtype, out)
 
     # --- dimensions: 1-D, 2-D, or a stack with two spatial axes ----------------
     one_d = image.ndim == 1 and kernel.ndim == 1
@@ -217,6 +295,10 @@ def _filter(image, kernel, fillvalue, dtype, out, spec):
     if swapped:
         if not flip:
             result = result[:, ::-1, ::-1]              # correlate2d flips after a swap
+            if one_d and result.dtype.kind == "c":
+                # 1-D correlation is conjugate-symmetric under the swap
+                # (numpy.correlate, scipy.signal.correlate); correlate2d is not.
+                result = np.conj(result)
         result = result[:, ::swap_stride[0], ::swap_stride[1]]
     result = cast_output(result, out_dtype)
     if one_d:
@@ -230,6 +312,21 @@ def _filter(image, kernel, fillvalue, dtype, out, spec):
         np.copyto(out, result)
         return out
     return np.ascontiguousarray(result)
+
+
+def _scalar_product(image, kernel, flip, axes, compute, out_dtype, out):
+    """0-D image and kernel: the product (conjugated kernel for correlation),
+    as :func:`scipy.signal.convolve`/``correlate`` return it, in every mode."""
+    if axes is not None:
+        raise ValueError(f"axes={axes!r} is only for images with 2 or more dimensions")
+    w = kernel.astype(compute)
+    product = image.astype(compute).reshape(1) * (w if flip else np.conj(w))
+    result = cast_output(product, out_dtype).reshape(())
+    if out is not None:
+        check_out(out, (), out_dtype, [("image", image), ("kernel", kernel)])
+        np.copyto(out, result)
+        return out
+    return np.asarray(result)
 
 
 def _unpermuted_shape(ndim, perm, lead_shape, spatial):

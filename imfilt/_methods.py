@@ -20,6 +20,7 @@ are measured by ``benchmarks/calibrate_auto.py`` (``_auto_constants.py``).
 """
 
 import math
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -160,10 +161,64 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     fillrow = np.full(P1, fill, dtype=real)
     strips = np.empty((nthreads, (k0 + 1) * P1), dtype=real)
     pointers = np.empty((nthreads, 2 * (k0 + 1)), dtype=np.intp)
-    ran_parallel(_CORRELATE[real](x, w, out, rowmap, colmap, pl, s0, s1, d0, d1,
-                                  real.type(fill), nthreads, fillrow, strips, pointers,
-                                  min_parallel_work()))
+    kernel = _CORRELATE[real]
+    key = "f32" if real == np.float32 else "f64"
+    per_row = o1 * (k0 * k1 * K.DIRECT_PER_TAP[key] + K.DIRECT_PER_OUTPUT[key]) / max(
+        1, min(nthreads, K.MAX_USEFUL_THREADS))
+    for b0, b1, r0, r1 in interruptible_slices(B, o0, per_row):
+        # Between slices the interpreter runs its signal handlers: Ctrl-C
+        # raises KeyboardInterrupt within about one slice.
+        ran_parallel(kernel(x[b0:b1], w if w.shape[0] == 1 else w[b0:b1], out[b0:b1, r0:r1],
+                            rowmap[r0 * s0:(r1 - 1) * s0 + (k0 - 1) * d0 + 1], colmap, pl,
+                            s0, s1, d0, d1, real.type(fill), nthreads, fillrow, strips,
+                            pointers, min_parallel_work()))
     return out
+
+
+#: Seconds of kernel work (as the cost model predicts it; more on a busy
+#: machine) per call between two chances for the interpreter
+#: to handle a signal (Ctrl-C): long calls are split into slices this long.
+SLICE_SECONDS = 0.05
+
+
+def interruptible_slices(B, rows, seconds_per_row):
+    """``(b0, b1, r0, r1)`` pieces of a (B images x rows) job of about
+    ``SLICE_SECONDS`` each: whole groups of images, or bands of rows of one
+    image when an image takes longer.  A short job is one piece.
+
+    ``seconds_per_row`` is the cost model's estimate; the time the caller
+    spends on each piece (between two ``next``) replaces it, so pieces stay
+    short on a machine slower or busier than the calibration.
+    """
+    if B * rows * seconds_per_row <= 2 * SLICE_SECONDS or B * rows <= 1:
+        yield 0, B, 0, rows
+        return
+    per_row = seconds_per_row
+    first = 0.25            # the first piece is shorter: the estimate may be low
+
+    def count(limit):
+        nonlocal first
+        n = max(1, int(SLICE_SECONDS * first // max(per_row * limit[1], 1e-12)))
+        first = 1.0
+        return min(n, limit[0])
+
+    b = 0
+    while b < B:
+        if rows * per_row <= SLICE_SECONDS:
+            g = count((B - b, rows))
+            t0 = time.perf_counter()
+            yield b, b + g, 0, rows
+            per_row = max((time.perf_counter() - t0) / (g * rows), 1e-12)
+            b += g
+            continue
+        r = 0
+        while r < rows:
+            n = count((rows - r, 1))
+            t0 = time.perf_counter()
+            yield b, b + 1, r, r + n
+            per_row = max((time.perf_counter() - t0) / n, 1e-12)
+            r += n
+        b += 1
 
 
 def _direct(problem, x, w, fill, real):

@@ -11,6 +11,7 @@ import numpy as np
 
 from imfilt import _linear
 from imfilt._docs import docfiller
+from imfilt._geometry import channel_axis_index, over_channels
 from imfilt._kernels import _edges
 from imfilt._nanpolicy import canonical_nan_policy, omit_wanted
 from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
@@ -54,7 +55,8 @@ def _check_number(name, value, low=None, high=None):
 
 @docfiller
 def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
-          mask=None, use_quantiles=False, workers=None, nan_policy="propagate"):
+          mask=None, use_quantiles=False, workers=None, channel_axis=None,
+          nan_policy="propagate"):
     """Canny edge detector, matching ``skimage.feature.canny``.
 
     Steps: Gaussian smoothing (zero padding, renormalised by the weight
@@ -88,6 +90,11 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
     use_quantiles : bool, optional
         Interpret the thresholds as quantiles (default False).
     %(workers)s
+    channel_axis : int, optional
+        The colour axis of a 3-D image: each channel gets its own edge map
+        (thresholds and quantiles per channel, ``mask`` shared), stacked
+        along that axis.  A 3-D image whose last axis has length 3 or 4
+        without it raises ``ValueError`` (it looks like a colour image).
     nan_policy : {'propagate', 'omit', 'raise'}, optional
         ``'propagate'`` (default): NaN and inf spread through the smoothing.
         ``'raise'``: ``ValueError`` when the image holds NaN or inf.
@@ -135,6 +142,18 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
            [0, 1, 1, 1, 1, 1, 1, 0],
            [0, 0, 0, 0, 0, 0, 0, 0]])
     """
+    if channel_axis is not None:
+        arr = as_array(image, "image")
+        if arr.ndim != 3:
+            raise ValueError(
+                f"channel_axis={channel_axis!r} needs a 3-D image (rows, columns, channels "
+                f"in some order); got image.ndim={arr.ndim} (shape {arr.shape})"
+            )
+        return over_channels(
+            lambda plane: canny(plane, sigma, low_threshold, high_threshold, mask=mask,
+                                use_quantiles=use_quantiles, workers=workers,
+                                nan_policy=nan_policy),
+            arr, channel_axis_index(channel_axis, 3))
     arr = as_image(image)
     sigma = _check_number("sigma", sigma, low=0.0)
     if not isinstance(use_quantiles, (bool, np.bool_)):

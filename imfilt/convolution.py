@@ -11,20 +11,27 @@ __all__ = ["convolve", "correlate"]
 
 _DOCS = dict(
     image_kernel="""\
-image : array_like, 1-D, 2-D, or N-D with two spatial ``axes``
-    The image (or signal, or stack of images).  Any memory layout and byte
-    order; it is never modified.
+image : array_like, any number of dimensions
+    The image (or signal, volume, or stack of images).  Any memory layout
+    and byte order; it is never modified.
 kernel : array_like
-    The filter kernel, not empty: 1-D for a 1-D image; 2-D (shared by every
-    slice of a stack) or with leading dimensions equal to the image's
-    non-spatial dimensions (one kernel per slice).""",
+    The filter kernel, not empty.  With ``axes=None`` and as many
+    dimensions as the image, the call is an N-D convolution over every axis
+    (N >= 1), with :func:`scipy.signal.convolve`'s meaning; for N = 2 the
+    rules of :func:`scipy.signal.convolve2d`/``correlate2d`` (which differ
+    from ``scipy.signal.correlate`` for even kernels in ``'same'`` and for
+    complex input after the ``'valid'`` swap).  A 2-D kernel with a
+    higher-dimensional image filters ``axes`` (default the last two) of
+    every slice.  Per-slice kernels (leading dimensions equal to the
+    image's non-spatial dimensions) need an explicit ``axes`` or
+    ``channel_axis``: without them that call means N-D.""",
     stride_dilation="""\
-stride : int or (int, int), optional
+stride : int or tuple of int, optional
     Keep every ``s``-th output sample of the chosen mode, starting at index
-    0: ``'valid'`` with stride ``s`` gives ``(n - k) // s + 1`` samples.
+    0 (one value per filtered axis, or one for all): ``'valid'`` with stride ``s`` gives ``(n - k) // s + 1`` samples.
     Computed directly (by the FFT method: at full resolution, then
     subsampled).
-dilation : int or (int, int), optional
+dilation : int or tuple of int, optional
     Space the kernel taps ``d`` apart (atrous convolution): a 3x3 kernel
     with ``d=2`` covers 5x5.  Equal to filtering with the zero-stuffed
     kernel; the holes are skipped, so a NaN under a hole does not
@@ -32,12 +39,23 @@ dilation : int or (int, int), optional
     extent ``d * (k - 1) + 1``.""",
     axes2="""\
 axes : (int, int), optional
-    The two spatial axes of an image with extra axes; default: the last
-    two.  A stack ``(N, H, W)``, a colour image ``(H, W, 3)`` with
+    The two spatial axes of an image with extra axes, for a 2-D (or
+    per-slice) kernel; default: the last two.  A stack ``(N, H, W)``, a colour image ``(H, W, 3)`` with
     ``axes=(0, 1)`` or ``(N, C, H, W)`` is filtered slice by slice in one
     parallel call.  A 2-D kernel is shared by every slice; a kernel whose
     leading dimensions equal the image's non-spatial dimensions (in order)
     gives each slice its own.""",
+    channel_axis_linear="""\
+channel_axis : int, optional
+    The axis that holds colour channels (scikit-image's convention): it is
+    not filtered, the result keeps it, and the result equals filtering each
+    channel on its own and stacking along that axis.  With a 2-D kernel the
+    spatial axes are the last two other axes (one parallel call); a kernel
+    with the image's number of dimensions gives each channel its own 2-D
+    kernel.  Without ``axes`` or ``channel_axis``, a 3-D image whose last
+    axis has length 3 or 4 and a 2-D kernel raise ``ValueError``: it looks
+    like a colour image (pass ``channel_axis=-1``) but would be read as a
+    stack of narrow images (pass ``axes=(1, 2)`` if it is one).""",
     out_banded="""\
 out : ndarray, optional
     Destination of the result's exact shape and dtype, not overlapping the
@@ -79,7 +97,7 @@ TypeError
 _DOCS["linear_sections"] = "\n".join([
     "Parameters", "----------", _DOCS["image_kernel"], SNIPPETS["mode"],
     SNIPPETS["boundary_fill"], SNIPPETS["fillvalue"], SNIPPETS["dtype"], SNIPPETS["workers"],
-    SNIPPETS["method"], _DOCS["stride_dilation"], _DOCS["axes2"], _DOCS["out_banded"],
+    SNIPPETS["method"], _DOCS["stride_dilation"], _DOCS["axes2"], _DOCS["channel_axis_linear"], _DOCS["out_banded"],
     _DOCS["nan_policy_linear"], "", "Returns", "-------", _DOCS["returns"], "",
     "Raises", "------", _DOCS["raises"]])
 _DOCS["out_of_core"] = """\
@@ -97,8 +115,8 @@ _fill_docs = docfiller(**_DOCS)
 @_fill_docs
 def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
              dtype=None, workers=None, method="auto", stride=1, dilation=1,
-             axes=None, out=None, nan_policy="propagate"):
-    """True 2-D (or 1-D) convolution: the kernel is flipped.
+             axes=None, channel_axis=None, out=None, nan_policy="propagate"):
+    """True 2-D, 1-D or N-D convolution: the kernel is flipped.
 
     ``out[i, j] = sum_{a, b} image[i - a, j - b] * kernel[a, b]`` over the
     image extended by ``boundary``.  Equal to
@@ -125,10 +143,21 @@ def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
 
     %(out_of_core)s
 
+    N-D (image and kernel with N >= 3 dimensions, ``axes=None``): equal to
+    ``scipy.signal.convolve(image, kernel, mode, method='direct')`` for
+    ``boundary='fill'`` and to ``numpy.pad`` followed by a ``'valid'``
+    convolution for the other boundaries, applied on every axis.  The
+    direct method sums 2-D passes over the leading axes, ``'fft'`` uses
+    :func:`scipy.fft.rfftn`, ``'separable'`` applies a kernel that is an
+    outer product of 1-D kernels as one 1-D pass per axis.
+    ``nan_policy='omit'`` is not available for N-D yet.
+
     Examples
     --------
     >>> import numpy as np
     >>> import imfilt
+    >>> imfilt.convolve(np.ones((3, 32, 32)), np.ones((3, 3, 3))).shape   # N-D, as SciPy
+    (5, 34, 34)
     >>> image = np.array([[1., 2.], [3., 4.]])
     >>> kernel = np.array([[1., 0., 0.], [0., 0., 0.], [0., 0., -1.]])
     >>> imfilt.convolve(image, kernel).shape
@@ -173,14 +202,14 @@ def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
     True
     """
     spec = _linear.parse(mode, boundary, method, workers, stride, dilation, axes, True,
-                         nan_policy)
+                         nan_policy, channel_axis, "convolve")
     return _linear.apply(image, kernel, fillvalue, dtype, out, spec)
 
 
 @_fill_docs
 def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
               dtype=None, workers=None, method="auto", stride=1, dilation=1,
-              axes=None, out=None, nan_policy="propagate"):
+              axes=None, channel_axis=None, out=None, nan_policy="propagate"):
     """2-D (or 1-D) cross-correlation: the kernel is not flipped.
 
     ``out[i, j] = sum_{a, b} image[i + a, j + b] * conj(kernel[a, b])`` over
@@ -225,5 +254,5 @@ def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
     array([1., 2., 3., 0.], dtype=float32)
     """
     spec = _linear.parse(mode, boundary, method, workers, stride, dilation, axes, False,
-                         nan_policy)
+                         nan_policy, channel_axis, "correlate")
     return _linear.apply(image, kernel, fillvalue, dtype, out, spec)

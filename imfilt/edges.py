@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imfilt import _linear
+from imfilt._channels import colour_error, looks_like_colour
 from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import channel_axis_index, over_channels
 from imfilt._kernels import _edges
@@ -143,6 +144,8 @@ def _per_channel(func, image, channel_axis, *args):
 def as_image(image):
     """A real 2-D array, or an error that says what to do instead."""
     arr = as_array(image, "image")
+    if looks_like_colour(arr.shape):
+        raise colour_error("edge filters", arr.shape, "channel_axis=0")
     if arr.ndim != 2:
         hint = ""
         if arr.ndim == 3:

@@ -14,8 +14,10 @@ import numpy as np
 
 from imfilt._kernels import _layers
 from imfilt._modes import boundary_index, canonical_boundary
+from imfilt._channels import colour_error, looks_like_colour
 from imfilt._docs import docfiller
-from imfilt._geometry import as_tuple, dilated_span, output_hw, output_length, same_padding
+from imfilt._geometry import (as_torch_pair, channel_axis_index, dilated_span, output_hw,
+                              output_length, same_padding)
 from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
@@ -27,13 +29,31 @@ _TILE_PIXELS = 256
 _DIRECT_PAIRS = 16
 
 def _compute_dtype(x, weight, func):
-    if x.dtype.kind == "c" or weight.dtype.kind == "c":
-        raise TypeError(
-            f"{func} supports real input only (x has dtype {x.dtype}, weight has dtype "
-            f"{weight.dtype}); filter the real and imaginary parts separately"
-        )
     compute, _ = result_dtypes(x.dtype, weight.dtype)
     return compute
+
+
+def _complex_layer(func, x, weight, bias, kwargs):
+    """``func`` on complex input or weights, from real passes.
+
+    ``(xr + i xi) * (wr + i wi) = (xr wr - xi wi) + i (xr wi + xi wr)``,
+    each term one real call of ``func`` (no conjugation, as in PyTorch);
+    every product is formed, so NaN and inf propagate as per-tap products.
+    """
+    compute = _compute_dtype(x, weight, func.__name__)
+    parts_x = [(x.real, 1)] + ([(x.imag, 1j)] if x.dtype.kind == "c" else [])
+    parts_w = [(weight.real, 1)] + ([(weight.imag, 1j)] if weight.dtype.kind == "c" else [])
+    out = None
+    for xp, cx in parts_x:
+        for wp, cw in parts_w:
+            term = func(xp, wp, None, **kwargs).astype(compute) * (cx * cw)
+            out = term if out is None else out + term
+    b = _bias(bias, out.shape[-3] if out.ndim >= 3 else 1, compute)
+    if out.ndim >= 3:
+        out += b[:, None, None]
+    else:
+        out += b[0]
+    return out
 
 
 def _as_batch(x, weight, func, weight_layout):
@@ -76,8 +96,8 @@ def _bias(bias, k_out, compute):
     if bias is None:
         return np.zeros(k_out, dtype=compute)
     b = as_array(bias, "bias")
-    if b.dtype.kind == "c":
-        raise TypeError(f"bias has dtype {b.dtype}; use a real bias")
+    if b.dtype.kind == "c" and compute.kind != "c":
+        raise TypeError(f"bias has dtype {b.dtype}; a complex bias needs complex x or weight")
     if b.shape != (k_out,):
         raise ValueError(
             f"bias has shape {b.shape}; it must be one value per output channel, shape ({k_out},)"
@@ -119,7 +139,7 @@ def _fast_span(raw, n):
 
 @docfiller
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-           boundary="fill", workers=None):
+           boundary="fill", channel_axis=None, workers=None):
     """2-D multi-channel cross-correlation, as ``torch.nn.functional.conv2d``.
 
     ``out[n, k] = bias[k] + sum_c correlate(x[n, c], weight[k, c])`` over the
@@ -151,6 +171,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
         What the padding holds: ``'fill'`` (zeros, default, PyTorch),
         ``'wrap'``, ``'symm'``, ``'reflect'`` or ``'edge'`` (see
         :func:`imfilt.correlate`; defined by :func:`numpy.pad`).
+    channel_axis : int, optional
+        The axis of ``x`` that holds the input channels when it is not the
+        one before (H, W), e.g. ``-1`` for an ``(H, W, C)`` image; the
+        result has its output channels on that axis.  A 3-D ``x`` whose last
+        axis (of length 3 or 4) matches the weight's input channels while
+        its first does not raises ``ValueError``: it looks like a colour
+        image given channels last.
     %(workers)s
 
     Returns
@@ -162,6 +189,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
 
     Notes
     -----
+    Complex ``x`` or ``weight`` (real or complex ``bias``) give a complex
+    result at the image's precision, computed from real passes without
+    conjugating the weight, as PyTorch does.  Sizes given as one-element
+    sequences (``padding=(1,)``) apply to both axes, as in PyTorch.
+
     Computed as a tiled im2col (256 output pixels at a time per thread,
     never a full-size buffer) followed by a register-blocked matrix product.
     Each thread owns whole tiles, so the result is bit-identical for any
@@ -187,6 +219,23 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     """
     xa = as_array(x, "x")
     wa = as_array(weight, "weight")
+    if channel_axis is not None:
+        c = channel_axis_index(channel_axis, xa.ndim)
+        if xa.ndim not in (3, 4):
+            raise ValueError(
+                f"conv2d: channel_axis={channel_axis!r} needs x with shape (H, W, C) or "
+                f"(N, H, W, C) (channels on any axis); got shape {xa.shape}"
+            )
+        res = conv2d(np.moveaxis(xa, c, -3), wa, bias, stride, padding, dilation, groups,
+                     boundary=boundary, workers=workers)
+        return np.moveaxis(res, -3, c)
+    if (looks_like_colour(xa.shape) and wa.ndim == 4 and is_integer_like(groups) and groups >= 1
+            and wa.shape[1] * groups not in (xa.shape[0],) and wa.shape[1] * groups == xa.shape[-1]):
+        raise colour_error("conv2d", xa.shape, None, "x")
+    if xa.dtype.kind == "c" or wa.dtype.kind == "c":
+        return _complex_layer(conv2d, xa, wa, bias, dict(
+            stride=stride, padding=padding, dilation=dilation, groups=groups,
+            boundary=boundary, workers=workers))
     boundary = canonical_boundary(boundary)
     compute = _compute_dtype(xa, wa, "conv2d")
     xb, wb, ndim = _as_batch(xa, wa, "conv2d", "(K, C / groups, kh, kw)")
@@ -201,8 +250,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
         )
     if kh == 0 or kw == 0:
         raise ValueError(f"conv2d: weight has an empty kernel, shape {wb.shape}")
-    sh, sw = as_tuple("stride", stride, 2, minimum=1)
-    dh, dw = as_tuple("dilation", dilation, 2, minimum=1)
+    sh, sw = as_torch_pair("stride", stride, minimum=1)
+    dh, dw = as_torch_pair("dilation", dilation, minimum=1)
     if isinstance(padding, str):
         if padding == "valid":
             pads = ((0, 0), (0, 0))
@@ -214,7 +263,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
                 "pair of ints"
             )
     else:
-        ph, pw = as_tuple("padding", padding, 2, minimum=0)
+        ph, pw = as_torch_pair("padding", padding, minimum=0)
         pads = ((ph, ph), (pw, pw))
     (pt, pb), (pl, pr) = pads
     Ho = output_length(H, pt, pb, dilated_span(kh, dh), sh)
@@ -310,6 +359,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
     Notes
     -----
+    Complex input and weights are accepted as in :func:`conv2d`.  An
+    output size of zero or less raises ``ValueError`` (as PyTorch).
+
     Computed as a gather per output pixel, never as a scatter: output pixels
     with the same ``(oy % s, ox % s)`` use the same kernel taps, so each of
     these ``s * s`` phases is a plain correlation (the tiled im2col + matrix
@@ -331,6 +383,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     """
     xa = as_array(x, "x")
     wa = as_array(weight, "weight")
+    if xa.dtype.kind == "c" or wa.dtype.kind == "c":
+        return _complex_layer(conv_transpose2d, xa, wa, bias, dict(
+            stride=stride, padding=padding, output_padding=output_padding, groups=groups,
+            dilation=dilation, output_size=output_size, workers=workers))
     compute = _compute_dtype(xa, wa, "conv_transpose2d")
     xb, wb, ndim = _as_batch(xa, wa, "conv_transpose2d", "(C_in, C_out / groups, kh, kw)")
     N, C, H, W = xb.shape
@@ -345,10 +401,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         raise ValueError(f"conv_transpose2d: weight has an empty kernel, shape {wb.shape}")
     K = Kg * groups
     Cg = C // groups
-    sh, sw = as_tuple("stride", stride, 2, minimum=1)
-    ph, pw = as_tuple("padding", padding, 2, minimum=0)
-    dh, dw = as_tuple("dilation", dilation, 2, minimum=1)
-    oph, opw = as_tuple("output_padding", output_padding, 2, minimum=0)
+    sh, sw = as_torch_pair("stride", stride, minimum=1)
+    ph, pw = as_torch_pair("padding", padding, minimum=0)
+    dh, dw = as_torch_pair("dilation", dilation, minimum=1)
+    oph, opw = as_torch_pair("output_padding", output_padding, minimum=0)
     if output_size is not None:
         if (oph, opw) != (0, 0):
             raise ValueError(
@@ -375,10 +431,11 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         )
     Ho = _transpose_size(H, kh, sh, ph, dh, oph)
     Wo = _transpose_size(W, kw, sw, pw, dw, opw)
-    if Ho < 0 or Wo < 0:
+    if Ho < 1 or Wo < 1:
         raise ValueError(
-            f"conv_transpose2d: the output size would be negative ({Ho}x{Wo}); "
-            f"padding={padding!r} crops more than the full result"
+            f"conv_transpose2d: the output size would be {Ho}x{Wo}, empty or negative; "
+            f"padding={padding!r} crops as much as the full result or more. Use less "
+            "padding (PyTorch refuses this too)"
         )
     b = _bias(bias, K, compute)
     nthreads = resolve_workers(workers)

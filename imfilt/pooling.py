@@ -10,8 +10,11 @@ average pooling and the layout of the returned indices are those of
 import numpy as np
 
 from imfilt._kernels import _pool as _kpool
+from imfilt._channels import check_colour_ambiguity
 from imfilt._docs import docfiller
-from imfilt._geometry import as_planes, as_tuple, output_hw, restore_planes
+from imfilt._geometry import (as_planes, as_torch_pair, channel_axis_index, output_hw,
+                              restore_planes)
+from imfilt._methods import interruptible_slices
 from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
@@ -27,7 +30,18 @@ x : array_like, shape (H, W), (C, H, W) or (N, C, H, W)
 kernel_size : int or (int, int)
     Window height and width.
 stride : int or (int, int), optional
-    Step between windows; defaults to ``kernel_size`` (PyTorch).""")
+    Step between windows; defaults to ``kernel_size`` (PyTorch), also when
+    given as an empty sequence ``()``.  Every size parameter also accepts a
+    one-element sequence, applied to both axes.""", pool_channel_axis="""\
+channel_axis : int, optional
+    The axis of ``x`` that holds channels, e.g. ``-1`` for an
+    ``(H, W, C)`` image: it is not pooled and the result keeps it there;
+    the spatial axes are the last two other axes.  The result equals
+    pooling each channel on its own and stacking along that axis.  Without
+    it, a 3-D ``x`` whose last axis has length 3 or 4 raises
+    ``ValueError`` (it looks like a colour image, but would be read as
+    3 or 4 planes); pass ``channel_axis=-1`` for colour or
+    ``channel_axis=0`` for a stack of planes.""")
 
 
 def _output_size(n, k, s, p, d, ceil_mode, axis):
@@ -50,10 +64,11 @@ def _output_size(n, k, s, p, d, ceil_mode, axis):
 
 
 def _geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
-    kh, kw = as_tuple("kernel_size", kernel_size, 2, minimum=1)
-    sh, sw = (kh, kw) if stride is None else as_tuple("stride", stride, 2, minimum=1)
-    ph, pw = as_tuple("padding", padding, 2, minimum=0)
-    dh, dw = as_tuple("dilation", dilation, 2, minimum=1)
+    kh, kw = as_torch_pair("kernel_size", kernel_size, minimum=1)
+    sh, sw = (kh, kw) if stride is None else as_torch_pair("stride", stride, minimum=1,
+                                                             empty=(kh, kw))
+    ph, pw = as_torch_pair("padding", padding, minimum=0)
+    dh, dw = as_torch_pair("dilation", dilation, minimum=1)
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"ceil_mode={ceil_mode!r} is not valid; use True or False")
     if ph > kh // 2 or pw > kw // 2:
@@ -109,9 +124,44 @@ def _init_value(op, compute):
     return info.min if op == _OP_MAX else info.max
 
 
+def _channels_first(x, channel_axis, func, name="x"):
+    """``x`` with its channel axis moved just before (H, W), and that axis.
+
+    Without ``channel_axis`` an ``(H, W, 3 or 4)`` input is refused: it looks
+    like a colour image but would be read as 3 or 4 planes of width H.
+    """
+    arr = as_array(x, name)
+    if channel_axis is None:
+        check_colour_ambiguity(arr.shape, None, None, func, "channel_axis=0", name)
+        return arr, None
+    c = channel_axis_index(channel_axis, arr.ndim)
+    if arr.ndim < 3:
+        raise ValueError(
+            f"channel_axis={channel_axis!r} needs an input with a channel axis and two "
+            f"spatial axes; {name} has shape {arr.shape}"
+        )
+    return np.moveaxis(arr, c, -3), c
+
+
+def _channels_back(result, c):
+    if c is None:
+        return result
+    if isinstance(result, tuple):
+        return tuple(np.moveaxis(r, -3, c) for r in result)
+    return np.moveaxis(result, -3, c)
+
+
 def _pool(x, op, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-          count_include_pad, divisor_override, workers, func, rng=None):
+          count_include_pad, divisor_override, workers, func, rng=None, channel_axis=None):
     """The one generic pooling function behind every public variant."""
+    x, c = _channels_first(x, channel_axis, func)
+    return _channels_back(_pool_planes(
+        x, op, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+        count_include_pad, divisor_override, workers, func, rng), c)
+
+
+def _pool_planes(x, op, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                 count_include_pad, divisor_override, workers, func, rng=None):
     arr, lead = as_planes(x)
     if not isinstance(return_indices, (bool, np.bool_)):
         raise TypeError(f"return_indices={return_indices!r} is not valid; use True or False")
@@ -151,10 +201,16 @@ def _pool(x, op, kernel_size, stride, padding, dilation, ceil_mode, return_indic
         tscratch = np.empty((nthreads, max(W, 1)), dtype=compute)
         ascratch = np.empty((nthreads, max(W, 1)), dtype=np.float64)
         rscratch = np.empty((nthreads, max(W, 1)), dtype=np.intp)
-    ran_parallel(_kpool.pool2d(planes, out, indices, ksz[0], ksz[1], strd[0], strd[1], pad[0],
-                               pad[1], dil[0], dil[1], op, compute.type(init),
-                               bool(count_include_pad), divisor, uniforms, nthreads, tscratch,
-                               ascratch, rscratch, min_parallel_work()))
+    # Groups of planes of about SLICE_SECONDS each, so Ctrl-C is handled
+    # between them (about 1 ns per window tap and thread).
+    per_plane = Ho * Wo * ksz[0] * ksz[1] * 1e-9 / nthreads
+    for p0, p1, _, _ in interruptible_slices(P, 1, per_plane):
+        ran_parallel(_kpool.pool2d(
+            planes[p0:p1], out[p0:p1], None if indices is None else indices[p0:p1],
+            ksz[0], ksz[1], strd[0], strd[1], pad[0], pad[1], dil[0], dil[1], op,
+            compute.type(init), bool(count_include_pad), divisor,
+            None if uniforms is None else uniforms[p0:p1], nthreads, tscratch,
+            ascratch, rscratch, min_parallel_work()))
     result = restore_planes(out.astype(out_dtype, copy=False), lead)
     if return_indices:
         return result, restore_planes(indices, lead)
@@ -163,7 +219,7 @@ def _pool(x, op, kernel_size, stride, padding, dilation, ceil_mode, return_indic
 
 @_fill_docs
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, workers=None):
+               return_indices=False, *, channel_axis=None, workers=None):
     """Max pooling over (H, W) windows, exactly as ``torch.nn.functional.max_pool2d``.
 
     Parameters
@@ -180,6 +236,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         Also return where each maximum came from, as the flat index
         ``ih * W + iw`` into the unpadded input plane (the input of
         :func:`max_unpool2d`).
+    %(pool_channel_axis)s
     %(workers)s
 
     Returns
@@ -212,12 +269,13 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
            [13, 15]])
     """
     return _pool(x, _OP_MAX, kernel_size, stride, padding, dilation, ceil_mode,
-                 return_indices, True, None, workers, "max_pool2d")
+                 return_indices, True, None, workers, "max_pool2d",
+                 channel_axis=channel_axis)
 
 
 @_fill_docs
 def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, workers=None):
+               return_indices=False, *, channel_axis=None, workers=None):
     """Min pooling: :func:`max_pool2d` with the order reversed.
 
     Equal to ``-max_pool2d(-x, ...)`` for floats (padding is ``+inf``; a NaN
@@ -228,6 +286,7 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     %(pool_input)s
     padding, dilation, ceil_mode, return_indices
         As in :func:`max_pool2d`.
+    %(pool_channel_axis)s
     %(workers)s
 
     Returns
@@ -245,12 +304,14 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
            [ 8, 10]], dtype=uint8)
     """
     return _pool(x, _OP_MIN, kernel_size, stride, padding, dilation, ceil_mode,
-                 return_indices, True, None, workers, "min_pool2d")
+                 return_indices, True, None, workers, "min_pool2d",
+                 channel_axis=channel_axis)
 
 
 @_fill_docs
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None, *, workers=None):
+               count_include_pad=True, divisor_override=None, *, channel_axis=None,
+               workers=None):
     """Average pooling, exactly as ``torch.nn.functional.avg_pool2d``.
 
     Parameters
@@ -266,6 +327,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
         the padding is never counted.
     divisor_override : int, optional
         Divide every window sum by this positive number instead.
+    %(pool_channel_axis)s
     %(workers)s
 
     Returns
@@ -295,7 +357,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
             f"divisor_override={divisor_override!r} is not valid; use None or a positive int"
         )
     return _pool(x, _OP_AVG, kernel_size, stride, padding, 1, ceil_mode, False,
-                 count_include_pad, divisor_override, workers, "avg_pool2d")
+                 count_include_pad, divisor_override, workers, "avg_pool2d",
+                 channel_axis=channel_axis)
 
 
 def _as_rng(rng):
@@ -313,7 +376,7 @@ def _as_rng(rng):
 
 @_fill_docs
 def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
-                      return_indices=False, workers=None):
+                      return_indices=False, channel_axis=None, workers=None):
     """Stochastic pooling (Zeiler & Fergus, 2013).
 
     In training each window outputs one of its activations, chosen with
@@ -332,6 +395,7 @@ def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
     return_indices : bool, optional
         Also return the flat index ``ih * W + iw`` of each chosen activation
         (training only); :func:`max_unpool2d` accepts it.
+    %(pool_channel_axis)s
     %(workers)s
 
     Returns
@@ -367,7 +431,7 @@ def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
     op = _OP_STOCHASTIC if training else _OP_STOCHASTIC_MEAN
     gen = _as_rng(rng) if training else None
     return _pool(x, op, kernel_size, stride, 0, 1, False, return_indices, True, None,
-                 workers, "stochastic_pool2d", rng=gen)
+                 workers, "stochastic_pool2d", rng=gen, channel_axis=channel_axis)
 
 
 def _unpool_size(n, k, s, p, requested, axis):
@@ -390,7 +454,7 @@ def _unpool_size(n, k, s, p, requested, axis):
 
 @_fill_docs
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None, *,
-                 workers=None):
+                 channel_axis=None, workers=None):
     """Inverse of :func:`max_pool2d`: zeros, then each value at its index.
 
     Exactly ``torch.nn.functional.max_unpool2d``: record the pooling index,
@@ -411,6 +475,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
         column (540 -> 270 -> 135 -> 67 cannot be inverted without it); must
         lie strictly within ``stride`` of the default
         ``(n - 1) * stride - 2 * padding + kernel_size``.
+    %(pool_channel_axis)s
     %(workers)s
 
     Returns
@@ -434,6 +499,14 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     array([[0., 0., 5., 0.],
            [4., 0., 0., 0.]])
     """
+    x, c = _channels_first(x, channel_axis, "max_unpool2d")
+    if c is not None:
+        indices, _ = _channels_first(indices, channel_axis, "max_unpool2d", "indices")
+    return _channels_back(_unpool_planes(x, indices, kernel_size, stride, padding,
+                                         output_size, workers), c)
+
+
+def _unpool_planes(x, indices, kernel_size, stride, padding, output_size, workers):
     arr, lead = as_planes(x)
     ind = as_array(indices, "indices")
     if ind.dtype.kind not in "iu":
@@ -445,9 +518,10 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
         raise ValueError(
             f"indices has shape {ind.shape} but x has shape {arr.shape}; they must match"
         )
-    kh, kw = as_tuple("kernel_size", kernel_size, 2, minimum=1)
-    sh, sw = (kh, kw) if stride is None else as_tuple("stride", stride, 2, minimum=1)
-    ph, pw = as_tuple("padding", padding, 2, minimum=0)
+    kh, kw = as_torch_pair("kernel_size", kernel_size, minimum=1)
+    sh, sw = (kh, kw) if stride is None else as_torch_pair("stride", stride, minimum=1,
+                                                             empty=(kh, kw))
+    ph, pw = as_torch_pair("padding", padding, minimum=0)
     H, W = arr.shape[-2:]
     req = (None, None)
     if output_size is not None:

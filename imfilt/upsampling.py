@@ -14,10 +14,11 @@ import numpy as np
 
 from imfilt._kernels import _pyramid
 from imfilt._modes import boundary_index
+from imfilt._channels import check_colour_ambiguity
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import as_tuple, spatial_axes
+from imfilt._geometry import as_tuple, channel_axis_index, spatial_axes
 from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
-from imfilt._validation import as_array, result_dtypes
+from imfilt._validation import as_array, is_integer_like, result_dtypes
 from imfilt.layers import conv_transpose2d
 
 __all__ = ["bilinear_kernel", "upsample", "pyramid_down", "pyramid_up"]
@@ -26,12 +27,21 @@ _METHODS = ("bilinear", "nearest")
 
 _AXES2D = """\
 axes : (int, int), optional
-    The two spatial axes (height, width); default the last two, as
-    ``(N, C, H, W)``.  Use ``axes=(0, 1)`` for an ``(H, W, 3)`` colour
-    image.  Every other axis is a stack of independent planes."""
-_fill_docs = docfiller(axes2d=_AXES2D, pyramid_params="Parameters\n----------\n"
+    The two spatial axes (height, width); default the last two other
+    than ``channel_axis``, as ``(N, C, H, W)``.  Every other axis is a
+    stack of independent planes."""
+_CHANNEL_AXIS = """\
+channel_axis : int, optional
+    The axis that holds colour channels, e.g. ``-1`` for ``(H, W, 3)``:
+    it is not resampled and the result keeps it; the result equals
+    processing each channel on its own and stacking along that axis.
+    A 3-D image whose last axis has length 3 or 4, given with neither
+    ``axes`` nor ``channel_axis``, raises ``ValueError``: it looks like
+    a colour image, but would be read as a stack of narrow images."""
+_fill_docs = docfiller(axes2d=_AXES2D + "\n" + _CHANNEL_AXIS,
+                       pyramid_params="Parameters\n----------\n"
                        "image : array_like, at least 2-D\n    The image or stack of images.\n"
-                       + _AXES2D + "\n" + SNIPPETS["workers"])
+                       + _AXES2D + "\n" + _CHANNEL_AXIS + "\n" + SNIPPETS["workers"])
 
 
 def _bilinear_1d(f):
@@ -72,15 +82,32 @@ def bilinear_kernel(factor):
     return np.outer(_bilinear_1d(fy), _bilinear_1d(fx))
 
 
-def _as_stack(image, axes, func, min_ndim=2):
-    """Move the spatial axes last and flatten the rest: (P, H, W), undo info."""
+def _as_stack(image, axes, func, min_ndim=2, channel_axis=None):
+    """Move the spatial axes last and flatten the rest: (P, H, W), undo info.
+
+    The spatial axes are ``axes``, else the last two axes other than
+    ``channel_axis``; an ``(H, W, 3 or 4)`` image with neither is refused.
+    """
     arr = as_array(image, "image")
     if arr.ndim < min_ndim:
         raise ValueError(
             f"{func}: image must have at least 2 dimensions (height, width); got shape "
             f"{arr.shape}"
         )
+    check_colour_ambiguity(arr.shape, axes, channel_axis, func)
+    c = channel_axis_index(channel_axis, arr.ndim)
+    if c is not None and axes is None:
+        rest = [a for a in range(arr.ndim) if a != c]
+        if len(rest) < 2:
+            raise ValueError(
+                f"{func}: channel_axis={channel_axis!r} leaves fewer than two spatial axes "
+                f"in an image of shape {arr.shape}"
+            )
+        axes = tuple(rest[-2:])
     ax = list(spatial_axes(axes, arr.ndim))
+    if c is not None and c in ax:
+        raise ValueError(f"axes={axes!r} contains the channel axis channel_axis={channel_axis!r}; "
+                         "the channel axis is never filtered")
     moved = np.moveaxis(arr, ax, (-2, -1))
     lead = moved.shape[:-2]
     return moved.reshape((int(np.prod(lead)),) + moved.shape[-2:]), (lead, ax)
@@ -108,7 +135,8 @@ def _depthwise_transpose(planes, kernel, stride, padding, workers):
 
 
 @_fill_docs
-def upsample(image, factor, method="bilinear", *, axes=None, workers=None):
+def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
+             workers=None):
     """Enlarge an image by an integer factor.
 
     Parameters
@@ -157,7 +185,7 @@ def upsample(image, factor, method="bilinear", *, axes=None, workers=None):
             f"method={method!r} is not valid; choose one of "
             + ", ".join(repr(m) for m in _METHODS) + hint
         )
-    planes, info = _as_stack(image, axes, "upsample")
+    planes, info = _as_stack(image, axes, "upsample", channel_axis=channel_axis)
     if method == "nearest":
         # dtype kept, but in native byte order like every other result
         planes = planes.astype(planes.dtype.newbyteorder("="), copy=False)
@@ -178,7 +206,7 @@ def upsample(image, factor, method="bilinear", *, axes=None, workers=None):
 
 
 @_fill_docs
-def pyramid_down(image, *, axes=None, workers=None):
+def pyramid_down(image, *, axes=None, channel_axis=None, workers=None):
     """Blur with the 5x5 Gaussian ``[1 4 6 4 1] / 16`` and keep every other pixel.
 
     Equal to OpenCV's ``cv2.pyrDown`` with its default border
@@ -204,7 +232,7 @@ def pyramid_down(image, *, axes=None, workers=None):
     2.0
     """
     nthreads = resolve_workers(workers)
-    planes, info = _as_stack(image, axes, "pyramid_down")
+    planes, info = _as_stack(image, axes, "pyramid_down", channel_axis=channel_axis)
     planes = _float_planes(planes, "pyramid_down")
     P, H, W = planes.shape
     if H == 0 or W == 0:
@@ -226,7 +254,7 @@ def _run_pyramid(planes, out, rowmap, colmap, nthreads, down):
 
 
 @_fill_docs
-def pyramid_up(image, *, axes=None, workers=None):
+def pyramid_up(image, *, axes=None, channel_axis=None, workers=None):
     """Double the size: insert zeros, then smooth with 4 x the 5x5 Gaussian.
 
     Equal to OpenCV's ``cv2.pyrUp`` with its default border: the
@@ -252,7 +280,7 @@ def pyramid_up(image, *, axes=None, workers=None):
     ((6, 8), 5.0, 5.0)
     """
     nthreads = resolve_workers(workers)
-    planes, info = _as_stack(image, axes, "pyramid_up")
+    planes, info = _as_stack(image, axes, "pyramid_up", channel_axis=channel_axis)
     planes = _float_planes(planes, "pyramid_up")
     P, H, W = planes.shape
     out = (np.empty if H and W else np.zeros)((P, 2 * H, 2 * W), dtype=planes.dtype)

@@ -483,8 +483,10 @@ def test_error_ndim(image, kernel):
 
 
 def test_error_stack_kernel_leading_shape():
+    # per-slice kernels are asked for with axes=; without it a 3-D kernel is N-D
     with pytest.raises(ValueError, match=r"leading shape \(3,\)"):
-        imfilt.convolve(np.ones((2, 5, 5)), np.ones((3, 2, 2)))
+        imfilt.convolve(np.ones((2, 5, 5)), np.ones((3, 2, 2)), axes=(1, 2))
+    assert imfilt.convolve(np.ones((2, 5, 5)), np.ones((3, 2, 2))).shape == (4, 6, 6)
 
 
 def test_error_empty_kernel():

@@ -182,7 +182,7 @@ def test_errors_name_the_parameter(kwargs, match):
 
 
 def test_per_slice_kernels_are_refused_clearly():
-    with pytest.raises(ValueError, match="Per-slice kernels are not supported"):
+    with pytest.raises(ValueError, match="Per-slice kernels and N-D kernels are not supported"):
         idask.convolve(da.zeros((2, 8, 8), chunks=4), np.ones((2, 3, 3)))
 
 

@@ -271,7 +271,8 @@ def test_per_slice_kernels():
     rng = np.random.default_rng(14)
     x = rng.standard_normal((3, 20, 22))
     ws = rng.standard_normal((3, 4, 5))
-    got = imfilt.convolve(x, ws, "same", "wrap")
+    # a kernel per slice needs axes= (without it, a 3-D kernel means N-D)
+    got = imfilt.convolve(x, ws, "same", "wrap", axes=(1, 2))
     for i in range(3):
         np.testing.assert_allclose(got[i], signal.convolve2d(x[i], ws[i], "same", "wrap"), atol=1e-12)
     colour = rng.random((16, 18, 3))

@@ -95,14 +95,15 @@ def _conv_rows():
             R(f"kernel-{name}", (x, bad), exc=exc, match=match.replace("image", "kernel"))
         # dimensions
         R("image-0d", (np.float64(3.0), K3), match=r"image.ndim=0")
-        R("both-0d", (np.float64(3.0), np.float64(2.0)), match=r"image.ndim=0")
         R("kernel-0d", (x, 2.0), match=r"kernel.ndim=0")
         R("image-1d-kernel-2d", (np.ones(5), K3), match=r"image.ndim=1")
         R("image-3d-kernel-1d", (np.ones((2, 3, 4)), np.ones(3)), match=r"kernel.ndim=1")
         R("image-5d-kernel-3d", (np.ones((2, 2, 2, 3, 4)), np.ones((2, 3, 3))),
           match=r"kernel.ndim=3 does not fit image.ndim=5")
+        # per-slice kernels are asked for with axes= (a 3-D kernel alone means N-D)
         R("image-3d-kernel-3d-mismatch", (np.ones((2, 5, 5)), np.ones((3, 3, 3))),
-          match=r"kernel has leading shape \(3,\)")
+          {"axes": (1, 2)}, match=r"kernel has leading shape \(3,\)")
+        R("image-3d-colour", (np.ones((5, 6, 3)), K3), match=r"looks like a colour image")
         R("kernel-empty-rows", (x, np.ones((0, 3))), match="kernel must not be empty")
         R("kernel-empty-cols", (x, np.ones((3, 0))), match="kernel must not be empty")
         R("kernel-empty-1d", (np.ones(4), np.ones(0)), match="kernel must not be empty")
@@ -178,7 +179,8 @@ def _edge_rows():
             R(f"image-{name}", (bad,), exc=exc, match=match)
         R("image-0d", (np.float64(1.0),), match=r"image must be 2-D.*ndim=0")
         R("image-1d", (np.ones(9),), match=r"image must be 2-D.*ndim=1")
-        R("image-3d-colour", (np.ones((5, 5, 3)),), match=r"ndim=3.*channel_axis")
+        R("image-3d-colour", (np.ones((5, 5, 3)),),
+          match=r"looks like a colour image.*channel_axis=-1")
         if "channel_axis" in inspect.signature(f).parameters:
             rgb = np.ones((5, 6, 3))
             for ca in (5, -4, "x", 1.5, True, (0, 1)):
@@ -278,14 +280,14 @@ def _net_rows():
         R("x-0d", func, (np.float64(1.0), w), match="must have shape")
         R("weight-3d", func, (x4, np.ones((2, 3, 3))), match="weight")
         R("weight-empty", func, (x4, np.ones((w.shape[0], w.shape[1], 0, 3))), match="empty")
-        R("complex", func, (x4 + 1j, w), exc=TypeError, match="real")
         R("groups-0", func, (x4, w), {"groups": 0}, match="groups=0")
         R("groups-1.5", func, (x4, w), {"groups": 1.5}, match="groups=1.5")
         R("groups-True", func, (x4, w), {"groups": True}, match="groups=True")
         R("groups-not-dividing", func, (x4, w), {"groups": 3}, match="groups=3")
         R("bias-shape", func, (x4, w, np.ones(2)), match="bias has shape")
         R("bias-str", func, (x4, w, "bias"), exc=TypeError, match="bias has dtype")
-        R("bias-complex", func, (x4, w, np.ones(3) * 1j), exc=TypeError, match="bias")
+        R("bias-complex-real-input", func, (x4, w, np.ones(3) * 1j), exc=TypeError,
+          match="bias")
         for v in (0, -1, 1.5, True, "2", (1, 2, 3), None):
             R(f"stride-{v!r}", func, (x4, w), {"stride": v}, exc=(ValueError, TypeError),
               match=re.escape(f"stride={v!r}"))
@@ -307,7 +309,7 @@ def _net_rows():
     R("output_padding-too-big", f, (x4, wt), {"stride": 2, "output_padding": 2},
       match="output_padding=2 is not valid")
     R("output_padding-negative", f, (x4, wt), {"output_padding": -1}, match="output_padding=-1")
-    R("padding-crops-everything", f, (x4, wt), {"padding": 10}, match="output size would be negative")
+    R("padding-crops-everything", f, (x4, wt), {"padding": 10}, match="empty or negative")
     R("output_size-out-of-range", f, (x4, wt), {"output_size": (100, 100)}, match="output_size=")
     R("output_size-str", f, (x4, wt), {"output_size": "ab"}, exc=TypeError, match="output_size=")
     R("output_size-and-padding", f, (x4, wt), {"stride": 2, "output_padding": 1,

@@ -376,7 +376,6 @@ W4 = np.zeros((2, 4, 3, 3))
     (lambda: imfilt.conv2d(X4, np.zeros((2, 4, 9, 9))), ValueError, r"output would\s+be empty"),
     (lambda: imfilt.conv2d(np.zeros((8, 8)), W4), ValueError, r"x must have shape"),
     (lambda: imfilt.conv2d(X4, np.zeros((3, 3))), ValueError, r"a 2-D weight \(kh, kw\)"),
-    (lambda: imfilt.conv2d(X4.astype(complex), W4), TypeError, r"real input only.*complex128"),
     (lambda: imfilt.conv2d(np.array([["a"]]), np.ones((1, 1))), TypeError, r"x has dtype <U1"),
     (lambda: imfilt.conv2d(X4, W4, workers=0), ValueError, r"workers=0 is not valid"),
     (lambda: imfilt.conv_transpose2d(X4, np.zeros((3, 2, 3, 3))), ValueError,
@@ -388,7 +387,7 @@ W4 = np.zeros((2, 4, 3, 3))
     (lambda: imfilt.conv_transpose2d(X4, np.zeros((4, 2, 3, 3)), output_size=(8, 8),
                                      output_padding=1), ValueError, r"not both"),
     (lambda: imfilt.conv_transpose2d(X4, np.zeros((4, 2, 3, 3)), padding=9), ValueError,
-     r"output size would be negative"),
+     r"output size would be -8x-8, empty or negative"),
 ])
 def test_validation_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):

@@ -122,7 +122,8 @@ def test_avg_pool_matches_reference(seed):
     x = rng.standard_normal((3, H, W))
     for include in (True, False):
         for override in (None, 3):
-            got = imfilt.avg_pool2d(x, k, s, p, ceil_mode, include, override)
+            got = imfilt.avg_pool2d(x, k, s, p, ceil_mode, include, override,
+                                    channel_axis=0)
             for c in range(3):
                 want = ref_avg_pool(x[c], k, s, p, ceil_mode, include, override)
                 np.testing.assert_allclose(got[c], want, rtol=1e-12, atol=1e-12)
@@ -224,11 +225,12 @@ def test_unpool_needs_output_size_for_odd_sizes():
     x = RNG.standard_normal((1, 135, 6))
     pooled, idx = imfilt.max_pool2d(x, 2, return_indices=True)
     assert pooled.shape == (1, 67, 3)
-    assert imfilt.max_unpool2d(pooled, idx, 2).shape == (1, 134, 6)
-    up = imfilt.max_unpool2d(pooled, idx, 2, output_size=x.shape)
+    # (1, 67, 3) looks like a colour image: say that axis 0 holds the planes.
+    assert imfilt.max_unpool2d(pooled, idx, 2, channel_axis=0).shape == (1, 134, 6)
+    up = imfilt.max_unpool2d(pooled, idx, 2, output_size=x.shape, channel_axis=0)
     assert up.shape == (1, 135, 6)
     with pytest.raises(ValueError, match=r"output_size height 137 is not valid.*132 and 136"):
-        imfilt.max_unpool2d(pooled, idx, 2, output_size=(137, 6))
+        imfilt.max_unpool2d(pooled, idx, 2, output_size=(137, 6), channel_axis=0)
 
 
 def test_unpool_chain_540_270_135_67():
@@ -238,11 +240,11 @@ def test_unpool_chain_540_270_135_67():
     trace = []
     for _ in range(3):
         sizes.append(stack.shape)
-        stack, idx = imfilt.max_pool2d(stack, (2, 1), return_indices=True)
+        stack, idx = imfilt.max_pool2d(stack, (2, 1), return_indices=True, channel_axis=0)
         trace.append(idx)
     assert stack.shape == (1, 67, 4)
     for idx, size in zip(reversed(trace), reversed(sizes)):
-        stack = imfilt.max_unpool2d(stack, idx, (2, 1), output_size=size)
+        stack = imfilt.max_unpool2d(stack, idx, (2, 1), output_size=size, channel_axis=0)
         assert stack.shape == size
     # The global maximum survives every pool/unpool round at its place.
     assert stack.max() == x.max() and stack.argmax() == x.argmax()
@@ -338,7 +340,8 @@ def test_torch_parity(seed):
     np.testing.assert_array_equal(idx, tidx.numpy())
     for include in (True, False):
         for override in (None, 2):
-            got = imfilt.avg_pool2d(x, k, s, p, ceil_mode, include, override)
+            got = imfilt.avg_pool2d(x, k, s, p, ceil_mode, include, override,
+                                    channel_axis=0)
             want = F.avg_pool2d(tx, k, s, p, ceil_mode, include, override).numpy()
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     if d == (1, 1):
@@ -378,8 +381,8 @@ X = np.zeros((1, 3, 8, 8))
     (lambda: imfilt.max_pool2d(X, 9), ValueError, r"height of the input \(8\) is too small"),
     (lambda: imfilt.max_pool2d(X, 2, ceil_mode="yes"), TypeError, r"ceil_mode='yes'"),
     (lambda: imfilt.max_pool2d(np.zeros(5), 2), ValueError, r"x must have shape \(H, W\)"),
-    (lambda: imfilt.max_pool2d(np.zeros((1, 0, 4)), 2, padding=1, ceil_mode=True), ValueError,
-     r"x has an empty plane \(shape \(1, 0, 4\)\)"),
+    (lambda: imfilt.max_pool2d(np.zeros((1, 0, 5)), 2, padding=1, ceil_mode=True), ValueError,
+     r"x has an empty plane \(shape \(1, 0, 5\)\)"),
     (lambda: imfilt.avg_pool2d(np.zeros((3, 0)), 1), ValueError, r"empty plane"),
     (lambda: imfilt.max_pool2d(X.astype(complex), 2), TypeError, r"no order on complex"),
     (lambda: imfilt.avg_pool2d(X, 2, divisor_override=0), ValueError, r"divisor_override=0"),

@@ -268,3 +268,143 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
                                 <const real_t **>(pp + tid * 2 * (g.k0 + 1) + g.k0 + 1),
                                 i0, i1)
     return used
+
+
+cdef void _correlate_band_table(const Geometry *g, const real_t *x, const real_t *w,
+                                real_t *out, const Py_ssize_t *rowtab,
+                                const Py_ssize_t *colmap, real_t fill,
+                                const real_t *fillrow, real_t *strips,
+                                const real_t **inner, const real_t **outer,
+                                Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    """Output rows ``[i0, i1)`` whose ``k0`` input rows come from a table.
+
+    As ``_correlate_band``, but output row ``i`` reads image rows
+    ``rowtab[i * k0 + a]`` (-1 = all fill) for kernel row ``a``: an N-D
+    correlation seen as 2-D, the leading axes flattened into rows.
+    """
+    cdef Py_ssize_t i, a, s, run, r0, r1, c0
+    cdef Py_ssize_t k0 = g.k0, P1 = g.P1, jl = g.jl, jr = g.jr
+    cdef const real_t **table
+    cdef const real_t *src
+    cdef real_t *strip
+    cdef real_t *o
+
+    for i in range(i0, i1):
+        for a in range(k0):
+            s = rowtab[i * k0 + a]
+            if s < 0:
+                inner[a] = fillrow + jl * g.s1
+                outer[a] = fillrow
+                continue
+            src = x + s * g.n1
+            inner[a] = src + (jl * g.s1 - g.pl)
+            strip = strips + a * P1
+            outer[a] = strip
+            if jr > jl:
+                _gather(src, colmap, 0, g.left_to, fill, strip)
+                _gather(src, colmap, jr * g.s1, P1, fill, strip)
+            else:
+                _gather(src, colmap, 0, P1, fill, strip)
+        o = out + i * g.o1
+        for run in range(3):
+            if run == 0:
+                r0, r1, table, c0 = 0, jl, outer, 0
+            elif run == 1:
+                r0, r1, table, c0 = jl, jr, inner, 0
+            else:
+                r0, r1, table, c0 = jr, g.o1, outer, jr * g.s1
+            if r1 > r0:
+                _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def correlate_rowtable(const real_t[:, ::1] x not None,
+                       const real_t[:, ::1] w not None,
+                       real_t[:, ::1] out not None,
+                       const Py_ssize_t[:, ::1] rowtab not None,
+                       const Py_ssize_t[::1] colmap not None,
+                       Py_ssize_t pl, Py_ssize_t s1, Py_ssize_t d1,
+                       real_t fill,
+                       int nthreads,
+                       const real_t[::1] fillrow not None,
+                       real_t[:, ::1] strips not None,
+                       Py_ssize_t[:, ::1] pointers not None,
+                       Py_ssize_t min_parallel_work=0):
+    """Correlate the rows of ``x`` chosen by ``rowtab`` with ``w``.
+
+    Parameters (all validated by the caller)
+    ----------------------------------------
+    x : (R, n1) C-contiguous image rows, n1 >= 1.                 # IN
+    w : (Ka, k1) kernel rows in correlation form.                  # IN
+    out : (O, o1) C-contiguous output, O, o1 >= 1.                 # OUT
+    rowtab : (O, Ka) source row of kernel row a for output row i,
+        -1 = fill.
+    colmap : ((o1-1)*s1 + (k1-1)*d1 + 1,) source column per padded
+        column, -1 = fill.
+    pl, s1, d1 : left padding, column stride and dilation.
+    fill, nthreads, fillrow, strips, pointers, min_parallel_work : as
+        in ``correlate_padded`` (strips: (nthreads, (Ka + 1) * P1),
+        pointers: (nthreads, 2 * (Ka + 1))).
+
+    Returns the number of threads that ran (1 when serial).
+    """
+    cdef Geometry g
+    cdef Py_ssize_t O = out.shape[0], nitems, band, item, i0, i1, tid, num
+    cdef Py_ssize_t strip_len = strips.shape[1]
+    cdef Py_ssize_t *pp = &pointers[0, 0]
+    cdef real_t *sp = &strips[0, 0]
+    cdef const real_t *fp = &fillrow[0]
+    cdef const Py_ssize_t *tp = &rowtab[0, 0]
+    cdef const Py_ssize_t *cp = &colmap[0]
+    cdef const real_t *xp = &x[0, 0]
+    cdef const real_t *wp = &w[0, 0]
+    cdef real_t *op = &out[0, 0]
+    cdef bint parallel
+    cdef int used = 1
+
+    g.n0, g.n1 = x.shape[0], x.shape[1]
+    g.k0, g.k1 = w.shape[0], w.shape[1]
+    g.o0, g.o1 = O, out.shape[1]
+    g.s0, g.s1, g.d0, g.d1 = 1, s1, 1, d1
+    g.pl = pl
+    g.P1 = colmap.shape[0]
+    g.jl = (pl + s1 - 1) // s1
+    if g.jl > g.o1:
+        g.jl = g.o1
+    num = pl + g.n1 - 1 - (g.k1 - 1) * d1
+    g.jr = num // s1 + 1 if num >= 0 else 0
+    if g.jr > g.o1:
+        g.jr = g.o1
+    if g.jr < g.jl:
+        g.jr = g.jl
+    g.left_to = (g.jl - 1) * s1 + (g.k1 - 1) * d1 + 1 if g.jl > 0 else 0
+    if g.left_to > g.P1:
+        g.left_to = g.P1
+
+    # Bands of output rows, about eight per thread, handed out dynamically;
+    # every row is computed identically whichever thread takes it.
+    nitems = nthreads * 8
+    if nitems > O:
+        nitems = O
+    band = (O + nitems - 1) // nitems
+    nitems = (O + band - 1) // band
+    parallel = nitems > 1 and use_threads(nthreads, O * g.o1 * g.k0 * g.k1,
+                                          min_parallel_work)
+
+    with nogil:
+        for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
+                           chunksize=1, use_threads_if=parallel):
+            used = imfilt_team_size()
+            tid = threadid()
+            i0 = item * band
+            i1 = i0 + band
+            if i1 > O:
+                i1 = O
+            if i0 < i1:
+                _correlate_band_table(&g, xp, wp, op, tp, cp, fill, fp,
+                                      sp + tid * strip_len,
+                                      <const real_t **>(pp + tid * 2 * (g.k0 + 1)),
+                                      <const real_t **>(pp + tid * 2 * (g.k0 + 1) + g.k0 + 1),
+                                      i0, i1)
+    return used

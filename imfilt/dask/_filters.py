@@ -15,11 +15,13 @@ import dask.array as da
 import numpy as np
 
 from imfilt import _linear, edges, morphology, pooling, rank, smoothing
+from imfilt._channels import check_colour_ambiguity
 from imfilt._docs import docfiller
 from imfilt.bilateral import bilateral as _bilateral
 from imfilt.bilateral import bilateral_radius
-from imfilt._geometry import (as_tuple, check_colour_ambiguity, dilated_span, filter_axes,
+from imfilt._geometry import (as_tuple, channel_axis_index, dilated_span, filter_axes,
                               mode_pads, spatial_axes, valid_swap)
+from imfilt._geometry import check_colour_ambiguity as _check_colour_nd
 from imfilt._halo import plan_axis
 from imfilt._kernels import _pool as _kpool
 from imfilt._modes import canonical_boundary
@@ -40,17 +42,42 @@ def _valid_patch(patch, *, kernel, dtype, spec):
     return _linear.apply(patch, kernel, 0, dtype, None, spec)
 
 
+def _channel_axes(shape, axes, channel_axis, func):
+    """``axes`` for a 2-D filter given ``channel_axis`` (the colour rule applied)."""
+    check_colour_ambiguity(shape, axes, channel_axis, func)
+    if channel_axis is None:
+        return axes
+    c = channel_axis_index(channel_axis, len(shape))
+    rest = [a for a in range(len(shape)) if a != c]
+    if axes is None:
+        if len(rest) < 2:
+            raise ValueError(f"{func}: channel_axis={channel_axis!r} leaves fewer than two "
+                             f"spatial axes in an image of shape {tuple(shape)}")
+        return tuple(rest[-2:])
+    if c in spatial_axes(axes, len(shape)):
+        raise ValueError(f"axes={axes!r} contains the channel axis channel_axis={channel_axis!r}; "
+                         "the channel axis is never filtered")
+    return axes
+
+
 def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip, method,
-                 stride, dilation, axes, nan_policy, name):
+                 stride, dilation, axes, nan_policy, name, channel_axis=None):
     image = as_dask(image)
     kernel = as_array(kernel, "kernel")
+    if kernel.ndim == 2 or channel_axis is not None:
+        axes = _channel_axes(image.shape, axes, channel_axis,
+                             name.replace("imfilt-", "imfilt.dask."))
     # Parsed once, here: every block reuses the spec (workers=None is imfilt's
     # default thread count, resolved when the graph is built).
     spec = _linear.parse(mode, boundary, method, workers, stride, dilation, None, flip,
                          nan_policy)
     compute, out_dtype = result_dtypes(np.dtype(image.dtype), kernel.dtype, dtype)
     fill = as_fillvalue(fillvalue, compute)
-    stride, dilation = spec.stride, spec.dilation
+    stride = spec.stride or as_tuple("stride", stride, 2, minimum=1)
+    dilation = spec.dilation or as_tuple("dilation", dilation, 2, minimum=1)
+    # Blocks hold the spatial axes last: the in-memory filter is told so
+    # (never the colour rule's guess, never an N-D reading).
+    spec = replace(spec, axes=(-2, -1))
     if kernel.size == 0:
         raise ValueError(f"kernel must not be empty; got shape {kernel.shape}")
 
@@ -69,8 +96,9 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
         raise ValueError(
             "imfilt.dask needs a 1-D image with a 1-D kernel, or an image with at least 2 "
             f"dimensions and a 2-D kernel; got image.ndim={image.ndim} (shape {image.shape}) "
-            f"and kernel.ndim={kernel.ndim} (shape {kernel.shape}). Per-slice kernels are "
-            "not supported here: filter each slice separately"
+            f"and kernel.ndim={kernel.ndim} (shape {kernel.shape}). Per-slice kernels and "
+            "N-D kernels are not supported here: use imfilt.convolve in memory, or "
+            "filter each slice separately"
         )
 
     span = tuple(dilated_span(k, d) for d, k in zip(dilation, w.shape))
@@ -84,6 +112,9 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
             lambda b: _linear.apply(b, w, fillvalue, dtype, None, spec),
             chunks=whole.chunks[:-2] + ((probe.shape[0],), (probe.shape[1],)),
             dtype=out_dtype, meta=np.empty((0,) * x.ndim, dtype=out_dtype))
+        if one_d and not flip and np.dtype(out_dtype).kind == "c":
+            # As in memory: the swapped 1-D correlation is conjugated.
+            result = result.conj()
     else:
         align = flip or one_d
         pads = tuple(mode_pads(spec.mode, k, align) for k in span)
@@ -111,7 +142,7 @@ image : dask.array.Array or array_like
 kernel : array_like
     The filter kernel, an in-memory array: 1-D for a 1-D image, else 2-D
     (shared by every slice of a stack).
-mode, boundary, fillvalue, dtype, stride, dilation, axes
+mode, boundary, fillvalue, dtype, stride, dilation, axes, channel_axis
     As in :func:`imfilt.convolve`: every mode (SciPy's 'same' alignment for
     even kernels, the 'valid' swap), every boundary including ``'wrap'``.
 workers : int or None, optional
@@ -140,7 +171,7 @@ _fill_docs = docfiller(dask_linear_sections="\n".join([
 @_fill_docs
 def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype=None,
              workers=1, method="direct", stride=1, dilation=1, axes=None,
-             nan_policy="propagate"):
+             channel_axis=None, nan_policy="propagate"):
     """Convolve a Dask array: :func:`imfilt.convolve`, block by block.
 
     Each output block reads exactly the image samples its windows need (its
@@ -173,13 +204,14 @@ def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype=
     True
     """
     return _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, True,
-                        method, stride, dilation, axes, nan_policy, "imfilt-convolve")
+                        method, stride, dilation, axes, nan_policy, "imfilt-convolve",
+                        channel_axis)
 
 
 @_fill_docs
 def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype=None,
               workers=1, method="direct", stride=1, dilation=1, axes=None,
-              nan_policy="propagate"):
+              channel_axis=None, nan_policy="propagate"):
     """Correlate a Dask array: :func:`imfilt.correlate`, block by block.
 
     Same halo rules as :func:`convolve`; the kernel is not flipped, and
@@ -207,7 +239,8 @@ def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype
            [4., 4., 4.]], dtype=float32)
     """
     return _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, False,
-                        method, stride, dilation, axes, nan_policy, "imfilt-correlate")
+                        method, stride, dilation, axes, nan_policy, "imfilt-correlate",
+                        channel_axis)
 
 
 
@@ -375,6 +408,10 @@ return_indices : False
     Not supported here (flat indices need the whole plane): only ``False``
     is accepted; use the in-memory function for indices.""",
     dask_pool_tail="""\
+channel_axis : int, optional
+    As for the in-memory function: the axis of ``x`` that holds channels,
+    not pooled.  A 3-D ``x`` whose last axis has length 3 or 4 needs it
+    (it looks like a colour image).
 workers : int or None, optional
     OpenMP threads per block (default 1); ``None``: imfilt's default.
 
@@ -395,9 +432,31 @@ def _pool_patch(patch, *, func, kernel_size, stride, dilation, workers):
     return func(patch, kernel_size, stride, 0, dilation, workers=workers)
 
 
+def _planes_call(func, patch, *args, **kwargs):
+    """An in-memory pooling ``func`` on a patch read as planes (never as colour)."""
+    if patch.ndim == 3:
+        return func(patch[None], *args, **kwargs)[0]
+    return func(patch, *args, **kwargs)
+
+
 def _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, workers, name,
-          count_include_pad=True, divisor_override=None):
+          count_include_pad=True, divisor_override=None, channel_axis=None, planes=False):
     x = as_dask(x)
+    if planes:
+        pass                      # channels already moved before (H, W)
+    elif channel_axis is None:
+        check_colour_ambiguity(x.shape, None, None, name.replace("imfilt-", "imfilt.dask."),
+                               "channel_axis=0", "x")
+    else:
+        c = channel_axis_index(channel_axis, x.ndim)
+        if x.ndim < 3:
+            raise ValueError(f"channel_axis={channel_axis!r} needs an input with a channel axis "
+                             f"and two spatial axes; x has shape {x.shape}")
+        out = _pool(x.transpose(_move_to(x.ndim, c, x.ndim - 3)), func, op, kernel_size,
+                    stride, padding, dilation, ceil_mode, workers, name, count_include_pad,
+                    divisor_override, planes=True)
+        return out.transpose(_move_to(x.ndim, x.ndim - 3, c))
+    func = functools.partial(_planes_call, func)
     workers = dask_workers(workers)
     if x.ndim not in (2, 3, 4):
         raise ValueError(f"x must have shape (H, W), (C, H, W) or (N, C, H, W); got "
@@ -412,7 +471,7 @@ def _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, worker
         compute, init = probe.dtype, 0
     else:
         probe = func(meta, 1, workers=1)
-        compute = pooling._selection_dtypes(np.dtype(x.dtype), func.__name__)[0]
+        compute = pooling._selection_dtypes(np.dtype(x.dtype), name)[0]
         init = pooling._init_value(pooling._OP_MAX if op == "max" else pooling._OP_MIN,
                                    compute)
     spans = [dilated_span(k, d) for k, d in zip(ksz, dil)]
@@ -439,8 +498,15 @@ def _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, worker
     return avg_map(x, plans, counts, ksz, strd, compute, probe.dtype, name, func, workers)
 
 
+def _move_to(ndim, source, destination):
+    """The permutation that moves axis ``source`` to ``destination``."""
+    order = [a for a in range(ndim) if a != source]
+    order.insert(destination, source)
+    return order
+
+
 def _select_pool(func, op, x, kernel_size, stride, padding, dilation, ceil_mode,
-                 return_indices, workers):
+                 return_indices, workers, channel_axis=None):
     """Max or min pooling (``op``) of a Dask array with ``func``'s semantics."""
     if return_indices is not False:
         raise ValueError(
@@ -449,7 +515,7 @@ def _select_pool(func, op, x, kernel_size, stride, padding, dilation, ceil_mode,
             f"imfilt.{func.__name__} in memory"
         )
     return _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, workers,
-                 f"imfilt-{func.__name__}")
+                 f"imfilt-{func.__name__}", channel_axis=channel_axis)
 
 
 def _avg_override_patch(patch, *, func, kernel_size, stride, divisor, workers):
@@ -460,7 +526,7 @@ def _avg_override_patch(patch, *, func, kernel_size, stride, divisor, workers):
 # only (docstring, in-memory function) over _select_pool.
 @_fill_pool_docs
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, workers=1):
+               return_indices=False, *, channel_axis=None, workers=1):
     """Max pooling of a Dask array.
 
     Chunked :func:`imfilt.max_pool2d`, PyTorch semantics.
@@ -489,12 +555,12 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     True
     """
     return _select_pool(pooling.max_pool2d, "max", x, kernel_size, stride, padding, dilation,
-                        ceil_mode, return_indices, workers)
+                        ceil_mode, return_indices, workers, channel_axis)
 
 
 @_fill_pool_docs
 def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, workers=1):
+               return_indices=False, *, channel_axis=None, workers=1):
     """Min pooling of a Dask array.
 
     Chunked :func:`imfilt.min_pool2d`, PyTorch semantics.
@@ -519,12 +585,13 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
            [ 8., 10.]])
     """
     return _select_pool(pooling.min_pool2d, "min", x, kernel_size, stride, padding, dilation,
-                        ceil_mode, return_indices, workers)
+                        ceil_mode, return_indices, workers, channel_axis)
 
 
 @_fill_pool_docs
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None, *, workers=1):
+               count_include_pad=True, divisor_override=None, *, channel_axis=None,
+               workers=1):
     """Average pooling of a Dask array.
 
     Chunked :func:`imfilt.avg_pool2d`, PyTorch semantics.
@@ -561,16 +628,17 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
     if divisor_override is not None:
         pooling.avg_pool2d(np.zeros((1, 1)), 1, divisor_override=divisor_override)  # validate
     return _pool(x, pooling.avg_pool2d, "avg", kernel_size, stride, padding, 1, ceil_mode,
-                 workers, "imfilt-avg_pool2d", count_include_pad, divisor_override)
+                 workers, "imfilt-avg_pool2d", count_include_pad, divisor_override,
+                 channel_axis)
 
 
 def _upsample_patch(patch, *, factor, method, workers):
     fy, fx = factor
-    out = _upsample(patch, factor, method, workers=workers)
+    out = _upsample(patch, factor, method, workers=workers, axes=(-2, -1))
     return out[..., fy:out.shape[-2] - fy, fx:out.shape[-1] - fx] if method == "bilinear" else out
 
 
-def upsample(image, factor, method="bilinear", *, axes=None, workers=1):
+def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, workers=1):
     """Enlarge a Dask array by an integer factor: chunked :func:`imfilt.upsample`.
 
     Every block is enlarged with a one-sample halo (edge-replicated at the
@@ -587,7 +655,11 @@ def upsample(image, factor, method="bilinear", *, axes=None, workers=1):
     method : {'bilinear', 'nearest'}, optional
         As for :func:`imfilt.upsample` (default ``'bilinear'``).
     axes : (int, int), optional
-        The spatial axes (default: the last two).
+        The spatial axes (default: the last two other than ``channel_axis``).
+    channel_axis : int, optional
+        As for :func:`imfilt.upsample`: the colour axis, not resampled.  A
+        3-D image whose last axis has length 3 or 4 needs ``axes`` or
+        ``channel_axis``.
     workers : int or None, optional
         OpenMP threads per block (default 1); ``None``: imfilt's default.
 
@@ -619,6 +691,7 @@ def upsample(image, factor, method="bilinear", *, axes=None, workers=1):
            [ 8.,  9., 11., 12.]])
     """
     x = as_dask(image)
+    axes = _channel_axes(x.shape, axes, channel_axis, "imfilt.dask.upsample")
     workers = dask_workers(workers)
     # Validate factor, method and axes like the in-memory function.
     probe = _upsample(np.zeros((1,) * max(x.ndim - 2, 0) + (1, 1), dtype=x.dtype), factor,
@@ -683,7 +756,7 @@ def nd_map(func, name, reach, image, kwargs):
     """The chunked ``func``: every block extended by ``reach`` (per filtered axis)."""
     x = as_dask(image)
     axes, channel_axis = kwargs.get("axes"), kwargs.get("channel_axis")
-    check_colour_ambiguity(x, axes, channel_axis, name)
+    _check_colour_nd(x, axes, channel_axis, name)
     kwargs = dict(kwargs, workers=dask_workers(kwargs.get("workers")))
     # A tiny in-memory call validates every argument now and gives the dtype.
     probe = func(np.zeros((1,) * x.ndim, dtype=np.dtype(x.dtype).newbyteorder("=")), **kwargs)
