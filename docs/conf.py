@@ -27,7 +27,7 @@ ROOT = DOCS.parent
 
 # -- imfilt: the source tree when it holds a build, else the installed package --
 _kernels = ROOT / "imfilt" / "_kernels"
-if any(_kernels.glob("_conv*.so")) or any(_kernels.glob("_conv*.pyd")):
+if any(_kernels.rglob("_conv*.so")) or any(_kernels.rglob("_conv*.pyd")):  # dispatch: _cpu_<level>/
     sys.path.insert(0, str(ROOT))
 else:  # an unbuilt source tree on the path would shadow the installed package
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT]
