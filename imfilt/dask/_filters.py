@@ -451,14 +451,13 @@ def _avg_override_patch(patch, *, func, kernel_size, stride, divisor, workers):
     return func(patch, kernel_size, stride, 0, False, True, divisor, workers=workers)
 
 
-# max_pool2d and min_pool2d are deliberately two thin fronts that differ in data
-# only (docstring, in-memory function) over _select_pool.
-@_fill_pool_docs
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, workers=1):
-    """Max pooling of a Dask array.
+def _select_pool_doc(op, examples):
+    """Give a max/min pooling front its docstring: the two differ only in
+    ``op`` and their examples, so the text is written once here."""
+    def decorate(f):
+        f.__doc__ = f"""{op.capitalize()} pooling of a Dask array.
 
-    Chunked :func:`imfilt.max_pool2d`, PyTorch semantics.
+    Chunked :func:`imfilt.{op}_pool2d`, PyTorch semantics.
     %(dask_pool_common)s
 
     Parameters
@@ -469,10 +468,18 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
     See Also
     --------
-    imfilt.max_pool2d : the in-memory function.
+    imfilt.{op}_pool2d : the in-memory function.
 
     Examples
     --------
+{examples}"""
+        return _fill_pool_docs(f)
+    return decorate
+
+
+# max_pool2d and min_pool2d are deliberately two thin fronts that differ in data
+# only (docstring examples, in-memory function) over _select_pool.
+@_select_pool_doc("max", """\
     >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
     >>> x = np.arange(36, dtype=np.float32).reshape(6, 6)
     >>> lazy = imfilt.dask.max_pool2d(da.from_array(x, chunks=(3, 4)), 3, stride=2, padding=1)
@@ -482,37 +489,22 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
            [31., 33., 35.]], dtype=float32)
     >>> np.array_equal(lazy.compute(), imfilt.max_pool2d(x, 3, stride=2, padding=1))
     True
-    """
+    """)
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, workers=1):
     return _select_pool(pooling.max_pool2d, "max", x, kernel_size, stride, padding, dilation,
                         ceil_mode, return_indices, workers)
 
 
-@_fill_pool_docs
-def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, workers=1):
-    """Min pooling of a Dask array.
-
-    Chunked :func:`imfilt.min_pool2d`, PyTorch semantics.
-    %(dask_pool_common)s
-
-    Parameters
-    ----------
-    %(dask_pool_x)s
-    %(dask_select_params)s
-    %(dask_pool_tail)s
-
-    See Also
-    --------
-    imfilt.min_pool2d : the in-memory function.
-
-    Examples
-    --------
+@_select_pool_doc("min", """\
     >>> import numpy as np, dask.array as da, imfilt.dask
     >>> x = da.from_array(np.arange(16.0).reshape(4, 4), chunks=3)
     >>> imfilt.dask.min_pool2d(x, 2).compute()
     array([[ 0.,  2.],
            [ 8., 10.]])
-    """
+    """)
+def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False, *, workers=1):
     return _select_pool(pooling.min_pool2d, "min", x, kernel_size, stride, padding, dilation,
                         ceil_mode, return_indices, workers)
 
