@@ -93,6 +93,13 @@ _TRUNCATE = Opt("--truncate", "truncate", "float",
                 "window radius in sigmas (default 4.0)", minimum=0.0, strict=True)
 _MORPH = "flat square structuring element (--size)"
 
+#: The options every pooling verb (max, min, avg) takes, written once.
+_POOL_OPTS = (
+    Opt("--size", "kernel_size", "ints", "pooling window (one value or rows,cols)",
+        minimum=1, required=True),
+    Opt("--stride", "stride", "ints", "step (default: the window size)", minimum=1),
+)
+
 # The table: one row per public filter.  Rows whose function imfilt does not
 # have are dropped at import (see VERBS below).
 _TABLE = (
@@ -158,20 +165,11 @@ _TABLE = (
           Opt("--sigma-space", "sigma_space", "float", "spatial sigma in pixels", minimum=0.0,
               required=True))),
     Verb("max-pool", "max_pool2d", "max pooling (downsamples by --stride)",
-         (Opt("--size", "kernel_size", "ints", "pooling window (one value or rows,cols)",
-              minimum=1, required=True),
-          Opt("--stride", "stride", "ints", "step (default: the window size)", minimum=1)),
-         kind="resample"),
+         _POOL_OPTS, kind="resample"),
     Verb("avg-pool", "avg_pool2d", "average pooling (downsamples by --stride)",
-         (Opt("--size", "kernel_size", "ints", "pooling window (one value or rows,cols)",
-              minimum=1, required=True),
-          Opt("--stride", "stride", "ints", "step (default: the window size)", minimum=1)),
-         kind="resample"),
+         _POOL_OPTS, kind="resample"),
     Verb("min-pool", "min_pool2d", "minimum pooling (downsamples by --stride)",
-         (Opt("--size", "kernel_size", "ints", "pooling window (one value or rows,cols)",
-              minimum=1, required=True),
-          Opt("--stride", "stride", "ints", "step (default: the window size)", minimum=1)),
-         kind="resample"),
+         _POOL_OPTS, kind="resample"),
     Verb("upsample", "upsample", "enlarge by an integer factor (bilinear or nearest)",
          (Opt("--factor", "factor", "ints", "enlargement factor (one value or rows,cols)",
               minimum=1, required=True),

@@ -110,13 +110,20 @@ def _source(src, B, H, W, real):
     return src.reshape(B, H, W), None
 
 
-def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
-    """Passes ``p1`` (last axis) then ``p0`` (second to last) in one sweep."""
+def _fused_geometry(src, p0, p1, boundary):
+    """What both fused 2-D sweeps need: ``src`` seen as ``(B, H, W)``, the
+    two pass lengths and each axis's boundary index table."""
     H, W = src.shape[-2:]
     B = int(np.prod(src.shape[:-2], dtype=np.int64))
     k0, k1 = p0.length, p1.length
     idx0 = boundary_index(H, p0.before, k0 - 1 - p0.before, boundary)
     idx1 = boundary_index(W, p1.before, k1 - 1 - p1.before, boundary)
+    return B, H, W, k0, k1, idx0, idx1
+
+
+def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
+    """Passes ``p1`` (last axis) then ``p0`` (second to last) in one sweep."""
+    B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
     w0 = np.ascontiguousarray(p0.weights, dtype=real)
     w1 = np.ascontiguousarray(p1.weights, dtype=real)
     nt = max(1, nthreads)
@@ -131,11 +138,7 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
 
 def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     """Box passes ``p1`` (last axis) then ``p0`` in one sweep; False if it must be redone."""
-    H, W = src.shape[-2:]
-    B = int(np.prod(src.shape[:-2], dtype=np.int64))
-    k0, k1 = p0.length, p1.length
-    idx0 = boundary_index(H, p0.before, k0 - 1 - p0.before, boundary)
-    idx1 = boundary_index(W, p1.before, k1 - 1 - p1.before, boundary)
+    B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
     nt = max(1, nthreads)
     scratch = np.empty((nt, (k0 + 3) * W + k1 - 1), dtype=real)
     acc = np.empty((nt, W), dtype=np.float64)

@@ -101,28 +101,27 @@ def _workers(text):
     return value
 
 
-def _positive_int(flag):
+def _number_parser(flag, convert, kind, valid, requirement):
+    """An argparse type: ``convert(text)``, then ``valid(value)`` or an error
+    naming ``flag``, echoing the text and saying what is required."""
     def parse(text):
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a whole number") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{flag} {text!r} must be at least 1")
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not {kind}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} must be {requirement}")
         return value
     return parse
+
+
+def _positive_int(flag):
+    return _number_parser(flag, int, "a whole number", lambda v: v >= 1, "at least 1")
 
 
 def _non_negative(name):
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} {text!r} is not a number") from None
-        if not (value >= 0 and np.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"{name} {text!r} must be a finite number >= 0")
-        return value
-    return parse
+    return _number_parser(name, float, "a number", lambda v: v >= 0 and np.isfinite(v),
+                          "a finite number >= 0")
 
 
 def _threshold(text):

@@ -26,7 +26,7 @@ use exclusive-or (top-hats, as SciPy) and ``dilation & ~erosion``
 
 import numpy as np
 
-from imfilt._docs import docfiller
+from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
 from imfilt._minmax import dilation_geometry, erosion_geometry, kernel_fill, minmax
 from imfilt._modes import canonical_boundary
@@ -145,6 +145,15 @@ out : ndarray, optional
     byte order), not overlapping the image; returned.""",
 }
 
+# Every morphology front takes the same arguments and returns the same
+# thing: one "Parameters" + "Returns" block, written once, serves all nine.
+_DOCS["morph_sections"] = "\n".join(
+    ["Parameters", "----------"]
+    + [_DOCS.get(name, SNIPPETS.get(name)) for name in (
+        "image", "size", "footprint", "boundary", "fillvalue", "axes", "channel_axis",
+        "workers", "nan_policy", "morph_out")]
+    + ["", "Returns", "-------", "ndarray", "    Same shape and dtype as the image."])
+
 _doc = docfiller(**_DOCS)
 
 
@@ -168,23 +177,7 @@ def minimum_filter(image, size=None, *, footprint=None, boundary="symm", fillval
     windows cost about the same for any size (one pass per axis, van Herk /
     Gil-Werman along strided axes).
 
-    Parameters
-    ----------
-    %(image)s
-    %(size)s
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(morph_out)s
-
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as the image.
+    %(morph_sections)s
 
     See Also
     --------
@@ -213,23 +206,7 @@ def maximum_filter(image, size=None, *, footprint=None, boundary="symm", fillval
     exactly :func:`scipy.ndimage.maximum_filter` (the footprint is *not*
     reflected; :func:`dilation` reflects it).
 
-    Parameters
-    ----------
-    %(image)s
-    %(size)s
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(morph_out)s
-
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as the image.
+    %(morph_sections)s
 
     See Also
     --------
@@ -257,23 +234,7 @@ def erosion(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, a
     :func:`scipy.ndimage.grey_erosion` with ``size``/``footprint``.  A bool
     image gives the binary erosion (True where the whole window is True).
 
-    Parameters
-    ----------
-    %(image)s
-    %(size)s
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(morph_out)s
-
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as the image.
+    %(morph_sections)s
 
     See Also
     --------
@@ -305,23 +266,7 @@ def dilation(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, 
     about its centre with odd sizes this is :func:`maximum_filter`; for an
     even size ``s`` output ``i`` sees inputs ``i - (s-1)//2 .. i + s//2``.
 
-    Parameters
-    ----------
-    %(image)s
-    %(size)s
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(morph_out)s
-
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as the image.
+    %(morph_sections)s
 
     See Also
     --------
@@ -372,23 +317,7 @@ def opening(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, a
     Exactly :func:`scipy.ndimage.grey_opening`: ``dilation(erosion(image))``
     with the same footprint, boundary and fill value in both steps.
 
-    Parameters
-    ----------
-    %(image)s
-    %(size)s
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(morph_out)s
-
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as the image.
+    %(morph_sections)s
 
     Examples
     --------
@@ -408,23 +337,7 @@ def closing(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, a
 
     Exactly :func:`scipy.ndimage.grey_closing`: ``erosion(dilation(image))``.
 
-    Parameters
-    ----------
-    %(image)s
-    %(size)s
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(morph_out)s
-
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as the image.
+    %(morph_sections)s
 
     Examples
     --------
@@ -446,23 +359,7 @@ def white_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue
     Exactly :func:`scipy.ndimage.white_tophat`: the subtraction happens in
     the image's dtype (for a bool image: exclusive or).
 
-    Parameters
-    ----------
-    %(image)s
-    %(size)s
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(morph_out)s
-
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as the image.
+    %(morph_sections)s
 
     Examples
     --------
@@ -484,23 +381,7 @@ def black_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue
     Exactly :func:`scipy.ndimage.black_tophat`: the subtraction happens in
     the image's dtype (for a bool image: exclusive or).
 
-    Parameters
-    ----------
-    %(image)s
-    %(size)s
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(morph_out)s
-
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as the image.
+    %(morph_sections)s
 
     Examples
     --------
@@ -523,23 +404,7 @@ def morphological_gradient(image, size=None, *, footprint=None, boundary="symm",
     the image's dtype).  For a bool image it is ``dilation & ~erosion``,
     the set of samples whose window holds both values (SciPy raises).
 
-    Parameters
-    ----------
-    %(image)s
-    %(size)s
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(morph_out)s
-
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as the image.
+    %(morph_sections)s
 
     Examples
     --------

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from imfilt._docs import docfiller
+from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
 from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy
@@ -53,6 +53,13 @@ result : ndarray
     The filtered image: the image's shape and dtype (native byte order);
     ``out`` when given.""",
 )
+# The three fronts share everything from ``footprint`` to the Returns
+# section: one composite paragraph, written once.
+_RANK_DOCS["rank_tail"] = "\n".join(
+    [_RANK_DOCS.get(name, SNIPPETS.get(name)) for name in (
+        "footprint", "boundary", "fillvalue", "axes", "channel_axis", "workers",
+        "nan_policy", "out")]
+    + ["", "Returns", "-------", _RANK_DOCS["returns"]])
 
 
 def _check_real_image(image):
@@ -163,18 +170,7 @@ def median(image, size=3, *, footprint=None, boundary="symm", fillvalue=0, axes=
     ----------
     %(image)s
     %(size)s
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(out)s
-
-    Returns
-    -------
-    %(returns)s
+    %(rank_tail)s
 
     See Also
     --------
@@ -218,18 +214,7 @@ def rank_filter(image, rank, size=None, *, footprint=None, boundary="symm", fill
         ``-n <= rank < n`` for a footprint of ``n`` points.
     %(size)s
         ``size`` or ``footprint`` is required.
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(out)s
-
-    Returns
-    -------
-    %(returns)s
+    %(rank_tail)s
 
     See Also
     --------
@@ -274,18 +259,7 @@ def percentile_filter(image, percentile, size=None, *, footprint=None, boundary=
         maximum.
     %(size)s
         ``size`` or ``footprint`` is required.
-    %(footprint)s
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(workers)s
-    %(nan_policy)s
-    %(out)s
-
-    Returns
-    -------
-    %(returns)s
+    %(rank_tail)s
 
     See Also
     --------

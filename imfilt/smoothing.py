@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 
 from imfilt import _nanpolicy
-from imfilt._docs import docfiller
+from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
 from imfilt._modes import canonical_boundary
 from imfilt._separable import Pass, run_passes
@@ -224,7 +224,20 @@ fillvalue : float, optional
     Gaussian) sees ``fillvalue`` beyond the image in every pass, whereas
     ``scipy.ndimage`` pads each intermediate pass with ``cval``.  The two
     agree for ``fillvalue=0`` and differ near the border otherwise.""",
+    "smooth_image": """\
+image : array_like
+    Image of any real dtype, 1-D to N-D.""",
+    "truncate_radius": """\
+truncate : float, optional
+    Kernel radius in standard deviations (default 4).
+radius : int or sequence of int, optional
+    Kernel radius per axis; overrides ``truncate``.""",
 }
+# The paragraphs every linear smoothing front documents in the same order,
+# written once (this module's fillvalue overrides the shared one).
+_SNIPPETS["linear_common"] = "\n".join(
+    _SNIPPETS.get(name, SNIPPETS.get(name))
+    for name in ("boundary", "fillvalue", "axes", "channel_axis", "dtype", "workers"))
 
 
 @docfiller(**_SNIPPETS)
@@ -305,8 +318,7 @@ def gaussian(image, sigma, *, order=0, truncate=4.0, radius=None, boundary="symm
 
     Parameters
     ----------
-    image : array_like
-        Image of any real dtype, 1-D to N-D.
+    %(smooth_image)s
     sigma : float or sequence of float
         Standard deviation per filtered axis (>= 0; 0 leaves an axis alone).
     order : int or sequence of int, optional
@@ -316,12 +328,7 @@ def gaussian(image, sigma, *, order=0, truncate=4.0, radius=None, boundary="symm
         ``radius = int(truncate * sigma + 0.5)``.
     radius : int or sequence of int, optional
         Kernel radius per axis; overrides ``truncate``.
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(dtype)s
-    %(workers)s
+    %(linear_common)s
     %(nan_policy)s
         ``'omit'`` needs ``order=0``.
     %(out)s
@@ -386,16 +393,10 @@ def box(image, size, *, boundary="symm", fillvalue=0, axes=None, channel_axis=No
 
     Parameters
     ----------
-    image : array_like
-        Image of any real dtype, 1-D to N-D.
+    %(smooth_image)s
     size : int or sequence of int
         Window length per filtered axis (>= 1).
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(dtype)s
-    %(workers)s
+    %(linear_common)s
     %(nan_policy)s
     %(out)s
 
@@ -441,18 +442,12 @@ def unsharp_mask(image, radius=1.0, amount=1.0, *, boundary="symm", fillvalue=0,
 
     Parameters
     ----------
-    image : array_like
-        Image of any real dtype, 1-D to N-D.
+    %(smooth_image)s
     radius : float or sequence of float, optional
         Standard deviation of the Gaussian blur per filtered axis (default 1).
     amount : float, optional
         Strength of the sharpening (default 1; negative values blur).
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(dtype)s
-    %(workers)s
+    %(linear_common)s
     clip : (float, float), optional
         Clip the result to ``[low, high]`` (default: no clipping).
     truncate : float, optional
@@ -534,21 +529,12 @@ def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm"
 
     Parameters
     ----------
-    image : array_like
-        Image of any real dtype, 1-D to N-D.
+    %(smooth_image)s
     sigma : float or sequence of float
         Standard deviation per filtered axis (> 0 for a derivative; an axis
         with sigma 0 is neither smoothed nor differentiated).
-    truncate : float, optional
-        Kernel radius in standard deviations (default 4).
-    radius : int or sequence of int, optional
-        Kernel radius per axis; overrides ``truncate``.
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(dtype)s
-    %(workers)s
+    %(truncate_radius)s
+    %(linear_common)s
     %(out)s
 
     Returns
@@ -593,20 +579,11 @@ def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boun
 
     Parameters
     ----------
-    image : array_like
-        Image of any real dtype, 1-D to N-D.
+    %(smooth_image)s
     sigma : float or sequence of float
         Standard deviation per filtered axis.
-    truncate : float, optional
-        Kernel radius in standard deviations (default 4).
-    radius : int or sequence of int, optional
-        Kernel radius per axis; overrides ``truncate``.
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(dtype)s
-    %(workers)s
+    %(truncate_radius)s
+    %(linear_common)s
     %(out)s
 
     Returns
@@ -655,8 +632,7 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
 
     Parameters
     ----------
-    image : array_like
-        Image of any real dtype, 1-D to N-D.
+    %(smooth_image)s
     low_sigma : float or sequence of float
         Standard deviation of the narrower Gaussian per filtered axis.
     high_sigma : float or sequence of float, optional
@@ -664,12 +640,7 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
         must be >= ``low_sigma`` on every axis.
     truncate : float, optional
         Kernel radius in standard deviations (default 4).
-    %(boundary)s
-    %(fillvalue)s
-    %(axes)s
-    %(channel_axis)s
-    %(dtype)s
-    %(workers)s
+    %(linear_common)s
     %(nan_policy)s
     %(out)s
 
