@@ -713,9 +713,11 @@ CLI_ROWS = [
     ("output-in-missing-dir", ["edges", "{d}/good.png", "-o", "{o}/missing/sub/x.png"], 1, r"cannot write"),
     ("output-under-a-file", ["edges", "{d}/good.png", "-o", "{d}/a-file/x.png"], 1, r"cannot write"),
     ("output-in-proc", ["edges", "{d}/good.png", "-o", "/proc/imfilt-x.png"], 1, r"cannot write"),
-    ("output-dir-under-a-file", ["edges", "{d}/good.png", "{d}/good.npy", "-o", "{d}/a-file/out/"], 2,
+    # an output directory that cannot be made is a failure of the run (1), not of usage
+    ("output-dir-under-a-file", ["edges", "{d}/good.png", "{d}/good.npy", "-o", "{d}/a-file/out/"], 1,
      r"a-file"),
-    ("output-suffix", ["edges", "{d}/good.png", "-o", "{o}/x.jpeg"], 2, r"unknown output suffix"),
+    # .jpeg is a valid output; a suffix no writer knows is a usage error
+    ("output-suffix", ["edges", "{d}/good.png", "-o", "{o}/x.xyz"], 2, r"unknown output suffix"),
     # bad kernels and options
     ("kernel-ragged", ["convolve", "{d}/good.png", "-o", "{o}/x.png", "--kernel", "1 2; 3"], 2,
      r"rows have different lengths"),
