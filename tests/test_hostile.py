@@ -494,6 +494,24 @@ def _dask_rows():
     rows.append(Row("dask.max_pool2d-padding", idask.max_pool2d, (x, 2), {"padding": 2},
                     match="at most half the kernel"))
     rows.append(Row("dask.upsample-factor-0", idask.upsample, (x, 0), match="factor=0"))
+    # the N-D filters: arguments are checked when the graph is built
+    nd = {"gaussian": (1.0,), "unsharp_mask": (), "gaussian_laplace": (1.0,),
+          "gaussian_gradient_magnitude": (1.0,), "difference_of_gaussians": (1.0,),
+          "median": (3,), "rank_filter": (0, 3), "percentile_filter": (50, 3),
+          "minimum_filter": (3,), "maximum_filter": (3,), "erosion": (3,), "dilation": (3,),
+          "opening": (3,), "closing": (3,), "white_tophat": (3,), "black_tophat": (3,),
+          "morphological_gradient": (3,), "bilateral": (5, 10.0, 2.0)}
+    for fname in idask.__all__:
+        if fname not in nd:
+            continue
+        f = getattr(idask, fname)
+        rest = nd[fname]
+        rows.append(Row(f"dask.{fname}-boundary", f, (x,) + rest, {"boundary": "mirror"},
+                        match="boundary='mirror'"))
+        rows.append(Row(f"dask.{fname}-workers-0", f, (x,) + rest, {"workers": 0},
+                        match="workers=0"))
+        rows.append(Row(f"dask.{fname}-colour", f, (da.ones((5, 6, 3)),) + rest,
+                        match="channel_axis=-1"))
     return rows
 
 
