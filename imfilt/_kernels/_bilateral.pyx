@@ -253,6 +253,9 @@ def expf_neg(float x):
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+# IEEE division on purpose (also in the debug build): a window whose every
+# neighbour was left out under nan_policy='omit' gives 0/0 = NaN.
+@cython.cdivision(True)
 cdef void _row_lut(const unsigned char *x, Py_ssize_t C, Py_ssize_t plane,
                    Py_ssize_t Wp, Py_ssize_t y, Py_ssize_t W, Py_ssize_t r,
                    const Py_ssize_t *doff, const float *sw, Py_ssize_t nk,
@@ -287,6 +290,9 @@ cdef void _row_lut(const unsigned char *x, Py_ssize_t C, Py_ssize_t plane,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+# IEEE division on purpose (also in the debug build): a window whose every
+# neighbour was left out under nan_policy='omit' gives 0/0 = NaN.
+@cython.cdivision(True)
 cdef void _row_real(const real_t *x, Py_ssize_t C, Py_ssize_t plane, Py_ssize_t Wp,
                     Py_ssize_t y, Py_ssize_t W, Py_ssize_t r, const Py_ssize_t *doff,
                     const real_t *ls, Py_ssize_t nk, real_t cc, bint omit,
