@@ -70,6 +70,12 @@ class Verb:
     kind: str = "channels"
     scale: str = "none"
     extra: dict = dataclasses.field(default_factory=dict)
+    #: True when the filter commutes with scaling the values by a positive
+    #: number (linear filters, order statistics, resampling): the command
+    #: line may then filter the stored 8/16-bit values as they are and scale
+    #: the result once, instead of making a 0..1 float copy first.  False for
+    #: a filter with a parameter in intensity units (bilateral's sigma_color).
+    scale_free: bool = True
 
     @property
     def function(self):
@@ -163,7 +169,7 @@ _TABLE = (
           Opt("--sigma-color", "sigma_color", "float", "intensity sigma, in 0..1 image units",
               minimum=0.0, required=True),
           Opt("--sigma-space", "sigma_space", "float", "spatial sigma in pixels", minimum=0.0,
-              required=True))),
+              required=True)), scale_free=False),
     Verb("max-pool", "max_pool2d", "max pooling (downsamples by --stride)",
          _POOL_OPTS, kind="resample"),
     Verb("avg-pool", "avg_pool2d", "average pooling (downsamples by --stride)",

@@ -25,8 +25,8 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft as sfft
 
+from imfilt._lazy import LazyModule
 from imfilt import _auto_constants as K
 from imfilt._geometry import dilated_span, output_length
 from imfilt import _separable as _sep_engine
@@ -34,6 +34,8 @@ from imfilt._kernels import _conv
 from imfilt._modes import boundary_index
 from imfilt._threads import min_parallel_work, ran_parallel
 from imfilt._validation import check_choice
+
+sfft = LazyModule("scipy.fft")  # only the FFT method needs it; see imfilt._lazy
 
 METHODS = ("auto", "direct", "separable", "fft")
 

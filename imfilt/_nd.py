@@ -26,8 +26,8 @@ import math
 import warnings
 
 import numpy as np
-import scipy.fft as sfft
 
+from imfilt._lazy import LazyModule
 from imfilt import _auto_constants as _K
 from imfilt import _methods
 from imfilt._geometry import as_tuple, check_out, mode_pads, valid_swap
@@ -35,6 +35,8 @@ from imfilt._kernels import _conv
 from imfilt._modes import boundary_index
 from imfilt._threads import min_parallel_work, ran_parallel
 from imfilt._validation import cast_output
+
+sfft = LazyModule("scipy.fft")  # only the FFT method needs it; see imfilt._lazy
 
 __all__ = ["filter_nd", "correlate_nd", "exact_rank1_factors", "choose_nd"]
 

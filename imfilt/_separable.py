@@ -157,6 +157,24 @@ def _next_fill(p, fill, real):
     return res.item()
 
 
+#: Largest number of unfiltered trailing elements per pixel (channels) that
+#: :func:`run_passes` moves to the front instead of striding over them.
+_MAX_TRAILING = 16
+
+
+def _channels_first(src, passes):
+    """``(copy, passes, perm)`` with unfiltered trailing axes moved first, or None."""
+    filtered = {p.axis for p in passes}
+    nd = src.ndim
+    t = max(filtered) + 1
+    if t == nd or src.size == 0 or int(np.prod(src.shape[t:])) > _MAX_TRAILING:
+        return None
+    perm = tuple(range(t, nd)) + tuple(range(t))
+    shift = nd - t
+    moved = [Pass(p.axis + shift, p.weights, p.before, p.box) for p in passes]
+    return np.ascontiguousarray(src.transpose(perm)), moved, perm
+
+
 def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
     """Apply ``passes`` to ``x`` in the float dtype ``real``.
 
@@ -198,6 +216,16 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
         return dest
     if not passes:
         np.copyto(dest, src, casting="unsafe")
+        return dest
+    moved = _channels_first(src, passes)
+    if moved is not None:
+        # Unfiltered trailing axes, e.g. the colour axis of an (H, W, 3)
+        # photograph: every pass would stride over them.  Each channel is
+        # filtered on its own either way, so filtering a channel-first copy
+        # gives the same values, through the fused 2-D kernels.
+        src, passes, perm = moved
+        res = run_passes(src, passes, boundary, fill, real, nthreads)
+        np.copyto(dest, res.transpose(np.argsort(perm)))
         return dest
     ran_parallel(nthreads)
     nd = src.ndim

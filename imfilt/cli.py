@@ -58,9 +58,10 @@ examples:
 Colour, alpha and bit depth are kept by the per-channel verbs (a 16-bit
 colour PNG gives a 16-bit colour PNG); --grey converts to luminance (ITU-R
 BT.601) first and --depth 8|16|float chooses the stored depth.  Edge maps
-are grey.  Intensities are scaled to 0..1 by the bit depth (255 for 8-bit,
-65535 for 16-bit) before filtering, so thresholds, sigmas of intensity and
-.npy/.tiff float values do not depend on it.
+are grey.  Intensities count in 0..1 units of the bit depth (255 for 8-bit,
+65535 for 16-bit), so thresholds, sigmas of intensity, --fillvalue and
+.npy/.tiff float values do not depend on it.  bilateral filters a colour
+image as one (its colour weight is joint over the channels, as OpenCV's).
 
 Outputs are written atomically (a temporary file renamed when complete);
 inputs are never overwritten, even with --overwrite.
@@ -724,9 +725,12 @@ class _Job:
             kw["workers"] = self.workers
         return kw
 
-    def _call(self, image):
+    def _call(self, image, full_range=1.0, **more):
+        """The verb's function on ``image``, whose white is ``full_range``."""
         func = self.verb.function
-        kw = dict(self.kwargs)
+        kw = dict(self.kwargs, **more)
+        if full_range != 1.0 and "fillvalue" in kw:
+            kw["fillvalue"] = kw["fillvalue"] * full_range   # 0..1 units -> stored values
         if self.verb.kind == "resample" and self.verb.func.endswith("pool2d"):
             kernel_size = kw.pop("kernel_size")
             return func(image, kernel_size, **kw)
@@ -738,10 +742,15 @@ class _Job:
             result = result[0 if self.args.opt_part == "real" else 1]
         return result
 
-    def _channels(self, image):
+    def _channels(self, image, full_range):
         if image.ndim == 2:
-            return self._call(image)
-        return np.stack([self._call(np.ascontiguousarray(image[:, :, c]))
+            return self._call(image, full_range)
+        accepted = self.verb.extra.get("accepted")
+        if accepted is not None and "channel_axis" in accepted:
+            # One call: the library filters each channel on its own, equal to
+            # the loop below, without a copy per channel.
+            return self._call(image, full_range, channel_axis=-1)
+        return np.stack([self._call(np.ascontiguousarray(image[:, :, c]), full_range)
                          for c in range(image.shape[2])], axis=-1)
 
     # -- one picture
@@ -762,9 +771,13 @@ class _Job:
         pixels = pic.pixels
         if a.grey and pixels.ndim == 3:
             pixels = _io.luminance(pixels)
-        image = _unit(pixels, pic.full_range)
-        result = self._channels(image)
-        out = _io.to_depth(result, depth, scale=self.scale, full_range=1.0,
+        if verb.scale_free and depth != "float" and pixels.dtype.kind in "ui":
+            # Filter the stored values; to_depth scales the result once.
+            image, full_range = pixels, float(pic.full_range)
+        else:
+            image, full_range = _unit(pixels, pic.full_range), 1.0
+        result = self._channels(image, full_range)
+        out = _io.to_depth(result, depth, scale=self.scale, full_range=full_range,
                            invert=a.invert, progress=progress)
         if alpha is None or fmt == "jpeg":
             if alpha is not None:

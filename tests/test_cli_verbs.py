@@ -320,7 +320,9 @@ SAMPLES = {
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_table_verbs_equal_the_library(name, tmp_path, capsys):
     """Each filter verb, on a grey and a colour image, equals the function on 0..1 values
-    (per channel for colour).  Skipped for filters this imfilt does not have yet."""
+    with ``channel_axis=-1`` for colour: per channel, except bilateral, whose colour
+    weight is joint over the channels (OpenCV's colour rule).  Skipped for filters this
+    imfilt does not have yet."""
     if name not in _cli_verbs.VERBS:
         pytest.skip(f"this imfilt has no function for the {name!r} verb yet")
     verb = _cli_verbs.VERBS[name]
@@ -335,7 +337,12 @@ def test_table_verbs_equal_the_library(name, tmp_path, capsys):
     def call(x):
         r = func(x, **kwargs)
         return r[0] if isinstance(r, tuple) else r
-    expected = np.stack([call(unit(rgb[..., c])) for c in range(3)], -1)
+    if name == "bilateral":
+        expected = call_colour = func(unit(rgb), channel_axis=-1, **kwargs)
+        per_channel = np.stack([call(unit(rgb[..., c])) for c in range(3)], -1)
+        assert not np.array_equal(call_colour, per_channel)   # the joint weight matters
+    else:
+        expected = np.stack([call(unit(rgb[..., c])) for c in range(3)], -1)
     np.testing.assert_array_equal(np.load(tmp_path / "r.npy"), expected)
     status, _, err = run([name, tmp_path / "rgb.png", "-o", tmp_path / "r.png", *argv],
                          capsys)
