@@ -720,9 +720,11 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, 
 # cropped.  Where a block touches the image border the in-memory call sees
 # that very border and applies the same rule, so the result is bit for bit
 # the in-memory one; where the reach is not smaller than the axis, that
-# axis is kept whole.  (``box`` is left out: its running sums start at
-# the line's first sample, so a block's rounding differs from the whole
-# image's in the last bit.)  Multi-pass filters (opening, top-hats) need the sum
+# axis is kept whole.  ``box`` restarts its running sums every 256 outputs
+# at global positions: its blocks reach back to the start of their first
+# output's band (up to 255 + size // 2 samples) and are filtered with their
+# global origin (``smoothing.box_at``), so their rounding is the whole
+# image's.  Multi-pass filters (opening, top-hats) need the sum
 # of their passes' reaches; a larger halo than needed is never wrong.
 
 
@@ -748,12 +750,40 @@ def _dog_reach(low_sigma, high_sigma, truncate, n):
                                            _gauss_reach(high, truncate, None, n)))
 
 
+def _box_reach(size, n):
+    """``(before, after)`` per axis: back to the band start, forward to the window's end."""
+    return tuple((255 + s // 2, s - 1 - s // 2) for s in as_tuple("size", size, n, minimum=1))
+
+
 def _nd_block(block, *, func, kwargs):
     return func(block, **kwargs)
 
 
-def nd_map(func, name, reach, image, kwargs):
-    """The chunked ``func``: every block extended by ``reach`` (per filtered axis)."""
+def _origin_block(block, *, func, kwargs, starts, depth, wrap, block_info=None):
+    """``func(block, origin, ...)`` with the block's global origin (its halo included)."""
+    origin = []
+    for a, k in enumerate(block_info[0]["chunk-location"]):
+        before, after = _pair(depth.get(a, 0))
+        last = len(starts[a]) - 2
+        left = before if wrap or k > 0 else 0
+        right = after if wrap or k < last else 0
+        if block.shape[a] != starts[a][k + 1] - starts[a][k] + left + right:
+            raise AssertionError(f"unexpected overlap of block {k} along axis {a}")
+        origin.append(int(starts[a][k]) - left)
+    return func(block, origin=tuple(origin), **kwargs)
+
+
+def _pair(h):
+    return tuple(h) if isinstance(h, tuple) else (h, h)
+
+
+def nd_map(func, name, reach, image, kwargs, at=None):
+    """The chunked ``func``: every block extended by ``reach`` (per filtered axis).
+
+    ``reach`` gives an int or a ``(before, after)`` pair per axis.  With
+    ``at``, blocks run ``at(block, origin=..., **kwargs)`` with their global
+    origin instead of ``func``.
+    """
     x = as_dask(image)
     axes, channel_axis = kwargs.get("axes"), kwargs.get("channel_axis")
     _check_colour_nd(x, axes, channel_axis, name)
@@ -768,15 +798,23 @@ def nd_map(func, name, reach, image, kwargs):
         # Channels stay together (the bilateral range weight joins them).
         whole[int(channel_axis) % x.ndim] = -1
     for a, h in zip(fax, halo):
-        if h == 0 or len(x.chunks[a]) == 1:
+        if max(_pair(h)) == 0 or len(x.chunks[a]) == 1:
             continue
-        if h >= x.shape[a] - 1:
+        if max(_pair(h)) >= x.shape[a] - 1:
             whole[a] = -1           # the reach covers the axis: keep it in one block
         else:
-            depth[a] = int(h)
+            # map_overlap takes (before, after) only without a boundary
+            depth[a] = int(max(_pair(h))) if wrap or not isinstance(h, tuple) else h
     if whole:
         x = x.rechunk(whole)
     block = functools.partial(_nd_block, func=func, kwargs=kwargs)
+    if at is not None:
+        # Chunks at least as long as the halo (map_overlap would make them so
+        # itself), so that every block's origin follows from the chunks here.
+        x = x.rechunk({a: da.overlap.ensure_minimum_chunksize(max(_pair(d)), x.chunks[a])
+                       for a, d in depth.items() if d})
+        block = functools.partial(_origin_block, func=at, kwargs=kwargs, depth=depth, wrap=wrap,
+                                  starts=[bounds(c) for c in x.chunks])
     if not any(depth.values()):
         return x.map_blocks(block, dtype=probe.dtype, meta=np.empty((0,) * x.ndim, probe.dtype))
     return da.map_overlap(block, x,
@@ -784,8 +822,9 @@ def nd_map(func, name, reach, image, kwargs):
                           dtype=probe.dtype, meta=np.empty((0,) * x.ndim, probe.dtype))
 
 
-#: name -> (in-memory function, reach(n_filtered_axes, kwargs) -> per-axis halo,
-#: doctest example).  A new N-D neighbourhood filter of imfilt is one row here.
+#: name -> (in-memory function, reach(n_filtered_axes, kwargs) -> per-axis halo
+#: (an int or a ``(before, after)`` pair)[, block function taking the block's
+#: global ``origin``]).  A new N-D neighbourhood filter of imfilt is one row here.
 ND_HALO_TABLE = {
     "gaussian": (smoothing.gaussian,
                  lambda n, kw: _gauss_reach(kw["sigma"], kw["truncate"], kw["radius"], n)),
@@ -824,6 +863,7 @@ ND_HALO_TABLE = {
                      lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
     "bilateral": (_bilateral,
                   lambda n, kw: (bilateral_radius(int(kw["diameter"]), kw["sigma_space"]),) * n),
+    "box": (smoothing.box, lambda n, kw: _box_reach(kw["size"], n), smoothing.box_at),
 }
 
 
@@ -880,7 +920,7 @@ def _nd_doc(name, func, params):
     """
 
 
-def _nd_filter(name, func, reach):
+def _nd_filter(name, func, reach, at=None):
     """The chunked wrapper of one ``ND_HALO_TABLE`` row."""
     sig = inspect.signature(func)
     sig = sig.replace(parameters=[p.replace(default=1) if p.name == "workers" else p
@@ -891,7 +931,7 @@ def _nd_filter(name, func, reach):
         call.apply_defaults()
         kw = dict(call.arguments)
         image = kw.pop("image")
-        return nd_map(func, name, reach, image, kw)
+        return nd_map(func, name, reach, image, kw, at)
 
     wrapper.__name__ = wrapper.__qualname__ = name
     wrapper.__signature__ = sig
