@@ -254,7 +254,8 @@ def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype
 #: function of the call's keyword arguments returning it, number of outputs,
 #: doctest example).  A new window filter of imfilt is one row here.
 HALO_TABLE = {
-    "sobel": (edges.sobel, ((1, 1), (1, 1)), 1, """\
+    "sobel": (edges.sobel, lambda size=3, **kw: ((edges.check_sobel_size(size) // 2,) * 2,) * 2,
+              1, """\
     >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
     >>> image = np.add.outer(np.arange(6.0), np.zeros(6))       # brighter downwards
     >>> lazy = imfilt.dask.sobel(da.from_array(image, chunks=2), axis=0)
@@ -368,15 +369,42 @@ def _local_filter(name, func, halo, n_out, example):
         call.apply_defaults()
         kw = dict(call.arguments)
         image, boundary, channel_axis = kw.pop("image"), kw.pop("boundary"), kw.pop("channel_axis")
+        mask = kw.pop("mask", None)
         pads = halo(**kw) if callable(halo) else halo
         out = local_map(image, func, pads, boundary, f"imfilt-{name}",
                         n_out=n_out if n_out > 1 else None, channel_axis=channel_axis, **kw)
+        if mask is not None:
+            out = _masked(out, mask, channel_axis)
         return tuple(out[i] for i in range(n_out)) if n_out > 1 else out
 
     wrapper.__name__ = wrapper.__qualname__ = name
     wrapper.__signature__ = sig
     wrapper.__doc__ = _local_doc(name, func, list(sig.parameters), n_out, example)
     return wrapper
+
+
+def _masked(out, mask, channel_axis):
+    """``out`` set to 0 outside ``mask`` eroded by 3x3, as the in-memory filters do."""
+    if isinstance(mask, da.Array):
+        if mask.ndim != 2 or np.dtype(mask.dtype).kind not in "biuf":
+            edges.eroded_mask(np.zeros((1,) * mask.ndim, dtype=mask.dtype))  # the message
+        m = mask.astype(bool)
+        padded = da.pad(m, 1, constant_values=False)
+        n0, n1 = m.shape
+        eroded = m
+        for di in (0, 1, 2):
+            for dj in (0, 1, 2):
+                eroded = eroded & padded[di:di + n0, dj:dj + n1]
+    else:
+        eroded = edges.eroded_mask(mask)
+    spatial = out.shape[-2:] if channel_axis is None else tuple(
+        n for a, n in enumerate(out.shape[-3:]) if a != int(channel_axis) % 3)
+    if tuple(eroded.shape) != tuple(spatial):
+        raise ValueError(f"mask must have the image's shape {tuple(spatial)}; got shape "
+                         f"{tuple(eroded.shape)}")
+    if channel_axis is not None:
+        eroded = eroded[(slice(None),) * (int(channel_axis) % 3) + (None,)]
+    return da.where(eroded, out, out.dtype.type(0))
 
 
 sobel, scharr, prewitt, roberts, laplace, gradient = (
