@@ -14,13 +14,13 @@ from imfilt.cli import main
 
 
 def run(argv, capsys):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
+    """``(status, stdout, stderr)`` of one command line."""
+    return (main(list(map(str, argv))), *capsys.readouterr())
 
 
 def unit(a):
-    return a.astype(np.float32) / np.float32(255)
+    """8-bit pixels as the command line reads them (0..1 float32)."""
+    return np.divide(a, 255, dtype=np.float32)
 
 
 @pytest.fixture
