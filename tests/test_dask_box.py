@@ -81,6 +81,10 @@ def test_volume_and_channels():
     _same(vol, chunks, (2, 1, 5), boundary="wrap")
     _same(vol, chunks, 3, channel_axis=1)
     _same(vol, ((261, 9), 9, (130, 130)), 4, axes=(0, 2), boundary="reflect")
+    rgb = np.random.default_rng(8).standard_normal((530, 300, 3))     # channels last
+    rgb[300, 100, 1] = np.nan
+    _same(rgb, ((100, 430), (77, 223), 3), 5, channel_axis=-1)
+    _same(rgb, ((100, 430), (77, 223), 3), 5, channel_axis=-1, boundary="wrap")
 
 
 def test_corners():
