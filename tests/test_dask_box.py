@@ -117,3 +117,13 @@ def test_box_at_is_the_whole_images_band_rule():
                                   full[r0:r0 + 100, c0:c0 + 100])
     assert not np.array_equal(box_at(block, 7, (0, 0))[inner], full[r0:r0 + 100, c0:c0 + 100],
                               equal_nan=True)
+
+
+@pytest.mark.parametrize("origin", [(0, 0), (1, 255), (-3, 700), (300, -1)])
+def test_box_at_threads_and_layouts_bit_identical(origin):
+    image = _image(np.float32, seed=9)
+    for axes in (None, 0, 1):
+        one = box_at(image, 9, origin, axes=axes, workers=1)
+        np.testing.assert_array_equal(box_at(image, 9, origin, axes=axes, workers=2), one)
+        np.testing.assert_array_equal(
+            box_at(np.asfortranarray(image), 9, origin, axes=axes, workers=2), one)

@@ -297,3 +297,19 @@ def test_dask_sobel_size_channels_and_mask_errors():
         idask.sobel(da.from_array(x, chunks=5), mask=np.ones((20, 20), bool))
     with pytest.raises(ValueError, match="size"):
         idask.sobel(da.from_array(x, chunks=5), size=4)
+
+
+def test_new_paths_thread_count_and_layout_bit_identical():
+    x = _image((301, 256))
+    x[100, 100] = np.nan
+    m = _mask(x.shape)
+    nc = np.asfortranarray(x)
+    for call in (lambda a, w: imfilt.sobel(a, size=7, workers=w),
+                 lambda a, w: imfilt.sobel(a, size=5, boundary="fill", fillvalue=2, workers=w),
+                 lambda a, w: imfilt.gradient(a, mask=m, boundary="fill", fillvalue=-1,
+                                              workers=w)[0],
+                 lambda a, w: imfilt.pyramid_up(a, dstsize=(603, 511), workers=w),
+                 lambda a, w: imfilt.pyramid_down(a, dstsize=(150, 129), workers=w)):
+        one = call(x, 1)
+        np.testing.assert_array_equal(call(x, 2), one)
+        np.testing.assert_array_equal(call(nc, 2), one)
