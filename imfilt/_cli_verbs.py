@@ -182,9 +182,11 @@ _TABLE = (
           Opt("--method", "method", "choice", "interpolation (default bilinear)",
               choices=("bilinear", "nearest"))), kind="resample"),
     Verb("pyramid-down", "pyramid_down", "blur and halve the size (one Gaussian pyramid level)",
-         kind="resample"),
+         (Opt("--dstsize", "dstsize", "ints", "output size rows,cols (default: half, rounded "
+              "up; OpenCV's rule |2*dst - src| <= 2 per axis)", minimum=1),), kind="resample"),
     Verb("pyramid-up", "pyramid_up", "double the size and smooth (one pyramid level up)",
-         kind="resample"),
+         (Opt("--dstsize", "dstsize", "ints", "output size rows,cols (default: double; "
+              "OpenCV's rule |dst - 2*src| == dst %% 2 per axis)", minimum=1),), kind="resample"),
 )
 
 
@@ -220,10 +222,13 @@ VERBS = {v.name: v for v in (_available(row) for row in _TABLE) if v is not None
 #: 'fixed' scale maps it to white): the sum of the positive weights of each
 #: derivative kernel, combined over the two axes for the magnitudes.
 EDGE_TOPS = {"sobel": 4.0 * 2 ** 0.5, "scharr": 16.0 * 2 ** 0.5, "prewitt": 3.0 * 2 ** 0.5,
-             "laplace": 4.0, "laplace8": 8.0, "roberts": 2 ** 0.5}
+             "laplace": 4.0, "laplace8": 8.0, "roberts": 2 ** 0.5,
+             "sobel5": 48.0 * 2 ** 0.5, "sobel7": 640.0 * 2 ** 0.5}
 
 EDGE_OPTIONS = {  # edge option -> operators it applies to
     "boundary": ("sobel", "scharr", "prewitt", "roberts", "laplace"),
+    "fillvalue": ("sobel", "scharr", "prewitt", "roberts", "laplace"),
+    "size": ("sobel",),
     "neighbors": ("laplace",),
     "sigma": ("canny",),
     "low": ("canny",),

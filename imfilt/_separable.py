@@ -17,9 +17,12 @@ both filtered they run through the fused 2-D kernel (one sweep through
 cache); other axes run as single passes.
 Box (moving-average) passes use running sums in float64: O(1) per output
 whatever the window length.  The sums restart every 256 outputs along the
-axis in every code path, so an output does not depend on the layout, on
-fusion or on the thread count; a band whose sum meets NaN/inf is recomputed
-window by window.
+axis in every code path, at multiples of 256 of the global position
+``i + phase`` (a box ``Pass`` carries the ``phase``: the global index of
+its first output, 0 for a whole image), so an output does not depend on
+the layout, on fusion, on the thread count or on where a chunk of a larger
+image starts; from where a band's sum meets NaN/inf to the band's end the
+outputs are recomputed window by window.
 
 Arrays reach the kernels C-contiguous in the compute dtype (float32 or
 float64); the caller chooses the compute dtype and casts the result.
@@ -47,13 +50,17 @@ _BOX_CHUNK = 512
 
 
 class Pass:
-    """One 1-D pass: ``weights`` (or a box of ``size``) along ``axis``."""
+    """One 1-D pass: ``weights`` (or a box of ``size``) along ``axis``.
 
-    __slots__ = ("axis", "weights", "before", "box")
+    ``phase`` (box passes): global position of output 0 along ``axis``.
+    """
 
-    def __init__(self, axis, weights=None, before=None, box=None):
+    __slots__ = ("axis", "weights", "before", "box", "phase")
+
+    def __init__(self, axis, weights=None, before=None, box=None, phase=0):
         self.axis = int(axis)
         self.box = None if box is None else int(box)
+        self.phase = int(phase)
         self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
         k = self.length
         self.before = k // 2 if before is None else int(before)
@@ -94,7 +101,7 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
         acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
         pointers = np.empty((nt, k if inner > 1 else 1), dtype=np.intp)
         _BOX[real](x3, o3, idx, p.before, k, real.type(fill), nt, fillrow,
-                   scratch, acc, pointers, min_parallel_work())
+                   scratch, acc, pointers, min_parallel_work(), p.phase)
         return
     w = np.ascontiguousarray(p.weights, dtype=real)
     scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
@@ -146,7 +153,7 @@ def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     x, x8 = _source(src, B, H, W, real)
     return _BOX2[real](x, dst.reshape(B, H, W), idx0, idx1, p1.before,
                        k0, k1, real.type(fill), nt, scratch, acc, pointers,
-                       min_parallel_work(), x8)
+                       min_parallel_work(), x8, p0.phase, p1.phase)
 
 
 def _next_fill(p, fill, real):

@@ -13,10 +13,11 @@ from imfilt import _linear
 from imfilt._docs import docfiller
 from imfilt._geometry import channel_axis_index, over_channels
 from imfilt._kernels import _edges
+from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, omit_wanted
 from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
-from imfilt._validation import as_array
-from imfilt.edges import as_image, sep3, skimage_prescale
+from imfilt._validation import as_array, as_fillvalue
+from imfilt.edges import as_image, eroded_mask, sep3, skimage_prescale
 
 __all__ = ["canny"]
 
@@ -55,12 +56,12 @@ def _check_number(name, value, low=None, high=None):
 
 @docfiller
 def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
-          mask=None, use_quantiles=False, workers=None, channel_axis=None,
-          nan_policy="propagate"):
+          mask=None, use_quantiles=False, boundary="fill", fillvalue=0, workers=None,
+          channel_axis=None, nan_policy="propagate"):
     """Canny edge detector, matching ``skimage.feature.canny``.
 
-    Steps: Gaussian smoothing (zero padding, renormalised by the weight
-    inside the image), Sobel gradients (``'symm'`` boundary), non-maximum
+    Steps: Gaussian smoothing (by default zero padding, renormalised by the
+    weight inside the image), Sobel gradients (``'symm'`` boundary), non-maximum
     suppression with linear interpolation between the two neighbours that
     bracket the gradient direction, and hysteresis: pixels above
     ``low_threshold`` are kept when 8-connected to a pixel above
@@ -89,6 +90,20 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
         True.  Default: the whole image.
     use_quantiles : bool, optional
         Interpret the thresholds as quantiles (default False).
+    boundary : str, optional
+        How the Gaussian smoothing extends the image, scikit-image's
+        ``mode`` (imfilt's names: ``'fill'`` is its ``'constant'``,
+        ``'symm'`` its ``'reflect'``, ``'reflect'`` its ``'mirror'``,
+        ``'edge'`` its ``'nearest'``, ``'wrap'``).  Default ``'fill'``,
+        scikit-image's default.  As there, each of the two 1-D Gaussian
+        passes is padded (with ``fillvalue`` for ``'fill'``), and the
+        smoothed image is divided by the smoothed ones image (the weight
+        inside the image) only for ``'fill'`` or when a ``mask`` is given.
+        The Sobel stage always uses ``'symm'``, as scikit-image.
+    fillvalue : scalar, optional
+        The value outside the image for ``boundary='fill'`` (default 0),
+        scikit-image's ``cval``, in the units of the scaled image (0..1
+        for unsigned integers).
     %(workers)s
     channel_axis : int, optional
         The colour axis of a 3-D image: each channel gets its own edge map
@@ -151,8 +166,8 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
             )
         return over_channels(
             lambda plane: canny(plane, sigma, low_threshold, high_threshold, mask=mask,
-                                use_quantiles=use_quantiles, workers=workers,
-                                nan_policy=nan_policy),
+                                use_quantiles=use_quantiles, boundary=boundary,
+                                fillvalue=fillvalue, workers=workers, nan_policy=nan_policy),
             arr, channel_axis_index(channel_axis, 3))
     arr = as_image(image)
     sigma = _check_number("sigma", sigma, low=0.0)
@@ -160,6 +175,11 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
         raise TypeError(f"use_quantiles must be True or False, got {use_quantiles!r}")
     nthreads = resolve_workers(workers)
     policy = canonical_nan_policy(nan_policy)
+    boundary = canonical_boundary(boundary)
+    fill = float(as_fillvalue(fillvalue, np.dtype(np.float64)))
+    if policy == "raise" and boundary == "fill" and not math.isfinite(fill):
+        raise ValueError(f"fillvalue={fillvalue!r} is not finite and nan_policy='raise'; use "
+                         "a finite fillvalue")
 
     if arr.dtype.kind in "iu":
         dtype_max = float(np.iinfo(arr.dtype).max)
@@ -202,32 +222,32 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
     if f.size == 0:
         return np.zeros(f.shape, dtype=bool)
 
-    # Gaussian with zero padding, divided by the weight that fell inside the
-    # image (or mask): scikit-image's "bleed-over" correction.
+    # Gaussian (two 1-D passes, each padded by the boundary rule), divided
+    # by the weight that fell inside the image (or mask) for 'fill' or a
+    # mask: scikit-image's "bleed-over" correction.
     w = _gaussian_weights(sigma).astype(work)
 
-    spec = _linear.correlate_spec("fill", nthreads)
+    spec = _linear.correlate_spec(boundary, nthreads)
 
     def gaussian(a):
-        a = _linear.apply(a, w[:, None], 0, None, None, spec)
-        return _linear.apply(a, w[None, :], 0, None, None, spec)
+        a = _linear.apply(a, w[:, None], fill, None, None, spec)
+        return _linear.apply(a, w[None, :], fill, None, None, spec)
 
     keep = np.zeros((n0, n1), dtype=np.uint8)
+    inside = None
     if mask is None:
         smooth = gaussian(f)
-        inside = np.multiply.outer(_inside_weight(n0, w), _inside_weight(n1, w))
+        if boundary == "fill" and fill == 0:
+            inside = np.multiply.outer(_inside_weight(n0, w), _inside_weight(n1, w))
+        elif boundary == "fill":
+            inside = gaussian(np.ones((n0, n1), dtype=work))
         keep[1:-1, 1:-1] = 1
     else:
         smooth = gaussian(np.where(mask, f, work(0)))
         inside = gaussian(mask.astype(work))
-        # Erode by one pixel, 8-connected, outside the image counting as False.
-        eroded = mask.copy()
-        padded = np.pad(mask, 1, constant_values=False)
-        for di in (0, 1, 2):
-            for dj in (0, 1, 2):
-                eroded &= padded[di:di + n0, dj:dj + n1]
-        keep[eroded] = 1
-    smooth /= inside.astype(work) + np.finfo(work).eps
+        keep[eroded_mask(mask)] = 1
+    if inside is not None:
+        smooth /= inside.astype(work) + np.finfo(work).eps
 
     g0, g1, mag = sep3(np.ascontiguousarray(smooth), np.dtype(work), 1.0, 2.0, "symm",
                        _edges.OUT_G0 | _edges.OUT_G1 | _edges.OUT_MAG, 1.0, 1.0, nthreads)

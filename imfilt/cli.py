@@ -257,6 +257,10 @@ def _add_edges(p):
                    help="edge filter (default sobel)")
     p.add_argument("--boundary", choices=list(BOUNDARY_ALIASES), default=None,
                    metavar=_cli_verbs.BOUNDARY_METAVAR, help=_cli_verbs.BOUNDARY_HELP)
+    p.add_argument("--fillvalue", type=float, metavar="V",
+                   help="value outside the image for --boundary fill (0..1 units)")
+    p.add_argument("--size", type=int, choices=(3, 5, 7),
+                   help="sobel only: aperture 3 (default), 5 or 7 (OpenCV's weights)")
     p.add_argument("--neighbors", type=int, choices=(4, 8),
                    help="laplace only: 4 or 8 neighbours (default 4)")
     p.add_argument("--sigma", type=_non_negative("--sigma"),
@@ -593,6 +597,8 @@ class _Job:
             if getattr(a, flag) is not None and op not in ops:
                 raise _UsageError(f"--{flag} does not apply to --operator {op}: --{flag} "
                                   f"applies only to --operator {', '.join(ops)}")
+        if a.fillvalue is not None and (a.boundary or "symm") not in ("fill", "constant"):
+            raise _UsageError("--fillvalue applies only to --boundary fill")
         if op == "canny":
             low = 0.1 if a.low is None else a.low
             high = 0.2 if a.high is None else a.high
@@ -627,6 +633,10 @@ class _Job:
     def _edge_call(self, grey):
         a = self.args
         kw = {"boundary": a.boundary or "symm", "workers": self.workers}
+        if a.fillvalue is not None:
+            kw["fillvalue"] = a.fillvalue
+        if a.size is not None:
+            kw["size"] = a.size
         if a.operator == "laplace":
             return imfilt.laplace(grey, a.neighbors or 4, **kw)
         return getattr(imfilt, a.operator)(grey, **kw)
@@ -644,9 +654,10 @@ class _Job:
     def _banded_edges(self, pixels, full_range, alpha, depth, progress):
         """Edge map of a large image in row bands with a one-row halo.
 
-        Every non-Canny operator is 3x3 (Roberts 2x2), so a band of rows
-        computed with one real row above and below equals those rows of the
-        whole-image result (the image's own border rule applies only at its
+        Every non-Canny operator is 3x3 (Roberts 2x2; Sobel ``--size`` 5 and
+        7 reach two and three rows), so a band of rows computed with that
+        many real rows above and below equals those rows of the whole-image
+        result (the image's own border rule applies only at its
         first and last rows; 'wrap' is never banded).  Memory stays near the
         decoded image plus the output instead of a float32 copy of both, and
         the progress bar advances per band.  The per-image scale needs the
@@ -655,10 +666,11 @@ class _Job:
         a = self.args
         rows = pixels.shape[0]
         step = self._band_rows(pixels)
+        reach = (a.size or 3) // 2
 
         def band(r0):
             r1 = min(rows, r0 + step)
-            lo, hi = max(0, r0 - 1), min(rows, r1 + 1)
+            lo, hi = max(0, r0 - reach), min(rows, r1 + reach)
             chunk = pixels[lo:hi]
             if chunk.ndim == 3:
                 chunk = _io.luminance(chunk)
@@ -692,6 +704,8 @@ class _Job:
         op = self.args.operator
         if op == "laplace" and self.args.neighbors == 8:
             op = "laplace8"
+        if op == "sobel" and self.args.size in (5, 7):
+            op = f"sobel{self.args.size}"
         return _cli_verbs.EDGE_TOPS[op]
 
     # -- table verbs

@@ -21,12 +21,12 @@ from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import channel_axis_index, over_channels
 from imfilt._kernels import _edges
 from imfilt._modes import boundary_index, canonical_boundary
-from imfilt._nanpolicy import canonical_nan_policy, omit_nonfinite, omit_wanted
+from imfilt._nanpolicy import canonical_nan_policy, check_finite, omit_nonfinite, omit_wanted
 from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
-from imfilt._validation import as_array, check_choice, choice_error, result_dtypes
+from imfilt._validation import as_array, as_fillvalue, check_choice, choice_error, result_dtypes
 
 __all__ = ["sobel", "scharr", "prewitt", "roberts", "laplace", "gradient",
-           "EDGE_OPERATORS", "GRADIENT_OPERATORS"]
+           "EDGE_OPERATORS", "GRADIENT_OPERATORS", "eroded_mask"]
 
 #: Smoothing weights ``(a, b)`` of the kernel ``[-1, 0, 1]^T (x) [a, b, a]``.
 _SMOOTHING = {
@@ -77,6 +77,27 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     kernels sum to zero, so the finite part is rescaled by the absolute
     weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
     weight.  Other outputs are unchanged (bit-identical to 'propagate').""",
+    edge_mask="""\
+mask : array_like of bool, 2-D, optional
+    Where the result is wanted, as in ``skimage.filters`` (``sobel``,
+    ``scharr``, ``prewitt``, ``roberts``, ``laplace``, ``farid``): outside
+    the mask eroded by a 3x3 square (8-connectivity, outside the image
+    counted as False, so the one-pixel border is always outside) the
+    result is 0, so no output is computed from a pixel outside the mask.
+    Non-zero values count as True; it must have the image's 2-D shape
+    (shared by every channel).  scikit-image multiplies by the eroded mask,
+    which keeps NaN (and turns inf into NaN) there; imfilt writes 0.
+    ``None`` (default): the whole image.""",
+    edge_fillvalue="""\
+fillvalue : scalar, optional
+    Value outside the image for ``boundary='fill'`` (default 0), in the
+    image's units (with ``convention='skimage'``, in those of the scaled
+    image, as scikit-image's ``cval``).  The image is padded with it once
+    (the :func:`numpy.pad` definition, as for :func:`imfilt.correlate`):
+    equal to ``scipy.ndimage.correlate`` with the full 2-D kernel and
+    ``mode='constant', cval=fillvalue``; ``scipy.ndimage.sobel`` and
+    ``prewitt`` differ at the border for a non-zero ``cval``, because they
+    pad each of their two 1-D passes with it.""",
     edge_channel_axis="""\
 channel_axis : int, optional
     For a colour (or multi-channel) 3-D image, the axis that holds the
@@ -96,12 +117,27 @@ TypeError
 )
 _EDGE_DOCS["derivative_sections"] = "\n".join([
     "Parameters", "----------", _EDGE_DOCS["edge_image"], _EDGE_DOCS["axis"],
-    SNIPPETS["boundary"], _EDGE_DOCS["convention"], SNIPPETS["workers"],
+    SNIPPETS["boundary"], _EDGE_DOCS["edge_fillvalue"], _EDGE_DOCS["edge_mask"],
+    _EDGE_DOCS["convention"], SNIPPETS["workers"],
     _EDGE_DOCS["edge_nan_policy"], _EDGE_DOCS["edge_channel_axis"], "",
     "Returns", "-------", _EDGE_DOCS["edge_returns"], "",
     "Raises", "------", _EDGE_DOCS["edge_raises"]])
+_EDGE_DOCS["sobel_sections"] = _EDGE_DOCS["derivative_sections"].replace(
+    _EDGE_DOCS["axis"], _EDGE_DOCS["axis"] + """
+size : {3, 5, 7}, optional
+    Aperture (default 3).  5 and 7 use OpenCV's ``cv2.getDerivKernels``
+    weights, derivative ``[-1, -2, 0, 2, 1]`` and smoothing
+    ``[1, 4, 6, 4, 1]`` (size 5), ``[-1, -4, -5, 0, 5, 4, 1]`` and
+    ``[1, 6, 15, 20, 15, 6, 1]`` (size 7): with ``convention='ndimage'``
+    the unnormalised integer kernels, equal to ``cv2.Sobel(ksize=size)``
+    (same boundary), the magnitude ``sqrt(g0**2 + g1**2)`` as for size 3.
+    ``convention='skimage'`` scales them as scikit-image scales size 3:
+    the smoothing to sum 1 and the derivative to answer a unit ramp with 2
+    (kernels divided by 64 and 1024), the magnitude by ``sqrt(2)``, so
+    every size gives the same value on a linear ramp.  Wider apertures run
+    as a 2-D correlation, not the fused 3x3 kernel.""", 1)
 _EDGE_DOCS["edge_tail"] = "\n".join([
-    SNIPPETS["workers"], _EDGE_DOCS["edge_nan_policy"], _EDGE_DOCS["edge_channel_axis"], "",
+    _EDGE_DOCS["edge_fillvalue"], _EDGE_DOCS["edge_mask"], SNIPPETS["workers"], _EDGE_DOCS["edge_nan_policy"], _EDGE_DOCS["edge_channel_axis"], "",
     "Returns", "-------", "out : ndarray, 2-D (3-D with ``channel_axis``)",
     "    float32 or float64, as for :func:`sobel`.", "",
     "Raises", "------", _EDGE_DOCS["edge_raises"]])
@@ -120,12 +156,53 @@ class _EdgeCall:
     nthreads: int
     nan_policy: str
     convention: str = "ndimage"
+    fill: float = 0.0
+    mask: object = None      # the eroded mask (2-D bool) or None
 
 
-def _parse(boundary, workers, nan_policy, convention="ndimage"):
-    return _EdgeCall(boundary=canonical_boundary(boundary), nthreads=resolve_workers(workers),
-                     nan_policy=canonical_nan_policy(nan_policy),
-                     convention=check_choice("convention", convention, SCALINGS))
+def _parse(boundary, workers, nan_policy, convention="ndimage", fillvalue=0, mask=None):
+    boundary = canonical_boundary(boundary)
+    policy = canonical_nan_policy(nan_policy)
+    fill = float(as_fillvalue(fillvalue, np.dtype(np.float64)))
+    if policy == "raise":
+        check_finite(np.zeros(1), np.zeros(1), boundary, fill)
+    return _EdgeCall(boundary=boundary, nthreads=resolve_workers(workers), nan_policy=policy,
+                     convention=check_choice("convention", convention, SCALINGS),
+                     fill=fill, mask=None if mask is None else eroded_mask(mask))
+
+
+def eroded_mask(mask):
+    """``mask`` (validated, non-zero = True) eroded by a 3x3 square, outside = False."""
+    mask = as_array(mask, "mask")      # TypeError for str/object masks, not garbage
+    if mask.dtype.kind == "c":
+        raise TypeError(f"mask has dtype {mask.dtype}; use a boolean array")
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D (the image's rows and columns); got shape "
+                         f"{mask.shape}")
+    mask = mask.astype(bool)
+    n0, n1 = mask.shape
+    eroded = mask.copy()
+    padded = np.pad(mask, 1, constant_values=False)
+    for di in (0, 1, 2):
+        for dj in (0, 1, 2):
+            eroded &= padded[di:di + n0, dj:dj + n1]
+    return eroded
+
+
+def _masked(call, *results):
+    """Zero ``results`` outside the eroded mask (a ValueError for a mask of another shape)."""
+    if call.mask is None:
+        return results if len(results) > 1 else results[0]
+    shape = results[0].shape
+    if call.mask.shape != shape:
+        raise ValueError(f"mask must have the image's shape {shape}; got shape "
+                         f"{call.mask.shape}")
+    out = []
+    for r in results:
+        r = r if r.flags.writeable else r.copy()
+        r[~call.mask] = 0
+        out.append(r)
+    return tuple(out) if len(out) > 1 else out[0]
 
 
 def _per_channel(func, image, channel_axis, *args):
@@ -205,17 +282,29 @@ def skimage_prescale(arr):
     return arr, 1.0
 
 
+def _skimage_input(arr, call):
+    """``skimage_prescale`` for the correlation path: ``(array, factor)``.
+
+    A non-zero fill value is in the scaled image's units, so the image is
+    then scaled before it is padded (factor 1).
+    """
+    arr, scale = skimage_prescale(arr)
+    if scale != 1.0 and call.boundary == "fill" and call.fill != 0:
+        arr, scale = arr * result_dtypes(arr.dtype, np.dtype(np.float32))[1].type(scale), 1.0
+    return arr, scale
+
+
 def _omit_correlator(call):
     """'same' correlation with nan_policy='omit' bound to the parsed call."""
     spec = _linear.correlate_spec(call.boundary, call.nthreads, method="direct",
                                   nan_policy="omit")
-    return lambda image, kernel: _linear.apply(image, kernel, 0, None, None, spec)
+    return lambda image, kernel: _linear.apply(image, kernel, call.fill, None, None, spec)
 
 
 def _correlate_same(arr, kernel, call):
     """'same' correlation of ``arr`` with ``kernel`` under the parsed call."""
     spec = _linear.correlate_spec(call.boundary, call.nthreads)
-    return _linear.apply(arr, kernel, 0, None, None, spec)
+    return _linear.apply(arr, kernel, call.fill, None, None, spec)
 
 
 # --------------------------------------------------------------------------
@@ -248,10 +337,23 @@ def _derivative3(arr, operator, what, call):
     axis_scale = 1.0
     if call.convention == "skimage":
         arr, axis_scale = skimage_prescale(arr)
+    x, out_dtype = _kernel_input(arr)
+    padded = call.boundary == "fill" and call.fill != 0   # NaN too
+    if padded:
+        # The fused kernel pads with zeros: pad with the fill value here (in
+        # the scaled image's units), filter, and crop.
+        x = x.astype(out_dtype)
+        if axis_scale != 1.0:
+            x *= out_dtype.type(axis_scale)
+            axis_scale = 1.0
+        x = np.pad(x, 1, constant_values=call.fill)
+    if call.convention == "skimage":
         axis_scale /= (2 * a + b)
     mag_scale = axis_scale / math.sqrt(2.0) if call.convention == "skimage" else axis_scale
-    x, out_dtype = _kernel_input(arr)
-    return sep3(x, out_dtype, a, b, call.boundary, what, axis_scale, mag_scale, call.nthreads)
+    outs = sep3(x, out_dtype, a, b, call.boundary, what, axis_scale, mag_scale, call.nthreads)
+    if padded:
+        outs = tuple(None if o is None else np.ascontiguousarray(o[1:-1, 1:-1]) for o in outs)
+    return outs
 
 
 def _omit_kernels(operator, convention):
@@ -281,15 +383,63 @@ def _single2d(image, operator, axis, call):
         else:
             kernels, combine = [(k0, k1)[axis]], lambda c: (c * scale,)
         out, = omit_nonfinite((out,), arr, kernels, combine, _omit_correlator(call))
-    return out
+    return _masked(call, out)
 
 
 def _derivative_filter(operator, image, axis, boundary, convention, workers, channel_axis,
-                       nan_policy):
+                       nan_policy, fillvalue=0, mask=None, size=3):
     """Sobel, Scharr and Prewitt: parse once, then each channel."""
     axis = _check_axis(axis)
-    call = _parse(boundary, workers, nan_policy, convention)
+    size = check_sobel_size(size)
+    call = _parse(boundary, workers, nan_policy, convention, fillvalue, mask)
+    if size != 3:
+        return _per_channel(_wide2d, image, channel_axis, size, axis, call)
     return _per_channel(_single2d, image, channel_axis, operator, axis, call)
+
+
+#: OpenCV's ``getDerivKernels`` for the wider Sobel apertures: (derivative,
+#: smoothing) weights, correlation form (the derivative rises along its axis).
+_WIDE_SOBEL = {
+    5: (np.array([-1.0, -2.0, 0.0, 2.0, 1.0]), np.array([1.0, 4.0, 6.0, 4.0, 1.0])),
+    7: (np.array([-1.0, -4.0, -5.0, 0.0, 5.0, 4.0, 1.0]),
+        np.array([1.0, 6.0, 15.0, 20.0, 15.0, 6.0, 1.0])),
+}
+
+
+def check_sobel_size(size):
+    """The Sobel aperture: 3, 5 or 7 (a ValueError naming the choices)."""
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) or \
+            int(size) not in (3, 5, 7):
+        raise choice_error("size", size, "3, 5 or 7 (OpenCV's Sobel apertures)")
+    return int(size)
+
+
+def _wide2d(image, size, axis, call):
+    """Sobel of aperture 5 or 7: the 2-D correlation with OpenCV's weights."""
+    arr = as_image(image)
+    if arr.size == 0:
+        return _masked(call, np.zeros(arr.shape, dtype=_kernel_input(arr)[1]))
+    deriv, smooth = _WIDE_SOBEL[size]
+    scale = 1.0
+    if call.convention == "skimage":
+        arr, scale = _skimage_input(arr, call)
+        # Smoothing normalised to sum 1 and the derivative scaled to answer a
+        # ramp as the 3-tap one does (2 per unit slope): skimage's size-3 scaling.
+        scale /= smooth.sum() * (deriv @ np.arange(size) / 2.0)
+    omit = omit_wanted(arr, call.nan_policy)
+    k0 = np.outer(deriv, smooth)
+    kernels = [k0, k0.T] if axis is None else [(k0, k0.T)[axis]]
+    mag_scale = scale / math.sqrt(2.0) if call.convention == "skimage" else scale
+    parts = [_correlate_same(arr, k, call) for k in kernels]
+    if axis is None:
+        combine = lambda c0, c1: (np.hypot(c0, c1) * mag_scale,)  # noqa: E731
+    else:
+        combine = lambda c: (c * scale,)  # noqa: E731
+    out, = combine(*parts)
+    out = np.asarray(out, dtype=parts[0].dtype)
+    if omit:
+        out, = omit_nonfinite((out,), arr, kernels, combine, _omit_correlator(call))
+    return _masked(call, out)
 
 
 # --------------------------------------------------------------------------
@@ -300,8 +450,8 @@ def _derivative_filter(operator, image, axis, boundary, convention, workers, cha
 
 
 @_fill_docs
-def sobel(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
-          channel_axis=None, nan_policy="propagate"):
+def sobel(image, axis=None, *, size=3, boundary="symm", fillvalue=0, mask=None,
+          convention="ndimage", workers=None, channel_axis=None, nan_policy="propagate"):
     """Sobel derivative or gradient magnitude of a 2-D image.
 
     Correlation kernel along axis 0: ``[-1, 0, 1]^T (x) [1, 2, 1]``, i.e.
@@ -313,7 +463,7 @@ def sobel(image, axis=None, *, boundary="symm", convention="ndimage", workers=No
     The magnitude is computed in one fused pass (the image is read once,
     the result written once) by a parallel compiled kernel.
 
-    %(derivative_sections)s
+    %(sobel_sections)s
 
     See Also
     --------
@@ -335,14 +485,19 @@ def sobel(image, axis=None, *, boundary="symm", convention="ndimage", workers=No
     40.0
     >>> round(float(imfilt.sobel(step, convention="skimage")[0, 2]), 6)  # 40/4/255/sqrt(2)
     0.02773
+    >>> ramp = np.tile(np.arange(9.0), (9, 1))
+    >>> float(imfilt.sobel(ramp, axis=1, size=5)[4, 4]), float(imfilt.sobel(ramp, axis=1, size=7)[4, 4])
+    (128.0, 2048.0)
+    >>> imfilt.sobel(step, mask=np.ones((4, 6), bool))[:, 2]      # the border is outside
+    array([ 0., 40., 40.,  0.], dtype=float32)
     """
     return _derivative_filter("sobel", image, axis, boundary, convention, workers,
-                              channel_axis, nan_policy)
+                              channel_axis, nan_policy, fillvalue, mask, size)
 
 
 @_fill_docs
-def scharr(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
-           channel_axis=None, nan_policy="propagate"):
+def scharr(image, axis=None, *, boundary="symm", fillvalue=0, mask=None,
+           convention="ndimage", workers=None, channel_axis=None, nan_policy="propagate"):
     """Scharr derivative or gradient magnitude of a 2-D image.
 
     Correlation kernel along axis 0: ``[-1, 0, 1]^T (x) [3, 10, 3]``; along
@@ -369,12 +524,12 @@ def scharr(image, axis=None, *, boundary="symm", convention="ndimage", workers=N
            [16., 32., 32., 32., 16.]])
     """
     return _derivative_filter("scharr", image, axis, boundary, convention, workers,
-                              channel_axis, nan_policy)
+                              channel_axis, nan_policy, fillvalue, mask)
 
 
 @_fill_docs
-def prewitt(image, axis=None, *, boundary="symm", convention="ndimage", workers=None,
-            channel_axis=None, nan_policy="propagate"):
+def prewitt(image, axis=None, *, boundary="symm", fillvalue=0, mask=None,
+            convention="ndimage", workers=None, channel_axis=None, nan_policy="propagate"):
     """Prewitt derivative or gradient magnitude of a 2-D image.
 
     Correlation kernel along axis 0: ``[-1, 0, 1]^T (x) [1, 1, 1]``; along
@@ -397,12 +552,12 @@ def prewitt(image, axis=None, *, boundary="symm", convention="ndimage", workers=
     array([3., 6., 6., 6., 3.], dtype=float32)
     """
     return _derivative_filter("prewitt", image, axis, boundary, convention, workers,
-                              channel_axis, nan_policy)
+                              channel_axis, nan_policy, fillvalue, mask)
 
 
 @_fill_docs
-def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
-             workers=None, channel_axis=None, nan_policy="propagate"):
+def gradient(image, operator="sobel", *, boundary="symm", fillvalue=0, mask=None,
+             convention="ndimage", workers=None, channel_axis=None, nan_policy="propagate"):
     """Gradient magnitude and direction of a 2-D image.
 
     Both derivatives and the magnitude come from one fused pass of the
@@ -414,6 +569,8 @@ def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
     operator : {'sobel', 'scharr', 'prewitt'}, optional
         The derivative pair (default ``'sobel'``).
     %(boundary)s
+    %(edge_fillvalue)s
+    %(edge_mask)s
     convention : {'ndimage', 'skimage'}, optional
         Scaling of the magnitude, as for :func:`sobel`; the direction does
         not depend on it.
@@ -424,7 +581,8 @@ def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
     Returns
     -------
     magnitude : ndarray, 2-D
-        ``sqrt(g0**2 + g1**2)`` (float32 or float64 as for :func:`sobel`).
+        ``sqrt(g0**2 + g1**2)`` (float32 or float64 as for :func:`sobel`);
+        with ``mask``, 0 outside the eroded mask, as the direction.
     direction : ndarray, 2-D, same dtype
         Angle of the gradient vector in radians, in ``[-pi, pi]``:
         ``arctan2(g0, g1)``, where ``g1`` is the derivative along axis 1
@@ -455,7 +613,7 @@ def gradient(image, operator="sobel", *, boundary="symm", convention="ndimage",
     (4.0, 1.5708)
     """
     operator = check_choice("operator", operator, GRADIENT_OPERATORS)
-    call = _parse(boundary, workers, nan_policy, convention)
+    call = _parse(boundary, workers, nan_policy, convention, fillvalue, mask)
     return _per_channel(_gradient2d, image, channel_axis, operator, call)
 
 
@@ -469,15 +627,15 @@ def _gradient2d(image, operator, call):
             (g0, g1, mag), arr, [k0, k1],
             lambda c0, c1: (c0 * scale, c1 * scale, np.hypot(c0, c1) * mag_scale),
             _omit_correlator(call))
-    return mag, np.arctan2(g0, g1)
+    return _masked(call, mag, np.arctan2(g0, g1))
 
 
 _ROBERTS_KERNELS = (np.array([[-1.0, 0.0], [0.0, 1.0]]), np.array([[0.0, -1.0], [1.0, 0.0]]))
 
 
 @_fill_docs
-def roberts(image, *, boundary="symm", convention="ndimage", workers=None, channel_axis=None,
-            nan_policy="propagate"):
+def roberts(image, *, boundary="symm", fillvalue=0, mask=None, convention="ndimage",
+            workers=None, channel_axis=None, nan_policy="propagate"):
     """Roberts cross gradient magnitude of a 2-D image.
 
     The two diagonal differences ``p = image[i+1, j+1] - image[i, j]`` and
@@ -506,7 +664,7 @@ def roberts(image, *, boundary="symm", convention="ndimage", workers=None, chann
            [0.       , 1.4142135, 0.       , 0.       ],
            [0.       , 1.4142135, 0.       , 0.       ]], dtype=float32)
     """
-    call = _parse(boundary, workers, nan_policy, convention)
+    call = _parse(boundary, workers, nan_policy, convention, fillvalue, mask)
     return _per_channel(_roberts2d, image, channel_axis, call)
 
 
@@ -514,7 +672,7 @@ def _roberts2d(image, call):
     arr = as_image(image)
     scale = 1.0
     if call.convention == "skimage":
-        arr, scale = skimage_prescale(arr)
+        arr, scale = _skimage_input(arr, call)
         scale /= math.sqrt(2.0)
     omit = omit_wanted(arr, call.nan_policy)
     pos = _correlate_same(arr, _ROBERTS_KERNELS[0], call)
@@ -525,7 +683,7 @@ def _roberts2d(image, call):
     if omit:
         out, = omit_nonfinite((out,), arr, _ROBERTS_KERNELS,
                               lambda p, q: (np.hypot(p, q) * scale,), _omit_correlator(call))
-    return out
+    return _masked(call, out)
 
 
 _LAPLACE_KERNELS = {
@@ -535,8 +693,8 @@ _LAPLACE_KERNELS = {
 
 
 @_fill_docs
-def laplace(image, neighbors=4, *, boundary="symm", workers=None, channel_axis=None,
-            nan_policy="propagate"):
+def laplace(image, neighbors=4, *, boundary="symm", fillvalue=0, mask=None, workers=None,
+            channel_axis=None, nan_policy="propagate"):
     """Discrete Laplacian of a 2-D image.
 
     Parameters
@@ -565,7 +723,7 @@ def laplace(image, neighbors=4, *, boundary="symm", workers=None, channel_axis=N
     """
     if isinstance(neighbors, (bool, np.bool_)) or neighbors not in _LAPLACE_KERNELS:
         raise choice_error("neighbors", neighbors, "4 or 8")
-    call = _parse(boundary, workers, nan_policy)
+    call = _parse(boundary, workers, nan_policy, fillvalue=fillvalue, mask=mask)
     return _per_channel(_laplace2d, image, channel_axis, neighbors, call)
 
 
@@ -583,4 +741,4 @@ def _laplace2d(image, neighbors, call):
     if omit:
         out, = omit_nonfinite((out,), arr, [_LAPLACE_KERNELS[neighbors]], lambda c: (c,),
                               _omit_correlator(call))
-    return out
+    return _masked(call, out)

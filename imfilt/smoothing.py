@@ -414,12 +414,25 @@ def box(image, size, *, boundary="symm", fillvalue=0, axes=None, channel_axis=No
     >>> box(np.arange(4.0), 2, boundary="edge")
     array([0. , 0.5, 1.5, 2.5])
     """
+    return box_at(image, size, None, boundary=boundary, fillvalue=fillvalue, axes=axes,
+                  channel_axis=channel_axis, dtype=dtype, workers=workers,
+                  nan_policy=nan_policy, out=out)
+
+
+def box_at(image, size, origin, *, boundary="symm", fillvalue=0, axes=None, channel_axis=None,
+           dtype=None, workers=None, nan_policy="propagate", out=None):
+    """:func:`box` of a block whose element 0 sits at ``origin`` (one index
+    per axis) of a larger image: the running sums restart at the larger
+    image's positions, so every output whose band start and window lie in
+    the block equals the larger image's (``imfilt.dask.box``)."""
     st = _Setup("box", image, axes, channel_axis, boundary, fillvalue, dtype, workers,
                 nan_policy, out)
     sizes = as_tuple("size", size, len(st.axes), minimum=1)
     if max(sizes, default=1) > MAX_TAPS:
         raise ValueError(f"size={size!r} is not valid; every value must be <= {MAX_TAPS}")
-    passes = [Pass(a, before=s // 2, box=s) for a, s in zip(st.axes, sizes) if s > 1]
+    origin = (0,) * st.image.ndim if origin is None else tuple(int(o) for o in origin)
+    passes = [Pass(a, before=s // 2, box=s, phase=origin[a])
+              for a, s in zip(st.axes, sizes) if s > 1]
     if st.nan_policy == "omit":
         return st.finish(st.run_omit(passes))
     return st.finish(st.run(passes, dest=st.dest()))

@@ -38,7 +38,19 @@ channel_axis : int, optional
     A 3-D image whose last axis has length 3 or 4, given with neither
     ``axes`` nor ``channel_axis``, raises ``ValueError``: it looks like
     a colour image, but would be read as a stack of narrow images."""
+_DSTSIZE = """\
+dstsize : (int, int), optional
+    Output size along ``axes`` as ``(rows, columns)`` (NumPy order; OpenCV's
+    ``dstsize`` is ``(width, height)``).  Default: RULE_DEFAULT.  Allowed
+    sizes follow OpenCV's rule, RULE; others raise ``ValueError``."""
 _fill_docs = docfiller(axes2d=_AXES2D + "\n" + _CHANNEL_AXIS,
+                       dstsize_down=_DSTSIZE.replace("RULE_DEFAULT", "``((H + 1) // 2, (W + 1) // 2)``")
+                       .replace("RULE", "``|2 * dst - src| <= 2`` per axis (and ``dst >= 1``)"),
+                       dstsize_up=_DSTSIZE.replace("RULE_DEFAULT", "``(2 H, 2 W)``")
+                       .replace("RULE", "``|dst - 2 * src| == dst % 2`` per axis (``2 src``, or "
+                                "``2 src - 1`` and ``2 src + 1``: the last row or column dropped, "
+                                "or one more: a row equal to the row two before it, a column "
+                                "equal to the last column, as OpenCV computes them)"),
                        pyramid_params="Parameters\n----------\n"
                        "image : array_like, at least 2-D\n    The image or stack of images.\n"
                        + _AXES2D + "\n" + _CHANNEL_AXIS + "\n" + SNIPPETS["workers"])
@@ -206,15 +218,33 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
 
 
 @_fill_docs
-def pyramid_down(image, *, axes=None, channel_axis=None, workers=None):
+def _dstsize(dstsize, src, default, ok, rule, func):
+    """``dstsize`` validated against OpenCV's ``rule`` (``ok(dst, src)`` per axis)."""
+    if dstsize is None:
+        return default
+    if isinstance(dstsize, (str, bytes)) or np.ndim(dstsize) != 1 or len(dstsize) != 2 or \
+            not all(is_integer_like(d) for d in dstsize):
+        raise TypeError(f"dstsize must be two integers (rows, columns), got {dstsize!r}")
+    dst = tuple(int(d) for d in dstsize)
+    if not all(ok(d, n) for d, n in zip(dst, src)):
+        raise ValueError(f"dstsize={dstsize!r} is not valid for {func} of an image of "
+                         f"(rows, columns) {tuple(src)}: OpenCV's rule {rule} must hold on "
+                         f"each axis")
+    return dst
+
+
+@_fill_docs
+def pyramid_down(image, *, dstsize=None, axes=None, channel_axis=None, workers=None):
     """Blur with the 5x5 Gaussian ``[1 4 6 4 1] / 16`` and keep every other pixel.
 
     Equal to OpenCV's ``cv2.pyrDown`` with its default border
     (``BORDER_REFLECT_101``, imfilt's ``'reflect'``): output size
-    ``((H + 1) // 2, (W + 1) // 2)``.  Computed separably, only at the kept
-    pixels.
+    ``((H + 1) // 2, (W + 1) // 2)`` unless ``dstsize`` says otherwise
+    (output ``i`` is always centred on input ``2 i``).  Computed
+    separably, only at the kept pixels.
 
     %(pyramid_params)s
+    %(dstsize_down)s
 
     Returns
     -------
@@ -230,6 +260,8 @@ def pyramid_down(image, *, axes=None, channel_axis=None, workers=None):
     (3, 3)
     >>> float(imfilt.pyramid_down(np.full((4, 4), 2.0))[1, 1])
     2.0
+    >>> imfilt.pyramid_down(np.ones((6, 6)), dstsize=(2, 4)).shape
+    (2, 4)
     """
     nthreads = resolve_workers(workers)
     planes, info = _as_stack(image, axes, "pyramid_down", channel_axis=channel_axis)
@@ -237,11 +269,22 @@ def pyramid_down(image, *, axes=None, channel_axis=None, workers=None):
     P, H, W = planes.shape
     if H == 0 or W == 0:
         raise ValueError(f"pyramid_down: image has an empty spatial axis, shape {planes.shape[1:]}")
-    Ho, Wo = (H + 1) // 2, (W + 1) // 2
+    Ho, Wo = _dstsize(dstsize, (H, W), ((H + 1) // 2, (W + 1) // 2),
+                      lambda d, n: d >= 1 and abs(2 * d - n) <= 2, "|2*dst - src| <= 2",
+                      "pyramid_down")
     out = np.empty((P, Ho, Wo), dtype=planes.dtype)
     rowmap = boundary_index(H, 2, 2 * Ho + 1 - H, "reflect")
-    colmap = boundary_index(W, 2, 2 * Wo + 1 - W, "reflect")
-    return _from_stack(_run_pyramid(planes, out, rowmap, colmap, nthreads, True), info)
+    if 2 * (Wo - 1) < W:
+        colmap = boundary_index(W, 2, 2 * Wo + 1 - W, "reflect")
+        return _from_stack(_run_pyramid(planes, out, rowmap, colmap, nthreads, True), info)
+    # A column past the image (dstsize only): OpenCV centres it on the last
+    # column, reflected (a row past the image follows the plain rule).
+    head = _run_pyramid(planes, np.empty((P, Ho, Wo - 1), dtype=planes.dtype), rowmap,
+                        boundary_index(W, 2, 2 * Wo - 1 - W, "reflect"), nthreads, True)
+    last = _run_pyramid(planes, np.empty((P, Ho, 1), dtype=planes.dtype), rowmap,
+                        boundary_index(W, 2, 2, "reflect")[W - 1:W + 4], nthreads, True)
+    out[...] = np.concatenate([head, last], axis=2)
+    return _from_stack(out, info)
 
 
 def _run_pyramid(planes, out, rowmap, colmap, nthreads, down):
@@ -254,7 +297,7 @@ def _run_pyramid(planes, out, rowmap, colmap, nthreads, down):
 
 
 @_fill_docs
-def pyramid_up(image, *, axes=None, channel_axis=None, workers=None):
+def pyramid_up(image, *, dstsize=None, axes=None, channel_axis=None, workers=None):
     """Double the size: insert zeros, then smooth with 4 x the 5x5 Gaussian.
 
     Equal to OpenCV's ``cv2.pyrUp`` with its default border: the
@@ -266,11 +309,13 @@ def pyramid_up(image, *, axes=None, channel_axis=None, workers=None):
     with ``x[-1] = x[1]`` and ``x[n] = x[n-1]`` at the borders.
 
     %(pyramid_params)s
+    %(dstsize_up)s
 
     Returns
     -------
     out : ndarray
-        Size ``(2 H, 2 W)`` along ``axes``; dtype by imfilt's policy.
+        Size ``(2 H, 2 W)`` (or ``dstsize``) along ``axes``; dtype by
+        imfilt's policy.
 
     Examples
     --------
@@ -278,11 +323,24 @@ def pyramid_up(image, *, axes=None, channel_axis=None, workers=None):
     >>> out = imfilt.pyramid_up(np.full((3, 4), 5.0))
     >>> out.shape, float(out.min()), float(out.max())
     ((6, 8), 5.0, 5.0)
+    >>> imfilt.pyramid_up(np.ones((3, 4)), dstsize=(7, 7)).shape
+    (7, 7)
     """
     nthreads = resolve_workers(workers)
     planes, info = _as_stack(image, axes, "pyramid_up", channel_axis=channel_axis)
     planes = _float_planes(planes, "pyramid_up")
     P, H, W = planes.shape
+    Ho, Wo = _dstsize(dstsize, (H, W), (2 * H, 2 * W),
+                      lambda d, n: d >= 0 and abs(d - 2 * n) == d % 2, "|dst - 2*src| == dst % 2",
+                      "pyramid_up")
     out = (np.empty if H and W else np.zeros)((P, 2 * H, 2 * W), dtype=planes.dtype)
     unused = np.zeros(1, dtype=np.intp)
-    return _from_stack(_run_pyramid(planes, out, unused, unused, nthreads, False), info)
+    out = _run_pyramid(planes, out, unused, unused, nthreads, False)
+    if (Ho, Wo) != (2 * H, 2 * W):
+        # As OpenCV: one row more is the reflection of the row two before it
+        # (about the last row), one column more repeats the last column;
+        # one fewer drops the last.
+        rows = np.minimum(np.arange(Ho), 2 * H - 2 + (np.arange(Ho) < 2 * H))
+        cols = np.minimum(np.arange(Wo), 2 * W - 1)
+        out = out[:, rows[:, None], cols[None, :]] if out.size else np.zeros((P, Ho, Wo), out.dtype)
+    return _from_stack(out, info)

@@ -34,6 +34,7 @@ CALLS = {
     "black_tophat": ((), {"size": 3}),
     "morphological_gradient": ((), {"size": 3}),
     "bilateral": ((5, 0.3, 2.0), {}),
+    "box": ((), {"size": (3, 4)}),
 }
 
 

@@ -202,6 +202,23 @@ def _edge_rows():
                 R(f"axis-{axis!r}", (x, axis), match=re.escape(f"axis={axis!r} is not valid"))
         if fname in ("sobel", "scharr", "prewitt", "roberts", "gradient"):
             R("convention-bad", (x,), {"convention": "opencv"}, match="convention='opencv'")
+        if fname != "canny":
+            R("mask-shape", (x,), {"mask": np.ones((2, 2), bool)},
+              match=r"mask must have the image's shape")
+            R("mask-3d", (x,), {"mask": np.ones((2, 2, 2), bool)}, match="mask must be 2-D")
+            R("mask-complex", (x,), {"mask": np.ones(x.shape, complex)}, exc=TypeError,
+              match="mask has dtype complex")
+            R("fillvalue-str", (x,), {"boundary": "fill", "fillvalue": "0"}, exc=TypeError,
+              match="fillvalue must be a number")
+            R("fillvalue-nan-raise", (x,), {"boundary": "fill", "fillvalue": np.nan,
+                                            "nan_policy": "raise"}, match="fillvalue=nan")
+        if fname == "sobel":
+            for size in (4, 9, "5", True):
+                R(f"size-{size!r}", (x,), {"size": size},
+                  match=re.escape(f"size={size!r} is not valid"))
+        if fname == "canny":
+            R("boundary-mirror", (x,), {"boundary": "mirror"}, match="boundary='mirror'")
+            R("fillvalue-list", (x,), {"fillvalue": [1, 2]}, match="fillvalue must be a scalar")
         if fname == "gradient":
             for op in ("roberts", "Sobel", None, 1):
                 R(f"operator-{op!r}", (x, op), match=re.escape(f"operator={op!r} is not valid"))
@@ -384,6 +401,12 @@ def _net_rows():
         R("axes-str", func, (x4,) + extra, {"axes": "ab"}, exc=TypeError, match="axes='ab'")
         R("workers-0", func, (x4,) + extra, {"workers": 0}, match="workers=0")
     R("empty-axis", imfilt.pyramid_down, (np.ones((0, 5)),), match="empty spatial axis")
+    for v, exc in (((1, 4), ValueError), ((9, 8), ValueError), (4, TypeError),
+                   ((2.5, 4), TypeError), ("22", TypeError)):
+        R(f"dstsize-{v!r}", imfilt.pyramid_down, (x4,), {"dstsize": v}, exc=exc,
+          match=r"dstsize.*(OpenCV's rule \|2\*dst - src\| <= 2|two integers)")
+        R(f"dstsize-{v!r}", imfilt.pyramid_up, (x4,), {"dstsize": v}, exc=exc,
+          match=r"dstsize.*(OpenCV's rule \|dst - 2\*src\| == dst % 2|two integers)")
     return rows
 
 
@@ -500,7 +523,7 @@ def _dask_rows():
           "median": (3,), "rank_filter": (0, 3), "percentile_filter": (50, 3),
           "minimum_filter": (3,), "maximum_filter": (3,), "erosion": (3,), "dilation": (3,),
           "opening": (3,), "closing": (3,), "white_tophat": (3,), "black_tophat": (3,),
-          "morphological_gradient": (3,), "bilateral": (5, 10.0, 2.0)}
+          "morphological_gradient": (3,), "bilateral": (5, 10.0, 2.0), "box": (3,)}
     for fname in idask.__all__:
         if fname not in nd:
             continue

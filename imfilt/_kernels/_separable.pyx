@@ -316,19 +316,32 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                         vrows[t] = slots[(p - k0 + 1 + t) % k0]
                     _line(&out[b, p - k0 + 1, 0], W, vrows, wp0, k0, sym0)
 
-# Running sums restart every BOX_BAND outputs along the filtered axis, in
-# every code path: an output's value then depends only on its position, not
-# on the layout, the fused path or the split between threads, and a thread
-# can start any band on its own.
+# Running sums restart every BOX_BAND outputs along the filtered axis, at
+# multiples of BOX_BAND of the *global* position ``i + phase`` (``phase``: the
+# global index of output 0, 0 for a whole image), in every code path: an
+# output's value then depends only on its global position and the samples
+# from its band's start to its own window's end -- not on the layout, the
+# fused path, the split between threads or where a chunk of a larger image
+# starts.  A running sum that goes non-finite is recomputed window by window
+# from that output to the band's end (``_box_fix``), which keeps the rule.
 DEF BOX_BAND = 256
 
 
+cdef inline Py_ssize_t _box_first(Py_ssize_t phase) noexcept nogil:
+    """Length of the first band of a line whose output 0 is at global ``phase``."""
+    cdef Py_ssize_t off = phase % BOX_BAND
+    if off < 0:
+        off = off + BOX_BAND
+    return BOX_BAND - off
+
+
 cdef inline bint _box_line(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t size,
-                           double inv) noexcept nogil:
+                           double inv, Py_ssize_t first=BOX_BAND) noexcept nogil:
     """Running-sum means of one padded line; True when a sum went non-finite.
 
-    Bands are independent, so four full bands run interleaved (four add
-    chains in flight instead of one); each band's arithmetic is unchanged.
+    The first band holds ``first`` outputs, every later one BOX_BAND.  Bands
+    are independent, so four full bands run interleaved (four add chains in
+    flight instead of one); each band's arithmetic is unchanged.
     """
     cdef Py_ssize_t i, t, i0, i1, m
     cdef double run, r0, r1, r2, r3
@@ -338,6 +351,18 @@ cdef inline bint _box_line(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t 
     cdef const real_t *b3
     cdef bint bad = False
     i0 = 0
+    if first < BOX_BAND and n > 0:
+        i1 = first if first < n else n
+        run = 0.0
+        for t in range(size):
+            run = run + b[t]
+        o[0] = <real_t>(run * inv)
+        for i in range(1, i1):
+            run = run + (<double>b[i + size - 1] - <double>b[i - 1])
+            o[i] = <real_t>(run * inv)
+        if not isfinite(run):
+            bad = True
+        i0 = i1
     while i0 + 4 * BOX_BAND <= n:
         b0 = b + i0
         b1 = b0 + BOX_BAND
@@ -385,16 +410,28 @@ cdef inline bint _box_line(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t 
     return bad
 
 
-cdef inline void _box_direct(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t size,
-                             double inv) noexcept nogil:
-    """Window by window, each term scaled first (huge finite values cannot overflow)."""
-    cdef Py_ssize_t i, t
+cdef inline void _box_fix(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t size,
+                          double inv, Py_ssize_t first) noexcept nogil:
+    """Redo a line's non-finite running sums window by window, each term scaled
+    first (huge finite values cannot overflow): in each band, from its first
+    non-finite output (a running sum never returns from NaN/inf) to its end."""
+    cdef Py_ssize_t i, t, i0 = 0, i1 = first
     cdef double run
-    for i in range(n):
-        run = 0.0
-        for t in range(size):
-            run = run + b[i + t] * inv
-        o[i] = <real_t>run
+    cdef bint redo
+    while i0 < n:
+        if i1 > n:
+            i1 = n
+        redo = False
+        for i in range(i0, i1):
+            if not redo and isfinite(o[i]):
+                continue
+            redo = True
+            run = 0.0
+            for t in range(size):
+                run = run + b[i + t] * inv
+            o[i] = <real_t>run
+        i0 = i1
+        i1 = i0 + BOX_BAND
 
 
 cdef inline void _box_rows(const real_t **rows, Py_ssize_t size, double *a, real_t *o,
@@ -434,15 +471,17 @@ def box_axis(const real_t[:, :, ::1] x not None,
              real_t[:, ::1] scratch not None,
              double[:, ::1] acc not None,
              Py_ssize_t[:, ::1] pointers not None,
-             Py_ssize_t min_parallel_work=0):
+             Py_ssize_t min_parallel_work=0,
+             Py_ssize_t phase=0):
     """Mean of every window of ``size`` along axis 1 of ``x`` (outer, n, inner).
 
-    Running sums in double, restarted every BOX_BAND outputs: each output
-    costs one add and one subtract whatever ``size``.  A band whose running
-    sum ends non-finite (a NaN or inf entered it, or float64 overflow) is
-    recomputed window by window with each term scaled by ``1/size`` first,
-    so a NaN only reaches the outputs whose window holds it and huge finite
-    values do not overflow.
+    Running sums in double, restarted every BOX_BAND outputs of the global
+    position ``i + phase``: each output costs one add and one subtract
+    whatever ``size``.  From the first output of a band whose running sum
+    went non-finite (a NaN or inf entered it, or float64 overflow) to the
+    band's end, outputs are recomputed window by window with each term
+    scaled by ``1/size`` first, so a NaN only reaches the outputs whose
+    window holds it and huge finite values do not overflow.
 
     idx : (n + size - 1,) padded-axis map.
     scratch : (nthreads, n + size - 1) line buffer (inner == 1).     # SCRATCH
@@ -452,6 +491,7 @@ def box_axis(const real_t[:, :, ::1] x not None,
     cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
     cdef Py_ssize_t P = idx.shape[0], chunk = acc.shape[1]
     cdef Py_ssize_t nchunks, nbands, nitems, item, o, c0, cw, c, i, i0, i1, t, s, tid, rest
+    cdef Py_ssize_t first = _box_first(phase), off = BOX_BAND - _box_first(phase)
     cdef const real_t *xp
     cdef const real_t *fp
     cdef const Py_ssize_t *ip = &idx[0]
@@ -466,7 +506,7 @@ def box_axis(const real_t[:, :, ::1] x not None,
         return
     xp = &x[0, 0, 0]
     fp = &fillrow[0]
-    nbands = (n + BOX_BAND - 1) // BOX_BAND
+    nbands = (n + off + BOX_BAND - 1) // BOX_BAND
     if inner == 1:
         nchunks = 1
         nitems = outer
@@ -481,14 +521,16 @@ def box_axis(const real_t[:, :, ::1] x not None,
             if inner == 1:
                 buf = &scratch[tid, 0]
                 _pad_line(xp + item * n, n, 1, ip, P, before, fill, buf)
-                if _box_line(buf, &out[item, 0, 0], n, size, inv):
-                    _box_direct(buf, &out[item, 0, 0], n, size, inv)
+                if _box_line(buf, &out[item, 0, 0], n, size, inv, first):
+                    _box_fix(buf, &out[item, 0, 0], n, size, inv, first)
             else:
                 o = item // (nchunks * nbands)
                 rest = item - o * nchunks * nbands
                 c0 = (rest // nbands) * chunk
-                i0 = (rest - (rest // nbands) * nbands) * BOX_BAND
+                i0 = (rest - (rest // nbands) * nbands) * BOX_BAND - off
                 i1 = i0 + BOX_BAND
+                if i0 < 0:
+                    i0 = 0
                 if i1 > n:
                     i1 = n
                 cw = inner - c0
@@ -509,6 +551,8 @@ def box_axis(const real_t[:, :, ::1] x not None,
                 for c in range(cw):
                     if not isfinite(a[c]):
                         for i in range(i0, i1):
+                            if isfinite(out[o, i, c0 + c]):
+                                continue    # before the sum went non-finite
                             run = 0.0
                             for t in range(size):
                                 s = ip[i + t]
@@ -530,12 +574,13 @@ def box_2d(const real_t[:, :, ::1] x not None,
            double[:, ::1] acc not None,
            Py_ssize_t[:, ::1] pointers not None,
            Py_ssize_t min_parallel_work=0,
-           const unsigned char[:, :, ::1] x8=None):
+           const unsigned char[:, :, ::1] x8=None,
+           Py_ssize_t phase0=0, Py_ssize_t phase1=0):
     """Fused 2-D box of each image ``x[b]``: the row pass into a ring, then columns.
 
     Equal, bit for bit, to ``box_axis`` along axis 2 followed by ``box_axis``
     along axis 1 (same running sums, restarted at the same BOX_BAND
-    boundaries).  Each work item is one band of BOX_BAND output rows: its
+    boundaries of the global positions ``i + phase0``, ``j + phase1``).  Each work item is one band of BOX_BAND output rows: its
     rows are box-filtered along axis 2 into a ring of ``k0 + 1`` rows and the
     column running sums are formed from the ring.  Returns False when a
     running sum went non-finite anywhere (the caller then runs the two
@@ -561,6 +606,7 @@ def box_2d(const real_t[:, :, ::1] x not None,
     cdef const real_t *old
     cdef double *a
     cdef double inv0 = 1.0 / k0, inv1 = 1.0 / k1
+    cdef Py_ssize_t first1 = _box_first(phase1), off0 = BOX_BAND - _box_first(phase0)
     cdef int bad = 0
     cdef bint parallel
     if B == 0 or H == 0 or W == 0:
@@ -581,11 +627,11 @@ def box_2d(const real_t[:, :, ::1] x not None,
     fh = line + P1
     for p in range(P1):
         line[p] = fill
-    if _box_line(line, fh, W, k1, inv1):
+    if _box_line(line, fh, W, k1, inv1, first1):
         return False
     for tid in range(1, scratch.shape[0]):
         memcpy(sp + tid * slen + (k0 + 1) * W + P1, fh, W * sizeof(real_t))
-    nbands = (H + BOX_BAND - 1) // BOX_BAND
+    nbands = (H + off0 + BOX_BAND - 1) // BOX_BAND
     nitems = B * nbands
     parallel = nthreads > 1 and nitems > 1 and B * H * W * 4 >= min_parallel_work
     with nogil:
@@ -601,8 +647,10 @@ def box_2d(const real_t[:, :, ::1] x not None,
             for t in range(k0 + 1):
                 slot_buf[t] = ring + t * W
             b = item // nbands
-            i0 = (item - b * nbands) * BOX_BAND
+            i0 = (item - b * nbands) * BOX_BAND - off0
             i1 = i0 + BOX_BAND
+            if i0 < 0:
+                i0 = 0
             if i1 > H:
                 i1 = H
             # Padded rows i0 .. i0 + k0 - 1 start the band.
@@ -610,7 +658,7 @@ def box_2d(const real_t[:, :, ::1] x not None,
                 s = ip0[i0 + t]
                 if s >= 0:
                     _pad_row(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line)
-                    if _box_line(line, slot_buf[t], W, k1, inv1):
+                    if _box_line(line, slot_buf[t], W, k1, inv1, first1):
                         bad += 1
                     slots[t] = slot_buf[t]
                 else:
@@ -624,7 +672,7 @@ def box_2d(const real_t[:, :, ::1] x not None,
                 s = ip0[p]
                 if s >= 0:
                     _pad_row(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line)
-                    if _box_line(line, slot_buf[t], W, k1, inv1):
+                    if _box_line(line, slot_buf[t], W, k1, inv1, first1):
                         bad += 1
                     slots[t] = slot_buf[t]
                 else:

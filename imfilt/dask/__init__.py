@@ -11,7 +11,7 @@ whole image), the pooling functions :func:`max_pool2d`, :func:`min_pool2d`,
 filters (``ND_HALO_TABLE``): :func:`gaussian`,
 :func:`unsharp_mask`, :func:`gaussian_laplace`,
 :func:`gaussian_gradient_magnitude`, :func:`difference_of_gaussians`,
-:func:`median`, :func:`rank_filter`, :func:`percentile_filter`,
+:func:`box`, :func:`median`, :func:`rank_filter`, :func:`percentile_filter`,
 :func:`minimum_filter`, :func:`maximum_filter`, :func:`erosion`,
 :func:`dilation`, :func:`opening`, :func:`closing`, :func:`white_tophat`,
 :func:`black_tophat`, :func:`morphological_gradient` and
@@ -52,7 +52,7 @@ except ImportError as exc:  # pragma: no cover - exercised without dask installe
         "pip install \"imfilt[dask]\" (or pip install \"dask[array]\")"
     ) from exc
 
-from imfilt.dask._filters import (ND_FILTERS, avg_pool2d, bilateral, black_tophat,  # noqa: E402
+from imfilt.dask._filters import (ND_FILTERS, avg_pool2d, bilateral, black_tophat, box,  # noqa: E402
                                   closing, convolve, correlate, difference_of_gaussians,
                                   dilation, erosion, gaussian, gaussian_gradient_magnitude,
                                   gaussian_laplace, gradient, laplace, max_pool2d,

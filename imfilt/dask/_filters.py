@@ -254,7 +254,8 @@ def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype
 #: function of the call's keyword arguments returning it, number of outputs,
 #: doctest example).  A new window filter of imfilt is one row here.
 HALO_TABLE = {
-    "sobel": (edges.sobel, ((1, 1), (1, 1)), 1, """\
+    "sobel": (edges.sobel, lambda size=3, **kw: ((edges.check_sobel_size(size) // 2,) * 2,) * 2,
+              1, """\
     >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
     >>> image = np.add.outer(np.arange(6.0), np.zeros(6))       # brighter downwards
     >>> lazy = imfilt.dask.sobel(da.from_array(image, chunks=2), axis=0)
@@ -313,6 +314,13 @@ _PARAM_DOCS = {
                  "    The 4- (default) or 8-neighbour Laplacian kernel.",
     "boundary": "boundary : str, optional\n"
                 "    Boundary rule (default ``'symm'``), every name of :func:`imfilt.convolve`.",
+    "size": "size : {3, 5, 7}, optional\n"
+            "    Sobel aperture (default 3); the halo grows to ``size // 2``.",
+    "fillvalue": "fillvalue : scalar, optional\n"
+                 "    Value outside the image for ``boundary='fill'`` (default 0).",
+    "mask": "mask : array_like or dask.array.Array of bool, 2-D, optional\n"
+            "    As for the in-memory filter: 0 outside the mask eroded by 3x3 (a Dask\n"
+            "    mask is eroded lazily, chunk by chunk).",
     "convention": "convention : {'ndimage', 'skimage'}, optional\n"
                   "    Kernel scaling, as for the in-memory filter.",
     "channel_axis": "channel_axis : int, optional\n"
@@ -368,15 +376,42 @@ def _local_filter(name, func, halo, n_out, example):
         call.apply_defaults()
         kw = dict(call.arguments)
         image, boundary, channel_axis = kw.pop("image"), kw.pop("boundary"), kw.pop("channel_axis")
+        mask = kw.pop("mask", None)
         pads = halo(**kw) if callable(halo) else halo
         out = local_map(image, func, pads, boundary, f"imfilt-{name}",
                         n_out=n_out if n_out > 1 else None, channel_axis=channel_axis, **kw)
+        if mask is not None:
+            out = _masked(out, mask, channel_axis)
         return tuple(out[i] for i in range(n_out)) if n_out > 1 else out
 
     wrapper.__name__ = wrapper.__qualname__ = name
     wrapper.__signature__ = sig
     wrapper.__doc__ = _local_doc(name, func, list(sig.parameters), n_out, example)
     return wrapper
+
+
+def _masked(out, mask, channel_axis):
+    """``out`` set to 0 outside ``mask`` eroded by 3x3, as the in-memory filters do."""
+    if isinstance(mask, da.Array):
+        if mask.ndim != 2 or np.dtype(mask.dtype).kind not in "biuf":
+            edges.eroded_mask(np.zeros((1,) * mask.ndim, dtype=mask.dtype))  # the message
+        m = mask.astype(bool)
+        padded = da.pad(m, 1, constant_values=False)
+        n0, n1 = m.shape
+        eroded = m
+        for di in (0, 1, 2):
+            for dj in (0, 1, 2):
+                eroded = eroded & padded[di:di + n0, dj:dj + n1]
+    else:
+        eroded = edges.eroded_mask(mask)
+    spatial = out.shape[-2:] if channel_axis is None else tuple(
+        n for a, n in enumerate(out.shape[-3:]) if a != int(channel_axis) % 3)
+    if tuple(eroded.shape) != tuple(spatial):
+        raise ValueError(f"mask must have the image's shape {tuple(spatial)}; got shape "
+                         f"{tuple(eroded.shape)}")
+    if channel_axis is not None:
+        eroded = eroded[(slice(None),) * (int(channel_axis) % 3) + (None,)]
+    return da.where(eroded, out, out.dtype.type(0))
 
 
 sobel, scharr, prewitt, roberts, laplace, gradient = (
@@ -720,9 +755,11 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, 
 # cropped.  Where a block touches the image border the in-memory call sees
 # that very border and applies the same rule, so the result is bit for bit
 # the in-memory one; where the reach is not smaller than the axis, that
-# axis is kept whole.  (``box`` is left out: its running sums start at
-# the line's first sample, so a block's rounding differs from the whole
-# image's in the last bit.)  Multi-pass filters (opening, top-hats) need the sum
+# axis is kept whole.  ``box`` restarts its running sums every 256 outputs
+# at global positions: its blocks reach back to the start of their first
+# output's band (up to 255 + size // 2 samples) and are filtered with their
+# global origin (``smoothing.box_at``), so their rounding is the whole
+# image's.  Multi-pass filters (opening, top-hats) need the sum
 # of their passes' reaches; a larger halo than needed is never wrong.
 
 
@@ -748,12 +785,40 @@ def _dog_reach(low_sigma, high_sigma, truncate, n):
                                            _gauss_reach(high, truncate, None, n)))
 
 
+def _box_reach(size, n):
+    """``(before, after)`` per axis: back to the band start, forward to the window's end."""
+    return tuple((255 + s // 2, s - 1 - s // 2) for s in as_tuple("size", size, n, minimum=1))
+
+
 def _nd_block(block, *, func, kwargs):
     return func(block, **kwargs)
 
 
-def nd_map(func, name, reach, image, kwargs):
-    """The chunked ``func``: every block extended by ``reach`` (per filtered axis)."""
+def _origin_block(block, *, func, kwargs, starts, depth, wrap, block_info=None):
+    """``func(block, origin, ...)`` with the block's global origin (its halo included)."""
+    origin = []
+    for a, k in enumerate(block_info[0]["chunk-location"]):
+        before, after = _pair(depth.get(a, 0))
+        last = len(starts[a]) - 2
+        left = before if wrap or k > 0 else 0
+        right = after if wrap or k < last else 0
+        if block.shape[a] != starts[a][k + 1] - starts[a][k] + left + right:
+            raise AssertionError(f"unexpected overlap of block {k} along axis {a}")
+        origin.append(int(starts[a][k]) - left)
+    return func(block, origin=tuple(origin), **kwargs)
+
+
+def _pair(h):
+    return tuple(h) if isinstance(h, tuple) else (h, h)
+
+
+def nd_map(func, name, reach, image, kwargs, at=None):
+    """The chunked ``func``: every block extended by ``reach`` (per filtered axis).
+
+    ``reach`` gives an int or a ``(before, after)`` pair per axis.  With
+    ``at``, blocks run ``at(block, origin=..., **kwargs)`` with their global
+    origin instead of ``func``.
+    """
     x = as_dask(image)
     axes, channel_axis = kwargs.get("axes"), kwargs.get("channel_axis")
     _check_colour_nd(x, axes, channel_axis, name)
@@ -768,15 +833,23 @@ def nd_map(func, name, reach, image, kwargs):
         # Channels stay together (the bilateral range weight joins them).
         whole[int(channel_axis) % x.ndim] = -1
     for a, h in zip(fax, halo):
-        if h == 0 or len(x.chunks[a]) == 1:
+        if max(_pair(h)) == 0 or len(x.chunks[a]) == 1:
             continue
-        if h >= x.shape[a] - 1:
+        if max(_pair(h)) >= x.shape[a] - 1:
             whole[a] = -1           # the reach covers the axis: keep it in one block
         else:
-            depth[a] = int(h)
+            # map_overlap takes (before, after) only without a boundary
+            depth[a] = int(max(_pair(h))) if wrap or not isinstance(h, tuple) else h
     if whole:
         x = x.rechunk(whole)
     block = functools.partial(_nd_block, func=func, kwargs=kwargs)
+    if at is not None:
+        # Chunks at least as long as the halo (map_overlap would make them so
+        # itself), so that every block's origin follows from the chunks here.
+        x = x.rechunk({a: da.overlap.ensure_minimum_chunksize(max(_pair(d)), x.chunks[a])
+                       for a, d in depth.items() if d})
+        block = functools.partial(_origin_block, func=at, kwargs=kwargs, depth=depth, wrap=wrap,
+                                  starts=[bounds(c) for c in x.chunks])
     if not any(depth.values()):
         return x.map_blocks(block, dtype=probe.dtype, meta=np.empty((0,) * x.ndim, probe.dtype))
     return da.map_overlap(block, x,
@@ -784,8 +857,9 @@ def nd_map(func, name, reach, image, kwargs):
                           dtype=probe.dtype, meta=np.empty((0,) * x.ndim, probe.dtype))
 
 
-#: name -> (in-memory function, reach(n_filtered_axes, kwargs) -> per-axis halo,
-#: doctest example).  A new N-D neighbourhood filter of imfilt is one row here.
+#: name -> (in-memory function, reach(n_filtered_axes, kwargs) -> per-axis halo
+#: (an int or a ``(before, after)`` pair)[, block function taking the block's
+#: global ``origin``]).  A new N-D neighbourhood filter of imfilt is one row here.
 ND_HALO_TABLE = {
     "gaussian": (smoothing.gaussian,
                  lambda n, kw: _gauss_reach(kw["sigma"], kw["truncate"], kw["radius"], n)),
@@ -824,6 +898,7 @@ ND_HALO_TABLE = {
                      lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
     "bilateral": (_bilateral,
                   lambda n, kw: (bilateral_radius(int(kw["diameter"]), kw["sigma_space"]),) * n),
+    "box": (smoothing.box, lambda n, kw: _box_reach(kw["size"], n), smoothing.box_at),
 }
 
 
@@ -880,7 +955,7 @@ def _nd_doc(name, func, params):
     """
 
 
-def _nd_filter(name, func, reach):
+def _nd_filter(name, func, reach, at=None):
     """The chunked wrapper of one ``ND_HALO_TABLE`` row."""
     sig = inspect.signature(func)
     sig = sig.replace(parameters=[p.replace(default=1) if p.name == "workers" else p
@@ -891,7 +966,7 @@ def _nd_filter(name, func, reach):
         call.apply_defaults()
         kw = dict(call.arguments)
         image = kw.pop("image")
-        return nd_map(func, name, reach, image, kw)
+        return nd_map(func, name, reach, image, kw, at)
 
     wrapper.__name__ = wrapper.__qualname__ = name
     wrapper.__signature__ = sig

@@ -57,12 +57,15 @@ def run_block(blocks, *, ids, rows, cols, shape, fill, patch_dtype, func, kwargs
 
 
 def halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dtype,
-              out_dtype, name, n_out=None, out_scale=(1, 1), plans=None):
+              out_dtype, name, n_out=None, out_scale=(1, 1), plans=None, trim_fill=False):
     """Apply ``patch_func`` to every output block's explicitly padded patch.
 
     ``x`` has its two spatial axes last; ``patch_func(patch)`` must return
     the ``'valid'`` result of the patch at the given stride.  With ``n_out``
-    it returns ``n_out`` results stacked on a new first axis.
+    it returns ``n_out`` results stacked on a new first axis.  With
+    ``trim_fill`` it is called as ``patch_func(patch, trim=(top, bottom,
+    left, right))``: how many of the patch's outer rows and columns lie
+    outside the image (and hold ``fill``).
     """
     lead = x.ndim - 2
     if plans is None:
@@ -97,16 +100,26 @@ def halo_map(x, patch_func, kernel_span, pads, stride, boundary, fill, patch_dty
             R = rplan.reads(i).size
             for j, (cfill, cparts) in enumerate(col_reads):
                 C = cplan.reads(j).size
+                kwargs = {"trim": _outside(rplan.reads(i)) + _outside(cplan.reads(j))} \
+                    if trim_fill else {}
                 ids = [(a, b) for a in sorted({p[0] for p in rparts})
                        for b in sorted({p[0] for p in cparts})]
                 keys = [(x.name, *lead_idx, a, b) for a, b in ids]
                 task = functools.partial(
                     run_block, ids=ids, rows=(rfill, rparts), cols=(cfill, cparts),
                     shape=lead_shape + (R, C), fill=fill, patch_dtype=patch_dtype,
-                    func=patch_func, kwargs={})
+                    func=patch_func, kwargs=kwargs)
                 dsk[(out_name, *((0,) if n_out else ()), *lead_idx, i, j)] = (task, keys)
     graph = HighLevelGraph.from_collections(out_name, dsk, dependencies=[x])
     return da.Array(graph, out_name, chunks=out_chunks, meta=meta)
+
+
+def _outside(reads):
+    """``(leading, trailing)``: how many reads lie outside the image (index < 0)."""
+    inside = np.flatnonzero(np.asarray(reads) >= 0)
+    if inside.size == 0:
+        return (len(reads), 0)
+    return (int(inside[0]), int(len(reads) - 1 - inside[-1]))
 
 
 def equal_runs(values, lo, hi):
@@ -161,12 +174,18 @@ def avg_map(x, plans, counts, ksz, strd, compute, out_dtype, name, func, workers
                     meta=np.empty((0,) * x.ndim, dtype=out_dtype))
 
 
-def crop_apply(patch, *, func, kwargs, pads, n_out):
+def crop_apply(patch, *, func, kwargs, pads, n_out, trim=None):
     """``func`` on a padded patch, cropped to the block (the halo removed).
 
     A 3-D patch holds channels first (``kwargs`` then has ``channel_axis=0``).
+    ``trim``: rows and columns outside the image, cut off first so that
+    ``func`` pads with its own ``fillvalue`` there (``boundary='fill'``).
     """
     (t, b), (l, r) = pads
+    if trim is not None:
+        t0, b0, l0, r0 = trim
+        patch = patch[..., t0:patch.shape[-2] - b0, l0:patch.shape[-1] - r0]
+        t, b, l, r = t - t0, b - b0, l - l0, r - r0
     res = func(patch, **kwargs)
     parts = res if isinstance(res, tuple) else (res,)
     parts = [p[..., t:p.shape[-2] - b, l:p.shape[-1] - r] for p in parts]
@@ -201,8 +220,9 @@ def local_map(image, func, pads, boundary, name, n_out=None, channel_axis=None, 
     span = tuple(before + after + 1 for before, after in pads)
     patch_func = functools.partial(crop_apply, func=func, kwargs=kwargs, pads=pads, n_out=n_out)
     native = np.dtype(x.dtype).newbyteorder("=")
+    fill = canonical_boundary(boundary) == "fill"
     out = halo_map(x, patch_func, span, pads, (1, 1), canonical_boundary(boundary), 0,
-                    native, out_dtype, name, n_out=n_out)
+                    native, out_dtype, name, n_out=n_out, trim_fill=fill)
     if channel_axis is not None:
         out = da.moveaxis(out, 1 if n_out else 0, (int(channel_axis) % 3) + (1 if n_out else 0))
     return out
