@@ -178,7 +178,7 @@ def _channels_first(src, passes):
         return None
     perm = tuple(range(t, nd)) + tuple(range(t))
     shift = nd - t
-    moved = [Pass(p.axis + shift, p.weights, p.before, p.box) for p in passes]
+    moved = [Pass(p.axis + shift, p.weights, p.before, p.box, p.phase) for p in passes]
     return np.ascontiguousarray(src.transpose(perm)), moved, perm
 
 
