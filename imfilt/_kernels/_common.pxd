@@ -36,7 +36,9 @@ cdef extern from *:
     static int imfilt_team_size(void) { return omp_get_num_threads(); }
     static void imfilt_note_team(int *used) {
         int n = omp_get_num_threads();
+    #if _OPENMP >= 201107   /* 'atomic write' is OpenMP 3.1; MSVC has 2.0 */
         #pragma omp atomic write
+    #endif
         *used = n;
     }
     #else
