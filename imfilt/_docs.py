@@ -102,6 +102,10 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     derivatives); windows with no non-finite sample give exactly the
     ``'propagate'`` value, windows where no finite sample meets a non-zero
     weight give NaN.""",
+    "examples": """\
+Examples
+--------
+>>> import numpy as np, imfilt""",
     "out": """\
 out : ndarray, optional
     Destination of the result's exact shape and dtype, not overlapping the

@@ -17,7 +17,8 @@ from imfilt._validation import ParameterTypeError, as_array, is_integer_like
 
 __all__ = [
     "as_tuple", "as_axes", "spatial_axes", "channel_axis_index", "filter_axes",
-    "check_colour_ambiguity", "check_out", "mode_pads", "dilated_span", "output_length",
+    "check_colour_ambiguity", "colour_error", "looks_like_colour", "STACK_HINT",
+    "PLANES_HINT", "VOLUME_HINT", "check_out", "mode_pads", "dilated_span", "output_length",
     "same_padding", "valid_swap", "output_hw", "as_planes", "restore_planes",
     "over_channels",
 ]
@@ -174,21 +175,49 @@ def filter_axes(ndim, axes=None, channel_axis=None):
     return tuple(sorted(ax))
 
 
-def check_colour_ambiguity(image, axes, channel_axis, func):
+#: The other reading of an ambiguous ``(H, W, 3 or 4)`` input, named in the
+#: error with the argument that selects it: N-D filters read a volume, 2-D
+#: filters a stack of ``n`` images of shape ``plane`` (``{n}``, ``{plane}``
+#: are filled in from the shape).
+VOLUME_HINT = "axes=(0, 1, 2) to filter it as a volume"
+STACK_HINT = "axes=(1, 2) if it is a stack of {n} images of shape {plane}"
+#: The same for functions that take a stack of planes along axis 0.
+PLANES_HINT = "channel_axis=0 if it is a stack of {n} images of shape {plane}"
+
+
+def looks_like_colour(shape):
+    """True for the ambiguous shape: 3-D with a last axis of length 3 or 4."""
+    return len(shape) == 3 and shape[-1] in (3, 4)
+
+
+def colour_error(func, shape, hint=VOLUME_HINT, name="image"):
+    """The ValueError for an ambiguous ``(H, W, 3 or 4)`` input.
+
+    ``hint`` tells the caller how to ask for the other reading of the input
+    (:data:`VOLUME_HINT`, :data:`STACK_HINT` or a text like it; None: the
+    function has no other reading).
+    """
+    shape = tuple(shape)
+    other = ", or " + hint.format(n=shape[0], plane=shape[1:]) if hint else ""
+    return ValueError(
+        f"{func}: {name} has shape {shape}, which looks like a colour image (last axis "
+        f"of length {shape[-1]}); pass channel_axis=-1 to filter each channel{other}"
+    )
+
+
+def check_colour_ambiguity(image, axes, channel_axis, func, hint=VOLUME_HINT, name="image"):
     """Refuse a 3-D image that looks like colour when neither axes nor channel_axis say.
 
     A 3-D input whose last axis has length 3 or 4 may be an RGB(A) image
-    (filter each channel: ``channel_axis=-1``) or a small volume (filter
-    every axis: ``axes=(0, 1, 2)``); guessing would silently give the wrong
-    answer for one of them, so ``func`` raises ``ValueError`` saying both.
+    (filter each channel: ``channel_axis=-1``) or something else - a small
+    volume for N-D filters, a stack of narrow images for 2-D ones (``hint``,
+    see :func:`colour_error`); guessing would silently give the wrong answer
+    for one of them, so ``func`` raises ``ValueError`` saying both.
+    ``image`` is anything with a shape (NumPy or dask array).
     """
     shape = np.shape(image)
-    if axes is None and channel_axis is None and len(shape) == 3 and shape[-1] in (3, 4):
-        raise ValueError(
-            f"{func}: image has shape {shape}, which looks like a colour image (last axis "
-            f"of length {shape[-1]}); pass channel_axis=-1 to filter each channel, or "
-            "axes=(0, 1, 2) to filter it as a volume"
-        )
+    if axes is None and channel_axis is None and looks_like_colour(shape):
+        raise colour_error(func, shape, hint, name)
 
 
 def over_channels(func, arr, channel_axis, *args, **kwargs):

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from imfilt import _banded, _methods, _nanpolicy, _nd
-from imfilt._channels import check_colour_ambiguity
-from imfilt._geometry import (as_tuple, channel_axis_index, check_out, dilated_span, mode_pads,
-                              over_channels, spatial_axes, valid_swap)
+from imfilt._geometry import (STACK_HINT, as_tuple, channel_axis_index, check_colour_ambiguity,
+                              check_out, dilated_span, mode_pads, over_channels, spatial_axes,
+                              valid_swap)
 from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._threads import resolve_workers
 from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
@@ -93,7 +93,7 @@ def _channels(image, kernel, spec):
     axes, channel_axis = spec.axes, spec.channel_axis
     if channel_axis is None:
         if kernel.ndim == 2:
-            check_colour_ambiguity(image.shape, axes, None, spec.func)
+            check_colour_ambiguity(image, axes, None, spec.func, STACK_HINT)
         return axes, None
     c = channel_axis_index(channel_axis, image.ndim)
     rest = [a for a in range(image.ndim) if a != c]

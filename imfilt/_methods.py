@@ -160,9 +160,6 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     rowmap = _axis_map(n0, pt, P0, boundary)
     colmap = _axis_map(n1, pl, P1, boundary)
     nthreads = max(1, min(nthreads, B * o0))
-    fillrow = np.full(P1, fill, dtype=real)
-    strips = np.empty((nthreads, (k0 + 1) * P1), dtype=real)
-    pointers = np.empty((nthreads, 2 * (k0 + 1)), dtype=np.intp)
     kernel = _CORRELATE[real]
     key = "f32" if real == np.float32 else "f64"
     per_row = o1 * (k0 * k1 * K.DIRECT_PER_TAP[key] + K.DIRECT_PER_OUTPUT[key]) / max(
@@ -172,8 +169,7 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
         # raises KeyboardInterrupt within about one slice.
         ran_parallel(kernel(x[b0:b1], w if w.shape[0] == 1 else w[b0:b1], out[b0:b1, r0:r1],
                             rowmap[r0 * s0:(r1 - 1) * s0 + (k0 - 1) * d0 + 1], colmap, pl,
-                            s0, s1, d0, d1, real.type(fill), nthreads, fillrow, strips,
-                            pointers, min_parallel_work()))
+                            s0, s1, d0, d1, real.type(fill), nthreads, min_parallel_work()))
     return out
 
 

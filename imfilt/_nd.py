@@ -170,21 +170,18 @@ def _direct_table(x, w, pads, strides, dilations, boundary, fill, real, nthreads
     P1 = (o[-1] - 1) * s1 + spans[-1]
     colmap = boundary_index(n1, pl, P1 - pl - n1, boundary)
     Ka = rowtab.shape[1]
-    x2 = x.reshape(-1, n1)
-    w2 = np.ascontiguousarray(w.reshape(Ka, k1), dtype=real)
-    out2 = out.reshape(-1, o[-1])
-    nthreads = max(1, min(nthreads, out2.shape[0]))
-    fillrow = np.full(P1, fill, dtype=real)
-    strips = np.empty((nthreads, (Ka + 1) * P1), dtype=real)
-    pointers = np.empty((nthreads, 2 * (Ka + 1)), dtype=np.intp)
-    kernel = _conv.correlate_rowtable[_FUSED[real]]
+    x2 = x.reshape(1, -1, n1)
+    w2 = np.ascontiguousarray(w.reshape(1, Ka, k1), dtype=real)
+    out2 = out.reshape(1, -1, o[-1])
+    nthreads = max(1, min(nthreads, out2.shape[1]))
+    kernel = _conv.correlate_padded[_FUSED[real]]
     key = "f32" if real == np.float32 else "f64"
     per_row = o[-1] * (Ka * k1 * _K.DIRECT_PER_TAP[key] + _K.DIRECT_PER_OUTPUT[key]) / max(
         1, min(nthreads, _K.MAX_USEFUL_THREADS))
-    for _, _, r0, r1 in _methods.interruptible_slices(1, out2.shape[0], per_row):
-        ran_parallel(kernel(x2, w2, out2[r0:r1], rowtab[r0:r1], colmap, pl, s1, d1,
-                            real.type(fill), nthreads, fillrow, strips, pointers,
-                            min_parallel_work()))
+    for _, _, r0, r1 in _methods.interruptible_slices(1, out2.shape[1], per_row):
+        # rows of a table: output row i reads rowtab[i, a] for kernel row a
+        ran_parallel(kernel(x2, w2, out2[:, r0:r1], rowtab[r0:r1].reshape(-1), colmap, pl,
+                            Ka, s1, 1, d1, real.type(fill), nthreads, min_parallel_work()))
     return out
 
 
@@ -331,7 +328,7 @@ def correlate_nd(x, w, pads, strides, dilations, boundary, fill, real, nthreads,
                 "method='direct', 'fft' or 'auto'"
             )
         return _separable(x, factors, pads, strides, dilations, boundary, fill, real, nthreads)
-    if x.size and hasattr(_conv, "correlate_rowtable"):
+    if x.size:
         return _direct_table(x, w, pads, strides, dilations, boundary, fill, real, nthreads)
     return _direct_batched(x[None], w, pads, strides, dilations, boundary, fill, real,
                            nthreads)[0]

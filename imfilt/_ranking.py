@@ -288,14 +288,14 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     maps = [boundary_index(n, b, a, boundary) for n, b, a in zip(x.shape, before, after)]
     mapoff = np.cumsum([0] + [len(m) for m in maps[:-1]]).astype(np.intp)
     padded = _padded_buffer(pshape, kdtype)
-    work = x.size * K
-    nt = nthreads if work >= _threads.min_parallel_work() else 1
-    _threads.ran_parallel(nt)
     sstride = np.array(x.strides[:-1] or (0,), dtype=np.intp)
-    has_nan = _k.pad(x.reshape(-1).view(np.uint8), padded.reshape(-1).view(np.uint8),
-                     np.array(pshape, dtype=np.intp), sstride,
-                     np.concatenate(maps).astype(np.intp), mapoff, x.shape[-1], before[-1],
-                     itemsize, np.array([fill_value], dtype=kdtype).view(np.uint8), tcode, nt)
+    has_nan, used = _k.pad(x.reshape(-1).view(np.uint8), padded.reshape(-1).view(np.uint8),
+                           np.array(pshape, dtype=np.intp), sstride,
+                           np.concatenate(maps).astype(np.intp), mapoff, x.shape[-1],
+                           before[-1], itemsize,
+                           np.array([fill_value], dtype=kdtype).view(np.uint8), tcode, nthreads,
+                           _threads.min_parallel_work())
+    _threads.ran_parallel(used)
     has_nan = bool(has_nan) and kdtype.kind == "f"
 
     pstrides = np.array([int(np.prod(pshape[a + 1:])) for a in range(x.ndim)], dtype=np.intp)
@@ -336,10 +336,11 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     plead = pstrides[:-1] if x.ndim > 1 else np.zeros(1, dtype=np.intp)
     kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
         np.empty(x.shape, dtype=kdtype)
-    _k.rank_rows(padded.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8), tcode,
-                 itemsize, np.array(lead, dtype=np.intp), np.ascontiguousarray(plead, np.intp),
-                 W, offs, algo, net, r, mode, rtab, np.ascontiguousarray(enter, np.intp),
-                 np.ascontiguousarray(leave, np.intp), flip, B, rs, nt)
+    _threads.ran_parallel(_k.rank_rows(
+        padded.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8), tcode, itemsize,
+        np.array(lead, dtype=np.intp), np.ascontiguousarray(plead, np.intp), W, offs, algo, net,
+        r, mode, rtab, np.ascontiguousarray(enter, np.intp), np.ascontiguousarray(leave, np.intp),
+        flip, B, rs, nthreads, _threads.min_parallel_work()))
     if kout is not result:
         if image.dtype.kind == "b":
             result[...] = kout.view(np.bool_) if kout.dtype.itemsize == 1 else kout.astype(bool)

@@ -39,9 +39,8 @@ __all__ = ["Pass", "run_passes", "weights_symmetry"]
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 
-_AXIS = {_F32: _k.correlate_axis["float"], _F64: _k.correlate_axis["double"]}
+_AXIS = {_F32: _k.filter_axis["float"], _F64: _k.filter_axis["double"]}
 _FUSED = {_F32: _k.correlate_2d["float"], _F64: _k.correlate_2d["double"]}
-_BOX = {_F32: _k.box_axis["float"], _F64: _k.box_axis["double"]}
 _BOX2 = {_F32: _k.box_2d["float"], _F64: _k.box_2d["double"]}
 
 #: Column chunk (elements) of the running sums of a box pass along a
@@ -96,18 +95,14 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
     o3 = dst.reshape(outer, n, inner)
     nt = max(1, nthreads)
     fillrow = np.full(max(inner, 1), fill, dtype=real)
-    if p.box is not None:
-        scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
-        acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
-        pointers = np.empty((nt, k if inner > 1 else 1), dtype=np.intp)
-        _BOX[real](x3, o3, idx, p.before, k, real.type(fill), nt, fillrow,
-                   scratch, acc, pointers, min_parallel_work(), p.phase)
-        return
-    w = np.ascontiguousarray(p.weights, dtype=real)
+    box = p.box is not None
+    w = np.ascontiguousarray(p.weights if not box else (), dtype=real)
     scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
+    acc = np.empty((nt, _BOX_CHUNK if box and inner > 1 else 1), dtype=np.float64)
     pointers = np.empty((nt, k), dtype=np.intp)
-    _AXIS[real](x3, w, o3, idx, p.before, real.type(fill), weights_symmetry(w), nt,
-                fillrow, scratch, pointers, min_parallel_work())
+    ran_parallel(_AXIS[real](x3, w, o3, idx, p.before, k if box else 0, real.type(fill),
+                             weights_symmetry(w) if not box else 0, nt, fillrow, scratch, acc,
+                             pointers, min_parallel_work(), p.phase))
 
 
 def _source(src, B, H, W, real):
@@ -138,9 +133,10 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     scratch = np.empty((nt, k0 * W + P1 + W), dtype=real)
     pointers = np.empty((nt, 2 * k0 + k1), dtype=np.intp)
     x, x8 = _source(src, B, H, W, real)
-    _FUSED[real](x, w0, w1, dst.reshape(B, H, W), idx0, idx1,
-                 p1.before, real.type(fill), weights_symmetry(w0), weights_symmetry(w1),
-                 nt, scratch, pointers, min_parallel_work(), x8)
+    ran_parallel(_FUSED[real](x, w0, w1, dst.reshape(B, H, W), idx0, idx1,
+                              p1.before, real.type(fill), weights_symmetry(w0),
+                              weights_symmetry(w1), nt, scratch, pointers,
+                              min_parallel_work(), x8))
 
 
 def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
@@ -151,9 +147,11 @@ def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     acc = np.empty((nt, W), dtype=np.float64)
     pointers = np.empty((nt, 2 * (k0 + 1)), dtype=np.intp)
     x, x8 = _source(src, B, H, W, real)
-    return _BOX2[real](x, dst.reshape(B, H, W), idx0, idx1, p1.before,
-                       k0, k1, real.type(fill), nt, scratch, acc, pointers,
-                       min_parallel_work(), x8, p0.phase, p1.phase)
+    ok, used = _BOX2[real](x, dst.reshape(B, H, W), idx0, idx1, p1.before,
+                           k0, k1, real.type(fill), nt, scratch, acc, pointers,
+                           min_parallel_work(), x8, p0.phase, p1.phase)
+    ran_parallel(used)
+    return ok
 
 
 def _next_fill(p, fill, real):
@@ -234,7 +232,6 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
         res = run_passes(src, passes, boundary, fill, real, nthreads)
         np.copyto(dest, res.transpose(np.argsort(perm)))
         return dest
-    ran_parallel(nthreads)
     nd = src.ndim
     # Passes run from the last axis to the first, so that a channel axis or
     # any unfiltered axis does not change the order of the arithmetic: the

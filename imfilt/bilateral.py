@@ -196,7 +196,8 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
         sw = np.exp(ls).astype(np.float32)
         d = np.arange(255 * C + 1, dtype=np.float64)
         cw = np.exp(-d * d * cc).astype(np.float32)
-        ran_parallel(_kb.bilateral_lut(xp, res, r, doff, sw, cw, nthreads, min_parallel_work()))
+        ran_parallel(_kb.bilateral_rows(xp, res, r, doff, sw, cw, nthreads=nthreads,
+                                        min_work=min_parallel_work()))
     else:
         xc = planes.astype(compute)
         fill_nan = boundary == "fill" and np.isnan(fill)
@@ -205,7 +206,7 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
             raise ValueError("image (or the fill value) holds NaN and nan_policy='raise'; use "
                              "nan_policy='omit' to leave NaN neighbours out or 'propagate'")
         xp = _pad_planes(xc, r, boundary, fill)
-        ran_parallel(_kb.bilateral_real(xp, res, r, doff, ls.astype(compute), cc,
+        ran_parallel(_kb.bilateral_rows(xp, res, r, doff, ls.astype(compute), None, cc,
                                         has_nan and nan_policy == "omit", nthreads,
                                         min_parallel_work()))
         if has_nan and nan_policy == "propagate":

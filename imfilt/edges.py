@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from imfilt import _linear
-from imfilt._channels import colour_error, looks_like_colour
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import channel_axis_index, over_channels
+from imfilt._geometry import (PLANES_HINT, channel_axis_index, colour_error, looks_like_colour,
+                              over_channels)
 from imfilt._kernels import _edges
 from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, check_finite, omit_nonfinite, omit_wanted
@@ -121,7 +121,10 @@ _EDGE_DOCS["derivative_sections"] = "\n".join([
     _EDGE_DOCS["convention"], SNIPPETS["workers"],
     _EDGE_DOCS["edge_nan_policy"], _EDGE_DOCS["edge_channel_axis"], "",
     "Returns", "-------", _EDGE_DOCS["edge_returns"], "",
-    "Raises", "------", _EDGE_DOCS["edge_raises"]])
+    "Raises", "------", _EDGE_DOCS["edge_raises"], "",
+    "See Also", "--------",
+    "sobel, scharr, prewitt : the derivative filters (other smoothing weights).",
+    "gradient : magnitude and direction together."])
 _EDGE_DOCS["sobel_sections"] = _EDGE_DOCS["derivative_sections"].replace(
     _EDGE_DOCS["axis"], _EDGE_DOCS["axis"] + """
 size : {3, 5, 7}, optional
@@ -222,7 +225,7 @@ def as_image(image):
     """A real 2-D array, or an error that says what to do instead."""
     arr = as_array(image, "image")
     if looks_like_colour(arr.shape):
-        raise colour_error("edge filters", arr.shape, "channel_axis=0")
+        raise colour_error("edge filters", arr.shape, PLANES_HINT)
     if arr.ndim != 2:
         hint = ""
         if arr.ndim == 3:
@@ -465,15 +468,7 @@ def sobel(image, axis=None, *, size=3, boundary="symm", fillvalue=0, mask=None,
 
     %(sobel_sections)s
 
-    See Also
-    --------
-    scharr, prewitt : the same with other smoothing weights.
-    gradient : magnitude and direction together.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import imfilt
+    %(examples)s
     >>> step = np.zeros((4, 6), dtype=np.uint8)
     >>> step[:, 3:] = 10
     >>> imfilt.sobel(step, axis=1)
@@ -509,14 +504,7 @@ def scharr(image, axis=None, *, boundary="symm", fillvalue=0, mask=None,
 
     %(derivative_sections)s
 
-    See Also
-    --------
-    sobel, prewitt, gradient
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import imfilt
+    %(examples)s
     >>> ramp = np.tile(np.arange(5, dtype=np.float64), (3, 1))
     >>> imfilt.scharr(ramp, axis=1)
     array([[16., 32., 32., 32., 16.],
@@ -532,21 +520,14 @@ def prewitt(image, axis=None, *, boundary="symm", fillvalue=0, mask=None,
             convention="ndimage", workers=None, channel_axis=None, nan_policy="propagate"):
     """Prewitt derivative or gradient magnitude of a 2-D image.
 
-    Correlation kernel along axis 0: ``[-1, 0, 1]^T (x) [1, 1, 1]``; along
-    axis 1 its transpose.  Equal to ``scipy.ndimage.prewitt(image, axis,
-    mode='reflect')``; ``convention='skimage'`` (kernel divided by 3,
+    Equal to ``scipy.ndimage.prewitt(image, axis, mode='reflect')``: the
+    correlation kernel along axis 0 is ``[-1, 0, 1]^T (x) [1, 1, 1]``, along
+    axis 1 its transpose; ``convention='skimage'`` (kernel divided by 3,
     magnitude by ``sqrt(2)``) equals ``skimage.filters.prewitt``.
 
     %(derivative_sections)s
 
-    See Also
-    --------
-    sobel, scharr, gradient
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import imfilt
+    %(examples)s
     >>> ramp = np.tile(np.arange(5, dtype=np.float32), (3, 1)).T   # rows 0..4
     >>> imfilt.prewitt(ramp, axis=0)[:, 0]
     array([3., 6., 6., 6., 3.], dtype=float32)
@@ -602,10 +583,7 @@ def gradient(image, operator="sobel", *, boundary="symm", fillvalue=0, mask=None
     --------
     sobel : magnitude or one derivative only (faster).
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import imfilt
+    %(examples)s
     >>> step = np.zeros((5, 5))
     >>> step[3:, :] = 1.0          # brighter below: gradient points down
     >>> magnitude, direction = imfilt.gradient(step)
@@ -652,10 +630,7 @@ def roberts(image, *, boundary="symm", fillvalue=0, mask=None, convention="ndima
         ``img_as_float``, giving ``skimage.filters.roberts``.
     %(edge_tail)s
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import imfilt
+    %(examples)s
     >>> image = np.zeros((4, 4), dtype=np.float32)
     >>> image[2:, 2:] = 1
     >>> imfilt.roberts(image)
@@ -708,10 +683,7 @@ def laplace(image, neighbors=4, *, boundary="symm", fillvalue=0, mask=None, work
     %(boundary)s
     %(edge_tail)s
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import imfilt
+    %(examples)s
     >>> dot = np.zeros((3, 3), dtype=np.uint8)
     >>> dot[1, 1] = 1
     >>> imfilt.laplace(dot)

@@ -14,7 +14,7 @@ import numpy as np
 
 from imfilt._kernels import _layers
 from imfilt._modes import boundary_index, canonical_boundary
-from imfilt._channels import colour_error, looks_like_colour
+from imfilt._geometry import colour_error, looks_like_colour
 from imfilt._docs import docfiller
 from imfilt._geometry import (as_torch_pair, channel_axis_index, dilated_span, output_hw,
                               output_length, same_padding)

@@ -139,6 +139,9 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     ``'omit'``: NaN samples are left out of each window; a window with no
     other value gives NaN.  ``'raise'``: ``ValueError`` if the image (or a
     used fill value) holds NaN.  Infinities are ordinary values.""",
+    "tophat_dtype": """\
+Exactly the top-hat of :mod:`scipy.ndimage` of the same name: the
+subtraction happens in the image's dtype (for a bool image: exclusive or).""",
     "morph_out": """\
 out : ndarray, optional
     Destination of the result's shape and dtype (the image's dtype, native
@@ -152,7 +155,14 @@ _DOCS["morph_sections"] = "\n".join(
     + [_DOCS.get(name, SNIPPETS.get(name)) for name in (
         "image", "size", "footprint", "boundary", "fillvalue", "axes", "channel_axis",
         "workers", "nan_policy", "morph_out")]
-    + ["", "Returns", "-------", "ndarray", "    Same shape and dtype as the image."])
+    + ["", "Returns", "-------", "ndarray", "    Same shape and dtype as the image.",
+       "", "See Also", "--------",
+       "minimum_filter, maximum_filter, erosion, dilation, opening, closing, white_tophat,",
+       "black_tophat, morphological_gradient"])
+
+# The two top-hats also share how they subtract (their examples follow).
+_DOCS["tophat_sections_and_examples"] = "\n\n".join(
+    (_DOCS["tophat_dtype"], _DOCS["morph_sections"], SNIPPETS["examples"]))
 
 _doc = docfiller(**_DOCS)
 
@@ -179,13 +189,8 @@ def minimum_filter(image, size=None, *, footprint=None, boundary="symm", fillval
 
     %(morph_sections)s
 
-    See Also
-    --------
-    maximum_filter, erosion
 
-    Examples
-    --------
-    >>> import numpy as np, imfilt
+    %(examples)s
     >>> x = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.uint8)
     >>> imfilt.minimum_filter(x, 3)
     array([1, 1, 1, 1, 1, 2, 2, 2], dtype=uint8)
@@ -208,13 +213,8 @@ def maximum_filter(image, size=None, *, footprint=None, boundary="symm", fillval
 
     %(morph_sections)s
 
-    See Also
-    --------
-    minimum_filter, dilation
 
-    Examples
-    --------
-    >>> import numpy as np, imfilt
+    %(examples)s
     >>> x = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.int16)
     >>> imfilt.maximum_filter(x, 3)
     array([3, 4, 4, 5, 9, 9, 9, 6], dtype=int16)
@@ -236,13 +236,8 @@ def erosion(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, a
 
     %(morph_sections)s
 
-    See Also
-    --------
-    dilation, opening, closing
 
-    Examples
-    --------
-    >>> import numpy as np, imfilt
+    %(examples)s
     >>> mask = np.zeros((5, 7), dtype=bool)
     >>> mask[1:4, 1:6] = True
     >>> imfilt.erosion(mask, 3).astype(int)
@@ -268,13 +263,8 @@ def dilation(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, 
 
     %(morph_sections)s
 
-    See Also
-    --------
-    erosion, maximum_filter
 
-    Examples
-    --------
-    >>> import numpy as np, imfilt
+    %(examples)s
     >>> x = np.array([0, 0, 5, 0, 0, 0, 7, 0], dtype=np.uint8)
     >>> imfilt.dilation(x, 3)
     array([0, 5, 5, 5, 0, 7, 7, 7], dtype=uint8)
@@ -319,9 +309,7 @@ def opening(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, a
 
     %(morph_sections)s
 
-    Examples
-    --------
-    >>> import numpy as np, imfilt
+    %(examples)s
     >>> x = np.array([1, 1, 9, 1, 1, 4, 4, 4, 1], dtype=np.uint8)
     >>> imfilt.opening(x, 3)
     array([1, 1, 1, 1, 1, 4, 4, 4, 1], dtype=uint8)
@@ -339,12 +327,11 @@ def closing(image, size=None, *, footprint=None, boundary="symm", fillvalue=0, a
 
     %(morph_sections)s
 
-    Examples
-    --------
-    >>> import numpy as np, imfilt
-    >>> x = np.array([5, 5, 0, 5, 5, 2, 2, 2, 5], dtype=np.uint8)
-    >>> imfilt.closing(x, 3)
-    array([5, 5, 5, 5, 5, 2, 2, 2, 5], dtype=uint8)
+    %(examples)s
+    >>> mask = np.ones((3, 5), dtype=bool)
+    >>> mask[1, 2] = False                      # a one-pixel hole
+    >>> bool(imfilt.closing(mask, 3)[1, 2])
+    True
     """
     return _compose("closing", "close", image, size, footprint, boundary, fillvalue, axes,
                     channel_axis, workers, nan_policy, out)
@@ -356,14 +343,7 @@ def white_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue
                  out=None):
     """White top-hat: the image minus its opening (bright details smaller than the footprint).
 
-    Exactly :func:`scipy.ndimage.white_tophat`: the subtraction happens in
-    the image's dtype (for a bool image: exclusive or).
-
-    %(morph_sections)s
-
-    Examples
-    --------
-    >>> import numpy as np, imfilt
+    %(tophat_sections_and_examples)s
     >>> x = np.array([1, 1, 9, 1, 1, 4, 4, 4, 1], dtype=np.uint8)
     >>> imfilt.white_tophat(x, 3)
     array([0, 0, 8, 0, 0, 0, 0, 0, 0], dtype=uint8)
@@ -378,17 +358,10 @@ def black_tophat(image, size=None, *, footprint=None, boundary="symm", fillvalue
                  out=None):
     """Black top-hat: the closing minus the image (dark details smaller than the footprint).
 
-    Exactly :func:`scipy.ndimage.black_tophat`: the subtraction happens in
-    the image's dtype (for a bool image: exclusive or).
-
-    %(morph_sections)s
-
-    Examples
-    --------
-    >>> import numpy as np, imfilt
-    >>> x = np.array([5, 5, 0, 5, 5, 2, 2, 2, 5], dtype=np.uint8)
+    %(tophat_sections_and_examples)s
+    >>> x = np.array([5.0, 5.0, 0.0, 5.0, 5.0, 2.0, 2.0, 2.0, 5.0])
     >>> imfilt.black_tophat(x, 3)
-    array([0, 0, 5, 0, 0, 0, 0, 0, 0], dtype=uint8)
+    array([0., 0., 5., 0., 0., 0., 0., 0., 0.])
     """
     return _compose("black_tophat", "black", image, size, footprint, boundary, fillvalue,
                     axes, channel_axis, workers, nan_policy, out)
@@ -406,9 +379,7 @@ def morphological_gradient(image, size=None, *, footprint=None, boundary="symm",
 
     %(morph_sections)s
 
-    Examples
-    --------
-    >>> import numpy as np, imfilt
+    %(examples)s
     >>> x = np.array([0, 0, 0, 5, 5, 5, 5], dtype=np.int32)
     >>> imfilt.morphological_gradient(x, 3)
     array([0, 0, 5, 5, 0, 0, 0], dtype=int32)

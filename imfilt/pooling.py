@@ -10,10 +10,9 @@ average pooling and the layout of the returned indices are those of
 import numpy as np
 
 from imfilt._kernels import _pool as _kpool
-from imfilt._channels import check_colour_ambiguity
 from imfilt._docs import docfiller
-from imfilt._geometry import (as_planes, as_torch_pair, channel_axis_index, output_hw,
-                              restore_planes)
+from imfilt._geometry import (PLANES_HINT, as_planes, as_torch_pair, channel_axis_index,
+                              check_colour_ambiguity, output_hw, restore_planes)
 from imfilt._methods import interruptible_slices
 from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
@@ -132,7 +131,7 @@ def _channels_first(x, channel_axis, func, name="x"):
     """
     arr = as_array(x, name)
     if channel_axis is None:
-        check_colour_ambiguity(arr.shape, None, None, func, "channel_axis=0", name)
+        check_colour_ambiguity(arr, None, None, func, PLANES_HINT, name)
         return arr, None
     c = channel_axis_index(channel_axis, arr.ndim)
     if arr.ndim < 3:

@@ -59,7 +59,10 @@ _RANK_DOCS["rank_tail"] = "\n".join(
     [_RANK_DOCS.get(name, SNIPPETS.get(name)) for name in (
         "footprint", "boundary", "fillvalue", "axes", "channel_axis", "workers",
         "nan_policy", "out")]
-    + ["", "Returns", "-------", _RANK_DOCS["returns"]])
+    + ["", "Returns", "-------", _RANK_DOCS["returns"],
+       "", "See Also", "--------", "median, rank_filter, percentile_filter"])
+# rank_filter and percentile_filter have no default size.
+_RANK_DOCS["size_required"] = _RANK_DOCS["size"] + "\n    ``size`` or ``footprint`` is required."
 
 
 def _check_real_image(image):
@@ -172,9 +175,6 @@ def median(image, size=3, *, footprint=None, boundary="symm", fillvalue=0, axes=
     %(size)s
     %(rank_tail)s
 
-    See Also
-    --------
-    rank_filter, percentile_filter
 
     Notes
     -----
@@ -182,9 +182,7 @@ def median(image, size=3, *, footprint=None, boundary="symm", fillvalue=0, axes=
     min/max), 8- and 16-bit images with large footprints a sliding
     histogram, the others a selection per pixel.  Exact in every case.
 
-    Examples
-    --------
-    >>> import numpy as np, imfilt
+    %(examples)s
     >>> x = np.array([[1, 9, 2], [8, 3, 7], [4, 6, 5]], dtype=np.uint8)
     >>> imfilt.median(x)
     array([[3, 3, 3],
@@ -212,13 +210,9 @@ def rank_filter(image, rank, size=None, *, footprint=None, boundary="symm", fill
         0 selects the smallest value of the window, ``n - 1`` the largest;
         negative ranks count from the largest (-1 = largest).  Valid:
         ``-n <= rank < n`` for a footprint of ``n`` points.
-    %(size)s
-        ``size`` or ``footprint`` is required.
+    %(size_required)s
     %(rank_tail)s
 
-    See Also
-    --------
-    median, percentile_filter
 
     Notes
     -----
@@ -226,9 +220,7 @@ def rank_filter(image, rank, size=None, *, footprint=None, boundary="symm", fill
     ``rank`` if ``rank < m`` (``m + rank`` if negative and ``>= 0``), and
     gives NaN when that rank does not exist.
 
-    Examples
-    --------
-    >>> import numpy as np, imfilt
+    %(examples)s
     >>> x = np.array([5, 1, 4, 2, 3])
     >>> imfilt.rank_filter(x, 0, size=3)
     array([1, 1, 1, 2, 2])
@@ -257,17 +249,11 @@ def percentile_filter(image, percentile, size=None, *, footprint=None, boundary=
     percentile : float
         In [-100, 100]; 50 is the (upper) median, 0 the minimum, 100 the
         maximum.
-    %(size)s
-        ``size`` or ``footprint`` is required.
+    %(size_required)s
     %(rank_tail)s
 
-    See Also
-    --------
-    median, rank_filter
 
-    Examples
-    --------
-    >>> import numpy as np, imfilt
+    %(examples)s
     >>> x = np.array([5, 1, 4, 2, 3, 8, 7])
     >>> imfilt.percentile_filter(x, 20, size=5)
     array([1, 2, 2, 2, 3, 3, 7])

@@ -233,11 +233,24 @@ truncate : float, optional
 radius : int or sequence of int, optional
     Kernel radius per axis; overrides ``truncate``.""",
 }
+_SNIPPETS["out_result"] = SNIPPETS["out"] + """
+
+Returns
+-------
+ndarray
+    The filtered image (as the summary says), the shape of ``image``, in
+    the dtype ``dtype`` describes."""
 # The paragraphs every linear smoothing front documents in the same order,
 # written once (this module's fillvalue overrides the shared one).
 _SNIPPETS["linear_common"] = "\n".join(
     _SNIPPETS.get(name, SNIPPETS.get(name))
     for name in ("boundary", "fillvalue", "axes", "channel_axis", "dtype", "workers"))
+# ... followed by nan_policy, out and the result (box, difference_of_gaussians),
+# or preceded by truncate/radius and without nan_policy (the Gaussian derivatives).
+_SNIPPETS["linear_tail"] = "\n".join(
+    (_SNIPPETS["linear_common"], SNIPPETS["nan_policy"], _SNIPPETS["out_result"]))
+_SNIPPETS["derivative_tail"] = "\n".join(
+    (_SNIPPETS["truncate_radius"], _SNIPPETS["linear_common"], _SNIPPETS["out_result"]))
 
 
 @docfiller(**_SNIPPETS)
@@ -331,12 +344,7 @@ def gaussian(image, sigma, *, order=0, truncate=4.0, radius=None, boundary="symm
     %(linear_common)s
     %(nan_policy)s
         ``'omit'`` needs ``order=0``.
-    %(out)s
-
-    Returns
-    -------
-    ndarray
-        The filtered image, the shape of ``image``.
+    %(out_result)s
 
     Raises
     ------
@@ -396,14 +404,7 @@ def box(image, size, *, boundary="symm", fillvalue=0, axes=None, channel_axis=No
     %(smooth_image)s
     size : int or sequence of int
         Window length per filtered axis (>= 1).
-    %(linear_common)s
-    %(nan_policy)s
-    %(out)s
-
-    Returns
-    -------
-    ndarray
-        The filtered image, the shape of ``image``.
+    %(linear_tail)s
 
     Examples
     --------
@@ -467,12 +468,7 @@ def unsharp_mask(image, radius=1.0, amount=1.0, *, boundary="symm", fillvalue=0,
         Radius of the blur in standard deviations (default 4).
     %(nan_policy)s
         It applies to the blur.
-    %(out)s
-
-    Returns
-    -------
-    ndarray
-        The sharpened image, the shape of ``image``.
+    %(out_result)s
 
     Examples
     --------
@@ -546,14 +542,7 @@ def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm"
     sigma : float or sequence of float
         Standard deviation per filtered axis (> 0 for a derivative; an axis
         with sigma 0 is neither smoothed nor differentiated).
-    %(truncate_radius)s
-    %(linear_common)s
-    %(out)s
-
-    Returns
-    -------
-    ndarray
-        The Laplacian of Gaussian, the shape of ``image``.
+    %(derivative_tail)s
 
     Examples
     --------
@@ -595,14 +584,7 @@ def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boun
     %(smooth_image)s
     sigma : float or sequence of float
         Standard deviation per filtered axis.
-    %(truncate_radius)s
-    %(linear_common)s
-    %(out)s
-
-    Returns
-    -------
-    ndarray
-        The gradient magnitude (>= 0), the shape of ``image``.
+    %(derivative_tail)s
 
     Examples
     --------
@@ -653,14 +635,7 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
         must be >= ``low_sigma`` on every axis.
     truncate : float, optional
         Kernel radius in standard deviations (default 4).
-    %(linear_common)s
-    %(nan_policy)s
-    %(out)s
-
-    Returns
-    -------
-    ndarray
-        The band-passed image, the shape of ``image``.
+    %(linear_tail)s
 
     Examples
     --------

@@ -14,9 +14,9 @@ import numpy as np
 
 from imfilt._kernels import _pyramid
 from imfilt._modes import boundary_index
-from imfilt._channels import check_colour_ambiguity
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import as_tuple, channel_axis_index, spatial_axes
+from imfilt._geometry import (STACK_HINT, as_tuple, channel_axis_index, check_colour_ambiguity,
+                              spatial_axes)
 from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 from imfilt.layers import conv_transpose2d
@@ -106,7 +106,7 @@ def _as_stack(image, axes, func, min_ndim=2, channel_axis=None):
             f"{func}: image must have at least 2 dimensions (height, width); got shape "
             f"{arr.shape}"
         )
-    check_colour_ambiguity(arr.shape, axes, channel_axis, func)
+    check_colour_ambiguity(arr, axes, channel_axis, func, STACK_HINT)
     c = channel_axis_index(channel_axis, arr.ndim)
     if c is not None and axes is None:
         rest = [a for a in range(arr.ndim) if a != c]

@@ -10,12 +10,13 @@ as flat offsets ``doff[k] = dy * Wp + dx`` with their spatial log-weights
     out[c, y, x] = sum_k w_k x[c, y + dy, x + dx] / sum_k w_k
 
 Loops run offset by offset over whole output rows, so the inner loops are
-contiguous and vectorise.  Paths:
+contiguous and vectorise.  One entry point, ``bilateral_rows``, runs the
+rows of every path (the planes' dtype selects it):
 
-``bilateral_lut``   uint8 planes: the colour weight is a table of
+uint8 planes        the colour weight is a table of
                     ``255 * C + 1`` entries, the spatial one a table of
                     ``nk``; float32 sums.
-``bilateral_real``  float32 planes with a vectorisable exp (Cody-Waite
+float planes        float32 planes with a vectorisable exp (Cody-Waite
                     reduction and a degree-6 polynomial, about 2 ulp) and
                     float32 sums; float64 planes with the C library's exp
                     and float64 sums (the analytic definition).
@@ -24,7 +25,7 @@ contiguous and vectorise.  Paths:
 
 Threads take whole output rows (disjoint), and every output value is the
 same sequence of operations for any thread count.  Threads start when the
-weight evaluations ``H * W * nk * C`` reach ``min_work``; each entry point
+weight evaluations ``H * W * nk * C`` reach ``min_work``; the entry point
 returns the thread count it used.
 """
 
@@ -35,7 +36,8 @@ from libc.string cimport memset
 
 import numpy as np
 
-from imfilt._kernels._common cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport (imfilt_note_team, imfilt_openmp_compiled, real_t,
+                                      use_threads)
 
 cdef extern from *:
     """
@@ -86,6 +88,10 @@ cdef extern from *:
         memcpy(&v, &b, sizeof(v));
         return v;
     }
+    /* The uint8 and float32 helpers below are deliberate type variants of
+       the same row loops (the uint8 ones look weights up in tables, the
+       float32 ones compute them with imfilt_expf_neg): each vectorises for
+       its own element type. */
     /* --- uint8 planes, table weights ------------------------------------ */
     static void imfilt_bil_grey_u8(const uint8_t *IMFILT_RESTRICT q,
                                    const uint8_t *IMFILT_RESTRICT cp, Py_ssize_t W,
@@ -236,11 +242,6 @@ cdef extern from *:
     void imfilt_bil_num_f32(float *num, const float *wbuf, const float *q, Py_ssize_t W,
                             int omit) noexcept nogil
 
-ctypedef fused real_t:
-    float
-    double
-
-
 def _openmp_compiled():
     """True when this module was compiled with OpenMP."""
     return bool(imfilt_openmp_compiled())
@@ -348,70 +349,67 @@ cdef void _row_real(const real_t *x, Py_ssize_t C, Py_ssize_t plane, Py_ssize_t 
             out[c * oplane + i] = num[c * W + i] / den[i]
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-def bilateral_lut(const unsigned char[:, :, ::1] x not None,  # IN  (C, H + 2r, W + 2r)
-                  float[:, :, ::1] out not None,              # OUT (C, H, W)
-                  Py_ssize_t r,
-                  const Py_ssize_t[::1] doff not None,        # IN  (nk,) dy * Wp + dx
-                  const float[::1] sw not None,               # IN  (nk,) spatial weights
-                  const float[::1] cw not None,               # IN  (255 * C + 1,) colour weights
-                  int nthreads, Py_ssize_t min_work):
-    """uint8 bilateral filter with table weights (see module docstring)."""
-    cdef Py_ssize_t C = x.shape[0], Hp = x.shape[1], Wp = x.shape[2]
-    cdef Py_ssize_t H = out.shape[1], W = out.shape[2], nk = doff.shape[0]
-    cdef Py_ssize_t y, tid, per
-    cdef float *scr
-    cdef float[::1] scratch
-    cdef bint parallel
-    if H == 0 or W == 0 or C == 0:
-        return 1
-    parallel = nthreads > 1 and H * W * nk * C >= min_work
-    if not parallel:
-        nthreads = 1
-    per = (C + 3) * W
-    scratch = np.empty(nthreads * per, dtype=np.float32)
-    scr = &scratch[0]
-    with nogil:
-        for y in prange(H, num_threads=nthreads, schedule="dynamic", chunksize=1,
-                        use_threads_if=parallel and nthreads > 1):
-            tid = threadid()
-            _row_lut(&x[0, 0, 0], C, Hp * Wp, Wp, y, W, r, &doff[0], &sw[0], nk, &cw[0],
-                     scr + tid * per, scr + tid * per + C * W,
-                     <int *>(scr + tid * per + (C + 1) * W), scr + tid * per + (C + 2) * W,
-                     &out[0, y, 0], H * W)
-    return nthreads
+ctypedef fused pix_t:
+    unsigned char
+    float
+    double
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def bilateral_real(const real_t[:, :, ::1] x not None,  # IN  (C, H + 2r, W + 2r)
-                   real_t[:, :, ::1] out not None,      # OUT (C, H, W)
+def bilateral_rows(const pix_t[:, :, ::1] x not None,  # IN  (C, H + 2r, W + 2r)
+                   out not None,                       # OUT (C, H, W), float32 for uint8
                    Py_ssize_t r,
                    const Py_ssize_t[::1] doff not None,  # IN  (nk,) dy * Wp + dx
-                   const real_t[::1] ls not None,        # IN  (nk,) spatial log-weights
-                   double cc, bint omit, int nthreads, Py_ssize_t min_work):
-    """Floating-point bilateral filter (see module docstring)."""
+                   weights not None,                   # IN  (nk,) sw (uint8) or ls
+                   const float[::1] cw=None,           # IN  (255 * C + 1,) uint8 only
+                   double cc=0.0, bint omit=False, int nthreads=1, Py_ssize_t min_work=0):
+    """Every output row of the bilateral filter of ``x`` (see module docstring).
+
+    uint8 planes take the table path: ``weights`` are the spatial weights
+    ``sw`` (float32) and ``cw`` the colour weights; float32/float64 planes
+    take ``weights`` as the spatial log-weights ``ls`` (the planes' dtype),
+    ``cc`` and ``omit``.  Returns the number of threads that ran.
+    """
     cdef Py_ssize_t C = x.shape[0], Hp = x.shape[1], Wp = x.shape[2]
     cdef Py_ssize_t H = out.shape[1], W = out.shape[2], nk = doff.shape[0]
-    cdef Py_ssize_t y, tid, per
-    cdef real_t *scr
-    cdef real_t[::1] scratch
+    cdef Py_ssize_t y, tid, per = (C + 3) * W
+    cdef float[:, :, ::1] out_lut
+    cdef const float[::1] sw
+    cdef pix_t[:, :, ::1] out_real
+    cdef const pix_t[::1] ls
+    cdef float[::1] scratch_lut
+    cdef pix_t[::1] scratch_real
+    cdef float *scr_lut = NULL
+    cdef pix_t *scr_real = NULL
     cdef bint parallel
+    cdef int used = 1
     if H == 0 or W == 0 or C == 0:
         return 1
-    parallel = nthreads > 1 and H * W * nk * C >= min_work
+    parallel = use_threads(nthreads, H * W * nk * C, min_work)
     if not parallel:
         nthreads = 1
-    per = (C + 3) * W
-    scratch = np.empty(nthreads * per, dtype=np.float32 if real_t is float else np.float64)
-    scr = &scratch[0]
+    if pix_t is cython.uchar:
+        out_lut, sw = out, weights
+        scratch_lut = np.empty(nthreads * per, dtype=np.float32)
+        scr_lut = &scratch_lut[0]
+    else:
+        out_real, ls = out, weights
+        scratch_real = np.empty(nthreads * per, dtype=np.float32 if pix_t is float else np.float64)
+        scr_real = &scratch_real[0]
     with nogil:
         for y in prange(H, num_threads=nthreads, schedule="dynamic", chunksize=1,
-                        use_threads_if=parallel and nthreads > 1):
+                        use_threads_if=parallel):
+            imfilt_note_team(&used)
             tid = threadid()
-            _row_real(&x[0, 0, 0], C, Hp * Wp, Wp, y, W, r, &doff[0], &ls[0], nk,
-                      <real_t>cc, omit, scr + tid * per, scr + tid * per + C * W,
-                      scr + tid * per + (C + 1) * W, scr + tid * per + (C + 2) * W,
-                      &out[0, y, 0], H * W)
-    return nthreads
+            if pix_t is cython.uchar:
+                _row_lut(&x[0, 0, 0], C, Hp * Wp, Wp, y, W, r, &doff[0], &sw[0], nk, &cw[0],
+                         scr_lut + tid * per, scr_lut + tid * per + C * W,
+                         <int *>(scr_lut + tid * per + (C + 1) * W),
+                         scr_lut + tid * per + (C + 2) * W, &out_lut[0, y, 0], H * W)
+            else:
+                _row_real(&x[0, 0, 0], C, Hp * Wp, Wp, y, W, r, &doff[0], &ls[0], nk,
+                          <pix_t>cc, omit, scr_real + tid * per, scr_real + tid * per + C * W,
+                          scr_real + tid * per + (C + 1) * W, scr_real + tid * per + (C + 2) * W,
+                          &out_real[0, y, 0], H * W)
+    return used

@@ -5,9 +5,14 @@
 # - the OpenMP facts of *this* translation unit (each module cimports them,
 #   so a test can check that every module was compiled with OpenMP);
 # - ``imfilt_team_size()``: the number of threads of the enclosing parallel
-#   region (1 outside one, or without OpenMP).  Every kernel assigns it in
-#   its prange body and returns it, so Python knows how many threads really
-#   ran (the fork guard and the thread tests read it);
+#   region (1 outside one, or without OpenMP).  Every kernel records it from
+#   its prange body with ``imfilt_note_team(&used)`` and returns ``used``, so
+#   Python knows how many threads really ran (the fork guard and the thread
+#   tests read it).  Not by assigning ``used = imfilt_team_size()`` there:
+#   Cython makes a variable assigned in a prange body firstprivate and
+#   lastprivate of an ``omp for nowait``, and with a dynamic schedule Clang's
+#   OpenMP (libomp) often copies out the initial value instead (1 for a
+#   two-thread region about half the time; GCC's libgomp does not);
 # - ``WORK_PER_ELEMENT``: the thread policy counts work in multiply-adds
 #   ("tap-outputs") and compares it with the minimum parallel work passed
 #   from Python (``imfilt._threads.min_parallel_work()``); a kernel doing a
@@ -29,11 +34,19 @@ cdef extern from *:
     static int imfilt_openmp_version(void) { return _OPENMP; }
     static int imfilt_omp_max_threads(void) { return omp_get_max_threads(); }
     static int imfilt_team_size(void) { return omp_get_num_threads(); }
+    static void imfilt_note_team(int *used) {
+        int n = omp_get_num_threads();
+    #if _OPENMP >= 201107   /* 'atomic write' is OpenMP 3.1; MSVC has 2.0 */
+        #pragma omp atomic write
+    #endif
+        *used = n;
+    }
     #else
     static int imfilt_openmp_compiled(void) { return 0; }
     static int imfilt_openmp_version(void) { return 0; }
     static int imfilt_omp_max_threads(void) { return 1; }
     static int imfilt_team_size(void) { return 1; }
+    static void imfilt_note_team(int *used) { *used = 1; }
     #endif
     #ifndef IMFILT_BUILD_FLAGS
     #define IMFILT_BUILD_FLAGS "unknown"
@@ -44,6 +57,7 @@ cdef extern from *:
     int imfilt_openmp_version() noexcept nogil
     int imfilt_omp_max_threads() noexcept nogil
     int imfilt_team_size() noexcept nogil
+    void imfilt_note_team(int *used) noexcept nogil
     const char *imfilt_build_flags() noexcept nogil
 
 

@@ -13,7 +13,9 @@ image, or -1 for the fill value.  These maps implement numpy.pad semantics
 Python (``imfilt._modes.boundary_index``).
 
 with stride ``(s0, s1)`` and dilation ``(d0, d1)``, for a batch of images
-(each with its own kernel or one shared kernel).
+(each with its own kernel or one shared kernel).  The same kernel runs an
+N-D correlation seen as 2-D: the leading axes flattened into rows, each
+output row reading its kernel rows' source rows from a table.
 
 Work is split into bands of output rows, handed to threads dynamically.
 Interior columns read the image rows in place; only the border strips of
@@ -27,7 +29,9 @@ cimport cython
 from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy
 
-from imfilt._kernels._common cimport (imfilt_openmp_compiled, imfilt_team_size, real_t,
+import numpy as np
+
+from imfilt._kernels._common cimport (imfilt_openmp_compiled, imfilt_note_team, real_t,
                                       use_threads)
 
 
@@ -91,16 +95,40 @@ cdef struct Geometry:
     Py_ssize_t n0, n1          # image
     Py_ssize_t k0, k1          # kernel
     Py_ssize_t o0, o1          # output
-    Py_ssize_t s0, s1          # stride
-    Py_ssize_t d0, d1          # dilation
+    Py_ssize_t s1, d1          # column stride and dilation
     Py_ssize_t pl              # left padding
     Py_ssize_t P1              # padded row length
     Py_ssize_t jl, jr          # interior output columns [jl, jr)
     Py_ssize_t left_to         # padded columns [0, left_to) feed [0, jl)
+    # Output row i, kernel row a reads image row rowsrc[i * row_step + a * tap_step]
+    # (-1 = all fill): a padded row map (row stride, row dilation) or a table
+    # of k0 rows per output row (k0, 1).
+    Py_ssize_t row_step, tap_step
+    bint pair_rows             # adjacent output rows share k0 - 1 input rows
+
+
+cdef void _set_columns(Geometry *g, Py_ssize_t pl, Py_ssize_t s1, Py_ssize_t d1,
+                       Py_ssize_t P1) noexcept nogil:
+    """Column geometry: stride, dilation, padding and the interior run."""
+    cdef Py_ssize_t num
+    g.s1, g.d1, g.pl, g.P1 = s1, d1, pl, P1
+    # Interior outputs: window [j*s1, j*s1 + (k1-1)*d1] inside [pl, pl+n1).
+    g.jl = (pl + s1 - 1) // s1
+    if g.jl > g.o1:
+        g.jl = g.o1
+    num = pl + g.n1 - 1 - (g.k1 - 1) * d1
+    g.jr = num // s1 + 1 if num >= 0 else 0
+    if g.jr > g.o1:
+        g.jr = g.o1
+    if g.jr < g.jl:
+        g.jr = g.jl
+    g.left_to = (g.jl - 1) * s1 + (g.k1 - 1) * d1 + 1 if g.jl > 0 else 0
+    if g.left_to > g.P1:
+        g.left_to = g.P1
 
 
 cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
-                          real_t *out, const Py_ssize_t *rowmap,
+                          real_t *out, const Py_ssize_t *rowsrc,
                           const Py_ssize_t *colmap, real_t fill,
                           const real_t *fillrow, real_t *strips,
                           const real_t **inner, const real_t **outer,
@@ -113,14 +141,12 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
     rows of P1 elements, only the strips written); ``[jl, jr)`` reads the
     image row in place.  Rows that are all fill read ``fillrow``.
     ``inner``/``outer`` are the thread's tables of k0 + 1 row pointers.
-    With row and column stride 1 and no row dilation, rows are computed in pairs that
-    share their input rows (see ``_microkernel.h``); results are the same
-    as one row at a time.
+    With ``pair_rows`` (both row steps and the column stride 1), rows are
+    computed in pairs that share their input rows (see
+    ``_microkernel.h``); results are the same as one row at a time.
     """
     cdef Py_ssize_t i, a, s, run, r0, r1, c0, nrows
     cdef Py_ssize_t k0 = g.k0, P1 = g.P1, jl = g.jl, jr = g.jr
-    # The two-row micro-kernel reads contiguous columns: column stride 1 only.
-    cdef bint pair_rows = g.s0 == 1 and g.d0 == 1 and g.s1 == 1
     cdef const real_t **table
     cdef const real_t *src
     cdef real_t *strip
@@ -129,9 +155,9 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
     i = i0
     while i < i1:
         # Two output rows share k0 - 1 input rows: fetch k0 + 1 rows.
-        nrows = k0 + 1 if (pair_rows and i + 1 < i1) else k0
+        nrows = k0 + 1 if (g.pair_rows and i + 1 < i1) else k0
         for a in range(nrows):
-            s = rowmap[i * g.s0 + a * g.d0]
+            s = rowsrc[i * g.row_step + a * g.tap_step]
             if s < 0:
                 inner[a] = fillrow + jl * g.s1
                 outer[a] = fillrow
@@ -163,79 +189,18 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
         i += nrows - k0 + 1
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-def correlate_padded(const real_t[:, :, ::1] x not None,
-                     const real_t[:, :, ::1] w not None,
-                     real_t[:, :, ::1] out not None,
-                     const Py_ssize_t[::1] rowmap not None,
-                     const Py_ssize_t[::1] colmap not None,
-                     Py_ssize_t pl,
-                     Py_ssize_t s0, Py_ssize_t s1,
-                     Py_ssize_t d0, Py_ssize_t d1,
-                     real_t fill,
-                     int nthreads,
-                     const real_t[::1] fillrow not None,
-                     real_t[:, ::1] strips not None,
-                     Py_ssize_t[:, ::1] pointers not None,
-                     Py_ssize_t min_parallel_work=0):
-    """Correlate each virtually padded image ``x[b]`` with its kernel.
-
-    Parameters (all validated by the caller)
-    ----------------------------------------
-    x : (B, n0, n1) C-contiguous images, n0, n1 >= 1.            # IN
-    w : (1 or B, k0, k1) kernels in correlation form.             # IN
-    out : (B, o0, o1) C-contiguous output, o0, o1 >= 1.           # OUT
-    rowmap : ((o0-1)*s0 + (k0-1)*d0 + 1,) source row per padded row,
-        -1 = fill.
-    colmap : ((o1-1)*s1 + (k1-1)*d1 + 1,) source column per padded
-        column, -1 = fill.
-    pl : left padding (padded column c holds image column c - pl).
-    s0, s1, d0, d1 : stride and dilation (>= 1).
-    fill : the fill value.
-    nthreads : threads to use (>= 1).
-    fillrow : (len(colmap),) filled with ``fill``.                # IN
-    strips : (nthreads, (k0 + 1) * len(colmap)) scratch.          # SCRATCH
-    pointers : (nthreads, 2 * (k0 + 1)) pointer-sized scratch.    # SCRATCH
-    min_parallel_work : below this many tap-outputs run on one thread.
-
-    Returns the number of threads that ran (1 when serial).
-    """
-    cdef Geometry g
-    cdef Py_ssize_t B = x.shape[0], Bw = w.shape[0]
-    cdef Py_ssize_t per_image, band, nitems, item, img, blk, i0, i1, tid, num
-    cdef Py_ssize_t strip_len = strips.shape[1]
-    cdef Py_ssize_t *pp = &pointers[0, 0]
-    cdef real_t *sp = &strips[0, 0]
-    cdef const real_t *fp = &fillrow[0]
-    cdef const Py_ssize_t *rp = &rowmap[0]
-    cdef const Py_ssize_t *cp = &colmap[0]
-    cdef const real_t *xp = &x[0, 0, 0]
-    cdef const real_t *wp = &w[0, 0, 0]
-    cdef real_t *op = &out[0, 0, 0]
+cdef int _correlate_images(const Geometry *g, Py_ssize_t B, Py_ssize_t Bw,
+                           const real_t *xp, const real_t *wp, real_t *op,
+                           const Py_ssize_t *rowsrc, const Py_ssize_t *cp, real_t fill,
+                           const real_t *fp, real_t *sp, Py_ssize_t strip_len,
+                           Py_ssize_t *pp, int nthreads,
+                           Py_ssize_t min_parallel_work) noexcept nogil:
+    """The band driver of both entry points: ``B`` images (each with its own
+    kernel when ``Bw > 1``) cut into bands of output rows, run on up to
+    ``nthreads`` threads.  Returns the number of threads that ran."""
+    cdef Py_ssize_t per_image, band, nitems, item, img, blk, i0, i1, tid
     cdef bint parallel
     cdef int used = 1
-
-    g.n0, g.n1 = x.shape[1], x.shape[2]
-    g.k0, g.k1 = w.shape[1], w.shape[2]
-    g.o0, g.o1 = out.shape[1], out.shape[2]
-    g.s0, g.s1, g.d0, g.d1 = s0, s1, d0, d1
-    g.pl = pl
-    g.P1 = colmap.shape[0]
-    # Interior outputs: window [j*s1, j*s1 + (k1-1)*d1] inside [pl, pl+n1).
-    g.jl = (pl + s1 - 1) // s1
-    if g.jl > g.o1:
-        g.jl = g.o1
-    num = pl + g.n1 - 1 - (g.k1 - 1) * d1
-    g.jr = num // s1 + 1 if num >= 0 else 0
-    if g.jr > g.o1:
-        g.jr = g.o1
-    if g.jr < g.jl:
-        g.jr = g.jl
-    g.left_to = (g.jl - 1) * s1 + (g.k1 - 1) * d1 + 1 if g.jl > 0 else 0
-    if g.left_to > g.P1:
-        g.left_to = g.P1
-
     # Work items: bands of output rows of one image, about eight per thread
     # in all, handed out dynamically (a thread on a busy core does not hold
     # up the others); rows are computed identically whoever takes them.
@@ -248,163 +213,90 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
     parallel = nitems > 1 and use_threads(nthreads, B * g.o0 * g.o1 * g.k0 * g.k1,
                                           min_parallel_work)
 
-    with nogil:
-        for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
-                           chunksize=1, use_threads_if=parallel):
-            used = imfilt_team_size()
-            tid = threadid()
-            img = item // per_image
-            blk = item - img * per_image
-            i0 = blk * band
-            i1 = i0 + band
-            if i1 > g.o0:
-                i1 = g.o0
-            if i0 < i1:
-                _correlate_band(&g, xp + img * g.n0 * g.n1,
-                                wp + (img if Bw > 1 else 0) * g.k0 * g.k1,
-                                op + img * g.o0 * g.o1, rp, cp, fill, fp,
-                                sp + tid * strip_len,
-                                <const real_t **>(pp + tid * 2 * (g.k0 + 1)),
-                                <const real_t **>(pp + tid * 2 * (g.k0 + 1) + g.k0 + 1),
-                                i0, i1)
+    for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
+                       chunksize=1, use_threads_if=parallel):
+        imfilt_note_team(&used)
+        tid = threadid()
+        img = item // per_image
+        blk = item - img * per_image
+        i0 = blk * band
+        i1 = i0 + band
+        if i1 > g.o0:
+            i1 = g.o0
+        if i0 < i1:
+            _correlate_band(g, xp + img * g.n0 * g.n1,
+                            wp + (img if Bw > 1 else 0) * g.k0 * g.k1,
+                            op + img * g.o0 * g.o1, rowsrc, cp, fill, fp,
+                            sp + tid * strip_len,
+                            <const real_t **>(pp + tid * 2 * (g.k0 + 1)),
+                            <const real_t **>(pp + tid * 2 * (g.k0 + 1) + g.k0 + 1),
+                            i0, i1)
     return used
-
-
-cdef void _correlate_band_table(const Geometry *g, const real_t *x, const real_t *w,
-                                real_t *out, const Py_ssize_t *rowtab,
-                                const Py_ssize_t *colmap, real_t fill,
-                                const real_t *fillrow, real_t *strips,
-                                const real_t **inner, const real_t **outer,
-                                Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
-    """Output rows ``[i0, i1)`` whose ``k0`` input rows come from a table.
-
-    As ``_correlate_band``, but output row ``i`` reads image rows
-    ``rowtab[i * k0 + a]`` (-1 = all fill) for kernel row ``a``: an N-D
-    correlation seen as 2-D, the leading axes flattened into rows.
-    """
-    cdef Py_ssize_t i, a, s, run, r0, r1, c0
-    cdef Py_ssize_t k0 = g.k0, P1 = g.P1, jl = g.jl, jr = g.jr
-    cdef const real_t **table
-    cdef const real_t *src
-    cdef real_t *strip
-    cdef real_t *o
-
-    for i in range(i0, i1):
-        for a in range(k0):
-            s = rowtab[i * k0 + a]
-            if s < 0:
-                inner[a] = fillrow + jl * g.s1
-                outer[a] = fillrow
-                continue
-            src = x + s * g.n1
-            inner[a] = src + (jl * g.s1 - g.pl)
-            strip = strips + a * P1
-            outer[a] = strip
-            if jr > jl:
-                _gather(src, colmap, 0, g.left_to, fill, strip)
-                _gather(src, colmap, jr * g.s1, P1, fill, strip)
-            else:
-                _gather(src, colmap, 0, P1, fill, strip)
-        o = out + i * g.o1
-        for run in range(3):
-            if run == 0:
-                r0, r1, table, c0 = 0, jl, outer, 0
-            elif run == 1:
-                r0, r1, table, c0 = jl, jr, inner, 0
-            else:
-                r0, r1, table, c0 = jr, g.o1, outer, jr * g.s1
-            if r1 > r0:
-                _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1)
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def correlate_rowtable(const real_t[:, ::1] x not None,
-                       const real_t[:, ::1] w not None,
-                       real_t[:, ::1] out not None,
-                       const Py_ssize_t[:, ::1] rowtab not None,
-                       const Py_ssize_t[::1] colmap not None,
-                       Py_ssize_t pl, Py_ssize_t s1, Py_ssize_t d1,
-                       real_t fill,
-                       int nthreads,
-                       const real_t[::1] fillrow not None,
-                       real_t[:, ::1] strips not None,
-                       Py_ssize_t[:, ::1] pointers not None,
-                       Py_ssize_t min_parallel_work=0):
-    """Correlate the rows of ``x`` chosen by ``rowtab`` with ``w``.
+def correlate_padded(const real_t[:, :, ::1] x not None,
+                     const real_t[:, :, ::1] w not None,
+                     real_t[:, :, ::1] out not None,
+                     const Py_ssize_t[::1] rowsrc not None,
+                     const Py_ssize_t[::1] colmap not None,
+                     Py_ssize_t pl,
+                     Py_ssize_t row_step, Py_ssize_t s1,
+                     Py_ssize_t tap_step, Py_ssize_t d1,
+                     real_t fill,
+                     int nthreads,
+                     Py_ssize_t min_parallel_work=0):
+    """Correlate each virtually padded image ``x[b]`` with its kernel.
+
+    Output row ``i`` of every image reads, for kernel row ``a``, image row
+    ``rowsrc[i * row_step + a * tap_step]`` (-1 = all fill): for a 2-D
+    correlation ``rowsrc`` is the padded row map and the steps are the row
+    stride and dilation; an N-D correlation seen as 2-D (leading axes
+    flattened into rows, ``B = 1``) passes its ``(O, Ka)`` table of source
+    rows, flattened, with ``row_step = Ka`` and ``tap_step = 1``.
 
     Parameters (all validated by the caller)
     ----------------------------------------
-    x : (R, n1) C-contiguous image rows, n1 >= 1.                 # IN
-    w : (Ka, k1) kernel rows in correlation form.                  # IN
-    out : (O, o1) C-contiguous output, O, o1 >= 1.                 # OUT
-    rowtab : (O, Ka) source row of kernel row a for output row i,
-        -1 = fill.
+    x : (B, n0, n1) C-contiguous images, n0, n1 >= 1.            # IN
+    w : (1 or B, k0, k1) kernels in correlation form.             # IN
+    out : (B, o0, o1) C-contiguous output, o0, o1 >= 1.           # OUT
+    rowsrc : source row per padded row (or table entry), -1 = fill.
     colmap : ((o1-1)*s1 + (k1-1)*d1 + 1,) source column per padded
         column, -1 = fill.
-    pl, s1, d1 : left padding, column stride and dilation.
-    fill, nthreads, fillrow, strips, pointers, min_parallel_work : as
-        in ``correlate_padded`` (strips: (nthreads, (Ka + 1) * P1),
-        pointers: (nthreads, 2 * (Ka + 1))).
+    pl : left padding (padded column c holds image column c - pl).
+    row_step, tap_step, s1, d1 : as above; column stride and dilation
+        (all >= 1).
+    fill : the fill value.
+    nthreads : threads to use (>= 1).
+    min_parallel_work : below this many tap-outputs run on one thread.
+
+    Per-thread scratch (``k0 + 1`` padded border strips and row pointers
+    each) is allocated here, once per call.
 
     Returns the number of threads that ran (1 when serial).
     """
     cdef Geometry g
-    cdef Py_ssize_t O = out.shape[0], nitems, band, item, i0, i1, tid, num
-    cdef Py_ssize_t strip_len = strips.shape[1]
-    cdef Py_ssize_t *pp = &pointers[0, 0]
-    cdef real_t *sp = &strips[0, 0]
-    cdef const real_t *fp = &fillrow[0]
-    cdef const Py_ssize_t *tp = &rowtab[0, 0]
-    cdef const Py_ssize_t *cp = &colmap[0]
-    cdef const real_t *xp = &x[0, 0]
-    cdef const real_t *wp = &w[0, 0]
-    cdef real_t *op = &out[0, 0]
-    cdef bint parallel
-    cdef int used = 1
-
-    g.n0, g.n1 = x.shape[0], x.shape[1]
-    g.k0, g.k1 = w.shape[0], w.shape[1]
-    g.o0, g.o1 = O, out.shape[1]
-    g.s0, g.s1, g.d0, g.d1 = 1, s1, 1, d1
-    g.pl = pl
-    g.P1 = colmap.shape[0]
-    g.jl = (pl + s1 - 1) // s1
-    if g.jl > g.o1:
-        g.jl = g.o1
-    num = pl + g.n1 - 1 - (g.k1 - 1) * d1
-    g.jr = num // s1 + 1 if num >= 0 else 0
-    if g.jr > g.o1:
-        g.jr = g.o1
-    if g.jr < g.jl:
-        g.jr = g.jl
-    g.left_to = (g.jl - 1) * s1 + (g.k1 - 1) * d1 + 1 if g.jl > 0 else 0
-    if g.left_to > g.P1:
-        g.left_to = g.P1
-
-    # Bands of output rows, about eight per thread, handed out dynamically;
-    # every row is computed identically whichever thread takes it.
-    nitems = nthreads * 8
-    if nitems > O:
-        nitems = O
-    band = (O + nitems - 1) // nitems
-    nitems = (O + band - 1) // band
-    parallel = nitems > 1 and use_threads(nthreads, O * g.o1 * g.k0 * g.k1,
-                                          min_parallel_work)
-
+    cdef int used
+    cdef Py_ssize_t P1 = colmap.shape[0]
+    cdef real_t[::1] fillrow
+    cdef real_t[:, ::1] strips
+    cdef Py_ssize_t[:, ::1] pointers
+    g.n0, g.n1 = x.shape[1], x.shape[2]
+    g.k0, g.k1 = w.shape[1], w.shape[2]
+    g.o0, g.o1 = out.shape[1], out.shape[2]
+    g.row_step, g.tap_step = row_step, tap_step
+    # Adjacent output rows share k0 - 1 input rows when both steps are 1;
+    # the two-row micro-kernel reads contiguous columns: column stride 1.
+    g.pair_rows = row_step == 1 and tap_step == 1 and s1 == 1
+    _set_columns(&g, pl, s1, d1, P1)
+    real = np.float32 if real_t is float else np.float64
+    fillrow = np.full(P1, fill, dtype=real)
+    strips = np.empty((nthreads, (g.k0 + 1) * P1), dtype=real)
+    pointers = np.empty((nthreads, 2 * (g.k0 + 1)), dtype=np.intp)
     with nogil:
-        for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
-                           chunksize=1, use_threads_if=parallel):
-            used = imfilt_team_size()
-            tid = threadid()
-            i0 = item * band
-            i1 = i0 + band
-            if i1 > O:
-                i1 = O
-            if i0 < i1:
-                _correlate_band_table(&g, xp, wp, op, tp, cp, fill, fp,
-                                      sp + tid * strip_len,
-                                      <const real_t **>(pp + tid * 2 * (g.k0 + 1)),
-                                      <const real_t **>(pp + tid * 2 * (g.k0 + 1) + g.k0 + 1),
-                                      i0, i1)
+        used = _correlate_images(&g, x.shape[0], w.shape[0], &x[0, 0, 0], &w[0, 0, 0],
+                                 &out[0, 0, 0], &rowsrc[0], &colmap[0], fill, &fillrow[0],
+                                 &strips[0, 0], strips.shape[1], &pointers[0, 0], nthreads,
+                                 min_parallel_work)
     return used

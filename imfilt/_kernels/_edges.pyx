@@ -31,7 +31,7 @@ from libc.math cimport fabs
 from libc.stdint cimport uint8_t, uint16_t
 
 from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
-                                      imfilt_team_size, imin, real_t, use_threads)
+                                      imfilt_note_team, imin, real_t, use_threads)
 
 ctypedef fused in_t:
     uint8_t
@@ -287,7 +287,7 @@ def sep3_gradient(const in_t[:, ::1] x not None,
     band = (n0 + nblocks - 1) // nblocks
     for blk in prange(nblocks, nogil=True, num_threads=nthreads, schedule="static", chunksize=1,
                       use_threads_if=use_threads(nthreads, n0 * n1 * WORK_PER_ELEMENT, min_work)):
-        used = imfilt_team_size()
+        imfilt_note_team(&used)
         S = sp + (<Py_ssize_t>threadid()) * slen
         if blk * band < n0:
             _sep3_band(xp, n1, zp, rp, cp, ta, tb, tas, tms, what,
@@ -375,7 +375,7 @@ def nms_interp(const real_t[:, ::1] g0 not None,
                       use_threads_if=use_threads(nthreads, n0 * n1 * WORK_PER_ELEMENT, min_work)):
         if blk * band < n0:
             _nms_rows(a, b, m, kp, o, n0, n1, lo, blk * band, imin(blk * band + band, n0))
-        used = imfilt_team_size()
+        imfilt_note_team(&used)
     return used
 
 

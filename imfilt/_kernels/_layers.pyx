@@ -31,7 +31,7 @@ cimport cython
 from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy
 
-from imfilt._kernels._common cimport (imfilt_openmp_compiled, imfilt_team_size, imin, real_t,
+from imfilt._kernels._common cimport (imfilt_openmp_compiled, imfilt_note_team, imin, real_t,
                                       use_threads)
 
 
@@ -306,7 +306,7 @@ def gather_gemm(const real_t[:, :, ::1] x not None,      # IN  (C, H, W)
     with nogil:
         for t in prange(ntiles, num_threads=nthreads, schedule="static",
                         use_threads_if=use_threads(nthreads, R * Q * K * Kd, min_work)):
-            used = imfilt_team_size()
+            imfilt_note_team(&used)
             tid = threadid()
             p0 = t * tile
             p1 = p0 + tile
@@ -411,7 +411,7 @@ def transpose_direct(const real_t[:, :, :, ::1] x not None,   # IN  (N, Cin, H, 
     with nogil:
         for r in prange(rows, num_threads=nthreads, schedule="static",
                         use_threads_if=parallel):
-            used = imfilt_team_size()
+            imfilt_note_team(&used)
             tid = threadid()
             n = r // (Cout * Ho)
             rem = r - n * Cout * Ho

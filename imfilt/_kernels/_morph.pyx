@@ -45,7 +45,7 @@ from libc.string cimport memcpy
 
 import numpy as np
 
-from imfilt._kernels._common cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport imfilt_openmp_compiled, imfilt_note_team, use_threads
 
 ctypedef fused mm_t:
     unsigned char
@@ -257,9 +257,10 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
     cdef mm_t fv = fill[0]
     cdef Py_ssize_t itemsize = sizeof(mm_t)
     cdef bint parallel
+    cdef int used = 1
     if outer <= 0 or n <= 0 or inner <= 0:
         return 1
-    parallel = nthreads > 1 and outer * n * inner * (2 if rk > 0 else 1) >= min_work
+    parallel = use_threads(nthreads, outer * n * inner * (2 if rk > 0 else 1), min_work)
     if not parallel:
         nthreads = 1
     sp = &src[0]
@@ -273,11 +274,12 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
         chunk = max(1, outer // (16 * nthreads))
         with nogil:
             for o in prange(outer, num_threads=nthreads, schedule="dynamic",
-                            chunksize=chunk, use_threads_if=parallel and nthreads > 1):
+                            chunksize=chunk, use_threads_if=parallel):
+                imfilt_note_team(&used)
                 tid = threadid()
                 _line(sp + o * n, dp + o * n, n, k, before, &idx[0], fv,
                       scr + tid * 2 * Ln, scr + tid * 2 * Ln + Ln, ismax)
-        return nthreads
+        return used
     # Column blocks: whole rows when fusing or when no scratch is needed.
     if rk > 0 or k <= DIRECT_MAX:
         B = inner
@@ -311,7 +313,8 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
     frow = _data(fillrow, sp)
     with nogil:
         for u in prange(units, num_threads=nthreads, schedule="dynamic", chunksize=1,
-                        use_threads_if=parallel and nthreads > 1):
+                        use_threads_if=parallel):
+            imfilt_note_team(&used)
             tid = threadid()
             base = scr + tid * per_thread
             o = u // (ncb * nseg)
@@ -324,7 +327,7 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
             _columns(sp + o * n * inner, dp + o * n * inner, inner, c0, Bc, i0, i1, k,
                      &idx[0], frow, base, base + Hn, ismax, rk, rbefore,
                      &ridx[0], base + Hn + B, base + Hn + B + Ln)
-    return nthreads
+    return used
 
 
 @cython.boundscheck(False)
@@ -345,9 +348,10 @@ def minmax_offsets(const mm_t[::1] padded not None,       # IN  padded image, fl
     cdef mm_t *dp
     cdef const mm_t *q
     cdef bint parallel
+    cdef int used = 1
     if nlines == 0 or W == 0 or nf == 0:
         return 1
-    parallel = nthreads > 1 and nlines * W * nf >= min_work
+    parallel = use_threads(nthreads, nlines * W * nf, min_work)
     if not parallel:
         nthreads = 1
     pp = &padded[0]
@@ -355,7 +359,8 @@ def minmax_offsets(const mm_t[::1] padded not None,       # IN  padded image, fl
     chunk = max(1, nlines // (16 * nthreads))
     with nogil:
         for l in prange(nlines, num_threads=nthreads, schedule="dynamic", chunksize=chunk,
-                        use_threads_if=parallel and nthreads > 1):
+                        use_threads_if=parallel):
+            imfilt_note_team(&used)
             q = pp + line_base[l]
             if nf == 1:
                 memcpy(dp + l * W, q + offsets[0], W * sizeof(mm_t))
@@ -363,4 +368,4 @@ def minmax_offsets(const mm_t[::1] padded not None,       # IN  padded image, fl
                 _op2(dp + l * W, q + offsets[0], q + offsets[1], W, ismax)
                 for t in range(2, nf):
                     _op2(dp + l * W, dp + l * W, q + offsets[t], W, ismax)
-    return nthreads
+    return used

@@ -21,7 +21,7 @@ from cython.parallel cimport prange
 from libc.math cimport isfinite, NAN
 
 from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
-                                      imfilt_team_size, imin, real_t, use_threads)
+                                      imfilt_note_team, imin, real_t, use_threads)
 
 
 #: Elements per dynamically scheduled piece (a busy core holds up no one).
@@ -80,7 +80,7 @@ def split_finite(const real_t[::1] x, real_t[::1] x0, real_t[::1] bad, real_t[::
     for p in prange(_pieces(n), nogil=True, num_threads=nthreads,
                     schedule="dynamic", chunksize=1,
                     use_threads_if=use_threads(nthreads, n * WORK_PER_ELEMENT, min_work)):
-        used = imfilt_team_size()
+        imfilt_note_team(&used)
         lo = p * CHUNK
         _split_range(&x[0], &x0[0], &bad[0], &good[0], lo, imin(lo + CHUNK, n))
     return used
@@ -105,5 +105,5 @@ def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
         lo = p * CHUNK
         _combine_range(&num[0], &den[0], &hits[0], ntaps - 0.5, scale, lo,
                        imin(lo + CHUNK, n))
-        used = imfilt_team_size()
+        imfilt_note_team(&used)
     return used

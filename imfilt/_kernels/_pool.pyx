@@ -15,7 +15,7 @@ from cython.parallel cimport prange, threadid
 import numpy as np
 
 from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imax, imfilt_openmp_compiled,
-                                      imfilt_team_size, imin, use_threads)
+                                      imfilt_note_team, imin, use_threads)
 
 ctypedef long long longlong
 
@@ -354,7 +354,7 @@ def pool2d(const pool_t[:, :, ::1] x not None,       # IN  (P, H, W)
     with nogil:
         for r in prange(rows, num_threads=nthreads, schedule="static",
                         use_threads_if=parallel):
-            used = imfilt_team_size()
+            imfilt_note_team(&used)
             p = r // Ho
             oy = r - p * Ho
             if separable:
@@ -389,7 +389,7 @@ def unpool2d(const pool_t[:, ::1] x not None,        # IN  (P, L) pooled values
     with nogil:
         for p in prange(P, num_threads=nthreads, schedule="static",
                         use_threads_if=parallel):
-            used = imfilt_team_size()
+            imfilt_note_team(&used)
             for i in range(L):
                 out[p, indices[p, i]] = x[p, i]
     return used

@@ -19,7 +19,7 @@ cimport cython
 from cython.parallel cimport prange, threadid
 
 from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imax, imfilt_openmp_compiled,
-                                      imfilt_team_size, real_t, use_threads)
+                                      imfilt_note_team, real_t, use_threads)
 
 
 
@@ -123,7 +123,7 @@ def pyramid(const real_t[:, :, ::1] x not None,         # IN  (P, H, W), H, W >=
     for r in prange(rows, nogil=True, num_threads=nthreads, schedule="static",
                     use_threads_if=use_threads(nthreads, rows * imax(W, Wo) * WORK_PER_ELEMENT,
                                                min_work)):
-        used = imfilt_team_size()
+        imfilt_note_team(&used)
         tid = threadid()
         p = r // Ho
         i = r - p * Ho

@@ -29,7 +29,8 @@ cimport cython
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport calloc, free, malloc
 
-from imfilt._kernels._common cimport imfilt_openmp_compiled
+from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_note_team,
+                                      imfilt_openmp_compiled, use_threads)
 
 cdef extern from "_rank.h" nogil:
     void rk_pad_row(const char *src, char *dst, Py_ssize_t prow, int D,
@@ -79,18 +80,21 @@ def pad(const unsigned char[::1] src, unsigned char[::1] dst,
         const Py_ssize_t[::1] pshape, const Py_ssize_t[::1] sstride,
         const Py_ssize_t[::1] maps, const Py_ssize_t[::1] mapoff,
         Py_ssize_t n_last, Py_ssize_t before_last, Py_ssize_t itemsize,
-        const unsigned char[::1] fill, int tcode, int nthreads):
-    """Pad a C-contiguous image into ``dst``; return True if ``dst`` holds NaN.
+        const unsigned char[::1] fill, int tcode, int nthreads, Py_ssize_t min_work=0):
+    """Pad a C-contiguous image into ``dst``; return ``(holds_nan, threads)``.
 
     ``pshape`` is the padded shape (D entries), ``sstride`` the source
     strides in bytes of the D - 1 leading axes (at least one entry),
     ``maps[mapoff[a]:]`` the source index of every padded position of axis
-    ``a`` (-1: ``fill``, the fill value's bytes).
+    ``a`` (-1: ``fill``, the fill value's bytes).  Threads start when the
+    padded elements (``WORK_PER_ELEMENT`` work items each) reach
+    ``min_work``; ``threads`` is the number that ran.
     """
     cdef int D = <int>pshape.shape[0]
     cdef Py_ssize_t prows = 1, PL = pshape[D - 1], i
     cdef Py_ssize_t row_bytes = PL * itemsize, chunk
-    cdef int a, nan_rows = 0
+    cdef int a, nan_rows = 0, used = 1
+    cdef bint threaded
     cdef const char *s = <const char *>&src[0]
     cdef char *d = <char *>&dst[0]
     for a in range(D - 1):
@@ -99,12 +103,15 @@ def pad(const unsigned char[::1] src, unsigned char[::1] dst,
     # machine does not hold up the others (the result does not depend on
     # which thread pads or filters which row).
     chunk = prows // (8 * nthreads) + 1
+    threaded = use_threads(nthreads, prows * PL * WORK_PER_ELEMENT, min_work)
     with nogil:
-        for i in prange(prows, num_threads=nthreads, schedule="dynamic", chunksize=chunk):
+        for i in prange(prows, num_threads=nthreads, schedule="dynamic", chunksize=chunk,
+                        use_threads_if=threaded):
+            imfilt_note_team(&used)
             rk_pad_row(s, d + i * row_bytes, i, D, &pshape[0], &sstride[0], &maps[0],
                        &mapoff[0], n_last, before_last, itemsize, <const char *>&fill[0])
             nan_rows += rk_has_nan(tcode, d + i * row_bytes, PL)
-    return nan_rows > 0
+    return nan_rows > 0, used
 
 
 @cython.boundscheck(False)
@@ -114,8 +121,8 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
               Py_ssize_t W, const Py_ssize_t[::1] offs, int algo, const int[::1] net,
               Py_ssize_t r, int mode, const Py_ssize_t[::1] rtab,
               const Py_ssize_t[::1] enter, const Py_ssize_t[::1] leave, unsigned flip,
-              Py_ssize_t B, Py_ssize_t rs, int nthreads):
-    """Compute every output row.
+              Py_ssize_t B, Py_ssize_t rs, int nthreads, Py_ssize_t min_work=0):
+    """Compute every output row; return the number of threads that ran.
 
     ``oshape``/``pstride``: output extent and padded stride (in elements)
     of each leading axis (at least one entry; use ``[1]``/``[0]`` for 1-D);
@@ -123,7 +130,9 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
     comparator triples for ``algo`` 0; ``r``/``mode``/``rtab``: the rank
     (see ``_rank_impl.h``); ``enter``/``leave``: footprint points entering
     and leaving as the window moves right (histogram algorithms); ``B``:
-    pixels per block; ``rs``: padded row stride (algorithm 5).
+    pixels per block; ``rs``: padded row stride (algorithm 5).  Threads
+    start when the window samples (outputs x footprint size) reach
+    ``min_work``.
     """
     cdef Py_ssize_t nlead = oshape.shape[0], nrows = 1, i, rem, base, K = offs.shape[0]
     cdef Py_ssize_t ncomp = net.shape[0] // 3, ne = enter.shape[0], nl = leave.shape[0]
@@ -136,11 +145,15 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
     cdef int bad = 0
     cdef Py_ssize_t chunk
     cdef int failed[1]
+    cdef int used = 1
     failed[0] = 0
     for a in range(nlead):
         nrows *= oshape[a]
+    if not use_threads(nthreads, nrows * W * K, min_work):
+        nthreads = 1
     chunk = nrows // (8 * nthreads) + 1
     with nogil, parallel(num_threads=nthreads):
+        imfilt_note_team(&used)
         work = NULL
         ibuf = NULL
         coarse = NULL
@@ -197,3 +210,4 @@ def rank_rows(const unsigned char[::1] padded, unsigned char[::1] out, int tcode
         free(coarse)
     if failed[0]:
         raise MemoryError("imfilt: could not allocate the rank filter's work buffers")
+    return used

@@ -21,11 +21,8 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport isfinite
 from libc.string cimport memcpy
 
-from imfilt._kernels._common cimport imfilt_openmp_compiled
-
-ctypedef fused real_t:
-    float
-    double
+from imfilt._kernels._common cimport (imfilt_note_team, imfilt_openmp_compiled, imin, real_t,
+                                      use_threads)
 
 
 def _openmp_compiled():
@@ -110,95 +107,36 @@ cdef inline Py_ssize_t _items_per(Py_ssize_t count, Py_ssize_t outer,
     return per
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-def correlate_axis(const real_t[:, :, ::1] x not None,
-                   const real_t[::1] w not None,
-                   real_t[:, :, ::1] out not None,
-                   const Py_ssize_t[::1] idx not None,
-                   Py_ssize_t before,
-                   real_t fill,
-                   int sym,
-                   int nthreads,
-                   const real_t[::1] fillrow not None,
-                   real_t[:, ::1] scratch not None,
-                   Py_ssize_t[:, ::1] pointers not None,
-                   Py_ssize_t min_parallel_work=0):
-    """Correlate every line of axis 1 of ``x`` (outer, n, inner) with ``w``.
-
-    Parameters (validated by the caller)
-    ------------------------------------
-    x : (outer, n, inner) C-contiguous input, n >= 1.              # IN
-    w : (k,) weights in correlation form; ``sym`` 1/-1 when they are
-        symmetric/antisymmetric with k odd, else 0.                  # IN
-    out : (outer, n, inner) C-contiguous output, not ``x``.         # OUT
-    idx : (n + k - 1,) padded-axis map, ``before`` entries before the image.
-    fill : fill value where ``idx < 0``.
-    fillrow : (inner,) filled with ``fill``.                         # IN
-    scratch : (nthreads, n + k - 1) per-thread line buffer.          # SCRATCH
-    pointers : (nthreads, k) per-thread row table.                   # SCRATCH
-    min_parallel_work : below this many tap-outputs run on one thread.
-    """
-    cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
-    cdef Py_ssize_t k = w.shape[0], P = idx.shape[0]
-    cdef Py_ssize_t per, band, nitems, item, o, blk, i, i0, i1, t, s, c0, cw, tid
+cdef inline void _corr_block(const real_t *xp, const real_t *fp, const Py_ssize_t *ip,
+                             const real_t *wp, Py_ssize_t k, int sym, Py_ssize_t n,
+                             Py_ssize_t inner, Py_ssize_t o, Py_ssize_t i0, Py_ssize_t i1,
+                             const real_t **rows, real_t *op) noexcept nogil:
+    """Output rows ``[i0, i1)`` of slab ``o`` of a correlation along a strided axis."""
+    cdef Py_ssize_t i, t, s, c0 = 0, cw
     cdef Py_ssize_t chunk = 16384 // sizeof(real_t)
-    cdef const real_t *xp
-    cdef const real_t *wp = &w[0]
-    cdef const real_t *fp
-    cdef const Py_ssize_t *ip = &idx[0]
-    cdef real_t *buf
-    cdef const real_t **rows
-    cdef bint parallel
-    if outer == 0 or n == 0 or inner == 0:
-        return
-    xp = &x[0, 0, 0]
-    fp = &fillrow[0]
-    if inner == 1:
-        per, band = 1, 1
-        nitems = outer
-    else:
-        per = _items_per(n, outer, nthreads)
-        band = (n + per - 1) // per
-        per = (n + band - 1) // band
-        nitems = outer * per
-    parallel = nthreads > 1 and nitems > 1 and outer * n * inner * k >= min_parallel_work
-    with nogil:
-        for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
-                           chunksize=1, use_threads_if=parallel):
-            tid = threadid()
-            rows = <const real_t **>&pointers[tid, 0]
-            if inner == 1:
-                # One contiguous line: pad it into the thread's buffer, then
-                # the k shifted views of the buffer are the rows.
-                buf = &scratch[tid, 0]
-                _pad_line(xp + item * n, n, 1, ip, P, before, fill, buf)
-                for t in range(k):
-                    rows[t] = buf + t
-                _line(&out[item, 0, 0], n, rows, wp, k, sym)
-            else:
-                o = item // per
-                blk = item - o * per
-                i0 = blk * band
-                i1 = i0 + band
-                if i1 > n:
-                    i1 = n
-                # Column chunks first, rows inside: the k input rows of a
-                # chunk stay in cache from one output row to the next.
-                c0 = 0
-                while c0 < inner:
-                    cw = inner - c0
-                    if cw > chunk:
-                        cw = chunk
-                    for i in range(i0, i1):
-                        for t in range(k):
-                            s = ip[i + t]
-                            if s >= 0:
-                                rows[t] = xp + (o * n + s) * inner + c0
-                            else:
-                                rows[t] = fp + c0
-                        _line(&out[o, i, c0], cw, rows, wp, k, sym)
-                    c0 = c0 + cw
+    # Column chunks first, rows inside: the k input rows of a chunk stay
+    # in cache from one output row to the next.
+    while c0 < inner:
+        cw = inner - c0
+        if cw > chunk:
+            cw = chunk
+        for i in range(i0, i1):
+            for t in range(k):
+                s = ip[i + t]
+                if s >= 0:
+                    rows[t] = xp + (o * n + s) * inner + c0
+                else:
+                    rows[t] = fp + c0
+            _line(op + (o * n + i) * inner + c0, cw, rows, wp, k, sym)
+        c0 = c0 + cw
+
+
+cdef int _check_planes(x, x8, Py_ssize_t B, Py_ssize_t H, Py_ssize_t W, str name) except -1:
+    """The fused 2-D kernels read ``x8`` (uint8) when given, else ``x``: (B, H, W)."""
+    src, which = (x8, "x8") if x8 is not None else (x, "x")
+    if tuple(src.shape[:3]) != (B, H, W):
+        raise ValueError(f"{name}: {which} must have the shape of out")
+    return 0
 
 
 @cython.boundscheck(False)
@@ -229,11 +167,13 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
 
     scratch : (nthreads, (k0 + 1) * W + k1 - 1 + W)                 # SCRATCH
     pointers : (nthreads, 2 * k0 + k1)                              # SCRATCH
+
+    Returns the number of threads that ran (1 when serial).
     """
     cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2]
     cdef Py_ssize_t k0 = w0.shape[0], k1 = w1.shape[0], P1 = idx1.shape[0]
     cdef const unsigned char *x8p = NULL
-    cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, t, s, tid, slot
+    cdef Py_ssize_t per, band, nitems, item, b, i0, i1, p, t, s, tid, slot
     cdef Py_ssize_t slen = scratch.shape[1]
     cdef const real_t *xp
     cdef const real_t *wp0 = &w0[0]
@@ -249,19 +189,17 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef const real_t **slots
     cdef const real_t **vrows
     cdef bint parallel
+    cdef int used = 1
     if B == 0 or H == 0 or W == 0:
-        return
+        return 1
     if (slen < k0 * W + P1 + W or P1 != W + k1 - 1 or pointers.shape[1] < 2 * k0 + k1
             or scratch.shape[0] < nthreads or pointers.shape[0] < nthreads
             or idx0.shape[0] != H + k0 - 1):
         raise ValueError("correlate_2d: scratch buffers too small")
+    _check_planes(x, x8, B, H, W, "correlate_2d")
     xp = &x[0, 0, 0]
     if x8 is not None:
-        if x8.shape[0] != B or x8.shape[1] != H or x8.shape[2] != W:
-            raise ValueError("correlate_2d: x8 must have the shape of out")
         x8p = &x8[0, 0, 0]
-    elif x.shape[0] != B or x.shape[1] != H or x.shape[2] != W:
-        raise ValueError("correlate_2d: x must have the shape of out")
     # The row-filtered value of an all-fill row, computed once by the same
     # arithmetic as every other row (thread 0's scratch, before the region).
     fh = sp + (k0 + 1) * W + P1 - W   # last W entries of every thread's scratch
@@ -283,10 +221,11 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
         band = H
     per = (H + band - 1) // band
     nitems = B * per
-    parallel = nthreads > 1 and nitems > 1 and B * H * W * (k0 + k1) >= min_parallel_work
+    parallel = nitems > 1 and use_threads(nthreads, B * H * W * (k0 + k1), min_parallel_work)
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
                            chunksize=1, use_threads_if=parallel):
+            imfilt_note_team(&used)
             tid = threadid()
             ring = sp + tid * slen
             line = ring + k0 * W
@@ -296,12 +235,10 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             vrows = slots + k0
             for t in range(k1):
                 hrows[t] = line + t
+            # Work item: band item % per of image b.
             b = item // per
-            blk = item - b * per
-            i0 = blk * band
-            i1 = i0 + band
-            if i1 > H:
-                i1 = H
+            i0 = (item % per) * band
+            i1 = imin(i0 + band, H)
             for p in range(i0, i1 + k0 - 1):
                 slot = p % k0
                 s = ip0[p]
@@ -315,6 +252,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                     for t in range(k0):
                         vrows[t] = slots[(p - k0 + 1 + t) % k0]
                     _line(&out[b, p - k0 + 1, 0], W, vrows, wp0, k0, sym0)
+    return used
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, at
 # multiples of BOX_BAND of the *global* position ``i + phase`` (``phase``: the
@@ -458,76 +396,139 @@ cdef inline void _box_step(const real_t *add, const real_t *sub, double *a, real
         o[c] = <real_t>(a[c] * inv)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-def box_axis(const real_t[:, :, ::1] x not None,
-             real_t[:, :, ::1] out not None,
-             const Py_ssize_t[::1] idx not None,
-             Py_ssize_t before,
-             Py_ssize_t size,
-             real_t fill,
-             int nthreads,
-             const real_t[::1] fillrow not None,
-             real_t[:, ::1] scratch not None,
-             double[:, ::1] acc not None,
-             Py_ssize_t[:, ::1] pointers not None,
-             Py_ssize_t min_parallel_work=0,
-             Py_ssize_t phase=0):
-    """Mean of every window of ``size`` along axis 1 of ``x`` (outer, n, inner).
-
-    Running sums in double, restarted every BOX_BAND outputs of the global
-    position ``i + phase``: each output costs one add and one subtract
-    whatever ``size``.  From the first output of a band whose running sum
-    went non-finite (a NaN or inf entered it, or float64 overflow) to the
-    band's end, outputs are recomputed window by window with each term
-    scaled by ``1/size`` first, so a NaN only reaches the outputs whose
-    window holds it and huge finite values do not overflow.
-
-    idx : (n + size - 1,) padded-axis map.
-    scratch : (nthreads, n + size - 1) line buffer (inner == 1).     # SCRATCH
-    acc : (nthreads, chunk) running sums (inner > 1).                # SCRATCH
-    pointers : (nthreads, size) row table (inner > 1).               # SCRATCH
-    """
-    cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
-    cdef Py_ssize_t P = idx.shape[0], chunk = acc.shape[1]
-    cdef Py_ssize_t nchunks, nbands, nitems, item, o, c0, cw, c, i, i0, i1, t, s, tid, rest
-    cdef Py_ssize_t first = _box_first(phase), off = BOX_BAND - _box_first(phase)
-    cdef const real_t *xp
-    cdef const real_t *fp
-    cdef const Py_ssize_t *ip = &idx[0]
+cdef inline void _box_block(const real_t *xp, const real_t *fp, const Py_ssize_t *ip,
+                            Py_ssize_t size, real_t fill, double inv, Py_ssize_t n,
+                            Py_ssize_t inner, Py_ssize_t o, Py_ssize_t i0, Py_ssize_t i1,
+                            Py_ssize_t c0, Py_ssize_t cw, const real_t **rows, double *a,
+                            real_t *op) noexcept nogil:
+    """Running-sum means of rows ``[i0, i1)``, columns ``[c0, c0 + cw)`` of slab
+    ``o`` (a strided axis); columns whose sum went non-finite are recomputed
+    window by window."""
+    cdef Py_ssize_t i, t, s, c
     cdef const real_t *add_row
     cdef const real_t *sub_row
-    cdef const real_t **rows
+    cdef double run
+    for t in range(size):
+        s = ip[i0 + t]
+        rows[t] = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
+    _box_rows(rows, size, a, op + (o * n + i0) * inner + c0, cw, inv)
+    for i in range(i0 + 1, i1):
+        s = ip[i + size - 1]
+        add_row = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
+        s = ip[i - 1]
+        sub_row = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
+        _box_step(add_row, sub_row, a, op + (o * n + i) * inner + c0, cw, inv)
+    for c in range(cw):
+        if not isfinite(a[c]):
+            for i in range(i0, i1):
+                if isfinite(op[(o * n + i) * inner + c0 + c]):
+                    continue    # before the sum went non-finite
+                run = 0.0
+                for t in range(size):
+                    s = ip[i + t]
+                    run = run + (xp[(o * n + s) * inner + c0 + c] if s >= 0 else fill) * inv
+                op[(o * n + i) * inner + c0 + c] = <real_t>run
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def filter_axis(const real_t[:, :, ::1] x not None,
+                const real_t[::1] w not None,
+                real_t[:, :, ::1] out not None,
+                const Py_ssize_t[::1] idx not None,
+                Py_ssize_t before,
+                Py_ssize_t box,
+                real_t fill,
+                int sym,
+                int nthreads,
+                const real_t[::1] fillrow not None,
+                real_t[:, ::1] scratch not None,
+                double[:, ::1] acc not None,
+                Py_ssize_t[:, ::1] pointers not None,
+                Py_ssize_t min_parallel_work=0,
+                Py_ssize_t phase=0):
+    """Filter every line of axis 1 of ``x`` (outer, n, inner): correlate with
+    ``w`` (``box == 0``), or the mean of every window of ``box`` samples.
+
+    Parameters (validated by the caller)
+    ------------------------------------
+    x : (outer, n, inner) C-contiguous input, n >= 1.              # IN
+    w : (k,) weights in correlation form (unused for a box); ``sym`` 1/-1
+        when they are symmetric/antisymmetric with k odd, else 0.    # IN
+    out : (outer, n, inner) C-contiguous output, not ``x``.         # OUT
+    idx : (n + k - 1,) padded-axis map, ``before`` entries before the image
+        (``k`` = ``box`` for a box).
+    fill : fill value where ``idx < 0``.
+    fillrow : (inner,) filled with ``fill``.                         # IN
+    scratch : (nthreads, n + k - 1) per-thread line buffer (inner == 1).
+    acc : (nthreads, chunk) running sums of a box (inner > 1).      # SCRATCH
+    pointers : (nthreads, k) per-thread row table (inner > 1).       # SCRATCH
+    min_parallel_work : below this many work items run on one thread.
+
+    A box uses running sums in double, restarted every BOX_BAND outputs:
+    each output costs one add and one subtract whatever ``box``.  A band
+    whose running sum ends non-finite (a NaN or inf entered it, or float64
+    overflow) is recomputed window by window with each term scaled by
+    ``1/box`` first, so a NaN only reaches the outputs whose window holds it
+    and huge finite values do not overflow.
+
+    Returns the number of threads that ran (1 when serial).
+    """
+    cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
+    cdef Py_ssize_t k = box if box > 0 else w.shape[0], P = idx.shape[0]
+    cdef Py_ssize_t chunk = acc.shape[1], nchunks = 1, nbands = 1
+    cdef Py_ssize_t per = 1, band = 1, nitems, item, o, i0, i1, t, c0, cw, tid
+    cdef const real_t *xp
+    cdef const real_t *wp = &w[0] if w.shape[0] > 0 else NULL
+    cdef const real_t *fp
+    cdef const Py_ssize_t *ip = &idx[0]
     cdef real_t *buf
-    cdef double *a
-    cdef double run, inv = 1.0 / size
+    cdef const real_t **rows
+    cdef double inv = 1.0 / k
+    cdef Py_ssize_t first = _box_first(phase), off = BOX_BAND - _box_first(phase)
     cdef bint parallel
+    cdef int used = 1
     if outer == 0 or n == 0 or inner == 0:
-        return
+        return 1
     xp = &x[0, 0, 0]
     fp = &fillrow[0]
-    nbands = (n + off + BOX_BAND - 1) // BOX_BAND
     if inner == 1:
-        nchunks = 1
         nitems = outer
-    else:
+    elif box > 0:
+        # Bands of BOX_BAND outputs (where the running sums restart) by
+        # column chunks of ``chunk`` accumulators.
         nchunks = (inner + chunk - 1) // chunk
+        nbands = (n + off + BOX_BAND - 1) // BOX_BAND
         nitems = outer * nchunks * nbands
-    parallel = nthreads > 1 and nitems > 1 and outer * n * inner * 4 >= min_parallel_work
+    else:
+        per = _items_per(n, outer, nthreads)
+        band = (n + per - 1) // per
+        per = (n + band - 1) // band
+        nitems = outer * per
+    parallel = nitems > 1 and use_threads(nthreads, outer * n * inner * (4 if box > 0 else k),
+                                          min_parallel_work)
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
                            chunksize=1, use_threads_if=parallel):
+            imfilt_note_team(&used)
             tid = threadid()
+            rows = <const real_t **>&pointers[tid, 0]
             if inner == 1:
+                # One contiguous line: pad it into the thread's buffer.
                 buf = &scratch[tid, 0]
                 _pad_line(xp + item * n, n, 1, ip, P, before, fill, buf)
-                if _box_line(buf, &out[item, 0, 0], n, size, inv, first):
-                    _box_fix(buf, &out[item, 0, 0], n, size, inv, first)
-            else:
+                if box > 0:
+                    if _box_line(buf, &out[item, 0, 0], n, k, inv, first):
+                        _box_fix(buf, &out[item, 0, 0], n, k, inv, first)
+                else:
+                    # the k shifted views of the buffer are the rows
+                    for t in range(k):
+                        rows[t] = buf + t
+                    _line(&out[item, 0, 0], n, rows, wp, k, sym)
+            elif box > 0:
                 o = item // (nchunks * nbands)
-                rest = item - o * nchunks * nbands
-                c0 = (rest // nbands) * chunk
-                i0 = (rest - (rest // nbands) * nbands) * BOX_BAND - off
+                c0 = ((item // nbands) % nchunks) * chunk
+                i0 = (item % nbands) * BOX_BAND - off
                 i1 = i0 + BOX_BAND
                 if i0 < 0:
                     i0 = 0
@@ -536,28 +537,30 @@ def box_axis(const real_t[:, :, ::1] x not None,
                 cw = inner - c0
                 if cw > chunk:
                     cw = chunk
-                a = &acc[tid, 0]
-                rows = <const real_t **>&pointers[tid, 0]
-                for t in range(size):
-                    s = ip[i0 + t]
-                    rows[t] = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
-                _box_rows(rows, size, a, &out[o, i0, c0], cw, inv)
-                for i in range(i0 + 1, i1):
-                    s = ip[i + size - 1]
-                    add_row = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
-                    s = ip[i - 1]
-                    sub_row = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
-                    _box_step(add_row, sub_row, a, &out[o, i, c0], cw, inv)
-                for c in range(cw):
-                    if not isfinite(a[c]):
-                        for i in range(i0, i1):
-                            if isfinite(out[o, i, c0 + c]):
-                                continue    # before the sum went non-finite
-                            run = 0.0
-                            for t in range(size):
-                                s = ip[i + t]
-                                run = run + (xp[(o * n + s) * inner + c0 + c] if s >= 0 else fill) * inv
-                            out[o, i, c0 + c] = <real_t>run
+                _box_block(xp, fp, ip, k, fill, inv, n, inner, o, i0, i1, c0, cw, rows,
+                           &acc[tid, 0], &out[0, 0, 0])
+            else:
+                o = item // per
+                i0 = (item % per) * band
+                _corr_block(xp, fp, ip, wp, k, sym, n, inner, o, i0, imin(i0 + band, n), rows,
+                            &out[0, 0, 0])
+    return used
+
+
+cdef inline int _box_ring_row(const real_t *xp, const unsigned char *x8p, Py_ssize_t base,
+                              Py_ssize_t s, Py_ssize_t W, const Py_ssize_t *ip1,
+                              Py_ssize_t P1, Py_ssize_t before1, real_t fill, real_t *line,
+                              real_t *dst, Py_ssize_t k1, double inv1, Py_ssize_t first1,
+                              const real_t *fh, const real_t **slot) noexcept nogil:
+    """Image row ``base + s`` (``s < 0``: a fill row, whose row box is ``fh``)
+    padded and box-filtered along the row into ``dst``; ``slot`` is pointed at
+    the result.  Returns 1 when the row's running sum went non-finite."""
+    if s < 0:
+        slot[0] = fh
+        return 0
+    _pad_row(xp, x8p, base + s, W, ip1, P1, before1, fill, line)
+    slot[0] = dst
+    return 1 if _box_line(line, dst, W, k1, inv1, first1) else 0
 
 
 @cython.boundscheck(False)
@@ -578,13 +581,14 @@ def box_2d(const real_t[:, :, ::1] x not None,
            Py_ssize_t phase0=0, Py_ssize_t phase1=0):
     """Fused 2-D box of each image ``x[b]``: the row pass into a ring, then columns.
 
-    Equal, bit for bit, to ``box_axis`` along axis 2 followed by ``box_axis``
-    along axis 1 (same running sums, restarted at the same BOX_BAND
+    Equal, bit for bit, to ``filter_axis`` boxes along axis 2 then along
+    axis 1 (same running sums, restarted at the same BOX_BAND
     boundaries of the global positions ``i + phase0``, ``j + phase1``).  Each work item is one band of BOX_BAND output rows: its
     rows are box-filtered along axis 2 into a ring of ``k0 + 1`` rows and the
-    column running sums are formed from the ring.  Returns False when a
-    running sum went non-finite anywhere (the caller then runs the two
-    single passes, which recompute such windows one by one).
+    column running sums are formed from the ring.  Returns ``(ok, threads)``:
+    ``ok`` is False when a running sum went non-finite anywhere (the caller
+    then runs the two single passes, which recompute such windows one by
+    one); ``threads`` is the number of threads that ran (1 when serial).
 
     scratch : (nthreads, (k0 + 3) * W + k1 - 1)                     # SCRATCH
     acc : (nthreads, W) column sums                                  # SCRATCH
@@ -609,39 +613,38 @@ def box_2d(const real_t[:, :, ::1] x not None,
     cdef Py_ssize_t first1 = _box_first(phase1), off0 = BOX_BAND - _box_first(phase0)
     cdef int bad = 0
     cdef bint parallel
+    cdef int used = 1
     if B == 0 or H == 0 or W == 0:
-        return True
+        return True, 1
     if (slen < (k0 + 3) * W + k1 - 1 or P1 != W + k1 - 1 or acc.shape[1] < W
             or pointers.shape[1] < 2 * (k0 + 1) or scratch.shape[0] < nthreads
             or acc.shape[0] < nthreads or pointers.shape[0] < nthreads or idx0.shape[0] != H + k0 - 1):
         raise ValueError("box_2d: scratch buffers too small")
+    _check_planes(x, x8, B, H, W, "box_2d")
     xp = &x[0, 0, 0]
     if x8 is not None:
-        if x8.shape[0] != B or x8.shape[1] != H or x8.shape[2] != W:
-            raise ValueError("box_2d: x8 must have the shape of out")
         x8p = &x8[0, 0, 0]
-    elif x.shape[0] != B or x.shape[1] != H or x.shape[2] != W:
-        raise ValueError("box_2d: x must have the shape of out")
     # The row-box of an all-fill row (same arithmetic as every row).
     line = sp + (k0 + 1) * W
     fh = line + P1
     for p in range(P1):
         line[p] = fill
     if _box_line(line, fh, W, k1, inv1, first1):
-        return False
+        return False, 1
     for tid in range(1, scratch.shape[0]):
         memcpy(sp + tid * slen + (k0 + 1) * W + P1, fh, W * sizeof(real_t))
     nbands = (H + off0 + BOX_BAND - 1) // BOX_BAND
     nitems = B * nbands
-    parallel = nthreads > 1 and nitems > 1 and B * H * W * 4 >= min_parallel_work
+    parallel = nitems > 1 and use_threads(nthreads, B * H * W * 4, min_parallel_work)
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
                            chunksize=1, use_threads_if=parallel):
+            imfilt_note_team(&used)
             tid = threadid()
+            a = &acc[tid, 0]                                  # column running sums
             ring = sp + tid * slen
             line = ring + (k0 + 1) * W
             fh = line + P1
-            a = &acc[tid, 0]
             slots = <const real_t **>&pointers[tid, 0]       # k0 + 1 row pointers
             slot_buf = <real_t **>&pointers[tid, k0 + 1]    # k0 + 1 ring buffers
             for t in range(k0 + 1):
@@ -655,31 +658,21 @@ def box_2d(const real_t[:, :, ::1] x not None,
                 i1 = H
             # Padded rows i0 .. i0 + k0 - 1 start the band.
             for t in range(k0):
-                s = ip0[i0 + t]
-                if s >= 0:
-                    _pad_row(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line)
-                    if _box_line(line, slot_buf[t], W, k1, inv1, first1):
-                        bad += 1
-                    slots[t] = slot_buf[t]
-                else:
-                    slots[t] = fh
+                bad += _box_ring_row(xp, x8p, b * H, ip0[i0 + t], W, ip1, P1, before1, fill,
+                                     line, slot_buf[t], k1, inv1, first1, fh,
+                                     &slots[t])
             _box_rows(slots, k0, a, &out[b, i0, 0], W, inv0)
             for i in range(i0 + 1, i1):
                 # Row i - 1 leaves (slot (i - 1 - i0) % (k0 + 1)), padded
                 # row i + k0 - 1 enters (slot (i + k0 - 1 - i0) % (k0 + 1)).
                 p = i + k0 - 1
                 t = (p - i0) % (k0 + 1)
-                s = ip0[p]
-                if s >= 0:
-                    _pad_row(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line)
-                    if _box_line(line, slot_buf[t], W, k1, inv1, first1):
-                        bad += 1
-                    slots[t] = slot_buf[t]
-                else:
-                    slots[t] = fh
+                bad += _box_ring_row(xp, x8p, b * H, ip0[p], W, ip1, P1, before1, fill,
+                                     line, slot_buf[t], k1, inv1, first1, fh,
+                                     &slots[t])
                 old = slots[(i - 1 - i0) % (k0 + 1)]
                 _box_step(slots[t], old, a, &out[b, i, 0], W, inv0)
             for i in range(W):
                 if not isfinite(a[i]):
                     bad += 1
-    return bad == 0
+    return bad == 0, used

@@ -8,7 +8,7 @@ whose blocks are computed by imfilt's in-memory kernels: :func:`convolve`,
 (``canny`` has no chunked form: its hysteresis links edges across the
 whole image), the pooling functions :func:`max_pool2d`, :func:`min_pool2d`,
 :func:`avg_pool2d` and :func:`upsample`, and the N-D neighbourhood
-filters (``ND_HALO_TABLE``): :func:`gaussian`,
+filters: :func:`gaussian`,
 :func:`unsharp_mask`, :func:`gaussian_laplace`,
 :func:`gaussian_gradient_magnitude`, :func:`difference_of_gaussians`,
 :func:`box`, :func:`median`, :func:`rank_filter`, :func:`percentile_filter`,
@@ -40,8 +40,9 @@ itself never imports Dask.
 
 Layout: ``_graph`` plans the halos and builds the task graphs;
 ``_filters`` holds the front ends -- convolution, pooling, upsampling, and
-the local-window filters generated from one table (``HALO_TABLE``: a new
-window filter is one row there).
+the neighbourhood filters (edge, smoothing, rank, morphology, bilateral)
+generated from one table (``HALO_TABLE``: a new window filter is one row
+there).
 """
 
 try:

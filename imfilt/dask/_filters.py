@@ -1,27 +1,30 @@
 """The front ends of :mod:`imfilt.dask`: each validates its arguments once,
 plans the halos (``_graph``) and runs imfilt's in-memory kernels per block.
 
-The local-window filters (fixed 'same'-size windows: the edge filters) are
-generated from ``HALO_TABLE``: one row names the in-memory function, its halo
-and its number of outputs, and the wrapper -- signature, validation, graph,
+The neighbourhood filters -- the 2-D edge filters (fixed 'same'-size
+windows) and the N-D smoothing, rank, morphology and bilateral filters --
+are generated from one table, ``HALO_TABLE``: a row names the in-memory
+function, its halo (fixed, or computed from the call's arguments) and its
+number of outputs, and the wrapper -- signature, validation, graph,
 docstring -- follows from that row.
 """
 
 import functools
 import inspect
+import textwrap
 from dataclasses import replace
+from typing import NamedTuple
 
 import dask.array as da
 import numpy as np
 
 from imfilt import _linear, edges, morphology, pooling, rank, smoothing
-from imfilt._channels import check_colour_ambiguity
 from imfilt._docs import docfiller
 from imfilt.bilateral import bilateral as _bilateral
 from imfilt.bilateral import bilateral_radius
-from imfilt._geometry import (as_tuple, channel_axis_index, dilated_span, filter_axes,
-                              mode_pads, spatial_axes, valid_swap)
-from imfilt._geometry import check_colour_ambiguity as _check_colour_nd
+from imfilt._geometry import (PLANES_HINT, STACK_HINT, as_tuple, channel_axis_index,
+                              check_colour_ambiguity, dilated_span, filter_axes, mode_pads,
+                              spatial_axes, valid_swap)
 from imfilt._halo import plan_axis
 from imfilt._kernels import _pool as _kpool
 from imfilt._modes import canonical_boundary
@@ -42,11 +45,12 @@ def _valid_patch(patch, *, kernel, dtype, spec):
     return _linear.apply(patch, kernel, 0, dtype, None, spec)
 
 
-def _channel_axes(shape, axes, channel_axis, func):
+def _channel_axes(image, axes, channel_axis, func):
     """``axes`` for a 2-D filter given ``channel_axis`` (the colour rule applied)."""
-    check_colour_ambiguity(shape, axes, channel_axis, func)
+    check_colour_ambiguity(image, axes, channel_axis, func, STACK_HINT)
     if channel_axis is None:
         return axes
+    shape = image.shape
     c = channel_axis_index(channel_axis, len(shape))
     rest = [a for a in range(len(shape)) if a != c]
     if axes is None:
@@ -65,7 +69,7 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
     image = as_dask(image)
     kernel = as_array(kernel, "kernel")
     if kernel.ndim == 2 or channel_axis is not None:
-        axes = _channel_axes(image.shape, axes, channel_axis,
+        axes = _channel_axes(image, axes, channel_axis,
                              name.replace("imfilt-", "imfilt.dask."))
     # Parsed once, here: every block reuses the spec (workers=None is imfilt's
     # default thread count, resolved when the graph is built).
@@ -162,7 +166,15 @@ out : dask.array.Array
     at the outputs centred on the input chunk edges)."""
 
 
-_fill_docs = docfiller(dask_linear_sections="\n".join([
+#: The heading and imports of every example here.
+_EXAMPLES = """\
+Examples
+--------
+>>> import numpy as np, dask.array as da, imfilt, imfilt.dask"""
+
+_EXAMPLES_INDENTED = textwrap.indent(_EXAMPLES, "    ").lstrip()
+
+_fill_docs = docfiller(dask_examples=_EXAMPLES, dask_linear_sections="\n".join([
     "Parameters", "----------", _PARAMS, "", "Returns", "-------", _RETURNS, "",
     "Raises", "------", "ImportError",
     "    When Dask is not installed (install ``imfilt[dask]``)."]))
@@ -190,9 +202,7 @@ def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype=
     imfilt.convolve : the in-memory function.
     correlate : without flipping the kernel.
 
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    %(dask_examples)s
     >>> image = np.arange(36, dtype=np.float32).reshape(6, 6)
     >>> lazy = imfilt.dask.convolve(da.from_array(image, chunks=2), np.ones((3, 3)),
     ...                             mode="same", boundary="wrap")
@@ -250,52 +260,6 @@ def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *, dtype
 # local-window filters, generated from one table
 
 
-#: name -> (in-memory function, halo ``((top, bottom), (left, right))`` or a
-#: function of the call's keyword arguments returning it, number of outputs,
-#: doctest example).  A new window filter of imfilt is one row here.
-HALO_TABLE = {
-    "sobel": (edges.sobel, lambda size=3, **kw: ((edges.check_sobel_size(size) // 2,) * 2,) * 2,
-              1, """\
-    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
-    >>> image = np.add.outer(np.arange(6.0), np.zeros(6))       # brighter downwards
-    >>> lazy = imfilt.dask.sobel(da.from_array(image, chunks=2), axis=0)
-    >>> lazy.compute()[2]
-    array([8., 8., 8., 8., 8., 8.])
-    >>> np.array_equal(lazy.compute(), imfilt.sobel(image, axis=0))
-    True"""),
-    "scharr": (edges.scharr, ((1, 1), (1, 1)), 1, """\
-    >>> import numpy as np, dask.array as da, imfilt.dask
-    >>> image = np.add.outer(np.zeros(5), np.arange(5.0))       # brighter to the right
-    >>> imfilt.dask.scharr(da.from_array(image, chunks=3), axis=1).compute()[2, 2]
-    np.float64(32.0)"""),
-    "prewitt": (edges.prewitt, ((1, 1), (1, 1)), 1, """\
-    >>> import numpy as np, dask.array as da, imfilt.dask
-    >>> image = np.add.outer(np.zeros(5), np.arange(5.0))
-    >>> imfilt.dask.prewitt(da.from_array(image, chunks=3), axis=1).compute()[2, 2]
-    np.float64(6.0)"""),
-    "roberts": (edges.roberts, ((0, 1), (0, 1)), 1, """\
-    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
-    >>> image = np.zeros((6, 6), dtype=np.float32)
-    >>> image[2:, 2:] = 1
-    >>> out = imfilt.dask.roberts(da.from_array(image, chunks=(2, 3))).compute()
-    >>> np.array_equal(out, imfilt.roberts(image))
-    True"""),
-    "laplace": (edges.laplace, ((1, 1), (1, 1)), 1, """\
-    >>> import numpy as np, dask.array as da, imfilt.dask
-    >>> dot = np.zeros((5, 5), dtype=np.uint8)
-    >>> dot[2, 2] = 1
-    >>> imfilt.dask.laplace(da.from_array(dot, chunks=2)).compute()[1:4, 1:4]
-    array([[ 0.,  1.,  0.],
-           [ 1., -4.,  1.],
-           [ 0.,  1.,  0.]], dtype=float32)"""),
-    "gradient": (edges.gradient, ((1, 1), (1, 1)), 2, """\
-    >>> import numpy as np, dask.array as da, imfilt.dask
-    >>> image = np.add.outer(np.arange(6.0), np.zeros(6))
-    >>> magnitude, direction = imfilt.dask.gradient(da.from_array(image, chunks=4))
-    >>> float(magnitude[3, 3].compute()), round(float(direction[3, 3].compute()), 4)
-    (8.0, 1.5708)"""),
-}
-
 _EDGE_COMMON = """    Each block gathers its one-pixel halo (from the opposite side for
     ``boundary='wrap'``) and runs the in-memory filter; the result is
     bit-identical to it for every chunking.  ``workers`` defaults to 1
@@ -314,13 +278,6 @@ _PARAM_DOCS = {
                  "    The 4- (default) or 8-neighbour Laplacian kernel.",
     "boundary": "boundary : str, optional\n"
                 "    Boundary rule (default ``'symm'``), every name of :func:`imfilt.convolve`.",
-    "size": "size : {3, 5, 7}, optional\n"
-            "    Sobel aperture (default 3); the halo grows to ``size // 2``.",
-    "fillvalue": "fillvalue : scalar, optional\n"
-                 "    Value outside the image for ``boundary='fill'`` (default 0).",
-    "mask": "mask : array_like or dask.array.Array of bool, 2-D, optional\n"
-            "    As for the in-memory filter: 0 outside the mask eroded by 3x3 (a Dask\n"
-            "    mask is eroded lazily, chunk by chunk).",
     "convention": "convention : {'ndimage', 'skimage'}, optional\n"
                   "    Kernel scaling, as for the in-memory filter.",
     "channel_axis": "channel_axis : int, optional\n"
@@ -365,60 +322,6 @@ def _local_doc(name, func, params, n_out, example):
     """
 
 
-def _local_filter(name, func, halo, n_out, example):
-    """The chunked wrapper of one ``HALO_TABLE`` row (workers default to 1 per block)."""
-    sig = inspect.signature(func)
-    sig = sig.replace(parameters=[p.replace(default=1) if p.name == "workers" else p
-                                  for p in sig.parameters.values()])
-
-    def wrapper(*args, **kwargs):
-        call = sig.bind(*args, **kwargs)
-        call.apply_defaults()
-        kw = dict(call.arguments)
-        image, boundary, channel_axis = kw.pop("image"), kw.pop("boundary"), kw.pop("channel_axis")
-        mask = kw.pop("mask", None)
-        pads = halo(**kw) if callable(halo) else halo
-        out = local_map(image, func, pads, boundary, f"imfilt-{name}",
-                        n_out=n_out if n_out > 1 else None, channel_axis=channel_axis, **kw)
-        if mask is not None:
-            out = _masked(out, mask, channel_axis)
-        return tuple(out[i] for i in range(n_out)) if n_out > 1 else out
-
-    wrapper.__name__ = wrapper.__qualname__ = name
-    wrapper.__signature__ = sig
-    wrapper.__doc__ = _local_doc(name, func, list(sig.parameters), n_out, example)
-    return wrapper
-
-
-def _masked(out, mask, channel_axis):
-    """``out`` set to 0 outside ``mask`` eroded by 3x3, as the in-memory filters do."""
-    if isinstance(mask, da.Array):
-        if mask.ndim != 2 or np.dtype(mask.dtype).kind not in "biuf":
-            edges.eroded_mask(np.zeros((1,) * mask.ndim, dtype=mask.dtype))  # the message
-        m = mask.astype(bool)
-        padded = da.pad(m, 1, constant_values=False)
-        n0, n1 = m.shape
-        eroded = m
-        for di in (0, 1, 2):
-            for dj in (0, 1, 2):
-                eroded = eroded & padded[di:di + n0, dj:dj + n1]
-    else:
-        eroded = edges.eroded_mask(mask)
-    spatial = out.shape[-2:] if channel_axis is None else tuple(
-        n for a, n in enumerate(out.shape[-3:]) if a != int(channel_axis) % 3)
-    if tuple(eroded.shape) != tuple(spatial):
-        raise ValueError(f"mask must have the image's shape {tuple(spatial)}; got shape "
-                         f"{tuple(eroded.shape)}")
-    if channel_axis is not None:
-        eroded = eroded[(slice(None),) * (int(channel_axis) % 3) + (None,)]
-    return da.where(eroded, out, out.dtype.type(0))
-
-
-sobel, scharr, prewitt, roberts, laplace, gradient = (
-    _local_filter(name, *HALO_TABLE[name])
-    for name in ("sobel", "scharr", "prewitt", "roberts", "laplace", "gradient"))
-
-
 # --------------------------------------------------------------------------
 # pooling (PyTorch semantics) and upsampling
 
@@ -434,6 +337,7 @@ as ``divisor_override``, which reproduces the in-memory count exactly.
 ``workers`` defaults to 1 thread per block (module *Threads* section)."""
 
 _fill_pool_docs = docfiller(
+    dask_examples=_EXAMPLES,
     dask_pool_common=_POOL_COMMON,
     dask_pool_x="x : dask.array.Array or array_like\n    The input, any chunking.",
     dask_select_params="""\
@@ -480,8 +384,8 @@ def _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, worker
     if planes:
         pass                      # channels already moved before (H, W)
     elif channel_axis is None:
-        check_colour_ambiguity(x.shape, None, None, name.replace("imfilt-", "imfilt.dask."),
-                               "channel_axis=0", "x")
+        check_colour_ambiguity(x, None, None, name.replace("imfilt-", "imfilt.dask."),
+                               PLANES_HINT, "x")
     else:
         c = channel_axis_index(channel_axis, x.ndim)
         if x.ndim < 3:
@@ -557,14 +461,19 @@ def _avg_override_patch(patch, *, func, kernel_size, stride, divisor, workers):
     return func(patch, kernel_size, stride, 0, False, True, divisor, workers=workers)
 
 
-# max_pool2d and min_pool2d are deliberately two thin fronts that differ in data
-# only (docstring, in-memory function) over _select_pool.
-@_fill_pool_docs
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, channel_axis=None, workers=1):
-    """Max pooling of a Dask array.
+def _select_front(func, op, example):
+    """The chunked front of the max or min pooling ``func`` (``op``): the two
+    differ only in that function and their docstring example."""
+    def front(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+              return_indices=False, *, channel_axis=None, workers=1):
+        return _select_pool(func, op, x, kernel_size, stride, padding, dilation, ceil_mode,
+                            return_indices, workers, channel_axis)
 
-    Chunked :func:`imfilt.max_pool2d`, PyTorch semantics.
+    name = func.__name__
+    front.__name__ = front.__qualname__ = name
+    front.__doc__ = f"""{op.capitalize()} pooling of a Dask array.
+
+    Chunked :func:`imfilt.{name}`, PyTorch semantics.
     %(dask_pool_common)s
 
     Parameters
@@ -575,11 +484,15 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
     See Also
     --------
-    imfilt.max_pool2d : the in-memory function.
+    imfilt.{name} : the in-memory function.
 
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    %(dask_examples)s
+{example}
+    """
+    return _fill_pool_docs(front)
+
+
+max_pool2d = _select_front(pooling.max_pool2d, "max", """\
     >>> x = np.arange(36, dtype=np.float32).reshape(6, 6)
     >>> lazy = imfilt.dask.max_pool2d(da.from_array(x, chunks=(3, 4)), 3, stride=2, padding=1)
     >>> lazy.compute()
@@ -587,40 +500,12 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
            [19., 21., 23.],
            [31., 33., 35.]], dtype=float32)
     >>> np.array_equal(lazy.compute(), imfilt.max_pool2d(x, 3, stride=2, padding=1))
-    True
-    """
-    return _select_pool(pooling.max_pool2d, "max", x, kernel_size, stride, padding, dilation,
-                        ceil_mode, return_indices, workers, channel_axis)
-
-
-@_fill_pool_docs
-def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False, *, channel_axis=None, workers=1):
-    """Min pooling of a Dask array.
-
-    Chunked :func:`imfilt.min_pool2d`, PyTorch semantics.
-    %(dask_pool_common)s
-
-    Parameters
-    ----------
-    %(dask_pool_x)s
-    %(dask_select_params)s
-    %(dask_pool_tail)s
-
-    See Also
-    --------
-    imfilt.min_pool2d : the in-memory function.
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, imfilt.dask
+    True""")
+min_pool2d = _select_front(pooling.min_pool2d, "min", """\
     >>> x = da.from_array(np.arange(16.0).reshape(4, 4), chunks=3)
     >>> imfilt.dask.min_pool2d(x, 2).compute()
     array([[ 0.,  2.],
-           [ 8., 10.]])
-    """
-    return _select_pool(pooling.min_pool2d, "min", x, kernel_size, stride, padding, dilation,
-                        ceil_mode, return_indices, workers, channel_axis)
+           [ 8., 10.]])""")
 
 
 @_fill_pool_docs
@@ -643,9 +528,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
     --------
     imfilt.avg_pool2d : the in-memory function.
 
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    %(dask_examples)s
     >>> x = np.arange(25, dtype=np.float32).reshape(5, 5)
     >>> lazy = imfilt.dask.avg_pool2d(da.from_array(x, chunks=2), 2, ceil_mode=True,
     ...                               count_include_pad=False)
@@ -673,6 +556,7 @@ def _upsample_patch(patch, *, factor, method, workers):
     return out[..., fy:out.shape[-2] - fy, fx:out.shape[-1] - fx] if method == "bilinear" else out
 
 
+@_fill_pool_docs
 def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, workers=1):
     """Enlarge a Dask array by an integer factor: chunked :func:`imfilt.upsample`.
 
@@ -712,9 +596,7 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, 
     --------
     imfilt.upsample : the in-memory function.
 
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    %(dask_examples)s
     >>> image = np.array([[0., 4.], [8., 12.]])
     >>> lazy = imfilt.dask.upsample(da.from_array(image, chunks=1), 2)
     >>> lazy.chunks
@@ -726,7 +608,7 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, 
            [ 8.,  9., 11., 12.]])
     """
     x = as_dask(image)
-    axes = _channel_axes(x.shape, axes, channel_axis, "imfilt.dask.upsample")
+    axes = _channel_axes(x, axes, channel_axis, "imfilt.dask.upsample")
     workers = dask_workers(workers)
     # Validate factor, method and axes like the in-memory function.
     probe = _upsample(np.zeros((1,) * max(x.ndim - 2, 0) + (1, 1), dtype=x.dtype), factor,
@@ -755,11 +637,9 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, 
 # cropped.  Where a block touches the image border the in-memory call sees
 # that very border and applies the same rule, so the result is bit for bit
 # the in-memory one; where the reach is not smaller than the axis, that
-# axis is kept whole.  ``box`` restarts its running sums every 256 outputs
-# at global positions: its blocks reach back to the start of their first
-# output's band (up to 255 + size // 2 samples) and are filtered with their
-# global origin (``smoothing.box_at``), so their rounding is the whole
-# image's.  Multi-pass filters (opening, top-hats) need the sum
+# axis is kept whole.  (``box`` is left out: its running sums start at
+# the line's first sample, so a block's rounding differs from the whole
+# image's in the last bit.)  Multi-pass filters (opening, top-hats) need the sum
 # of their passes' reaches; a larger halo than needed is never wrong.
 
 
@@ -790,10 +670,6 @@ def _box_reach(size, n):
     return tuple((255 + s // 2, s - 1 - s // 2) for s in as_tuple("size", size, n, minimum=1))
 
 
-def _nd_block(block, *, func, kwargs):
-    return func(block, **kwargs)
-
-
 def _origin_block(block, *, func, kwargs, starts, depth, wrap, block_info=None):
     """``func(block, origin, ...)`` with the block's global origin (its halo included)."""
     origin = []
@@ -812,6 +688,10 @@ def _pair(h):
     return tuple(h) if isinstance(h, tuple) else (h, h)
 
 
+def _nd_block(block, *, func, kwargs):
+    return func(block, **kwargs)
+
+
 def nd_map(func, name, reach, image, kwargs, at=None):
     """The chunked ``func``: every block extended by ``reach`` (per filtered axis).
 
@@ -821,7 +701,7 @@ def nd_map(func, name, reach, image, kwargs, at=None):
     """
     x = as_dask(image)
     axes, channel_axis = kwargs.get("axes"), kwargs.get("channel_axis")
-    _check_colour_nd(x, axes, channel_axis, name)
+    check_colour_ambiguity(x, axes, channel_axis, name)
     kwargs = dict(kwargs, workers=dask_workers(kwargs.get("workers")))
     # A tiny in-memory call validates every argument now and gives the dtype.
     probe = func(np.zeros((1,) * x.ndim, dtype=np.dtype(x.dtype).newbyteorder("=")), **kwargs)
@@ -857,48 +737,102 @@ def nd_map(func, name, reach, image, kwargs, at=None):
                           dtype=probe.dtype, meta=np.empty((0,) * x.ndim, probe.dtype))
 
 
-#: name -> (in-memory function, reach(n_filtered_axes, kwargs) -> per-axis halo
-#: (an int or a ``(before, after)`` pair)[, block function taking the block's
-#: global ``origin``]).  A new N-D neighbourhood filter of imfilt is one row here.
-ND_HALO_TABLE = {
-    "gaussian": (smoothing.gaussian,
-                 lambda n, kw: _gauss_reach(kw["sigma"], kw["truncate"], kw["radius"], n)),
-    "unsharp_mask": (smoothing.unsharp_mask,
-                     lambda n, kw: _gauss_reach(kw["radius"], kw["truncate"], None, n)),
-    "gaussian_laplace": (smoothing.gaussian_laplace,
-                         lambda n, kw: _gauss_reach(kw["sigma"], kw["truncate"], kw["radius"], n)),
-    "gaussian_gradient_magnitude": (
-        smoothing.gaussian_gradient_magnitude,
-        lambda n, kw: _gauss_reach(kw["sigma"], kw["truncate"], kw["radius"], n)),
-    "difference_of_gaussians": (
+#: name -> ``_Row(in-memory function, reach, outputs, doctest example, at,
+#: local)``, one row per chunked filter.  ``local`` rows are 2-D window
+#: filters (the edge filters: 'same'-size output, ``channel_axis`` for colour,
+#: an optional ``mask``, run by ``local_map``) whose ``reach`` is the halo
+#: ``((top, bottom), (left, right))`` or a function of the call's keyword
+#: arguments returning it; the other rows are N-D neighbourhood filters whose
+#: ``reach(n_filtered_axes, kwargs)`` gives the per-axis halo (an int or a
+#: ``(before, after)`` pair; run by ``nd_map``, through ``at(block, origin=...)``
+#: when the block's global origin matters).  ``outputs`` > 1 returns a tuple;
+#: ``example`` is the 2-D rows' doctest (the N-D rows share one).  A new
+#: neighbourhood filter of imfilt is one row here.
+class _Row(NamedTuple):
+    func: object
+    reach: object
+    outputs: int = 1
+    example: str = ""
+    at: object = None
+    local: bool = False
+
+
+def _window(passes=1):
+    """The reach of a window filter given by ``size``/``footprint``, ``passes`` times."""
+    return lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, passes)
+
+
+def _gauss(sigma, radius="radius"):
+    """The reach of a Gaussian of the argument ``sigma`` (and ``radius``, if any)."""
+    return lambda n, kw: _gauss_reach(kw[sigma], kw["truncate"], kw.get(radius), n)
+
+
+_EDGE = ((1, 1), (1, 1))
+
+HALO_TABLE = {
+    "sobel": _Row(edges.sobel, lambda size=3, **kw: ((edges.check_sobel_size(size) // 2,) * 2,) * 2,
+                  1, local=True, example="""\
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.add.outer(np.arange(6.0), np.zeros(6))       # brighter downwards
+    >>> lazy = imfilt.dask.sobel(da.from_array(image, chunks=2), axis=0)
+    >>> lazy.compute()[2]
+    array([8., 8., 8., 8., 8., 8.])
+    >>> np.array_equal(lazy.compute(), imfilt.sobel(image, axis=0))
+    True"""),
+    "scharr": _Row(edges.scharr, _EDGE, 1, local=True, example="""\
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = np.add.outer(np.zeros(5), np.arange(5.0))       # brighter to the right
+    >>> imfilt.dask.scharr(da.from_array(image, chunks=3), axis=1).compute()[2, 2]
+    np.float64(32.0)"""),
+    "prewitt": _Row(edges.prewitt, _EDGE, 1, local=True, example="""\
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = np.add.outer(np.zeros(5), np.arange(5.0))
+    >>> imfilt.dask.prewitt(da.from_array(image, chunks=3), axis=1).compute()[2, 2]
+    np.float64(6.0)"""),
+    "roberts": _Row(edges.roberts, ((0, 1), (0, 1)), 1, local=True, example="""\
+    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    >>> image = np.zeros((6, 6), dtype=np.float32)
+    >>> image[2:, 2:] = 1
+    >>> out = imfilt.dask.roberts(da.from_array(image, chunks=(2, 3))).compute()
+    >>> np.array_equal(out, imfilt.roberts(image))
+    True"""),
+    "laplace": _Row(edges.laplace, _EDGE, 1, local=True, example="""\
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> dot = np.zeros((5, 5), dtype=np.uint8)
+    >>> dot[2, 2] = 1
+    >>> imfilt.dask.laplace(da.from_array(dot, chunks=2)).compute()[1:4, 1:4]
+    array([[ 0.,  1.,  0.],
+           [ 1., -4.,  1.],
+           [ 0.,  1.,  0.]], dtype=float32)"""),
+    "gradient": _Row(edges.gradient, _EDGE, 2, local=True, example="""\
+    >>> import numpy as np, dask.array as da, imfilt.dask
+    >>> image = np.add.outer(np.arange(6.0), np.zeros(6))
+    >>> magnitude, direction = imfilt.dask.gradient(da.from_array(image, chunks=4))
+    >>> float(magnitude[3, 3].compute()), round(float(direction[3, 3].compute()), 4)
+    (8.0, 1.5708)"""),
+    "gaussian": _Row(smoothing.gaussian, _gauss("sigma")),
+    "unsharp_mask": _Row(smoothing.unsharp_mask, _gauss("radius", None)),
+    "gaussian_laplace": _Row(smoothing.gaussian_laplace, _gauss("sigma")),
+    "gaussian_gradient_magnitude": _Row(smoothing.gaussian_gradient_magnitude, _gauss("sigma")),
+    "difference_of_gaussians": _Row(
         smoothing.difference_of_gaussians,
         lambda n, kw: _dog_reach(kw["low_sigma"], kw["high_sigma"], kw["truncate"], n)),
-    "median": (rank.median, lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
-    "rank_filter": (rank.rank_filter,
-                    lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
-    "percentile_filter": (rank.percentile_filter,
-                          lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
-    "minimum_filter": (morphology.minimum_filter,
-                       lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
-    "maximum_filter": (morphology.maximum_filter,
-                       lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
-    "erosion": (morphology.erosion, lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
-    "dilation": (morphology.dilation,
-                 lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
-    "morphological_gradient": (morphology.morphological_gradient,
-                               lambda n, kw: _window_reach(kw["size"], kw["footprint"], n)),
+    "median": _Row(rank.median, _window()),
+    "rank_filter": _Row(rank.rank_filter, _window()),
+    "percentile_filter": _Row(rank.percentile_filter, _window()),
+    "minimum_filter": _Row(morphology.minimum_filter, _window()),
+    "maximum_filter": _Row(morphology.maximum_filter, _window()),
+    "erosion": _Row(morphology.erosion, _window()),
+    "dilation": _Row(morphology.dilation, _window()),
+    "morphological_gradient": _Row(morphology.morphological_gradient, _window()),
     # Two passes (erosion then dilation, or the reverse): twice the reach.
-    "opening": (morphology.opening,
-                lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
-    "closing": (morphology.closing,
-                lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
-    "white_tophat": (morphology.white_tophat,
-                     lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
-    "black_tophat": (morphology.black_tophat,
-                     lambda n, kw: _window_reach(kw["size"], kw["footprint"], n, 2)),
-    "bilateral": (_bilateral,
-                  lambda n, kw: (bilateral_radius(int(kw["diameter"]), kw["sigma_space"]),) * n),
-    "box": (smoothing.box, lambda n, kw: _box_reach(kw["size"], n), smoothing.box_at),
+    "opening": _Row(morphology.opening, _window(2)),
+    "closing": _Row(morphology.closing, _window(2)),
+    "white_tophat": _Row(morphology.white_tophat, _window(2)),
+    "black_tophat": _Row(morphology.black_tophat, _window(2)),
+    "bilateral": _Row(_bilateral, lambda n, kw: (
+        bilateral_radius(int(kw["diameter"]), kw["sigma_space"]),) * n),
+    "box": _Row(smoothing.box, lambda n, kw: _box_reach(kw["size"], n), at=smoothing.box_at),
 }
 
 
@@ -945,9 +879,7 @@ def _nd_doc(name, func, params):
     --------
     imfilt.{name} : the in-memory filter.
 
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, imfilt, imfilt.dask
+    {_EXAMPLES_INDENTED}
     >>> image = np.random.default_rng(0).random((9, 10))
     >>> lazy = imfilt.dask.{name}(da.from_array(image, chunks=(2, 4)), {arg})
     >>> np.array_equal(lazy.compute(), imfilt.{name}(image, {arg}))
@@ -955,25 +887,64 @@ def _nd_doc(name, func, params):
     """
 
 
-def _nd_filter(name, func, reach, at=None):
-    """The chunked wrapper of one ``ND_HALO_TABLE`` row."""
-    sig = inspect.signature(func)
+def _masked(out, mask, channel_axis):
+    """``out`` set to 0 outside ``mask`` eroded by 3x3, as the in-memory filters do."""
+    if isinstance(mask, da.Array):
+        if mask.ndim != 2 or np.dtype(mask.dtype).kind not in "biuf":
+            edges.eroded_mask(np.zeros((1,) * mask.ndim, dtype=mask.dtype))  # the message
+        m = mask.astype(bool)
+        padded = da.pad(m, 1, constant_values=False)
+        n0, n1 = m.shape
+        eroded = m
+        for di in (0, 1, 2):
+            for dj in (0, 1, 2):
+                eroded = eroded & padded[di:di + n0, dj:dj + n1]
+    else:
+        eroded = edges.eroded_mask(mask)
+    spatial = out.shape[-2:] if channel_axis is None else tuple(
+        n for a, n in enumerate(out.shape[-3:]) if a != int(channel_axis) % 3)
+    if tuple(eroded.shape) != tuple(spatial):
+        raise ValueError(f"mask must have the image's shape {tuple(spatial)}; got shape "
+                         f"{tuple(eroded.shape)}")
+    if channel_axis is not None:
+        eroded = eroded[(slice(None),) * (int(channel_axis) % 3) + (None,)]
+    return da.where(eroded, out, out.dtype.type(0))
+
+
+def _chunked_filter(name, row):
+    """The chunked wrapper of one ``HALO_TABLE`` row: the in-memory function's
+    signature with ``workers`` defaulting to 1 thread per block and no ``out``."""
+    sig = inspect.signature(row.func)
     sig = sig.replace(parameters=[p.replace(default=1) if p.name == "workers" else p
                                   for p in sig.parameters.values() if p.name != "out"])
+    window_2d = row.local
 
     def wrapper(*args, **kwargs):
         call = sig.bind(*args, **kwargs)
         call.apply_defaults()
         kw = dict(call.arguments)
         image = kw.pop("image")
-        return nd_map(func, name, reach, image, kw, at)
+        if not window_2d:
+            return nd_map(row.func, name, row.reach, image, kw, row.at)
+        boundary, channel_axis = kw.pop("boundary"), kw.pop("channel_axis")
+        mask = kw.pop("mask", None)
+        pads = row.reach(**kw) if callable(row.reach) else row.reach
+        n_out = row.outputs if row.outputs > 1 else None
+        out = local_map(image, row.func, pads, boundary, f"imfilt-{name}", n_out=n_out,
+                        channel_axis=channel_axis, **kw)
+        if mask is not None:
+            out = _masked(out, mask, channel_axis)
+        return tuple(out[i] for i in range(row.outputs)) if n_out else out
 
     wrapper.__name__ = wrapper.__qualname__ = name
     wrapper.__signature__ = sig
-    wrapper.__doc__ = _nd_doc(name, func, list(sig.parameters))
+    params = list(sig.parameters)
+    wrapper.__doc__ = (_local_doc(name, row.func, params, row.outputs, row.example) if window_2d
+                       else _nd_doc(name, row.func, params))
     return wrapper
 
 
-ND_FILTERS = tuple(ND_HALO_TABLE)
-globals().update({name: _nd_filter(name, *ND_HALO_TABLE[name]) for name in ND_FILTERS})
-__all__ += list(ND_FILTERS) + ["ND_HALO_TABLE"]
+globals().update({name: _chunked_filter(name, row) for name, row in HALO_TABLE.items()})
+#: The N-D neighbourhood filters (the rows with a reach function).
+ND_FILTERS = tuple(name for name, row in HALO_TABLE.items() if not row.local)
+__all__ += list(ND_FILTERS)
