@@ -263,15 +263,11 @@ def pyramid_down(image, *, dstsize=None, axes=None, channel_axis=None, workers=N
     >>> imfilt.pyramid_down(np.ones((6, 6)), dstsize=(2, 4)).shape
     (2, 4)
     """
-    nthreads = resolve_workers(workers)
-    planes, info = _as_stack(image, axes, "pyramid_down", channel_axis=channel_axis)
-    planes = _float_planes(planes, "pyramid_down")
+    nthreads, planes, info, (Ho, Wo) = _pyramid_setup(
+        "pyramid_down", image, axes, channel_axis, workers, dstsize,
+        lambda n: (n + 1) // 2, lambda d, n: d >= 1 and abs(2 * d - n) <= 2,
+        "|2*dst - src| <= 2")
     P, H, W = planes.shape
-    if H == 0 or W == 0:
-        raise ValueError(f"pyramid_down: image has an empty spatial axis, shape {planes.shape[1:]}")
-    Ho, Wo = _dstsize(dstsize, (H, W), ((H + 1) // 2, (W + 1) // 2),
-                      lambda d, n: d >= 1 and abs(2 * d - n) <= 2, "|2*dst - src| <= 2",
-                      "pyramid_down")
     out = np.empty((P, Ho, Wo), dtype=planes.dtype)
     rowmap = boundary_index(H, 2, 2 * Ho + 1 - H, "reflect")
     if 2 * (Wo - 1) < W:
@@ -285,6 +281,23 @@ def pyramid_down(image, *, dstsize=None, axes=None, channel_axis=None, workers=N
                         boundary_index(W, 2, 2, "reflect")[W - 1:W + 4], nthreads, True)
     out[...] = np.concatenate([head, last], axis=2)
     return _from_stack(out, info)
+
+
+def _pyramid_setup(func, image, axes, channel_axis, workers, dstsize, default, valid, rule):
+    """``(threads, float planes, stack info, (rows, cols))`` of one pyramid call.
+
+    ``default(n)`` is the output length of an input axis of length ``n``;
+    ``valid(dst, n)`` and its text ``rule`` decide which ``dstsize`` is
+    accepted.  ``pyramid_down`` needs a non-empty image.
+    """
+    nthreads = resolve_workers(workers)
+    planes, info = _as_stack(image, axes, func, channel_axis=channel_axis)
+    planes = _float_planes(planes, func)
+    H, W = planes.shape[1:]
+    if func == "pyramid_down" and (H == 0 or W == 0):
+        raise ValueError(f"pyramid_down: image has an empty spatial axis, shape {planes.shape[1:]}")
+    size = _dstsize(dstsize, (H, W), (default(H), default(W)), valid, rule, func)
+    return nthreads, planes, info, size
 
 
 def _run_pyramid(planes, out, rowmap, colmap, nthreads, down):
@@ -326,13 +339,11 @@ def pyramid_up(image, *, dstsize=None, axes=None, channel_axis=None, workers=Non
     >>> imfilt.pyramid_up(np.ones((3, 4)), dstsize=(7, 7)).shape
     (7, 7)
     """
-    nthreads = resolve_workers(workers)
-    planes, info = _as_stack(image, axes, "pyramid_up", channel_axis=channel_axis)
-    planes = _float_planes(planes, "pyramid_up")
+    nthreads, planes, info, (Ho, Wo) = _pyramid_setup(
+        "pyramid_up", image, axes, channel_axis, workers, dstsize,
+        lambda n: 2 * n, lambda d, n: d >= 0 and abs(d - 2 * n) == d % 2,
+        "|dst - 2*src| == dst % 2")
     P, H, W = planes.shape
-    Ho, Wo = _dstsize(dstsize, (H, W), (2 * H, 2 * W),
-                      lambda d, n: d >= 0 and abs(d - 2 * n) == d % 2, "|dst - 2*src| == dst % 2",
-                      "pyramid_up")
     out = (np.empty if H and W else np.zeros)((P, 2 * H, 2 * W), dtype=planes.dtype)
     unused = np.zeros(1, dtype=np.intp)
     out = _run_pyramid(planes, out, unused, unused, nthreads, False)
