@@ -281,6 +281,19 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     tcode = _TCODE[kdtype]
     itemsize = kdtype.itemsize
 
+    if _direct_3x3(x, footprint, kdtype, int(rtab[K])):
+        kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
+            np.empty(x.shape, dtype=kdtype)
+        H, W = x.shape[-2:]
+        nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
+        _threads.ran_parallel(nt)
+        rmap = boundary_index(H, 1, 1, boundary).astype(np.intp)
+        cmap = boundary_index(W, 1, 1, boundary)
+        _k.med3x3_direct(x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8),
+                         np.full(W, fill_value, dtype=kdtype).view(np.uint8), tcode, itemsize,
+                         x.size // (H * W), H, W, rmap, int(cmap[0]), int(cmap[-1]), nt)
+        return _finish(result, kout, image.dtype, dtype)
+
     # Pad once.
     before = [s // 2 for s in fshape]
     after = [s - 1 - s // 2 for s in fshape]
@@ -340,9 +353,27 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
                  itemsize, np.array(lead, dtype=np.intp), np.ascontiguousarray(plead, np.intp),
                  W, offs, algo, net, r, mode, rtab, np.ascontiguousarray(enter, np.intp),
                  np.ascontiguousarray(leave, np.intp), flip, B, rs, nt)
+    return _finish(result, kout, image.dtype, dtype)
+
+
+def _finish(result, kout, image_dtype, dtype):
+    """Copy the kernel's output ``kout`` into ``result`` unless it is ``result``."""
     if kout is not result:
-        if image.dtype.kind == "b":
+        if image_dtype.kind == "b":
             result[...] = kout.view(np.bool_) if kout.dtype.itemsize == 1 else kout.astype(bool)
         else:
             result[...] = kout.astype(dtype, copy=False)
     return result
+
+
+def _direct_3x3(x, footprint, kdtype, r):
+    """True when the full 3x3 median of integer data can be read in place.
+
+    The footprint is 3x3 on the last two axes (1 elsewhere), the rank is
+    the median's, and rows are wide enough for whole SIMD blocks.  Integer
+    images only: float images go through the padded path, which checks for NaN.
+    """
+    fs = footprint.shape
+    return (kdtype.kind in "iu" and x.ndim >= 2 and fs[-2:] == (3, 3) and r == 4
+            and all(n == 1 for n in fs[:-2]) and bool(footprint.all())
+            and x.shape[-1] >= _k.MED3X3_DIRECT_MIN_WIDTH)

@@ -77,6 +77,25 @@ def test_median_sizes_dims_parity(dtype, boundary, rng):
             np.testing.assert_array_equal(got, ref, err_msg=f"{shape} size={size}")
 
 
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "uint16", "int16", "uint32",
+                                   "int64", "uint64"])
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_median_3x3_wide_rows_parity(dtype, boundary, rng):
+    # Integer 3x3 medians of rows of >= 66 pixels are read in place (whole
+    # SIMD blocks, the last block overlapping, edge pixels apart).
+    for shape in [(1, 66), (2, 67), (5, 130), (4, 3, 201)]:
+        x = _data(rng, shape, dtype, lo=-1000, hi=1000)
+        fp = (1,) * (len(shape) - 2) + (3, 3)
+        ref = ndi.median_filter(x, fp, mode=NDI_MODE[boundary], cval=7)
+        got = median(x, 3, boundary=boundary, fillvalue=7, axes=(-2, -1))
+        assert got.dtype == x.dtype
+        np.testing.assert_array_equal(got, ref, err_msg=f"{shape}")
+        np.testing.assert_array_equal(
+            rank_filter(x, 4, 3, boundary=boundary, fillvalue=7, axes=(-2, -1)), ref)
+        np.testing.assert_array_equal(
+            median(x, 3, boundary=boundary, fillvalue=7, axes=(-2, -1), workers=3), ref)
+
+
 def _footprints(rng, ndim):
     n = 5
     yield np.ones((n,) * ndim, bool)                       # full

@@ -180,6 +180,21 @@ static void rk_med3x3_row(int tcode, const void *P, Py_ssize_t rs, Py_ssize_t W,
                 RK_M33(double, f64))
 }
 
+#define RK_M33D(T, SUF)                                                                 \
+    rk_m33d_##SUF((const T *)r0, (const T *)r1, (const T *)r2, (const T *)r3, W, cl, cr,  \
+                  *(const T *)fill, (T *)o0, (T *)o1)
+
+/* Two output rows of the in-place 3x3 median (see rk_m33d_ in _rank_impl.h). */
+static void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *r2,
+                         const void *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
+                         const void *fill, void *o0, void *o1)
+{
+    RK_DISPATCH(RK_M33D(uint8_t, u8), RK_M33D(int8_t, i8), RK_M33D(uint16_t, u16),
+                RK_M33D(int16_t, i16), RK_M33D(uint32_t, u32), RK_M33D(int32_t, i32),
+                RK_M33D(uint64_t, u64), RK_M33D(int64_t, i64), RK_M33D(float, f32),
+                RK_M33D(double, f64))
+}
+
 static int rk_has_nan(int tcode, const void *a, Py_ssize_t n)
 {
     if (tcode == RK_F32) return rk_has_nan_f32((const float *)a, n);

@@ -50,6 +50,9 @@ cdef extern from "_rank.h" nogil:
                          Py_ssize_t W, void *out, int omit)
     void rk_med3x3_row(int tcode, const void *P, Py_ssize_t rs, Py_ssize_t W, void *out,
                        void *tmp, Py_ssize_t B)
+    void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *r2,
+                      const void *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
+                      const void *fill, void *o0, void *o1)
     void rk_hist8_row(const unsigned char *P, const Py_ssize_t *offs, Py_ssize_t K,
                       const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
                       Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
@@ -58,6 +61,9 @@ cdef extern from "_rank.h" nogil:
                        const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
                        Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
                        unsigned short *out, int *hist, int *coarse)
+
+#: Narrowest image row the in-place 3x3 median takes (one SIMD block + 2).
+MED3X3_DIRECT_MIN_WIDTH = 66
 
 ALGO_NETWORK = 0
 ALGO_SELECT = 1
@@ -105,6 +111,55 @@ def pad(const unsigned char[::1] src, unsigned char[::1] dst,
                        &mapoff[0], n_last, before_last, itemsize, <const char *>&fill[0])
             nan_rows += rk_has_nan(tcode, d + i * row_bytes, PL)
     return nan_rows > 0
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef inline const char *_m33_row(const char *s, const char *f, const Py_ssize_t *rmap,
+                                 Py_ssize_t row0, Py_ssize_t k, Py_ssize_t H,
+                                 Py_ssize_t rowb) noexcept nogil:
+    """Padded row ``k`` of the plane starting at source row ``row0`` (fill row past H + 1)."""
+    if k < H + 2 and rmap[k] >= 0:
+        return s + (row0 + rmap[k]) * rowb
+    return f
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def med3x3_direct(const unsigned char[::1] src, unsigned char[::1] out,
+                  const unsigned char[::1] fillrow, int tcode, Py_ssize_t itemsize,
+                  Py_ssize_t nplanes, Py_ssize_t H, Py_ssize_t W, const Py_ssize_t[::1] rmap,
+                  Py_ssize_t cl, Py_ssize_t cr, int nthreads):
+    """The full 3x3 median of ``nplanes`` C-contiguous H x W images, read in place.
+
+    ``rmap[k]`` (k = 0 .. H + 1) is the source row of padded row ``k``
+    (-1: ``fillrow``, W fill values); ``cl``/``cr`` the source columns left
+    of column 0 and right of column W - 1 (-1: fill).  Output rows are
+    computed in pairs (each pair by the same operations whatever the
+    thread count).  Needs ``W >= MED3X3_DIRECT_MIN_WIDTH``.
+    """
+    cdef Py_ssize_t npairs = (H + 1) // 2, njobs = nplanes * npairs, j, p, y, k
+    cdef Py_ssize_t rowb = W * itemsize, chunk
+    cdef const char *s = <const char *>&src[0]
+    cdef const char *f = <const char *>&fillrow[0]
+    cdef char *o = <char *>&out[0]
+    cdef const char *r0
+    cdef const char *r1
+    cdef const char *r2
+    cdef const char *r3
+    if W < MED3X3_DIRECT_MIN_WIDTH or rmap.shape[0] != H + 2:
+        raise ValueError("imfilt: med3x3_direct needs W >= 66 and H + 2 row indices")
+    chunk = njobs // (8 * nthreads) + 1
+    with nogil:
+        for j in prange(njobs, num_threads=nthreads, schedule="dynamic", chunksize=chunk):
+            p = j // npairs
+            y = 2 * (j % npairs)
+            r0 = _m33_row(s, f, &rmap[0], p * H, y, H, rowb)
+            r1 = _m33_row(s, f, &rmap[0], p * H, y + 1, H, rowb)
+            r2 = _m33_row(s, f, &rmap[0], p * H, y + 2, H, rowb)
+            r3 = _m33_row(s, f, &rmap[0], p * H, y + 3, H, rowb)
+            rk_m33d_rows(tcode, r0, r1, r2, r3, W, cl, cr, f, o + (p * H + y) * rowb,
+                         o + (p * H + y + 1) * rowb if y + 1 < H else NULL)
 
 
 @cython.boundscheck(False)

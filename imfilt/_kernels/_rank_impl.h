@@ -265,6 +265,103 @@ static void RK_NAME(rk_med3x3_)(const RK_T *P, Py_ssize_t rs, Py_ssize_t W,
         }
     }
 }
+/* The full 3x3 median read in place (no padded copy), output rows y and
+ * y + 1 at once: r0..r3 are the source rows y - 1 .. y + 2 (a boundary
+ * row or a row of the fill value where the boundary rule says so), o1 is
+ * NULL for a single row (r3 unused).  The pair (r1, r2) is sorted once
+ * and shared by both windows' column sorts.  Interior pixels 1 .. W - 2
+ * run in blocks of RK_M33_BLOCK lanes (a fixed trip count the compiler
+ * turns into whole SIMD registers); the last block overlaps its
+ * predecessor instead of running a scalar tail (a value written twice is
+ * the same value).  Pixels 0 and W - 1 read columns cl / cr (-1: fill).
+ * Needs W >= RK_M33_BLOCK + 2. */
+#ifndef RK_M33_BLOCK
+#define RK_M33_BLOCK 64
+#endif
+#define RK_MIN_(a, b) ((b) < (a) ? (b) : (a))
+#define RK_MAX_(a, b) ((a) < (b) ? (b) : (a))
+#define RK_MED33_TAIL(lo, md, hi, dst)                                               \
+    {                                                                                  \
+        RK_T mx_ = RK_MAX_(RK_MAX_(lo[0], lo[1]), lo[2]);                              \
+        RK_T mn_ = RK_MIN_(RK_MIN_(hi[0], hi[1]), hi[2]);                              \
+        RK_T m0_ = md[0], m1_ = md[1], m2_ = md[2], t_;                                \
+        RK_CS(m0_, m1_);                                                               \
+        RK_LO(m1_, m2_);                                                               \
+        RK_HI(m0_, m1_);                                                               \
+        t_ = m1_;                                                                      \
+        RK_CS(mx_, t_);                                                                \
+        RK_LO(t_, mn_);                                                                \
+        RK_HI(mx_, t_);                                                                \
+        dst = t_;                                                                      \
+    }
+
+static RK_T RK_NAME(rk_m33_edge_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                                  Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t c2, RK_T fill)
+{
+    RK_T v0 = c0 < 0 ? fill : r0[c0], v1 = c0 < 0 ? fill : r1[c0], v2 = c0 < 0 ? fill : r2[c0];
+    RK_T v3 = c1 < 0 ? fill : r0[c1], v4 = c1 < 0 ? fill : r1[c1], v5 = c1 < 0 ? fill : r2[c1];
+    RK_T v6 = c2 < 0 ? fill : r0[c2], v7 = c2 < 0 ? fill : r1[c2], v8 = c2 < 0 ? fill : r2[c2];
+    RK_NETWORK_9_4
+    return v4;
+}
+
+static void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                              const RK_T *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
+                              RK_T fill, RK_T *o0, RK_T *o1)
+{
+    Py_ssize_t x0, x, last = W - 1 - RK_M33_BLOCK;
+    int d;
+    for (x0 = 1;; x0 += RK_M33_BLOCK) {
+        if (x0 > last) x0 = last;
+        {
+            const RK_T *restrict p0 = r0 + x0 - 1, *restrict p1 = r1 + x0 - 1;
+            const RK_T *restrict p2 = r2 + x0 - 1;
+            RK_T *restrict q0 = o0 + x0;
+            if (o1) {
+                const RK_T *restrict p3 = r3 + x0 - 1;
+                RK_T *restrict q1 = o1 + x0;
+                for (x = 0; x < RK_M33_BLOCK; x++) {
+                    RK_T lo0[3], md0[3], hi0[3], lo1[3], md1[3], hi1[3];
+                    for (d = 0; d < 3; d++) {
+                        RK_T b = p1[x + d], c = p2[x + d], a = p0[x + d], e = p3[x + d];
+                        RK_CS(b, c);
+                        lo0[d] = RK_MIN_(b, a);
+                        hi0[d] = RK_MAX_(c, a);
+                        md0[d] = RK_MAX_(b, RK_MIN_(c, a));
+                        lo1[d] = RK_MIN_(b, e);
+                        hi1[d] = RK_MAX_(c, e);
+                        md1[d] = RK_MAX_(b, RK_MIN_(c, e));
+                    }
+                    RK_MED33_TAIL(lo0, md0, hi0, q0[x])
+                    RK_MED33_TAIL(lo1, md1, hi1, q1[x])
+                }
+            } else {
+                for (x = 0; x < RK_M33_BLOCK; x++) {
+                    RK_T lo0[3], md0[3], hi0[3];
+                    for (d = 0; d < 3; d++) {
+                        RK_T b = p1[x + d], c = p2[x + d], a = p0[x + d];
+                        RK_CS(b, c);
+                        lo0[d] = RK_MIN_(b, a);
+                        hi0[d] = RK_MAX_(c, a);
+                        md0[d] = RK_MAX_(b, RK_MIN_(c, a));
+                    }
+                    RK_MED33_TAIL(lo0, md0, hi0, q0[x])
+                }
+            }
+        }
+        if (x0 == last) break;
+    }
+    o0[0] = RK_NAME(rk_m33_edge_)(r0, r1, r2, cl, 0, 1, fill);
+    o0[W - 1] = RK_NAME(rk_m33_edge_)(r0, r1, r2, W - 2, W - 1, cr, fill);
+    if (o1) {
+        o1[0] = RK_NAME(rk_m33_edge_)(r1, r2, r3, cl, 0, 1, fill);
+        o1[W - 1] = RK_NAME(rk_m33_edge_)(r1, r2, r3, W - 2, W - 1, cr, fill);
+    }
+}
+#undef RK_MED33_TAIL
+#undef RK_MIN_
+#undef RK_MAX_
+
 #undef RK_CS
 #undef RK_LO
 #undef RK_HI
