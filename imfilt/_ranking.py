@@ -336,6 +336,15 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     else:
         net = np.zeros(3, dtype=np.intc)
         B = max(64, (_NETWORK_BLOCK_BYTES // (4 * itemsize)) // 64 * 64)
+    if algo == _k.ALGO_HIST8 and _full_box(footprint) and mode == 0 and K <= 65535:
+        kh, kw = footprint.shape[-2:]
+        H, W = x.shape[-2:]
+        kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
+            np.empty(x.shape, dtype=kdtype)
+        _k.box_hist8(padded.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8),
+                     x.size // (H * W), pshape[-2], pshape[-1], H, W, kh, kw, r,
+                     0x80 if kdtype == np.int8 else 0, nt)
+        return _finish(result, kout, image.dtype, dtype)
     if algo in (_k.ALGO_HIST8, _k.ALGO_HIST16):
         enter, leave = _enter_leave(footprint, pstrides)
         flip = 0x80 if kdtype == np.int8 else (0x8000 if kdtype == np.int16 else 0)
@@ -364,6 +373,12 @@ def _finish(result, kout, image_dtype, dtype):
         else:
             result[...] = kout.astype(dtype, copy=False)
     return result
+
+
+def _full_box(footprint):
+    """True for a footprint that is a full rectangle on its last two axes (1 elsewhere)."""
+    fs = footprint.shape
+    return len(fs) >= 2 and all(n == 1 for n in fs[:-2]) and bool(footprint.all())
 
 
 def _direct_3x3(x, footprint, kdtype, r):

@@ -96,6 +96,24 @@ def test_median_3x3_wide_rows_parity(dtype, boundary, rng):
             median(x, 3, boundary=boundary, fillvalue=7, axes=(-2, -1), workers=3), ref)
 
 
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8"])
+def test_8_bit_boxes_column_histograms(dtype, rng):
+    # Full rectangles of more than NETWORK_MAX points on 8-bit data use
+    # column histograms, in units of rows x column stripes (edges crossed).
+    for shape in [(70, 300), (2, 130, 530), (3, 1), (1, 700)]:
+        x = _data(rng, shape, dtype)
+        axes = (-2, -1)
+        for size, rank in [((15, 15), 112), ((7, 9), -1), ((3, 50), 0), ((60, 1), 31)]:
+            fp = (1,) * (len(shape) - 2) + size
+            for boundary in ("symm", "fill", "wrap"):
+                kw = dict(boundary=boundary, fillvalue=7, axes=axes)
+                ref = ndi.rank_filter(x, rank, fp, mode=NDI_MODE[boundary], cval=7)
+                np.testing.assert_array_equal(rank_filter(x, rank, size, **kw), ref,
+                                              err_msg=f"{shape} {size} {boundary}")
+            np.testing.assert_array_equal(median(x, size, axes=axes, workers=3),
+                                          ndi.median_filter(x, fp))
+
+
 def _footprints(rng, ndim):
     n = 5
     yield np.ones((n,) * ndim, bool)                       # full

@@ -53,6 +53,10 @@ cdef extern from "_rank.h" nogil:
     void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *r2,
                       const void *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
                       const void *fill, void *o0, void *o1)
+    void rk_box8_unit(const unsigned char *P, Py_ssize_t ps, Py_ssize_t y0, Py_ssize_t y1,
+                      Py_ssize_t xs, Py_ssize_t xe, Py_ssize_t kh, Py_ssize_t kw,
+                      Py_ssize_t rank, unsigned flip, unsigned char *out, Py_ssize_t os,
+                      unsigned short *col, unsigned short *ccol)
     void rk_hist8_row(const unsigned char *P, const Py_ssize_t *offs, Py_ssize_t K,
                       const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
                       Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
@@ -160,6 +164,57 @@ def med3x3_direct(const unsigned char[::1] src, unsigned char[::1] out,
             r3 = _m33_row(s, f, &rmap[0], p * H, y + 3, H, rowb)
             rk_m33d_rows(tcode, r0, r1, r2, r3, W, cl, cr, f, o + (p * H + y) * rowb,
                          o + (p * H + y + 1) * rowb if y + 1 < H else NULL)
+
+
+#: Work units of the 8-bit box rank (``box_hist8``): rows x output columns.
+BOX8_BAND = 64
+BOX8_STRIPE = 256
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def box_hist8(const unsigned char[::1] padded, unsigned char[::1] out, Py_ssize_t nplanes,
+              Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t H, Py_ssize_t W, Py_ssize_t kh,
+              Py_ssize_t kw, Py_ssize_t r, unsigned flip, int nthreads):
+    """Rank ``r`` of every full ``kh x kw`` box of 8-bit planes (see rk_box8_unit).
+
+    ``padded``: ``nplanes`` padded planes of ``Hp x Wp`` (output (y, x) sees
+    padded rows ``y .. y + kh - 1``, columns ``x .. x + kw - 1``); ``out``:
+    ``nplanes`` planes of ``H x W``.  Work units are ``BOX8_BAND`` rows by
+    ``BOX8_STRIPE`` columns; every output is exact, whatever thread takes it.
+    """
+    cdef Py_ssize_t band = BOX8_BAND, stripe = BOX8_STRIPE
+    cdef Py_ssize_t nb = (H + band - 1) // band
+    cdef Py_ssize_t ns = (W + stripe - 1) // stripe
+    cdef Py_ssize_t per = nb * ns, nunits = nplanes * per, u, p, b, st, y0, xs
+    cdef Py_ssize_t ncol = stripe + kw - 1
+    cdef const unsigned char *P = &padded[0]
+    cdef unsigned char *o = &out[0]
+    cdef unsigned short *col = NULL
+    cdef unsigned short *ccol = NULL
+    cdef int failed[1]
+    failed[0] = 0
+    if kh * kw > 65535 or Hp != H + kh - 1 or Wp != W + kw - 1:
+        raise ValueError("imfilt: box_hist8 needs kh * kw <= 65535 and matching padding")
+    with nogil, parallel(num_threads=nthreads):
+        col = <unsigned short *>malloc(ncol * 256 * sizeof(unsigned short) + 64)
+        ccol = <unsigned short *>malloc(ncol * 16 * sizeof(unsigned short) + 64)
+        if col == NULL or ccol == NULL:
+            failed[0] = 1
+        else:
+            for u in prange(nunits, schedule="dynamic", chunksize=1):
+                p = u // per
+                b = (u % per) // ns
+                st = u % ns
+                y0 = b * band
+                xs = st * stripe
+                rk_box8_unit(P + p * Hp * Wp, Wp, y0, min(H, y0 + band), xs,
+                             min(W, xs + stripe), kh, kw, r, flip, o + p * H * W, W,
+                             col, ccol)
+        free(col)
+        free(ccol)
+    if failed[0]:
+        raise MemoryError("imfilt: could not allocate the box rank filter's histograms")
 
 
 @cython.boundscheck(False)
