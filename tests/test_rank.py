@@ -274,6 +274,13 @@ def test_nan_omit_against_brute_force(dtype, rng):
         prop = reference(vol, np.ones((3, 3, 3), bool), b, 0.5, "median", 0)
         np.testing.assert_array_equal(
             median(vol, 3, boundary=b, fillvalue=0.5, axes=(0, 1, 2)), prop)
+    # rows longer than the kernels' chunk of per-pixel NaN counts (256)
+    wide = rng.normal(size=(7, 600)).astype(dtype)
+    wide[rng.random(wide.shape) < 0.2] = np.nan
+    for size in (3, 5):
+        fp = np.ones((size, size), bool)
+        np.testing.assert_array_equal(median(wide, size, nan_policy="omit"),
+                                      reference(wide, fp, "symm", 0, "median", 0, omit=True))
     # the median of the finite values is np.nanmedian's upper element
     w = np.array([1.0, np.nan, 5.0, 2.0, np.nan])
     assert median(w, 5, boundary="edge", nan_policy="omit")[2] == 2.0

@@ -187,25 +187,46 @@ RK_FIXED(27, 13)
 #if RK_FLOAT
 /* The fixed networks with NaN handling (image holds NaN): NaN wires count
  * in c and sort last as +inf.  omit = 0 ('propagate'): NaN when c > 0, else
- * rank R.  omit = 1 (median, 'omit'): ranks 0..K/2 are sorted and the
- * result is rank m / 2 of the m = K - c non-NaN values (NaN when m = 0). */
-#define RK_FIXED_NAN(K, R)                                                            \
+ * rank R.  omit = 1 (median, 'omit'): the result is rank m / 2 of the
+ * m = K - c non-NaN values, which is rank R (c < 2) or R - 1 (c = 2, 3) of
+ * all K wires; the network sorts just those two ranks.  Windows with 4 or
+ * more NaN (rare at any sparse NaN density) are redone afterwards by a
+ * gather-and-select (NaN when m = 0); c is kept per pixel for that, in
+ * chunks of RK_NAN_CHUNK pixels. */
+#ifndef RK_NAN_CHUNK
+#define RK_NAN_CHUNK 256
+#endif
+#define RK_FIXED_NAN(K, R, RM1)                                                        \
 static void RK_NAME(rk_fixednan##K##_)(const RK_T *P, const Py_ssize_t *o, Py_ssize_t W, \
                                        RK_T *restrict out, int omit)                  \
 {                                                                                      \
-    Py_ssize_t x;                                                                      \
+    Py_ssize_t x, x0, n;                                                               \
     const RK_T RK_PTRS_##K;                                                            \
     if (omit) {                                                                        \
-        for (x = 0; x < W; x++) {                                                      \
-            RK_T RK_LOADS_##K;                                                         \
-            RK_T res;                                                                  \
-            int c = 0, r;                                                              \
-            RK_NANFIX_##K                                                              \
-            RK_NETWORK_##K##_LOW                                                       \
-            r = (K - c) >> 1;                                                          \
-            RK_T rf = (RK_T)r;                                                         \
-            RK_PICK_##K;                                                               \
-            out[x] = c == K ? (RK_T)NAN : res;                                         \
+        int cnt[RK_NAN_CHUNK];                                                         \
+        for (x0 = 0; x0 < W; x0 += RK_NAN_CHUNK) {                                     \
+            int many = 0;                                                              \
+            n = W - x0 < RK_NAN_CHUNK ? W - x0 : RK_NAN_CHUNK;                         \
+            for (x = x0; x < x0 + n; x++) {                                            \
+                RK_T RK_LOADS_##K;                                                     \
+                int c = 0;                                                             \
+                RK_NANFIX_##K                                                          \
+                RK_NETWORK_##K##_MID                                                   \
+                out[x] = c < 2 ? v##R : v##RM1;                                        \
+                cnt[x - x0] = c;                                                       \
+            }                                                                          \
+            for (x = 0; x < n; x++) many |= cnt[x] >= 4;                               \
+            if (!many) continue;                                                       \
+            for (x = x0; x < x0 + n; x++) {                                            \
+                RK_T buf_[K];                                                          \
+                int k_, m_ = 0;                                                        \
+                if (cnt[x - x0] < 4) continue;                                         \
+                for (k_ = 0; k_ < K; k_++) {                                           \
+                    RK_T v_ = P[x + o[k_]];                                            \
+                    if (v_ == v_) buf_[m_++] = v_;                                     \
+                }                                                                      \
+                out[x] = m_ ? RK_NAME(rk_select_)(buf_, m_, m_ >> 1) : (RK_T)NAN;      \
+            }                                                                          \
         }                                                                              \
     } else {                                                                           \
         for (x = 0; x < W; x++) {                                                      \
@@ -217,9 +238,9 @@ static void RK_NAME(rk_fixednan##K##_)(const RK_T *P, const Py_ssize_t *o, Py_ss
         }                                                                              \
     }                                                                                  \
 }
-RK_FIXED_NAN(9, 4)
-RK_FIXED_NAN(25, 12)
-RK_FIXED_NAN(27, 13)
+RK_FIXED_NAN(9, 4, 3)
+RK_FIXED_NAN(25, 12, 11)
+RK_FIXED_NAN(27, 13, 12)
 #undef RK_FIXED_NAN
 #endif
 
