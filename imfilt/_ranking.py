@@ -5,8 +5,11 @@ per image axis, a rank rule and a boundary, and returns the filtered image
 in the image's dtype.  Every algorithm selects an existing value, so the
 result is exact whatever the path:
 
-* the full 3x3 median: columns sorted once and shared by neighbouring
-  windows, then a few min/max per pixel;
+* the full 3x3 and 5x5 medians of integer images: read in place (no
+  padded copy), two output rows at once sharing their common rows (3x3:
+  columns sorted once; 5x5: the 20 shared points reduced to ranks 7..12);
+* the full 3x3 median of float images: columns sorted once and shared by
+  neighbouring windows, then a few min/max per pixel;
 * 9, 25 or 27 points with the median rank (3x3, 5x5, 3x3x3 and any
   footprint of that many points): networks compiled into the kernel, every
   wire in a SIMD register; with NaN present they count NaN in registers
@@ -14,7 +17,9 @@ result is exact whatever the path:
 * other footprints of at most ``NETWORK_MAX`` points: a sorting network
   (Batcher's odd-even merge sort, pruned to the comparators the wanted
   ranks need) applied to a block of pixels at a time with SIMD min/max;
-* 8- and 16-bit data with larger footprints: a sliding histogram (Huang)
+* 8-bit data with a full rectangle of more points: column histograms
+  (Perreault-Hebert) with a coarse and a fine level, O(1) per pixel;
+* 8- and 16-bit data with other larger footprints: a sliding histogram (Huang)
   that adds the points entering and removes those leaving the footprint as
   it moves along a row, tracking the answer between steps;
 * everything else: gather the window and partition-select.
@@ -281,17 +286,19 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     tcode = _TCODE[kdtype]
     itemsize = kdtype.itemsize
 
-    if _direct_3x3(x, footprint, kdtype, int(rtab[K])):
+    h = _direct_median(x, footprint, kdtype, K, int(rtab[K]))
+    if h:
         kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
             np.empty(x.shape, dtype=kdtype)
         H, W = x.shape[-2:]
         nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
         _threads.ran_parallel(nt)
-        rmap = boundary_index(H, 1, 1, boundary).astype(np.intp)
-        cmap = boundary_index(W, 1, 1, boundary)
-        _k.med3x3_direct(x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8),
+        rmap = boundary_index(H, h, h, boundary).astype(np.intp)
+        cmap = boundary_index(W, h, h, boundary)
+        _k.median_direct(x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8),
                          np.full(W, fill_value, dtype=kdtype).view(np.uint8), tcode, itemsize,
-                         x.size // (H * W), H, W, rmap, int(cmap[0]), int(cmap[-1]), nt)
+                         x.size // (H * W), H, W, rmap,
+                         np.concatenate([cmap[:h], cmap[-h:]]).astype(np.intp), h, nt)
         return _finish(result, kout, image.dtype, dtype)
 
     # Pad once.
@@ -381,14 +388,18 @@ def _full_box(footprint):
     return len(fs) >= 2 and all(n == 1 for n in fs[:-2]) and bool(footprint.all())
 
 
-def _direct_3x3(x, footprint, kdtype, r):
-    """True when the full 3x3 median of integer data can be read in place.
+def _direct_median(x, footprint, kdtype, K, r):
+    """``h`` (1 or 2) when the full 3x3 / 5x5 median of integer data can be
+    read in place, else 0.
 
-    The footprint is 3x3 on the last two axes (1 elsewhere), the rank is
-    the median's, and rows are wide enough for whole SIMD blocks.  Integer
-    images only: float images go through the padded path, which checks for NaN.
+    The footprint is 3x3 or 5x5 on the last two axes (1 elsewhere), the rank
+    is the median's, and rows are wide enough for whole SIMD blocks.
+    Integer images only: float images go through the padded path, which
+    checks for NaN.
     """
     fs = footprint.shape
-    return (kdtype.kind in "iu" and x.ndim >= 2 and fs[-2:] == (3, 3) and r == 4
-            and all(n == 1 for n in fs[:-2]) and bool(footprint.all())
-            and x.shape[-1] >= _k.MED3X3_DIRECT_MIN_WIDTH)
+    if not (kdtype.kind in "iu" and x.ndim >= 2 and fs[-2:] in ((3, 3), (5, 5))
+            and r == K // 2 and all(n == 1 for n in fs[:-2]) and bool(footprint.all())):
+        return 0
+    h = fs[-1] // 2
+    return h if x.shape[-1] >= _k.DIRECT_MIN_WIDTH[h] else 0

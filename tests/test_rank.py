@@ -80,20 +80,23 @@ def test_median_sizes_dims_parity(dtype, boundary, rng):
 @pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "uint16", "int16", "uint32",
                                    "int64", "uint64"])
 @pytest.mark.parametrize("boundary", BOUNDARIES)
-def test_median_3x3_wide_rows_parity(dtype, boundary, rng):
-    # Integer 3x3 medians of rows of >= 66 pixels are read in place (whole
-    # SIMD blocks, the last block overlapping, edge pixels apart).
-    for shape in [(1, 66), (2, 67), (5, 130), (4, 3, 201)]:
+def test_median_3x3_5x5_wide_rows_parity(dtype, boundary, rng):
+    # Integer 3x3 and 5x5 medians of rows of >= 66 / 68 pixels are read in
+    # place (two output rows at once, whole SIMD blocks, the last block
+    # overlapping, edge pixels apart).
+    for shape in [(1, 68), (2, 69), (5, 130), (4, 3, 201)]:
         x = _data(rng, shape, dtype, lo=-1000, hi=1000)
-        fp = (1,) * (len(shape) - 2) + (3, 3)
-        ref = ndi.median_filter(x, fp, mode=NDI_MODE[boundary], cval=7)
-        got = median(x, 3, boundary=boundary, fillvalue=7, axes=(-2, -1))
-        assert got.dtype == x.dtype
-        np.testing.assert_array_equal(got, ref, err_msg=f"{shape}")
-        np.testing.assert_array_equal(
-            rank_filter(x, 4, 3, boundary=boundary, fillvalue=7, axes=(-2, -1)), ref)
-        np.testing.assert_array_equal(
-            median(x, 3, boundary=boundary, fillvalue=7, axes=(-2, -1), workers=3), ref)
+        for k in (3, 5):
+            fp = (1,) * (len(shape) - 2) + (k, k)
+            ref = ndi.median_filter(x, fp, mode=NDI_MODE[boundary], cval=7)
+            got = median(x, k, boundary=boundary, fillvalue=7, axes=(-2, -1))
+            assert got.dtype == x.dtype
+            np.testing.assert_array_equal(got, ref, err_msg=f"{shape} {k}")
+            np.testing.assert_array_equal(
+                rank_filter(x, k * k // 2, k, boundary=boundary, fillvalue=7, axes=(-2, -1)),
+                ref)
+            np.testing.assert_array_equal(
+                median(x, k, boundary=boundary, fillvalue=7, axes=(-2, -1), workers=3), ref)
 
 
 @pytest.mark.parametrize("dtype", ["bool", "uint8", "int8"])

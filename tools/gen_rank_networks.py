@@ -52,6 +52,19 @@ def main():
         lines.append(f"#define RK_PTRS_{K} " + ", ".join(f"*p{k} = P + o[{k}]" for k in range(K)))
         lines.append(f"#define RK_LOADS_{K} " + ", ".join(f"v{k} = p{k}[x]" for k in range(K)))
         lines.append("")
+    # The in-place 5x5 median of two output rows (see rk_m55d_ in _rank_impl.h):
+    # ranks 7..12 of the 20 points the two windows share, then rank 5 of
+    # those 6 and the 5 points of each window's own row.
+    for K, wanted, name in ((20, tuple(range(7, 13)), "20_7_12"), (11, (5,), "11_5")):
+        net = selection_network(K, wanted).reshape(-1, 3)
+        body = " ".join(f"{ops[int(k)]}(v{i}, v{j});" for i, j, k in net)
+        lines.append(f"/* {K} points, ranks {wanted[0]}..{wanted[-1]}: {len(net)} comparators */")
+        lines.append(f"#define RK_NETWORK_{name} \\")
+        chunks = body.split(" ")
+        for n in range(0, len(chunks), 6):
+            tail = " \\" if n + 6 < len(chunks) else ""
+            lines.append("    " + " ".join(chunks[n:n + 6]) + tail)
+        lines.append("")
     lines.append("#endif")
     out = ROOT / "imfilt" / "_kernels" / "_rank_networks.h"
     out.write_text("\n".join(lines) + "\n")

@@ -195,6 +195,21 @@ static void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *
                 RK_M33D(double, f64))
 }
 
+#define RK_M55D(T, SUF)                                                                 \
+    rk_m55d_##SUF((const T *)r[0], (const T *)r[1], (const T *)r[2], (const T *)r[3],      \
+                  (const T *)r[4], (const T *)r[5], W, cm, *(const T *)fill, (T *)o0,      \
+                  (T *)o1)
+
+/* Two output rows of the in-place 5x5 median (see rk_m55d_ in _rank_impl.h). */
+static void rk_m55d_rows(int tcode, const void *const *r, Py_ssize_t W, const Py_ssize_t *cm,
+                         const void *fill, void *o0, void *o1)
+{
+    RK_DISPATCH(RK_M55D(uint8_t, u8), RK_M55D(int8_t, i8), RK_M55D(uint16_t, u16),
+                RK_M55D(int16_t, i16), RK_M55D(uint32_t, u32), RK_M55D(int32_t, i32),
+                RK_M55D(uint64_t, u64), RK_M55D(int64_t, i64), RK_M55D(float, f32),
+                RK_M55D(double, f64))
+}
+
 static int rk_has_nan(int tcode, const void *a, Py_ssize_t n)
 {
     if (tcode == RK_F32) return rk_has_nan_f32((const float *)a, n);

@@ -21,6 +21,10 @@ Algorithms (``algo``), all exact selections of existing values:
 6. the compiled networks of 4. for float images holding NaN: ``mode`` 1
    ('propagate') or 2 ('omit', median only).
 
+Outside ``rank_rows``: ``median_direct`` (full 3x3 / 5x5 medians read in
+place, no padded copy) and ``box_hist8`` (8-bit full rectangles, column
+histograms).
+
 Element types are integer codes (see ``_rank.h``); the Python layer
 validates every shape, offset and rank before calling.
 """
@@ -57,6 +61,8 @@ cdef extern from "_rank.h" nogil:
                       Py_ssize_t xs, Py_ssize_t xe, Py_ssize_t kh, Py_ssize_t kw,
                       Py_ssize_t rank, unsigned flip, unsigned char *out, Py_ssize_t os,
                       unsigned short *col, unsigned short *ccol)
+    void rk_m55d_rows(int tcode, const void **r, Py_ssize_t W, const Py_ssize_t *cm,
+                      const void *fill, void *o0, void *o1)
     void rk_hist8_row(const unsigned char *P, const Py_ssize_t *offs, Py_ssize_t K,
                       const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
                       Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
@@ -66,8 +72,9 @@ cdef extern from "_rank.h" nogil:
                        Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
                        unsigned short *out, int *hist, int *coarse)
 
-#: Narrowest image row the in-place 3x3 median takes (one SIMD block + 2).
-MED3X3_DIRECT_MIN_WIDTH = 66
+#: Narrowest image row the in-place 3x3 (h = 1) and 5x5 (h = 2) medians
+#: take: one SIMD block plus the 2h edge pixels.
+DIRECT_MIN_WIDTH = {1: 66, 2: 68}
 
 ALGO_NETWORK = 0
 ALGO_SELECT = 1
@@ -119,51 +126,58 @@ def pad(const unsigned char[::1] src, unsigned char[::1] dst,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef inline const char *_m33_row(const char *s, const char *f, const Py_ssize_t *rmap,
-                                 Py_ssize_t row0, Py_ssize_t k, Py_ssize_t H,
-                                 Py_ssize_t rowb) noexcept nogil:
-    """Padded row ``k`` of the plane starting at source row ``row0`` (fill row past H + 1)."""
-    if k < H + 2 and rmap[k] >= 0:
-        return s + (row0 + rmap[k]) * rowb
-    return f
+cdef void _median_pair(const char *s, const char *f, const Py_ssize_t *rmap,
+                       const Py_ssize_t *cmap, Py_ssize_t h, Py_ssize_t row0, Py_ssize_t y,
+                       Py_ssize_t H, Py_ssize_t W, Py_ssize_t rowb, int tcode,
+                       char *o) noexcept nogil:
+    """Output rows y and y + 1 (y alone when y + 1 == H) of the plane at source row row0."""
+    cdef const char *rows[6]
+    cdef Py_ssize_t k
+    cdef char *o1 = o + (y + 1) * rowb if y + 1 < H else NULL
+    for k in range(2 * h + 2):
+        # padded row y + k; past H + 2h - 1 only for the unused row of a lone last row
+        if y + k < H + 2 * h and rmap[y + k] >= 0:
+            rows[k] = s + (row0 + rmap[y + k]) * rowb
+        else:
+            rows[k] = f
+    if h == 1:
+        rk_m33d_rows(tcode, rows[0], rows[1], rows[2], rows[3], W, cmap[0], cmap[1], f,
+                     o + y * rowb, o1)
+    else:
+        rk_m55d_rows(tcode, <const void **>rows, W, cmap, f, o + y * rowb, o1)
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def med3x3_direct(const unsigned char[::1] src, unsigned char[::1] out,
+def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
                   const unsigned char[::1] fillrow, int tcode, Py_ssize_t itemsize,
                   Py_ssize_t nplanes, Py_ssize_t H, Py_ssize_t W, const Py_ssize_t[::1] rmap,
-                  Py_ssize_t cl, Py_ssize_t cr, int nthreads):
-    """The full 3x3 median of ``nplanes`` C-contiguous H x W images, read in place.
+                  const Py_ssize_t[::1] cmap, Py_ssize_t h, int nthreads):
+    """The full (2h+1) x (2h+1) median (h = 1 or 2) of ``nplanes`` C-contiguous
+    H x W images, read in place.
 
-    ``rmap[k]`` (k = 0 .. H + 1) is the source row of padded row ``k``
-    (-1: ``fillrow``, W fill values); ``cl``/``cr`` the source columns left
-    of column 0 and right of column W - 1 (-1: fill).  Output rows are
-    computed in pairs (each pair by the same operations whatever the
-    thread count).  Needs ``W >= MED3X3_DIRECT_MIN_WIDTH``.
+    ``rmap[k]`` (k = 0 .. H + 2h - 1) is the source row of padded row ``k``
+    (-1: ``fillrow``, W fill values); ``cmap`` the source columns of the h
+    padded columns left of column 0, then of the h right of column W - 1
+    (-1: fill).  Output rows are computed in pairs, each pair by the same
+    operations whatever the thread count.  Needs ``W >= DIRECT_MIN_WIDTH[h]``.
     """
-    cdef Py_ssize_t npairs = (H + 1) // 2, njobs = nplanes * npairs, j, p, y, k
+    cdef Py_ssize_t npairs = (H + 1) // 2, njobs = nplanes * npairs, j, p, y
     cdef Py_ssize_t rowb = W * itemsize, chunk
     cdef const char *s = <const char *>&src[0]
     cdef const char *f = <const char *>&fillrow[0]
     cdef char *o = <char *>&out[0]
-    cdef const char *r0
-    cdef const char *r1
-    cdef const char *r2
-    cdef const char *r3
-    if W < MED3X3_DIRECT_MIN_WIDTH or rmap.shape[0] != H + 2:
-        raise ValueError("imfilt: med3x3_direct needs W >= 66 and H + 2 row indices")
+    if h not in (1, 2) or W < DIRECT_MIN_WIDTH[h] or rmap.shape[0] != H + 2 * h \
+            or cmap.shape[0] != 2 * h:
+        raise ValueError("imfilt: median_direct needs h in (1, 2), a wide enough row and "
+                         "H + 2h row / 2h column indices")
     chunk = njobs // (8 * nthreads) + 1
     with nogil:
         for j in prange(njobs, num_threads=nthreads, schedule="dynamic", chunksize=chunk):
             p = j // npairs
             y = 2 * (j % npairs)
-            r0 = _m33_row(s, f, &rmap[0], p * H, y, H, rowb)
-            r1 = _m33_row(s, f, &rmap[0], p * H, y + 1, H, rowb)
-            r2 = _m33_row(s, f, &rmap[0], p * H, y + 2, H, rowb)
-            r3 = _m33_row(s, f, &rmap[0], p * H, y + 3, H, rowb)
-            rk_m33d_rows(tcode, r0, r1, r2, r3, W, cl, cr, f, o + (p * H + y) * rowb,
-                         o + (p * H + y + 1) * rowb if y + 1 < H else NULL)
+            _median_pair(s, f, &rmap[0], &cmap[0], h, p * H, y, H, W, rowb, tcode,
+                         o + p * H * rowb)
 
 
 #: Work units of the 8-bit box rank (``box_hist8``): rows x output columns.

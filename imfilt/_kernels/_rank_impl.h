@@ -379,6 +379,108 @@ static void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
         o1[W - 1] = RK_NAME(rk_m33_edge_)(r1, r2, r3, W - 2, W - 1, cr, fill);
     }
 }
+/* The full 5x5 median read in place, output rows y and y + 1 at once (r0
+ * .. r5: source rows y - 2 .. y + 3; o1 NULL: row y alone, r5 unused).  The
+ * 20 points the two windows share (rows y - 1 .. y + 2) are reduced once to
+ * their ranks 7 .. 12; each window's median is then rank 5 of those 6 and
+ * the 5 points of its own row (the 7 shared points below rank 7 lie below
+ * the median and the 7 above rank 12 above it).  Interior pixels 2 .. W - 3
+ * run in blocks as in rk_m33d_; pixels 0, 1, W - 2, W - 1 read the
+ * columns cm[0], cm[1] (left of 0) and cm[2], cm[3] (right of W - 1) where
+ * they leave the row (-1: fill).  Needs W >= RK_M33_BLOCK + 4. */
+/* One block of two output rows (restrict parameters: no aliasing checks). */
+static void RK_NAME(rk_m55_pair_)(const RK_T *restrict p0, const RK_T *restrict p1,
+                                  const RK_T *restrict p2, const RK_T *restrict p3,
+                                  const RK_T *restrict p4, const RK_T *restrict p5,
+                                  RK_T *restrict q0, RK_T *restrict q1)
+{
+    Py_ssize_t x;
+    for (x = 0; x < RK_M33_BLOCK; x++) {
+        RK_T t0, t1, t2, t3, t4, t5;
+        {
+            RK_T v0 = p1[x], v1 = p1[x + 1], v2 = p1[x + 2], v3 = p1[x + 3],
+                 v4 = p1[x + 4], v5 = p2[x], v6 = p2[x + 1], v7 = p2[x + 2],
+                 v8 = p2[x + 3], v9 = p2[x + 4], v10 = p3[x], v11 = p3[x + 1],
+                 v12 = p3[x + 2], v13 = p3[x + 3], v14 = p3[x + 4], v15 = p4[x],
+                 v16 = p4[x + 1], v17 = p4[x + 2], v18 = p4[x + 3], v19 = p4[x + 4];
+            RK_NETWORK_20_7_12
+            t0 = v7; t1 = v8; t2 = v9; t3 = v10; t4 = v11; t5 = v12;
+        }
+        {
+            RK_T v0 = t0, v1 = t1, v2 = t2, v3 = t3, v4 = t4, v5 = t5,
+                 v6 = p0[x], v7 = p0[x + 1], v8 = p0[x + 2], v9 = p0[x + 3],
+                 v10 = p0[x + 4];
+            RK_NETWORK_11_5
+            q0[x] = v5;
+        }
+        {
+            RK_T v0 = t0, v1 = t1, v2 = t2, v3 = t3, v4 = t4, v5 = t5,
+                 v6 = p5[x], v7 = p5[x + 1], v8 = p5[x + 2], v9 = p5[x + 3],
+                 v10 = p5[x + 4];
+            RK_NETWORK_11_5
+            q1[x] = v5;
+        }
+    }
+}
+
+/* One block of a lone output row. */
+static void RK_NAME(rk_m55_one_)(const RK_T *restrict p0, const RK_T *restrict p1,
+                                 const RK_T *restrict p2, const RK_T *restrict p3,
+                                 const RK_T *restrict p4, RK_T *restrict q0)
+{
+    Py_ssize_t x;
+    for (x = 0; x < RK_M33_BLOCK; x++) {
+        RK_T v0 = p0[x], v1 = p0[x + 1], v2 = p0[x + 2], v3 = p0[x + 3],
+             v4 = p0[x + 4], v5 = p1[x], v6 = p1[x + 1], v7 = p1[x + 2],
+             v8 = p1[x + 3], v9 = p1[x + 4], v10 = p2[x], v11 = p2[x + 1],
+             v12 = p2[x + 2], v13 = p2[x + 3], v14 = p2[x + 4], v15 = p3[x],
+             v16 = p3[x + 1], v17 = p3[x + 2], v18 = p3[x + 3], v19 = p3[x + 4],
+             v20 = p4[x], v21 = p4[x + 1], v22 = p4[x + 2], v23 = p4[x + 3],
+             v24 = p4[x + 4];
+        RK_NETWORK_25_12
+        q0[x] = v12;
+    }
+}
+
+static void RK_NAME(rk_m55d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                              const RK_T *r3, const RK_T *r4, const RK_T *r5, Py_ssize_t W,
+                              const Py_ssize_t *cm, RK_T fill, RK_T *o0, RK_T *o1)
+{
+    Py_ssize_t x0, x, last = W - 2 - RK_M33_BLOCK;
+    for (x0 = 2;; x0 += RK_M33_BLOCK) {
+        if (x0 > last) x0 = last;
+        if (o1)
+            RK_NAME(rk_m55_pair_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
+                                  r4 + x0 - 2, r5 + x0 - 2, o0 + x0, o1 + x0);
+        else
+            RK_NAME(rk_m55_one_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
+                                 r4 + x0 - 2, o0 + x0);
+        if (x0 == last) break;
+    }
+    /* Pixels 0, 1 and W - 2, W - 1: one block each on a copy of the rows
+     * with the boundary columns in place (columns -2 .. 65 and W - 66 .. W + 1). */
+    for (x = 0; x < 2; x++) {
+        RK_T buf[6][RK_M33_BLOCK + 4], res[2][RK_M33_BLOCK];
+        const RK_T *rows[6];
+        Py_ssize_t j, k, c0 = x == 0 ? -2 : W - 2 - RK_M33_BLOCK;
+        rows[0] = r0; rows[1] = r1; rows[2] = r2; rows[3] = r3; rows[4] = r4;
+        rows[5] = o1 ? r5 : r4;
+        for (k = 0; k < 6; k++)
+            for (j = 0; j < RK_M33_BLOCK + 4; j++) {
+                Py_ssize_t c = c0 + j;
+                c = c < 0 ? cm[c + 2] : (c >= W ? cm[c - W + 2] : c);
+                buf[k][j] = c < 0 ? fill : rows[k][c];
+            }
+        RK_NAME(rk_m55_pair_)(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], res[0], res[1]);
+        j = x == 0 ? 0 : RK_M33_BLOCK - 2;
+        o0[c0 + 2 + j] = res[0][j];
+        o0[c0 + 3 + j] = res[0][j + 1];
+        if (o1) {
+            o1[c0 + 2 + j] = res[1][j];
+            o1[c0 + 3 + j] = res[1][j + 1];
+        }
+    }
+}
 #undef RK_MED33_TAIL
 #undef RK_MIN_
 #undef RK_MAX_
