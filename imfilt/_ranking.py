@@ -5,8 +5,11 @@ per image axis, a rank rule and a boundary, and returns the filtered image
 in the image's dtype.  Every algorithm selects an existing value, so the
 result is exact whatever the path:
 
-* the full 3x3 median: columns sorted once and shared by neighbouring
-  windows, then a few min/max per pixel;
+* the full 3x3 and 5x5 medians of integer images: read in place (no
+  padded copy), two output rows at once sharing their common rows (3x3:
+  columns sorted once; 5x5: the 20 shared points reduced to ranks 7..12);
+* the full 3x3 median of float images: columns sorted once and shared by
+  neighbouring windows, then a few min/max per pixel;
 * 9, 25 or 27 points with the median rank (3x3, 5x5, 3x3x3 and any
   footprint of that many points): networks compiled into the kernel, every
   wire in a SIMD register; with NaN present they count NaN in registers
@@ -14,7 +17,9 @@ result is exact whatever the path:
 * other footprints of at most ``NETWORK_MAX`` points: a sorting network
   (Batcher's odd-even merge sort, pruned to the comparators the wanted
   ranks need) applied to a block of pixels at a time with SIMD min/max;
-* 8- and 16-bit data with larger footprints: a sliding histogram (Huang)
+* 8-bit data with a full rectangle of more points: column histograms
+  (Perreault-Hebert) with a coarse and a fine level, O(1) per pixel;
+* 8- and 16-bit data with other larger footprints: a sliding histogram (Huang)
   that adds the points entering and removes those leaving the footprint as
   it moves along a row, tracking the answer between steps;
 * everything else: gather the window and partition-select.
@@ -281,6 +286,21 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     tcode = _TCODE[kdtype]
     itemsize = kdtype.itemsize
 
+    h = _direct_median(x, footprint, kdtype, K, int(rtab[K]))
+    if h:
+        kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
+            np.empty(x.shape, dtype=kdtype)
+        H, W = x.shape[-2:]
+        nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
+        rmap = boundary_index(H, h, h, boundary).astype(np.intp)
+        cmap = boundary_index(W, h, h, boundary)
+        _threads.ran_parallel(_k.median_direct(
+            x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8),
+            np.full(W, fill_value, dtype=kdtype).view(np.uint8), tcode, itemsize,
+            x.size // (H * W), H, W, rmap, np.concatenate([cmap[:h], cmap[-h:]]).astype(np.intp),
+            h, nt))
+        return _finish(result, kout, image.dtype, dtype)
+
     # Pad once.
     before = [s // 2 for s in fshape]
     after = [s - 1 - s // 2 for s in fshape]
@@ -297,6 +317,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
                            _threads.min_parallel_work())
     _threads.ran_parallel(used)
     has_nan = bool(has_nan) and kdtype.kind == "f"
+    nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
 
     pstrides = np.array([int(np.prod(pshape[a + 1:])) for a in range(x.ndim)], dtype=np.intp)
     pts = np.argwhere(footprint)
@@ -323,6 +344,16 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     else:
         net = np.zeros(3, dtype=np.intc)
         B = max(64, (_NETWORK_BLOCK_BYTES // (4 * itemsize)) // 64 * 64)
+    if algo == _k.ALGO_HIST8 and _full_box(footprint) and mode == 0 and K <= 65535:
+        kh, kw = footprint.shape[-2:]
+        H, W = x.shape[-2:]
+        kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
+            np.empty(x.shape, dtype=kdtype)
+        _threads.ran_parallel(_k.box_hist8(
+            padded.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8),
+            x.size // (H * W), pshape[-2], pshape[-1], H, W, kh, kw, r,
+            0x80 if kdtype == np.int8 else 0, nt))
+        return _finish(result, kout, image.dtype, dtype)
     if algo in (_k.ALGO_HIST8, _k.ALGO_HIST16):
         enter, leave = _enter_leave(footprint, pstrides)
         flip = 0x80 if kdtype == np.int8 else (0x8000 if kdtype == np.int16 else 0)
@@ -340,10 +371,38 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
         padded.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8), tcode, itemsize,
         np.array(lead, dtype=np.intp), np.ascontiguousarray(plead, np.intp), W, offs, algo, net,
         r, mode, rtab, np.ascontiguousarray(enter, np.intp), np.ascontiguousarray(leave, np.intp),
-        flip, B, rs, nthreads, _threads.min_parallel_work()))
+        flip, B, rs, nt, _threads.min_parallel_work()))
+    return _finish(result, kout, image.dtype, dtype)
+
+
+def _finish(result, kout, image_dtype, dtype):
+    """Copy the kernel's output ``kout`` into ``result`` unless it is ``result``."""
     if kout is not result:
-        if image.dtype.kind == "b":
+        if image_dtype.kind == "b":
             result[...] = kout.view(np.bool_) if kout.dtype.itemsize == 1 else kout.astype(bool)
         else:
             result[...] = kout.astype(dtype, copy=False)
     return result
+
+
+def _full_box(footprint):
+    """True for a footprint that is a full rectangle on its last two axes (1 elsewhere)."""
+    fs = footprint.shape
+    return len(fs) >= 2 and all(n == 1 for n in fs[:-2]) and bool(footprint.all())
+
+
+def _direct_median(x, footprint, kdtype, K, r):
+    """``h`` (1 or 2) when the full 3x3 / 5x5 median of integer data can be
+    read in place, else 0.
+
+    The footprint is 3x3 or 5x5 on the last two axes (1 elsewhere), the rank
+    is the median's, and rows are wide enough for whole SIMD blocks.
+    Integer images only: float images go through the padded path, which
+    checks for NaN.
+    """
+    fs = footprint.shape
+    if not (kdtype.kind in "iu" and x.ndim >= 2 and fs[-2:] in ((3, 3), (5, 5))
+            and r == K // 2 and all(n == 1 for n in fs[:-2]) and bool(footprint.all())):
+        return 0
+    h = fs[-1] // 2
+    return h if x.shape[-1] >= _k.DIRECT_MIN_WIDTH[h] else 0

@@ -47,14 +47,51 @@ def window_offsets(radius):
 
 def _pad_planes(planes, r, boundary, fill):
     """Planes ``(C, H, W)`` extended by ``r`` on every side (fill where -1)."""
-    _, H, W = planes.shape
+    C, H, W = planes.shape
     iy = boundary_index(H, r, r, boundary)
     ix = boundary_index(W, r, r, boundary)
-    out = planes[:, np.maximum(iy, 0)[:, None], np.maximum(ix, 0)[None, :]]
-    if boundary == "fill":
-        out[:, iy < 0, :] = fill
-        out[:, :, ix < 0] = fill
-    return np.ascontiguousarray(out)
+    out = np.empty((C, H + 2 * r, W + 2 * r), dtype=planes.dtype)
+    # Interior rows: the image block, then the few border columns by index
+    # (a fancy index over the whole image costs more than the filter's setup).
+    out[:, r:r + H, r:r + W] = planes
+    for cols in (slice(0, r), slice(r + W, None)):
+        idx = ix[cols]
+        out[:, r:r + H, cols] = planes[:, :, np.maximum(idx, 0)]
+        if boundary == "fill":
+            out[:, r:r + H, cols][:, :, idx < 0] = fill
+    # Border rows: copies of padded interior rows (or the fill value).
+    for rows in (slice(0, r), slice(r + H, None)):
+        idx = iy[rows]
+        out[:, rows, :] = out[:, r + np.maximum(idx, 0), :]
+        if boundary == "fill":
+            out[:, rows, :][:, idx < 0, :] = fill
+    return out
+
+
+#: Largest radius of the symmetric grey uint8 path: its weight ring holds
+#: (r + 1) rows of the half window's ~1.6 r^2 taps per column tile.
+_SYM_MAX_RADIUS = 8
+
+#: Floats of weight ring per thread the column tiles aim at (stays in L2).
+_SYM_RING_FLOATS = 1 << 16
+
+
+def _bilateral_sym(xp, res, r, dy, dx, sw, cw, nthreads):
+    """Grey uint8 planes: each pair's weight evaluated once (``_bilateral_sym.h``).
+
+    The half window is ``dy > 0`` or ``dy == 0, dx > 0``; column tiles are
+    sized from the image width and the radius only, so the result does not
+    depend on the thread count.
+    """
+    half = (dy > 0) | ((dy == 0) & (dx > 0))
+    nh = int(np.count_nonzero(half))
+    H, W = res.shape
+    width = max(_kb.SYM_MIN_WIDTH, _SYM_RING_FLOATS // ((r + 1) * nh) - 2 * r)
+    ntiles = max(1, W // width)
+    tiles = (np.arange(ntiles + 1, dtype=np.intp) * W) // ntiles
+    return _kb.bilateral_lut_sym(xp, res, r, dy[half].astype(np.intc), dx[half].astype(np.intc),
+                                 np.ascontiguousarray(sw[half]), cw, tiles, nthreads,
+                                 min_parallel_work())
 
 
 def _real_number(name, value):
@@ -196,8 +233,11 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
         sw = np.exp(ls).astype(np.float32)
         d = np.arange(255 * C + 1, dtype=np.float64)
         cw = np.exp(-d * d * cc).astype(np.float32)
-        ran_parallel(_kb.bilateral_rows(xp, res, r, doff, sw, cw, nthreads=nthreads,
-                                        min_work=min_parallel_work()))
+        if C == 1 and 1 <= r <= _SYM_MAX_RADIUS and W >= _kb.SYM_MIN_WIDTH:
+            ran_parallel(_bilateral_sym(xp[0], res[0], r, dy, dx, sw, cw, nthreads))
+        else:
+            ran_parallel(_kb.bilateral_rows(xp, res, r, doff, sw, cw, nthreads=nthreads,
+                                            min_work=min_parallel_work()))
     else:
         xc = planes.astype(compute)
         fill_nan = boundary == "fill" and np.isnan(fill)

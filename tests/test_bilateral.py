@@ -88,6 +88,24 @@ def test_uint8_against_reference_and_opencv(diameter, sigma_color, sigma_space):
     assert np.abs(as_u8.astype(int) - cv.astype(int)).max() <= 1
 
 
+@pytest.mark.parametrize("boundary", ["reflect", "symm", "edge", "wrap", "fill"])
+def test_uint8_grey_row_bands_and_column_tiles(boundary):
+    # Grey uint8 images evaluate each pair's weight once, in bands of rows
+    # by column tiles: results cross band and tile edges unchanged, and
+    # do not depend on the thread count.
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 256, (150, 230)).astype(np.uint8)
+    x[40:90, 60:160] = 90
+    for diameter, sc, ss in [(3, 20.0, 1.0), (9, 30.0, 5.0), (17, 60.0, 6.0)]:
+        got = imfilt.bilateral(x, diameter, sc, ss, boundary=boundary, fillvalue=250,
+                               workers=1)
+        ref = reference(x, diameter, sc, ss, boundary, 250)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=2e-3)
+        again = imfilt.bilateral(x, diameter, sc, ss, boundary=boundary, fillvalue=250,
+                                 workers=3)
+        assert got.tobytes() == again.tobytes()
+
+
 @pytest.mark.parametrize("diameter,sigma_color,sigma_space", CASES[:4])
 def test_float32_against_reference_and_opencv(diameter, sigma_color, sigma_space):
     rng = np.random.default_rng(2)

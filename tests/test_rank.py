@@ -77,6 +77,46 @@ def test_median_sizes_dims_parity(dtype, boundary, rng):
             np.testing.assert_array_equal(got, ref, err_msg=f"{shape} size={size}")
 
 
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8", "uint16", "int16", "uint32",
+                                   "int64", "uint64"])
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_median_3x3_5x5_wide_rows_parity(dtype, boundary, rng):
+    # Integer 3x3 and 5x5 medians of rows of >= 66 / 68 pixels are read in
+    # place (two output rows at once, whole SIMD blocks, the last block
+    # overlapping, edge pixels apart).
+    for shape in [(1, 68), (2, 69), (5, 130), (4, 3, 201)]:
+        x = _data(rng, shape, dtype, lo=-1000, hi=1000)
+        for k in (3, 5):
+            fp = (1,) * (len(shape) - 2) + (k, k)
+            ref = ndi.median_filter(x, fp, mode=NDI_MODE[boundary], cval=7)
+            got = median(x, k, boundary=boundary, fillvalue=7, axes=(-2, -1))
+            assert got.dtype == x.dtype
+            np.testing.assert_array_equal(got, ref, err_msg=f"{shape} {k}")
+            np.testing.assert_array_equal(
+                rank_filter(x, k * k // 2, k, boundary=boundary, fillvalue=7, axes=(-2, -1)),
+                ref)
+            np.testing.assert_array_equal(
+                median(x, k, boundary=boundary, fillvalue=7, axes=(-2, -1), workers=3), ref)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int8"])
+def test_8_bit_boxes_column_histograms(dtype, rng):
+    # Full rectangles of more than NETWORK_MAX points on 8-bit data use
+    # column histograms, in units of rows x column stripes (edges crossed).
+    for shape in [(70, 300), (2, 130, 530), (3, 1), (1, 700)]:
+        x = _data(rng, shape, dtype)
+        axes = (-2, -1)
+        for size, rank in [((15, 15), 112), ((7, 9), -1), ((3, 50), 0), ((60, 1), 31)]:
+            fp = (1,) * (len(shape) - 2) + size
+            for boundary in ("symm", "fill", "wrap"):
+                kw = dict(boundary=boundary, fillvalue=7, axes=axes)
+                ref = ndi.rank_filter(x, rank, fp, mode=NDI_MODE[boundary], cval=7)
+                np.testing.assert_array_equal(rank_filter(x, rank, size, **kw), ref,
+                                              err_msg=f"{shape} {size} {boundary}")
+            np.testing.assert_array_equal(median(x, size, axes=axes, workers=3),
+                                          ndi.median_filter(x, fp))
+
+
 def _footprints(rng, ndim):
     n = 5
     yield np.ones((n,) * ndim, bool)                       # full
@@ -237,6 +277,13 @@ def test_nan_omit_against_brute_force(dtype, rng):
         prop = reference(vol, np.ones((3, 3, 3), bool), b, 0.5, "median", 0)
         np.testing.assert_array_equal(
             median(vol, 3, boundary=b, fillvalue=0.5, axes=(0, 1, 2)), prop)
+    # rows longer than the kernels' chunk of per-pixel NaN counts (256)
+    wide = rng.normal(size=(7, 600)).astype(dtype)
+    wide[rng.random(wide.shape) < 0.2] = np.nan
+    for size in (3, 5):
+        fp = np.ones((size, size), bool)
+        np.testing.assert_array_equal(median(wide, size, nan_policy="omit"),
+                                      reference(wide, fp, "symm", 0, "median", 0, omit=True))
     # the median of the finite values is np.nanmedian's upper element
     w = np.array([1.0, np.nan, 5.0, 2.0, np.nan])
     assert median(w, 5, boundary="edge", nan_policy="omit")[2] == 2.0

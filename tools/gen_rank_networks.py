@@ -23,8 +23,10 @@ def main():
              " * do not edit.  RK_CS(a, b): a, b = min, max; RK_LO(a, b): a = min;",
              " * RK_HI(a, b): b = max.  RK_PTRS_K / RK_LOADS_K declare the K",
              " * footprint pointers and load wire k from pointer k at pixel x;",
-             " * RK_NANFIX_K counts NaN wires in c and makes them +inf; RK_PICK_K sets",
-             " * res to wire rf (a rank <= K / 2 held in RK_T, so the selects vectorise). */", "#ifndef IMFILT_RANK_NETWORKS_H",
+             " * RK_NANFIX_K counts NaN wires in c and makes them +inf;",
+             " * RK_NETWORK_K_MID leaves ranks R - 1 and R (R: the median's) on their wires",
+             " * (the NaN-omitting median of a window with at most 3 NaN). */",
+             "#ifndef IMFILT_RANK_NETWORKS_H",
              "#define IMFILT_RANK_NETWORKS_H", ""]
     for K, r in FIXED_NETWORKS:
         net = selection_network(K, (r,)).reshape(-1, 3)
@@ -36,21 +38,32 @@ def main():
         for n in range(0, len(chunks), 6):
             tail = " \\" if n + 6 < len(chunks) else ""
             lines.append("    " + " ".join(chunks[n:n + 6]) + tail)
-        low = selection_network(K, tuple(range(K // 2 + 1))).reshape(-1, 3)
-        body = " ".join(f"{ops[int(k)]}(v{i}, v{j});" for i, j, k in low)
-        lines.append(f"/* {K} points, ranks 0..{K // 2} (NaN-omitting median): {len(low)} "
-                     "comparators */")
-        lines.append(f"#define RK_NETWORK_{K}_LOW \\")
+        mid = selection_network(K, (r - 1, r)).reshape(-1, 3)
+        body = " ".join(f"{ops[int(k)]}(v{i}, v{j});" for i, j, k in mid)
+        lines.append(f"/* {K} points, ranks {r - 1} and {r} (NaN-omitting median): "
+                     f"{len(mid)} comparators */")
+        lines.append(f"#define RK_NETWORK_{K}_MID \\")
         chunks = body.split(" ")
         for n in range(0, len(chunks), 6):
             tail = " \\" if n + 6 < len(chunks) else ""
             lines.append("    " + " ".join(chunks[n:n + 6]) + tail)
         lines.append(f"#define RK_NANFIX_{K} " + " ".join(
             f"c += v{k} != v{k}; v{k} = v{k} != v{k} ? (RK_T)INFINITY : v{k};" for k in range(K)))
-        lines.append(f"#define RK_PICK_{K} res = v0; " + " ".join(
-            f"res = rf == (RK_T){k} ? v{k} : res;" for k in range(1, K // 2 + 1)))
         lines.append(f"#define RK_PTRS_{K} " + ", ".join(f"*p{k} = P + o[{k}]" for k in range(K)))
         lines.append(f"#define RK_LOADS_{K} " + ", ".join(f"v{k} = p{k}[x]" for k in range(K)))
+        lines.append("")
+    # The in-place 5x5 median of two output rows (see rk_m55d_ in _rank_impl.h):
+    # ranks 7..12 of the 20 points the two windows share, then rank 5 of
+    # those 6 and the 5 points of each window's own row.
+    for K, wanted, name in ((20, tuple(range(7, 13)), "20_7_12"), (11, (5,), "11_5")):
+        net = selection_network(K, wanted).reshape(-1, 3)
+        body = " ".join(f"{ops[int(k)]}(v{i}, v{j});" for i, j, k in net)
+        lines.append(f"/* {K} points, ranks {wanted[0]}..{wanted[-1]}: {len(net)} comparators */")
+        lines.append(f"#define RK_NETWORK_{name} \\")
+        chunks = body.split(" ")
+        for n in range(0, len(chunks), 6):
+            tail = " \\" if n + 6 < len(chunks) else ""
+            lines.append("    " + " ".join(chunks[n:n + 6]) + tail)
         lines.append("")
     lines.append("#endif")
     out = ROOT / "imfilt" / "_kernels" / "_rank_networks.h"

@@ -30,8 +30,10 @@ returns the thread count it used.
 """
 
 cimport cython
+cimport cython.parallel
 from cython.parallel cimport prange, threadid
 from libc.math cimport exp, fabs
+from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 import numpy as np
@@ -412,4 +414,71 @@ def bilateral_rows(const pix_t[:, :, ::1] x not None,  # IN  (C, H + 2r, W + 2r)
                           <pix_t>cc, omit, scr_real + tid * per, scr_real + tid * per + C * W,
                           scr_real + tid * per + (C + 1) * W, scr_real + tid * per + (C + 2) * W,
                           &out_real[0, y, 0], H * W)
+    return used
+
+
+cdef extern from "_bilateral_sym.h" nogil:
+    void imfilt_bil_sym_u8_unit(const unsigned char *x, Py_ssize_t Wp, Py_ssize_t r,
+                                Py_ssize_t y0, Py_ssize_t y1, Py_ssize_t x0, Py_ssize_t x1,
+                                const int *hdy, const int *hdx, const float *hsw,
+                                Py_ssize_t nh, const float *cw, float *ring, Py_ssize_t RW,
+                                float *out, Py_ssize_t ostride)
+    int BIL_BAND
+    int BIL_LANES
+
+#: Narrowest column tile (and image) of the symmetric uint8 path.
+SYM_MIN_WIDTH = BIL_LANES
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def bilateral_lut_sym(const unsigned char[:, ::1] x not None,  # IN  (H + 2r, W + 2r)
+                      float[:, ::1] out not None,              # OUT (H, W)
+                      Py_ssize_t r,
+                      const int[::1] hdy not None,             # IN  (nh,) half window
+                      const int[::1] hdx not None,
+                      const float[::1] hsw not None,           # IN  (nh,) spatial weights
+                      const float[::1] cw not None,            # IN  (256,) colour weights
+                      const Py_ssize_t[::1] tiles not None,    # IN  column tile edges
+                      int nthreads, Py_ssize_t min_work):
+    """Grey uint8 bilateral filter, each weight evaluated once (see _bilateral_sym.h).
+
+    ``tiles`` holds the column edges ``0 = t0 < t1 < ... = W`` of tiles at
+    least ``SYM_MIN_WIDTH`` wide; work units are ``BIL_BAND`` rows by one
+    tile.  Returns the number of threads that ran.
+    """
+    cdef Py_ssize_t Wp = x.shape[1], H = out.shape[0], W = out.shape[1], nh = hdy.shape[0]
+    cdef Py_ssize_t ntiles = tiles.shape[0] - 1, nbands, nunits, u, b, tl, RW = 0, k
+    cdef float *ring
+    cdef bint parallel
+    cdef int failed[1]
+    cdef int used = 1
+    failed[0] = 0
+    if H == 0 or W == 0:
+        return 1
+    for k in range(ntiles):
+        if tiles[k + 1] - tiles[k] < BIL_LANES:
+            raise ValueError("imfilt: bilateral tiles must be at least SYM_MIN_WIDTH wide")
+        RW = max(RW, tiles[k + 1] - tiles[k] + 2 * r)
+    nbands = (H + BIL_BAND - 1) // BIL_BAND
+    nunits = nbands * ntiles
+    parallel = use_threads(nthreads, H * W * (2 * nh + 1), min_work)
+    if not parallel:
+        nthreads = 1
+    with nogil, cython.parallel.parallel(num_threads=nthreads, use_threads_if=parallel):
+        ring = <float *>malloc((r + 1) * nh * RW * sizeof(float) + 64)
+        if ring == NULL:
+            failed[0] = 1
+        else:
+            for u in prange(nunits, schedule="dynamic", chunksize=1):
+                imfilt_note_team(&used)
+                b = u // ntiles
+                tl = u % ntiles
+                imfilt_bil_sym_u8_unit(&x[0, 0], Wp, r, b * BIL_BAND,
+                                       min(H, (b + 1) * BIL_BAND), tiles[tl], tiles[tl + 1],
+                                       &hdy[0], &hdx[0], &hsw[0], nh, &cw[0], ring, RW,
+                                       &out[0, 0], W)
+            free(ring)
+    if failed[0]:
+        raise MemoryError("imfilt: could not allocate the bilateral filter's weight ring")
     return used

@@ -180,6 +180,36 @@ static void rk_med3x3_row(int tcode, const void *P, Py_ssize_t rs, Py_ssize_t W,
                 RK_M33(double, f64))
 }
 
+#define RK_M33D(T, SUF)                                                                 \
+    rk_m33d_##SUF((const T *)r0, (const T *)r1, (const T *)r2, (const T *)r3, W, cl, cr,  \
+                  *(const T *)fill, (T *)o0, (T *)o1)
+
+/* Two output rows of the in-place 3x3 median (see rk_m33d_ in _rank_impl.h). */
+static void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *r2,
+                         const void *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
+                         const void *fill, void *o0, void *o1)
+{
+    RK_DISPATCH(RK_M33D(uint8_t, u8), RK_M33D(int8_t, i8), RK_M33D(uint16_t, u16),
+                RK_M33D(int16_t, i16), RK_M33D(uint32_t, u32), RK_M33D(int32_t, i32),
+                RK_M33D(uint64_t, u64), RK_M33D(int64_t, i64), RK_M33D(float, f32),
+                RK_M33D(double, f64))
+}
+
+#define RK_M55D(T, SUF)                                                                 \
+    rk_m55d_##SUF((const T *)r[0], (const T *)r[1], (const T *)r[2], (const T *)r[3],      \
+                  (const T *)r[4], (const T *)r[5], W, cm, *(const T *)fill, (T *)o0,      \
+                  (T *)o1)
+
+/* Two output rows of the in-place 5x5 median (see rk_m55d_ in _rank_impl.h). */
+static void rk_m55d_rows(int tcode, const void *const *r, Py_ssize_t W, const Py_ssize_t *cm,
+                         const void *fill, void *o0, void *o1)
+{
+    RK_DISPATCH(RK_M55D(uint8_t, u8), RK_M55D(int8_t, i8), RK_M55D(uint16_t, u16),
+                RK_M55D(int16_t, i16), RK_M55D(uint32_t, u32), RK_M55D(int32_t, i32),
+                RK_M55D(uint64_t, u64), RK_M55D(int64_t, i64), RK_M55D(float, f32),
+                RK_M55D(double, f64))
+}
+
 static int rk_has_nan(int tcode, const void *a, Py_ssize_t n)
 {
     if (tcode == RK_F32) return rk_has_nan_f32((const float *)a, n);
@@ -281,6 +311,100 @@ static void rk_hist16_row(const uint16_t *P, const Py_ssize_t *offs, Py_ssize_t 
             v = cb << 8;
             lt = clt;
             while (lt + hist[v] <= r) { lt += hist[v]; v++; }
+        }
+    }
+}
+
+/* Rank of a full kh x kw box on 8-bit data (Perreault and Hebert's
+ * column histograms with a two-level count): each padded column keeps a
+ * 256-bin histogram (and a 16-bin coarse one) of its kh rows, updated by
+ * one value in and one out per row; the window's histogram is the sum of
+ * kw column histograms, updated by one column in and one out per pixel
+ * (whole-histogram adds the compiler vectorises).  The answer is found by
+ * counting: the coarse bin whose running total passes rank, then the fine
+ * bin inside it.  One work unit is rows [y0, y1) by output columns [xs, xe)
+ * of a plane (P: padded plane, row stride ps; out: row stride os); col and
+ * ccol hold (xe - xs + kw - 1) column histograms.  flip = 0x80 maps int8 to
+ * the unsigned order.  Counts fit in 16 bits (kh * kw <= 65535). */
+#if defined(__AVX2__)
+#include <immintrin.h>
+/* Number of leading bins of h[0..15] whose running total is <= t. */
+static inline int rk_count16(const uint16_t *h, int t, int *total_before)
+{
+    __m256i x = _mm256_loadu_si256((const __m256i *)h), carry;
+    int n;
+    uint16_t pre[16];
+    x = _mm256_add_epi16(x, _mm256_slli_si256(x, 2));
+    x = _mm256_add_epi16(x, _mm256_slli_si256(x, 4));
+    x = _mm256_add_epi16(x, _mm256_slli_si256(x, 8));
+    carry = _mm256_permute2x128_si256(x, x, 0x08);
+    carry = _mm256_shuffle_epi8(carry, _mm256_set1_epi16(0x0F0E));
+    x = _mm256_add_epi16(x, carry);
+    n = __builtin_popcount((unsigned)_mm256_movemask_epi8(
+            _mm256_cmpeq_epi16(_mm256_min_epu16(x, _mm256_set1_epi16((short)t)), x))) >> 1;
+    _mm256_storeu_si256((__m256i *)pre, x);
+    *total_before = n ? pre[n - 1] : 0;
+    return n;
+}
+#else
+static inline int rk_count16(const uint16_t *h, int t, int *total_before)
+{
+    int n = 0, cum = 0;
+    while (n < 16 && cum + h[n] <= t) cum += h[n++];
+    *total_before = cum;
+    return n;
+}
+#endif
+
+static void rk_box8_unit(const uint8_t *P, Py_ssize_t ps, Py_ssize_t y0, Py_ssize_t y1,
+                         Py_ssize_t xs, Py_ssize_t xe, Py_ssize_t kh, Py_ssize_t kw,
+                         Py_ssize_t rank, unsigned flip, uint8_t *out, Py_ssize_t os,
+                         uint16_t *col, uint16_t *ccol)
+{
+    Py_ssize_t ncol = xe - xs + kw - 1, j, i, y, x;
+    uint16_t k[256] __attribute__((aligned(64)));
+    uint16_t kc[16] __attribute__((aligned(32)));
+    memset(col, 0, (size_t)ncol * 256 * sizeof(uint16_t));
+    memset(ccol, 0, (size_t)ncol * 16 * sizeof(uint16_t));
+    for (i = y0; i < y0 + kh; i++) {
+        const uint8_t *row = P + i * ps + xs;
+        for (j = 0; j < ncol; j++) {
+            unsigned v = row[j] ^ flip;
+            col[j * 256 + v]++;
+            ccol[j * 16 + (v >> 4)]++;
+        }
+    }
+    for (y = y0; y < y1; y++) {
+        if (y > y0) {
+            const uint8_t *rout = P + (y - 1) * ps + xs, *rin = P + (y + kh - 1) * ps + xs;
+            for (j = 0; j < ncol; j++) {
+                unsigned a = rout[j] ^ flip, b = rin[j] ^ flip;
+                col[j * 256 + a]--;
+                ccol[j * 16 + (a >> 4)]--;
+                col[j * 256 + b]++;
+                ccol[j * 16 + (b >> 4)]++;
+            }
+        }
+        memcpy(k, col, sizeof(k));
+        memcpy(kc, ccol, sizeof(kc));
+        for (j = 1; j < kw; j++) {
+            const uint16_t *restrict a = col + j * 256, *restrict ac = ccol + j * 16;
+            for (i = 0; i < 256; i++) k[i] = (uint16_t)(k[i] + a[i]);
+            for (i = 0; i < 16; i++) kc[i] = (uint16_t)(kc[i] + ac[i]);
+        }
+        for (x = xs;; x++) {
+            int below, below_f, c, f;
+            const uint16_t *restrict a, *restrict b, *restrict ac, *restrict bc;
+            c = rk_count16(kc, (int)rank, &below);
+            f = rk_count16(k + 16 * c, (int)rank - below, &below_f);
+            out[y * os + x] = (uint8_t)((16 * c + f) ^ flip);
+            if (x + 1 == xe) break;
+            a = col + (x - xs + kw) * 256;
+            b = col + (x - xs) * 256;
+            ac = ccol + (x - xs + kw) * 16;
+            bc = ccol + (x - xs) * 16;
+            for (i = 0; i < 256; i++) k[i] = (uint16_t)(k[i] + a[i] - b[i]);
+            for (i = 0; i < 16; i++) kc[i] = (uint16_t)(kc[i] + ac[i] - bc[i]);
         }
     }
 }

@@ -21,6 +21,10 @@ Algorithms (``algo``), all exact selections of existing values:
 6. the compiled networks of 4. for float images holding NaN: ``mode`` 1
    ('propagate') or 2 ('omit', median only).
 
+Outside ``rank_rows``: ``median_direct`` (full 3x3 / 5x5 medians read in
+place, no padded copy) and ``box_hist8`` (8-bit full rectangles, column
+histograms).
+
 Element types are integer codes (see ``_rank.h``); the Python layer
 validates every shape, offset and rank before calling.
 """
@@ -51,6 +55,15 @@ cdef extern from "_rank.h" nogil:
                          Py_ssize_t W, void *out, int omit)
     void rk_med3x3_row(int tcode, const void *P, Py_ssize_t rs, Py_ssize_t W, void *out,
                        void *tmp, Py_ssize_t B)
+    void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *r2,
+                      const void *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
+                      const void *fill, void *o0, void *o1)
+    void rk_box8_unit(const unsigned char *P, Py_ssize_t ps, Py_ssize_t y0, Py_ssize_t y1,
+                      Py_ssize_t xs, Py_ssize_t xe, Py_ssize_t kh, Py_ssize_t kw,
+                      Py_ssize_t rank, unsigned flip, unsigned char *out, Py_ssize_t os,
+                      unsigned short *col, unsigned short *ccol)
+    void rk_m55d_rows(int tcode, const void **r, Py_ssize_t W, const Py_ssize_t *cm,
+                      const void *fill, void *o0, void *o1)
     void rk_hist8_row(const unsigned char *P, const Py_ssize_t *offs, Py_ssize_t K,
                       const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
                       Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
@@ -59,6 +72,10 @@ cdef extern from "_rank.h" nogil:
                        const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
                        Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
                        unsigned short *out, int *hist, int *coarse)
+
+#: Narrowest image row the in-place 3x3 (h = 1) and 5x5 (h = 2) medians
+#: take: one SIMD block plus the 2h edge pixels.
+DIRECT_MIN_WIDTH = {1: 66, 2: 68}
 
 ALGO_NETWORK = 0
 ALGO_SELECT = 1
@@ -112,6 +129,121 @@ def pad(const unsigned char[::1] src, unsigned char[::1] dst,
                        &mapoff[0], n_last, before_last, itemsize, <const char *>&fill[0])
             nan_rows += rk_has_nan(tcode, d + i * row_bytes, PL)
     return nan_rows > 0, used
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _median_pair(const char *s, const char *f, const Py_ssize_t *rmap,
+                       const Py_ssize_t *cmap, Py_ssize_t h, Py_ssize_t row0, Py_ssize_t y,
+                       Py_ssize_t H, Py_ssize_t W, Py_ssize_t rowb, int tcode,
+                       char *o) noexcept nogil:
+    """Output rows y and y + 1 (y alone when y + 1 == H) of the plane at source row row0."""
+    cdef const char *rows[6]
+    cdef Py_ssize_t k
+    cdef char *o1 = o + (y + 1) * rowb if y + 1 < H else NULL
+    for k in range(2 * h + 2):
+        # padded row y + k; past H + 2h - 1 only for the unused row of a lone last row
+        if y + k < H + 2 * h and rmap[y + k] >= 0:
+            rows[k] = s + (row0 + rmap[y + k]) * rowb
+        else:
+            rows[k] = f
+    if h == 1:
+        rk_m33d_rows(tcode, rows[0], rows[1], rows[2], rows[3], W, cmap[0], cmap[1], f,
+                     o + y * rowb, o1)
+    else:
+        rk_m55d_rows(tcode, <const void **>rows, W, cmap, f, o + y * rowb, o1)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
+                  const unsigned char[::1] fillrow, int tcode, Py_ssize_t itemsize,
+                  Py_ssize_t nplanes, Py_ssize_t H, Py_ssize_t W, const Py_ssize_t[::1] rmap,
+                  const Py_ssize_t[::1] cmap, Py_ssize_t h, int nthreads):
+    """The full (2h+1) x (2h+1) median (h = 1 or 2) of ``nplanes`` C-contiguous
+    H x W images, read in place.
+
+    ``rmap[k]`` (k = 0 .. H + 2h - 1) is the source row of padded row ``k``
+    (-1: ``fillrow``, W fill values); ``cmap`` the source columns of the h
+    padded columns left of column 0, then of the h right of column W - 1
+    (-1: fill).  Output rows are computed in pairs, each pair by the same
+    operations whatever the thread count.  Needs ``W >= DIRECT_MIN_WIDTH[h]``.
+    Returns the number of threads that ran.
+    """
+    cdef Py_ssize_t npairs = (H + 1) // 2, njobs = nplanes * npairs, j, p, y
+    cdef Py_ssize_t rowb = W * itemsize, chunk
+    cdef const char *s = <const char *>&src[0]
+    cdef const char *f = <const char *>&fillrow[0]
+    cdef char *o = <char *>&out[0]
+    cdef int used = 1
+    if h not in (1, 2) or W < DIRECT_MIN_WIDTH[h] or rmap.shape[0] != H + 2 * h \
+            or cmap.shape[0] != 2 * h:
+        raise ValueError("imfilt: median_direct needs h in (1, 2), a wide enough row and "
+                         "H + 2h row / 2h column indices")
+    chunk = njobs // (8 * nthreads) + 1
+    with nogil:
+        for j in prange(njobs, num_threads=nthreads, schedule="dynamic", chunksize=chunk):
+            imfilt_note_team(&used)
+            p = j // npairs
+            y = 2 * (j % npairs)
+            _median_pair(s, f, &rmap[0], &cmap[0], h, p * H, y, H, W, rowb, tcode,
+                         o + p * H * rowb)
+    return used
+
+
+#: Work units of the 8-bit box rank (``box_hist8``): rows x output columns.
+BOX8_BAND = 64
+BOX8_STRIPE = 256
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def box_hist8(const unsigned char[::1] padded, unsigned char[::1] out, Py_ssize_t nplanes,
+              Py_ssize_t Hp, Py_ssize_t Wp, Py_ssize_t H, Py_ssize_t W, Py_ssize_t kh,
+              Py_ssize_t kw, Py_ssize_t r, unsigned flip, int nthreads):
+    """Rank ``r`` of every full ``kh x kw`` box of 8-bit planes (see rk_box8_unit).
+
+    ``padded``: ``nplanes`` padded planes of ``Hp x Wp`` (output (y, x) sees
+    padded rows ``y .. y + kh - 1``, columns ``x .. x + kw - 1``); ``out``:
+    ``nplanes`` planes of ``H x W``.  Work units are ``BOX8_BAND`` rows by
+    ``BOX8_STRIPE`` columns; every output is exact, whatever thread takes it.
+    Returns the number of threads that ran.
+    """
+    cdef Py_ssize_t band = BOX8_BAND, stripe = BOX8_STRIPE
+    cdef Py_ssize_t nb = (H + band - 1) // band
+    cdef Py_ssize_t ns = (W + stripe - 1) // stripe
+    cdef Py_ssize_t per = nb * ns, nunits = nplanes * per, u, p, b, st, y0, xs
+    cdef Py_ssize_t ncol = stripe + kw - 1
+    cdef const unsigned char *P = &padded[0]
+    cdef unsigned char *o = &out[0]
+    cdef unsigned short *col = NULL
+    cdef unsigned short *ccol = NULL
+    cdef int failed[1]
+    cdef int used = 1
+    failed[0] = 0
+    if kh * kw > 65535 or Hp != H + kh - 1 or Wp != W + kw - 1:
+        raise ValueError("imfilt: box_hist8 needs kh * kw <= 65535 and matching padding")
+    with nogil, parallel(num_threads=nthreads):
+        col = <unsigned short *>malloc(ncol * 256 * sizeof(unsigned short) + 64)
+        ccol = <unsigned short *>malloc(ncol * 16 * sizeof(unsigned short) + 64)
+        if col == NULL or ccol == NULL:
+            failed[0] = 1
+        else:
+            for u in prange(nunits, schedule="dynamic", chunksize=1):
+                imfilt_note_team(&used)
+                p = u // per
+                b = (u % per) // ns
+                st = u % ns
+                y0 = b * band
+                xs = st * stripe
+                rk_box8_unit(P + p * Hp * Wp, Wp, y0, min(H, y0 + band), xs,
+                             min(W, xs + stripe), kh, kw, r, flip, o + p * H * W, W,
+                             col, ccol)
+        free(col)
+        free(ccol)
+    if failed[0]:
+        raise MemoryError("imfilt: could not allocate the box rank filter's histograms")
+    return used
 
 
 @cython.boundscheck(False)

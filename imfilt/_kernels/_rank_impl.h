@@ -187,25 +187,46 @@ RK_FIXED(27, 13)
 #if RK_FLOAT
 /* The fixed networks with NaN handling (image holds NaN): NaN wires count
  * in c and sort last as +inf.  omit = 0 ('propagate'): NaN when c > 0, else
- * rank R.  omit = 1 (median, 'omit'): ranks 0..K/2 are sorted and the
- * result is rank m / 2 of the m = K - c non-NaN values (NaN when m = 0). */
-#define RK_FIXED_NAN(K, R)                                                            \
+ * rank R.  omit = 1 (median, 'omit'): the result is rank m / 2 of the
+ * m = K - c non-NaN values, which is rank R (c < 2) or R - 1 (c = 2, 3) of
+ * all K wires; the network sorts just those two ranks.  Windows with 4 or
+ * more NaN (rare at any sparse NaN density) are redone afterwards by a
+ * gather-and-select (NaN when m = 0); c is kept per pixel for that, in
+ * chunks of RK_NAN_CHUNK pixels. */
+#ifndef RK_NAN_CHUNK
+#define RK_NAN_CHUNK 256
+#endif
+#define RK_FIXED_NAN(K, R, RM1)                                                        \
 static void RK_NAME(rk_fixednan##K##_)(const RK_T *P, const Py_ssize_t *o, Py_ssize_t W, \
                                        RK_T *restrict out, int omit)                  \
 {                                                                                      \
-    Py_ssize_t x;                                                                      \
+    Py_ssize_t x, x0, n;                                                               \
     const RK_T RK_PTRS_##K;                                                            \
     if (omit) {                                                                        \
-        for (x = 0; x < W; x++) {                                                      \
-            RK_T RK_LOADS_##K;                                                         \
-            RK_T res;                                                                  \
-            int c = 0, r;                                                              \
-            RK_NANFIX_##K                                                              \
-            RK_NETWORK_##K##_LOW                                                       \
-            r = (K - c) >> 1;                                                          \
-            RK_T rf = (RK_T)r;                                                         \
-            RK_PICK_##K;                                                               \
-            out[x] = c == K ? (RK_T)NAN : res;                                         \
+        int cnt[RK_NAN_CHUNK];                                                         \
+        for (x0 = 0; x0 < W; x0 += RK_NAN_CHUNK) {                                     \
+            int many = 0;                                                              \
+            n = W - x0 < RK_NAN_CHUNK ? W - x0 : RK_NAN_CHUNK;                         \
+            for (x = x0; x < x0 + n; x++) {                                            \
+                RK_T RK_LOADS_##K;                                                     \
+                int c = 0;                                                             \
+                RK_NANFIX_##K                                                          \
+                RK_NETWORK_##K##_MID                                                   \
+                out[x] = c < 2 ? v##R : v##RM1;                                        \
+                cnt[x - x0] = c;                                                       \
+            }                                                                          \
+            for (x = 0; x < n; x++) many |= cnt[x] >= 4;                               \
+            if (!many) continue;                                                       \
+            for (x = x0; x < x0 + n; x++) {                                            \
+                RK_T buf_[K];                                                          \
+                int k_, m_ = 0;                                                        \
+                if (cnt[x - x0] < 4) continue;                                         \
+                for (k_ = 0; k_ < K; k_++) {                                           \
+                    RK_T v_ = P[x + o[k_]];                                            \
+                    if (v_ == v_) buf_[m_++] = v_;                                     \
+                }                                                                      \
+                out[x] = m_ ? RK_NAME(rk_select_)(buf_, m_, m_ >> 1) : (RK_T)NAN;      \
+            }                                                                          \
         }                                                                              \
     } else {                                                                           \
         for (x = 0; x < W; x++) {                                                      \
@@ -217,9 +238,9 @@ static void RK_NAME(rk_fixednan##K##_)(const RK_T *P, const Py_ssize_t *o, Py_ss
         }                                                                              \
     }                                                                                  \
 }
-RK_FIXED_NAN(9, 4)
-RK_FIXED_NAN(25, 12)
-RK_FIXED_NAN(27, 13)
+RK_FIXED_NAN(9, 4, 3)
+RK_FIXED_NAN(25, 12, 11)
+RK_FIXED_NAN(27, 13, 12)
 #undef RK_FIXED_NAN
 #endif
 
@@ -265,6 +286,205 @@ static void RK_NAME(rk_med3x3_)(const RK_T *P, Py_ssize_t rs, Py_ssize_t W,
         }
     }
 }
+/* The full 3x3 median read in place (no padded copy), output rows y and
+ * y + 1 at once: r0..r3 are the source rows y - 1 .. y + 2 (a boundary
+ * row or a row of the fill value where the boundary rule says so), o1 is
+ * NULL for a single row (r3 unused).  The pair (r1, r2) is sorted once
+ * and shared by both windows' column sorts.  Interior pixels 1 .. W - 2
+ * run in blocks of RK_M33_BLOCK lanes (a fixed trip count the compiler
+ * turns into whole SIMD registers); the last block overlaps its
+ * predecessor instead of running a scalar tail (a value written twice is
+ * the same value).  Pixels 0 and W - 1 read columns cl / cr (-1: fill).
+ * Needs W >= RK_M33_BLOCK + 2. */
+#ifndef RK_M33_BLOCK
+#define RK_M33_BLOCK 64
+#endif
+#define RK_MIN_(a, b) ((b) < (a) ? (b) : (a))
+#define RK_MAX_(a, b) ((a) < (b) ? (b) : (a))
+#define RK_MED33_TAIL(lo, md, hi, dst)                                               \
+    {                                                                                  \
+        RK_T mx_ = RK_MAX_(RK_MAX_(lo[0], lo[1]), lo[2]);                              \
+        RK_T mn_ = RK_MIN_(RK_MIN_(hi[0], hi[1]), hi[2]);                              \
+        RK_T m0_ = md[0], m1_ = md[1], m2_ = md[2], t_;                                \
+        RK_CS(m0_, m1_);                                                               \
+        RK_LO(m1_, m2_);                                                               \
+        RK_HI(m0_, m1_);                                                               \
+        t_ = m1_;                                                                      \
+        RK_CS(mx_, t_);                                                                \
+        RK_LO(t_, mn_);                                                                \
+        RK_HI(mx_, t_);                                                                \
+        dst = t_;                                                                      \
+    }
+
+static RK_T RK_NAME(rk_m33_edge_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                                  Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t c2, RK_T fill)
+{
+    RK_T v0 = c0 < 0 ? fill : r0[c0], v1 = c0 < 0 ? fill : r1[c0], v2 = c0 < 0 ? fill : r2[c0];
+    RK_T v3 = c1 < 0 ? fill : r0[c1], v4 = c1 < 0 ? fill : r1[c1], v5 = c1 < 0 ? fill : r2[c1];
+    RK_T v6 = c2 < 0 ? fill : r0[c2], v7 = c2 < 0 ? fill : r1[c2], v8 = c2 < 0 ? fill : r2[c2];
+    RK_NETWORK_9_4
+    return v4;
+}
+
+static void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                              const RK_T *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
+                              RK_T fill, RK_T *o0, RK_T *o1)
+{
+    Py_ssize_t x0, x, last = W - 1 - RK_M33_BLOCK;
+    int d;
+    for (x0 = 1;; x0 += RK_M33_BLOCK) {
+        if (x0 > last) x0 = last;
+        {
+            const RK_T *restrict p0 = r0 + x0 - 1, *restrict p1 = r1 + x0 - 1;
+            const RK_T *restrict p2 = r2 + x0 - 1;
+            RK_T *restrict q0 = o0 + x0;
+            if (o1) {
+                const RK_T *restrict p3 = r3 + x0 - 1;
+                RK_T *restrict q1 = o1 + x0;
+                for (x = 0; x < RK_M33_BLOCK; x++) {
+                    RK_T lo0[3], md0[3], hi0[3], lo1[3], md1[3], hi1[3];
+                    for (d = 0; d < 3; d++) {
+                        RK_T b = p1[x + d], c = p2[x + d], a = p0[x + d], e = p3[x + d];
+                        RK_CS(b, c);
+                        lo0[d] = RK_MIN_(b, a);
+                        hi0[d] = RK_MAX_(c, a);
+                        md0[d] = RK_MAX_(b, RK_MIN_(c, a));
+                        lo1[d] = RK_MIN_(b, e);
+                        hi1[d] = RK_MAX_(c, e);
+                        md1[d] = RK_MAX_(b, RK_MIN_(c, e));
+                    }
+                    RK_MED33_TAIL(lo0, md0, hi0, q0[x])
+                    RK_MED33_TAIL(lo1, md1, hi1, q1[x])
+                }
+            } else {
+                for (x = 0; x < RK_M33_BLOCK; x++) {
+                    RK_T lo0[3], md0[3], hi0[3];
+                    for (d = 0; d < 3; d++) {
+                        RK_T b = p1[x + d], c = p2[x + d], a = p0[x + d];
+                        RK_CS(b, c);
+                        lo0[d] = RK_MIN_(b, a);
+                        hi0[d] = RK_MAX_(c, a);
+                        md0[d] = RK_MAX_(b, RK_MIN_(c, a));
+                    }
+                    RK_MED33_TAIL(lo0, md0, hi0, q0[x])
+                }
+            }
+        }
+        if (x0 == last) break;
+    }
+    o0[0] = RK_NAME(rk_m33_edge_)(r0, r1, r2, cl, 0, 1, fill);
+    o0[W - 1] = RK_NAME(rk_m33_edge_)(r0, r1, r2, W - 2, W - 1, cr, fill);
+    if (o1) {
+        o1[0] = RK_NAME(rk_m33_edge_)(r1, r2, r3, cl, 0, 1, fill);
+        o1[W - 1] = RK_NAME(rk_m33_edge_)(r1, r2, r3, W - 2, W - 1, cr, fill);
+    }
+}
+/* The full 5x5 median read in place, output rows y and y + 1 at once (r0
+ * .. r5: source rows y - 2 .. y + 3; o1 NULL: row y alone, r5 unused).  The
+ * 20 points the two windows share (rows y - 1 .. y + 2) are reduced once to
+ * their ranks 7 .. 12; each window's median is then rank 5 of those 6 and
+ * the 5 points of its own row (the 7 shared points below rank 7 lie below
+ * the median and the 7 above rank 12 above it).  Interior pixels 2 .. W - 3
+ * run in blocks as in rk_m33d_; pixels 0, 1, W - 2, W - 1 read the
+ * columns cm[0], cm[1] (left of 0) and cm[2], cm[3] (right of W - 1) where
+ * they leave the row (-1: fill).  Needs W >= RK_M33_BLOCK + 4. */
+/* One block of two output rows (restrict parameters: no aliasing checks). */
+static void RK_NAME(rk_m55_pair_)(const RK_T *restrict p0, const RK_T *restrict p1,
+                                  const RK_T *restrict p2, const RK_T *restrict p3,
+                                  const RK_T *restrict p4, const RK_T *restrict p5,
+                                  RK_T *restrict q0, RK_T *restrict q1)
+{
+    Py_ssize_t x;
+    for (x = 0; x < RK_M33_BLOCK; x++) {
+        RK_T t0, t1, t2, t3, t4, t5;
+        {
+            RK_T v0 = p1[x], v1 = p1[x + 1], v2 = p1[x + 2], v3 = p1[x + 3],
+                 v4 = p1[x + 4], v5 = p2[x], v6 = p2[x + 1], v7 = p2[x + 2],
+                 v8 = p2[x + 3], v9 = p2[x + 4], v10 = p3[x], v11 = p3[x + 1],
+                 v12 = p3[x + 2], v13 = p3[x + 3], v14 = p3[x + 4], v15 = p4[x],
+                 v16 = p4[x + 1], v17 = p4[x + 2], v18 = p4[x + 3], v19 = p4[x + 4];
+            RK_NETWORK_20_7_12
+            t0 = v7; t1 = v8; t2 = v9; t3 = v10; t4 = v11; t5 = v12;
+        }
+        {
+            RK_T v0 = t0, v1 = t1, v2 = t2, v3 = t3, v4 = t4, v5 = t5,
+                 v6 = p0[x], v7 = p0[x + 1], v8 = p0[x + 2], v9 = p0[x + 3],
+                 v10 = p0[x + 4];
+            RK_NETWORK_11_5
+            q0[x] = v5;
+        }
+        {
+            RK_T v0 = t0, v1 = t1, v2 = t2, v3 = t3, v4 = t4, v5 = t5,
+                 v6 = p5[x], v7 = p5[x + 1], v8 = p5[x + 2], v9 = p5[x + 3],
+                 v10 = p5[x + 4];
+            RK_NETWORK_11_5
+            q1[x] = v5;
+        }
+    }
+}
+
+/* One block of a lone output row. */
+static void RK_NAME(rk_m55_one_)(const RK_T *restrict p0, const RK_T *restrict p1,
+                                 const RK_T *restrict p2, const RK_T *restrict p3,
+                                 const RK_T *restrict p4, RK_T *restrict q0)
+{
+    Py_ssize_t x;
+    for (x = 0; x < RK_M33_BLOCK; x++) {
+        RK_T v0 = p0[x], v1 = p0[x + 1], v2 = p0[x + 2], v3 = p0[x + 3],
+             v4 = p0[x + 4], v5 = p1[x], v6 = p1[x + 1], v7 = p1[x + 2],
+             v8 = p1[x + 3], v9 = p1[x + 4], v10 = p2[x], v11 = p2[x + 1],
+             v12 = p2[x + 2], v13 = p2[x + 3], v14 = p2[x + 4], v15 = p3[x],
+             v16 = p3[x + 1], v17 = p3[x + 2], v18 = p3[x + 3], v19 = p3[x + 4],
+             v20 = p4[x], v21 = p4[x + 1], v22 = p4[x + 2], v23 = p4[x + 3],
+             v24 = p4[x + 4];
+        RK_NETWORK_25_12
+        q0[x] = v12;
+    }
+}
+
+static void RK_NAME(rk_m55d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                              const RK_T *r3, const RK_T *r4, const RK_T *r5, Py_ssize_t W,
+                              const Py_ssize_t *cm, RK_T fill, RK_T *o0, RK_T *o1)
+{
+    Py_ssize_t x0, x, last = W - 2 - RK_M33_BLOCK;
+    for (x0 = 2;; x0 += RK_M33_BLOCK) {
+        if (x0 > last) x0 = last;
+        if (o1)
+            RK_NAME(rk_m55_pair_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
+                                  r4 + x0 - 2, r5 + x0 - 2, o0 + x0, o1 + x0);
+        else
+            RK_NAME(rk_m55_one_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
+                                 r4 + x0 - 2, o0 + x0);
+        if (x0 == last) break;
+    }
+    /* Pixels 0, 1 and W - 2, W - 1: one block each on a copy of the rows
+     * with the boundary columns in place (columns -2 .. 65 and W - 66 .. W + 1). */
+    for (x = 0; x < 2; x++) {
+        RK_T buf[6][RK_M33_BLOCK + 4], res[2][RK_M33_BLOCK];
+        const RK_T *rows[6];
+        Py_ssize_t j, k, c0 = x == 0 ? -2 : W - 2 - RK_M33_BLOCK;
+        rows[0] = r0; rows[1] = r1; rows[2] = r2; rows[3] = r3; rows[4] = r4;
+        rows[5] = o1 ? r5 : r4;
+        for (k = 0; k < 6; k++)
+            for (j = 0; j < RK_M33_BLOCK + 4; j++) {
+                Py_ssize_t c = c0 + j;
+                c = c < 0 ? cm[c + 2] : (c >= W ? cm[c - W + 2] : c);
+                buf[k][j] = c < 0 ? fill : rows[k][c];
+            }
+        RK_NAME(rk_m55_pair_)(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], res[0], res[1]);
+        j = x == 0 ? 0 : RK_M33_BLOCK - 2;
+        o0[c0 + 2 + j] = res[0][j];
+        o0[c0 + 3 + j] = res[0][j + 1];
+        if (o1) {
+            o1[c0 + 2 + j] = res[1][j];
+            o1[c0 + 3 + j] = res[1][j + 1];
+        }
+    }
+}
+#undef RK_MED33_TAIL
+#undef RK_MIN_
+#undef RK_MAX_
+
 #undef RK_CS
 #undef RK_LO
 #undef RK_HI

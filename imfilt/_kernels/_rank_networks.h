@@ -2,8 +2,9 @@
  * do not edit.  RK_CS(a, b): a, b = min, max; RK_LO(a, b): a = min;
  * RK_HI(a, b): b = max.  RK_PTRS_K / RK_LOADS_K declare the K
  * footprint pointers and load wire k from pointer k at pixel x;
- * RK_NANFIX_K counts NaN wires in c and makes them +inf; RK_PICK_K sets
- * res to wire rf (a rank <= K / 2 held in RK_T, so the selects vectorise). */
+ * RK_NANFIX_K counts NaN wires in c and makes them +inf;
+ * RK_NETWORK_K_MID leaves ranks R - 1 and R (R: the median's) on their wires
+ * (the NaN-omitting median of a window with at most 3 NaN). */
 #ifndef IMFILT_RANK_NETWORKS_H
 #define IMFILT_RANK_NETWORKS_H
 
@@ -17,19 +18,17 @@
     RK_CS(v3, v5); RK_HI(v1, v2); RK_CS(v3, v4); \
     RK_LO(v5, v6); RK_HI(v0, v8); RK_LO(v4, v8); \
     RK_HI(v2, v4); RK_LO(v3, v5); RK_HI(v3, v4);
-/* 9 points, ranks 0..4 (NaN-omitting median): 25 comparators */
-#define RK_NETWORK_9_LOW \
+/* 9 points, ranks 3 and 4 (NaN-omitting median): 24 comparators */
+#define RK_NETWORK_9_MID \
     RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
     RK_CS(v6, v7); RK_CS(v0, v2); RK_CS(v1, v3); \
     RK_CS(v4, v6); RK_CS(v5, v7); RK_CS(v1, v2); \
     RK_CS(v5, v6); RK_CS(v0, v4); RK_CS(v1, v5); \
     RK_CS(v2, v6); RK_LO(v3, v7); RK_CS(v2, v4); \
-    RK_CS(v3, v5); RK_CS(v1, v2); RK_CS(v3, v4); \
-    RK_LO(v5, v6); RK_CS(v0, v8); RK_LO(v4, v8); \
-    RK_CS(v2, v4); RK_LO(v3, v5); RK_CS(v1, v2); \
-    RK_CS(v3, v4);
+    RK_CS(v3, v5); RK_HI(v1, v2); RK_CS(v3, v4); \
+    RK_LO(v5, v6); RK_HI(v0, v8); RK_LO(v4, v8); \
+    RK_HI(v2, v4); RK_LO(v3, v5); RK_CS(v3, v4);
 #define RK_NANFIX_9 c += v0 != v0; v0 = v0 != v0 ? (RK_T)INFINITY : v0; c += v1 != v1; v1 = v1 != v1 ? (RK_T)INFINITY : v1; c += v2 != v2; v2 = v2 != v2 ? (RK_T)INFINITY : v2; c += v3 != v3; v3 = v3 != v3 ? (RK_T)INFINITY : v3; c += v4 != v4; v4 = v4 != v4 ? (RK_T)INFINITY : v4; c += v5 != v5; v5 = v5 != v5 ? (RK_T)INFINITY : v5; c += v6 != v6; v6 = v6 != v6 ? (RK_T)INFINITY : v6; c += v7 != v7; v7 = v7 != v7 ? (RK_T)INFINITY : v7; c += v8 != v8; v8 = v8 != v8 ? (RK_T)INFINITY : v8;
-#define RK_PICK_9 res = v0; res = rf == (RK_T)1 ? v1 : res; res = rf == (RK_T)2 ? v2 : res; res = rf == (RK_T)3 ? v3 : res; res = rf == (RK_T)4 ? v4 : res;
 #define RK_PTRS_9 *p0 = P + o[0], *p1 = P + o[1], *p2 = P + o[2], *p3 = P + o[3], *p4 = P + o[4], *p5 = P + o[5], *p6 = P + o[6], *p7 = P + o[7], *p8 = P + o[8]
 #define RK_LOADS_9 v0 = p0[x], v1 = p1[x], v2 = p2[x], v3 = p3[x], v4 = p4[x], v5 = p5[x], v6 = p6[x], v7 = p7[x], v8 = p8[x]
 
@@ -73,8 +72,8 @@
     RK_LO(v13, v21); RK_HI(v6, v10); RK_HI(v7, v11); \
     RK_LO(v12, v16); RK_LO(v13, v17); RK_HI(v10, v12); \
     RK_LO(v11, v13); RK_HI(v11, v12);
-/* 25 points, ranks 0..12 (NaN-omitting median): 124 comparators */
-#define RK_NETWORK_25_LOW \
+/* 25 points, ranks 11 and 12 (NaN-omitting median): 113 comparators */
+#define RK_NETWORK_25_MID \
     RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
     RK_CS(v6, v7); RK_CS(v8, v9); RK_CS(v10, v11); \
     RK_CS(v12, v13); RK_CS(v14, v15); RK_CS(v16, v17); \
@@ -105,20 +104,15 @@
     RK_CS(v3, v4); RK_CS(v5, v6); RK_CS(v7, v8); \
     RK_CS(v9, v10); RK_CS(v11, v12); RK_LO(v13, v14); \
     RK_CS(v17, v18); RK_CS(v19, v20); RK_CS(v21, v22); \
-    RK_CS(v23, v24); RK_CS(v0, v16); RK_CS(v1, v17); \
-    RK_CS(v2, v18); RK_CS(v3, v19); RK_CS(v4, v20); \
-    RK_CS(v5, v21); RK_LO(v6, v22); RK_LO(v7, v23); \
-    RK_LO(v8, v24); RK_CS(v8, v16); RK_CS(v9, v17); \
+    RK_CS(v23, v24); RK_HI(v0, v16); RK_HI(v1, v17); \
+    RK_HI(v2, v18); RK_HI(v3, v19); RK_HI(v4, v20); \
+    RK_HI(v5, v21); RK_LO(v6, v22); RK_LO(v7, v23); \
+    RK_LO(v8, v24); RK_HI(v8, v16); RK_HI(v9, v17); \
     RK_LO(v10, v18); RK_LO(v11, v19); RK_LO(v12, v20); \
-    RK_LO(v13, v21); RK_CS(v4, v8); RK_CS(v5, v9); \
-    RK_CS(v6, v10); RK_CS(v7, v11); RK_LO(v12, v16); \
-    RK_LO(v13, v17); RK_CS(v2, v4); RK_CS(v3, v5); \
-    RK_CS(v6, v8); RK_CS(v7, v9); RK_CS(v10, v12); \
-    RK_LO(v11, v13); RK_CS(v1, v2); RK_CS(v3, v4); \
-    RK_CS(v5, v6); RK_CS(v7, v8); RK_CS(v9, v10); \
-    RK_CS(v11, v12);
+    RK_LO(v13, v21); RK_HI(v6, v10); RK_HI(v7, v11); \
+    RK_LO(v12, v16); RK_LO(v13, v17); RK_HI(v10, v12); \
+    RK_LO(v11, v13); RK_CS(v11, v12);
 #define RK_NANFIX_25 c += v0 != v0; v0 = v0 != v0 ? (RK_T)INFINITY : v0; c += v1 != v1; v1 = v1 != v1 ? (RK_T)INFINITY : v1; c += v2 != v2; v2 = v2 != v2 ? (RK_T)INFINITY : v2; c += v3 != v3; v3 = v3 != v3 ? (RK_T)INFINITY : v3; c += v4 != v4; v4 = v4 != v4 ? (RK_T)INFINITY : v4; c += v5 != v5; v5 = v5 != v5 ? (RK_T)INFINITY : v5; c += v6 != v6; v6 = v6 != v6 ? (RK_T)INFINITY : v6; c += v7 != v7; v7 = v7 != v7 ? (RK_T)INFINITY : v7; c += v8 != v8; v8 = v8 != v8 ? (RK_T)INFINITY : v8; c += v9 != v9; v9 = v9 != v9 ? (RK_T)INFINITY : v9; c += v10 != v10; v10 = v10 != v10 ? (RK_T)INFINITY : v10; c += v11 != v11; v11 = v11 != v11 ? (RK_T)INFINITY : v11; c += v12 != v12; v12 = v12 != v12 ? (RK_T)INFINITY : v12; c += v13 != v13; v13 = v13 != v13 ? (RK_T)INFINITY : v13; c += v14 != v14; v14 = v14 != v14 ? (RK_T)INFINITY : v14; c += v15 != v15; v15 = v15 != v15 ? (RK_T)INFINITY : v15; c += v16 != v16; v16 = v16 != v16 ? (RK_T)INFINITY : v16; c += v17 != v17; v17 = v17 != v17 ? (RK_T)INFINITY : v17; c += v18 != v18; v18 = v18 != v18 ? (RK_T)INFINITY : v18; c += v19 != v19; v19 = v19 != v19 ? (RK_T)INFINITY : v19; c += v20 != v20; v20 = v20 != v20 ? (RK_T)INFINITY : v20; c += v21 != v21; v21 = v21 != v21 ? (RK_T)INFINITY : v21; c += v22 != v22; v22 = v22 != v22 ? (RK_T)INFINITY : v22; c += v23 != v23; v23 = v23 != v23 ? (RK_T)INFINITY : v23; c += v24 != v24; v24 = v24 != v24 ? (RK_T)INFINITY : v24;
-#define RK_PICK_25 res = v0; res = rf == (RK_T)1 ? v1 : res; res = rf == (RK_T)2 ? v2 : res; res = rf == (RK_T)3 ? v3 : res; res = rf == (RK_T)4 ? v4 : res; res = rf == (RK_T)5 ? v5 : res; res = rf == (RK_T)6 ? v6 : res; res = rf == (RK_T)7 ? v7 : res; res = rf == (RK_T)8 ? v8 : res; res = rf == (RK_T)9 ? v9 : res; res = rf == (RK_T)10 ? v10 : res; res = rf == (RK_T)11 ? v11 : res; res = rf == (RK_T)12 ? v12 : res;
 #define RK_PTRS_25 *p0 = P + o[0], *p1 = P + o[1], *p2 = P + o[2], *p3 = P + o[3], *p4 = P + o[4], *p5 = P + o[5], *p6 = P + o[6], *p7 = P + o[7], *p8 = P + o[8], *p9 = P + o[9], *p10 = P + o[10], *p11 = P + o[11], *p12 = P + o[12], *p13 = P + o[13], *p14 = P + o[14], *p15 = P + o[15], *p16 = P + o[16], *p17 = P + o[17], *p18 = P + o[18], *p19 = P + o[19], *p20 = P + o[20], *p21 = P + o[21], *p22 = P + o[22], *p23 = P + o[23], *p24 = P + o[24]
 #define RK_LOADS_25 v0 = p0[x], v1 = p1[x], v2 = p2[x], v3 = p3[x], v4 = p4[x], v5 = p5[x], v6 = p6[x], v7 = p7[x], v8 = p8[x], v9 = p9[x], v10 = p10[x], v11 = p11[x], v12 = p12[x], v13 = p13[x], v14 = p14[x], v15 = p15[x], v16 = p16[x], v17 = p17[x], v18 = p18[x], v19 = p19[x], v20 = p20[x], v21 = p21[x], v22 = p22[x], v23 = p23[x], v24 = p24[x]
 
@@ -166,8 +160,8 @@
     RK_LO(v13, v21); RK_LO(v14, v22); RK_HI(v7, v11); \
     RK_HI(v12, v16); RK_LO(v13, v17); RK_LO(v14, v18); \
     RK_HI(v11, v13); RK_LO(v14, v16); RK_LO(v13, v14);
-/* 27 points, ranks 0..13 (NaN-omitting median): 140 comparators */
-#define RK_NETWORK_27_LOW \
+/* 27 points, ranks 12 and 13 (NaN-omitting median): 129 comparators */
+#define RK_NETWORK_27_MID \
     RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
     RK_CS(v6, v7); RK_CS(v8, v9); RK_CS(v10, v11); \
     RK_CS(v12, v13); RK_CS(v14, v15); RK_CS(v16, v17); \
@@ -201,23 +195,66 @@
     RK_CS(v3, v4); RK_CS(v5, v6); RK_CS(v7, v8); \
     RK_CS(v9, v10); RK_CS(v11, v12); RK_CS(v13, v14); \
     RK_CS(v17, v18); RK_CS(v19, v20); RK_CS(v21, v22); \
-    RK_CS(v23, v24); RK_CS(v25, v26); RK_CS(v0, v16); \
-    RK_CS(v1, v17); RK_CS(v2, v18); RK_CS(v3, v19); \
-    RK_CS(v4, v20); RK_CS(v5, v21); RK_CS(v6, v22); \
+    RK_CS(v23, v24); RK_CS(v25, v26); RK_HI(v0, v16); \
+    RK_HI(v1, v17); RK_HI(v2, v18); RK_HI(v3, v19); \
+    RK_HI(v4, v20); RK_HI(v5, v21); RK_CS(v6, v22); \
     RK_LO(v7, v23); RK_LO(v8, v24); RK_LO(v9, v25); \
-    RK_LO(v10, v26); RK_CS(v8, v16); RK_CS(v9, v17); \
+    RK_LO(v10, v26); RK_HI(v8, v16); RK_HI(v9, v17); \
     RK_CS(v10, v18); RK_LO(v11, v19); RK_LO(v12, v20); \
-    RK_LO(v13, v21); RK_LO(v14, v22); RK_CS(v4, v8); \
-    RK_CS(v5, v9); RK_CS(v6, v10); RK_CS(v7, v11); \
-    RK_CS(v12, v16); RK_LO(v13, v17); RK_LO(v14, v18); \
-    RK_CS(v2, v4); RK_CS(v3, v5); RK_CS(v6, v8); \
-    RK_CS(v7, v9); RK_CS(v10, v12); RK_CS(v11, v13); \
-    RK_LO(v14, v16); RK_CS(v1, v2); RK_CS(v3, v4); \
-    RK_CS(v5, v6); RK_CS(v7, v8); RK_CS(v9, v10); \
-    RK_CS(v11, v12); RK_LO(v13, v14);
+    RK_LO(v13, v21); RK_LO(v14, v22); RK_HI(v6, v10); \
+    RK_HI(v7, v11); RK_CS(v12, v16); RK_LO(v13, v17); \
+    RK_LO(v14, v18); RK_HI(v10, v12); RK_CS(v11, v13); \
+    RK_LO(v14, v16); RK_HI(v11, v12); RK_LO(v13, v14);
 #define RK_NANFIX_27 c += v0 != v0; v0 = v0 != v0 ? (RK_T)INFINITY : v0; c += v1 != v1; v1 = v1 != v1 ? (RK_T)INFINITY : v1; c += v2 != v2; v2 = v2 != v2 ? (RK_T)INFINITY : v2; c += v3 != v3; v3 = v3 != v3 ? (RK_T)INFINITY : v3; c += v4 != v4; v4 = v4 != v4 ? (RK_T)INFINITY : v4; c += v5 != v5; v5 = v5 != v5 ? (RK_T)INFINITY : v5; c += v6 != v6; v6 = v6 != v6 ? (RK_T)INFINITY : v6; c += v7 != v7; v7 = v7 != v7 ? (RK_T)INFINITY : v7; c += v8 != v8; v8 = v8 != v8 ? (RK_T)INFINITY : v8; c += v9 != v9; v9 = v9 != v9 ? (RK_T)INFINITY : v9; c += v10 != v10; v10 = v10 != v10 ? (RK_T)INFINITY : v10; c += v11 != v11; v11 = v11 != v11 ? (RK_T)INFINITY : v11; c += v12 != v12; v12 = v12 != v12 ? (RK_T)INFINITY : v12; c += v13 != v13; v13 = v13 != v13 ? (RK_T)INFINITY : v13; c += v14 != v14; v14 = v14 != v14 ? (RK_T)INFINITY : v14; c += v15 != v15; v15 = v15 != v15 ? (RK_T)INFINITY : v15; c += v16 != v16; v16 = v16 != v16 ? (RK_T)INFINITY : v16; c += v17 != v17; v17 = v17 != v17 ? (RK_T)INFINITY : v17; c += v18 != v18; v18 = v18 != v18 ? (RK_T)INFINITY : v18; c += v19 != v19; v19 = v19 != v19 ? (RK_T)INFINITY : v19; c += v20 != v20; v20 = v20 != v20 ? (RK_T)INFINITY : v20; c += v21 != v21; v21 = v21 != v21 ? (RK_T)INFINITY : v21; c += v22 != v22; v22 = v22 != v22 ? (RK_T)INFINITY : v22; c += v23 != v23; v23 = v23 != v23 ? (RK_T)INFINITY : v23; c += v24 != v24; v24 = v24 != v24 ? (RK_T)INFINITY : v24; c += v25 != v25; v25 = v25 != v25 ? (RK_T)INFINITY : v25; c += v26 != v26; v26 = v26 != v26 ? (RK_T)INFINITY : v26;
-#define RK_PICK_27 res = v0; res = rf == (RK_T)1 ? v1 : res; res = rf == (RK_T)2 ? v2 : res; res = rf == (RK_T)3 ? v3 : res; res = rf == (RK_T)4 ? v4 : res; res = rf == (RK_T)5 ? v5 : res; res = rf == (RK_T)6 ? v6 : res; res = rf == (RK_T)7 ? v7 : res; res = rf == (RK_T)8 ? v8 : res; res = rf == (RK_T)9 ? v9 : res; res = rf == (RK_T)10 ? v10 : res; res = rf == (RK_T)11 ? v11 : res; res = rf == (RK_T)12 ? v12 : res; res = rf == (RK_T)13 ? v13 : res;
 #define RK_PTRS_27 *p0 = P + o[0], *p1 = P + o[1], *p2 = P + o[2], *p3 = P + o[3], *p4 = P + o[4], *p5 = P + o[5], *p6 = P + o[6], *p7 = P + o[7], *p8 = P + o[8], *p9 = P + o[9], *p10 = P + o[10], *p11 = P + o[11], *p12 = P + o[12], *p13 = P + o[13], *p14 = P + o[14], *p15 = P + o[15], *p16 = P + o[16], *p17 = P + o[17], *p18 = P + o[18], *p19 = P + o[19], *p20 = P + o[20], *p21 = P + o[21], *p22 = P + o[22], *p23 = P + o[23], *p24 = P + o[24], *p25 = P + o[25], *p26 = P + o[26]
 #define RK_LOADS_27 v0 = p0[x], v1 = p1[x], v2 = p2[x], v3 = p3[x], v4 = p4[x], v5 = p5[x], v6 = p6[x], v7 = p7[x], v8 = p8[x], v9 = p9[x], v10 = p10[x], v11 = p11[x], v12 = p12[x], v13 = p13[x], v14 = p14[x], v15 = p15[x], v16 = p16[x], v17 = p17[x], v18 = p18[x], v19 = p19[x], v20 = p20[x], v21 = p21[x], v22 = p22[x], v23 = p23[x], v24 = p24[x], v25 = p25[x], v26 = p26[x]
+
+/* 20 points, ranks 7..12: 91 comparators */
+#define RK_NETWORK_20_7_12 \
+    RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
+    RK_CS(v6, v7); RK_CS(v8, v9); RK_CS(v10, v11); \
+    RK_CS(v12, v13); RK_CS(v14, v15); RK_CS(v16, v17); \
+    RK_CS(v18, v19); RK_CS(v0, v2); RK_CS(v1, v3); \
+    RK_CS(v4, v6); RK_CS(v5, v7); RK_CS(v8, v10); \
+    RK_CS(v9, v11); RK_CS(v12, v14); RK_CS(v13, v15); \
+    RK_CS(v16, v18); RK_CS(v17, v19); RK_CS(v1, v2); \
+    RK_CS(v5, v6); RK_CS(v9, v10); RK_CS(v13, v14); \
+    RK_CS(v17, v18); RK_CS(v0, v4); RK_CS(v1, v5); \
+    RK_CS(v2, v6); RK_CS(v3, v7); RK_CS(v8, v12); \
+    RK_CS(v9, v13); RK_CS(v10, v14); RK_CS(v11, v15); \
+    RK_CS(v2, v4); RK_CS(v3, v5); RK_CS(v10, v12); \
+    RK_CS(v11, v13); RK_CS(v1, v2); RK_CS(v3, v4); \
+    RK_CS(v5, v6); RK_CS(v9, v10); RK_CS(v11, v12); \
+    RK_CS(v13, v14); RK_CS(v17, v18); RK_CS(v0, v8); \
+    RK_CS(v1, v9); RK_CS(v2, v10); RK_CS(v3, v11); \
+    RK_CS(v4, v12); RK_CS(v5, v13); RK_CS(v6, v14); \
+    RK_LO(v7, v15); RK_CS(v4, v8); RK_CS(v5, v9); \
+    RK_CS(v6, v10); RK_CS(v7, v11); RK_CS(v2, v4); \
+    RK_CS(v3, v5); RK_CS(v6, v8); RK_CS(v7, v9); \
+    RK_CS(v10, v12); RK_CS(v11, v13); RK_CS(v1, v2); \
+    RK_CS(v3, v4); RK_CS(v5, v6); RK_CS(v7, v8); \
+    RK_CS(v9, v10); RK_CS(v11, v12); RK_LO(v13, v14); \
+    RK_CS(v17, v18); RK_HI(v0, v16); RK_HI(v1, v17); \
+    RK_HI(v2, v18); RK_HI(v3, v19); RK_CS(v8, v16); \
+    RK_CS(v9, v17); RK_LO(v10, v18); RK_LO(v11, v19); \
+    RK_HI(v4, v8); RK_HI(v5, v9); RK_CS(v6, v10); \
+    RK_CS(v7, v11); RK_LO(v12, v16); RK_LO(v13, v17); \
+    RK_HI(v6, v8); RK_CS(v7, v9); RK_CS(v10, v12); \
+    RK_LO(v11, v13); RK_CS(v7, v8); RK_CS(v9, v10); \
+    RK_CS(v11, v12);
+
+/* 11 points, ranks 5..5: 32 comparators */
+#define RK_NETWORK_11_5 \
+    RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
+    RK_CS(v6, v7); RK_CS(v8, v9); RK_CS(v0, v2); \
+    RK_CS(v1, v3); RK_CS(v4, v6); RK_CS(v5, v7); \
+    RK_CS(v8, v10); RK_CS(v1, v2); RK_CS(v5, v6); \
+    RK_CS(v9, v10); RK_CS(v0, v4); RK_CS(v1, v5); \
+    RK_CS(v2, v6); RK_LO(v3, v7); RK_CS(v2, v4); \
+    RK_CS(v3, v5); RK_CS(v1, v2); RK_CS(v3, v4); \
+    RK_CS(v5, v6); RK_CS(v9, v10); RK_HI(v0, v8); \
+    RK_HI(v1, v9); RK_HI(v2, v10); RK_HI(v4, v8); \
+    RK_LO(v5, v9); RK_LO(v6, v10); RK_HI(v3, v5); \
+    RK_LO(v6, v8); RK_LO(v5, v6);
 
 #endif
