@@ -32,6 +32,7 @@ Every table and shape is built and checked by ``imfilt.layers``.
 
 cimport cython
 from cython.parallel cimport prange, threadid
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from imfilt._kernels._common cimport (imfilt_openmp_compiled, imfilt_team_size, imax, imin,
@@ -119,15 +120,16 @@ cdef extern from *:
     #define IMFILT_L_LOADU(VEC, p) ({ VEC v_; memcpy(&v_, (p), sizeof(VEC)); v_; })
     #define IMFILT_L_STOREU(VEC, p, v) do { VEC v_ = (v); memcpy((p), &v_, sizeof(VEC)); } while (0)
 
-    /* MB output channels x 2 vectors of pixels, summed over kd; full vectors
-       (MASK 0) or the masked last block (MASK 1, lane masks m0, m1). */
+    /* MB output channels x 2 vectors of pixels at t0, summed over kd; full
+       vectors (MASK 0) or the masked last block (MASK 1, lane masks m0, m1).
+       wp is the channel block's packed weights, wp[kd * MB + kk]. */
     #define IMFILT_L_BLOCK(T_, VEC, VL, VFMA, MB, MASK, MLOAD, MSTORE)              \
         {                                                                           \
             VEC a0[MB], a1[MB];                                                     \
+            const T_ *w = wp;                                                       \
             for (kk = 0; kk < MB; kk++) { a0[kk] = (VEC){0}; a1[kk] = (VEC){0}; }   \
-            for (kd = 0; kd < Kd; kd++) {                                           \
+            for (kd = 0; kd < Kd; kd++, w += MB) {                                  \
                 VEC c0, c1;                                                         \
-                const T_ *w = wt + kd * K + k0;                                     \
                 const T_ *s = src + koff[kd] + t0;                                  \
                 if (MASK) { c0 = MLOAD(m0, s); c1 = MLOAD(m1, s + VL); }            \
                 else { c0 = IMFILT_L_LOADU(VEC, s); c1 = IMFILT_L_LOADU(VEC, s + VL); } \
@@ -145,65 +147,93 @@ cdef extern from *:
             }                                                                       \
         }
 
-    #define IMFILT_L_CHANNELS(T_, VEC, VL, VFMA, MASK, MLOAD, MSTORE)               \
+    /* One block of MB channels over all T pixels (its packed weights stay in
+       cache while the pixel strips stream), then wp moves to the next block.
+       Levels without masked vectors finish the pixels with scalar loops in
+       the same summation order. */
+    #define IMFILT_L_STRIPS(T_, VEC, VL, VFMA, SFMA, MB, MLOAD, MSTORE)             \
+        {                                                                           \
+            t0 = 0;                                                                 \
+            if (IMFILT_L_VEC) {                                                     \
+                for (; t0 + 2 * VL <= T; t0 += 2 * VL)                              \
+                    IMFILT_L_BLOCK(T_, VEC, VL, VFMA, MB, 0, MLOAD, MSTORE)         \
+                if (IMFILT_L_MASKED && t0 < T) {                                    \
+                    Py_ssize_t rem = T - t0;                                        \
+                    m0 = rem >= VL ? (1u << VL) - 1u : (1u << rem) - 1u;            \
+                    m1 = rem > VL ? (1u << (rem - VL)) - 1u : 0u;                   \
+                    IMFILT_L_BLOCK(T_, VEC, VL, VFMA, MB, 1, MLOAD, MSTORE)         \
+                    t0 = T;                                                         \
+                }                                                                   \
+            }                                                                       \
+            for (kk = 0; kk < MB && t0 < T; kk++) {                                 \
+                T_ *o = dst + (k0 + kk) * dstride;                                  \
+                for (j = t0; j < T; j++) o[j] = 0;                                  \
+                for (kd = 0; kd < Kd; kd++) {                                       \
+                    T_ w = wp[kd * MB + kk];                                        \
+                    const T_ *c = src + koff[kd];                                   \
+                    for (j = t0; j < T; j++) o[j] = SFMA(o[j], w, c[j]);            \
+                }                                                                   \
+                for (j = t0; j < T; j++) o[j] = o[j] + bias[k0 + kk];               \
+            }                                                                       \
+            k0 += MB;                                                               \
+            wp += MB * Kd;                                                          \
+        }
+
+    /* The channel blocks, widest first: 12 (AVX-512 only: 24 accumulators of
+       32 registers), 8, 4, 1.  Packing and product walk the same sequence. */
+    #define IMFILT_L_FOR_BLOCKS(BODY)                                               \
         k0 = 0;                                                                     \
         if (IMFILT_L_MASKED)                                                        \
-            for (; k0 + 12 <= K; k0 += 12)                                          \
-                IMFILT_L_BLOCK(T_, VEC, VL, VFMA, 12, MASK, MLOAD, MSTORE)          \
-        for (; k0 + 8 <= K; k0 += 8)                                                \
-            IMFILT_L_BLOCK(T_, VEC, VL, VFMA, 8, MASK, MLOAD, MSTORE)               \
-        if (k0 + 4 <= K) {                                                          \
-            IMFILT_L_BLOCK(T_, VEC, VL, VFMA, 4, MASK, MLOAD, MSTORE)               \
-            k0 += 4;                                                                \
-        }                                                                           \
-        for (; k0 < K; k0++)                                                        \
-            IMFILT_L_BLOCK(T_, VEC, VL, VFMA, 1, MASK, MLOAD, MSTORE)
+            while (k0 + 12 <= K) BODY(12)                                           \
+        while (k0 + 8 <= K) BODY(8)                                                 \
+        if (k0 + 4 <= K) BODY(4)                                                    \
+        while (k0 < K) BODY(1)
 
-    /* dst[k * dstride + t] = bias[k] + sum_kd wt[kd * K + k] * src[koff[kd] + t]
-       for k < K, t < T: an implicit GEMM whose "column" rows are pointers
-       into the caller's row buffers (no im2col copy). */
+    /* dst[k * dstride + t] = bias[k] + sum_kd w[kd, k] * src[koff[kd] + t] for
+       k < K, t < T: an implicit GEMM whose "column" rows are runs of the
+       caller's row buffer (no im2col copy).  wpk holds w packed by
+       NAME_pack: block by block, wpk[k0 * Kd + kd * MB + kk]. */
     #define IMFILT_DEFINE_GEMM(NAME, T_, VEC, VL, VFMA, SFMA, MLOAD, MSTORE)        \
-    static void NAME(const T_ *wt, const T_ *src, const Py_ssize_t *koff,           \
+    static void NAME##_pack(const T_ *wt, T_ *wpk, Py_ssize_t K, Py_ssize_t Kd)     \
+    {                                                                               \
+        Py_ssize_t k0, kd, kk;                                                      \
+        IMFILT_L_FOR_BLOCKS(IMFILT_L_PACK_##T_)                                     \
+    }                                                                               \
+    static void NAME(const T_ *wp, const T_ *src, const Py_ssize_t *koff,           \
                      const T_ *bias, T_ *dst, Py_ssize_t dstride,                   \
                      Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T)                     \
     {                                                                               \
-        Py_ssize_t t0 = 0, k0, kd, kk, j;                                           \
+        Py_ssize_t t0, k0, kd, kk, j;                                               \
         unsigned m0 = 0u, m1 = 0u;                                                  \
         (void)m0; (void)m1;                                                         \
-        if (IMFILT_L_VEC) {                                                         \
-            for (; t0 + 2 * VL <= T; t0 += 2 * VL) {                                \
-                IMFILT_L_CHANNELS(T_, VEC, VL, VFMA, 0, MLOAD, MSTORE)              \
-            }                                                                       \
-            if (IMFILT_L_MASKED && t0 < T) {                                        \
-                Py_ssize_t rem = T - t0;                                            \
-                m0 = rem >= VL ? (1u << VL) - 1u : (1u << rem) - 1u;                \
-                m1 = rem > VL ? (1u << (rem - VL)) - 1u : 0u;                       \
-                IMFILT_L_CHANNELS(T_, VEC, VL, VFMA, 1, MLOAD, MSTORE)              \
-                t0 = T;                                                             \
-            }                                                                       \
-        }                                                                           \
-        /* Remaining pixels: plain loops, same summation order. */                  \
-        for (k0 = 0; k0 < K; k0++) {                                                \
-            T_ *o = dst + k0 * dstride;                                             \
-            for (j = t0; j < T; j++) o[j] = 0;                                      \
-            for (kd = 0; kd < Kd; kd++) {                                           \
-                T_ w = wt[kd * K + k0];                                             \
-                const T_ *c = src + koff[kd];                                       \
-                for (j = t0; j < T; j++) o[j] = SFMA(o[j], w, c[j]);                \
-            }                                                                       \
-            for (j = t0; j < T; j++) o[j] = o[j] + bias[k0];                        \
-        }                                                                           \
+        IMFILT_L_FOR_BLOCKS(IMFILT_L_STRIPS_##T_)                                   \
     }
+
+    #define IMFILT_L_PACK_BODY(MB)                                                  \
+        {                                                                           \
+            for (kd = 0; kd < Kd; kd++)                                             \
+                for (kk = 0; kk < MB; kk++)                                         \
+                    *wpk++ = wt[kd * K + k0 + kk];                                  \
+            k0 += MB;                                                               \
+        }
+    #define IMFILT_L_PACK_float(MB) IMFILT_L_PACK_BODY(MB)
+    #define IMFILT_L_PACK_double(MB) IMFILT_L_PACK_BODY(MB)
+    #define IMFILT_L_STRIPS_float(MB) IMFILT_L_STRIPS(float, imfilt_lvf, IMFILT_L_VLF, \
+        IMFILT_L_VFMA_F, IMFILT_L_SFMA_F, MB, IMFILT_L_MLOAD_F, IMFILT_L_MSTORE_F)
+    #define IMFILT_L_STRIPS_double(MB) IMFILT_L_STRIPS(double, imfilt_lvd, IMFILT_L_VLD, \
+        IMFILT_L_VFMA_D, IMFILT_L_SFMA_D, MB, IMFILT_L_MLOAD_D, IMFILT_L_MSTORE_D)
 
     IMFILT_DEFINE_GEMM(imfilt_gemm_f, float, imfilt_lvf, IMFILT_L_VLF,
                        IMFILT_L_VFMA_F, IMFILT_L_SFMA_F, IMFILT_L_MLOAD_F, IMFILT_L_MSTORE_F)
     IMFILT_DEFINE_GEMM(imfilt_gemm_d, double, imfilt_lvd, IMFILT_L_VLD,
                        IMFILT_L_VFMA_D, IMFILT_L_SFMA_D, IMFILT_L_MLOAD_D, IMFILT_L_MSTORE_D)
     """
-    void imfilt_gemm_f(const float *wt, const float *src, const Py_ssize_t *koff,
+    void imfilt_gemm_f_pack(const float *wt, float *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
+    void imfilt_gemm_d_pack(const double *wt, double *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
+    void imfilt_gemm_f(const float *wp, const float *src, const Py_ssize_t *koff,
                        const float *bias, float *dst, Py_ssize_t dstride,
                        Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T) noexcept nogil
-    void imfilt_gemm_d(const double *wt, const double *src, const Py_ssize_t *koff,
+    void imfilt_gemm_d(const double *wp, const double *src, const Py_ssize_t *koff,
                        const double *bias, double *dst, Py_ssize_t dstride,
                        Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T) noexcept nogil
 
@@ -308,17 +338,26 @@ def conv_rows(const real_t[:, :, :, ::1] x not None,       # IN  (N, C, H, W)
     cdef real_t *sp = &scratch[0, 0]
     cdef real_t *buf
     cdef real_t *o
+    cdef real_t *wpk
     cdef int used = 1
 
     if R == 0 or Q == 0 or Kg == 0 or N == 0 or groups == 0 or Kd == 0:
         return used
     xp = &x[0, 0, 0, 0]
-    wp = &wt[0, 0, 0]
     outp = &out[0, 0, 0, 0]
     nch = (Q + tile - 1) // tile
     ntasks = N * groups * R * nch
     if nthreads > ntasks:
         nthreads = <int>ntasks
+    wpk = <real_t *>malloc(<size_t>(groups * Kd * Kg) * sizeof(real_t))
+    if wpk == NULL:
+        raise MemoryError("conv_rows: no memory for the packed weights")
+    for g in range(groups):
+        if real_t is float:
+            imfilt_gemm_f_pack(&wt[g, 0, 0], wpk + g * Kd * Kg, Kg, Kd)
+        else:
+            imfilt_gemm_d_pack(&wt[g, 0, 0], wpk + g * Kd * Kg, Kg, Kd)
+    wp = wpk
     with nogil:
         for task in prange(ntasks, num_threads=nthreads, schedule="static",
                            use_threads_if=use_threads(nthreads, N * K * R * Q * Kd, min_work)):
@@ -354,6 +393,7 @@ def conv_rows(const real_t[:, :, :, ::1] x not None,       # IN  (N, C, H, W)
                 for k in range(Kg):
                     for q in range(T):
                         o[k * Ho * Wo + (qa + q) * ostep] = buf[segsize + k * T + q]
+    free(wpk)
     return used
 
 
