@@ -103,36 +103,77 @@ def _bias(bias, k_out, compute):
     return np.ascontiguousarray(b, dtype=compute)
 
 
-def _conv_rows(x, wt, bias, out, rowsrc, orow, colmap, offs, cstep, Q, lin, ubase,
+# Budgets of one task's buffers (bytes, per thread): its source rows and the
+# products it computes before they are stored (both meant to stay in L2).
+_ROWS_BYTES = 1 << 19
+_PRODUCT_BYTES = 1 << 18
+
+
+def _conv_rows(x, wt, bias, out, rows, orow, colmap, offs, cstep, Q, lin, ubase,
                ocol0, ostep, nthreads):
     """Run the implicit-GEMM kernel on every (image, group) of one phase.
 
     ``x`` (N, C, H, W), ``wt`` (groups, Kd, Kg) with ``kd = (c * Ty + jy) * Tx + jx``,
-    ``out`` (N, K, Ho, Wo).  Output column ``q`` (of ``Q``) reads tap ``jx`` at
-    source column ``colmap[q * cstep + offs[jx]]`` (-1: zero); ``colmap[u] == u +
-    ubase`` on ``lin = (lo, hi)``.  A task is ``tile`` pixels of one output row;
-    the tiling depends on the shapes only, never on the thread count.
+    ``out`` (N, K, Ho, Wo); output row ``r`` is ``orow[r]``.  Tap ``(jy, jx)``
+    of output pixel ``(r, q)`` reads source row ``rows[1][r + rows[2][jy]]``
+    when ``rows = ("shift", ext, roffs)`` (any output rows can share a task:
+    each source row is copied once per task), or ``rows[1][r, jy]`` when
+    ``rows = ("table", rowsrc)`` (one output row per task), and source column
+    ``colmap[q * cstep + offs[jx]]``; -1 reads zero.  ``colmap[u] == u + ubase``
+    on ``lin = (lo, hi)``.  The tasks depend on the shapes only, never on the
+    thread count.
     """
     groups, Kd, Kg = wt.shape
     Cg = x.shape[1] // groups
-    Ty = rowsrc.shape[1]
+    R = orow.size
+    isz = x.dtype.itemsize
     offs = np.asarray(offs, dtype=np.intp)
     offmax = int(offs.max())
-    rows = Cg * Ty * cstep
-    # Source rows of a tile stay within ~256 KiB (L2); tiles split a row evenly.
-    budget = max(32, ((1 << 18) // max(1, rows * x.dtype.itemsize) - offmax // cstep) // 32 * 32)
+    if rows[0] == "shift":
+        roffs = np.asarray(rows[2], dtype=np.intp)
+        maxroff = int(roffs.max())
+    else:
+        roffs = np.arange(rows[1].shape[1], dtype=np.intp)
+        maxroff = roffs.size - 1
+    # Columns per task: all of a row unless its source rows outgrow the budget.
+    per_row = Cg * cstep * isz
+    budget = max(32, (_ROWS_BYTES // max(1, per_row * (maxroff + 1)) - offmax // cstep) // 32 * 32)
     nch = -(-Q // budget)
     per = -(-Q // nch)
     tile = min(Q, -(-per // 32) * 32)
     Mp = -(-((tile - 1) * cstep + offmax + 1) // cstep)
-    jx = offs % cstep
-    koff = (((np.arange(rows // cstep)[:, None] * cstep + jx[None, :]) * Mp)
-             + offs[None, :] // cstep).astype(np.intp).ravel()
-    nthreads = int(max(1, min(nthreads, x.shape[0] * groups * rowsrc.shape[0] * -(-Q // tile))))
-    scratch = np.empty((nthreads, rows * Mp + (Kg * tile if ostep != 1 else 0) + 16),
-                       dtype=x.dtype)
-    ran_parallel(_layers.conv_rows(x, wt, bias, out, rowsrc, orow, colmap, koff, Q, cstep,
-                                   offmax, lin[0], lin[1], ubase, ocol0, ostep,
+    nr, flat = 1, False
+    lanes = 64 // isz
+    if rows[0] == "shift" and nch == 1 and Kg * Q * isz <= _PRODUCT_BYTES:
+        # Several output rows per task: fewer copies of the source rows they
+        # share.  Narrow rows (vectors less than 95% used) run back to back
+        # ("flat") through a product buffer; others are stored in place.
+        flat = Q < 0.95 * (-(-Q // lanes) * lanes)
+        by_rows = _ROWS_BYTES // max(1, per_row * Mp) - maxroff
+        by_product = (R if not (flat or ostep != 1) else
+                      _PRODUCT_BYTES // max(1, Kg * (Mp if flat else Q) * isz))
+        # At least ~32 tasks in all for balance (a count fixed by the shapes).
+        by_tasks = -(-R * x.shape[0] * groups // 32)
+        nr = int(max(1, min(R, 32, by_rows, by_product, by_tasks)))
+        flat = flat and nr > 1
+    if rows[0] == "shift":
+        ext = rows[1]
+        NI = -(-R // nr)
+        NV = nr + maxroff
+        v = np.arange(NI)[:, None] * nr + np.arange(NV)[None, :]
+        rowtab = np.where(v < ext.size, ext[np.minimum(v, ext.size - 1)], -1).astype(np.intp)
+    else:
+        rowtab = np.ascontiguousarray(rows[1], dtype=np.intp)
+        NV = rowtab.shape[1]
+    koff = ((((np.arange(Cg)[:, None, None] * cstep + (offs % cstep)[None, None, :]) * NV
+              + roffs[None, :, None]) * Mp) + (offs // cstep)[None, None, :]).astype(np.intp)
+    ntasks = x.shape[0] * groups * rowtab.shape[0] * nch
+    nthreads = int(max(1, min(nthreads, ntasks)))
+    product = Kg * ((nr - 1) * Mp + tile) if flat else 0 if ostep == 1 else Kg * nr * tile
+    scratch = np.empty((nthreads, Cg * cstep * NV * Mp + product + 16), dtype=x.dtype)
+    opitch = int(orow[1] - orow[0]) * out.shape[3] if R > 1 else 0
+    ran_parallel(_layers.conv_rows(x, wt, bias, out, rowtab, orow, colmap, koff.ravel(), nr,
+                                   flat, opitch, Q, cstep, offmax, lin[0], lin[1], ubase, ocol0, ostep,
                                    x.dtype.type(0), scratch, tile, Mp, nthreads,
                                    min_parallel_work()))
 
@@ -291,12 +332,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
         out[...] = b[None, :, None, None]
     elif out.size:
         rowmap = boundary_index(H, pt, pb, boundary)
-        rowsrc = np.ascontiguousarray(
-            rowmap[(np.arange(Ho) * sh)[:, None] + np.arange(kh) * dh], dtype=np.intp)
+        if sh == 1:
+            rows = ("shift", rowmap, np.arange(kh) * dh)
+        else:
+            rows = ("table", rowmap[(np.arange(Ho) * sh)[:, None] + np.arange(kh) * dh])
         colmap = np.ascontiguousarray(boundary_index(W, pl, pr, boundary), dtype=np.intp)
         wt = np.ascontiguousarray(np.ascontiguousarray(wb, dtype=compute)
                                   .reshape(groups, Kg, Cg * kh * kw).transpose(0, 2, 1))
-        _conv_rows(xc, wt, b, out, rowsrc, np.arange(Ho, dtype=np.intp), colmap,
+        _conv_rows(xc, wt, b, out, rows, np.arange(Ho, dtype=np.intp), colmap,
                    np.arange(kw) * dw, sw, Wo, (pl, min(pl + W, colmap.size)), -pl, 0, 1,
                    nthreads)
     return _restore(out, ndim)
@@ -481,9 +524,11 @@ def _transpose_gemm(x, w, b, out, groups, stride, padding, dilation, nthreads):
     for ry in range(min(sh, Ho)):
         kys = [ky for ky in range(kh) if (ry + ph - ky * dh) % sh == 0]
         orow = np.arange(ry, Ho, sh, dtype=np.intp)
-        num = orow[:, None] + ph - np.array(kys, dtype=np.intp)[None, :] * dh
-        iy = num // sh
-        rowsrc = np.ascontiguousarray(np.where((iy >= 0) & (iy < H), iy, -1), dtype=np.intp)
+        # Phase output row r of tap ky reads input row r + rbase (as columns below).
+        rbase = np.array([(ry + ph - ky * dh) // sh for ky in kys], dtype=np.intp)
+        rmin = int(rbase.min()) if kys else 0
+        rraw = np.arange(orow.size + (int(rbase.max()) - rmin if kys else 0), dtype=np.intp) + rmin
+        rows = ("shift", np.where((rraw >= 0) & (rraw < H), rraw, -1), rbase - rmin)
         for rx in range(min(sw, Wo)):
             kxs = [kx for kx in range(kw) if (rx + pw - kx * dw) % sw == 0]
             if not kys or not kxs:
@@ -497,6 +542,6 @@ def _transpose_gemm(x, w, b, out, groups, stride, padding, dilation, nthreads):
             colmap = np.where((raw >= 0) & (raw < W), raw, -1).astype(np.intp)
             wg = w[:, :, kys][:, :, :, kxs].reshape((groups, Cg, Kg, len(kys), len(kxs)))
             wt = np.ascontiguousarray(wg.transpose(0, 1, 3, 4, 2)).reshape(groups, -1, Kg)
-            _conv_rows(x, wt, b, out, rowsrc, orow, colmap, cbase - cmin, 1, Q,
+            _conv_rows(x, wt, b, out, rows, orow, colmap, cbase - cmin, 1, Q,
                        (max(0, -cmin), max(0, min(colmap.size, W - cmin))), cmin, rx, sw,
                        nthreads)

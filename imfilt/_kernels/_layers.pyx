@@ -130,7 +130,7 @@ cdef extern from *:
             for (kk = 0; kk < MB; kk++) { a0[kk] = (VEC){0}; a1[kk] = (VEC){0}; }   \
             for (kd = 0; kd < Kd; kd++, w += MB) {                                  \
                 VEC c0, c1;                                                         \
-                const T_ *s = src + koff[kd] + t0;                                  \
+                const T_ *s = sr + koff[kd] + t0;                                   \
                 if (MASK) { c0 = MLOAD(m0, s); c1 = MLOAD(m1, s + VL); }            \
                 else { c0 = IMFILT_L_LOADU(VEC, s); c1 = IMFILT_L_LOADU(VEC, s + VL); } \
                 for (kk = 0; kk < MB; kk++) {                                       \
@@ -139,7 +139,7 @@ cdef extern from *:
                 }                                                                   \
             }                                                                       \
             for (kk = 0; kk < MB; kk++) {                                           \
-                T_ *o = dst + (k0 + kk) * dstride + t0;                             \
+                T_ *o = dr + (k0 + kk) * dstride + t0;                              \
                 T_ b = bias[k0 + kk];                                               \
                 if (MASK) { MSTORE(m0, o, a0[kk] + b); MSTORE(m1, o + VL, a1[kk] + b); } \
                 else { IMFILT_L_STOREU(VEC, o, a0[kk] + b);                         \
@@ -152,7 +152,9 @@ cdef extern from *:
        Levels without masked vectors finish the pixels with scalar loops in
        the same summation order. */
     #define IMFILT_L_STRIPS(T_, VEC, VL, VFMA, SFMA, MB, MLOAD, MSTORE)             \
-        {                                                                           \
+        for (rr = 0; rr < nrows; rr++) {                                            \
+            const T_ *sr = src + rr * spitch;                                       \
+            T_ *dr = dst + rr * dpitch;                                             \
             t0 = 0;                                                                 \
             if (IMFILT_L_VEC) {                                                     \
                 for (; t0 + 2 * VL <= T; t0 += 2 * VL)                              \
@@ -166,18 +168,18 @@ cdef extern from *:
                 }                                                                   \
             }                                                                       \
             for (kk = 0; kk < MB && t0 < T; kk++) {                                 \
-                T_ *o = dst + (k0 + kk) * dstride;                                  \
+                T_ *o = dr + (k0 + kk) * dstride;                                   \
                 for (j = t0; j < T; j++) o[j] = 0;                                  \
                 for (kd = 0; kd < Kd; kd++) {                                       \
                     T_ w = wp[kd * MB + kk];                                        \
-                    const T_ *c = src + koff[kd];                                   \
+                    const T_ *c = sr + koff[kd];                                    \
                     for (j = t0; j < T; j++) o[j] = SFMA(o[j], w, c[j]);            \
                 }                                                                   \
                 for (j = t0; j < T; j++) o[j] = o[j] + bias[k0 + kk];               \
             }                                                                       \
-            k0 += MB;                                                               \
-            wp += MB * Kd;                                                          \
-        }
+        }                                                                           \
+        k0 += MB;                                                                   \
+        wp += MB * Kd;
 
     /* The channel blocks, widest first: 12 (AVX-512 only: 24 accumulators of
        32 registers), 8, 4, 1.  Packing and product walk the same sequence. */
@@ -201,9 +203,10 @@ cdef extern from *:
     }                                                                               \
     static void NAME(const T_ *wp, const T_ *src, const Py_ssize_t *koff,           \
                      const T_ *bias, T_ *dst, Py_ssize_t dstride,                   \
-                     Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T)                     \
+                     Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T, Py_ssize_t nrows,   \
+                     Py_ssize_t spitch, Py_ssize_t dpitch)                          \
     {                                                                               \
-        Py_ssize_t t0, k0, kd, kk, j;                                               \
+        Py_ssize_t t0, k0, kd, kk, j, rr;                                           \
         unsigned m0 = 0u, m1 = 0u;                                                  \
         (void)m0; (void)m1;                                                         \
         IMFILT_L_FOR_BLOCKS(IMFILT_L_STRIPS_##T_)                                   \
@@ -218,10 +221,10 @@ cdef extern from *:
         }
     #define IMFILT_L_PACK_float(MB) IMFILT_L_PACK_BODY(MB)
     #define IMFILT_L_PACK_double(MB) IMFILT_L_PACK_BODY(MB)
-    #define IMFILT_L_STRIPS_float(MB) IMFILT_L_STRIPS(float, imfilt_lvf, IMFILT_L_VLF, \
-        IMFILT_L_VFMA_F, IMFILT_L_SFMA_F, MB, IMFILT_L_MLOAD_F, IMFILT_L_MSTORE_F)
-    #define IMFILT_L_STRIPS_double(MB) IMFILT_L_STRIPS(double, imfilt_lvd, IMFILT_L_VLD, \
-        IMFILT_L_VFMA_D, IMFILT_L_SFMA_D, MB, IMFILT_L_MLOAD_D, IMFILT_L_MSTORE_D)
+    #define IMFILT_L_STRIPS_float(MB) { IMFILT_L_STRIPS(float, imfilt_lvf, IMFILT_L_VLF, \
+        IMFILT_L_VFMA_F, IMFILT_L_SFMA_F, MB, IMFILT_L_MLOAD_F, IMFILT_L_MSTORE_F) }
+    #define IMFILT_L_STRIPS_double(MB) { IMFILT_L_STRIPS(double, imfilt_lvd, IMFILT_L_VLD, \
+        IMFILT_L_VFMA_D, IMFILT_L_SFMA_D, MB, IMFILT_L_MLOAD_D, IMFILT_L_MSTORE_D) }
 
     IMFILT_DEFINE_GEMM(imfilt_gemm_f, float, imfilt_lvf, IMFILT_L_VLF,
                        IMFILT_L_VFMA_F, IMFILT_L_SFMA_F, IMFILT_L_MLOAD_F, IMFILT_L_MSTORE_F)
@@ -232,10 +235,12 @@ cdef extern from *:
     void imfilt_gemm_d_pack(const double *wt, double *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
     void imfilt_gemm_f(const float *wp, const float *src, const Py_ssize_t *koff,
                        const float *bias, float *dst, Py_ssize_t dstride,
-                       Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T) noexcept nogil
+                       Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T, Py_ssize_t nrows,
+                       Py_ssize_t spitch, Py_ssize_t dpitch) noexcept nogil
     void imfilt_gemm_d(const double *wp, const double *src, const Py_ssize_t *koff,
                        const double *bias, double *dst, Py_ssize_t dstride,
-                       Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T) noexcept nogil
+                       Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T, Py_ssize_t nrows,
+                       Py_ssize_t spitch, Py_ssize_t dpitch) noexcept nogil
 
 
 
@@ -254,29 +259,30 @@ cdef inline Py_ssize_t _ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef void _build_rows(const real_t *xg, Py_ssize_t Cg, Py_ssize_t H, Py_ssize_t W,
-                      const Py_ssize_t *rs, Py_ssize_t Ty, const Py_ssize_t *colmap,
+                      const Py_ssize_t *rows, Py_ssize_t NV, const Py_ssize_t *colmap,
                       Py_ssize_t u0, Py_ssize_t span, Py_ssize_t cstep, Py_ssize_t Mp,
                       Py_ssize_t lin_lo, Py_ssize_t lin_hi, Py_ssize_t ubase, real_t fill,
                       real_t *seg) noexcept nogil:
-    """The source rows one tile reads, split by column phase::
+    """The source rows one task reads, split by column phase::
 
-        seg[((c * Ty + jy) * cstep + ph) * Mp + m] = X[c, rs[jy], colmap[u]]
+        seg[((c * cstep + ph) * NV + v) * Mp + m] = X[c, rows[v], colmap[u]]
         with u = u0 + m * cstep + ph, for m * cstep + ph < span
 
-    (``fill`` where a row or column index is -1).  ``colmap[u] == u + ubase``
-    on ``[lin_lo, lin_hi)``: that part is a plain (strided) copy.
+    and ``fill`` elsewhere (also where a row or column index is -1), so the
+    pixels a task computes and then drops never read stale memory.
+    ``colmap[u] == u + ubase`` on ``[lin_lo, lin_hi)``: a plain (strided) copy.
     """
-    cdef Py_ssize_t c, jy, ph, m, nm, mlo, mhi, srow, sidx
+    cdef Py_ssize_t c, v, ph, m, nm, mlo, mhi, srow, sidx
     cdef const real_t *xr
     cdef real_t *d
     for c in range(Cg):
-        for jy in range(Ty):
-            srow = rs[jy]
-            for ph in range(cstep):
-                d = seg + ((c * Ty + jy) * cstep + ph) * Mp
-                nm = _ceil_div(span - ph, cstep) if span > ph else 0
+        for ph in range(cstep):
+            nm = imin(_ceil_div(span - ph, cstep), Mp) if span > ph else 0
+            for v in range(NV):
+                srow = rows[v]
+                d = seg + ((c * cstep + ph) * NV + v) * Mp
                 if srow < 0:
-                    for m in range(nm):
+                    for m in range(Mp):
                         d[m] = fill
                     continue
                 xr = xg + (c * H + srow) * W
@@ -294,6 +300,8 @@ cdef void _build_rows(const real_t *xg, Py_ssize_t Cg, Py_ssize_t H, Py_ssize_t 
                 for m in range(mhi, nm):
                     sidx = colmap[u0 + m * cstep + ph]
                     d[m] = xr[sidx] if sidx >= 0 else fill
+                for m in range(nm, Mp):
+                    d[m] = fill
 
 
 @cython.boundscheck(False)
@@ -302,35 +310,41 @@ def conv_rows(const real_t[:, :, :, ::1] x not None,       # IN  (N, C, H, W)
               const real_t[:, :, ::1] wt not None,         # IN  (groups, Kd, Kg): transposed
               const real_t[::1] bias not None,             # IN  (K,)
               real_t[:, :, :, ::1] out not None,           # OUT (N, K, Ho, Wo)
-              const Py_ssize_t[:, ::1] rowsrc not None,    # (R, Ty) source rows, -1 = fill
+              const Py_ssize_t[:, ::1] rowtab not None,    # (ceil(R / nr), NV) source rows
               const Py_ssize_t[::1] orow not None,         # (R,) output rows
               const Py_ssize_t[::1] colmap not None,       # (U,) source columns, -1 = fill
-              const Py_ssize_t[::1] koff not None,         # (Kd,) tap offsets into a tile
+              const Py_ssize_t[::1] koff not None,         # (Kd,) tap offsets into a task
+              Py_ssize_t nr, bint flat, Py_ssize_t opitch,
               Py_ssize_t Q, Py_ssize_t cstep, Py_ssize_t offmax,
               Py_ssize_t lin_lo, Py_ssize_t lin_hi, Py_ssize_t ubase,
               Py_ssize_t ocol0, Py_ssize_t ostep, real_t fill,
-              real_t[:, ::1] scratch not None,             # (nthreads, tile buffers)
+              real_t[:, ::1] scratch not None,             # (nthreads, task buffers)
               Py_ssize_t tile, Py_ssize_t Mp, int nthreads, Py_ssize_t min_work):
     """Implicit GEMM for every (image, group) of one convolution phase::
 
         out[n, g Kg + k, orow[r], ocol0 + q * ostep] = bias[g Kg + k] +
-            sum_kd wt[g, kd, k] * X[n, g Cg + c, rowsrc[r, jy], colmap[q * cstep + off[jx]]]
+            sum_kd wt[g, kd, k] * X[n, g Cg + c, row(r, jy), colmap[q * cstep + off[jx]]]
 
-    with ``kd = (c * Ty + jy) * Tx + jx`` and ``koff`` encoding ``off`` (see
-    ``imfilt.layers``).  A task is ``tile`` output pixels of one output row
-    of one (image, group): its source rows are copied once (de-interleaved
-    by column phase, so every tap reads a contiguous run) and multiplied in
-    place.  Tasks do not depend on ``nthreads``; each output sums over kd in
-    one fixed order, so results are bit-identical for any thread count.
-    Runs serially below ``min_work`` multiply-adds; returns the threads that ran.
+    with ``kd = (c * Ty + jy) * Tx + jx``.  A task is ``nr`` output rows
+    ``r0 + rr`` (``r0 = i nr``, stored ``opitch`` elements apart) and ``tile``
+    columns of one (image, group): its source rows ``rowtab[i, v]`` are
+    copied once into a per-thread buffer, split by column phase, and output
+    pixel ``(rr, q)`` of the task reads tap ``kd`` at
+    ``buffer[koff[kd] + rr Mp + q]`` (``imfilt.layers`` builds ``rowtab`` and
+    ``koff`` so that this is ``row(r0 + rr, jy)``).  With ``flat`` the
+    task's rows are one run of ``(nr - 1) Mp + Tq`` pixels whose ``Mp - Tq``
+    pixels between rows are computed and dropped (narrow rows).  Tasks do not depend on
+    ``nthreads`` and each output sums over kd in one fixed order, so results
+    are bit-identical for any thread count.  Runs serially below
+    ``min_work`` multiply-adds; returns the threads that ran.
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t groups = wt.shape[0], Kd = wt.shape[1], Kg = wt.shape[2]
     cdef Py_ssize_t K = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
-    cdef Py_ssize_t R = rowsrc.shape[0], Ty = rowsrc.shape[1]
+    cdef Py_ssize_t R = orow.shape[0], NV = rowtab.shape[1], NI = rowtab.shape[0]
     cdef Py_ssize_t Cg = C // groups if groups else 0
-    cdef Py_ssize_t nch, ntasks, task, rest, ch, r, g, n, qa, T, k, q, tid
-    cdef Py_ssize_t sstride = scratch.shape[1], segsize = Cg * Ty * cstep * Mp
+    cdef Py_ssize_t nch, ntasks, task, rest, ch, i, g, n, qa, Tq, k, q, rr, nri, tid
+    cdef Py_ssize_t sstride = scratch.shape[1], segsize = Cg * cstep * NV * Mp
     cdef const real_t *xp
     cdef const real_t *wp
     cdef const real_t *bp = &bias[0]
@@ -338,6 +352,7 @@ def conv_rows(const real_t[:, :, :, ::1] x not None,       # IN  (N, C, H, W)
     cdef real_t *sp = &scratch[0, 0]
     cdef real_t *buf
     cdef real_t *o
+    cdef real_t *ct
     cdef real_t *wpk
     cdef int used = 1
 
@@ -346,7 +361,7 @@ def conv_rows(const real_t[:, :, :, ::1] x not None,       # IN  (N, C, H, W)
     xp = &x[0, 0, 0, 0]
     outp = &out[0, 0, 0, 0]
     nch = (Q + tile - 1) // tile
-    ntasks = N * groups * R * nch
+    ntasks = N * groups * NI * nch
     if nthreads > ntasks:
         nthreads = <int>ntasks
     wpk = <real_t *>malloc(<size_t>(groups * Kd * Kg) * sizeof(real_t))
@@ -365,34 +380,58 @@ def conv_rows(const real_t[:, :, :, ::1] x not None,       # IN  (N, C, H, W)
             tid = threadid()
             ch = task % nch
             rest = task // nch
-            r = rest % R
-            rest = rest // R
+            i = rest % NI
+            rest = rest // NI
             g = rest % groups
             n = rest // groups
             qa = ch * tile
-            T = imin(tile, Q - qa)
+            Tq = imin(tile, Q - qa)
+            nri = imin(nr, R - i * nr)
             buf = sp + tid * sstride
-            _build_rows(xp + (n * C + g * Cg) * H * W, Cg, H, W, &rowsrc[r, 0], Ty,
-                        &colmap[0], qa * cstep, (T - 1) * cstep + offmax + 1, cstep, Mp,
+            _build_rows(xp + (n * C + g * Cg) * H * W, Cg, H, W, &rowtab[i, 0], NV,
+                        &colmap[0], qa * cstep, (Tq - 1) * cstep + offmax + 1, cstep, Mp,
                         lin_lo, lin_hi, ubase, fill, buf)
-            o = outp + ((n * K + g * Kg) * Ho + orow[r]) * Wo + ocol0
-            if ostep == 1:
-                if real_t is float:    # float/double variants of one kernel (SIMD widths differ)
-                    imfilt_gemm_f(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, o + qa,
-                                  Ho * Wo, Kg, Kd, T)
-                else:
-                    imfilt_gemm_d(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, o + qa,
-                                  Ho * Wo, Kg, Kd, T)
-            else:
+            o = outp + (n * K + g * Kg) * Ho * Wo + orow[i * nr] * Wo + ocol0 + qa * ostep
+            if flat:
+                # Rows back to back, Mp apart: the Mp - Tq pixels between them
+                # are computed and dropped, narrow rows still fill the vectors.
+                ct = buf + segsize
                 if real_t is float:
-                    imfilt_gemm_f(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg,
-                                  buf + segsize, T, Kg, Kd, T)
+                    imfilt_gemm_f(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, ct,
+                                  (nri - 1) * Mp + Tq, Kg, Kd, (nri - 1) * Mp + Tq, 1, 0, 0)
                 else:
-                    imfilt_gemm_d(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg,
-                                  buf + segsize, T, Kg, Kd, T)
+                    imfilt_gemm_d(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, ct,
+                                  (nri - 1) * Mp + Tq, Kg, Kd, (nri - 1) * Mp + Tq, 1, 0, 0)
                 for k in range(Kg):
-                    for q in range(T):
-                        o[k * Ho * Wo + (qa + q) * ostep] = buf[segsize + k * T + q]
+                    for rr in range(nri):
+                        if ostep == 1:
+                            memcpy(o + k * Ho * Wo + rr * opitch,
+                                   ct + k * ((nri - 1) * Mp + Tq) + rr * Mp,
+                                   <size_t>Tq * sizeof(real_t))
+                        else:
+                            for q in range(Tq):
+                                o[k * Ho * Wo + rr * opitch + q * ostep] = \
+                                    ct[k * ((nri - 1) * Mp + Tq) + rr * Mp + q]
+            elif ostep == 1:
+                if real_t is float:    # float/double variants of one kernel (SIMD widths differ)
+                    imfilt_gemm_f(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, o,
+                                  Ho * Wo, Kg, Kd, Tq, nri, Mp, opitch)
+                else:
+                    imfilt_gemm_d(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, o,
+                                  Ho * Wo, Kg, Kd, Tq, nri, Mp, opitch)
+            else:
+                ct = buf + segsize
+                if real_t is float:
+                    imfilt_gemm_f(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, ct,
+                                  nri * Tq, Kg, Kd, Tq, nri, Mp, Tq)
+                else:
+                    imfilt_gemm_d(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, ct,
+                                  nri * Tq, Kg, Kd, Tq, nri, Mp, Tq)
+                for k in range(Kg):
+                    for rr in range(nri):
+                        for q in range(Tq):
+                            o[k * Ho * Wo + rr * opitch + q * ostep] = \
+                                ct[(k * nri + rr) * Tq + q]
     free(wpk)
     return used
 
