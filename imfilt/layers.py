@@ -170,7 +170,7 @@ def _conv_rows(x, wt, bias, out, rows, orow, colmap, offs, cstep, Q, lin, ubase,
     ntasks = x.shape[0] * groups * rowtab.shape[0] * nch
     nthreads = int(max(1, min(nthreads, ntasks)))
     product = Kg * ((nr - 1) * Mp + tile) if flat else 0 if ostep == 1 else Kg * nr * tile
-    scratch = np.empty((nthreads, Cg * cstep * NV * Mp + product + 16), dtype=x.dtype)
+    scratch = np.empty((nthreads, Cg * cstep * NV * Mp + product), dtype=x.dtype)
     opitch = int(orow[1] - orow[0]) * out.shape[3] if R > 1 else 0
     ran_parallel(_layers.conv_rows(x, wt, bias, out, rowtab, orow, colmap, koff.ravel(), nr,
                                    flat, opitch, Q, cstep, offmax, lin[0], lin[1], ubase, ocol0, ostep,

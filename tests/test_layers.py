@@ -141,7 +141,7 @@ def test_conv2d_single_channel_equals_correlate():
 
 
 def test_conv2d_many_channels_small_tiles():
-    # A deep input shrinks the im2col tile (cache budget) below 256 pixels.
+    # A deep input: 5400 taps per output, the source rows of a task near the cache budget.
     x = RNG.standard_normal((1, 600, 13, 11)).astype(np.float32)
     w = RNG.standard_normal((9, 600, 3, 3)).astype(np.float32)
     want = ref_conv2d(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
