@@ -104,9 +104,11 @@ def _bias(bias, k_out, compute):
 
 
 # Budgets of one task's buffers (bytes, per thread): its source rows and the
-# products it computes before they are stored (both meant to stay in L2).
+# products it computes before they are stored (together meant to stay in a
+# 1 MiB L2; 512 KiB of products measured 7% faster than 256 KiB on
+# (8,256,56^2) -> 256, the narrow rows that go through the product buffer).
 _ROWS_BYTES = 1 << 19
-_PRODUCT_BYTES = 1 << 18
+_PRODUCT_BYTES = 1 << 19
 
 
 def _conv_rows(x, wt, bias, out, rows, orow, colmap, offs, cstep, Q, lin, ubase,
