@@ -374,7 +374,7 @@ def conv_rows(const real_t[:, :, :, ::1] x not None,       # IN  (N, C, H, W)
             imfilt_gemm_d_pack(&wt[g, 0, 0], wpk + g * Kd * Kg, Kg, Kd)
     wp = wpk
     with nogil:
-        for task in prange(ntasks, num_threads=nthreads, schedule="static",
+        for task in prange(ntasks, num_threads=nthreads, schedule="dynamic", chunksize=1,
                            use_threads_if=use_threads(nthreads, N * K * R * Q * Kd, min_work)):
             used = imfilt_team_size()
             tid = threadid()
