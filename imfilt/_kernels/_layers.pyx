@@ -39,11 +39,12 @@ from imfilt._kernels._common cimport (imfilt_openmp_compiled, imfilt_team_size, 
                                       real_t, use_threads)
 
 
-# Register-blocked matrix product for one tile: ct (K, T) = wt^T @ col with
-# wt (Kd, K) and col (Kd, T), all row-major.  Accumulators for 8 (then 4,
-# then 1) output channels x 2 vectors of pixels live in vector registers
-# (GCC/Clang vector extensions), so every loaded column vector is reused for
-# several channels.  As in _microkernel.h (the build uses -ffp-contract=off)
+# Register-blocked matrix product for one task: out (K, T) = w^T @ col with
+# w (Kd, K) packed per channel block and col row kd a run of the task's row
+# buffer at koff[kd].  Accumulators for 12 (AVX-512), 8, 4 then 1 output
+# channels x 2 vectors of pixels live in vector registers (GCC/Clang vector
+# extensions), so every loaded column vector is reused for several channels;
+# AVX-512 ends each row with one masked block.  As in _microkernel.h (the build uses -ffp-contract=off)
 # the multiply-add is explicit: FMA intrinsics when the target has FMA, in
 # the vector blocks and in the scalar remainder alike, else the C library's
 # fma() (_fma.h) everywhere, so every CPU level rounds the same way; each
@@ -117,8 +118,6 @@ cdef extern from *:
     #define IMFILT_L_MSTORE_F(m, p, v) ((void)0)
     #define IMFILT_L_MSTORE_D(m, p, v) ((void)0)
     #endif
-    #define IMFILT_L_LOADU(VEC, p) ({ VEC v_; memcpy(&v_, (p), sizeof(VEC)); v_; })
-    #define IMFILT_L_STOREU(VEC, p, v) do { VEC v_ = (v); memcpy((p), &v_, sizeof(VEC)); } while (0)
 
     /* MB output channels x 2 vectors of pixels at t0, summed over kd; full
        vectors (MASK 0) or the masked last block (MASK 1, lane masks m0, m1).
@@ -132,7 +131,7 @@ cdef extern from *:
                 VEC c0, c1;                                                         \
                 const T_ *s = sr + koff[kd] + t0;                                   \
                 if (MASK) { c0 = MLOAD(m0, s); c1 = MLOAD(m1, s + VL); }            \
-                else { c0 = IMFILT_L_LOADU(VEC, s); c1 = IMFILT_L_LOADU(VEC, s + VL); } \
+                else { memcpy(&c0, s, sizeof(VEC)); memcpy(&c1, s + VL, sizeof(VEC)); } \
                 for (kk = 0; kk < MB; kk++) {                                       \
                     a0[kk] = VFMA(a0[kk], w[kk], c0);                               \
                     a1[kk] = VFMA(a1[kk], w[kk], c1);                               \
@@ -141,9 +140,9 @@ cdef extern from *:
             for (kk = 0; kk < MB; kk++) {                                           \
                 T_ *o = dr + (k0 + kk) * dstride + t0;                              \
                 T_ b = bias[k0 + kk];                                               \
-                if (MASK) { MSTORE(m0, o, a0[kk] + b); MSTORE(m1, o + VL, a1[kk] + b); } \
-                else { IMFILT_L_STOREU(VEC, o, a0[kk] + b);                         \
-                       IMFILT_L_STOREU(VEC, o + VL, a1[kk] + b); }                  \
+                VEC r0 = a0[kk] + b, r1 = a1[kk] + b;                               \
+                if (MASK) { MSTORE(m0, o, r0); MSTORE(m1, o + VL, r1); }            \
+                else { memcpy(o, &r0, sizeof(VEC)); memcpy(o + VL, &r1, sizeof(VEC)); } \
             }                                                                       \
         }
 
@@ -191,11 +190,12 @@ cdef extern from *:
         if (k0 + 4 <= K) BODY(4)                                                    \
         while (k0 < K) BODY(1)
 
-    /* dst[k * dstride + t] = bias[k] + sum_kd w[kd, k] * src[koff[kd] + t] for
-       k < K, t < T: an implicit GEMM whose "column" rows are runs of the
-       caller's row buffer (no im2col copy).  wpk holds w packed by
-       NAME_pack: block by block, wpk[k0 * Kd + kd * MB + kk]. */
-    #define IMFILT_DEFINE_GEMM(NAME, T_, VEC, VL, VFMA, SFMA, MLOAD, MSTORE)        \
+    /* dst[rr * dpitch + k * dstride + t] =
+           bias[k] + sum_kd w[kd, k] * src[rr * spitch + koff[kd] + t]
+       for rr < nrows, k < K, t < T: an implicit GEMM whose "column" rows are
+       runs of the caller's row buffer (no im2col copy).  wp holds w packed
+       by NAME_pack: block by block, wp[k0 * Kd + kd * MB + kk]. */
+    #define IMFILT_DEFINE_GEMM(NAME, T_)                                            \
     static void NAME##_pack(const T_ *wt, T_ *wpk, Py_ssize_t K, Py_ssize_t Kd)     \
     {                                                                               \
         Py_ssize_t k0, kd, kk;                                                      \
@@ -226,10 +226,8 @@ cdef extern from *:
     #define IMFILT_L_STRIPS_double(MB) { IMFILT_L_STRIPS(double, imfilt_lvd, IMFILT_L_VLD, \
         IMFILT_L_VFMA_D, IMFILT_L_SFMA_D, MB, IMFILT_L_MLOAD_D, IMFILT_L_MSTORE_D) }
 
-    IMFILT_DEFINE_GEMM(imfilt_gemm_f, float, imfilt_lvf, IMFILT_L_VLF,
-                       IMFILT_L_VFMA_F, IMFILT_L_SFMA_F, IMFILT_L_MLOAD_F, IMFILT_L_MSTORE_F)
-    IMFILT_DEFINE_GEMM(imfilt_gemm_d, double, imfilt_lvd, IMFILT_L_VLD,
-                       IMFILT_L_VFMA_D, IMFILT_L_SFMA_D, IMFILT_L_MLOAD_D, IMFILT_L_MSTORE_D)
+    IMFILT_DEFINE_GEMM(imfilt_gemm_f, float)
+    IMFILT_DEFINE_GEMM(imfilt_gemm_d, double)
     """
     void imfilt_gemm_f_pack(const float *wt, float *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
     void imfilt_gemm_d_pack(const double *wt, double *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
