@@ -151,6 +151,20 @@ def workloads(quick):
         lambda: imfilt.conv2d(xm, wc, padding=1),
         lambda: F.conv2d(t_xm, t_wc, padding=1).numpy(),
         lambda: np_conv2d_im2col(xm[0], wc, 1)[None], "im2col + tensordot")
+    # The rest of the conv2d shapes the layers are tuned on (PyTorch only).
+    for label, xs, ws, kw in (("(1,3,224^2) -> 64, 3x3 p1", (1, 3, 224, 224), (64, 3, 3, 3),
+                               dict(padding=1)),
+                              ("(8,256,56^2) -> 256, 3x3 p1", (8, 256, 56, 56), (256, 256, 3, 3),
+                               dict(padding=1)),
+                              ("(1,128,128^2) depthwise 3x3 p1", (1, 128, 128, 128),
+                               (128, 1, 3, 3), dict(padding=1, groups=128)),
+                              ("(1,256,64^2) -> 512, 1x1", (1, 256, 64, 64), (512, 256, 1, 1),
+                               dict())):
+        xa = rng.standard_normal(xs).astype(np.float32)
+        wa = (rng.standard_normal(ws) / np.sqrt(np.prod(ws[1:]))).astype(np.float32)
+        t_xa, t_wa = (T(xa), T(wa)) if torch is not None else (None, None)
+        add("conv2d " + label, lambda xa=xa, wa=wa, kw=kw: imfilt.conv2d(xa, wa, **kw),
+            lambda t_xa=t_xa, t_wa=t_wa, kw=kw: F.conv2d(t_xa, t_wa, **kw).numpy(), None, None)
     add("conv_transpose2d (1,64,256^2) -> 32, k4 s2 p1",
         lambda: imfilt.conv_transpose2d(xm, wt, stride=2, padding=1),
         lambda: F.conv_transpose2d(t_xm, t_wt, stride=2, padding=1).numpy(),

@@ -23,10 +23,10 @@ from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["conv2d", "conv_transpose2d"]
 
-# Output pixels expanded by im2col at a time, per thread.
-_TILE_PIXELS = 256
-# conv_transpose2d uses the direct kernel below this many channel pairs per group.
-_DIRECT_PAIRS = 16
+# conv_transpose2d uses the direct kernel below this many channel pairs per
+# group (1 thread, k4 s2: direct 2x faster at 1 pair, even at 8, the implicit
+# GEMM 1.4x faster at 15 and 3x at 64).
+_DIRECT_PAIRS = 6
 
 def _compute_dtype(x, weight, func):
     compute, _ = result_dtypes(x.dtype, weight.dtype)
@@ -105,36 +105,81 @@ def _bias(bias, k_out, compute):
     return np.ascontiguousarray(b, dtype=compute)
 
 
-def _gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase, cstep,
-                 ocol0, ostep, fill, nthreads, scratch):
-    """Run the gathered GEMM with per-thread scratch buffers (cached per call).
+# Budgets of one task's buffers (bytes, per thread): its source rows and the
+# products it computes before they are stored (together meant to stay in a
+# 1 MiB L2; 512 KiB of products measured 7% faster than 256 KiB on
+# (8,256,56^2) -> 256, the narrow rows that go through the product buffer).
+_ROWS_BYTES = 1 << 19
+_PRODUCT_BYTES = 1 << 19
 
-    ``wmat`` is (K, Kd); the kernel wants it transposed, (Kd, K).
+
+def _conv_rows(x, wt, bias, out, rows, orow, colmap, offs, cstep, Q, lin, ubase,
+               ocol0, ostep, nthreads):
+    """Run the implicit-GEMM kernel on every (image, group) of one phase.
+
+    ``x`` (N, C, H, W), ``wt`` (groups, Kd, Kg) with ``kd = (c * Ty + jy) * Tx + jx``,
+    ``out`` (N, K, Ho, Wo); output row ``r`` is ``orow[r]``.  Tap ``(jy, jx)``
+    of output pixel ``(r, q)`` reads source row ``rows[1][r + rows[2][jy]]``
+    when ``rows = ("shift", ext, roffs)`` (any output rows can share a task:
+    each source row is copied once per task), or ``rows[1][r, jy]`` when
+    ``rows = ("table", rowsrc)`` (one output row per task), and source column
+    ``colmap[q * cstep + offs[jx]]``; -1 reads zero.  ``colmap[u] == u + ubase``
+    on ``lin = (lo, hi)``.  The tasks depend on the shapes only, never on the
+    thread count.
     """
-    K, Kd = wmat.shape
-    wmat = np.ascontiguousarray(wmat.T)
-    npix = rowsrc.shape[0] * colsrc.shape[1]
-    # 256 pixels per tile, fewer (down to 64) when the column block would
-    # outgrow ~1 MiB of cache; a multiple of the micro-kernel's 32 pixels.
-    budget = max(64, min(_TILE_PIXELS, (1 << 20) // max(1, Kd * xg.dtype.itemsize)) // 32 * 32)
-    tile = int(max(1, min(npix, budget)))
-    nthreads = int(max(1, min(nthreads, -(-npix // tile))))
-    key = (K, Kd, tile, nthreads)
-    if scratch.get("key") != key:
-        scratch["key"] = key
-        scratch["col"] = np.empty((nthreads, Kd * tile), dtype=xg.dtype)
-        scratch["ct"] = np.empty((nthreads, K * tile), dtype=xg.dtype)
-    ran_parallel(_layers.gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase,
-                                     cstep, ocol0, ostep, xg.dtype.type(fill), scratch["col"],
-                                     scratch["ct"], tile, nthreads, min_parallel_work()))
-
-
-def _fast_span(raw, n):
-    """First and end index of the run where ``0 <= raw < n`` (raw increasing)."""
-    ok = np.flatnonzero((raw >= 0) & (raw < n))
-    if ok.size == 0:
-        return 0, 0
-    return int(ok[0]), int(ok[-1]) + 1
+    groups, Kd, Kg = wt.shape
+    Cg = x.shape[1] // groups
+    R = orow.size
+    isz = x.dtype.itemsize
+    offs = np.asarray(offs, dtype=np.intp)
+    offmax = int(offs.max())
+    if rows[0] == "shift":
+        roffs = np.asarray(rows[2], dtype=np.intp)
+        maxroff = int(roffs.max())
+    else:
+        roffs = np.arange(rows[1].shape[1], dtype=np.intp)
+        maxroff = roffs.size - 1
+    # Columns per task: all of a row unless its source rows outgrow the budget.
+    per_row = Cg * cstep * isz
+    budget = max(32, (_ROWS_BYTES // max(1, per_row * (maxroff + 1)) - offmax // cstep) // 32 * 32)
+    nch = -(-Q // budget)
+    per = -(-Q // nch)
+    tile = min(Q, -(-per // 32) * 32)
+    Mp = -(-((tile - 1) * cstep + offmax + 1) // cstep)
+    nr, flat = 1, False
+    lanes = 64 // isz
+    if rows[0] == "shift" and nch == 1 and Kg * Q * isz <= _PRODUCT_BYTES:
+        # Several output rows per task: fewer copies of the source rows they
+        # share.  Narrow rows (vectors less than 95% used) run back to back
+        # ("flat") through a product buffer; others are stored in place.
+        flat = Q < 0.95 * (-(-Q // lanes) * lanes)
+        by_rows = _ROWS_BYTES // max(1, per_row * Mp) - maxroff
+        by_product = (R if not (flat or ostep != 1) else
+                      _PRODUCT_BYTES // max(1, Kg * (Mp if flat else Q) * isz))
+        # At least ~32 tasks in all for balance (a count fixed by the shapes).
+        by_tasks = -(-R * x.shape[0] * groups // 32)
+        nr = int(max(1, min(R, 32, by_rows, by_product, by_tasks)))
+        flat = flat and nr > 1
+    if rows[0] == "shift":
+        ext = rows[1]
+        NI = -(-R // nr)
+        NV = nr + maxroff
+        v = np.arange(NI)[:, None] * nr + np.arange(NV)[None, :]
+        rowtab = np.where(v < ext.size, ext[np.minimum(v, ext.size - 1)], -1).astype(np.intp)
+    else:
+        rowtab = np.ascontiguousarray(rows[1], dtype=np.intp)
+        NV = rowtab.shape[1]
+    koff = ((((np.arange(Cg)[:, None, None] * cstep + (offs % cstep)[None, None, :]) * NV
+              + roffs[None, :, None]) * Mp) + (offs // cstep)[None, None, :]).astype(np.intp)
+    ntasks = x.shape[0] * groups * rowtab.shape[0] * nch
+    nthreads = int(max(1, min(nthreads, ntasks)))
+    product = Kg * ((nr - 1) * Mp + tile) if flat else 0 if ostep == 1 else Kg * nr * tile
+    scratch = np.empty((nthreads, Cg * cstep * NV * Mp + product), dtype=x.dtype)
+    opitch = int(orow[1] - orow[0]) * out.shape[3] if R > 1 else 0
+    ran_parallel(_layers.conv_rows(x, wt, bias, out, rowtab, orow, colmap, koff.ravel(), nr,
+                                   flat, opitch, Q, cstep, offmax, lin[0], lin[1], ubase, ocol0, ostep,
+                                   x.dtype.type(0), scratch, tile, Mp, nthreads,
+                                   min_parallel_work()))
 
 
 @docfiller
@@ -194,11 +239,16 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     conjugating the weight, as PyTorch does.  Sizes given as one-element
     sequences (``padding=(1,)``) apply to both axes, as in PyTorch.
 
-    Computed as a tiled im2col (256 output pixels at a time per thread,
-    never a full-size buffer) followed by a register-blocked matrix product.
-    Each thread owns whole tiles, so the result is bit-identical for any
-    ``workers``; no BLAS threads are started (SciPy's OpenBLAS would
-    oversubscribe the cores inside imfilt's own threads).
+    Computed as an implicit matrix product (no im2col buffer): a task is a
+    run of output pixels of one output row of one image and group; its
+    source rows are copied once (padded by ``boundary``, split by column
+    phase when ``stride > 1``) into a per-thread buffer that fits in L2, and
+    a register-blocked AVX-512/AVX2 kernel multiplies the filters with
+    shifted views of it.  The tasks depend on the shapes only and each
+    output sums its taps in one fixed order, so the result is bit-identical
+    for any ``workers``.  ``workers`` is the only thread count: no BLAS is
+    called (SciPy's OpenBLAS, at its AVX2 level, measured slower than this
+    kernel and would start threads of its own inside imfilt's).
 
     Examples
     --------
@@ -282,29 +332,20 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     xc = np.ascontiguousarray(xb, dtype=compute)
     out = np.empty((N, K, Ho, Wo), dtype=compute)
     Kg = K // groups
-    if out.size:
+    if out.size and C == 0:
+        out[...] = b[None, :, None, None]
+    elif out.size:
         rowmap = boundary_index(H, pt, pb, boundary)
-        colmap = boundary_index(W, pl, pr, boundary)
-        rowsrc = np.ascontiguousarray(
-            rowmap[(np.arange(Ho) * sh)[:, None] + np.arange(kh) * dh], dtype=np.intp)
-        cpos = (np.arange(Wo) * sw)[None, :] + (np.arange(kw) * dw)[:, None]
-        colsrc = np.ascontiguousarray(colmap[cpos], dtype=np.intp)
-        spans = [_fast_span(cpos[j] - pl, W) for j in range(kw)]
-        q0 = np.array([s[0] for s in spans], dtype=np.intp)
-        q1 = np.array([s[1] for s in spans], dtype=np.intp)
-        cbase = np.arange(kw, dtype=np.intp) * dw - pl
-        orow = np.arange(Ho, dtype=np.intp)
-        wmats = np.ascontiguousarray(wb, dtype=compute).reshape(groups, Kg, Cg * kh * kw)
-        scratch = {}
-        for n in range(N):
-            for g in range(groups):
-                gs = slice(g * Kg, (g + 1) * Kg)
-                if C == 0:
-                    out[n, gs] = b[gs, None, None]
-                    continue
-                _gather_gemm(xc[n, g * Cg:(g + 1) * Cg], wmats[g], b[gs], out[n, gs],
-                             rowsrc, orow, colsrc, q0, q1, cbase, sw, 0, 1, 0.0,
-                             nthreads, scratch)
+        if sh == 1:
+            rows = ("shift", rowmap, np.arange(kh) * dh)
+        else:
+            rows = ("table", rowmap[(np.arange(Ho) * sh)[:, None] + np.arange(kh) * dh])
+        colmap = np.ascontiguousarray(boundary_index(W, pl, pr, boundary), dtype=np.intp)
+        wt = np.ascontiguousarray(np.ascontiguousarray(wb, dtype=compute)
+                                  .reshape(groups, Kg, Cg * kh * kw).transpose(0, 2, 1))
+        _conv_rows(xc, wt, b, out, rows, np.arange(Ho, dtype=np.intp), colmap,
+                   np.arange(kw) * dw, sw, Wo, (pl, min(pl + W, colmap.size)), -pl, 0, 1,
+                   nthreads)
     return _restore(out, ndim)
 
 
@@ -364,7 +405,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
     Computed as a gather per output pixel, never as a scatter: output pixels
     with the same ``(oy % s, ox % s)`` use the same kernel taps, so each of
-    these ``s * s`` phases is a plain correlation (the tiled im2col + matrix
+    these ``s * s`` phases is a plain correlation (the implicit matrix
     product of :func:`conv2d` when there are many channels, a direct row
     kernel otherwise).  Threads write disjoint outputs: no races, and results
     are bit-identical for any thread count.
@@ -478,37 +519,33 @@ def _column_phases(W, Wo, kw, sw, pw, dw):
 
 
 def _transpose_gemm(x, w, b, out, groups, stride, padding, dilation, nthreads):
-    """Transposed convolution as ``s * s`` gathered GEMM phases."""
+    """Transposed convolution as ``s * s`` implicit-GEMM phases (see ``_conv_rows``)."""
     N, C, H, W = x.shape
     _, Kg, kh, kw = w.shape
     Ho, Wo = out.shape[-2:]
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     Cg = C // groups
-    scratch = {}
     for ry in range(min(sh, Ho)):
         kys = [ky for ky in range(kh) if (ry + ph - ky * dh) % sh == 0]
         orow = np.arange(ry, Ho, sh, dtype=np.intp)
-        num = orow[:, None] + ph - np.array(kys, dtype=np.intp)[None, :] * dh
-        iy = num // sh
-        rowsrc = np.ascontiguousarray(np.where((iy >= 0) & (iy < H), iy, -1), dtype=np.intp)
+        # Phase output row r of tap ky reads input row r + rbase (as columns below).
+        rbase = np.array([(ry + ph - ky * dh) // sh for ky in kys], dtype=np.intp)
+        rmin = int(rbase.min()) if kys else 0
+        rraw = np.arange(orow.size + (int(rbase.max()) - rmin if kys else 0), dtype=np.intp) + rmin
+        rows = ("shift", np.where((rraw >= 0) & (rraw < H), rraw, -1), rbase - rmin)
         for rx in range(min(sw, Wo)):
             kxs = [kx for kx in range(kw) if (rx + pw - kx * dw) % sw == 0]
             if not kys or not kxs:
                 out[:, :, ry::sh, rx::sw] = b[None, :, None, None]
                 continue
             Q = len(range(rx, Wo, sw))
+            # Phase output q of tap kx reads input column q + cbase.
             cbase = np.array([(rx + pw - kx * dw) // sw for kx in kxs], dtype=np.intp)
-            raw = cbase[:, None] + np.arange(Q, dtype=np.intp)[None, :]
-            colsrc = np.ascontiguousarray(np.where((raw >= 0) & (raw < W), raw, -1),
-                                          dtype=np.intp)
-            spans = [_fast_span(raw[j], W) for j in range(len(kxs))]
-            q0 = np.array([s[0] for s in spans], dtype=np.intp)
-            q1 = np.array([s[1] for s in spans], dtype=np.intp)
-            for g in range(groups):
-                wg = w[g * Cg:(g + 1) * Cg][:, :, kys][:, :, :, kxs]
-                wmat = np.ascontiguousarray(wg.transpose(1, 0, 2, 3)).reshape(Kg, -1)
-                gs = slice(g * Kg, (g + 1) * Kg)
-                for n in range(N):
-                    _gather_gemm(x[n, g * Cg:(g + 1) * Cg], wmat, b[gs], out[n, gs],
-                                 rowsrc, orow, colsrc, q0, q1, cbase, 1, rx, sw, 0.0,
-                                 nthreads, scratch)
+            cmin = int(cbase.min())
+            raw = np.arange(Q + int(cbase.max()) - cmin, dtype=np.intp) + cmin
+            colmap = np.where((raw >= 0) & (raw < W), raw, -1).astype(np.intp)
+            wg = w[:, :, kys][:, :, :, kxs].reshape((groups, Cg, Kg, len(kys), len(kxs)))
+            wt = np.ascontiguousarray(wg.transpose(0, 1, 3, 4, 2)).reshape(groups, -1, Kg)
+            _conv_rows(x, wt, b, out, rows, orow, colmap, cbase - cmin, 1, Q,
+                       (max(0, -cmin), max(0, min(colmap.size, W - cmin))), cmin, rx, sw,
+                       nthreads)

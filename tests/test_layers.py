@@ -141,7 +141,7 @@ def test_conv2d_single_channel_equals_correlate():
 
 
 def test_conv2d_many_channels_small_tiles():
-    # A deep input shrinks the im2col tile (cache budget) below 256 pixels.
+    # A deep input: 5400 taps per output, the source rows of a task near the cache budget.
     x = RNG.standard_normal((1, 600, 13, 11)).astype(np.float32)
     w = RNG.standard_normal((9, 600, 3, 3)).astype(np.float32)
     want = ref_conv2d(x, w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
@@ -199,6 +199,42 @@ def test_conv_threads_bit_identical(dtype):
     a = imfilt.conv_transpose2d(x[0, 0], wt[0, 0], stride=3, workers=1)
     b = imfilt.conv_transpose2d(x[0, 0], wt[0, 0], stride=3, workers=2)
     assert np.array_equal(a, b)
+
+
+# The kernel's task shapes: several output rows per task (stored in place, or
+# back to back when narrow rows would leave vectors part-empty), one row per
+# task, or rows cut into column tiles (deep inputs): each against the
+# reference and bit-identical for any thread count.
+TASK_BUDGETS = {"default": None, "one row": (1 << 19, 1), "column tiles": (1 << 12, 1 << 18)}
+
+
+@pytest.mark.parametrize("budgets", list(TASK_BUDGETS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [53, 64, 200])
+def test_conv_task_shapes(monkeypatch, budgets, dtype, width):
+    if TASK_BUDGETS[budgets] is not None:
+        monkeypatch.setattr(imfilt.layers, "_ROWS_BYTES", TASK_BUDGETS[budgets][0])
+        monkeypatch.setattr(imfilt.layers, "_PRODUCT_BYTES", TASK_BUDGETS[budgets][1])
+    rng = np.random.default_rng(width)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    x = rng.standard_normal((2, 6, 70, width)).astype(dtype)
+    w = rng.standard_normal((10, 3, 3, 5)).astype(dtype)
+    b = rng.standard_normal(10).astype(dtype)
+    for boundary, stride, dil in (("fill", (1, 1), (1, 1)), ("reflect", (1, 1), (2, 1)),
+                                  ("wrap", (2, 2), (1, 2)), ("edge", (1, 3), (1, 1))):
+        got = imfilt.conv2d(x, w, b, stride, (2, 3), dil, 2, boundary=boundary, workers=2)
+        want = ref_conv2d(x, w, b, stride, ((2, 2), (3, 3)), dil, 2, boundary)
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        one = imfilt.conv2d(x, w, b, stride, (2, 3), dil, 2, boundary=boundary, workers=1)
+        assert np.array_equal(got, one)
+    wt = rng.standard_normal((6, 6, 4, 3)).astype(dtype)   # 18 channel pairs: the GEMM path
+    b = rng.standard_normal(12).astype(dtype)
+    for stride in ((2, 2), (1, 1)):
+        got = imfilt.conv_transpose2d(x, wt, b, stride, 1, groups=2, workers=2)
+        want = ref_transpose(x, wt, b, stride, (1, 1), (0, 0), 2, (1, 1))
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        assert np.array_equal(got, imfilt.conv_transpose2d(x, wt, b, stride, 1, groups=2,
+                                                           workers=1))
 
 
 # --------------------------------------------------------------------------

@@ -2,23 +2,26 @@
 
 Two kernels serve :func:`imfilt.conv2d` and :func:`imfilt.conv_transpose2d`.
 
-``gather_gemm``
-    A tiled im2col + matrix product for one (image, group, phase) problem::
+``conv_rows``
+    An implicit GEMM (no im2col buffer) for every (image, group) of one
+    phase::
 
-        out[k, orow[r], ocol0 + q * ostep] =
-            bias[k] + sum_{c, jy, jx} wmat[k, (c * Ty + jy) * Tx + jx]
-                                      * X[c, rowsrc[r, jy], colsrc[jx, q]]
+        out[n, k, orow[r], ocol0 + q * ostep] =
+            bias[k] + sum_{c, jy, jx} wt[g, (c * Ty + jy) * Tx + jx, k]
+                      * X[n, c, rowsrc[r, jy], colmap[q * cstep + off[jx]]]
 
     where a source index of -1 reads ``fill``.  conv2d is one phase whose
     tables come from the stride, dilation and boundary rule; a transposed
     convolution of stride ``s`` splits into ``s * s`` phases (output pixels
     with the same ``oy % s``, ``ox % s`` use the same kernel taps), each a
-    plain gather: no scatter, no write races.  Only ``tile`` output rows
-    pixels are expanded at a time (never a full-size im2col buffer).  Each
-    thread takes whole tiles (im2col, register-blocked product, write-back)
-    in one parallel region and writes disjoint output pixels.  The product
-    is our own micro-kernel rather than BLAS: SciPy's OpenBLAS starts its
-    own threads inside ours, which oversubscribes the cores.
+    plain gather: no scatter, no write races.  A task is ``tile`` output
+    pixels of one output row: its ``C * Ty`` source rows are copied once
+    into a per-thread buffer (boundary applied, split into ``cstep`` column
+    phases so that every tap ``jx`` is a contiguous run at a fixed offset,
+    ``koff``) and the register-blocked kernel below multiplies the weights
+    with those runs, writing the output in place.  The product is our own
+    kernel rather than BLAS: SciPy's OpenBLAS runs its AVX2 kernels here
+    (slower than this AVX-512 one) and starts threads of its own inside ours.
 ``transpose_direct``
     The transposed convolution for few channels per group: each thread owns
     whole output rows and accumulates the kernel taps that reach them, in a
@@ -29,17 +32,19 @@ Every table and shape is built and checked by ``imfilt.layers``.
 
 cimport cython
 from cython.parallel cimport prange, threadid
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from imfilt._kernels._common cimport (imfilt_openmp_compiled, imfilt_note_team, imin, real_t,
-                                      use_threads)
+from imfilt._kernels._common cimport (imfilt_note_team, imfilt_openmp_compiled, imax, imin,
+                                      real_t, use_threads)
 
 
-# Register-blocked matrix product for one tile: ct (K, T) = wt^T @ col with
-# wt (Kd, K) and col (Kd, T), all row-major.  Accumulators for 8 (then 4,
-# then 1) output channels x 2 vectors of pixels live in vector registers
-# (GCC/Clang vector extensions), so every loaded column vector is reused for
-# several channels.  As in _microkernel.h (the build uses -ffp-contract=off)
+# Register-blocked matrix product for one task: out (K, T) = w^T @ col with
+# w (Kd, K) packed per channel block and col row kd a run of the task's row
+# buffer at koff[kd].  Accumulators for 12 (AVX-512), 8, 4 then 1 output
+# channels x 2 vectors of pixels live in vector registers (GCC/Clang vector
+# extensions), so every loaded column vector is reused for several channels;
+# AVX-512 ends each row with one masked block.  As in _microkernel.h (the build uses -ffp-contract=off)
 # the multiply-add is explicit: FMA intrinsics when the target has FMA, in
 # the vector blocks and in the scalar remainder alike, else the C library's
 # fma() (_fma.h) everywhere, so every CPU level rounds the same way; each
@@ -98,65 +103,142 @@ cdef extern from *:
     #define IMFILT_L_SFMA_D(acc, a, b) imfilt_fma((a), (b), (acc))
     #endif
 
-    /* MB output channels x 2 vectors of pixels, summed over kd. */
-    #define IMFILT_L_BLOCK(T_, VEC, VL, VFMA, MB)                                   \
+    /* Masked loads/stores for the last, partial block of pixels (AVX-512
+       only; other levels finish with the scalar loop). */
+    #if defined(__AVX512F__) && (defined(__GNUC__) || defined(__clang__))
+    #define IMFILT_L_MASKED 1
+    #define IMFILT_L_MLOAD_F(m, p) ((imfilt_lvf)_mm512_maskz_loadu_ps((__mmask16)(m), (p)))
+    #define IMFILT_L_MLOAD_D(m, p) ((imfilt_lvd)_mm512_maskz_loadu_pd((__mmask8)(m), (p)))
+    #define IMFILT_L_MSTORE_F(m, p, v) _mm512_mask_storeu_ps((p), (__mmask16)(m), (__m512)(v))
+    #define IMFILT_L_MSTORE_D(m, p, v) _mm512_mask_storeu_pd((p), (__mmask8)(m), (__m512d)(v))
+    #else
+    #define IMFILT_L_MASKED 0
+    #define IMFILT_L_MLOAD_F(m, p) ((imfilt_lvf){0})
+    #define IMFILT_L_MLOAD_D(m, p) ((imfilt_lvd){0})
+    #define IMFILT_L_MSTORE_F(m, p, v) ((void)0)
+    #define IMFILT_L_MSTORE_D(m, p, v) ((void)0)
+    #endif
+
+    /* MB output channels x 2 vectors of pixels at t0, summed over kd; full
+       vectors (MASK 0) or the masked last block (MASK 1, lane masks m0, m1).
+       wp is the channel block's packed weights, wp[kd * MB + kk]. */
+    #define IMFILT_L_BLOCK(T_, VEC, VL, VFMA, MB, MASK, MLOAD, MSTORE)              \
         {                                                                           \
             VEC a0[MB], a1[MB];                                                     \
+            const T_ *w = wp;                                                       \
             for (kk = 0; kk < MB; kk++) { a0[kk] = (VEC){0}; a1[kk] = (VEC){0}; }   \
-            for (kd = 0; kd < Kd; kd++) {                                           \
+            for (kd = 0; kd < Kd; kd++, w += MB) {                                  \
                 VEC c0, c1;                                                         \
-                const T_ *w = wt + kd * K + k0;                                     \
-                memcpy(&c0, col + kd * T + t0, sizeof(VEC));                        \
-                memcpy(&c1, col + kd * T + t0 + VL, sizeof(VEC));                   \
+                const T_ *s = sr + koff[kd] + t0;                                   \
+                if (MASK) { c0 = MLOAD(m0, s); c1 = MLOAD(m1, s + VL); }            \
+                else { memcpy(&c0, s, sizeof(VEC)); memcpy(&c1, s + VL, sizeof(VEC)); } \
                 for (kk = 0; kk < MB; kk++) {                                       \
                     a0[kk] = VFMA(a0[kk], w[kk], c0);                               \
                     a1[kk] = VFMA(a1[kk], w[kk], c1);                               \
                 }                                                                   \
             }                                                                       \
             for (kk = 0; kk < MB; kk++) {                                           \
-                memcpy(ct + (k0 + kk) * T + t0, &a0[kk], sizeof(VEC));              \
-                memcpy(ct + (k0 + kk) * T + t0 + VL, &a1[kk], sizeof(VEC));         \
+                T_ *o = dr + (k0 + kk) * dstride + t0;                              \
+                T_ b = bias[k0 + kk];                                               \
+                VEC r0 = a0[kk] + b, r1 = a1[kk] + b;                               \
+                if (MASK) { MSTORE(m0, o, r0); MSTORE(m1, o + VL, r1); }            \
+                else { memcpy(o, &r0, sizeof(VEC)); memcpy(o + VL, &r1, sizeof(VEC)); } \
             }                                                                       \
         }
 
-    #define IMFILT_DEFINE_GEMM(NAME, T_, VEC, VL, VFMA, SFMA)                       \
-    static void NAME(const T_ *wt, const T_ *col, T_ *ct,                           \
-                     Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T)                     \
-    {                                                                               \
-        Py_ssize_t t0 = 0, k0, kd, kk, j;                                           \
-        if (IMFILT_L_VEC) {                                                         \
-            for (; t0 + 2 * VL <= T; t0 += 2 * VL) {                                \
-                for (k0 = 0; k0 + 8 <= K; k0 += 8)                                  \
-                    IMFILT_L_BLOCK(T_, VEC, VL, VFMA, 8)                            \
-                if (k0 + 4 <= K) {                                                  \
-                    IMFILT_L_BLOCK(T_, VEC, VL, VFMA, 4)                            \
-                    k0 += 4;                                                        \
+    /* One block of MB channels over all T pixels (its packed weights stay in
+       cache while the pixel strips stream), then wp moves to the next block.
+       Levels without masked vectors finish the pixels with scalar loops in
+       the same summation order. */
+    #define IMFILT_L_STRIPS(T_, VEC, VL, VFMA, SFMA, MB, MLOAD, MSTORE)             \
+        for (rr = 0; rr < nrows; rr++) {                                            \
+            const T_ *sr = src + rr * spitch;                                       \
+            T_ *dr = dst + rr * dpitch;                                             \
+            t0 = 0;                                                                 \
+            if (IMFILT_L_VEC) {                                                     \
+                for (; t0 + 2 * VL <= T; t0 += 2 * VL)                              \
+                    IMFILT_L_BLOCK(T_, VEC, VL, VFMA, MB, 0, MLOAD, MSTORE)         \
+                if (IMFILT_L_MASKED && t0 < T) {                                    \
+                    Py_ssize_t rem = T - t0;                                        \
+                    m0 = rem >= VL ? (1u << VL) - 1u : (1u << rem) - 1u;            \
+                    m1 = rem > VL ? (1u << (rem - VL)) - 1u : 0u;                   \
+                    IMFILT_L_BLOCK(T_, VEC, VL, VFMA, MB, 1, MLOAD, MSTORE)         \
+                    t0 = T;                                                         \
                 }                                                                   \
-                for (; k0 < K; k0++)                                                \
-                    IMFILT_L_BLOCK(T_, VEC, VL, VFMA, 1)                            \
+            }                                                                       \
+            for (kk = 0; kk < MB && t0 < T; kk++) {                                 \
+                T_ *o = dr + (k0 + kk) * dstride;                                   \
+                for (j = t0; j < T; j++) o[j] = 0;                                  \
+                for (kd = 0; kd < Kd; kd++) {                                       \
+                    T_ w = wp[kd * MB + kk];                                        \
+                    const T_ *c = sr + koff[kd];                                    \
+                    for (j = t0; j < T; j++) o[j] = SFMA(o[j], w, c[j]);            \
+                }                                                                   \
+                for (j = t0; j < T; j++) o[j] = o[j] + bias[k0 + kk];               \
             }                                                                       \
         }                                                                           \
-        /* Remaining pixels: plain loops, same summation order. */                  \
-        for (k0 = 0; k0 < K; k0++) {                                                \
-            T_ *o = ct + k0 * T;                                                    \
-            for (j = t0; j < T; j++) o[j] = 0;                                      \
-            for (kd = 0; kd < Kd; kd++) {                                           \
-                T_ w = wt[kd * K + k0];                                             \
-                const T_ *c = col + kd * T;                                         \
-                for (j = t0; j < T; j++) o[j] = SFMA(o[j], w, c[j]);                \
-            }                                                                       \
-        }                                                                           \
+        k0 += MB;                                                                   \
+        wp += MB * Kd;
+
+    /* The channel blocks, widest first: 12 (AVX-512 only: 24 accumulators of
+       32 registers), 8, 4, 1.  Packing and product walk the same sequence. */
+    #define IMFILT_L_FOR_BLOCKS(BODY)                                               \
+        k0 = 0;                                                                     \
+        if (IMFILT_L_MASKED)                                                        \
+            while (k0 + 12 <= K) BODY(12)                                           \
+        while (k0 + 8 <= K) BODY(8)                                                 \
+        if (k0 + 4 <= K) BODY(4)                                                    \
+        while (k0 < K) BODY(1)
+
+    /* dst[rr * dpitch + k * dstride + t] =
+           bias[k] + sum_kd w[kd, k] * src[rr * spitch + koff[kd] + t]
+       for rr < nrows, k < K, t < T: an implicit GEMM whose "column" rows are
+       runs of the caller's row buffer (no im2col copy).  wp holds w packed
+       by NAME_pack: block by block, wp[k0 * Kd + kd * MB + kk]. */
+    #define IMFILT_DEFINE_GEMM(NAME, T_)                                            \
+    static void NAME##_pack(const T_ *wt, T_ *wpk, Py_ssize_t K, Py_ssize_t Kd)     \
+    {                                                                               \
+        Py_ssize_t k0, kd, kk;                                                      \
+        IMFILT_L_FOR_BLOCKS(IMFILT_L_PACK_##T_)                                     \
+    }                                                                               \
+    static void NAME(const T_ *wp, const T_ *src, const Py_ssize_t *koff,           \
+                     const T_ *bias, T_ *dst, Py_ssize_t dstride,                   \
+                     Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T, Py_ssize_t nrows,   \
+                     Py_ssize_t spitch, Py_ssize_t dpitch)                          \
+    {                                                                               \
+        Py_ssize_t t0, k0, kd, kk, j, rr;                                           \
+        unsigned m0 = 0u, m1 = 0u;                                                  \
+        (void)m0; (void)m1;                                                         \
+        IMFILT_L_FOR_BLOCKS(IMFILT_L_STRIPS_##T_)                                   \
     }
 
-    IMFILT_DEFINE_GEMM(imfilt_gemm_f, float, imfilt_lvf, IMFILT_L_VLF,
-                       IMFILT_L_VFMA_F, IMFILT_L_SFMA_F)
-    IMFILT_DEFINE_GEMM(imfilt_gemm_d, double, imfilt_lvd, IMFILT_L_VLD,
-                       IMFILT_L_VFMA_D, IMFILT_L_SFMA_D)
+    #define IMFILT_L_PACK_BODY(MB)                                                  \
+        {                                                                           \
+            for (kd = 0; kd < Kd; kd++)                                             \
+                for (kk = 0; kk < MB; kk++)                                         \
+                    *wpk++ = wt[kd * K + k0 + kk];                                  \
+            k0 += MB;                                                               \
+        }
+    #define IMFILT_L_PACK_float(MB) IMFILT_L_PACK_BODY(MB)
+    #define IMFILT_L_PACK_double(MB) IMFILT_L_PACK_BODY(MB)
+    #define IMFILT_L_STRIPS_float(MB) { IMFILT_L_STRIPS(float, imfilt_lvf, IMFILT_L_VLF, \
+        IMFILT_L_VFMA_F, IMFILT_L_SFMA_F, MB, IMFILT_L_MLOAD_F, IMFILT_L_MSTORE_F) }
+    #define IMFILT_L_STRIPS_double(MB) { IMFILT_L_STRIPS(double, imfilt_lvd, IMFILT_L_VLD, \
+        IMFILT_L_VFMA_D, IMFILT_L_SFMA_D, MB, IMFILT_L_MLOAD_D, IMFILT_L_MSTORE_D) }
+
+    IMFILT_DEFINE_GEMM(imfilt_gemm_f, float)
+    IMFILT_DEFINE_GEMM(imfilt_gemm_d, double)
     """
-    void imfilt_gemm_f(const float *wt, const float *col, float *ct,
-                       Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T) noexcept nogil
-    void imfilt_gemm_d(const double *wt, const double *col, double *ct,
-                       Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T) noexcept nogil
+    void imfilt_gemm_f_pack(const float *wt, float *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
+    void imfilt_gemm_d_pack(const double *wt, double *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
+    void imfilt_gemm_f(const float *wp, const float *src, const Py_ssize_t *koff,
+                       const float *bias, float *dst, Py_ssize_t dstride,
+                       Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T, Py_ssize_t nrows,
+                       Py_ssize_t spitch, Py_ssize_t dpitch) noexcept nogil
+    void imfilt_gemm_d(const double *wp, const double *src, const Py_ssize_t *koff,
+                       const double *bias, double *dst, Py_ssize_t dstride,
+                       Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T, Py_ssize_t nrows,
+                       Py_ssize_t spitch, Py_ssize_t dpitch) noexcept nogil
 
 
 
@@ -165,157 +247,190 @@ def _openmp_compiled():
     return bool(imfilt_openmp_compiled())
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef inline void _fill_segment(const real_t *xr, const Py_ssize_t *colsrc,
-                               Py_ssize_t qa, Py_ssize_t qb,
-                               Py_ssize_t q0, Py_ssize_t q1, Py_ssize_t base,
-                               Py_ssize_t cstep, real_t fill,
-                               real_t *d) noexcept nogil:
-    """``d[q - qa] = X[row, colsrc[q]]`` for q in [qa, qb); fast span [q0, q1)."""
-    cdef Py_ssize_t q, s, lo, hi
-    if xr == NULL:
-        for q in range(qb - qa):
-            d[q] = fill
-        return
-    lo = q0 if q0 > qa else qa
-    hi = q1 if q1 < qb else qb
-    if hi < lo:
-        hi = lo
-    for q in range(qa, lo if lo < qb else qb):
-        s = colsrc[q]
-        d[q - qa] = xr[s] if s >= 0 else fill
-    if hi > lo:
-        if cstep == 1:
-            memcpy(d + (lo - qa), xr + base + lo, <size_t>(hi - lo) * sizeof(real_t))
-        else:
-            for q in range(lo, hi):
-                d[q - qa] = xr[base + q * cstep]
-    for q in range(hi if hi > lo else (lo if lo < qb else qb), qb):
-        s = colsrc[q]
-        d[q - qa] = xr[s] if s >= 0 else fill
-
-
-cdef inline Py_ssize_t _row_run(Py_ssize_t pos, Py_ssize_t p1, Py_ssize_t Q, Py_ssize_t *r,
-                                Py_ssize_t *qa) noexcept nogil:
-    """Flat pixel ``pos`` as output row ``r`` and column ``qa``; returns the end
-    column of the run of pixels before ``p1`` that stays in that row."""
-    r[0] = pos // Q
-    qa[0] = pos - r[0] * Q
-    return imin(qa[0] + (p1 - pos), Q)
+cdef inline Py_ssize_t _ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """ceil(a / b) for b > 0 and any sign of a (same under C and Python division)."""
+    if a <= 0:
+        return -((-a) // b)
+    return (a + b - 1) // b
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _gemm_tile(const real_t *x, Py_ssize_t H, Py_ssize_t W,
-                     const real_t *wp, const real_t *bp, Py_ssize_t K, Py_ssize_t Kd,
-                     real_t *outp, Py_ssize_t Ho, Py_ssize_t Wo,
-                     Py_ssize_t Ty, Py_ssize_t Tx,
-                     const Py_ssize_t *rowsrc, const Py_ssize_t *orow,
-                     const Py_ssize_t *colsrc, Py_ssize_t Q,
-                     const Py_ssize_t *q0, const Py_ssize_t *q1, const Py_ssize_t *cbase,
-                     Py_ssize_t cstep, Py_ssize_t ocol0, Py_ssize_t ostep, real_t fill,
-                     Py_ssize_t p0, Py_ssize_t p1,
-                     real_t *col, real_t *ct) noexcept nogil:
-    """im2col, GEMM and write-back of output pixels [p0, p1) (flat over R x Q)."""
-    cdef Py_ssize_t T = p1 - p0
-    cdef Py_ssize_t kd, c, jy, jx, pos, r, qa, qb, srow, k, q
-    cdef const real_t *xr
-    cdef real_t *o
-    cdef const real_t *cc
-    cdef real_t bk
+cdef void _build_rows(const real_t *xg, Py_ssize_t Cg, Py_ssize_t H, Py_ssize_t W,
+                      const Py_ssize_t *rows, Py_ssize_t NV, const Py_ssize_t *colmap,
+                      Py_ssize_t u0, Py_ssize_t span, Py_ssize_t cstep, Py_ssize_t Mp,
+                      Py_ssize_t lin_lo, Py_ssize_t lin_hi, Py_ssize_t ubase, real_t fill,
+                      real_t *seg) noexcept nogil:
+    """The source rows one task reads, split by column phase::
 
-    for kd in range(Kd):
-        c = kd // (Ty * Tx)
-        jy = (kd // Tx) % Ty
-        jx = kd % Tx
-        pos = p0
-        while pos < p1:
-            qb = _row_run(pos, p1, Q, &r, &qa)
-            srow = rowsrc[r * Ty + jy]
-            xr = (x + (c * H + srow) * W) if srow >= 0 else NULL
-            _fill_segment(xr, colsrc + jx * Q, qa, qb, q0[jx], q1[jx], cbase[jx], cstep,
-                          fill, col + kd * T + (pos - p0))
-            pos = pos + (qb - qa)
-    if real_t is float:    # float/double variants of one GEMM (deliberate: SIMD widths differ)
-        imfilt_gemm_f(wp, col, ct, K, Kd, T)
-    else:
-        imfilt_gemm_d(wp, col, ct, K, Kd, T)
-    for k in range(K):
-        bk = bp[k]
-        pos = p0
-        while pos < p1:
-            qb = _row_run(pos, p1, Q, &r, &qa)
-            o = outp + (k * Ho + orow[r]) * Wo + ocol0
-            cc = ct + k * T + (pos - p0) - qa
-            if ostep == 1:
-                for q in range(qa, qb):
-                    o[q] = cc[q] + bk
-            else:
-                for q in range(qa, qb):
-                    o[q * ostep] = cc[q] + bk
-            pos = pos + (qb - qa)
+        seg[((c * cstep + ph) * NV + v) * Mp + m] = X[c, rows[v], colmap[u]]
+        with u = u0 + m * cstep + ph, for m * cstep + ph < span
 
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
-def gather_gemm(const real_t[:, :, ::1] x not None,      # IN  (C, H, W)
-                const real_t[:, ::1] wmat not None,      # IN  (C * Ty * Tx, K): transposed
-                const real_t[::1] bias not None,         # IN  (K,)
-                real_t[:, :, ::1] out not None,          # OUT (K, Ho, Wo)
-                const Py_ssize_t[:, ::1] rowsrc not None,  # (R, Ty)
-                const Py_ssize_t[::1] orow not None,     # (R,)
-                const Py_ssize_t[:, ::1] colsrc not None,  # (Tx, Q)
-                const Py_ssize_t[::1] q0 not None,       # (Tx,) fast span start
-                const Py_ssize_t[::1] q1 not None,       # (Tx,) fast span end
-                const Py_ssize_t[::1] cbase not None,    # (Tx,) source at q = 0
-                Py_ssize_t cstep,
-                Py_ssize_t ocol0, Py_ssize_t ostep,
-                real_t fill,
-                real_t[:, ::1] colbuf not None,          # scratch (nthreads, Kd * tile)
-                real_t[:, ::1] ctile not None,           # scratch (nthreads, K * tile)
-                Py_ssize_t tile,
-                int nthreads, Py_ssize_t min_work):
-    """Gathered GEMM for one (image, group, phase); see module docstring.
-
-    Output pixels (flat over R x Q) are cut into tiles of ``tile`` pixels;
-    each thread expands and multiplies its own tiles, in one parallel region.
-    Tile boundaries do not depend on ``nthreads``, so neither do results.
-    Runs serially below ``min_work`` multiply-adds; returns the threads that ran.
+    and ``fill`` elsewhere (also where a row or column index is -1), so the
+    pixels a task computes and then drops never read stale memory.
+    ``colmap[u] == u + ubase`` on ``[lin_lo, lin_hi)``: a plain (strided) copy.
     """
-    cdef Py_ssize_t H = x.shape[1], W = x.shape[2]
-    cdef Py_ssize_t K = wmat.shape[1], Kd = wmat.shape[0]
-    cdef Py_ssize_t Ho = out.shape[1], Wo = out.shape[2]
-    cdef Py_ssize_t Ty = rowsrc.shape[1], Tx = colsrc.shape[0]
-    cdef Py_ssize_t R = rowsrc.shape[0], Q = colsrc.shape[1]
-    cdef Py_ssize_t ntiles, t, p0, p1, tid
-    cdef Py_ssize_t cstride = colbuf.shape[1], tstride = ctile.shape[1]
-    cdef const real_t *xp = &x[0, 0, 0]
-    cdef const real_t *wp = &wmat[0, 0]
+    cdef Py_ssize_t c, v, ph, m, nm, mlo, mhi, srow, sidx
+    cdef const real_t *xr
+    cdef real_t *d
+    for c in range(Cg):
+        for ph in range(cstep):
+            nm = imin(_ceil_div(span - ph, cstep), Mp) if span > ph else 0
+            for v in range(NV):
+                srow = rows[v]
+                d = seg + ((c * cstep + ph) * NV + v) * Mp
+                if srow < 0:
+                    for m in range(Mp):
+                        d[m] = fill
+                    continue
+                xr = xg + (c * H + srow) * W
+                mlo = imin(imax(_ceil_div(lin_lo - u0 - ph, cstep), 0), nm)
+                mhi = imin(imax(_ceil_div(lin_hi - u0 - ph, cstep), mlo), nm)
+                for m in range(mlo):
+                    sidx = colmap[u0 + m * cstep + ph]
+                    d[m] = xr[sidx] if sidx >= 0 else fill
+                if cstep == 1:
+                    memcpy(d + mlo, xr + u0 + mlo + ph + ubase,
+                           <size_t>(mhi - mlo) * sizeof(real_t))
+                else:
+                    for m in range(mlo, mhi):
+                        d[m] = xr[u0 + m * cstep + ph + ubase]
+                for m in range(mhi, nm):
+                    sidx = colmap[u0 + m * cstep + ph]
+                    d[m] = xr[sidx] if sidx >= 0 else fill
+                for m in range(nm, Mp):
+                    d[m] = fill
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def conv_rows(const real_t[:, :, :, ::1] x not None,       # IN  (N, C, H, W)
+              const real_t[:, :, ::1] wt not None,         # IN  (groups, Kd, Kg): transposed
+              const real_t[::1] bias not None,             # IN  (K,)
+              real_t[:, :, :, ::1] out not None,           # OUT (N, K, Ho, Wo)
+              const Py_ssize_t[:, ::1] rowtab not None,    # (ceil(R / nr), NV) source rows
+              const Py_ssize_t[::1] orow not None,         # (R,) output rows
+              const Py_ssize_t[::1] colmap not None,       # (U,) source columns, -1 = fill
+              const Py_ssize_t[::1] koff not None,         # (Kd,) tap offsets into a task
+              Py_ssize_t nr, bint flat, Py_ssize_t opitch,
+              Py_ssize_t Q, Py_ssize_t cstep, Py_ssize_t offmax,
+              Py_ssize_t lin_lo, Py_ssize_t lin_hi, Py_ssize_t ubase,
+              Py_ssize_t ocol0, Py_ssize_t ostep, real_t fill,
+              real_t[:, ::1] scratch not None,             # (nthreads, task buffers)
+              Py_ssize_t tile, Py_ssize_t Mp, int nthreads, Py_ssize_t min_work):
+    """Implicit GEMM for every (image, group) of one convolution phase::
+
+        out[n, g Kg + k, orow[r], ocol0 + q * ostep] = bias[g Kg + k] +
+            sum_kd wt[g, kd, k] * X[n, g Cg + c, row(r, jy), colmap[q * cstep + off[jx]]]
+
+    with ``kd = (c * Ty + jy) * Tx + jx``.  A task is ``nr`` output rows
+    ``r0 + rr`` (``r0 = i nr``, stored ``opitch`` elements apart) and ``tile``
+    columns of one (image, group): its source rows ``rowtab[i, v]`` are
+    copied once into a per-thread buffer, split by column phase, and output
+    pixel ``(rr, q)`` of the task reads tap ``kd`` at
+    ``buffer[koff[kd] + rr Mp + q]`` (``imfilt.layers`` builds ``rowtab`` and
+    ``koff`` so that this is ``row(r0 + rr, jy)``).  With ``flat`` the
+    task's rows are one run of ``(nr - 1) Mp + Tq`` pixels whose ``Mp - Tq``
+    pixels between rows are computed and dropped (narrow rows).  Tasks do not depend on
+    ``nthreads`` and each output sums over kd in one fixed order, so results
+    are bit-identical for any thread count.  Runs serially below
+    ``min_work`` multiply-adds; returns the threads that ran.
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t groups = wt.shape[0], Kd = wt.shape[1], Kg = wt.shape[2]
+    cdef Py_ssize_t K = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
+    cdef Py_ssize_t R = orow.shape[0], NV = rowtab.shape[1], NI = rowtab.shape[0]
+    cdef Py_ssize_t Cg = C // groups if groups else 0
+    cdef Py_ssize_t nch, ntasks, task, rest, ch, i, g, n, qa, Tq, k, q, rr, nri, tid
+    cdef Py_ssize_t sstride = scratch.shape[1], segsize = Cg * cstep * NV * Mp
+    cdef const real_t *xp
+    cdef const real_t *wp
     cdef const real_t *bp = &bias[0]
-    cdef real_t *outp = &out[0, 0, 0]
-    cdef real_t *cb = &colbuf[0, 0]
-    cdef real_t *ct = &ctile[0, 0]
+    cdef real_t *outp
+    cdef real_t *sp = &scratch[0, 0]
+    cdef real_t *buf
+    cdef real_t *o
+    cdef real_t *ct
+    cdef real_t *wpk
     cdef int used = 1
 
-    if R == 0 or Q == 0 or K == 0:
+    if R == 0 or Q == 0 or Kg == 0 or N == 0 or groups == 0 or Kd == 0:
         return used
-    ntiles = (R * Q + tile - 1) // tile
-    if nthreads > ntiles:
-        nthreads = <int>ntiles
+    xp = &x[0, 0, 0, 0]
+    outp = &out[0, 0, 0, 0]
+    nch = (Q + tile - 1) // tile
+    ntasks = N * groups * NI * nch
+    if nthreads > ntasks:
+        nthreads = <int>ntasks
+    wpk = <real_t *>malloc(<size_t>(groups * Kd * Kg) * sizeof(real_t))
+    if wpk == NULL:
+        raise MemoryError("conv_rows: no memory for the packed weights")
+    for g in range(groups):
+        if real_t is float:
+            imfilt_gemm_f_pack(&wt[g, 0, 0], wpk + g * Kd * Kg, Kg, Kd)
+        else:
+            imfilt_gemm_d_pack(&wt[g, 0, 0], wpk + g * Kd * Kg, Kg, Kd)
+    wp = wpk
     with nogil:
-        for t in prange(ntiles, num_threads=nthreads, schedule="static",
-                        use_threads_if=use_threads(nthreads, R * Q * K * Kd, min_work)):
+        for task in prange(ntasks, num_threads=nthreads, schedule="dynamic", chunksize=1,
+                           use_threads_if=use_threads(nthreads, N * K * R * Q * Kd, min_work)):
             imfilt_note_team(&used)
             tid = threadid()
-            p0 = t * tile
-            p1 = p0 + tile
-            if p1 > R * Q:
-                p1 = R * Q
-            _gemm_tile(xp, H, W, wp, bp, K, Kd, outp, Ho, Wo, Ty, Tx,
-                       &rowsrc[0, 0], &orow[0], &colsrc[0, 0], Q,
-                       &q0[0], &q1[0], &cbase[0], cstep, ocol0, ostep, fill,
-                       p0, p1, cb + tid * cstride, ct + tid * tstride)
+            ch = task % nch
+            rest = task // nch
+            i = rest % NI
+            rest = rest // NI
+            g = rest % groups
+            n = rest // groups
+            qa = ch * tile
+            Tq = imin(tile, Q - qa)
+            nri = imin(nr, R - i * nr)
+            buf = sp + tid * sstride
+            _build_rows(xp + (n * C + g * Cg) * H * W, Cg, H, W, &rowtab[i, 0], NV,
+                        &colmap[0], qa * cstep, (Tq - 1) * cstep + offmax + 1, cstep, Mp,
+                        lin_lo, lin_hi, ubase, fill, buf)
+            o = outp + (n * K + g * Kg) * Ho * Wo + orow[i * nr] * Wo + ocol0 + qa * ostep
+            if flat:
+                # Rows back to back, Mp apart: the Mp - Tq pixels between them
+                # are computed and dropped, narrow rows still fill the vectors.
+                ct = buf + segsize
+                if real_t is float:
+                    imfilt_gemm_f(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, ct,
+                                  (nri - 1) * Mp + Tq, Kg, Kd, (nri - 1) * Mp + Tq, 1, 0, 0)
+                else:
+                    imfilt_gemm_d(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, ct,
+                                  (nri - 1) * Mp + Tq, Kg, Kd, (nri - 1) * Mp + Tq, 1, 0, 0)
+                for k in range(Kg):
+                    for rr in range(nri):
+                        if ostep == 1:
+                            memcpy(o + k * Ho * Wo + rr * opitch,
+                                   ct + k * ((nri - 1) * Mp + Tq) + rr * Mp,
+                                   <size_t>Tq * sizeof(real_t))
+                        else:
+                            for q in range(Tq):
+                                o[k * Ho * Wo + rr * opitch + q * ostep] = \
+                                    ct[k * ((nri - 1) * Mp + Tq) + rr * Mp + q]
+            elif ostep == 1:
+                if real_t is float:    # float/double variants of one kernel (SIMD widths differ)
+                    imfilt_gemm_f(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, o,
+                                  Ho * Wo, Kg, Kd, Tq, nri, Mp, opitch)
+                else:
+                    imfilt_gemm_d(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, o,
+                                  Ho * Wo, Kg, Kd, Tq, nri, Mp, opitch)
+            else:
+                ct = buf + segsize
+                if real_t is float:
+                    imfilt_gemm_f(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, ct,
+                                  nri * Tq, Kg, Kd, Tq, nri, Mp, Tq)
+                else:
+                    imfilt_gemm_d(wp + g * Kd * Kg, buf, &koff[0], bp + g * Kg, ct,
+                                  nri * Tq, Kg, Kd, Tq, nri, Mp, Tq)
+                for k in range(Kg):
+                    for rr in range(nri):
+                        for q in range(Tq):
+                            o[k * Ho * Wo + rr * opitch + q * ostep] = \
+                                ct[(k * nri + rr) * Tq + q]
+    free(wpk)
     return used
 
 
