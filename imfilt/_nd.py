@@ -179,7 +179,8 @@ def _direct_table(x, w, pads, strides, dilations, boundary, fill, real, nthreads
     key = "f32" if real == np.float32 else "f64"
     per_row = o[-1] * (Ka * k1 * _K.DIRECT_PER_TAP[key] + _K.DIRECT_PER_OUTPUT[key]) / max(
         1, min(nthreads, _K.MAX_USEFUL_THREADS))
-    for _, _, r0, r1 in _methods.interruptible_slices(1, out2.shape[0], per_row):
+    for _, _, r0, r1 in _methods.interruptible_slices(1, out2.shape[0], per_row,
+                                                      min_rows=4 * nthreads):
         ran_parallel(kernel(x2, w2, out2[r0:r1], rowtab[r0:r1], colmap, pl, s1, d1,
                             real.type(fill), nthreads, fillrow, strips, pointers,
                             min_parallel_work()))

@@ -18,7 +18,7 @@ from imfilt._channels import colour_error, looks_like_colour
 from imfilt._docs import docfiller
 from imfilt._geometry import (as_torch_pair, channel_axis_index, dilated_span, output_hw,
                               output_length, same_padding)
-from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
+from imfilt._threads import interruptible_slices, min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -105,6 +105,11 @@ def _bias(bias, k_out, compute):
     return np.ascontiguousarray(b, dtype=compute)
 
 
+#: Estimated seconds per multiply-add of the gathered GEMM on one thread (the
+#: first guess when a long call is cut into interruptible pieces).
+_SECONDS_PER_MAC = 2e-10
+
+
 def _gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase, cstep,
                  ocol0, ostep, fill, nthreads, scratch):
     """Run the gathered GEMM with per-thread scratch buffers (cached per call).
@@ -124,9 +129,16 @@ def _gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase, cste
         scratch["key"] = key
         scratch["col"] = np.empty((nthreads, Kd * tile), dtype=xg.dtype)
         scratch["ct"] = np.empty((nthreads, K * tile), dtype=xg.dtype)
-    ran_parallel(_layers.gather_gemm(xg, wmat, bias, outg, rowsrc, orow, colsrc, q0, q1, cbase,
-                                     cstep, ocol0, ostep, xg.dtype.type(fill), scratch["col"],
-                                     scratch["ct"], tile, nthreads, min_parallel_work()))
+    # Interruptible pieces of output rows (Ctrl-C is handled between them),
+    # each at least two tiles per thread.
+    Q = colsrc.shape[1]
+    per_row = Q * K * Kd * _SECONDS_PER_MAC / nthreads
+    for _, _, r0, r1 in interruptible_slices(1, rowsrc.shape[0], per_row,
+                                             min_rows=-(-2 * nthreads * tile // max(Q, 1))):
+        ran_parallel(_layers.gather_gemm(xg, wmat, bias, outg, rowsrc[r0:r1], orow[r0:r1],
+                                         colsrc, q0, q1, cbase, cstep, ocol0, ostep,
+                                         xg.dtype.type(fill), scratch["col"], scratch["ct"],
+                                         tile, nthreads, min_parallel_work()))
 
 
 def _fast_span(raw, n):
