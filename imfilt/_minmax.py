@@ -37,9 +37,13 @@ import numpy as np
 
 from imfilt._kernels import _morph
 from imfilt._modes import boundary_index
-from imfilt._threads import min_parallel_work, ran_parallel
+from imfilt._threads import interruptible_slices, min_parallel_work, ran_parallel
 
 __all__ = ["minmax", "kernel_fill", "erosion_geometry", "dilation_geometry", "halo"]
+
+#: Estimated seconds per output value (and footprint run) of a pass on one
+#: thread: the first guess when a long call is cut into interruptible pieces.
+_SECONDS_PER_VALUE = 2e-9
 
 _KERNEL_DTYPES = {np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "uint32",
                                         "int32", "uint64", "int64", "float32", "float64")}
@@ -170,9 +174,23 @@ def _rect(x, windows, ismax, boundary, fill, nthreads):
         if bufs[step % 2] is None:
             bufs[step % 2] = np.empty(x.shape, dtype=x.dtype)
         dst = bufs[step % 2]
-        ran_parallel(_morph.minmax_pass(src.reshape(-1), dst.reshape(-1), outer, n, inner,
-                                        k, before, idx, fill_arr, ismax, rk, rb, ridx,
-                                        nthreads, min_parallel_work()))
+        sflat, dflat = src.reshape(-1), dst.reshape(-1)
+        per_row = inner * (2 if rk else 1) * _SECONDS_PER_VALUE / max(1, nthreads)
+        if inner == 1:
+            # Lines along the contiguous axis: groups of whole lines.
+            pieces = ((o0, o1, 0, n) for o0, o1, _, _ in
+                      interruptible_slices(outer, 1, per_row * n))
+        else:
+            pieces = interruptible_slices(outer, n, per_row, min_rows=16 * nthreads)
+        for o0, o1, r0, r1 in pieces:
+            # Between two pieces the interpreter handles signals (Ctrl-C).  A
+            # band of rows r0:r1 of one slab reads the slab's rows through its
+            # part of ``idx``.
+            slab = sflat[o0 * n * inner:o1 * n * inner]
+            out = dflat[(o0 * n + r0) * inner:((o1 - 1) * n + r1) * inner]
+            ran_parallel(_morph.minmax_pass(slab, out, o1 - o0, r1 - r0, inner, k, before,
+                                            idx[r0:r1 + k - 1], fill_arr, ismax, rk, rb, ridx,
+                                            nthreads, min_parallel_work()))
         src = dst
         step += 1
         p += 1
@@ -206,8 +224,12 @@ def _footprint(x, fp, centre, ismax, boundary, fill, nthreads):
     base = np.ascontiguousarray(base.reshape(-1), dtype=np.intp)
     out = np.empty(x.shape, dtype=x.dtype)
     W = x.shape[-1]
-    ran_parallel(_morph.minmax_offsets(source, out.reshape(-1), base, W, offsets,
-                                       ismax, nthreads, min_parallel_work()))
+    oflat = out.reshape(-1)
+    per_row = W * len(offsets) * _SECONDS_PER_VALUE / max(1, nthreads)
+    for _, _, r0, r1 in interruptible_slices(1, len(base), per_row, min_rows=4 * nthreads):
+        # Between two pieces of output rows the interpreter handles signals.
+        ran_parallel(_morph.minmax_offsets(source, oflat[r0 * W:r1 * W], base[r0:r1], W,
+                                           offsets, ismax, nthreads, min_parallel_work()))
     return out
 
 

@@ -51,6 +51,81 @@ x = rng.random((512, 250, 250), dtype=np.float32)
 def run():
     imfilt.max_pool2d(x, 15, stride=1, dilation=2, channel_axis=0)
 """,
+    # One transform of the whole image, taken apart into its 1-D passes.
+    "fft": """
+x = np.ones((6000, 6000), dtype=np.float32)
+k = np.ones((5, 5), dtype=np.float32)
+def run():
+    imfilt.correlate(x, k, "same", method="fft", workers=1)
+""",
+    # Overlap-save tiles (the whole spectrum would exceed FFT_WHOLE_BYTES).
+    "fft-tiles": """
+from imfilt import _methods
+_methods.FFT_WHOLE_BYTES = 2**20
+x = np.ones((6000, 6000), dtype=np.float32)
+k = np.ones((5, 5), dtype=np.float32)
+def run():
+    imfilt.correlate(x, k, "same", method="fft", workers=1)
+""",
+    # The fused separable sweep (every smoothing filter takes it).
+    "separable-gaussian": """
+x = np.ones((5000, 5000), dtype=np.float32)
+def run():
+    imfilt.gaussian(x, 30.0, workers=1)
+""",
+    # Single separable passes along a leading axis of a volume.
+    "separable-gaussian-3d": """
+x = np.ones((400, 400, 400), dtype=np.float32)
+def run():
+    imfilt.gaussian(x, 12.0, workers=1)
+""",
+    "median": """
+x = rng.random((3000, 3000), dtype=np.float32)
+def run():
+    imfilt.median(x, 25, workers=1)
+""",
+    # Canny: Gaussian smoothing, the fused derivative kernel, suppression.
+    "edges": """
+x = np.ones((5000, 5000), dtype=np.float32)
+def run():
+    imfilt.canny(x, 30.0, workers=1)
+""",
+    "conv2d": """
+x = np.ones((1, 64, 1024, 1024), dtype=np.float32)
+w = np.ones((64, 64, 3, 3), dtype=np.float32)
+def run():
+    imfilt.conv2d(x, w, padding=1, workers=1)
+""",
+    "nan-omit": """
+x = np.ones((4000, 4000), dtype=np.float32)
+x[::7, ::5] = np.nan
+k = np.ones((31, 31), dtype=np.float32)
+def run():
+    imfilt.correlate(x, k, "same", method="direct", nan_policy="omit", workers=1)
+""",
+    "bilateral": """
+x = rng.random((3000, 3000), dtype=np.float32)
+def run():
+    imfilt.bilateral(x, 31, 0.1, 10.0, workers=1)
+""",
+    "dilation-footprint": """
+x = rng.random((5000, 5000), dtype=np.float32)
+fp = np.ones((61, 61), dtype=bool)
+fp[::2, ::3] = False
+def run():
+    imfilt.dilation(x, footprint=fp, workers=1)
+""",
+    # A Dask compute on the threaded scheduler: the main thread waits on a
+    # queue, which SIGINT interrupts; each chunk is an in-memory call.
+    "dask": """
+import dask
+import dask.array as da
+import imfilt.dask
+x = da.ones((6000, 6000), dtype=np.float32, chunks=(1500, 6000))
+def run():
+    with dask.config.set(scheduler="threads", num_workers=2):
+        imfilt.dask.gaussian(x, 30.0, workers=1).compute()
+""",
 }
 
 

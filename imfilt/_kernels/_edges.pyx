@@ -170,9 +170,13 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
 
     for i in range(i0, i1):
         # Padded row i holds image row i - 1; rowmap has n0 + 2 entries.
+        # The centre row is read through rowmap too (rowmap[i + 1] == i for
+        # a whole image), so a caller can hand over a band of output rows:
+        # x from row 0 with the band's row count, rowmap and outputs cut to
+        # the band.
         s = rowmap[i]
         up = x + s * n1 if s >= 0 else zero_row
-        mid = x + i * n1
+        mid = x + rowmap[i + 1] * n1
         s = rowmap[i + 2]
         dn = x + s * n1 if s >= 0 else zero_row
 
