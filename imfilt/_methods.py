@@ -285,6 +285,11 @@ def _separable(problem, x, w, fill, real):
 # fft
 # --------------------------------------------------------------------------
 
+#: Estimated seconds per element copied or checked, on a busy machine (the
+#: first guess of how to cut a long pass into interruptible pieces).
+_COPY_SECONDS = 2e-8
+
+
 def _padded(problem, x, fill, real):
     """The explicitly padded images (B, P0, P1) for the FFT path.
 
@@ -300,7 +305,9 @@ def _padded(problem, x, fill, real):
         return out
     rowmap = boundary_index(n0, pt, pb, problem.boundary)
     colmap = boundary_index(n1, pl, pr, problem.boundary)
-    out[:, pt:pt + n0, pl:pl + n1] = x
+    # The interior in interruptible pieces (a copy can take a second).
+    for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS):
+        out[b0:b1, pt + r0:pt + r1, pl:pl + n1] = x[b0:b1, r0:r1]
     for cols in (np.arange(0, pl), np.arange(pl + n1, P1)):
         if cols.size:
             src = colmap[cols]
@@ -376,10 +383,12 @@ def _fft_whole_sliced(xp, flipped, L0, L1, real, workers):
     spec = np.zeros((B, L0, F), dtype=np.result_type(real, np.complex64))
     for b0, b1, r0, r1 in interruptible_slices(B, P0, row_cost):
         spec[b0:b1, r0:r1] = sfft.rfft(xp[b0:b1, r0:r1], n=L1, axis=-1, workers=workers)
-    kf = _kernel_spectrum(flipped, L0, L1, workers)
-    for b0, b1, c0, c1 in interruptible_slices(B, F, 4 * L0 * math.log2(max(L0, 2)) * c):
+    # The kernel's spectrum column by column too (``_kernel_spectrum``).
+    krows = sfft.rfft(flipped, n=L1, axis=-1, workers=workers)
+    for b0, b1, c0, c1 in interruptible_slices(B, F, 5 * L0 * math.log2(max(L0, 2)) * c):
         cols = sfft.fft(spec[b0:b1, :, c0:c1], axis=-2, workers=workers)
-        cols *= kf[:, :, c0:c1] if len(kf) == 1 else kf[b0:b1, :, c0:c1]
+        cols *= sfft.fft(krows[:, :, c0:c1] if len(krows) == 1 else krows[b0:b1, :, c0:c1],
+                         n=L0, axis=-2, workers=workers)
         spec[b0:b1, :, c0:c1] = sfft.ifft(cols, axis=-2, norm="forward", workers=workers)
     out = np.empty((B, V0, V1), dtype=real)
     scale = real.type(1 / (L0 * L1))
@@ -401,7 +410,7 @@ def _fft_valid(xp, ws, real, workers):
         L0 = sfft.next_fast_len(P0, real=True)
         L1 = sfft.next_fast_len(P1, real=True)
         if 3 * B * L0 * L1 * math.log2(max(L0 * L1, 2)) * _fft_seconds_per_point(real, workers) \
-                > 2 * _threads.SLICE_SECONDS:
+                > _threads.SLICE_SECONDS:
             # Long enough to be worth splitting so that Ctrl-C is handled.
             return _fft_whole_sliced(xp, flipped, L0, L1, real, workers)
         xf = sfft.rfft2(xp, s=(L0, L1), workers=workers)
@@ -467,7 +476,10 @@ def _all_finite(problem):
     if x.dtype.kind in "biu":
         ok = True
     else:
-        ok = bool(np.isfinite(x).all())
+        # In interruptible pieces (a pass over a large image takes a while).
+        B, n0, n1 = x.shape
+        ok = all(np.isfinite(x[b0:b1, r0:r1]).all()
+                 for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS))
     if problem.boundary == "fill":
         ok = ok and bool(np.isfinite(problem.fill))
     return ok and bool(np.isfinite(problem.w).all())

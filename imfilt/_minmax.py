@@ -37,13 +37,18 @@ import numpy as np
 
 from imfilt._kernels import _morph
 from imfilt._modes import boundary_index
-from imfilt._threads import interruptible_slices, min_parallel_work, ran_parallel
+from imfilt._threads import (interruptible_pieces, interruptible_slices, min_parallel_work,
+                             ran_parallel)
 
 __all__ = ["minmax", "kernel_fill", "erosion_geometry", "dilation_geometry", "halo"]
 
 #: Estimated seconds per output value (and footprint run) of a pass on one
 #: thread: the first guess when a long call is cut into interruptible pieces.
 _SECONDS_PER_VALUE = 2e-9
+
+#: Estimated seconds per element of a NumPy gather or extremum pass on a
+#: busy machine (first touch of new memory included).
+_SECONDS_PER_COPY = 2e-8
 
 _KERNEL_DTYPES = {np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "uint32",
                                         "int32", "uint64", "int64", "float32", "float64")}
@@ -210,7 +215,7 @@ def _footprint(x, fp, centre, ismax, boundary, fill, nthreads):
             continue
         idx = boundary_index(x.shape[axis], before, after, boundary)
         valid = idx >= 0
-        padded = np.take(padded, np.where(valid, idx, 0), axis=axis)
+        padded = _take(padded, np.where(valid, idx, 0), axis)
         if not valid.all():
             sel = [slice(None)] * x.ndim
             sel[axis] = ~valid
@@ -230,6 +235,16 @@ def _footprint(x, fp, centre, ismax, boundary, fill, nthreads):
         # Between two pieces of output rows the interpreter handles signals.
         ran_parallel(_morph.minmax_offsets(source, oflat[r0 * W:r1 * W], base[r0:r1], W,
                                            offsets, ismax, nthreads, min_parallel_work()))
+    return out
+
+
+def _take(a, idx, axis):
+    """``np.take(a, idx, axis)`` in interruptible pieces of the first axis."""
+    shape = list(a.shape)
+    shape[axis] = len(idx)
+    out = np.empty(shape, dtype=a.dtype)
+    for _, lo, hi in interruptible_pieces((shape[0],), math.prod(shape[1:]) * _SECONDS_PER_COPY):
+        out[lo:hi] = a[idx[lo:hi]] if axis == 0 else np.take(a[lo:hi], idx, axis=axis)
     return out
 
 
@@ -274,7 +289,8 @@ def _runs(padded, fp, pstrides, ismax):
     for j in range(1, nlevels):
         w = 1 << (j - 1)
         prev, cur = levels[(j - 1) * size:j * size], levels[j * size:(j + 1) * size]
-        op(prev[:size - w], prev[w:], out=cur[:size - w])
+        for _, a, b in interruptible_pieces((size - w,), _SECONDS_PER_COPY):
+            op(prev[a:b], prev[a + w:b + w], out=cur[a:b])
         cur[size - w:] = prev[size - w:]
     offsets = []
     for start, length in runs:

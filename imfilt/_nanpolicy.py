@@ -33,7 +33,7 @@ are present, one when none are.
 import numpy as np
 
 from imfilt._kernels import _nan
-from imfilt._threads import min_parallel_work, ran_parallel
+from imfilt._threads import interruptible_pieces, min_parallel_work, ran_parallel
 from imfilt._validation import as_array, check_choice, as_fillvalue, cast_output, result_dtypes
 
 __all__ = ["NAN_POLICIES", "canonical_nan_policy", "check_finite", "filter_omit",
@@ -51,11 +51,27 @@ def canonical_nan_policy(nan_policy):
     return check_choice("nan_policy", nan_policy, NAN_POLICIES)
 
 
+#: Estimated seconds per element of an elementwise pass on a busy machine
+#: (the first guess when a long pass is cut into interruptible pieces).
+_SECONDS_PER_VALUE = 1e-8
+
+
 def _count_nonfinite(a):
     a = np.asarray(a)
     if a.dtype.kind not in "fc":
         return 0
-    return int(a.size - np.count_nonzero(np.isfinite(a)))
+    if a.ndim == 0:
+        return int(not np.isfinite(a))
+    # In interruptible pieces of the first axis (Ctrl-C is handled between them).
+    row = a.size // max(a.shape[0], 1)
+    return sum(int(a[lo:hi].size - np.count_nonzero(np.isfinite(a[lo:hi])))
+               for _, lo, hi in interruptible_pieces(a.shape[:1], row * _SECONDS_PER_VALUE))
+
+
+def _elementwise(kernel, arrays, *args):
+    """``kernel(*arrays, *args)`` on flat arrays, in interruptible pieces."""
+    for _, lo, hi in interruptible_pieces((arrays[0].size,), _SECONDS_PER_VALUE):
+        ran_parallel(kernel(*(a[lo:hi] for a in arrays), *args))
 
 
 def check_finite(image, kernel, boundary, fillvalue):
@@ -132,8 +148,8 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         # threaded combine pass (no NumPy temporaries of the image's size).
         x = np.ascontiguousarray(image, dtype=compute)
         x0, bad, good = (np.empty_like(x) for _ in range(3))
-        ran_parallel(_nan.split_finite(x.reshape(-1), x0.reshape(-1), bad.reshape(-1),
-                                       good.reshape(-1), nthreads, min_parallel_work()))
+        _elementwise(_nan.split_finite, [a.reshape(-1) for a in (x, x0, bad, good)],
+                     nthreads, min_parallel_work())
         del x
         num = run(x0, kernel, fill0, compute, None)
         del x0
@@ -141,9 +157,8 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         del bad
         den = run(good, w_den, 1 - fill_bad, compute, None)
         del good
-        ran_parallel(_nan.combine_omit(num.reshape(-1), den.reshape(-1), hits.reshape(-1),
-                                       float(taps.sum()), float(scale), nthreads,
-                                       min_parallel_work()))
+        _elementwise(_nan.combine_omit, [a.reshape(-1) for a in (num, den, hits)],
+                     float(taps.sum()), float(scale), nthreads, min_parallel_work())
         result = cast_output(num, out_dtype)
         if out is not None:
             np.copyto(out, result)

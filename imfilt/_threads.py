@@ -345,16 +345,18 @@ def interruptible_pieces(shape, seconds_per_row, min_rows=1, align=1):
 
     ``seconds_per_row`` is the cost model's estimate; the time the caller
     spends on each piece (between two ``next``) replaces it, so pieces stay
-    short on a machine slower or busier than the calibration.  Between two
+    short on a machine slower or busier than the calibration.  The first
+    piece is a sixteenth of ``SLICE_SECONDS`` as estimated, and each piece
+    at most four times as long as the last one took.  Between two
     pieces the caller returns to the interpreter, which runs the signal
     handlers (KeyboardInterrupt on Ctrl-C).
     """
     shape = tuple(int(n) for n in shape) or (1,)
     total = math.prod(shape)
-    if total * seconds_per_row <= 2 * SLICE_SECONDS or total <= 1:
+    if total * seconds_per_row <= SLICE_SECONDS or total <= 1:
         yield (), 0, shape[0]
         return
-    state = {"per_row": max(float(seconds_per_row), 1e-12), "first": 0.25}
+    state = {"per_row": max(float(seconds_per_row), 1e-12), "budget": SLICE_SECONDS / 16}
     yield from _pieces(shape, (), state, max(1, int(min_rows)), max(1, int(align)))
 
 
@@ -370,15 +372,19 @@ def _pieces(shape, prefix, state, min_rows, align):
             lo += 1
             continue
         per_item = state["per_row"] * inner
-        count = max(1, int(SLICE_SECONDS * state["first"] // per_item))
+        count = max(1, int(state["budget"] // per_item))
         if last:
             floor = min(min_rows, max(1, int(_LONGEST_PIECE * SLICE_SECONDS // per_item)))
             count = -(-max(count, floor) // align) * align
         count = min(count, n - lo)
-        state["first"] = 1.0
         t0 = time.perf_counter()
         yield prefix, lo, lo + count
-        state["per_row"] = max((time.perf_counter() - t0) / (count * inner), 1e-12)
+        took = time.perf_counter() - t0
+        state["per_row"] = max(took / (count * inner), 1e-12)
+        # Pieces grow at most 4x from one to the next: a cost estimate far
+        # too low (first touch of new memory, a busy machine) costs one
+        # short piece, not a long one.
+        state["budget"] = min(SLICE_SECONDS, 4 * max(took, 1e-5))
         lo += count
 
 

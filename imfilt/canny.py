@@ -14,7 +14,8 @@ from imfilt._docs import docfiller
 from imfilt._geometry import channel_axis_index, over_channels
 from imfilt._kernels import _edges
 from imfilt._nanpolicy import canonical_nan_policy, omit_wanted
-from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
+from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
+                             resolve_workers)
 from imfilt._validation import as_array
 from imfilt.edges import as_image, sep3, skimage_prescale
 
@@ -29,6 +30,11 @@ def _gaussian_weights(sigma, truncate=4.0):
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     w = np.exp(-0.5 / (sigma * sigma) * x * x)
     return w / w.sum()
+
+
+#: Estimated seconds per pixel of a NumPy pass on a busy machine (the first
+#: guess when a long pass is cut into interruptible pieces).
+_SECONDS_PER_VALUE = 2e-8
 
 
 def _inside_weight(n, w):
@@ -215,7 +221,12 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
     keep = np.zeros((n0, n1), dtype=np.uint8)
     if mask is None:
         smooth = gaussian(f)
-        inside = np.multiply.outer(_inside_weight(n0, w), _inside_weight(n1, w))
+        w0, w1 = _inside_weight(n0, w), _inside_weight(n1, w)
+        # The weight inside the image is an outer product: divided out in
+        # interruptible bands of rows (same arithmetic as one pass).
+        for _, _, r0, r1 in interruptible_slices(1, n0, n1 * _SECONDS_PER_VALUE):
+            smooth[r0:r1] /= np.multiply.outer(w0[r0:r1], w1).astype(work) + np.finfo(work).eps
+        inside = None
         keep[1:-1, 1:-1] = 1
     else:
         smooth = gaussian(np.where(mask, f, work(0)))
@@ -227,7 +238,8 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
             for dj in (0, 1, 2):
                 eroded &= padded[di:di + n0, dj:dj + n1]
         keep[eroded] = 1
-    smooth /= inside.astype(work) + np.finfo(work).eps
+    if inside is not None:
+        smooth /= inside.astype(work) + np.finfo(work).eps
 
     g0, g1, mag = sep3(np.ascontiguousarray(smooth), np.dtype(work), 1.0, 2.0, "symm",
                        _edges.OUT_G0 | _edges.OUT_G1 | _edges.OUT_MAG, 1.0, 1.0, nthreads)

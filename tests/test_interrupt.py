@@ -53,7 +53,7 @@ def run():
 """,
     # One transform of the whole image, taken apart into its 1-D passes.
     "fft": """
-x = np.ones((6000, 6000), dtype=np.float32)
+x = np.ones((8000, 8000), dtype=np.float32)
 k = np.ones((5, 5), dtype=np.float32)
 def run():
     imfilt.correlate(x, k, "same", method="fft", workers=1)
@@ -62,7 +62,7 @@ def run():
     "fft-tiles": """
 from imfilt import _methods
 _methods.FFT_WHOLE_BYTES = 2**20
-x = np.ones((6000, 6000), dtype=np.float32)
+x = np.ones((8000, 8000), dtype=np.float32)
 k = np.ones((5, 5), dtype=np.float32)
 def run():
     imfilt.correlate(x, k, "same", method="fft", workers=1)
@@ -71,7 +71,7 @@ def run():
     "separable-gaussian": """
 x = np.ones((5000, 5000), dtype=np.float32)
 def run():
-    imfilt.gaussian(x, 30.0, workers=1)
+    imfilt.gaussian(x, 60.0, workers=1)
 """,
     # Single separable passes along a leading axis of a volume.
     "separable-gaussian-3d": """
@@ -80,21 +80,21 @@ def run():
     imfilt.gaussian(x, 12.0, workers=1)
 """,
     "median": """
-x = rng.random((3000, 3000), dtype=np.float32)
+x = rng.random((1500, 1500), dtype=np.float32)
 def run():
-    imfilt.median(x, 25, workers=1)
+    imfilt.median(x, 15, workers=1)
 """,
     # Canny: Gaussian smoothing, the fused derivative kernel, suppression.
     "edges": """
-x = np.ones((5000, 5000), dtype=np.float32)
+x = np.ones((6000, 6000), dtype=np.float32)
 def run():
     imfilt.canny(x, 30.0, workers=1)
 """,
     "conv2d": """
 x = np.ones((1, 64, 1024, 1024), dtype=np.float32)
-w = np.ones((64, 64, 3, 3), dtype=np.float32)
+w = np.ones((64, 64, 5, 5), dtype=np.float32)
 def run():
-    imfilt.conv2d(x, w, padding=1, workers=1)
+    imfilt.conv2d(x, w, padding=2, workers=1)
 """,
     "nan-omit": """
 x = np.ones((4000, 4000), dtype=np.float32)
@@ -104,12 +104,12 @@ def run():
     imfilt.correlate(x, k, "same", method="direct", nan_policy="omit", workers=1)
 """,
     "bilateral": """
-x = rng.random((3000, 3000), dtype=np.float32)
+x = rng.random((4000, 4000), dtype=np.float32)
 def run():
     imfilt.bilateral(x, 31, 0.1, 10.0, workers=1)
 """,
     "dilation-footprint": """
-x = rng.random((5000, 5000), dtype=np.float32)
+x = rng.random((6000, 6000), dtype=np.float32)
 fp = np.ones((61, 61), dtype=bool)
 fp[::2, ::3] = False
 def run():
