@@ -24,6 +24,11 @@ rng = np.random.default_rng(0)
 """
 
 EPILOGUE = """
+import gc, os, threading
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+threads, before = threading.active_count(), rss()
 print("ready", flush=True)
 try:
     run()
@@ -31,6 +36,8 @@ try:
 except KeyboardInterrupt:
     print("interrupted", time.monotonic(), flush=True)
 print("usable", float(imfilt.correlate(np.ones((3, 3)), np.ones((2, 2))).sum()), flush=True)
+gc.collect()
+print("left", threading.active_count() - threads, (rss() - before) / 2**20, flush=True)
 """
 
 CASES = {
@@ -151,3 +158,10 @@ def test_sigint_interrupts_long_call(case):
     assert latency < 0.5, f"KeyboardInterrupt {latency:.3f} s after SIGINT"
     assert lines[1].startswith("usable 36.0"), out
     assert proc.returncode == 0
+    # Nothing left behind: no new Python threads (a Dask compute's pool
+    # threads are Dask's, kept for the next compute) and the call's
+    # temporaries freed.
+    _, threads, mib = lines[2].split()
+    if case != "dask":
+        assert int(threads) == 0, out
+        assert float(mib) < 64, f"{float(mib):.0f} MiB more resident after the interrupt"
