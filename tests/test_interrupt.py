@@ -136,8 +136,8 @@ def run():
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_sigint_interrupts_long_call(case):
+def _interrupt(case):
+    """Run ``case`` in a child, SIGINT it 1 s in; return (latency, output lines)."""
     code = PROLOGUE + CASES[case] + EPILOGUE
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
@@ -153,15 +153,25 @@ def test_sigint_interrupts_long_call(case):
             proc.kill()
     lines = out.split("\n")
     assert lines[0].startswith("interrupted"), (out, err)
-    latency = float(lines[0].split()[1]) - sent
-    print(f"{case}: KeyboardInterrupt {latency:.3f} s after SIGINT")
+    assert proc.returncode == 0, (out, err)
+    return float(lines[0].split()[1]) - sent, lines
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_sigint_interrupts_long_call(case):
+    # A machine busy with other work can stall any one slice; a second run
+    # tells such a stall from a call that does not answer.
+    for attempt in range(2):
+        latency, lines = _interrupt(case)
+        print(f"{case}: KeyboardInterrupt {latency:.3f} s after SIGINT")
+        if latency < 0.5:
+            break
     assert latency < 0.5, f"KeyboardInterrupt {latency:.3f} s after SIGINT"
-    assert lines[1].startswith("usable 36.0"), out
-    assert proc.returncode == 0
+    assert lines[1].startswith("usable 36.0"), lines
     # Nothing left behind: no new Python threads (a Dask compute's pool
     # threads are Dask's, kept for the next compute) and the call's
     # temporaries freed.
     _, threads, mib = lines[2].split()
     if case != "dask":
-        assert int(threads) == 0, out
+        assert int(threads) == 0, lines
         assert float(mib) < 64, f"{float(mib):.0f} MiB more resident after the interrupt"
