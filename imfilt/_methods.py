@@ -290,6 +290,15 @@ def _separable(problem, x, w, fill, real):
 _COPY_SECONDS = 2e-8
 
 
+def _copy_rows(dst, src):
+    """``dst[...] = src`` for (B, n0, n1) arrays, in interruptible pieces of
+    rows (a copy of a large image takes a while); returns ``dst``."""
+    B, n0, n1 = src.shape
+    for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS):
+        dst[b0:b1, r0:r1] = src[b0:b1, r0:r1]
+    return dst
+
+
 def _padded(problem, x, fill, real):
     """The explicitly padded images (B, P0, P1) for the FFT path.
 
@@ -305,9 +314,7 @@ def _padded(problem, x, fill, real):
         return out
     rowmap = boundary_index(n0, pt, pb, problem.boundary)
     colmap = boundary_index(n1, pl, pr, problem.boundary)
-    # The interior in interruptible pieces (a copy can take a second).
-    for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS):
-        out[b0:b1, pt + r0:pt + r1, pl:pl + n1] = x[b0:b1, r0:r1]
+    _copy_rows(out[:, pt:pt + n0, pl:pl + n1], x)
     for cols in (np.arange(0, pl), np.arange(pl + n1, P1)):
         if cols.size:
             src = colmap[cols]
@@ -422,7 +429,7 @@ def _fft_valid(xp, ws, real, workers):
     T0, T1 = L0 - K0 + 1, L1 - K1 + 1
     nt0, nt1 = -(-V0 // T0), -(-V1 // T1)
     ext = np.zeros((B, nt0 * T0 + K0 - 1, nt1 * T1 + K1 - 1), dtype=real)
-    ext[:, :P0, :P1] = xp
+    _copy_rows(ext[:, :P0, :P1], xp)
     kf = _kernel_spectrum(flipped, L0, L1, workers)[:, None, None]
     windows = np.lib.stride_tricks.sliding_window_view(ext, (L0, L1), axis=(1, 2))
     out = np.empty((B, nt0 * T0, nt1 * T1), dtype=real)
@@ -444,7 +451,9 @@ def _fft_valid(xp, ws, real, workers):
             # (B, h, w, T0, T1) -> (B, h*T0, w*T1)
             out[:, g * T0:(g + h) * T0, c0 * T1:c1 * T1] = \
                 res.transpose(0, 1, 3, 2, 4).reshape(B, h * T0, w * T1)
-    return np.ascontiguousarray(out[:, :V0, :V1])
+    if out.shape[1:] == (V0, V1):
+        return out
+    return _copy_rows(np.empty((B, V0, V1), dtype=real), out[:, :V0, :V1])
 
 
 def _fft(problem, x, w, fill, real):

@@ -321,7 +321,7 @@ def show_config(file=None):
 #: between two chances for the interpreter to run its signal handlers: a
 #: long call is split into pieces this long, so Ctrl-C raises
 #: KeyboardInterrupt within about one piece.
-SLICE_SECONDS = 0.05
+SLICE_SECONDS = 0.1
 
 #: A piece is never made longer than this many SLICE_SECONDS to honour a
 #: caller's ``min_rows``.
