@@ -83,7 +83,7 @@ def _view3(shape, axis):
 #: Estimated seconds per output value and tap, and per output value of a
 #: box (running sums), on one thread: the first guess of how to slice a long
 #: call (``_threads.interruptible_pieces`` then measures).
-_SECONDS_PER_TAP = 0.5e-9
+_SECONDS_PER_TAP = 0.15e-9
 _SECONDS_PER_BOX = 3e-9
 
 #: Output rows of one box work item (``BOX_BAND`` of the kernels): slices of
