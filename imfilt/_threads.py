@@ -325,7 +325,7 @@ SLICE_SECONDS = 0.1
 
 #: A piece is never made longer than this many SLICE_SECONDS to honour a
 #: caller's ``min_rows``.
-_LONGEST_PIECE = 4
+_LONGEST_PIECE = 2
 
 
 def interruptible_pieces(shape, seconds_per_row, min_rows=1, align=1):
@@ -341,7 +341,7 @@ def interruptible_pieces(shape, seconds_per_row, min_rows=1, align=1):
 
     Pieces of the last axis hold at least ``min_rows`` rows (so that every
     thread of a kernel call gets work; capped so that a piece stays under
-    ``4 * SLICE_SECONDS``) and start at multiples of ``align``.
+    ``2 * SLICE_SECONDS``) and start at multiples of ``align``.
 
     ``seconds_per_row`` is the cost model's estimate; the time the caller
     spends on each piece (between two ``next``) replaces it, so pieces stay

@@ -48,10 +48,14 @@ def window_offsets(radius):
 
 def _pad_planes(planes, r, boundary, fill):
     """Planes ``(C, H, W)`` extended by ``r`` on every side (fill where -1)."""
-    _, H, W = planes.shape
+    C, H, W = planes.shape
     iy = boundary_index(H, r, r, boundary)
     ix = boundary_index(W, r, r, boundary)
-    out = planes[:, np.maximum(iy, 0)[:, None], np.maximum(ix, 0)[None, :]]
+    out = np.empty((C, H + 2 * r, W + 2 * r), dtype=planes.dtype)
+    cols = np.maximum(ix, 0)
+    # Gathered in interruptible bands of rows (Ctrl-C is handled between them).
+    for _, _, r0, r1 in interruptible_slices(1, H + 2 * r, C * (W + 2 * r) * 2e-8):
+        out[:, r0:r1] = planes[:, np.maximum(iy[r0:r1], 0)][:, :, cols]
     if boundary == "fill":
         out[:, iy < 0, :] = fill
         out[:, :, ix < 0] = fill
