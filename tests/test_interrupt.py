@@ -12,7 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import imfilt
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -175,3 +178,61 @@ def test_sigint_interrupts_long_call(case):
     if case != "dask":
         assert int(threads) == 0, lines
         assert float(mib) < 64, f"{float(mib):.0f} MiB more resident after the interrupt"
+
+
+# --------------------------------------------------------------------------
+# Slicing never changes a result: every family cut into the smallest pieces
+# (SLICE_SECONDS tiny) equals the one-call result bit for bit.
+
+def _slicing_cases():
+    rng = np.random.default_rng(7)
+    x = rng.random((70, 65), dtype=np.float32)
+    x[5, 7] = np.nan
+    clean = rng.random((110, 130), dtype=np.float32)
+    vol = rng.random((3, 30, 42))
+    u8 = (rng.random((60, 50)) * 255).astype(np.uint8)
+    rgb = (rng.random((30, 34, 3)) * 255).astype(np.uint8)
+    k = rng.random((9, 7))
+    k3 = rng.random((3, 9, 7))
+    x4, w4 = rng.random((2, 4, 20, 23)), rng.random((6, 4, 3, 3))
+    tall = rng.random((1100, 40))
+    deep = rng.random((200, 8, 9), dtype=np.float32)
+    return {
+        "direct": lambda: imfilt.correlate(x, k, "same", method="direct"),
+        "direct-nd": lambda: imfilt.convolve(vol, k3[:, :3, :3], "same", method="direct"),
+        "fft": lambda: imfilt.correlate(clean, k, "same", method="fft"),
+        "fft-stack": lambda: imfilt.correlate(vol, k3, "full", method="fft", axes=(1, 2)),
+        "separable": lambda: imfilt.correlate(clean, np.outer(k[:, 0], k[0]), "same",
+                                              method="separable"),
+        "gaussian": lambda: imfilt.gaussian(x, 3.0),
+        "gaussian-3d": lambda: imfilt.gaussian(vol, 2.0),
+        "gaussian-u8": lambda: imfilt.gaussian(u8, 2.0),
+        "box": lambda: imfilt.box(vol, (3, 5, 7)),
+        "box-u8": lambda: imfilt.box(u8, (5, 9)),
+        # Tall enough for bands of rows of one image (box bands of 256 rows).
+        "box-tall": lambda: imfilt.box(tall, (9, 5)),
+        "gaussian-tall": lambda: imfilt.gaussian(tall, 2.0),
+        "gaussian-deep": lambda: imfilt.gaussian(deep, (3.0, 1.0, 1.0)),
+        "median": lambda: imfilt.median(x, 5),
+        "percentile-3d": lambda: imfilt.percentile_filter(vol, 30, size=(3, 5, 5)),
+        "erosion": lambda: imfilt.erosion(vol, (3, 9, 5)),
+        "dilation-footprint": lambda: imfilt.dilation(x, footprint=np.eye(5, dtype=bool)),
+        "bilateral": lambda: imfilt.bilateral(u8, 9, 20, 5),
+        "bilateral-colour": lambda: imfilt.bilateral(rgb, 7, 30, 3, channel_axis=-1),
+        "sobel": lambda: np.stack(imfilt.gradient(x, "sobel")),
+        "canny": lambda: imfilt.canny(x, 2.0),
+        "conv2d": lambda: imfilt.conv2d(x4, w4, padding=1),
+        "nan-omit": lambda: imfilt.correlate(x, k, "same", nan_policy="omit"),
+        "max-pool": lambda: imfilt.max_pool2d(vol, 3, stride=1, channel_axis=0),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_slicing_cases()))
+def test_slicing_is_bit_identical(case, monkeypatch):
+    from imfilt import _threads
+    run = _slicing_cases()[case]
+    monkeypatch.setattr(_threads, "SLICE_SECONDS", float("inf"))
+    whole = run()
+    monkeypatch.setattr(_threads, "SLICE_SECONDS", 1e-9)
+    sliced = run()
+    np.testing.assert_array_equal(sliced, whole)
