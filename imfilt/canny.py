@@ -246,8 +246,11 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
     if use_quantiles:
         low, high = np.percentile(mag, [100.0 * low, 100.0 * high])
     thinned = np.empty_like(mag)
-    ran_parallel(_edges.nms_interp(g0, g1, mag, keep, thinned, float(low), nthreads,
-                                   min_parallel_work()))
+    for _, _, r0, r1 in interruptible_slices(1, n0, n1 * _SECONDS_PER_VALUE / nthreads,
+                                             min_rows=16 * nthreads):
+        # Bands of rows, so that Ctrl-C is handled between them.
+        ran_parallel(_edges.nms_interp(g0, g1, mag, keep, thinned, float(low), nthreads,
+                                       min_parallel_work(), r0, r1))
     out = np.zeros((n0, n1), dtype=np.uint8)
     _edges.hysteresis(thinned, float(high), out, np.empty(n0 * n1, dtype=np.intp))
     return out.view(bool)
