@@ -137,21 +137,21 @@ def _apply(image, kernel, fillvalue, dtype, out, spec):
     if spec.nan_policy == "raise":
         _nanpolicy.check_finite(image, kernel, spec.boundary, fillvalue)
     elif spec.nan_policy == "omit":
-        if spec.axes is None and np.ndim(image) == np.ndim(kernel) >= 3:
-            raise ValueError(
-                "nan_policy='omit' is not supported for N-D convolution (a kernel with "
-                f"{np.ndim(kernel)} dimensions over every axis of the image) yet; use "
-                "nan_policy='propagate' or 'raise', or 2-D kernels with axes="
-            )
         img, w = np.asarray(image), np.asarray(kernel)
-        dil = spec.dilation[-min(w.ndim, 2):] if w.ndim else ()
-        spans = [dilated_span(k, d) for d, k in zip(dil, w.shape[-2:])]
+        # N-D convolution (the kernel spans every axis): sums over all axes.
+        nd = spec.axes is None and img.ndim == w.ndim >= 3
+        if nd:
+            dil = as_tuple("dilation", spec.dilation_arg, w.ndim, minimum=1)
+            spans = [dilated_span(k, d) for d, k in zip(dil, w.shape)]
+        else:
+            dil = spec.dilation[-min(w.ndim, 2):] if w.ndim else ()
+            spans = [dilated_span(k, d) for d, k in zip(dil, w.shape[-2:])]
         swapped = (spec.mode == "valid" and img.ndim >= 1 and w.ndim >= 1 and 0 not in w.shape
                    and all(k >= n for n, k in zip(img.shape[-len(spans):], spans)))
         return _nanpolicy.filter_omit(
             lambda img, w, fill, dt, o: _filter(img, w, fill, dt, o, spec),
             image, kernel, spec.boundary, fillvalue, dtype, spec.axes, out,
-            swapped=swapped, nthreads=spec.nthreads)
+            swapped=swapped, nthreads=spec.nthreads, nd=nd)
     return _filter(image, kernel, fillvalue, dtype, out, spec)
 
 

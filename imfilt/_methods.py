@@ -20,7 +20,6 @@ are measured by ``benchmarks/calibrate_auto.py`` (``_auto_constants.py``).
 """
 
 import math
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -32,7 +31,9 @@ from imfilt._geometry import dilated_span, output_length
 from imfilt import _separable as _sep_engine
 from imfilt._kernels import _conv
 from imfilt._modes import boundary_index
-from imfilt._threads import min_parallel_work, ran_parallel
+from imfilt import _threads
+from imfilt._threads import (interruptible_pieces, interruptible_slices, min_parallel_work,
+                             ran_parallel)
 from imfilt._validation import check_choice
 
 sfft = LazyModule("scipy.fft")  # only the FFT method needs it; see imfilt._lazy
@@ -164,59 +165,14 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     key = "f32" if real == np.float32 else "f64"
     per_row = o1 * (k0 * k1 * K.DIRECT_PER_TAP[key] + K.DIRECT_PER_OUTPUT[key]) / max(
         1, min(nthreads, K.MAX_USEFUL_THREADS))
-    for b0, b1, r0, r1 in interruptible_slices(B, o0, per_row):
+    # Pieces of at least 4 rows per thread, so every thread gets work.
+    for b0, b1, r0, r1 in interruptible_slices(B, o0, per_row, min_rows=4 * nthreads):
         # Between slices the interpreter runs its signal handlers: Ctrl-C
         # raises KeyboardInterrupt within about one slice.
         ran_parallel(kernel(x[b0:b1], w if w.shape[0] == 1 else w[b0:b1], out[b0:b1, r0:r1],
                             rowmap[r0 * s0:(r1 - 1) * s0 + (k0 - 1) * d0 + 1], colmap, pl,
                             s0, s1, d0, d1, real.type(fill), nthreads, min_parallel_work()))
     return out
-
-
-#: Seconds of kernel work (as the cost model predicts it; more on a busy
-#: machine) per call between two chances for the interpreter
-#: to handle a signal (Ctrl-C): long calls are split into slices this long.
-SLICE_SECONDS = 0.05
-
-
-def interruptible_slices(B, rows, seconds_per_row):
-    """``(b0, b1, r0, r1)`` pieces of a (B images x rows) job of about
-    ``SLICE_SECONDS`` each: whole groups of images, or bands of rows of one
-    image when an image takes longer.  A short job is one piece.
-
-    ``seconds_per_row`` is the cost model's estimate; the time the caller
-    spends on each piece (between two ``next``) replaces it, so pieces stay
-    short on a machine slower or busier than the calibration.
-    """
-    if B * rows * seconds_per_row <= 2 * SLICE_SECONDS or B * rows <= 1:
-        yield 0, B, 0, rows
-        return
-    per_row = seconds_per_row
-    first = 0.25            # the first piece is shorter: the estimate may be low
-
-    def count(limit):
-        nonlocal first
-        n = max(1, int(SLICE_SECONDS * first // max(per_row * limit[1], 1e-12)))
-        first = 1.0
-        return min(n, limit[0])
-
-    b = 0
-    while b < B:
-        if rows * per_row <= SLICE_SECONDS:
-            g = count((B - b, rows))
-            t0 = time.perf_counter()
-            yield b, b + g, 0, rows
-            per_row = max((time.perf_counter() - t0) / (g * rows), 1e-12)
-            b += g
-            continue
-        r = 0
-        while r < rows:
-            n = count((rows - r, 1))
-            t0 = time.perf_counter()
-            yield b, b + 1, r, r + n
-            per_row = max((time.perf_counter() - t0) / n, 1e-12)
-            r += n
-        b += 1
 
 
 def _direct(problem, x, w, fill, real):
@@ -327,6 +283,20 @@ def _separable(problem, x, w, fill, real):
 # fft
 # --------------------------------------------------------------------------
 
+#: Estimated seconds per element copied or checked, on a busy machine (the
+#: first guess of how to cut a long pass into interruptible pieces).
+_COPY_SECONDS = 2e-8
+
+
+def _copy_rows(dst, src):
+    """``dst[...] = src`` for (B, n0, n1) arrays, in interruptible pieces of
+    rows (a copy of a large image takes a while); returns ``dst``."""
+    B, n0, n1 = src.shape
+    for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS):
+        dst[b0:b1, r0:r1] = src[b0:b1, r0:r1]
+    return dst
+
+
 def _padded(problem, x, fill, real):
     """The explicitly padded images (B, P0, P1) for the FFT path.
 
@@ -342,7 +312,7 @@ def _padded(problem, x, fill, real):
         return out
     rowmap = boundary_index(n0, pt, pb, problem.boundary)
     colmap = boundary_index(n1, pl, pr, problem.boundary)
-    out[:, pt:pt + n0, pl:pl + n1] = x
+    _copy_rows(out[:, pt:pt + n0, pl:pl + n1], x)
     for cols in (np.arange(0, pl), np.arange(pl + n1, P1)):
         if cols.size:
             src = colmap[cols]
@@ -395,6 +365,45 @@ def _kernel_spectrum(flipped, L0, L1, workers):
 FFT_GROUP_BYTES = 128 * 2**20
 
 
+def _fft_seconds_per_point(real, workers):
+    """Predicted seconds per ``n log2 n`` point of one transform (cost model)."""
+    key = "f32" if real == np.float32 else "f64"
+    return K.FFT_PER_POINT_LOG[key] / max(1, min(workers, K.MAX_USEFUL_THREADS))
+
+
+def _fft_whole_sliced(xp, flipped, L0, L1, real, workers):
+    """``_fft_valid`` in one transform of the whole padded images, as
+    interruptible pieces: ``rfft2``/``irfft2`` taken apart into their 1-D
+    passes (rows, then columns with the kernel product, then rows), each
+    pass over groups of lines.  Every line is transformed by the same
+    pocketfft plan as inside ``rfft2``/``irfft2`` and the inverse is scaled
+    once at the end as they do, so the result equals the one-call path bit
+    for bit."""
+    B, P0, P1 = xp.shape
+    K0, K1 = flipped.shape[-2:]
+    V0, V1 = P0 - K0 + 1, P1 - K1 + 1
+    F = L1 // 2 + 1
+    c = _fft_seconds_per_point(real, workers)
+    row_cost = L1 * math.log2(max(L1, 2)) * c
+    spec = np.zeros((B, L0, F), dtype=np.result_type(real, np.complex64))
+    for b0, b1, r0, r1 in interruptible_slices(B, P0, row_cost):
+        spec[b0:b1, r0:r1] = sfft.rfft(xp[b0:b1, r0:r1], n=L1, axis=-1, workers=workers)
+    # The kernel's spectrum column by column too (``_kernel_spectrum``).
+    krows = sfft.rfft(flipped, n=L1, axis=-1, workers=workers)
+    for b0, b1, c0, c1 in interruptible_slices(B, F, 5 * L0 * math.log2(max(L0, 2)) * c):
+        cols = sfft.fft(spec[b0:b1, :, c0:c1], axis=-2, workers=workers)
+        cols *= sfft.fft(krows[:, :, c0:c1] if len(krows) == 1 else krows[b0:b1, :, c0:c1],
+                         n=L0, axis=-2, workers=workers)
+        spec[b0:b1, :, c0:c1] = sfft.ifft(cols, axis=-2, norm="forward", workers=workers)
+    out = np.empty((B, V0, V1), dtype=real)
+    scale = real.type(1 / (L0 * L1))
+    for b0, b1, r0, r1 in interruptible_slices(B, V0, 2 * row_cost):
+        rows = sfft.irfft(spec[b0:b1, K0 - 1 + r0:K0 - 1 + r1], n=L1, axis=-1, norm="forward",
+                          workers=workers)
+        np.multiply(rows[..., K1 - 1:P1], scale, out=out[b0:b1, r0:r1])
+    return out
+
+
 def _fft_valid(xp, ws, real, workers):
     """'valid' correlation of (B, P0, P1) images with (Bw, K0, K1) kernels."""
     B, P0, P1 = xp.shape
@@ -405,6 +414,10 @@ def _fft_valid(xp, ws, real, workers):
     if lengths is None:
         L0 = sfft.next_fast_len(P0, real=True)
         L1 = sfft.next_fast_len(P1, real=True)
+        if 3 * B * L0 * L1 * math.log2(max(L0 * L1, 2)) * _fft_seconds_per_point(real, workers) \
+                > _threads.SLICE_SECONDS:
+            # Long enough to be worth splitting so that Ctrl-C is handled.
+            return _fft_whole_sliced(xp, flipped, L0, L1, real, workers)
         xf = sfft.rfft2(xp, s=(L0, L1), workers=workers)
         xf *= _kernel_spectrum(flipped, L0, L1, workers)
         res = sfft.irfft2(xf, s=(L0, L1), workers=workers)
@@ -414,21 +427,31 @@ def _fft_valid(xp, ws, real, workers):
     T0, T1 = L0 - K0 + 1, L1 - K1 + 1
     nt0, nt1 = -(-V0 // T0), -(-V1 // T1)
     ext = np.zeros((B, nt0 * T0 + K0 - 1, nt1 * T1 + K1 - 1), dtype=real)
-    ext[:, :P0, :P1] = xp
+    _copy_rows(ext[:, :P0, :P1], xp)
     kf = _kernel_spectrum(flipped, L0, L1, workers)[:, None, None]
     windows = np.lib.stride_tricks.sliding_window_view(ext, (L0, L1), axis=(1, 2))
     out = np.empty((B, nt0 * T0, nt1 * T1), dtype=real)
-    spectrum_bytes = B * nt1 * L0 * (L1 // 2 + 1) * 2 * real.itemsize
-    rows_per_group = max(1, int(FFT_GROUP_BYTES // max(spectrum_bytes, 1)))
-    for g in range(0, nt0, rows_per_group):
-        h = min(rows_per_group, nt0 - g)
-        blocks = windows[:, g * T0:(g + h) * T0:T0, ::T1][:, :h, :nt1]
-        spec = sfft.rfft2(blocks, s=(L0, L1), workers=workers)
-        spec *= kf
-        res = sfft.irfft2(spec, s=(L0, L1), workers=workers)[..., K0 - 1:, K1 - 1:]
-        # (B, h, nt1, T0, T1) -> (B, h*T0, nt1*T1)
-        out[:, g * T0:(g + h) * T0, :] = res.transpose(0, 1, 3, 2, 4).reshape(B, h * T0, nt1 * T1)
-    return np.ascontiguousarray(out[:, :V0, :V1])
+    spectrum_bytes = B * L0 * (L1 // 2 + 1) * 2 * real.itemsize
+    tiles_per_group = max(1, int(FFT_GROUP_BYTES // max(spectrum_bytes, 1)))
+    per_tile = 2 * B * L0 * L1 * math.log2(max(L0 * L1, 2)) * _fft_seconds_per_point(real, workers)
+    # Interruptible pieces of tile rows (or of the tiles of one row), each cut
+    # into groups whose spectra stay under FFT_GROUP_BYTES.
+    for index, lo, hi in interruptible_pieces((nt0, nt1), per_tile):
+        (g0, g1), (c0, c1) = ((index[0], index[0] + 1), (lo, hi)) if index else ((lo, hi), (0, nt1))
+        rows_per_group = max(1, tiles_per_group // (c1 - c0))
+        for g in range(g0, g1, rows_per_group):
+            h = min(rows_per_group, g1 - g)
+            w = c1 - c0
+            blocks = windows[:, g * T0:(g + h - 1) * T0 + 1:T0, c0 * T1:(c1 - 1) * T1 + 1:T1]
+            spec = sfft.rfft2(blocks, s=(L0, L1), workers=workers)
+            spec *= kf
+            res = sfft.irfft2(spec, s=(L0, L1), workers=workers)[..., K0 - 1:, K1 - 1:]
+            # (B, h, w, T0, T1) -> (B, h*T0, w*T1)
+            out[:, g * T0:(g + h) * T0, c0 * T1:c1 * T1] = \
+                res.transpose(0, 1, 3, 2, 4).reshape(B, h * T0, w * T1)
+    if out.shape[1:] == (V0, V1):
+        return out
+    return _copy_rows(np.empty((B, V0, V1), dtype=real), out[:, :V0, :V1])
 
 
 def _fft(problem, x, w, fill, real):
@@ -460,7 +483,10 @@ def _all_finite(problem):
     if x.dtype.kind in "biu":
         ok = True
     else:
-        ok = bool(np.isfinite(x).all())
+        # In interruptible pieces (a pass over a large image takes a while).
+        B, n0, n1 = x.shape
+        ok = all(np.isfinite(x[b0:b1, r0:r1]).all()
+                 for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS))
     if problem.boundary == "fill":
         ok = ok and bool(np.isfinite(problem.fill))
     return ok and bool(np.isfinite(problem.w).all())

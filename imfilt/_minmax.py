@@ -37,9 +37,18 @@ import numpy as np
 
 from imfilt._kernels import _morph
 from imfilt._modes import boundary_index
-from imfilt._threads import min_parallel_work, ran_parallel
+from imfilt._threads import (interruptible_pieces, interruptible_slices, min_parallel_work,
+                             ran_parallel)
 
 __all__ = ["minmax", "kernel_fill", "erosion_geometry", "dilation_geometry", "halo"]
+
+#: Estimated seconds per output value (and footprint run) of a pass on one
+#: thread: the first guess when a long call is cut into interruptible pieces.
+_SECONDS_PER_VALUE = 2e-9
+
+#: Estimated seconds per element of a NumPy gather or extremum pass on a
+#: busy machine (first touch of new memory included).
+_SECONDS_PER_COPY = 2e-8
 
 _KERNEL_DTYPES = {np.dtype(t) for t in ("uint8", "int8", "uint16", "int16", "uint32",
                                         "int32", "uint64", "int64", "float32", "float64")}
@@ -170,9 +179,23 @@ def _rect(x, windows, ismax, boundary, fill, nthreads):
         if bufs[step % 2] is None:
             bufs[step % 2] = np.empty(x.shape, dtype=x.dtype)
         dst = bufs[step % 2]
-        ran_parallel(_morph.minmax_pass(src.reshape(-1), dst.reshape(-1), outer, n, inner,
-                                        k, before, idx, fill_arr, ismax, rk, rb, ridx,
-                                        nthreads, min_parallel_work()))
+        sflat, dflat = src.reshape(-1), dst.reshape(-1)
+        per_row = inner * (2 if rk else 1) * _SECONDS_PER_VALUE / max(1, nthreads)
+        if inner == 1:
+            # Lines along the contiguous axis: groups of whole lines.
+            pieces = ((o0, o1, 0, n) for o0, o1, _, _ in
+                      interruptible_slices(outer, 1, per_row * n))
+        else:
+            pieces = interruptible_slices(outer, n, per_row, min_rows=16 * nthreads)
+        for o0, o1, r0, r1 in pieces:
+            # Between two pieces the interpreter handles signals (Ctrl-C).  A
+            # band of rows r0:r1 of one slab reads the slab's rows through its
+            # part of ``idx``.
+            slab = sflat[o0 * n * inner:o1 * n * inner]
+            out = dflat[(o0 * n + r0) * inner:((o1 - 1) * n + r1) * inner]
+            ran_parallel(_morph.minmax_pass(slab, out, o1 - o0, r1 - r0, inner, k, before,
+                                            idx[r0:r1 + k - 1], fill_arr, ismax, rk, rb, ridx,
+                                            nthreads, min_parallel_work()))
         src = dst
         step += 1
         p += 1
@@ -192,7 +215,7 @@ def _footprint(x, fp, centre, ismax, boundary, fill, nthreads):
             continue
         idx = boundary_index(x.shape[axis], before, after, boundary)
         valid = idx >= 0
-        padded = np.take(padded, np.where(valid, idx, 0), axis=axis)
+        padded = _take(padded, np.where(valid, idx, 0), axis)
         if not valid.all():
             sel = [slice(None)] * x.ndim
             sel[axis] = ~valid
@@ -206,8 +229,22 @@ def _footprint(x, fp, centre, ismax, boundary, fill, nthreads):
     base = np.ascontiguousarray(base.reshape(-1), dtype=np.intp)
     out = np.empty(x.shape, dtype=x.dtype)
     W = x.shape[-1]
-    ran_parallel(_morph.minmax_offsets(source, out.reshape(-1), base, W, offsets,
-                                       ismax, nthreads, min_parallel_work()))
+    oflat = out.reshape(-1)
+    per_row = W * len(offsets) * _SECONDS_PER_VALUE / max(1, nthreads)
+    for _, _, r0, r1 in interruptible_slices(1, len(base), per_row, min_rows=4 * nthreads):
+        # Between two pieces of output rows the interpreter handles signals.
+        ran_parallel(_morph.minmax_offsets(source, oflat[r0 * W:r1 * W], base[r0:r1], W,
+                                           offsets, ismax, nthreads, min_parallel_work()))
+    return out
+
+
+def _take(a, idx, axis):
+    """``np.take(a, idx, axis)`` in interruptible pieces of the first axis."""
+    shape = list(a.shape)
+    shape[axis] = len(idx)
+    out = np.empty(shape, dtype=a.dtype)
+    for _, lo, hi in interruptible_pieces((shape[0],), math.prod(shape[1:]) * _SECONDS_PER_COPY):
+        out[lo:hi] = a[idx[lo:hi]] if axis == 0 else np.take(a[lo:hi], idx, axis=axis)
     return out
 
 
@@ -252,7 +289,8 @@ def _runs(padded, fp, pstrides, ismax):
     for j in range(1, nlevels):
         w = 1 << (j - 1)
         prev, cur = levels[(j - 1) * size:j * size], levels[j * size:(j + 1) * size]
-        op(prev[:size - w], prev[w:], out=cur[:size - w])
+        for _, a, b in interruptible_pieces((size - w,), _SECONDS_PER_COPY):
+            op(prev[a:b], prev[a + w:b + w], out=cur[a:b])
         cur[size - w:] = prev[size - w:]
     offsets = []
     for start, length in runs:

@@ -33,7 +33,7 @@ are present, one when none are.
 import numpy as np
 
 from imfilt._kernels import _nan
-from imfilt._threads import min_parallel_work, ran_parallel
+from imfilt._threads import interruptible_pieces, min_parallel_work, ran_parallel
 from imfilt._validation import as_array, check_choice, as_fillvalue, cast_output, result_dtypes
 
 __all__ = ["NAN_POLICIES", "canonical_nan_policy", "check_finite", "filter_omit",
@@ -51,11 +51,27 @@ def canonical_nan_policy(nan_policy):
     return check_choice("nan_policy", nan_policy, NAN_POLICIES)
 
 
+#: Estimated seconds per element of an elementwise pass on a busy machine
+#: (the first guess when a long pass is cut into interruptible pieces).
+_SECONDS_PER_VALUE = 1e-8
+
+
 def _count_nonfinite(a):
     a = np.asarray(a)
     if a.dtype.kind not in "fc":
         return 0
-    return int(a.size - np.count_nonzero(np.isfinite(a)))
+    if a.ndim == 0:
+        return int(not np.isfinite(a))
+    # In interruptible pieces of the first axis (Ctrl-C is handled between them).
+    row = a.size // max(a.shape[0], 1)
+    return sum(int(a[lo:hi].size - np.count_nonzero(np.isfinite(a[lo:hi])))
+               for _, lo, hi in interruptible_pieces(a.shape[:1], row * _SECONDS_PER_VALUE))
+
+
+def _elementwise(kernel, arrays, *args):
+    """``kernel(*arrays, *args)`` on flat arrays, in interruptible pieces."""
+    for _, lo, hi in interruptible_pieces((arrays[0].size,), _SECONDS_PER_VALUE):
+        ran_parallel(kernel(*(a[lo:hi] for a in arrays), *args))
 
 
 def check_finite(image, kernel, boundary, fillvalue):
@@ -75,22 +91,25 @@ def check_finite(image, kernel, boundary, fillvalue):
         )
 
 
-def _spatial_sums(w, expand):
-    """Per-kernel ``sum(w)`` and ``sum|w|``, shaped to broadcast over the output."""
-    axes = tuple(range(w.ndim - 2, w.ndim)) if w.ndim >= 2 else (0,)
+def _spatial_sums(w, expand, nd=False):
+    """Per-kernel ``sum(w)`` and ``sum|w|``, shaped to broadcast over the output
+    (every axis of an N-D kernel, ``nd``)."""
+    axes = tuple(range(w.ndim - 2, w.ndim)) if w.ndim >= 2 and not nd else tuple(range(w.ndim))
     s, a = w.sum(axis=axes), np.abs(w).sum(axis=axes)
     return expand(s), expand(a)
 
 
 def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapped=False,
-                nthreads=None):
+                nthreads=None, nd=False):
     """``nan_policy='omit'`` on top of ``run(image, kernel, fillvalue, dtype, out)``.
 
     ``run`` is the plain filter with every other argument bound; ``swapped``
     says that 'valid' mode swaps image and kernel (the number of taps that
     meet the image then varies from output to output).  With ``nthreads``,
     real images with one 2-D kernel take the threaded kernels of
-    ``_kernels/_nan.pyx`` for the elementwise steps.
+    ``_kernels/_nan.pyx`` for the elementwise steps.  ``nd`` says that the
+    kernel spans every axis of the image (N-D convolution): its sums are
+    taken over all of its axes.
     """
     image = as_array(image, "image")
     kernel = as_array(kernel, "kernel")
@@ -110,15 +129,16 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     fill_bad = 0 if fill_ok else 1
 
     # Per-kernel sums, broadcast against the output (leading axes of a stack).
-    if kernel.ndim > 2:
+    per_slice = kernel.ndim > 2 and not nd
+    if per_slice:
         ax = sorted(a % image.ndim for a in (axes if axes is not None else (-2, -1)))
         expand = lambda v: np.expand_dims(v, axis=tuple(ax))   # noqa: E731
     else:
         expand = lambda v: v   # noqa: E731
-    wsum, wabs = _spatial_sums(kernel, expand)
+    wsum, wabs = _spatial_sums(kernel, expand, nd)
     zero_sum = np.abs(wsum) <= ZERO_SUM_RTOL * wabs
     if np.any(zero_sum):
-        zs = zero_sum if kernel.ndim <= 2 else np.squeeze(zero_sum, axis=tuple(ax))
+        zs = np.squeeze(zero_sum, axis=tuple(ax)) if per_slice else zero_sum
         zs = np.reshape(zs, zs.shape + (1,) * min(kernel.ndim, 2))
         w_den = np.where(zs, np.abs(kernel), kernel)
         scale = np.where(zero_sum, wabs, wsum)
@@ -126,14 +146,14 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         w_den, scale = kernel, wsum
     taps = (kernel != 0).astype(real)
 
-    if (nthreads is not None and compute.kind == "f" and kernel.ndim <= 2 and not swapped
+    if (nthreads is not None and compute.kind == "f" and not per_slice and not swapped
             and np.ndim(scale) == 0):
         # Fast path: one threaded split pass, three filter passes, one
         # threaded combine pass (no NumPy temporaries of the image's size).
         x = np.ascontiguousarray(image, dtype=compute)
         x0, bad, good = (np.empty_like(x) for _ in range(3))
-        ran_parallel(_nan.split_finite(x.reshape(-1), x0.reshape(-1), bad.reshape(-1),
-                                       good.reshape(-1), nthreads, min_parallel_work()))
+        _elementwise(_nan.split_finite, [a.reshape(-1) for a in (x, x0, bad, good)],
+                     nthreads, min_parallel_work())
         del x
         num = run(x0, kernel, fill0, compute, None)
         del x0
@@ -141,9 +161,8 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         del bad
         den = run(good, w_den, 1 - fill_bad, compute, None)
         del good
-        ran_parallel(_nan.combine_omit(num.reshape(-1), den.reshape(-1), hits.reshape(-1),
-                                       float(taps.sum()), float(scale), nthreads,
-                                       min_parallel_work()))
+        _elementwise(_nan.combine_omit, [a.reshape(-1) for a in (num, den, hits)],
+                     float(taps.sum()), float(scale), nthreads, min_parallel_work())
         result = cast_output(num, out_dtype)
         if out is not None:
             np.copyto(out, result)
@@ -161,8 +180,10 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     del bad
     if swapped:
         ntaps = run(np.ones(image.shape, dtype=np.uint8), taps, 0, real, None)
+    elif not per_slice:
+        ntaps = taps.sum()
     else:
-        ntaps = expand(taps.sum(axis=tuple(range(max(taps.ndim - 2, 0), taps.ndim))))
+        ntaps = expand(taps.sum(axis=tuple(range(taps.ndim - 2, taps.ndim))))
     clean = hits < 0.5                                   # exact for integer counts
     empty = hits > ntaps - 0.5                           # no finite sample meets a weight
     with np.errstate(divide="ignore", invalid="ignore"):

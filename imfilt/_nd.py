@@ -178,7 +178,8 @@ def _direct_table(x, w, pads, strides, dilations, boundary, fill, real, nthreads
     key = "f32" if real == np.float32 else "f64"
     per_row = o[-1] * (Ka * k1 * _K.DIRECT_PER_TAP[key] + _K.DIRECT_PER_OUTPUT[key]) / max(
         1, min(nthreads, _K.MAX_USEFUL_THREADS))
-    for _, _, r0, r1 in _methods.interruptible_slices(1, out2.shape[1], per_row):
+    for _, _, r0, r1 in _methods.interruptible_slices(1, out2.shape[1], per_row,
+                                                      min_rows=4 * nthreads):
         # rows of a table: output row i reads rowtab[i, a] for kernel row a
         ran_parallel(kernel(x2, w2, out2[:, r0:r1], rowtab[r0:r1].reshape(-1), colmap, pl,
                             Ka, s1, 1, d1, real.type(fill), nthreads, min_parallel_work()))

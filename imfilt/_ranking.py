@@ -35,6 +35,7 @@ a window of ``m`` values uses, -1 when there is none.  Plain filters use
 """
 
 import functools
+import math
 import threading
 
 import numpy as np
@@ -62,6 +63,11 @@ FIXED_NETWORKS = ((9, 4), (25, 12), (27, 13))
 
 #: Pixels per network block: the K wires of a block stay in L1.
 _NETWORK_BLOCK_BYTES = 16384
+
+#: Estimated seconds per output value and footprint point on one thread: the
+#: first guess when a long call is cut into interruptible pieces (the time
+#: measured on the first piece replaces it).
+_SECONDS_PER_TAP = 2e-9
 
 
 #: Padded copies up to this size are kept per thread and reused: touching
@@ -367,11 +373,26 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     plead = pstrides[:-1] if x.ndim > 1 else np.zeros(1, dtype=np.intp)
     kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
         np.empty(x.shape, dtype=kdtype)
-    _threads.ran_parallel(_k.rank_rows(
-        padded.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8), tcode, itemsize,
-        np.array(lead, dtype=np.intp), np.ascontiguousarray(plead, np.intp), W, offs, algo, net,
-        r, mode, rtab, np.ascontiguousarray(enter, np.intp), np.ascontiguousarray(leave, np.intp),
-        flip, B, rs, nt, _threads.min_parallel_work()))
+    pbytes = padded.reshape(-1).view(np.uint8)
+    obytes = kout.reshape(-1).view(np.uint8)
+    plead = np.ascontiguousarray(plead, np.intp)
+    enter = np.ascontiguousarray(enter, np.intp)
+    leave = np.ascontiguousarray(leave, np.intp)
+    # Interruptible pieces of output rows (Ctrl-C is handled between them):
+    # a piece starts at its first row's padded window, so the kernel sees a
+    # smaller image with the same strides.
+    row_seconds = W * K * _SECONDS_PER_TAP / nt
+    for index, lo, hi in _threads.interruptible_pieces(lead, row_seconds, min_rows=4 * nt):
+        d = len(index)
+        first = index + (lo,) + (0,) * (len(lead) - d - 1)
+        pstart = int(np.dot(first, plead[:len(lead)])) if x.ndim > 1 else 0
+        ostart = int(np.ravel_multi_index(first, lead)) * W
+        rows = (hi - lo) * math.prod(lead[d + 1:])
+        _threads.ran_parallel(_k.rank_rows(
+            pbytes[pstart * itemsize:], obytes[ostart * itemsize:(ostart + rows * W) * itemsize],
+            tcode, itemsize, np.array((hi - lo,) + tuple(lead[d + 1:]), dtype=np.intp),
+            plead[d:], W, offs, algo, net, r, mode, rtab, enter, leave, flip, B, rs, nt,
+            _threads.min_parallel_work()))
     return _finish(result, kout, image.dtype, dtype)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from imfilt._kernels import _separable as _k
 from imfilt._modes import boundary_index
-from imfilt._threads import min_parallel_work, ran_parallel
+from imfilt._threads import interruptible_slices, min_parallel_work, ran_parallel
 
 __all__ = ["Pass", "run_passes", "weights_symmetry"]
 
@@ -86,6 +86,39 @@ def _view3(shape, axis):
     return outer, shape[axis], inner
 
 
+#: Estimated seconds per output value and tap, and per output value of a
+#: box (running sums), on one thread: the first guess of how to slice a long
+#: call (``_threads.interruptible_pieces`` then measures).
+_SECONDS_PER_TAP = 0.15e-9
+_SECONDS_PER_BOX = 3e-9
+
+#: Output rows of one box work item (``BOX_BAND`` of the kernels): slices of
+#: rows start at multiples of it so the running sums restart where they
+#: would in one call.
+_BOX_BAND = 256
+
+
+def _slices(B, H, per_value, W, nthreads, min_rows=1, align=1):
+    """Interruptible pieces ``(b0, b1, r0, r1)`` of a (B, H, W) sweep."""
+    per_row = W * per_value / max(1, nthreads)
+    return interruptible_slices(B, H, per_row, min_rows=min_rows, align=align)
+
+
+def _band_source(a3, b0, b1, r0, r1):
+    """The source of output rows ``r0:r1`` of images ``b0:b1`` for a kernel
+    that reads its input rows through a boundary index table.
+
+    Whole images are plain slices.  For a band of one image the kernels
+    address source row ``s`` as ``row 0 + s`` of the image, whatever rows the
+    band covers, and take the band's row count from this array: the view
+    starts at the image's row 0 and has ``r1 - r0`` rows (every row stays
+    readable through ``a3``, which the caller holds).
+    """
+    if r0 == 0 and r1 == a3.shape[1]:
+        return a3[b0:b1]
+    return a3[b0:b1, :r1 - r0]
+
+
 def _one_pass(src, dst, p, boundary, fill, real, nthreads):
     """Run pass ``p`` from ``src`` into ``dst`` (same shape, C-contiguous)."""
     outer, n, inner = _view3(src.shape, p.axis)
@@ -96,13 +129,29 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
     nt = max(1, nthreads)
     fillrow = np.full(max(inner, 1), fill, dtype=real)
     box = p.box is not None
-    w = np.ascontiguousarray(p.weights if not box else (), dtype=real)
+    if box:
+        w = np.ascontiguousarray((), dtype=real)
+        acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
+        per_value, min_rows, align = _SECONDS_PER_BOX, _BOX_BAND * nt, _BOX_BAND
+    else:
+        w = np.ascontiguousarray(p.weights, dtype=real)
+        acc = np.empty((nt, 1), dtype=np.float64)
+        per_value, min_rows, align = k * _SECONDS_PER_TAP, 4 * nt, 1
     scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
-    acc = np.empty((nt, _BOX_CHUNK if box and inner > 1 else 1), dtype=np.float64)
     pointers = np.empty((nt, k), dtype=np.intp)
-    ran_parallel(_AXIS[real](x3, w, o3, idx, p.before, k if box else 0, real.type(fill),
-                             weights_symmetry(w) if not box else 0, nt, fillrow, scratch, acc,
-                             pointers, min_parallel_work(), p.phase))
+    sym = weights_symmetry(w) if not box else 0
+    if inner == 1:
+        # Lines along the contiguous axis: groups of whole lines.
+        pieces = ((b0, b1, 0, n) for b0, b1, _, _ in _slices(outer, 1, per_value, n, nt))
+    else:
+        pieces = _slices(outer, n, per_value, inner, nt, min_rows, align)
+    for b0, b1, r0, r1 in pieces:
+        # Between two pieces the interpreter handles signals (Ctrl-C).  A box
+        # piece starting at row r0 has its first output at phase + r0.
+        ran_parallel(_AXIS[real](_band_source(x3, b0, b1, r0, r1), w, o3[b0:b1, r0:r1],
+                                 idx[r0:r1 + k - 1], p.before, k if box else 0, real.type(fill),
+                                 sym, nt, fillrow, scratch, acc, pointers, min_parallel_work(),
+                                 p.phase + r0))
 
 
 def _source(src, B, H, W, real):
@@ -123,6 +172,21 @@ def _fused_geometry(src, p0, p1, boundary):
     return B, H, W, k0, k1, idx0, idx1
 
 
+def _fused_bands(src, dst, B, H, W, idx0, k0, real, per_value, nthreads, min_rows, align, call):
+    """Run a fused 2-D sweep ``call(x, x8, out, idx0, r0)`` piece by piece
+    (``_slices``; ``r0`` is the piece's first output row); return the pieces'
+    results."""
+    x, x8 = _source(src, B, H, W, real)
+    out = dst.reshape(B, H, W)
+    results = []
+    for b0, b1, r0, r1 in _slices(B, H, per_value, W, nthreads, min_rows, align):
+        # Between two pieces the interpreter handles signals (Ctrl-C).
+        results.append(call(x if x8 is not None else _band_source(x, b0, b1, r0, r1),
+                            None if x8 is None else _band_source(x8, b0, b1, r0, r1),
+                            out[b0:b1, r0:r1], idx0[r0:r1 + k0 - 1], r0))
+    return results
+
+
 def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     """Passes ``p1`` (last axis) then ``p0`` (second to last) in one sweep."""
     B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
@@ -132,11 +196,16 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     P1 = W + k1 - 1
     scratch = np.empty((nt, k0 * W + P1 + W), dtype=real)
     pointers = np.empty((nt, 2 * k0 + k1), dtype=np.intp)
-    x, x8 = _source(src, B, H, W, real)
-    ran_parallel(_FUSED[real](x, w0, w1, dst.reshape(B, H, W), idx0, idx1,
-                              p1.before, real.type(fill), weights_symmetry(w0),
-                              weights_symmetry(w1), nt, scratch, pointers,
-                              min_parallel_work(), x8))
+
+    def call(x, x8, out, idx, r0):
+        return ran_parallel(_FUSED[real](x, w0, w1, out, idx, idx1,
+                                         p1.before, real.type(fill), weights_symmetry(w0),
+                                         weights_symmetry(w1), nt, scratch, pointers,
+                                         min_parallel_work(), x8))
+    # A thread's band recomputes k0 - 1 rows of the row pass, so the kernel
+    # makes bands of at least 4 * k0 rows: a piece has one per thread.
+    _fused_bands(src, dst, B, H, W, idx0, k0, real, (k0 + k1) * _SECONDS_PER_TAP, nt,
+                 4 * k0 * nt, 1, call)
 
 
 def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
@@ -146,12 +215,16 @@ def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     scratch = np.empty((nt, (k0 + 3) * W + k1 - 1), dtype=real)
     acc = np.empty((nt, W), dtype=np.float64)
     pointers = np.empty((nt, 2 * (k0 + 1)), dtype=np.intp)
-    x, x8 = _source(src, B, H, W, real)
-    ok, used = _BOX2[real](x, dst.reshape(B, H, W), idx0, idx1, p1.before,
-                           k0, k1, real.type(fill), nt, scratch, acc, pointers,
-                           min_parallel_work(), x8, p0.phase, p1.phase)
-    ran_parallel(used)
-    return ok
+
+    def call(x, x8, out, idx, r0):
+        ok, used = _BOX2[real](x, out, idx, idx1, p1.before,
+                               k0, k1, real.type(fill), nt, scratch, acc, pointers,
+                               min_parallel_work(), x8, p0.phase + r0, p1.phase)
+        ran_parallel(used)
+        return ok
+    # Pieces of whole BOX_BAND row bands, one per thread at least.
+    return all(_fused_bands(src, dst, B, H, W, idx0, k0, real, 2 * _SECONDS_PER_BOX, nt,
+                            _BOX_BAND * nt, _BOX_BAND, call))
 
 
 def _next_fill(p, fill, real):

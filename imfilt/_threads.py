@@ -17,6 +17,7 @@ import os
 import pkgutil
 import platform
 import sys
+import time
 
 import numpy
 import scipy
@@ -28,7 +29,8 @@ from imfilt._version import __version__
 
 __all__ = ["available_cores", "resolve_workers", "set_workers", "get_workers",
            "openmp_enabled", "show_config", "forked_after_parallel", "min_parallel_work",
-           "PARALLEL_MIN_WORK", "ran_parallel"]
+           "PARALLEL_MIN_WORK", "ran_parallel", "SLICE_SECONDS", "interruptible_pieces",
+           "interruptible_slices"]
 
 _default_workers = contextvars.ContextVar("imfilt_default_workers", default=None)
 
@@ -308,3 +310,89 @@ def show_config(file=None):
                      "'fork' workers of a parent that ran parallel kernels run them on one "
                      "thread (GNU OpenMP is not fork-safe)")
     print("\n".join(lines), file=file if file is not None else sys.stdout)
+
+
+# --------------------------------------------------------------------------
+# slicing long kernel calls so that Ctrl-C is handled
+# --------------------------------------------------------------------------
+
+#: Seconds of kernel work (as the caller's cost model predicts it; the time
+#: measured on the first piece replaces the prediction) per kernel call
+#: between two chances for the interpreter to run its signal handlers: a
+#: long call is split into pieces this long, so Ctrl-C raises
+#: KeyboardInterrupt within about one piece.
+SLICE_SECONDS = 0.1
+
+#: A piece is never made longer than this many SLICE_SECONDS to honour a
+#: caller's ``min_rows``.
+_LONGEST_PIECE = 2
+
+
+def interruptible_pieces(shape, seconds_per_row, min_rows=1, align=1):
+    """Pieces of about ``SLICE_SECONDS`` of a job over independent rows.
+
+    The job computes every row of an index space ``shape`` (e.g. (images,
+    rows) or the leading axes of an N-D array); its rows can be computed in
+    any grouping with the same result.  Yields ``(index, lo, hi)``: the rows
+    ``index + (slice(lo, hi),)``, every later axis whole.  Whole items of the
+    outer axes are grouped while one item takes at most ``SLICE_SECONDS``;
+    otherwise the next axis is split.  A short job is one piece
+    ``((), 0, shape[0])``.
+
+    Pieces of the last axis hold at least ``min_rows`` rows (so that every
+    thread of a kernel call gets work; capped so that a piece stays under
+    ``2 * SLICE_SECONDS``) and start at multiples of ``align``.
+
+    ``seconds_per_row`` is the cost model's estimate; the time the caller
+    spends on each piece (between two ``next``) replaces it, so pieces stay
+    short on a machine slower or busier than the calibration.  The first
+    piece is a sixteenth of ``SLICE_SECONDS`` as estimated, and each piece
+    at most four times as long as the last one took.  Between two
+    pieces the caller returns to the interpreter, which runs the signal
+    handlers (KeyboardInterrupt on Ctrl-C).
+    """
+    shape = tuple(int(n) for n in shape) or (1,)
+    total = math.prod(shape)
+    if total * seconds_per_row <= SLICE_SECONDS or total <= 1:
+        yield (), 0, shape[0]
+        return
+    state = {"per_row": max(float(seconds_per_row), 1e-12), "budget": SLICE_SECONDS / 16}
+    yield from _pieces(shape, (), state, max(1, int(min_rows)), max(1, int(align)))
+
+
+def _pieces(shape, prefix, state, min_rows, align):
+    d = len(prefix)
+    inner = math.prod(shape[d + 1:])
+    n = shape[d]
+    last = d == len(shape) - 1
+    lo = 0
+    while lo < n:
+        if not last and inner * state["per_row"] > SLICE_SECONDS:
+            yield from _pieces(shape, prefix + (lo,), state, min_rows, align)
+            lo += 1
+            continue
+        per_item = state["per_row"] * inner
+        count = max(1, int(state["budget"] // per_item))
+        if last:
+            floor = min(min_rows, max(1, int(_LONGEST_PIECE * SLICE_SECONDS // per_item)))
+            count = -(-max(count, floor) // align) * align
+        count = min(count, n - lo)
+        t0 = time.perf_counter()
+        yield prefix, lo, lo + count
+        took = time.perf_counter() - t0
+        state["per_row"] = max(took / (count * inner), 1e-12)
+        # Pieces grow at most 4x from one to the next: a cost estimate far
+        # too low (first touch of new memory, a busy machine) costs one
+        # short piece, not a long one.
+        state["budget"] = min(SLICE_SECONDS, 4 * max(took, 1e-5))
+        lo += count
+
+
+def interruptible_slices(B, rows, seconds_per_row, min_rows=1, align=1):
+    """``interruptible_pieces`` of a (B images x rows) job as ``(b0, b1, r0, r1)``:
+    whole groups of images, or bands of rows of one image."""
+    for index, lo, hi in interruptible_pieces((B, rows), seconds_per_row, min_rows, align):
+        if index:
+            yield index[0], index[0] + 1, lo, hi
+        else:
+            yield lo, hi, 0, rows

@@ -22,7 +22,8 @@ from imfilt._kernels import _bilateral as _kb
 from imfilt._minmax import minmax
 from imfilt._geometry import channel_axis_index
 from imfilt._modes import boundary_index, canonical_boundary
-from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
+from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
+                             resolve_workers)
 from imfilt._validation import (as_array, as_fillvalue, cast_output, check_choice, is_integer_like,
                                 result_dtypes)
 
@@ -217,6 +218,27 @@ def _bilateral(x, c, r, sigma_color, sigma_space, boundary, fill, compute, out_d
     return cast_output(res, out_dtype)
 
 
+def _by_rows(res, xp, r, seconds_per_value, nthreads, kernel):
+    """Run ``kernel(padded, out)`` on interruptible bands of output rows.
+
+    Between two bands the interpreter handles signals (Ctrl-C).  A band of
+    several planes is handed to the kernel as C-contiguous copies (the kernel
+    takes the plane size from the shapes); a row's result does not depend
+    on the band.
+    """
+    C, H, W = res.shape
+    for _, _, r0, r1 in interruptible_slices(1, H, W * seconds_per_value,
+                                             min_rows=4 * nthreads):
+        if r0 == 0 and r1 == H:
+            ran_parallel(kernel(xp, res))
+            continue
+        band = np.ascontiguousarray(xp[:, r0:r1 + 2 * r])
+        out = res[:, r0:r1] if C == 1 else np.empty((C, r1 - r0, W), dtype=res.dtype)
+        ran_parallel(kernel(band, out))
+        if C > 1:
+            res[:, r0:r1] = out
+
+
 def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, fill, compute,
                  nthreads, nan_policy):
     C, H, W = planes.shape
@@ -234,10 +256,13 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
         d = np.arange(255 * C + 1, dtype=np.float64)
         cw = np.exp(-d * d * cc).astype(np.float32)
         if C == 1 and 1 <= r <= _SYM_MAX_RADIUS and W >= _kb.SYM_MIN_WIDTH:
+            # One call: its work units fix the order of the sums.
             ran_parallel(_bilateral_sym(xp[0], res[0], r, dy, dx, sw, cw, nthreads))
         else:
-            ran_parallel(_kb.bilateral_rows(xp, res, r, doff, sw, cw, nthreads=nthreads,
-                                            min_work=min_parallel_work()))
+            _by_rows(res, xp, r, doff.size * (C + 1) * 2e-9 / nthreads, nthreads,
+                     lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, sw, cw,
+                                                       nthreads=nthreads,
+                                                       min_work=min_parallel_work()))
     else:
         xc = planes.astype(compute)
         fill_nan = boundary == "fill" and np.isnan(fill)
@@ -246,9 +271,11 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
             raise ValueError("image (or the fill value) holds NaN and nan_policy='raise'; use "
                              "nan_policy='omit' to leave NaN neighbours out or 'propagate'")
         xp = _pad_planes(xc, r, boundary, fill)
-        ran_parallel(_kb.bilateral_rows(xp, res, r, doff, ls.astype(compute), None, cc,
-                                        has_nan and nan_policy == "omit", nthreads,
-                                        min_parallel_work()))
+        ls = ls.astype(compute)
+        omit = has_nan and nan_policy == "omit"
+        _by_rows(res, xp, r, doff.size * (C + 1) * 1e-8 / nthreads, nthreads,
+                 lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, ls, None, cc, omit, nthreads,
+                                                   min_parallel_work()))
         if has_nan and nan_policy == "propagate":
             disk = np.zeros((2 * r + 1, 2 * r + 1), dtype=bool)
             disk[dy + r, dx + r] = True

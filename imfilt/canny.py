@@ -15,7 +15,8 @@ from imfilt._geometry import channel_axis_index, over_channels
 from imfilt._kernels import _edges
 from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, omit_wanted
-from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
+from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
+                             resolve_workers)
 from imfilt._validation import as_array, as_fillvalue
 from imfilt.edges import as_image, eroded_mask, sep3, skimage_prescale
 
@@ -30,6 +31,11 @@ def _gaussian_weights(sigma, truncate=4.0):
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     w = np.exp(-0.5 / (sigma * sigma) * x * x)
     return w / w.sum()
+
+
+#: Estimated seconds per pixel of a NumPy pass on a busy machine (the first
+#: guess when a long pass is cut into interruptible pieces).
+_SECONDS_PER_VALUE = 2e-8
 
 
 def _inside_weight(n, w):
@@ -238,7 +244,12 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
     if mask is None:
         smooth = gaussian(f)
         if boundary == "fill" and fill == 0:
-            inside = np.multiply.outer(_inside_weight(n0, w), _inside_weight(n1, w))
+            w0, w1 = _inside_weight(n0, w), _inside_weight(n1, w)
+            # The weight inside the image is an outer product: divided out in
+            # interruptible bands of rows (same arithmetic as one pass).
+            for _, _, r0, r1 in interruptible_slices(1, n0, n1 * _SECONDS_PER_VALUE):
+                smooth[r0:r1] /= (np.multiply.outer(w0[r0:r1], w1).astype(work)
+                                  + np.finfo(work).eps)
         elif boundary == "fill":
             inside = gaussian(np.ones((n0, n1), dtype=work))
         keep[1:-1, 1:-1] = 1
@@ -254,8 +265,11 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
     if use_quantiles:
         low, high = np.percentile(mag, [100.0 * low, 100.0 * high])
     thinned = np.empty_like(mag)
-    ran_parallel(_edges.nms_interp(g0, g1, mag, keep, thinned, float(low), nthreads,
-                                   min_parallel_work()))
+    for _, _, r0, r1 in interruptible_slices(1, n0, n1 * _SECONDS_PER_VALUE / nthreads,
+                                             min_rows=16 * nthreads):
+        # Bands of rows, so that Ctrl-C is handled between them.
+        ran_parallel(_edges.nms_interp(g0, g1, mag, keep, thinned, float(low), nthreads,
+                                       min_parallel_work(), r0, r1))
     out = np.zeros((n0, n1), dtype=np.uint8)
     _edges.hysteresis(thinned, float(high), out, np.empty(n0 * n1, dtype=np.intp))
     return out.view(bool)

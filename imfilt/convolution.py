@@ -150,7 +150,8 @@ def convolve(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
     direct method sums 2-D passes over the leading axes, ``'fft'`` uses
     :func:`scipy.fft.rfftn`, ``'separable'`` applies a kernel that is an
     outer product of 1-D kernels as one 1-D pass per axis.
-    ``nan_policy='omit'`` is not available for N-D yet.
+    ``nan_policy='omit'`` applies the same definition over every axis (the
+    kernel's sums taken over all of its axes).
 
     Examples
     --------

@@ -22,7 +22,8 @@ from imfilt._geometry import (PLANES_HINT, channel_axis_index, colour_error, loo
 from imfilt._kernels import _edges
 from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, check_finite, omit_nonfinite, omit_wanted
-from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
+from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
+                             resolve_workers)
 from imfilt._validation import as_array, as_fillvalue, check_choice, choice_error, result_dtypes
 
 __all__ = ["sobel", "scharr", "prewitt", "roberts", "laplace", "gradient",
@@ -314,6 +315,11 @@ def _correlate_same(arr, kernel, call):
 # the generic fused derivative pair
 
 
+#: Estimated seconds per pixel of the fused derivative kernel on one thread:
+#: the first guess when a long call is cut into interruptible pieces.
+_SECONDS_PER_PIXEL = 4e-9
+
+
 def sep3(x, out_dtype, a, b, boundary, what, axis_scale, mag_scale, nthreads):
     """Run the fused kernel; return ``(g0, g1, mag)`` with None where unwanted."""
     n0, n1 = x.shape
@@ -324,13 +330,21 @@ def sep3(x, out_dtype, a, b, boundary, what, axis_scale, mag_scale, nthreads):
     dummy = np.empty((1, 1), dtype=out_dtype)
     nthreads = max(1, min(nthreads, n0))
     scratch = np.empty((nthreads, 2 * (min(n1, _edges.COLUMN_BLOCK) + 2)), dtype=out_dtype)
-    ran_parallel(_edges.sep3_gradient(
-        x, np.zeros(n1, dtype=x.dtype),
-        boundary_index(n0, 1, 1, boundary), boundary_index(n1, 1, 1, boundary),
-        a, b, axis_scale, mag_scale, what,
-        *(o if o is not None else dummy for o in outs),
-        scratch, nthreads, min_parallel_work(),
-    ))
+    zero_row = np.zeros(n1, dtype=x.dtype)
+    rowmap = boundary_index(n0, 1, 1, boundary)
+    colmap = boundary_index(n1, 1, 1, boundary)
+    for _, _, r0, r1 in interruptible_slices(1, n0, n1 * _SECONDS_PER_PIXEL / nthreads,
+                                             min_rows=16 * nthreads):
+        # Between two bands of rows the interpreter handles signals (Ctrl-C).
+        # The kernel reads source rows through ``rowmap`` from row 0 of ``x``
+        # and takes the band's row count from the image it is given: a view
+        # from row 0 with r1 - r0 rows (every row stays readable through x).
+        ran_parallel(_edges.sep3_gradient(
+            x[:r1 - r0], zero_row, rowmap[r0:r1 + 2], colmap,
+            a, b, axis_scale, mag_scale, what,
+            *(o[r0:r1] if o is not None else dummy for o in outs),
+            scratch, nthreads, min_parallel_work(),
+        ))
     return tuple(outs)
 
 

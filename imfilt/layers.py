@@ -18,7 +18,7 @@ from imfilt._geometry import colour_error, looks_like_colour
 from imfilt._docs import docfiller
 from imfilt._geometry import (as_torch_pair, channel_axis_index, dilated_span, output_hw,
                               output_length, same_padding)
-from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
+from imfilt._threads import interruptible_slices, min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -112,6 +112,10 @@ def _bias(bias, k_out, compute):
 _ROWS_BYTES = 1 << 19
 _PRODUCT_BYTES = 1 << 19
 
+#: Estimated seconds per multiply-add of the convolution kernel on one thread
+#: (the first guess when a long call is cut into interruptible pieces).
+_SECONDS_PER_MAC = 2e-11
+
 
 def _conv_rows(x, wt, bias, out, rows, orow, colmap, offs, cstep, Q, lin, ubase,
                ocol0, ostep, nthreads):
@@ -127,6 +131,21 @@ def _conv_rows(x, wt, bias, out, rows, orow, colmap, offs, cstep, Q, lin, ubase,
     on ``lin = (lo, hi)``.  The tasks depend on the shapes only, never on the
     thread count.
     """
+    groups, Kd, Kg = wt.shape
+    # Interruptible pieces of output rows (Ctrl-C is handled between them);
+    # a piece is the same call on fewer output rows (each output's sum does
+    # not depend on how the rows are grouped into tasks).
+    per_row = x.shape[0] * groups * Q * Kg * Kd * _SECONDS_PER_MAC / max(1, nthreads)
+    for _, _, r0, r1 in interruptible_slices(1, orow.size, per_row, min_rows=4 * nthreads):
+        part = (("shift", rows[1][r0:], rows[2]) if rows[0] == "shift"
+                else ("table", rows[1][r0:r1]))
+        _conv_rows_once(x, wt, bias, out, part, orow[r0:r1], colmap, offs, cstep, Q, lin,
+                        ubase, ocol0, ostep, nthreads)
+
+
+def _conv_rows_once(x, wt, bias, out, rows, orow, colmap, offs, cstep, Q, lin, ubase,
+                    ocol0, ostep, nthreads):
+    """One call of the kernel on the output rows ``orow`` (see :func:`_conv_rows`)."""
     groups, Kd, Kg = wt.shape
     Cg = x.shape[1] // groups
     R = orow.size

@@ -13,8 +13,8 @@ from imfilt._kernels import _pool as _kpool
 from imfilt._docs import docfiller
 from imfilt._geometry import (PLANES_HINT, as_planes, as_torch_pair, channel_axis_index,
                               check_colour_ambiguity, output_hw, restore_planes)
-from imfilt._methods import interruptible_slices
-from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
+from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
+                              resolve_workers)
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["max_pool2d", "avg_pool2d", "min_pool2d", "max_unpool2d", "stochastic_pool2d"]

@@ -182,8 +182,67 @@ def test_errors_name_the_parameter(kwargs, match):
 
 
 def test_per_slice_kernels_are_refused_clearly():
-    with pytest.raises(ValueError, match="Per-slice kernels and N-D kernels are not supported"):
-        idask.convolve(da.zeros((2, 8, 8), chunks=4), np.ones((2, 3, 3)))
+    with pytest.raises(ValueError, match="Per-slice kernels are not supported"):
+        idask.convolve(da.zeros((2, 8, 8), chunks=4), np.ones((2, 3, 3)), axes=(1, 2))
+
+
+# --------------------------------------------------------------------------
+# N-D convolution (a kernel with the image's dimensions, axes=None)
+
+#: Chunkings of a 7x9x11 volume: tiny (smaller than the halo), uneven with
+#: 1-wide pieces, one axis whole, a single chunk.
+ND_CHUNKINGS = [(2, 2, 3), ((1, 4, 2), (3, 1, 5), (6, 5)), (7, 3, 4), (7, 9, 11)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("chunks", ND_CHUNKINGS, ids=["tiny", "uneven", "whole-axis", "single"])
+@pytest.mark.parametrize("flip", [True, False], ids=["convolve", "correlate"])
+def test_nd_equals_in_memory_for_every_chunking(mode, boundary, chunks, flip, rng):
+    dfn, fn = _pair(flip)
+    image = rng.standard_normal((7, 9, 11))
+    kernel = rng.standard_normal((3, 4, 2))                 # even and odd spans
+    ref = fn(image, kernel, mode, boundary, fillvalue=0.5, method="direct")
+    got = _compute(dfn(da.from_array(image, chunks=chunks), kernel, mode, boundary,
+                       fillvalue=0.5))
+    assert got.shape == ref.shape
+    np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("flip", [True, False], ids=["convolve", "correlate"])
+def test_nd_stride_dilation_4d_complex_and_wrap(flip, rng):
+    dfn, fn = _pair(flip)
+    image = rng.standard_normal((5, 6, 7, 8)) + 1j * rng.standard_normal((5, 6, 7, 8))
+    kernel = rng.standard_normal((2, 3, 2, 3))
+    kw = dict(stride=(1, 2, 3, 1), dilation=(2, 1, 1, 2))
+    for mode, boundary in (("same", "wrap"), ("full", "symm"), ("valid", "fill")):
+        ref = fn(image, kernel, mode, boundary, method="direct", **kw)
+        got = _compute(dfn(da.from_array(image, chunks=(2, 4, 3, 5)), kernel, mode, boundary,
+                           **kw))
+        np.testing.assert_array_equal(got, ref)
+    # Wrap halos wider than the image's chunks, one kernel axis as long as the image.
+    big = rng.standard_normal((5, 6, 3))
+    ref = fn(image.real[..., 0], big, "same", "wrap", method="direct")
+    got = _compute(dfn(da.from_array(image.real[..., 0], chunks=2), big, "same", "wrap"))
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_nd_nan_omit_float32_and_the_valid_swap(rng):
+    image = rng.standard_normal((8, 9, 10)).astype(np.float32)
+    image[rng.random(image.shape) < 0.1] = np.nan
+    kernel = rng.random((3, 3, 3)).astype(np.float32)
+    for boundary, fill in (("symm", 0.0), ("fill", np.nan)):
+        ref = imfilt.convolve(image, kernel, "same", boundary, fillvalue=fill, method="direct",
+                              nan_policy="omit")
+        got = _compute(idask.convolve(da.from_array(image, chunks=(3, 4, 5)), kernel, "same",
+                                      boundary, fillvalue=fill, nan_policy="omit"))
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, ref)
+    # 'valid' with a kernel larger in every axis: SciPy swaps; computed in one block.
+    small = rng.standard_normal((2, 3, 2))
+    ref = imfilt.correlate(small, kernel, "valid", method="direct")
+    got = _compute(idask.correlate(da.from_array(small, chunks=1), kernel, "valid"))
+    np.testing.assert_array_equal(got, ref)
 
 
 def test_plain_numpy_input_is_wrapped(rng):

@@ -147,18 +147,22 @@ def test_omit_nan_fill_value_means_outside_is_missing(rng):
     np.testing.assert_allclose(got[0, 0], x[:2, :2].mean() * 9)
 
 
+def _zero_sum_reference(x, w):
+    """Omit with a zero-sum kernel: ``sum|w| / sum_finite|w|`` rescales ('same', 'symm')."""
+    finite = np.isfinite(x)
+    num = imfilt.correlate(np.where(finite, x, 0), w, "same", "symm", method="direct")
+    den = imfilt.correlate(finite.astype(float), np.abs(w), "same", "symm", method="direct")
+    hit = imfilt.correlate((~finite).astype(float), (w != 0).astype(float), "same", "symm")
+    return np.where(hit > 0, num * np.abs(w).sum() / den, num)
+
+
 def test_zero_sum_kernels_rescale_by_absolute_weight(rng):
     """Derivatives sum to zero; astropy raises, imfilt uses sum|w| / sum_finite|w|."""
     x = rng.standard_normal((12, 12))
     x[5, 5] = np.nan
     sobel = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1.0]])
     got = imfilt.correlate(x, sobel, "same", "symm", nan_policy="omit", method="direct")
-    finite = np.isfinite(x)
-    num = imfilt.correlate(np.where(finite, x, 0), sobel, "same", "symm", method="direct")
-    den = imfilt.correlate(finite.astype(float), np.abs(sobel), "same", "symm", method="direct")
-    hit = imfilt.correlate((~finite).astype(float), (sobel != 0).astype(float), "same", "symm")
-    ref = np.where(hit > 0, num * np.abs(sobel).sum() / den, num)
-    np.testing.assert_allclose(got, ref, rtol=1e-12)
+    np.testing.assert_allclose(got, _zero_sum_reference(x, sobel), rtol=1e-12)
     assert np.isfinite(got).all()
     assert abs(sobel.sum()) <= ZERO_SUM_RTOL * np.abs(sobel).sum()
     astropy_conv = pytest.importorskip("astropy.convolution")
@@ -204,3 +208,101 @@ def test_unknown_policy_lists_the_choices():
     with pytest.raises(ValueError, match="nan_policy='skip' is not valid; choose one of "
                                          "'propagate', 'omit', 'raise'"):
         imfilt.convolve(np.ones((3, 3)), np.ones((2, 2)), nan_policy="skip")
+
+
+# --------------------------------------------------------------------------
+# N-D convolution (the kernel spans every axis of the image)
+
+
+def _omit_nd_reference(x, w, mode, boundary, fillvalue, flip):
+    """The omit definition on every axis: ``numpy.pad`` by ``k - 1``, then
+    'valid' correlations by ``scipy.signal.correlate`` (direct) of the
+    finite samples, the finite indicator and the tap indicator, cropped as
+    ``scipy.signal`` crops 'same' and 'valid'."""
+    import scipy.signal as ss
+    from imfilt._modes import NUMPY_PAD_MODE
+    wc = w[(slice(None, None, -1),) * w.ndim] if flip else w
+    pads = [(k - 1, k - 1) for k in w.shape]
+    extra = {"constant_values": fillvalue} if boundary == "fill" else {}
+    xp = np.pad(x, pads, mode=NUMPY_PAD_MODE[boundary], **extra)
+    fin = np.isfinite(xp)
+    num = ss.correlate(np.where(fin, xp, 0.0), wc, "valid", method="direct")
+    den = ss.correlate(fin.astype(float), wc, "valid", method="direct")
+    cnt = ss.correlate(fin.astype(float), (wc != 0).astype(float), "valid", method="direct")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        full = num * w.sum() / den
+    full[cnt < 0.5] = np.nan
+    if mode == "full":
+        return full
+    if mode == "same":
+        crop = [slice((k - 1) // 2, (k - 1) // 2 + n) for n, k in zip(x.shape, w.shape)]
+    else:
+        crop = [slice(k - 1, n) for n, k in zip(x.shape, w.shape)]
+    return full[tuple(crop)]
+
+
+@pytest.mark.parametrize("ndim", [3, 4])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm", "reflect", "edge"])
+@pytest.mark.parametrize("flip", [True, False])
+def test_omit_nd_matches_its_definition(ndim, mode, boundary, flip, rng):
+    shape = (7, 8, 9, 6)[:ndim]
+    x = rng.standard_normal(shape)
+    x[rng.random(shape) < 0.15] = np.nan
+    x[(slice(1, 4),) * ndim] = np.nan                     # a hole larger than the kernel
+    w = rng.random((3, 4, 2, 3)[:ndim]) - 0.2              # mixed signs, sum != 0
+    fn = imfilt.convolve if flip else imfilt.correlate
+    got = fn(x, w, mode, boundary, fillvalue=0.5, nan_policy="omit", method="direct")
+    ref = _omit_nd_reference(x, w, mode, boundary, 0.5, flip)
+    assert got.shape == ref.shape
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(got[ok], ref[ok], rtol=1e-9, atol=1e-9)
+
+
+def test_omit_nd_is_propagate_where_windows_are_clean_and_any_method(rng):
+    x = rng.standard_normal((12, 13, 14)).astype(np.float32)
+    w = rng.random((3, 3, 3)).astype(np.float32)
+    clean = imfilt.convolve(x, w, "same", "symm", method="direct")
+    x[6, 6, 6] = np.nan
+    for method in ("direct", "fft", "auto"):
+        got = imfilt.convolve(x, w, "same", "symm", method=method, nan_policy="omit",
+                              workers=2)
+        assert got.dtype == np.float32 and np.isfinite(got).all()
+        far = np.ones(x.shape, bool)
+        far[5:8, 5:8, 5:8] = False
+        if method == "direct":
+            np.testing.assert_array_equal(got[far], clean[far])
+        np.testing.assert_allclose(got, imfilt.convolve(x, w, "same", "symm", method="direct",
+                                                        nan_policy="omit"), rtol=1e-4, atol=1e-5)
+
+
+def test_omit_nd_zero_sum_kernel_and_nan_fill(rng):
+    x = rng.standard_normal((9, 10, 11))
+    x[4, 5, 5] = np.nan
+    w = np.zeros((3, 3, 3))
+    w[0, 1, 1], w[2, 1, 1] = 1.0, -1.0                   # a derivative: sums to zero
+    got = imfilt.correlate(x, w, "same", "symm", nan_policy="omit", method="direct")
+    np.testing.assert_allclose(got, _zero_sum_reference(x, w), rtol=1e-12)
+    # A NaN fill value: the outside is missing too.
+    y = rng.standard_normal((6, 7, 8))
+    box = np.ones((3, 3, 3))
+    got = imfilt.convolve(y, box, "same", "fill", fillvalue=np.nan, nan_policy="omit")
+    ref = _omit_nd_reference(y, box, "same", "fill", np.nan, True)
+    np.testing.assert_allclose(got, ref, rtol=1e-12)
+
+
+def test_omit_nd_valid_swap_with_larger_kernel(rng):
+    x = rng.standard_normal((3, 4, 3))
+    x[1, 2, 1] = np.nan
+    w = rng.random((5, 6, 4)) + 0.1
+    got = imfilt.correlate(x, w, "valid", nan_policy="omit", method="direct")
+    # SciPy swaps the inputs (the kernel becomes the image); the definition
+    # is the 2-D one: sum_finite(w*x) * sum(w) / sum_finite(w).
+    import scipy.signal as ss
+    fin = np.isfinite(x)
+    num = ss.correlate(np.where(fin, x, 0), w, "valid", method="direct")
+    den = ss.correlate(fin.astype(float), w, "valid", method="direct")
+    ref = num * w.sum() / den
+    assert got.shape == ref.shape == (3, 3, 2)
+    np.testing.assert_allclose(got, ref, rtol=1e-10)

@@ -170,9 +170,13 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
 
     for i in range(i0, i1):
         # Padded row i holds image row i - 1; rowmap has n0 + 2 entries.
+        # The centre row is read through rowmap too (rowmap[i + 1] == i for
+        # a whole image), so a caller can hand over a band of output rows:
+        # x from row 0 with the band's row count, rowmap and outputs cut to
+        # the band.
         s = rowmap[i]
         up = x + s * n1 if s >= 0 else zero_row
-        mid = x + i * n1
+        mid = x + rowmap[i + 1] * n1
         s = rowmap[i + 2]
         dn = x + s * n1 if s >= 0 else zero_row
 
@@ -356,12 +360,15 @@ def nms_interp(const real_t[:, ::1] g0 not None,
                const real_t[:, ::1] mag not None,
                const uint8_t[:, ::1] keep not None,
                real_t[:, ::1] out not None,
-               double low, int nthreads, Py_ssize_t min_work):
+               double low, int nthreads, Py_ssize_t min_work,
+               Py_ssize_t row0=0, Py_ssize_t row1=-1):
     """Non-maximum suppression of ``mag``; border pixels, pixels where
     ``keep`` is 0 and ``mag < low`` give 0.  All arrays (n0, n1)
-    C-contiguous; ``out`` is written.  Returns the threads that ran."""
+    C-contiguous; rows ``row0 .. row1 - 1`` of ``out`` are written (every
+    row by default: a caller can run bands of rows in turn).  Returns the
+    threads that ran."""
     cdef Py_ssize_t n0 = mag.shape[0], n1 = mag.shape[1]
-    cdef Py_ssize_t nblocks, band, blk, i0, i1
+    cdef Py_ssize_t nblocks, band, blk, i0, i1, nrows
     cdef const real_t *a = &g0[0, 0]
     cdef const real_t *b = &g1[0, 0]
     cdef const real_t *m = &mag[0, 0]
@@ -369,12 +376,21 @@ def nms_interp(const real_t[:, ::1] g0 not None,
     cdef real_t *o = &out[0, 0]
     cdef real_t lo = <real_t>low
     cdef int used = 1
-    nblocks = _bands(n0, &nthreads)
-    band = (n0 + nblocks - 1) // nblocks
+    if row1 < 0 or row1 > n0:
+        row1 = n0
+    if row0 < 0:
+        row0 = 0
+    if row1 <= row0:
+        return used
+    nrows = row1 - row0
+    nblocks = _bands(nrows, &nthreads)
+    band = (nrows + nblocks - 1) // nblocks
     for blk in prange(nblocks, nogil=True, num_threads=nthreads, schedule="static", chunksize=1,
-                      use_threads_if=use_threads(nthreads, n0 * n1 * WORK_PER_ELEMENT, min_work)):
-        if blk * band < n0:
-            _nms_rows(a, b, m, kp, o, n0, n1, lo, blk * band, imin(blk * band + band, n0))
+                      use_threads_if=use_threads(nthreads, nrows * n1 * WORK_PER_ELEMENT,
+                                                 min_work)):
+        if blk * band < nrows:
+            _nms_rows(a, b, m, kp, o, n0, n1, lo, row0 + blk * band,
+                      row0 + imin(blk * band + band, nrows))
         imfilt_note_team(&used)
     return used
 

@@ -29,7 +29,8 @@ from imfilt._halo import plan_axis
 from imfilt._kernels import _pool as _kpool
 from imfilt._modes import canonical_boundary
 from imfilt._validation import as_array, as_fillvalue, result_dtypes
-from imfilt.dask._graph import as_dask, avg_map, bounds, dask_workers, halo_map, local_map
+from imfilt.dask._graph import (as_dask, avg_map, bounds, dask_workers, halo_map, halo_map_nd,
+                                local_map)
 from imfilt.upsampling import upsample as _upsample
 
 __all__ = ["convolve", "correlate", "sobel", "scharr", "prewitt", "roberts", "laplace",
@@ -77,6 +78,9 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
                          nan_policy)
     compute, out_dtype = result_dtypes(np.dtype(image.dtype), kernel.dtype, dtype)
     fill = as_fillvalue(fillvalue, compute)
+    if axes is None and channel_axis is None and image.ndim == kernel.ndim >= 3:
+        return _dask_filter_nd(image, kernel, spec, fillvalue, fill, dtype, compute, out_dtype,
+                               name)
     stride = spec.stride or as_tuple("stride", stride, 2, minimum=1)
     dilation = spec.dilation or as_tuple("dilation", dilation, 2, minimum=1)
     # Blocks hold the spatial axes last: the in-memory filter is told so
@@ -98,10 +102,11 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
         x, w = image.transpose(perm), kernel
     else:
         raise ValueError(
-            "imfilt.dask needs a 1-D image with a 1-D kernel, or an image with at least 2 "
-            f"dimensions and a 2-D kernel; got image.ndim={image.ndim} (shape {image.shape}) "
-            f"and kernel.ndim={kernel.ndim} (shape {kernel.shape}). Per-slice kernels and "
-            "N-D kernels are not supported here: use imfilt.convolve in memory, or "
+            "imfilt.dask needs a 1-D image with a 1-D kernel, an image with at least 2 "
+            "dimensions and a 2-D kernel, or (N-D convolution, axes=None) a kernel with as "
+            f"many dimensions as the image; got image.ndim={image.ndim} (shape {image.shape}) "
+            f"and kernel.ndim={kernel.ndim} (shape {kernel.shape}) with axes={axes!r}. "
+            "Per-slice kernels are not supported here: use imfilt.convolve in memory, or "
             "filter each slice separately"
         )
 
@@ -137,6 +142,32 @@ def _dask_filter(image, kernel, mode, boundary, fillvalue, dtype, workers, flip,
     return result
 
 
+def _dask_filter_nd(image, kernel, spec, fillvalue, fill, dtype, compute, out_dtype, name):
+    """N-D convolution/correlation (the kernel spans every axis): exact halos on every axis."""
+    strides = as_tuple("stride", spec.stride_arg, image.ndim, minimum=1)
+    dilations = as_tuple("dilation", spec.dilation_arg, image.ndim, minimum=1)
+    spans = tuple(dilated_span(k, d) for d, k in zip(dilations, kernel.shape))
+    nd = replace(spec, axes=None, stride=None, dilation=None, stride_arg=strides,
+                 dilation_arg=dilations)
+    if 0 in kernel.shape or valid_swap(spec.mode, image.shape, spans):
+        # The image is the smaller (SciPy swaps them) or the kernel is empty:
+        # one block, in memory (which also raises what it raises).
+        whole = image.rechunk(-1)
+        probe = _linear.apply(np.zeros(image.shape, dtype=compute), kernel, fillvalue, dtype,
+                              None, nd)
+        return whole.map_blocks(lambda b: _linear.apply(b, kernel, fillvalue, dtype, None, nd),
+                                chunks=tuple((n,) for n in probe.shape), dtype=out_dtype,
+                                meta=np.empty((0,) * image.ndim, dtype=out_dtype))
+    patch_dtype = compute
+    if compute.kind == "c" and np.dtype(image.dtype).kind != "c" and not isinstance(fill, complex):
+        patch_dtype = np.dtype(np.float32 if compute == np.complex64 else np.float64)
+    valid = replace(nd, mode="valid", boundary="fill")
+    func = functools.partial(_valid_patch, kernel=kernel, dtype=dtype, spec=valid)
+    pads = tuple(mode_pads(spec.mode, k, True) for k in spans)
+    return halo_map_nd(image, func, spans, pads, strides, spec.boundary, fill, patch_dtype,
+                       out_dtype, name)
+
+
 _PARAMS = """\
 image : dask.array.Array or array_like
     The image: 1-D, 2-D, or a stack whose two spatial axes are given by
@@ -144,8 +175,9 @@ image : dask.array.Array or array_like
     than the kernel's halo and of uneven sizes.  Non-Dask input is wrapped
     with :func:`dask.array.asarray`.
 kernel : array_like
-    The filter kernel, an in-memory array: 1-D for a 1-D image, else 2-D
-    (shared by every slice of a stack).
+    The filter kernel, an in-memory array: 1-D for a 1-D image, 2-D (shared
+    by every slice of a stack), or with as many dimensions as the image for
+    N-D convolution over every axis (``axes=None``; halos on every axis).
 mode, boundary, fillvalue, dtype, stride, dilation, axes, channel_axis
     As in :func:`imfilt.convolve`: every mode (SciPy's 'same' alignment for
     even kernels, the 'valid' swap), every boundary including ``'wrap'``.

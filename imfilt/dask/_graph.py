@@ -24,8 +24,8 @@ from imfilt._threads import resolve_workers
 from imfilt._validation import as_array
 from imfilt.edges import as_image
 
-__all__ = ["as_dask", "dask_workers", "bounds", "halo_map", "avg_map", "local_map", "equal_runs",
-           "avg_runs"]
+__all__ = ["as_dask", "dask_workers", "bounds", "halo_map", "halo_map_nd", "avg_map",
+           "local_map", "equal_runs", "avg_runs"]
 
 
 def as_dask(image):
@@ -237,3 +237,69 @@ def avg_runs(patch, *, func, kernel_size, stride, runs, out_shape, workers):
             out = np.empty(part.shape[:-2] + out_shape, dtype=part.dtype)
         out[..., orow, ocol] = part
     return out
+
+
+# --------------------------------------------------------------------------
+# N-D: a halo on every axis
+
+
+def _outer_index(parts, shape):
+    """Index one array by per-axis slices or index arrays (an outer product)."""
+    if all(isinstance(p, slice) for p in parts):
+        return tuple(parts)
+    return np.ix_(*[np.arange(n)[p] if isinstance(p, slice) else p
+                    for p, n in zip(parts, shape)])
+
+
+def gather_patch_nd(get_block, reads, shape, fill, dtype):
+    """The explicitly padded N-D patch of one output block.
+
+    ``reads[a]`` is the ``block_reads`` result of axis ``a``; ``get_block``
+    returns the image chunk of a tuple of chunk indices.
+    """
+    patch = np.empty(shape, dtype=dtype)
+    for a, (fill_pos, _) in enumerate(reads):
+        if fill_pos is not None:
+            index = [slice(None)] * len(shape)
+            index[a] = fill_pos
+            patch[_outer_index(index, shape)] = fill
+    for combo in itertools.product(*[parts for _, parts in reads]):
+        block = get_block(tuple(c for c, _, _ in combo))
+        patch[_outer_index([p for _, p, _ in combo], shape)] = \
+            block[_outer_index([l for _, _, l in combo], block.shape)]
+    return patch
+
+
+def run_block_nd(blocks, *, ids, reads, shape, fill, patch_dtype, func):
+    """One N-D output block: gather its padded patch, filter it in 'valid' mode."""
+    lookup = dict(zip(ids, blocks))
+    return func(gather_patch_nd(lookup.__getitem__, reads, shape, fill, patch_dtype))
+
+
+def halo_map_nd(x, patch_func, spans, pads, strides, boundary, fill, patch_dtype, out_dtype,
+                name):
+    """``halo_map`` with a halo on every axis of ``x``: each output block
+    gathers the samples its windows read (neighbouring chunks, several when
+    the halo is wider than a chunk, the opposite side for 'wrap') and
+    ``patch_func(patch)`` returns its 'valid' result at ``strides``."""
+    plans = [plan_axis(n, before, after, K, s, boundary, in_bounds=bounds(c))
+             for n, (before, after), K, s, c in zip(x.shape, pads, spans, strides, x.chunks)]
+    out_chunks = tuple(p.out_chunks for p in plans)
+    meta = np.empty((0,) * x.ndim, dtype=out_dtype)
+    if any(p.out_len == 0 for p in plans):
+        return da.zeros(tuple(p.out_len for p in plans), dtype=out_dtype, chunks=out_chunks)
+    reads = [[block_reads(p.reads(i), bounds(c)) for i in range(len(p.out_chunks))]
+             for p, c in zip(plans, x.chunks)]
+    token = tokenize(x.name, name, spans, pads, strides, boundary, fill, str(patch_dtype),
+                     str(out_dtype), patch_func, [p.out_bounds for p in plans])
+    out_name = f"{name}-{token}"
+    dsk = {}
+    for index in itertools.product(*[range(len(p.out_chunks)) for p in plans]):
+        block = [reads[a][i] for a, i in enumerate(index)]
+        ids = list(itertools.product(*[sorted({c for c, _, _ in parts}) for _, parts in block]))
+        shape = tuple(plans[a].reads(i).size for a, i in enumerate(index))
+        task = functools.partial(run_block_nd, ids=ids, reads=block, shape=shape, fill=fill,
+                                 patch_dtype=patch_dtype, func=patch_func)
+        dsk[(out_name, *index)] = (task, [(x.name, *i) for i in ids])
+    graph = HighLevelGraph.from_collections(out_name, dsk, dependencies=[x])
+    return da.Array(graph, out_name, chunks=out_chunks, meta=meta)
