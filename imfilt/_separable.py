@@ -98,7 +98,7 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
         return
     w = np.ascontiguousarray(p.weights, dtype=real)
     scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
-    pointers = np.empty((nt, k), dtype=np.intp)
+    pointers = np.empty((nt, k + 1), dtype=np.intp)
     _AXIS[real](x3, w, o3, idx, p.before, real.type(fill), weights_symmetry(w), nt,
                 fillrow, scratch, pointers, min_parallel_work())
 
@@ -128,8 +128,8 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     w1 = np.ascontiguousarray(p1.weights, dtype=real)
     nt = max(1, nthreads)
     P1 = W + k1 - 1
-    scratch = np.empty((nt, k0 * W + P1 + W), dtype=real)
-    pointers = np.empty((nt, 2 * k0 + k1), dtype=np.intp)
+    scratch = np.empty((nt, (k0 + 1) * W + P1 + W), dtype=real)
+    pointers = np.empty((nt, 2 * (k0 + 1) + k1), dtype=np.intp)
     x, x8 = _source(src, B, H, W, real)
     _FUSED[real](x, w0, w1, dst.reshape(B, H, W), idx0, idx1,
                  p1.before, real.type(fill), weights_symmetry(w0), weights_symmetry(w1),

@@ -38,6 +38,10 @@ cdef extern from "_sepline.h" nogil:
                             const float *w, Py_ssize_t k, int sym) noexcept
     void imfilt_sepline_f64(double *o, Py_ssize_t n, const double **rows,
                             const double *w, Py_ssize_t k, int sym) noexcept
+    void imfilt_sepline2_f32(float *o0, float *o1, Py_ssize_t n, const float **rows,
+                             const float *w, Py_ssize_t k, int sym) noexcept
+    void imfilt_sepline2_f64(double *o0, double *o1, Py_ssize_t n, const double **rows,
+                             const double *w, Py_ssize_t k, int sym) noexcept
 
 
 cdef inline void _line(real_t *o, Py_ssize_t n, const real_t **rows,
@@ -46,6 +50,15 @@ cdef inline void _line(real_t *o, Py_ssize_t n, const real_t **rows,
         imfilt_sepline_f32(o, n, rows, w, k, sym)
     else:
         imfilt_sepline_f64(o, n, rows, w, k, sym)
+
+
+cdef inline void _line2(real_t *o0, real_t *o1, Py_ssize_t n, const real_t **rows,
+                        const real_t *w, Py_ssize_t k, int sym) noexcept nogil:
+    """Two consecutive output rows from ``k + 1`` rows (each row loaded once)."""
+    if real_t is float:
+        imfilt_sepline2_f32(o0, o1, n, rows, w, k, sym)
+    else:
+        imfilt_sepline2_f64(o0, o1, n, rows, w, k, sym)
 
 
 cdef inline void _pad_line(const real_t *src, Py_ssize_t n, Py_ssize_t stride,
@@ -136,12 +149,12 @@ def correlate_axis(const real_t[:, :, ::1] x not None,
     fill : fill value where ``idx < 0``.
     fillrow : (inner,) filled with ``fill``.                         # IN
     scratch : (nthreads, n + k - 1) per-thread line buffer.          # SCRATCH
-    pointers : (nthreads, k) per-thread row table.                   # SCRATCH
+    pointers : (nthreads, k + 1) per-thread row table.               # SCRATCH
     min_parallel_work : below this many tap-outputs run on one thread.
     """
     cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
     cdef Py_ssize_t k = w.shape[0], P = idx.shape[0]
-    cdef Py_ssize_t per, band, nitems, item, o, blk, i, i0, i1, t, s, c0, cw, tid
+    cdef Py_ssize_t per, band, nitems, item, o, blk, i, i0, i1, t, s, c0, cw, tid, m
     cdef Py_ssize_t chunk = 16384 // sizeof(real_t)
     cdef const real_t *xp
     cdef const real_t *wp = &w[0]
@@ -152,6 +165,8 @@ def correlate_axis(const real_t[:, :, ::1] x not None,
     cdef bint parallel
     if outer == 0 or n == 0 or inner == 0:
         return
+    if pointers.shape[1] < k + 1 or pointers.shape[0] < nthreads:
+        raise ValueError("correlate_axis: pointers must be (nthreads, k + 1)")
     xp = &x[0, 0, 0]
     fp = &fillrow[0]
     if inner == 1:
@@ -190,14 +205,22 @@ def correlate_axis(const real_t[:, :, ::1] x not None,
                     cw = inner - c0
                     if cw > chunk:
                         cw = chunk
-                    for i in range(i0, i1):
-                        for t in range(k):
+                    i = i0
+                    while i < i1:
+                        # Two output rows at a time share their k - 1
+                        # common input rows (same arithmetic per output).
+                        m = 2 if i + 1 < i1 else 1
+                        for t in range(k + m - 1):
                             s = ip[i + t]
                             if s >= 0:
                                 rows[t] = xp + (o * n + s) * inner + c0
                             else:
                                 rows[t] = fp + c0
-                        _line(&out[o, i, c0], cw, rows, wp, k, sym)
+                        if m == 2:
+                            _line2(&out[o, i, c0], &out[o, i + 1, c0], cw, rows, wp, k, sym)
+                        else:
+                            _line(&out[o, i, c0], cw, rows, wp, k, sym)
+                        i = i + m
                     c0 = c0 + cw
 
 
@@ -221,20 +244,21 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
 
     ``w1`` runs along the rows (axis 2), ``w0`` along the columns (axis 1).
     Each thread takes a band of output rows; it filters the input rows the
-    band needs along axis 2 into a ring of ``k0`` rows and forms each output
-    row from the ring, so the image is read once and the intermediate never
-    leaves the cache.  The result equals the axis-2 pass followed by the
+    band needs along axis 2 into a ring of ``k0 + 1`` rows and forms the
+    output rows two at a time from the ring (each ring row loaded once for
+    both), so the image is read once and the intermediate never leaves the
+    cache.  The result equals the axis-2 pass followed by the
     axis-1 pass on the once-padded image (padded rows hold ``fill``, whose
     row-filtered value is used for the column pass).
 
-    scratch : (nthreads, (k0 + 1) * W + k1 - 1 + W)                 # SCRATCH
-    pointers : (nthreads, 2 * k0 + k1)                              # SCRATCH
+    scratch : (nthreads, (k0 + 2) * W + k1 - 1 + W)                 # SCRATCH
+    pointers : (nthreads, 2 * (k0 + 1) + k1)                        # SCRATCH
     """
     cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2]
     cdef Py_ssize_t k0 = w0.shape[0], k1 = w1.shape[0], P1 = idx1.shape[0]
     cdef const unsigned char *x8p = NULL
-    cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, t, s, tid, slot
-    cdef Py_ssize_t slen = scratch.shape[1]
+    cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, q, t, s, tid, slot
+    cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 1, fho = (k0 + 1) * W + P1
     cdef const real_t *xp
     cdef const real_t *wp0 = &w0[0]
     cdef const real_t *wp1 = &w1[0]
@@ -251,7 +275,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef bint parallel
     if B == 0 or H == 0 or W == 0:
         return
-    if (slen < k0 * W + P1 + W or P1 != W + k1 - 1 or pointers.shape[1] < 2 * k0 + k1
+    if (slen < fho + W or P1 != W + k1 - 1 or pointers.shape[1] < 2 * R + k1
             or scratch.shape[0] < nthreads or pointers.shape[0] < nthreads
             or idx0.shape[0] != H + k0 - 1):
         raise ValueError("correlate_2d: scratch buffers too small")
@@ -264,8 +288,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
         raise ValueError("correlate_2d: x must have the shape of out")
     # The row-filtered value of an all-fill row, computed once by the same
     # arithmetic as every other row (thread 0's scratch, before the region).
-    fh = sp + (k0 + 1) * W + P1 - W   # last W entries of every thread's scratch
-    line = sp + k0 * W
+    fh = sp + fho     # W entries after the ring and the line, in every thread's scratch
+    line = sp + R * W
     hrows = <const real_t **>pp
     for p in range(P1):
         line[p] = fill
@@ -273,7 +297,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
         hrows[t] = line + t
     _line(fh, W, hrows, wp1, k1, sym1)
     for tid in range(1, scratch.shape[0]):
-        memcpy(sp + tid * slen + (k0 + 1) * W + P1 - W, fh, W * sizeof(real_t))
+        memcpy(sp + tid * slen + fho, fh, W * sizeof(real_t))
 
     per = _items_per(H, B, nthreads)
     band = (H + per - 1) // per
@@ -289,11 +313,11 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                            chunksize=1, use_threads_if=parallel):
             tid = threadid()
             ring = sp + tid * slen
-            line = ring + k0 * W
+            line = ring + R * W
             fh = line + P1
             hrows = <const real_t **>(pp + tid * pointers.shape[1])
             slots = hrows + k1
-            vrows = slots + k0
+            vrows = slots + R
             for t in range(k1):
                 hrows[t] = line + t
             b = item // per
@@ -303,7 +327,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             if i1 > H:
                 i1 = H
             for p in range(i0, i1 + k0 - 1):
-                slot = p % k0
+                slot = p % R
                 s = ip0[p]
                 if s >= 0:
                     _pad_row(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line)
@@ -311,10 +335,17 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                     slots[slot] = ring + slot * W
                 else:
                     slots[slot] = fh
-                if p >= i0 + k0 - 1:
+                # Output row q has all its k0 rows once padded row p is in.
+                q = p - k0 + 1
+                if q > i0 and (q - i0) % 2 == 1:
+                    # Rows q - 1 and q together (k0 + 1 ring rows).
+                    for t in range(R):
+                        vrows[t] = slots[(q - 1 + t) % R]
+                    _line2(&out[b, q - 1, 0], &out[b, q, 0], W, vrows, wp0, k0, sym0)
+                elif q == i1 - 1:
                     for t in range(k0):
-                        vrows[t] = slots[(p - k0 + 1 + t) % k0]
-                    _line(&out[b, p - k0 + 1, 0], W, vrows, wp0, k0, sym0)
+                        vrows[t] = slots[(q + t) % R]
+                    _line(&out[b, q, 0], W, vrows, wp0, k0, sym0)
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, in
 # every code path: an output's value then depends only on its position, not
