@@ -112,6 +112,47 @@ cdef inline void _pad_row(const real_t *xp, const unsigned char *x8, Py_ssize_t 
         buf[p] = <real_t>src8[s] if s >= 0 else fill
 
 
+cdef inline void _row_pass(const real_t *xp, const unsigned char *x8, Py_ssize_t row,
+                           Py_ssize_t W, const Py_ssize_t *idx, Py_ssize_t P,
+                           Py_ssize_t before, real_t fill, real_t *line,
+                           const real_t **rows, const real_t *w, Py_ssize_t k, int sym,
+                           real_t *o) noexcept nogil:
+    """Correlate image row ``row`` (length ``W``, padded by ``idx``) with ``w`` into ``o``.
+
+    ``rows`` is a k-entry table holding ``line + t`` on entry and on return.
+    A float row is read in place: only the outputs whose window crosses an
+    edge read a padded copy of the row's ends (``line``), which saves a copy
+    of every row; each output gets the same values and arithmetic either way.
+    """
+    cdef Py_ssize_t after = k - 1 - before, p, t, s, n
+    cdef const real_t *src
+    if x8 != NULL or W < k:
+        _pad_row(xp, x8, row, W, idx, P, before, fill, line)
+        _line(o, W, rows, w, k, sym)
+        return
+    src = xp + row * W
+    if before > 0:
+        # Padded positions 0 .. before + k - 2: the border, then the image.
+        for p in range(before):
+            s = idx[p]
+            line[p] = src[s] if s >= 0 else fill
+        memcpy(line + before, src, (k - 1) * sizeof(real_t))
+        _line(o, before, rows, w, k, sym)
+    n = W - k + 1
+    for t in range(k):
+        rows[t] = src + t
+    _line(o + before, n, rows, w, k, sym)
+    for t in range(k):
+        rows[t] = line + t
+    if after > 0:
+        # Padded positions W - after .. P - 1 into line[0 ..].
+        memcpy(line, src + W - k + 1, (k - 1) * sizeof(real_t))
+        for p in range(W + before, P):
+            s = idx[p]
+            line[p - (W - after)] = src[s] if s >= 0 else fill
+        _line(o + W - after, after, rows, w, k, sym)
+
+
 cdef inline Py_ssize_t _items_per(Py_ssize_t count, Py_ssize_t outer,
                                   int nthreads) noexcept nogil:
     """Split ``count`` units of each of ``outer`` blocks into ~4 items per thread."""
@@ -187,10 +228,10 @@ def correlate_axis(const real_t[:, :, ::1] x not None,
                 # One contiguous line: pad it into the thread's buffer, then
                 # the k shifted views of the buffer are the rows.
                 buf = &scratch[tid, 0]
-                _pad_line(xp + item * n, n, 1, ip, P, before, fill, buf)
                 for t in range(k):
                     rows[t] = buf + t
-                _line(&out[item, 0, 0], n, rows, wp, k, sym)
+                _row_pass(xp, NULL, item, n, ip, P, before, fill, buf, rows, wp, k, sym,
+                          &out[item, 0, 0])
             else:
                 o = item // per
                 blk = item - o * per
@@ -330,8 +371,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                 slot = p % R
                 s = ip0[p]
                 if s >= 0:
-                    _pad_row(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line)
-                    _line(ring + slot * W, W, hrows, wp1, k1, sym1)
+                    _row_pass(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line,
+                              hrows, wp1, k1, sym1, ring + slot * W)
                     slots[slot] = ring + slot * W
                 else:
                     slots[slot] = fh
