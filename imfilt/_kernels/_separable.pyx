@@ -86,6 +86,74 @@ cdef inline void _pad_line(const real_t *src, Py_ssize_t n, Py_ssize_t stride,
         buf[p] = src[s * stride] if s >= 0 else fill
 
 
+cdef inline void _pad_range(const real_t *src, const unsigned char *src8, Py_ssize_t W,
+                            const Py_ssize_t *idx, Py_ssize_t before, real_t fill,
+                            Py_ssize_t p0, Py_ssize_t p1, real_t *buf) noexcept nogil:
+    """``buf[p - p0] = padded row[p]`` for ``p0 <= p < p1``, reading ``src8``
+    (uint8, converted exactly) when not NULL, else ``src``."""
+    cdef Py_ssize_t p, s, a = p0 if p0 > before else before
+    cdef Py_ssize_t e = p1 if p1 < before + W else before + W
+    for p in range(p0, p1 if p1 < before else before):
+        s = idx[p]
+        if s < 0:
+            buf[p - p0] = fill
+        elif src8 != NULL:
+            buf[p - p0] = <real_t>src8[s]
+        else:
+            buf[p - p0] = src[s]
+    if a < e:
+        if src8 != NULL:
+            for p in range(a, e):
+                buf[p - p0] = <real_t>src8[p - before]
+        else:
+            memcpy(buf + a - p0, src + a - before, (e - a) * sizeof(real_t))
+    for p in range(p0 if p0 > before + W else before + W, p1):
+        s = idx[p]
+        if s < 0:
+            buf[p - p0] = fill
+        elif src8 != NULL:
+            buf[p - p0] = <real_t>src8[s]
+        else:
+            buf[p - p0] = src[s]
+
+
+cdef inline void _row_seg(const real_t *src, const unsigned char *src8, Py_ssize_t W,
+                          const Py_ssize_t *idx, Py_ssize_t before, real_t fill,
+                          real_t *line, const real_t **rows, const real_t *w,
+                          Py_ssize_t k, int sym, Py_ssize_t c0, Py_ssize_t c1,
+                          real_t *o) noexcept nogil:
+    """Outputs ``c0 .. c1 - 1`` of one row (``src`` or ``src8``, length ``W``,
+    padded by ``idx``) correlated with ``w``, into ``o[0 .. c1 - c0 - 1]``.
+
+    ``rows`` is a k-entry table holding ``line + t`` on entry and on return.
+    A float row is read in place: only the outputs whose window crosses an
+    edge read a padded copy of the row's ends (``line``); a uint8 row is
+    converted into ``line``.  Each output gets the same values and the same
+    arithmetic either way.
+    """
+    cdef Py_ssize_t after = k - 1 - before, t, a, e
+    if src8 != NULL or W < k:
+        _pad_range(src, src8, W, idx, before, fill, c0, c1 + k - 1, line)
+        _line(o, c1 - c0, rows, w, k, sym)
+        return
+    e = c1 if c1 < before else before
+    if c0 < e:
+        _pad_range(src, NULL, W, idx, before, fill, c0, e + k - 1, line)
+        _line(o, e - c0, rows, w, k, sym)
+    a = c0 if c0 > before else before
+    e = c1 if c1 < W - after else W - after
+    if a < e:
+        for t in range(k):
+            rows[t] = src + (a - before) + t
+        _line(o + a - c0, e - a, rows, w, k, sym)
+        for t in range(k):
+            rows[t] = line + t
+    a = c0 if c0 > W - after else W - after
+    if a < c1:
+        _pad_range(src, NULL, W, idx, before, fill, a, c1 + k - 1, line)
+        _line(o + a - c0, c1 - a, rows, w, k, sym)
+
+
 cdef inline void _pad_row(const real_t *xp, const unsigned char *x8, Py_ssize_t row,
                           Py_ssize_t W, const Py_ssize_t *idx, Py_ssize_t P,
                           Py_ssize_t before, real_t fill, real_t *buf) noexcept nogil:
@@ -94,63 +162,8 @@ cdef inline void _pad_row(const real_t *xp, const unsigned char *x8, Py_ssize_t 
     Reading uint8 directly saves the caller a full conversion pass; the
     values are exact in float32/float64, so the result does not change.
     """
-    cdef Py_ssize_t p, s, stop = before + W
-    cdef const unsigned char *src8
-    if x8 == NULL:
-        _pad_line(xp + row * W, W, 1, idx, P, before, fill, buf)
-        return
-    src8 = x8 + row * W
-    if stop > P:
-        stop = P
-    for p in range(before):
-        s = idx[p]
-        buf[p] = <real_t>src8[s] if s >= 0 else fill
-    for p in range(before, stop):
-        buf[p] = <real_t>src8[p - before]
-    for p in range(stop, P):
-        s = idx[p]
-        buf[p] = <real_t>src8[s] if s >= 0 else fill
-
-
-cdef inline void _row_pass(const real_t *xp, const unsigned char *x8, Py_ssize_t row,
-                           Py_ssize_t W, const Py_ssize_t *idx, Py_ssize_t P,
-                           Py_ssize_t before, real_t fill, real_t *line,
-                           const real_t **rows, const real_t *w, Py_ssize_t k, int sym,
-                           real_t *o) noexcept nogil:
-    """Correlate image row ``row`` (length ``W``, padded by ``idx``) with ``w`` into ``o``.
-
-    ``rows`` is a k-entry table holding ``line + t`` on entry and on return.
-    A float row is read in place: only the outputs whose window crosses an
-    edge read a padded copy of the row's ends (``line``), which saves a copy
-    of every row; each output gets the same values and arithmetic either way.
-    """
-    cdef Py_ssize_t after = k - 1 - before, p, t, s, n
-    cdef const real_t *src
-    if x8 != NULL or W < k:
-        _pad_row(xp, x8, row, W, idx, P, before, fill, line)
-        _line(o, W, rows, w, k, sym)
-        return
-    src = xp + row * W
-    if before > 0:
-        # Padded positions 0 .. before + k - 2: the border, then the image.
-        for p in range(before):
-            s = idx[p]
-            line[p] = src[s] if s >= 0 else fill
-        memcpy(line + before, src, (k - 1) * sizeof(real_t))
-        _line(o, before, rows, w, k, sym)
-    n = W - k + 1
-    for t in range(k):
-        rows[t] = src + t
-    _line(o + before, n, rows, w, k, sym)
-    for t in range(k):
-        rows[t] = line + t
-    if after > 0:
-        # Padded positions W - after .. P - 1 into line[0 ..].
-        memcpy(line, src + W - k + 1, (k - 1) * sizeof(real_t))
-        for p in range(W + before, P):
-            s = idx[p]
-            line[p - (W - after)] = src[s] if s >= 0 else fill
-        _line(o + W - after, after, rows, w, k, sym)
+    _pad_range(xp + row * W, (x8 + row * W) if x8 != NULL else NULL, W, idx, before, fill,
+               0, P, buf)
 
 
 cdef inline Py_ssize_t _items_per(Py_ssize_t count, Py_ssize_t outer,
@@ -230,8 +243,8 @@ def correlate_axis(const real_t[:, :, ::1] x not None,
                 buf = &scratch[tid, 0]
                 for t in range(k):
                     rows[t] = buf + t
-                _row_pass(xp, NULL, item, n, ip, P, before, fill, buf, rows, wp, k, sym,
-                          &out[item, 0, 0])
+                _row_seg(xp + item * n, NULL, n, ip, before, fill, buf, rows, wp, k, sym,
+                         0, n, &out[item, 0, 0])
             else:
                 o = item // per
                 blk = item - o * per
@@ -300,6 +313,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef const unsigned char *x8p = NULL
     cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, q, t, s, tid, slot
     cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 1, fho = (k0 + 1) * W + P1
+    cdef Py_ssize_t c0, cw, CW
     cdef const real_t *xp
     cdef const real_t *wp0 = &w0[0]
     cdef const real_t *wp1 = &w1[0]
@@ -340,6 +354,13 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     for tid in range(1, scratch.shape[0]):
         memcpy(sp + tid * slen + fho, fh, W * sizeof(real_t))
 
+    # Strip width: the k0 + 1 ring rows of a strip fill about 32 KiB.
+    CW = 32768 // (R * <Py_ssize_t>sizeof(real_t))
+    CW = CW - CW % 32
+    if CW < 64:
+        CW = 64
+    if CW > W:
+        CW = W
     per = _items_per(H, B, nthreads)
     band = (H + per - 1) // per
     if band < 4 * k0:
@@ -367,26 +388,35 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             i1 = i0 + band
             if i1 > H:
                 i1 = H
-            for p in range(i0, i1 + k0 - 1):
-                slot = p % R
-                s = ip0[p]
-                if s >= 0:
-                    _row_pass(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line,
-                              hrows, wp1, k1, sym1, ring + slot * W)
-                    slots[slot] = ring + slot * W
-                else:
-                    slots[slot] = fh
-                # Output row q has all its k0 rows once padded row p is in.
-                q = p - k0 + 1
-                if q > i0 and (q - i0) % 2 == 1:
-                    # Rows q - 1 and q together (k0 + 1 ring rows).
-                    for t in range(R):
-                        vrows[t] = slots[(q - 1 + t) % R]
-                    _line2(&out[b, q - 1, 0], &out[b, q, 0], W, vrows, wp0, k0, sym0)
-                elif q == i1 - 1:
-                    for t in range(k0):
-                        vrows[t] = slots[(q + t) % R]
-                    _line(&out[b, q, 0], W, vrows, wp0, k0, sym0)
+            # Strips of cw columns: the ring of a strip stays in L1.
+            c0 = 0
+            while c0 < W:
+                cw = W - c0
+                if cw > CW:
+                    cw = CW
+                for p in range(i0, i1 + k0 - 1):
+                    slot = p % R
+                    s = ip0[p]
+                    if s >= 0:
+                        _row_seg(xp + (b * H + s) * W,
+                                 (x8p + (b * H + s) * W) if x8p != NULL else NULL,
+                                 W, ip1, before1, fill, line, hrows, wp1, k1, sym1,
+                                 c0, c0 + cw, ring + slot * CW)
+                        slots[slot] = ring + slot * CW
+                    else:
+                        slots[slot] = fh + c0
+                    # Output row q has all its k0 rows once padded row p is in.
+                    q = p - k0 + 1
+                    if q > i0 and (q - i0) % 2 == 1:
+                        # Rows q - 1 and q together (k0 + 1 ring rows).
+                        for t in range(R):
+                            vrows[t] = slots[(q - 1 + t) % R]
+                        _line2(&out[b, q - 1, c0], &out[b, q, c0], cw, vrows, wp0, k0, sym0)
+                    elif q == i1 - 1:
+                        for t in range(k0):
+                            vrows[t] = slots[(q + t) % R]
+                        _line(&out[b, q, c0], cw, vrows, wp0, k0, sym0)
+                c0 = c0 + cw
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, in
 # every code path: an output's value then depends only on its position, not
