@@ -42,6 +42,7 @@ cdef extern from "_sepline.h" nogil:
                              const float *w, Py_ssize_t k, int sym) noexcept
     void imfilt_sepline2_f64(double *o0, double *o1, Py_ssize_t n, const double **rows,
                              const double *w, Py_ssize_t k, int sym) noexcept
+    void imfilt_sep_prefetch(const void *p, Py_ssize_t nbytes) noexcept
 
 
 cdef inline void _line(real_t *o, Py_ssize_t n, const real_t **rows,
@@ -396,6 +397,14 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                     cw = CW
                 for p in range(i0, i1 + k0 - 1):
                     slot = p % R
+                    if p + 1 < i1 + k0 - 1 and ip0[p + 1] >= 0:
+                        # The next source row of the strip is on its way
+                        # while this one is filtered.
+                        s = (b * H + ip0[p + 1]) * W + c0
+                        if x8p != NULL:
+                            imfilt_sep_prefetch(x8p + s, cw)
+                        else:
+                            imfilt_sep_prefetch(xp + s, cw * sizeof(real_t))
                     s = ip0[p]
                     if s >= 0:
                         _row_seg(xp + (b * H + s) * W,

@@ -110,7 +110,6 @@ static void NAME(T *o0, T *o1, ptrdiff_t n, const T **rows, const T *w,         
 }
 
 #if IMFILT_SEP_VEC
-#define IMFILT_SEP_NB (IMFILT_SEP_WIDE ? 4 : 4)
 #define IMFILT_SEP_PAIR(VT, p, q, off, SYM)                                     \
     (SYM > 0 ? IMFILT_SEP_LOAD(VT, (p) + (off)) + IMFILT_SEP_LOAD(VT, (q) + (off)) \
              : IMFILT_SEP_LOAD(VT, (p) + (off)) - IMFILT_SEP_LOAD(VT, (q) + (off)))
@@ -146,6 +145,26 @@ static void NAME(T *o0, T *o1, ptrdiff_t n, const T **rows, const T *w,         
         IMFILT_SEP_STORE(o + j + VL, a1);                                       \
         IMFILT_SEP_STORE(o + j + 2 * VL, a2);                                   \
         IMFILT_SEP_STORE(o + j + 3 * VL, a3);                                   \
+    }                                                                           \
+    IMFILT_SEP_VBLOCK1(T, VT, VL, SYM, o, rows)
+#define IMFILT_SEP_VBLOCK1(T, VT, VL, SYM, o, rows)                             \
+    for (; j + VL <= n; j += VL) {                                              \
+        VT a0, s;                                                               \
+        ptrdiff_t c = SYM == 0 ? 0 : h;                                         \
+        a0 = w[c] * IMFILT_SEP_LOAD(VT, rows[c] + j);                           \
+        if (SYM == 0) {                                                         \
+            for (t = 1; t < k; t++) {                                           \
+                s = (VT){} + w[t];                                              \
+                a0 = IMFILT_SEP_VFMA_##T(a0, IMFILT_SEP_LOAD(VT, rows[t] + j), s); \
+            }                                                                   \
+        } else {                                                                \
+            for (t = 0; t < h; t++) {                                           \
+                const T *p = rows[t] + j, *q = rows[k - 1 - t] + j;             \
+                s = (VT){} + w[t];                                              \
+                a0 = IMFILT_SEP_VFMA_##T(a0, IMFILT_SEP_PAIR(VT, p, q, 0, SYM), s); \
+            }                                                                   \
+        }                                                                       \
+        IMFILT_SEP_STORE(o + j, a0);                                            \
     }
 
 /* Two output rows, NB2 vectors wide.  Row table R[0..k]: o0 reads R[0..k-1],
@@ -206,11 +225,24 @@ static void NAME(T *o0, T *o1, ptrdiff_t n, const T **rows, const T *w,         
             IMFILT_SEP_STORE(o0 + j + m_ * VL, x[m_]);                          \
             IMFILT_SEP_STORE(o1 + j + m_ * VL, y[m_]);                          \
         }                                                                       \
+    }                                                                           \
+    if (j < n) {                                                                \
+        /* the rest, one vector at a time: each row on its own */               \
+        ptrdiff_t j0_ = j;                                                      \
+        T *o_ = o0;                                                             \
+        const T **r_ = rows;                                                    \
+        for (int z_ = 0; z_ < 2; z_++) {                                        \
+            j = j0_;                                                            \
+            IMFILT_SEP_VBLOCK1(T, VT, VL, SYM, o_, r_)                          \
+            o_ = o1; r_ = rows1;                                                \
+        }                                                                       \
+        j = j0_ + ((n - j0_) / VL) * VL;                                        \
     }
 #define IMFILT_SEP_NB2 (IMFILT_SEP_WIDE ? 4 : 2)
 #else
 #define IMFILT_SEP_VBLOCK(T, VT, VL, SYM)
 #define IMFILT_SEP_VBLOCK2(T, VT, VL, SYM)
+#define IMFILT_SEP_VBLOCK1(T, VT, VL, SYM, o, rows)
 typedef float imfilt_sv8f;
 typedef double imfilt_sv4d;
 #endif
@@ -242,6 +274,18 @@ static inline void imfilt_sepline_f64(double *o, ptrdiff_t n, const double **row
     if (sym > 0) imfilt_sep_f64_s(o, n, rows, w, k);
     else if (sym < 0) imfilt_sep_f64_a(o, n, rows, w, k);
     else imfilt_sep_f64_g(o, n, rows, w, k);
+}
+
+/* Ask for ``bytes`` from ``p`` on (the next source row of a strip). */
+static inline void imfilt_sep_prefetch(const void *p, ptrdiff_t bytes)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    const char *c = (const char *)p;
+    for (ptrdiff_t i = 0; i < bytes; i += 64)
+        __builtin_prefetch(c + i, 0, 3);
+#else
+    (void)p; (void)bytes;
+#endif
 }
 
 /* Two consecutive output rows from k + 1 row pointers. */
