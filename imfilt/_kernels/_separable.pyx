@@ -314,7 +314,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef const unsigned char *x8p = NULL
     cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, q, t, s, tid, slot
     cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 1, fho = (k0 + 1) * W + P1
-    cdef Py_ssize_t c0, cw, CW
+    cdef Py_ssize_t c0, cw, CW, nstrips
     cdef const real_t *xp
     cdef const real_t *wp0 = &w0[0]
     cdef const real_t *wp1 = &w1[0]
@@ -362,14 +362,19 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
         CW = 64
     if CW > W:
         CW = W
-    per = _items_per(H, B, nthreads)
+    # Work items are (image, band of rows, strip): strips are independent
+    # (only the row pass reads a few columns beyond a strip), so they give
+    # the threads many items without recomputing the k0 - 1 halo rows of a
+    # band; bands split the image only when there are few strips.
+    nstrips = (W + CW - 1) // CW
+    per = _items_per(H, B * nstrips, nthreads)
     band = (H + per - 1) // per
     if band < 4 * k0:
         band = 4 * k0   # the k0 - 1 halo rows are recomputed per band
     if band > H:
         band = H
     per = (H + band - 1) // band
-    nitems = B * per
+    nitems = B * per * nstrips
     parallel = nthreads > 1 and nitems > 1 and B * H * W * (k0 + k1) >= min_parallel_work
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
@@ -383,49 +388,48 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             vrows = slots + R
             for t in range(k1):
                 hrows[t] = line + t
-            b = item // per
-            blk = item - b * per
+            b = item // (per * nstrips)
+            blk = item - b * per * nstrips
+            c0 = (blk % nstrips) * CW
+            blk = blk // nstrips
             i0 = blk * band
             i1 = i0 + band
             if i1 > H:
                 i1 = H
-            # Strips of cw columns: the ring of a strip stays in L1.
-            c0 = 0
-            while c0 < W:
-                cw = W - c0
-                if cw > CW:
-                    cw = CW
-                for p in range(i0, i1 + k0 - 1):
-                    slot = p % R
-                    if p + 1 < i1 + k0 - 1 and ip0[p + 1] >= 0:
-                        # The next source row of the strip is on its way
-                        # while this one is filtered.
-                        s = (b * H + ip0[p + 1]) * W + c0
-                        if x8p != NULL:
-                            imfilt_sep_prefetch(x8p + s, cw)
-                        else:
-                            imfilt_sep_prefetch(xp + s, cw * sizeof(real_t))
-                    s = ip0[p]
-                    if s >= 0:
-                        _row_seg(xp + (b * H + s) * W,
-                                 (x8p + (b * H + s) * W) if x8p != NULL else NULL,
-                                 W, ip1, before1, fill, line, hrows, wp1, k1, sym1,
-                                 c0, c0 + cw, ring + slot * CW)
-                        slots[slot] = ring + slot * CW
+            # A strip of cw columns: its k0 + 1 ring rows stay in L1.
+            cw = W - c0
+            if cw > CW:
+                cw = CW
+            for p in range(i0, i1 + k0 - 1):
+                slot = p % R
+                if p + 1 < i1 + k0 - 1 and ip0[p + 1] >= 0:
+                    # The next source row of the strip is on its way
+                    # while this one is filtered.
+                    s = (b * H + ip0[p + 1]) * W + c0
+                    if x8p != NULL:
+                        imfilt_sep_prefetch(x8p + s, cw)
                     else:
-                        slots[slot] = fh + c0
-                    # Output row q has all its k0 rows once padded row p is in.
-                    q = p - k0 + 1
-                    if q > i0 and (q - i0) % 2 == 1:
-                        # Rows q - 1 and q together (k0 + 1 ring rows).
-                        for t in range(R):
-                            vrows[t] = slots[(q - 1 + t) % R]
-                        _line2(&out[b, q - 1, c0], &out[b, q, c0], cw, vrows, wp0, k0, sym0)
-                    elif q == i1 - 1:
-                        for t in range(k0):
-                            vrows[t] = slots[(q + t) % R]
-                        _line(&out[b, q, c0], cw, vrows, wp0, k0, sym0)
-                c0 = c0 + cw
+                        imfilt_sep_prefetch(xp + s, cw * sizeof(real_t))
+                s = ip0[p]
+                if s >= 0:
+                    _row_seg(xp + (b * H + s) * W,
+                             (x8p + (b * H + s) * W) if x8p != NULL else NULL,
+                             W, ip1, before1, fill, line, hrows, wp1, k1, sym1,
+                             c0, c0 + cw, ring + slot * CW)
+                    slots[slot] = ring + slot * CW
+                else:
+                    slots[slot] = fh + c0
+                # Output row q has all its k0 rows once padded row p is in.
+                q = p - k0 + 1
+                if q > i0 and (q - i0) % 2 == 1:
+                    # Rows q - 1 and q together (k0 + 1 ring rows).
+                    for t in range(R):
+                        vrows[t] = slots[(q - 1 + t) % R]
+                    _line2(&out[b, q - 1, c0], &out[b, q, c0], cw, vrows, wp0, k0, sym0)
+                elif q == i1 - 1:
+                    for t in range(k0):
+                        vrows[t] = slots[(q + t) % R]
+                    _line(&out[b, q, c0], cw, vrows, wp0, k0, sym0)
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, in
 # every code path: an output's value then depends only on its position, not
