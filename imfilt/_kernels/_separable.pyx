@@ -167,6 +167,17 @@ cdef inline void _pad_row(const real_t *xp, const unsigned char *x8, Py_ssize_t 
                0, P, buf)
 
 
+cdef inline void _ring_order(const real_t **slots, const real_t **rows, Py_ssize_t R,
+                             Py_ssize_t first, Py_ssize_t count) noexcept nogil:
+    """``rows[t] = slots[(first + t) % R]`` for t < count (no division per row)."""
+    cdef Py_ssize_t t, i = first % R
+    for t in range(count):
+        rows[t] = slots[i]
+        i = i + 1
+        if i == R:
+            i = 0
+
+
 cdef inline Py_ssize_t _items_per(Py_ssize_t count, Py_ssize_t outer,
                                   int nthreads) noexcept nogil:
     """Split ``count`` units of each of ``outer`` blocks into ~4 items per thread."""
@@ -422,13 +433,13 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                 # Output row q has all its k0 rows once padded row p is in.
                 q = p - k0 + 1
                 if q > i0 and (q - i0) % 2 == 1:
-                    # Rows q - 1 and q together (k0 + 1 ring rows).
-                    for t in range(R):
-                        vrows[t] = slots[(q - 1 + t) % R]
+                    # Rows q - 1 and q together (k0 + 1 ring rows), oldest
+                    # first: padded rows q - 1 .. p, the slot after p's.
+                    _ring_order(slots, vrows, R, slot + 1, R)
                     _line2(&out[b, q - 1, c0], &out[b, q, c0], cw, vrows, wp0, k0, sym0)
                 elif q == i1 - 1:
-                    for t in range(k0):
-                        vrows[t] = slots[(q + t) % R]
+                    # Padded rows q .. p.
+                    _ring_order(slots, vrows, R, slot + 2, k0)
                     _line(&out[b, q, c0], cw, vrows, wp0, k0, sym0)
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, in
