@@ -221,7 +221,7 @@ def correlate_axis(const real_t[:, :, ::1] x not None,
     cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
     cdef Py_ssize_t k = w.shape[0], P = idx.shape[0]
     cdef Py_ssize_t per, band, nitems, item, o, blk, i, i0, i1, t, s, c0, cw, tid, m
-    cdef Py_ssize_t chunk = 16384 // sizeof(real_t)
+    cdef Py_ssize_t chunk
     cdef const real_t *xp
     cdef const real_t *wp = &w[0]
     cdef const real_t *fp
@@ -233,6 +233,11 @@ def correlate_axis(const real_t[:, :, ::1] x not None,
         return
     if pointers.shape[1] < k + 1 or pointers.shape[0] < nthreads:
         raise ValueError("correlate_axis: pointers must be (nthreads, k + 1)")
+    # Column chunk: the k + 1 input rows of a chunk fill about 32 KiB (L1).
+    chunk = 32768 // ((k + 1) * <Py_ssize_t>sizeof(real_t))
+    chunk = chunk - chunk % 32
+    if chunk < 256:
+        chunk = 256
     xp = &x[0, 0, 0]
     fp = &fillrow[0]
     if inner == 1:
