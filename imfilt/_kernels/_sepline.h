@@ -113,58 +113,34 @@ static void NAME(T *o0, T *o1, ptrdiff_t n, const T **rows, const T *w,         
 #define IMFILT_SEP_PAIR(VT, p, q, off, SYM)                                     \
     (SYM > 0 ? IMFILT_SEP_LOAD(VT, (p) + (off)) + IMFILT_SEP_LOAD(VT, (q) + (off)) \
              : IMFILT_SEP_LOAD(VT, (p) + (off)) - IMFILT_SEP_LOAD(VT, (q) + (off)))
+/* Blocks of NB vectors (NB accumulators in flight), then single vectors. */
 #define IMFILT_SEP_VBLOCK(T, VT, VL, SYM)                                       \
-    for (; j + 4 * VL <= n; j += 4 * VL) {                                      \
-        VT a0, a1, a2, a3, s;                                                   \
+    IMFILT_SEP_VBLOCKN(T, VT, VL, SYM, 4, o, rows)                              \
+    IMFILT_SEP_VBLOCKN(T, VT, VL, SYM, 1, o, rows)
+#define IMFILT_SEP_VBLOCKN(T, VT, VL, SYM, NB, o, rows)                         \
+    for (; j + (NB) * VL <= n; j += (NB) * VL) {                                \
+        VT a[NB], s;                                                            \
+        int m_;                                                                 \
         ptrdiff_t c = SYM == 0 ? 0 : h;                                         \
-        const T *r = rows[c] + j;                                               \
-        T sc = w[c];                                                            \
-        a0 = sc * IMFILT_SEP_LOAD(VT, r);                                       \
-        a1 = sc * IMFILT_SEP_LOAD(VT, r + VL);                                  \
-        a2 = sc * IMFILT_SEP_LOAD(VT, r + 2 * VL);                              \
-        a3 = sc * IMFILT_SEP_LOAD(VT, r + 3 * VL);                              \
+        for (m_ = 0; m_ < (NB); m_++)                                           \
+            a[m_] = w[c] * IMFILT_SEP_LOAD(VT, rows[c] + j + m_ * VL);          \
         if (SYM == 0) {                                                         \
             for (t = 1; t < k; t++) {                                           \
-                r = rows[t] + j; s = (VT){} + w[t];                             \
-                a0 = IMFILT_SEP_VFMA_##T(a0, IMFILT_SEP_LOAD(VT, r), s);        \
-                a1 = IMFILT_SEP_VFMA_##T(a1, IMFILT_SEP_LOAD(VT, r + VL), s);   \
-                a2 = IMFILT_SEP_VFMA_##T(a2, IMFILT_SEP_LOAD(VT, r + 2 * VL), s); \
-                a3 = IMFILT_SEP_VFMA_##T(a3, IMFILT_SEP_LOAD(VT, r + 3 * VL), s); \
+                const T *r = rows[t] + j;                                       \
+                s = (VT){} + w[t];                                              \
+                for (m_ = 0; m_ < (NB); m_++)                                   \
+                    a[m_] = IMFILT_SEP_VFMA_##T(a[m_], IMFILT_SEP_LOAD(VT, r + m_ * VL), s); \
             }                                                                   \
         } else {                                                                \
             for (t = 0; t < h; t++) {                                           \
                 const T *p = rows[t] + j, *q = rows[k - 1 - t] + j;             \
                 s = (VT){} + w[t];                                              \
-                a0 = IMFILT_SEP_VFMA_##T(a0, IMFILT_SEP_PAIR(VT, p, q, 0, SYM), s); \
-                a1 = IMFILT_SEP_VFMA_##T(a1, IMFILT_SEP_PAIR(VT, p, q, VL, SYM), s); \
-                a2 = IMFILT_SEP_VFMA_##T(a2, IMFILT_SEP_PAIR(VT, p, q, 2 * VL, SYM), s); \
-                a3 = IMFILT_SEP_VFMA_##T(a3, IMFILT_SEP_PAIR(VT, p, q, 3 * VL, SYM), s); \
+                for (m_ = 0; m_ < (NB); m_++)                                   \
+                    a[m_] = IMFILT_SEP_VFMA_##T(a[m_], IMFILT_SEP_PAIR(VT, p, q, m_ * VL, SYM), s); \
             }                                                                   \
         }                                                                       \
-        IMFILT_SEP_STORE(o + j, a0);                                            \
-        IMFILT_SEP_STORE(o + j + VL, a1);                                       \
-        IMFILT_SEP_STORE(o + j + 2 * VL, a2);                                   \
-        IMFILT_SEP_STORE(o + j + 3 * VL, a3);                                   \
-    }                                                                           \
-    IMFILT_SEP_VBLOCK1(T, VT, VL, SYM, o, rows)
-#define IMFILT_SEP_VBLOCK1(T, VT, VL, SYM, o, rows)                             \
-    for (; j + VL <= n; j += VL) {                                              \
-        VT a0, s;                                                               \
-        ptrdiff_t c = SYM == 0 ? 0 : h;                                         \
-        a0 = w[c] * IMFILT_SEP_LOAD(VT, rows[c] + j);                           \
-        if (SYM == 0) {                                                         \
-            for (t = 1; t < k; t++) {                                           \
-                s = (VT){} + w[t];                                              \
-                a0 = IMFILT_SEP_VFMA_##T(a0, IMFILT_SEP_LOAD(VT, rows[t] + j), s); \
-            }                                                                   \
-        } else {                                                                \
-            for (t = 0; t < h; t++) {                                           \
-                const T *p = rows[t] + j, *q = rows[k - 1 - t] + j;             \
-                s = (VT){} + w[t];                                              \
-                a0 = IMFILT_SEP_VFMA_##T(a0, IMFILT_SEP_PAIR(VT, p, q, 0, SYM), s); \
-            }                                                                   \
-        }                                                                       \
-        IMFILT_SEP_STORE(o + j, a0);                                            \
+        for (m_ = 0; m_ < (NB); m_++)                                           \
+            IMFILT_SEP_STORE(o + j + m_ * VL, a[m_]);                           \
     }
 
 /* Two output rows, NB2 vectors wide.  Row table R[0..k]: o0 reads R[0..k-1],
@@ -233,7 +209,7 @@ static void NAME(T *o0, T *o1, ptrdiff_t n, const T **rows, const T *w,         
         const T **r_ = rows;                                                    \
         for (int z_ = 0; z_ < 2; z_++) {                                        \
             j = j0_;                                                            \
-            IMFILT_SEP_VBLOCK1(T, VT, VL, SYM, o_, r_)                          \
+            IMFILT_SEP_VBLOCKN(T, VT, VL, SYM, 1, o_, r_)                          \
             o_ = o1; r_ = rows1;                                                \
         }                                                                       \
         j = j0_ + ((n - j0_) / VL) * VL;                                        \
@@ -242,7 +218,6 @@ static void NAME(T *o0, T *o1, ptrdiff_t n, const T **rows, const T *w,         
 #else
 #define IMFILT_SEP_VBLOCK(T, VT, VL, SYM)
 #define IMFILT_SEP_VBLOCK2(T, VT, VL, SYM)
-#define IMFILT_SEP_VBLOCK1(T, VT, VL, SYM, o, rows)
 typedef float imfilt_sv8f;
 typedef double imfilt_sv4d;
 #endif
