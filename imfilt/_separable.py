@@ -138,7 +138,7 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
         acc = np.empty((nt, 1), dtype=np.float64)
         per_value, min_rows, align = k * _SECONDS_PER_TAP, 4 * nt, 1
     scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
-    pointers = np.empty((nt, k), dtype=np.intp)
+    pointers = np.empty((nt, k + 1), dtype=np.intp)
     sym = weights_symmetry(w) if not box else 0
     if inner == 1:
         # Lines along the contiguous axis: groups of whole lines.
@@ -194,8 +194,8 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     w1 = np.ascontiguousarray(p1.weights, dtype=real)
     nt = max(1, nthreads)
     P1 = W + k1 - 1
-    scratch = np.empty((nt, k0 * W + P1 + W), dtype=real)
-    pointers = np.empty((nt, 2 * k0 + k1), dtype=np.intp)
+    scratch = np.empty((nt, (k0 + 1) * W + P1 + W), dtype=real)
+    pointers = np.empty((nt, 2 * (k0 + 1) + k1), dtype=np.intp)
 
     def call(x, x8, out, idx, r0):
         return ran_parallel(_FUSED[real](x, w0, w1, out, idx, idx1,

@@ -100,6 +100,33 @@ def test_fused_equals_two_single_passes(rng):
     np.testing.assert_array_equal(fused, b)
 
 
+@pytest.mark.parametrize("boundary", ["fill", "symm", "wrap", "reflect"])
+@pytest.mark.parametrize("source", ["float32", "uint8"])
+def test_fused_strips_and_row_pairs(boundary, source, rng):
+    # Wide rows and a long column kernel: the fused pass runs in column
+    # strips (ring rows in L1), forms output rows in pairs (odd band lengths
+    # leave one single row) and reads float rows in place except at the
+    # edges.  Every piece must give the single passes' bits and the
+    # reference's values, for any thread count.
+    shape = (2, 77, 701)
+    if source == "uint8":
+        x = rng.integers(0, 256, shape, dtype=np.uint8)
+    else:
+        x = rng.standard_normal(shape).astype(np.float32)
+    w0 = np.exp(-np.arange(-20, 21) ** 2 / 90.0)          # 41 taps, symmetric
+    w1 = rng.standard_normal(12)                           # even, general
+    passes = [S.Pass(1, w0), S.Pass(2, w1, before=3)]
+    fused = S.run_passes(x, passes, boundary, 0.5, np.float32, 1)
+    a = S.run_passes(x, [passes[1]], boundary, 0.5, np.float32, 1)
+    fill = S._next_fill(passes[1], 0.5, np.dtype(np.float32)) if boundary == "fill" else 0.5
+    b = S.run_passes(a, [passes[0]], boundary, fill, np.float32, 1)
+    np.testing.assert_array_equal(fused, b)
+    for nt in (2, 3):
+        np.testing.assert_array_equal(S.run_passes(x, passes, boundary, 0.5, np.float32, nt), fused)
+    ref = reference(x, passes, boundary, 0.5)
+    np.testing.assert_allclose(fused, ref, rtol=0, atol=tol(np.float32, 16 * np.abs(ref).max()))
+
+
 @pytest.mark.parametrize("boundary", ["fill", "symm", "wrap"])
 def test_fused_box_equals_two_single_passes(boundary, rng):
     # Running sums restart every 256 outputs in every path, so the fused 2-D

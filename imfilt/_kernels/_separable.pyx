@@ -35,6 +35,11 @@ cdef extern from "_sepline.h" nogil:
                             const float *w, Py_ssize_t k, int sym) noexcept
     void imfilt_sepline_f64(double *o, Py_ssize_t n, const double **rows,
                             const double *w, Py_ssize_t k, int sym) noexcept
+    void imfilt_sepline2_f32(float *o0, float *o1, Py_ssize_t n, const float **rows,
+                             const float *w, Py_ssize_t k, int sym) noexcept
+    void imfilt_sepline2_f64(double *o0, double *o1, Py_ssize_t n, const double **rows,
+                             const double *w, Py_ssize_t k, int sym) noexcept
+    void imfilt_sep_prefetch(const void *p, Py_ssize_t nbytes) noexcept
 
 
 cdef inline void _line(real_t *o, Py_ssize_t n, const real_t **rows,
@@ -43,6 +48,15 @@ cdef inline void _line(real_t *o, Py_ssize_t n, const real_t **rows,
         imfilt_sepline_f32(o, n, rows, w, k, sym)
     else:
         imfilt_sepline_f64(o, n, rows, w, k, sym)
+
+
+cdef inline void _line2(real_t *o0, real_t *o1, Py_ssize_t n, const real_t **rows,
+                        const real_t *w, Py_ssize_t k, int sym) noexcept nogil:
+    """Two consecutive output rows from ``k + 1`` rows (each row loaded once)."""
+    if real_t is float:
+        imfilt_sepline2_f32(o0, o1, n, rows, w, k, sym)
+    else:
+        imfilt_sepline2_f64(o0, o1, n, rows, w, k, sym)
 
 
 cdef inline void _pad_line(const real_t *src, Py_ssize_t n, Py_ssize_t stride,
@@ -70,6 +84,74 @@ cdef inline void _pad_line(const real_t *src, Py_ssize_t n, Py_ssize_t stride,
         buf[p] = src[s * stride] if s >= 0 else fill
 
 
+cdef inline void _pad_range(const real_t *src, const unsigned char *src8, Py_ssize_t W,
+                            const Py_ssize_t *idx, Py_ssize_t before, real_t fill,
+                            Py_ssize_t p0, Py_ssize_t p1, real_t *buf) noexcept nogil:
+    """``buf[p - p0] = padded row[p]`` for ``p0 <= p < p1``, reading ``src8``
+    (uint8, converted exactly) when not NULL, else ``src``."""
+    cdef Py_ssize_t p, s, a = p0 if p0 > before else before
+    cdef Py_ssize_t e = p1 if p1 < before + W else before + W
+    for p in range(p0, p1 if p1 < before else before):
+        s = idx[p]
+        if s < 0:
+            buf[p - p0] = fill
+        elif src8 != NULL:
+            buf[p - p0] = <real_t>src8[s]
+        else:
+            buf[p - p0] = src[s]
+    if a < e:
+        if src8 != NULL:
+            for p in range(a, e):
+                buf[p - p0] = <real_t>src8[p - before]
+        else:
+            memcpy(buf + a - p0, src + a - before, (e - a) * sizeof(real_t))
+    for p in range(p0 if p0 > before + W else before + W, p1):
+        s = idx[p]
+        if s < 0:
+            buf[p - p0] = fill
+        elif src8 != NULL:
+            buf[p - p0] = <real_t>src8[s]
+        else:
+            buf[p - p0] = src[s]
+
+
+cdef inline void _row_seg(const real_t *src, const unsigned char *src8, Py_ssize_t W,
+                          const Py_ssize_t *idx, Py_ssize_t before, real_t fill,
+                          real_t *line, const real_t **rows, const real_t *w,
+                          Py_ssize_t k, int sym, Py_ssize_t c0, Py_ssize_t c1,
+                          real_t *o) noexcept nogil:
+    """Outputs ``c0 .. c1 - 1`` of one row (``src`` or ``src8``, length ``W``,
+    padded by ``idx``) correlated with ``w``, into ``o[0 .. c1 - c0 - 1]``.
+
+    ``rows`` is a k-entry table holding ``line + t`` on entry and on return.
+    A float row is read in place: only the outputs whose window crosses an
+    edge read a padded copy of the row's ends (``line``); a uint8 row is
+    converted into ``line``.  Each output gets the same values and the same
+    arithmetic either way.
+    """
+    cdef Py_ssize_t after = k - 1 - before, t, a, e
+    if src8 != NULL or W < k:
+        _pad_range(src, src8, W, idx, before, fill, c0, c1 + k - 1, line)
+        _line(o, c1 - c0, rows, w, k, sym)
+        return
+    e = c1 if c1 < before else before
+    if c0 < e:
+        _pad_range(src, NULL, W, idx, before, fill, c0, e + k - 1, line)
+        _line(o, e - c0, rows, w, k, sym)
+    a = c0 if c0 > before else before
+    e = c1 if c1 < W - after else W - after
+    if a < e:
+        for t in range(k):
+            rows[t] = src + (a - before) + t
+        _line(o + a - c0, e - a, rows, w, k, sym)
+        for t in range(k):
+            rows[t] = line + t
+    a = c0 if c0 > W - after else W - after
+    if a < c1:
+        _pad_range(src, NULL, W, idx, before, fill, a, c1 + k - 1, line)
+        _line(o + a - c0, c1 - a, rows, w, k, sym)
+
+
 cdef inline void _pad_row(const real_t *xp, const unsigned char *x8, Py_ssize_t row,
                           Py_ssize_t W, const Py_ssize_t *idx, Py_ssize_t P,
                           Py_ssize_t before, real_t fill, real_t *buf) noexcept nogil:
@@ -78,22 +160,19 @@ cdef inline void _pad_row(const real_t *xp, const unsigned char *x8, Py_ssize_t 
     Reading uint8 directly saves the caller a full conversion pass; the
     values are exact in float32/float64, so the result does not change.
     """
-    cdef Py_ssize_t p, s, stop = before + W
-    cdef const unsigned char *src8
-    if x8 == NULL:
-        _pad_line(xp + row * W, W, 1, idx, P, before, fill, buf)
-        return
-    src8 = x8 + row * W
-    if stop > P:
-        stop = P
-    for p in range(before):
-        s = idx[p]
-        buf[p] = <real_t>src8[s] if s >= 0 else fill
-    for p in range(before, stop):
-        buf[p] = <real_t>src8[p - before]
-    for p in range(stop, P):
-        s = idx[p]
-        buf[p] = <real_t>src8[s] if s >= 0 else fill
+    _pad_range(xp + row * W, (x8 + row * W) if x8 != NULL else NULL, W, idx, before, fill,
+               0, P, buf)
+
+
+cdef inline void _ring_order(const real_t **slots, const real_t **rows, Py_ssize_t R,
+                             Py_ssize_t first, Py_ssize_t count) noexcept nogil:
+    """``rows[t] = slots[(first + t) % R]`` for t < count (no division per row)."""
+    cdef Py_ssize_t t, i = first % R
+    for t in range(count):
+        rows[t] = slots[i]
+        i = i + 1
+        if i == R:
+            i = 0
 
 
 cdef inline Py_ssize_t _items_per(Py_ssize_t count, Py_ssize_t outer,
@@ -110,24 +189,34 @@ cdef inline Py_ssize_t _items_per(Py_ssize_t count, Py_ssize_t outer,
 cdef inline void _corr_block(const real_t *xp, const real_t *fp, const Py_ssize_t *ip,
                              const real_t *wp, Py_ssize_t k, int sym, Py_ssize_t n,
                              Py_ssize_t inner, Py_ssize_t o, Py_ssize_t i0, Py_ssize_t i1,
-                             const real_t **rows, real_t *op) noexcept nogil:
-    """Output rows ``[i0, i1)`` of slab ``o`` of a correlation along a strided axis."""
-    cdef Py_ssize_t i, t, s, c0 = 0, cw
-    cdef Py_ssize_t chunk = 16384 // sizeof(real_t)
-    # Column chunks first, rows inside: the k input rows of a chunk stay
-    # in cache from one output row to the next.
+                             Py_ssize_t chunk, const real_t **rows, real_t *op) noexcept nogil:
+    """Output rows ``[i0, i1)`` of slab ``o`` of a correlation along a strided axis.
+
+    Column chunks of ``chunk`` first, rows inside: the k input rows of a
+    chunk stay in cache from one output row to the next.  Two output rows at
+    a time share their k - 1 common input rows (same arithmetic per output);
+    ``rows`` holds k + 1 entries.
+    """
+    cdef Py_ssize_t i, t, s, m, c0 = 0, cw
     while c0 < inner:
         cw = inner - c0
         if cw > chunk:
             cw = chunk
-        for i in range(i0, i1):
-            for t in range(k):
+        i = i0
+        while i < i1:
+            m = 2 if i + 1 < i1 else 1
+            for t in range(k + m - 1):
                 s = ip[i + t]
                 if s >= 0:
                     rows[t] = xp + (o * n + s) * inner + c0
                 else:
                     rows[t] = fp + c0
-            _line(op + (o * n + i) * inner + c0, cw, rows, wp, k, sym)
+            if m == 2:
+                _line2(op + (o * n + i) * inner + c0, op + (o * n + i + 1) * inner + c0, cw,
+                       rows, wp, k, sym)
+            else:
+                _line(op + (o * n + i) * inner + c0, cw, rows, wp, k, sym)
+            i = i + m
         c0 = c0 + cw
 
 
@@ -159,22 +248,24 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
 
     ``w1`` runs along the rows (axis 2), ``w0`` along the columns (axis 1).
     Each thread takes a band of output rows; it filters the input rows the
-    band needs along axis 2 into a ring of ``k0`` rows and forms each output
-    row from the ring, so the image is read once and the intermediate never
-    leaves the cache.  The result equals the axis-2 pass followed by the
+    band needs along axis 2 into a ring of ``k0 + 1`` rows and forms the
+    output rows two at a time from the ring (each ring row loaded once for
+    both), so the image is read once and the intermediate never leaves the
+    cache.  The result equals the axis-2 pass followed by the
     axis-1 pass on the once-padded image (padded rows hold ``fill``, whose
     row-filtered value is used for the column pass).
 
-    scratch : (nthreads, (k0 + 1) * W + k1 - 1 + W)                 # SCRATCH
-    pointers : (nthreads, 2 * k0 + k1)                              # SCRATCH
+    scratch : (nthreads, (k0 + 2) * W + k1 - 1 + W)                 # SCRATCH
+    pointers : (nthreads, 2 * (k0 + 1) + k1)                        # SCRATCH
 
     Returns the number of threads that ran (1 when serial).
     """
     cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2]
     cdef Py_ssize_t k0 = w0.shape[0], k1 = w1.shape[0], P1 = idx1.shape[0]
     cdef const unsigned char *x8p = NULL
-    cdef Py_ssize_t per, band, nitems, item, b, i0, i1, p, t, s, tid, slot
-    cdef Py_ssize_t slen = scratch.shape[1]
+    cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, q, t, s, tid, slot
+    cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 1, fho = (k0 + 1) * W + P1
+    cdef Py_ssize_t c0, cw, CW, nstrips
     cdef const real_t *xp
     cdef const real_t *wp0 = &w0[0]
     cdef const real_t *wp1 = &w1[0]
@@ -192,7 +283,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef int used = 1
     if B == 0 or H == 0 or W == 0:
         return 1
-    if (slen < k0 * W + P1 + W or P1 != W + k1 - 1 or pointers.shape[1] < 2 * k0 + k1
+    if (slen < fho + W or P1 != W + k1 - 1 or pointers.shape[1] < 2 * R + k1
             or scratch.shape[0] < nthreads or pointers.shape[0] < nthreads
             or idx0.shape[0] != H + k0 - 1):
         raise ValueError("correlate_2d: scratch buffers too small")
@@ -202,8 +293,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
         x8p = &x8[0, 0, 0]
     # The row-filtered value of an all-fill row, computed once by the same
     # arithmetic as every other row (thread 0's scratch, before the region).
-    fh = sp + (k0 + 1) * W + P1 - W   # last W entries of every thread's scratch
-    line = sp + k0 * W
+    fh = sp + fho     # W entries after the ring and the line, in every thread's scratch
+    line = sp + R * W
     hrows = <const real_t **>pp
     for p in range(P1):
         line[p] = fill
@@ -211,16 +302,28 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
         hrows[t] = line + t
     _line(fh, W, hrows, wp1, k1, sym1)
     for tid in range(1, scratch.shape[0]):
-        memcpy(sp + tid * slen + (k0 + 1) * W + P1 - W, fh, W * sizeof(real_t))
+        memcpy(sp + tid * slen + fho, fh, W * sizeof(real_t))
 
-    per = _items_per(H, B, nthreads)
+    # Strip width: the k0 + 1 ring rows of a strip fill about 32 KiB.
+    CW = 32768 // (R * <Py_ssize_t>sizeof(real_t))
+    CW = CW - CW % 32
+    if CW < 64:
+        CW = 64
+    if CW > W:
+        CW = W
+    # Work items are (image, band of rows, strip): strips are independent
+    # (only the row pass reads a few columns beyond a strip), so they give
+    # the threads many items without recomputing the k0 - 1 halo rows of a
+    # band; bands split the image only when there are few strips.
+    nstrips = (W + CW - 1) // CW
+    per = _items_per(H, B * nstrips, nthreads)
     band = (H + per - 1) // per
     if band < 4 * k0:
         band = 4 * k0   # the k0 - 1 halo rows are recomputed per band
     if band > H:
         band = H
     per = (H + band - 1) // band
-    nitems = B * per
+    nitems = B * per * nstrips
     parallel = nitems > 1 and use_threads(nthreads, B * H * W * (k0 + k1), min_parallel_work)
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
@@ -228,30 +331,55 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             imfilt_note_team(&used)
             tid = threadid()
             ring = sp + tid * slen
-            line = ring + k0 * W
+            line = ring + R * W
             fh = line + P1
             hrows = <const real_t **>(pp + tid * pointers.shape[1])
             slots = hrows + k1
-            vrows = slots + k0
+            vrows = slots + R
             for t in range(k1):
                 hrows[t] = line + t
-            # Work item: band item % per of image b.
-            b = item // per
-            i0 = (item % per) * band
-            i1 = imin(i0 + band, H)
+            b = item // (per * nstrips)
+            blk = item - b * per * nstrips
+            c0 = (blk % nstrips) * CW
+            blk = blk // nstrips
+            i0 = blk * band
+            i1 = i0 + band
+            if i1 > H:
+                i1 = H
+            # A strip of cw columns: its k0 + 1 ring rows stay in L1.
+            cw = W - c0
+            if cw > CW:
+                cw = CW
             for p in range(i0, i1 + k0 - 1):
-                slot = p % k0
+                slot = p % R
+                if p + 1 < i1 + k0 - 1 and ip0[p + 1] >= 0:
+                    # The next source row of the strip is on its way
+                    # while this one is filtered.
+                    s = (b * H + ip0[p + 1]) * W + c0
+                    if x8p != NULL:
+                        imfilt_sep_prefetch(x8p + s, cw)
+                    else:
+                        imfilt_sep_prefetch(xp + s, cw * sizeof(real_t))
                 s = ip0[p]
                 if s >= 0:
-                    _pad_row(xp, x8p, b * H + s, W, ip1, P1, before1, fill, line)
-                    _line(ring + slot * W, W, hrows, wp1, k1, sym1)
-                    slots[slot] = ring + slot * W
+                    _row_seg(xp + (b * H + s) * W,
+                             (x8p + (b * H + s) * W) if x8p != NULL else NULL,
+                             W, ip1, before1, fill, line, hrows, wp1, k1, sym1,
+                             c0, c0 + cw, ring + slot * CW)
+                    slots[slot] = ring + slot * CW
                 else:
-                    slots[slot] = fh
-                if p >= i0 + k0 - 1:
-                    for t in range(k0):
-                        vrows[t] = slots[(p - k0 + 1 + t) % k0]
-                    _line(&out[b, p - k0 + 1, 0], W, vrows, wp0, k0, sym0)
+                    slots[slot] = fh + c0
+                # Output row q has all its k0 rows once padded row p is in.
+                q = p - k0 + 1
+                if q > i0 and (q - i0) % 2 == 1:
+                    # Rows q - 1 and q together (k0 + 1 ring rows), oldest
+                    # first: padded rows q - 1 .. p, the slot after p's.
+                    _ring_order(slots, vrows, R, slot + 1, R)
+                    _line2(&out[b, q - 1, c0], &out[b, q, c0], cw, vrows, wp0, k0, sym0)
+                elif q == i1 - 1:
+                    # Padded rows q .. p.
+                    _ring_order(slots, vrows, R, slot + 2, k0)
+                    _line(&out[b, q, c0], cw, vrows, wp0, k0, sym0)
     return used
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, at
@@ -462,7 +590,7 @@ def filter_axis(const real_t[:, :, ::1] x not None,
     fillrow : (inner,) filled with ``fill``.                         # IN
     scratch : (nthreads, n + k - 1) per-thread line buffer (inner == 1).
     acc : (nthreads, chunk) running sums of a box (inner > 1).      # SCRATCH
-    pointers : (nthreads, k) per-thread row table (inner > 1).       # SCRATCH
+    pointers : (nthreads, k + 1) per-thread row table.               # SCRATCH
     min_parallel_work : below this many work items run on one thread.
 
     A box uses running sums in double, restarted every BOX_BAND outputs:
@@ -476,7 +604,7 @@ def filter_axis(const real_t[:, :, ::1] x not None,
     """
     cdef Py_ssize_t outer = x.shape[0], n = x.shape[1], inner = x.shape[2]
     cdef Py_ssize_t k = box if box > 0 else w.shape[0], P = idx.shape[0]
-    cdef Py_ssize_t chunk = acc.shape[1], nchunks = 1, nbands = 1
+    cdef Py_ssize_t chunk = acc.shape[1], nchunks = 1, nbands = 1, cchunk
     cdef Py_ssize_t per = 1, band = 1, nitems, item, o, i0, i1, t, c0, cw, tid
     cdef const real_t *xp
     cdef const real_t *wp = &w[0] if w.shape[0] > 0 else NULL
@@ -490,6 +618,14 @@ def filter_axis(const real_t[:, :, ::1] x not None,
     cdef int used = 1
     if outer == 0 or n == 0 or inner == 0:
         return 1
+    if pointers.shape[1] < k + 1 or pointers.shape[0] < nthreads:
+        raise ValueError("filter_axis: pointers must be (nthreads, k + 1)")
+    # Column chunk of a correlation: the k + 1 input rows of a chunk fill
+    # about 32 KiB (L1).
+    cchunk = 32768 // ((k + 1) * <Py_ssize_t>sizeof(real_t))
+    cchunk = cchunk - cchunk % 32
+    if cchunk < 256:
+        cchunk = 256
     xp = &x[0, 0, 0]
     fp = &fillrow[0]
     if inner == 1:
@@ -516,15 +652,17 @@ def filter_axis(const real_t[:, :, ::1] x not None,
             if inner == 1:
                 # One contiguous line: pad it into the thread's buffer.
                 buf = &scratch[tid, 0]
-                _pad_line(xp + item * n, n, 1, ip, P, before, fill, buf)
                 if box > 0:
+                    _pad_line(xp + item * n, n, 1, ip, P, before, fill, buf)
                     if _box_line(buf, &out[item, 0, 0], n, k, inv, first):
                         _box_fix(buf, &out[item, 0, 0], n, k, inv, first)
                 else:
-                    # the k shifted views of the buffer are the rows
+                    # Read in place; the k shifted views of the buffer are the
+                    # rows of the windows that cross an edge.
                     for t in range(k):
                         rows[t] = buf + t
-                    _line(&out[item, 0, 0], n, rows, wp, k, sym)
+                    _row_seg(xp + item * n, NULL, n, ip, before, fill, buf, rows, wp, k, sym,
+                             0, n, &out[item, 0, 0])
             elif box > 0:
                 o = item // (nchunks * nbands)
                 c0 = ((item // nbands) % nchunks) * chunk
@@ -542,8 +680,8 @@ def filter_axis(const real_t[:, :, ::1] x not None,
             else:
                 o = item // per
                 i0 = (item % per) * band
-                _corr_block(xp, fp, ip, wp, k, sym, n, inner, o, i0, imin(i0 + band, n), rows,
-                            &out[0, 0, 0])
+                _corr_block(xp, fp, ip, wp, k, sym, n, inner, o, i0, imin(i0 + band, n), cchunk,
+                            rows, &out[0, 0, 0])
     return used
 
 

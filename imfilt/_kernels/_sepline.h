@@ -9,35 +9,78 @@
  *
  * Order of operations (the same in the vector blocks and the scalar tail, so
  * an output does not depend on where its line starts or on how lines are
- * split between threads; the kernels are compiled with -ffp-contract=off so
- * nothing is fused behind our back):
- *   sym == 0 (general)        acc = w[0]*r0; acc += w[t]*rt for t = 1..k-1
- *   sym == 1 (w[t]=w[k-1-t])  acc = w[h]*rh; acc += w[t]*(rt + r(k-1-t)), t < h
- *   sym == -1 (w[t]=-w[k-1-t]) acc = w[h]*rh; acc += w[t]*(rt - r(k-1-t)), t < h
+ * split between threads):
+ *   sym == 0 (general)         acc = w[0]*r0; acc = fma(w[t], rt, acc), t = 1..k-1
+ *   sym == 1 (w[t]=w[k-1-t])   acc = w[h]*rh; acc = fma(w[t], rt + r(k-1-t), acc), t < h
+ *   sym == -1 (w[t]=-w[k-1-t]) acc = w[h]*rh; acc = fma(w[t], rt - r(k-1-t), acc), t < h
  * with h = k / 2 (k odd when sym != 0).  Folding the symmetric taps halves the
- * multiplications of Gaussian-like kernels.
+ * multiplications of Gaussian-like kernels.  The multiply-adds are fused
+ * explicitly, rounded once: the FMA instruction where the target has one,
+ * the C library's correctly rounded fma() otherwise (_fma.h), so every CPU
+ * level gives the same bits (the kernels are compiled with -ffp-contract=off
+ * so the compiler fuses nothing else behind our back).
+ *
+ * ``imfilt_sepline2_*`` computes two consecutive output rows from k + 1
+ * rows (o0 from rows 0..k-1, o1 from rows 1..k) with exactly the arithmetic
+ * above for each; every input row is loaded once for both outputs, which
+ * halves the memory traffic of a pass along a non-contiguous axis.
  */
 #ifndef IMFILT_SEPLINE_H
 #define IMFILT_SEPLINE_H
 
 #include <stddef.h>
 #include <string.h>
+#include "_fma.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define IMFILT_SEP_VEC 1
 /* 32-byte vectors: GCC keeps these in registers on every x86-64 target
  * (64-byte generic vectors are split and spilled unless 512-bit vectors are
- * preferred), four of them per block. */
+ * preferred). */
 typedef float imfilt_sv8f __attribute__((vector_size(32)));
 typedef double imfilt_sv4d __attribute__((vector_size(32)));
 #define IMFILT_SEP_LOAD(VT, p) ({ VT v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define IMFILT_SEP_STORE(p, v) do { __typeof__(v) s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
+#if defined(__FMA__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+/* acc + v * s (s a broadcast vector), one rounding. */
+#define IMFILT_SEP_VFMA_float(acc, v, s) \
+    ((imfilt_sv8f)_mm256_fmadd_ps((__m256)(v), (__m256)(s), (__m256)(acc)))
+#define IMFILT_SEP_VFMA_double(acc, v, s) \
+    ((imfilt_sv4d)_mm256_fmadd_pd((__m256d)(v), (__m256d)(s), (__m256d)(acc)))
+#else
+#define IMFILT_SEP_VFMA_float(acc, v, s) imfilt_fma_lanes_v8f((acc), (v), (s)[0])
+#define IMFILT_SEP_VFMA_double(acc, v, s) imfilt_fma_lanes_v4d((acc), (v), (s)[0])
+#endif
+/* 32 ymm registers with AVX-512VL: wider register blocks fit. */
+#if defined(__AVX512VL__)
+#define IMFILT_SEP_WIDE 1
+#else
+#define IMFILT_SEP_WIDE 0
+#endif
 #else
 #define IMFILT_SEP_VEC 0
 #endif
 
-/* TAP(x, p, q): the contribution of tap pair (p, q) for mode SYM, with x
- * the loader applied to pointers. */
+#define IMFILT_SEP_SFMA_float(acc, a, b) imfilt_fmaf((a), (b), (acc))
+#define IMFILT_SEP_SFMA_double(acc, a, b) imfilt_fma((a), (b), (acc))
+
+/* One output of the scalar path (also the tail of the vector path). */
+#define IMFILT_SEP_SCALAR(T, SYM, rows, j, acc)                                 \
+    do {                                                                        \
+        if (SYM == 0) {                                                         \
+            acc = w[0] * rows[0][j];                                            \
+            for (t = 1; t < k; t++)                                             \
+                acc = IMFILT_SEP_SFMA_##T(acc, w[t], rows[t][j]);               \
+        } else {                                                                \
+            acc = w[h] * rows[h][j];                                            \
+            for (t = 0; t < h; t++) {                                           \
+                T a_ = rows[t][j], b_ = rows[k - 1 - t][j];                     \
+                acc = IMFILT_SEP_SFMA_##T(acc, w[t], SYM > 0 ? a_ + b_ : a_ - b_); \
+            }                                                                   \
+        }                                                                       \
+    } while (0)
+
 #define IMFILT_SEP_DEFINE(NAME, T, VT, VL, SYM)                                 \
 static void NAME(T *o, ptrdiff_t n, const T **rows, const T *w, ptrdiff_t k)    \
 {                                                                               \
@@ -45,17 +88,24 @@ static void NAME(T *o, ptrdiff_t n, const T **rows, const T *w, ptrdiff_t k)    
     IMFILT_SEP_VBLOCK(T, VT, VL, SYM)                                           \
     for (; j < n; j++) {                                                        \
         T acc;                                                                  \
-        if (SYM == 0) {                                                         \
-            acc = w[0] * rows[0][j];                                            \
-            for (t = 1; t < k; t++) acc = acc + w[t] * rows[t][j];              \
-        } else {                                                                \
-            acc = w[h] * rows[h][j];                                            \
-            for (t = 0; t < h; t++) {                                           \
-                T a = rows[t][j], b = rows[k - 1 - t][j];                       \
-                acc = acc + w[t] * (SYM > 0 ? a + b : a - b);                   \
-            }                                                                   \
-        }                                                                       \
+        IMFILT_SEP_SCALAR(T, SYM, rows, j, acc);                                \
         o[j] = acc;                                                             \
+    }                                                                           \
+}
+
+#define IMFILT_SEP_DEFINE2(NAME, T, VT, VL, SYM)                                \
+static void NAME(T *o0, T *o1, ptrdiff_t n, const T **rows, const T *w,         \
+                 ptrdiff_t k)                                                   \
+{                                                                               \
+    ptrdiff_t j = 0, t, h = k / 2;                                              \
+    const T **rows1 = rows + 1;                                                 \
+    IMFILT_SEP_VBLOCK2(T, VT, VL, SYM)                                          \
+    for (; j < n; j++) {                                                        \
+        T acc;                                                                  \
+        IMFILT_SEP_SCALAR(T, SYM, rows, j, acc);                                \
+        o0[j] = acc;                                                            \
+        IMFILT_SEP_SCALAR(T, SYM, rows1, j, acc);                               \
+        o1[j] = acc;                                                            \
     }                                                                           \
 }
 
@@ -63,41 +113,111 @@ static void NAME(T *o, ptrdiff_t n, const T **rows, const T *w, ptrdiff_t k)    
 #define IMFILT_SEP_PAIR(VT, p, q, off, SYM)                                     \
     (SYM > 0 ? IMFILT_SEP_LOAD(VT, (p) + (off)) + IMFILT_SEP_LOAD(VT, (q) + (off)) \
              : IMFILT_SEP_LOAD(VT, (p) + (off)) - IMFILT_SEP_LOAD(VT, (q) + (off)))
+/* Blocks of NB vectors (NB accumulators in flight), then single vectors. */
 #define IMFILT_SEP_VBLOCK(T, VT, VL, SYM)                                       \
-    for (; j + 4 * VL <= n; j += 4 * VL) {                                      \
-        VT a0, a1, a2, a3;                                                      \
+    IMFILT_SEP_VBLOCKN(T, VT, VL, SYM, 4, o, rows)                              \
+    IMFILT_SEP_VBLOCKN(T, VT, VL, SYM, 1, o, rows)
+#define IMFILT_SEP_VBLOCKN(T, VT, VL, SYM, NB, o, rows)                         \
+    for (; j + (NB) * VL <= n; j += (NB) * VL) {                                \
+        VT a[NB], s;                                                            \
+        int m_;                                                                 \
         ptrdiff_t c = SYM == 0 ? 0 : h;                                         \
-        const T *r = rows[c] + j;                                               \
-        T s = w[c];                                                             \
-        a0 = s * IMFILT_SEP_LOAD(VT, r);                                        \
-        a1 = s * IMFILT_SEP_LOAD(VT, r + VL);                                   \
-        a2 = s * IMFILT_SEP_LOAD(VT, r + 2 * VL);                               \
-        a3 = s * IMFILT_SEP_LOAD(VT, r + 3 * VL);                               \
+        for (m_ = 0; m_ < (NB); m_++)                                           \
+            a[m_] = w[c] * IMFILT_SEP_LOAD(VT, rows[c] + j + m_ * VL);          \
         if (SYM == 0) {                                                         \
             for (t = 1; t < k; t++) {                                           \
-                r = rows[t] + j; s = w[t];                                      \
-                a0 = a0 + s * IMFILT_SEP_LOAD(VT, r);                           \
-                a1 = a1 + s * IMFILT_SEP_LOAD(VT, r + VL);                      \
-                a2 = a2 + s * IMFILT_SEP_LOAD(VT, r + 2 * VL);                  \
-                a3 = a3 + s * IMFILT_SEP_LOAD(VT, r + 3 * VL);                  \
+                const T *r = rows[t] + j;                                       \
+                s = (VT){} + w[t];                                              \
+                for (m_ = 0; m_ < (NB); m_++)                                   \
+                    a[m_] = IMFILT_SEP_VFMA_##T(a[m_], IMFILT_SEP_LOAD(VT, r + m_ * VL), s); \
             }                                                                   \
         } else {                                                                \
             for (t = 0; t < h; t++) {                                           \
                 const T *p = rows[t] + j, *q = rows[k - 1 - t] + j;             \
-                s = w[t];                                                       \
-                a0 = a0 + s * IMFILT_SEP_PAIR(VT, p, q, 0, SYM);                \
-                a1 = a1 + s * IMFILT_SEP_PAIR(VT, p, q, VL, SYM);               \
-                a2 = a2 + s * IMFILT_SEP_PAIR(VT, p, q, 2 * VL, SYM);           \
-                a3 = a3 + s * IMFILT_SEP_PAIR(VT, p, q, 3 * VL, SYM);           \
+                s = (VT){} + w[t];                                              \
+                for (m_ = 0; m_ < (NB); m_++)                                   \
+                    a[m_] = IMFILT_SEP_VFMA_##T(a[m_], IMFILT_SEP_PAIR(VT, p, q, m_ * VL, SYM), s); \
             }                                                                   \
         }                                                                       \
-        IMFILT_SEP_STORE(o + j, a0);                                            \
-        IMFILT_SEP_STORE(o + j + VL, a1);                                       \
-        IMFILT_SEP_STORE(o + j + 2 * VL, a2);                                   \
-        IMFILT_SEP_STORE(o + j + 3 * VL, a3);                                   \
+        for (m_ = 0; m_ < (NB); m_++)                                           \
+            IMFILT_SEP_STORE(o + j + m_ * VL, a[m_]);                           \
     }
+
+/* Two output rows, NB2 vectors wide.  Row table R[0..k]: o0 reads R[0..k-1],
+ * o1 reads R[1..k].  Symmetric: step t needs R[t], R[t+1], R[k-1-t], R[k-t];
+ * R[t+1] and R[k-1-t] are carried to the next step, so each step loads two
+ * new rows per vector. */
+#define IMFILT_SEP_VB2_ONE(T, VT, VL, SYM, m)                                   \
+    {                                                                           \
+        const T *c0 = rows[SYM == 0 ? 0 : h] + j + (m) * VL;                    \
+        const T *c1 = rows[SYM == 0 ? 1 : h + 1] + j + (m) * VL;                \
+        T sc = w[SYM == 0 ? 0 : h];                                             \
+        x[m] = sc * IMFILT_SEP_LOAD(VT, c0);                                    \
+        y[m] = sc * IMFILT_SEP_LOAD(VT, c1);                                    \
+        if (SYM != 0) {                                                         \
+            lo[m] = IMFILT_SEP_LOAD(VT, rows[0] + j + (m) * VL);                \
+            hi[m] = IMFILT_SEP_LOAD(VT, rows[k] + j + (m) * VL);                \
+        } else {                                                                \
+            lo[m] = IMFILT_SEP_LOAD(VT, c1);                                    \
+        }                                                                       \
+    }
+#define IMFILT_SEP_VB2_STEP(T, VT, VL, SYM, m)                                  \
+    {                                                                           \
+        if (SYM == 0) {                                                         \
+            VT nx = IMFILT_SEP_LOAD(VT, rows[t + 1] + j + (m) * VL);            \
+            x[m] = IMFILT_SEP_VFMA_##T(x[m], lo[m], s);                         \
+            y[m] = IMFILT_SEP_VFMA_##T(y[m], nx, s);                            \
+            lo[m] = nx;                                                         \
+        } else {                                                                \
+            VT nl = IMFILT_SEP_LOAD(VT, rows[t + 1] + j + (m) * VL);            \
+            VT nh = IMFILT_SEP_LOAD(VT, rows[k - 1 - t] + j + (m) * VL);        \
+            x[m] = IMFILT_SEP_VFMA_##T(x[m], SYM > 0 ? lo[m] + nh : lo[m] - nh, s); \
+            y[m] = IMFILT_SEP_VFMA_##T(y[m], SYM > 0 ? nl + hi[m] : nl - hi[m], s); \
+            lo[m] = nl;                                                         \
+            hi[m] = nh;                                                         \
+        }                                                                       \
+    }
+#define IMFILT_SEP_VBLOCK2(T, VT, VL, SYM)                                      \
+    for (; j + IMFILT_SEP_NB2 * VL <= n; j += IMFILT_SEP_NB2 * VL) {            \
+        VT x[IMFILT_SEP_NB2], y[IMFILT_SEP_NB2], lo[IMFILT_SEP_NB2], hi[IMFILT_SEP_NB2], s; \
+        int m_;                                                                 \
+        for (m_ = 0; m_ < IMFILT_SEP_NB2; m_++) IMFILT_SEP_VB2_ONE(T, VT, VL, SYM, m_) \
+        if (SYM == 0) {                                                         \
+            /* general: o0 += w[t] R[t], o1 += w[t] R[t+1], t = 1..k-1;        \
+               lo holds R[t] on entry of step t. */                             \
+            for (t = 1; t < k; t++) {                                           \
+                s = (VT){} + w[t];                                              \
+                for (m_ = 0; m_ < IMFILT_SEP_NB2; m_++)                         \
+                    IMFILT_SEP_VB2_STEP(T, VT, VL, SYM, m_)                     \
+            }                                                                   \
+        } else {                                                                \
+            for (t = 0; t < h; t++) {                                           \
+                s = (VT){} + w[t];                                              \
+                for (m_ = 0; m_ < IMFILT_SEP_NB2; m_++)                         \
+                    IMFILT_SEP_VB2_STEP(T, VT, VL, SYM, m_)                     \
+            }                                                                   \
+        }                                                                       \
+        for (m_ = 0; m_ < IMFILT_SEP_NB2; m_++) {                               \
+            IMFILT_SEP_STORE(o0 + j + m_ * VL, x[m_]);                          \
+            IMFILT_SEP_STORE(o1 + j + m_ * VL, y[m_]);                          \
+        }                                                                       \
+    }                                                                           \
+    if (j < n) {                                                                \
+        /* the rest, one vector at a time: each row on its own */               \
+        ptrdiff_t j0_ = j;                                                      \
+        T *o_ = o0;                                                             \
+        const T **r_ = rows;                                                    \
+        for (int z_ = 0; z_ < 2; z_++) {                                        \
+            j = j0_;                                                            \
+            IMFILT_SEP_VBLOCKN(T, VT, VL, SYM, 1, o_, r_)                          \
+            o_ = o1; r_ = rows1;                                                \
+        }                                                                       \
+        j = j0_ + ((n - j0_) / VL) * VL;                                        \
+    }
+#define IMFILT_SEP_NB2 (IMFILT_SEP_WIDE ? 4 : 2)
 #else
 #define IMFILT_SEP_VBLOCK(T, VT, VL, SYM)
+#define IMFILT_SEP_VBLOCK2(T, VT, VL, SYM)
 typedef float imfilt_sv8f;
 typedef double imfilt_sv4d;
 #endif
@@ -108,6 +228,12 @@ IMFILT_SEP_DEFINE(imfilt_sep_f32_a, float, imfilt_sv8f, 8, -1)
 IMFILT_SEP_DEFINE(imfilt_sep_f64_g, double, imfilt_sv4d, 4, 0)
 IMFILT_SEP_DEFINE(imfilt_sep_f64_s, double, imfilt_sv4d, 4, 1)
 IMFILT_SEP_DEFINE(imfilt_sep_f64_a, double, imfilt_sv4d, 4, -1)
+IMFILT_SEP_DEFINE2(imfilt_sep2_f32_g, float, imfilt_sv8f, 8, 0)
+IMFILT_SEP_DEFINE2(imfilt_sep2_f32_s, float, imfilt_sv8f, 8, 1)
+IMFILT_SEP_DEFINE2(imfilt_sep2_f32_a, float, imfilt_sv8f, 8, -1)
+IMFILT_SEP_DEFINE2(imfilt_sep2_f64_g, double, imfilt_sv4d, 4, 0)
+IMFILT_SEP_DEFINE2(imfilt_sep2_f64_s, double, imfilt_sv4d, 4, 1)
+IMFILT_SEP_DEFINE2(imfilt_sep2_f64_a, double, imfilt_sv4d, 4, -1)
 
 static inline void imfilt_sepline_f32(float *o, ptrdiff_t n, const float **rows,
                                       const float *w, ptrdiff_t k, int sym)
@@ -123,6 +249,35 @@ static inline void imfilt_sepline_f64(double *o, ptrdiff_t n, const double **row
     if (sym > 0) imfilt_sep_f64_s(o, n, rows, w, k);
     else if (sym < 0) imfilt_sep_f64_a(o, n, rows, w, k);
     else imfilt_sep_f64_g(o, n, rows, w, k);
+}
+
+/* Ask for ``bytes`` from ``p`` on (the next source row of a strip). */
+static inline void imfilt_sep_prefetch(const void *p, ptrdiff_t bytes)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    const char *c = (const char *)p;
+    for (ptrdiff_t i = 0; i < bytes; i += 64)
+        __builtin_prefetch(c + i, 0, 3);
+#else
+    (void)p; (void)bytes;
+#endif
+}
+
+/* Two consecutive output rows from k + 1 row pointers. */
+static inline void imfilt_sepline2_f32(float *o0, float *o1, ptrdiff_t n, const float **rows,
+                                       const float *w, ptrdiff_t k, int sym)
+{
+    if (sym > 0) imfilt_sep2_f32_s(o0, o1, n, rows, w, k);
+    else if (sym < 0) imfilt_sep2_f32_a(o0, o1, n, rows, w, k);
+    else imfilt_sep2_f32_g(o0, o1, n, rows, w, k);
+}
+
+static inline void imfilt_sepline2_f64(double *o0, double *o1, ptrdiff_t n, const double **rows,
+                                       const double *w, ptrdiff_t k, int sym)
+{
+    if (sym > 0) imfilt_sep2_f64_s(o0, o1, n, rows, w, k);
+    else if (sym < 0) imfilt_sep2_f64_a(o0, o1, n, rows, w, k);
+    else imfilt_sep2_f64_g(o0, o1, n, rows, w, k);
 }
 
 #endif
