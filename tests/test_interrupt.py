@@ -105,6 +105,16 @@ x = np.ones((6000, 6000), dtype=np.float32)
 def run():
     imfilt.canny(x, 30.0, workers=1)
 """,
+    # Canny's hysteresis: one flood fill over a 144-Mpixel edge set.
+    "hysteresis": """
+from imfilt._kernels import _edges
+nms = np.ones((12000, 12000), dtype=np.float32)
+out = np.ones(nms.shape, dtype=np.uint8)         # written now: its pages are no leak
+stack = np.full(nms.size, -1, dtype=np.intp)
+def run():
+    out[...] = 0
+    _edges.hysteresis(nms, 0.5, out, stack)
+""",
     "conv2d": """
 x = np.ones((1, 64, 1024, 1024), dtype=np.float32)
 w = np.ones((64, 64, 5, 5), dtype=np.float32)

@@ -27,6 +27,7 @@ results).  Nothing here validates input: ``imfilt.edges`` does.
 
 cimport cython
 from cython.parallel cimport prange, threadid
+from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport fabs
 from libc.stdint cimport uint8_t, uint16_t
 
@@ -405,10 +406,13 @@ def hysteresis(const real_t[:, ::1] nms not None,
 
     ``out`` (n0, n1) must be zero on entry and receives 1 for edge pixels;
     ``stack`` needs ``n0 * n1`` entries (each pixel is pushed at most once).
-    Returns the number of edge pixels.
+    Returns the number of edge pixels.  Signals are handled every 2**20
+    pixels visited (a flood fill over a huge image answers Ctrl-C: the
+    handler's exception, KeyboardInterrupt, is raised and ``out`` is left
+    incomplete).
     """
     cdef Py_ssize_t n0 = nms.shape[0], n1 = nms.shape[1]
-    cdef Py_ssize_t i, j, k, top, count = 0, p, pi, pj, di, dj, q
+    cdef Py_ssize_t i, j, k, top, count = 0, p, pi, pj, di, dj, q, visits = 0
     cdef const real_t *v = &nms[0, 0]
     cdef uint8_t *o = &out[0, 0]
     cdef Py_ssize_t *st = &stack[0]
@@ -424,6 +428,10 @@ def hysteresis(const real_t[:, ::1] nms not None,
             while top > 0:
                 top -= 1
                 p = st[top]
+                visits += 1
+                if visits & 0xFFFFF == 0:
+                    with gil:
+                        PyErr_CheckSignals()
                 pi = p // n1
                 pj = p - pi * n1
                 for di in range(-1, 2):
