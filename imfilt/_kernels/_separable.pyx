@@ -89,23 +89,25 @@ cdef inline void _pad_range(const real_t *src, const unsigned char *src8, Py_ssi
                             Py_ssize_t p0, Py_ssize_t p1, real_t *buf) noexcept nogil:
     """``buf[p - p0] = padded row[p]`` for ``p0 <= p < p1``, reading ``src8``
     (uint8, converted exactly) when not NULL, else ``src``."""
-    cdef Py_ssize_t p, s, a = p0 if p0 > before else before
+    cdef Py_ssize_t p, a = p0 if p0 > before else before
     cdef Py_ssize_t e = p1 if p1 < before + W else before + W
-    for p in range(p0, p1 if p1 < before else before):
-        s = idx[p]
-        if s < 0:
-            buf[p - p0] = fill
-        elif src8 != NULL:
-            buf[p - p0] = <real_t>src8[s]
-        else:
-            buf[p - p0] = src[s]
+    _pad_by_index(src, src8, idx, fill, p0, p0, p1 if p1 < before else before, buf)
     if a < e:
         if src8 != NULL:
             for p in range(a, e):
                 buf[p - p0] = <real_t>src8[p - before]
         else:
             memcpy(buf + a - p0, src + a - before, (e - a) * sizeof(real_t))
-    for p in range(p0 if p0 > before + W else before + W, p1):
+    _pad_by_index(src, src8, idx, fill, p0, p0 if p0 > before + W else before + W, p1, buf)
+
+
+cdef inline void _pad_by_index(const real_t *src, const unsigned char *src8,
+                               const Py_ssize_t *idx, real_t fill, Py_ssize_t p0,
+                               Py_ssize_t lo, Py_ssize_t hi, real_t *buf) noexcept nogil:
+    """``buf[p - p0] = padded row[p]`` for ``lo <= p < hi`` through ``idx``
+    (-1: ``fill``), reading ``src8`` when not NULL, else ``src``."""
+    cdef Py_ssize_t p, s
+    for p in range(lo, hi):
         s = idx[p]
         if s < 0:
             buf[p - p0] = fill

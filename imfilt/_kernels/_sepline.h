@@ -222,18 +222,17 @@ typedef float imfilt_sv8f;
 typedef double imfilt_sv4d;
 #endif
 
-IMFILT_SEP_DEFINE(imfilt_sep_f32_g, float, imfilt_sv8f, 8, 0)
-IMFILT_SEP_DEFINE(imfilt_sep_f32_s, float, imfilt_sv8f, 8, 1)
-IMFILT_SEP_DEFINE(imfilt_sep_f32_a, float, imfilt_sv8f, 8, -1)
-IMFILT_SEP_DEFINE(imfilt_sep_f64_g, double, imfilt_sv4d, 4, 0)
-IMFILT_SEP_DEFINE(imfilt_sep_f64_s, double, imfilt_sv4d, 4, 1)
-IMFILT_SEP_DEFINE(imfilt_sep_f64_a, double, imfilt_sv4d, 4, -1)
-IMFILT_SEP_DEFINE2(imfilt_sep2_f32_g, float, imfilt_sv8f, 8, 0)
-IMFILT_SEP_DEFINE2(imfilt_sep2_f32_s, float, imfilt_sv8f, 8, 1)
-IMFILT_SEP_DEFINE2(imfilt_sep2_f32_a, float, imfilt_sv8f, 8, -1)
-IMFILT_SEP_DEFINE2(imfilt_sep2_f64_g, double, imfilt_sv4d, 4, 0)
-IMFILT_SEP_DEFINE2(imfilt_sep2_f64_s, double, imfilt_sv4d, 4, 1)
-IMFILT_SEP_DEFINE2(imfilt_sep2_f64_a, double, imfilt_sv4d, 4, -1)
+/* Each line kernel in its three weight forms: general (_g), symmetric (_s)
+   and antisymmetric (_a) taps, for float and double (deliberate type/SIMD
+   variants of one definition). */
+#define IMFILT_SEP_FORMS(DEFINE, NAME, T, VT, VL) \
+    DEFINE(NAME##_g, T, VT, VL, 0)                \
+    DEFINE(NAME##_s, T, VT, VL, 1)                \
+    DEFINE(NAME##_a, T, VT, VL, -1)
+IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE, imfilt_sep_f32, float, imfilt_sv8f, 8)
+IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE, imfilt_sep_f64, double, imfilt_sv4d, 4)
+IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f32, float, imfilt_sv8f, 8)
+IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f64, double, imfilt_sv4d, 4)
 
 static inline void imfilt_sepline_f32(float *o, ptrdiff_t n, const float **rows,
                                       const float *w, ptrdiff_t k, int sym)
