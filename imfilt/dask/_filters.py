@@ -310,6 +310,13 @@ _PARAM_DOCS = {
                  "    The 4- (default) or 8-neighbour Laplacian kernel.",
     "boundary": "boundary : str, optional\n"
                 "    Boundary rule (default ``'symm'``), every name of :func:`imfilt.convolve`.",
+    "size": "size : {3, 5, 7}, optional\n"
+            "    Sobel aperture (default 3); the halo grows to ``size // 2``.",
+    "fillvalue": "fillvalue : scalar, optional\n"
+                 "    Value outside the image for ``boundary='fill'`` (default 0).",
+    "mask": "mask : array_like or dask.array.Array of bool, 2-D, optional\n"
+            "    As for the in-memory filter: 0 outside the mask eroded by 3x3 (a Dask\n"
+            "    mask is eroded lazily, chunk by chunk).",
     "convention": "convention : {'ndimage', 'skimage'}, optional\n"
                   "    Kernel scaling, as for the in-memory filter.",
     "channel_axis": "channel_axis : int, optional\n"
