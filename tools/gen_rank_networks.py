@@ -30,23 +30,11 @@ def main():
              "#define IMFILT_RANK_NETWORKS_H", ""]
     for K, r in FIXED_NETWORKS:
         net = selection_network(K, (r,)).reshape(-1, 3)
-        ops = {1: "RK_LO", 2: "RK_HI", 3: "RK_CS"}
-        body = " ".join(f"{ops[int(k)]}(v{i}, v{j});" for i, j, k in net)
-        lines.append(f"/* {K} points, rank {r}: {len(net)} comparators */")
-        lines.append(f"#define RK_NETWORK_{K}_{r} \\")
-        chunks = body.split(" ")
-        for n in range(0, len(chunks), 6):
-            tail = " \\" if n + 6 < len(chunks) else ""
-            lines.append("    " + " ".join(chunks[n:n + 6]) + tail)
+        lines += _macro(f"RK_NETWORK_{K}_{r}", f"{K} points, rank {r}: {len(net)} comparators",
+                        net)
         mid = selection_network(K, (r - 1, r)).reshape(-1, 3)
-        body = " ".join(f"{ops[int(k)]}(v{i}, v{j});" for i, j, k in mid)
-        lines.append(f"/* {K} points, ranks {r - 1} and {r} (NaN-omitting median): "
-                     f"{len(mid)} comparators */")
-        lines.append(f"#define RK_NETWORK_{K}_MID \\")
-        chunks = body.split(" ")
-        for n in range(0, len(chunks), 6):
-            tail = " \\" if n + 6 < len(chunks) else ""
-            lines.append("    " + " ".join(chunks[n:n + 6]) + tail)
+        lines += _macro(f"RK_NETWORK_{K}_MID", f"{K} points, ranks {r - 1} and {r} "
+                        f"(NaN-omitting median): {len(mid)} comparators", mid)
         lines.append(f"#define RK_NANFIX_{K} " + " ".join(
             f"c += v{k} != v{k}; v{k} = v{k} != v{k} ? (RK_T)INFINITY : v{k};" for k in range(K)))
         lines.append(f"#define RK_PTRS_{K} " + ", ".join(f"*p{k} = P + o[{k}]" for k in range(K)))
@@ -57,18 +45,24 @@ def main():
     # those 6 and the 5 points of each window's own row.
     for K, wanted, name in ((20, tuple(range(7, 13)), "20_7_12"), (11, (5,), "11_5")):
         net = selection_network(K, wanted).reshape(-1, 3)
-        body = " ".join(f"{ops[int(k)]}(v{i}, v{j});" for i, j, k in net)
-        lines.append(f"/* {K} points, ranks {wanted[0]}..{wanted[-1]}: {len(net)} comparators */")
-        lines.append(f"#define RK_NETWORK_{name} \\")
-        chunks = body.split(" ")
-        for n in range(0, len(chunks), 6):
-            tail = " \\" if n + 6 < len(chunks) else ""
-            lines.append("    " + " ".join(chunks[n:n + 6]) + tail)
+        lines += _macro(f"RK_NETWORK_{name}",
+                        f"{K} points, ranks {wanted[0]}..{wanted[-1]}: {len(net)} comparators", net)
         lines.append("")
     lines.append("#endif")
     out = ROOT / "imfilt" / "_kernels" / "_rank_networks.h"
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")
+
+
+def _macro(name, comment, net):
+    """Lines of ``#define name`` running the comparators ``net`` (i, j, kind), three a line."""
+    ops = {1: "RK_LO", 2: "RK_HI", 3: "RK_CS"}
+    chunks = " ".join(f"{ops[int(k)]}(v{i}, v{j});" for i, j, k in net).split(" ")
+    lines = [f"/* {comment} */", f"#define {name} \\"]
+    for n in range(0, len(chunks), 6):
+        tail = " \\" if n + 6 < len(chunks) else ""
+        lines.append("    " + " ".join(chunks[n:n + 6]) + tail)
+    return lines
 
 
 if __name__ == "__main__":
