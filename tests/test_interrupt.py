@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import imfilt
+from imfilt._kernels import _build
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,10 +147,12 @@ def run():
 import dask
 import dask.array as da
 import imfilt.dask
-x = da.ones((6000, 6000), dtype=np.float32, chunks=(1500, 6000))
+# Many small chunks: the ones already running when SIGINT arrives finish in
+# Dask's threads, and the process waits for them when it exits.
+x = da.ones((8000, 8000), dtype=np.float32, chunks=(500, 1000))
 def run():
     with dask.config.set(scheduler="threads", num_workers=2):
-        imfilt.dask.gaussian(x, 30.0, workers=1).compute()
+        imfilt.dask.gaussian(x, 8.0, workers=1).compute()
 """,
 }
 
@@ -175,6 +178,12 @@ def _interrupt(case):
     return float(lines[0].split()[1]) - sent, lines
 
 
+#: The latency promise is for optimised builds: the debug build (-O1, Cython's
+#: bounds checks) runs a piece sized by the optimised cost model many times slower.
+DEBUG_BUILD = "-O1" in _build.build_flags()
+
+
+@pytest.mark.skipif(DEBUG_BUILD, reason="debug build: pieces run many times slower than sized")
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_sigint_interrupts_long_call(case):
     # A machine busy with other work can stall any one slice; a second run

@@ -89,6 +89,7 @@ PEAK_SCRIPT = textwrap.dedent("""
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
 
+    import scipy.fft  # imfilt imports it on first use (method='auto' asks it for sizes)
     import imfilt, imfilt._banded as banded
     banded.BAND_BYTES = 8 << 20
     src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
