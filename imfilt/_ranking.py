@@ -292,12 +292,13 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     tcode = _TCODE[kdtype]
     itemsize = kdtype.itemsize
 
+    # Threads for the kernels that do not decide it themselves.
+    nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
     h = _direct_median(x, footprint, kdtype, K, int(rtab[K]))
     if h:
         kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
             np.empty(x.shape, dtype=kdtype)
         H, W = x.shape[-2:]
-        nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
         rmap = boundary_index(H, h, h, boundary).astype(np.intp)
         cmap = boundary_index(W, h, h, boundary)
         _threads.ran_parallel(_k.median_direct(
@@ -323,7 +324,6 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
                            _threads.min_parallel_work())
     _threads.ran_parallel(used)
     has_nan = bool(has_nan) and kdtype.kind == "f"
-    nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
 
     pstrides = np.array([int(np.prod(pshape[a + 1:])) for a in range(x.ndim)], dtype=np.intp)
     pts = np.argwhere(footprint)
