@@ -7,6 +7,8 @@ Workloads (2048^2 and 4096^2; float32, float64 and uint8 input):
 - ``gaussian`` sigma 1, 2, 5, 10 vs ``cv2.GaussianBlur`` with the same kernel
   radius (``int(4 sigma + 0.5)``) and ``scipy.ndimage.gaussian_filter``;
 - ``box`` 3, 15, 31 vs ``cv2.blur`` and ``scipy.ndimage.uniform_filter``;
+- uint8 images also as OpenCV filters them, uint8 in and out (``dtype=np.uint8``,
+  checked within one grey level of OpenCV);
 - ``convolve(method='separable')`` of a 15x15 Gaussian vs ``cv2.sepFilter2D``;
 - ``gaussian_laplace``, ``gaussian_gradient_magnitude`` (ndimage) and
   ``unsharp_mask`` (scikit-image) at sigma 2;
@@ -106,6 +108,12 @@ def main(argv=None):
                 run_case(rows, f"gaussian s={s} {tag}",
                          lambda x=x, s=s: imfilt.gaussian(x, s, workers=w), anchors, repeat,
                          max(rt, 1e-6) if dt != np.float64 else 1e-9)
+                if dt == np.uint8 and cv2 is not None:
+                    # The same job as OpenCV's: uint8 in, uint8 out (within 1 level).
+                    run_case(rows, f"gaussian s={s} {tag}->uint8",
+                             lambda x=x, s=s: imfilt.gaussian(x, s, dtype=np.uint8, workers=w),
+                             {"cv2.GaussianBlur": anchors["cv2.GaussianBlur"][:1] + (True,)},
+                             repeat, 1.001 / 255)
             for k in boxes:
                 anchors = {}
                 if cv2 is not None:
@@ -116,6 +124,10 @@ def main(argv=None):
                                                      True)
                 run_case(rows, f"box {k} {tag}", lambda x=x, k=k: imfilt.box(x, k, workers=w),
                          anchors, repeat, 1e-5 if dt != np.float64 else 1e-9)
+                if dt == np.uint8 and cv2 is not None:
+                    run_case(rows, f"box {k} {tag}->uint8",
+                             lambda x=x, k=k: imfilt.box(x, k, dtype=np.uint8, workers=w),
+                             {"cv2.blur": anchors["cv2.blur"][:1] + (True,)}, repeat, 1.001 / 255)
             if dt != np.uint8:
                 g = imfilt.gaussian_kernel(15 / 6, radius=7)
                 k2 = np.outer(g, g)

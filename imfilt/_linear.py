@@ -22,7 +22,8 @@ from imfilt._geometry import (STACK_HINT, as_tuple, channel_axis_index, check_co
                               valid_swap)
 from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._threads import resolve_workers
-from imfilt._validation import as_array, as_fillvalue, cast_output, result_dtypes
+from imfilt._cast import cast_output
+from imfilt._validation import as_array, as_fillvalue, result_dtypes
 
 __all__ = ["LinearSpec", "parse", "apply", "correlate_spec"]
 
@@ -300,7 +301,7 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
                 # (numpy.correlate, scipy.signal.correlate); correlate2d is not.
                 result = np.conj(result)
         result = result[:, ::swap_stride[0], ::swap_stride[1]]
-    result = cast_output(result, out_dtype)
+    result = cast_output(result, out_dtype, spec.nthreads)
     if one_d:
         result = result.reshape(final_shape)
     elif image.ndim == 2:

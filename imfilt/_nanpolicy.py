@@ -34,7 +34,8 @@ import numpy as np
 
 from imfilt._kernels import _nan
 from imfilt._threads import interruptible_pieces, min_parallel_work, ran_parallel
-from imfilt._validation import as_array, check_choice, as_fillvalue, cast_output, result_dtypes
+from imfilt._cast import cast_output
+from imfilt._validation import as_array, check_choice, as_fillvalue, result_dtypes
 
 __all__ = ["NAN_POLICIES", "canonical_nan_policy", "check_finite", "filter_omit",
            "omit_wanted", "omit_nonfinite"]
@@ -163,7 +164,7 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         del good
         _elementwise(_nan.combine_omit, [a.reshape(-1) for a in (num, den, hits)],
                      float(taps.sum()), float(scale), nthreads, min_parallel_work())
-        result = cast_output(num, out_dtype)
+        result = cast_output(num, out_dtype, nthreads or 1)
         if out is not None:
             np.copyto(out, result)
             return out

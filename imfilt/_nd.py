@@ -34,7 +34,7 @@ from imfilt._geometry import as_tuple, check_out, mode_pads, valid_swap
 from imfilt._kernels import _conv
 from imfilt._modes import boundary_index
 from imfilt._threads import min_parallel_work, ran_parallel
-from imfilt._validation import cast_output
+from imfilt._cast import cast_output
 
 sfft = LazyModule("scipy.fft")  # only the FFT method needs it; see imfilt._lazy
 
@@ -424,7 +424,7 @@ def filter_nd(image, kernel, mode, boundary, fill, compute, out_dtype, nthreads,
             if result.dtype.kind == "c":
                 result = np.conj(result)
         result = result[tuple(slice(None, None, s) for s in swap_strides)]
-    result = cast_output(np.ascontiguousarray(result), out_dtype)
+    result = cast_output(np.ascontiguousarray(result), out_dtype, nthreads)
     if out is not None:
         np.copyto(out, result)
         return out

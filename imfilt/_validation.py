@@ -25,7 +25,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_array", "result_dtypes", "as_fillvalue", "cast_output", "check_choice",
+__all__ = ["as_array", "result_dtypes", "as_fillvalue", "check_choice",
            "choice_error", "is_integer_like", "ParameterTypeError"]
 
 
@@ -228,33 +228,6 @@ def as_fillvalue(fillvalue, compute_dtype):
             )
         value = value.real
     return value
-
-
-def cast_output(result, out_dtype):
-    """Cast a computed result to ``out_dtype``; integers round and saturate.
-
-    Rounding is to nearest, ties to even (``np.rint``); values beyond the
-    integer range saturate to its limits, NaN becomes 0 (as OpenCV's
-    ``saturate_cast``).
-    """
-    if result.dtype == out_dtype:
-        return result
-    if out_dtype.kind in "iu":
-        info = np.iinfo(out_dtype)
-        r = np.rint(result)
-        np.nan_to_num(r, copy=False, nan=0.0, posinf=np.inf, neginf=-np.inf)
-        # Clip in float64 so the limits of 64-bit integers are representable
-        # as closely as floats allow, then convert without wraparound.
-        r = r.astype(np.float64, copy=False)
-        lo, hi = float(info.min), float(info.max)
-        over = r >= hi
-        under = r <= lo
-        out = np.clip(r, lo, hi)
-        out = np.where(over | under, 0, out).astype(out_dtype)
-        out[over] = info.max
-        out[under] = info.min
-        return out
-    return result.astype(out_dtype)
 
 
 def is_integer_like(value):

@@ -24,7 +24,8 @@ from imfilt._geometry import channel_axis_index
 from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
                              resolve_workers)
-from imfilt._validation import (as_array, as_fillvalue, cast_output, check_choice, is_integer_like,
+from imfilt._cast import cast_output
+from imfilt._validation import (as_array, as_fillvalue, check_choice, is_integer_like,
                                 result_dtypes)
 
 __all__ = ["bilateral"]
@@ -215,7 +216,7 @@ def _bilateral(x, c, r, sigma_color, sigma_space, boundary, fill, compute, out_d
         _fill_result(res, planes, x.dtype, r, sigma_color, sigma_space, boundary, fill,
                      compute, nthreads, nan_policy)
     res = res[0] if c is None else np.moveaxis(res, 0, c)
-    return cast_output(res, out_dtype)
+    return cast_output(res, out_dtype, nthreads)
 
 
 def _by_rows(res, xp, r, seconds_per_value, nthreads, kernel):

@@ -21,7 +21,8 @@ from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter
 from imfilt._modes import canonical_boundary
 from imfilt._separable import Pass, run_passes
 from imfilt._threads import resolve_workers
-from imfilt._validation import as_array, as_fillvalue, cast_output, is_integer_like, result_dtypes
+from imfilt._cast import cast_output
+from imfilt._validation import as_array, as_fillvalue, is_integer_like, result_dtypes
 from imfilt.convolution import convolve
 
 __all__ = [
@@ -130,9 +131,13 @@ class _Setup:
     def finish(self, result):
         """Cast to the output dtype and store in ``out`` when given."""
         if self.out is None:
-            return cast_output(result, self.out_dtype)
+            return cast_output(result, self.out_dtype, self.nthreads)
         if result is not self.out:
-            np.copyto(self.out, cast_output(result, self.out_dtype))
+            o = self.out
+            if o.flags.c_contiguous:
+                cast_output(result, self.out_dtype, self.nthreads, dest=o)
+            else:
+                np.copyto(o, cast_output(result, self.out_dtype, self.nthreads))
         return self.out
 
     def run_omit(self, passes):
