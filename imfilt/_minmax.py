@@ -172,7 +172,9 @@ def _rect(x, windows, ismax, boundary, fill, nthreads):
         inner = math.prod(shape[axis + 1:])
         idx = _pass_index(n, k, before, boundary)
         rk, rb, ridx = 0, 0, dummy
-        if axis == last - 1 and p + 1 < len(passes) and passes[p + 1][0] == last:
+        if (axis == last - 1 and p + 1 < len(passes) and passes[p + 1][0] == last
+                and shape[last] > 1):
+            # (the kernel fuses the row pass only into rows of more than one sample)
             _, rk, rb = passes[p + 1]
             ridx = _pass_index(shape[last], rk, rb, boundary)
             p += 1

@@ -387,6 +387,26 @@ def test_empty_and_degenerate_shapes():
                                       ndi.grey_dilation(x, size=3, mode=NDI[b]))
 
 
+@pytest.mark.parametrize("name", list(PAIRS))
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_rows_of_one_sample(name, boundary):
+    # A last axis of length 1 under a window wider than 1: the window still
+    # reaches the boundary's samples (a fill value below the image's values
+    # must win), so the row pass cannot be dropped or fused away.
+    ours, theirs = PAIRS[name]
+    x = np.arange(1, 7, dtype=np.float32).reshape(6, 1)
+    for size in [(2, 2), (3, 3), (5, 2), (1, 4), (4, 1)]:
+        for fill in (0.0, 2.0, 9.0):
+            np.testing.assert_array_equal(
+                ours(x, size, boundary=boundary, fillvalue=fill, axes=(0, 1)),
+                theirs(x, size=size, mode=NDI[boundary], cval=fill),
+                err_msg=f"size={size} fill={fill}")
+    y = np.arange(24, dtype=np.int16).reshape(2, 3, 4, 1)
+    np.testing.assert_array_equal(
+        ours(y, (2, 1, 3, 3), boundary=boundary, fillvalue=-5),
+        theirs(y, size=(2, 1, 3, 3), mode=NDI[boundary], cval=-5))
+
+
 def test_errors_name_the_parameter():
     x = np.zeros((5, 5), np.uint8)
     with pytest.raises(ValueError, match="size"):
