@@ -48,10 +48,13 @@ footprint : array_like of bool, optional
     The window's shape, one axis per filtered axis: True marks the points
     used.  Index ``j`` on an axis of length ``n`` is offset ``j - n // 2``
     from the output pixel (SciPy's placement, also for even lengths).
-    Points marked False are left out, whatever the number of axes; for 1-D images
-    this differs from ``scipy.ndimage`` 1.11 and later, whose 1-D fast path
-    uses the footprint's length as a full window (imfilt equals SciPy's
-    N-D path, ``median_filter(x[None], footprint=fp[None])[0]``).""",
+    Points marked False are left out, whatever the number of axes.  For
+    1-D images ``scipy.ndimage`` 1.11 and later take a fast path that
+    differs in two corners: it uses a footprint's length as a full window
+    (ignoring False points), and windows longer than the image under
+    'reflect'/'mirror' do not fold as :func:`numpy.pad` does.  imfilt
+    equals SciPy's N-D path there,
+    ``median_filter(x[None], footprint=fp[None])[0]``.""",
     returns="""\
 result : ndarray
     The filtered image: the image's shape and dtype (native byte order);

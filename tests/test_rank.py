@@ -173,6 +173,19 @@ def test_one_d_footprints(rng):
             np.testing.assert_array_equal(median(x, footprint=fp, boundary=b), ref)
 
 
+def test_one_d_windows_longer_than_the_image(rng):
+    # SciPy's 1-D fast path folds such windows differently under reflect and
+    # mirror; its N-D path and numpy.pad agree with imfilt.
+    for n in (1, 2, 3, 5):
+        x = rng.integers(0, 100, n).astype(np.float32)
+        for size in range(1, 3 * n + 3):
+            for b in BOUNDARIES:
+                ref = ndi.median_filter(x[None], size=(1, size), mode=NDI_MODE[b], cval=3)[0]
+                np.testing.assert_array_equal(median(x, size, boundary=b, fillvalue=3), ref)
+                direct = reference(x, np.ones(size, bool), b, 3, "median", None)
+                np.testing.assert_array_equal(ref, direct)
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16", "int16", "float32", "int32"])
 def test_large_windows_all_algorithms(dtype, rng):
     # Footprints above the sorting-network limit: histograms (8/16-bit)
