@@ -763,7 +763,14 @@ def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
     sigma_x, sigma_y, n_stds, offset, mode=..., cval=fillvalue)``, whose
     default mode ``'reflect'`` is imfilt's default ``'symm'``: the image
     convolved (``mode='same'``) with the real and the imaginary part of the
-    kernel.
+    kernel, for float images.  Two differences from scikit-image: integer
+    images give float responses by imfilt's dtype policy (scikit-image
+    returns the image's integer dtype, the responses truncated and wrapped
+    by ``scipy.ndimage.convolve``; pass ``dtype=`` for an integer output,
+    rounded and saturated), and a kernel many times larger than the image
+    folds the boundary repeatedly as :func:`numpy.pad` does
+    (``scipy.ndimage.convolve`` reads past its buffer once the kernel is
+    about eight times an image side, and its result there is not defined).
 
     Parameters
     ----------
