@@ -256,9 +256,21 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
         sw = np.exp(ls).astype(np.float32)
         d = np.arange(255 * C + 1, dtype=np.float64)
         cw = np.exp(-d * d * cc).astype(np.float32)
-        if C == 1 and 1 <= r <= _SYM_MAX_RADIUS and W >= _kb.SYM_MIN_WIDTH:
-            # One call: its work units fix the order of the sums.
-            ran_parallel(_bilateral_sym(xp[0], res[0], r, dy, dx, sw, cw, nthreads))
+        if C == 1 and 1 <= r <= _SYM_MAX_RADIUS:
+            # One call: its work units fix the order of the sums.  The kernel
+            # needs rows of SYM_MIN_WIDTH outputs: a narrower image (a Dask
+            # chunk, say) is widened with columns whose outputs are dropped.
+            # Every output reads only its own window, so the kept ones are
+            # what a wider image gives there: the choice of kernel, and so the
+            # order of the sums, does not depend on the width.
+            extra = max(0, _kb.SYM_MIN_WIDTH - W)
+            if extra:
+                wide = np.empty((H, W + extra), dtype=res.dtype)
+                ran_parallel(_bilateral_sym(np.pad(xp[0], ((0, 0), (0, extra)), mode="edge"),
+                                            wide, r, dy, dx, sw, cw, nthreads))
+                res[0] = wide[:, :W]
+            else:
+                ran_parallel(_bilateral_sym(xp[0], res[0], r, dy, dx, sw, cw, nthreads))
         else:
             _by_rows(res, xp, r, doff.size * (C + 1) * 2e-9 / nthreads, nthreads,
                      lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, sw, cw,

@@ -131,6 +131,24 @@ def test_bilateral_colour_and_sigma_space_radius(boundary):
     _check("bilateral", rgb, (4, 5, 1), 7, 0.2, 1.0, boundary=boundary, channel_axis=2)
 
 
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_bilateral_uint8_grey_narrow_chunks(boundary):
+    # Grey uint8 images take the symmetric-pair kernel; chunks narrower than
+    # its minimum row must take it too (the order of the sums is its own).
+    rng = np.random.default_rng(7)
+    grey = rng.integers(0, 256, (41, 53)).astype(np.uint8)
+    for chunks, args in [((11, 9), (4, 30.0, 6.0)), ((7, 4), (8, 80.0, 1.5)),
+                         ((20, 53), (0, 10.0, 3.0)), ((1, 3), (3, 30.0, 2.0))]:
+        _check("bilateral", grey, chunks, *args, boundary=boundary)
+    zeros = np.zeros((41, 40), np.uint8)
+    for width in (1, 2, 5, 31, 32, 33):      # a narrow image equals a wide one's columns
+        x = grey[:, :width]
+        wide = imfilt.bilateral(np.concatenate([x, zeros], axis=1), 5, 30.0, 3.0,
+                                boundary="fill", fillvalue=0)
+        np.testing.assert_array_equal(
+            imfilt.bilateral(x, 5, 30.0, 3.0, boundary="fill", fillvalue=0), wide[:, :width])
+
+
 @pytest.mark.parametrize("name", ["gaussian", "median", "maximum_filter", "opening",
                                   "bilateral", "unsharp_mask"])
 def test_nan_and_float32_big_endian(name):
