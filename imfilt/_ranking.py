@@ -338,7 +338,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
             and (mode == 1 or (mode == 2 and kind == "median"))):
         algo = _k.ALGO_FIXED_NAN
     if algo == _k.ALGO_NETWORK and mode == 0 and (K, r) in FIXED_NETWORKS:
-        if x.ndim >= 2 and footprint.shape[-2:] == (3, 3) and K == 9:
+        if footprint.shape[-2:] == (3, 3) and _full_box(footprint):
             algo = _k.ALGO_MED3X3
             rs = int(pstrides[-2])
         else:

@@ -173,6 +173,23 @@ def test_one_d_footprints(rng):
             np.testing.assert_array_equal(median(x, footprint=fp, boundary=b), ref)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "int32", "float32", "int64"])
+def test_nine_point_footprints_that_are_not_a_3x3_square(dtype, rng):
+    # A footprint of 9 points spanning 3x3 on its last two axes is not the
+    # 3x3 square unless it is one plane of it; the in-register 3x3 median
+    # must not be taken for the others.
+    x = _data(rng, (6, 5, 7), dtype, lo=0, hi=1000)
+    fps = [np.zeros((2, 3, 3), bool), np.zeros((3, 3, 3), bool), np.ones((1, 3, 3), bool)]
+    fps[0][0, :, 0] = fps[0][1, :, 1:] = True
+    fps[1][[0, 1, 2, 1, 1, 0, 2, 0, 2], [0, 1, 2, 0, 2, 1, 1, 2, 0], [1, 1, 1, 0, 2, 0, 2, 2, 0]] = True
+    for fp in fps:
+        assert fp.sum() == 9
+        for b in BOUNDARIES:
+            np.testing.assert_array_equal(
+                median(x, footprint=fp, boundary=b, fillvalue=2, axes=(0, 1, 2)),
+                ndi.median_filter(x, footprint=fp, mode=NDI_MODE[b], cval=2), err_msg=b)
+
+
 def test_one_d_windows_longer_than_the_image(rng):
     # SciPy's 1-D fast path folds such windows differently under reflect and
     # mirror; its N-D path and numpy.pad agree with imfilt.
