@@ -63,7 +63,9 @@ fillvalue : scalar, optional
     "axes": """\
 axes : int or sequence of int, optional
     The axes to filter (default: every axis except ``channel_axis``).
-    Other axes are kept and each slice along them is filtered on its own.""",
+    Other axes are kept and each slice along them is filtered on its own.
+    Values given per axis (a sigma, a size) go with these axes in the order
+    listed, as in scipy.ndimage.""",
     "channel_axis": """\
 channel_axis : int, optional
     The axis that holds colour channels (scikit-image's convention): it is

@@ -16,7 +16,7 @@ import numpy as np
 from imfilt._validation import ParameterTypeError, as_array, is_integer_like
 
 __all__ = [
-    "as_tuple", "as_axes", "spatial_axes", "channel_axis_index", "filter_axes",
+    "as_tuple", "as_axes", "spatial_axes", "channel_axis_index", "filter_axes", "axes_order",
     "check_colour_ambiguity", "colour_error", "looks_like_colour", "STACK_HINT",
     "PLANES_HINT", "VOLUME_HINT", "check_out", "mode_pads", "dilated_span", "output_length",
     "same_padding", "valid_swap", "output_hw", "as_planes", "restore_planes",
@@ -173,6 +173,29 @@ def filter_axes(ndim, axes=None, channel_axis=None):
         raise ValueError(f"axes={axes!r} contains the channel axis channel_axis={channel_axis!r}; "
                          "the channel axis is never filtered")
     return tuple(sorted(ax))
+
+
+def axes_order(ndim, axes=None, channel_axis=None):
+    """How the user's ``axes`` map onto :func:`filter_axes`' sorted tuple.
+
+    ``order[j]`` is the position in ``axes`` (as given) of the ``j``-th
+    sorted axis, so a per-axis value ``v`` listed in the user's order (a
+    sigma, a size) belongs to sorted axis ``j`` as ``v[order[j]]``, and an
+    array with one axis per given axis is ``a.transpose(order)`` in sorted
+    order.  scipy.ndimage pairs per-axis values with ``axes`` as given.
+    Call after :func:`filter_axes` (which validates ``axes``).
+
+    Examples
+    --------
+    >>> axes_order(3, axes=(2, 0))
+    (1, 0)
+    >>> axes_order(3, channel_axis=0)
+    (0, 1)
+    """
+    if axes is None:
+        return tuple(range(len(filter_axes(ndim, None, channel_axis))))
+    given = as_axes("axes", axes, ndim)
+    return tuple(sorted(range(len(given)), key=given.__getitem__))
 
 
 #: The other reading of an ambiguous ``(H, W, 3 or 4)`` input, named in the

@@ -27,7 +27,7 @@ use exclusive-or (top-hats, as SciPy) and ``dilation & ~erosion``
 import numpy as np
 
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
+from imfilt._geometry import as_tuple, axes_order, check_colour_ambiguity, check_out, filter_axes
 from imfilt._minmax import dilation_geometry, erosion_geometry, kernel_fill, minmax
 from imfilt._modes import canonical_boundary
 from imfilt._threads import resolve_workers
@@ -87,6 +87,11 @@ def _parse(image, size, footprint, boundary, fillvalue, axes, channel_axis, work
         check_colour_ambiguity(x, axes, channel_axis, func)
     p.axes = filter_axes(x.ndim, axes, channel_axis)
     p.footprint = _as_footprint(size, footprint, len(p.axes))
+    if footprint is None or p.footprint.all():
+        # A size, or a footprint with no hole (a rectangle), has one length
+        # per axis of ``axes`` as given; other footprints' axes follow the
+        # filtered axes in increasing order (both as scipy.ndimage).
+        p.footprint = p.footprint.transpose(axes_order(x.ndim, axes, channel_axis))
     p.boundary = canonical_boundary(boundary)
     p.fill = kernel_fill(fillvalue, x.dtype) if p.boundary == "fill" else 0
     p.nthreads = resolve_workers(workers)
@@ -122,12 +127,16 @@ _DOCS = {
     "size": """\
 size : int or sequence of int, optional
     Window size, one value for every filtered axis or one per axis (a full
-    box).  Give ``size`` or ``footprint``.""",
+    box), in the order of ``axes`` as given.  Give ``size`` or
+    ``footprint``.""",
     "footprint": """\
 footprint : array_like of bool, optional
     Flat structuring element with one axis per filtered axis; True marks
     the samples in the window (0/1 integers are accepted).  Its entry
-    ``s // 2`` (per axis) sits on the output sample.""",
+    ``s // 2`` (per axis) sits on the output sample.  With ``axes`` listed
+    out of order, a footprint without a False entry has its axes in the
+    order of ``axes`` (as a ``size``), any other footprint in increasing
+    axis order: scipy.ndimage's rule.""",
     "fillvalue": """\
 fillvalue : scalar, optional
     Value outside the image for ``boundary='fill'`` (default 0).  It takes

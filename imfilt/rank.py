@@ -43,6 +43,14 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
 size : int or sequence of int, optional
     Window extent on each filtered axis.  Ignored when ``footprint`` is
     given.""",
+    axes="""\
+axes : int or sequence of int, optional
+    The axes to filter (default: every axis except ``channel_axis``).
+    Other axes are kept and each slice along them is filtered on its own.
+    ``size`` values and the footprint's axes go with the filtered axes in
+    increasing order, however ``axes`` is listed (as scipy.ndimage's rank
+    filters; its smoothing and minimum/maximum filters pair them with
+    ``axes`` as listed).""",
     footprint="""\
 footprint : array_like of bool, optional
     The window's shape, one axis per filtered axis: True marks the points

@@ -17,7 +17,7 @@ import numpy as np
 
 from imfilt import _nanpolicy
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
+from imfilt._geometry import as_tuple, axes_order, check_colour_ambiguity, check_out, filter_axes
 from imfilt._modes import canonical_boundary
 from imfilt._separable import Pass, run_passes
 from imfilt._threads import resolve_workers
@@ -83,6 +83,7 @@ class _Setup:
         self.image = as_array(image, "image")
         self.boundary = canonical_boundary(boundary)
         self.axes = _axes(self.image, axes, channel_axis, func)
+        self.order = axes_order(self.image.ndim, axes, channel_axis)
         self.compute, self.out_dtype = result_dtypes(self.image.dtype, np.dtype(np.float64), dtype)
         self.real = self.compute
         if self.compute.kind == "c":
@@ -103,6 +104,11 @@ class _Setup:
         if self.nan_policy == "omit" and self.compute.kind == "c":
             raise TypeError(f"nan_policy='omit' needs a real image; the image has dtype "
                             f"{self.image.dtype}")
+
+    def per_axis(self, values):
+        """Per-axis values given in the order of ``axes`` -> the order of
+        ``self.axes`` (sorted), as scipy.ndimage pairs them."""
+        return tuple(values[i] for i in self.order)
 
     def run(self, passes, x=None, dest=None):
         """The passes on ``x`` (default the image) in the compute dtype.
@@ -204,6 +210,8 @@ def _gaussian_passes(axes, sigmas, orders, radii):
 
 
 def _gaussian_args(setup_or_n, sigma, order, truncate, radius):
+    """Sigmas, orders and radii per axis: in the order of ``axes`` as given
+    (for an int ``n``), or of the setup's sorted axes."""
     n = setup_or_n if isinstance(setup_or_n, int) else len(setup_or_n.axes)
     sigmas = _sigmas("sigma", sigma, n)
     orders = as_tuple("order", order, n, minimum=0)
@@ -216,6 +224,8 @@ def _gaussian_args(setup_or_n, sigma, order, truncate, radius):
                 f"kernel of {2 * r + 1} taps (more than {MAX_TAPS}); use a smaller sigma, "
                 "truncate or radius"
             )
+    if not isinstance(setup_or_n, int):
+        return tuple(map(setup_or_n.per_axis, (sigmas, orders, radii)))
     return sigmas, orders, radii
 
 
@@ -433,7 +443,7 @@ def box_at(image, size, origin, *, boundary="symm", fillvalue=0, axes=None, chan
     the block equals the larger image's (``imfilt.dask.box``)."""
     st = _Setup("box", image, axes, channel_axis, boundary, fillvalue, dtype, workers,
                 nan_policy, out)
-    sizes = as_tuple("size", size, len(st.axes), minimum=1)
+    sizes = st.per_axis(as_tuple("size", size, len(st.axes), minimum=1))
     if max(sizes, default=1) > MAX_TAPS:
         raise ValueError(f"size={size!r} is not valid; every value must be <= {MAX_TAPS}")
     origin = (0,) * st.image.ndim if origin is None else tuple(int(o) for o in origin)
@@ -582,7 +592,12 @@ def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boun
     Equal to ``scipy.ndimage.gaussian_gradient_magnitude(image.astype(compute),
     sigma, mode=..., cval=fillvalue, truncate=truncate, radius=radius,
     axes=axes)``: ``sqrt(sum_a d_a**2)`` with ``d_a`` the first Gaussian
-    derivative along axis ``a`` (smoothed along the others).
+    derivative along axis ``a`` (smoothed along the others).  With ``axes``
+    naming only some axes, scipy.ndimage (1.17) smooths each derivative
+    along the unnamed axes too, and refuses a sigma per axis; imfilt leaves
+    the unnamed axes alone, as its ``gaussian_laplace`` and SciPy's do:
+    ``d_a = scipy.ndimage.gaussian_filter(image, sigma, order, axes=axes)``
+    with order 1 on ``a``.
 
     Parameters
     ----------
@@ -653,8 +668,9 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
     st = _Setup("difference_of_gaussians", image, axes, channel_axis, boundary, fillvalue,
                 dtype, workers, nan_policy, out)
     n = len(st.axes)
-    low = _sigmas("low_sigma", low_sigma, n)
-    high = tuple(1.6 * s for s in low) if high_sigma is None else _sigmas("high_sigma", high_sigma, n)
+    low = st.per_axis(_sigmas("low_sigma", low_sigma, n))
+    high = (tuple(1.6 * s for s in low) if high_sigma is None
+            else st.per_axis(_sigmas("high_sigma", high_sigma, n)))
     if any(h < lo for h, lo in zip(high, low)):
         raise ValueError(
             f"high_sigma={high_sigma!r} must be >= low_sigma={low_sigma!r} on every axis"

@@ -746,6 +746,14 @@ def nd_map(func, name, reach, image, kwargs, at=None):
     probe = func(np.zeros((1,) * x.ndim, dtype=np.dtype(x.dtype).newbyteorder("=")), **kwargs)
     fax = filter_axes(x.ndim, axes, channel_axis)
     halo = reach(len(fax), kwargs)
+    if np.ndim(axes) == 1 and list(fax) != [int(a) % x.ndim for a in axes]:
+        # Per-axis values pair with ``axes`` as listed for some filters and
+        # with the sorted axes for others (footprints): with ``axes`` out of
+        # order every filtered axis gets the largest reach, which is exact
+        # either way.
+        before = max(_pair(h)[0] for h in halo)
+        after = max(_pair(h)[1] for h in halo)
+        halo = [(before, after)] * len(fax)
     wrap = canonical_boundary(kwargs["boundary"]) == "wrap"
     depth, whole = {a: 0 for a in range(x.ndim)}, {}
     if channel_axis is not None:
