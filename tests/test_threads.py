@@ -181,3 +181,27 @@ def test_workers_capped_at_four_per_core():
     cap = _threads.MAX_WORKERS_PER_CORE * _threads.available_cores()
     assert _threads.resolve_workers(10**6) == cap
     assert _threads.resolve_workers(1) == 1
+
+
+def test_short_openmp_spin_is_set_only_while_libgomp_loads():
+    # imfilt asks libgomp for a short idle spin when the user has not chosen
+    # one, and leaves the process environment as it found it.
+    import subprocess
+    import sys
+
+    code = ("import os, io, imfilt, imfilt._kernels as k; buf = io.StringIO(); "
+            "imfilt.show_config(file=buf); "
+            "print(k.SPIN_SET_BY_IMFILT, os.environ.get('GOMP_SPINCOUNT'), "
+            "'GOMP_SPINCOUNT=20000' in buf.getvalue())")
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    from imfilt._kernels import _build
+
+    gnu = str(_build.compiler().startswith("GCC"))      # Clang builds use libomp
+    assert out == [gnu, "None", gnu]
+    for key, value in (("GOMP_SPINCOUNT", "300000"), ("OMP_WAIT_POLICY", "passive")):
+        out = subprocess.run([sys.executable, "-c", code], env=dict(env, **{key: value}),
+                             capture_output=True, text=True, check=True).stdout.split()
+        assert out[0] == "False" and out[2] == "False"
+        assert out[1] == (value if key == "GOMP_SPINCOUNT" else "None")

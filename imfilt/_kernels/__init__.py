@@ -22,7 +22,29 @@ instruction where the level has it, the C library's correctly rounded
 import os
 import warnings
 
-from imfilt._kernels import _build
+#: How many times GNU OpenMP's idle threads poll for the next parallel
+#: region before they sleep (``GOMP_SPINCOUNT``; a poll is a ``pause``, about
+#: 25 ns on the development machines, so about half a millisecond).
+#: libgomp's own default, 300000, keeps every idle thread spinning for
+#: several milliseconds after each region: on a busy 2-core machine the
+#: spinning threads took the cores the working ones needed, and two-thread
+#: calls ran several times slower than one thread.  Half a millisecond still
+#: covers the regions of one call and back-to-back calls.  libgomp reads its
+#: environment once, when it loads (with the first kernel module, below), so
+#: the value is set for that moment only, and only when neither
+#: ``OMP_WAIT_POLICY`` nor ``GOMP_SPINCOUNT`` is set (a user's choice wins).
+#: (LLVM's libomp, used by Clang builds, ignores it and keeps its own policy.)
+SPIN_COUNT = 20000
+_spin_env = not any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
+if _spin_env:
+    os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
+try:
+    from imfilt._kernels import _build  # loads libgomp (which reads its environment now)
+finally:
+    if _spin_env:
+        del os.environ["GOMP_SPINCOUNT"]
+#: True when the short spin above is in force (a GCC build, nothing set by the user).
+SPIN_SET_BY_IMFILT = _spin_env and _build.compiler().startswith("GCC")
 
 #: Dispatch levels, lowest first.
 LEVELS = ("baseline", "avx2", "avx512")
