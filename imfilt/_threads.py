@@ -296,7 +296,8 @@ def show_config(file=None):
         "  idle OpenMP threads: " + (
             f"GOMP_SPINCOUNT={_kernel_package.SPIN_COUNT} (imfilt's default: they poll about "
             "0.5 ms, then sleep)" if _kernel_package.SPIN_SET_BY_IMFILT else
-            "as the environment's OMP_WAIT_POLICY/GOMP_SPINCOUNT say"),
+            "the OpenMP runtime's policy (its default, or OMP_WAIT_POLICY/GOMP_SPINCOUNT "
+            "from the environment)"),
         f"  threads: default {get_workers()}, available cores {available_cores()}"
         + (f", OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}" if "OMP_NUM_THREADS" in os.environ else ""),
         f"  python {platform.python_version()} ({platform.machine()}, {platform.system()})",
