@@ -73,6 +73,22 @@ def available_cores():
     return max(1, n)
 
 
+def check_fits_in_memory(name, value, what, shape, itemsize):
+    """``ValueError`` naming ``name=value`` when an array of ``shape`` and
+    ``itemsize`` (the ``what`` a parameter asks for) exceeds this machine's
+    memory: refused at once rather than after minutes of swapping."""
+    nbytes = math.prod(int(n) for n in shape) * int(itemsize)
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        memory = 2 ** 48
+    if nbytes > memory:
+        raise ValueError(
+            f"{name}={value!r} asks for {what} of shape {tuple(int(n) for n in shape)} "
+            f"({nbytes / 2 ** 30:.3g} GiB), more than this machine's memory "
+            f"({memory / 2 ** 30:.3g} GiB); use a smaller {name}")
+
+
 def _omp_num_threads():
     """The first level of ``OMP_NUM_THREADS`` as a positive int, or None."""
     value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()

@@ -17,7 +17,7 @@ from imfilt._modes import boundary_index
 from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import (STACK_HINT, as_tuple, channel_axis_index, check_colour_ambiguity,
                               spatial_axes)
-from imfilt._threads import min_parallel_work, ran_parallel, resolve_workers
+from imfilt._threads import check_fits_in_memory, min_parallel_work, ran_parallel, resolve_workers
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 from imfilt.layers import conv_transpose2d
 
@@ -91,6 +91,7 @@ def bilinear_kernel(factor):
            [0.0625, 0.1875, 0.1875, 0.0625]])
     """
     fy, fx = as_tuple("factor", factor, 2, minimum=1)
+    check_fits_in_memory("factor", factor, "a kernel", (2 * fy, 2 * fx), 8)
     return np.outer(_bilinear_1d(fy), _bilinear_1d(fx))
 
 
@@ -198,6 +199,12 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
             + ", ".join(repr(m) for m in _METHODS) + hint
         )
     planes, info = _as_stack(image, axes, "upsample", channel_axis=channel_axis)
+    P, H, W = planes.shape
+    check_fits_in_memory("factor", factor, "an output", (P, H * fy, W * fx),
+                         planes.dtype.itemsize if method == "nearest" else 8)
+    if method != "nearest":
+        # the transposed convolution's per-phase column tables: 5 x fx x 2 fx
+        check_fits_in_memory("factor", factor, "column tables", (5, fx, 2 * fx), 8)
     if method == "nearest":
         # dtype kept, but in native byte order like every other result
         planes = planes.astype(planes.dtype.newbyteorder("="), copy=False)

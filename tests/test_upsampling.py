@@ -175,3 +175,14 @@ def test_pyramid_round_trip_on_constant():
 def test_validation_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_factors_too_large_for_memory_are_refused_at_once():
+    # A factor whose output (or kernel) cannot fit in memory is a ValueError
+    # naming it, not minutes of allocation and swapping.
+    img = np.ones((6, 6), bool)
+    for call in (lambda: imfilt.upsample(img, 10 ** 9), lambda: imfilt.bilinear_kernel(10 ** 9),
+                 lambda: imfilt.upsample(img, (1, 10 ** 6)),
+                 lambda: imfilt.upsample(img, 10 ** 9, method="nearest")):
+        with pytest.raises(ValueError, match=r"factor=.*more than this machine's memory"):
+            call()
