@@ -30,7 +30,7 @@ from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import as_tuple, axes_order, check_colour_ambiguity, check_out, filter_axes
 from imfilt._minmax import dilation_geometry, erosion_geometry, kernel_fill, minmax
 from imfilt._modes import canonical_boundary
-from imfilt._threads import resolve_workers
+from imfilt._threads import check_fits_in_memory, resolve_workers
 from imfilt._validation import ParameterTypeError, as_array, check_choice
 
 __all__ = ["minimum_filter", "maximum_filter", "erosion", "dilation", "opening",
@@ -71,7 +71,9 @@ def _as_footprint(size, footprint, nd):
     if size is None:
         raise ValueError("give size= (an int or one int per filtered axis) or footprint= "
                          "(a bool array); both are None")
-    return np.ones(as_tuple("size", size, nd, minimum=1), dtype=bool)
+    sizes = as_tuple("size", size, nd, minimum=1)
+    check_fits_in_memory("size", size, "a footprint", sizes, 1)
+    return np.ones(sizes, dtype=bool)
 
 
 def _parse(image, size, footprint, boundary, fillvalue, axes, channel_axis, workers,

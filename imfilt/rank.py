@@ -16,7 +16,7 @@ from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter
 from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy
 from imfilt._ranking import rank_engine
-from imfilt._threads import resolve_workers
+from imfilt._threads import check_fits_in_memory, resolve_workers
 from imfilt._validation import as_array, as_fillvalue, is_integer_like
 
 __all__ = ["median", "rank_filter", "percentile_filter"]
@@ -116,7 +116,9 @@ def _footprint(size, footprint, fax, ndim):
         if size is None:
             raise TypeError("give size= (the window's extent) or footprint= (a boolean "
                             "array); both are None")
-        fp = np.ones(as_tuple("size", size, n, minimum=1), dtype=bool)
+        sizes = as_tuple("size", size, n, minimum=1)
+        check_fits_in_memory("size", size, "a footprint", sizes, 1)
+        fp = np.ones(sizes, dtype=bool)
     full = [1] * ndim
     for a, s in zip(fax, fp.shape):
         full[a] = s

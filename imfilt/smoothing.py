@@ -691,7 +691,11 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
 
 
 def _gabor_sigma(bandwidth, frequency):
-    b = 2.0 ** bandwidth
+    try:
+        b = 2.0 ** bandwidth
+    except OverflowError:
+        raise ValueError(f"bandwidth={bandwidth!r} is too large (2**bandwidth overflows); use "
+                         "a bandwidth of at most 1000 octaves") from None
     return math.sqrt(math.log(2) / 2.0) / math.pi * (b + 1) / (b - 1) / frequency
 
 
@@ -744,6 +748,11 @@ def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
         "sigma_x", sigma_x, positive=True)
     sy = _gabor_sigma(bandwidth, frequency) if sigma_y is None else _check_scalar(
         "sigma_y", sigma_y, positive=True)
+    if not all(s * s > 0 and math.isfinite(1.0 / (s * s)) for s in (sx, sy)):
+        raise ValueError(
+            f"the Gabor envelope's sigma_x={sx:.3g}, sigma_y={sy:.3g} (frequency="
+            f"{frequency!r}) is too small to compute with; use a smaller frequency or "
+            "larger sigma_x/sigma_y")
     try:
         dtype = np.dtype(dtype)
     except TypeError:
