@@ -20,7 +20,7 @@ from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import as_tuple, axes_order, check_colour_ambiguity, check_out, filter_axes
 from imfilt._modes import canonical_boundary
 from imfilt._separable import Pass, run_passes
-from imfilt._threads import resolve_workers
+from imfilt._threads import check_fits_in_memory, resolve_workers
 from imfilt._cast import cast_output
 from imfilt._validation import as_array, as_fillvalue, is_integer_like, result_dtypes
 from imfilt.convolution import convolve
@@ -312,8 +312,9 @@ def gaussian_kernel(sigma, *, order=0, truncate=4.0, radius=None, ndim=1, dtype=
 
 
 def _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype):
-    if not is_integer_like(ndim) or ndim < 1:
-        raise ValueError(f"ndim={ndim!r} must be a positive integer")
+    if not is_integer_like(ndim) or not 1 <= ndim <= 64:
+        raise ValueError(f"ndim={ndim!r} must be an integer from 1 to 64 (NumPy's most "
+                         "dimensions)")
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -321,6 +322,9 @@ def _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype):
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype={dtype} is not supported; choose float32 or float64")
     sigmas, orders, radii = _gaussian_args(int(ndim), sigma, order, truncate, radius)
+    check_fits_in_memory("ndim", ndim, "a kernel",
+                         [2 * r + 1 if s > 0 else 1 for s, r in zip(sigmas, radii)],
+                         np.dtype(dtype).itemsize)
     kernel = np.ones((1,) * 0)
     for s, o, r in zip(sigmas, orders, radii):
         k1 = _gaussian_1d(s, o, r) if s > 0 else np.ones(1)

@@ -987,6 +987,8 @@ def test_sizes_and_gabor_parameters_beyond_what_can_be_computed():
                        (lambda: imfilt.white_tophat(x, size=10 ** 9), "size"),
                        (lambda: imfilt.gabor_kernel(0.1, bandwidth=2000), "bandwidth"),
                        (lambda: imfilt.gabor_kernel(1e300), "frequency"),
-                       (lambda: imfilt.gabor(x, 0.1, sigma_x=1e-200), "sigma_x")]:
+                       (lambda: imfilt.gabor(x, 0.1, sigma_x=1e-200), "sigma_x"),
+                       (lambda: imfilt.gaussian_kernel(1.0, ndim=10 ** 9), "ndim"),
+                       (lambda: imfilt.gaussian_kernel(1.0, ndim=64), "ndim")]:
         with pytest.raises(ValueError, match=name):
             call()
