@@ -175,6 +175,10 @@ class _Setup:
 # Gaussian
 
 
+#: Highest Gaussian derivative order (the weights' polynomial costs order**2).
+MAX_ORDER = 1000
+
+
 def _gaussian_1d(sigma, order, radius):
     """Convolution-form Gaussian (derivative) weights of ``2*radius + 1`` taps.
 
@@ -192,12 +196,20 @@ def _gaussian_1d(sigma, order, radius):
     g /= g.sum()
     if order == 0:
         return g
+    if order > MAX_ORDER:
+        raise ValueError(f"order={order!r} is not valid; Gaussian derivatives of order up to "
+                         f"{MAX_ORDER} are computed")
     q = np.array([1.0])
-    for _ in range(order):
-        deriv = q[1:] * np.arange(1, len(q))
-        q = np.concatenate(([0.0], -q / (sigma * sigma)))
-        q[: len(deriv)] += deriv
-    return np.polynomial.polynomial.polyval(x, q) * g
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(order):
+            deriv = q[1:] * np.arange(1, len(q))
+            q = np.concatenate(([0.0], -q / (sigma * sigma)))
+            q[: len(deriv)] += deriv
+        w = np.polynomial.polynomial.polyval(x, q) * g
+    if not np.isfinite(w).all():
+        raise ValueError(f"order={order!r} with sigma={sigma!r} overflows float64 (the "
+                         "derivative's weights are not finite); use a lower order")
+    return w
 
 
 def _gaussian_passes(axes, sigmas, orders, radii):

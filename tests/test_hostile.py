@@ -989,6 +989,8 @@ def test_sizes_and_gabor_parameters_beyond_what_can_be_computed():
                        (lambda: imfilt.gabor_kernel(1e300), "frequency"),
                        (lambda: imfilt.gabor(x, 0.1, sigma_x=1e-200), "sigma_x"),
                        (lambda: imfilt.gaussian_kernel(1.0, ndim=10 ** 9), "ndim"),
-                       (lambda: imfilt.gaussian_kernel(1.0, ndim=64), "ndim")]:
+                       (lambda: imfilt.gaussian_kernel(1.0, ndim=64), "ndim"),
+                       (lambda: imfilt.gaussian_kernel(1.0, order=10 ** 9), "order"),
+                       (lambda: imfilt.gaussian(x, 1.0, order=400), "order")]:
         with pytest.raises(ValueError, match=name):
             call()
