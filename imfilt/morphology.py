@@ -27,7 +27,7 @@ use exclusive-or (top-hats, as SciPy) and ``dilation & ~erosion``
 import numpy as np
 
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import as_tuple, axes_order, check_colour_ambiguity, check_out, filter_axes
+from imfilt._geometry import as_axes, as_tuple, axes_order, check_colour_ambiguity, check_out, filter_axes
 from imfilt._minmax import dilation_geometry, erosion_geometry, kernel_fill, minmax
 from imfilt._modes import canonical_boundary
 from imfilt._threads import check_fits_in_memory, resolve_workers
@@ -45,8 +45,15 @@ class _Parsed:
     __slots__ = ("image", "footprint", "axes", "boundary", "fill", "nthreads", "nan_policy")
 
 
-def _as_footprint(size, footprint, nd):
-    """The flat footprint (bool array with ``nd`` axes) from ``size`` or ``footprint``."""
+def _as_footprint(size, footprint, nd, lengths=None):
+    """The flat footprint (bool array with ``nd`` axes) from ``size`` or ``footprint``.
+
+    ``lengths`` (the image's length on each axis of ``size``): a window
+    longer than ``2 n + 1`` on an axis of length ``n`` holds, wherever it
+    sits, the whole axis and one boundary sample beyond each end (for every
+    boundary rule: periodic ones repeat within ``2 n``), so its minimum and
+    maximum equal those of a window of ``2 n + 1``; sizes are cut to that.
+    """
     if footprint is not None:
         if size is not None:
             raise ValueError(f"size={size!r} and a footprint were both given; give one of them "
@@ -72,6 +79,8 @@ def _as_footprint(size, footprint, nd):
         raise ValueError("give size= (an int or one int per filtered axis) or footprint= "
                          "(a bool array); both are None")
     sizes = as_tuple("size", size, nd, minimum=1)
+    if lengths is not None:
+        sizes = tuple(min(s, 2 * n + 1) for s, n in zip(sizes, lengths))
     check_fits_in_memory("size", size, "a footprint", sizes, 1)
     return np.ones(sizes, dtype=bool)
 
@@ -88,7 +97,8 @@ def _parse(image, size, footprint, boundary, fillvalue, axes, channel_axis, work
     if footprint is None:
         check_colour_ambiguity(x, axes, channel_axis, func)
     p.axes = filter_axes(x.ndim, axes, channel_axis)
-    p.footprint = _as_footprint(size, footprint, len(p.axes))
+    given = p.axes if axes is None else as_axes("axes", axes, x.ndim)
+    p.footprint = _as_footprint(size, footprint, len(p.axes), [x.shape[a] for a in given])
     if footprint is None or p.footprint.all():
         # A size, or a footprint with no hole (a rectangle), has one length
         # per axis of ``axes`` as given; other footprints' axes follow the

@@ -407,6 +407,24 @@ def test_rows_of_one_sample(name, boundary):
         theirs(y, size=(2, 1, 3, 3), mode=NDI[boundary], cval=-5))
 
 
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_sizes_far_beyond_the_image(boundary):
+    # A window of 2n + 1 or more holds the whole axis (and the boundary)
+    # wherever it sits: huge sizes give SciPy's result at once.
+    rng = np.random.default_rng(3)
+    for shape in [(1, 4), (3, 1), (5, 4)]:
+        x = rng.integers(0, 50, shape).astype(np.float64)
+        for size in [(2 * shape[0] + 1, 2), (2 * shape[0] + 4, 2 * shape[1] + 3), (1, 40)]:
+            for name in ("minimum_filter", "dilation", "opening", "black_tophat"):
+                ours, theirs = PAIRS[name]
+                np.testing.assert_array_equal(
+                    ours(x, size, boundary=boundary, fillvalue=7),
+                    theirs(x, size=size, mode=NDI[boundary], cval=7), err_msg=f"{name} {size}")
+    line = np.arange(7.0)
+    np.testing.assert_array_equal(imfilt.maximum_filter(line, 10 ** 9, boundary=boundary,
+                                                        fillvalue=-1), np.full(7, 6.0))
+
+
 def test_errors_name_the_parameter():
     x = np.zeros((5, 5), np.uint8)
     with pytest.raises(ValueError, match="size"):
