@@ -426,4 +426,4 @@ def _direct_median(x, footprint, kdtype, K, r):
             and r == K // 2 and all(n == 1 for n in fs[:-2]) and bool(footprint.all())):
         return 0
     h = fs[-1] // 2
-    return h if x.shape[-1] >= _k.DIRECT_MIN_WIDTH[h] else 0
+    return h if x.shape[-1] >= _k.DIRECT_MIN_WIDTH[h, kdtype.itemsize] else 0

@@ -81,10 +81,11 @@ def test_median_sizes_dims_parity(dtype, boundary, rng):
                                    "int64", "uint64"])
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 def test_median_3x3_5x5_wide_rows_parity(dtype, boundary, rng):
-    # Integer 3x3 and 5x5 medians of rows of >= 66 / 68 pixels are read in
-    # place (two output rows at once, whole SIMD blocks, the last block
-    # overlapping, edge pixels apart).
-    for shape in [(1, 68), (2, 69), (5, 130), (4, 3, 201)]:
+    # Integer 3x3 and 5x5 medians of wide enough rows are read in place (two
+    # output rows at once, whole SIMD chunks, the last chunk overlapping, edge
+    # pixels apart): 5x5 from 68 pixels, 3x3 from 512 bytes + 2 pixels (514
+    # uint8 .. 66 int64 pixels); rows of several chunks carry column sorts over.
+    for shape in [(1, 68), (2, 69), (5, 130), (4, 3, 201), (3, 514), (2, 515), (2, 3, 1100)]:
         x = _data(rng, shape, dtype, lo=-1000, hi=1000)
         for k in (3, 5):
             fp = (1,) * (len(shape) - 2) + (k, k)

@@ -73,9 +73,15 @@ cdef extern from "_rank.h" nogil:
                        Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
                        unsigned short *out, int *hist, int *coarse)
 
+cdef extern from "_rank.h":
+    int RK_M33_CHUNK_BYTES
+    int RK_M33_BLOCK
+
 #: Narrowest image row the in-place 3x3 (h = 1) and 5x5 (h = 2) medians
-#: take: one SIMD block plus the 2h edge pixels.
-DIRECT_MIN_WIDTH = {1: 66, 2: 68}
+#: take, by element size in bytes: one chunk (3x3: RK_M33_CHUNK_BYTES of a
+#: row; 5x5: RK_M33_BLOCK pixels) plus the 2h edge pixels.
+DIRECT_MIN_WIDTH = {(h, itemsize): (RK_M33_CHUNK_BYTES // itemsize if h == 1 else RK_M33_BLOCK)
+                    + 2 * h for h in (1, 2) for itemsize in (1, 2, 4, 8)}
 
 ALGO_NETWORK = 0
 ALGO_SELECT = 1
@@ -167,7 +173,7 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
     (-1: ``fillrow``, W fill values); ``cmap`` the source columns of the h
     padded columns left of column 0, then of the h right of column W - 1
     (-1: fill).  Output rows are computed in pairs, each pair by the same
-    operations whatever the thread count.  Needs ``W >= DIRECT_MIN_WIDTH[h]``.
+    operations whatever the thread count.  Needs ``W >= DIRECT_MIN_WIDTH[h, itemsize]``.
     Returns the number of threads that ran.
     """
     cdef Py_ssize_t npairs = (H + 1) // 2, njobs = nplanes * npairs, j, p, y
@@ -176,7 +182,8 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
     cdef const char *f = <const char *>&fillrow[0]
     cdef char *o = <char *>&out[0]
     cdef int used = 1
-    if h not in (1, 2) or W < DIRECT_MIN_WIDTH[h] or rmap.shape[0] != H + 2 * h \
+    if h not in (1, 2) or itemsize not in (1, 2, 4, 8) or W < DIRECT_MIN_WIDTH[h, itemsize] \
+            or rmap.shape[0] != H + 2 * h \
             or cmap.shape[0] != 2 * h:
         raise ValueError("imfilt: median_direct needs h in (1, 2), a wide enough row and "
                          "H + 2h row / 2h column indices")
