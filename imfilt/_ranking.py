@@ -195,20 +195,25 @@ def fill_for(fill, dtype):
             raise ValueError(
                 f"fillvalue={fill!r} is NaN, which a {dtype} image cannot hold; use a "
                 "finite fillvalue or a floating-point image")
-        if np.isinf(value):
+        if math.isinf(value):
             value = -np.inf if value < 0 else np.inf
         else:
             value = int(value)  # truncation toward zero
-    if dtype.kind == "b":
-        lo, hi = 0, 1
-    else:
-        info = np.iinfo(dtype)
-        lo, hi = info.min, info.max
+    lo, hi = _int_range(dtype)
     if value <= lo:
         value = lo
     elif value >= hi:
         value = hi
     return _kernel_dtype(dtype).type(int(value))
+
+
+@functools.lru_cache(maxsize=32)
+def _int_range(dtype):
+    """(min, max) of an integer or bool dtype (np.iinfo costs a microsecond a call)."""
+    if dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
 
 
 def rank_halo(footprint_shape):
@@ -268,20 +273,23 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     if image.size == 0:
         return result
     K = int(np.count_nonzero(footprint))
-    rtab = rank_table(kind, value, K)
+    # The rank a full window uses (the table for every m is built only on the
+    # paths that need it).
+    r = K // 2 if kind == "median" else int(rank_table(kind, value, K)[K])
 
     # Work with the unfiltered axes first, so the rows run along a filtered
     # axis (a colour axis last would make rows of length 3).
     fshape = footprint.shape
-    moved = [a for a in range(image.ndim) if fshape[a] == 1 and image.shape[a] > 1]
-    kept = [a for a in range(image.ndim) if a not in moved]
-    perm = moved + kept
-    if perm != list(range(image.ndim)) and kept and fshape[kept[-1]] > 1:
-        x = np.transpose(image, perm)
-        fp = np.transpose(footprint, perm)
-        sub = rank_engine(x, fp, kind, value, boundary, fill, nthreads, nan_policy)
-        result[...] = np.transpose(sub, np.argsort(perm))
-        return result
+    if 1 in fshape:
+        moved = [a for a in range(image.ndim) if fshape[a] == 1 and image.shape[a] > 1]
+        kept = [a for a in range(image.ndim) if a not in moved]
+        perm = moved + kept
+        if perm != list(range(image.ndim)) and kept and fshape[kept[-1]] > 1:
+            x = np.transpose(image, perm)
+            fp = np.transpose(footprint, perm)
+            sub = rank_engine(x, fp, kind, value, boundary, fill, nthreads, nan_policy)
+            result[...] = np.transpose(sub, np.argsort(perm))
+            return result
 
     kdtype = _kernel_dtype(image.dtype)
     x = image
@@ -294,19 +302,18 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
 
     # Threads for the kernels that do not decide it themselves.
     nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
-    h = _direct_median(x, footprint, kdtype, K, int(rtab[K]))
+    h = _direct_median(x, footprint, kdtype, K, r)
     if h:
         kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
             np.empty(x.shape, dtype=kdtype)
         H, W = x.shape[-2:]
-        rmap = boundary_index(H, h, h, boundary).astype(np.intp)
-        cmap = boundary_index(W, h, h, boundary)
+        rmap, cmap = _direct_maps(H, W, h, boundary)
         _threads.ran_parallel(_k.median_direct(
             x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8),
-            np.full(W, fill_value, dtype=kdtype).view(np.uint8), tcode, itemsize,
-            x.size // (H * W), H, W, rmap, np.concatenate([cmap[:h], cmap[-h:]]).astype(np.intp),
-            h, nt))
+            _fill_row(W, kdtype, fill_value.item()), tcode, itemsize,
+            x.size // (H * W), H, W, rmap, cmap, h, nt))
         return _finish(result, kout, image.dtype, dtype)
+    rtab = rank_table(kind, value, K)
 
     # Pad once.
     before = [s // 2 for s in fshape]
@@ -412,6 +419,26 @@ def _full_box(footprint):
     return len(fs) >= 2 and all(n == 1 for n in fs[:-2]) and bool(footprint.all())
 
 
+@functools.lru_cache(maxsize=64)
+def _direct_maps(H, W, h, boundary):
+    """Row map (H + 2h source rows) and edge-column map (h left, h right) of
+    the in-place medians, read-only (the same maps recur call after call)."""
+    rmap = boundary_index(H, h, h, boundary).astype(np.intp)
+    cmap = boundary_index(W, h, h, boundary)
+    cmap = np.concatenate([cmap[:h], cmap[-h:]]).astype(np.intp)
+    rmap.setflags(write=False)
+    cmap.setflags(write=False)
+    return rmap, cmap
+
+
+@functools.lru_cache(maxsize=16)
+def _fill_row(W, kdtype, value):
+    """W copies of the integer ``value`` as bytes, read-only (reused call after call)."""
+    row = np.full(W, value, dtype=kdtype).view(np.uint8)
+    row.setflags(write=False)
+    return row
+
+
 def _direct_median(x, footprint, kdtype, K, r):
     """``h`` (1 or 2) when the full 3x3 / 5x5 median of integer data can be
     read in place, else 0.
@@ -422,8 +449,8 @@ def _direct_median(x, footprint, kdtype, K, r):
     checks for NaN.
     """
     fs = footprint.shape
-    if not (kdtype.kind in "iu" and x.ndim >= 2 and fs[-2:] in ((3, 3), (5, 5))
-            and r == K // 2 and all(n == 1 for n in fs[:-2]) and bool(footprint.all())):
+    if not (kdtype.kind in "iu" and K in (9, 25) and r == K // 2 and x.ndim >= 2
+            and fs[-2:] in ((3, 3), (5, 5)) and K == footprint.size):
         return 0
     h = fs[-1] // 2
     return h if x.shape[-1] >= _k.DIRECT_MIN_WIDTH[h, kdtype.itemsize] else 0

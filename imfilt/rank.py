@@ -7,6 +7,7 @@ integer width including 64-bit, float16/32/64) and equals
 with the mapped boundary mode.  The engine is ``imfilt._ranking``.
 """
 
+import functools
 import numbers
 
 import numpy as np
@@ -101,11 +102,21 @@ def _footprint(size, footprint, fax, ndim):
         if size is None:
             raise TypeError("give size= (the window's extent) or footprint= (a boolean "
                             "array); both are None")
-        fp = np.ones(as_tuple("size", size, n, minimum=1), dtype=bool)
+        shape = as_tuple("size", size, n, minimum=1)
     full = [1] * ndim
-    for a, s in zip(fax, fp.shape):
+    for a, s in zip(fax, fp.shape if footprint is not None else shape):
         full[a] = s
+    if footprint is None:
+        return _box(tuple(full))
     return fp.reshape(full)
+
+
+@functools.lru_cache(maxsize=64)
+def _box(shape):
+    """A full boolean footprint of ``shape``, read-only (reused call after call)."""
+    fp = np.ones(shape, dtype=bool)
+    fp.setflags(write=False)
+    return fp
 
 
 def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, channel_axis,
