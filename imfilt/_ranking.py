@@ -5,11 +5,13 @@ per image axis, a rank rule and a boundary, and returns the filtered image
 in the image's dtype.  Every algorithm selects an existing value, so the
 result is exact whatever the path:
 
-* the full 3x3 and 5x5 medians of integer images: read in place (no
-  padded copy), two output rows at once sharing their common rows (3x3:
-  columns sorted once; 5x5: the 20 shared points reduced to ranks 7..12);
-* the full 3x3 median of float images: columns sorted once and shared by
-  neighbouring windows, then a few min/max per pixel;
+* the full 3x3 and 5x5 medians (integer images, and float images without
+  NaN): read in place (no padded copy), two output rows at once sharing
+  their common rows (3x3: columns sorted once and shared by the three
+  windows that contain them; 5x5: the 20 shared points reduced to ranks
+  7..12);
+* the full 3x3 median of rows too narrow for that (no NaN): the padded
+  image's columns sorted once and shared by neighbouring windows;
 * 9, 25 or 27 points with the median rank (3x3, 5x5, 3x3x3 and any
   footprint of that many points): networks compiled into the kernel, every
   wire in a SIMD register; with NaN present they count NaN in registers
@@ -303,6 +305,15 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     # Threads for the kernels that do not decide it themselves.
     nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
     h = _direct_median(x, footprint, kdtype, K, r)
+    if h and kdtype.kind == "f":
+        # NaN needs the padded path's NaN-aware networks (a NaN fill value too).
+        if boundary == "fill" and fill_value != fill_value:
+            h = 0
+        else:
+            holds_nan, used = _k.has_nan(x.reshape(-1).view(np.uint8), tcode, itemsize,
+                                         x.shape[-1], nthreads, _threads.min_parallel_work())
+            _threads.ran_parallel(used)
+            h = 0 if holds_nan else h
     if h:
         kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
             np.empty(x.shape, dtype=kdtype)
@@ -440,16 +451,16 @@ def _fill_row(W, kdtype, value):
 
 
 def _direct_median(x, footprint, kdtype, K, r):
-    """``h`` (1 or 2) when the full 3x3 / 5x5 median of integer data can be
-    read in place, else 0.
+    """``h`` (1 or 2) when the full 3x3 / 5x5 median can be read in place,
+    else 0.
 
     The footprint is 3x3 or 5x5 on the last two axes (1 elsewhere), the rank
-    is the median's, and rows are wide enough for whole SIMD blocks.
-    Integer images only: float images go through the padded path, which
-    checks for NaN.
+    is the median's, and rows are wide enough for whole SIMD blocks.  Float
+    images qualify here; the caller still sends those holding NaN (or
+    filled with NaN) to the padded path, whose networks handle NaN.
     """
     fs = footprint.shape
-    if not (kdtype.kind in "iu" and K in (9, 25) and r == K // 2 and x.ndim >= 2
+    if not (K in (9, 25) and r == K // 2 and x.ndim >= 2
             and fs[-2:] in ((3, 3), (5, 5)) and K == footprint.size):
         return 0
     h = fs[-1] // 2

@@ -22,8 +22,8 @@ Algorithms (``algo``), all exact selections of existing values:
    ('propagate') or 2 ('omit', median only).
 
 Outside ``rank_rows``: ``median_direct`` (full 3x3 / 5x5 medians read in
-place, no padded copy) and ``box_hist8`` (8-bit full rectangles, column
-histograms).
+place, no padded copy; float images after ``has_nan`` found none) and
+``box_hist8`` (8-bit full rectangles, column histograms).
 
 Element types are integer codes (see ``_rank.h``); the Python layer
 validates every shape, offset and rank before calling.
@@ -134,6 +134,27 @@ def pad(const unsigned char[::1] src, unsigned char[::1] dst,
             rk_pad_row(s, d + i * row_bytes, i, D, &pshape[0], &sstride[0], &maps[0],
                        &mapoff[0], n_last, before_last, itemsize, <const char *>&fill[0])
             nan_rows += rk_has_nan(tcode, d + i * row_bytes, PL)
+    return nan_rows > 0, used
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def has_nan(const unsigned char[::1] src, int tcode, Py_ssize_t itemsize, Py_ssize_t rowlen,
+            int nthreads, Py_ssize_t min_work=0):
+    """``(holds_nan, threads)`` for a C-contiguous float image (``tcode``)
+    seen as rows of ``rowlen`` elements; threads start when the elements
+    reach ``min_work``."""
+    cdef Py_ssize_t nrows = src.shape[0] // (itemsize * rowlen), i, chunk
+    cdef Py_ssize_t row_bytes = rowlen * itemsize
+    cdef int nan_rows = 0, used = 1
+    cdef const char *s = <const char *>&src[0]
+    cdef bint threaded = use_threads(nthreads, nrows * rowlen, min_work)
+    chunk = nrows // (8 * nthreads) + 1
+    with nogil:
+        for i in prange(nrows, num_threads=nthreads, schedule="dynamic", chunksize=chunk,
+                        use_threads_if=threaded):
+            imfilt_note_team(&used)
+            nan_rows += rk_has_nan(tcode, s + i * row_bytes, rowlen)
     return nan_rows > 0, used
 
 
