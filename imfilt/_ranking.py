@@ -72,6 +72,10 @@ _NETWORK_BLOCK_BYTES = 16384
 _SECONDS_PER_TAP = 2e-9
 
 
+#: The same for the in-place 3x3 / 5x5 medians (measured at 2048^2, one
+#: thread: 0.01-0.03 ns per point for 8-bit data, ~0.1 for float32).
+_DIRECT_SECONDS_PER_TAP = 2e-10
+
 #: Padded copies up to this size are kept per thread and reused: touching
 #: fresh memory costs page faults that, for a 3x3 median, take longer than
 #: the filter itself.
@@ -319,10 +323,15 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
             np.empty(x.shape, dtype=kdtype)
         H, W = x.shape[-2:]
         rmap, cmap = _direct_maps(H, W, h, boundary)
-        _threads.ran_parallel(_k.median_direct(
-            x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8),
-            _fill_row(W, kdtype, fill_value.item()), tcode, itemsize,
-            x.size // (H * W), H, W, rmap, cmap, h, nt))
+        src, dst = x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8)
+        frow = _fill_row(W, fill_value.tobytes())
+        nplanes = x.size // (H * W)
+        # Interruptible pieces of row pairs (Ctrl-C is handled between them).
+        pair_seconds = 2 * W * K * _DIRECT_SECONDS_PER_TAP / nt
+        for _, j0, j1 in _threads.interruptible_pieces((nplanes * ((H + 1) // 2),),
+                                                       pair_seconds, min_rows=8 * nt):
+            _threads.ran_parallel(_k.median_direct(src, dst, frow, tcode, itemsize, nplanes,
+                                                   H, W, rmap, cmap, h, j0, j1, nt))
         return _finish(result, kout, image.dtype, dtype)
     rtab = rank_table(kind, value, K)
 
@@ -443,11 +452,10 @@ def _direct_maps(H, W, h, boundary):
 
 
 @functools.lru_cache(maxsize=16)
-def _fill_row(W, kdtype, value):
-    """W copies of the integer ``value`` as bytes, read-only (reused call after call)."""
-    row = np.full(W, value, dtype=kdtype).view(np.uint8)
-    row.setflags(write=False)
-    return row
+def _fill_row(W, raw):
+    """W copies of one element's bytes ``raw`` (the fill value), read-only and
+    reused call after call (bytes, so -0.0 and 0.0 stay apart)."""
+    return np.frombuffer(raw * W, dtype=np.uint8)
 
 
 def _direct_median(x, footprint, kdtype, K, r):

@@ -186,7 +186,8 @@ cdef void _median_pair(const char *s, const char *f, const Py_ssize_t *rmap,
 def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
                   const unsigned char[::1] fillrow, int tcode, Py_ssize_t itemsize,
                   Py_ssize_t nplanes, Py_ssize_t H, Py_ssize_t W, const Py_ssize_t[::1] rmap,
-                  const Py_ssize_t[::1] cmap, Py_ssize_t h, int nthreads):
+                  const Py_ssize_t[::1] cmap, Py_ssize_t h, Py_ssize_t j0, Py_ssize_t j1,
+                  int nthreads):
     """The full (2h+1) x (2h+1) median (h = 1 or 2) of ``nplanes`` C-contiguous
     H x W images, read in place.
 
@@ -194,7 +195,10 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
     (-1: ``fillrow``, W fill values); ``cmap`` the source columns of the h
     padded columns left of column 0, then of the h right of column W - 1
     (-1: fill).  Output rows are computed in pairs, each pair by the same
-    operations whatever the thread count.  Needs ``W >= DIRECT_MIN_WIDTH[h, itemsize]``.
+    operations whatever the thread count; this call computes pairs ``j0 ..
+    j1 - 1`` of the ``nplanes * ((H + 1) // 2)`` (pair ``j`` is rows ``2 (j %
+    npairs)`` and the next of plane ``j // npairs``), so a caller can cut a
+    long job into pieces.  Needs ``W >= DIRECT_MIN_WIDTH[h, itemsize]``.
     Returns the number of threads that ran.
     """
     cdef Py_ssize_t npairs = (H + 1) // 2, njobs = nplanes * npairs, j, p, y
@@ -205,12 +209,12 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
     cdef int used = 1
     if h not in (1, 2) or itemsize not in (1, 2, 4, 8) or W < DIRECT_MIN_WIDTH[h, itemsize] \
             or rmap.shape[0] != H + 2 * h \
-            or cmap.shape[0] != 2 * h:
-        raise ValueError("imfilt: median_direct needs h in (1, 2), a wide enough row and "
-                         "H + 2h row / 2h column indices")
-    chunk = njobs // (8 * nthreads) + 1
+            or cmap.shape[0] != 2 * h or not 0 <= j0 <= j1 <= njobs:
+        raise ValueError("imfilt: median_direct needs h in (1, 2), a wide enough row, "
+                         "H + 2h row / 2h column indices and a range of row pairs")
+    chunk = (j1 - j0) // (8 * nthreads) + 1
     with nogil:
-        for j in prange(njobs, num_threads=nthreads, schedule="dynamic", chunksize=chunk):
+        for j in prange(j0, j1, num_threads=nthreads, schedule="dynamic", chunksize=chunk):
             imfilt_note_team(&used)
             p = j // npairs
             y = 2 * (j % npairs)
