@@ -5,11 +5,13 @@ per image axis, a rank rule and a boundary, and returns the filtered image
 in the image's dtype.  Every algorithm selects an existing value, so the
 result is exact whatever the path:
 
-* the full 3x3 and 5x5 medians of integer images: read in place (no
-  padded copy), two output rows at once sharing their common rows (3x3:
-  columns sorted once; 5x5: the 20 shared points reduced to ranks 7..12);
-* the full 3x3 median of float images: columns sorted once and shared by
-  neighbouring windows, then a few min/max per pixel;
+* the full 3x3 and 5x5 medians (integer images, and float images without
+  NaN): read in place (no padded copy), two output rows at once sharing
+  their common rows (3x3: columns sorted once and shared by the three
+  windows that contain them; 5x5: the 20 shared points reduced to ranks
+  7..12);
+* the full 3x3 median of rows too narrow for that (no NaN): the padded
+  image's columns sorted once and shared by neighbouring windows;
 * 9, 25 or 27 points with the median rank (3x3, 5x5, 3x3x3 and any
   footprint of that many points): networks compiled into the kernel, every
   wire in a SIMD register; with NaN present they count NaN in registers
@@ -69,6 +71,10 @@ _NETWORK_BLOCK_BYTES = 16384
 #: measured on the first piece replaces it).
 _SECONDS_PER_TAP = 2e-9
 
+
+#: The same for the in-place 3x3 / 5x5 medians (measured at 2048^2, one
+#: thread: 0.01-0.03 ns per point for 8-bit data, ~0.1 for float32).
+_DIRECT_SECONDS_PER_TAP = 2e-10
 
 #: Padded copies up to this size are kept per thread and reused: touching
 #: fresh memory costs page faults that, for a 3x3 median, take longer than
@@ -195,20 +201,25 @@ def fill_for(fill, dtype):
             raise ValueError(
                 f"fillvalue={fill!r} is NaN, which a {dtype} image cannot hold; use a "
                 "finite fillvalue or a floating-point image")
-        if np.isinf(value):
+        if math.isinf(value):
             value = -np.inf if value < 0 else np.inf
         else:
             value = int(value)  # truncation toward zero
-    if dtype.kind == "b":
-        lo, hi = 0, 1
-    else:
-        info = np.iinfo(dtype)
-        lo, hi = info.min, info.max
+    lo, hi = _int_range(dtype)
     if value <= lo:
         value = lo
     elif value >= hi:
         value = hi
     return _kernel_dtype(dtype).type(int(value))
+
+
+@functools.lru_cache(maxsize=32)
+def _int_range(dtype):
+    """(min, max) of an integer or bool dtype (np.iinfo costs a microsecond a call)."""
+    if dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
 
 
 def rank_halo(footprint_shape):
@@ -268,20 +279,23 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     if image.size == 0:
         return result
     K = int(np.count_nonzero(footprint))
-    rtab = rank_table(kind, value, K)
+    # The rank a full window uses (the table for every m is built only on the
+    # paths that need it).
+    r = K // 2 if kind == "median" else int(rank_table(kind, value, K)[K])
 
     # Work with the unfiltered axes first, so the rows run along a filtered
     # axis (a colour axis last would make rows of length 3).
     fshape = footprint.shape
-    moved = [a for a in range(image.ndim) if fshape[a] == 1 and image.shape[a] > 1]
-    kept = [a for a in range(image.ndim) if a not in moved]
-    perm = moved + kept
-    if perm != list(range(image.ndim)) and kept and fshape[kept[-1]] > 1:
-        x = np.transpose(image, perm)
-        fp = np.transpose(footprint, perm)
-        sub = rank_engine(x, fp, kind, value, boundary, fill, nthreads, nan_policy)
-        result[...] = np.transpose(sub, np.argsort(perm))
-        return result
+    if 1 in fshape:
+        moved = [a for a in range(image.ndim) if fshape[a] == 1 and image.shape[a] > 1]
+        kept = [a for a in range(image.ndim) if a not in moved]
+        perm = moved + kept
+        if perm != list(range(image.ndim)) and kept and fshape[kept[-1]] > 1:
+            x = np.transpose(image, perm)
+            fp = np.transpose(footprint, perm)
+            sub = rank_engine(x, fp, kind, value, boundary, fill, nthreads, nan_policy)
+            result[...] = np.transpose(sub, np.argsort(perm))
+            return result
 
     kdtype = _kernel_dtype(image.dtype)
     x = image
@@ -294,19 +308,32 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
 
     # Threads for the kernels that do not decide it themselves.
     nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
-    h = _direct_median(x, footprint, kdtype, K, int(rtab[K]))
+    h = _direct_median(x, footprint, kdtype, K, r)
+    if h and kdtype.kind == "f":
+        # NaN needs the padded path's NaN-aware networks (a NaN fill value too).
+        if boundary == "fill" and fill_value != fill_value:
+            h = 0
+        else:
+            holds_nan, used = _k.has_nan(x.reshape(-1).view(np.uint8), tcode, itemsize,
+                                         x.shape[-1], nthreads, _threads.min_parallel_work())
+            _threads.ran_parallel(used)
+            h = 0 if holds_nan else h
     if h:
         kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
             np.empty(x.shape, dtype=kdtype)
         H, W = x.shape[-2:]
-        rmap = boundary_index(H, h, h, boundary).astype(np.intp)
-        cmap = boundary_index(W, h, h, boundary)
-        _threads.ran_parallel(_k.median_direct(
-            x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8),
-            np.full(W, fill_value, dtype=kdtype).view(np.uint8), tcode, itemsize,
-            x.size // (H * W), H, W, rmap, np.concatenate([cmap[:h], cmap[-h:]]).astype(np.intp),
-            h, nt))
+        rmap, cmap = _direct_maps(H, W, h, boundary)
+        src, dst = x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8)
+        frow = _fill_row(W, fill_value.tobytes())
+        nplanes = x.size // (H * W)
+        # Interruptible pieces of row pairs (Ctrl-C is handled between them).
+        pair_seconds = 2 * W * K * _DIRECT_SECONDS_PER_TAP / nt
+        for _, j0, j1 in _threads.interruptible_pieces((nplanes * ((H + 1) // 2),),
+                                                       pair_seconds, min_rows=8 * nt):
+            _threads.ran_parallel(_k.median_direct(src, dst, frow, tcode, itemsize, nplanes,
+                                                   H, W, rmap, cmap, h, j0, j1, nt))
         return _finish(result, kout, image.dtype, dtype)
+    rtab = rank_table(kind, value, K)
 
     # Pad once.
     before = [s // 2 for s in fshape]
@@ -412,18 +439,37 @@ def _full_box(footprint):
     return len(fs) >= 2 and all(n == 1 for n in fs[:-2]) and bool(footprint.all())
 
 
+@functools.lru_cache(maxsize=64)
+def _direct_maps(H, W, h, boundary):
+    """Row map (H + 2h source rows) and edge-column map (h left, h right) of
+    the in-place medians, read-only (the same maps recur call after call)."""
+    rmap = boundary_index(H, h, h, boundary).astype(np.intp)
+    cmap = boundary_index(W, h, h, boundary)
+    cmap = np.concatenate([cmap[:h], cmap[-h:]]).astype(np.intp)
+    rmap.setflags(write=False)
+    cmap.setflags(write=False)
+    return rmap, cmap
+
+
+@functools.lru_cache(maxsize=16)
+def _fill_row(W, raw):
+    """W copies of one element's bytes ``raw`` (the fill value), read-only and
+    reused call after call (bytes, so -0.0 and 0.0 stay apart)."""
+    return np.frombuffer(raw * W, dtype=np.uint8)
+
+
 def _direct_median(x, footprint, kdtype, K, r):
-    """``h`` (1 or 2) when the full 3x3 / 5x5 median of integer data can be
-    read in place, else 0.
+    """``h`` (1 or 2) when the full 3x3 / 5x5 median can be read in place,
+    else 0.
 
     The footprint is 3x3 or 5x5 on the last two axes (1 elsewhere), the rank
-    is the median's, and rows are wide enough for whole SIMD blocks.
-    Integer images only: float images go through the padded path, which
-    checks for NaN.
+    is the median's, and rows are wide enough for whole SIMD blocks.  Float
+    images qualify here; the caller still sends those holding NaN (or
+    filled with NaN) to the padded path, whose networks handle NaN.
     """
     fs = footprint.shape
-    if not (kdtype.kind in "iu" and x.ndim >= 2 and fs[-2:] in ((3, 3), (5, 5))
-            and r == K // 2 and all(n == 1 for n in fs[:-2]) and bool(footprint.all())):
+    if not (K in (9, 25) and r == K // 2 and x.ndim >= 2
+            and fs[-2:] in ((3, 3), (5, 5)) and K == footprint.size):
         return 0
     h = fs[-1] // 2
-    return h if x.shape[-1] >= _k.DIRECT_MIN_WIDTH[h] else 0
+    return h if x.shape[-1] >= _k.DIRECT_MIN_WIDTH[h, kdtype.itemsize] else 0

@@ -7,6 +7,8 @@ integer width including 64-bit, float16/32/64) and equals
 with the mapped boundary mode.  The engine is ``imfilt._ranking``.
 """
 
+import functools
+import math
 import numbers
 
 import numpy as np
@@ -116,13 +118,23 @@ def _footprint(size, footprint, fax, ndim):
         if size is None:
             raise TypeError("give size= (the window's extent) or footprint= (a boolean "
                             "array); both are None")
-        sizes = as_tuple("size", size, n, minimum=1)
-        check_fits_in_memory("size", size, "a footprint", sizes, 1)
-        fp = np.ones(sizes, dtype=bool)
+        shape = as_tuple("size", size, n, minimum=1)
+        check_fits_in_memory("size", size, "a footprint", shape, 1)
     full = [1] * ndim
-    for a, s in zip(fax, fp.shape):
+    for a, s in zip(fax, fp.shape if footprint is not None else shape):
         full[a] = s
+    if footprint is None:
+        # small boxes come from a cache; a large one is not kept alive by it
+        return _box(tuple(full)) if math.prod(full) <= 1 << 16 else np.ones(full, dtype=bool)
     return fp.reshape(full)
+
+
+@functools.lru_cache(maxsize=64)
+def _box(shape):
+    """A full boolean footprint of ``shape``, read-only (reused call after call)."""
+    fp = np.ones(shape, dtype=bool)
+    fp.setflags(write=False)
+    return fp
 
 
 def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, channel_axis,

@@ -239,6 +239,10 @@ def _slicing_cases():
         "gaussian-tall": lambda: imfilt.gaussian(tall, 2.0),
         "gaussian-deep": lambda: imfilt.gaussian(deep, (3.0, 1.0, 1.0)),
         "median": lambda: imfilt.median(x, 5),
+        # NaN-free float rows wide enough for the in-place 3x3 / 5x5 medians.
+        "median-in-place": lambda: np.stack(
+            [imfilt.median(clean, 3), imfilt.median(clean, 5),
+             imfilt.median(np.stack([clean, clean[::-1]]), 3, axes=(1, 2))[1]]),
         "percentile-3d": lambda: imfilt.percentile_filter(vol, 30, size=(3, 5, 5)),
         "erosion": lambda: imfilt.erosion(vol, (3, 9, 5)),
         "dilation-footprint": lambda: imfilt.dilation(x, footprint=np.eye(5, dtype=bool)),

@@ -81,10 +81,11 @@ def test_median_sizes_dims_parity(dtype, boundary, rng):
                                    "int64", "uint64"])
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 def test_median_3x3_5x5_wide_rows_parity(dtype, boundary, rng):
-    # Integer 3x3 and 5x5 medians of rows of >= 66 / 68 pixels are read in
-    # place (two output rows at once, whole SIMD blocks, the last block
-    # overlapping, edge pixels apart).
-    for shape in [(1, 68), (2, 69), (5, 130), (4, 3, 201)]:
+    # Integer 3x3 and 5x5 medians of wide enough rows are read in place (two
+    # output rows at once, whole SIMD chunks, the last chunk overlapping, edge
+    # pixels apart): 5x5 from 68 pixels, 3x3 from 512 bytes + 2 pixels (514
+    # uint8 .. 66 int64 pixels); rows of several chunks carry column sorts over.
+    for shape in [(1, 68), (2, 69), (5, 130), (4, 3, 201), (3, 514), (2, 515), (2, 3, 1100)]:
         x = _data(rng, shape, dtype, lo=-1000, hi=1000)
         for k in (3, 5):
             fp = (1,) * (len(shape) - 2) + (k, k)
@@ -97,6 +98,35 @@ def test_median_3x3_5x5_wide_rows_parity(dtype, boundary, rng):
                 ref)
             np.testing.assert_array_equal(
                 median(x, k, boundary=boundary, fillvalue=7, axes=(-2, -1), workers=3), ref)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_median_3x3_5x5_wide_float_rows(dtype, rng):
+    # Float images without NaN take the in-place 3x3 / 5x5 path as well
+    # (infinities are values); a NaN in the image or a NaN fill value sends
+    # them to the padded path, whose networks handle NaN.
+    for shape in [(9, 140), (2, 6, 530)]:
+        x = rng.normal(size=shape).astype(dtype)
+        x.flat[::7] = np.inf
+        x.flat[3::11] = -np.inf
+        x.flat[5::13] = -0.0
+        for k in (3, 5):
+            h = k // 2
+            fp = (1,) * (len(shape) - 2) + (k, k)
+            for boundary in BOUNDARIES:
+                ref = ndi.median_filter(x, fp, mode=NDI_MODE[boundary], cval=0.25)
+                for w in (1, 3):
+                    got = median(x, k, boundary=boundary, fillvalue=0.25, axes=(-2, -1),
+                                 workers=w)
+                    np.testing.assert_array_equal(got, ref, err_msg=f"{shape} {k} {boundary}")
+            y = x.copy()
+            y[..., 4, 70] = np.nan
+            np.testing.assert_array_equal(
+                median(y, k, axes=(-2, -1)),
+                reference(y, np.ones(fp, bool), "symm", 0, "median", 0))
+            got = median(x, k, boundary="fill", fillvalue=np.nan, axes=(-2, -1))
+            assert np.isnan(got[..., 0, :]).all() and np.isnan(got[..., :, -1]).all()
+            assert not np.isnan(got[..., h:-h, h:-h]).any()
 
 
 @pytest.mark.parametrize("dtype", ["bool", "uint8", "int8"])

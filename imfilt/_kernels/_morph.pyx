@@ -16,9 +16,11 @@ image's own dtype.  Two paths:
       output row.  Larger ``k``: van Herk / Gil-Werman -- blocks of ``k``
       padded rows; suffix extrema of one block and a running prefix
       extremum of the next give each output row with three comparisons per
-      value whatever ``k``.  Optionally each finished output row is
-      filtered at once along its own (contiguous) axis while it is still in
-      cache (``rk > 0``), fusing the last two passes of a rectangle.
+      value whatever ``k``.  Optionally each output row is filtered at once
+      along its own (contiguous) axis (``rk > 0``), fusing the last two
+      passes of a rectangle: the column extremum is written straight into
+      the row pass's padded line, and windows of up to 3 along the row take
+      one comparison pass, so a 3x3 box reads and writes each row once.
     * ``inner == 1`` (the contiguous axis): each line is copied into a
       padded scratch line and reduced by doubling windows
       (``1, 2, 4, ...``) with two scratch lines, then one final comparison
@@ -118,6 +120,22 @@ cdef inline const mm_t *_rowp(const mm_t *src, Py_ssize_t inner, Py_ssize_t c0,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+cdef inline void _pad_ends(mm_t *P, Py_ssize_t n, Py_ssize_t k, Py_ssize_t before,
+                           const Py_ssize_t *idx, mm_t fill) noexcept nogil:
+    """Complete the padded line ``P`` (``n + k - 1`` values) whose positions
+    ``before .. before + n - 1`` hold the line itself: every other position
+    ``r`` gets the line's value ``idx[r]`` (fill when negative)."""
+    cdef Py_ssize_t r, s
+    for r in range(before):
+        s = idx[r]
+        P[r] = P[before + s] if s >= 0 else fill
+    for r in range(before + n, n + k - 1):
+        s = idx[r]
+        P[r] = P[before + s] if s >= 0 else fill
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
 cdef void _line(const mm_t *src, mm_t *dst, Py_ssize_t n, Py_ssize_t k,
                 Py_ssize_t before, const Py_ssize_t *idx, mm_t fill,
                 mm_t *P, mm_t *Q, bint ismax) noexcept nogil:
@@ -127,10 +145,7 @@ cdef void _line(const mm_t *src, mm_t *dst, Py_ssize_t n, Py_ssize_t k,
     ``r`` holds ``src[idx[r]]`` (fill when negative), and ``idx[r] == r -
     before`` wherever that lies in ``[0, n)``.  ``dst`` may equal ``src``.
     """
-    cdef Py_ssize_t L = n + k - 1, lo, hi, r, s, m, w
-    cdef mm_t *a
-    cdef mm_t *b
-    cdef mm_t *t
+    cdef Py_ssize_t L = n + k - 1, lo, hi, r, s
     lo = before if before > 0 else 0
     hi = before + n if before + n < L else L
     if hi > lo:
@@ -144,9 +159,36 @@ cdef void _line(const mm_t *src, mm_t *dst, Py_ssize_t n, Py_ssize_t k,
     for r in range(hi, L):
         s = idx[r]
         P[r] = src[s] if s >= 0 else fill
+    _reduce(P, Q, dst, n, k, ismax)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _reduce(mm_t *P, mm_t *Q, mm_t *dst, Py_ssize_t n, Py_ssize_t k,
+                  bint ismax) noexcept nogil:
+    """``dst[i]`` = extremum of ``P[i .. i + k - 1]`` for ``i < n``.
+
+    Windows of up to 3 take one pass; longer ones are reduced by doubling
+    windows (``1, 2, 4, ...``) in ``P`` (overwritten) and the scratch line
+    ``Q`` (``n + k - 1`` values each), then one final comparison.  ``dst``
+    overlaps neither.
+    """
+    cdef Py_ssize_t m, w
+    cdef mm_t *a
+    cdef mm_t *b
+    cdef mm_t *t
+    if k == 1:
+        memcpy(dst, P, n * sizeof(mm_t))
+        return
+    if k == 2:
+        _op2(dst, P, P + 1, n, ismax)
+        return
+    if k == 3:
+        _op3(dst, P, P + 1, P + 2, n, ismax)
+        return
     a = P
     b = Q
-    m = L
+    m = n + k - 1
     w = 1
     while 2 * w <= k:
         _op2(b, a, a + w, m - w, ismax)
@@ -175,23 +217,29 @@ cdef void _columns(const mm_t *src, mm_t *dst, Py_ssize_t inner, Py_ssize_t c0,
     """
     cdef Py_ssize_t i, t, j, b0, nout, r
     cdef mm_t *o
+    cdef mm_t *v
     cdef mm_t fill = fillrow[0]
     if k <= DIRECT_MAX:
         for i in range(i0, i1):
             o = dst + i * inner + c0
+            # Fused (rk > 0): the column extremum goes straight into the
+            # padded line P of the row pass, which then writes the output
+            # row once.
+            v = P + rbefore if rk > 0 else o
             if k == 1:
-                memcpy(o, _rowp(src, inner, c0, idx, i, fillrow), B * sizeof(mm_t))
+                memcpy(v, _rowp(src, inner, c0, idx, i, fillrow), B * sizeof(mm_t))
             elif k == 2:
-                _op2(o, _rowp(src, inner, c0, idx, i, fillrow),
+                _op2(v, _rowp(src, inner, c0, idx, i, fillrow),
                      _rowp(src, inner, c0, idx, i + 1, fillrow), B, ismax)
             else:
-                _op3(o, _rowp(src, inner, c0, idx, i, fillrow),
+                _op3(v, _rowp(src, inner, c0, idx, i, fillrow),
                      _rowp(src, inner, c0, idx, i + 1, fillrow),
                      _rowp(src, inner, c0, idx, i + 2, fillrow), B, ismax)
                 for t in range(3, k):
-                    _op2(o, o, _rowp(src, inner, c0, idx, i + t, fillrow), B, ismax)
+                    _op2(v, v, _rowp(src, inner, c0, idx, i + t, fillrow), B, ismax)
             if rk > 0:
-                _line(o, o, inner, rk, rbefore, ridx, fill, P, Q, ismax)
+                _pad_ends(P, inner, rk, rbefore, ridx, fill)
+                _reduce(P, Q, o, inner, rk, ismax)
         return
     b0 = i0
     while b0 < i1:
@@ -203,9 +251,11 @@ cdef void _columns(const mm_t *src, mm_t *dst, Py_ssize_t inner, Py_ssize_t c0,
                  B, ismax)
         nout = i1 - b0 if i1 - b0 < k else k
         o = dst + b0 * inner + c0
-        memcpy(o, H, B * sizeof(mm_t))
+        v = P + rbefore if rk > 0 else o
+        memcpy(v, H, B * sizeof(mm_t))
         if rk > 0:
-            _line(o, o, inner, rk, rbefore, ridx, fill, P, Q, ismax)
+            _pad_ends(P, inner, rk, rbefore, ridx, fill)
+            _reduce(P, Q, o, inner, rk, ismax)
         # G = running prefix extremum of the next block: rows b0 + k .. r.
         for j in range(1, nout):
             r = b0 + k + j - 1
@@ -214,9 +264,11 @@ cdef void _columns(const mm_t *src, mm_t *dst, Py_ssize_t inner, Py_ssize_t c0,
             else:
                 _op2(G, G, _rowp(src, inner, c0, idx, r, fillrow), B, ismax)
             o = dst + (b0 + j) * inner + c0
-            _op2(o, H + j * B, G, B, ismax)
+            v = P + rbefore if rk > 0 else o
+            _op2(v, H + j * B, G, B, ismax)
             if rk > 0:
-                _line(o, o, inner, rk, rbefore, ridx, fill, P, Q, ismax)
+                _pad_ends(P, inner, rk, rbefore, ridx, fill)
+                _reduce(P, Q, o, inner, rk, ismax)
         b0 = b0 + k
 
 

@@ -22,8 +22,8 @@ Algorithms (``algo``), all exact selections of existing values:
    ('propagate') or 2 ('omit', median only).
 
 Outside ``rank_rows``: ``median_direct`` (full 3x3 / 5x5 medians read in
-place, no padded copy) and ``box_hist8`` (8-bit full rectangles, column
-histograms).
+place, no padded copy; float images after ``has_nan`` found none) and
+``box_hist8`` (8-bit full rectangles, column histograms).
 
 Element types are integer codes (see ``_rank.h``); the Python layer
 validates every shape, offset and rank before calling.
@@ -73,9 +73,15 @@ cdef extern from "_rank.h" nogil:
                        Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
                        unsigned short *out, int *hist, int *coarse)
 
+cdef extern from "_rank.h":
+    int RK_M33_CHUNK_BYTES
+    int RK_M33_BLOCK
+
 #: Narrowest image row the in-place 3x3 (h = 1) and 5x5 (h = 2) medians
-#: take: one SIMD block plus the 2h edge pixels.
-DIRECT_MIN_WIDTH = {1: 66, 2: 68}
+#: take, by element size in bytes: one chunk (3x3: RK_M33_CHUNK_BYTES of a
+#: row; 5x5: RK_M33_BLOCK pixels) plus the 2h edge pixels.
+DIRECT_MIN_WIDTH = {(h, itemsize): (RK_M33_CHUNK_BYTES // itemsize if h == 1 else RK_M33_BLOCK)
+                    + 2 * h for h in (1, 2) for itemsize in (1, 2, 4, 8)}
 
 ALGO_NETWORK = 0
 ALGO_SELECT = 1
@@ -133,6 +139,27 @@ def pad(const unsigned char[::1] src, unsigned char[::1] dst,
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+def has_nan(const unsigned char[::1] src, int tcode, Py_ssize_t itemsize, Py_ssize_t rowlen,
+            int nthreads, Py_ssize_t min_work=0):
+    """``(holds_nan, threads)`` for a C-contiguous float image (``tcode``)
+    seen as rows of ``rowlen`` elements; threads start when the elements
+    reach ``min_work``."""
+    cdef Py_ssize_t nrows = src.shape[0] // (itemsize * rowlen), i, chunk
+    cdef Py_ssize_t row_bytes = rowlen * itemsize
+    cdef int nan_rows = 0, used = 1
+    cdef const char *s = <const char *>&src[0]
+    cdef bint threaded = use_threads(nthreads, nrows * rowlen, min_work)
+    chunk = nrows // (8 * nthreads) + 1
+    with nogil:
+        for i in prange(nrows, num_threads=nthreads, schedule="dynamic", chunksize=chunk,
+                        use_threads_if=threaded):
+            imfilt_note_team(&used)
+            nan_rows += rk_has_nan(tcode, s + i * row_bytes, rowlen)
+    return nan_rows > 0, used
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
 cdef void _median_pair(const char *s, const char *f, const Py_ssize_t *rmap,
                        const Py_ssize_t *cmap, Py_ssize_t h, Py_ssize_t row0, Py_ssize_t y,
                        Py_ssize_t H, Py_ssize_t W, Py_ssize_t rowb, int tcode,
@@ -159,7 +186,8 @@ cdef void _median_pair(const char *s, const char *f, const Py_ssize_t *rmap,
 def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
                   const unsigned char[::1] fillrow, int tcode, Py_ssize_t itemsize,
                   Py_ssize_t nplanes, Py_ssize_t H, Py_ssize_t W, const Py_ssize_t[::1] rmap,
-                  const Py_ssize_t[::1] cmap, Py_ssize_t h, int nthreads):
+                  const Py_ssize_t[::1] cmap, Py_ssize_t h, Py_ssize_t j0, Py_ssize_t j1,
+                  int nthreads):
     """The full (2h+1) x (2h+1) median (h = 1 or 2) of ``nplanes`` C-contiguous
     H x W images, read in place.
 
@@ -167,7 +195,10 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
     (-1: ``fillrow``, W fill values); ``cmap`` the source columns of the h
     padded columns left of column 0, then of the h right of column W - 1
     (-1: fill).  Output rows are computed in pairs, each pair by the same
-    operations whatever the thread count.  Needs ``W >= DIRECT_MIN_WIDTH[h]``.
+    operations whatever the thread count; this call computes pairs ``j0 ..
+    j1 - 1`` of the ``nplanes * ((H + 1) // 2)`` (pair ``j`` is rows ``2 (j %
+    npairs)`` and the next of plane ``j // npairs``), so a caller can cut a
+    long job into pieces.  Needs ``W >= DIRECT_MIN_WIDTH[h, itemsize]``.
     Returns the number of threads that ran.
     """
     cdef Py_ssize_t npairs = (H + 1) // 2, njobs = nplanes * npairs, j, p, y
@@ -176,13 +207,14 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
     cdef const char *f = <const char *>&fillrow[0]
     cdef char *o = <char *>&out[0]
     cdef int used = 1
-    if h not in (1, 2) or W < DIRECT_MIN_WIDTH[h] or rmap.shape[0] != H + 2 * h \
-            or cmap.shape[0] != 2 * h:
-        raise ValueError("imfilt: median_direct needs h in (1, 2), a wide enough row and "
-                         "H + 2h row / 2h column indices")
-    chunk = njobs // (8 * nthreads) + 1
+    if h not in (1, 2) or itemsize not in (1, 2, 4, 8) or W < DIRECT_MIN_WIDTH[h, itemsize] \
+            or rmap.shape[0] != H + 2 * h \
+            or cmap.shape[0] != 2 * h or not 0 <= j0 <= j1 <= njobs:
+        raise ValueError("imfilt: median_direct needs h in (1, 2), a wide enough row, "
+                         "H + 2h row / 2h column indices and a range of row pairs")
+    chunk = (j1 - j0) // (8 * nthreads) + 1
     with nogil:
-        for j in prange(njobs, num_threads=nthreads, schedule="dynamic", chunksize=chunk):
+        for j in prange(j0, j1, num_threads=nthreads, schedule="dynamic", chunksize=chunk):
             imfilt_note_team(&used)
             p = j // npairs
             y = 2 * (j % npairs)

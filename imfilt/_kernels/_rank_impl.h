@@ -289,34 +289,67 @@ static void RK_NAME(rk_med3x3_)(const RK_T *P, Py_ssize_t rs, Py_ssize_t W,
 /* The full 3x3 median read in place (no padded copy), output rows y and
  * y + 1 at once: r0..r3 are the source rows y - 1 .. y + 2 (a boundary
  * row or a row of the fill value where the boundary rule says so), o1 is
- * NULL for a single row (r3 unused).  The pair (r1, r2) is sorted once
- * and shared by both windows' column sorts.  Interior pixels 1 .. W - 2
- * run in blocks of RK_M33_BLOCK lanes (a fixed trip count the compiler
- * turns into whole SIMD registers); the last block overlaps its
- * predecessor instead of running a scalar tail (a value written twice is
- * the same value).  Pixels 0 and W - 1 read columns cl / cr (-1: fill).
- * Needs W >= RK_M33_BLOCK + 2. */
+ * NULL for a single row (then r3 is not read).
+ *
+ * Each column of a window is sorted once and shared: the pair (r1, r2) is
+ * ordered once for both rows, each row then merges its own third value
+ * (column minimum, middle, maximum), and these column sorts are stored for
+ * a chunk of RK_M33_CHUNK columns and read back by the three windows that
+ * contain the column.  The median is then med3(max of the three column
+ * minima, med3 of the middles, min of the maxima): 12 min/max per output
+ * and 5 per column and row.  Interior pixels 1 .. W - 2 run in chunks of
+ * a fixed trip count that the compiler turns into whole SIMD registers;
+ * the last chunk overlaps its predecessor instead of running a scalar tail
+ * (a value written twice is the same value).  Column sorts of the two
+ * columns left of a chunk carry over from the previous chunk.  Pixels 0
+ * and W - 1 read columns cl / cr (-1: fill).  Needs W >= RK_M33_CHUNK + 2
+ * (RK_M33_CHUNK_BYTES / sizeof(RK_T) + 2). */
 #ifndef RK_M33_BLOCK
 #define RK_M33_BLOCK 64
 #endif
+/* Columns per chunk: RK_M33_CHUNK_BYTES of one row (8 AVX-512 registers),
+ * large enough that the column sorts are stored well before they are read
+ * back (a read that overlaps a store still in flight stalls). */
+#ifndef RK_M33_CHUNK_BYTES
+#define RK_M33_CHUNK_BYTES 512
+#endif
+#undef RK_M33_CHUNK
+#define RK_M33_CHUNK ((Py_ssize_t)(RK_M33_CHUNK_BYTES / sizeof(RK_T)))
+/* 64-byte vectors for these loops: the chunks are whole registers, and the
+ * -march=native tuning of some CPUs would otherwise cap them at 32 bytes. */
+#define RK_M33_WIDE __attribute__((target("prefer-vector-width=512")))
 #define RK_MIN_(a, b) ((b) < (a) ? (b) : (a))
 #define RK_MAX_(a, b) ((a) < (b) ? (b) : (a))
-#define RK_MED33_TAIL(lo, md, hi, dst)                                               \
+
+/* Column sorts of column x of both rows into slot i of the six arrays. */
+#define RK_M33_COL(p0, p1, p2, p3, x, i)                                             \
     {                                                                                  \
-        RK_T mx_ = RK_MAX_(RK_MAX_(lo[0], lo[1]), lo[2]);                              \
-        RK_T mn_ = RK_MIN_(RK_MIN_(hi[0], hi[1]), hi[2]);                              \
-        RK_T m0_ = md[0], m1_ = md[1], m2_ = md[2], t_;                                \
-        RK_CS(m0_, m1_);                                                               \
-        RK_LO(m1_, m2_);                                                               \
-        RK_HI(m0_, m1_);                                                               \
-        t_ = m1_;                                                                      \
-        RK_CS(mx_, t_);                                                                \
-        RK_LO(t_, mn_);                                                                \
-        RK_HI(mx_, t_);                                                                \
-        dst = t_;                                                                      \
+        RK_T b_ = p1[x], c_ = p2[x], a_ = p0[x], e_ = p3[x], t_ = RK_MIN_(b_, c_);     \
+        c_ = RK_MAX_(b_, c_);                                                          \
+        b_ = t_;                                                                       \
+        lo0[i] = RK_MIN_(b_, a_);                                                      \
+        hi0[i] = RK_MAX_(c_, a_);                                                      \
+        md0[i] = RK_MAX_(b_, RK_MIN_(c_, a_));                                         \
+        lo1[i] = RK_MIN_(b_, e_);                                                      \
+        hi1[i] = RK_MAX_(c_, e_);                                                      \
+        md1[i] = RK_MAX_(b_, RK_MIN_(c_, e_));                                         \
     }
 
-static RK_T RK_NAME(rk_m33_edge_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+/* RK_M33_CHUNK medians q[x] from the column sorts in slots x .. x + 2. */
+static inline RK_M33_WIDE void RK_NAME(rk_m33_out_)(const RK_T *restrict lo, const RK_T *restrict md,
+                                        const RK_T *restrict hi, RK_T *restrict q)
+{
+    Py_ssize_t x;
+    for (x = 0; x < RK_M33_CHUNK; x++) {
+        RK_T mx = RK_MAX_(RK_MAX_(lo[x], lo[x + 1]), lo[x + 2]);
+        RK_T mn = RK_MIN_(RK_MIN_(hi[x], hi[x + 1]), hi[x + 2]);
+        RK_T a = md[x], b = md[x + 1], c = md[x + 2];
+        RK_T m = RK_MAX_(RK_MIN_(a, b), RK_MIN_(RK_MAX_(a, b), c));
+        q[x] = RK_MAX_(RK_MIN_(mx, m), RK_MIN_(RK_MAX_(mx, m), mn));
+    }
+}
+
+static RK_M33_WIDE RK_T RK_NAME(rk_m33_edge_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                                   Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t c2, RK_T fill)
 {
     RK_T v0 = c0 < 0 ? fill : r0[c0], v1 = c0 < 0 ? fill : r1[c0], v2 = c0 < 0 ? fill : r2[c0];
@@ -326,51 +359,35 @@ static RK_T RK_NAME(rk_m33_edge_)(const RK_T *r0, const RK_T *r1, const RK_T *r2
     return v4;
 }
 
-static void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                               const RK_T *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
                               RK_T fill, RK_T *o0, RK_T *o1)
 {
-    Py_ssize_t x0, x, last = W - 1 - RK_M33_BLOCK;
-    int d;
-    for (x0 = 1;; x0 += RK_M33_BLOCK) {
-        if (x0 > last) x0 = last;
-        {
-            const RK_T *restrict p0 = r0 + x0 - 1, *restrict p1 = r1 + x0 - 1;
-            const RK_T *restrict p2 = r2 + x0 - 1;
-            RK_T *restrict q0 = o0 + x0;
-            if (o1) {
-                const RK_T *restrict p3 = r3 + x0 - 1;
-                RK_T *restrict q1 = o1 + x0;
-                for (x = 0; x < RK_M33_BLOCK; x++) {
-                    RK_T lo0[3], md0[3], hi0[3], lo1[3], md1[3], hi1[3];
-                    for (d = 0; d < 3; d++) {
-                        RK_T b = p1[x + d], c = p2[x + d], a = p0[x + d], e = p3[x + d];
-                        RK_CS(b, c);
-                        lo0[d] = RK_MIN_(b, a);
-                        hi0[d] = RK_MAX_(c, a);
-                        md0[d] = RK_MAX_(b, RK_MIN_(c, a));
-                        lo1[d] = RK_MIN_(b, e);
-                        hi1[d] = RK_MAX_(c, e);
-                        md1[d] = RK_MAX_(b, RK_MIN_(c, e));
-                    }
-                    RK_MED33_TAIL(lo0, md0, hi0, q0[x])
-                    RK_MED33_TAIL(lo1, md1, hi1, q1[x])
-                }
-            } else {
-                for (x = 0; x < RK_M33_BLOCK; x++) {
-                    RK_T lo0[3], md0[3], hi0[3];
-                    for (d = 0; d < 3; d++) {
-                        RK_T b = p1[x + d], c = p2[x + d], a = p0[x + d];
-                        RK_CS(b, c);
-                        lo0[d] = RK_MIN_(b, a);
-                        hi0[d] = RK_MAX_(c, a);
-                        md0[d] = RK_MAX_(b, RK_MIN_(c, a));
-                    }
-                    RK_MED33_TAIL(lo0, md0, hi0, q0[x])
-                }
+    /* slot i of a chunk starting at output column c0 holds column c0 - 1 + i */
+    RK_T lo0[RK_M33_CHUNK + 2], md0[RK_M33_CHUNK + 2], hi0[RK_M33_CHUNK + 2];
+    RK_T lo1[RK_M33_CHUNK + 2], md1[RK_M33_CHUNK + 2], hi1[RK_M33_CHUNK + 2];
+    Py_ssize_t c0, x, next = -1, last = W - 1 - RK_M33_CHUNK;
+    const RK_T *q3 = o1 ? r3 : r2;      /* a lone row computes a second, unused row */
+    for (c0 = 1;; c0 += RK_M33_CHUNK) {
+        if (c0 > last) c0 = last;
+        if (c0 == next) {
+            for (x = 0; x < 2; x++) {
+                lo0[x] = lo0[RK_M33_CHUNK + x]; md0[x] = md0[RK_M33_CHUNK + x];
+                hi0[x] = hi0[RK_M33_CHUNK + x]; lo1[x] = lo1[RK_M33_CHUNK + x];
+                md1[x] = md1[RK_M33_CHUNK + x]; hi1[x] = hi1[RK_M33_CHUNK + x];
             }
+        } else {
+            for (x = 0; x < 2; x++) RK_M33_COL(r0, r1, r2, q3, c0 - 1 + x, x)
         }
-        if (x0 == last) break;
+        {
+            const RK_T *restrict p0 = r0 + c0 + 1, *restrict p1 = r1 + c0 + 1;
+            const RK_T *restrict p2 = r2 + c0 + 1, *restrict p3 = q3 + c0 + 1;
+            for (x = 0; x < RK_M33_CHUNK; x++) RK_M33_COL(p0, p1, p2, p3, x, x + 2)
+        }
+        RK_NAME(rk_m33_out_)(lo0, md0, hi0, o0 + c0);
+        if (o1) RK_NAME(rk_m33_out_)(lo1, md1, hi1, o1 + c0);
+        if (c0 == last) break;
+        next = c0 + RK_M33_CHUNK;
     }
     o0[0] = RK_NAME(rk_m33_edge_)(r0, r1, r2, cl, 0, 1, fill);
     o0[W - 1] = RK_NAME(rk_m33_edge_)(r0, r1, r2, W - 2, W - 1, cr, fill);
@@ -379,6 +396,8 @@ static void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
         o1[W - 1] = RK_NAME(rk_m33_edge_)(r1, r2, r3, W - 2, W - 1, cr, fill);
     }
 }
+#undef RK_M33_COL
+#undef RK_M33_WIDE
 /* The full 5x5 median read in place, output rows y and y + 1 at once (r0
  * .. r5: source rows y - 2 .. y + 3; o1 NULL: row y alone, r5 unused).  The
  * 20 points the two windows share (rows y - 1 .. y + 2) are reduced once to
@@ -481,7 +500,6 @@ static void RK_NAME(rk_m55d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
         }
     }
 }
-#undef RK_MED33_TAIL
 #undef RK_MIN_
 #undef RK_MAX_
 
