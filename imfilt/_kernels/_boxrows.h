@@ -92,15 +92,25 @@ IMFILT_BOX_EDGE(imfilt_box_u8)
 
 /* Interior positions ``j0 .. j1 - 1`` of the rows (image coordinates) into
  * tin from entry ``(j0 - d) * 8`` on. */
-static inline void imfilt_box_mid_float(const float *const *rows, ptrdiff_t j0, ptrdiff_t j1,
-                                        double *tin)
+#if IMFILT_BOX_AVX && defined(__AVX2__)
+#define IMFILT_BOX_AVX2 1
+#else
+#define IMFILT_BOX_AVX2 0
+#endif
+
+/* Interior positions of eight float rows (``rf``) or, when ``rb`` is not
+ * NULL, eight uint8 rows. */
+static inline void imfilt_box_mid8(const float *const *rf, const imfilt_box_u8 *const *rb,
+                                   ptrdiff_t j0, ptrdiff_t j1, double *tin)
 {
     ptrdiff_t j = j0;
-#if IMFILT_BOX_AVX
+#if IMFILT_BOX_AVX2
     for (; j + 8 <= j1; j += 8, tin += 64) {
         __m256 r[8];
         for (int u = 0; u < 8; u++)
-            r[u] = _mm256_loadu_ps(rows[u] + j);
+            r[u] = rb != NULL ? _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
+                                    _mm_loadl_epi64((const __m128i *)(rb[u] + j))))
+                              : _mm256_loadu_ps(rf[u] + j);
         imfilt_box_t8x8(r);
         for (int u = 0; u < 8; u++) {
             _mm256_storeu_pd(tin + u * 8, _mm256_cvtps_pd(_mm256_castps256_ps128(r[u])));
@@ -110,29 +120,19 @@ static inline void imfilt_box_mid_float(const float *const *rows, ptrdiff_t j0, 
 #endif
     for (; j < j1; j++, tin += 8)
         for (int u = 0; u < 8; u++)
-            tin[u] = (double)rows[u][j];
+            tin[u] = rb != NULL ? (double)rb[u][j] : (double)rf[u][j];
+}
+
+static inline void imfilt_box_mid_float(const float *const *rows, ptrdiff_t j0, ptrdiff_t j1,
+                                        double *tin)
+{
+    imfilt_box_mid8(rows, NULL, j0, j1, tin);
 }
 
 static inline void imfilt_box_mid_imfilt_box_u8(const imfilt_box_u8 *const *rows, ptrdiff_t j0,
                                                 ptrdiff_t j1, double *tin)
 {
-    ptrdiff_t j = j0;
-#if IMFILT_BOX_AVX && defined(__AVX2__)
-    for (; j + 8 <= j1; j += 8, tin += 64) {
-        __m256 r[8];
-        for (int u = 0; u < 8; u++)
-            r[u] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
-                _mm_loadl_epi64((const __m128i *)(rows[u] + j))));
-        imfilt_box_t8x8(r);
-        for (int u = 0; u < 8; u++) {
-            _mm256_storeu_pd(tin + u * 8, _mm256_cvtps_pd(_mm256_castps256_ps128(r[u])));
-            _mm256_storeu_pd(tin + u * 8 + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(r[u], 1)));
-        }
-    }
-#endif
-    for (; j < j1; j++, tin += 8)
-        for (int u = 0; u < 8; u++)
-            tin[u] = (double)rows[u][j];
+    imfilt_box_mid8(NULL, rows, j0, j1, tin);
 }
 
 static inline void imfilt_box_mid_double(const double *const *rows, ptrdiff_t j0, ptrdiff_t j1,
@@ -177,50 +177,50 @@ IMFILT_BOX_IN(float)
 IMFILT_BOX_IN(double)
 IMFILT_BOX_IN(imfilt_box_u8)
 
-/* outs[r][at + i] = tout[i * 8 + r], i < len, r < cnt. */
-static inline void imfilt_box_out_f32(const float *tout, ptrdiff_t len, float *const *outs,
-                                      ptrdiff_t at, int cnt)
-{
-    ptrdiff_t i = 0;
+/* Blocks of the transpose back: STEP outputs of all eight rows. */
 #if IMFILT_BOX_AVX
-    if (cnt == 8) {
-        for (; i + 8 <= len; i += 8) {
-            __m256 r[8];
-            for (int u = 0; u < 8; u++)
-                r[u] = _mm256_loadu_ps(tout + (i + u) * 8);
-            imfilt_box_t8x8(r);
-            for (int u = 0; u < 8; u++)
-                _mm256_storeu_ps(outs[u] + at + i, r[u]);
-        }
+#define IMFILT_BOX_OUTSTEP_float 8
+#define IMFILT_BOX_OUTBLK_float                                                 \
+    {                                                                           \
+        __m256 r[8];                                                            \
+        for (int u = 0; u < 8; u++)                                             \
+            r[u] = _mm256_loadu_ps(tout + (i + u) * 8);                         \
+        imfilt_box_t8x8(r);                                                     \
+        for (int u = 0; u < 8; u++)                                             \
+            _mm256_storeu_ps(outs[u] + at + i, r[u]);                           \
     }
+#define IMFILT_BOX_OUTSTEP_double 4
+#define IMFILT_BOX_OUTBLK_double                                                \
+    for (int h = 0; h < 2; h++) {                                               \
+        __m256d r[4];                                                           \
+        for (int u = 0; u < 4; u++)                                             \
+            r[u] = _mm256_loadu_pd(tout + (i + u) * 8 + 4 * h);                 \
+        imfilt_box_t4x4(r);                                                     \
+        for (int u = 0; u < 4; u++)                                             \
+            _mm256_storeu_pd(outs[4 * h + u] + at + i, r[u]);                   \
+    }
+#else
+#define IMFILT_BOX_OUTSTEP_float 8
+#define IMFILT_BOX_OUTBLK_float {}
+#define IMFILT_BOX_OUTSTEP_double 4
+#define IMFILT_BOX_OUTBLK_double {}
 #endif
-    for (; i < len; i++)
-        for (int u = 0; u < cnt; u++)
-            outs[u][at + i] = tout[i * 8 + u];
-}
 
-static inline void imfilt_box_out_f64(const double *tout, ptrdiff_t len, double *const *outs,
-                                      ptrdiff_t at, int cnt)
-{
-    ptrdiff_t i = 0;
-#if IMFILT_BOX_AVX
-    if (cnt == 8) {
-        for (; i + 4 <= len; i += 4) {
-            for (int h = 0; h < 2; h++) {
-                __m256d r[4];
-                for (int u = 0; u < 4; u++)
-                    r[u] = _mm256_loadu_pd(tout + (i + u) * 8 + 4 * h);
-                imfilt_box_t4x4(r);
-                for (int u = 0; u < 4; u++)
-                    _mm256_storeu_pd(outs[4 * h + u] + at + i, r[u]);
-            }
-        }
+/* outs[r][at + i] = tout[i * 8 + r], i < len, r < cnt. */
+#define IMFILT_BOX_OUT(SUF, T)                                                  \
+    static inline void imfilt_box_out_##SUF(const T *tout, ptrdiff_t len,       \
+                                            T *const *outs, ptrdiff_t at, int cnt) \
+    {                                                                           \
+        ptrdiff_t i = 0;                                                        \
+        if (IMFILT_BOX_AVX && cnt == 8)                                         \
+            for (; i + IMFILT_BOX_OUTSTEP_##T <= len; i += IMFILT_BOX_OUTSTEP_##T) \
+                IMFILT_BOX_OUTBLK_##T                                           \
+        for (; i < len; i++)                                                    \
+            for (int u = 0; u < cnt; u++)                                       \
+                outs[u][at + i] = tout[i * 8 + u];                              \
     }
-#endif
-    for (; i < len; i++)
-        for (int u = 0; u < cnt; u++)
-            outs[u][at + i] = tout[i * 8 + u];
-}
+IMFILT_BOX_OUT(f32, float)
+IMFILT_BOX_OUT(f64, double)
 
 #if defined(__GNUC__) || defined(__clang__)
 /* Vectors of VW doubles: 8 (one zmm) where AVX-512 is on, else 4. */
