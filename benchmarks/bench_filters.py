@@ -6,8 +6,7 @@ Workloads (2048^2 and 4096^2; float32, float64 and uint8 input):
 
 - ``gaussian`` sigma 1, 2, 5, 10 vs ``cv2.GaussianBlur`` with the same kernel
   radius (``int(4 sigma + 0.5)``) and ``scipy.ndimage.gaussian_filter``;
-- ``box`` 3, 15, 31 vs ``cv2.blur`` and ``scipy.ndimage.uniform_filter`` (uint8
-  input: also ``cv2.boxFilter`` to float32, the result type imfilt returns);
+- ``box`` 3, 15, 31 vs ``cv2.blur`` and ``scipy.ndimage.uniform_filter``;
 - ``convolve(method='separable')`` of a 15x15 Gaussian vs ``cv2.sepFilter2D``;
 - ``gaussian_laplace``, ``gaussian_gradient_magnitude`` (ndimage) and
   ``unsharp_mask`` (scikit-image) at sigma 2;
@@ -113,13 +112,6 @@ def main(argv=None):
                     anchors["cv2.blur"] = (
                         lambda x=x, k=k: cv2.blur(x, (k, k), borderType=cv2.BORDER_REFLECT),
                         dt != np.uint8)
-                    if dt == np.uint8:
-                        # cv2.blur returns uint8 (a quarter of the bytes imfilt's
-                        # float32 result has); this one returns what imfilt does.
-                        anchors["cv2.boxFilter->float32"] = (
-                            lambda x=x, k=k: cv2.boxFilter(x, cv2.CV_32F, (k, k),
-                                                           borderType=cv2.BORDER_REFLECT),
-                            True)
                 anchors["ndimage.uniform_filter"] = (lambda xf=xf, k=k: ndi.uniform_filter(xf, k),
                                                      True)
                 run_case(rows, f"box {k} {tag}", lambda x=x, k=k: imfilt.box(x, k, workers=w),
