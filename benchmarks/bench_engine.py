@@ -3,6 +3,7 @@
     python benchmarks/bench_engine.py                 # full grid (takes a while)
     python benchmarks/bench_engine.py --quick         # 256/1024 only
     python benchmarks/bench_engine.py --sizes 2048 --kernels 3 15 g15 --threads 2
+    python benchmarks/bench_engine.py --floor          # small kernels vs a copy of the bytes
 
 For each image size, kernel, dtype and thread count: imfilt with
 method="auto" and each of direct/separable/fft, OpenCV filter2D (and
@@ -14,6 +15,13 @@ results are checked against each other first.  Ratios are anchor / imfilt
 auto (> 1: imfilt faster); "auto/best" is auto's time over the best of
 imfilt's three methods.  "peak MiB" is imfilt's extra traced memory beyond
 the output (direct path), i.e. scratch.
+
+``--floor`` (default 4096^2 float32, kernels 3, 5, 7): the direct method
+against the memory-bandwidth floor of the same bytes, timed in turn in one
+process: a fresh result against ``x.copy()`` (both page-fault a new array),
+and ``out=`` a pre-faulted array against ``np.copyto`` into one.  Ratios are
+imfilt time / copy time (<= 1.5 is the target); the load average is printed
+with each row because two-thread timings move with the machine's load.
 """
 
 import argparse
@@ -26,7 +34,7 @@ from scipy import ndimage, signal
 
 import imfilt
 from imfilt import _methods
-from harness import format_table, median_time, print_config
+from harness import format_table, interleaved_medians, load_average, median_time, print_config
 
 try:
     import cv2
@@ -150,6 +158,44 @@ def run(args):
     return headers, rows
 
 
+def floor(args):
+    """Small kernels (direct method) against a streaming copy of the same bytes."""
+    rng = np.random.default_rng(0)
+    headers = ["size", "dtype", "kernel", "thr", "fresh ms", "x.copy() ms", "fresh/copy",
+               "out= ms", "copyto ms", "out=/copyto", "load"]
+    rows = []
+    for n in args.sizes:
+        for dtype in args.dtypes:
+            image = rng.standard_normal((n, n)).astype(dtype)
+            out = np.ones_like(image)       # pre-faulted
+            dst = np.ones_like(image)
+            for kname in args.kernels:
+                k = int(kname)
+                kernel = rng.standard_normal((k, k)).astype(dtype)
+                ref = signal.fftconvolve(image[:256, :256].astype(np.float64), kernel, "same")
+                got = imfilt.convolve(image[:256, :256], kernel, "same", method="direct")
+                eps = np.finfo(dtype).eps
+                agree("imfilt direct", got, ref, 64 * eps * float(np.abs(image).max())
+                      * float(np.abs(kernel).sum()) * np.log2(n * n))
+                for nt in args.threads:
+                    t = interleaved_medians({
+                        "fresh": lambda: imfilt.convolve(image, kernel, "same", method="direct",
+                                                         workers=nt),
+                        "copy": lambda: image.copy(),
+                        "out": lambda: imfilt.convolve(image, kernel, "same", method="direct",
+                                                       workers=nt, out=out),
+                        "copyto": lambda: np.copyto(dst, image),
+                    }, repeat=args.repeat)
+                    row = [f"{n}", np.dtype(dtype).name, f"{k}x{k}", nt,
+                           f"{t['fresh'] * 1e3:.2f}", f"{t['copy'] * 1e3:.2f}",
+                           f"{t['fresh'] / t['copy']:.2f}", f"{t['out'] * 1e3:.2f}",
+                           f"{t['copyto'] * 1e3:.2f}", f"{t['out'] / t['copyto']:.2f}",
+                           load_average()]
+                    rows.append(row)
+                    print(format_table(headers, [row]).splitlines()[-1], flush=True)
+    return headers, rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 2048, 4096])
@@ -159,10 +205,28 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--slow-limit", type=float, default=3.0)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--floor", action="store_true",
+                        help="small kernels against a copy of the same bytes (see above)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.repeat = [256, 1024], 3
     print_config()
+    if args.floor:
+        explicit = set(argv if argv is not None else sys.argv[1:])
+        if "--sizes" not in explicit:
+            args.sizes = [4096]
+        if "--kernels" not in explicit:
+            args.kernels = ["3", "5", "7"]
+        if "--dtypes" not in explicit:
+            args.dtypes = ["float32"]
+        if "--threads" not in explicit:
+            args.threads = [2]
+        headers, rows = floor(args)
+        print()
+        print("'same' mode, zero boundary, direct method. fresh: a new result array; out=: a "
+              "pre-faulted one. Ratios: imfilt time / copy time (target <= 1.5).")
+        print(format_table(headers, rows))
+        return 0
     headers, rows = run(args)
     print()
     print("'same' mode, zero boundary. Ratio columns: anchor time / imfilt auto time (> 1: imfilt faster).")

@@ -51,6 +51,30 @@ def median_time(fn, repeat=7, warmup=1, min_time=0.0):
     return statistics.median(times)
 
 
+def interleaved_medians(fns, repeat=7, warmup=1):
+    """Median wall time in seconds of each ``fns[name]()``, the calls taken in
+    turn (round robin), so that a change in the machine's load hits all alike."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def load_average():
+    """The 1-minute load average as text ("-" where the OS has none)."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except (AttributeError, OSError):
+        return "-"
+
+
 def peak_rss_mib():
     """Peak resident set size of this process so far, in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -212,9 +212,14 @@ def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     """Box passes ``p1`` (last axis) then ``p0`` in one sweep; False if it must be redone."""
     B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
     nt = max(1, nthreads)
-    scratch = np.empty((nt, (k0 + 3) * W + k1 - 1), dtype=real)
-    acc = np.empty((nt, W), dtype=np.float64)
-    pointers = np.empty((nt, 2 * (k0 + 1)), dtype=np.intp)
+    g, S = _k.BOX_GROUP, _k.box_strip(W)
+    # Per thread: a ring of k0 + g row-pass strip rows, the fill row's box, a
+    # transposed output pair of bands and (thread 0) the padded fill row; the
+    # column sums and a transposed input pair of bands (float64); the ring's
+    # row tables.
+    scratch = np.empty((nt, (k0 + g) * S + 2 * W + 2 * g * _BOX_BAND + k1 - 1), dtype=real)
+    acc = np.empty((nt, S + g * (2 * _BOX_BAND + k1 - 1)), dtype=np.float64)
+    pointers = np.empty((nt, 2 * (k0 + g) + 5 * g), dtype=np.intp)
 
     def call(x, x8, out, idx, r0):
         ok, used = _BOX2[real](x, out, idx, idx1, p1.before,

@@ -141,7 +141,13 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
             memcpy(o + j + 6 * LANES, &s6, sizeof s6);                            \
             memcpy(o + j + 7 * LANES, &s7, sizeof s7);                            \
         }                                                                         \
-        for (; j + LANES <= n; j += LANES) {                                      \
+        /* Single vectors; a run of at least LANES ends with one vector    */ \
+        /* that overlaps the last one (its outputs are recomputed by the   */ \
+        /* same operations, so they do not change) instead of a scalar     */ \
+        /* tail, whose dependent chain of k0 * k1 FMAs per output is slow. */ \
+        while (j < n && n >= LANES) {                                             \
+            if (j + LANES > n)                                                    \
+                j = n - LANES;                                                    \
             V s0 = {0};                                                           \
             for (ptrdiff_t a = 0; a < k0; a++) {                                  \
                 const T *p = rows[a] + c0 + j;                                    \
@@ -150,6 +156,7 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
                     s0 = FMA(s0, LOAD(p + b * d), wr[b]);                         \
             }                                                                     \
             memcpy(o + j, &s0, sizeof s0);                                        \
+            j += LANES;                                                           \
         }                                                                         \
         if (j < n)                                                                \
             TAIL(o + j, n - j, rows, c0 + j, w, k0, k1, 1, d);                    \

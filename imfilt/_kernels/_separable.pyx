@@ -42,6 +42,32 @@ cdef extern from "_sepline.h" nogil:
     void imfilt_sep_prefetch(const void *p, Py_ssize_t nbytes) noexcept
 
 
+cdef extern from "_boxrows.h" nogil:
+    enum: BOX_G "IMFILT_BOX_G"      # rows per SIMD group of the box row pass
+    int imfilt_boxrows_f32(const float **rows, int cnt, Py_ssize_t W, const Py_ssize_t *idx,
+                           Py_ssize_t before, float fill, float **outs, Py_ssize_t c0,
+                           Py_ssize_t c1, Py_ssize_t size, double inv, Py_ssize_t first,
+                           Py_ssize_t band, double *tin, float *tout) noexcept
+    int imfilt_boxrows_f64(const double **rows, int cnt, Py_ssize_t W, const Py_ssize_t *idx,
+                           Py_ssize_t before, double fill, double **outs, Py_ssize_t c0,
+                           Py_ssize_t c1, Py_ssize_t size, double inv, Py_ssize_t first,
+                           Py_ssize_t band, double *tin, double *tout) noexcept
+    int imfilt_boxrows_u8_f32(const unsigned char **rows, int cnt, Py_ssize_t W,
+                              const Py_ssize_t *idx, Py_ssize_t before, float fill,
+                              float **outs, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t size,
+                              double inv, Py_ssize_t first, Py_ssize_t band, double *tin,
+                              float *tout) noexcept
+    int imfilt_boxrows_u8_f64(const unsigned char **rows, int cnt, Py_ssize_t W,
+                              const Py_ssize_t *idx, Py_ssize_t before, double fill,
+                              double **outs, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t size,
+                              double inv, Py_ssize_t first, Py_ssize_t band, double *tin,
+                              double *tout) noexcept
+    void imfilt_boxcols_f32(double *a, const float **add, const float **sub, float **out,
+                            int m, Py_ssize_t W, double inv) noexcept
+    void imfilt_boxcols_f64(double *a, const double **add, const double **sub, double **out,
+                            int m, Py_ssize_t W, double inv) noexcept
+
+
 cdef inline void _line(real_t *o, Py_ssize_t n, const real_t **rows,
                        const real_t *w, Py_ssize_t k, int sym) noexcept nogil:
     if real_t is float:
@@ -394,6 +420,14 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
 # from that output to the band's end (``_box_fix``), which keeps the rule.
 DEF BOX_BAND = 256
 
+#: Rows whose box row pass runs together (one SIMD lane each).
+BOX_GROUP = BOX_G
+
+
+cpdef Py_ssize_t box_strip(Py_ssize_t W) noexcept nogil:
+    """Width of the column strips of ``box_2d`` for rows of ``W``."""
+    return W if W < 2 * BOX_BAND else 2 * BOX_BAND
+
 
 cdef inline Py_ssize_t _box_first(Py_ssize_t phase) noexcept nogil:
     """Length of the first band of a line whose output 0 is at global ``phase``."""
@@ -687,20 +721,37 @@ def filter_axis(const real_t[:, :, ::1] x not None,
     return used
 
 
-cdef inline int _box_ring_row(const real_t *xp, const unsigned char *x8p, Py_ssize_t base,
-                              Py_ssize_t s, Py_ssize_t W, const Py_ssize_t *ip1,
-                              Py_ssize_t P1, Py_ssize_t before1, real_t fill, real_t *line,
-                              real_t *dst, Py_ssize_t k1, double inv1, Py_ssize_t first1,
-                              const real_t *fh, const real_t **slot) noexcept nogil:
-    """Image row ``base + s`` (``s < 0``: a fill row, whose row box is ``fh``)
-    padded and box-filtered along the row into ``dst``; ``slot`` is pointed at
-    the result.  Returns 1 when the row's running sum went non-finite."""
-    if s < 0:
-        slot[0] = fh
-        return 0
-    _pad_row(xp, x8p, base + s, W, ip1, P1, before1, fill, line)
-    slot[0] = dst
-    return 1 if _box_line(line, dst, W, k1, inv1, first1) else 0
+cdef inline int _box_group(const void **rows, bint u8, int cnt, Py_ssize_t W,
+                           const Py_ssize_t *idx, Py_ssize_t before, real_t fill,
+                           real_t **outs, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t size,
+                           double inv, Py_ssize_t first, double *tin,
+                           real_t *tout) noexcept nogil:
+    """Row boxes, outputs ``c0 .. c1 - 1`` (into ``outs[u][0 ..]``), of ``cnt``
+    <= BOX_G image rows at once (``_boxrows.h``; uint8 rows when ``u8``),
+    padded by ``idx``: the arithmetic of ``_box_line`` on each padded row,
+    whose bands start at c0 (``first`` outputs) and then every BOX_BAND.
+    Returns the mask of the rows whose sum went non-finite."""
+    if real_t is float:
+        if u8:
+            return imfilt_boxrows_u8_f32(<const unsigned char **>rows, cnt, W, idx, before, fill,
+                                         outs, c0, c1, size, inv, first, BOX_BAND, tin, tout)
+        return imfilt_boxrows_f32(<const float **>rows, cnt, W, idx, before, fill, outs, c0, c1,
+                                  size, inv, first, BOX_BAND, tin, tout)
+    else:
+        if u8:
+            return imfilt_boxrows_u8_f64(<const unsigned char **>rows, cnt, W, idx, before, fill,
+                                         outs, c0, c1, size, inv, first, BOX_BAND, tin, tout)
+        return imfilt_boxrows_f64(<const double **>rows, cnt, W, idx, before, fill, outs, c0, c1,
+                                  size, inv, first, BOX_BAND, tin, tout)
+
+
+cdef inline void _box_cols(double *a, const real_t **add, const real_t **sub, real_t **out,
+                           int m, Py_ssize_t W, double inv) noexcept nogil:
+    """``m`` successive ``_box_step`` calls (same arithmetic), sums kept in registers."""
+    if real_t is float:
+        imfilt_boxcols_f32(a, add, sub, out, m, W, inv)
+    else:
+        imfilt_boxcols_f64(a, add, sub, out, m, W, inv)
 
 
 @cython.boundscheck(False)
@@ -722,21 +773,30 @@ def box_2d(const real_t[:, :, ::1] x not None,
     """Fused 2-D box of each image ``x[b]``: the row pass into a ring, then columns.
 
     Equal, bit for bit, to ``filter_axis`` boxes along axis 2 then along
-    axis 1 (same running sums, restarted at the same BOX_BAND
-    boundaries of the global positions ``i + phase0``, ``j + phase1``).  Each work item is one band of BOX_BAND output rows: its
-    rows are box-filtered along axis 2 into a ring of ``k0 + 1`` rows and the
-    column running sums are formed from the ring.  Returns ``(ok, threads)``:
-    ``ok`` is False when a running sum went non-finite anywhere (the caller
-    then runs the two single passes, which recompute such windows one by
-    one); ``threads`` is the number of threads that ran (1 when serial).
+    axis 1 (same running sums, restarted at the same BOX_BAND boundaries of
+    the global positions ``i + phase0``, ``j + phase1``).  Each work item is
+    a tile: one band of BOX_BAND output rows by one strip of up to
+    2 * BOX_BAND columns, both starting where running sums restart, so a
+    tile's sums start and end inside it.  Its padded rows are box-filtered
+    along axis 2, BOX_G rows at a time (one SIMD lane per row,
+    ``_boxrows.h``), into a ring of ``k0 + BOX_G`` strip rows, and the
+    column running sums advance through the ring as the rows arrive, up to
+    BOX_G rows per sweep.  Returns ``(ok, threads)``: ``ok`` is False when a
+    running sum went non-finite anywhere (the caller then runs the two
+    single passes, which recompute such windows one by one); ``threads`` is
+    the number of threads that ran (1 when serial).
 
-    scratch : (nthreads, (k0 + 3) * W + k1 - 1)                     # SCRATCH
-    acc : (nthreads, W) column sums                                  # SCRATCH
-    pointers : (nthreads, 2 * (k0 + 1))                              # SCRATCH
+    With S = min(W, 2 * BOX_BAND) (``S = box_strip(W)``):
+    scratch : (nthreads, (k0 + BOX_G) * S + W + 2 * BOX_G * BOX_BAND + W + k1 - 1)   # SCRATCH
+    acc : (nthreads, S + BOX_G * (2 * BOX_BAND + k1 - 1)) float64    # SCRATCH
+    pointers : (nthreads, 2 * (k0 + BOX_G) + 5 * BOX_G)                # SCRATCH
     """
     cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2], P1 = idx1.shape[0]
+    cdef Py_ssize_t R = k0 + BOX_G, S = box_strip(W)
     cdef const unsigned char *x8p = NULL
-    cdef Py_ssize_t nbands, nitems, item, b, i0, i1, i, p, t, s, tid, slen = scratch.shape[1]
+    cdef Py_ssize_t nbands, nstrips, nitems, item, b, i0, i1, i, p, np_, q, t, s, tid
+    cdef Py_ssize_t c0, c1, cw, firstc
+    cdef Py_ssize_t slen = scratch.shape[1], alen = acc.shape[1]
     cdef const real_t *xp
     cdef const Py_ssize_t *ip0 = &idx0[0]
     cdef const Py_ssize_t *ip1 = &idx1[0]
@@ -744,37 +804,46 @@ def box_2d(const real_t[:, :, ::1] x not None,
     cdef real_t *fh
     cdef real_t *line
     cdef real_t *ring
+    cdef real_t *tout
     cdef real_t **slot_buf
     cdef const real_t **slots
-    cdef real_t *spare
-    cdef const real_t *old
+    cdef const void **grows
+    cdef real_t **gouts
+    cdef const real_t **adds
+    cdef const real_t **subs
+    cdef real_t **couts
     cdef double *a
+    cdef double *tin
     cdef double inv0 = 1.0 / k0, inv1 = 1.0 / k1
     cdef Py_ssize_t first1 = _box_first(phase1), off0 = BOX_BAND - _box_first(phase0)
-    cdef int bad = 0
+    cdef Py_ssize_t off1 = BOX_BAND - first1
+    cdef int bad = 0, g, cnt, m
     cdef bint parallel
     cdef int used = 1
     if B == 0 or H == 0 or W == 0:
         return True, 1
-    if (slen < (k0 + 3) * W + k1 - 1 or P1 != W + k1 - 1 or acc.shape[1] < W
-            or pointers.shape[1] < 2 * (k0 + 1) or scratch.shape[0] < nthreads
+    if (slen < R * S + 2 * W + 2 * BOX_G * BOX_BAND + k1 - 1 or P1 != W + k1 - 1
+            or alen < S + BOX_G * (2 * BOX_BAND + k1 - 1)
+            or pointers.shape[1] < 2 * R + 5 * BOX_G or scratch.shape[0] < nthreads
             or acc.shape[0] < nthreads or pointers.shape[0] < nthreads or idx0.shape[0] != H + k0 - 1):
         raise ValueError("box_2d: scratch buffers too small")
     _check_planes(x, x8, B, H, W, "box_2d")
     xp = &x[0, 0, 0]
     if x8 is not None:
         x8p = &x8[0, 0, 0]
-    # The row-box of an all-fill row (same arithmetic as every row).
-    line = sp + (k0 + 1) * W
-    fh = line + P1
+    # The row-box of an all-fill row (same arithmetic as every row), in every
+    # thread's scratch; thread 0's spare line is the padded fill row.
+    fh = sp + R * S
+    line = fh + W + 2 * BOX_G * BOX_BAND
     for p in range(P1):
         line[p] = fill
     if _box_line(line, fh, W, k1, inv1, first1):
         return False, 1
     for tid in range(1, scratch.shape[0]):
-        memcpy(sp + tid * slen + (k0 + 1) * W + P1, fh, W * sizeof(real_t))
+        memcpy(sp + tid * slen + R * S, fh, W * sizeof(real_t))
     nbands = (H + off0 + BOX_BAND - 1) // BOX_BAND
-    nitems = B * nbands
+    nstrips = (W + off1 + 2 * BOX_BAND - 1) // (2 * BOX_BAND)
+    nitems = B * nbands * nstrips
     parallel = nitems > 1 and use_threads(nthreads, B * H * W * 4, min_parallel_work)
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
@@ -782,37 +851,74 @@ def box_2d(const real_t[:, :, ::1] x not None,
             imfilt_note_team(&used)
             tid = threadid()
             a = &acc[tid, 0]                                  # column running sums
+            tin = a + S                                       # transposed bands of rows
             ring = sp + tid * slen
-            line = ring + (k0 + 1) * W
-            fh = line + P1
-            slots = <const real_t **>&pointers[tid, 0]       # k0 + 1 row pointers
-            slot_buf = <real_t **>&pointers[tid, k0 + 1]    # k0 + 1 ring buffers
-            for t in range(k0 + 1):
-                slot_buf[t] = ring + t * W
-            b = item // nbands
-            i0 = (item - b * nbands) * BOX_BAND - off0
+            fh = ring + R * S
+            tout = fh + W
+            slots = <const real_t **>&pointers[tid, 0]       # R row pointers
+            slot_buf = <real_t **>&pointers[tid, R]          # R ring buffers
+            grows = <const void **>&pointers[tid, 2 * R]     # a group's image rows
+            gouts = <real_t **>&pointers[tid, 2 * R + BOX_G]  # and their ring rows
+            adds = <const real_t **>&pointers[tid, 2 * R + 2 * BOX_G]   # column steps
+            subs = <const real_t **>&pointers[tid, 2 * R + 3 * BOX_G]
+            couts = <real_t **>&pointers[tid, 2 * R + 4 * BOX_G]
+            for t in range(R):
+                slot_buf[t] = ring + t * S
+            b = item // (nbands * nstrips)
+            t = item - b * nbands * nstrips
+            i0 = (t // nstrips) * BOX_BAND - off0
             i1 = i0 + BOX_BAND
             if i0 < 0:
                 i0 = 0
             if i1 > H:
                 i1 = H
-            # Padded rows i0 .. i0 + k0 - 1 start the band.
-            for t in range(k0):
-                bad += _box_ring_row(xp, x8p, b * H, ip0[i0 + t], W, ip1, P1, before1, fill,
-                                     line, slot_buf[t], k1, inv1, first1, fh,
-                                     &slots[t])
-            _box_rows(slots, k0, a, &out[b, i0, 0], W, inv0)
-            for i in range(i0 + 1, i1):
-                # Row i - 1 leaves (slot (i - 1 - i0) % (k0 + 1)), padded
-                # row i + k0 - 1 enters (slot (i + k0 - 1 - i0) % (k0 + 1)).
-                p = i + k0 - 1
-                t = (p - i0) % (k0 + 1)
-                bad += _box_ring_row(xp, x8p, b * H, ip0[p], W, ip1, P1, before1, fill,
-                                     line, slot_buf[t], k1, inv1, first1, fh,
-                                     &slots[t])
-                old = slots[(i - 1 - i0) % (k0 + 1)]
-                _box_step(slots[t], old, a, &out[b, i, 0], W, inv0)
-            for i in range(W):
+            c0 = (t % nstrips) * 2 * BOX_BAND - off1
+            c1 = c0 + 2 * BOX_BAND
+            if c0 < 0:
+                c0 = 0
+            if c1 > W:
+                c1 = W
+            cw = c1 - c0
+            firstc = BOX_BAND - (c0 + off1) % BOX_BAND
+            # Padded rows i0 + p (p < np_) enter the ring BOX_G at a time, at
+            # slot p % R; output row i0 + q needs padded rows q .. q + k0 - 1
+            # and (q > 0) drops row q - 1, whose slot the next group does not
+            # reuse (R = k0 + BOX_G).
+            np_ = i1 - i0 + k0 - 1
+            p = 0
+            q = 0
+            while p < np_:
+                g = BOX_G if np_ - p > BOX_G else <int>(np_ - p)
+                cnt = 0
+                for t in range(p, p + g):
+                    s = ip0[i0 + t]
+                    if s < 0:
+                        slots[t % R] = fh + c0                # a fill row
+                    else:
+                        if x8p != NULL:
+                            grows[cnt] = x8p + (b * H + s) * W
+                        else:
+                            grows[cnt] = xp + (b * H + s) * W
+                        gouts[cnt] = slot_buf[t % R]
+                        slots[t % R] = slot_buf[t % R]
+                        cnt = cnt + 1
+                if cnt > 0 and _box_group(grows, x8p != NULL, cnt, W, ip1, before1, fill, gouts,
+                                          c0, c1, k1, inv1, firstc, tin, tout):
+                    bad += 1
+                p = p + g
+                if q == 0 and k0 <= p:
+                    _box_rows(slots, k0, a, &out[b, i0, c0], cw, inv0)
+                    q = 1
+                while q > 0 and q < i1 - i0 and q + k0 <= p:
+                    m = 0
+                    while m < BOX_G and q < i1 - i0 and q + k0 <= p:
+                        adds[m] = slots[(q + k0 - 1) % R]
+                        subs[m] = slots[(q - 1) % R]
+                        couts[m] = &out[b, i0 + q, c0]
+                        m = m + 1
+                        q = q + 1
+                    _box_cols(a, adds, subs, couts, m, cw, inv0)
+            for i in range(cw):
                 if not isfinite(a[i]):
                     bad += 1
     return bad == 0, used
