@@ -312,8 +312,12 @@ _SCATTER = {np.dtype(np.float32): _fftblocks.scatter_blocks["float"],
             np.dtype(np.float64): _fftblocks.scatter_blocks["double"]}
 
 #: Real bytes of the blocks of one batch (one ``rfft2``/``irfft2`` call):
-#: the batch and its spectrum stay in the cores' caches.
-FFT_BATCH_BYTES = 2 * 2**20
+#: the batch and its spectrum stay in the core's cache.
+FFT_BATCH_BYTES = 2**20
+
+#: Bytes of one block beyond which its transform passes leave the core's
+#: cache (the cost model's penalty, ``_block_points``).
+FFT_CACHE_BYTES = 2 * 2**20
 
 
 @functools.lru_cache(maxsize=None)
@@ -333,17 +337,21 @@ def _smooth_lengths(limit):
     return tuple(sorted(lengths))
 
 
-def _block_seconds(L0, L1, key):
-    """Predicted single-thread seconds of one block (cost model): its
-    transforms, ``n log2 n`` in the block's samples, with everything else
-    the block costs (gather, product, scatter) in proportion, and a penalty
-    for each doubling of the block's bytes beyond ``FFT_BATCH_BYTES``
-    (its passes no longer run in the core's cache)."""
+def _block_points(L0, L1, key):
+    """The cost-model size of one block: ``n log2 n`` in its samples, with a
+    penalty for each doubling of its bytes beyond ``FFT_CACHE_BYTES`` (its
+    transform passes no longer run in the core's cache)."""
     area = L0 * L1
     itemsize = 4 if key == "f32" else 8
-    spill = max(0.0, math.log2(area * itemsize / FFT_BATCH_BYTES))
-    return K.FFT_PER_BLOCK + (area * math.log2(max(area, 2)) * K.FFT_PER_POINT_LOG[key]
-                              * (1 + K.FFT_CACHE_PENALTY * spill))
+    spill = max(0.0, math.log2(area * itemsize / FFT_CACHE_BYTES))
+    return area * math.log2(max(area, 2)) * (1 + K.FFT_CACHE_PENALTY * spill)
+
+
+def _block_seconds(L0, L1, key):
+    """Predicted single-thread seconds of one block (cost model): its
+    transforms, with everything else the block costs (gather, product,
+    scatter) in proportion, and a fixed cost per block."""
+    return K.FFT_PER_BLOCK + _block_points(L0, L1, key) * K.FFT_PER_POINT_LOG[key]
 
 
 def _axis_candidates(V, Kx):
@@ -588,9 +596,9 @@ def _all_finite(problem):
     return ok and bool(np.isfinite(problem.w).all())
 
 
-def _speedup(problem, efficiency=None):
+def _speedup(problem):
     threads = max(1, min(problem.nthreads, K.MAX_USEFUL_THREADS))
-    return 1 + (threads - 1) * (K.THREAD_EFFICIENCY if efficiency is None else efficiency)
+    return 1 + (threads - 1) * K.THREAD_EFFICIENCY
 
 
 def direct_features(problem):
@@ -613,17 +621,31 @@ def separable_features(problem, rank):
 
 
 def fft_features(problem):
-    """(single-thread seconds of the overlap-save blocks, block count) of the
-    FFT method: the blocks of ``block_plan`` and, per kernel, its spectrum."""
+    """(block points, blocks) of the FFT method: the cost-model size
+    (``_block_points``) of every overlap-save block of ``block_plan`` plus
+    half a block per kernel (its spectrum), and the number of blocks."""
     B = problem.x.shape[0]
     n0, n1 = problem.x.shape[-2:]
     (pt, pb), (pl, pr) = problem.pads
     K0, K1 = problem.span
     key = "f32" if _real_dtype(problem.compute) == np.float32 else "f64"
-    L0, L1, nb0, nb1, seconds = block_plan(n0 + pt + pb - K0 + 1, n1 + pl + pr - K1 + 1,
-                                           K0, K1, key)
+    L0, L1, nb0, nb1, _ = block_plan(n0 + pt + pb - K0 + 1, n1 + pl + pr - K1 + 1, K0, K1, key)
     blocks = B * nb0 * nb1
-    return (blocks + problem.w.shape[0] / 2) * seconds, blocks
+    return (blocks + problem.w.shape[0] / 2) * _block_points(L0, L1, key), blocks
+
+
+def _fft_speedup(problem):
+    """Thread speed-up of the FFT method: its batches are what threads share."""
+    B = problem.x.shape[0]
+    n0, n1 = problem.x.shape[-2:]
+    (pt, pb), (pl, pr) = problem.pads
+    K0, K1 = problem.span
+    real = _real_dtype(problem.compute)
+    L0, L1, nb0, nb1, _ = block_plan(n0 + pt + pb - K0 + 1, n1 + pl + pr - K1 + 1, K0, K1,
+                                     "f32" if real == np.float32 else "f64")
+    batches = -(-B * nb0 * nb1 * L0 * L1 * real.itemsize // FFT_BATCH_BYTES)
+    threads = max(1, min(problem.nthreads, batches, K.MAX_USEFUL_THREADS))
+    return 1 + (threads - 1) * K.FFT_THREAD_EFFICIENCY
 
 
 def estimate_costs(problem, rank=None):
@@ -638,8 +660,9 @@ def estimate_costs(problem, rank=None):
     taps, outs = direct_features(problem)
     costs = {"direct": parts * (K.DIRECT_OVERHEAD
                                 + (taps * K.DIRECT_PER_TAP[key] + outs * K.DIRECT_PER_OUTPUT[key]) / speed)}
-    seconds, _ = fft_features(problem)
-    costs["fft"] = parts * (K.FFT_OVERHEAD + seconds / _speedup(problem, K.FFT_THREAD_EFFICIENCY))
+    points, blocks = fft_features(problem)
+    costs["fft"] = parts * (K.FFT_OVERHEAD + (points * K.FFT_PER_POINT_LOG[key] + blocks * K.FFT_PER_BLOCK)
+                            / _fft_speedup(problem))
     if rank is not None:
         taps, outs = separable_features(problem, max(rank, 1))
         costs["separable"] = parts * (2 * max(rank, 1) * K.DIRECT_OVERHEAD
