@@ -13,7 +13,8 @@ longer than --slow-limit seconds), PyTorch conv2d when installed.  All
 results are checked against each other first; imfilt's methods and the
 threaded anchors are then timed interleaved (rounds of one call each,
 medians).  Ratios are anchor / imfilt auto (> 1: imfilt faster); "auto/best"
-is auto's time over the best of imfilt's three methods (direct is left out
+is auto's time over the best of imfilt's three methods, "pick/best" the
+time of the method auto chose, from the same rounds (direct is left out
 where --max-direct-seconds predicts one call longer than that).  "peak MiB" is imfilt's extra traced memory beyond
 the output (direct path), i.e. scratch.
 """
@@ -80,7 +81,7 @@ def interleaved_times(fns, repeat):
 
 def run(args):
     rng = np.random.default_rng(0)
-    headers = ["size", "dtype", "kernel", "thr", "auto", "auto ms", "auto/best", "filter2D ms", "fftconv ms",
+    headers = ["size", "dtype", "kernel", "thr", "auto", "auto ms", "auto/best", "pick/best", "filter2D ms", "fftconv ms",
                "filter2D", "sepFilter2D",
                "fftconv", "oaconv", "convolve2d", "ndimage", "torch", "direct peak MiB"]
     rows = []
@@ -173,6 +174,7 @@ def run(args):
                         peak = "-"
                     row = [f"{n}", np.dtype(dtype).name, kname if kname == "g15" else f"{k}x{k}", nt, pick,
                            f"{t_auto * 1e3:.2f}", f"{t_auto / best:.2f}",
+                           f"{times[pick] / best:.2f}" if pick in times else "-",
                            ms(cells.get("filter2D")), ms(cells.get("fftconv")),
                            *(ratio(cells.get(c)) for c in ("filter2D", "sepFilter2D", "fftconv", "oaconv",
                                                            "convolve2d", "ndimage", "torch")),
