@@ -201,6 +201,12 @@ def _exact_rank1(w):
     return None
 
 
+#: Kernels of at least this many taps are factorised with BLAS on one
+#: thread (``_threads.blas_on_one_thread``); smaller SVDs never start BLAS
+#: threads.
+_SVD_ONE_THREAD_SIZE = 32 * 32
+
+
 def factorize(w, real):
     """Separable factors of a 2-D real kernel: (rank, [(col, row), ...]).
 
@@ -215,7 +221,11 @@ def factorize(w, real):
     exact = _exact_rank1(w64)
     if exact is not None:
         return 1, [exact]
-    u, s, vt = np.linalg.svd(w64, full_matrices=False)
+    if w64.size >= _SVD_ONE_THREAD_SIZE:
+        with _threads.blas_on_one_thread():
+            u, s, vt = np.linalg.svd(w64, full_matrices=False)
+    else:
+        u, s, vt = np.linalg.svd(w64, full_matrices=False)
     if s.size == 0 or s[0] == 0:
         return 0, [(np.zeros(w64.shape[0]), np.zeros(w64.shape[1]))]
     tol = SEPARABLE_RTOL_FACTOR * max(w64.shape) * np.finfo(real).eps * s[0]
@@ -293,10 +303,13 @@ def _separable(problem, x, w, fill, real):
 # hundred samples stay in the core's cache through the row and column
 # passes of the transform, which a transform of the whole image does not;
 # the block size is chosen per problem by the cost model below (one block
-# covering the whole image is one of the candidates).  Batches of blocks go
-# through one ``scipy.fft.rfft2``/``irfft2`` call each (pocketfft spreads
-# the lines of the whole batch over ``workers`` threads); the blocks are
-# gathered from the image through the boundary maps, and their valid parts
+# covering the whole image is one of the candidates).  A batch of blocks
+# (about FFT_BATCH_BYTES) goes through one ``scipy.fft.rfft2`` call and its
+# inverse, so whatever ``scipy.fft.set_backend`` installs is used; the
+# ``workers`` threads take whole batches (``_threads.share_items``) and meet
+# once per call, not at every pass of every transform.  Runs of interior
+# blocks are read in place as strided views of the image; the other blocks
+# are gathered through the boundary maps, and every block's valid part is
 # scattered into the output, by ``_kernels/_fftblocks.pyx``.
 #
 # Every block is transformed by the same plan, and the batches are the same
