@@ -362,8 +362,8 @@ def _block_points(L0, L1, key):
 
 def _block_seconds(L0, L1, key):
     """Predicted single-thread seconds of one block (cost model): its
-    transforms, with everything else the block costs (gather, product,
-    scatter) in proportion, and a fixed cost per block."""
+    transforms (``_block_points``), with everything else the block costs
+    (gather, product, scatter) in proportion, and a fixed cost per block."""
     return K.FFT_PER_BLOCK + _block_points(L0, L1, key) * K.FFT_PER_POINT_LOG[key]
 
 
