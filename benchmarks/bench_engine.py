@@ -11,9 +11,12 @@ sepFilter2D for the rank-1 Gaussian 'g15'), scipy.signal.fftconvolve and
 oaconvolve (``scipy.fft.set_workers``), scipy.signal.convolve2d and
 scipy.ndimage.convolve (single-threaded; skipped where one call would take
 longer than --slow-limit seconds), PyTorch conv2d when installed.  All
-results are checked against each other first.  Ratios are anchor / imfilt
-auto (> 1: imfilt faster); "auto/best" is auto's time over the best of
-imfilt's three methods.  "peak MiB" is imfilt's extra traced memory beyond
+results are checked against each other first; imfilt's methods and the
+threaded anchors are then timed interleaved (rounds of one call each,
+medians).  Ratios are anchor / imfilt auto (> 1: imfilt faster); "auto/best"
+is auto's time over the best of imfilt's three methods, "pick/best" the
+time of the method auto chose, from the same rounds (direct is left out
+where --max-direct-seconds predicts one call longer than that).  "peak MiB" is imfilt's extra traced memory beyond
 the output (direct path), i.e. scratch.
 
 ``--floor`` (default 4096^2 float32, kernels 3, 5, 7): the direct method
@@ -25,7 +28,10 @@ with each row because two-thread timings move with the machine's load.
 """
 
 import argparse
+import gc
+import statistics
 import sys
+import time
 import tracemalloc
 
 import numpy as np
@@ -67,9 +73,24 @@ def peak_extra_mib(fn, out_bytes):
     return max(peak - out_bytes, 0) / 2**20
 
 
+def interleaved_times(fns, repeat):
+    """Median seconds of each callable, timed in rounds of one call each."""
+    for f in fns.values():
+        f()
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, f in fns.items():
+            gc.collect()
+            t0 = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def run(args):
     rng = np.random.default_rng(0)
-    headers = ["size", "dtype", "kernel", "thr", "auto", "auto ms", "auto/best", "filter2D", "sepFilter2D",
+    headers = ["size", "dtype", "kernel", "thr", "auto", "auto ms", "auto/best", "pick/best", "filter2D ms", "fftconv ms",
+               "filter2D", "sepFilter2D",
                "fftconv", "oaconv", "convolve2d", "ndimage", "torch", "direct peak MiB"]
     rows = []
     for n in args.sizes:
@@ -89,53 +110,44 @@ def run(args):
                 eps = np.finfo(dtype).eps
                 tol = 64 * eps * float(np.abs(image).max()) * float(np.abs(kernel).sum()) * np.log2(n * n)
                 for nt in args.threads:
-                    scipy_workers = scipy.fft.set_workers(nt)
-                    cells = {}
-                    # imfilt: every method, then auto
-                    times = {}
+                    if cv2 is not None:
+                        cv2.setNumThreads(nt)
+                    if torch is not None:
+                        torch.set_num_threads(nt)
+                    # Every contender, checked against the reference first,
+                    # then timed interleaved (one call of each per round), so
+                    # a change of machine load hits all of them alike.
+                    fns = {}
                     for m in ("direct", "separable", "fft"):
+                        if m == "direct" and n * n * k * k * 5e-11 / nt > args.max_direct_seconds:
+                            continue  # predicted far slower than fft: cannot be the best
                         try:
                             got = imfilt.convolve(image, kernel, "same", method=m, workers=nt)
                         except ValueError:
                             continue  # separable on a full-rank kernel
                         agree(f"imfilt {m}", got, ref, tol)
-                        est = n * n * k * k * 5e-11 if m == "direct" else 0
-                        rep = args.repeat if est < 0.5 else 3
-                        times[m] = median_time(lambda: imfilt.convolve(image, kernel, "same", method=m, workers=nt),
-                                               repeat=rep)
-                    problem = _methods.Problem(x=image[None], w=flipped[None], pads=((k // 2, (k - 1) // 2),) * 2,
-                                               stride=(1, 1), dilation=(1, 1), boundary="fill", fill=0.0,
-                                               compute=np.dtype(dtype), nthreads=nt)
-                    pick = _methods.choose(problem, "auto")
-                    t_auto = median_time(lambda: imfilt.convolve(image, kernel, "same", workers=nt),
-                                         repeat=args.repeat)
-                    best = min(times.values())
-                    ratio = lambda t: f"{t / t_auto:.2f}x" if t is not None else "-"  # noqa: E731
+                        fns[m] = lambda m=m: imfilt.convolve(image, kernel, "same", method=m, workers=nt)
+                    fns["auto"] = lambda: imfilt.convolve(image, kernel, "same", workers=nt)
                     if cv2 is not None:
-                        cv2.setNumThreads(nt)
                         agree("cv2.filter2D", cv2.filter2D(image, -1, flipped, borderType=cv2.BORDER_CONSTANT), ref, tol)
-                        cells["filter2D"] = median_time(
-                            lambda: cv2.filter2D(image, -1, flipped, borderType=cv2.BORDER_CONSTANT), repeat=args.repeat)
+                        fns["filter2D"] = lambda: cv2.filter2D(image, -1, flipped, borderType=cv2.BORDER_CONSTANT)
                         if kname == "g15":
                             g1 = np.ascontiguousarray(signal.windows.gaussian(15, 2.5) / signal.windows.gaussian(15, 2.5).sum()).astype(dtype)
                             agree("cv2.sepFilter2D", cv2.sepFilter2D(image, -1, g1, g1, borderType=cv2.BORDER_CONSTANT), ref, tol)
-                            cells["sepFilter2D"] = median_time(
-                                lambda: cv2.sepFilter2D(image, -1, g1, g1, borderType=cv2.BORDER_CONSTANT), repeat=args.repeat)
-                    with scipy_workers:
-                        cells["fftconv"] = median_time(lambda: signal.fftconvolve(image, kernel, "same"), repeat=3)
-                        cells["oaconv"] = median_time(lambda: signal.oaconvolve(image, kernel, "same"), repeat=3)
-                    est_sig = n * n * k * k * 3e-9
-                    if est_sig < args.slow_limit:
-                        cells["convolve2d"] = median_time(lambda: signal.convolve2d(image, kernel, "same"), repeat=1, warmup=0)
-                    est_ndi = n * n * k * k * 1.5e-9
-                    if est_ndi < args.slow_limit:
-                        cells["ndimage"] = median_time(lambda: ndimage.convolve(image, kernel, mode="constant"), repeat=1, warmup=0)
+                            fns["sepFilter2D"] = lambda: cv2.sepFilter2D(image, -1, g1, g1, borderType=cv2.BORDER_CONSTANT)
+
+                    def in_workers(f):
+                        def call():
+                            with scipy.fft.set_workers(nt):
+                                return f()
+                        return call
+                    fns["fftconv"] = in_workers(lambda: signal.fftconvolve(image, kernel, "same"))
+                    fns["oaconv"] = in_workers(lambda: signal.oaconvolve(image, kernel, "same"))
                     # torch's CPU conv2d builds a full im2col buffer: skip it
                     # where that buffer alone would exceed 4 GiB.
                     im2col_bytes = n * n * k * k * np.dtype(dtype).itemsize
                     if torch is not None and n * n * k * k * 3e-10 < args.slow_limit \
                             and im2col_bytes < 4 * 2**30:
-                        torch.set_num_threads(nt)
                         ti = torch.from_numpy(image)[None, None]
                         tk = torch.from_numpy(np.ascontiguousarray(flipped))[None, None]
                         pad = (k // 2, (k - 1) // 2)
@@ -144,15 +156,37 @@ def run(args):
                                 return torch.nn.functional.conv2d(
                                     torch.nn.functional.pad(ti, (pad[0], pad[1], pad[0], pad[1])), tk)
                         agree("torch", tconv()[0, 0].numpy(), ref, tol)
-                        cells["torch"] = median_time(tconv, repeat=3)
-                    out_bytes = n * n * np.dtype(dtype).itemsize
-                    peak = peak_extra_mib(lambda: imfilt.convolve(image, kernel, "same", method="direct", workers=nt),
-                                          out_bytes)
+                        fns["torch"] = tconv
+                    slowest = max(median_time(f, repeat=1, warmup=0) for f in fns.values())
+                    rep = args.repeat if slowest < 0.5 else 3
+                    times = interleaved_times(fns, repeat=rep)
+                    cells = dict(times)
+                    est_sig = n * n * k * k * 3e-9
+                    if est_sig < args.slow_limit:
+                        cells["convolve2d"] = median_time(lambda: signal.convolve2d(image, kernel, "same"), repeat=1, warmup=0)
+                    est_ndi = n * n * k * k * 1.5e-9
+                    if est_ndi < args.slow_limit:
+                        cells["ndimage"] = median_time(lambda: ndimage.convolve(image, kernel, mode="constant"), repeat=1, warmup=0)
+                    problem = _methods.Problem(x=image[None], w=flipped[None], pads=((k // 2, (k - 1) // 2),) * 2,
+                                               stride=(1, 1), dilation=(1, 1), boundary="fill", fill=0.0,
+                                               compute=np.dtype(dtype), nthreads=nt)
+                    pick = _methods.choose(problem, "auto")
+                    t_auto = times["auto"]
+                    best = min(times[m] for m in ("direct", "separable", "fft") if m in times)
+                    ratio = lambda t: f"{t / t_auto:.2f}x" if t is not None else "-"  # noqa: E731
+                    ms = lambda t: f"{t * 1e3:.2f}" if t is not None else "-"  # noqa: E731
+                    if "direct" in times:
+                        out_bytes = n * n * np.dtype(dtype).itemsize
+                        peak = f"{peak_extra_mib(fns['direct'], out_bytes):.2f}"
+                    else:
+                        peak = "-"
                     row = [f"{n}", np.dtype(dtype).name, kname if kname == "g15" else f"{k}x{k}", nt, pick,
                            f"{t_auto * 1e3:.2f}", f"{t_auto / best:.2f}",
+                           f"{times[pick] / best:.2f}" if pick in times else "-",
+                           ms(cells.get("filter2D")), ms(cells.get("fftconv")),
                            *(ratio(cells.get(c)) for c in ("filter2D", "sepFilter2D", "fftconv", "oaconv",
                                                            "convolve2d", "ndimage", "torch")),
-                           f"{peak:.2f}"]
+                           peak]
                     rows.append(row)
                     print(format_table(headers, [row]).splitlines()[-1], flush=True)
     return headers, rows
@@ -199,11 +233,14 @@ def floor(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 2048, 4096])
-    parser.add_argument("--kernels", nargs="+", default=["3", "5", "7", "9", "15", "31", "63", "g15"])
+    parser.add_argument("--kernels", nargs="+", default=["3", "5", "7", "9", "15", "31", "63", "127", "g15"])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--slow-limit", type=float, default=3.0)
+    parser.add_argument("--max-direct-seconds", type=float, default=float("inf"),
+                        help="skip method='direct' where one call is predicted to take longer "
+                             "(large kernels, where it cannot be the fastest method)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--floor", action="store_true",
                         help="small kernels against a copy of the same bytes (see above)")

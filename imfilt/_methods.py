@@ -12,13 +12,16 @@ separable
     A kernel of numerical rank r is applied as r pairs of 1-D passes, both
     run by the same Cython kernel with 1-wide kernels.
 fft
-    Real FFTs from :mod:`scipy.fft` on the explicitly padded image, with
-    overlap-save tiling when the image is much larger than the kernel.
+    Real FFTs from :mod:`scipy.fft` by overlap-save: cache-sized blocks of
+    the virtually padded image, batches of blocks per transform call,
+    batches shared by ``workers`` threads (one block covering the whole
+    image when that is cheapest).
 
 ``choose`` implements ``method="auto"`` from a cost model whose constants
 are measured by ``benchmarks/calibrate_auto.py`` (``_auto_constants.py``).
 """
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -29,7 +32,7 @@ from imfilt._lazy import LazyModule
 from imfilt import _auto_constants as K
 from imfilt._geometry import dilated_span, output_length
 from imfilt import _separable as _sep_engine
-from imfilt._kernels import _conv
+from imfilt._kernels import _conv, _fftblocks
 from imfilt._modes import boundary_index
 from imfilt import _threads
 from imfilt._threads import (interruptible_pieces, interruptible_slices, min_parallel_work,
@@ -198,6 +201,12 @@ def _exact_rank1(w):
     return None
 
 
+#: Kernels of at least this many taps are factorised with BLAS on one
+#: thread (``_threads.blas_on_one_thread``); smaller SVDs never start BLAS
+#: threads.
+_SVD_ONE_THREAD_SIZE = 32 * 32
+
+
 def factorize(w, real):
     """Separable factors of a 2-D real kernel: (rank, [(col, row), ...]).
 
@@ -212,7 +221,11 @@ def factorize(w, real):
     exact = _exact_rank1(w64)
     if exact is not None:
         return 1, [exact]
-    u, s, vt = np.linalg.svd(w64, full_matrices=False)
+    if w64.size >= _SVD_ONE_THREAD_SIZE:
+        with _threads.blas_on_one_thread():
+            u, s, vt = np.linalg.svd(w64, full_matrices=False)
+    else:
+        u, s, vt = np.linalg.svd(w64, full_matrices=False)
     if s.size == 0 or s[0] == 0:
         return 0, [(np.zeros(w64.shape[0]), np.zeros(w64.shape[1]))]
     tol = SEPARABLE_RTOL_FACTOR * max(w64.shape) * np.finfo(real).eps * s[0]
@@ -282,87 +295,112 @@ def _separable(problem, x, w, fill, real):
 # --------------------------------------------------------------------------
 # fft
 # --------------------------------------------------------------------------
+#
+# Overlap-save: the virtually padded image is cut into blocks of L0 x L1
+# samples overlapping by the kernel's extent less one; each block's
+# circular correlation with the kernel (product of spectra) holds
+# T0 x T1 = (L0 - K0 + 1) x (L1 - K1 + 1) valid outputs.  Blocks of a few
+# hundred samples stay in the core's cache through the row and column
+# passes of the transform, which a transform of the whole image does not;
+# the block size is chosen per problem by the cost model below (one block
+# covering the whole image is one of the candidates).  A batch of blocks
+# (about FFT_BATCH_BYTES) goes through one ``scipy.fft.rfft2`` call and its
+# inverse, so whatever ``scipy.fft.set_backend`` installs is used; the
+# ``workers`` threads take whole batches (``_threads.share_items``) and meet
+# once per call, not at every pass of every transform.  Runs of interior
+# blocks are read in place as strided views of the image; the other blocks
+# are gathered through the boundary maps, and every block's valid part is
+# scattered into the output, by ``_kernels/_fftblocks.pyx``.
+#
+# Every block is transformed by the same plan, and the batches are the same
+# for any thread count, so the result does not depend on ``workers``.
 
 #: Estimated seconds per element copied or checked, on a busy machine (the
 #: first guess of how to cut a long pass into interruptible pieces).
 _COPY_SECONDS = 2e-8
 
+_GATHER = {np.dtype(np.float32): _fftblocks.gather_blocks["float"],
+           np.dtype(np.float64): _fftblocks.gather_blocks["double"]}
+_SCATTER = {np.dtype(np.float32): _fftblocks.scatter_blocks["float"],
+            np.dtype(np.float64): _fftblocks.scatter_blocks["double"]}
 
-def _copy_rows(dst, src):
-    """``dst[...] = src`` for (B, n0, n1) arrays, in interruptible pieces of
-    rows (a copy of a large image takes a while); returns ``dst``."""
-    B, n0, n1 = src.shape
-    for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS):
-        dst[b0:b1, r0:r1] = src[b0:b1, r0:r1]
-    return dst
+#: Real bytes of the blocks of one batch (one ``rfft2``/``irfft2`` call):
+#: the batch and its spectrum stay in the core's cache.
+FFT_BATCH_BYTES = 2**20
+
+#: Bytes of one block beyond which its transform passes leave the core's
+#: cache (the cost model's penalty, ``_block_points``).
+FFT_CACHE_BYTES = 2 * 2**20
 
 
-def _padded(problem, x, fill, real):
-    """The explicitly padded images (B, P0, P1) for the FFT path.
+@functools.lru_cache(maxsize=None)
+def _smooth_lengths(limit):
+    """Every 2^a 3^b 5^c <= ``limit`` (the fast real FFT lengths), sorted."""
+    lengths = []
+    p2 = 1
+    while p2 <= limit:
+        p3 = p2
+        while p3 <= limit:
+            p5 = p3
+            while p5 <= limit:
+                lengths.append(p5)
+                p5 *= 5
+            p3 *= 3
+        p2 *= 2
+    return tuple(sorted(lengths))
 
-    The interior is one block copy; only the border strips are gathered
-    through the boundary index maps (-1 = fill).
+
+def _block_points(L0, L1, key):
+    """The cost-model size of one block: ``n log2 n`` in its samples, with a
+    penalty for each doubling of its bytes beyond ``FFT_CACHE_BYTES`` (its
+    transform passes no longer run in the core's cache)."""
+    area = L0 * L1
+    itemsize = 4 if key == "f32" else 8
+    spill = max(0.0, math.log2(area * itemsize / FFT_CACHE_BYTES))
+    return area * math.log2(max(area, 2)) * (1 + K.FFT_CACHE_PENALTY * spill)
+
+
+def _block_seconds(L0, L1, key):
+    """Predicted single-thread seconds of one block (cost model): its
+    transforms (``_block_points``), with everything else the block costs
+    (gather, product, scatter) in proportion, and a fixed cost per block."""
+    return K.FFT_PER_BLOCK + _block_points(L0, L1, key) * K.FFT_PER_POINT_LOG[key]
+
+
+def _axis_candidates(V, Kx):
+    """(L, blocks) pairs for one axis: the shortest fast length for each
+    block count, the best few by an axis-only estimate of the cost."""
+    whole = V + Kx - 1
+    limit = 1 << max(whole, 2).bit_length()
+    by_count = {}
+    for L in _smooth_lengths(limit):
+        if L < Kx:
+            continue
+        n = -(-V // (L - Kx + 1))
+        if n not in by_count:
+            by_count[n] = L
+        if L >= whole:
+            break
+    ranked = sorted(by_count.items(), key=lambda nl: nl[0] * nl[1] * (math.log2(max(nl[1], 2)) + 8))
+    return [(L, n) for n, L in ranked[:6]]
+
+
+@functools.lru_cache(maxsize=512)
+def block_plan(V0, V1, K0, K1, key):
+    """Overlap-save blocks of a 'valid' output of V0 x V1 for a K0 x K1 kernel.
+
+    Returns ``(L0, L1, n0, n1, seconds)``: the block lengths (fast FFT
+    lengths), the number of blocks along each axis and the predicted
+    single-thread seconds of one block.  Depends on the problem's shape and
+    dtype only (never on the thread count), so the result does not either.
     """
-    B, n0, n1 = x.shape
-    (pt, pb), (pl, pr) = problem.pads
-    P0, P1 = n0 + pt + pb, n1 + pl + pr
-    out = np.empty((B, P0, P1), dtype=real)
-    if n0 == 0 or n1 == 0:
-        out[...] = fill
-        return out
-    rowmap = boundary_index(n0, pt, pb, problem.boundary)
-    colmap = boundary_index(n1, pl, pr, problem.boundary)
-    _copy_rows(out[:, pt:pt + n0, pl:pl + n1], x)
-    for cols in (np.arange(0, pl), np.arange(pl + n1, P1)):
-        if cols.size:
-            src = colmap[cols]
-            strip = x[:, :, np.maximum(src, 0)].astype(real, copy=False)
-            strip[:, :, src < 0] = fill
-            out[:, pt:pt + n0, cols[0]:cols[-1] + 1] = strip
-    for rows in (np.arange(0, pt), np.arange(pt + n0, P0)):
-        if rows.size:
-            src = rowmap[rows]
-            block = out[:, np.maximum(src, 0) + pt, :]
-            block[:, src < 0, :] = fill
-            out[:, rows[0]:rows[-1] + 1, :] = block
-    return out
-
-
-#: Largest spectrum (bytes) the FFT method computes in one piece; larger
-#: images are tiled by overlap-save so temporary memory stays bounded.
-FFT_WHOLE_BYTES = 512 * 2**20
-
-
-def _tile_lengths(P0, P1, K0, K1, itemsize=4):
-    """FFT lengths (L0, L1) of overlap-save tiles, or None for one transform.
-
-    Measured on the development machines, one transform of the whole padded
-    image was never slower than tiling for images up to 4096^2, so tiles are
-    used only to bound memory: when the whole spectrum would exceed
-    ``FFT_WHOLE_BYTES``.  Tiles are then large (16x the kernel, at least
-    512), where the cost per output sample is close to the minimum.
-    """
-    L0 = sfft.next_fast_len(P0, real=True)
-    L1 = sfft.next_fast_len(P1, real=True)
-    if L0 * (L1 // 2 + 1) * 2 * itemsize <= FFT_WHOLE_BYTES:
-        return None
-    T0 = sfft.next_fast_len(max(16 * K0, 512), real=True)
-    T1 = sfft.next_fast_len(max(16 * K1, 512), real=True)
-    return min(T0, L0), min(T1, L1)
-
-
-def _kernel_spectrum(flipped, L0, L1, workers):
-    """``rfft2(flipped, s=(L0, L1))`` without transforming the zero rows.
-
-    A k0-row kernel padded to L0 rows needs the row transforms of its k0
-    rows only; the column transforms then run on L1 // 2 + 1 columns.
-    """
-    rows = sfft.rfft(flipped, n=L1, axis=-1, workers=workers)
-    return sfft.fft(rows, n=L0, axis=-2, workers=workers)
-
-
-#: Upper bound on the complex spectra held at once by the tiled FFT (bytes).
-FFT_GROUP_BYTES = 128 * 2**20
+    best = None
+    for L0, n0 in _axis_candidates(V0, K0):
+        for L1, n1 in _axis_candidates(V1, K1):
+            t = _block_seconds(L0, L1, key)
+            if best is None or n0 * n1 * t < best[0]:
+                best = (n0 * n1 * t, (L0, L1, n0, n1, t))
+    return best[1]
 
 
 def _fft_seconds_per_point(real, workers):
@@ -371,99 +409,178 @@ def _fft_seconds_per_point(real, workers):
     return K.FFT_PER_POINT_LOG[key] / max(1, min(workers, K.MAX_USEFUL_THREADS))
 
 
-def _fft_whole_sliced(xp, flipped, L0, L1, real, workers):
-    """``_fft_valid`` in one transform of the whole padded images, as
-    interruptible pieces: ``rfft2``/``irfft2`` taken apart into their 1-D
-    passes (rows, then columns with the kernel product, then rows), each
-    pass over groups of lines.  Every line is transformed by the same
-    pocketfft plan as inside ``rfft2``/``irfft2`` and the inverse is scaled
-    once at the end as they do, so the result equals the one-call path bit
-    for bit."""
-    B, P0, P1 = xp.shape
-    K0, K1 = flipped.shape[-2:]
-    V0, V1 = P0 - K0 + 1, P1 - K1 + 1
+def _fft_block_sliced(block, krows, scale, K0, workers):
+    """One block's inverse rows ``K0 - 1:`` as in ``_fft_blocks``, in
+    interruptible pieces, for blocks too large to transform between two
+    chances to handle Ctrl-C: ``rfft2``, the product and the inverse taken
+    apart into their 1-D passes (rows; columns with the kernel's column
+    transforms and the product; rows), each pass over groups of lines.
+    Every line is transformed by the same pocketfft plan as in the batched
+    path and the kernel's spectrum is scaled the same way, so the result
+    equals that path's bit for bit.  ``krows`` is the (1, K0, F) row
+    transform of the kernel."""
+    _, L0, L1 = block.shape
     F = L1 // 2 + 1
-    c = _fft_seconds_per_point(real, workers)
+    c = _fft_seconds_per_point(block.dtype, workers)
     row_cost = L1 * math.log2(max(L1, 2)) * c
-    spec = np.zeros((B, L0, F), dtype=np.result_type(real, np.complex64))
-    for b0, b1, r0, r1 in interruptible_slices(B, P0, row_cost):
-        spec[b0:b1, r0:r1] = sfft.rfft(xp[b0:b1, r0:r1], n=L1, axis=-1, workers=workers)
-    # The kernel's spectrum column by column too (``_kernel_spectrum``).
-    krows = sfft.rfft(flipped, n=L1, axis=-1, workers=workers)
-    for b0, b1, c0, c1 in interruptible_slices(B, F, 5 * L0 * math.log2(max(L0, 2)) * c):
-        cols = sfft.fft(spec[b0:b1, :, c0:c1], axis=-2, workers=workers)
-        cols *= sfft.fft(krows[:, :, c0:c1] if len(krows) == 1 else krows[b0:b1, :, c0:c1],
-                         n=L0, axis=-2, workers=workers)
-        spec[b0:b1, :, c0:c1] = sfft.ifft(cols, axis=-2, norm="forward", workers=workers)
-    out = np.empty((B, V0, V1), dtype=real)
-    scale = real.type(1 / (L0 * L1))
-    for b0, b1, r0, r1 in interruptible_slices(B, V0, 2 * row_cost):
-        rows = sfft.irfft(spec[b0:b1, K0 - 1 + r0:K0 - 1 + r1], n=L1, axis=-1, norm="forward",
-                          workers=workers)
-        np.multiply(rows[..., K1 - 1:P1], scale, out=out[b0:b1, r0:r1])
+    spec = np.empty((1, L0, F), dtype=np.result_type(block.dtype, np.complex64))
+    for _, _, r0, r1 in interruptible_slices(1, L0, row_cost):
+        spec[:, r0:r1] = sfft.rfft(block[:, r0:r1], axis=-1, workers=workers)
+    for _, _, c0, c1 in interruptible_slices(1, F, 5 * L0 * math.log2(max(L0, 2)) * c):
+        cols = sfft.fft(spec[:, :, c0:c1], axis=-2, workers=workers)
+        kcols = sfft.fft(krows[:, :, c0:c1], n=L0, axis=-2, workers=workers)
+        kcols *= scale
+        cols *= kcols
+        spec[:, :, c0:c1] = sfft.ifft(cols, axis=-2, norm="forward", workers=workers)
+    res = np.empty((1, L0 - K0 + 1, L1), dtype=block.dtype)
+    for _, _, r0, r1 in interruptible_slices(1, L0 - K0 + 1, row_cost):
+        res[:, r0:r1] = sfft.irfft(spec[:, K0 - 1 + r0:K0 - 1 + r1], n=L1, axis=-1,
+                                   norm="forward", workers=workers)
+    return res
+
+
+def _spectra(flipped, L0, L1, workers):
+    """``rfft2(flipped, s=(L0, L1))`` without transforming the zero rows:
+    a k0-row kernel padded to L0 rows needs the row transforms of its k0
+    rows only; the column transforms then run on L1 // 2 + 1 columns."""
+    rows = sfft.rfft(flipped, n=L1, axis=-1, workers=workers)
+    return sfft.fft(rows, n=L0, axis=-2, workers=workers)
+
+
+#: Work items (``min_parallel_work``) of one block sample: below that many
+#: the blocks are computed on one thread.
+_FFT_WORK_PER_SAMPLE = 32
+
+
+def _batches(B, n0, n1, interior0, interior1, per_batch):
+    """The batches of the blocks of B images with n0 x n1 blocks each.
+
+    ``interior0``/``interior1`` tell which block rows/columns lie inside the
+    image (no padding).  Returns ``(views, gathered)``: ``views`` (m, 4)
+    rows ``(image, block row, first block column, count)``, runs of at most
+    ``per_batch`` interior blocks of one block row (read in place, as one
+    strided view of the image); ``gathered``, the indices (image-major
+    order) of every other block, to be taken ``per_batch`` at a time.
+    """
+    rows = np.flatnonzero(interior0)
+    cols = np.flatnonzero(interior1)
+    views = np.zeros((0, 4), dtype=np.intp)
+    inside = np.zeros((B, n0, n1), dtype=bool)
+    if rows.size and cols.size:
+        # Interior blocks form one rectangle: block rows rows[0]..rows[-1],
+        # block columns cols[0]..cols[-1].
+        starts = np.arange(cols[0], cols[-1] + 1, per_batch)
+        counts = np.minimum(per_batch, cols[-1] + 1 - starts)
+        b, r, q = np.meshgrid(np.arange(B), rows, np.arange(starts.size), indexing="ij")
+        views = np.stack([b.ravel(), r.ravel(), starts[q.ravel()], counts[q.ravel()]],
+                         axis=1).astype(np.intp)
+        inside[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = True
+    return views, np.flatnonzero(~inside.ravel())
+
+
+def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
+    """Overlap-save 'valid' correlation of (B, n0, n1) images ``x``, padded
+    virtually by ``pads`` ((top, bottom), (left, right)) through the maps
+    (-1 fill, -2 zero), with (Bw, K0, K1) kernels ``flipped`` (convolution
+    form), into ``out`` (B, V0, V1).
+
+    Batches of blocks are shared by ``workers`` threads
+    (``_threads.share_items``), each batch computed on one thread: the
+    blocks (a strided view of the image for a run of interior blocks,
+    gathered otherwise), ``rfft2``, product with the kernel's spectrum
+    (scaled by the inverse's 1 / (L0 L1)), inverse column transforms,
+    inverse row transforms of the rows that hold valid outputs only,
+    scatter.  The batches do not depend on ``workers``, and a batch is
+    computed the same way on any thread.
+    """
+    B, V0, V1 = out.shape
+    K0, K1 = flipped.shape[-2:]
+    (pt, _), (pl, _) = pads
+    key = "f32" if real == np.float32 else "f64"
+    L0, L1, n0, n1, seconds = block_plan(V0, V1, K0, K1, key)
+    T0, T1 = L0 - K0 + 1, L1 - K1 + 1
+    # Every block (image, first row, first column) in image/row/column order;
+    # a block's first padded row and column are its first output's too.
+    b, i, j = np.meshgrid(np.arange(B), np.arange(n0) * T0, np.arange(n1) * T1, indexing="ij")
+    table = np.stack([b.ravel(), i.ravel(), j.ravel()], axis=1).astype(np.intp)
+    gather, scatter = _GATHER[real], _SCATTER[real]
+    fill = real.type(fill)
+    # The inverse transforms are unscaled: the kernel's spectrum carries
+    # their factor 1 / (L0 L1).
+    scale = np.result_type(real, np.complex64).type(1 / (L0 * L1)).real
+    if seconds > _threads.SLICE_SECONDS:
+        # Blocks too large for one uninterruptible transform (kernels of
+        # thousands of samples): one block at a time, in 1-D passes.
+        block = np.empty((1, L0, L1), dtype=real)
+        krows = sfft.rfft(flipped, n=L1, axis=-1, workers=workers)
+        for q in range(len(table)):
+            gather(x, rowmap, colmap, pl, fill, table[q:q + 1], block)
+            img = table[q, 0] if len(krows) > 1 else 0
+            res = _fft_block_sliced(block, krows[img:img + 1], scale, K0, workers)
+            scatter(res, table[q:q + 1], 0, K1 - 1, T0, T1, out)
+        return out
+    spectra = _spectra(flipped, L0, L1, workers)
+    spectra *= scale
+    per_batch = max(1, min(len(table), FFT_BATCH_BYTES // (L0 * L1 * real.itemsize)))
+    xn0, xn1 = x.shape[1:]
+    views, gathered = _batches(B, n0, n1, (np.arange(n0) * T0 >= pt) & (np.arange(n0) * T0 + L0 <= pt + xn0),
+                               (np.arange(n1) * T1 >= pl) & (np.arange(n1) * T1 + L1 <= pl + xn1), per_batch)
+    batches = len(views) + -(-len(gathered) // per_batch)
+    if len(table) * L0 * L1 * _FFT_WORK_PER_SAMPLE < min_parallel_work():
+        workers = 1
+    scratch = [None] * max(1, min(workers, batches))
+    s0, s1 = x.strides[1:]
+
+    def work(k, slot):
+        if k < len(views):
+            img, r, c, count = views[k]
+            rows = table[(img * n0 + r) * n1 + c:(img * n0 + r) * n1 + c + count]
+            batch = np.lib.stride_tricks.as_strided(
+                x[img, r * T0 - pt:, c * T1 - pl:], shape=(count, L0, L1), strides=(T1 * s1, s0, s1),
+                writeable=False)
+        else:
+            rows = table[gathered[(k - len(views)) * per_batch:(k - len(views) + 1) * per_batch]]
+            if scratch[slot] is None:
+                scratch[slot] = np.empty((per_batch, L0, L1), dtype=real)
+            batch = scratch[slot][:len(rows)]
+            gather(x, rowmap, colmap, pl, fill, rows, batch)
+        spec = sfft.rfft2(batch, workers=1)
+        spec *= spectra if len(spectra) == 1 else spectra[rows[:, 0]]
+        spec = sfft.ifft(spec, axis=-2, norm="forward", overwrite_x=True, workers=1)
+        res = sfft.irfft(spec[:, K0 - 1:], n=L1, axis=-1, norm="forward", workers=1)
+        scatter(res, rows, 0, K1 - 1, T0, T1, out)
+
+    _threads.share_items(batches, work, len(scratch))
     return out
 
 
-def _fft_valid(xp, ws, real, workers):
-    """'valid' correlation of (B, P0, P1) images with (Bw, K0, K1) kernels."""
-    B, P0, P1 = xp.shape
-    K0, K1 = ws.shape[-2:]
-    V0, V1 = P0 - K0 + 1, P1 - K1 + 1
-    flipped = np.ascontiguousarray(ws[:, ::-1, ::-1], dtype=real)
-    lengths = _tile_lengths(P0, P1, K0, K1, np.dtype(real).itemsize)
-    if lengths is None:
-        L0 = sfft.next_fast_len(P0, real=True)
-        L1 = sfft.next_fast_len(P1, real=True)
-        if 3 * B * L0 * L1 * math.log2(max(L0 * L1, 2)) * _fft_seconds_per_point(real, workers) \
-                > _threads.SLICE_SECONDS:
-            # Long enough to be worth splitting so that Ctrl-C is handled.
-            return _fft_whole_sliced(xp, flipped, L0, L1, real, workers)
-        xf = sfft.rfft2(xp, s=(L0, L1), workers=workers)
-        xf *= _kernel_spectrum(flipped, L0, L1, workers)
-        res = sfft.irfft2(xf, s=(L0, L1), workers=workers)
-        return np.ascontiguousarray(res[:, K0 - 1:P0, K1 - 1:P1], dtype=real)
-    # Overlap-save: output tiles of T0 x T1 read input blocks of L0 x L1.
-    L0, L1 = lengths
-    T0, T1 = L0 - K0 + 1, L1 - K1 + 1
-    nt0, nt1 = -(-V0 // T0), -(-V1 // T1)
-    ext = np.zeros((B, nt0 * T0 + K0 - 1, nt1 * T1 + K1 - 1), dtype=real)
-    _copy_rows(ext[:, :P0, :P1], xp)
-    kf = _kernel_spectrum(flipped, L0, L1, workers)[:, None, None]
-    windows = np.lib.stride_tricks.sliding_window_view(ext, (L0, L1), axis=(1, 2))
-    out = np.empty((B, nt0 * T0, nt1 * T1), dtype=real)
-    spectrum_bytes = B * L0 * (L1 // 2 + 1) * 2 * real.itemsize
-    tiles_per_group = max(1, int(FFT_GROUP_BYTES // max(spectrum_bytes, 1)))
-    per_tile = 2 * B * L0 * L1 * math.log2(max(L0 * L1, 2)) * _fft_seconds_per_point(real, workers)
-    # Interruptible pieces of tile rows (or of the tiles of one row), each cut
-    # into groups whose spectra stay under FFT_GROUP_BYTES.
-    for index, lo, hi in interruptible_pieces((nt0, nt1), per_tile):
-        (g0, g1), (c0, c1) = ((index[0], index[0] + 1), (lo, hi)) if index else ((lo, hi), (0, nt1))
-        rows_per_group = max(1, tiles_per_group // (c1 - c0))
-        for g in range(g0, g1, rows_per_group):
-            h = min(rows_per_group, g1 - g)
-            w = c1 - c0
-            blocks = windows[:, g * T0:(g + h - 1) * T0 + 1:T0, c0 * T1:(c1 - 1) * T1 + 1:T1]
-            spec = sfft.rfft2(blocks, s=(L0, L1), workers=workers)
-            spec *= kf
-            res = sfft.irfft2(spec, s=(L0, L1), workers=workers)[..., K0 - 1:, K1 - 1:]
-            # (B, h, w, T0, T1) -> (B, h*T0, w*T1)
-            out[:, g * T0:(g + h) * T0, c0 * T1:c1 * T1] = \
-                res.transpose(0, 1, 3, 2, 4).reshape(B, h * T0, w * T1)
-    if out.shape[1:] == (V0, V1):
-        return out
-    return _copy_rows(np.empty((B, V0, V1), dtype=real), out[:, :V0, :V1])
-
-
 def _fft(problem, x, w, fill, real):
-    xp = _padded(problem, x, fill, real)
+    B, n0, n1 = x.shape
+    (pt, pb), (pl, pr) = problem.pads
     d0, d1 = problem.dilation
     ws = np.asarray(w, dtype=real)
     if d0 > 1 or d1 > 1:
         stuffed = np.zeros(ws.shape[:-2] + problem.span, dtype=real)
         stuffed[..., ::d0, ::d1] = ws
         ws = stuffed
-    out = _fft_valid(xp, ws, real, problem.nthreads)
+    K0, K1 = ws.shape[-2:]
+    V0, V1 = n0 + pt + pb - K0 + 1, n1 + pl + pr - K1 + 1
+    key = "f32" if real == np.float32 else "f64"
+    L0, L1, nb0, nb1, _ = block_plan(V0, V1, K0, K1, key)
+    # Padded rows/columns past the padded image (the last blocks overhang
+    # it) are zero: they only feed outputs that are discarded.
+    rowmap = np.full((nb0 - 1) * (L0 - K0 + 1) + L0, -2, dtype=np.intp)
+    colmap = np.full((nb1 - 1) * (L1 - K1 + 1) + L1, -2, dtype=np.intp)
+    rowmap[:n0 + pt + pb] = boundary_index(n0, pt, pb, problem.boundary)
+    colmap[:n1 + pl + pr] = boundary_index(n1, pl, pr, problem.boundary)
+    if n0 == 0 or n1 == 0:
+        x = np.zeros((B, 0, 0), dtype=real)  # no block reads it: every map entry is -1 or -2
+    x = np.asarray(x, dtype=real)
     s0, s1 = problem.stride
+    dest = problem.dest if problem.compute.kind != "c" and (s0, s1) == (1, 1) else None
+    out = dest if dest is not None else np.empty((B, V0, V1), dtype=real)
+    flipped = np.ascontiguousarray(ws[:, ::-1, ::-1])
+    _fft_blocks(x, rowmap, colmap, problem.pads, fill, flipped, out, real, problem.nthreads)
     if s0 > 1 or s1 > 1:
         out = np.ascontiguousarray(out[:, ::s0, ::s1])
     return out
@@ -517,22 +634,31 @@ def separable_features(problem, rank):
 
 
 def fft_features(problem):
-    """(sum of n log2 n over transforms, padded samples, transform calls)."""
+    """(block points, blocks) of the FFT method: the cost-model size
+    (``_block_points``) of every overlap-save block of ``block_plan`` plus
+    half a block per kernel (its spectrum), and the number of blocks."""
     B = problem.x.shape[0]
     n0, n1 = problem.x.shape[-2:]
     (pt, pb), (pl, pr) = problem.pads
-    P0, P1 = n0 + pt + pb, n1 + pl + pr
     K0, K1 = problem.span
-    lengths = _tile_lengths(P0, P1, K0, K1, _real_dtype(problem.compute).itemsize)
-    if lengths is None:
-        L0 = sfft.next_fast_len(P0, real=True)
-        L1 = sfft.next_fast_len(P1, real=True)
-        tiles = 1
-    else:
-        L0, L1 = lengths
-        tiles = math.ceil((P0 - K0 + 1) / (L0 - K0 + 1)) * math.ceil((P1 - K1 + 1) / (L1 - K1 + 1))
-    area = L0 * L1
-    return B * 2 * tiles * area * math.log2(max(area, 2)), B * P0 * P1, 2
+    key = "f32" if _real_dtype(problem.compute) == np.float32 else "f64"
+    L0, L1, nb0, nb1, _ = block_plan(n0 + pt + pb - K0 + 1, n1 + pl + pr - K1 + 1, K0, K1, key)
+    blocks = B * nb0 * nb1
+    return (blocks + problem.w.shape[0] / 2) * _block_points(L0, L1, key), blocks
+
+
+def _fft_speedup(problem):
+    """Thread speed-up of the FFT method: its batches are what threads share."""
+    B = problem.x.shape[0]
+    n0, n1 = problem.x.shape[-2:]
+    (pt, pb), (pl, pr) = problem.pads
+    K0, K1 = problem.span
+    real = _real_dtype(problem.compute)
+    L0, L1, nb0, nb1, _ = block_plan(n0 + pt + pb - K0 + 1, n1 + pl + pr - K1 + 1, K0, K1,
+                                     "f32" if real == np.float32 else "f64")
+    batches = -(-B * nb0 * nb1 * L0 * L1 * real.itemsize // FFT_BATCH_BYTES)
+    threads = max(1, min(problem.nthreads, batches, K.MAX_USEFUL_THREADS))
+    return 1 + (threads - 1) * K.FFT_THREAD_EFFICIENCY
 
 
 def estimate_costs(problem, rank=None):
@@ -547,9 +673,9 @@ def estimate_costs(problem, rank=None):
     taps, outs = direct_features(problem)
     costs = {"direct": parts * (K.DIRECT_OVERHEAD
                                 + (taps * K.DIRECT_PER_TAP[key] + outs * K.DIRECT_PER_OUTPUT[key]) / speed)}
-    nlogn, padded, calls = fft_features(problem)
-    costs["fft"] = parts * (K.FFT_OVERHEAD + calls * K.FFT_PER_CALL
-                            + (nlogn * K.FFT_PER_POINT_LOG[key] + padded * K.FFT_PER_PAD[key]) / speed)
+    points, blocks = fft_features(problem)
+    costs["fft"] = parts * (K.FFT_OVERHEAD + (points * K.FFT_PER_POINT_LOG[key] + blocks * K.FFT_PER_BLOCK)
+                            / _fft_speedup(problem))
     if rank is not None:
         taps, outs = separable_features(problem, max(rank, 1))
         costs["separable"] = parts * (2 * max(rank, 1) * K.DIRECT_OVERHEAD

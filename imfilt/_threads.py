@@ -8,10 +8,12 @@ but one, and so on; ``workers=0`` is an error.  imfilt never calls
 ``omp_set_num_threads``: each kernel call states its own thread count.
 """
 
+import concurrent.futures
 import contextlib
 import contextvars
 import functools
 import importlib
+import itertools
 import math
 import os
 import pkgutil
@@ -22,6 +24,11 @@ import time
 import numpy
 import scipy
 
+try:
+    import threadpoolctl
+except ImportError:  # optional: without it BLAS keeps its own thread count
+    threadpoolctl = None
+
 import imfilt._kernels as _kernel_package
 from imfilt._kernels import _build
 from imfilt._validation import ParameterTypeError, is_integer_like
@@ -30,7 +37,7 @@ from imfilt._version import __version__
 __all__ = ["available_cores", "resolve_workers", "set_workers", "get_workers",
            "openmp_enabled", "show_config", "forked_after_parallel", "min_parallel_work",
            "PARALLEL_MIN_WORK", "ran_parallel", "SLICE_SECONDS", "interruptible_pieces",
-           "interruptible_slices"]
+           "interruptible_slices", "share_items", "blas_on_one_thread"]
 
 _default_workers = contextvars.ContextVar("imfilt_default_workers", default=None)
 
@@ -417,3 +424,77 @@ def interruptible_slices(B, rows, seconds_per_row, min_rows=1, align=1):
             yield index[0], index[0] + 1, lo, hi
         else:
             yield lo, hi, 0, rows
+
+
+# --------------------------------------------------------------------------
+# independent items of work shared by Python threads
+
+
+def share_items(count, work, nthreads):
+    """Call ``work(item, slot)`` for every ``item`` in ``range(count)``.
+
+    For work whose calls release the GIL (``scipy.fft`` with one worker,
+    kernels called ``nogil``) and are each short: ``nthreads`` threads --
+    the calling one (``slot`` 0) and ``nthreads - 1`` Python threads (slots
+    1, 2, ...; for per-thread scratch) -- take the next item as they become
+    free, so a thread on a busy core holds up no other.  Threads meet only
+    once, at the end, not at every parallel region of every item.
+
+    The calling thread runs the interpreter between its items, so Ctrl-C
+    raises KeyboardInterrupt there within about one item; the other threads
+    then finish the item they hold and stop, and the exception propagates.
+    An exception in any thread stops the others the same way; the first one
+    is raised.  The result must not depend on which thread computes an item.
+    """
+    nthreads = max(1, min(int(nthreads), count))
+    items = itertools.count()   # next() is atomic under the GIL
+    stop = []
+
+    def loop(slot):
+        try:
+            while not stop:
+                item = next(items)
+                if item >= count:
+                    return
+                work(item, slot)
+        except BaseException:
+            stop.append(True)
+            raise
+
+    if nthreads == 1:
+        loop(0)
+        return
+    with concurrent.futures.ThreadPoolExecutor(nthreads - 1) as pool:
+        futures = [pool.submit(loop, slot) for slot in range(1, nthreads)]
+        try:
+            loop(0)
+        finally:
+            concurrent.futures.wait(futures)
+        for future in futures:
+            future.result()
+
+
+# --------------------------------------------------------------------------
+# BLAS threads
+
+_blas = []
+
+
+@contextlib.contextmanager
+def blas_on_one_thread():
+    """Inside the block, the BLAS under ``numpy.linalg`` uses one thread.
+
+    For the small dense factorisations imfilt runs itself (the SVD of a
+    kernel): a 127 x 127 SVD took 113 ms on OpenBLAS's threads and 11 ms on
+    one on a 2-core machine, and OpenBLAS's idle threads then spin for a
+    while on the cores imfilt's own threads need.  Uses ``threadpoolctl``
+    when it is installed (the limit is process-wide while the block runs);
+    without it, a no-op.
+    """
+    if threadpoolctl is None:
+        yield
+        return
+    if not _blas:
+        _blas.append(threadpoolctl.ThreadpoolController())
+    with _blas[0].limit(limits=1, user_api="blas"):
+        yield

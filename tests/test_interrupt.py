@@ -67,19 +67,25 @@ x = rng.random((512, 250, 250), dtype=np.float32)
 def run():
     imfilt.max_pool2d(x, 15, stride=1, dilation=2, channel_axis=0)
 """,
-    # One transform of the whole image, taken apart into its 1-D passes.
+    # Overlap-save: batches of blocks, each a few milliseconds.
     "fft": """
 x = np.ones((8000, 8000), dtype=np.float32)
 k = np.ones((5, 5), dtype=np.float32)
 def run():
     imfilt.correlate(x, k, "same", method="fft", workers=1)
 """,
-    # Overlap-save tiles (the whole spectrum would exceed FFT_WHOLE_BYTES).
-    "fft-tiles": """
-from imfilt import _methods
-_methods.FFT_WHOLE_BYTES = 2**20
+    # The same with helper threads taking batches: they stop after theirs.
+    "fft-threads": """
 x = np.ones((8000, 8000), dtype=np.float32)
-k = np.ones((5, 5), dtype=np.float32)
+k = np.ones((31, 31), dtype=np.float32)
+def run():
+    imfilt.correlate(x, k, "same", method="fft", workers=2)
+""",
+    # A kernel so large that one block's transform takes longer than a
+    # piece: that block in 1-D passes.
+    "fft-large-blocks": """
+x = np.ones((4000, 4000), dtype=np.float32)
+k = np.ones((1200, 1200), dtype=np.float32)
 def run():
     imfilt.correlate(x, k, "same", method="fft", workers=1)
 """,

@@ -1,0 +1,243 @@
+"""The FFT method's overlap-save blocks: every geometry agrees with the direct
+method within the documented bound, and the result never depends on the
+thread count, the batching or the in-place reading of interior blocks."""
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+import imfilt
+from imfilt import _methods, _threads
+from imfilt._modes import BOUNDARIES
+
+MODES = ("full", "same", "valid")
+
+
+def _tol(x, w, dtype):
+    """``method='fft'`` agrees with ``'direct'`` to about
+    ``eps * log2(size) * max|image| * sum|kernel|`` (docs/user_guide/dtypes.rst),
+    with the margin test_engine.py uses."""
+    eps = np.finfo(np.dtype(dtype).type(0).real.dtype).eps
+    return 64 * eps * float(np.abs(x).max()) * float(np.abs(w).sum()) \
+        * np.log2(x.size + w.size + 2) + 1e-30
+
+
+def _force_blocks(monkeypatch, L0, L1):
+    """Make every FFT call use blocks of L0 x L1 (at least the kernel)."""
+    real_plan = _methods.block_plan
+
+    def plan(V0, V1, K0, K1, key):
+        l0, l1 = max(L0, K0), max(L1, K1)
+        n0, n1 = -(-V0 // (l0 - K0 + 1)), -(-V1 // (l1 - K1 + 1))
+        return l0, l1, n0, n1, _methods._block_seconds(l0, l1, key)
+
+    monkeypatch.setattr(_methods, "block_plan", plan)
+    return real_plan
+
+
+# --- the plan ---------------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["f32", "f64"])
+def test_block_plan_covers_the_output_with_fast_lengths(key):
+    smooth = set(_methods._smooth_lengths(1 << 16))
+    for V0, V1, K0, K1 in [(1, 1, 1, 1), (2048, 2048, 31, 31), (4096, 100, 127, 3),
+                           (10, 3000, 9, 900), (5000, 5000, 3, 3), (7, 9, 40, 50)]:
+        L0, L1, n0, n1, seconds = _methods.block_plan(V0, V1, K0, K1, key)
+        assert L0 >= K0 and L1 >= K1
+        assert L0 in smooth and L1 in smooth
+        assert n0 * (L0 - K0 + 1) >= V0 and n1 * (L1 - K1 + 1) >= V1
+        assert (n0 - 1) * (L0 - K0 + 1) < V0 and (n1 - 1) * (L1 - K1 + 1) < V1
+        assert seconds > 0
+
+
+def test_block_plan_prefers_cache_sized_blocks_on_large_images():
+    L0, L1, n0, n1, _ = _methods.block_plan(4096, 4096, 31, 31, "f32")
+    assert n0 * n1 > 1 and L0 * L1 * 4 <= 4 * _methods.FFT_BATCH_BYTES
+
+
+# --- agreement with direct: geometry ------------------------------------------
+
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+@pytest.mark.parametrize("blocks", [(16, 16), (12, 40), (64, 24)])
+def test_forced_blocks_match_direct(monkeypatch, boundary, blocks):
+    """Small forced blocks: many blocks, border blocks on every side, the last
+    block overhanging the output, interior blocks read in place."""
+    _force_blocks(monkeypatch, *blocks)
+    rng = np.random.default_rng(1)
+    for xs, ws in [((97, 83), (5, 7)), ((40, 41), (11, 3)), ((33, 70), (1, 9))]:
+        x = rng.standard_normal(xs)
+        w = rng.standard_normal(ws)
+        for mode in MODES:
+            for func in (imfilt.convolve, imfilt.correlate):
+                a = func(x, w, mode, boundary, 0.75, method="direct")
+                b = func(x, w, mode, boundary, 0.75, method="fft")
+                np.testing.assert_allclose(b, a, rtol=0, atol=_tol(x, w, np.float64))
+
+
+@pytest.mark.parametrize("case", [
+    # (image shape, kernel shape, forced block lengths or None for the plan's)
+    ((5, 6), (3, 3), (64, 64)),         # image smaller than one block
+    ((30, 20), (5, 5), (34, 24)),       # 'same' output exactly one block
+    ((30, 20), (5, 5), (17, 12)),       # exactly two blocks each way
+    ((50, 60), (9, 13), (10, 14)),      # kernel larger than a block's output (2 x 2)
+    ((40, 44), (7, 5), (7, 5)),         # blocks of the kernel's size: one output each
+    ((6, 5), (15, 13), None),           # kernel larger than the image
+    ((1, 200), (1, 31), None),          # one row
+    ((300, 1), (17, 1), None),          # one column
+])
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_block_edge_cases_match_direct(monkeypatch, case, boundary):
+    xs, ws, blocks = case
+    if blocks is not None:
+        _force_blocks(monkeypatch, *blocks)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(xs)
+    w = rng.standard_normal(ws)
+    for mode in MODES:
+        if mode == "valid" and not (xs[0] >= ws[0] and xs[1] >= ws[1]) \
+                and not (ws[0] >= xs[0] and ws[1] >= xs[1]):
+            continue
+        a = imfilt.convolve(x, w, mode, boundary, -2.0, method="direct")
+        b = imfilt.convolve(x, w, mode, boundary, -2.0, method="fft")
+        np.testing.assert_allclose(b, a, rtol=0, atol=_tol(x, w, np.float64))
+
+
+def test_empty_image_with_fill():
+    w = np.arange(1.0, 13.0).reshape(3, 4)
+    for shape in [(0, 5), (4, 0)]:
+        a = imfilt.convolve(np.ones(shape), w, "full", "fill", 2.0, method="direct")
+        b = imfilt.convolve(np.ones(shape), w, "full", "fill", 2.0, method="fft")
+        np.testing.assert_allclose(b, a, atol=_tol(np.ones((1, 1)) * 2, w, np.float64))
+
+
+# --- agreement with direct: dtypes, stacks, stride and dilation ---------------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128", "uint8",
+                                   "int16", "int64", "bool", "float16"])
+def test_every_dtype_matches_direct(monkeypatch, dtype):
+    _force_blocks(monkeypatch, 20, 24)
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((70, 61)) * 10)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.standard_normal(x.shape)
+    x = x.astype(dtype)
+    w = rng.standard_normal((6, 5)).astype(np.float32 if dtype in ("float32", "complex64") else np.float64)
+    a = imfilt.convolve(x, w, "same", "reflect", method="direct")
+    b = imfilt.convolve(x, w, "same", "reflect", method="fft")
+    assert b.dtype == a.dtype
+    np.testing.assert_allclose(b, a, rtol=0, atol=_tol(x.astype(a.dtype), w, a.dtype))
+
+
+def test_complex_kernel_matches_direct():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((130, 120)).astype(np.float32)
+    w = (rng.standard_normal((9, 9)) + 1j * rng.standard_normal((9, 9))).astype(np.complex64)
+    a = imfilt.correlate(x, w, "same", "wrap", method="direct")
+    b = imfilt.correlate(x, w, "same", "wrap", method="fft")
+    np.testing.assert_allclose(b, a, rtol=0, atol=2 * _tol(x, w, np.complex64))
+
+
+@pytest.mark.parametrize("per_slice", [False, True])
+def test_stacks_match_direct(monkeypatch, per_slice):
+    _force_blocks(monkeypatch, 24, 20)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 57, 49))
+    w = rng.standard_normal((4, 5, 7) if per_slice else (5, 7))
+    a = imfilt.correlate(x, w, "same", "symm", method="direct", axes=(1, 2))
+    b = imfilt.correlate(x, w, "same", "symm", method="fft", axes=(1, 2))
+    np.testing.assert_allclose(b, a, rtol=0, atol=_tol(x, w, np.float64))
+    # the same stack as colour channels (non-contiguous slices)
+    xc = np.moveaxis(x, 0, -1)
+    c = imfilt.correlate(xc, w, "same", "symm", method="fft", channel_axis=-1)
+    np.testing.assert_allclose(np.moveaxis(c, -1, 0), a, rtol=0, atol=_tol(x, w, np.float64))
+
+
+@pytest.mark.parametrize("stride,dilation", [(1, 2), (2, 1), ((3, 2), (2, 3))])
+@pytest.mark.parametrize("boundary", ["fill", "reflect"])
+def test_stride_and_dilation_match_direct(monkeypatch, stride, dilation, boundary):
+    _force_blocks(monkeypatch, 30, 28)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((81, 77)).astype(np.float32)
+    w = rng.standard_normal((5, 4)).astype(np.float32)
+    for mode in MODES:
+        a = imfilt.convolve(x, w, mode, boundary, 1.0, stride=stride, dilation=dilation,
+                            method="direct")
+        b = imfilt.convolve(x, w, mode, boundary, 1.0, stride=stride, dilation=dilation,
+                            method="fft")
+        np.testing.assert_allclose(b, a, rtol=0, atol=_tol(x, w, np.float32))
+
+
+def test_non_contiguous_image_matches_direct():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((400, 300))[::2, ::-3]          # negative, non-unit strides
+    w = rng.standard_normal((7, 7))
+    a = imfilt.convolve(x, w, "same", method="direct")
+    b = imfilt.convolve(x, w, "same", method="fft")
+    np.testing.assert_allclose(b, a, rtol=0, atol=_tol(x, w, np.float64))
+
+
+# --- results independent of threads, batches and in-place reading -------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bit_identical_for_any_workers(dtype):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 700, 650)).astype(dtype)
+    for k in (5, 31):
+        w = rng.standard_normal((k, k)).astype(dtype)
+        one = imfilt.correlate(x, w, "same", "reflect", method="fft", axes=(1, 2), workers=1)
+        assert math.prod(_methods.block_plan(700, 650, k, k, "f32" if dtype == np.float32 else "f64")[2:4]) > 1
+        for workers in (2, 3, 5):
+            other = imfilt.correlate(x, w, "same", "reflect", method="fft", axes=(1, 2),
+                                     workers=workers)
+            assert other.tobytes() == one.tobytes()
+
+
+def test_bit_identical_for_any_batch_and_gathered_interior(monkeypatch):
+    """A block gives the same bits whether it is read in place (interior) or
+    gathered, and whatever batch it is transformed in."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((300, 280)).astype(np.float32)
+    w = rng.standard_normal((9, 9)).astype(np.float32)
+    _force_blocks(monkeypatch, 40, 36)
+    ref = imfilt.correlate(x, w, "same", method="fft", workers=2)
+    real_batches = _methods._batches
+    monkeypatch.setattr(_methods, "_batches",
+                        lambda B, n0, n1, i0, i1, per: real_batches(B, n0, n1, i0 & False, i1, per))
+    gathered = imfilt.correlate(x, w, "same", method="fft", workers=2)
+    assert gathered.tobytes() == ref.tobytes()
+    for batch_bytes in (1, 40 * 36 * 4 * 3, 2**30):
+        monkeypatch.setattr(_methods, "FFT_BATCH_BYTES", batch_bytes)
+        assert imfilt.correlate(x, w, "same", method="fft", workers=3).tobytes() == ref.tobytes()
+
+
+def test_large_blocks_in_passes_equal_batched(monkeypatch):
+    """Blocks too long for one piece are transformed in 1-D passes, with the
+    same bits as the batched path."""
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 90, 100))
+    w = rng.standard_normal((2, 11, 7))
+    ref = imfilt.convolve(x, w, "same", "wrap", method="fft", axes=(1, 2))
+    monkeypatch.setattr(_threads, "SLICE_SECONDS", 1e-9)
+    sliced = imfilt.convolve(x, w, "same", "wrap", method="fft", axes=(1, 2))
+    assert sliced.tobytes() == ref.tobytes()
+
+
+def test_helper_threads_stop_after_an_error(monkeypatch):
+    """An exception in one batch propagates; no thread is left running."""
+    calls = []
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("batch")
+        return real_scatter(*args)
+
+    real_scatter = _methods._SCATTER[np.dtype(np.float64)]
+    monkeypatch.setitem(_methods._SCATTER, np.dtype(np.float64), failing)
+    _force_blocks(monkeypatch, 16, 16)
+    before = threading.active_count()
+    with pytest.raises(MemoryError, match="batch"):
+        imfilt.convolve(np.ones((200, 200)), np.ones((5, 5)), method="fft", workers=2)
+    assert threading.active_count() == before
