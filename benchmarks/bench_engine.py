@@ -28,8 +28,6 @@ with each row because two-thread timings move with the machine's load.
 """
 
 import argparse
-import gc
-import statistics
 import sys
 import time
 import tracemalloc
@@ -71,20 +69,6 @@ def peak_extra_mib(fn, out_bytes):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return max(peak - out_bytes, 0) / 2**20
-
-
-def interleaved_times(fns, repeat):
-    """Median seconds of each callable, timed in rounds of one call each."""
-    for f in fns.values():
-        f()
-    times = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, f in fns.items():
-            gc.collect()
-            t0 = time.perf_counter()
-            f()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def run(args):
@@ -159,7 +143,7 @@ def run(args):
                         fns["torch"] = tconv
                     slowest = max(median_time(f, repeat=1, warmup=0) for f in fns.values())
                     rep = args.repeat if slowest < 0.5 else 3
-                    times = interleaved_times(fns, repeat=rep)
+                    times = interleaved_medians(fns, repeat=rep)
                     cells = dict(times)
                     est_sig = n * n * k * k * 3e-9
                     if est_sig < args.slow_limit:
