@@ -420,8 +420,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     Notes
     -----
     Complex input and weights are accepted as in :func:`conv2d`.  An
-    output size of exactly zero gives an empty result and a negative one
-    raises ``ValueError`` (both as PyTorch).
+    output size of zero or less raises ``ValueError`` (as PyTorch).
 
     Computed as a gather per output pixel, never as a scatter: output pixels
     with the same ``(oy % s, ox % s)`` use the same kernel taps, so each of
@@ -492,11 +491,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         )
     Ho = _transpose_size(H, kh, sh, ph, dh, oph)
     Wo = _transpose_size(W, kw, sw, pw, dw, opw)
-    if Ho < 0 or Wo < 0:
-        # (a size of exactly 0 gives an empty result, as in PyTorch)
+    if Ho < 1 or Wo < 1:
         raise ValueError(
             f"conv_transpose2d: the output size would be {Ho}x{Wo}, empty or negative; "
-            f"padding={padding!r} crops more than the full result. Use less "
+            f"padding={padding!r} crops as much as the full result or more. Use less "
             "padding (PyTorch refuses this too)"
         )
     b = _bias(bias, K, compute)
