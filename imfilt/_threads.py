@@ -26,7 +26,7 @@ import scipy
 
 try:
     import threadpoolctl
-except ImportError:  # optional: without it BLAS keeps its own thread count
+except ImportError:  # a dependency; without it BLAS just keeps its own thread count
     threadpoolctl = None
 
 import imfilt._kernels as _kernel_package
