@@ -211,7 +211,7 @@ def _bilateral(x, c, r, sigma_color, sigma_space, boundary, fill, compute, out_d
     """Engine: validated arguments -> result (callable by chunked wrappers; halo ``r``)."""
     planes = x[None] if c is None else np.moveaxis(x, c, 0)
     C, H, W = planes.shape
-    res = np.zeros((C, H, W), dtype=compute)
+    res = np.empty((C, H, W), dtype=compute)   # every pixel is written below
     if planes.size:
         _fill_result(res, planes, x.dtype, r, sigma_color, sigma_space, boundary, fill,
                      compute, nthreads, nan_policy)
