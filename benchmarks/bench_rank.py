@@ -33,18 +33,8 @@ def _equal(name, got, ref):
 
 
 def cpu_time(fn, repeat):
-    """Median process CPU time of ``fn()`` (robust to a busy machine at 1 thread).
-
-    Wall time includes waiting for a core when other processes compete; at
-    one thread the CPU time is the work itself.
-    """
-    fn()
-    times = []
-    for _ in range(repeat):
-        c0 = time.process_time()
-        fn()
-        times.append(time.process_time() - c0)
-    return statistics.median(times)
+    """Median process CPU time of ``fn()`` (robust to a busy machine at 1 thread)."""
+    return harness.cpu_median(fn, repeat)
 
 
 def main(argv=None):

@@ -22,7 +22,7 @@ from scipy.optimize import nnls
 import imfilt
 from imfilt import _auto_constants as K
 from imfilt import _methods
-from harness import median_time
+from harness import cpu_median, median_time
 
 TARGET = pathlib.Path(__file__).resolve().parent.parent / "imfilt" / "_auto_constants.py"
 
@@ -38,16 +38,9 @@ def _problem(n, k, dtype, nthreads, kernel=None):
 
 def cpu_time(fn, repeat):
     """Median CPU seconds of the calling thread over ``repeat`` calls of
-    ``fn`` (after one warm-up call).  The single-thread fits use it: on a
-    shared machine the wall time of a thread that other processes preempt
-    is noise, its CPU time is not."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.thread_time()
-        fn()
-        times.append(time.thread_time() - t0)
-    return float(np.median(times))
+    ``fn``: the single-thread fits use it, since on a shared machine the wall
+    time of a preempted thread is noise and its CPU time is not."""
+    return cpu_median(fn, repeat, clock=time.thread_time)
 
 
 def interleaved_ratio(fn, ref, repeat):

@@ -51,6 +51,20 @@ def median_time(fn, repeat=7, warmup=1, min_time=0.0):
     return statistics.median(times)
 
 
+def cpu_median(fn, repeat, clock=time.process_time):
+    """Median CPU seconds of ``fn()`` over ``repeat`` calls after one warm-up
+    (``clock``: ``time.process_time``, or ``time.thread_time`` for the
+    calling thread only).  At one thread the CPU time is the work itself;
+    the wall time also counts waiting for a core on a busy machine."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        c0 = clock()
+        fn()
+        times.append(clock() - c0)
+    return statistics.median(times)
+
+
 def interleaved_medians(fns, repeat=7, warmup=1):
     """Median wall time in seconds of each ``fns[name]()``, the calls taken in
     turn (round robin), so that a change in the machine's load hits all alike."""
