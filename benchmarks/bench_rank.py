@@ -14,7 +14,6 @@ seconds); ``--quick`` shrinks everything for a smoke run.
 """
 
 import argparse
-import statistics
 import time
 
 import numpy as np
