@@ -21,6 +21,7 @@ fft
 are measured by ``benchmarks/calibrate_auto.py`` (``_auto_constants.py``).
 """
 
+import contextlib
 import functools
 import math
 import warnings
@@ -221,10 +222,8 @@ def factorize(w, real):
     exact = _exact_rank1(w64)
     if exact is not None:
         return 1, [exact]
-    if w64.size >= _SVD_ONE_THREAD_SIZE:
-        with _threads.blas_on_one_thread():
-            u, s, vt = np.linalg.svd(w64, full_matrices=False)
-    else:
+    with (_threads.blas_on_one_thread() if w64.size >= _SVD_ONE_THREAD_SIZE
+          else contextlib.nullcontext()):
         u, s, vt = np.linalg.svd(w64, full_matrices=False)
     if s.size == 0 or s[0] == 0:
         return 0, [(np.zeros(w64.shape[0]), np.zeros(w64.shape[1]))]
@@ -232,11 +231,6 @@ def factorize(w, real):
     rank = int(np.count_nonzero(s > tol))
     pairs = [(u[:, i] * np.sqrt(s[i]), vt[i, :] * np.sqrt(s[i])) for i in range(rank)]
     return rank, pairs
-
-
-def separable_rank(w, real):
-    """Largest numerical rank over a batch of kernels (B, k0, k1)."""
-    return max(factorize(wb, real)[0] for wb in w)
 
 
 def _separable_ok(rank, k0, k1):
