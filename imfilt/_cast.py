@@ -28,9 +28,10 @@ _SECONDS_PER_VALUE = 2e-9
 def cast_output(result, out_dtype, nthreads=1, dest=None):
     """``result`` converted to ``out_dtype`` by the rule above.
 
-    ``dest``, when given, is a C-contiguous array of ``result``'s shape and
-    of ``out_dtype`` that receives the values (and is returned); otherwise
-    ``result`` itself is returned when it already has ``out_dtype``.
+    ``dest``, when given, is an array of ``result``'s shape and of
+    ``out_dtype`` (any layout; C-contiguous ones take the threaded kernel)
+    that receives the values and is returned; otherwise ``result`` itself
+    is returned when it already has ``out_dtype``.
     """
     out_dtype = np.dtype(out_dtype)
     if result.dtype == out_dtype and dest is None:

@@ -139,11 +139,7 @@ class _Setup:
         if self.out is None:
             return cast_output(result, self.out_dtype, self.nthreads)
         if result is not self.out:
-            o = self.out
-            if o.flags.c_contiguous:
-                cast_output(result, self.out_dtype, self.nthreads, dest=o)
-            else:
-                np.copyto(o, cast_output(result, self.out_dtype, self.nthreads))
+            cast_output(result, self.out_dtype, self.nthreads, dest=self.out)
         return self.out
 
     def run_omit(self, passes):
