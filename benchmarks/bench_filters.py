@@ -16,7 +16,7 @@ Workloads (2048^2 and 4096^2; float32, float64 and uint8 input):
 
 Every implementation is checked against imfilt before timing; the table
 reports medians and ratios (anchor / imfilt: > 1 means imfilt is faster)
-measured in this one process.  ``--quick``: 2048^2 float32 only, fewer cases.
+measured in this one process, imfilt and its anchors timed in turn.  ``--quick``: 2048^2 float32 only, fewer cases.
 Targets: gaussian >= 1.2x GaussianBlur and >= 10x ndimage; box >= cv2.blur;
 separable convolve >= 1.2x sepFilter2D; LoG/GGM/unsharp >= 10x; 3-D >= 5x.
 """
@@ -29,7 +29,8 @@ import numpy as np
 import scipy.ndimage as ndi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import check_close, format_table, median_time, ms, print_config, ratio  # noqa: E402
+from harness import (check_close, format_table, interleaved_medians, ms,  # noqa: E402
+                     print_config, ratio)
 
 import imfilt  # noqa: E402
 
@@ -59,9 +60,12 @@ def run_case(rows, label, ours, anchors, repeat, rtol):
     for name, (fn, check) in anchors.items():
         if check:
             check_close(f"{label} {name}", fn(), ref, rtol)
-    t_ours = median_time(ours, repeat=repeat)
-    for name, (fn, _) in anchors.items():
-        t = median_time(fn, repeat=repeat)
+    # imfilt and its anchors take turns (round robin), so that a change in
+    # the shared machine's load hits all of them alike.
+    fns = {"imfilt": ours, **{name: fn for name, (fn, _) in anchors.items()}}
+    times = interleaved_medians(fns, repeat=repeat)
+    t_ours = times.pop("imfilt")
+    for name, t in times.items():
         rows.append([label, ms(t_ours), name, ms(t), ratio(t, t_ours)])
         print("  " + " | ".join(rows[-1]), flush=True)   # progress
     if not anchors:
