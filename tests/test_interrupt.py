@@ -106,6 +106,12 @@ x = rng.random((1500, 1500), dtype=np.float32)
 def run():
     imfilt.median(x, 15, workers=1)
 """,
+    # 8-bit full boxes: the column-histogram kernel, cut into bands of rows.
+    "median-hist8": """
+x = rng.integers(0, 256, size=(9000, 9000), dtype=np.uint8)
+def run():
+    imfilt.median(x, 31, workers=1)
+""",
     # Canny: Gaussian smoothing, the fused derivative kernel, suppression.
     "edges": """
 x = np.ones((6000, 6000), dtype=np.float32)
@@ -245,6 +251,11 @@ def _slicing_cases():
         "gaussian-tall": lambda: imfilt.gaussian(tall, 2.0),
         "gaussian-deep": lambda: imfilt.gaussian(deep, (3.0, 1.0, 1.0)),
         "median": lambda: imfilt.median(x, 5),
+        # 8-bit column histograms: bands of 64 rows of one plane, and planes.
+        "median-hist8": lambda: np.concatenate(
+            [imfilt.median(np.tile(u8, (4, 1)), (15, 9)),
+             imfilt.median(np.stack([u8, u8[::-1], u8[:, ::-1]]), 11,
+                           axes=(1, 2)).reshape(-1, 50)]),
         # NaN-free float rows wide enough for the in-place 3x3 / 5x5 medians.
         "median-in-place": lambda: np.stack(
             [imfilt.median(clean, 3), imfilt.median(clean, 5),
