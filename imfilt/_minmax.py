@@ -111,10 +111,14 @@ def _from_kernel(y, dtype):
 
 
 def kernel_fill(fillvalue, dtype):
-    """``fillvalue`` as a scalar of ``dtype``; ValueError unless exact.
+    """``fillvalue`` as a scalar of ``dtype``.
 
-    Minimum and maximum select values, so a fill value that the image's
-    dtype cannot hold would have no exact answer.
+    Minimum and maximum select values, so the fill value must be one the
+    image's dtype holds.  On integer images a fractional fill value is
+    truncated toward zero (as ``scipy.ndimage`` casts ``cval``; it sorts
+    between the same integers as its truncation); a value outside the
+    dtype's range raises ValueError (``scipy.ndimage`` wraps it around,
+    so that ``cval=-1`` acts as 255 on uint8).
     """
     dtype = np.dtype(dtype).newbyteorder("=")
     value = fillvalue.item() if isinstance(fillvalue, np.generic) else fillvalue
@@ -129,11 +133,11 @@ def kernel_fill(fillvalue, dtype):
                          "use False (0) or True (1)")
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        if isinstance(value, float) and not value.is_integer():
+        if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(
-                f"fillvalue={fillvalue!r} is not an integer, so an {dtype} image cannot "
+                f"fillvalue={fillvalue!r} is not finite, so an {dtype} image cannot "
                 f"hold it; use a whole number in [{info.min}, {info.max}]")
-        iv = int(value)
+        iv = int(value)   # toward zero
         if not info.min <= iv <= info.max:
             raise ValueError(
                 f"fillvalue={fillvalue!r} is outside the range of {dtype} "
@@ -328,7 +332,7 @@ def minmax(image, footprint, centre, ismax, boundary, fillvalue, axes, nthreads,
     centre : tuple of int, footprint index that sits on the output position
     ismax : bool
     boundary : canonical boundary name
-    fillvalue : scalar exactly representable in the image dtype (``kernel_fill``)
+    fillvalue : scalar of the image dtype (``kernel_fill``)
     axes : tuple of distinct non-negative ints, the filtered axes in footprint order
     nthreads : int >= 1
     nan_policy : 'propagate', 'omit' or 'raise'

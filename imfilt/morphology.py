@@ -152,8 +152,11 @@ footprint : array_like of bool, optional
     "fillvalue": """\
 fillvalue : scalar, optional
     Value outside the image for ``boundary='fill'`` (default 0).  It takes
-    part in the minimum/maximum like any sample, so it must be exactly
-    representable in the image's dtype (``ValueError`` otherwise).""",
+    part in the minimum/maximum like any sample, as a value of the image's
+    dtype: rounded to a float image's precision; on an integer image
+    truncated toward zero (as ``scipy.ndimage`` casts ``cval``), and
+    ``ValueError`` when outside the dtype's range (there ``scipy.ndimage``
+    wraps it around: ``cval=-1`` acts as 255 on uint8).""",
     "nan_policy": """\
 nan_policy : {'propagate', 'omit', 'raise'}, optional
     ``'propagate'`` (default): an output whose window holds a NaN is NaN.

@@ -447,8 +447,10 @@ def test_errors_name_the_parameter():
         imfilt.erosion(x, 3, boundary="mirror")
     with pytest.raises(ValueError, match="fillvalue=300.*uint8"):
         imfilt.erosion(x, 3, boundary="fill", fillvalue=300)
-    with pytest.raises(ValueError, match="fillvalue=0.5"):
-        imfilt.erosion(x, 3, boundary="fill", fillvalue=0.5)
+    with pytest.raises(ValueError, match="fillvalue=-1.*uint8"):
+        imfilt.dilation(x, 3, boundary="fill", fillvalue=-1)
+    with pytest.raises(ValueError, match="fillvalue=nan.*finite"):
+        imfilt.erosion(x, 3, boundary="fill", fillvalue=np.nan)
     with pytest.raises(TypeError, match="fillvalue"):
         imfilt.erosion(x, 3, boundary="fill", fillvalue="zero")
     with pytest.raises(TypeError, match="complex"):
@@ -504,3 +506,19 @@ def test_engine_halo_is_exact_for_chunks():
             got = minmax(part, f, c, ismax, "edge", 0, (0, 1), 1, "propagate")
             np.testing.assert_array_equal(got[b0:b0 + r1 - r0, b1:b1 + q1 - q0],
                                           full[r0:r1, q0:q1])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64])
+def test_fractional_fill_truncates_on_integer_images(dtype):
+    # scipy.ndimage casts cval to the image dtype, truncating toward zero.
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 20, size=(6, 7)).astype(dtype)
+    for fill in (0.5, 2.7, 19.99, -0.9, 255.7 if dtype == np.uint8 else -3.5):
+        for ours, ref in ((imfilt.minimum_filter, ndi.minimum_filter),
+                          (imfilt.maximum_filter, ndi.maximum_filter),
+                          (imfilt.erosion, ndi.grey_erosion),
+                          (imfilt.closing, ndi.grey_closing)):
+            np.testing.assert_array_equal(
+                ours(x, 3, boundary="fill", fillvalue=fill),
+                ref(x, size=3, mode="constant", cval=fill), err_msg=f"{ours.__name__} {fill}")
+
