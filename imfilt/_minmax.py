@@ -40,7 +40,7 @@ from imfilt._modes import boundary_index
 from imfilt._threads import (interruptible_pieces, interruptible_slices, min_parallel_work,
                              ran_parallel)
 
-__all__ = ["minmax", "kernel_fill", "erosion_geometry", "dilation_geometry", "halo"]
+__all__ = ["minmax", "erosion_geometry", "dilation_geometry", "halo"]
 
 #: Estimated seconds per output value (and footprint run) of a pass on one
 #: thread: the first guess when a long call is cut into interruptible pieces.
@@ -62,14 +62,32 @@ def erosion_geometry(footprint):
     return footprint, tuple(s // 2 for s in footprint.shape)
 
 
-def dilation_geometry(footprint):
+def dilation_geometry(footprint, shift_to=None):
     """``(footprint, centre)`` of the dilation: the footprint reflected.
 
     ``dilation(x, f)[i] = max over f[j] of x[i + s // 2 - j]``, i.e. the
-    maximum over the reflected footprint with centre ``(s - 1) // 2``.
+    maximum over the reflected footprint with centre ``(s - 1) // 2``: an
+    axis of even length ``s`` moves its centre from ``s // 2`` back by one.
+
+    ``shift_to[a]`` (default: ``a``) is the footprint axis that takes the
+    move of axis ``a``.  ``scipy.ndimage.grey_dilation`` with a footprint
+    that has holes, ``axes`` out of increasing order and fewer axes than
+    the image pairs them through ``axes`` as listed while the footprint's
+    axes follow the sorted axes; ``shift_to`` reproduces that.  A move onto
+    an axis of length 1 has no centre: ``ValueError``, as SciPy.
     """
     fp = footprint[(slice(None, None, -1),) * footprint.ndim]
-    return fp, tuple((s - 1) // 2 for s in fp.shape)
+    centre = [s // 2 for s in fp.shape]
+    for a, s in enumerate(fp.shape):
+        if s % 2 == 0:
+            centre[a if shift_to is None else shift_to[a]] -= 1
+    if min(centre, default=0) < 0:
+        raise ValueError(
+            f"a dilation with this footprint (shape {fp.shape}) and axes listed out of "
+            "increasing order has no centre on an axis of length 1 (scipy.ndimage pairs "
+            "an even length's centre shift with axes as listed, the footprint with the "
+            "sorted axes); list axes in increasing order or transpose the footprint")
+    return fp, tuple(centre)
 
 
 def halo(footprint, centre):
@@ -108,42 +126,6 @@ def _from_kernel(y, dtype):
     if y.dtype != dtype:
         return y.astype(dtype)
     return y
-
-
-def kernel_fill(fillvalue, dtype):
-    """``fillvalue`` as a scalar of ``dtype``.
-
-    Minimum and maximum select values, so the fill value must be one the
-    image's dtype holds.  On integer images a fractional fill value is
-    truncated toward zero (as ``scipy.ndimage`` casts ``cval``; it sorts
-    between the same integers as its truncation); a value outside the
-    dtype's range raises ValueError (``scipy.ndimage`` wraps it around,
-    so that ``cval=-1`` acts as 255 on uint8).
-    """
-    dtype = np.dtype(dtype).newbyteorder("=")
-    value = fillvalue.item() if isinstance(fillvalue, np.generic) else fillvalue
-    if isinstance(value, complex):
-        raise TypeError(f"fillvalue={fillvalue!r} is complex; morphology needs a real value")
-    if not isinstance(value, (int, float, bool)):
-        raise TypeError(f"fillvalue must be a real number, got {fillvalue!r}")
-    if dtype.kind == "b":
-        if value in (0, 1):
-            return bool(value)
-        raise ValueError(f"fillvalue={fillvalue!r} is not valid for a bool image; "
-                         "use False (0) or True (1)")
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(
-                f"fillvalue={fillvalue!r} is not finite, so an {dtype} image cannot "
-                f"hold it; use a whole number in [{info.min}, {info.max}]")
-        iv = int(value)   # toward zero
-        if not info.min <= iv <= info.max:
-            raise ValueError(
-                f"fillvalue={fillvalue!r} is outside the range of {dtype} "
-                f"[{info.min}, {info.max}]; use a value in that range (or another boundary)")
-        return iv
-    return float(value)
 
 
 def _pass_index(n, k, before, boundary):
@@ -332,7 +314,7 @@ def minmax(image, footprint, centre, ismax, boundary, fillvalue, axes, nthreads,
     centre : tuple of int, footprint index that sits on the output position
     ismax : bool
     boundary : canonical boundary name
-    fillvalue : scalar of the image dtype (``kernel_fill``)
+    fillvalue : number as ``_validation.order_fill`` returns it for the image dtype
     axes : tuple of distinct non-negative ints, the filtered axes in footprint order
     nthreads : int >= 1
     nan_policy : 'propagate', 'omit' or 'raise'

@@ -45,6 +45,7 @@ import numpy as np
 from imfilt import _threads
 from imfilt._kernels import _rank as _k
 from imfilt._modes import boundary_index
+from imfilt._validation import order_fill
 
 __all__ = ["rank_engine", "rank_halo", "rank_table", "selection_network",
            "choose_algorithm", "NETWORK_MAX"]
@@ -187,43 +188,12 @@ def _kernel_dtype(dtype):
 
 
 def fill_for(fill, dtype):
-    """The fill value as the kernel dtype, ordered as the number ``fill``.
-
-    Integers: truncated toward zero (a fractional fill value sorts between
-    the same integers as its truncation, and is truncated when selected) and
-    saturated at the dtype's range; bool: 0 or 1; floats: rounded to the
-    image's precision (rounding keeps the order with every image value).
-    """
-    if dtype.kind in "fc":
-        value = float(np.real(fill))
-        if dtype == np.float16:
-            return np.float32(np.float16(value))
-        return dtype.type(value)
-    value = float(np.real(fill)) if not isinstance(fill, (int, np.integer)) else fill
-    if isinstance(value, float):
-        if value != value:
-            raise ValueError(
-                f"fillvalue={fill!r} is NaN, which a {dtype} image cannot hold; use a "
-                "finite fillvalue or a floating-point image")
-        if math.isinf(value):
-            value = -np.inf if value < 0 else np.inf
-        else:
-            value = int(value)  # truncation toward zero
-    lo, hi = _int_range(dtype)
-    if value <= lo:
-        value = lo
-    elif value >= hi:
-        value = hi
-    return _kernel_dtype(dtype).type(int(value))
-
-
-@functools.lru_cache(maxsize=32)
-def _int_range(dtype):
-    """(min, max) of an integer or bool dtype (np.iinfo costs a microsecond a call)."""
-    if dtype.kind == "b":
-        return 0, 1
-    info = np.iinfo(dtype)
-    return int(info.min), int(info.max)
+    """The fill value as the kernel dtype, ordered as the number ``fill``
+    (the rule of ``_validation.order_fill``; float16 as float32)."""
+    value = order_fill(fill, dtype)
+    if dtype == np.float16:
+        return np.float32(np.float16(value))
+    return _kernel_dtype(dtype).type(value)
 
 
 def rank_halo(footprint_shape):

@@ -25,7 +25,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_array", "result_dtypes", "as_fillvalue", "check_choice",
+__all__ = ["as_array", "result_dtypes", "as_fillvalue", "order_fill", "check_choice",
            "choice_error", "is_integer_like", "ParameterTypeError"]
 
 
@@ -228,6 +228,39 @@ def as_fillvalue(fillvalue, compute_dtype):
             )
         value = value.real
     return value
+
+
+def order_fill(fillvalue, dtype):
+    """The fill value of a filter that selects values (rank, min/max, morphology).
+
+    Returns a Python number that orders among the values of an image of
+    ``dtype`` as ``fillvalue`` does, and is what the filter outputs where it
+    selects the fill.  Floats: the value (the kernel rounds it to the
+    image's precision, which keeps its order).  Integers and bool: truncated
+    toward zero (a fractional value sorts between the same integers as its
+    truncation; ``scipy.ndimage`` truncates ``cval`` too) and saturated at
+    the dtype's range (``scipy.ndimage`` wraps an out-of-range ``cval``
+    around instead, so that -1 acts as 255 on uint8); NaN raises.
+    """
+    value = fillvalue.item() if isinstance(fillvalue, np.generic) else fillvalue
+    if isinstance(value, complex):
+        if value.imag != 0:
+            raise TypeError(f"fillvalue={fillvalue!r} is complex; a filter that selects "
+                            "values needs a real fillvalue")
+        value = value.real
+    if not isinstance(value, (int, float)):  # bool is an int
+        raise TypeError(f"fillvalue must be a real number, got {fillvalue!r}")
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return float(value)
+    if isinstance(value, float):
+        if value != value:
+            raise ValueError(f"fillvalue={fillvalue!r} is NaN, which a {dtype} image cannot "
+                             "hold; use a finite fillvalue or a floating-point image")
+        if abs(value) != float("inf"):
+            value = int(value)   # toward zero
+    lo, hi = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    return int(min(max(value, lo), hi))
 
 
 def is_integer_like(value):

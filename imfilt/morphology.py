@@ -28,10 +28,10 @@ import numpy as np
 
 from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import as_axes, as_tuple, axes_order, check_colour_ambiguity, check_out, filter_axes
-from imfilt._minmax import dilation_geometry, erosion_geometry, kernel_fill, minmax
+from imfilt._minmax import dilation_geometry, erosion_geometry, minmax
 from imfilt._modes import canonical_boundary
 from imfilt._threads import check_fits_in_memory, resolve_workers
-from imfilt._validation import ParameterTypeError, as_array, check_choice
+from imfilt._validation import ParameterTypeError, as_array, check_choice, order_fill
 
 __all__ = ["minimum_filter", "maximum_filter", "erosion", "dilation", "opening",
            "closing", "white_tophat", "black_tophat", "morphological_gradient"]
@@ -42,7 +42,8 @@ _NAN_POLICIES = ("propagate", "omit", "raise")
 class _Parsed:
     """Arguments of one morphology call, validated once."""
 
-    __slots__ = ("image", "footprint", "axes", "boundary", "fill", "nthreads", "nan_policy")
+    __slots__ = ("image", "footprint", "axes", "boundary", "fill", "nthreads", "nan_policy",
+                 "shift_to")
 
 
 def _as_footprint(size, footprint, nd, lengths=None):
@@ -104,8 +105,16 @@ def _parse(image, size, footprint, boundary, fillvalue, axes, channel_axis, work
         # per axis of ``axes`` as given; other footprints' axes follow the
         # filtered axes in increasing order (both as scipy.ndimage).
         p.footprint = p.footprint.transpose(axes_order(x.ndim, axes, channel_axis))
+        p.shift_to = None
+    elif len(given) < x.ndim:
+        # scipy.ndimage's dilation moves the centre of the footprint's
+        # (sorted) axis k for the even length of its axis given[k]
+        # (see dilation_geometry); the identity when axes are sorted.
+        p.shift_to = [p.axes.index(a) for a in given]
+    else:
+        p.shift_to = None
     p.boundary = canonical_boundary(boundary)
-    p.fill = kernel_fill(fillvalue, x.dtype) if p.boundary == "fill" else 0
+    p.fill = order_fill(fillvalue, x.dtype) if p.boundary == "fill" else 0
     p.nthreads = resolve_workers(workers)
     p.nan_policy = check_choice("nan_policy", nan_policy, _NAN_POLICIES)
     p.image = x
@@ -115,7 +124,8 @@ def _parse(image, size, footprint, boundary, fillvalue, axes, channel_axis, work
 def _run(p, x, ismax, reflect):
     if x.size == 0 or not p.axes:
         return np.array(x, dtype=x.dtype.newbyteorder("="), copy=True)
-    fp, centre = (dilation_geometry if reflect else erosion_geometry)(p.footprint)
+    fp, centre = (dilation_geometry(p.footprint, p.shift_to) if reflect
+                  else erosion_geometry(p.footprint))
     return minmax(x, fp, centre, ismax, p.boundary, p.fill, p.axes, p.nthreads,
                   p.nan_policy)
 
@@ -148,15 +158,20 @@ footprint : array_like of bool, optional
     ``s // 2`` (per axis) sits on the output sample.  With ``axes`` listed
     out of order, a footprint without a False entry has its axes in the
     order of ``axes`` (as a ``size``), any other footprint in increasing
-    axis order: scipy.ndimage's rule.""",
+    axis order: scipy.ndimage's rule.  Dilation (and what is built on it)
+    reflects the footprint, so an even length ``s`` puts entry ``s // 2 - 1``
+    of the reflected footprint on the output; for a footprint with holes,
+    ``axes`` out of order and fewer axes than the image, scipy.ndimage
+    applies that move to the axis listed at the even axis's place, and so
+    does imfilt (``ValueError`` where that axis has length 1).""",
     "fillvalue": """\
 fillvalue : scalar, optional
     Value outside the image for ``boundary='fill'`` (default 0).  It takes
     part in the minimum/maximum like any sample, as a value of the image's
-    dtype: rounded to a float image's precision; on an integer image
-    truncated toward zero (as ``scipy.ndimage`` casts ``cval``), and
-    ``ValueError`` when outside the dtype's range (there ``scipy.ndimage``
-    wraps it around: ``cval=-1`` acts as 255 on uint8).""",
+    dtype: rounded to a float image's precision; on integer and bool images
+    truncated toward zero (as ``scipy.ndimage`` casts ``cval``) and
+    saturated at the dtype's range, so ``-1`` acts as 0 on uint8
+    (``scipy.ndimage`` wraps it around to 255); NaN raises there.""",
     "nan_policy": """\
 nan_policy : {'propagate', 'omit', 'raise'}, optional
     ``'propagate'`` (default): an output whose window holds a NaN is NaN.

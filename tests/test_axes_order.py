@@ -4,7 +4,8 @@ scipy.ndimage's rule, followed here: sigmas, orders, radii and sizes of the
 smoothing and minimum/maximum filters (and a footprint without a False
 entry, which is a size) go with ``axes`` as listed; the rank filters and any
 footprint with a hole pair their axes with the filtered axes in increasing
-order.  Dask results equal the in-memory ones for out-of-order axes too.
+order (and dilation moves the centre of a holed footprint's even-length axis
+on the axis listed in its place, when fewer axes than the image's are given).  Dask results equal the in-memory ones for out-of-order axes too.
 """
 
 import numpy as np
@@ -82,9 +83,24 @@ def test_min_max_and_morphology(axes, boundary):
         full = np.ones(size, bool)
         np.testing.assert_array_equal(ours(x, footprint=full, **kw),
                                       theirs(x, footprint=full, **ref))
-        if ours in (imfilt.minimum_filter, imfilt.maximum_filter, imfilt.erosion):
-            np.testing.assert_array_equal(ours(x, footprint=holed, **kw),
-                                          theirs(x, footprint=holed, **ref))
+        # Dilation moves the centre of an even-length axis; with a holed
+        # footprint and fewer axes than the image SciPy pairs that move with
+        # axes as listed (the footprint with the sorted axes): reproduced.
+        np.testing.assert_array_equal(ours(x, footprint=holed, **kw),
+                                      theirs(x, footprint=holed, **ref))
+
+
+def test_dilation_centre_move_without_a_centre_raises():
+    # footprint axes (sorted): 0 has length 1, 2 has length 2; axes=(2, 0)
+    # pairs the even length's move with axis 0, which has no room for it.
+    x, fp = image(6), np.array([[True, False]])
+    with pytest.raises(ValueError, match="invalid origin"):
+        ndi.grey_dilation(x, footprint=fp, axes=(2, 0))
+    for f in (imfilt.dilation, imfilt.closing, imfilt.morphological_gradient):
+        with pytest.raises(ValueError, match="no centre.*increasing order"):
+            f(x, footprint=fp, axes=(2, 0))
+    np.testing.assert_array_equal(imfilt.dilation(x, footprint=fp, axes=(0, 2)),
+                                  ndi.grey_dilation(x, footprint=fp, axes=(0, 2)))
 
 
 @pytest.mark.parametrize("axes", AXES)
@@ -104,7 +120,8 @@ def test_rank_filters_pair_with_sorted_axes(axes):
 @pytest.mark.parametrize("name, args, kwargs", [
     ("gaussian", ((0.5, 3.0),), {}), ("box", ((2, 7),), {}),
     ("minimum_filter", ((1, 6),), {}), ("median", ((1, 6),), {}),
-    ("dilation", ((2, 5),), {}), ("gaussian_gradient_magnitude", ((0.8, 1.5),), {}),
+    ("dilation", ((2, 5),), {}), ("closing", (), {"footprint": [[1, 0], [1, 1], [0, 1]]}),
+    ("gaussian_gradient_magnitude", ((0.8, 1.5),), {}),
     ("difference_of_gaussians", ((0.5, 2.0),), {}), ("unsharp_mask", ((0.5, 2.0),), {}),
 ])
 def test_dask_equals_in_memory_with_axes_out_of_order(name, args, kwargs):

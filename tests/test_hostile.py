@@ -467,7 +467,8 @@ def _morph_rows():
         R("footprint-empty", (x,), {"footprint": np.zeros((3, 3), bool)}, match="no True")
         R("footprint-weights", (x,), {"footprint": K3 * 2}, match="flat")
         R("footprint-ndim", (x,), {"footprint": np.ones(3, bool)}, match="dimension")
-        R("fillvalue-range", (u8, 3), {"boundary": "fill", "fillvalue": 256}, match="fillvalue=256")
+        R("fillvalue-nan-int", (u8, 3), {"boundary": "fill", "fillvalue": np.nan},
+          match="fillvalue=nan")
         R("fillvalue-str", (x, 3), {"boundary": "fill", "fillvalue": "0"}, exc=TypeError,
           match="fillvalue")
         R("image-0d", (np.float64(1.0), 3), match="scalar")
