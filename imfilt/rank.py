@@ -30,7 +30,9 @@ fillvalue : number, optional
     The value outside the image for ``boundary='fill'`` (default 0), taking
     part in the ranking like any window value.  For integer and bool images
     it is truncated toward zero and saturated at the dtype's range (a
-    fractional fill value sorts among the integers as its truncation does).""",
+    fractional fill value sorts among the integers as its truncation does;
+    ``-1`` acts as 0 on uint8, where ``scipy.ndimage``'s N-D path wraps it
+    around to 255 and its 1-D path saturates it).""",
     nan_policy="""\
 nan_policy : {'propagate', 'omit', 'raise'}, optional
     ``'propagate'`` (default): a NaN anywhere in the window (a NaN fill
