@@ -32,6 +32,8 @@ __all__ = ["bilateral"]
 
 _NAN_POLICIES = ("propagate", "omit", "raise")
 
+_LOG2E = 1.4426950408889634     # log2(e): exp(v) = 2^(v log2(e))
+
 
 def bilateral_radius(diameter, sigma_space):
     """Window radius: ``max(1, diameter // 2)``, or from ``sigma_space`` when ``diameter <= 0``."""
@@ -70,30 +72,41 @@ def _pad_planes(planes, r, boundary, fill):
     return out
 
 
-#: Largest radius of the symmetric grey uint8 path: its weight ring holds
-#: (r + 1) rows of the half window's ~1.6 r^2 taps per column tile.
-_SYM_MAX_RADIUS = 8
-
 #: Floats of weight ring per thread the column tiles aim at (stays in L2).
 _SYM_RING_FLOATS = 1 << 16
 
 
-def _bilateral_sym(xp, res, r, dy, dx, sw, cw, nthreads):
-    """Grey uint8 planes: each pair's weight evaluated once (``_bilateral_sym.h``).
+def _bilateral_sym(xp, res, r, dy, dx, sw, nthreads, **kind):
+    """Grey uint8 or float32 plane: each pair's weight evaluated once (``_bilateral_sym.h``).
 
+    ``sw``: the window's spatial weights (uint8, with ``cw=``) or base-2
+    log-weights (float32, with ``cc2=`` and, for nan_policy='omit', ``xq=``).
     The half window is ``dy > 0`` or ``dy == 0, dx > 0``; column tiles are
     sized from the image width and the radius only, so the result does not
-    depend on the thread count.
+    depend on the thread count.  The kernel needs rows of ``SYM_MIN_WIDTH``
+    outputs: a narrower image (a Dask chunk, say) is widened with columns
+    whose outputs are dropped.  Every output reads only its own window, so
+    the kept ones are what a wider image gives there: the choice of kernel,
+    and so the order of the sums, does not depend on the width.
     """
+    H, W = res.shape
+    extra = max(0, _kb.SYM_MIN_WIDTH - W)
+    if extra:
+        wide = np.empty((H, W + extra), dtype=res.dtype)
+        widen = lambda a: np.pad(a, ((0, 0), (0, extra)), mode="edge")  # noqa: E731
+        if kind.get("xq") is not None:
+            kind["xq"] = widen(kind["xq"])
+        used = _bilateral_sym(widen(xp), wide, r, dy, dx, sw, nthreads, **kind)
+        res[:] = wide[:, :W]
+        return used
     half = (dy > 0) | ((dy == 0) & (dx > 0))
     nh = int(np.count_nonzero(half))
-    H, W = res.shape
     width = max(_kb.SYM_MIN_WIDTH, _SYM_RING_FLOATS // ((r + 1) * nh) - 2 * r)
     ntiles = max(1, W // width)
     tiles = (np.arange(ntiles + 1, dtype=np.intp) * W) // ntiles
-    return _kb.bilateral_lut_sym(xp, res, r, dy[half].astype(np.intc), dx[half].astype(np.intc),
-                                 np.ascontiguousarray(sw[half]), cw, tiles, nthreads,
-                                 min_parallel_work())
+    return _kb.bilateral_sym(xp, res, r, dy[half].astype(np.intc), dx[half].astype(np.intc),
+                             np.ascontiguousarray(sw[half], dtype=np.float32), tiles, nthreads,
+                             min_parallel_work(), **kind)
 
 
 def _real_number(name, value):
@@ -256,39 +269,34 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
         sw = np.exp(ls).astype(np.float32)
         d = np.arange(255 * C + 1, dtype=np.float64)
         cw = np.exp(-d * d * cc).astype(np.float32)
-        if C == 1 and 1 <= r <= _SYM_MAX_RADIUS:
-            # One call: its work units fix the order of the sums.  The kernel
-            # needs rows of SYM_MIN_WIDTH outputs: a narrower image (a Dask
-            # chunk, say) is widened with columns whose outputs are dropped.
-            # Every output reads only its own window, so the kept ones are
-            # what a wider image gives there: the choice of kernel, and so the
-            # order of the sums, does not depend on the width.
-            extra = max(0, _kb.SYM_MIN_WIDTH - W)
-            if extra:
-                wide = np.empty((H, W + extra), dtype=res.dtype)
-                ran_parallel(_bilateral_sym(np.pad(xp[0], ((0, 0), (0, extra)), mode="edge"),
-                                            wide, r, dy, dx, sw, cw, nthreads))
-                res[0] = wide[:, :W]
-            else:
-                ran_parallel(_bilateral_sym(xp[0], res[0], r, dy, dx, sw, cw, nthreads))
+        if C == 1 and 1 <= r <= _kb.SYM_MAX_RADIUS:
+            # One call: its work units fix the order of the sums.
+            ran_parallel(_bilateral_sym(xp[0], res[0], r, dy, dx, sw, nthreads, cw=cw))
         else:
             _by_rows(res, xp, r, doff.size * (C + 1) * 2e-9 / nthreads, nthreads,
                      lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, sw, cw,
                                                        nthreads=nthreads,
                                                        min_work=min_parallel_work()))
     else:
-        xc = planes.astype(compute)
+        xc = planes.astype(compute, copy=False)   # read only
         fill_nan = boundary == "fill" and np.isnan(fill)
         has_nan = bool(np.isnan(xc.min())) or fill_nan
         if has_nan and nan_policy == "raise":
             raise ValueError("image (or the fill value) holds NaN and nan_policy='raise'; use "
                              "nan_policy='omit' to leave NaN neighbours out or 'propagate'")
         xp = _pad_planes(xc, r, boundary, fill)
-        ls = ls.astype(compute)
         omit = has_nan and nan_policy == "omit"
-        _by_rows(res, xp, r, doff.size * (C + 1) * 1e-8 / nthreads, nthreads,
-                 lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, ls, None, cc, omit, nthreads,
-                                                   min_parallel_work()))
+        if compute == np.float32 and C == 1 and 1 <= r <= _kb.SYM_MAX_RADIUS:
+            # Weights 2^(ls2 - d^2 cc2): the log-weights in base 2.  'omit'
+            # reads the neighbours' values from a copy with NaN -> 0.
+            xq = np.where(np.isnan(xp[0]), np.float32(0), xp[0]) if omit else None
+            ran_parallel(_bilateral_sym(xp[0], res[0], r, dy, dx, ls * _LOG2E, nthreads,
+                                        cc2=cc * _LOG2E, xq=xq))
+        else:
+            ls = ls.astype(compute)
+            _by_rows(res, xp, r, doff.size * (C + 1) * 1e-8 / nthreads, nthreads,
+                     lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, ls, None, cc, omit,
+                                                       nthreads, min_parallel_work()))
         if has_nan and nan_policy == "propagate":
             disk = np.zeros((2 * r + 1, 2 * r + 1), dtype=bool)
             disk[dy + r, dx + r] = True
