@@ -84,12 +84,14 @@ BIL_INLINE float imfilt_bil_exp2(float t)
 }
 
 /* Weights of source row ys for the taps whose pairs end in rows >= ylo,
- * over the source columns [x0 + min(0, -dx), x1 + max(0, -dx)). */
+ * over the source columns [x0 + min(0, -dx), x1 + max(0, -dx)), or with
+ * edges only over those outside [x0, x1). */
 BIL_INLINE void imfilt_bil_sym_weights(int kind, int omit, const void *xv, Py_ssize_t Wp,
                                        Py_ssize_t r, Py_ssize_t ys, Py_ssize_t ylo,
-                                       Py_ssize_t x0, Py_ssize_t x1, const int *hdy,
-                                       const int *hdx, const float *hsw, Py_ssize_t nh,
-                                       const float *cw, float cc2, float *ring, Py_ssize_t RW)
+                                       Py_ssize_t x0, Py_ssize_t x1, int edges,
+                                       const int *hdy, const int *hdx, const float *hsw,
+                                       Py_ssize_t nh, const float *cw, float cc2, float *ring,
+                                       Py_ssize_t RW)
 {
     Py_ssize_t t, i;
     float *row = ring + ((ys + r) % (r + 1)) * nh * RW - (x0 - r);
@@ -101,6 +103,10 @@ BIL_INLINE void imfilt_bil_sym_weights(int kind, int omit, const void *xv, Py_ss
         if (ys + dy < ylo) continue;
         xa = dx > 0 ? x0 - dx : x0;     /* x0 + min(0, -dx) */
         xb = dx > 0 ? x1 : x1 - dx;     /* x1 + max(0, -dx) */
+        if (edges) {                    /* only the columns outside [x0, x1) */
+            if (dx > 0) xb = x0;
+            else xa = x1;
+        }
         w = row + t * RW;
         i = xa;
         if (kind == BIL_F32) {
@@ -204,6 +210,67 @@ BIL_INLINE imfilt_v16f imfilt_bil_fma16(imfilt_v16f a, imfilt_v16f b, imfilt_v16
 #endif
 }
 
+typedef int32_t imfilt_v16i __attribute__((vector_size(64)));
+typedef uint32_t imfilt_v16u __attribute__((vector_size(64)));
+
+/* imfilt_bil_exp2 on sixteen lanes: the same operations, so the same bits. */
+BIL_INLINE imfilt_v16f imfilt_bil_exp2_16(imfilt_v16f t)
+{
+    const imfilt_v16f zero = {0};
+    imfilt_v16i keep = t >= -125.0f;
+    imfilt_v16f k, f, p;
+    t = (imfilt_v16f)(((imfilt_v16i)t & keep) | ((imfilt_v16i)(zero - 125.0f) & ~keep));
+    k = t + 12582912.0f;
+    f = t - (k - 12582912.0f);
+    p = imfilt_bil_fma16(zero + 1.3264708686619997e-3f, f, zero + 9.671511128544807e-3f);
+    p = imfilt_bil_fma16(p, f, zero + 5.550733953714371e-2f);
+    p = imfilt_bil_fma16(p, f, zero + 2.4022242426872253e-1f);
+    p = imfilt_bil_fma16(p, f, zero + 6.931470036506653e-1f);
+    p = imfilt_bil_fma16(p, f, zero + 1.0f);
+    return (imfilt_v16f)((imfilt_v16u)p + ((imfilt_v16u)k << 23));
+}
+
+/* The weights of sixteen pairs (centres src[i], neighbours dst[i]): the
+ * values imfilt_bil_sym_weights gives them, bit for bit.  *qf: the
+ * neighbours as floats. */
+BIL_INLINE imfilt_v16f imfilt_bil_w16(int kind, int omit, const void *x, Py_ssize_t src,
+                                      Py_ssize_t dst, imfilt_v16f cf, float s,
+                                      const float *cw, float cc2, imfilt_v16f *qf)
+{
+    const imfilt_v16f zero = {0};
+    imfilt_bil_tof(kind, qf, x, dst);
+    if (kind == BIL_F32) {
+        imfilt_v16f d = *qf - cf, w;
+        w = imfilt_bil_exp2_16(imfilt_bil_fma16(-(d * d), zero + cc2, zero + s));
+        if (omit) w = (imfilt_v16f)((imfilt_v16i)w & (d == d));
+        return w;
+    }
+    {
+        const uint8_t *a = (const uint8_t *)x + dst, *b = (const uint8_t *)x + src;
+#if defined(__AVX512F__)
+        __m512i ia = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)a));
+        __m512i ib = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)b));
+        __m512 g = _mm512_i32gather_ps(_mm512_abs_epi32(_mm512_sub_epi32(ia, ib)), cw, 4);
+        return (imfilt_v16f)_mm512_mul_ps(_mm512_set1_ps(s), g);
+#elif defined(__AVX2__)
+        union { imfilt_v16f v; __m256 h[2]; } u;
+        int k;
+        for (k = 0; k < 2; k++) {
+            __m256i ia = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(a + 8 * k)));
+            __m256i ib = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b + 8 * k)));
+            __m256 g = _mm256_i32gather_ps(cw, _mm256_abs_epi32(_mm256_sub_epi32(ia, ib)), 4);
+            u.h[k] = _mm256_mul_ps(_mm256_set1_ps(s), g);
+        }
+        return u.v;
+#else
+        imfilt_v16f w;
+        int k;
+        for (k = 0; k < 16; k++) w[k] = s * cw[abs((int)a[k] - (int)b[k])];
+        return w;
+#endif
+    }
+}
+
 /* Sixteen lanes: num += w * q (one rounding), den += w (w: floats, q:
  * samples at base[at]). */
 #define BIL_ACC(num, den, wp, base, at)                                              \
@@ -218,8 +285,11 @@ BIL_INLINE imfilt_v16f imfilt_bil_fma16(imfilt_v16f a, imfilt_v16f b, imfilt_v16
 #define BIL_MAX_TAPS ((2 * BIL_MAX_RADIUS + 1) * (2 * BIL_MAX_RADIUS + 1) / 2)
 
 /* Each output: forward sums (from the centre, weight 1) and backward sums
- * (from 0) in two sets of accumulators, tap by tap in step, then added:
- * num = (centre + sum_t fwd_t) + sum_t bwd_t, the same for den. */
+ * (from 0) in two sets of accumulators, then added: num = (centre +
+ * sum_t fwd_t) + sum_t bwd_t, the same for den.  The forward pass of a
+ * block evaluates the weights of its own pairs (in registers, then kept in
+ * the ring for the rows below); the weight pass fills in the rows above the
+ * band and the columns left and right of the tile. */
 BIL_INLINE void imfilt_bil_sym_unit(int kind, int omit, const void *x, const void *xq,
                                     Py_ssize_t Wp, Py_ssize_t r, Py_ssize_t y0, Py_ssize_t y1,
                                     Py_ssize_t x0, Py_ssize_t x1, const int *hdy,
@@ -229,12 +299,12 @@ BIL_INLINE void imfilt_bil_sym_unit(int kind, int omit, const void *x, const voi
 {
     Py_ssize_t ys, xb0, t, last = x1 - BIL_LANES;
     Py_ssize_t qo[BIL_MAX_TAPS];              /* sample offset of tap t */
-    const float *wf[BIL_MAX_TAPS];            /* weights of tap t, forward (row ys) */
+    float *wf[BIL_MAX_TAPS];                  /* weights of tap t, forward (row ys) */
     const float *wb[BIL_MAX_TAPS];            /* and backward (row ys - dy, at x - dx) */
     for (t = 0; t < nh; t++) qo[t] = hdy[t] * Wp + hdx[t];
     for (ys = y0 - r; ys < y1; ys++) {
-        imfilt_bil_sym_weights(kind, omit, x, Wp, r, ys, y0, x0, x1, hdy, hdx, hsw, nh, cw,
-                               cc2, ring, RW);
+        imfilt_bil_sym_weights(kind, omit, x, Wp, r, ys, y0, x0, x1, ys >= y0, hdy, hdx, hsw,
+                               nh, cw, cc2, ring, RW);
         if (ys < y0) continue;
         for (t = 0; t < nh; t++) {
             wf[t] = ring + ((ys + r) % (r + 1)) * nh * RW - (x0 - r) + t * RW;
@@ -242,19 +312,35 @@ BIL_INLINE void imfilt_bil_sym_unit(int kind, int omit, const void *x, const voi
                     - hdx[t];
         }
         for (xb0 = x0;; xb0 += BIL_LANES) {
-            imfilt_v16f n0, n1, d0, d1, m0 = {0}, m1, e0, e1, o0, o1;
+            imfilt_v16f n0, n1, d0, d1, m0 = {0}, m1, e0, e1, o0, o1, c0, c1;
             Py_ssize_t c;
             if (xb0 > last) xb0 = last;
             c = (ys + r) * Wp + r + xb0;
-            imfilt_bil_tof(kind, &n0, x, c);
-            imfilt_bil_tof(kind, &n1, x, c + 16);
+            imfilt_bil_tof(kind, &c0, x, c);
+            imfilt_bil_tof(kind, &c1, x, c + 16);
+            n0 = c0;
+            n1 = c1;
             m1 = e0 = e1 = m0;
             d0 = d1 = m0 + 1.0f;
             for (t = 0; t < nh; t++) {
-                const float *w = wf[t] + xb0, *v = wb[t] + xb0;
-                Py_ssize_t q = c + qo[t], p = c - qo[t];
-                BIL_ACC(n0, d0, w, xq, q)
-                BIL_ACC(n1, d1, w + 16, xq, q + 16)
+                imfilt_v16f w0, w1, q0, q1;
+                Py_ssize_t q = c + qo[t];
+                w0 = imfilt_bil_w16(kind, omit, x, c, q, c0, hsw[t], cw, cc2, &q0);
+                w1 = imfilt_bil_w16(kind, omit, x, c + 16, q + 16, c1, hsw[t], cw, cc2, &q1);
+                memcpy(wf[t] + xb0, &w0, sizeof(w0));
+                memcpy(wf[t] + xb0 + 16, &w1, sizeof(w1));
+                if (omit) {
+                    imfilt_bil_tof(kind, &q0, xq, q);
+                    imfilt_bil_tof(kind, &q1, xq, q + 16);
+                }
+                n0 = imfilt_bil_fma16(w0, q0, n0);
+                d0 += w0;
+                n1 = imfilt_bil_fma16(w1, q1, n1);
+                d1 += w1;
+            }
+            for (t = 0; t < nh; t++) {
+                const float *v = wb[t] + xb0;
+                Py_ssize_t p = c - qo[t];
                 BIL_ACC(m0, e0, v, xq, p)
                 BIL_ACC(m1, e1, v + 16, xq, p + 16)
             }
