@@ -59,100 +59,6 @@
 #define BIL_INLINE static __forceinline
 #endif
 
-/* 2^t for t <= 0 (t below -125, -inf or NaN: 2^-125).  t = n + f with n
- * the nearest integer (by the 1.5 * 2^23 rounding constant, whose bits then
- * hold n) and |f| <= 1/2; 2^f by a degree-5 polynomial (relative error
- * 1.6e-7) with one rounding per step (FMA), scaled by adding n to its
- * exponent.  Branch-free, so loops calling it vectorise. */
-BIL_INLINE float imfilt_bil_exp2(float t)
-{
-    float k, f, p;
-    uint32_t kb, pb;
-    t = t >= -125.0f ? t : -125.0f;
-    k = t + 12582912.0f;
-    f = t - (k - 12582912.0f);
-    p = imfilt_fmaf(1.3264708686619997e-3f, f, 9.671511128544807e-3f);
-    p = imfilt_fmaf(p, f, 5.550733953714371e-2f);
-    p = imfilt_fmaf(p, f, 2.4022242426872253e-1f);
-    p = imfilt_fmaf(p, f, 6.931470036506653e-1f);
-    p = imfilt_fmaf(p, f, 1.0f);
-    memcpy(&kb, &k, sizeof(kb));
-    memcpy(&pb, &p, sizeof(pb));
-    pb += kb << 23;              /* (bits(k) - bits(1.5 * 2^23)) << 23 == n << 23 */
-    memcpy(&p, &pb, sizeof(p));
-    return p;
-}
-
-/* Weights of source row ys for the taps whose pairs end in rows >= ylo,
- * over the source columns [x0 + min(0, -dx), x1 + max(0, -dx)), or with
- * edges only over those outside [x0, x1). */
-BIL_INLINE void imfilt_bil_sym_weights(int kind, int omit, const void *xv, Py_ssize_t Wp,
-                                       Py_ssize_t r, Py_ssize_t ys, Py_ssize_t ylo,
-                                       Py_ssize_t x0, Py_ssize_t x1, int edges,
-                                       const int *hdy, const int *hdx, const float *hsw,
-                                       Py_ssize_t nh, const float *cw, float cc2, float *ring,
-                                       Py_ssize_t RW)
-{
-    Py_ssize_t t, i;
-    float *row = ring + ((ys + r) % (r + 1)) * nh * RW - (x0 - r);
-    for (t = 0; t < nh; t++) {
-        int dy = hdy[t], dx = hdx[t];
-        Py_ssize_t xa, xb;
-        float *restrict w;
-        float s = hsw[t];
-        if (ys + dy < ylo) continue;
-        xa = dx > 0 ? x0 - dx : x0;     /* x0 + min(0, -dx) */
-        xb = dx > 0 ? x1 : x1 - dx;     /* x1 + max(0, -dx) */
-        if (edges) {                    /* only the columns outside [x0, x1) */
-            if (dx > 0) xb = x0;
-            else xa = x1;
-        }
-        w = row + t * RW;
-        i = xa;
-        if (kind == BIL_F32) {
-            const float *restrict src = (const float *)xv + (ys + r) * Wp + r;
-            const float *restrict dst = (const float *)xv + (ys + dy + r) * Wp + r + dx;
-            if (omit) {
-                for (; i < xb; i++) {
-                    float d = dst[i] - src[i];
-                    float v = imfilt_bil_exp2(imfilt_fmaf(-(d * d), cc2, s));
-                    w[i] = d == d ? v : 0.0f;
-                }
-            } else {
-                for (; i < xb; i++) {
-                    float d = dst[i] - src[i];
-                    w[i] = imfilt_bil_exp2(imfilt_fmaf(-(d * d), cc2, s));
-                }
-            }
-            continue;
-        }
-        {
-            const uint8_t *restrict src = (const uint8_t *)xv + (ys + r) * Wp + r;
-            const uint8_t *restrict dst = (const uint8_t *)xv + (ys + dy + r) * Wp + r + dx;
-#if defined(__AVX512F__)
-            /* Compilers tuned for generic x86-64 emulate the table lookup
-             * with one extract and insert per lane; the gather instruction
-             * does 16 lookups at once.  Same product per element, so the
-             * same bits. */
-            for (; i + 16 <= xb; i += 16) {
-                __m512i a = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(dst + i)));
-                __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src + i)));
-                __m512 g = _mm512_i32gather_ps(_mm512_abs_epi32(_mm512_sub_epi32(a, b)), cw, 4);
-                _mm512_storeu_ps(w + i, _mm512_mul_ps(_mm512_set1_ps(s), g));
-            }
-#elif defined(__AVX2__)
-            for (; i + 8 <= xb; i += 8) {
-                __m256i a = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(dst + i)));
-                __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(src + i)));
-                __m256 g = _mm256_i32gather_ps(cw, _mm256_abs_epi32(_mm256_sub_epi32(a, b)), 4);
-                _mm256_storeu_ps(w + i, _mm256_mul_ps(_mm256_set1_ps(s), g));
-            }
-#endif
-            for (; i < xb; i++) w[i] = s * cw[abs((int)dst[i] - (int)src[i])];
-        }
-    }
-}
-
 typedef float imfilt_v16f __attribute__((vector_size(64)));
 /* Sixteen samples as floats: float32 as they are; uint8 by zero extension,
  * then a conversion that is exact for 0..255 (the value does not depend on
@@ -213,40 +119,61 @@ BIL_INLINE imfilt_v16f imfilt_bil_fma16(imfilt_v16f a, imfilt_v16f b, imfilt_v16
 typedef int32_t imfilt_v16i __attribute__((vector_size(64)));
 typedef uint32_t imfilt_v16u __attribute__((vector_size(64)));
 
-/* imfilt_bil_exp2 on sixteen lanes: the same operations, so the same bits. */
+/* 2^t on sixteen lanes, t <= 0 (t below -125, -inf or NaN: 2^-125).
+ * t = n + f with n the nearest integer (ties to even) and |f| <= 1/2; 2^f
+ * by a degree-5 polynomial (relative error 1.6e-7) with one rounding per
+ * step (FMA), times 2^n (exact).  AVX-512 rounds and scales with its own
+ * instructions; other targets take n from the 1.5 * 2^23 rounding
+ * constant, whose bits then hold it, and add n to the exponent field:
+ * the same numbers, bit for bit. */
 BIL_INLINE imfilt_v16f imfilt_bil_exp2_16(imfilt_v16f t)
 {
     const imfilt_v16f zero = {0};
+    imfilt_v16f n, f, p;
+#if defined(__AVX512F__)
+    t = (imfilt_v16f)_mm512_max_ps((__m512)t, _mm512_set1_ps(-125.0f));  /* NaN -> -125 */
+    n = (imfilt_v16f)_mm512_roundscale_ps((__m512)t, _MM_FROUND_TO_NEAREST_INT
+                                                     | _MM_FROUND_NO_EXC);
+    f = t - n;
+#else
     imfilt_v16i keep = t >= -125.0f;
-    imfilt_v16f k, f, p;
     t = (imfilt_v16f)(((imfilt_v16i)t & keep) | ((imfilt_v16i)(zero - 125.0f) & ~keep));
-    k = t + 12582912.0f;
-    f = t - (k - 12582912.0f);
+    n = t + 12582912.0f;              /* 1.5 * 2^23 + round(t) */
+    f = t - (n - 12582912.0f);
+#endif
     p = imfilt_bil_fma16(zero + 1.3264708686619997e-3f, f, zero + 9.671511128544807e-3f);
     p = imfilt_bil_fma16(p, f, zero + 5.550733953714371e-2f);
     p = imfilt_bil_fma16(p, f, zero + 2.4022242426872253e-1f);
     p = imfilt_bil_fma16(p, f, zero + 6.931470036506653e-1f);
     p = imfilt_bil_fma16(p, f, zero + 1.0f);
-    return (imfilt_v16f)((imfilt_v16u)p + ((imfilt_v16u)k << 23));
+#if defined(__AVX512F__)
+    return (imfilt_v16f)_mm512_scalef_ps((__m512)p, (__m512)n);
+#else
+    return (imfilt_v16f)((imfilt_v16u)p + ((imfilt_v16u)n << 23));
+#endif
 }
 
-/* The weights of sixteen pairs (centres src[i], neighbours dst[i]): the
- * values imfilt_bil_sym_weights gives them, bit for bit.  *qf: the
- * neighbours as floats. */
+/* The weights of the sixteen pairs (src + i, dst + i) of plane x (float32:
+ * 2^(s - d^2 * cc2), d = x[dst + i] - x[src + i]; the same numbers for every
+ * caller).  *qf (if not NULL): the neighbours x[dst + i] as floats. */
 BIL_INLINE imfilt_v16f imfilt_bil_w16(int kind, int omit, const void *x, Py_ssize_t src,
-                                      Py_ssize_t dst, imfilt_v16f cf, float s,
-                                      const float *cw, float cc2, imfilt_v16f *qf)
+                                      Py_ssize_t dst, float s, const float *cw, float cc2,
+                                      imfilt_v16f *qf)
 {
     const imfilt_v16f zero = {0};
-    imfilt_bil_tof(kind, qf, x, dst);
     if (kind == BIL_F32) {
-        imfilt_v16f d = *qf - cf, w;
+        imfilt_v16f q, c, d, w;
+        imfilt_bil_tof(kind, &q, x, dst);
+        imfilt_bil_tof(kind, &c, x, src);
+        if (qf) *qf = q;
+        d = q - c;
         w = imfilt_bil_exp2_16(imfilt_bil_fma16(-(d * d), zero + cc2, zero + s));
         if (omit) w = (imfilt_v16f)((imfilt_v16i)w & (d == d));
         return w;
     }
     {
         const uint8_t *a = (const uint8_t *)x + dst, *b = (const uint8_t *)x + src;
+        if (qf) imfilt_bil_tof(kind, qf, x, dst);
 #if defined(__AVX512F__)
         __m512i ia = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)a));
         __m512i ib = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)b));
@@ -265,9 +192,89 @@ BIL_INLINE imfilt_v16f imfilt_bil_w16(int kind, int omit, const void *x, Py_ssiz
 #else
         imfilt_v16f w;
         int k;
+        (void)zero;
         for (k = 0; k < 16; k++) w[k] = s * cw[abs((int)a[k] - (int)b[k])];
         return w;
 #endif
+    }
+}
+
+/* 2^t for one float (for tests): lane 0 of imfilt_bil_exp2_16. */
+static float imfilt_bil_exp2(float t)
+{
+    imfilt_v16f v = {0};
+    v += t;
+    return imfilt_bil_exp2_16(v)[0];
+}
+
+/* Weights of source row ys for the taps whose pairs end in rows >= ylo,
+ * over the source columns [x0 + min(0, -dx), x1 + max(0, -dx)), or with
+ * edges only over those outside [x0, x1). */
+BIL_INLINE void imfilt_bil_sym_weights(int kind, int omit, const void *xv, Py_ssize_t Wp,
+                                       Py_ssize_t r, Py_ssize_t ys, Py_ssize_t ylo,
+                                       Py_ssize_t x0, Py_ssize_t x1, int edges,
+                                       const int *hdy, const int *hdx, const float *hsw,
+                                       Py_ssize_t nh, const float *cw, float cc2, float *ring,
+                                       Py_ssize_t RW)
+{
+    Py_ssize_t t, i;
+    float *row = ring + ((ys + r) % (r + 1)) * nh * RW - (x0 - r);
+    for (t = 0; t < nh; t++) {
+        int dy = hdy[t], dx = hdx[t];
+        Py_ssize_t xa, xb;
+        float *restrict w;
+        float s = hsw[t];
+        if (ys + dy < ylo) continue;
+        xa = dx > 0 ? x0 - dx : x0;     /* x0 + min(0, -dx) */
+        xb = dx > 0 ? x1 : x1 - dx;     /* x1 + max(0, -dx) */
+        if (edges) {                    /* only the columns outside [x0, x1) */
+            if (dx > 0) xb = x0;
+            else xa = x1;
+        }
+        w = row + t * RW;
+        i = xa;
+        if (kind == BIL_F32) {
+            /* sixteen at a time; a range under sixteen wide (an edge) is
+             * widened into the tile, whose weights are the same numbers */
+            Py_ssize_t sa = (ys + r) * Wp + r, da = sa + dy * Wp + dx;
+            if (xb - xa < 16) {
+                if (xb == xa) continue;
+                if (dx > 0) xb = xa + 16;
+                else xa = xb - 16;
+            }
+            for (i = xa;; i += 16) {
+                imfilt_v16f v;
+                if (i > xb - 16) i = xb - 16;
+                v = imfilt_bil_w16(kind, omit, xv, sa + i, da + i, s, cw, cc2, NULL);
+                memcpy(w + i, &v, sizeof(v));
+                if (i == xb - 16) break;
+            }
+            continue;
+        }
+        {
+            const uint8_t *restrict src = (const uint8_t *)xv + (ys + r) * Wp + r;
+            const uint8_t *restrict dst = (const uint8_t *)xv + (ys + dy + r) * Wp + r + dx;
+#if defined(__AVX512F__)
+            /* Compilers tuned for generic x86-64 emulate the table lookup
+             * with one extract and insert per lane; the gather instruction
+             * does 16 lookups at once.  Same product per element, so the
+             * same bits. */
+            for (; i + 16 <= xb; i += 16) {
+                __m512i a = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(dst + i)));
+                __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(src + i)));
+                __m512 g = _mm512_i32gather_ps(_mm512_abs_epi32(_mm512_sub_epi32(a, b)), cw, 4);
+                _mm512_storeu_ps(w + i, _mm512_mul_ps(_mm512_set1_ps(s), g));
+            }
+#elif defined(__AVX2__)
+            for (; i + 8 <= xb; i += 8) {
+                __m256i a = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(dst + i)));
+                __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(src + i)));
+                __m256 g = _mm256_i32gather_ps(cw, _mm256_abs_epi32(_mm256_sub_epi32(a, b)), 4);
+                _mm256_storeu_ps(w + i, _mm256_mul_ps(_mm256_set1_ps(s), g));
+            }
+#endif
+            for (; i < xb; i++) w[i] = s * cw[abs((int)dst[i] - (int)src[i])];
+        }
     }
 }
 
@@ -325,8 +332,8 @@ BIL_INLINE void imfilt_bil_sym_unit(int kind, int omit, const void *x, const voi
             for (t = 0; t < nh; t++) {
                 imfilt_v16f w0, w1, q0, q1;
                 Py_ssize_t q = c + qo[t];
-                w0 = imfilt_bil_w16(kind, omit, x, c, q, c0, hsw[t], cw, cc2, &q0);
-                w1 = imfilt_bil_w16(kind, omit, x, c + 16, q + 16, c1, hsw[t], cw, cc2, &q1);
+                w0 = imfilt_bil_w16(kind, omit, x, c, q, hsw[t], cw, cc2, &q0);
+                w1 = imfilt_bil_w16(kind, omit, x, c + 16, q + 16, hsw[t], cw, cc2, &q1);
                 memcpy(wf[t] + xb0, &w0, sizeof(w0));
                 memcpy(wf[t] + xb0 + 16, &w1, sizeof(w1));
                 if (omit) {
