@@ -280,13 +280,17 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
     else:
         xc = planes.astype(compute, copy=False)   # read only
         fill_nan = boundary == "fill" and np.isnan(fill)
-        has_nan = bool(np.isnan(xc.min())) or fill_nan
+        sym = compute == np.float32 and C == 1 and 1 <= r <= _kb.SYM_MAX_RADIUS
+        # The symmetric kernel propagates NaN by itself (a NaN sample enters
+        # the sums of every window that holds it), so 'propagate' skips the scan.
+        has_nan = not (sym and nan_policy == "propagate") and (bool(np.isnan(xc.min()))
+                                                                or fill_nan)
         if has_nan and nan_policy == "raise":
             raise ValueError("image (or the fill value) holds NaN and nan_policy='raise'; use "
                              "nan_policy='omit' to leave NaN neighbours out or 'propagate'")
         xp = _pad_planes(xc, r, boundary, fill)
         omit = has_nan and nan_policy == "omit"
-        if compute == np.float32 and C == 1 and 1 <= r <= _kb.SYM_MAX_RADIUS:
+        if sym:
             # Weights 2^(ls2 - d^2 cc2): the log-weights in base 2.  'omit'
             # reads the neighbours' values from a copy with NaN -> 0.
             xq = np.where(np.isnan(xp[0]), np.float32(0), xp[0]) if omit else None
