@@ -72,6 +72,16 @@ def _pad_planes(planes, r, boundary, fill):
     return out
 
 
+def _pad_plane(plane, r, boundary, fill, nthreads):
+    """One plane ``(H, W)`` extended as by :func:`_pad_planes`, rows copied in parallel."""
+    H, W = plane.shape
+    out = np.empty((H + 2 * r, W + 2 * r), dtype=plane.dtype)
+    ran_parallel(_kb.pad_plane(np.ascontiguousarray(plane), out, boundary_index(H, r, r, boundary),
+                               boundary_index(W, r, r, boundary), fill, nthreads,
+                               min_parallel_work()))
+    return out
+
+
 #: Floats of weight ring per thread the column tiles aim at (stays in L2).
 _SYM_RING_FLOATS = 1 << 16
 
@@ -265,14 +275,16 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
            and np.isfinite(fill) and float(fill).is_integer() and 0 <= fill <= 255)
     has_nan = False
     if lut:
-        xp = _pad_planes(planes.astype(np.uint8), r, boundary, int(fill))
         sw = np.exp(ls).astype(np.float32)
         d = np.arange(255 * C + 1, dtype=np.float64)
         cw = np.exp(-d * d * cc).astype(np.float32)
         if C == 1 and 1 <= r <= _kb.SYM_MAX_RADIUS:
             # One call: its work units fix the order of the sums.
-            ran_parallel(_bilateral_sym(xp[0], res[0], r, dy, dx, sw, nthreads, cw=cw))
+            xp = _pad_plane(planes[0].astype(np.uint8, copy=False), r, boundary, int(fill),
+                            nthreads)
+            ran_parallel(_bilateral_sym(xp, res[0], r, dy, dx, sw, nthreads, cw=cw))
         else:
+            xp = _pad_planes(planes.astype(np.uint8), r, boundary, int(fill))
             _by_rows(res, xp, r, doff.size * (C + 1) * 2e-9 / nthreads, nthreads,
                      lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, sw, cw,
                                                        nthreads=nthreads,
@@ -288,15 +300,16 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
         if has_nan and nan_policy == "raise":
             raise ValueError("image (or the fill value) holds NaN and nan_policy='raise'; use "
                              "nan_policy='omit' to leave NaN neighbours out or 'propagate'")
-        xp = _pad_planes(xc, r, boundary, fill)
         omit = has_nan and nan_policy == "omit"
         if sym:
             # Weights 2^(ls2 - d^2 cc2): the log-weights in base 2.  'omit'
             # reads the neighbours' values from a copy with NaN -> 0.
-            xq = np.where(np.isnan(xp[0]), np.float32(0), xp[0]) if omit else None
-            ran_parallel(_bilateral_sym(xp[0], res[0], r, dy, dx, ls * _LOG2E, nthreads,
+            xp = _pad_plane(xc[0], r, boundary, fill, nthreads)
+            xq = np.where(np.isnan(xp), np.float32(0), xp) if omit else None
+            ran_parallel(_bilateral_sym(xp, res[0], r, dy, dx, ls * _LOG2E, nthreads,
                                         cc2=cc * _LOG2E, xq=xq))
         else:
+            xp = _pad_planes(xc, r, boundary, fill)
             ls = ls.astype(compute)
             _by_rows(res, xp, r, doff.size * (C + 1) * 1e-8 / nthreads, nthreads,
                      lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, ls, None, cc, omit,

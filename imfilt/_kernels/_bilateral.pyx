@@ -34,7 +34,7 @@ cimport cython.parallel
 from cython.parallel cimport prange, threadid
 from libc.math cimport exp, fabs
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -527,4 +527,39 @@ def bilateral_sym(const sym_t[:, ::1] x not None,       # IN  (H + 2r, W + 2r)
             free(ring)
     if failed[0]:
         raise MemoryError("imfilt: could not allocate the bilateral filter's weight ring")
+    return used
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def pad_plane(const sym_t[:, ::1] src not None,      # IN  (H, W)
+              sym_t[:, ::1] dst not None,            # OUT (H + 2r, W + 2r)
+              const Py_ssize_t[::1] iy not None,     # IN  (H + 2r,) source row, -1: fill
+              const Py_ssize_t[::1] ix not None,     # IN  (W + 2r,) source column, -1: fill
+              double fill, int nthreads, Py_ssize_t min_work):
+    """``dst[y, x] = src[iy[y], ix[x]]`` (``fill`` where an index is -1), rows
+    in parallel: the symmetric kernels' padded plane without a serial copy.
+    Returns the number of threads that ran."""
+    cdef Py_ssize_t H = src.shape[0], W = src.shape[1], Hp = dst.shape[0], Wp = dst.shape[1]
+    cdef Py_ssize_t r = (Wp - W) // 2, y, c, sy
+    cdef sym_t f = <sym_t>fill
+    cdef bint parallel
+    cdef int used = 1
+    if iy.shape[0] != Hp or ix.shape[0] != Wp or Wp - W != 2 * r or H == 0 or W == 0:
+        raise ValueError("imfilt: pad_plane shapes do not match")
+    parallel = use_threads(nthreads, Hp * Wp, min_work)
+    if not parallel:
+        nthreads = 1
+    with nogil:
+        for y in prange(Hp, num_threads=nthreads, schedule="static", use_threads_if=parallel):
+            imfilt_note_team(&used)
+            sy = iy[y]
+            if sy < 0:
+                for c in range(Wp):
+                    dst[y, c] = f
+            else:
+                memcpy(&dst[y, r], &src[sy, 0], W * sizeof(sym_t))
+                for c in range(r):
+                    dst[y, c] = src[sy, ix[c]] if ix[c] >= 0 else f
+                    dst[y, r + W + c] = src[sy, ix[r + W + c]] if ix[r + W + c] >= 0 else f
     return used
