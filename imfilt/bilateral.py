@@ -114,9 +114,19 @@ def _bilateral_sym(xp, res, r, dy, dx, sw, nthreads, **kind):
     width = max(_kb.SYM_MIN_WIDTH, _SYM_RING_FLOATS // ((r + 1) * nh) - 2 * r)
     ntiles = max(1, W // width)
     tiles = (np.arange(ntiles + 1, dtype=np.intp) * W) // ntiles
-    return _kb.bilateral_sym(xp, res, r, dy[half].astype(np.intc), dx[half].astype(np.intc),
-                             np.ascontiguousarray(sw[half], dtype=np.float32), tiles, nthreads,
-                             min_parallel_work(), **kind)
+    args = (r, dy[half].astype(np.intc), dx[half].astype(np.intc),
+            np.ascontiguousarray(sw[half], dtype=np.float32), tiles, nthreads,
+            min_parallel_work())
+    # Bands of rows between which the interpreter handles signals: a band
+    # starts by evaluating the weights of the rows above it, the same numbers
+    # its predecessor evaluated, so the result does not depend on the bands.
+    xq, used = kind.pop("xq", None), 1
+    for _, _, r0, r1 in interruptible_slices(1, H, W * dy.size * 2.5e-10 / nthreads,
+                                             min_rows=4 * nthreads):
+        if xq is not None:
+            kind["xq"] = xq[r0:r1 + 2 * r]
+        used = max(used, _kb.bilateral_sym(xp[r0:r1 + 2 * r], res[r0:r1], *args, **kind))
+    return used
 
 
 def _real_number(name, value):
