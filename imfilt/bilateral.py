@@ -153,9 +153,10 @@ def bilateral(image, diameter, sigma_color, sigma_space, *, boundary="reflect", 
     share one weight per neighbour (OpenCV's rule, not a per-channel loop).
     The window holds the offsets with ``dy^2 + dx^2 <= radius^2``.
     float64 results are the analytic value (C library ``exp``, float64
-    sums); float32 computes ``exp`` with a 2-ulp polynomial and float32
+    sums); float32 computes ``exp`` with a polynomial of 1-2 ulp and float32
     sums; uint8 (and bool) images use exact tables of the spatial weights
-    and of the ``255 * channels + 1`` colour weights.  OpenCV tabulates
+    and of the ``255 * channels + 1`` colour weights.  Grey uint8 and
+    float32 images evaluate the weight of each pair of pixels once, for both.  OpenCV tabulates
     ``exp`` for float32 and rounds uint8 results: imfilt agrees with it
     within 1 grey level (uint8) and about 1e-3 of the image range (float32).
 

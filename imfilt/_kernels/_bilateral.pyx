@@ -9,9 +9,14 @@ as flat offsets ``doff[k] = dy * Wp + dx`` with their spatial log-weights
     w_k = exp(ls[k] - D_k^2 * cc),   cc = 1 / (2 sigma_color^2)
     out[c, y, x] = sum_k w_k x[c, y + dy, x + dx] / sum_k w_k
 
-Loops run offset by offset over whole output rows, so the inner loops are
-contiguous and vectorise.  One entry point, ``bilateral_rows``, runs the
-rows of every path (the planes' dtype selects it):
+Two entry points.  ``bilateral_sym`` takes grey uint8 and float32 planes
+(radius 1..``SYM_MAX_RADIUS``): the weight of a pair of pixels is the same
+from either end, so each is evaluated once and added to both (the kernel is
+``_bilateral_sym.h``; float32 weights are ``2^(ls2 - d^2 cc2)``, the
+log-weights in base 2, by a 16-lane degree-5 polynomial of about 1.3 ulp).
+``bilateral_rows`` runs every other case, offset by offset over whole
+output rows, so the inner loops are contiguous and vectorise (the planes'
+dtype selects the path):
 
 uint8 planes        the colour weight is a table of
                     ``255 * C + 1`` entries, the spatial one a table of
@@ -23,10 +28,12 @@ float planes        float32 planes with a vectorisable exp (Cody-Waite
                     ``omit`` leaves out every neighbour with a NaN channel
                     (weight 0); otherwise NaN propagates through the sums.
 
-Threads take whole output rows (disjoint), and every output value is the
-same sequence of operations for any thread count.  Threads start when the
-weight evaluations ``H * W * nk * C`` reach ``min_work``; the entry point
-returns the thread count it used.
+``bilateral_rows``' threads take whole output rows (disjoint), and every
+output value is the same sequence of operations for any thread count (for
+``bilateral_sym`` see its header).  Threads start when the weight
+evaluations (``H * W * nk * C``) reach ``min_work``; the entry points
+return the thread count they used.  ``pad_plane`` builds the pair kernel's
+padded plane with threads.
 """
 
 cimport cython
@@ -451,6 +458,41 @@ ctypedef fused sym_t:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+def pad_plane(const sym_t[:, ::1] src not None,      # IN  (H, W)
+              sym_t[:, ::1] dst not None,            # OUT (H + 2r, W + 2r)
+              const Py_ssize_t[::1] iy not None,     # IN  (H + 2r,) source row, -1: fill
+              const Py_ssize_t[::1] ix not None,     # IN  (W + 2r,) source column, -1: fill
+              double fill, int nthreads, Py_ssize_t min_work):
+    """``dst[y, x] = src[iy[y], ix[x]]`` (``fill`` where an index is -1), rows
+    in parallel: the symmetric kernels' padded plane without a serial copy.
+    Returns the number of threads that ran."""
+    cdef Py_ssize_t H = src.shape[0], W = src.shape[1], Hp = dst.shape[0], Wp = dst.shape[1]
+    cdef Py_ssize_t r = (Wp - W) // 2, y, c, sy
+    cdef sym_t f = <sym_t>fill
+    cdef bint parallel
+    cdef int used = 1
+    if iy.shape[0] != Hp or ix.shape[0] != Wp or Wp - W != 2 * r or H == 0 or W == 0:
+        raise ValueError("imfilt: pad_plane shapes do not match")
+    parallel = use_threads(nthreads, Hp * Wp, min_work)
+    if not parallel:
+        nthreads = 1
+    with nogil:
+        for y in prange(Hp, num_threads=nthreads, schedule="static", use_threads_if=parallel):
+            imfilt_note_team(&used)
+            sy = iy[y]
+            if sy < 0:
+                for c in range(Wp):
+                    dst[y, c] = f
+            else:
+                memcpy(&dst[y, r], &src[sy, 0], W * sizeof(sym_t))
+                for c in range(r):
+                    dst[y, c] = src[sy, ix[c]] if ix[c] >= 0 else f
+                    dst[y, r + W + c] = src[sy, ix[r + W + c]] if ix[r + W + c] >= 0 else f
+    return used
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
 def bilateral_sym(const sym_t[:, ::1] x not None,       # IN  (H + 2r, W + 2r)
                   float[:, ::1] out not None,           # OUT (H, W)
                   Py_ssize_t r,
@@ -527,39 +569,4 @@ def bilateral_sym(const sym_t[:, ::1] x not None,       # IN  (H + 2r, W + 2r)
             free(ring)
     if failed[0]:
         raise MemoryError("imfilt: could not allocate the bilateral filter's weight ring")
-    return used
-
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
-def pad_plane(const sym_t[:, ::1] src not None,      # IN  (H, W)
-              sym_t[:, ::1] dst not None,            # OUT (H + 2r, W + 2r)
-              const Py_ssize_t[::1] iy not None,     # IN  (H + 2r,) source row, -1: fill
-              const Py_ssize_t[::1] ix not None,     # IN  (W + 2r,) source column, -1: fill
-              double fill, int nthreads, Py_ssize_t min_work):
-    """``dst[y, x] = src[iy[y], ix[x]]`` (``fill`` where an index is -1), rows
-    in parallel: the symmetric kernels' padded plane without a serial copy.
-    Returns the number of threads that ran."""
-    cdef Py_ssize_t H = src.shape[0], W = src.shape[1], Hp = dst.shape[0], Wp = dst.shape[1]
-    cdef Py_ssize_t r = (Wp - W) // 2, y, c, sy
-    cdef sym_t f = <sym_t>fill
-    cdef bint parallel
-    cdef int used = 1
-    if iy.shape[0] != Hp or ix.shape[0] != Wp or Wp - W != 2 * r or H == 0 or W == 0:
-        raise ValueError("imfilt: pad_plane shapes do not match")
-    parallel = use_threads(nthreads, Hp * Wp, min_work)
-    if not parallel:
-        nthreads = 1
-    with nogil:
-        for y in prange(Hp, num_threads=nthreads, schedule="static", use_threads_if=parallel):
-            imfilt_note_team(&used)
-            sy = iy[y]
-            if sy < 0:
-                for c in range(Wp):
-                    dst[y, c] = f
-            else:
-                memcpy(&dst[y, r], &src[sy, 0], W * sizeof(sym_t))
-                for c in range(r):
-                    dst[y, c] = src[sy, ix[c]] if ix[c] >= 0 else f
-                    dst[y, r + W + c] = src[sy, ix[r + W + c]] if ix[r + W + c] >= 0 else f
     return used

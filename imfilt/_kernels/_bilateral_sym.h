@@ -13,17 +13,22 @@
  * Weights: uint8 planes take sw_o * cw[|d|] (cw: a table of the colour
  * weights); float32 planes take 2^(ls2_o - d^2 * cc2), with the spatial and
  * colour log-weights given in base 2 (ls2 = ls * log2(e), cc2 = cc *
- * log2(e)), from imfilt_bil_exp2 (about 1.3 ulp).  For nan_policy='omit'
- * the float32 kernel gives a pair with a NaN end weight 0 and reads the
- * neighbours' values from xq, the plane with its NaNs replaced by 0 (so a
- * left-out neighbour adds exactly 0); centres come from x, so a NaN centre
- * gives NaN.  Without omit, xq is x.
+ * log2(e)), from imfilt_bil_exp2_16 (about 1.3 ulp).  Every weight comes
+ * from one function, imfilt_bil_w16, so a pair has the same bits whichever
+ * pass evaluates it.  For nan_policy='omit' the float32 kernel gives a
+ * pair with a NaN end weight 0 and reads the neighbours' values from xq,
+ * the plane with its NaNs replaced by 0 (so a left-out neighbour adds
+ * exactly 0); centres come from x, so a NaN centre gives NaN.  Without
+ * omit, xq is x, and a NaN sample enters the sums of every window holding
+ * it (a NaN result), which is nan_policy='propagate'.
  *
  * Work is cut into units of BIL_BAND rows by one column tile (both fixed by
  * the image and the radius, not by the thread count).  A unit first
  * evaluates the weights of the r rows above it that reach into it, then
- * its own rows, so every output is the same sequence of operations for any
- * thread count.  The sums of an output run in a fixed order: the centre
+ * its own rows (a block's forward pass evaluates the weights of its pairs
+ * and keeps them in the ring; the columns beside the tile are filled in
+ * first), so every output is the same sequence of operations for any
+ * thread count, tiling or band of rows.  The sums of an output run in a fixed order: the centre
  * (weight 1) and the forward pairs in tap order into one sum, the backward
  * pairs in tap order into another, then their total; each product w * v is
  * added with one rounding (FMA).  Pixels go in blocks of BIL_LANES whose
