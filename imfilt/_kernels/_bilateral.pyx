@@ -530,6 +530,15 @@ def bilateral_sym(const sym_t[:, ::1] x not None,       # IN  (H + 2r, W + 2r)
         raise ValueError("imfilt: the symmetric bilateral kernel takes radii 1..SYM_MAX_RADIUS")
     if x.shape[0] != H + 2 * r or Wp != W + 2 * r or hdx.shape[0] != nh or hsw.shape[0] != nh:
         raise ValueError("imfilt: bilateral_sym shapes do not match")
+    # The kernel reads a row's own (dy == 0) taps backward late in a block,
+    # after the forward pass stored them: it needs them first in tap order.
+    nz = 0
+    for k in range(nh):
+        if hdy[k] < 0 or (k and hdy[k] < hdy[k - 1]) or (hdy[k] == 0 and hdx[k] <= 0):
+            raise ValueError("imfilt: bilateral_sym taps must be the half window by rows")
+        nz += hdy[k] == 0
+    if 2 * nz - 1 >= nh:
+        raise ValueError("imfilt: bilateral_sym needs more taps below the row than in it")
     if sym_t is cython.uchar:
         if cw is None or cw.shape[0] < 256:
             raise ValueError("imfilt: uint8 planes need the 256 colour weights")

@@ -28,11 +28,14 @@
  * its own rows (a block's forward pass evaluates the weights of its pairs
  * and keeps them in the ring; the columns beside the tile are filled in
  * first), so every output is the same sequence of operations for any
- * thread count, tiling or band of rows.  The sums of an output run in a fixed order: the centre
- * (weight 1) and the forward pairs in tap order into one sum, the backward
- * pairs in tap order into another, then their total; each product w * v is
- * added with one rounding (FMA).  Pixels go in blocks of BIL_LANES whose
- * last block overlaps its predecessor instead of a scalar tail.
+ * thread count, tiling or band of rows.  The sums of an output run in a
+ * fixed order: the centre (weight 1) and the forward pairs in tap order
+ * into one sum, the backward pairs in reverse tap order into another (the
+ * two interleaved), then their total; each product w * v is added with one
+ * rounding (FMA).  Pixels go in blocks of BIL_LANES whose last block
+ * overlaps its predecessor instead of a scalar tail.  Taps come by rows
+ * (dy = 0 first): a block reads its row's own weights backward only after
+ * the forward pass stored them.
  *
  * x: padded plane (pixel (y, x) at x[(y + r) * Wp + x + r], -r <= y < H + r,
  * -r <= x < W + r); hdy/hdx/hsw: the nh half-window taps and their spatial
@@ -298,7 +301,7 @@ BIL_INLINE void imfilt_bil_sym_weights(int kind, int omit, const void *xv, Py_ss
 
 /* Each output: forward sums (from the centre, weight 1) and backward sums
  * (from 0) in two sets of accumulators, then added: num = (centre +
- * sum_t fwd_t) + sum_t bwd_t, the same for den.  The forward pass of a
+ * sum_t fwd_t) + sum_t bwd_(nh-1-t), the same for den.  The forward pass of a
  * block evaluates the weights of its own pairs (in registers, then kept in
  * the ring for the rows below); the weight pass fills in the rows above the
  * band and the columns left and right of the tile. */
@@ -349,12 +352,14 @@ BIL_INLINE void imfilt_bil_sym_unit(int kind, int omit, const void *x, const voi
                 d0 += w0;
                 n1 = imfilt_bil_fma16(w1, q1, n1);
                 d1 += w1;
-            }
-            for (t = 0; t < nh; t++) {
-                const float *v = wb[t] + xb0;
-                Py_ssize_t p = c - qo[t];
-                BIL_ACC(m0, e0, v, xq, p)
-                BIL_ACC(m1, e1, v + 16, xq, p + 16)
+                {   /* a backward pair, last tap first: loads beside the
+                     * forward pass's arithmetic, and the row's own taps
+                     * (first in tap order) read long after their stores */
+                    const float *v = wb[nh - 1 - t] + xb0;
+                    Py_ssize_t p = c - qo[nh - 1 - t];
+                    BIL_ACC(m0, e0, v, xq, p)
+                    BIL_ACC(m1, e1, v + 16, xq, p + 16)
+                }
             }
             o0 = (n0 + m0) / (d0 + e0);
             o1 = (n1 + m1) / (d1 + e1);
