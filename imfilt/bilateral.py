@@ -32,6 +32,8 @@ __all__ = ["bilateral"]
 
 _NAN_POLICIES = ("propagate", "omit", "raise")
 
+_LOG2E = 1.4426950408889634     # log2(e): exp(v) = 2^(v log2(e))
+
 
 def bilateral_radius(diameter, sigma_space):
     """Window radius: ``max(1, diameter // 2)``, or from ``sigma_space`` when ``diameter <= 0``."""
@@ -70,30 +72,61 @@ def _pad_planes(planes, r, boundary, fill):
     return out
 
 
-#: Largest radius of the symmetric grey uint8 path: its weight ring holds
-#: (r + 1) rows of the half window's ~1.6 r^2 taps per column tile.
-_SYM_MAX_RADIUS = 8
+def _pad_plane(plane, r, boundary, fill, nthreads):
+    """One plane ``(H, W)`` extended as by :func:`_pad_planes`, rows copied in parallel."""
+    H, W = plane.shape
+    out = np.empty((H + 2 * r, W + 2 * r), dtype=plane.dtype)
+    ran_parallel(_kb.pad_plane(np.ascontiguousarray(plane), out, boundary_index(H, r, r, boundary),
+                               boundary_index(W, r, r, boundary), fill, nthreads,
+                               min_parallel_work()))
+    return out
+
 
 #: Floats of weight ring per thread the column tiles aim at (stays in L2).
 _SYM_RING_FLOATS = 1 << 16
 
 
-def _bilateral_sym(xp, res, r, dy, dx, sw, cw, nthreads):
-    """Grey uint8 planes: each pair's weight evaluated once (``_bilateral_sym.h``).
+def _bilateral_sym(xp, res, r, dy, dx, sw, nthreads, **kind):
+    """Grey uint8 or float32 plane: each pair's weight evaluated once (``_bilateral_sym.h``).
 
+    ``sw``: the window's spatial weights (uint8, with ``cw=``) or base-2
+    log-weights (float32, with ``cc2=`` and, for nan_policy='omit', ``xq=``).
     The half window is ``dy > 0`` or ``dy == 0, dx > 0``; column tiles are
     sized from the image width and the radius only, so the result does not
-    depend on the thread count.
+    depend on the thread count.  The kernel needs rows of ``SYM_MIN_WIDTH``
+    outputs: a narrower image (a Dask chunk, say) is widened with columns
+    whose outputs are dropped.  Every output reads only its own window, so
+    the kept ones are what a wider image gives there: the choice of kernel,
+    and so the order of the sums, does not depend on the width.
     """
+    H, W = res.shape
+    extra = max(0, _kb.SYM_MIN_WIDTH - W)
+    if extra:
+        wide = np.empty((H, W + extra), dtype=res.dtype)
+        widen = lambda a: np.pad(a, ((0, 0), (0, extra)), mode="edge")  # noqa: E731
+        if kind.get("xq") is not None:
+            kind["xq"] = widen(kind["xq"])
+        used = _bilateral_sym(widen(xp), wide, r, dy, dx, sw, nthreads, **kind)
+        res[:] = wide[:, :W]
+        return used
     half = (dy > 0) | ((dy == 0) & (dx > 0))
     nh = int(np.count_nonzero(half))
-    H, W = res.shape
     width = max(_kb.SYM_MIN_WIDTH, _SYM_RING_FLOATS // ((r + 1) * nh) - 2 * r)
     ntiles = max(1, W // width)
     tiles = (np.arange(ntiles + 1, dtype=np.intp) * W) // ntiles
-    return _kb.bilateral_lut_sym(xp, res, r, dy[half].astype(np.intc), dx[half].astype(np.intc),
-                                 np.ascontiguousarray(sw[half]), cw, tiles, nthreads,
-                                 min_parallel_work())
+    args = (r, dy[half].astype(np.intc), dx[half].astype(np.intc),
+            np.ascontiguousarray(sw[half], dtype=np.float32), tiles, nthreads,
+            min_parallel_work())
+    # Bands of rows between which the interpreter handles signals: a band
+    # starts by evaluating the weights of the rows above it, the same numbers
+    # its predecessor evaluated, so the result does not depend on the bands.
+    xq, used = kind.pop("xq", None), 1
+    for _, _, r0, r1 in interruptible_slices(1, H, W * dy.size * 2.5e-10 / nthreads,
+                                             min_rows=4 * nthreads):
+        if xq is not None:
+            kind["xq"] = xq[r0:r1 + 2 * r]
+        used = max(used, _kb.bilateral_sym(xp[r0:r1 + 2 * r], res[r0:r1], *args, **kind))
+    return used
 
 
 def _real_number(name, value):
@@ -120,9 +153,10 @@ def bilateral(image, diameter, sigma_color, sigma_space, *, boundary="reflect", 
     share one weight per neighbour (OpenCV's rule, not a per-channel loop).
     The window holds the offsets with ``dy^2 + dx^2 <= radius^2``.
     float64 results are the analytic value (C library ``exp``, float64
-    sums); float32 computes ``exp`` with a 2-ulp polynomial and float32
+    sums); float32 computes ``exp`` with a polynomial of 1-2 ulp and float32
     sums; uint8 (and bool) images use exact tables of the spatial weights
-    and of the ``255 * channels + 1`` colour weights.  OpenCV tabulates
+    and of the ``255 * channels + 1`` colour weights.  Grey uint8 and
+    float32 images evaluate the weight of each pair of pixels once, for both.  OpenCV tabulates
     ``exp`` for float32 and rounds uint8 results: imfilt agrees with it
     within 1 grey level (uint8) and about 1e-3 of the image range (float32).
 
@@ -252,43 +286,45 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
            and np.isfinite(fill) and float(fill).is_integer() and 0 <= fill <= 255)
     has_nan = False
     if lut:
-        xp = _pad_planes(planes.astype(np.uint8), r, boundary, int(fill))
         sw = np.exp(ls).astype(np.float32)
         d = np.arange(255 * C + 1, dtype=np.float64)
         cw = np.exp(-d * d * cc).astype(np.float32)
-        if C == 1 and 1 <= r <= _SYM_MAX_RADIUS:
-            # One call: its work units fix the order of the sums.  The kernel
-            # needs rows of SYM_MIN_WIDTH outputs: a narrower image (a Dask
-            # chunk, say) is widened with columns whose outputs are dropped.
-            # Every output reads only its own window, so the kept ones are
-            # what a wider image gives there: the choice of kernel, and so the
-            # order of the sums, does not depend on the width.
-            extra = max(0, _kb.SYM_MIN_WIDTH - W)
-            if extra:
-                wide = np.empty((H, W + extra), dtype=res.dtype)
-                ran_parallel(_bilateral_sym(np.pad(xp[0], ((0, 0), (0, extra)), mode="edge"),
-                                            wide, r, dy, dx, sw, cw, nthreads))
-                res[0] = wide[:, :W]
-            else:
-                ran_parallel(_bilateral_sym(xp[0], res[0], r, dy, dx, sw, cw, nthreads))
+        if C == 1 and 1 <= r <= _kb.SYM_MAX_RADIUS:
+            # One call: its work units fix the order of the sums.
+            xp = _pad_plane(planes[0].astype(np.uint8, copy=False), r, boundary, int(fill),
+                            nthreads)
+            ran_parallel(_bilateral_sym(xp, res[0], r, dy, dx, sw, nthreads, cw=cw))
         else:
+            xp = _pad_planes(planes.astype(np.uint8), r, boundary, int(fill))
             _by_rows(res, xp, r, doff.size * (C + 1) * 2e-9 / nthreads, nthreads,
                      lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, sw, cw,
                                                        nthreads=nthreads,
                                                        min_work=min_parallel_work()))
     else:
-        xc = planes.astype(compute)
+        xc = planes.astype(compute, copy=False)   # read only
         fill_nan = boundary == "fill" and np.isnan(fill)
-        has_nan = bool(np.isnan(xc.min())) or fill_nan
+        sym = compute == np.float32 and C == 1 and 1 <= r <= _kb.SYM_MAX_RADIUS
+        # The symmetric kernel propagates NaN by itself (a NaN sample enters
+        # the sums of every window that holds it), so 'propagate' skips the scan.
+        has_nan = not (sym and nan_policy == "propagate") and (bool(np.isnan(xc.min()))
+                                                                or fill_nan)
         if has_nan and nan_policy == "raise":
             raise ValueError("image (or the fill value) holds NaN and nan_policy='raise'; use "
                              "nan_policy='omit' to leave NaN neighbours out or 'propagate'")
-        xp = _pad_planes(xc, r, boundary, fill)
-        ls = ls.astype(compute)
         omit = has_nan and nan_policy == "omit"
-        _by_rows(res, xp, r, doff.size * (C + 1) * 1e-8 / nthreads, nthreads,
-                 lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, ls, None, cc, omit, nthreads,
-                                                   min_parallel_work()))
+        if sym:
+            # Weights 2^(ls2 - d^2 cc2): the log-weights in base 2.  'omit'
+            # reads the neighbours' values from a copy with NaN -> 0.
+            xp = _pad_plane(xc[0], r, boundary, fill, nthreads)
+            xq = np.where(np.isnan(xp), np.float32(0), xp) if omit else None
+            ran_parallel(_bilateral_sym(xp, res[0], r, dy, dx, ls * _LOG2E, nthreads,
+                                        cc2=cc * _LOG2E, xq=xq))
+        else:
+            xp = _pad_planes(xc, r, boundary, fill)
+            ls = ls.astype(compute)
+            _by_rows(res, xp, r, doff.size * (C + 1) * 1e-8 / nthreads, nthreads,
+                     lambda xb, ob: _kb.bilateral_rows(xb, ob, r, doff, ls, None, cc, omit,
+                                                       nthreads, min_parallel_work()))
         if has_nan and nan_policy == "propagate":
             disk = np.zeros((2 * r + 1, 2 * r + 1), dtype=bool)
             disk[dy + r, dx + r] = True

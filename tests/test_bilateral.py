@@ -106,6 +106,76 @@ def test_uint8_grey_row_bands_and_column_tiles(boundary):
         assert got.tobytes() == again.tobytes()
 
 
+@pytest.mark.parametrize("boundary", ["reflect", "symm", "edge", "wrap", "fill"])
+def test_float32_grey_pairs_bands_and_tiles(boundary):
+    # Grey float32 images evaluate each pair's weight once (2^x by a
+    # polynomial): float32 accuracy against the analytic definition across
+    # band and tile edges and every radius of the kernel (1..8, and 9 on the
+    # row kernel), and the same bits for any thread count.
+    rng = np.random.default_rng(12)
+    x = (rng.random((150, 230)) * 4 - 1).astype(np.float32)
+    x[40:90, 60:160] = 0.5
+    span = float(x.max() - x.min())
+    for diameter, sc, ss in [(3, 0.2, 1.0), (5, 0.5, 2.0), (9, 0.3, 5.0), (13, 1.0, 3.0),
+                             (17, 0.6, 6.0), (19, 0.4, 4.0)]:
+        got = imfilt.bilateral(x, diameter, sc, ss, boundary=boundary, fillvalue=2.5,
+                               workers=1)
+        assert got.dtype == np.float32
+        ref = reference(x, diameter, sc, ss, boundary, 2.5)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5 * span)
+        again = imfilt.bilateral(x, diameter, sc, ss, boundary=boundary, fillvalue=2.5,
+                                 workers=3)
+        assert got.tobytes() == again.tobytes()
+
+
+def test_float32_grey_exp2():
+    from imfilt._kernels import _bilateral as kb
+    t = np.concatenate([-np.linspace(0, 130, 20001), [-0.0, -1e-30, -1e30, -np.inf, np.nan]])
+    got = np.array([kb.exp2_neg(v) for v in t.astype(np.float32)], dtype=np.float64)
+    want = np.exp2(np.maximum(np.nan_to_num(t.astype(np.float32).astype(np.float64),
+                                            nan=-125.0), -125.0))
+    np.testing.assert_allclose(got, want, rtol=2.5e-7, atol=0)
+
+
+def test_float32_grey_narrow_images_are_columns_of_wide_ones():
+    # The pair kernel needs rows of SYM_MIN_WIDTH outputs; narrower images
+    # are widened, so they keep its order of the sums.
+    rng = np.random.default_rng(13)
+    x = rng.random((37, 45)).astype(np.float32)
+    x[3, 0] = np.nan
+    zeros = np.zeros((37, 40), np.float32)
+    for policy in ("propagate", "omit"):
+        for width in (1, 2, 5, 31, 32, 33):
+            part = x[:, :width]
+            wide = imfilt.bilateral(np.concatenate([part, zeros], axis=1), 7, 0.3, 2.0,
+                                    boundary="fill", fillvalue=0, nan_policy=policy)
+            narrow = imfilt.bilateral(part, 7, 0.3, 2.0, boundary="fill", fillvalue=0,
+                                      nan_policy=policy)
+            np.testing.assert_array_equal(narrow, wide[:, :width])
+
+
+@pytest.mark.parametrize("boundary", ["reflect", "fill"])
+def test_float32_grey_nan_policies(boundary):
+    rng = np.random.default_rng(14)
+    x = (rng.random((40, 70)) * 50).astype(np.float32)
+    x[rng.random(x.shape) < 0.03] = np.nan
+    x[5, 5] = np.nan
+    omit = imfilt.bilateral(x, 7, 20, 2, boundary=boundary, fillvalue=np.nan,
+                            nan_policy="omit")
+    ref = reference(x, 7, 20, 2, boundary, np.nan, omit=True)
+    np.testing.assert_array_equal(np.isnan(omit), np.isnan(ref))
+    np.testing.assert_allclose(omit, ref, rtol=0, atol=1e-5 * 50)
+    assert np.isnan(omit[5, 5]) and not np.isnan(omit[5, 6])
+    prop = imfilt.bilateral(x, 7, 20, 2, boundary=boundary, fillvalue=np.nan)
+    ref_p = reference(x, 7, 20, 2, boundary, np.nan)
+    np.testing.assert_array_equal(np.isnan(prop), np.isnan(ref_p))
+    np.testing.assert_allclose(prop, ref_p, rtol=0, atol=1e-5 * 50)
+    clean = np.where(np.isnan(x), 1.0, x).astype(np.float32)
+    a = imfilt.bilateral(clean, 7, 20, 2, nan_policy="omit", workers=1)
+    b = imfilt.bilateral(clean, 7, 20, 2, nan_policy="propagate", workers=2)
+    assert a.tobytes() == b.tobytes()       # no NaN: the policies give the same bits
+
+
 @pytest.mark.parametrize("diameter,sigma_color,sigma_space", CASES[:4])
 def test_float32_against_reference_and_opencv(diameter, sigma_color, sigma_space):
     rng = np.random.default_rng(2)

@@ -149,6 +149,20 @@ def test_bilateral_uint8_grey_narrow_chunks(boundary):
             imfilt.bilateral(x, 5, 30.0, 3.0, boundary="fill", fillvalue=0), wide[:, :width])
 
 
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_bilateral_float32_grey_narrow_chunks(boundary):
+    # Grey float32 images take the symmetric-pair kernel too, chunks narrower
+    # than its minimum row included; NaN chunks and NaN-free ones alike.
+    rng = np.random.default_rng(8)
+    grey = rng.random((41, 53)).astype(np.float32)
+    grey[20, 7] = np.nan
+    for chunks, args in [((11, 9), (4, 0.3, 6.0)), ((7, 4), (8, 0.8, 1.5)),
+                         ((20, 53), (0, 0.1, 3.0)), ((1, 3), (3, 0.3, 2.0))]:
+        for policy in ("propagate", "omit"):
+            _check("bilateral", grey, chunks, *args, boundary=boundary, fillvalue=0.5,
+                   nan_policy=policy)
+
+
 @pytest.mark.parametrize("name", ["gaussian", "median", "maximum_filter", "opening",
                                   "bilateral", "unsharp_mask"])
 def test_nan_and_float32_big_endian(name):

@@ -264,6 +264,7 @@ def _slicing_cases():
         "erosion": lambda: imfilt.erosion(vol, (3, 9, 5)),
         "dilation-footprint": lambda: imfilt.dilation(x, footprint=np.eye(5, dtype=bool)),
         "bilateral": lambda: imfilt.bilateral(u8, 9, 20, 5),
+        "bilateral-float32": lambda: imfilt.bilateral(x.astype(np.float32), 9, 0.3, 5),
         "bilateral-colour": lambda: imfilt.bilateral(rgb, 7, 30, 3, channel_axis=-1),
         "sobel": lambda: np.stack(imfilt.gradient(x, "sobel")),
         "canny": lambda: imfilt.canny(x, 2.0),

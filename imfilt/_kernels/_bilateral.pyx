@@ -9,9 +9,14 @@ as flat offsets ``doff[k] = dy * Wp + dx`` with their spatial log-weights
     w_k = exp(ls[k] - D_k^2 * cc),   cc = 1 / (2 sigma_color^2)
     out[c, y, x] = sum_k w_k x[c, y + dy, x + dx] / sum_k w_k
 
-Loops run offset by offset over whole output rows, so the inner loops are
-contiguous and vectorise.  One entry point, ``bilateral_rows``, runs the
-rows of every path (the planes' dtype selects it):
+Two entry points.  ``bilateral_sym`` takes grey uint8 and float32 planes
+(radius 1..``SYM_MAX_RADIUS``): the weight of a pair of pixels is the same
+from either end, so each is evaluated once and added to both (the kernel is
+``_bilateral_sym.h``; float32 weights are ``2^(ls2 - d^2 cc2)``, the
+log-weights in base 2, by a 16-lane degree-5 polynomial of about 1.3 ulp).
+``bilateral_rows`` runs every other case, offset by offset over whole
+output rows, so the inner loops are contiguous and vectorise (the planes'
+dtype selects the path):
 
 uint8 planes        the colour weight is a table of
                     ``255 * C + 1`` entries, the spatial one a table of
@@ -23,10 +28,12 @@ float planes        float32 planes with a vectorisable exp (Cody-Waite
                     ``omit`` leaves out every neighbour with a NaN channel
                     (weight 0); otherwise NaN propagates through the sums.
 
-Threads take whole output rows (disjoint), and every output value is the
-same sequence of operations for any thread count.  Threads start when the
-weight evaluations ``H * W * nk * C`` reach ``min_work``; the entry point
-returns the thread count it used.
+``bilateral_rows``' threads take whole output rows (disjoint), and every
+output value is the same sequence of operations for any thread count (for
+``bilateral_sym`` see its header).  Threads start when the weight
+evaluations (``H * W * nk * C``) reach ``min_work``; the entry points
+return the thread count they used.  ``pad_plane`` builds the pair kernel's
+padded plane with threads.
 """
 
 cimport cython
@@ -34,7 +41,7 @@ cimport cython.parallel
 from cython.parallel cimport prange, threadid
 from libc.math cimport exp, fabs
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -423,39 +430,123 @@ cdef extern from "_bilateral_sym.h" nogil:
                                 const int *hdy, const int *hdx, const float *hsw,
                                 Py_ssize_t nh, const float *cw, float *ring, Py_ssize_t RW,
                                 float *out, Py_ssize_t ostride)
+    void imfilt_bil_sym_f32_unit(const float *x, const float *xq, int omit, Py_ssize_t Wp,
+                                 Py_ssize_t r, Py_ssize_t y0, Py_ssize_t y1, Py_ssize_t x0,
+                                 Py_ssize_t x1, const int *hdy, const int *hdx,
+                                 const float *hls2, Py_ssize_t nh, float cc2, float *ring,
+                                 Py_ssize_t RW, float *out, Py_ssize_t ostride)
+    float imfilt_bil_exp2(float t)
     int BIL_BAND
     int BIL_LANES
+    int BIL_MAX_RADIUS
 
-#: Narrowest column tile (and image) of the symmetric uint8 path.
+#: Narrowest column tile (and image) of the symmetric grey path.
 SYM_MIN_WIDTH = BIL_LANES
+#: Largest radius of the symmetric grey path (its ring of weight rows).
+SYM_MAX_RADIUS = BIL_MAX_RADIUS
+
+
+def exp2_neg(float t):
+    """The float32 ``2**t`` (t <= 0) of the symmetric float32 path (for tests)."""
+    return imfilt_bil_exp2(t)
+
+
+ctypedef fused sym_t:
+    unsigned char
+    float
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def bilateral_lut_sym(const unsigned char[:, ::1] x not None,  # IN  (H + 2r, W + 2r)
-                      float[:, ::1] out not None,              # OUT (H, W)
-                      Py_ssize_t r,
-                      const int[::1] hdy not None,             # IN  (nh,) half window
-                      const int[::1] hdx not None,
-                      const float[::1] hsw not None,           # IN  (nh,) spatial weights
-                      const float[::1] cw not None,            # IN  (256,) colour weights
-                      const Py_ssize_t[::1] tiles not None,    # IN  column tile edges
-                      int nthreads, Py_ssize_t min_work):
-    """Grey uint8 bilateral filter, each weight evaluated once (see _bilateral_sym.h).
+def pad_plane(const sym_t[:, ::1] src not None,      # IN  (H, W)
+              sym_t[:, ::1] dst not None,            # OUT (H + 2r, W + 2r)
+              const Py_ssize_t[::1] iy not None,     # IN  (H + 2r,) source row, -1: fill
+              const Py_ssize_t[::1] ix not None,     # IN  (W + 2r,) source column, -1: fill
+              double fill, int nthreads, Py_ssize_t min_work):
+    """``dst[y, x] = src[iy[y], ix[x]]`` (``fill`` where an index is -1), rows
+    in parallel: the symmetric kernels' padded plane without a serial copy.
+    Returns the number of threads that ran."""
+    cdef Py_ssize_t H = src.shape[0], W = src.shape[1], Hp = dst.shape[0], Wp = dst.shape[1]
+    cdef Py_ssize_t r = (Wp - W) // 2, y, c, sy
+    cdef sym_t f = <sym_t>fill
+    cdef bint parallel
+    cdef int used = 1
+    if iy.shape[0] != Hp or ix.shape[0] != Wp or Wp - W != 2 * r or H == 0 or W == 0:
+        raise ValueError("imfilt: pad_plane shapes do not match")
+    parallel = use_threads(nthreads, Hp * Wp, min_work)
+    if not parallel:
+        nthreads = 1
+    with nogil:
+        for y in prange(Hp, num_threads=nthreads, schedule="static", use_threads_if=parallel):
+            imfilt_note_team(&used)
+            sy = iy[y]
+            if sy < 0:
+                for c in range(Wp):
+                    dst[y, c] = f
+            else:
+                memcpy(&dst[y, r], &src[sy, 0], W * sizeof(sym_t))
+                for c in range(r):
+                    dst[y, c] = src[sy, ix[c]] if ix[c] >= 0 else f
+                    dst[y, r + W + c] = src[sy, ix[r + W + c]] if ix[r + W + c] >= 0 else f
+    return used
 
-    ``tiles`` holds the column edges ``0 = t0 < t1 < ... = W`` of tiles at
-    least ``SYM_MIN_WIDTH`` wide; work units are ``BIL_BAND`` rows by one
-    tile.  Returns the number of threads that ran.
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def bilateral_sym(const sym_t[:, ::1] x not None,       # IN  (H + 2r, W + 2r)
+                  float[:, ::1] out not None,           # OUT (H, W)
+                  Py_ssize_t r,
+                  const int[::1] hdy not None,          # IN  (nh,) half window
+                  const int[::1] hdx not None,
+                  const float[::1] hsw not None,        # IN  (nh,) sw (uint8) or ls2 (float32)
+                  const Py_ssize_t[::1] tiles not None,  # IN  column tile edges
+                  int nthreads, Py_ssize_t min_work,
+                  const float[::1] cw=None,             # IN  (256,) colour weights (uint8)
+                  double cc2=0.0,                       # IN  colour log-weight scale (float32)
+                  const sym_t[:, ::1] xq=None):         # IN  values, NaN -> 0 (float32 omit)
+    """Grey bilateral filter, each pair's weight evaluated once (see _bilateral_sym.h).
+
+    uint8 planes take the spatial weights ``hsw`` and the colour weights
+    ``cw``; float32 planes take base-2 spatial log-weights ``hsw`` and
+    ``cc2``, and with ``xq`` (``x`` with NaN replaced by 0) leave NaN
+    neighbours out (nan_policy='omit').  ``tiles`` holds the column edges
+    ``0 = t0 < t1 < ... = W`` of tiles at least ``SYM_MIN_WIDTH`` wide; work
+    units are ``BIL_BAND`` rows by one tile.  Returns the number of threads
+    that ran.
     """
     cdef Py_ssize_t Wp = x.shape[1], H = out.shape[0], W = out.shape[1], nh = hdy.shape[0]
     cdef Py_ssize_t ntiles = tiles.shape[0] - 1, nbands, nunits, u, b, tl, RW = 0, k
     cdef float *ring
+    cdef const float *cwp = NULL
+    cdef const sym_t *xqp = NULL
     cdef bint parallel
     cdef int failed[1]
     cdef int used = 1
+    cdef int omit = xq is not None
     failed[0] = 0
     if H == 0 or W == 0:
         return 1
+    if not 1 <= r <= BIL_MAX_RADIUS:
+        raise ValueError("imfilt: the symmetric bilateral kernel takes radii 1..SYM_MAX_RADIUS")
+    if x.shape[0] != H + 2 * r or Wp != W + 2 * r or hdx.shape[0] != nh or hsw.shape[0] != nh:
+        raise ValueError("imfilt: bilateral_sym shapes do not match")
+    # The kernel reads a row's own (dy == 0) taps backward late in a block,
+    # after the forward pass stored them: it needs them first in tap order.
+    nz = 0
+    for k in range(nh):
+        if hdy[k] < 0 or (k and hdy[k] < hdy[k - 1]) or (hdy[k] == 0 and hdx[k] <= 0):
+            raise ValueError("imfilt: bilateral_sym taps must be the half window by rows")
+        nz += hdy[k] == 0
+    if 2 * nz - 1 >= nh:
+        raise ValueError("imfilt: bilateral_sym needs more taps below the row than in it")
+    if sym_t is cython.uchar:
+        if cw is None or cw.shape[0] < 256:
+            raise ValueError("imfilt: uint8 planes need the 256 colour weights")
+        cwp = &cw[0]
+    elif omit:
+        if xq.shape[0] != x.shape[0] or xq.shape[1] != Wp:
+            raise ValueError("imfilt: xq must have the shape of x")
+        xqp = &xq[0, 0]
     for k in range(ntiles):
         if tiles[k + 1] - tiles[k] < BIL_LANES:
             raise ValueError("imfilt: bilateral tiles must be at least SYM_MIN_WIDTH wide")
@@ -474,10 +565,16 @@ def bilateral_lut_sym(const unsigned char[:, ::1] x not None,  # IN  (H + 2r, W 
                 imfilt_note_team(&used)
                 b = u // ntiles
                 tl = u % ntiles
-                imfilt_bil_sym_u8_unit(&x[0, 0], Wp, r, b * BIL_BAND,
-                                       min(H, (b + 1) * BIL_BAND), tiles[tl], tiles[tl + 1],
-                                       &hdy[0], &hdx[0], &hsw[0], nh, &cw[0], ring, RW,
-                                       &out[0, 0], W)
+                if sym_t is cython.uchar:
+                    imfilt_bil_sym_u8_unit(&x[0, 0], Wp, r, b * BIL_BAND,
+                                           min(H, (b + 1) * BIL_BAND), tiles[tl],
+                                           tiles[tl + 1], &hdy[0], &hdx[0], &hsw[0], nh,
+                                           cwp, ring, RW, &out[0, 0], W)
+                else:
+                    imfilt_bil_sym_f32_unit(&x[0, 0], xqp, omit, Wp, r, b * BIL_BAND,
+                                            min(H, (b + 1) * BIL_BAND), tiles[tl],
+                                            tiles[tl + 1], &hdy[0], &hdx[0], &hsw[0], nh,
+                                            <float>cc2, ring, RW, &out[0, 0], W)
             free(ring)
     if failed[0]:
         raise MemoryError("imfilt: could not allocate the bilateral filter's weight ring")
