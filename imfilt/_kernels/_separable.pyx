@@ -23,6 +23,7 @@ from libc.string cimport memcpy
 
 from imfilt._kernels._common cimport (imfilt_note_team, imfilt_openmp_compiled, imin, real_t,
                                       use_threads)
+from imfilt._kernels._saturate cimport SATURATE_SMALL_CODES, saturate_small
 
 
 def _openmp_compiled():
@@ -271,7 +272,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                  real_t[:, ::1] scratch not None,
                  Py_ssize_t[:, ::1] pointers not None,
                  Py_ssize_t min_parallel_work=0,
-                 const unsigned char[:, :, ::1] x8=None):
+                 const unsigned char[:, :, ::1] x8=None,
+                 char[:, :, ::1] out8=None, int code=1):
     """Fused separable 2-D correlation of each image ``x[b]`` (rows, cols).
 
     ``w1`` runs along the rows (axis 2), ``w0`` along the columns (axis 1).
@@ -283,7 +285,13 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     axis-1 pass on the once-padded image (padded rows hold ``fill``, whose
     row-filtered value is used for the column pass).
 
-    scratch : (nthreads, (k0 + 2) * W + k1 - 1 + W)                 # SCRATCH
+    With ``out8`` (the raw bytes of a (B, H, W) integer array of type
+    ``code`` <= SATURATE_SMALL_CODES, ``_cast.CODES``) each output row goes
+    through a per-thread cache-resident row and is stored cast by
+    ``_saturate.pxd``'s rule (``out`` is then unused): the values of the
+    float result cast afterwards, without the float array.
+
+    scratch : (nthreads, (k0 + 2) * W + k1 - 1 + W), + 2 * W with out8   # SCRATCH
     pointers : (nthreads, 2 * (k0 + 1) + k1)                        # SCRATCH
 
     Returns the number of threads that ran (1 when serial).
@@ -291,8 +299,11 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2]
     cdef Py_ssize_t k0 = w0.shape[0], k1 = w1.shape[0], P1 = idx1.shape[0]
     cdef const unsigned char *x8p = NULL
+    cdef char *o8p = NULL
+    cdef Py_ssize_t isz = 1 << (code // 2)
+    cdef real_t *tmp
     cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, q, t, s, tid, slot
-    cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 1, fho = (k0 + 1) * W + P1
+    cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 1, fho
     cdef Py_ssize_t c0, cw, CW, nstrips
     cdef const real_t *xp
     cdef const real_t *wp0 = &w0[0]
@@ -309,9 +320,15 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef const real_t **vrows
     cdef bint parallel
     cdef int used = 1
+    if out8 is not None:
+        if not 0 <= code <= SATURATE_SMALL_CODES or out8.shape[2] % isz:
+            raise ValueError("correlate_2d: out8 needs an 8- or 16-bit code")
+        B, H, W = out8.shape[0], out8.shape[1], out8.shape[2] // isz
+    fho = (k0 + 1) * W + P1
     if B == 0 or H == 0 or W == 0:
         return 1
-    if (slen < fho + W or P1 != W + k1 - 1 or pointers.shape[1] < 2 * R + k1
+    if (slen < fho + W + (2 * W if out8 is not None else 0) or P1 != W + k1 - 1
+            or pointers.shape[1] < 2 * R + k1
             or scratch.shape[0] < nthreads or pointers.shape[0] < nthreads
             or idx0.shape[0] != H + k0 - 1):
         raise ValueError("correlate_2d: scratch buffers too small")
@@ -319,6 +336,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     xp = &x[0, 0, 0]
     if x8 is not None:
         x8p = &x8[0, 0, 0]
+    if out8 is not None:
+        o8p = &out8[0, 0, 0]
     # The row-filtered value of an all-fill row, computed once by the same
     # arithmetic as every other row (thread 0's scratch, before the region).
     fh = sp + fho     # W entries after the ring and the line, in every thread's scratch
@@ -361,6 +380,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             ring = sp + tid * slen
             line = ring + R * W
             fh = line + P1
+            tmp = fh + W      # two output rows of a strip before their cast (out8)
             hrows = <const real_t **>(pp + tid * pointers.shape[1])
             slots = hrows + k1
             vrows = slots + R
@@ -403,11 +423,20 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                     # Rows q - 1 and q together (k0 + 1 ring rows), oldest
                     # first: padded rows q - 1 .. p, the slot after p's.
                     _ring_order(slots, vrows, R, slot + 1, R)
-                    _line2(&out[b, q - 1, c0], &out[b, q, c0], cw, vrows, wp0, k0, sym0)
+                    if o8p != NULL:
+                        _line2(tmp, tmp + CW, cw, vrows, wp0, k0, sym0)
+                        saturate_small(tmp, &out8[b, q - 1, 0] + c0 * isz, code, 0, cw)
+                        saturate_small(tmp + CW, &out8[b, q, 0] + c0 * isz, code, 0, cw)
+                    else:
+                        _line2(&out[b, q - 1, c0], &out[b, q, c0], cw, vrows, wp0, k0, sym0)
                 elif q == i1 - 1:
                     # Padded rows q .. p.
                     _ring_order(slots, vrows, R, slot + 2, k0)
-                    _line(&out[b, q, c0], cw, vrows, wp0, k0, sym0)
+                    if o8p != NULL:
+                        _line(tmp, cw, vrows, wp0, k0, sym0)
+                        saturate_small(tmp, &out8[b, q, 0] + c0 * isz, code, 0, cw)
+                    else:
+                        _line(&out[b, q, c0], cw, vrows, wp0, k0, sym0)
     return used
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, at
@@ -769,7 +798,8 @@ def box_2d(const real_t[:, :, ::1] x not None,
            Py_ssize_t[:, ::1] pointers not None,
            Py_ssize_t min_parallel_work=0,
            const unsigned char[:, :, ::1] x8=None,
-           Py_ssize_t phase0=0, Py_ssize_t phase1=0):
+           Py_ssize_t phase0=0, Py_ssize_t phase1=0,
+           char[:, :, ::1] out8=None, int code=1):
     """Fused 2-D box of each image ``x[b]``: the row pass into a ring, then columns.
 
     Equal, bit for bit, to ``filter_axis`` boxes along axis 2 then along
@@ -786,14 +816,25 @@ def box_2d(const real_t[:, :, ::1] x not None,
     single passes, which recompute such windows one by one); ``threads`` is
     the number of threads that ran (1 when serial).
 
+    With ``out8`` (the raw bytes of a (B, H, W) integer array of type
+    ``code`` <= SATURATE_SMALL_CODES, ``_cast.CODES``) the output rows go
+    through per-thread cache-resident rows and are stored cast by
+    ``_saturate.pxd``'s rule (``out`` is then unused): the values of the
+    float result cast afterwards, without the float array.  When ``ok`` is
+    False the caller must redo ``out8`` as well.
+
     With S = min(W, 2 * BOX_BAND) (``S = box_strip(W)``):
-    scratch : (nthreads, (k0 + BOX_G) * S + W + 2 * BOX_G * BOX_BAND + W + k1 - 1)   # SCRATCH
+    scratch : (nthreads, (k0 + BOX_G) * S + W + 2 * BOX_G * BOX_BAND + W + k1 - 1),
+              + BOX_G * S with out8                                   # SCRATCH
     acc : (nthreads, S + BOX_G * (2 * BOX_BAND + k1 - 1)) float64    # SCRATCH
     pointers : (nthreads, 2 * (k0 + BOX_G) + 5 * BOX_G)                # SCRATCH
     """
     cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2], P1 = idx1.shape[0]
-    cdef Py_ssize_t R = k0 + BOX_G, S = box_strip(W)
+    cdef Py_ssize_t R, S, tmpo
     cdef const unsigned char *x8p = NULL
+    cdef char *o8p = NULL
+    cdef Py_ssize_t isz = 1 << (code // 2)
+    cdef real_t *tmp
     cdef Py_ssize_t nbands, nstrips, nitems, item, b, i0, i1, i, p, np_, q, t, s, tid
     cdef Py_ssize_t c0, c1, cw, firstc
     cdef Py_ssize_t slen = scratch.shape[1], alen = acc.shape[1]
@@ -820,9 +861,16 @@ def box_2d(const real_t[:, :, ::1] x not None,
     cdef int bad = 0, g, cnt, m
     cdef bint parallel
     cdef int used = 1
+    if out8 is not None:
+        if not 0 <= code <= SATURATE_SMALL_CODES or out8.shape[2] % isz:
+            raise ValueError("box_2d: out8 needs an 8- or 16-bit code")
+        B, H, W = out8.shape[0], out8.shape[1], out8.shape[2] // isz
+    R = k0 + BOX_G
+    S = box_strip(W)
+    tmpo = R * S + 2 * W + 2 * BOX_G * BOX_BAND + k1 - 1
     if B == 0 or H == 0 or W == 0:
         return True, 1
-    if (slen < R * S + 2 * W + 2 * BOX_G * BOX_BAND + k1 - 1 or P1 != W + k1 - 1
+    if (slen < tmpo + (BOX_G * S if out8 is not None else 0) or P1 != W + k1 - 1
             or alen < S + BOX_G * (2 * BOX_BAND + k1 - 1)
             or pointers.shape[1] < 2 * R + 5 * BOX_G or scratch.shape[0] < nthreads
             or acc.shape[0] < nthreads or pointers.shape[0] < nthreads or idx0.shape[0] != H + k0 - 1):
@@ -831,6 +879,8 @@ def box_2d(const real_t[:, :, ::1] x not None,
     xp = &x[0, 0, 0]
     if x8 is not None:
         x8p = &x8[0, 0, 0]
+    if out8 is not None:
+        o8p = &out8[0, 0, 0]
     # The row-box of an all-fill row (same arithmetic as every row), in every
     # thread's scratch; thread 0's spare line is the padded fill row.
     fh = sp + R * S
@@ -855,6 +905,7 @@ def box_2d(const real_t[:, :, ::1] x not None,
             ring = sp + tid * slen
             fh = ring + R * S
             tout = fh + W
+            tmp = ring + tmpo                                 # output rows before their cast
             slots = <const real_t **>&pointers[tid, 0]       # R row pointers
             slot_buf = <real_t **>&pointers[tid, R]          # R ring buffers
             grows = <const void **>&pointers[tid, 2 * R]     # a group's image rows
@@ -907,17 +958,28 @@ def box_2d(const real_t[:, :, ::1] x not None,
                     bad += 1
                 p = p + g
                 if q == 0 and k0 <= p:
-                    _box_rows(slots, k0, a, &out[b, i0, c0], cw, inv0)
+                    if o8p != NULL:
+                        _box_rows(slots, k0, a, tmp, cw, inv0)
+                        saturate_small(tmp, &out8[b, i0, 0] + c0 * isz, code, 0, cw)
+                    else:
+                        _box_rows(slots, k0, a, &out[b, i0, c0], cw, inv0)
                     q = 1
                 while q > 0 and q < i1 - i0 and q + k0 <= p:
                     m = 0
                     while m < BOX_G and q < i1 - i0 and q + k0 <= p:
                         adds[m] = slots[(q + k0 - 1) % R]
                         subs[m] = slots[(q - 1) % R]
-                        couts[m] = &out[b, i0 + q, c0]
+                        if o8p != NULL:
+                            couts[m] = tmp + m * S
+                        else:
+                            couts[m] = &out[b, i0 + q, c0]
                         m = m + 1
                         q = q + 1
                     _box_cols(a, adds, subs, couts, m, cw, inv0)
+                    if o8p != NULL:
+                        for t in range(m):
+                            saturate_small(tmp + t * S, &out8[b, i0 + q - m + t, 0] + c0 * isz,
+                                           code, 0, cw)
             for i in range(cw):
                 if not isfinite(a[i]):
                     bad += 1
