@@ -16,7 +16,9 @@ Passes run from the last axis to the first; when the last two axes are
 both filtered they run through the fused 2-D kernel (one sweep through
 cache); other axes run as single passes.
 Box (moving-average) passes use running sums in float64: O(1) per output
-whatever the window length.  The sums restart every 256 outputs along the
+whatever the window length.  For uint8 images (float32 compute, an integer
+fill) those sums are exact, so the fused 2-D box forms them as integer row
+sums and float64 column running sums instead (``_k.box_u8``, same values).  The sums restart every 256 outputs along the
 axis in every code path, at multiples of 256 of the global position
 ``i + phase`` (a box ``Pass`` carries the ``phase``: the global index of
 its first output, 0 for a whole image), so an output does not depend on
@@ -227,8 +229,41 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
                  4 * k0 * nt, 1, call)
 
 
+def _u8_exact(src, p0, p1, boundary, fill, real):
+    """The integer fill of a box that ``_k.box_u8`` computes exactly, else None."""
+    if (src.dtype != np.uint8 or real != _F32 or p1.length > _k.U8_BOX_MAX1
+            or p0.length > _k.U8_BOX_MAX0):
+        return None
+    if boundary != "fill":
+        return 0
+    return int(fill) if fill in range(256) else None
+
+
+def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
+    """``_fused_box`` of a uint8 image by exact sums (``_k.box_u8``, same values)."""
+    B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
+    nt = max(1, nthreads)
+    S = _k.u8_strip(W)
+    seg = np.empty((nt, S + k1 - 1), dtype=np.uint8)
+    s16 = np.empty((nt, S), dtype=np.uint16)
+    ring = np.empty((nt, (k0 + 2) * S), dtype=np.float32)
+    acc = np.empty((nt, S), dtype=np.float64)
+
+    def call(x, x8, out, idx, r0):
+        out, out8, code = _store(out, _F32)
+        return ran_parallel(_k.box_u8(x8, out, idx, idx1, p1.before, k0, k1, fill8, nt,
+                                      seg, s16, ring, acc, min_parallel_work(), out8, code))
+    # Pieces of whole BOX_BAND row bands, one per thread at least.
+    _fused_bands(src, dst, B, H, W, idx0, k0, _F32, _SECONDS_PER_BOX, nt, _BOX_BAND * nt,
+                 _BOX_BAND, call)
+    return True
+
+
 def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     """Box passes ``p1`` (last axis) then ``p0`` in one sweep; False if it must be redone."""
+    fill8 = _u8_exact(src, p0, p1, boundary, fill, real)
+    if fill8 is not None:
+        return _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads)
     B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
     nt = max(1, nthreads)
     g, S = _k.BOX_GROUP, _k.box_strip(W)

@@ -111,3 +111,33 @@ def test_nan_policy_omit_with_integer_output(rng):
     for func, arg in ((gaussian, 1.0), (box, 3)):
         ref = cast_output(func(x, arg, nan_policy="omit"), np.uint8)
         np.testing.assert_array_equal(func(x, arg, nan_policy="omit", dtype=np.uint8), ref)
+
+
+# --------------------------------------------------------------------------
+# the exact uint8 box (integer row sums): equal to the float64 running sums
+
+
+def _running_sums(monkeypatch):
+    """Send every box through the general float64 running-sum kernel."""
+    from imfilt import _separable
+    monkeypatch.setattr(_separable, "_u8_exact", lambda *args: None)
+
+
+@pytest.mark.parametrize("size", [2, 3, 4, (5, 2), (2, 31), 15, (64, 257), (258, 3), (1025, 2)])
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_uint8_box_exact_path_equals_running_sums(size, boundary, rng, monkeypatch):
+    cases = []
+    for shape in [(1, 1), (2, 3), (5, 70), (70, 5), (2, 37, 41), (300, 530)]:
+        x = rng.integers(0, 256, shape, dtype=np.uint8)
+        x[..., ::2] = np.where(x[..., ::2] > 127, 255, 0)      # extremes
+        for fill in ([0, 255, 7, 3.5, -1.0] if boundary == "fill" else [0]):
+            for dt in (None, np.uint8, np.int16):
+                for w in (1, 2):
+                    kw = dict(boundary=boundary, fillvalue=fill, dtype=dt, workers=w,
+                              axes=(-2, -1))
+                    cases.append((x, kw, box(x, size, **kw)))
+    _running_sums(monkeypatch)
+    for x, kw, got in cases:
+        ref = box(x, size, **kw)
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got, ref, err_msg=str(kw))

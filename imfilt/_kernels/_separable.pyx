@@ -14,6 +14,12 @@ Work is split over disjoint output (lines, bands of rows, column chunks)
 handed to threads dynamically; every output element is computed by the same
 sequence of floating-point operations whoever computes it, so results are
 bit-identical for any thread count.  The arithmetic lives in ``_sepline.h``.
+
+The fused 2-D kernels can store their result cast to an 8- or 16-bit
+integer type (``out8``): each output row is cast by ``_saturate.pxd``'s rule
+while it is in cache, so no float result array is written.  ``box_u8`` is
+the fused box of uint8 images by exact integer row sums, equal to
+``box_2d`` bit for bit.
 """
 
 cimport cython
@@ -984,3 +990,185 @@ def box_2d(const real_t[:, :, ::1] x not None,
                 if not isfinite(a[i]):
                     bad += 1
     return bad == 0, used
+
+
+# Exact box of uint8 images (float32 compute).  With uint8 samples (and an
+# integer fill in 0..255) every sum of ``box_2d`` is exact in float64: a row
+# sum is an integer below 2**53, so a row output is ``(float)(S * inv1)``
+# for the integer window sum S; every such float32 is a multiple of
+# 2**-(24 + ceil(log2 k1)), so the column sums of k0 of them (at most
+# 255 * k0, ``U8_BOX_MAX0``) and their differences are exact too.  The sums
+# may then be formed in any order with the same values: here integer
+# window sums along the rows (16-bit, no transposes), float64 running sums
+# down the columns.  Equal, bit for bit, to ``box_2d``.
+
+#: Largest row / column box ``box_u8`` takes (16-bit row sums; exact column sums).
+U8_BOX_MAX1 = 257
+U8_BOX_MAX0 = 1024
+#: Output rows per work item (at least 8 * k0) and strip width of ``box_u8``.
+DEF U8_BAND = 256
+DEF U8_STRIP = 512
+
+
+cpdef Py_ssize_t u8_strip(Py_ssize_t W) noexcept nogil:
+    """Width of the column strips of ``box_u8`` for rows of ``W``."""
+    return W if W < U8_STRIP else U8_STRIP
+
+
+cdef inline void _u8_rowbox(const unsigned char *src, Py_ssize_t W, const Py_ssize_t *idx,
+                            Py_ssize_t before, unsigned char fill8, Py_ssize_t k, double inv,
+                            Py_ssize_t c0, Py_ssize_t cw, unsigned char *seg,
+                            unsigned short *s16, float *r) noexcept nogil:
+    """``r[u] = (float)(S * inv)`` for u < cw, S the integer sum of padded
+    positions ``c0 + u .. c0 + u + k - 1`` of the row ``src`` (padded by
+    ``idx``/``before``, ``fill8`` where ``idx < 0``)."""
+    cdef Py_ssize_t u, t, s, n = cw + k - 1
+    cdef Py_ssize_t a = before - c0, e = before + W - c0
+    a = 0 if a < 0 else (n if a > n else a)
+    e = a if e < a else (n if e > n else e)
+    for u in range(a):
+        s = idx[c0 + u]
+        seg[u] = src[s] if s >= 0 else fill8
+    if e > a:
+        memcpy(seg + a, src + (c0 + a - before), e - a)
+    for u in range(e, n):
+        s = idx[c0 + u]
+        seg[u] = src[s] if s >= 0 else fill8
+    if k == 2:
+        for u in range(cw):
+            r[u] = <float>(<double>(seg[u] + seg[u + 1]) * inv)
+        return
+    if k == 3:
+        for u in range(cw):
+            r[u] = <float>(<double>(seg[u] + seg[u + 1] + seg[u + 2]) * inv)
+        return
+    for u in range(cw):
+        s16[u] = <unsigned short>(seg[u] + seg[u + 1])
+    for t in range(2, k - 1):
+        for u in range(cw):
+            s16[u] = <unsigned short>(s16[u] + seg[u + t])
+    for u in range(cw):
+        r[u] = <float>(<double>(s16[u] + seg[u + k - 1]) * inv)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def box_u8(const unsigned char[:, :, ::1] x8 not None,
+           float[:, :, ::1] out not None,
+           const Py_ssize_t[::1] idx0 not None,
+           const Py_ssize_t[::1] idx1 not None,
+           Py_ssize_t before1,
+           Py_ssize_t k0, Py_ssize_t k1,
+           int fill8,
+           int nthreads,
+           unsigned char[:, ::1] seg not None,
+           unsigned short[:, ::1] s16 not None,
+           float[:, ::1] ring not None,
+           double[:, ::1] acc not None,
+           Py_ssize_t min_parallel_work=0,
+           char[:, :, ::1] out8=None, int code=1):
+    """Fused 2-D box of each uint8 image ``x8[b]`` into ``out`` (float32), or
+    stored cast into ``out8`` (as ``box_2d``): equal to ``box_2d`` bit for
+    bit for ``k1 <= U8_BOX_MAX1``, ``k0 <= U8_BOX_MAX0`` and an integer fill
+    ``fill8`` in 0..255 (see above).
+
+    Work items are bands of U8_BAND output rows (at least 8 * k0) by strips
+    of S = ``u8_strip(W)`` columns; an item row-boxes its padded rows into a
+    ring of k0 + 1 strip rows and runs the column sums through it.
+
+    seg : (nthreads, S + k1 - 1)      s16 : (nthreads, S)           # SCRATCH
+    ring : (nthreads, (k0 + 2) * S)   acc : (nthreads, S)           # SCRATCH
+
+    Returns the number of threads that ran (1 when serial).
+    """
+    cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2]
+    cdef Py_ssize_t R = k0 + 1, S, band, nbands, nstrips, nitems, item, b, t, i0, i1
+    cdef Py_ssize_t c0, cw, p, q, s, u, tid
+    cdef Py_ssize_t isz = 1 << (code // 2)
+    cdef const unsigned char *x8p
+    cdef const Py_ssize_t *ip0 = &idx0[0]
+    cdef const Py_ssize_t *ip1 = &idx1[0]
+    cdef char *o8p = NULL
+    cdef float *rg
+    cdef float *tmp
+    cdef float *dst
+    cdef const float *add
+    cdef const float *sub
+    cdef double *a
+    cdef double inv0 = 1.0 / k0, inv1 = 1.0 / k1
+    cdef float rfill = <float>(<double>(k1 * fill8) * inv1)
+    cdef bint parallel
+    cdef int used = 1
+    if out8 is not None:
+        if not 0 <= code <= SATURATE_SMALL_CODES or out8.shape[2] % isz:
+            raise ValueError("box_u8: out8 needs an 8- or 16-bit code")
+        B, H, W = out8.shape[0], out8.shape[1], out8.shape[2] // isz
+    if B == 0 or H == 0 or W == 0:
+        return 1
+    S = u8_strip(W)
+    if (not 2 <= k1 <= U8_BOX_MAX1 or not 1 <= k0 <= U8_BOX_MAX0 or not 0 <= fill8 <= 255
+            or idx0.shape[0] != H + k0 - 1 or idx1.shape[0] != W + k1 - 1
+            or seg.shape[1] < S + k1 - 1 or s16.shape[1] < S or ring.shape[1] < (R + 1) * S
+            or acc.shape[1] < S or seg.shape[0] < nthreads or s16.shape[0] < nthreads
+            or ring.shape[0] < nthreads or acc.shape[0] < nthreads):
+        raise ValueError("box_u8: bad sizes or scratch buffers too small")
+    _check_planes(None, x8, B, H, W, "box_u8")
+    x8p = &x8[0, 0, 0]
+    if out8 is not None:
+        o8p = &out8[0, 0, 0]
+    band = U8_BAND if U8_BAND >= 8 * k0 else 8 * k0
+    nbands = (H + band - 1) // band
+    nstrips = (W + S - 1) // S
+    nitems = B * nbands * nstrips
+    parallel = nitems > 1 and use_threads(nthreads, B * H * W * 4, min_parallel_work)
+    with nogil:
+        for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
+                           chunksize=1, use_threads_if=parallel):
+            imfilt_note_team(&used)
+            tid = threadid()
+            rg = &ring[tid, 0]
+            tmp = rg + R * S
+            a = &acc[tid, 0]
+            b = item // (nbands * nstrips)
+            t = item - b * nbands * nstrips
+            i0 = (t // nstrips) * band
+            i1 = i0 + band
+            if i1 > H:
+                i1 = H
+            c0 = (t % nstrips) * S
+            cw = W - c0
+            if cw > S:
+                cw = S
+            # Padded rows i0 + p enter the ring at slot p % R; output row
+            # i0 + q needs padded rows q .. q + k0 - 1.
+            for p in range(i1 - i0 + k0 - 1):
+                s = ip0[i0 + p]
+                if s >= 0:
+                    _u8_rowbox(x8p + (b * H + s) * W, W, ip1, before1, <unsigned char>fill8, k1,
+                               inv1, c0, cw, &seg[tid, 0], &s16[tid, 0], rg + (p % R) * S)
+                else:
+                    for u in range(cw):
+                        rg[(p % R) * S + u] = rfill
+                if p < k0 - 1:
+                    continue
+                q = p - k0 + 1
+                dst = tmp if o8p != NULL else &out[b, i0 + q, c0]
+                if q == 0:
+                    for u in range(cw):
+                        a[u] = 0.0
+                    for s in range(k0):
+                        add = rg + s * S
+                        for u in range(cw):
+                            a[u] = a[u] + add[u]
+                    for u in range(cw):
+                        dst[u] = <float>(a[u] * inv0)
+                else:
+                    add = rg + (p % R) * S
+                    sub = rg + ((p - k0) % R) * S
+                    for u in range(cw):
+                        a[u] = a[u] + (<double>add[u] - <double>sub[u])
+                        dst[u] = <float>(a[u] * inv0)
+                if o8p != NULL:
+                    saturate_small(tmp, &out8[b, i0 + q, 0] + c0 * isz, code, 0, cw)
+    return used
