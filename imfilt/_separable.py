@@ -16,15 +16,16 @@ Passes run from the last axis to the first; when the last two axes are
 both filtered they run through the fused 2-D kernel (one sweep through
 cache); other axes run as single passes.
 Box (moving-average) passes use running sums in float64: O(1) per output
-whatever the window length.  For uint8 images (float32 compute, an integer
-fill) those sums are exact, so the fused 2-D box forms them as integer row
-sums and float64 column running sums instead (``_k.box_u8``, same values).  The sums restart every 256 outputs along the
+whatever the window length.  The sums restart every 256 outputs along the
 axis in every code path, at multiples of 256 of the global position
 ``i + phase`` (a box ``Pass`` carries the ``phase``: the global index of
 its first output, 0 for a whole image), so an output does not depend on
 the layout, on fusion, on the thread count or on where a chunk of a larger
 image starts; from where a band's sum meets NaN/inf to the band's end the
-outputs are recomputed window by window.
+outputs are recomputed window by window.  For uint8 images (float32
+compute, an integer fill) every one of those sums is exact, so the fused
+2-D box forms them as integer row sums and float64 column running sums
+instead (``_k.box_u8``): the same values, wherever the sums restart.
 
 Arrays reach the kernels C-contiguous in the compute dtype (float32 or
 float64; uint8 is read directly by the fused kernels); the caller chooses
@@ -246,13 +247,15 @@ def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
     S = _k.u8_strip(W)
     seg = np.empty((nt, S + k1 - 1), dtype=np.uint8)
     s16 = np.empty((nt, S), dtype=np.uint16)
-    ring = np.empty((nt, (k0 + 2) * S), dtype=np.float32)
+    ring = np.empty((nt, (k0 + 2 * _k.BOX_GROUP) * S), dtype=np.float32)
     acc = np.empty((nt, S), dtype=np.float64)
+    pointers = np.empty((nt, k0 + 4 * _k.BOX_GROUP), dtype=np.intp)
 
     def call(x, x8, out, idx, r0):
         out, out8, code = _store(out, _F32)
         return ran_parallel(_k.box_u8(x8, out, idx, idx1, p1.before, k0, k1, fill8, nt,
-                                      seg, s16, ring, acc, min_parallel_work(), out8, code))
+                                      seg, s16, ring, acc, pointers, min_parallel_work(),
+                                      out8, code))
     # Pieces of whole BOX_BAND row bands, one per thread at least.
     _fused_bands(src, dst, B, H, W, idx0, k0, _F32, _SECONDS_PER_BOX, nt, _BOX_BAND * nt,
                  _BOX_BAND, call)

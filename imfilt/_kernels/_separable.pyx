@@ -263,6 +263,15 @@ cdef int _check_planes(x, x8, Py_ssize_t B, Py_ssize_t H, Py_ssize_t W, str name
     return 0
 
 
+cdef tuple _cast_shape(const char[:, :, ::1] out8, int code, str name):
+    """``(B, H, W)`` of the integer array of type ``code`` (``_cast.CODES``)
+    whose raw bytes are ``out8``, for a fused kernel that stores cast."""
+    cdef Py_ssize_t isz = 1 << (code // 2)
+    if not 0 <= code <= SATURATE_SMALL_CODES or out8.shape[2] % isz:
+        raise ValueError(f"{name}: out8 needs an 8- or 16-bit code")
+    return out8.shape[0], out8.shape[1], out8.shape[2] // isz
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def correlate_2d(const real_t[:, :, ::1] x not None,
@@ -327,9 +336,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef bint parallel
     cdef int used = 1
     if out8 is not None:
-        if not 0 <= code <= SATURATE_SMALL_CODES or out8.shape[2] % isz:
-            raise ValueError("correlate_2d: out8 needs an 8- or 16-bit code")
-        B, H, W = out8.shape[0], out8.shape[1], out8.shape[2] // isz
+        B, H, W = _cast_shape(out8, code, "correlate_2d")
     fho = (k0 + 1) * W + P1
     if B == 0 or H == 0 or W == 0:
         return 1
@@ -340,10 +347,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
         raise ValueError("correlate_2d: scratch buffers too small")
     _check_planes(x, x8, B, H, W, "correlate_2d")
     xp = &x[0, 0, 0]
-    if x8 is not None:
-        x8p = &x8[0, 0, 0]
-    if out8 is not None:
-        o8p = &out8[0, 0, 0]
+    x8p = &x8[0, 0, 0] if x8 is not None else NULL
+    o8p = &out8[0, 0, 0] if out8 is not None else NULL
     # The row-filtered value of an all-fill row, computed once by the same
     # arithmetic as every other row (thread 0's scratch, before the region).
     fh = sp + fho     # W entries after the ring and the line, in every thread's scratch
@@ -470,6 +475,49 @@ cdef inline Py_ssize_t _box_first(Py_ssize_t phase) noexcept nogil:
     if off < 0:
         off = off + BOX_BAND
     return BOX_BAND - off
+
+
+cdef inline void _cast_rows(const real_t *tmp, Py_ssize_t S, int m, char *dst, Py_ssize_t stride,
+                            int code, Py_ssize_t cw) noexcept nogil:
+    """Store the ``m`` strip rows ``tmp + t * S`` (``cw`` values each) cast by
+    ``_saturate.pxd``'s rule to the integer rows at ``dst + t * stride``."""
+    cdef int t
+    for t in range(m):
+        saturate_small(tmp + t * S, dst + t * stride, code, 0, cw)
+
+
+cdef inline Py_ssize_t _box_steps(const real_t **slots, Py_ssize_t R, Py_ssize_t k0,
+                                  Py_ssize_t q, Py_ssize_t qend, Py_ssize_t p, double *a,
+                                  const real_t **adds, const real_t **subs, real_t **couts,
+                                  real_t *orow, Py_ssize_t ostep, real_t *tmp, Py_ssize_t S,
+                                  char *o8, Py_ssize_t ostride, int code, Py_ssize_t cw,
+                                  double inv) noexcept nogil:
+    """Column running sums of a band: its first output row (``q == 0``), then
+    steps BOX_G output rows at a time, for the output rows ``q .. qend - 1``
+    whose padded rows (``slots[r % R]``, r < p) are in; returns the next row.  Output row ``q`` goes to
+    ``orow + q * ostep``, or with ``o8`` through ``tmp`` to the integer row
+    ``o8 + q * ostride``, cast."""
+    cdef int m
+    if q == 0:
+        # The band's first output row: the sum of its k0 padded rows.
+        if k0 > p:
+            return 0
+        _box_rows(slots, k0, a, tmp if o8 != NULL else orow, cw, inv)
+        if o8 != NULL:
+            _cast_rows(tmp, S, 1, o8, ostride, code, cw)
+        q = 1
+    while q < qend and q + k0 <= p:
+        m = 0
+        while m < BOX_G and q < qend and q + k0 <= p:
+            adds[m] = slots[(q + k0 - 1) % R]
+            subs[m] = slots[(q - 1) % R]
+            couts[m] = (tmp + m * S) if o8 != NULL else orow + q * ostep
+            m = m + 1
+            q = q + 1
+        _box_cols(a, adds, subs, couts, m, cw, inv)
+        if o8 != NULL:
+            _cast_rows(tmp, S, m, o8 + (q - m) * ostride, ostride, code, cw)
+    return q
 
 
 cdef inline bint _box_line(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t size,
@@ -839,7 +887,7 @@ def box_2d(const real_t[:, :, ::1] x not None,
     cdef Py_ssize_t R, S, tmpo
     cdef const unsigned char *x8p = NULL
     cdef char *o8p = NULL
-    cdef Py_ssize_t isz = 1 << (code // 2)
+    cdef Py_ssize_t isz = 1 << (code // 2), ostride, ostep
     cdef real_t *tmp
     cdef Py_ssize_t nbands, nstrips, nitems, item, b, i0, i1, i, p, np_, q, t, s, tid
     cdef Py_ssize_t c0, c1, cw, firstc
@@ -868,9 +916,7 @@ def box_2d(const real_t[:, :, ::1] x not None,
     cdef bint parallel
     cdef int used = 1
     if out8 is not None:
-        if not 0 <= code <= SATURATE_SMALL_CODES or out8.shape[2] % isz:
-            raise ValueError("box_2d: out8 needs an 8- or 16-bit code")
-        B, H, W = out8.shape[0], out8.shape[1], out8.shape[2] // isz
+        B, H, W = _cast_shape(out8, code, "box_2d")
     R = k0 + BOX_G
     S = box_strip(W)
     tmpo = R * S + 2 * W + 2 * BOX_G * BOX_BAND + k1 - 1
@@ -883,10 +929,10 @@ def box_2d(const real_t[:, :, ::1] x not None,
         raise ValueError("box_2d: scratch buffers too small")
     _check_planes(x, x8, B, H, W, "box_2d")
     xp = &x[0, 0, 0]
-    if x8 is not None:
-        x8p = &x8[0, 0, 0]
-    if out8 is not None:
-        o8p = &out8[0, 0, 0]
+    x8p = &x8[0, 0, 0] if x8 is not None else NULL
+    o8p = &out8[0, 0, 0] if out8 is not None else NULL
+    ostride = out8.strides[1] if out8 is not None else 0
+    ostep = out.strides[1] // sizeof(real_t)
     # The row-box of an all-fill row (same arithmetic as every row), in every
     # thread's scratch; thread 0's spare line is the padded fill row.
     fh = sp + R * S
@@ -963,29 +1009,10 @@ def box_2d(const real_t[:, :, ::1] x not None,
                                           c0, c1, k1, inv1, firstc, tin, tout):
                     bad += 1
                 p = p + g
-                if q == 0 and k0 <= p:
-                    if o8p != NULL:
-                        _box_rows(slots, k0, a, tmp, cw, inv0)
-                        saturate_small(tmp, &out8[b, i0, 0] + c0 * isz, code, 0, cw)
-                    else:
-                        _box_rows(slots, k0, a, &out[b, i0, c0], cw, inv0)
-                    q = 1
-                while q > 0 and q < i1 - i0 and q + k0 <= p:
-                    m = 0
-                    while m < BOX_G and q < i1 - i0 and q + k0 <= p:
-                        adds[m] = slots[(q + k0 - 1) % R]
-                        subs[m] = slots[(q - 1) % R]
-                        if o8p != NULL:
-                            couts[m] = tmp + m * S
-                        else:
-                            couts[m] = &out[b, i0 + q, c0]
-                        m = m + 1
-                        q = q + 1
-                    _box_cols(a, adds, subs, couts, m, cw, inv0)
-                    if o8p != NULL:
-                        for t in range(m):
-                            saturate_small(tmp + t * S, &out8[b, i0 + q - m + t, 0] + c0 * isz,
-                                           code, 0, cw)
+                q = _box_steps(slots, R, k0, q, i1 - i0, p, a, adds, subs, couts,
+                               &out[b, i0, c0] if o8p == NULL else NULL, ostep, tmp, S,
+                               (&out8[b, i0, 0] + c0 * isz) if o8p != NULL else NULL,
+                               ostride, code, cw, inv0)
             for i in range(cw):
                 if not isfinite(a[i]):
                     bad += 1
@@ -1054,18 +1081,14 @@ cdef inline void _u8_rowbox(const unsigned char *src, Py_ssize_t W, const Py_ssi
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cdivision(True)
-def box_u8(const unsigned char[:, :, ::1] x8 not None,
-           float[:, :, ::1] out not None,
-           const Py_ssize_t[::1] idx0 not None,
-           const Py_ssize_t[::1] idx1 not None,
-           Py_ssize_t before1,
-           Py_ssize_t k0, Py_ssize_t k1,
-           int fill8,
-           int nthreads,
+def box_u8(const unsigned char[:, :, ::1] x8 not None, float[:, :, ::1] out not None,
+           const Py_ssize_t[::1] idx0 not None, const Py_ssize_t[::1] idx1 not None,
+           Py_ssize_t before1, Py_ssize_t k0, Py_ssize_t k1, int fill8, int nthreads,
            unsigned char[:, ::1] seg not None,
            unsigned short[:, ::1] s16 not None,
            float[:, ::1] ring not None,
            double[:, ::1] acc not None,
+           Py_ssize_t[:, ::1] pointers not None,
            Py_ssize_t min_parallel_work=0,
            char[:, :, ::1] out8=None, int code=1):
     """Fused 2-D box of each uint8 image ``x8[b]`` into ``out`` (float32), or
@@ -1074,62 +1097,72 @@ def box_u8(const unsigned char[:, :, ::1] x8 not None,
     ``fill8`` in 0..255 (see above).
 
     Work items are bands of U8_BAND output rows (at least 8 * k0) by strips
-    of S = ``u8_strip(W)`` columns; an item row-boxes its padded rows into a
-    ring of k0 + 1 strip rows and runs the column sums through it.
+    of S = ``u8_strip(W)`` columns; an item row-boxes its padded rows,
+    BOX_G at a time, into a ring of k0 + BOX_G strip rows, then advances the
+    column sums by up to BOX_G rows at once (``_box_cols``: the sums stay in
+    registers).
 
-    seg : (nthreads, S + k1 - 1)      s16 : (nthreads, S)           # SCRATCH
-    ring : (nthreads, (k0 + 2) * S)   acc : (nthreads, S)           # SCRATCH
+    seg : (nthreads, S + k1 - 1)    s16 : (nthreads, S)    acc : (nthreads, S)   # SCRATCH
+    ring : (nthreads, (k0 + 2 * BOX_G) * S)   pointers : (nthreads, k0 + 4 * BOX_G)  # SCRATCH
 
     Returns the number of threads that ran (1 when serial).
     """
     cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2]
-    cdef Py_ssize_t R = k0 + 1, S, band, nbands, nstrips, nitems, item, b, t, i0, i1
-    cdef Py_ssize_t c0, cw, p, q, s, u, tid
-    cdef Py_ssize_t isz = 1 << (code // 2)
+    cdef Py_ssize_t R = k0 + BOX_G, S, band, nbands, nstrips, nitems, item, b, t, i0, i1
+    cdef Py_ssize_t c0, cw, p, np_, q, s, u, tid, g
+    cdef Py_ssize_t isz = 1 << (code // 2), ostride, ostep
     cdef const unsigned char *x8p
     cdef const Py_ssize_t *ip0 = &idx0[0]
     cdef const Py_ssize_t *ip1 = &idx1[0]
     cdef char *o8p = NULL
     cdef float *rg
     cdef float *tmp
-    cdef float *dst
-    cdef const float *add
-    cdef const float *sub
+    cdef const float **adds
+    cdef const float **subs
+    cdef const float **slots
+    cdef float **couts
     cdef double *a
     cdef double inv0 = 1.0 / k0, inv1 = 1.0 / k1
     cdef float rfill = <float>(<double>(k1 * fill8) * inv1)
+    cdef int m
     cdef bint parallel
     cdef int used = 1
     if out8 is not None:
-        if not 0 <= code <= SATURATE_SMALL_CODES or out8.shape[2] % isz:
-            raise ValueError("box_u8: out8 needs an 8- or 16-bit code")
-        B, H, W = out8.shape[0], out8.shape[1], out8.shape[2] // isz
+        B, H, W = _cast_shape(out8, code, "box_u8")
     if B == 0 or H == 0 or W == 0:
         return 1
     S = u8_strip(W)
     if (not 2 <= k1 <= U8_BOX_MAX1 or not 1 <= k0 <= U8_BOX_MAX0 or not 0 <= fill8 <= 255
             or idx0.shape[0] != H + k0 - 1 or idx1.shape[0] != W + k1 - 1
-            or seg.shape[1] < S + k1 - 1 or s16.shape[1] < S or ring.shape[1] < (R + 1) * S
-            or acc.shape[1] < S or seg.shape[0] < nthreads or s16.shape[0] < nthreads
-            or ring.shape[0] < nthreads or acc.shape[0] < nthreads):
+            or seg.shape[1] < S + k1 - 1 or s16.shape[1] < S or acc.shape[1] < S
+            or ring.shape[1] < (R + BOX_G) * S or pointers.shape[1] < 3 * BOX_G + R
+            or min(seg.shape[0], s16.shape[0], ring.shape[0], acc.shape[0],
+                   pointers.shape[0]) < nthreads):
         raise ValueError("box_u8: bad sizes or scratch buffers too small")
     _check_planes(None, x8, B, H, W, "box_u8")
     x8p = &x8[0, 0, 0]
-    if out8 is not None:
-        o8p = &out8[0, 0, 0]
+    o8p = &out8[0, 0, 0] if out8 is not None else NULL
+    ostride = out8.strides[1] if out8 is not None else 0
+    ostep = out.strides[1] // sizeof(float)
     band = U8_BAND if U8_BAND >= 8 * k0 else 8 * k0
     nbands = (H + band - 1) // band
     nstrips = (W + S - 1) // S
-    nitems = B * nbands * nstrips
+    nitems = nstrips * nbands * B
     parallel = nitems > 1 and use_threads(nthreads, B * H * W * 4, min_parallel_work)
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
                            chunksize=1, use_threads_if=parallel):
-            imfilt_note_team(&used)
             tid = threadid()
+            imfilt_note_team(&used)
             rg = &ring[tid, 0]
-            tmp = rg + R * S
+            tmp = rg + R * S                                  # BOX_G rows before their cast
             a = &acc[tid, 0]
+            adds = <const float **>&pointers[tid, 0]
+            subs = <const float **>&pointers[tid, BOX_G]
+            couts = <float **>&pointers[tid, 2 * BOX_G]
+            slots = <const float **>&pointers[tid, 3 * BOX_G]     # the ring's rows
+            for t in range(R):
+                slots[t] = rg + t * S
             b = item // (nbands * nstrips)
             t = item - b * nbands * nstrips
             i0 = (t // nstrips) * band
@@ -1140,35 +1173,26 @@ def box_u8(const unsigned char[:, :, ::1] x8 not None,
             cw = W - c0
             if cw > S:
                 cw = S
-            # Padded rows i0 + p enter the ring at slot p % R; output row
-            # i0 + q needs padded rows q .. q + k0 - 1.
-            for p in range(i1 - i0 + k0 - 1):
-                s = ip0[i0 + p]
-                if s >= 0:
-                    _u8_rowbox(x8p + (b * H + s) * W, W, ip1, before1, <unsigned char>fill8, k1,
-                               inv1, c0, cw, &seg[tid, 0], &s16[tid, 0], rg + (p % R) * S)
-                else:
-                    for u in range(cw):
-                        rg[(p % R) * S + u] = rfill
-                if p < k0 - 1:
-                    continue
-                q = p - k0 + 1
-                dst = tmp if o8p != NULL else &out[b, i0 + q, c0]
-                if q == 0:
-                    for u in range(cw):
-                        a[u] = 0.0
-                    for s in range(k0):
-                        add = rg + s * S
+            # Padded rows i0 + p enter the ring BOX_G at a time, at slot
+            # p % R; output row i0 + q needs padded rows q .. q + k0 - 1 and
+            # (q > 0) drops row q - 1, whose slot the next group does not
+            # reuse (R = k0 + BOX_G).
+            np_ = i1 - i0 + k0 - 1
+            p = 0
+            q = 0
+            while p < np_:
+                g = np_ - p if np_ - p < BOX_G else BOX_G
+                for t in range(p, p + g):
+                    s = ip0[i0 + t]
+                    if s >= 0:
+                        _u8_rowbox(x8p + (b * H + s) * W, W, ip1, before1, <unsigned char>fill8,
+                                   k1, inv1, c0, cw, &seg[tid, 0], &s16[tid, 0], rg + (t % R) * S)
+                    else:
                         for u in range(cw):
-                            a[u] = a[u] + add[u]
-                    for u in range(cw):
-                        dst[u] = <float>(a[u] * inv0)
-                else:
-                    add = rg + (p % R) * S
-                    sub = rg + ((p - k0) % R) * S
-                    for u in range(cw):
-                        a[u] = a[u] + (<double>add[u] - <double>sub[u])
-                        dst[u] = <float>(a[u] * inv0)
-                if o8p != NULL:
-                    saturate_small(tmp, &out8[b, i0 + q, 0] + c0 * isz, code, 0, cw)
+                            rg[(t % R) * S + u] = rfill
+                p = p + g
+                q = _box_steps(slots, R, k0, q, i1 - i0, p, a, adds, subs, couts,
+                               &out[b, i0, c0] if o8p == NULL else NULL, ostep, tmp, S,
+                               (&out8[b, i0, 0] + c0 * isz) if o8p != NULL else NULL,
+                               ostride, code, cw, inv0)
     return used
