@@ -494,9 +494,9 @@ cdef inline Py_ssize_t _box_steps(const real_t **slots, Py_ssize_t R, Py_ssize_t
                                   double inv) noexcept nogil:
     """Column running sums of a band: its first output row (``q == 0``), then
     steps BOX_G output rows at a time, for the output rows ``q .. qend - 1``
-    whose padded rows (``slots[r % R]``, r < p) are in; returns the next row.  Output row ``q`` goes to
-    ``orow + q * ostep``, or with ``o8`` through ``tmp`` to the integer row
-    ``o8 + q * ostride``, cast."""
+    whose padded rows (``slots[r % R]``, r < p) are in; returns the next
+    row.  Output row ``q`` goes to ``orow + q * ostep``, or with ``o8``
+    through ``tmp`` to the integer row ``o8 + q * ostride``, cast."""
     cdef int m
     if q == 0:
         # The band's first output row: the sum of its k0 padded rows.
