@@ -230,9 +230,15 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
                  4 * k0 * nt, 1, call)
 
 
+#: Longest row box that runs through ``_k.box_u8``: its row sums cost one
+#: add per tap, so beyond about 9 taps ``box_2d``'s running sums are faster.
+_U8_ROW_MAX = 9
+
+
 def _u8_exact(src, p0, p1, boundary, fill, real):
-    """The integer fill of a box that ``_k.box_u8`` computes exactly, else None."""
-    if (src.dtype != np.uint8 or real != _F32 or p1.length > _k.U8_BOX_MAX1
+    """The integer fill of a box that ``_k.box_u8`` computes exactly (and
+    fast), else None."""
+    if (src.dtype != np.uint8 or real != _F32 or p1.length > min(_U8_ROW_MAX, _k.U8_BOX_MAX1)
             or p0.length > _k.U8_BOX_MAX0):
         return None
     if boundary != "fill":
