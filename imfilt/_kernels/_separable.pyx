@@ -317,6 +317,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef char *o8p = NULL
     cdef Py_ssize_t isz = 1 << (code // 2)
     cdef real_t *tmp
+    cdef real_t *o0
+    cdef real_t *o1
     cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, q, t, s, tid, slot
     cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 1, fho
     cdef Py_ssize_t c0, cw, CW, nstrips
@@ -434,20 +436,19 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                     # Rows q - 1 and q together (k0 + 1 ring rows), oldest
                     # first: padded rows q - 1 .. p, the slot after p's.
                     _ring_order(slots, vrows, R, slot + 1, R)
+                    o0 = tmp if o8p != NULL else &out[b, q - 1, c0]
+                    o1 = tmp + CW if o8p != NULL else &out[b, q, c0]
+                    _line2(o0, o1, cw, vrows, wp0, k0, sym0)
                     if o8p != NULL:
-                        _line2(tmp, tmp + CW, cw, vrows, wp0, k0, sym0)
-                        saturate_small(tmp, &out8[b, q - 1, 0] + c0 * isz, code, 0, cw)
-                        saturate_small(tmp + CW, &out8[b, q, 0] + c0 * isz, code, 0, cw)
-                    else:
-                        _line2(&out[b, q - 1, c0], &out[b, q, c0], cw, vrows, wp0, k0, sym0)
+                        _cast_rows(tmp, CW, 1, &out8[b, q - 1, 0] + c0 * isz, 0, code, cw)
+                        _cast_rows(tmp + CW, CW, 1, &out8[b, q, 0] + c0 * isz, 0, code, cw)
                 elif q == i1 - 1:
                     # Padded rows q .. p.
                     _ring_order(slots, vrows, R, slot + 2, k0)
+                    o0 = tmp if o8p != NULL else &out[b, q, c0]
+                    _line(o0, cw, vrows, wp0, k0, sym0)
                     if o8p != NULL:
-                        _line(tmp, cw, vrows, wp0, k0, sym0)
-                        saturate_small(tmp, &out8[b, q, 0] + c0 * isz, code, 0, cw)
-                    else:
-                        _line(&out[b, q, c0], cw, vrows, wp0, k0, sym0)
+                        _cast_rows(tmp, CW, 1, &out8[b, q, 0] + c0 * isz, 0, code, cw)
     return used
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, at
