@@ -22,14 +22,23 @@ axis in every code path, at multiples of 256 of the global position
 its first output, 0 for a whole image), so an output does not depend on
 the layout, on fusion, on the thread count or on where a chunk of a larger
 image starts; from where a band's sum meets NaN/inf to the band's end the
-outputs are recomputed window by window.
+outputs are recomputed window by window.  For uint8 images (float32
+compute, an integer fill) every one of those sums is exact, so the fused
+2-D box forms them as integer row sums and float64 column running sums
+instead (``_k.box_u8``): the same values, wherever the sums restart.
 
 Arrays reach the kernels C-contiguous in the compute dtype (float32 or
-float64); the caller chooses the compute dtype and casts the result.
+float64; uint8 is read directly by the fused kernels); the caller chooses
+the compute dtype.  The result is cast to an integer ``dest`` by
+``imfilt._cast``'s rule; for an 8- or 16-bit ``dest`` written by a fused
+2-D kernel the cast happens as each output row is stored (same values, no
+float temporary), otherwise in a pass over a float result.
 """
 
 import numpy as np
 
+from imfilt._cast import cast_output
+from imfilt._kernels import _cast as _kcast
 from imfilt._kernels import _separable as _k
 from imfilt._modes import boundary_index
 from imfilt._threads import interruptible_slices, min_parallel_work, ran_parallel
@@ -42,6 +51,9 @@ _F64 = np.dtype(np.float64)
 _AXIS = {_F32: _k.filter_axis["float"], _F64: _k.filter_axis["double"]}
 _FUSED = {_F32: _k.correlate_2d["float"], _F64: _k.correlate_2d["double"]}
 _BOX2 = {_F32: _k.box_2d["float"], _F64: _k.box_2d["double"]}
+
+#: Integer dtypes the fused kernels store cast (``_kernels/_saturate.pxd``).
+_STORE_CAST = {np.dtype(name): code for name, code in _kcast.CODES.items() if code <= 3}
 
 #: Column chunk (elements) of the running sums of a box pass along a
 #: non-last axis: the double accumulators of a chunk stay in L1.
@@ -172,10 +184,18 @@ def _fused_geometry(src, p0, p1, boundary):
     return B, H, W, k0, k1, idx0, idx1
 
 
+def _store(out, real):
+    """``(out, out8, code)`` of a fused kernel: a float ``out`` is written as
+    is; an integer one (``_STORE_CAST``) as its raw bytes, stored cast."""
+    if out.dtype == real:
+        return out, None, 1
+    return np.zeros((1, 1, 1), dtype=real), out.view(np.int8), _STORE_CAST[out.dtype]
+
+
 def _fused_bands(src, dst, B, H, W, idx0, k0, real, per_value, nthreads, min_rows, align, call):
     """Run a fused 2-D sweep ``call(x, x8, out, idx0, r0)`` piece by piece
-    (``_slices``; ``r0`` is the piece's first output row); return the pieces'
-    results."""
+    (``_slices``; ``r0`` is the piece's first output row; ``out`` is ``dst``'s
+    piece, float or stored cast); return the pieces' results."""
     x, x8 = _source(src, B, H, W, real)
     out = dst.reshape(B, H, W)
     results = []
@@ -194,22 +214,65 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     w1 = np.ascontiguousarray(p1.weights, dtype=real)
     nt = max(1, nthreads)
     P1 = W + k1 - 1
-    scratch = np.empty((nt, (k0 + 1) * W + P1 + W), dtype=real)
+    cast = dst.dtype != real
+    scratch = np.empty((nt, (k0 + 1) * W + P1 + W + (2 * W if cast else 0)), dtype=real)
     pointers = np.empty((nt, 2 * (k0 + 1) + k1), dtype=np.intp)
 
     def call(x, x8, out, idx, r0):
+        out, out8, code = _store(out, real)
         return ran_parallel(_FUSED[real](x, w0, w1, out, idx, idx1,
                                          p1.before, real.type(fill), weights_symmetry(w0),
                                          weights_symmetry(w1), nt, scratch, pointers,
-                                         min_parallel_work(), x8))
+                                         min_parallel_work(), x8, out8, code))
     # A thread's band recomputes k0 - 1 rows of the row pass, so the kernel
     # makes bands of at least 4 * k0 rows: a piece has one per thread.
     _fused_bands(src, dst, B, H, W, idx0, k0, real, (k0 + k1) * _SECONDS_PER_TAP, nt,
                  4 * k0 * nt, 1, call)
 
 
+#: Longest row box that runs through ``_k.box_u8``: its row sums cost one
+#: add per tap, so beyond about 9 taps ``box_2d``'s running sums are faster.
+_U8_ROW_MAX = 9
+
+
+def _u8_exact(src, p0, p1, boundary, fill, real):
+    """The integer fill of a box that ``_k.box_u8`` computes exactly (and
+    fast), else None."""
+    if (src.dtype != np.uint8 or real != _F32 or p1.length > min(_U8_ROW_MAX, _k.U8_BOX_MAX1)
+            or p0.length > _k.U8_BOX_MAX0):
+        return None
+    if boundary != "fill":
+        return 0
+    return int(fill) if fill in range(256) else None
+
+
+def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
+    """``_fused_box`` of a uint8 image by exact sums (``_k.box_u8``, same values)."""
+    B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
+    nt = max(1, nthreads)
+    S = _k.u8_strip(W)
+    seg = np.empty((nt, S + k1 - 1), dtype=np.uint8)
+    s16 = np.empty((nt, S), dtype=np.uint16)
+    ring = np.empty((nt, (k0 + 2 * _k.BOX_GROUP) * S), dtype=np.float32)
+    acc = np.empty((nt, S), dtype=np.float64)
+    pointers = np.empty((nt, k0 + 4 * _k.BOX_GROUP), dtype=np.intp)
+
+    def call(x, x8, out, idx, r0):
+        out, out8, code = _store(out, _F32)
+        return ran_parallel(_k.box_u8(x8, out, idx, idx1, p1.before, k0, k1, fill8, nt,
+                                      seg, s16, ring, acc, pointers, min_parallel_work(),
+                                      out8, code))
+    # Pieces of whole BOX_BAND row bands, one per thread at least.
+    _fused_bands(src, dst, B, H, W, idx0, k0, _F32, _SECONDS_PER_BOX, nt, _BOX_BAND * nt,
+                 _BOX_BAND, call)
+    return True
+
+
 def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     """Box passes ``p1`` (last axis) then ``p0`` in one sweep; False if it must be redone."""
+    fill8 = _u8_exact(src, p0, p1, boundary, fill, real)
+    if fill8 is not None:
+        return _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads)
     B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
     nt = max(1, nthreads)
     g, S = _k.BOX_GROUP, _k.box_strip(W)
@@ -217,14 +280,17 @@ def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     # transposed output pair of bands and (thread 0) the padded fill row; the
     # column sums and a transposed input pair of bands (float64); the ring's
     # row tables.
-    scratch = np.empty((nt, (k0 + g) * S + 2 * W + 2 * g * _BOX_BAND + k1 - 1), dtype=real)
+    # With an integer dst: g strip rows before their cast.
+    cast = g * S if dst.dtype != real else 0
+    scratch = np.empty((nt, (k0 + g) * S + 2 * W + 2 * g * _BOX_BAND + k1 - 1 + cast), dtype=real)
     acc = np.empty((nt, S + g * (2 * _BOX_BAND + k1 - 1)), dtype=np.float64)
     pointers = np.empty((nt, 2 * (k0 + g) + 5 * g), dtype=np.intp)
 
     def call(x, x8, out, idx, r0):
+        out, out8, code = _store(out, real)
         ok, used = _BOX2[real](x, out, idx, idx1, p1.before,
                                k0, k1, real.type(fill), nt, scratch, acc, pointers,
-                               min_parallel_work(), x8, p0.phase + r0, p1.phase)
+                               min_parallel_work(), x8, p0.phase + r0, p1.phase, out8, code)
         ran_parallel(used)
         return ok
     # Pieces of whole BOX_BAND row bands, one per thread at least.
@@ -277,11 +343,13 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
     nthreads : int
         Threads (results do not depend on it).
     dest : ndarray, optional
-        C-contiguous ``real`` array of ``x.shape`` to write into.
+        C-contiguous array of ``x.shape`` to write into: of ``real``, or of
+        an integer dtype of ``imfilt._cast`` (the result cast by its rule;
+        8- and 16-bit types are stored cast by a fused last step).
 
     Returns
     -------
-    ndarray of ``real``, C-contiguous, ``x.shape``.
+    ``dest``, or a new C-contiguous ``real`` array of ``x.shape``.
     """
     real = np.dtype(real)
     orig = np.asarray(x)
@@ -298,7 +366,10 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
     if src.size == 0:
         return dest
     if not passes:
-        np.copyto(dest, src, casting="unsafe")
+        if dest.dtype == real:
+            np.copyto(dest, src, casting="unsafe")
+        else:
+            cast_output(src.astype(real), dest.dtype, nthreads, dest=dest)
         return dest
     moved = _channels_first(src, passes)
     if moved is not None:
@@ -307,7 +378,8 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
         # filtered on its own either way, so filtering a channel-first copy
         # gives the same values, through the fused 2-D kernels.
         src, passes, perm = moved
-        res = run_passes(src, passes, boundary, fill, real, nthreads)
+        res = run_passes(src, passes, boundary, fill, real, nthreads,
+                         None if dest.dtype == real else np.empty(src.shape, dest.dtype))
         np.copyto(dest, res.transpose(np.argsort(perm)))
         return dest
     nd = src.ndim
@@ -327,6 +399,12 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
     steps += [("one", p) for p in order]
     if src.dtype != real and steps[0][0] == "one":
         src = src.astype(real)
+    # An integer dest: stored cast by the last step when it is fused, else
+    # cast from a float result at the end.
+    store_cast = dest.dtype in _STORE_CAST and steps[-1][0] != "one"
+    final = dest
+    if dest.dtype != real and not store_cast:
+        dest = np.empty(src.shape, dtype=real)
     temps = []
     cur = src
     fill = float(fill)
@@ -353,10 +431,15 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
                 # A running sum met NaN/inf: the single passes recompute
                 # those windows one by one (same values elsewhere).
                 mid = np.empty(src.shape, dtype=real)
+                res = nxt if nxt.dtype == real else np.empty(src.shape, dtype=real)
                 _one_pass(np.ascontiguousarray(cur, dtype=real), mid, p[1], boundary, fill, real, nthreads)
-                _one_pass(mid, nxt, p[0], boundary, _next_fill(p[1], fill, real), real,
+                _one_pass(mid, res, p[0], boundary, _next_fill(p[1], fill, real), real,
                           nthreads)
+                if res is not nxt:
+                    cast_output(res, nxt.dtype, nthreads, dest=nxt)
             if boundary == "fill" and not last:
                 fill = _next_fill(p[0], _next_fill(p[1], fill, real), real)
         cur = nxt
-    return dest
+    if final is not dest:
+        cast_output(dest, final.dtype, nthreads, dest=final)
+    return final

@@ -127,11 +127,19 @@ class _Setup:
                                  self.nthreads)
         return result
 
-    def dest(self):
-        """``out`` when the engine can write into it directly, else None."""
+    def dest(self, cast=True):
+        """Where the engine writes: ``out`` when it can write there directly,
+        else None (a new compute-dtype array).  With ``cast``, an integer
+        result comes from the engine already cast (``run_passes``; the fused
+        2-D kernels store 8- and 16-bit values as they go, with no float
+        temporary): into ``out`` or a new array."""
         o = self.out
         if o is not None and o.dtype == self.compute and o.flags.c_contiguous:
             return o
+        if cast and self.compute.kind == "f" and self.out_dtype.kind in "iu":
+            if o is not None and o.flags.c_contiguous and o.dtype.isnative:
+                return o
+            return np.empty(self.image.shape, dtype=self.out_dtype)
         return None
 
     def finish(self, result):
@@ -151,7 +159,7 @@ class _Setup:
         NaN where no finite sample meets a weight.
         """
         x = self.image
-        result = self.run(passes, dest=self.dest())
+        result = self.run(passes, dest=self.dest(cast=x.dtype.kind not in "fc"))
         if x.dtype.kind not in "fc" or np.isfinite(x).all():
             return result
         bad = ~np.isfinite(result)

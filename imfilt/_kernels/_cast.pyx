@@ -5,8 +5,10 @@
     integer type, with NaN giving 0 and values at or beyond the type's
     limits giving the limit (OpenCV's ``saturate_cast`` rule).  For 8- to
     32-bit types the value is clamped to the limits (exact in the compute
-    type) and rounded with plain arithmetic, so the loop vectorises; 64-bit
-    types compare with their float limits (see ``_cast_wide``).
+    type) and rounded with plain arithmetic, so the loop vectorises (the 8-
+    and 16-bit rule is ``_saturate.pxd``'s, shared with the fused kernels of
+    ``_separable.pyx``); 64-bit types compare with their float limits (see
+    ``_cast_wide``).
 
 A flat loop over C-contiguous arrays handed to threads in pieces of
 ``CHUNK`` elements: each element is computed alone, so the result does
@@ -20,44 +22,16 @@ from libc.math cimport rint
 
 from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
                                       imfilt_note_team, imin, real_t, use_threads)
+from imfilt._kernels._saturate cimport SATURATE_SMALL_CODES, int_t, saturate_small
 
 
 #: Elements per dynamically scheduled piece (a busy core holds up no one).
 cdef Py_ssize_t CHUNK = 65536
 
-ctypedef fused int_t:
-    signed char
-    unsigned char
-    short
-    unsigned short
-    int
-    unsigned int
-    long long
-    unsigned long long
-
 
 def _openmp_compiled():
     """True when this module was compiled with OpenMP."""
     return bool(imfilt_openmp_compiled())
-
-
-cdef inline void _cast_exact(const real_t *x, int_t *o, real_t lo, real_t hi, real_t magic,
-                             Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    """8- to 32-bit types, computed in ``real_t`` where ``lo`` and ``hi`` (the
-    type's limits) are exact: NaN -> 0, clamp, round, convert.  Clamping to
-    integer limits before rounding gives what rounding first would; the
-    rounding adds and subtracts ``magic`` (1.5 times 2**(mantissa bits)),
-    which leaves the nearest integer, ties to even, for ``|v| <= magic / 3``
-    (the clamped range): plain arithmetic, so the loop vectorises."""
-    cdef Py_ssize_t i
-    cdef real_t d
-    for i in range(a, b):
-        d = x[i]
-        d = d if d == d else 0
-        d = lo if d < lo else d
-        d = hi if d > hi else d
-        d = (d + magic) - magic
-        o[i] = <int_t>d
 
 
 cdef inline void _cast_wide(const real_t *x, int_t *o, double lo, double hi,
@@ -79,7 +53,6 @@ cdef inline void _cast_wide(const real_t *x, int_t *o, double lo, double hi,
 
 
 cdef double MAGIC_D = 6755399441055744.0    # 1.5 * 2**52
-cdef float MAGIC_F = 12582912.0             # 1.5 * 2**23
 
 
 cdef inline void _cast_double(const real_t *x, char *o, int code, Py_ssize_t a,
@@ -105,15 +78,8 @@ cdef inline void _cast_double(const real_t *x, char *o, int code, Py_ssize_t a,
 cdef inline void _cast_piece(const real_t *x, char *o, int code, Py_ssize_t a,
                              Py_ssize_t b) noexcept nogil:
     """Elements ``a:b`` of ``x`` into the integer array ``o`` of type ``code``."""
-    cdef real_t magic = MAGIC_F if sizeof(real_t) == 4 else MAGIC_D
-    if code == 0:
-        _cast_exact(x, <signed char *>o, -128, 127, magic, a, b)
-    elif code == 1:
-        _cast_exact(x, <unsigned char *>o, 0, 255, magic, a, b)
-    elif code == 2:
-        _cast_exact(x, <short *>o, -32768, 32767, magic, a, b)
-    elif code == 3:
-        _cast_exact(x, <unsigned short *>o, 0, 65535, magic, a, b)
+    if code <= SATURATE_SMALL_CODES:
+        saturate_small(x, o, code, a, b)
     elif code == 4 or code == 5:
         _cast_double(x, o, code, a, b)
     elif code == 6:

@@ -14,6 +14,12 @@ Work is split over disjoint output (lines, bands of rows, column chunks)
 handed to threads dynamically; every output element is computed by the same
 sequence of floating-point operations whoever computes it, so results are
 bit-identical for any thread count.  The arithmetic lives in ``_sepline.h``.
+
+The fused 2-D kernels can store their result cast to an 8- or 16-bit
+integer type (``out8``): each output row is cast by ``_saturate.pxd``'s rule
+while it is in cache, so no float result array is written.  ``box_u8`` is
+the fused box of uint8 images by exact integer row sums, equal to
+``box_2d`` bit for bit.
 """
 
 cimport cython
@@ -23,6 +29,7 @@ from libc.string cimport memcpy
 
 from imfilt._kernels._common cimport (imfilt_note_team, imfilt_openmp_compiled, imin, real_t,
                                       use_threads)
+from imfilt._kernels._saturate cimport SATURATE_SMALL_CODES, saturate_small
 
 
 def _openmp_compiled():
@@ -256,6 +263,15 @@ cdef int _check_planes(x, x8, Py_ssize_t B, Py_ssize_t H, Py_ssize_t W, str name
     return 0
 
 
+cdef tuple _cast_shape(const char[:, :, ::1] out8, int code, str name):
+    """``(B, H, W)`` of the integer array of type ``code`` (``_cast.CODES``)
+    whose raw bytes are ``out8``, for a fused kernel that stores cast."""
+    cdef Py_ssize_t isz = 1 << (code // 2)
+    if not 0 <= code <= SATURATE_SMALL_CODES or out8.shape[2] % isz:
+        raise ValueError(f"{name}: out8 needs an 8- or 16-bit code")
+    return out8.shape[0], out8.shape[1], out8.shape[2] // isz
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def correlate_2d(const real_t[:, :, ::1] x not None,
@@ -271,7 +287,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                  real_t[:, ::1] scratch not None,
                  Py_ssize_t[:, ::1] pointers not None,
                  Py_ssize_t min_parallel_work=0,
-                 const unsigned char[:, :, ::1] x8=None):
+                 const unsigned char[:, :, ::1] x8=None,
+                 char[:, :, ::1] out8=None, int code=1):
     """Fused separable 2-D correlation of each image ``x[b]`` (rows, cols).
 
     ``w1`` runs along the rows (axis 2), ``w0`` along the columns (axis 1).
@@ -283,7 +300,13 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     axis-1 pass on the once-padded image (padded rows hold ``fill``, whose
     row-filtered value is used for the column pass).
 
-    scratch : (nthreads, (k0 + 2) * W + k1 - 1 + W)                 # SCRATCH
+    With ``out8`` (the raw bytes of a (B, H, W) integer array of type
+    ``code`` <= SATURATE_SMALL_CODES, ``_cast.CODES``) each output row goes
+    through a per-thread cache-resident row and is stored cast by
+    ``_saturate.pxd``'s rule (``out`` is then unused): the values of the
+    float result cast afterwards, without the float array.
+
+    scratch : (nthreads, (k0 + 2) * W + k1 - 1 + W), + 2 * W with out8   # SCRATCH
     pointers : (nthreads, 2 * (k0 + 1) + k1)                        # SCRATCH
 
     Returns the number of threads that ran (1 when serial).
@@ -291,8 +314,13 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2]
     cdef Py_ssize_t k0 = w0.shape[0], k1 = w1.shape[0], P1 = idx1.shape[0]
     cdef const unsigned char *x8p = NULL
+    cdef char *o8p = NULL
+    cdef Py_ssize_t isz = 1 << (code // 2)
+    cdef real_t *tmp
+    cdef real_t *o0
+    cdef real_t *o1
     cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, q, t, s, tid, slot
-    cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 1, fho = (k0 + 1) * W + P1
+    cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 1, fho
     cdef Py_ssize_t c0, cw, CW, nstrips
     cdef const real_t *xp
     cdef const real_t *wp0 = &w0[0]
@@ -309,16 +337,20 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef const real_t **vrows
     cdef bint parallel
     cdef int used = 1
+    if out8 is not None:
+        B, H, W = _cast_shape(out8, code, "correlate_2d")
+    fho = (k0 + 1) * W + P1
     if B == 0 or H == 0 or W == 0:
         return 1
-    if (slen < fho + W or P1 != W + k1 - 1 or pointers.shape[1] < 2 * R + k1
+    if (slen < fho + W + (2 * W if out8 is not None else 0) or P1 != W + k1 - 1
+            or pointers.shape[1] < 2 * R + k1
             or scratch.shape[0] < nthreads or pointers.shape[0] < nthreads
             or idx0.shape[0] != H + k0 - 1):
         raise ValueError("correlate_2d: scratch buffers too small")
     _check_planes(x, x8, B, H, W, "correlate_2d")
     xp = &x[0, 0, 0]
-    if x8 is not None:
-        x8p = &x8[0, 0, 0]
+    x8p = &x8[0, 0, 0] if x8 is not None else NULL
+    o8p = &out8[0, 0, 0] if out8 is not None else NULL
     # The row-filtered value of an all-fill row, computed once by the same
     # arithmetic as every other row (thread 0's scratch, before the region).
     fh = sp + fho     # W entries after the ring and the line, in every thread's scratch
@@ -361,6 +393,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             ring = sp + tid * slen
             line = ring + R * W
             fh = line + P1
+            tmp = fh + W      # two output rows of a strip before their cast (out8)
             hrows = <const real_t **>(pp + tid * pointers.shape[1])
             slots = hrows + k1
             vrows = slots + R
@@ -403,11 +436,19 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                     # Rows q - 1 and q together (k0 + 1 ring rows), oldest
                     # first: padded rows q - 1 .. p, the slot after p's.
                     _ring_order(slots, vrows, R, slot + 1, R)
-                    _line2(&out[b, q - 1, c0], &out[b, q, c0], cw, vrows, wp0, k0, sym0)
+                    o0 = tmp if o8p != NULL else &out[b, q - 1, c0]
+                    o1 = tmp + CW if o8p != NULL else &out[b, q, c0]
+                    _line2(o0, o1, cw, vrows, wp0, k0, sym0)
+                    if o8p != NULL:
+                        _cast_rows(tmp, CW, 1, &out8[b, q - 1, 0] + c0 * isz, 0, code, cw)
+                        _cast_rows(tmp + CW, CW, 1, &out8[b, q, 0] + c0 * isz, 0, code, cw)
                 elif q == i1 - 1:
                     # Padded rows q .. p.
                     _ring_order(slots, vrows, R, slot + 2, k0)
-                    _line(&out[b, q, c0], cw, vrows, wp0, k0, sym0)
+                    o0 = tmp if o8p != NULL else &out[b, q, c0]
+                    _line(o0, cw, vrows, wp0, k0, sym0)
+                    if o8p != NULL:
+                        _cast_rows(tmp, CW, 1, &out8[b, q, 0] + c0 * isz, 0, code, cw)
     return used
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, at
@@ -435,6 +476,49 @@ cdef inline Py_ssize_t _box_first(Py_ssize_t phase) noexcept nogil:
     if off < 0:
         off = off + BOX_BAND
     return BOX_BAND - off
+
+
+cdef inline void _cast_rows(const real_t *tmp, Py_ssize_t S, int m, char *dst, Py_ssize_t stride,
+                            int code, Py_ssize_t cw) noexcept nogil:
+    """Store the ``m`` strip rows ``tmp + t * S`` (``cw`` values each) cast by
+    ``_saturate.pxd``'s rule to the integer rows at ``dst + t * stride``."""
+    cdef int t
+    for t in range(m):
+        saturate_small(tmp + t * S, dst + t * stride, code, 0, cw)
+
+
+cdef inline Py_ssize_t _box_steps(const real_t **slots, Py_ssize_t R, Py_ssize_t k0,
+                                  Py_ssize_t q, Py_ssize_t qend, Py_ssize_t p, double *a,
+                                  const real_t **adds, const real_t **subs, real_t **couts,
+                                  real_t *orow, Py_ssize_t ostep, real_t *tmp, Py_ssize_t S,
+                                  char *o8, Py_ssize_t ostride, int code, Py_ssize_t cw,
+                                  double inv) noexcept nogil:
+    """Column running sums of a band: its first output row (``q == 0``), then
+    steps BOX_G output rows at a time, for the output rows ``q .. qend - 1``
+    whose padded rows (``slots[r % R]``, r < p) are in; returns the next
+    row.  Output row ``q`` goes to ``orow + q * ostep``, or with ``o8``
+    through ``tmp`` to the integer row ``o8 + q * ostride``, cast."""
+    cdef int m
+    if q == 0:
+        # The band's first output row: the sum of its k0 padded rows.
+        if k0 > p:
+            return 0
+        _box_rows(slots, k0, a, tmp if o8 != NULL else orow, cw, inv)
+        if o8 != NULL:
+            _cast_rows(tmp, S, 1, o8, ostride, code, cw)
+        q = 1
+    while q < qend and q + k0 <= p:
+        m = 0
+        while m < BOX_G and q < qend and q + k0 <= p:
+            adds[m] = slots[(q + k0 - 1) % R]
+            subs[m] = slots[(q - 1) % R]
+            couts[m] = (tmp + m * S) if o8 != NULL else orow + q * ostep
+            m = m + 1
+            q = q + 1
+        _box_cols(a, adds, subs, couts, m, cw, inv)
+        if o8 != NULL:
+            _cast_rows(tmp, S, m, o8 + (q - m) * ostride, ostride, code, cw)
+    return q
 
 
 cdef inline bint _box_line(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t size,
@@ -769,7 +853,8 @@ def box_2d(const real_t[:, :, ::1] x not None,
            Py_ssize_t[:, ::1] pointers not None,
            Py_ssize_t min_parallel_work=0,
            const unsigned char[:, :, ::1] x8=None,
-           Py_ssize_t phase0=0, Py_ssize_t phase1=0):
+           Py_ssize_t phase0=0, Py_ssize_t phase1=0,
+           char[:, :, ::1] out8=None, int code=1):
     """Fused 2-D box of each image ``x[b]``: the row pass into a ring, then columns.
 
     Equal, bit for bit, to ``filter_axis`` boxes along axis 2 then along
@@ -786,14 +871,25 @@ def box_2d(const real_t[:, :, ::1] x not None,
     single passes, which recompute such windows one by one); ``threads`` is
     the number of threads that ran (1 when serial).
 
+    With ``out8`` (the raw bytes of a (B, H, W) integer array of type
+    ``code`` <= SATURATE_SMALL_CODES, ``_cast.CODES``) the output rows go
+    through per-thread cache-resident rows and are stored cast by
+    ``_saturate.pxd``'s rule (``out`` is then unused): the values of the
+    float result cast afterwards, without the float array.  When ``ok`` is
+    False the caller must redo ``out8`` as well.
+
     With S = min(W, 2 * BOX_BAND) (``S = box_strip(W)``):
-    scratch : (nthreads, (k0 + BOX_G) * S + W + 2 * BOX_G * BOX_BAND + W + k1 - 1)   # SCRATCH
+    scratch : (nthreads, (k0 + BOX_G) * S + W + 2 * BOX_G * BOX_BAND + W + k1 - 1),
+              + BOX_G * S with out8                                   # SCRATCH
     acc : (nthreads, S + BOX_G * (2 * BOX_BAND + k1 - 1)) float64    # SCRATCH
     pointers : (nthreads, 2 * (k0 + BOX_G) + 5 * BOX_G)                # SCRATCH
     """
     cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2], P1 = idx1.shape[0]
-    cdef Py_ssize_t R = k0 + BOX_G, S = box_strip(W)
+    cdef Py_ssize_t R, S, tmpo
     cdef const unsigned char *x8p = NULL
+    cdef char *o8p = NULL
+    cdef Py_ssize_t isz = 1 << (code // 2), ostride, ostep
+    cdef real_t *tmp
     cdef Py_ssize_t nbands, nstrips, nitems, item, b, i0, i1, i, p, np_, q, t, s, tid
     cdef Py_ssize_t c0, c1, cw, firstc
     cdef Py_ssize_t slen = scratch.shape[1], alen = acc.shape[1]
@@ -820,17 +916,24 @@ def box_2d(const real_t[:, :, ::1] x not None,
     cdef int bad = 0, g, cnt, m
     cdef bint parallel
     cdef int used = 1
+    if out8 is not None:
+        B, H, W = _cast_shape(out8, code, "box_2d")
+    R = k0 + BOX_G
+    S = box_strip(W)
+    tmpo = R * S + 2 * W + 2 * BOX_G * BOX_BAND + k1 - 1
     if B == 0 or H == 0 or W == 0:
         return True, 1
-    if (slen < R * S + 2 * W + 2 * BOX_G * BOX_BAND + k1 - 1 or P1 != W + k1 - 1
+    if (slen < tmpo + (BOX_G * S if out8 is not None else 0) or P1 != W + k1 - 1
             or alen < S + BOX_G * (2 * BOX_BAND + k1 - 1)
             or pointers.shape[1] < 2 * R + 5 * BOX_G or scratch.shape[0] < nthreads
             or acc.shape[0] < nthreads or pointers.shape[0] < nthreads or idx0.shape[0] != H + k0 - 1):
         raise ValueError("box_2d: scratch buffers too small")
     _check_planes(x, x8, B, H, W, "box_2d")
     xp = &x[0, 0, 0]
-    if x8 is not None:
-        x8p = &x8[0, 0, 0]
+    x8p = &x8[0, 0, 0] if x8 is not None else NULL
+    o8p = &out8[0, 0, 0] if out8 is not None else NULL
+    ostride = out8.strides[1] if out8 is not None else 0
+    ostep = out.strides[1] // sizeof(real_t)
     # The row-box of an all-fill row (same arithmetic as every row), in every
     # thread's scratch; thread 0's spare line is the padded fill row.
     fh = sp + R * S
@@ -855,6 +958,7 @@ def box_2d(const real_t[:, :, ::1] x not None,
             ring = sp + tid * slen
             fh = ring + R * S
             tout = fh + W
+            tmp = ring + tmpo                                 # output rows before their cast
             slots = <const real_t **>&pointers[tid, 0]       # R row pointers
             slot_buf = <real_t **>&pointers[tid, R]          # R ring buffers
             grows = <const void **>&pointers[tid, 2 * R]     # a group's image rows
@@ -906,19 +1010,190 @@ def box_2d(const real_t[:, :, ::1] x not None,
                                           c0, c1, k1, inv1, firstc, tin, tout):
                     bad += 1
                 p = p + g
-                if q == 0 and k0 <= p:
-                    _box_rows(slots, k0, a, &out[b, i0, c0], cw, inv0)
-                    q = 1
-                while q > 0 and q < i1 - i0 and q + k0 <= p:
-                    m = 0
-                    while m < BOX_G and q < i1 - i0 and q + k0 <= p:
-                        adds[m] = slots[(q + k0 - 1) % R]
-                        subs[m] = slots[(q - 1) % R]
-                        couts[m] = &out[b, i0 + q, c0]
-                        m = m + 1
-                        q = q + 1
-                    _box_cols(a, adds, subs, couts, m, cw, inv0)
+                q = _box_steps(slots, R, k0, q, i1 - i0, p, a, adds, subs, couts,
+                               &out[b, i0, c0] if o8p == NULL else NULL, ostep, tmp, S,
+                               (&out8[b, i0, 0] + c0 * isz) if o8p != NULL else NULL,
+                               ostride, code, cw, inv0)
             for i in range(cw):
                 if not isfinite(a[i]):
                     bad += 1
     return bad == 0, used
+
+
+# Exact box of uint8 images (float32 compute).  With uint8 samples (and an
+# integer fill in 0..255) every sum of ``box_2d`` is exact in float64: a row
+# sum is an integer below 2**53, so a row output is ``(float)(S * inv1)``
+# for the integer window sum S; every such float32 is a multiple of
+# 2**-(24 + ceil(log2 k1)), so the column sums of k0 of them (at most
+# 255 * k0, ``U8_BOX_MAX0``) and their differences are exact too.  The sums
+# may then be formed in any order with the same values: here integer
+# window sums along the rows (16-bit, no transposes), float64 running sums
+# down the columns.  Equal, bit for bit, to ``box_2d``.
+
+#: Largest row / column box ``box_u8`` takes (16-bit row sums; exact column sums).
+U8_BOX_MAX1 = 257
+U8_BOX_MAX0 = 1024
+#: Output rows per work item (at least 8 * k0) and strip width of ``box_u8``.
+DEF U8_BAND = 256
+DEF U8_STRIP = 512
+
+
+cpdef Py_ssize_t u8_strip(Py_ssize_t W) noexcept nogil:
+    """Width of the column strips of ``box_u8`` for rows of ``W``."""
+    return W if W < U8_STRIP else U8_STRIP
+
+
+cdef inline void _u8_rowbox(const unsigned char *src, Py_ssize_t W, const Py_ssize_t *idx,
+                            Py_ssize_t before, unsigned char fill8, Py_ssize_t k, double inv,
+                            Py_ssize_t c0, Py_ssize_t cw, unsigned char *seg,
+                            unsigned short *s16, float *r) noexcept nogil:
+    """``r[u] = (float)(S * inv)`` for u < cw, S the integer sum of padded
+    positions ``c0 + u .. c0 + u + k - 1`` of the row ``src`` (padded by
+    ``idx``/``before``, ``fill8`` where ``idx < 0``)."""
+    cdef Py_ssize_t u, t, s, n = cw + k - 1
+    cdef Py_ssize_t a = before - c0, e = before + W - c0
+    a = 0 if a < 0 else (n if a > n else a)
+    e = a if e < a else (n if e > n else e)
+    for u in range(a):
+        s = idx[c0 + u]
+        seg[u] = src[s] if s >= 0 else fill8
+    if e > a:
+        memcpy(seg + a, src + (c0 + a - before), e - a)
+    for u in range(e, n):
+        s = idx[c0 + u]
+        seg[u] = src[s] if s >= 0 else fill8
+    if k == 2:
+        for u in range(cw):
+            r[u] = <float>(<double>(seg[u] + seg[u + 1]) * inv)
+        return
+    if k == 3:
+        for u in range(cw):
+            r[u] = <float>(<double>(seg[u] + seg[u + 1] + seg[u + 2]) * inv)
+        return
+    for u in range(cw):
+        s16[u] = <unsigned short>(seg[u] + seg[u + 1])
+    for t in range(2, k - 1):
+        for u in range(cw):
+            s16[u] = <unsigned short>(s16[u] + seg[u + t])
+    for u in range(cw):
+        r[u] = <float>(<double>(s16[u] + seg[u + k - 1]) * inv)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def box_u8(const unsigned char[:, :, ::1] x8 not None, float[:, :, ::1] out not None,
+           const Py_ssize_t[::1] idx0 not None, const Py_ssize_t[::1] idx1 not None,
+           Py_ssize_t before1, Py_ssize_t k0, Py_ssize_t k1, int fill8, int nthreads,
+           unsigned char[:, ::1] seg not None,
+           unsigned short[:, ::1] s16 not None,
+           float[:, ::1] ring not None,
+           double[:, ::1] acc not None,
+           Py_ssize_t[:, ::1] pointers not None,
+           Py_ssize_t min_parallel_work=0,
+           char[:, :, ::1] out8=None, int code=1):
+    """Fused 2-D box of each uint8 image ``x8[b]`` into ``out`` (float32), or
+    stored cast into ``out8`` (as ``box_2d``): equal to ``box_2d`` bit for
+    bit for ``k1 <= U8_BOX_MAX1``, ``k0 <= U8_BOX_MAX0`` and an integer fill
+    ``fill8`` in 0..255 (see above).
+
+    Work items are bands of U8_BAND output rows (at least 8 * k0) by strips
+    of S = ``u8_strip(W)`` columns; an item row-boxes its padded rows,
+    BOX_G at a time, into a ring of k0 + BOX_G strip rows, then advances the
+    column sums by up to BOX_G rows at once (``_box_cols``: the sums stay in
+    registers).
+
+    seg : (nthreads, S + k1 - 1)    s16 : (nthreads, S)    acc : (nthreads, S)   # SCRATCH
+    ring : (nthreads, (k0 + 2 * BOX_G) * S)   pointers : (nthreads, k0 + 4 * BOX_G)  # SCRATCH
+
+    Returns the number of threads that ran (1 when serial).
+    """
+    cdef Py_ssize_t B = out.shape[0], H = out.shape[1], W = out.shape[2]
+    cdef Py_ssize_t R = k0 + BOX_G, S, band, nbands, nstrips, nitems, item, b, t, i0, i1
+    cdef Py_ssize_t c0, cw, p, np_, q, s, u, tid, g
+    cdef Py_ssize_t isz = 1 << (code // 2), ostride, ostep
+    cdef const unsigned char *x8p
+    cdef const Py_ssize_t *ip0 = &idx0[0]
+    cdef const Py_ssize_t *ip1 = &idx1[0]
+    cdef char *o8p = NULL
+    cdef float *rg
+    cdef float *tmp
+    cdef const float **adds
+    cdef const float **subs
+    cdef const float **slots
+    cdef float **couts
+    cdef double *a
+    cdef double inv0 = 1.0 / k0, inv1 = 1.0 / k1
+    cdef float rfill = <float>(<double>(k1 * fill8) * inv1)
+    cdef int m
+    cdef bint parallel
+    cdef int used = 1
+    if out8 is not None:
+        B, H, W = _cast_shape(out8, code, "box_u8")
+    if B == 0 or H == 0 or W == 0:
+        return 1
+    S = u8_strip(W)
+    if (not 2 <= k1 <= U8_BOX_MAX1 or not 1 <= k0 <= U8_BOX_MAX0 or not 0 <= fill8 <= 255
+            or idx0.shape[0] != H + k0 - 1 or idx1.shape[0] != W + k1 - 1
+            or seg.shape[1] < S + k1 - 1 or s16.shape[1] < S or acc.shape[1] < S
+            or ring.shape[1] < (R + BOX_G) * S or pointers.shape[1] < 3 * BOX_G + R
+            or min(seg.shape[0], s16.shape[0], ring.shape[0], acc.shape[0],
+                   pointers.shape[0]) < nthreads):
+        raise ValueError("box_u8: bad sizes or scratch buffers too small")
+    _check_planes(None, x8, B, H, W, "box_u8")
+    x8p = &x8[0, 0, 0]
+    o8p = &out8[0, 0, 0] if out8 is not None else NULL
+    ostride = out8.strides[1] if out8 is not None else 0
+    ostep = out.strides[1] // sizeof(float)
+    band = U8_BAND if U8_BAND >= 8 * k0 else 8 * k0
+    nbands = (H + band - 1) // band
+    nstrips = (W + S - 1) // S
+    nitems = nstrips * nbands * B
+    parallel = nitems > 1 and use_threads(nthreads, B * H * W * 4, min_parallel_work)
+    with nogil:
+        for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
+                           chunksize=1, use_threads_if=parallel):
+            tid = threadid()
+            imfilt_note_team(&used)
+            rg = &ring[tid, 0]
+            tmp = rg + R * S                                  # BOX_G rows before their cast
+            a = &acc[tid, 0]
+            adds = <const float **>&pointers[tid, 0]
+            subs = <const float **>&pointers[tid, BOX_G]
+            couts = <float **>&pointers[tid, 2 * BOX_G]
+            slots = <const float **>&pointers[tid, 3 * BOX_G]     # the ring's rows
+            for t in range(R):
+                slots[t] = rg + t * S
+            b = item // (nbands * nstrips)
+            t = item - b * nbands * nstrips
+            i0 = (t // nstrips) * band
+            i1 = i0 + band
+            if i1 > H:
+                i1 = H
+            c0 = (t % nstrips) * S
+            cw = W - c0
+            if cw > S:
+                cw = S
+            # Padded rows i0 + p enter the ring BOX_G at a time, at slot
+            # p % R; output row i0 + q needs padded rows q .. q + k0 - 1 and
+            # (q > 0) drops row q - 1, whose slot the next group does not
+            # reuse (R = k0 + BOX_G).
+            np_ = i1 - i0 + k0 - 1
+            p = 0
+            q = 0
+            while p < np_:
+                g = np_ - p if np_ - p < BOX_G else BOX_G
+                for t in range(p, p + g):
+                    s = ip0[i0 + t]
+                    if s >= 0:
+                        _u8_rowbox(x8p + (b * H + s) * W, W, ip1, before1, <unsigned char>fill8,
+                                   k1, inv1, c0, cw, &seg[tid, 0], &s16[tid, 0], rg + (t % R) * S)
+                    else:
+                        for u in range(cw):
+                            rg[(t % R) * S + u] = rfill
+                p = p + g
+                q = _box_steps(slots, R, k0, q, i1 - i0, p, a, adds, subs, couts,
+                               &out[b, i0, c0] if o8p == NULL else NULL, ostep, tmp, S,
+                               (&out8[b, i0, 0] + c0 * isz) if o8p != NULL else NULL,
+                               ostride, code, cw, inv0)
+    return used
