@@ -297,7 +297,9 @@ def _separable(problem, x, w, fill, real):
 # hundred samples stay in the core's cache through the row and column
 # passes of the transform, which a transform of the whole image does not;
 # the block size is chosen per problem by the cost model below (one block
-# covering the whole image is one of the candidates).  A batch of blocks
+# covering the whole image is one of the candidates; lengths with factors 3
+# and 5 count a little more per point than powers of two,
+# ``FFT_ODD_FACTOR_COST``).  A batch of blocks
 # (about FFT_BATCH_BYTES) goes through one ``scipy.fft.rfft2`` call and its
 # inverse, so whatever ``scipy.fft.set_backend`` installs is used; the
 # ``workers`` threads take whole batches (``_threads.share_items``) and meet
