@@ -57,6 +57,21 @@ def test_block_plan_prefers_cache_sized_blocks_on_large_images():
     assert n0 * n1 > 1 and L0 * L1 * 4 <= 4 * _methods.FFT_BATCH_BYTES
 
 
+def test_length_factor_counts_factors_3_and_5():
+    c = _methods.FFT_ODD_FACTOR_COST
+    assert _methods._length_factor(512) == 1
+    assert _methods._length_factor(384) == pytest.approx(1 + c)
+    assert _methods._length_factor(810) == pytest.approx(1 + 5 * c)
+
+
+def test_block_plan_prefers_lengths_with_fewer_odd_factors():
+    """At the same block count a slightly longer length of fewer factors 3
+    and 5 wins (2048^2 with a 127x127 kernel: 640 = 2^7 * 5, not 810)."""
+    L0, L1, _, _, _ = _methods.block_plan(2048, 2048, 127, 127, "f64")
+    assert _methods._length_factor(L0) <= 1 + 2 * _methods.FFT_ODD_FACTOR_COST
+    assert _methods._length_factor(L1) <= 1 + 2 * _methods.FFT_ODD_FACTOR_COST
+
+
 # --- agreement with direct: geometry ------------------------------------------
 
 @pytest.mark.parametrize("boundary", BOUNDARIES)
