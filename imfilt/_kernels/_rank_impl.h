@@ -130,6 +130,15 @@ static RK_T RK_NAME(rk_select_)(RK_T *a, Py_ssize_t n, Py_ssize_t k)
     return a[k];
 }
 
+#if RK_FLOAT
+/* The NaN-omitting median of the m non-NaN values buf[0..m-1] (rank m / 2,
+ * NaN when m = 0), reordering buf. */
+static RK_T RK_NAME(rk_omit_median_)(RK_T *buf, Py_ssize_t m)
+{
+    return m ? RK_NAME(rk_select_)(buf, m, m >> 1) : (RK_T)NAN;
+}
+#endif
+
 /* Any footprint, any rank: gather the window and select. */
 static void RK_NAME(rk_sel_row_)(const RK_T *P, const Py_ssize_t *offs, Py_ssize_t K,
                                  Py_ssize_t W, Py_ssize_t r, int mode,
@@ -225,7 +234,7 @@ static void RK_NAME(rk_fixednan##K##_)(const RK_T *P, const Py_ssize_t *o, Py_ss
                     RK_T v_ = P[x + o[k_]];                                            \
                     if (v_ == v_) buf_[m_++] = v_;                                     \
                 }                                                                      \
-                out[x] = m_ ? RK_NAME(rk_select_)(buf_, m_, m_ >> 1) : (RK_T)NAN;      \
+                out[x] = RK_NAME(rk_omit_median_)(buf_, m_);                           \
             }                                                                          \
         }                                                                              \
     } else {                                                                           \
@@ -406,7 +415,9 @@ static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const 
  * the median and the 7 above rank 12 above it).  Interior pixels 2 .. W - 3
  * run in blocks as in rk_m33d_; pixels 0, 1, W - 2, W - 1 read the
  * columns cm[0], cm[1] (left of 0) and cm[2], cm[3] (right of W - 1) where
- * they leave the row (-1: fill).  Needs W >= RK_M33_BLOCK + 4. */
+ * they leave the row (-1: fill).  Needs W >= RK_M33_BLOCK + 4.  mode 1, 2
+ * (float images holding NaN, or a NaN fill): 'propagate' and 'omit' by
+ * rk_m55n_pair_ below. */
 /* One block of two output rows (restrict parameters: no aliasing checks). */
 static void RK_NAME(rk_m55_pair_)(const RK_T *restrict p0, const RK_T *restrict p1,
                                   const RK_T *restrict p2, const RK_T *restrict p3,
@@ -461,19 +472,120 @@ static void RK_NAME(rk_m55_one_)(const RK_T *restrict p0, const RK_T *restrict p
     }
 }
 
+#if RK_FLOAT
+/* The pair block of an image holding NaN (or filled with NaN): NaN counts
+ * in c and sorts last as +inf (v < inf ? v : inf, a single min; an image's
+ * own +inf values stay what they are and tie with it).  The rank of a
+ * window with c NaN is 12 (c = 0, 1) or 11 (c = 2, 3) of its 25 values
+ * (see RK_FIXED_NAN); ranks 11 and 12 of 25 lie among ranks 6 .. 12 of the
+ * 20 shared points and the 5 own points (the 6 shared points below rank 6
+ * lie below rank 11 of the window, the 7 above rank 12 above rank 12), as
+ * ranks 5 and 6 of those 12.  omit = 0 ('propagate'): NaN when c > 0, else
+ * rank 12 (the same value as rk_m55_pair_'s).  omit = 1 ('omit'): windows
+ * with 4 or more NaN are redone by gather-and-select after the block. */
+#define RK_NF(v, c) { c += v != v ? (RK_T)1 : (RK_T)0; v = v < (RK_T)INFINITY ? v : (RK_T)INFINITY; }
+#define RK_M55N_OWN(p, q, n)                                                            \
+    {                                                                                  \
+        RK_T v0 = t0, v1 = t1, v2 = t2, v3 = t3, v4 = t4, v5 = t5, v6 = t6,            \
+             v7 = p[x], v8 = p[x + 1], v9 = p[x + 2], v10 = p[x + 3], v11 = p[x + 4],   \
+             c = cs;                                                                   \
+        RK_NF(v7, c) RK_NF(v8, c) RK_NF(v9, c) RK_NF(v10, c) RK_NF(v11, c)            \
+        RK_NETWORK_12_5_6                                                              \
+        if (omit) {                                                                    \
+            q[x] = c < 2 ? v6 : v5;                                                    \
+            n[x] = c;                                                                  \
+        } else {                                                                       \
+            q[x] = c > 0 ? (RK_T)NAN : v6;                                             \
+        }                                                                              \
+    }
+
+/* The NaN-omitting median of the window at rows p0 .. p4, columns x .. x + 4. */
+static RK_T RK_NAME(rk_m55_gather_)(const RK_T *p0, const RK_T *p1, const RK_T *p2,
+                                    const RK_T *p3, const RK_T *p4, Py_ssize_t x)
+{
+    const RK_T *rows[5];
+    RK_T buf[25];
+    Py_ssize_t m = 0, i, j;
+    rows[0] = p0; rows[1] = p1; rows[2] = p2; rows[3] = p3; rows[4] = p4;
+    for (i = 0; i < 5; i++)
+        for (j = 0; j < 5; j++) {
+            RK_T v = rows[i][x + j];
+            if (v == v) buf[m++] = v;
+        }
+    return RK_NAME(rk_omit_median_)(buf, m);
+}
+
+static inline __attribute__((always_inline)) void RK_NAME(rk_m55n_pair_)(
+    const RK_T *restrict p0, const RK_T *restrict p1, const RK_T *restrict p2,
+    const RK_T *restrict p3, const RK_T *restrict p4, const RK_T *restrict p5,
+    RK_T *restrict q0, RK_T *restrict q1, int omit)
+{
+    RK_T n0[RK_M33_BLOCK], n1[RK_M33_BLOCK];
+    Py_ssize_t x;
+    int many = 0;
+    for (x = 0; x < RK_M33_BLOCK; x++) {
+        RK_T t0, t1, t2, t3, t4, t5, t6, cs = 0;
+        {
+            RK_T v0 = p1[x], v1 = p1[x + 1], v2 = p1[x + 2], v3 = p1[x + 3],
+                 v4 = p1[x + 4], v5 = p2[x], v6 = p2[x + 1], v7 = p2[x + 2],
+                 v8 = p2[x + 3], v9 = p2[x + 4], v10 = p3[x], v11 = p3[x + 1],
+                 v12 = p3[x + 2], v13 = p3[x + 3], v14 = p3[x + 4], v15 = p4[x],
+                 v16 = p4[x + 1], v17 = p4[x + 2], v18 = p4[x + 3], v19 = p4[x + 4];
+            RK_NF(v0, cs) RK_NF(v1, cs) RK_NF(v2, cs) RK_NF(v3, cs) RK_NF(v4, cs)
+            RK_NF(v5, cs) RK_NF(v6, cs) RK_NF(v7, cs) RK_NF(v8, cs) RK_NF(v9, cs)
+            RK_NF(v10, cs) RK_NF(v11, cs) RK_NF(v12, cs) RK_NF(v13, cs) RK_NF(v14, cs)
+            RK_NF(v15, cs) RK_NF(v16, cs) RK_NF(v17, cs) RK_NF(v18, cs) RK_NF(v19, cs)
+            RK_NETWORK_20_6_12
+            t0 = v6; t1 = v7; t2 = v8; t3 = v9; t4 = v10; t5 = v11; t6 = v12;
+        }
+        RK_M55N_OWN(p0, q0, n0)
+        RK_M55N_OWN(p5, q1, n1)
+    }
+    if (!omit) return;
+    for (x = 0; x < RK_M33_BLOCK; x++) many |= (n0[x] >= 4) | (n1[x] >= 4);
+    if (!many) return;
+    for (x = 0; x < RK_M33_BLOCK; x++) {
+        if (n0[x] >= 4) q0[x] = RK_NAME(rk_m55_gather_)(p0, p1, p2, p3, p4, x);
+        if (n1[x] >= 4) q1[x] = RK_NAME(rk_m55_gather_)(p1, p2, p3, p4, p5, x);
+    }
+}
+#undef RK_NF
+#undef RK_M55N_OWN
+#endif
+
+/* One block of two output rows by mode (0: no NaN, 1: 'propagate', 2:
+ * 'omit'); o1 NULL: a lone row y (r5 is not read). */
+static void RK_NAME(rk_m55_block_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                                   const RK_T *r3, const RK_T *r4, const RK_T *r5,
+                                   RK_T *o0, RK_T *o1, int mode)
+{
+#if RK_FLOAT
+    if (mode) {
+        RK_T spare[RK_M33_BLOCK];
+        if (!o1) {
+            r5 = r4;
+            o1 = spare;
+        }
+        if (mode == 2) RK_NAME(rk_m55n_pair_)(r0, r1, r2, r3, r4, r5, o0, o1, 1);
+        else RK_NAME(rk_m55n_pair_)(r0, r1, r2, r3, r4, r5, o0, o1, 0);
+        return;
+    }
+#endif
+    (void)mode;
+    if (o1) RK_NAME(rk_m55_pair_)(r0, r1, r2, r3, r4, r5, o0, o1);
+    else RK_NAME(rk_m55_one_)(r0, r1, r2, r3, r4, o0);
+}
+
 static void RK_NAME(rk_m55d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                               const RK_T *r3, const RK_T *r4, const RK_T *r5, Py_ssize_t W,
-                              const Py_ssize_t *cm, RK_T fill, RK_T *o0, RK_T *o1)
+                              const Py_ssize_t *cm, RK_T fill, RK_T *o0, RK_T *o1, int mode)
 {
     Py_ssize_t x0, x, last = W - 2 - RK_M33_BLOCK;
     for (x0 = 2;; x0 += RK_M33_BLOCK) {
         if (x0 > last) x0 = last;
-        if (o1)
-            RK_NAME(rk_m55_pair_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
-                                  r4 + x0 - 2, r5 + x0 - 2, o0 + x0, o1 + x0);
-        else
-            RK_NAME(rk_m55_one_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
-                                 r4 + x0 - 2, o0 + x0);
+        RK_NAME(rk_m55_block_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
+                               r4 + x0 - 2, o1 ? r5 + x0 - 2 : NULL, o0 + x0,
+                               o1 ? o1 + x0 : NULL, mode);
         if (x0 == last) break;
     }
     /* Pixels 0, 1 and W - 2, W - 1: one block each on a copy of the rows
@@ -490,7 +602,8 @@ static void RK_NAME(rk_m55d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                 c = c < 0 ? cm[c + 2] : (c >= W ? cm[c - W + 2] : c);
                 buf[k][j] = c < 0 ? fill : rows[k][c];
             }
-        RK_NAME(rk_m55_pair_)(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], res[0], res[1]);
+        RK_NAME(rk_m55_block_)(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], res[0], res[1],
+                               mode);
         j = x == 0 ? 0 : RK_M33_BLOCK - 2;
         o0[c0 + 2 + j] = res[0][j];
         o0[c0 + 3 + j] = res[0][j + 1];
