@@ -474,28 +474,58 @@ static void RK_NAME(rk_m55_one_)(const RK_T *restrict p0, const RK_T *restrict p
 
 #if RK_FLOAT
 /* The pair block of an image holding NaN (or filled with NaN): NaN counts
- * in c and sorts last as +inf (v < inf ? v : inf, a single min; an image's
- * own +inf values stay what they are and tie with it).  The rank of a
- * window with c NaN is 12 (c = 0, 1) or 11 (c = 2, 3) of its 25 values
- * (see RK_FIXED_NAN); ranks 11 and 12 of 25 lie among ranks 6 .. 12 of the
- * 20 shared points and the 5 own points (the 6 shared points below rank 6
- * lie below rank 11 of the window, the 7 above rank 12 above rank 12), as
- * ranks 5 and 6 of those 12.  omit = 0 ('propagate'): NaN when c > 0, else
- * rank 12 (the same value as rk_m55_pair_'s).  omit = 1 ('omit'): windows
- * with 4 or more NaN are redone by gather-and-select after the block. */
-#define RK_NF(v, c) { c += v != v ? (RK_T)1 : (RK_T)0; v = v < (RK_T)INFINITY ? v : (RK_T)INFINITY; }
-#define RK_M55N_OWN(p, q, n)                                                            \
+ * in c and sorts last as +inf (an image's own +inf values stay what they
+ * are and tie with it).  The rank of a window with c NaN is 12 (c = 0, 1)
+ * or 11 (c = 2, 3) of its 25 values (see RK_FIXED_NAN); ranks 11 and 12 of
+ * 25 lie among ranks 6 .. 12 of the 20 shared points (t0 .. t6, in order)
+ * and the 5 own points (the 6 shared points below rank 6 lie below rank 11
+ * of the window, the 7 above rank 12 above rank 12), as ranks 5 and 6 of
+ * those 12.  These come from merging t with the own row sorted (v0 .. v4):
+ * rank k of the two is the least over i + j = k + 1 of max(t[i - 1],
+ * v[j - 1]) (t[-1] = v[-1] = -inf), 10 min/max per rank instead of a
+ * 12-point network that does not know t is sorted.  omit = 0
+ * ('propagate'): NaN when c > 0, else rank 12 (the value rk_m55_pair_
+ * gives).  omit = 1 ('omit'): windows with 4 or more NaN are redone by
+ * gather-and-select after the block.
+ *
+ * A first pass over the block's 6 rows x (RK_M33_BLOCK + 4) columns writes
+ * the rows with NaN made +inf and counts NaN per column (of the 4 shared
+ * rows, and of each own row), so that each value is tested once rather
+ * than in each of the 5 windows that read it; a window's count is a sum of
+ * 5 column counts. */
+#define RK_M55N_FIX(v) (v < (RK_T)INFINITY ? v : (RK_T)INFINITY)
+#define RK_M55N_ISNAN(v) (v != v ? (RK_T)1 : (RK_T)0)
+#define RK_M55N_SUM5(n) (n[x] + n[x + 1] + n[x + 2] + n[x + 3] + n[x + 4])
+#define RK_M55N_PREP(x)                                                                 \
     {                                                                                  \
-        RK_T v0 = t0, v1 = t1, v2 = t2, v3 = t3, v4 = t4, v5 = t5, v6 = t6,            \
-             v7 = p[x], v8 = p[x + 1], v9 = p[x + 2], v10 = p[x + 3], v11 = p[x + 4],   \
-             c = cs;                                                                   \
-        RK_NF(v7, c) RK_NF(v8, c) RK_NF(v9, c) RK_NF(v10, c) RK_NF(v11, c)            \
-        RK_NETWORK_12_5_6                                                              \
+        RK_T a0 = p0[x], a1 = p1[x], a2 = p2[x], a3 = p3[x], a4 = p4[x], a5 = p5[x];   \
+        na[x] = RK_M55N_ISNAN(a0);                                                     \
+        nb[x] = RK_M55N_ISNAN(a5);                                                     \
+        nsh[x] = RK_M55N_ISNAN(a1) + RK_M55N_ISNAN(a2) + RK_M55N_ISNAN(a3) +           \
+                 RK_M55N_ISNAN(a4);                                                    \
+        s0[x] = RK_M55N_FIX(a0);                                                       \
+        s1[x] = RK_M55N_FIX(a1);                                                       \
+        s2[x] = RK_M55N_FIX(a2);                                                       \
+        s3[x] = RK_M55N_FIX(a3);                                                       \
+        s4[x] = RK_M55N_FIX(a4);                                                       \
+        s5[x] = RK_M55N_FIX(a5);                                                       \
+    }
+#define RK_M55N_OWN(s, nown, q, n)                                                      \
+    {                                                                                  \
+        RK_T v0 = s[x], v1 = s[x + 1], v2 = s[x + 2], v3 = s[x + 3], v4 = s[x + 4],     \
+             c = cs + RK_M55N_SUM5(nown), r6;                                          \
+        RK_NETWORK_5_0_4                                                               \
+        r6 = RK_MIN_(RK_MIN_(RK_MIN_(t6, RK_MAX_(t5, v0)), RK_MIN_(RK_MAX_(t4, v1),     \
+                                                                 RK_MAX_(t3, v2))),    \
+                     RK_MIN_(RK_MAX_(t2, v3), RK_MAX_(t1, v4)));                       \
         if (omit) {                                                                    \
-            q[x] = c < 2 ? v6 : v5;                                                    \
+            RK_T r5 = RK_MIN_(RK_MIN_(RK_MIN_(t5, RK_MAX_(t4, v0)),                    \
+                                      RK_MIN_(RK_MAX_(t3, v1), RK_MAX_(t2, v2))),      \
+                              RK_MIN_(RK_MAX_(t1, v3), RK_MAX_(t0, v4)));              \
+            q[x] = c < 2 ? r6 : r5;                                                    \
             n[x] = c;                                                                  \
         } else {                                                                       \
-            q[x] = c > 0 ? (RK_T)NAN : v6;                                             \
+            q[x] = c > 0 ? (RK_T)NAN : r6;                                             \
         }                                                                              \
     }
 
@@ -520,26 +550,29 @@ static inline __attribute__((always_inline)) void RK_NAME(rk_m55n_pair_)(
     const RK_T *restrict p3, const RK_T *restrict p4, const RK_T *restrict p5,
     RK_T *restrict q0, RK_T *restrict q1, int omit)
 {
+    RK_T s0[RK_M33_BLOCK + 4], s1[RK_M33_BLOCK + 4], s2[RK_M33_BLOCK + 4];
+    RK_T s3[RK_M33_BLOCK + 4], s4[RK_M33_BLOCK + 4], s5[RK_M33_BLOCK + 4];
+    RK_T nsh[RK_M33_BLOCK + 4], na[RK_M33_BLOCK + 4], nb[RK_M33_BLOCK + 4];
     RK_T n0[RK_M33_BLOCK], n1[RK_M33_BLOCK];
     Py_ssize_t x;
     int many = 0;
+    /* columns 0 .. RK_M33_BLOCK - 1, then the last 16 (whole SIMD registers
+     * rather than a scalar tail of 4; a value written twice is the same) */
+    for (x = 0; x < RK_M33_BLOCK; x++) RK_M55N_PREP(x)
+    for (x = RK_M33_BLOCK - 12; x < RK_M33_BLOCK + 4; x++) RK_M55N_PREP(x)
     for (x = 0; x < RK_M33_BLOCK; x++) {
-        RK_T t0, t1, t2, t3, t4, t5, t6, cs = 0;
+        RK_T t0, t1, t2, t3, t4, t5, t6, cs = RK_M55N_SUM5(nsh);
         {
-            RK_T v0 = p1[x], v1 = p1[x + 1], v2 = p1[x + 2], v3 = p1[x + 3],
-                 v4 = p1[x + 4], v5 = p2[x], v6 = p2[x + 1], v7 = p2[x + 2],
-                 v8 = p2[x + 3], v9 = p2[x + 4], v10 = p3[x], v11 = p3[x + 1],
-                 v12 = p3[x + 2], v13 = p3[x + 3], v14 = p3[x + 4], v15 = p4[x],
-                 v16 = p4[x + 1], v17 = p4[x + 2], v18 = p4[x + 3], v19 = p4[x + 4];
-            RK_NF(v0, cs) RK_NF(v1, cs) RK_NF(v2, cs) RK_NF(v3, cs) RK_NF(v4, cs)
-            RK_NF(v5, cs) RK_NF(v6, cs) RK_NF(v7, cs) RK_NF(v8, cs) RK_NF(v9, cs)
-            RK_NF(v10, cs) RK_NF(v11, cs) RK_NF(v12, cs) RK_NF(v13, cs) RK_NF(v14, cs)
-            RK_NF(v15, cs) RK_NF(v16, cs) RK_NF(v17, cs) RK_NF(v18, cs) RK_NF(v19, cs)
+            RK_T v0 = s1[x], v1 = s1[x + 1], v2 = s1[x + 2], v3 = s1[x + 3],
+                 v4 = s1[x + 4], v5 = s2[x], v6 = s2[x + 1], v7 = s2[x + 2],
+                 v8 = s2[x + 3], v9 = s2[x + 4], v10 = s3[x], v11 = s3[x + 1],
+                 v12 = s3[x + 2], v13 = s3[x + 3], v14 = s3[x + 4], v15 = s4[x],
+                 v16 = s4[x + 1], v17 = s4[x + 2], v18 = s4[x + 3], v19 = s4[x + 4];
             RK_NETWORK_20_6_12
             t0 = v6; t1 = v7; t2 = v8; t3 = v9; t4 = v10; t5 = v11; t6 = v12;
         }
-        RK_M55N_OWN(p0, q0, n0)
-        RK_M55N_OWN(p5, q1, n1)
+        RK_M55N_OWN(s0, na, q0, n0)
+        RK_M55N_OWN(s5, nb, q1, n1)
     }
     if (!omit) return;
     for (x = 0; x < RK_M33_BLOCK; x++) many |= (n0[x] >= 4) | (n1[x] >= 4);
@@ -549,7 +582,10 @@ static inline __attribute__((always_inline)) void RK_NAME(rk_m55n_pair_)(
         if (n1[x] >= 4) q1[x] = RK_NAME(rk_m55_gather_)(p1, p2, p3, p4, p5, x);
     }
 }
-#undef RK_NF
+#undef RK_M55N_FIX
+#undef RK_M55N_ISNAN
+#undef RK_M55N_PREP
+#undef RK_M55N_SUM5
 #undef RK_M55N_OWN
 #endif
 

@@ -291,19 +291,10 @@
     RK_CS(v10, v12); RK_LO(v11, v13); RK_HI(v5, v6); \
     RK_CS(v7, v8); RK_CS(v9, v10); RK_CS(v11, v12);
 
-/* 12 points, ranks 5..6: 35 comparators */
-#define RK_NETWORK_12_5_6 \
-    RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
-    RK_CS(v6, v7); RK_CS(v8, v9); RK_CS(v10, v11); \
-    RK_CS(v0, v2); RK_CS(v1, v3); RK_CS(v4, v6); \
-    RK_CS(v5, v7); RK_CS(v8, v10); RK_CS(v9, v11); \
-    RK_CS(v1, v2); RK_CS(v5, v6); RK_CS(v9, v10); \
-    RK_CS(v0, v4); RK_CS(v1, v5); RK_CS(v2, v6); \
-    RK_LO(v3, v7); RK_CS(v2, v4); RK_CS(v3, v5); \
-    RK_CS(v1, v2); RK_CS(v3, v4); RK_CS(v5, v6); \
-    RK_CS(v9, v10); RK_HI(v0, v8); RK_HI(v1, v9); \
-    RK_HI(v2, v10); RK_LO(v3, v11); RK_HI(v4, v8); \
-    RK_LO(v5, v9); RK_LO(v6, v10); RK_HI(v3, v5); \
-    RK_LO(v6, v8); RK_CS(v5, v6);
+/* 5 points, ranks 0..4: 9 comparators */
+#define RK_NETWORK_5_0_4 \
+    RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v0, v2); \
+    RK_CS(v1, v3); RK_CS(v1, v2); RK_CS(v0, v4); \
+    RK_CS(v2, v4); RK_CS(v1, v2); RK_CS(v3, v4);
 
 #endif
