@@ -418,6 +418,13 @@ static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const 
  * they leave the row (-1: fill).  Needs W >= RK_M33_BLOCK + 4.  mode 1, 2
  * (float images holding NaN, or a NaN fill): 'propagate' and 'omit' by
  * rk_m55n_pair_ below. */
+/* Wires v0 .. v19: columns x .. x + 4 of rows a, b, c, d (the 20 points
+ * that the windows of two neighbouring output rows share). */
+#define RK_M55_SHARED(a, b, c, d)                                                       \
+    RK_T v0 = a[x], v1 = a[x + 1], v2 = a[x + 2], v3 = a[x + 3], v4 = a[x + 4],         \
+         v5 = b[x], v6 = b[x + 1], v7 = b[x + 2], v8 = b[x + 3], v9 = b[x + 4],         \
+         v10 = c[x], v11 = c[x + 1], v12 = c[x + 2], v13 = c[x + 3], v14 = c[x + 4],    \
+         v15 = d[x], v16 = d[x + 1], v17 = d[x + 2], v18 = d[x + 3], v19 = d[x + 4];
 /* One block of two output rows (restrict parameters: no aliasing checks). */
 static void RK_NAME(rk_m55_pair_)(const RK_T *restrict p0, const RK_T *restrict p1,
                                   const RK_T *restrict p2, const RK_T *restrict p3,
@@ -428,11 +435,7 @@ static void RK_NAME(rk_m55_pair_)(const RK_T *restrict p0, const RK_T *restrict 
     for (x = 0; x < RK_M33_BLOCK; x++) {
         RK_T t0, t1, t2, t3, t4, t5;
         {
-            RK_T v0 = p1[x], v1 = p1[x + 1], v2 = p1[x + 2], v3 = p1[x + 3],
-                 v4 = p1[x + 4], v5 = p2[x], v6 = p2[x + 1], v7 = p2[x + 2],
-                 v8 = p2[x + 3], v9 = p2[x + 4], v10 = p3[x], v11 = p3[x + 1],
-                 v12 = p3[x + 2], v13 = p3[x + 3], v14 = p3[x + 4], v15 = p4[x],
-                 v16 = p4[x + 1], v17 = p4[x + 2], v18 = p4[x + 3], v19 = p4[x + 4];
+            RK_M55_SHARED(p1, p2, p3, p4)
             RK_NETWORK_20_7_12
             t0 = v7; t1 = v8; t2 = v9; t3 = v10; t4 = v11; t5 = v12;
         }
@@ -563,11 +566,7 @@ static inline __attribute__((always_inline)) void RK_NAME(rk_m55n_pair_)(
     for (x = 0; x < RK_M33_BLOCK; x++) {
         RK_T t0, t1, t2, t3, t4, t5, t6, cs = RK_M55N_SUM5(nsh);
         {
-            RK_T v0 = s1[x], v1 = s1[x + 1], v2 = s1[x + 2], v3 = s1[x + 3],
-                 v4 = s1[x + 4], v5 = s2[x], v6 = s2[x + 1], v7 = s2[x + 2],
-                 v8 = s2[x + 3], v9 = s2[x + 4], v10 = s3[x], v11 = s3[x + 1],
-                 v12 = s3[x + 2], v13 = s3[x + 3], v14 = s3[x + 4], v15 = s4[x],
-                 v16 = s4[x + 1], v17 = s4[x + 2], v18 = s4[x + 3], v19 = s4[x + 4];
+            RK_M55_SHARED(s1, s2, s3, s4)
             RK_NETWORK_20_6_12
             t0 = v6; t1 = v7; t2 = v8; t3 = v9; t4 = v10; t5 = v11; t6 = v12;
         }
@@ -588,6 +587,7 @@ static inline __attribute__((always_inline)) void RK_NAME(rk_m55n_pair_)(
 #undef RK_M55N_SUM5
 #undef RK_M55N_OWN
 #endif
+#undef RK_M55_SHARED
 
 /* One block of two output rows by mode (0: no NaN, 1: 'propagate', 2:
  * 'omit'); o1 NULL: a lone row y (r5 is not read). */
