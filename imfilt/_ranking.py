@@ -5,11 +5,13 @@ per image axis, a rank rule and a boundary, and returns the filtered image
 in the image's dtype.  Every algorithm selects an existing value, so the
 result is exact whatever the path:
 
-* the full 3x3 and 5x5 medians (integer images, and float images without
-  NaN): read in place (no padded copy), two output rows at once sharing
-  their common rows (3x3: columns sorted once and shared by the three
-  windows that contain them; 5x5: the 20 shared points reduced to ranks
-  7..12);
+* the full 3x3 and 5x5 medians (integer images, float images without
+  NaN, and float 5x5 with NaN): read in place (no padded copy), two output
+  rows at once sharing their common rows (3x3: columns sorted once and
+  shared by the three windows that contain them; 5x5: the 20 shared points
+  reduced to ranks 7..12; with NaN, counted and sorted last as +inf, to
+  ranks 6..12, each window picking rank 11 or 12 of its 25 by its NaN count
+  for 'omit', windows with 4 or more NaN gathered and selected);
 * the full 3x3 median of rows too narrow for that (no NaN): the padded
   image's columns sorted once and shared by neighbouring windows;
 * 9, 25 or 27 points with the median rank (3x3, 5x5, 3x3x3 and any
@@ -283,15 +285,23 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     # Threads for the kernels that do not decide it themselves.
     nt = nthreads if x.size * K >= _threads.min_parallel_work() else 1
     h = _direct_median(x, footprint, kdtype, K, r)
+    direct_mode = 0
     if h and kdtype.kind == "f":
-        # NaN needs the padded path's NaN-aware networks (a NaN fill value too).
-        if boundary == "fill" and fill_value != fill_value:
-            h = 0
-        else:
+        # NaN (a NaN fill value too): the 5x5 reads in place in a NaN mode
+        # ('propagate', or 'omit' for the median); other cases need the padded
+        # path's NaN-aware networks.
+        holds_nan = boundary == "fill" and fill_value != fill_value
+        if not holds_nan:
             holds_nan, used = _k.has_nan(x.reshape(-1).view(np.uint8), tcode, itemsize,
                                          x.shape[-1], nthreads, _threads.min_parallel_work())
             _threads.ran_parallel(used)
-            h = 0 if holds_nan else h
+        if holds_nan:
+            if h == 2 and nan_policy != "omit":
+                direct_mode = 1
+            elif h == 2 and kind == "median":
+                direct_mode = 2
+            else:
+                h = 0
     if h:
         kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
             np.empty(x.shape, dtype=kdtype)
@@ -305,7 +315,8 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
         for _, j0, j1 in _threads.interruptible_pieces((nplanes * ((H + 1) // 2),),
                                                        pair_seconds, min_rows=8 * nt):
             _threads.ran_parallel(_k.median_direct(src, dst, frow, tcode, itemsize, nplanes,
-                                                   H, W, rmap, cmap, h, j0, j1, nt))
+                                                   H, W, rmap, cmap, h, j0, j1, nt,
+                                                   direct_mode))
         return _finish(result, kout, image.dtype, dtype)
     rtab = rank_table(kind, value, K)
 
@@ -455,8 +466,9 @@ def _direct_median(x, footprint, kdtype, K, r):
 
     The footprint is 3x3 or 5x5 on the last two axes (1 elsewhere), the rank
     is the median's, and rows are wide enough for whole SIMD blocks.  Float
-    images qualify here; the caller still sends those holding NaN (or
-    filled with NaN) to the padded path, whose networks handle NaN.
+    images qualify here; the caller sends a 3x3 holding NaN (or filled with
+    NaN) to the padded path, whose networks handle NaN, and runs a 5x5 in a
+    NaN mode.
     """
     fs = footprint.shape
     if not (K in (9, 25) and r == K // 2 and x.ndim >= 2

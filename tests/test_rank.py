@@ -15,7 +15,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage as ndi
 
 import imfilt
-from imfilt import median, percentile_filter, rank_filter
+from imfilt import _ranking, median, percentile_filter, rank_filter
+from imfilt._kernels import _rank as _k
 from imfilt._modes import BOUNDARIES, NUMPY_PAD_MODE
 from imfilt._ranking import rank_halo, rank_table, selection_network
 
@@ -347,6 +348,70 @@ def test_nan_omit_against_brute_force(dtype, rng):
     # the median of the finite values is np.nanmedian's upper element
     w = np.array([1.0, np.nan, 5.0, 2.0, np.nan])
     assert median(w, 5, boundary="edge", nan_policy="omit")[2] == 2.0
+
+
+def _nan_field(rng, shape, dtype):
+    """Values with NaN whose density runs from 0 to 1 along the last axis
+    (5x5 windows holding every count 0 .. 25), a dense NaN cluster, and
+    +inf / -inf values (which NaN, sorted last as +inf, must not disturb)."""
+    x = rng.normal(size=shape).astype(dtype)
+    density = np.linspace(-0.1, 1.1, shape[-1])
+    x[rng.random(shape) < density] = np.nan
+    x[rng.random(shape) < 0.08] = np.inf
+    x[rng.random(shape) < 0.04] = -np.inf
+    x[..., 1:6, 3:9] = np.nan
+    x[..., -3:, 30:33] = np.inf
+    x[..., -2:, 31:35] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nan_5x5_in_place_against_brute_force(dtype, rng, monkeypatch):
+    """The in-place 5x5 median with NaN (two output rows sharing their 20
+    common points, NaN counted and sorted last): 'omit' is rank m // 2 of
+    the m non-NaN values (NaN when m = 0), 'propagate' NaN for any NaN, at
+    every boundary (a NaN fill value too), widths around the block, odd and
+    even heights, stacks and thread counts."""
+    modes = []
+
+    def spy(*args):
+        modes.append(args[-1])
+        return direct(*args)
+
+    direct = _k.median_direct
+    monkeypatch.setattr(_ranking._k, "median_direct", spy)
+    block = _k.DIRECT_MIN_WIDTH[2, np.dtype(dtype).itemsize] - 4
+    fp = np.ones((5, 5), bool)
+    for H, W in [(5, block + 4), (8, block + 5), (9, 2 * block + 3), (2, block + 7),
+                 (6, 3 * block + 4), (7, 2 * block + 4 + block // 2)]:
+        x = _nan_field(rng, (H, W), dtype)
+        for b in BOUNDARIES:
+            for fill in (0.5, np.nan, np.inf):
+                if b != "fill" and fill != 0.5:
+                    continue
+                for policy in ("omit", "propagate"):
+                    got = median(x, 5, boundary=b, fillvalue=fill, nan_policy=policy)
+                    ref = reference(x, fp, b, fill, "median", 0, omit=policy == "omit")
+                    np.testing.assert_array_equal(got, ref, err_msg=f"{H}x{W} {b} {fill} {policy}")
+    assert set(modes) == {1, 2}
+    # stacks of planes, threads, and the windows' NaN counts really spanning 0 .. 25
+    x = _nan_field(rng, (3, 9, 2 * block + 9), dtype)
+    counts = sliding_window_view(np.pad(np.isnan(x), ((0, 0), (2, 2), (2, 2)), "symmetric"),
+                                 (5, 5), axis=(1, 2)).sum(axis=(-2, -1))
+    assert set(np.unique(counts)) == set(range(26))
+    ref = reference(x, np.ones((1, 5, 5), bool), "symm", 0, "median", 0, omit=True)
+    for workers in (1, 2, 3):
+        np.testing.assert_array_equal(
+            median(x, 5, axes=(1, 2), nan_policy="omit", workers=workers), ref)
+    # a rank that equals the median's rank 12 but is not a median keeps the
+    # padded path under 'omit' (its table differs); 'propagate' reads in place
+    modes.clear()
+    np.testing.assert_array_equal(
+        rank_filter(x[0], 12, 5, nan_policy="omit"),
+        reference(x[0], fp, "symm", 0, "rank", 12, omit=True))
+    np.testing.assert_array_equal(rank_filter(x[0], 12, 5),
+                                  reference(x[0], fp, "symm", 0, "rank", 12))
+    assert modes == [1]
 
 
 def test_nan_propagate_and_raise(rng):

@@ -198,11 +198,12 @@ static void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *
 #define RK_M55D(T, SUF)                                                                 \
     rk_m55d_##SUF((const T *)r[0], (const T *)r[1], (const T *)r[2], (const T *)r[3],      \
                   (const T *)r[4], (const T *)r[5], W, cm, *(const T *)fill, (T *)o0,      \
-                  (T *)o1)
+                  (T *)o1, mode)
 
-/* Two output rows of the in-place 5x5 median (see rk_m55d_ in _rank_impl.h). */
+/* Two output rows of the in-place 5x5 median (see rk_m55d_ in _rank_impl.h);
+ * mode 1 ('propagate') and 2 ('omit') for float images holding NaN. */
 static void rk_m55d_rows(int tcode, const void *const *r, Py_ssize_t W, const Py_ssize_t *cm,
-                         const void *fill, void *o0, void *o1)
+                         const void *fill, void *o0, void *o1, int mode)
 {
     RK_DISPATCH(RK_M55D(uint8_t, u8), RK_M55D(int8_t, i8), RK_M55D(uint16_t, u16),
                 RK_M55D(int16_t, i16), RK_M55D(uint32_t, u32), RK_M55D(int32_t, i32),

@@ -22,7 +22,8 @@ Algorithms (``algo``), all exact selections of existing values:
    ('propagate') or 2 ('omit', median only).
 
 Outside ``rank_rows``: ``median_direct`` (full 3x3 / 5x5 medians read in
-place, no padded copy; float images after ``has_nan`` found none) and
+place, no padded copy; float 3x3 after ``has_nan`` found no NaN, float 5x5
+also with NaN: 'propagate' and 'omit' modes) and
 ``box_hist8`` (8-bit full rectangles, column histograms).
 
 Element types are integer codes (see ``_rank.h``); the Python layer
@@ -63,7 +64,7 @@ cdef extern from "_rank.h" nogil:
                       Py_ssize_t rank, unsigned flip, unsigned char *out, Py_ssize_t os,
                       unsigned short *col, unsigned short *ccol)
     void rk_m55d_rows(int tcode, const void **r, Py_ssize_t W, const Py_ssize_t *cm,
-                      const void *fill, void *o0, void *o1)
+                      const void *fill, void *o0, void *o1, int mode)
     void rk_hist8_row(const unsigned char *P, const Py_ssize_t *offs, Py_ssize_t K,
                       const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
                       Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
@@ -76,6 +77,8 @@ cdef extern from "_rank.h" nogil:
 cdef extern from "_rank.h":
     int RK_M33_CHUNK_BYTES
     int RK_M33_BLOCK
+    int RK_F32_CODE "RK_F32"
+    int RK_F64_CODE "RK_F64"
 
 #: Narrowest image row the in-place 3x3 (h = 1) and 5x5 (h = 2) medians
 #: take, by element size in bytes: one chunk (3x3: RK_M33_CHUNK_BYTES of a
@@ -162,7 +165,7 @@ def has_nan(const unsigned char[::1] src, int tcode, Py_ssize_t itemsize, Py_ssi
 @cython.wraparound(False)
 cdef void _median_pair(const char *s, const char *f, const Py_ssize_t *rmap,
                        const Py_ssize_t *cmap, Py_ssize_t h, Py_ssize_t row0, Py_ssize_t y,
-                       Py_ssize_t H, Py_ssize_t W, Py_ssize_t rowb, int tcode,
+                       Py_ssize_t H, Py_ssize_t W, Py_ssize_t rowb, int tcode, int mode,
                        char *o) noexcept nogil:
     """Output rows y and y + 1 (y alone when y + 1 == H) of the plane at source row row0."""
     cdef const char *rows[6]
@@ -178,7 +181,7 @@ cdef void _median_pair(const char *s, const char *f, const Py_ssize_t *rmap,
         rk_m33d_rows(tcode, rows[0], rows[1], rows[2], rows[3], W, cmap[0], cmap[1], f,
                      o + y * rowb, o1)
     else:
-        rk_m55d_rows(tcode, <const void **>rows, W, cmap, f, o + y * rowb, o1)
+        rk_m55d_rows(tcode, <const void **>rows, W, cmap, f, o + y * rowb, o1, mode)
 
 
 @cython.boundscheck(False)
@@ -187,7 +190,7 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
                   const unsigned char[::1] fillrow, int tcode, Py_ssize_t itemsize,
                   Py_ssize_t nplanes, Py_ssize_t H, Py_ssize_t W, const Py_ssize_t[::1] rmap,
                   const Py_ssize_t[::1] cmap, Py_ssize_t h, Py_ssize_t j0, Py_ssize_t j1,
-                  int nthreads):
+                  int nthreads, int mode=0):
     """The full (2h+1) x (2h+1) median (h = 1 or 2) of ``nplanes`` C-contiguous
     H x W images, read in place.
 
@@ -199,7 +202,9 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
     j1 - 1`` of the ``nplanes * ((H + 1) // 2)`` (pair ``j`` is rows ``2 (j %
     npairs)`` and the next of plane ``j // npairs``), so a caller can cut a
     long job into pieces.  Needs ``W >= DIRECT_MIN_WIDTH[h, itemsize]``.
-    Returns the number of threads that ran.
+    ``mode`` (5x5 float images only, which may hold NaN or a NaN fill): 0 no
+    NaN, 1 'propagate', 2 'omit' (see ``_rank_impl.h``).  Returns the number
+    of threads that ran.
     """
     cdef Py_ssize_t npairs = (H + 1) // 2, njobs = nplanes * npairs, j, p, y
     cdef Py_ssize_t rowb = W * itemsize, chunk
@@ -209,16 +214,19 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
     cdef int used = 1
     if h not in (1, 2) or itemsize not in (1, 2, 4, 8) or W < DIRECT_MIN_WIDTH[h, itemsize] \
             or rmap.shape[0] != H + 2 * h \
-            or cmap.shape[0] != 2 * h or not 0 <= j0 <= j1 <= njobs:
+            or cmap.shape[0] != 2 * h or not 0 <= j0 <= j1 <= njobs \
+            or (mode != 0 and (h != 2 or tcode not in (RK_F32_CODE, RK_F64_CODE))) \
+            or not 0 <= mode <= 2:
         raise ValueError("imfilt: median_direct needs h in (1, 2), a wide enough row, "
-                         "H + 2h row / 2h column indices and a range of row pairs")
+                         "H + 2h row / 2h column indices, a range of row pairs and "
+                         "NaN modes only for 5x5 float medians")
     chunk = (j1 - j0) // (8 * nthreads) + 1
     with nogil:
         for j in prange(j0, j1, num_threads=nthreads, schedule="dynamic", chunksize=chunk):
             imfilt_note_team(&used)
             p = j // npairs
             y = 2 * (j % npairs)
-            _median_pair(s, f, &rmap[0], &cmap[0], h, p * H, y, H, W, rowb, tcode,
+            _median_pair(s, f, &rmap[0], &cmap[0], h, p * H, y, H, W, rowb, tcode, mode,
                          o + p * H * rowb)
     return used
 

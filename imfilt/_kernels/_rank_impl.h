@@ -130,6 +130,15 @@ static RK_T RK_NAME(rk_select_)(RK_T *a, Py_ssize_t n, Py_ssize_t k)
     return a[k];
 }
 
+#if RK_FLOAT
+/* The NaN-omitting median of the m non-NaN values buf[0..m-1] (rank m / 2,
+ * NaN when m = 0), reordering buf. */
+static RK_T RK_NAME(rk_omit_median_)(RK_T *buf, Py_ssize_t m)
+{
+    return m ? RK_NAME(rk_select_)(buf, m, m >> 1) : (RK_T)NAN;
+}
+#endif
+
 /* Any footprint, any rank: gather the window and select. */
 static void RK_NAME(rk_sel_row_)(const RK_T *P, const Py_ssize_t *offs, Py_ssize_t K,
                                  Py_ssize_t W, Py_ssize_t r, int mode,
@@ -225,7 +234,7 @@ static void RK_NAME(rk_fixednan##K##_)(const RK_T *P, const Py_ssize_t *o, Py_ss
                     RK_T v_ = P[x + o[k_]];                                            \
                     if (v_ == v_) buf_[m_++] = v_;                                     \
                 }                                                                      \
-                out[x] = m_ ? RK_NAME(rk_select_)(buf_, m_, m_ >> 1) : (RK_T)NAN;      \
+                out[x] = RK_NAME(rk_omit_median_)(buf_, m_);                           \
             }                                                                          \
         }                                                                              \
     } else {                                                                           \
@@ -406,7 +415,16 @@ static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const 
  * the median and the 7 above rank 12 above it).  Interior pixels 2 .. W - 3
  * run in blocks as in rk_m33d_; pixels 0, 1, W - 2, W - 1 read the
  * columns cm[0], cm[1] (left of 0) and cm[2], cm[3] (right of W - 1) where
- * they leave the row (-1: fill).  Needs W >= RK_M33_BLOCK + 4. */
+ * they leave the row (-1: fill).  Needs W >= RK_M33_BLOCK + 4.  mode 1, 2
+ * (float images holding NaN, or a NaN fill): 'propagate' and 'omit' by
+ * rk_m55n_pair_ below. */
+/* Wires v0 .. v19: columns x .. x + 4 of rows a, b, c, d (the 20 points
+ * that the windows of two neighbouring output rows share). */
+#define RK_M55_SHARED(a, b, c, d)                                                       \
+    RK_T v0 = a[x], v1 = a[x + 1], v2 = a[x + 2], v3 = a[x + 3], v4 = a[x + 4],         \
+         v5 = b[x], v6 = b[x + 1], v7 = b[x + 2], v8 = b[x + 3], v9 = b[x + 4],         \
+         v10 = c[x], v11 = c[x + 1], v12 = c[x + 2], v13 = c[x + 3], v14 = c[x + 4],    \
+         v15 = d[x], v16 = d[x + 1], v17 = d[x + 2], v18 = d[x + 3], v19 = d[x + 4];
 /* One block of two output rows (restrict parameters: no aliasing checks). */
 static void RK_NAME(rk_m55_pair_)(const RK_T *restrict p0, const RK_T *restrict p1,
                                   const RK_T *restrict p2, const RK_T *restrict p3,
@@ -417,11 +435,7 @@ static void RK_NAME(rk_m55_pair_)(const RK_T *restrict p0, const RK_T *restrict 
     for (x = 0; x < RK_M33_BLOCK; x++) {
         RK_T t0, t1, t2, t3, t4, t5;
         {
-            RK_T v0 = p1[x], v1 = p1[x + 1], v2 = p1[x + 2], v3 = p1[x + 3],
-                 v4 = p1[x + 4], v5 = p2[x], v6 = p2[x + 1], v7 = p2[x + 2],
-                 v8 = p2[x + 3], v9 = p2[x + 4], v10 = p3[x], v11 = p3[x + 1],
-                 v12 = p3[x + 2], v13 = p3[x + 3], v14 = p3[x + 4], v15 = p4[x],
-                 v16 = p4[x + 1], v17 = p4[x + 2], v18 = p4[x + 3], v19 = p4[x + 4];
+            RK_M55_SHARED(p1, p2, p3, p4)
             RK_NETWORK_20_7_12
             t0 = v7; t1 = v8; t2 = v9; t3 = v10; t4 = v11; t5 = v12;
         }
@@ -461,19 +475,153 @@ static void RK_NAME(rk_m55_one_)(const RK_T *restrict p0, const RK_T *restrict p
     }
 }
 
+#if RK_FLOAT
+/* The pair block of an image holding NaN (or filled with NaN): NaN counts
+ * in c and sorts last as +inf (an image's own +inf values stay what they
+ * are and tie with it).  The rank of a window with c NaN is 12 (c = 0, 1)
+ * or 11 (c = 2, 3) of its 25 values (see RK_FIXED_NAN); ranks 11 and 12 of
+ * 25 lie among ranks 6 .. 12 of the 20 shared points (t0 .. t6, in order)
+ * and the 5 own points (the 6 shared points below rank 6 lie below rank 11
+ * of the window, the 7 above rank 12 above rank 12), as ranks 5 and 6 of
+ * those 12.  These come from merging t with the own row sorted (v0 .. v4):
+ * rank k of the two is the least over i + j = k + 1 of max(t[i - 1],
+ * v[j - 1]) (t[-1] = v[-1] = -inf), 10 min/max per rank instead of a
+ * 12-point network that does not know t is sorted.  omit = 0
+ * ('propagate'): NaN when c > 0, else rank 12 (the value rk_m55_pair_
+ * gives).  omit = 1 ('omit'): windows with 4 or more NaN are redone by
+ * gather-and-select after the block.
+ *
+ * A first pass over the block's 6 rows x (RK_M33_BLOCK + 4) columns writes
+ * the rows with NaN made +inf and counts NaN per column (of the 4 shared
+ * rows, and of each own row), so that each value is tested once rather
+ * than in each of the 5 windows that read it; a window's count is a sum of
+ * 5 column counts. */
+#define RK_M55N_FIX(v) (v < (RK_T)INFINITY ? v : (RK_T)INFINITY)
+#define RK_M55N_ISNAN(v) (v != v ? (RK_T)1 : (RK_T)0)
+#define RK_M55N_SUM5(n) (n[x] + n[x + 1] + n[x + 2] + n[x + 3] + n[x + 4])
+#define RK_M55N_PREP(x)                                                                 \
+    {                                                                                  \
+        RK_T a0 = p0[x], a1 = p1[x], a2 = p2[x], a3 = p3[x], a4 = p4[x], a5 = p5[x];   \
+        na[x] = RK_M55N_ISNAN(a0);                                                     \
+        nb[x] = RK_M55N_ISNAN(a5);                                                     \
+        nsh[x] = RK_M55N_ISNAN(a1) + RK_M55N_ISNAN(a2) + RK_M55N_ISNAN(a3) +           \
+                 RK_M55N_ISNAN(a4);                                                    \
+        s0[x] = RK_M55N_FIX(a0);                                                       \
+        s1[x] = RK_M55N_FIX(a1);                                                       \
+        s2[x] = RK_M55N_FIX(a2);                                                       \
+        s3[x] = RK_M55N_FIX(a3);                                                       \
+        s4[x] = RK_M55N_FIX(a4);                                                       \
+        s5[x] = RK_M55N_FIX(a5);                                                       \
+    }
+#define RK_M55N_OWN(s, nown, q, n)                                                      \
+    {                                                                                  \
+        RK_T v0 = s[x], v1 = s[x + 1], v2 = s[x + 2], v3 = s[x + 3], v4 = s[x + 4],     \
+             c = cs + RK_M55N_SUM5(nown), r6;                                          \
+        RK_NETWORK_5_0_4                                                               \
+        r6 = RK_MIN_(RK_MIN_(RK_MIN_(t6, RK_MAX_(t5, v0)), RK_MIN_(RK_MAX_(t4, v1),     \
+                                                                 RK_MAX_(t3, v2))),    \
+                     RK_MIN_(RK_MAX_(t2, v3), RK_MAX_(t1, v4)));                       \
+        if (omit) {                                                                    \
+            RK_T r5 = RK_MIN_(RK_MIN_(RK_MIN_(t5, RK_MAX_(t4, v0)),                    \
+                                      RK_MIN_(RK_MAX_(t3, v1), RK_MAX_(t2, v2))),      \
+                              RK_MIN_(RK_MAX_(t1, v3), RK_MAX_(t0, v4)));              \
+            q[x] = c < 2 ? r6 : r5;                                                    \
+            n[x] = c;                                                                  \
+        } else {                                                                       \
+            q[x] = c > 0 ? (RK_T)NAN : r6;                                             \
+        }                                                                              \
+    }
+
+/* The NaN-omitting median of the window at rows p0 .. p4, columns x .. x + 4. */
+static RK_T RK_NAME(rk_m55_gather_)(const RK_T *p0, const RK_T *p1, const RK_T *p2,
+                                    const RK_T *p3, const RK_T *p4, Py_ssize_t x)
+{
+    const RK_T *rows[5];
+    RK_T buf[25];
+    Py_ssize_t m = 0, i, j;
+    rows[0] = p0; rows[1] = p1; rows[2] = p2; rows[3] = p3; rows[4] = p4;
+    for (i = 0; i < 5; i++)
+        for (j = 0; j < 5; j++) {
+            RK_T v = rows[i][x + j];
+            if (v == v) buf[m++] = v;
+        }
+    return RK_NAME(rk_omit_median_)(buf, m);
+}
+
+static inline __attribute__((always_inline)) void RK_NAME(rk_m55n_pair_)(
+    const RK_T *restrict p0, const RK_T *restrict p1, const RK_T *restrict p2,
+    const RK_T *restrict p3, const RK_T *restrict p4, const RK_T *restrict p5,
+    RK_T *restrict q0, RK_T *restrict q1, int omit)
+{
+    RK_T s0[RK_M33_BLOCK + 4], s1[RK_M33_BLOCK + 4], s2[RK_M33_BLOCK + 4];
+    RK_T s3[RK_M33_BLOCK + 4], s4[RK_M33_BLOCK + 4], s5[RK_M33_BLOCK + 4];
+    RK_T nsh[RK_M33_BLOCK + 4], na[RK_M33_BLOCK + 4], nb[RK_M33_BLOCK + 4];
+    RK_T n0[RK_M33_BLOCK], n1[RK_M33_BLOCK];
+    Py_ssize_t x;
+    int many = 0;
+    /* columns 0 .. RK_M33_BLOCK - 1, then the last 16 (whole SIMD registers
+     * rather than a scalar tail of 4; a value written twice is the same) */
+    for (x = 0; x < RK_M33_BLOCK; x++) RK_M55N_PREP(x)
+    for (x = RK_M33_BLOCK - 12; x < RK_M33_BLOCK + 4; x++) RK_M55N_PREP(x)
+    for (x = 0; x < RK_M33_BLOCK; x++) {
+        RK_T t0, t1, t2, t3, t4, t5, t6, cs = RK_M55N_SUM5(nsh);
+        {
+            RK_M55_SHARED(s1, s2, s3, s4)
+            RK_NETWORK_20_6_12
+            t0 = v6; t1 = v7; t2 = v8; t3 = v9; t4 = v10; t5 = v11; t6 = v12;
+        }
+        RK_M55N_OWN(s0, na, q0, n0)
+        RK_M55N_OWN(s5, nb, q1, n1)
+    }
+    if (!omit) return;
+    for (x = 0; x < RK_M33_BLOCK; x++) many |= (n0[x] >= 4) | (n1[x] >= 4);
+    if (!many) return;
+    for (x = 0; x < RK_M33_BLOCK; x++) {
+        if (n0[x] >= 4) q0[x] = RK_NAME(rk_m55_gather_)(p0, p1, p2, p3, p4, x);
+        if (n1[x] >= 4) q1[x] = RK_NAME(rk_m55_gather_)(p1, p2, p3, p4, p5, x);
+    }
+}
+#undef RK_M55N_FIX
+#undef RK_M55N_ISNAN
+#undef RK_M55N_PREP
+#undef RK_M55N_SUM5
+#undef RK_M55N_OWN
+#endif
+#undef RK_M55_SHARED
+
+/* One block of two output rows by mode (0: no NaN, 1: 'propagate', 2:
+ * 'omit'); o1 NULL: a lone row y (r5 is not read). */
+static void RK_NAME(rk_m55_block_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                                   const RK_T *r3, const RK_T *r4, const RK_T *r5,
+                                   RK_T *o0, RK_T *o1, int mode)
+{
+#if RK_FLOAT
+    if (mode) {
+        RK_T spare[RK_M33_BLOCK];
+        if (!o1) {
+            r5 = r4;
+            o1 = spare;
+        }
+        if (mode == 2) RK_NAME(rk_m55n_pair_)(r0, r1, r2, r3, r4, r5, o0, o1, 1);
+        else RK_NAME(rk_m55n_pair_)(r0, r1, r2, r3, r4, r5, o0, o1, 0);
+        return;
+    }
+#endif
+    (void)mode;
+    if (o1) RK_NAME(rk_m55_pair_)(r0, r1, r2, r3, r4, r5, o0, o1);
+    else RK_NAME(rk_m55_one_)(r0, r1, r2, r3, r4, o0);
+}
+
 static void RK_NAME(rk_m55d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                               const RK_T *r3, const RK_T *r4, const RK_T *r5, Py_ssize_t W,
-                              const Py_ssize_t *cm, RK_T fill, RK_T *o0, RK_T *o1)
+                              const Py_ssize_t *cm, RK_T fill, RK_T *o0, RK_T *o1, int mode)
 {
     Py_ssize_t x0, x, last = W - 2 - RK_M33_BLOCK;
     for (x0 = 2;; x0 += RK_M33_BLOCK) {
         if (x0 > last) x0 = last;
-        if (o1)
-            RK_NAME(rk_m55_pair_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
-                                  r4 + x0 - 2, r5 + x0 - 2, o0 + x0, o1 + x0);
-        else
-            RK_NAME(rk_m55_one_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
-                                 r4 + x0 - 2, o0 + x0);
+        RK_NAME(rk_m55_block_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
+                               r4 + x0 - 2, o1 ? r5 + x0 - 2 : NULL, o0 + x0,
+                               o1 ? o1 + x0 : NULL, mode);
         if (x0 == last) break;
     }
     /* Pixels 0, 1 and W - 2, W - 1: one block each on a copy of the rows
@@ -490,7 +638,8 @@ static void RK_NAME(rk_m55d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                 c = c < 0 ? cm[c + 2] : (c >= W ? cm[c - W + 2] : c);
                 buf[k][j] = c < 0 ? fill : rows[k][c];
             }
-        RK_NAME(rk_m55_pair_)(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], res[0], res[1]);
+        RK_NAME(rk_m55_block_)(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], res[0], res[1],
+                               mode);
         j = x == 0 ? 0 : RK_M33_BLOCK - 2;
         o0[c0 + 2 + j] = res[0][j];
         o0[c0 + 3 + j] = res[0][j + 1];

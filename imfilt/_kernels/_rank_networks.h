@@ -257,4 +257,44 @@
     RK_LO(v5, v9); RK_LO(v6, v10); RK_HI(v3, v5); \
     RK_LO(v6, v8); RK_LO(v5, v6);
 
+/* 20 points, ranks 6..12: 93 comparators */
+#define RK_NETWORK_20_6_12 \
+    RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
+    RK_CS(v6, v7); RK_CS(v8, v9); RK_CS(v10, v11); \
+    RK_CS(v12, v13); RK_CS(v14, v15); RK_CS(v16, v17); \
+    RK_CS(v18, v19); RK_CS(v0, v2); RK_CS(v1, v3); \
+    RK_CS(v4, v6); RK_CS(v5, v7); RK_CS(v8, v10); \
+    RK_CS(v9, v11); RK_CS(v12, v14); RK_CS(v13, v15); \
+    RK_CS(v16, v18); RK_CS(v17, v19); RK_CS(v1, v2); \
+    RK_CS(v5, v6); RK_CS(v9, v10); RK_CS(v13, v14); \
+    RK_CS(v17, v18); RK_CS(v0, v4); RK_CS(v1, v5); \
+    RK_CS(v2, v6); RK_CS(v3, v7); RK_CS(v8, v12); \
+    RK_CS(v9, v13); RK_CS(v10, v14); RK_CS(v11, v15); \
+    RK_CS(v2, v4); RK_CS(v3, v5); RK_CS(v10, v12); \
+    RK_CS(v11, v13); RK_CS(v1, v2); RK_CS(v3, v4); \
+    RK_CS(v5, v6); RK_CS(v9, v10); RK_CS(v11, v12); \
+    RK_CS(v13, v14); RK_CS(v17, v18); RK_CS(v0, v8); \
+    RK_CS(v1, v9); RK_CS(v2, v10); RK_CS(v3, v11); \
+    RK_CS(v4, v12); RK_CS(v5, v13); RK_CS(v6, v14); \
+    RK_LO(v7, v15); RK_CS(v4, v8); RK_CS(v5, v9); \
+    RK_CS(v6, v10); RK_CS(v7, v11); RK_CS(v2, v4); \
+    RK_CS(v3, v5); RK_CS(v6, v8); RK_CS(v7, v9); \
+    RK_CS(v10, v12); RK_CS(v11, v13); RK_CS(v1, v2); \
+    RK_CS(v3, v4); RK_CS(v5, v6); RK_CS(v7, v8); \
+    RK_CS(v9, v10); RK_CS(v11, v12); RK_LO(v13, v14); \
+    RK_CS(v17, v18); RK_HI(v0, v16); RK_HI(v1, v17); \
+    RK_HI(v2, v18); RK_CS(v3, v19); RK_CS(v8, v16); \
+    RK_CS(v9, v17); RK_LO(v10, v18); RK_LO(v11, v19); \
+    RK_HI(v4, v8); RK_CS(v5, v9); RK_CS(v6, v10); \
+    RK_CS(v7, v11); RK_LO(v12, v16); RK_LO(v13, v17); \
+    RK_HI(v3, v5); RK_CS(v6, v8); RK_CS(v7, v9); \
+    RK_CS(v10, v12); RK_LO(v11, v13); RK_HI(v5, v6); \
+    RK_CS(v7, v8); RK_CS(v9, v10); RK_CS(v11, v12);
+
+/* 5 points, ranks 0..4: 9 comparators */
+#define RK_NETWORK_5_0_4 \
+    RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v0, v2); \
+    RK_CS(v1, v3); RK_CS(v1, v2); RK_CS(v0, v4); \
+    RK_CS(v2, v4); RK_CS(v1, v2); RK_CS(v3, v4);
+
 #endif
