@@ -9,8 +9,8 @@ result is exact whatever the path:
   NaN, and float 5x5 with NaN): read in place (no padded copy), two output
   rows at once sharing their common rows (3x3: columns sorted once and
   shared by the three windows that contain them; 5x5: the 20 shared points
-  reduced to ranks 7..12; with NaN, counted and sorted last as +inf, to
-  ranks 6..12, each window picking rank 11 or 12 of its 25 by its NaN count
+  reduced once to ranks 6..12; with NaN, counted and sorted last as +inf,
+  each window picking rank 11 or 12 of its 25 by its NaN count
   for 'omit', windows with 4 or more NaN gathered and selected);
 * the full 3x3 median of rows too narrow for that (no NaN): the padded
   image's columns sorted once and shared by neighbouring windows;

@@ -410,7 +410,8 @@ static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const 
 /* The full 5x5 median read in place, output rows y and y + 1 at once (r0
  * .. r5: source rows y - 2 .. y + 3; o1 NULL: row y alone, r5 unused).  The
  * 20 points the two windows share (rows y - 1 .. y + 2) are reduced once to
- * their ranks 7 .. 12; each window's median is then rank 5 of those 6 and
+ * their ranks 6 .. 12 (the network the NaN kernel uses too); each window's
+ * median is then rank 5 of ranks 7 .. 12 and
  * the 5 points of its own row (the 7 shared points below rank 7 lie below
  * the median and the 7 above rank 12 above it).  Interior pixels 2 .. W - 3
  * run in blocks as in rk_m33d_; pixels 0, 1, W - 2, W - 1 read the
@@ -436,7 +437,7 @@ static void RK_NAME(rk_m55_pair_)(const RK_T *restrict p0, const RK_T *restrict 
         RK_T t0, t1, t2, t3, t4, t5;
         {
             RK_M55_SHARED(p1, p2, p3, p4)
-            RK_NETWORK_20_7_12
+            RK_NETWORK_20_6_12   /* ranks 7..12 are on v7..v12 */
             t0 = v7; t1 = v8; t2 = v9; t3 = v10; t4 = v11; t5 = v12;
         }
         {

@@ -209,54 +209,6 @@
 #define RK_PTRS_27 *p0 = P + o[0], *p1 = P + o[1], *p2 = P + o[2], *p3 = P + o[3], *p4 = P + o[4], *p5 = P + o[5], *p6 = P + o[6], *p7 = P + o[7], *p8 = P + o[8], *p9 = P + o[9], *p10 = P + o[10], *p11 = P + o[11], *p12 = P + o[12], *p13 = P + o[13], *p14 = P + o[14], *p15 = P + o[15], *p16 = P + o[16], *p17 = P + o[17], *p18 = P + o[18], *p19 = P + o[19], *p20 = P + o[20], *p21 = P + o[21], *p22 = P + o[22], *p23 = P + o[23], *p24 = P + o[24], *p25 = P + o[25], *p26 = P + o[26]
 #define RK_LOADS_27 v0 = p0[x], v1 = p1[x], v2 = p2[x], v3 = p3[x], v4 = p4[x], v5 = p5[x], v6 = p6[x], v7 = p7[x], v8 = p8[x], v9 = p9[x], v10 = p10[x], v11 = p11[x], v12 = p12[x], v13 = p13[x], v14 = p14[x], v15 = p15[x], v16 = p16[x], v17 = p17[x], v18 = p18[x], v19 = p19[x], v20 = p20[x], v21 = p21[x], v22 = p22[x], v23 = p23[x], v24 = p24[x], v25 = p25[x], v26 = p26[x]
 
-/* 20 points, ranks 7..12: 91 comparators */
-#define RK_NETWORK_20_7_12 \
-    RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
-    RK_CS(v6, v7); RK_CS(v8, v9); RK_CS(v10, v11); \
-    RK_CS(v12, v13); RK_CS(v14, v15); RK_CS(v16, v17); \
-    RK_CS(v18, v19); RK_CS(v0, v2); RK_CS(v1, v3); \
-    RK_CS(v4, v6); RK_CS(v5, v7); RK_CS(v8, v10); \
-    RK_CS(v9, v11); RK_CS(v12, v14); RK_CS(v13, v15); \
-    RK_CS(v16, v18); RK_CS(v17, v19); RK_CS(v1, v2); \
-    RK_CS(v5, v6); RK_CS(v9, v10); RK_CS(v13, v14); \
-    RK_CS(v17, v18); RK_CS(v0, v4); RK_CS(v1, v5); \
-    RK_CS(v2, v6); RK_CS(v3, v7); RK_CS(v8, v12); \
-    RK_CS(v9, v13); RK_CS(v10, v14); RK_CS(v11, v15); \
-    RK_CS(v2, v4); RK_CS(v3, v5); RK_CS(v10, v12); \
-    RK_CS(v11, v13); RK_CS(v1, v2); RK_CS(v3, v4); \
-    RK_CS(v5, v6); RK_CS(v9, v10); RK_CS(v11, v12); \
-    RK_CS(v13, v14); RK_CS(v17, v18); RK_CS(v0, v8); \
-    RK_CS(v1, v9); RK_CS(v2, v10); RK_CS(v3, v11); \
-    RK_CS(v4, v12); RK_CS(v5, v13); RK_CS(v6, v14); \
-    RK_LO(v7, v15); RK_CS(v4, v8); RK_CS(v5, v9); \
-    RK_CS(v6, v10); RK_CS(v7, v11); RK_CS(v2, v4); \
-    RK_CS(v3, v5); RK_CS(v6, v8); RK_CS(v7, v9); \
-    RK_CS(v10, v12); RK_CS(v11, v13); RK_CS(v1, v2); \
-    RK_CS(v3, v4); RK_CS(v5, v6); RK_CS(v7, v8); \
-    RK_CS(v9, v10); RK_CS(v11, v12); RK_LO(v13, v14); \
-    RK_CS(v17, v18); RK_HI(v0, v16); RK_HI(v1, v17); \
-    RK_HI(v2, v18); RK_HI(v3, v19); RK_CS(v8, v16); \
-    RK_CS(v9, v17); RK_LO(v10, v18); RK_LO(v11, v19); \
-    RK_HI(v4, v8); RK_HI(v5, v9); RK_CS(v6, v10); \
-    RK_CS(v7, v11); RK_LO(v12, v16); RK_LO(v13, v17); \
-    RK_HI(v6, v8); RK_CS(v7, v9); RK_CS(v10, v12); \
-    RK_LO(v11, v13); RK_CS(v7, v8); RK_CS(v9, v10); \
-    RK_CS(v11, v12);
-
-/* 11 points, ranks 5..5: 32 comparators */
-#define RK_NETWORK_11_5 \
-    RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
-    RK_CS(v6, v7); RK_CS(v8, v9); RK_CS(v0, v2); \
-    RK_CS(v1, v3); RK_CS(v4, v6); RK_CS(v5, v7); \
-    RK_CS(v8, v10); RK_CS(v1, v2); RK_CS(v5, v6); \
-    RK_CS(v9, v10); RK_CS(v0, v4); RK_CS(v1, v5); \
-    RK_CS(v2, v6); RK_LO(v3, v7); RK_CS(v2, v4); \
-    RK_CS(v3, v5); RK_CS(v1, v2); RK_CS(v3, v4); \
-    RK_CS(v5, v6); RK_CS(v9, v10); RK_HI(v0, v8); \
-    RK_HI(v1, v9); RK_HI(v2, v10); RK_HI(v4, v8); \
-    RK_LO(v5, v9); RK_LO(v6, v10); RK_HI(v3, v5); \
-    RK_LO(v6, v8); RK_LO(v5, v6);
-
 /* 20 points, ranks 6..12: 93 comparators */
 #define RK_NETWORK_20_6_12 \
     RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
@@ -290,6 +242,20 @@
     RK_HI(v3, v5); RK_CS(v6, v8); RK_CS(v7, v9); \
     RK_CS(v10, v12); RK_LO(v11, v13); RK_HI(v5, v6); \
     RK_CS(v7, v8); RK_CS(v9, v10); RK_CS(v11, v12);
+
+/* 11 points, ranks 5..5: 32 comparators */
+#define RK_NETWORK_11_5 \
+    RK_CS(v0, v1); RK_CS(v2, v3); RK_CS(v4, v5); \
+    RK_CS(v6, v7); RK_CS(v8, v9); RK_CS(v0, v2); \
+    RK_CS(v1, v3); RK_CS(v4, v6); RK_CS(v5, v7); \
+    RK_CS(v8, v10); RK_CS(v1, v2); RK_CS(v5, v6); \
+    RK_CS(v9, v10); RK_CS(v0, v4); RK_CS(v1, v5); \
+    RK_CS(v2, v6); RK_LO(v3, v7); RK_CS(v2, v4); \
+    RK_CS(v3, v5); RK_CS(v1, v2); RK_CS(v3, v4); \
+    RK_CS(v5, v6); RK_CS(v9, v10); RK_HI(v0, v8); \
+    RK_HI(v1, v9); RK_HI(v2, v10); RK_HI(v4, v8); \
+    RK_LO(v5, v9); RK_LO(v6, v10); RK_HI(v3, v5); \
+    RK_LO(v6, v8); RK_LO(v5, v6);
 
 /* 5 points, ranks 0..4: 9 comparators */
 #define RK_NETWORK_5_0_4 \
