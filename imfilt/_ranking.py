@@ -287,18 +287,18 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     h = _direct_median(x, footprint, kdtype, K, r)
     direct_mode = 0
     if h and kdtype.kind == "f":
-        # NaN (a NaN fill value too): the 5x5 reads in place in a NaN mode
-        # ('propagate', or 'omit' for the median); other cases need the padded
-        # path's NaN-aware networks.
+        # NaN (a NaN fill value too): the 3x3 and 5x5 read in place in a NaN
+        # mode ('propagate', or 'omit' for the median); other ranks with
+        # 'omit' need the padded path's NaN-aware networks.
         holds_nan = boundary == "fill" and fill_value != fill_value
         if not holds_nan:
             holds_nan, used = _k.has_nan(x.reshape(-1).view(np.uint8), tcode, itemsize,
                                          x.shape[-1], nthreads, _threads.min_parallel_work())
             _threads.ran_parallel(used)
         if holds_nan:
-            if h == 2 and nan_policy != "omit":
+            if nan_policy != "omit":
                 direct_mode = 1
-            elif h == 2 and kind == "median":
+            elif kind == "median":
                 direct_mode = 2
             else:
                 h = 0

@@ -68,16 +68,40 @@ def _cgroup_cpu_limit():
     return None
 
 
+#: How long ``available_cores`` keeps the affinity it read, in seconds: the
+#: system call costs microseconds on every filter call (tens of them in a
+#: virtual machine after the process did other work), and a process's
+#: affinity rarely changes; a change is seen within this time.
+AFFINITY_REFRESH_SECONDS = 1.0
+_affinity = {"cores": 0, "at": -float("inf")}
+
+
 def available_cores():
-    """Number of cores this process may run on (affinity and cgroup quota)."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        n = os.cpu_count() or 1
+    """Number of cores this process may run on (affinity and cgroup quota).
+
+    The affinity is read again at most every ``AFFINITY_REFRESH_SECONDS``.
+    """
+    now = time.monotonic()
+    if now - _affinity["at"] >= AFFINITY_REFRESH_SECONDS:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            n = os.cpu_count() or 1
+        _affinity["cores"], _affinity["at"] = n, now
+    n = _affinity["cores"]
     limit = _cgroup_cpu_limit()
     if limit is not None:
         n = min(n, limit)
     return max(1, n)
+
+
+@functools.lru_cache(maxsize=1)
+def _physical_memory():
+    """This machine's memory in bytes (read once: it does not change)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 2 ** 48
 
 
 def check_fits_in_memory(name, value, what, shape, itemsize):
@@ -85,10 +109,7 @@ def check_fits_in_memory(name, value, what, shape, itemsize):
     ``itemsize`` (the ``what`` a parameter asks for) exceeds this machine's
     memory: refused at once rather than after minutes of swapping."""
     nbytes = math.prod(int(n) for n in shape) * int(itemsize)
-    try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        memory = 2 ** 48
+    memory = _physical_memory()
     if nbytes > memory:
         raise ValueError(
             f"{name}={value!r} asks for {what} of shape {tuple(int(n) for n in shape)} "

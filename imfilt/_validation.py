@@ -21,6 +21,7 @@ imfilt 0.1 raised ``ValueError`` for them, and code catching that keeps
 working.
 """
 
+import functools
 import numbers
 
 import numpy as np
@@ -207,6 +208,8 @@ def result_dtypes(image_dtype, kernel_dtype, dtype=None):
 
 def as_fillvalue(fillvalue, compute_dtype):
     """A scalar fill value of the compute dtype (complex allowed only then)."""
+    if type(fillvalue) in (int, float):   # the common case, as it is
+        return fillvalue
     if isinstance(fillvalue, (bool, np.bool_)):
         fillvalue = int(fillvalue)
     try:
@@ -259,8 +262,17 @@ def order_fill(fillvalue, dtype):
                              "hold; use a finite fillvalue or a floating-point image")
         if abs(value) != float("inf"):
             value = int(value)   # toward zero
-    lo, hi = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    lo, hi = _int_range(dtype)
     return int(min(max(value, lo), hi))
+
+
+@functools.lru_cache(maxsize=64)
+def _int_range(dtype):
+    """The least and greatest value of an integer or bool ``dtype``."""
+    if dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
 
 
 def is_integer_like(value):

@@ -365,13 +365,14 @@ def _nan_field(rng, shape, dtype):
     return x
 
 
+@pytest.mark.parametrize("size", [3, 5])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_nan_5x5_in_place_against_brute_force(dtype, rng, monkeypatch):
-    """The in-place 5x5 median with NaN (two output rows sharing their 20
-    common points, NaN counted and sorted last): 'omit' is rank m // 2 of
-    the m non-NaN values (NaN when m = 0), 'propagate' NaN for any NaN, at
-    every boundary (a NaN fill value too), widths around the block, odd and
-    even heights, stacks and thread counts."""
+def test_nan_in_place_against_brute_force(dtype, size, rng, monkeypatch):
+    """The in-place 3x3 and 5x5 medians with NaN (NaN counted and sorted
+    last; the 5x5 computes two output rows sharing their 20 common points):
+    'omit' is rank m // 2 of the m non-NaN values (NaN when m = 0),
+    'propagate' NaN for any NaN, at every boundary (a NaN fill value too),
+    widths around the chunk, odd and even heights, stacks and thread counts."""
     modes = []
 
     def spy(*args):
@@ -380,37 +381,39 @@ def test_nan_5x5_in_place_against_brute_force(dtype, rng, monkeypatch):
 
     direct = _k.median_direct
     monkeypatch.setattr(_ranking._k, "median_direct", spy)
-    block = _k.DIRECT_MIN_WIDTH[2, np.dtype(dtype).itemsize] - 4
-    fp = np.ones((5, 5), bool)
-    for H, W in [(5, block + 4), (8, block + 5), (9, 2 * block + 3), (2, block + 7),
-                 (6, 3 * block + 4), (7, 2 * block + 4 + block // 2)]:
+    h = size // 2
+    block = _k.DIRECT_MIN_WIDTH[h, np.dtype(dtype).itemsize] - 2 * h
+    fp = np.ones((size, size), bool)
+    for H, W in [(5, block + 2 * h), (8, block + 5), (9, 2 * block + 3), (2, block + 7),
+                 (6, 3 * block + 4), (7, 2 * block + 4 + block // 2), (4, 40)]:
         x = _nan_field(rng, (H, W), dtype)
         for b in BOUNDARIES:
             for fill in (0.5, np.nan, np.inf):
                 if b != "fill" and fill != 0.5:
                     continue
                 for policy in ("omit", "propagate"):
-                    got = median(x, 5, boundary=b, fillvalue=fill, nan_policy=policy)
+                    got = median(x, size, boundary=b, fillvalue=fill, nan_policy=policy)
                     ref = reference(x, fp, b, fill, "median", 0, omit=policy == "omit")
                     np.testing.assert_array_equal(got, ref, err_msg=f"{H}x{W} {b} {fill} {policy}")
     assert set(modes) == {1, 2}
-    # stacks of planes, threads, and the windows' NaN counts really spanning 0 .. 25
+    # stacks of planes, threads, and the windows' NaN counts really spanning 0 .. size**2
     x = _nan_field(rng, (3, 9, 2 * block + 9), dtype)
-    counts = sliding_window_view(np.pad(np.isnan(x), ((0, 0), (2, 2), (2, 2)), "symmetric"),
-                                 (5, 5), axis=(1, 2)).sum(axis=(-2, -1))
-    assert set(np.unique(counts)) == set(range(26))
-    ref = reference(x, np.ones((1, 5, 5), bool), "symm", 0, "median", 0, omit=True)
+    counts = sliding_window_view(np.pad(np.isnan(x), ((0, 0), (h, h), (h, h)), "symmetric"),
+                                 (size, size), axis=(1, 2)).sum(axis=(-2, -1))
+    assert set(np.unique(counts)) == set(range(size * size + 1))
+    ref = reference(x, np.ones((1, size, size), bool), "symm", 0, "median", 0, omit=True)
     for workers in (1, 2, 3):
         np.testing.assert_array_equal(
-            median(x, 5, axes=(1, 2), nan_policy="omit", workers=workers), ref)
-    # a rank that equals the median's rank 12 but is not a median keeps the
+            median(x, size, axes=(1, 2), nan_policy="omit", workers=workers), ref)
+    # a rank that equals the median's rank but is not a median keeps the
     # padded path under 'omit' (its table differs); 'propagate' reads in place
     modes.clear()
+    r = size * size // 2
     np.testing.assert_array_equal(
-        rank_filter(x[0], 12, 5, nan_policy="omit"),
-        reference(x[0], fp, "symm", 0, "rank", 12, omit=True))
-    np.testing.assert_array_equal(rank_filter(x[0], 12, 5),
-                                  reference(x[0], fp, "symm", 0, "rank", 12))
+        rank_filter(x[0], r, size, nan_policy="omit"),
+        reference(x[0], fp, "symm", 0, "rank", r, omit=True))
+    np.testing.assert_array_equal(rank_filter(x[0], r, size),
+                                  reference(x[0], fp, "symm", 0, "rank", r))
     assert modes == [1]
 
 

@@ -182,12 +182,16 @@ static void rk_med3x3_row(int tcode, const void *P, Py_ssize_t rs, Py_ssize_t W,
 
 #define RK_M33D(T, SUF)                                                                 \
     rk_m33d_##SUF((const T *)r0, (const T *)r1, (const T *)r2, (const T *)r3, W, cl, cr,  \
-                  *(const T *)fill, (T *)o0, (T *)o1)
+                  *(const T *)fill, (T *)o0, (T *)o1, (const T *)pf0, (const T *)pf1,   \
+                  (T *)pw0, (T *)pw1)
 
-/* Two output rows of the in-place 3x3 median (see rk_m33d_ in _rank_impl.h). */
+/* Two output rows of the in-place 3x3 median (see rk_m33d_ in _rank_impl.h);
+ * pf0 and pf1 are rows to prefetch (those the next pair adds), pw0 and pw1
+ * output rows to prefetch for writing (the next pair's). */
 static void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *r2,
                          const void *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
-                         const void *fill, void *o0, void *o1)
+                         const void *fill, void *o0, void *o1, const void *pf0,
+                         const void *pf1, void *pw0, void *pw1)
 {
     RK_DISPATCH(RK_M33D(uint8_t, u8), RK_M33D(int8_t, i8), RK_M33D(uint16_t, u16),
                 RK_M33D(int16_t, i16), RK_M33D(uint32_t, u32), RK_M33D(int32_t, i32),
@@ -195,15 +199,31 @@ static void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *
                 RK_M33D(double, f64))
 }
 
+/* One output row of the in-place 3x3 median of a float image holding NaN
+ * (see rk_m33n_ in _rank_impl.h); omit 0: 'propagate', 1: 'omit'. */
+static void rk_m33n_row(int tcode, const void *r0, const void *r1, const void *r2,
+                        Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr, const void *fill, void *o,
+                        int omit)
+{
+    if (tcode == RK_F32)
+        rk_m33n_f32((const float *)r0, (const float *)r1, (const float *)r2, W, cl, cr,
+                    *(const float *)fill, (float *)o, omit);
+    else if (tcode == RK_F64)
+        rk_m33n_f64((const double *)r0, (const double *)r1, (const double *)r2, W, cl, cr,
+                    *(const double *)fill, (double *)o, omit);
+}
+
 #define RK_M55D(T, SUF)                                                                 \
     rk_m55d_##SUF((const T *)r[0], (const T *)r[1], (const T *)r[2], (const T *)r[3],      \
                   (const T *)r[4], (const T *)r[5], W, cm, *(const T *)fill, (T *)o0,      \
-                  (T *)o1, mode)
+                  (T *)o1, mode, (const T *)r[6], (const T *)r[7], (T *)pw[0], (T *)pw[1])
 
 /* Two output rows of the in-place 5x5 median (see rk_m55d_ in _rank_impl.h);
- * mode 1 ('propagate') and 2 ('omit') for float images holding NaN. */
+ * mode 1 ('propagate') and 2 ('omit') for float images holding NaN.  r[0]
+ * .. r[5] are the rows read, r[6] and r[7] rows to prefetch, pw[0] and
+ * pw[1] output rows to prefetch for writing. */
 static void rk_m55d_rows(int tcode, const void *const *r, Py_ssize_t W, const Py_ssize_t *cm,
-                         const void *fill, void *o0, void *o1, int mode)
+                         const void *fill, void *o0, void *o1, int mode, void *const *pw)
 {
     RK_DISPATCH(RK_M55D(uint8_t, u8), RK_M55D(int8_t, i8), RK_M55D(uint16_t, u16),
                 RK_M55D(int16_t, i16), RK_M55D(uint32_t, u32), RK_M55D(int32_t, i32),

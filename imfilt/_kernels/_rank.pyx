@@ -22,8 +22,8 @@ Algorithms (``algo``), all exact selections of existing values:
    ('propagate') or 2 ('omit', median only).
 
 Outside ``rank_rows``: ``median_direct`` (full 3x3 / 5x5 medians read in
-place, no padded copy; float 3x3 after ``has_nan`` found no NaN, float 5x5
-also with NaN: 'propagate' and 'omit' modes) and
+place, no padded copy; float images holding NaN in the 'propagate' and
+'omit' modes) and
 ``box_hist8`` (8-bit full rectangles, column histograms).
 
 Element types are integer codes (see ``_rank.h``); the Python layer
@@ -58,13 +58,16 @@ cdef extern from "_rank.h" nogil:
                        void *tmp, Py_ssize_t B)
     void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *r2,
                       const void *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
-                      const void *fill, void *o0, void *o1)
+                      const void *fill, void *o0, void *o1, const void *pf0,
+                      const void *pf1, void *pw0, void *pw1)
     void rk_box8_unit(const unsigned char *P, Py_ssize_t ps, Py_ssize_t y0, Py_ssize_t y1,
                       Py_ssize_t xs, Py_ssize_t xe, Py_ssize_t kh, Py_ssize_t kw,
                       Py_ssize_t rank, unsigned flip, unsigned char *out, Py_ssize_t os,
                       unsigned short *col, unsigned short *ccol)
+    void rk_m33n_row(int tcode, const void *r0, const void *r1, const void *r2, Py_ssize_t W,
+                     Py_ssize_t cl, Py_ssize_t cr, const void *fill, void *o, int omit)
     void rk_m55d_rows(int tcode, const void **r, Py_ssize_t W, const Py_ssize_t *cm,
-                      const void *fill, void *o0, void *o1, int mode)
+                      const void *fill, void *o0, void *o1, int mode, void **pw)
     void rk_hist8_row(const unsigned char *P, const Py_ssize_t *offs, Py_ssize_t K,
                       const Py_ssize_t *enter, Py_ssize_t ne, const Py_ssize_t *leave,
                       Py_ssize_t nl, Py_ssize_t W, Py_ssize_t r, unsigned flip,
@@ -168,20 +171,31 @@ cdef void _median_pair(const char *s, const char *f, const Py_ssize_t *rmap,
                        Py_ssize_t H, Py_ssize_t W, Py_ssize_t rowb, int tcode, int mode,
                        char *o) noexcept nogil:
     """Output rows y and y + 1 (y alone when y + 1 == H) of the plane at source row row0."""
-    cdef const char *rows[6]
+    cdef const char *rows[8]
     cdef Py_ssize_t k
     cdef char *o1 = o + (y + 1) * rowb if y + 1 < H else NULL
-    for k in range(2 * h + 2):
+    cdef void *pw[2]
+    # the next pair's output rows (prefetched for writing; row y where none)
+    pw[0] = o + (y + 2) * rowb if y + 2 < H else o + y * rowb
+    pw[1] = o + (y + 3) * rowb if y + 3 < H else o + y * rowb
+    # rows 2h + 2 and 2h + 3 are those the next pair adds (prefetched)
+    for k in range(2 * h + 4):
         # padded row y + k; past H + 2h - 1 only for the unused row of a lone last row
         if y + k < H + 2 * h and rmap[y + k] >= 0:
             rows[k] = s + (row0 + rmap[y + k]) * rowb
         else:
             rows[k] = f
-    if h == 1:
+    if h == 1 and mode:
+        rk_m33n_row(tcode, rows[0], rows[1], rows[2], W, cmap[0], cmap[1], f, o + y * rowb,
+                    mode == 2)
+        if o1 != NULL:
+            rk_m33n_row(tcode, rows[1], rows[2], rows[3], W, cmap[0], cmap[1], f, o1,
+                        mode == 2)
+    elif h == 1:
         rk_m33d_rows(tcode, rows[0], rows[1], rows[2], rows[3], W, cmap[0], cmap[1], f,
-                     o + y * rowb, o1)
+                     o + y * rowb, o1, rows[4], rows[5], pw[0], pw[1])
     else:
-        rk_m55d_rows(tcode, <const void **>rows, W, cmap, f, o + y * rowb, o1, mode)
+        rk_m55d_rows(tcode, <const void **>rows, W, cmap, f, o + y * rowb, o1, mode, pw)
 
 
 @cython.boundscheck(False)
@@ -202,8 +216,9 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
     j1 - 1`` of the ``nplanes * ((H + 1) // 2)`` (pair ``j`` is rows ``2 (j %
     npairs)`` and the next of plane ``j // npairs``), so a caller can cut a
     long job into pieces.  Needs ``W >= DIRECT_MIN_WIDTH[h, itemsize]``.
-    ``mode`` (5x5 float images only, which may hold NaN or a NaN fill): 0 no
-    NaN, 1 'propagate', 2 'omit' (see ``_rank_impl.h``).  Returns the number
+    ``mode`` (float images only, which may hold NaN or a NaN fill): 0 no
+    NaN, 1 'propagate', 2 'omit' (see rk_m33n_ and rk_m55d_ in
+    ``_rank_impl.h``).  Returns the number
     of threads that ran.
     """
     cdef Py_ssize_t npairs = (H + 1) // 2, njobs = nplanes * npairs, j, p, y
@@ -215,11 +230,11 @@ def median_direct(const unsigned char[::1] src, unsigned char[::1] out,
     if h not in (1, 2) or itemsize not in (1, 2, 4, 8) or W < DIRECT_MIN_WIDTH[h, itemsize] \
             or rmap.shape[0] != H + 2 * h \
             or cmap.shape[0] != 2 * h or not 0 <= j0 <= j1 <= njobs \
-            or (mode != 0 and (h != 2 or tcode not in (RK_F32_CODE, RK_F64_CODE))) \
+            or (mode != 0 and tcode not in (RK_F32_CODE, RK_F64_CODE)) \
             or not 0 <= mode <= 2:
         raise ValueError("imfilt: median_direct needs h in (1, 2), a wide enough row, "
                          "H + 2h row / 2h column indices, a range of row pairs and "
-                         "NaN modes only for 5x5 float medians")
+                         "NaN modes only for float medians")
     chunk = (j1 - j0) // (8 * nthreads) + 1
     with nogil:
         for j in prange(j0, j1, num_threads=nthreads, schedule="dynamic", chunksize=chunk):

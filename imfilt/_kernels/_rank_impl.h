@@ -300,27 +300,28 @@ static void RK_NAME(rk_med3x3_)(const RK_T *P, Py_ssize_t rs, Py_ssize_t W,
  * row or a row of the fill value where the boundary rule says so), o1 is
  * NULL for a single row (then r3 is not read).
  *
- * Each column of a window is sorted once and shared: the pair (r1, r2) is
- * ordered once for both rows, each row then merges its own third value
- * (column minimum, middle, maximum), and these column sorts are stored for
- * a chunk of RK_M33_CHUNK columns and read back by the three windows that
- * contain the column.  The median is then med3(max of the three column
- * minima, med3 of the middles, min of the maxima): 12 min/max per output
- * and 5 per column and row.  Interior pixels 1 .. W - 2 run in chunks of
- * a fixed trip count that the compiler turns into whole SIMD registers;
- * the last chunk overlaps its predecessor instead of running a scalar tail
- * (a value written twice is the same value).  Column sorts of the two
- * columns left of a chunk carry over from the previous chunk.  Pixels 0
- * and W - 1 read columns cl / cr (-1: fill).  Needs W >= RK_M33_CHUNK + 2
- * (RK_M33_CHUNK_BYTES / sizeof(RK_T) + 2). */
+ * The pair (r1, r2) of each column is ordered once for both rows, and each
+ * row merges its own third value into the column's minimum, middle and
+ * maximum; the median is then med3(max of the three column minima, med3 of
+ * the middles, min of the maxima).  Everything stays in registers: a chunk
+ * of RK_M33_CHUNK columns (one 64-byte vector) loads each row at offsets
+ * 0, 1 and 2 and sorts those columns afresh rather than storing the column
+ * sorts and reading them back three times (that spent the load ports and
+ * was twice as slow once the image had left the cache).  Interior pixels
+ * 1 .. W - 2 run in whole chunks; the last chunk overlaps its predecessor
+ * instead of running a scalar tail (a value written twice is the same
+ * value).  Each chunk also prefetches the same columns of rows pf0 and pf1
+ * (the rows the next pair of output rows adds) and, for writing, of pw0
+ * and pw1 (the next pair's output rows), so that their memory is on its
+ * way while this pair computes: once the image has left the cache this
+ * halves the time.  Pixels 0 and W - 1 read columns cl /
+ * cr (-1: fill).  Needs W >= RK_M33_CHUNK + 2. */
 #ifndef RK_M33_BLOCK
 #define RK_M33_BLOCK 64
 #endif
-/* Columns per chunk: RK_M33_CHUNK_BYTES of one row (8 AVX-512 registers),
- * large enough that the column sorts are stored well before they are read
- * back (a read that overlaps a store still in flight stalls). */
+/* Bytes of a row per chunk: one AVX-512 register. */
 #ifndef RK_M33_CHUNK_BYTES
-#define RK_M33_CHUNK_BYTES 512
+#define RK_M33_CHUNK_BYTES 64
 #endif
 #undef RK_M33_CHUNK
 #define RK_M33_CHUNK ((Py_ssize_t)(RK_M33_CHUNK_BYTES / sizeof(RK_T)))
@@ -329,32 +330,41 @@ static void RK_NAME(rk_med3x3_)(const RK_T *P, Py_ssize_t rs, Py_ssize_t W,
 #define RK_M33_WIDE __attribute__((target("prefer-vector-width=512")))
 #define RK_MIN_(a, b) ((b) < (a) ? (b) : (a))
 #define RK_MAX_(a, b) ((a) < (b) ? (b) : (a))
-
-/* Column sorts of column x of both rows into slot i of the six arrays. */
-#define RK_M33_COL(p0, p1, p2, p3, x, i)                                             \
+/* med3(max of lo[0..2], med3 of md[0..2], min of hi[0..2]) */
+#define RK_M33_MED(lo, md, hi, dst)                                                    \
     {                                                                                  \
-        RK_T b_ = p1[x], c_ = p2[x], a_ = p0[x], e_ = p3[x], t_ = RK_MIN_(b_, c_);     \
-        c_ = RK_MAX_(b_, c_);                                                          \
-        b_ = t_;                                                                       \
-        lo0[i] = RK_MIN_(b_, a_);                                                      \
-        hi0[i] = RK_MAX_(c_, a_);                                                      \
-        md0[i] = RK_MAX_(b_, RK_MIN_(c_, a_));                                         \
-        lo1[i] = RK_MIN_(b_, e_);                                                      \
-        hi1[i] = RK_MAX_(c_, e_);                                                      \
-        md1[i] = RK_MAX_(b_, RK_MIN_(c_, e_));                                         \
+        RK_T mx_ = RK_MAX_(RK_MAX_(lo[0], lo[1]), lo[2]);                              \
+        RK_T mn_ = RK_MIN_(RK_MIN_(hi[0], hi[1]), hi[2]);                              \
+        RK_T m_ = RK_MAX_(RK_MIN_(md[0], md[1]), RK_MIN_(RK_MAX_(md[0], md[1]), md[2])); \
+        dst = RK_MAX_(RK_MIN_(mx_, m_), RK_MIN_(RK_MAX_(mx_, m_), mn_));               \
     }
 
-/* RK_M33_CHUNK medians q[x] from the column sorts in slots x .. x + 2. */
-static inline RK_M33_WIDE void RK_NAME(rk_m33_out_)(const RK_T *restrict lo, const RK_T *restrict md,
-                                        const RK_T *restrict hi, RK_T *restrict q)
+/* One chunk: medians q0[x] (rows p0..p2) and, when two, q1[x] (rows
+ * p1..p3) for x < RK_M33_CHUNK, from columns x .. x + 2 of the rows.  No
+ * restrict here: with it GCC folds each load into the two min/max that use
+ * it, one load more per use, and the load ports are this loop's limit. */
+static inline __attribute__((always_inline)) RK_M33_WIDE void RK_NAME(rk_m33_chunk_)(
+    const RK_T *p0, const RK_T *p1, const RK_T *p2, const RK_T *p3, RK_T *q0, RK_T *q1,
+    const int two)
 {
     Py_ssize_t x;
+    int d;
     for (x = 0; x < RK_M33_CHUNK; x++) {
-        RK_T mx = RK_MAX_(RK_MAX_(lo[x], lo[x + 1]), lo[x + 2]);
-        RK_T mn = RK_MIN_(RK_MIN_(hi[x], hi[x + 1]), hi[x + 2]);
-        RK_T a = md[x], b = md[x + 1], c = md[x + 2];
-        RK_T m = RK_MAX_(RK_MIN_(a, b), RK_MIN_(RK_MAX_(a, b), c));
-        q[x] = RK_MAX_(RK_MIN_(mx, m), RK_MIN_(RK_MAX_(mx, m), mn));
+        RK_T lo0[3], md0[3], hi0[3], lo1[3], md1[3], hi1[3];
+        for (d = 0; d < 3; d++) {
+            RK_T b = p1[x + d], c = p2[x + d], a = p0[x + d], e = p3[x + d];
+            RK_T t = RK_MIN_(b, c);
+            c = RK_MAX_(b, c);
+            b = t;
+            lo0[d] = RK_MIN_(b, a);
+            hi0[d] = RK_MAX_(c, a);
+            md0[d] = RK_MAX_(b, RK_MIN_(c, a));
+            lo1[d] = RK_MIN_(b, e);
+            hi1[d] = RK_MAX_(c, e);
+            md1[d] = RK_MAX_(b, RK_MIN_(c, e));
+        }
+        RK_M33_MED(lo0, md0, hi0, q0[x])
+        if (two) RK_M33_MED(lo1, md1, hi1, q1[x])
     }
 }
 
@@ -370,33 +380,23 @@ static RK_M33_WIDE RK_T RK_NAME(rk_m33_edge_)(const RK_T *r0, const RK_T *r1, co
 
 static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                               const RK_T *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
-                              RK_T fill, RK_T *o0, RK_T *o1)
+                              RK_T fill, RK_T *o0, RK_T *o1, const RK_T *pf0,
+                              const RK_T *pf1, RK_T *pw0, RK_T *pw1)
 {
-    /* slot i of a chunk starting at output column c0 holds column c0 - 1 + i */
-    RK_T lo0[RK_M33_CHUNK + 2], md0[RK_M33_CHUNK + 2], hi0[RK_M33_CHUNK + 2];
-    RK_T lo1[RK_M33_CHUNK + 2], md1[RK_M33_CHUNK + 2], hi1[RK_M33_CHUNK + 2];
-    Py_ssize_t c0, x, next = -1, last = W - 1 - RK_M33_CHUNK;
-    const RK_T *q3 = o1 ? r3 : r2;      /* a lone row computes a second, unused row */
+    Py_ssize_t c0, last = W - 1 - RK_M33_CHUNK;
     for (c0 = 1;; c0 += RK_M33_CHUNK) {
         if (c0 > last) c0 = last;
-        if (c0 == next) {
-            for (x = 0; x < 2; x++) {
-                lo0[x] = lo0[RK_M33_CHUNK + x]; md0[x] = md0[RK_M33_CHUNK + x];
-                hi0[x] = hi0[RK_M33_CHUNK + x]; lo1[x] = lo1[RK_M33_CHUNK + x];
-                md1[x] = md1[RK_M33_CHUNK + x]; hi1[x] = hi1[RK_M33_CHUNK + x];
-            }
-        } else {
-            for (x = 0; x < 2; x++) RK_M33_COL(r0, r1, r2, q3, c0 - 1 + x, x)
-        }
-        {
-            const RK_T *restrict p0 = r0 + c0 + 1, *restrict p1 = r1 + c0 + 1;
-            const RK_T *restrict p2 = r2 + c0 + 1, *restrict p3 = q3 + c0 + 1;
-            for (x = 0; x < RK_M33_CHUNK; x++) RK_M33_COL(p0, p1, p2, p3, x, x + 2)
-        }
-        RK_NAME(rk_m33_out_)(lo0, md0, hi0, o0 + c0);
-        if (o1) RK_NAME(rk_m33_out_)(lo1, md1, hi1, o1 + c0);
+        __builtin_prefetch(pf0 + c0);
+        __builtin_prefetch(pf1 + c0);
+        __builtin_prefetch(pw0 + c0, 1);
+        __builtin_prefetch(pw1 + c0, 1);
+        if (o1)
+            RK_NAME(rk_m33_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, r3 + c0 - 1,
+                                   o0 + c0, o1 + c0, 1);
+        else
+            RK_NAME(rk_m33_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, r2 + c0 - 1,
+                                   o0 + c0, o0 + c0, 0);
         if (c0 == last) break;
-        next = c0 + RK_M33_CHUNK;
     }
     o0[0] = RK_NAME(rk_m33_edge_)(r0, r1, r2, cl, 0, 1, fill);
     o0[W - 1] = RK_NAME(rk_m33_edge_)(r0, r1, r2, W - 2, W - 1, cr, fill);
@@ -405,7 +405,85 @@ static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const 
         o1[W - 1] = RK_NAME(rk_m33_edge_)(r1, r2, r3, W - 2, W - 1, cr, fill);
     }
 }
-#undef RK_M33_COL
+#undef RK_M33_MED
+
+#if RK_FLOAT
+/* The full 3x3 median read in place, one output row, for a float image
+ * holding NaN (or a NaN fill): NaN counts in c and sorts last as +inf, as
+ * in RK_FIXED_NAN.  omit = 0 ('propagate'): NaN when c > 0, else rank 4.
+ * omit = 1 ('omit'): rank m / 2 of the m = 9 - c non-NaN values, which is
+ * rank 4 (c < 2) or 3 (c = 2, 3) of the nine; windows with 4 or more NaN
+ * are redone by gather-and-select (NaN when m = 0).  Interior pixels run in
+ * chunks as in rk_m33d_ (nine loads and one network per pixel: the column
+ * sorts do not give rank 3); pixels 0 and W - 1 read columns cl / cr (-1:
+ * fill). */
+static inline __attribute__((always_inline)) RK_M33_WIDE void RK_NAME(rk_m33n_chunk_)(
+    const RK_T *p0, const RK_T *p1, const RK_T *p2, RK_T *q, int *cnt, const int omit)
+{
+    Py_ssize_t x;
+    for (x = 0; x < RK_M33_CHUNK; x++) {
+        RK_T v0 = p0[x], v1 = p0[x + 1], v2 = p0[x + 2], v3 = p1[x], v4 = p1[x + 1],
+             v5 = p1[x + 2], v6 = p2[x], v7 = p2[x + 1], v8 = p2[x + 2];
+        int c = 0;
+        RK_NANFIX_9
+        if (omit) {
+            RK_NETWORK_9_MID
+            q[x] = c < 2 ? v4 : v3;
+            cnt[x] = c;
+        } else {
+            RK_NETWORK_9_4
+            q[x] = c ? (RK_T)NAN : v4;
+        }
+    }
+}
+
+/* The window at columns c0, c1, c2 (-1: fill) of rows r0 .. r2 by
+ * gather-and-select, NaN as rk_m33n_ says. */
+static RK_T RK_NAME(rk_m33n_gather_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                                     Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t c2, RK_T fill,
+                                     int omit)
+{
+    const RK_T *rows[3];
+    Py_ssize_t cols[3], m = 0;
+    RK_T buf[9];
+    int i, j;
+    rows[0] = r0; rows[1] = r1; rows[2] = r2;
+    cols[0] = c0; cols[1] = c1; cols[2] = c2;
+    for (i = 0; i < 3; i++)
+        for (j = 0; j < 3; j++) {
+            RK_T v = cols[j] < 0 ? fill : rows[i][cols[j]];
+            if (v == v) buf[m++] = v;
+        }
+    if (omit) return RK_NAME(rk_omit_median_)(buf, m);
+    return m < 9 ? (RK_T)NAN : RK_NAME(rk_select_)(buf, 9, 4);
+}
+
+static RK_M33_WIDE void RK_NAME(rk_m33n_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                              Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr, RK_T fill,
+                              RK_T *o, int omit)
+{
+    int cnt[RK_M33_CHUNK];
+    Py_ssize_t c0, x, last = W - 1 - RK_M33_CHUNK;
+    for (c0 = 1;; c0 += RK_M33_CHUNK) {
+        if (c0 > last) c0 = last;
+        if (omit) {
+            int many = 0;
+            RK_NAME(rk_m33n_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, o + c0, cnt, 1);
+            for (x = 0; x < RK_M33_CHUNK; x++) many |= cnt[x] >= 4;
+            if (many)
+                for (x = 0; x < RK_M33_CHUNK; x++)
+                    if (cnt[x] >= 4)
+                        o[c0 + x] = RK_NAME(rk_m33n_gather_)(r0, r1, r2, c0 + x - 1, c0 + x,
+                                                             c0 + x + 1, fill, 1);
+        } else {
+            RK_NAME(rk_m33n_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, o + c0, cnt, 0);
+        }
+        if (c0 == last) break;
+    }
+    o[0] = RK_NAME(rk_m33n_gather_)(r0, r1, r2, cl, 0, 1, fill, omit);
+    o[W - 1] = RK_NAME(rk_m33n_gather_)(r0, r1, r2, W - 2, W - 1, cr, fill, omit);
+}
+#endif
 #undef RK_M33_WIDE
 /* The full 5x5 median read in place, output rows y and y + 1 at once (r0
  * .. r5: source rows y - 2 .. y + 3; o1 NULL: row y alone, r5 unused).  The
@@ -416,7 +494,9 @@ static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const 
  * the median and the 7 above rank 12 above it).  Interior pixels 2 .. W - 3
  * run in blocks as in rk_m33d_; pixels 0, 1, W - 2, W - 1 read the
  * columns cm[0], cm[1] (left of 0) and cm[2], cm[3] (right of W - 1) where
- * they leave the row (-1: fill).  Needs W >= RK_M33_BLOCK + 4.  mode 1, 2
+ * they leave the row (-1: fill).  Rows pf0 and pf1 (those the next pair
+ * adds) and the next pair's output rows pw0 and pw1 are prefetched block
+ * by block.  Needs W >= RK_M33_BLOCK + 4.  mode 1, 2
  * (float images holding NaN, or a NaN fill): 'propagate' and 'omit' by
  * rk_m55n_pair_ below. */
 /* Wires v0 .. v19: columns x .. x + 4 of rows a, b, c, d (the 20 points
@@ -615,11 +695,19 @@ static void RK_NAME(rk_m55_block_)(const RK_T *r0, const RK_T *r1, const RK_T *r
 
 static void RK_NAME(rk_m55d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                               const RK_T *r3, const RK_T *r4, const RK_T *r5, Py_ssize_t W,
-                              const Py_ssize_t *cm, RK_T fill, RK_T *o0, RK_T *o1, int mode)
+                              const Py_ssize_t *cm, RK_T fill, RK_T *o0, RK_T *o1, int mode,
+                              const RK_T *pf0, const RK_T *pf1, RK_T *pw0, RK_T *pw1)
 {
     Py_ssize_t x0, x, last = W - 2 - RK_M33_BLOCK;
     for (x0 = 2;; x0 += RK_M33_BLOCK) {
         if (x0 > last) x0 = last;
+        /* the block's columns of the rows the next pair adds (see rk_m33d_) */
+        for (x = 0; x < (Py_ssize_t)(RK_M33_BLOCK * sizeof(RK_T)); x += 64) {
+            __builtin_prefetch((const char *)(pf0 + x0) + x);
+            __builtin_prefetch((const char *)(pf1 + x0) + x);
+            __builtin_prefetch((char *)(pw0 + x0) + x, 1);
+            __builtin_prefetch((char *)(pw1 + x0) + x, 1);
+        }
         RK_NAME(rk_m55_block_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
                                r4 + x0 - 2, o1 ? r5 + x0 - 2 : NULL, o0 + x0,
                                o1 ? o1 + x0 : NULL, mode);
