@@ -144,3 +144,36 @@ def test_uint8_box_exact_path_equals_running_sums(size, boundary, rng, monkeypat
         ref = box(x, size, **kw)
         assert got.dtype == ref.dtype
         np.testing.assert_array_equal(got, ref, err_msg=str(kw))
+
+
+@pytest.mark.parametrize("size", [3, (5, 7), 9, (257, 9), (259, 3), (11, 3)])
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_uint8_odd_box_integer_rounding_equals_running_sums(size, boundary, rng, monkeypatch):
+    """uint8 -> uint8 boxes of an odd number of points take the integer
+    kernel (the mean of an odd count is never half-way, so rounding the
+    integer mean gives the float result's cast); 16-bit column sums up to
+    257 rows, the float path past that."""
+    from imfilt import _separable
+    calls = []
+    kernel = _separable._k.box_u8_round
+
+    def spy(*args):
+        calls.append(args[5])
+        return kernel(*args)
+    monkeypatch.setattr(_separable._k, "box_u8_round", spy)
+    cases = []
+    for shape in [(1, 1), (2, 3), (5, 70), (70, 5), (2, 37, 41), (300, 530)]:
+        x = rng.integers(0, 256, shape, dtype=np.uint8)
+        x[..., ::2] = np.where(x[..., ::2] > 127, 255, 0)      # extremes
+        for fill in ([0, 255, 7] if boundary == "fill" else [0]):
+            for w in (1, 2, 3):
+                kw = dict(boundary=boundary, fillvalue=fill, dtype=np.uint8, workers=w,
+                          axes=(-2, -1))
+                cases.append((x, kw, box(x, size, **kw)))
+    k0 = size if isinstance(size, int) else size[0]
+    assert bool(calls) == (k0 <= 257)
+    monkeypatch.undo()
+    _running_sums(monkeypatch)
+    for x, kw, got in cases:
+        ref = box(x, size, **kw)
+        np.testing.assert_array_equal(got, ref, err_msg=str(kw))

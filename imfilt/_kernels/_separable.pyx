@@ -1197,3 +1197,177 @@ def box_u8(const unsigned char[:, :, ::1] x8 not None, float[:, :, ::1] out not 
                                (&out8[b, i0, 0] + c0 * isz) if o8p != NULL else NULL,
                                ostride, code, cw, inv0)
     return used
+
+
+# ---------------------------------------------------------------------------
+# uint8 -> uint8 boxes of an odd number of points, in integers
+#
+# The mean S / N of N integers is never half-way between two integers when N
+# is odd (2 S = N (2 n + 1) has no solution), and lies at least 1 / (2 N)
+# from every half-integer; float32 ``S * (1 / N)`` is within 2**-23 * 255 of
+# it.  So for odd N <= U8_ROUND_MAX_POINTS, ``(int)(S * inv + 0.5f)`` is the
+# nearest integer to S / N, which is what the float path (``box_u8``: a
+# float32 mean within a few ulp of S / N, then stored cast to the nearest
+# uint8) gives as well: the same bytes, from integer sums.
+
+#: Largest odd point count (k0 * k1) ``box_u8_round`` takes.
+U8_ROUND_MAX_POINTS = 4095
+#: Largest row box of ``box_u8_round`` (its row sums are k1 adds per output)
+#: and largest column box (16-bit column sums: 257 * 255 < 2**16).
+U8_ROUND_MAX1 = 9
+U8_ROUND_MAX0 = 257
+#: Output rows per work item of ``box_u8_round`` (at least 4 * k0).
+DEF U8R_BAND = 128
+
+
+cdef inline unsigned short _u8r_at(const unsigned char *row, Py_ssize_t s,
+                                   int fill8) noexcept nogil:
+    """Source column ``s`` of ``row`` (NULL: the fill row; s < 0: the fill)."""
+    return <unsigned short>(row[s] if row != NULL and s >= 0 else fill8)
+
+
+cdef inline void _u8r_move(unsigned short *cs, const unsigned char *rin,
+                           const unsigned char *rout, Py_ssize_t W, const Py_ssize_t *idx1,
+                           Py_ssize_t before1, Py_ssize_t P, int fill8) noexcept nogil:
+    """Column sums ``cs`` (P padded columns) += padded row ``rin`` and -=
+    padded row ``rout``, except that ``rout == rin`` only adds (the band's
+    first rows); NULL rows are fill rows.  16-bit arithmetic: it wraps, and
+    the sums end in range."""
+    cdef Py_ssize_t u
+    cdef unsigned short *ci = cs + before1
+    cdef unsigned short f = <unsigned short>fill8
+    if rin != NULL and rout != NULL and rout != rin:
+        for u in range(W):
+            ci[u] = <unsigned short>(ci[u] + rin[u] - rout[u])
+    elif rout == rin:
+        if rin != NULL:
+            for u in range(W):
+                ci[u] = <unsigned short>(ci[u] + rin[u])
+        else:
+            for u in range(W):
+                ci[u] = <unsigned short>(ci[u] + f)
+    elif rin != NULL:          # rout is the fill row
+        for u in range(W):
+            ci[u] = <unsigned short>(ci[u] + rin[u] - f)
+    else:                      # rin is the fill row
+        for u in range(W):
+            ci[u] = <unsigned short>(ci[u] + f - rout[u])
+    for u in range(before1):
+        cs[u] = <unsigned short>(cs[u] + _u8r_at(rin, idx1[u], fill8)
+                                 - (_u8r_at(rout, idx1[u], fill8) if rout != rin else 0))
+    for u in range(before1 + W, P):
+        cs[u] = <unsigned short>(cs[u] + _u8r_at(rin, idx1[u], fill8)
+                                 - (_u8r_at(rout, idx1[u], fill8) if rout != rin else 0))
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
+                 unsigned char[:, :, ::1] out8 not None,
+                 const Py_ssize_t[::1] idx0 not None, const Py_ssize_t[::1] idx1 not None,
+                 Py_ssize_t before1, Py_ssize_t k0, Py_ssize_t k1, int fill8, int nthreads,
+                 unsigned short[:, ::1] cs not None, unsigned int[:, ::1] acc not None,
+                 Py_ssize_t min_parallel_work=0):
+    """The k0 x k1 box of each uint8 image ``x8[b]`` rounded to uint8 into
+    ``out8`` (B x H x W), from integer sums (see above): equal to
+    ``box_u8``'s stored cast for odd ``k0 * k1 <= U8_ROUND_MAX_POINTS``,
+    ``k0 <= U8_ROUND_MAX0``, ``k1 <= U8_ROUND_MAX1`` and an integer fill
+    ``fill8`` in 0..255.
+
+    ``idx0`` (H + k0 - 1) maps padded rows to source rows of the plane (-1:
+    fill), ``idx1`` (W + k1 - 1) padded columns (``before1`` of them left
+    of column 0).  Work items are bands of U8R_BAND output rows (at least 4
+    * k0); a band starts its column sums (16-bit) from its first k0 padded
+    rows and moves them down one row at a time (add the entering row,
+    subtract the leaving one); each output row then adds k1 neighbouring
+    column sums.
+
+    cs : (nthreads, W + k1 - 1)    acc : (nthreads, W)    # SCRATCH
+
+    Returns the number of threads that ran (1 when serial).
+    """
+    cdef Py_ssize_t B = out8.shape[0], H = out8.shape[1], W = out8.shape[2]
+    cdef Py_ssize_t P = W + k1 - 1, band, nbands, nitems, item, b, i0, i1, q, t, x, s, tid
+    cdef const unsigned char *plane
+    cdef const unsigned char *rin
+    cdef const unsigned char *rout
+    cdef unsigned short *c
+    cdef unsigned int *a
+    cdef unsigned char *o
+    cdef float inv = <float>(1.0 / <double>(k0 * k1))
+    cdef bint parallel
+    cdef int used = 1
+    if (not 1 <= k0 <= U8_ROUND_MAX0 or not 1 <= k1 <= U8_ROUND_MAX1 or (k0 * k1) % 2 == 0
+            or k0 * k1 > U8_ROUND_MAX_POINTS or not 0 <= fill8 <= 255
+            or idx0.shape[0] != H + k0 - 1 or idx1.shape[0] != P
+            or x8.shape[0] != B or x8.shape[2] != W
+            or cs.shape[1] < P or acc.shape[1] < W or min(cs.shape[0], acc.shape[0]) < nthreads):
+        raise ValueError("box_u8_round: bad sizes, box or scratch buffers")
+    if B == 0 or H == 0 or W == 0:
+        return 1
+    # (source rows may lie past this band's rows: see _band_source)
+    for t in range(H + k0 - 1):
+        if idx0[t] < -1:
+            raise ValueError("box_u8_round: row index out of range")
+    for t in range(P):
+        if not -1 <= idx1[t] < W:
+            raise ValueError("box_u8_round: column index out of range")
+    band = U8R_BAND if U8R_BAND >= 4 * k0 else 4 * k0
+    nbands = (H + band - 1) // band
+    nitems = nbands * B
+    parallel = nitems > 1 and use_threads(nthreads, B * H * W * (k0 + k1), min_parallel_work)
+    with nogil:
+        for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
+                           chunksize=1, use_threads_if=parallel):
+            tid = threadid()
+            imfilt_note_team(&used)
+            c = &cs[tid, 0]
+            a = &acc[tid, 0]
+            b = item // nbands
+            i0 = (item - b * nbands) * band
+            i1 = i0 + band
+            if i1 > H:
+                i1 = H
+            plane = &x8[b, 0, 0]
+            for x in range(P):
+                c[x] = 0
+            for t in range(k0):
+                s = idx0[i0 + t]
+                rin = plane + s * W if s >= 0 else NULL
+                _u8r_move(c, rin, rin, W, &idx1[0], before1, P, fill8)
+            for q in range(i0, i1):
+                if q > i0:
+                    s = idx0[q + k0 - 1]
+                    rin = plane + s * W if s >= 0 else NULL
+                    s = idx0[q - 1]
+                    rout = plane + s * W if s >= 0 else NULL
+                    if rin == rout:    # the same row enters and leaves
+                        pass
+                    else:
+                        _u8r_move(c, rin, rout, W, &idx1[0], before1, P, fill8)
+                o = &out8[b, q, 0]
+                # the row sums of the column sums, rounded (one loop for the
+                # common widths; wider rows add into acc first)
+                if k1 == 1:
+                    for x in range(W):
+                        o[x] = <unsigned char>(<int>(<float>c[x] * inv + <float>0.5))
+                elif k1 == 3:
+                    for x in range(W):
+                        o[x] = <unsigned char>(<int>(
+                            <float>(<unsigned int>c[x] + c[x + 1] + c[x + 2]) * inv
+                            + <float>0.5))
+                elif k1 == 5:
+                    for x in range(W):
+                        o[x] = <unsigned char>(<int>(
+                            <float>(<unsigned int>c[x] + c[x + 1] + c[x + 2] + c[x + 3]
+                                    + c[x + 4]) * inv + <float>0.5))
+                else:
+                    for x in range(W):
+                        a[x] = <unsigned int>c[x] + c[x + 1] + c[x + 2] + c[x + 3]
+                    for t in range(4, k1):
+                        for x in range(W):
+                            a[x] = a[x] + c[x + t]
+                    for x in range(W):
+                        o[x] = <unsigned char>(<int>(<float>a[x] * inv + <float>0.5))
+    return used
