@@ -200,17 +200,20 @@ static void rk_m33d_rows(int tcode, const void *r0, const void *r1, const void *
 }
 
 /* One output row of the in-place 3x3 median of a float image holding NaN
- * (see rk_m33n_ in _rank_impl.h); omit 0: 'propagate', 1: 'omit'. */
+ * (see rk_m33n_ in _rank_impl.h); omit 0: 'propagate', 1: 'omit'; pf0,
+ * pf1 rows to prefetch, pw0, pw1 output rows to prefetch for writing. */
 static void rk_m33n_row(int tcode, const void *r0, const void *r1, const void *r2,
                         Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr, const void *fill, void *o,
-                        int omit)
+                        int omit, const void *pf0, const void *pf1, void *pw0, void *pw1)
 {
     if (tcode == RK_F32)
         rk_m33n_f32((const float *)r0, (const float *)r1, (const float *)r2, W, cl, cr,
-                    *(const float *)fill, (float *)o, omit);
+                    *(const float *)fill, (float *)o, omit, (const float *)pf0,
+                    (const float *)pf1, (float *)pw0, (float *)pw1);
     else if (tcode == RK_F64)
         rk_m33n_f64((const double *)r0, (const double *)r1, (const double *)r2, W, cl, cr,
-                    *(const double *)fill, (double *)o, omit);
+                    *(const double *)fill, (double *)o, omit, (const double *)pf0,
+                    (const double *)pf1, (double *)pw0, (double *)pw1);
 }
 
 #define RK_M55D(T, SUF)                                                                 \

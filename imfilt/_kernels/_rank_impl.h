@@ -460,12 +460,18 @@ static RK_T RK_NAME(rk_m33n_gather_)(const RK_T *r0, const RK_T *r1, const RK_T 
 
 static RK_M33_WIDE void RK_NAME(rk_m33n_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                               Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr, RK_T fill,
-                              RK_T *o, int omit)
+                              RK_T *o, int omit, const RK_T *pf0, const RK_T *pf1,
+                              RK_T *pw0, RK_T *pw1)
 {
     int cnt[RK_M33_CHUNK];
     Py_ssize_t c0, x, last = W - 1 - RK_M33_CHUNK;
     for (c0 = 1;; c0 += RK_M33_CHUNK) {
         if (c0 > last) c0 = last;
+        /* as in rk_m33d_ (the callers pass the rows of the next pair) */
+        __builtin_prefetch(pf0 + c0);
+        __builtin_prefetch(pf1 + c0);
+        __builtin_prefetch(pw0 + c0, 1);
+        __builtin_prefetch(pw1 + c0, 1);
         if (omit) {
             int many = 0;
             RK_NAME(rk_m33n_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, o + c0, cnt, 1);
