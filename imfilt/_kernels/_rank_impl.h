@@ -378,6 +378,17 @@ static RK_M33_WIDE RK_T RK_NAME(rk_m33_edge_)(const RK_T *r0, const RK_T *r1, co
     return v4;
 }
 
+/* Column c of the next row pair: its rows pf0, pf1 and, for writing, its
+ * output rows pw0, pw1 (the line that holds column c of each). */
+static inline __attribute__((always_inline)) void RK_NAME(rk_m33_prefetch_)(
+    const RK_T *pf0, const RK_T *pf1, RK_T *pw0, RK_T *pw1, Py_ssize_t c)
+{
+    __builtin_prefetch(pf0 + c);
+    __builtin_prefetch(pf1 + c);
+    __builtin_prefetch(pw0 + c, 1);
+    __builtin_prefetch(pw1 + c, 1);
+}
+
 static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                               const RK_T *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
                               RK_T fill, RK_T *o0, RK_T *o1, const RK_T *pf0,
@@ -386,10 +397,7 @@ static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const 
     Py_ssize_t c0, last = W - 1 - RK_M33_CHUNK;
     for (c0 = 1;; c0 += RK_M33_CHUNK) {
         if (c0 > last) c0 = last;
-        __builtin_prefetch(pf0 + c0);
-        __builtin_prefetch(pf1 + c0);
-        __builtin_prefetch(pw0 + c0, 1);
-        __builtin_prefetch(pw1 + c0, 1);
+        RK_NAME(rk_m33_prefetch_)(pf0, pf1, pw0, pw1, c0);
         if (o1)
             RK_NAME(rk_m33_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, r3 + c0 - 1,
                                    o0 + c0, o1 + c0, 1);
@@ -467,11 +475,7 @@ static RK_M33_WIDE void RK_NAME(rk_m33n_)(const RK_T *r0, const RK_T *r1, const 
     Py_ssize_t c0, x, last = W - 1 - RK_M33_CHUNK;
     for (c0 = 1;; c0 += RK_M33_CHUNK) {
         if (c0 > last) c0 = last;
-        /* as in rk_m33d_ (the callers pass the rows of the next pair) */
-        __builtin_prefetch(pf0 + c0);
-        __builtin_prefetch(pf1 + c0);
-        __builtin_prefetch(pw0 + c0, 1);
-        __builtin_prefetch(pw1 + c0, 1);
+        RK_NAME(rk_m33_prefetch_)(pf0, pf1, pw0, pw1, c0);
         if (omit) {
             int many = 0;
             RK_NAME(rk_m33n_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, o + c0, cnt, 1);

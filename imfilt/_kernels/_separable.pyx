@@ -1263,6 +1263,70 @@ cdef inline void _u8r_move(unsigned short *cs, const unsigned char *rin,
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cdivision(True)
+cdef void _u8r_band(const unsigned char *x8, Py_ssize_t xplane, unsigned char *out8,
+                    Py_ssize_t oplane, Py_ssize_t H, Py_ssize_t W, const Py_ssize_t *idx0,
+                    const Py_ssize_t *idx1, Py_ssize_t before1, Py_ssize_t k0, Py_ssize_t k1,
+                    int fill8, Py_ssize_t item, Py_ssize_t band, Py_ssize_t nbands, float inv,
+                    unsigned short *c, unsigned int *a) noexcept nogil:
+    """Work item ``item`` of ``box_u8_round``: output rows of one band of one
+    plane (planes ``xplane`` / ``oplane`` bytes apart, rows W bytes)."""
+    cdef Py_ssize_t P = W + k1 - 1
+    cdef Py_ssize_t b, i0, i1, q, t, x, s
+    cdef const unsigned char *plane
+    cdef const unsigned char *rin
+    cdef const unsigned char *rout
+    cdef unsigned char *o
+    b = item // nbands
+    i0 = (item - b * nbands) * band
+    i1 = i0 + band
+    if i1 > H:
+        i1 = H
+    plane = x8 + b * xplane
+    for x in range(P):
+        c[x] = 0
+    for t in range(k0):
+        s = idx0[i0 + t]
+        rin = plane + s * W if s >= 0 else NULL
+        _u8r_move(c, rin, rin, W, idx1, before1, P, fill8)
+    for q in range(i0, i1):
+        if q > i0:
+            s = idx0[q + k0 - 1]
+            rin = plane + s * W if s >= 0 else NULL
+            s = idx0[q - 1]
+            rout = plane + s * W if s >= 0 else NULL
+            if rin == rout:    # the same row enters and leaves
+                pass
+            else:
+                _u8r_move(c, rin, rout, W, idx1, before1, P, fill8)
+        o = out8 + b * oplane + q * W
+        # the row sums of the column sums, rounded (one loop for the
+        # common widths; wider rows add into acc first)
+        if k1 == 1:
+            for x in range(W):
+                o[x] = <unsigned char>(<int>(<float>c[x] * inv + <float>0.5))
+        elif k1 == 3:
+            for x in range(W):
+                o[x] = <unsigned char>(<int>(
+                    <float>(<unsigned int>c[x] + c[x + 1] + c[x + 2]) * inv
+                    + <float>0.5))
+        elif k1 == 5:
+            for x in range(W):
+                o[x] = <unsigned char>(<int>(
+                    <float>(<unsigned int>c[x] + c[x + 1] + c[x + 2] + c[x + 3]
+                            + c[x + 4]) * inv + <float>0.5))
+        else:
+            for x in range(W):
+                a[x] = <unsigned int>c[x] + c[x + 1] + c[x + 2] + c[x + 3]
+            for t in range(4, k1):
+                for x in range(W):
+                    a[x] = a[x] + c[x + t]
+            for x in range(W):
+                o[x] = <unsigned char>(<int>(<float>a[x] * inv + <float>0.5))
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
 def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
                  unsigned char[:, :, ::1] out8 not None,
                  const Py_ssize_t[::1] idx0 not None, const Py_ssize_t[::1] idx1 not None,
@@ -1288,13 +1352,7 @@ def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
     Returns the number of threads that ran (1 when serial).
     """
     cdef Py_ssize_t B = out8.shape[0], H = out8.shape[1], W = out8.shape[2]
-    cdef Py_ssize_t P = W + k1 - 1, band, nbands, nitems, item, b, i0, i1, q, t, x, s, tid
-    cdef const unsigned char *plane
-    cdef const unsigned char *rin
-    cdef const unsigned char *rout
-    cdef unsigned short *c
-    cdef unsigned int *a
-    cdef unsigned char *o
+    cdef Py_ssize_t P = W + k1 - 1, band, nbands, nitems, item, t, tid
     cdef float inv = <float>(1.0 / <double>(k0 * k1))
     cdef bint parallel
     cdef int used = 1
@@ -1316,58 +1374,14 @@ def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
     band = U8R_BAND if U8R_BAND >= 4 * k0 else 4 * k0
     nbands = (H + band - 1) // band
     nitems = nbands * B
-    parallel = nitems > 1 and use_threads(nthreads, B * H * W * (k0 + k1), min_parallel_work)
+    # work: per output, one add and one subtract down the columns, k1 adds along the row
+    parallel = nitems > 1 and use_threads(nthreads, B * H * W * (k1 + 2), min_parallel_work)
     with nogil:
         for item in prange(nitems, num_threads=nthreads, schedule="dynamic",
                            chunksize=1, use_threads_if=parallel):
             tid = threadid()
             imfilt_note_team(&used)
-            c = &cs[tid, 0]
-            a = &acc[tid, 0]
-            b = item // nbands
-            i0 = (item - b * nbands) * band
-            i1 = i0 + band
-            if i1 > H:
-                i1 = H
-            plane = &x8[b, 0, 0]
-            for x in range(P):
-                c[x] = 0
-            for t in range(k0):
-                s = idx0[i0 + t]
-                rin = plane + s * W if s >= 0 else NULL
-                _u8r_move(c, rin, rin, W, &idx1[0], before1, P, fill8)
-            for q in range(i0, i1):
-                if q > i0:
-                    s = idx0[q + k0 - 1]
-                    rin = plane + s * W if s >= 0 else NULL
-                    s = idx0[q - 1]
-                    rout = plane + s * W if s >= 0 else NULL
-                    if rin == rout:    # the same row enters and leaves
-                        pass
-                    else:
-                        _u8r_move(c, rin, rout, W, &idx1[0], before1, P, fill8)
-                o = &out8[b, q, 0]
-                # the row sums of the column sums, rounded (one loop for the
-                # common widths; wider rows add into acc first)
-                if k1 == 1:
-                    for x in range(W):
-                        o[x] = <unsigned char>(<int>(<float>c[x] * inv + <float>0.5))
-                elif k1 == 3:
-                    for x in range(W):
-                        o[x] = <unsigned char>(<int>(
-                            <float>(<unsigned int>c[x] + c[x + 1] + c[x + 2]) * inv
-                            + <float>0.5))
-                elif k1 == 5:
-                    for x in range(W):
-                        o[x] = <unsigned char>(<int>(
-                            <float>(<unsigned int>c[x] + c[x + 1] + c[x + 2] + c[x + 3]
-                                    + c[x + 4]) * inv + <float>0.5))
-                else:
-                    for x in range(W):
-                        a[x] = <unsigned int>c[x] + c[x + 1] + c[x + 2] + c[x + 3]
-                    for t in range(4, k1):
-                        for x in range(W):
-                            a[x] = a[x] + c[x + t]
-                    for x in range(W):
-                        o[x] = <unsigned char>(<int>(<float>a[x] * inv + <float>0.5))
+            _u8r_band(&x8[0, 0, 0], x8.strides[0], &out8[0, 0, 0], out8.strides[0], H, W,
+                      &idx0[0], &idx1[0], before1, k0, k1, fill8, item, band, nbands, inv,
+                      &cs[tid, 0], &acc[tid, 0])
     return used
