@@ -187,6 +187,7 @@ def ran_parallel(nthreads=None, *, reset=False):
 
 
 def _after_fork_in_child():
+    _affinity["at"] = -float("inf")      # a child may be pinned elsewhere
     if _fork_state["parallel_used"]:
         _fork_state["forked_after_parallel"] = True
 

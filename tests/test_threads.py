@@ -205,3 +205,26 @@ def test_short_openmp_spin_is_set_only_while_libgomp_loads():
                              capture_output=True, text=True, check=True).stdout.split()
         assert out[0] == "False" and out[2] == "False"
         assert out[1] == (value if key == "GOMP_SPINCOUNT" else "None")
+
+
+def test_available_cores_sees_a_new_affinity_within_the_refresh(monkeypatch):
+    """The affinity is cached for AFFINITY_REFRESH_SECONDS, then read again."""
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    calls = []
+
+    def one_core(pid):
+        calls.append(pid)
+        return {0}
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", one_core)
+    monkeypatch.setitem(_threads._affinity, "at", -float("inf"))
+    assert _threads.available_cores() == 1
+    assert _threads.available_cores() == 1
+    assert len(calls) == 1                    # cached
+    monkeypatch.setitem(_threads._affinity, "at",
+                        _threads._affinity["at"] - _threads.AFFINITY_REFRESH_SECONDS)
+    _threads.available_cores()
+    assert len(calls) == 2                    # read again once stale
+    monkeypatch.undo()
+    _threads._affinity["at"] = -float("inf")
+    assert _threads.available_cores() <= len(os.sched_getaffinity(0))
