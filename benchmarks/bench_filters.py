@@ -126,6 +126,12 @@ def main(argv=None):
                     anchors["cv2.blur"] = (
                         lambda x=x, k=k: cv2.blur(x, (k, k), borderType=cv2.BORDER_REFLECT),
                         dt != np.uint8)
+                    if dt == np.uint8:
+                        # The same job as imfilt's default: uint8 in, float32 out.
+                        anchors["cv2.boxFilter CV_32F"] = (
+                            lambda x=x, k=k: cv2.boxFilter(x, cv2.CV_32F, (k, k),
+                                                           borderType=cv2.BORDER_REFLECT),
+                            True)
                 anchors["ndimage.uniform_filter"] = (lambda xf=xf, k=k: ndi.uniform_filter(xf, k),
                                                      True)
                 run_case(rows, f"box {k} {tag}", lambda x=x, k=k: imfilt.box(x, k, workers=w),
