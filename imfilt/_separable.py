@@ -252,16 +252,17 @@ def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
     """``_fused_box`` of a uint8 image by exact sums (``_k.box_u8``, same values)."""
     B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
     nt = max(1, nthreads)
-    if (dst.dtype == np.uint8 and (k0 * k1) % 2 and k0 * k1 <= _k.U8_ROUND_MAX_POINTS
-            and k0 <= _k.U8_ROUND_MAX0 and k1 <= _k.U8_ROUND_MAX1):
+    if (dst.dtype == np.uint8 and (k0 * k1) % 2 and k0 <= _k.U8_ROUND_MAX0
+            and k1 <= _k.U8_ROUND_MAX1):
         # uint8 out of an odd box: the rounded mean from integer sums, the
         # same bytes (see _k.box_u8_round) at a fraction of the work.
         cs = np.empty((nt, W + k1 - 1), dtype=np.uint16)
         acc = np.empty((nt, W), dtype=np.uint32)
+        frow = np.full(W, fill8, dtype=np.uint8)
 
         def call_round(x, x8, out, idx, r0):
             return ran_parallel(_k.box_u8_round(x8, out, idx, idx1, p1.before, k0, k1, fill8,
-                                                nt, cs, acc, min_parallel_work()))
+                                                frow, nt, cs, acc, min_parallel_work()))
         _fused_bands(src, dst, B, H, W, idx0, k0, _F32, _SECONDS_PER_BOX / 2, nt,
                      _BOX_BAND * nt, _BOX_BAND, call_round)
         return True

@@ -711,13 +711,9 @@ static void RK_NAME(rk_m55d_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
     Py_ssize_t x0, x, last = W - 2 - RK_M33_BLOCK;
     for (x0 = 2;; x0 += RK_M33_BLOCK) {
         if (x0 > last) x0 = last;
-        /* the block's columns of the rows the next pair adds (see rk_m33d_) */
-        for (x = 0; x < (Py_ssize_t)(RK_M33_BLOCK * sizeof(RK_T)); x += 64) {
-            __builtin_prefetch((const char *)(pf0 + x0) + x);
-            __builtin_prefetch((const char *)(pf1 + x0) + x);
-            __builtin_prefetch((char *)(pw0 + x0) + x, 1);
-            __builtin_prefetch((char *)(pw1 + x0) + x, 1);
-        }
+        /* the block's lines of the next pair's rows (see rk_m33d_) */
+        for (x = 0; x < RK_M33_BLOCK; x += 64 / (Py_ssize_t)sizeof(RK_T))
+            RK_NAME(rk_m33_prefetch_)(pf0, pf1, pw0, pw1, x0 + x);
         RK_NAME(rk_m55_block_)(r0 + x0 - 2, r1 + x0 - 2, r2 + x0 - 2, r3 + x0 - 2,
                                r4 + x0 - 2, o1 ? r5 + x0 - 2 : NULL, o0 + x0,
                                o1 ? o1 + x0 : NULL, mode);

@@ -1205,13 +1205,12 @@ def box_u8(const unsigned char[:, :, ::1] x8 not None, float[:, :, ::1] out not 
 # The mean S / N of N integers is never half-way between two integers when N
 # is odd (2 S = N (2 n + 1) has no solution), and lies at least 1 / (2 N)
 # from every half-integer; float32 ``S * (1 / N)`` is within 2**-23 * 255 of
-# it.  So for odd N <= U8_ROUND_MAX_POINTS, ``(int)(S * inv + 0.5f)`` is the
+# it.  So for odd N below about 16000 (here N <= U8_ROUND_MAX0 *
+# U8_ROUND_MAX1 = 2313), ``(int)(S * inv + 0.5f)`` is the
 # nearest integer to S / N, which is what the float path (``box_u8``: a
 # float32 mean within a few ulp of S / N, then stored cast to the nearest
 # uint8) gives as well: the same bytes, from integer sums.
 
-#: Largest odd point count (k0 * k1) ``box_u8_round`` takes.
-U8_ROUND_MAX_POINTS = 4095
 #: Largest row box of ``box_u8_round`` (its row sums are k1 adds per output)
 #: and largest column box (16-bit column sums: 257 * 255 < 2**16).
 U8_ROUND_MAX1 = 9
@@ -1220,56 +1219,45 @@ U8_ROUND_MAX0 = 257
 DEF U8R_BAND = 128
 
 
-cdef inline unsigned short _u8r_at(const unsigned char *row, Py_ssize_t s,
-                                   int fill8) noexcept nogil:
-    """Source column ``s`` of ``row`` (NULL: the fill row; s < 0: the fill)."""
-    return <unsigned short>(row[s] if row != NULL and s >= 0 else fill8)
-
-
 cdef inline void _u8r_move(unsigned short *cs, const unsigned char *rin,
                            const unsigned char *rout, Py_ssize_t W, const Py_ssize_t *idx1,
                            Py_ssize_t before1, Py_ssize_t P, int fill8) noexcept nogil:
-    """Column sums ``cs`` (P padded columns) += padded row ``rin`` and -=
-    padded row ``rout``, except that ``rout == rin`` only adds (the band's
-    first rows); NULL rows are fill rows.  16-bit arithmetic: it wraps, and
-    the sums end in range."""
-    cdef Py_ssize_t u
+    """Column sums ``cs`` (P padded columns) += padded row ``rin`` and, unless
+    ``rout`` is NULL (the band's first rows), -= padded row ``rout``.  16-bit
+    arithmetic: it wraps, and the sums end in range."""
+    cdef Py_ssize_t u, s
     cdef unsigned short *ci = cs + before1
-    cdef unsigned short f = <unsigned short>fill8
-    if rin != NULL and rout != NULL and rout != rin:
+    if rout == NULL:
+        for u in range(W):
+            ci[u] = <unsigned short>(ci[u] + rin[u])
+    else:
         for u in range(W):
             ci[u] = <unsigned short>(ci[u] + rin[u] - rout[u])
-    elif rout == rin:
-        if rin != NULL:
-            for u in range(W):
-                ci[u] = <unsigned short>(ci[u] + rin[u])
+    for u in range(P):
+        if before1 <= u < before1 + W:
+            continue
+        s = idx1[u]
+        if s < 0:
+            if rout == NULL:
+                cs[u] = <unsigned short>(cs[u] + fill8)
+        elif rout == NULL:
+            cs[u] = <unsigned short>(cs[u] + rin[s])
         else:
-            for u in range(W):
-                ci[u] = <unsigned short>(ci[u] + f)
-    elif rin != NULL:          # rout is the fill row
-        for u in range(W):
-            ci[u] = <unsigned short>(ci[u] + rin[u] - f)
-    else:                      # rin is the fill row
-        for u in range(W):
-            ci[u] = <unsigned short>(ci[u] + f - rout[u])
-    for u in range(before1):
-        cs[u] = <unsigned short>(cs[u] + _u8r_at(rin, idx1[u], fill8)
-                                 - (_u8r_at(rout, idx1[u], fill8) if rout != rin else 0))
-    for u in range(before1 + W, P):
-        cs[u] = <unsigned short>(cs[u] + _u8r_at(rin, idx1[u], fill8)
-                                 - (_u8r_at(rout, idx1[u], fill8) if rout != rin else 0))
+            cs[u] = <unsigned short>(cs[u] + rin[s] - rout[s])
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cdivision(True)
-cdef void _u8r_band(const unsigned char *x8, Py_ssize_t xplane, unsigned char *out8,
-                    Py_ssize_t oplane, Py_ssize_t H, Py_ssize_t W, const Py_ssize_t *idx0,
+cdef void _u8r_band(const unsigned char *x8, Py_ssize_t xplane, const unsigned char *frow,
+                    unsigned char *out8, Py_ssize_t oplane, Py_ssize_t H, Py_ssize_t W,
+                    const Py_ssize_t *idx0,
                     const Py_ssize_t *idx1, Py_ssize_t before1, Py_ssize_t k0, Py_ssize_t k1,
                     int fill8, Py_ssize_t item, Py_ssize_t band, Py_ssize_t nbands, float inv,
                     unsigned short *c, unsigned int *a) noexcept nogil:
     """Work item ``item`` of ``box_u8_round``: output rows of one band of one
-    plane (planes ``xplane`` / ``oplane`` bytes apart, rows W bytes)."""
+    plane (planes ``xplane`` / ``oplane`` bytes apart, rows W bytes; ``frow``
+    is W fill values, the padded rows outside the image)."""
     cdef Py_ssize_t P = W + k1 - 1
     cdef Py_ssize_t b, i0, i1, q, t, x, s
     cdef const unsigned char *plane
@@ -1286,17 +1274,14 @@ cdef void _u8r_band(const unsigned char *x8, Py_ssize_t xplane, unsigned char *o
         c[x] = 0
     for t in range(k0):
         s = idx0[i0 + t]
-        rin = plane + s * W if s >= 0 else NULL
-        _u8r_move(c, rin, rin, W, idx1, before1, P, fill8)
+        _u8r_move(c, plane + s * W if s >= 0 else frow, NULL, W, idx1, before1, P, fill8)
     for q in range(i0, i1):
         if q > i0:
             s = idx0[q + k0 - 1]
-            rin = plane + s * W if s >= 0 else NULL
+            rin = plane + s * W if s >= 0 else frow
             s = idx0[q - 1]
-            rout = plane + s * W if s >= 0 else NULL
-            if rin == rout:    # the same row enters and leaves
-                pass
-            else:
+            rout = plane + s * W if s >= 0 else frow
+            if rin != rout:    # else the same row enters and leaves
                 _u8r_move(c, rin, rout, W, idx1, before1, P, fill8)
         o = out8 + b * oplane + q * W
         # the row sums of the column sums, rounded (one loop for the
@@ -1330,17 +1315,17 @@ cdef void _u8r_band(const unsigned char *x8, Py_ssize_t xplane, unsigned char *o
 def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
                  unsigned char[:, :, ::1] out8 not None,
                  const Py_ssize_t[::1] idx0 not None, const Py_ssize_t[::1] idx1 not None,
-                 Py_ssize_t before1, Py_ssize_t k0, Py_ssize_t k1, int fill8, int nthreads,
+                 Py_ssize_t before1, Py_ssize_t k0, Py_ssize_t k1, int fill8,
+                 const unsigned char[::1] frow not None, int nthreads,
                  unsigned short[:, ::1] cs not None, unsigned int[:, ::1] acc not None,
                  Py_ssize_t min_parallel_work=0):
     """The k0 x k1 box of each uint8 image ``x8[b]`` rounded to uint8 into
     ``out8`` (B x H x W), from integer sums (see above): equal to
-    ``box_u8``'s stored cast for odd ``k0 * k1 <= U8_ROUND_MAX_POINTS``,
-    ``k0 <= U8_ROUND_MAX0``, ``k1 <= U8_ROUND_MAX1`` and an integer fill
-    ``fill8`` in 0..255.
+    ``box_u8``'s stored cast for odd ``k0 * k1``, ``k0 <= U8_ROUND_MAX0``,
+    ``k1 <= U8_ROUND_MAX1`` and an integer fill ``fill8`` in 0..255.
 
     ``idx0`` (H + k0 - 1) maps padded rows to source rows of the plane (-1:
-    fill), ``idx1`` (W + k1 - 1) padded columns (``before1`` of them left
+    ``frow``, W copies of ``fill8``), ``idx1`` (W + k1 - 1) padded columns (``before1`` of them left
     of column 0).  Work items are bands of U8R_BAND output rows (at least 4
     * k0); a band starts its column sums (16-bit) from its first k0 padded
     rows and moves them down one row at a time (add the entering row,
@@ -1357,9 +1342,9 @@ def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
     cdef bint parallel
     cdef int used = 1
     if (not 1 <= k0 <= U8_ROUND_MAX0 or not 1 <= k1 <= U8_ROUND_MAX1 or (k0 * k1) % 2 == 0
-            or k0 * k1 > U8_ROUND_MAX_POINTS or not 0 <= fill8 <= 255
+            or not 0 <= fill8 <= 255
             or idx0.shape[0] != H + k0 - 1 or idx1.shape[0] != P
-            or x8.shape[0] != B or x8.shape[2] != W
+            or x8.shape[0] != B or x8.shape[2] != W or frow.shape[0] != W
             or cs.shape[1] < P or acc.shape[1] < W or min(cs.shape[0], acc.shape[0]) < nthreads):
         raise ValueError("box_u8_round: bad sizes, box or scratch buffers")
     if B == 0 or H == 0 or W == 0:
@@ -1381,7 +1366,8 @@ def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
                            chunksize=1, use_threads_if=parallel):
             tid = threadid()
             imfilt_note_team(&used)
-            _u8r_band(&x8[0, 0, 0], x8.strides[0], &out8[0, 0, 0], out8.strides[0], H, W,
+            _u8r_band(&x8[0, 0, 0], x8.strides[0], &frow[0], &out8[0, 0, 0], out8.strides[0],
+                      H, W,
                       &idx0[0], &idx1[0], before1, k0, k1, fill8, item, band, nbands, inv,
                       &cs[tid, 0], &acc[tid, 0])
     return used
