@@ -1219,13 +1219,26 @@ U8_ROUND_MAX0 = 257
 DEF U8R_BAND = 128
 
 
+cdef inline void _u8r_pad(unsigned short *c, Py_ssize_t s, const unsigned char *rin,
+                          const unsigned char *rout, int fill8) noexcept nogil:
+    """One padded column's sum (source column ``s``, -1: the fill) moved as
+    ``_u8r_move`` says."""
+    if s < 0:
+        if rout == NULL:
+            c[0] = <unsigned short>(c[0] + fill8)
+    elif rout == NULL:
+        c[0] = <unsigned short>(c[0] + rin[s])
+    else:
+        c[0] = <unsigned short>(c[0] + rin[s] - rout[s])
+
+
 cdef inline void _u8r_move(unsigned short *cs, const unsigned char *rin,
                            const unsigned char *rout, Py_ssize_t W, const Py_ssize_t *idx1,
                            Py_ssize_t before1, Py_ssize_t P, int fill8) noexcept nogil:
     """Column sums ``cs`` (P padded columns) += padded row ``rin`` and, unless
     ``rout`` is NULL (the band's first rows), -= padded row ``rout``.  16-bit
     arithmetic: it wraps, and the sums end in range."""
-    cdef Py_ssize_t u, s
+    cdef Py_ssize_t u
     cdef unsigned short *ci = cs + before1
     if rout == NULL:
         for u in range(W):
@@ -1233,17 +1246,10 @@ cdef inline void _u8r_move(unsigned short *cs, const unsigned char *rin,
     else:
         for u in range(W):
             ci[u] = <unsigned short>(ci[u] + rin[u] - rout[u])
-    for u in range(P):
-        if before1 <= u < before1 + W:
-            continue
-        s = idx1[u]
-        if s < 0:
-            if rout == NULL:
-                cs[u] = <unsigned short>(cs[u] + fill8)
-        elif rout == NULL:
-            cs[u] = <unsigned short>(cs[u] + rin[s])
-        else:
-            cs[u] = <unsigned short>(cs[u] + rin[s] - rout[s])
+    for u in range(before1):
+        _u8r_pad(cs + u, idx1[u], rin, rout, fill8)
+    for u in range(before1 + W, P):
+        _u8r_pad(cs + u, idx1[u], rin, rout, fill8)
 
 
 @cython.boundscheck(False)
