@@ -5,13 +5,14 @@ per image axis, a rank rule and a boundary, and returns the filtered image
 in the image's dtype.  Every algorithm selects an existing value, so the
 result is exact whatever the path:
 
-* the full 3x3 and 5x5 medians (integer images, float images without
-  NaN, and float 5x5 with NaN): read in place (no padded copy), two output
-  rows at once sharing their common rows (3x3: columns sorted once and
-  shared by the three windows that contain them; 5x5: the 20 shared points
-  reduced once to ranks 6..12; with NaN, counted and sorted last as +inf,
-  each window picking rank 11 or 12 of its 25 by its NaN count
-  for 'omit', windows with 4 or more NaN gathered and selected);
+* the full 3x3 and 5x5 medians (any real dtype; float images with NaN
+  too): read in place (no padded copy), two output rows at once sharing
+  their common rows (3x3: each column's two shared values ordered once
+  for both rows, the median taken from the column minima, middles and
+  maxima in registers; 5x5: the 20 shared points reduced once to ranks
+  6..12); with NaN, counted and sorted last as +inf, each window picking
+  rank 3 or 4 of its 9 (11 or 12 of its 25) by its NaN count for 'omit',
+  windows with 4 or more NaN gathered and selected;
 * the full 3x3 median of rows too narrow for that (no NaN): the padded
   image's columns sorted once and shared by neighbouring windows;
 * 9, 25 or 27 points with the median rank (3x3, 5x5, 3x3x3 and any
@@ -466,9 +467,8 @@ def _direct_median(x, footprint, kdtype, K, r):
 
     The footprint is 3x3 or 5x5 on the last two axes (1 elsewhere), the rank
     is the median's, and rows are wide enough for whole SIMD blocks.  Float
-    images qualify here; the caller sends a 3x3 holding NaN (or filled with
-    NaN) to the padded path, whose networks handle NaN, and runs a 5x5 in a
-    NaN mode.
+    images qualify here; the caller runs those holding NaN (or filled with
+    NaN) in a NaN mode.
     """
     fs = footprint.shape
     if not (K in (9, 25) and r == K // 2 and x.ndim >= 2
