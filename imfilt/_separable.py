@@ -405,7 +405,12 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
     # first two are the array's last two axes they run fused.
     order = sorted(passes, key=lambda p: -p.axis)
     steps = []
-    if len(order) >= 2 and order[0].axis == nd - 1 and order[1].axis == nd - 2:
+    # A fused sweep filters every padded row along the last axis; with a
+    # column kernel longer than the image most padded rows repeat image rows
+    # (every boundary but 'fill'), and two single passes, which filter each
+    # row once, give the same values in time linear in the kernel's length.
+    if (len(order) >= 2 and order[0].axis == nd - 1 and order[1].axis == nd - 2
+            and (boundary == "fill" or order[1].length - 1 <= src.shape[-2])):
         if order[0].box is None and order[1].box is None:
             steps.append(("fused", (order[1], order[0])))
             order = order[2:]
