@@ -97,7 +97,8 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     arithmetic, as SciPy: a non-finite sample under any weight, even a
     zero one, makes the output non-finite.  ``'raise'``: ``ValueError``
     when the image (or a used fill value, or the kernel) holds NaN or inf.
-    ``'omit'``: non-finite samples are left out and the finite part is
+    ``'omit'``: non-finite samples (and a NaN or infinite fill value of
+    ``boundary='fill'``) are left out and the finite part is
     rescaled by the weight that fell on finite samples,
     ``sum_finite(w * x) * sum(w) / sum_finite(w)`` (by the absolute weight
     ``sum|w| / sum_finite|w|`` for kernels summing to zero, such as

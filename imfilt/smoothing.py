@@ -159,11 +159,14 @@ class _Setup:
         NaN where no finite sample meets a weight.
         """
         x = self.image
-        result = self.run(passes, dest=self.dest(cast=x.dtype.kind not in "fc"))
-        if x.dtype.kind not in "fc" or np.isfinite(x).all():
+        # A NaN or infinite fillvalue is left out like a non-finite sample.
+        fill_out = self.boundary == "fill" and not math.isfinite(self.fill)
+        real_image = x.dtype.kind in "fc"
+        result = self.run(passes, dest=self.dest(cast=not (real_image or fill_out)))
+        if not fill_out and (not real_image or np.isfinite(x).all()):
             return result
         bad = ~np.isfinite(result)
-        finite = np.isfinite(x)
+        finite = np.isfinite(x) if real_image else np.ones(x.shape, dtype=bool)
         num = run_passes(np.where(finite, x, 0), passes, self.boundary,
                          self.fill if math.isfinite(self.fill) else 0.0,
                          self.compute, self.nthreads)

@@ -207,6 +207,37 @@ def test_omit_all_missing_window_is_nan():
         gaussian(x, 1.0, order=1, nan_policy="omit")
 
 
+@pytest.mark.parametrize("fillvalue", [np.nan, np.inf])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
+@pytest.mark.parametrize("func", ["gaussian", "box", "unsharp_mask", "difference_of_gaussians"])
+def test_omit_leaves_out_a_non_finite_fillvalue(func, dtype, fillvalue, rng):
+    # A finite image filled with NaN (or inf) outside: the outside is missing,
+    # so each output is the weighted mean of the image samples in its window,
+    # at the border too (the outside gets no weight), like any other
+    # non-finite sample.
+    x = (rng.random((9, 12)) * 200).astype(dtype)
+    xf = x.astype(np.float64)
+
+    def omitted(f):   # normalised convolution: the outside has weight 0
+        return f(xf) / f(np.ones_like(xf))
+
+    def blur(sigma):
+        return omitted(lambda a: ndi.gaussian_filter(a, sigma, mode="constant", cval=0.0))
+
+    kw = dict(boundary="fill", fillvalue=fillvalue, nan_policy="omit")
+    if func == "gaussian":
+        got, ref = gaussian(x, 1.5, **kw), blur(1.5)
+    elif func == "box":
+        got = box(x, 4, **kw)
+        ref = omitted(lambda a: ndi.uniform_filter(a, 4, mode="constant", cval=0.0))
+    elif func == "unsharp_mask":
+        got, ref = unsharp_mask(x, 1.5, 0.7, **kw), xf + 0.7 * (xf - blur(1.5))
+    else:
+        got, ref = difference_of_gaussians(x, 1.0, 2.0, **kw), blur(1.0) - blur(2.0)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, ref, rtol=0, atol=2e-4 * 200)
+
+
 # --------------------------------------------------------------------------
 # filters built from Gaussians
 
