@@ -35,11 +35,23 @@ _NAN_POLICIES = ("propagate", "omit", "raise")
 _LOG2E = 1.4426950408889634     # log2(e): exp(v) = 2^(v log2(e))
 
 
+#: Largest window radius: a window of at most (2 * 2047 + 1)**2 = 2**24 offsets.
+MAX_RADIUS = 2047
+
+
 def bilateral_radius(diameter, sigma_space):
-    """Window radius: ``max(1, diameter // 2)``, or from ``sigma_space`` when ``diameter <= 0``."""
+    """Window radius: ``max(1, diameter // 2)``, or from ``sigma_space`` when
+    ``diameter <= 0``; ``ValueError`` beyond ``MAX_RADIUS``."""
     if diameter > 0:
-        return max(1, diameter // 2)
-    return max(1, int(round(1.5 * sigma_space)))
+        r = max(1, diameter // 2)
+    else:
+        r = max(1, int(round(1.5 * sigma_space)))
+    if r > MAX_RADIUS:
+        raise ValueError(
+            f"diameter={diameter} with sigma_space={sigma_space!r} gives a window of radius "
+            f"{r if r < 10**15 else format(float(r), '.3g')}; the largest radius is {MAX_RADIUS} (diameter <= {2 * MAX_RADIUS + 1}, or "
+            f"sigma_space <= {MAX_RADIUS / 1.5:.0f} with diameter <= 0)")
+    return r
 
 
 def window_offsets(radius):
@@ -274,12 +286,28 @@ def _by_rows(res, xp, r, seconds_per_value, nthreads, kernel):
             res[:, r0:r1] = out
 
 
+def _log_weight_scales(r2, sigma_color, sigma_space, compute):
+    """Spatial log-weights ``-r2 / (2 sigma_space**2)`` and the colour scale
+    ``1 / (2 sigma_color**2)`` (a weight is ``exp(ls - d**2 * cc)``), kept
+    free of 0 * inf for sigmas so small that their squares underflow: the
+    limits, weight 1 at offset 0 or difference 0 and 0 elsewhere (``cc`` at
+    most half the compute dtype's largest number, so ``0 * cc`` is 0)."""
+    s2 = 2.0 * sigma_space ** 2
+    if s2 > 0:
+        ls = -r2 / s2
+    else:
+        ls = np.where(r2 == 0, 0.0, -np.inf)
+    s2 = 2.0 * sigma_color ** 2
+    cc_max = float(np.finfo(compute).max) / 2
+    cc = min(1.0 / s2, cc_max) if s2 > 0 else cc_max
+    return ls, cc
+
+
 def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, fill, compute,
                  nthreads, nan_policy):
     C, H, W = planes.shape
     dy, dx = window_offsets(r)
-    ls = -(dy * dy + dx * dx) / (2.0 * sigma_space ** 2)
-    cc = 1.0 / (2.0 * sigma_color ** 2)
+    ls, cc = _log_weight_scales(dy * dy + dx * dx, sigma_color, sigma_space, compute)
     Wp = W + 2 * r
     doff = np.ascontiguousarray(dy * Wp + dx, dtype=np.intp)
     lut = (compute == np.float32 and in_dtype.kind in "bu" and in_dtype.itemsize == 1

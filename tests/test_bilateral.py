@@ -300,6 +300,21 @@ def test_flat_image_and_extremes():
     np.testing.assert_array_equal(got, x)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
+@pytest.mark.parametrize("sigma_color, sigma_space", [(1e-300, 1.0), (1e-160, 1.0), (1e-20, 2.0),
+                                                      (10.0, 1e-300), (1e-300, 1e-300)])
+@pytest.mark.parametrize("diameter", [3, 9])
+def test_sigmas_whose_squares_underflow_give_the_limit(dtype, sigma_color, sigma_space,
+                                                        diameter, rng):
+    # As sigma_color -> 0 only equal values keep a weight; as sigma_space -> 0
+    # only the centre: either way each output is its own input (not NaN, and
+    # no ZeroDivisionError when 2 * sigma**2 underflows to 0).
+    x = rng.random((7, 40))
+    x = (x * 255).astype(dtype) if dtype == np.uint8 else x.astype(dtype)
+    got = imfilt.bilateral(x, diameter, sigma_color, sigma_space)
+    np.testing.assert_allclose(got, x, rtol=4 * np.finfo(got.dtype).eps, atol=0)
+
+
 def test_errors_name_the_parameter():
     x = np.zeros((6, 6), np.uint8)
     with pytest.raises(TypeError, match="diameter"):
@@ -310,6 +325,10 @@ def test_errors_name_the_parameter():
         imfilt.bilateral(x, 5, 10, -1)
     with pytest.raises(ValueError, match="sigma_space"):
         imfilt.bilateral(x, 5, 10, np.inf)
+    with pytest.raises(ValueError, match=r"diameter=1000000000 .* radius 500000000; the largest"):
+        imfilt.bilateral(x, 10**9, 10, 2)
+    with pytest.raises(ValueError, match=r"sigma_space=1e\+300 gives a window of radius 1.5e\+300"):
+        imfilt.bilateral(x, 0, 10, 1e300)
     with pytest.raises(TypeError, match="sigma_color"):
         imfilt.bilateral(x, 5, "10", 2)
     with pytest.raises(ValueError, match="channel_axis"):
