@@ -64,8 +64,8 @@ def _check_scalar(name, value, *, low=None, positive=False):
         raise TypeError(f"{name}={value!r} must be a real number")
     value = float(value)
     if not math.isfinite(value) or (low is not None and value < low) or (positive and value <= 0):
-        bound = "> 0" if positive else f">= {low}"
-        raise ValueError(f"{name}={value!r} must be a finite number {bound}")
+        bound = " > 0" if positive else (f" >= {low}" if low is not None else "")
+        raise ValueError(f"{name}={value!r} must be a finite number{bound}")
     return value
 
 
@@ -228,20 +228,22 @@ def _gaussian_passes(axes, sigmas, orders, radii):
     return passes
 
 
-def _gaussian_args(setup_or_n, sigma, order, truncate, radius):
+def _gaussian_args(setup_or_n, sigma, order, truncate, radius, name="sigma"):
     """Sigmas, orders and radii per axis: in the order of ``axes`` as given
-    (for an int ``n``), or of the setup's sorted axes."""
+    (for an int ``n``), or of the setup's sorted axes.  ``name``: what the
+    caller calls ``sigma`` (in errors)."""
     n = setup_or_n if isinstance(setup_or_n, int) else len(setup_or_n.axes)
-    sigmas = _sigmas("sigma", sigma, n)
+    sigmas = _sigmas(name, sigma, n)
     orders = as_tuple("order", order, n, minimum=0)
     truncate = _check_scalar("truncate", truncate, low=0)
     radii = _radii(sigmas, truncate, radius, n)
     for s, r in zip(sigmas, radii):
         if s > 0 and 2 * r + 1 > MAX_TAPS:
+            given = f" and radius={radius!r}" if radius is not None else ""
             raise ValueError(
-                f"sigma={sigma!r} with truncate={truncate!r} and radius={radius!r} gives a "
-                f"kernel of {2 * r + 1} taps (more than {MAX_TAPS}); use a smaller sigma, "
-                "truncate or radius"
+                f"{name}={sigma!r} with truncate={truncate!r}{given} gives a kernel of "
+                f"{2 * r + 1} taps (more than {MAX_TAPS}); use a smaller "
+                + ("radius" if radius is not None else f"{name} or truncate")
             )
     if not isinstance(setup_or_n, int):
         return tuple(map(setup_or_n.per_axis, (sigmas, orders, radii)))
@@ -391,7 +393,9 @@ def gaussian(image, sigma, *, order=0, truncate=4.0, radius=None, boundary="symm
         a kernel of more than 2**24 taps, an unknown ``boundary``, bad
         ``axes``/``channel_axis`` or a colour-looking image without them.
     TypeError
-        A complex or non-numeric image, or non-numeric parameters.
+        A non-numeric image (complex images are filtered as their real and
+        imaginary parts), non-numeric parameters, or ``nan_policy='omit'``
+        with a complex image.
 
     Examples
     --------
@@ -525,7 +529,7 @@ def unsharp_mask(image, radius=1.0, amount=1.0, *, boundary="symm", fillvalue=0,
     if out is not None:
         check_out(out, st.image.shape, out_dtype, [("image", st.image)])
     amount = _check_scalar("amount", amount)
-    sigmas, orders, radii = _gaussian_args(st, radius, 0, truncate, None)
+    sigmas, orders, radii = _gaussian_args(st, radius, 0, truncate, None, name="radius")
     if clip is not None:
         try:
             lo, hi = clip

@@ -391,6 +391,20 @@ def test_gaussian_rejects_bad_arguments(kwargs, exc, match, rng):
         gaussian(rng.standard_normal((5, 6)), **kwargs)
 
 
+def test_errors_name_what_the_caller_passed(rng):
+    x = rng.standard_normal((5, 6))
+    with pytest.raises(ValueError, match=r"^radius=-1 is not valid"):
+        unsharp_mask(x, radius=-1)
+    with pytest.raises(ValueError, match=r"^radius=1000000000.0 with truncate=4.0 gives a kernel"):
+        unsharp_mask(x, radius=1e9)
+    with pytest.raises(ValueError, match=r"^amount=nan must be a finite number$"):
+        unsharp_mask(x, 1.0, np.nan)
+    with pytest.raises(ValueError, match=r"^theta=nan must be a finite number$"):
+        gabor_kernel(0.2, theta=np.nan)
+    with pytest.raises(ValueError, match=r"^offset=inf must be a finite number$"):
+        gabor_kernel(0.2, offset=np.inf)
+
+
 def test_hostile_images(rng):
     z = rng.standard_normal((6, 7)) + 1j * rng.standard_normal((6, 7))
     for func, arg in ((gaussian, 1.0), (box, 3), (unsharp_mask, 1.0), (gaussian_laplace, 1.0),
