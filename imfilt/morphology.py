@@ -77,8 +77,8 @@ def _as_footprint(size, footprint, nd, lengths=None):
                              "would be empty")
         return fp
     if size is None:
-        raise ValueError("give size= (an int or one int per filtered axis) or footprint= "
-                         "(a bool array); both are None")
+        raise ParameterTypeError("give size= (an int or one int per filtered axis) or "
+                                 "footprint= (a bool array); both are None")
     sizes = as_tuple("size", size, nd, minimum=1)
     if lengths is not None:
         sizes = tuple(min(s, 2 * n + 1) for s, n in zip(sizes, lengths))

@@ -19,7 +19,7 @@ from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy
 from imfilt._ranking import rank_engine
 from imfilt._threads import check_fits_in_memory, resolve_workers
-from imfilt._validation import as_array, as_fillvalue, is_integer_like
+from imfilt._validation import ParameterTypeError, as_array, as_fillvalue, is_integer_like
 
 __all__ = ["median", "rank_filter", "percentile_filter"]
 
@@ -118,8 +118,8 @@ def _footprint(size, footprint, fax, ndim):
                              "least one True")
     else:
         if size is None:
-            raise TypeError("give size= (the window's extent) or footprint= (a boolean "
-                            "array); both are None")
+            raise ParameterTypeError("give size= (the window's extent) or footprint= (a "
+                                     "boolean array); both are None")
         shape = as_tuple("size", size, n, minimum=1)
         check_fits_in_memory("size", size, "a footprint", shape, 1)
     full = [1] * ndim
@@ -144,8 +144,6 @@ def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, c
     """Parse the arguments once and call the engine."""
     arr = _check_real_image(image)
     fax = filter_axes(arr.ndim, axes, channel_axis)
-    if not fax:
-        raise ValueError(f"axes={axes!r} leaves no axis to filter; name at least one axis")
     check_colour_ambiguity(arr, axes, channel_axis, func)
     fp = _footprint(size, footprint, fax, arr.ndim)
     K = int(np.count_nonzero(fp))

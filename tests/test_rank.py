@@ -610,3 +610,21 @@ def test_property_thread_count_bit_identical(case):
     a = median(x, size, boundary=boundary, workers=1)
     b = median(x, size, boundary=boundary, workers=2)
     assert a.tobytes() == b.tobytes()
+
+
+def test_no_filtered_axis_is_the_identity_as_scipy(rng):
+    # axes=() leaves a one-point window: the image itself (a new array), as
+    # scipy.ndimage.median_filter(x, 3, axes=()); ranks other than 0 and -1
+    # are then out of the window.
+    x = rng.standard_normal((5, 6))
+    for got in (imfilt.median(x, 3, axes=()), imfilt.rank_filter(x, -1, size=3, axes=()),
+                imfilt.percentile_filter(x, 80, size=3, axes=())):
+        np.testing.assert_array_equal(got, ndi.median_filter(x, 3, axes=()))
+        assert not np.shares_memory(got, x)
+    with pytest.raises(ValueError, match="rank=1 is not valid for a footprint of 1 points"):
+        imfilt.rank_filter(x, 1, size=3, axes=())
+    for func in (imfilt.median, imfilt.erosion):
+        with pytest.raises(TypeError, match="both are None"):
+            func(x, None)
+        with pytest.raises(ValueError, match="both are None"):
+            func(x, None)
