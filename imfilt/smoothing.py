@@ -567,6 +567,16 @@ def _derivative_sum(st, sigmas, radii, order, combine):
     return acc
 
 
+def _derivative_args(st, axes, sigma, truncate, radius):
+    """``_gaussian_args`` of gaussian_laplace and gaussian_gradient_magnitude,
+    paired as scipy.ndimage pairs them: with ``axes`` naming every axis, a
+    sigma (radius) per axis goes with axis 0, 1, ... whatever the order of
+    ``axes``; otherwise with ``axes`` in the order given."""
+    if axes is not None and len(st.axes) == st.image.ndim:
+        return _gaussian_args(len(st.axes), sigma, 0, truncate, radius)
+    return _gaussian_args(st, sigma, 0, truncate, radius)
+
+
 @docfiller(**_SNIPPETS)
 def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm",
                      fillvalue=0, axes=None, channel_axis=None, dtype=None, workers=None,
@@ -583,7 +593,11 @@ def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm"
     %(smooth_image)s
     sigma : float or sequence of float
         Standard deviation per filtered axis (> 0 for a derivative; an axis
-        with sigma 0 is neither smoothed nor differentiated).
+        with sigma 0 is neither smoothed nor differentiated).  As in
+        scipy.ndimage, when ``axes`` names every axis a sigma per axis goes
+        with axis 0, 1, ... in turn, whatever the order of ``axes``
+        (:func:`gaussian` follows the order of ``axes``); when it names only
+        some, with ``axes`` in the order given.
     %(derivative_tail)s
 
     Examples
@@ -597,7 +611,7 @@ def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm"
     """
     st = _Setup("gaussian_laplace", image, axes, channel_axis, boundary, fillvalue, dtype,
                 workers, "propagate", out)
-    sigmas, _, radii = _gaussian_args(st, sigma, 0, truncate, radius)
+    sigmas, _, radii = _derivative_args(st, axes, sigma, truncate, radius)
     if not st.axes:
         return st.finish(np.zeros(st.image.shape, dtype=st.compute))
 
@@ -630,7 +644,10 @@ def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boun
     ----------
     %(smooth_image)s
     sigma : float or sequence of float
-        Standard deviation per filtered axis.
+        Standard deviation per filtered axis.  As in scipy.ndimage, when
+        ``axes`` names every axis a sigma per axis goes with axis 0, 1, ...
+        in turn, whatever the order of ``axes``; when it names only some,
+        with ``axes`` in the order given.
     %(derivative_tail)s
 
     Examples
@@ -643,7 +660,7 @@ def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boun
     """
     st = _Setup("gaussian_gradient_magnitude", image, axes, channel_axis, boundary, fillvalue,
                 dtype, workers, "propagate", out, complex_ok=False)
-    sigmas, _, radii = _gaussian_args(st, sigma, 0, truncate, radius)
+    sigmas, _, radii = _derivative_args(st, axes, sigma, truncate, radius)
     if not st.axes:
         return st.finish(np.zeros(st.image.shape, dtype=st.compute))
 

@@ -1,7 +1,9 @@
 """``axes`` listed out of order: which axis each per-axis value belongs to.
 
 scipy.ndimage's rule, followed here: sigmas, orders, radii and sizes of the
-smoothing and minimum/maximum filters (and a footprint without a False
+smoothing and minimum/maximum filters (except that gaussian_laplace and
+gaussian_gradient_magnitude pair them with axis 0, 1, ... when ``axes`` names
+every axis) (and a footprint without a False
 entry, which is a size) go with ``axes`` as listed; the rank filters and any
 footprint with a hole pair their axes with the filtered axes in increasing
 order (and dilation moves the centre of a holed footprint's even-length axis
@@ -51,7 +53,30 @@ def test_smoothing_pairs_values_with_axes_as_listed(axes, boundary):
                                ndi.gaussian_laplace(x, 1.3, **ref), atol=1e-12)
 
 
-@pytest.mark.parametrize("axes", [(1, 0), (0, 2), (1,), (2, 0, 1)])
+@pytest.mark.parametrize("axes", AXES)
+@pytest.mark.parametrize("boundary", list(MODES))
+def test_laplace_and_gradient_pair_sigmas_as_scipy(axes, boundary):
+    # scipy.ndimage's gaussian_laplace and gaussian_gradient_magnitude pair a
+    # sigma (radius) per axis with axis 0, 1, ... when ``axes`` names every
+    # axis, and with ``axes`` as listed when it names only some.
+    x = image(2)
+    kw = {"boundary": boundary, "fillvalue": 0, "axes": axes}
+    ref = {"mode": MODES[boundary], "axes": axes}
+    sig = per_axis((0.7, 2.0, 1.3), axes)
+    np.testing.assert_allclose(imfilt.gaussian_laplace(x, sig, **kw),
+                               ndi.gaussian_laplace(x, sig, **ref), atol=1e-12)
+    if len(axes) == x.ndim:
+        rad = (1, 5, 2)
+        np.testing.assert_allclose(imfilt.gaussian_laplace(x, 1.4, radius=rad, **kw),
+                                   ndi.gaussian_laplace(x, 1.4, radius=rad, **ref), atol=1e-12)
+        np.testing.assert_allclose(imfilt.gaussian_gradient_magnitude(x, sig, **kw),
+                                   ndi.gaussian_gradient_magnitude(x, sig, **ref), atol=1e-12)
+        got = idask.gaussian_gradient_magnitude(da.from_array(x, chunks=(3, 4, 5)), sig,
+                                                **kw).compute(scheduler="sync")
+        np.testing.assert_array_equal(got, imfilt.gaussian_gradient_magnitude(x, sig, **kw))
+
+
+@pytest.mark.parametrize("axes", [(1, 0), (0, 2), (1,), (2, 0)])
 def test_gradient_magnitude_leaves_unnamed_axes_alone(axes):
     x = image(1)
     sig = per_axis((0.9, 1.6, 1.2), axes)
