@@ -210,7 +210,9 @@ def bilateral(image, diameter, sigma_color, sigma_space, *, boundary="reflect", 
         ``'propagate'`` (default): an output whose window holds a NaN (in
         any channel) is NaN.  ``'omit'``: neighbours with a NaN channel are
         left out; a NaN centre gives NaN.  ``'raise'``: ``ValueError`` if the
-        image (or a used fill value) holds NaN.
+        image (or a used fill value) holds NaN.  An infinite value counts as
+        NaN (its weight would be 0 and ``0 * inf`` is NaN), for float32 and
+        float64 alike.
 
     Returns
     -------
@@ -330,6 +332,15 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
                                                        min_work=min_parallel_work()))
     else:
         xc = planes.astype(compute, copy=False)   # read only
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = xc.sum()
+        if not np.isfinite(total):
+            # NaN or inf (or a sum too large): infinite values count as NaN.
+            inf = np.isinf(xc)
+            if inf.any():
+                xc = np.where(inf, compute.type(np.nan), xc)
+        if np.isinf(fill):
+            fill = compute.type(np.nan)
         fill_nan = boundary == "fill" and np.isnan(fill)
         sym = compute == np.float32 and C == 1 and 1 <= r <= _kb.SYM_MAX_RADIUS
         # The symmetric kernel propagates NaN by itself (a NaN sample enters
@@ -337,7 +348,7 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
         has_nan = not (sym and nan_policy == "propagate") and (bool(np.isnan(xc.min()))
                                                                 or fill_nan)
         if has_nan and nan_policy == "raise":
-            raise ValueError("image (or the fill value) holds NaN and nan_policy='raise'; use "
+            raise ValueError("image (or the fill value) holds NaN or inf and nan_policy='raise'; use "
                              "nan_policy='omit' to leave NaN neighbours out or 'propagate'")
         omit = has_nan and nan_policy == "omit"
         if sym:

@@ -315,6 +315,24 @@ def test_sigmas_whose_squares_underflow_give_the_limit(dtype, sigma_color, sigma
     np.testing.assert_allclose(got, x, rtol=4 * np.finfo(got.dtype).eps, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("nan_policy", ["propagate", "omit"])
+def test_infinite_values_count_as_nan(dtype, nan_policy, rng):
+    # A weight of 0 times inf is NaN: an infinite sample acts as NaN, in
+    # float32 (whose weights never reach 0) as in float64.
+    x = rng.random((9, 40)).astype(dtype)
+    x[4, 7], x[2, 30] = np.inf, -np.inf
+    y = x.copy()
+    y[np.isinf(y)] = np.nan
+    got = imfilt.bilateral(x, 5, 0.3, 2, nan_policy=nan_policy)
+    np.testing.assert_array_equal(got, imfilt.bilateral(y, 5, 0.3, 2, nan_policy=nan_policy))
+    assert not np.isinf(got).any() and np.isnan(got).any()
+    with pytest.raises(ValueError, match="NaN or inf"):
+        imfilt.bilateral(x, 5, 0.3, 2, nan_policy="raise")
+    filled = imfilt.bilateral(np.ones((5, 6), dtype), 3, 1, 1, boundary="fill", fillvalue=-np.inf)
+    assert np.isnan(filled[0]).all() and (filled[1:-1, 1:-1] == 1).all()
+
+
 def test_errors_name_the_parameter():
     x = np.zeros((6, 6), np.uint8)
     with pytest.raises(TypeError, match="diameter"):
