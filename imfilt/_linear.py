@@ -276,7 +276,7 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
         o0, o1 = len(range(0, o0, swap_stride[0])), len(range(0, o1, swap_stride[1]))
     if one_d:
         final_shape = (o1,)
-    elif perm is None or image.ndim == 2:
+    elif perm is None:
         final_shape = (o0, o1)
     else:
         final_shape = _unpermuted_shape(image.ndim, perm, lead_shape, (o0, o1))
@@ -287,7 +287,7 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
     # Write straight into out= when its memory is exactly the kernel's output.
     in_place = (out is not None and chosen == "direct" and not swapped
                 and out.dtype == compute and compute.kind != "c" and out.flags.c_contiguous
-                and (one_d or image.ndim == 2 or list(perm) == list(range(image.ndim))))
+                and (one_d or list(perm) == list(range(image.ndim))))
     if in_place:
         problem.dest = out.reshape((x.shape[0], o0, o1))
         _methods.run(problem, chosen)
@@ -304,9 +304,7 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
     result = cast_output(result, out_dtype, spec.nthreads)
     if one_d:
         result = result.reshape(final_shape)
-    elif image.ndim == 2:
-        result = result.reshape(final_shape)
-    else:
+    else:   # axes=(1, 0) on a 2-D image too: the axes go back in place
         result = result.reshape(lead_shape + result.shape[-2:])
         result = result.transpose(np.argsort(perm))
     if out is not None:

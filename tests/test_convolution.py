@@ -586,3 +586,22 @@ def test_all_modes_boundaries_larger_image_agree_with_scipy(rng):
     w = rng.standard_normal((5, 4)).astype(np.float32)
     for fname, mode, boundary in itertools.product(FUNCS, MODES, BOUNDARIES):
         _check(fname, x, w, mode, boundary, workers=2)
+
+
+@pytest.mark.parametrize("axes", [(1, 0), (-1, -2), (-1, 0)])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_two_d_image_with_swapped_axes_keeps_its_layout(axes, mode, rng):
+    # The kernel's first axis runs along image axis axes[0]; the result's
+    # axes stay where the image's are (as for a stack), with out= too.
+    x, k = rng.standard_normal((8, 9)), rng.standard_normal((3, 2))
+    for func, ref in ((imfilt.convolve, signal.convolve2d),
+                      (imfilt.correlate, signal.correlate2d)):
+        want = ref(x.T, k, mode).T
+        got = func(x, k, mode, axes=axes)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=1e-12)
+        out = np.empty(want.shape)
+        assert func(x, k, mode, axes=axes, out=out) is out
+        np.testing.assert_allclose(out, want, atol=1e-12)
+        np.testing.assert_array_equal(func(x[None], k, mode, axes=(axes[0] % 2 + 1,
+                                                                  axes[1] % 2 + 1))[0], got)
