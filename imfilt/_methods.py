@@ -233,6 +233,21 @@ def factorize(w, real):
     return rank, pairs
 
 
+def _first_pass_scaled(first, second):
+    """``first * 2**-e`` and ``second * 2**e`` with ``sum|first|`` in [0.5, 1).
+
+    Powers of two scale every product and sum exactly, so the result keeps
+    its bits, while the first pass's output stays within the image's
+    largest magnitude: a kernel like ``ones((31, 31)) / 961`` (row factor
+    of ones) no longer overflows float32 on values near its maximum.
+    """
+    total = float(np.sum(np.abs(first)))
+    if not (0 < total < math.inf):
+        return first, second
+    e = math.frexp(total)[1]
+    return np.ldexp(first, -e), np.ldexp(second, e)
+
+
 def _separable_ok(rank, k0, k1):
     return rank <= 1 or rank < min(k0, k1)
 
@@ -248,16 +263,22 @@ def _separable(problem, x, w, fill, real):
         )
     rank = max(rank, 1)
     # Pad every slice's factor list to the common rank with zero pairs.
+    (pt, pb), (pl, pr) = problem.pads
+    (s0, s1), (d0, d1) = problem.stride, problem.dilation
+    fused = (rank == 1 and len(w) == 1 and (s0, s1, d0, d1) == (1, 1, 1, 1)
+             and problem.out_shape == x.shape[-2:] and x.shape[-1] * x.shape[-2] > 0)
     cols = np.zeros((rank, len(w), k0, 1))
     rows = np.zeros((rank, len(w), 1, k1))
     for b, (_, pairs) in enumerate(factors):
         for r, (c, rw) in enumerate(pairs):
+            # The fused engine runs the row pass first, the others the column pass.
+            if fused:
+                rw, c = _first_pass_scaled(rw, c)
+            else:
+                c, rw = _first_pass_scaled(c, rw)
             cols[r, b, :, 0] = c
             rows[r, b, 0, :] = rw
-    (pt, pb), (pl, pr) = problem.pads
-    (s0, s1), (d0, d1) = problem.stride, problem.dilation
-    if (rank == 1 and len(w) == 1 and (s0, s1, d0, d1) == (1, 1, 1, 1)
-            and problem.out_shape == x.shape[-2:] and x.shape[-1] * x.shape[-2] > 0):
+    if fused:
         # Output the size of the image: the fused separable engine (row pass
         # into a per-thread ring, column pass from it, one sweep through cache).
         dest = problem.dest if problem.compute.kind != "c" else None
