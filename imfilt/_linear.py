@@ -283,7 +283,11 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
     if out is not None:
         check_out(out, final_shape, out_dtype, [("image", image), ("kernel", kernel)])
 
-    chosen = _methods.choose(problem, spec.method)
+    # After SciPy's 'valid' swap the image is the filter: the kernel's
+    # separability says nothing about it, and the output is no larger than
+    # the kernel, so method='separable' runs direct there.
+    method = "direct" if swapped and spec.method == "separable" else spec.method
+    chosen = _methods.choose(problem, method)
     # Write straight into out= when its memory is exactly the kernel's output.
     in_place = (out is not None and chosen == "direct" and not swapped
                 and out.dtype == compute and compute.kind != "c" and out.flags.c_contiguous

@@ -622,3 +622,12 @@ def test_separable_first_pass_does_not_overflow(method, rng):
     small = rng.standard_normal((40, 50)).astype(np.float32)
     np.testing.assert_array_equal(imfilt.convolve(small * 2**100, k, "same", method="separable"),
                                   imfilt.convolve(small, k, "same", method="separable") * 2**100)
+
+
+def test_separable_valid_with_a_kernel_larger_than_the_image():
+    # SciPy's 'valid' swap makes the image the filter; method='separable'
+    # still gives SciPy's answer (it ran the rank test on the image).
+    img = np.array([[1.0, 2, 0], [0, 1, 3], [4, 0, 1]])
+    k = np.outer([1, 2, 3, 4, 5], [1, 2, 3, 4, 5.0])
+    for func, ref in ((imfilt.convolve, signal.convolve2d), (imfilt.correlate, signal.correlate2d)):
+        np.testing.assert_allclose(func(img, k, "valid", method="separable"), ref(img, k, "valid"))
