@@ -136,7 +136,9 @@ def _apply(image, kernel, fillvalue, dtype, out, spec):
             image, kernel, spec.mode, spec.boundary, fillvalue, dtype, spec.flip,
             spec.stride, spec.dilation, out)
     if spec.nan_policy == "raise":
-        _nanpolicy.check_finite(image, kernel, spec.boundary, fillvalue)
+        # 'valid' pads nothing: the fill value is never used there.
+        _nanpolicy.check_finite(image, kernel, "symm" if spec.mode == "valid" else spec.boundary,
+                                fillvalue)
     elif spec.nan_policy == "omit":
         img, w = np.asarray(image), np.asarray(kernel)
         # N-D convolution (the kernel spans every axis): sums over all axes.

@@ -306,3 +306,11 @@ def test_omit_nd_valid_swap_with_larger_kernel(rng):
     ref = num * w.sum() / den
     assert got.shape == ref.shape == (3, 3, 2)
     np.testing.assert_allclose(got, ref, rtol=1e-10)
+
+
+def test_raise_ignores_a_fill_value_that_valid_never_uses():
+    x, k = np.arange(16.0).reshape(4, 4), np.ones((2, 2))
+    got = imfilt.convolve(x, k, "valid", fillvalue=np.nan, nan_policy="raise")
+    np.testing.assert_array_equal(got, imfilt.convolve(x, k, "valid"))
+    with pytest.raises(ValueError, match="fillvalue=nan is not finite"):
+        imfilt.convolve(x, k, "same", fillvalue=np.nan, nan_policy="raise")
