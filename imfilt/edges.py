@@ -306,7 +306,10 @@ def _omit_correlator(call):
 
 
 def _correlate_same(arr, kernel, call):
-    """'same' correlation of ``arr`` with ``kernel`` under the parsed call."""
+    """'same' correlation of ``arr`` with ``kernel`` under the parsed call
+    (an empty image gives an empty result, as the fused derivatives do)."""
+    if arr.size == 0:
+        return np.zeros(arr.shape, dtype=_kernel_input(arr)[1])
     spec = _linear.correlate_spec(call.boundary, call.nthreads)
     return _linear.apply(arr, kernel, call.fill, None, None, spec)
 

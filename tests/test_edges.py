@@ -571,3 +571,14 @@ def test_channel_axis_errors(bad):
 def test_colour_without_channel_axis_suggests_it():
     with pytest.raises(ValueError, match="channel_axis="):
         imfilt.sobel(np.ones((4, 5, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float32, np.float64, bool])
+def test_every_edge_filter_takes_an_empty_image(dtype):
+    # An empty image gives an empty result of the dtype a non-empty one gets
+    # (boundaries that extend the image have nothing to extend, but nothing
+    # is read either), as scipy.ndimage's filters do.
+    for name in ("sobel", "scharr", "prewitt", "roberts", "laplace"):
+        func = getattr(imfilt, name)
+        got = func(np.zeros((0, 4), dtype))
+        assert got.shape == (0, 4) and got.dtype == func(np.zeros((3, 4), dtype)).dtype, name
