@@ -30,6 +30,12 @@ __all__ = ["as_array", "result_dtypes", "as_fillvalue", "order_fill", "check_cho
            "choice_error", "is_integer_like", "ParameterTypeError"]
 
 
+#: Longest 1-D kernel a filter builds from a scale (a Gaussian's sigma, a
+#: box's size), in taps: beyond it the scale is surely a mistake (and the
+#: weights alone would take gigabytes).
+MAX_TAPS = 1 << 24
+
+
 class ParameterTypeError(TypeError, ValueError):
     """A parameter of the wrong type (also a ``ValueError``, for compatibility)."""
 

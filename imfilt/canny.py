@@ -6,6 +6,7 @@ private kernels of ``imfilt._kernels._edges``.
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, omit_wanted
 from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
                              resolve_workers)
-from imfilt._validation import as_array, as_fillvalue
+from imfilt._validation import MAX_TAPS, as_array, as_fillvalue
 from imfilt.edges import as_image, eroded_mask, sep3, skimage_prescale
 
 __all__ = ["canny"]
@@ -49,6 +50,8 @@ def _inside_weight(n, w):
 
 
 def _check_number(name, value, low=None, high=None):
+    if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, np.generic)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -177,6 +180,9 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
             arr, channel_axis_index(channel_axis, 3))
     arr = as_image(image)
     sigma = _check_number("sigma", sigma, low=0.0)
+    if 2 * int(4.0 * sigma + 0.5) + 1 > MAX_TAPS:
+        raise ValueError(f"sigma={sigma!r} gives a Gaussian of {2 * int(4.0 * sigma + 0.5) + 1} "
+                         f"taps (more than {MAX_TAPS}); use a smaller sigma")
     if not isinstance(use_quantiles, (bool, np.bool_)):
         raise TypeError(f"use_quantiles must be True or False, got {use_quantiles!r}")
     nthreads = resolve_workers(workers)

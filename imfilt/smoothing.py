@@ -22,7 +22,8 @@ from imfilt._modes import canonical_boundary
 from imfilt._separable import Pass, run_passes
 from imfilt._threads import check_fits_in_memory, resolve_workers
 from imfilt._cast import cast_output
-from imfilt._validation import as_array, as_fillvalue, is_integer_like, result_dtypes
+from imfilt._validation import (MAX_TAPS, as_array, as_fillvalue, is_integer_like,
+                                result_dtypes)
 from imfilt.convolution import convolve
 
 __all__ = [
@@ -36,11 +37,6 @@ __all__ = [
     "gabor_kernel",
     "gabor",
 ]
-
-#: Longest 1-D kernel a Gaussian may have (taps); beyond it the radius is
-#: surely a mistake (and the weights alone would take gigabytes).
-MAX_TAPS = 1 << 24
-
 
 # --------------------------------------------------------------------------
 # argument parsing

@@ -582,3 +582,14 @@ def test_every_edge_filter_takes_an_empty_image(dtype):
         func = getattr(imfilt, name)
         got = func(np.zeros((0, 4), dtype))
         assert got.shape == (0, 4) and got.dtype == func(np.zeros((3, 4), dtype)).dtype, name
+
+
+def test_canny_refuses_strings_and_huge_sigmas():
+    x = np.zeros((8, 8))
+    with pytest.raises(TypeError, match="sigma must be a real number, got '1'"):
+        imfilt.canny(x, sigma="1")
+    with pytest.raises(TypeError, match="low_threshold must be a real number"):
+        imfilt.canny(x, low_threshold="0.1")
+    with pytest.raises(ValueError, match=r"sigma=1000000000.0 gives a Gaussian of 8000000001 taps"):
+        imfilt.canny(x, sigma=1e9)
+    assert imfilt.canny(x, sigma=np.float32(1.5)).shape == x.shape
