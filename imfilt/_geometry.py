@@ -32,6 +32,11 @@ def _is_real_number(v):
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
+#: Largest integer parameter (sizes, strides, paddings, dilations): index
+#: arithmetic is done in 64-bit integers.
+INT_PARAM_MAX = 2**62
+
+
 def as_tuple(name, value, n, *, minimum=None, kind=int):
     """A scalar or a length-``n`` sequence -> a tuple of ``n`` Python numbers.
 
@@ -55,8 +60,8 @@ def as_tuple(name, value, n, *, minimum=None, kind=int):
         A value of the wrong type (a string, a float where integers are
         needed, None, bool).
     ValueError
-        A sequence of the wrong length, a value below ``minimum``, or a
-        non-finite float.
+        A sequence of the wrong length, a value below ``minimum``, an int
+        above ``INT_PARAM_MAX`` (2**62), or a non-finite float.
 
     Examples
     --------
@@ -65,7 +70,8 @@ def as_tuple(name, value, n, *, minimum=None, kind=int):
     >>> as_tuple("sigma", [1, 0.5], 2, minimum=0, kind=float)
     (1.0, 0.5)
     """
-    if kind is int and type(value) is int and (minimum is None or value >= minimum):
+    if (kind is int and type(value) is int and (minimum is None or value >= minimum)
+            and value <= INT_PARAM_MAX):
         return (value,) * n                     # the common case, fast
     what = "an int" if kind is int else "a real number"
     accepted = f"{what} or a sequence of {n} of them"
@@ -89,6 +95,9 @@ def as_tuple(name, value, n, *, minimum=None, kind=int):
             raise ValueError(f"{name}={value!r} is not valid; every value must be finite")
     if minimum is not None and any(v < minimum for v in items):
         raise ValueError(f"{name}={value!r} is not valid; every value must be >= {minimum}")
+    if kind is int and any(v > INT_PARAM_MAX for v in items):
+        raise ValueError(f"{name}={value!r} is not valid; every value must be <= 2**62 "
+                         "(imfilt indexes with 64-bit integers)")
     return tuple(items)
 
 

@@ -21,7 +21,7 @@ from imfilt._geometry import (STACK_HINT, as_tuple, channel_axis_index, check_co
                               check_out, dilated_span, mode_pads, over_channels, spatial_axes,
                               valid_swap)
 from imfilt._modes import canonical_boundary, canonical_mode
-from imfilt._threads import resolve_workers
+from imfilt._threads import check_fits_in_memory, resolve_workers
 from imfilt._cast import cast_output
 from imfilt._validation import as_array, as_fillvalue, result_dtypes
 
@@ -240,6 +240,13 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
             f"the {_MAX_SPAN} imfilt can index; use a smaller dilation"
         )
     spatial = x.shape[-2:]
+    if max(dilation) > 1:
+        # The boundary index maps run over the padded axes, about 4 int64
+        # arrays of that length at their peak: a dilation that makes them
+        # larger than memory is refused at once.
+        check_fits_in_memory("dilation", dilation if not one_d else dilation[1],
+                             "boundary index maps (with their temporaries)",
+                             (sum(spatial) + sum(span), 4), np.dtype(np.intp).itemsize)
     swapped = valid_swap(mode, spatial, span)
     if swapped:
         if x.shape[-2] * x.shape[-1] == 0:

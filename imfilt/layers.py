@@ -18,7 +18,8 @@ from imfilt._geometry import colour_error, looks_like_colour
 from imfilt._docs import docfiller
 from imfilt._geometry import (as_torch_pair, channel_axis_index, dilated_span, output_hw,
                               output_length, same_padding)
-from imfilt._threads import interruptible_slices, min_parallel_work, ran_parallel, resolve_workers
+from imfilt._threads import (check_fits_in_memory, interruptible_slices, min_parallel_work,
+                             ran_parallel, resolve_workers)
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -348,6 +349,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     b = _bias(bias, K, compute)
     nthreads = resolve_workers(workers)
 
+    check_fits_in_memory("padding", padding, "an output", (N, K, Ho, Wo), compute.itemsize)
     xc = np.ascontiguousarray(xb, dtype=compute)
     out = np.empty((N, K, Ho, Wo), dtype=compute)
     Kg = K // groups
@@ -501,6 +503,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     nthreads = resolve_workers(workers)
     xc = np.ascontiguousarray(xb, dtype=compute)
     wc = np.ascontiguousarray(wb, dtype=compute)
+    check_fits_in_memory("stride", stride, "an output", (N, K, Ho, Wo), compute.itemsize)
     out = np.empty((N, K, Ho, Wo), dtype=compute)
     if out.size == 0:
         pass

@@ -994,3 +994,25 @@ def test_sizes_and_gabor_parameters_beyond_what_can_be_computed():
                        (lambda: imfilt.gaussian(x, 1.0, order=400), "order")]:
         with pytest.raises(ValueError, match=name):
             call()
+
+
+def test_strides_paddings_and_dilations_beyond_what_can_be_computed():
+    # Integers beyond 64-bit indexing, and outputs or index maps larger than
+    # the machine's memory, are a ValueError naming the parameter (not an
+    # OverflowError, a MemoryError or the kernel's out-of-memory kill).
+    x4 = np.ones((1, 1, 8, 8))
+    k4 = np.ones((1, 1, 3, 3))
+    x = x4[0, 0]
+    for call, name in [(lambda: imfilt.convolve(x, np.ones((3, 3)), "same", stride=10 ** 23),
+                        "stride=100000000000000000000000 is not valid; every value must be <= 2"),
+                       (lambda: imfilt.max_pool2d(x4, 2, stride=10 ** 23), "stride"),
+                       (lambda: imfilt.avg_pool2d(x4, 2, stride=10 ** 23), "stride"),
+                       (lambda: imfilt.conv2d(x4, k4, padding=10 ** 23), "padding"),
+                       (lambda: imfilt.conv2d(x4, k4, padding=10 ** 6),
+                        "padding=1000000 asks for an output"),
+                       (lambda: imfilt.conv_transpose2d(x4, k4, stride=10 ** 7), "stride"),
+                       (lambda: imfilt.convolve(x, np.ones((3, 3)), "same", dilation=10 ** 9),
+                        "dilation=.* asks for boundary index maps"),
+                       (lambda: imfilt.canny(x, sigma=1e9), "sigma")]:
+        with pytest.raises(ValueError, match=name):
+            call()
