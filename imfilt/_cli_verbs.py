@@ -27,6 +27,7 @@ import numpy as np
 
 import imfilt
 from imfilt._modes import BOUNDARIES, BOUNDARY_ALIASES
+from imfilt._validation import MAX_TAPS
 from imfilt.edges import EDGE_OPERATORS
 
 __all__ = ["Opt", "Verb", "VERBS", "KernelError", "parse_kernel", "load_kernel_file",
@@ -252,6 +253,9 @@ _EXAMPLE = 'e.g. "1 2 1; 0 0 0; -1 -2 -1", "1,2,1;0,0,0;-1,-2,-1" or "[[1,2,1],[
 def _number(tok, where):
     try:
         return float(fractions.Fraction(tok))
+    except OverflowError:   # beyond float64, e.g. 1e400
+        raise KernelError(f"{where} holds {tok!r}, beyond float64's range; kernel values "
+                          "must be finite") from None
     except (ValueError, ZeroDivisionError):
         try:
             value = float(tok)          # 1e-3, inf ...
@@ -347,6 +351,10 @@ def named_kernel(text):
                               "positive whole numbers, e.g. box:5 or box:3x7")
         rows = int(m.group(1))
         cols = int(m.group(2)) if m.group(2) else rows
+        if rows * cols > MAX_TAPS:
+            raise KernelError(f"--kernel {text!r}: a box of {rows * cols} points is more than "
+                              f"{MAX_TAPS}; use a smaller box (the 'box' verb filters any "
+                              "size in O(1) per pixel)")
         return np.full((rows, cols), 1.0 / (rows * cols))
     if name == "gaussian" and arg:
         make = getattr(imfilt, "gaussian_kernel", None)
@@ -360,6 +368,11 @@ def named_kernel(text):
                               "e.g. gaussian:2") from None
         if not (sigma > 0 and np.isfinite(sigma)):
             raise KernelError(f"--kernel {text!r}: SIGMA must be a finite number > 0")
+        radius = int(4.0 * sigma + 0.5)
+        if (2 * radius + 1) ** 2 > MAX_TAPS:
+            raise KernelError(f"--kernel {text!r}: a {2 * radius + 1}x{2 * radius + 1} "
+                              f"Gaussian has more than {MAX_TAPS} points; use a smaller SIGMA "
+                              "(the 'gaussian' verb filters any sigma, one axis at a time)")
         return np.asarray(make(sigma, ndim=2), dtype=np.float64)
     if re.fullmatch(r"[a-z][a-z0-9-]*(:.*)?", text.strip().lower()) and not re.search(
             r"\d\s*[,;\s]", text):

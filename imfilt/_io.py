@@ -358,11 +358,12 @@ def to_depth(values, depth, *, scale="none", top=None, full_range=1.0, binary=Fa
         src = (flat_in[r0 * per_row:r1 * per_row] if flat_in is not None
                else values[r0:r1].reshape(-1))
         w = np.empty(src.size, np.float32)
-        if need_abs:
-            np.abs(src, out=w, casting="unsafe")
-            w *= factor
-        else:
-            np.multiply(src, factor, out=w, casting="unsafe")
+        with np.errstate(invalid="ignore", over="ignore"):   # NaN and inf: clipped below
+            if need_abs:
+                np.abs(src, out=w, casting="unsafe")
+                w *= factor
+            else:
+                np.multiply(src, factor, out=w, casting="unsafe")
         if need_clip:
             np.fmax(w, 0, out=w)                   # NaN -> 0 (fmax ignores NaN), -inf -> 0
             np.fmin(w, white, out=w)               # +inf -> white

@@ -39,7 +39,9 @@ import imfilt
 from imfilt import _cli_verbs, _io
 from imfilt._cli_verbs import VERBS, KernelError
 from imfilt._modes import BOUNDARY_ALIASES, MODES
+from imfilt._geometry import INT_PARAM_MAX
 from imfilt._threads import resolve_workers
+from imfilt._validation import MAX_TAPS
 from imfilt.edges import EDGE_OPERATORS
 
 __all__ = ["main", "build_parser"]
@@ -120,6 +122,10 @@ def _positive_int(flag):
     return _number_parser(flag, int, "a whole number", lambda v: v >= 1, "at least 1")
 
 
+def _non_negative_int(flag):
+    return _number_parser(flag, int, "a whole number", lambda v: v >= 0, "at least 0")
+
+
 def _non_negative(name):
     return _number_parser(name, float, "a number", lambda v: v >= 0 and np.isfinite(v),
                           "a finite number >= 0")
@@ -154,6 +160,9 @@ def _option_type(opt):
                 + (" (or one per axis: rows,cols)" if several else "")) from None
         if not integer and not np.isfinite(value):
             raise argparse.ArgumentTypeError(f"{opt.flag} {text!r} must be finite")
+        if integer and abs(value) > INT_PARAM_MAX:
+            raise argparse.ArgumentTypeError(
+                f"{opt.flag} {text!r} is not valid; it must be at most 2**62")
         if opt.minimum is not None and (value < opt.minimum
                                         or (opt.strict and value == opt.minimum)):
             cmp = ">" if opt.strict else ">="
@@ -191,14 +200,17 @@ def _add_common(p, verb):
     p.add_argument("--depth", choices=("8", "16", "float"),
                    help="stored depth: 8/16-bit integers or float32 values (default: the "
                         "input's depth where the format allows; float for .npy)")
-    p.add_argument("--quality", type=_positive_int("--quality"), default=95, metavar="Q",
+    p.add_argument("--quality", type=_number_parser("--quality", int, "a whole number",
+                                                     lambda v: 1 <= v <= 100, "from 1 to 100"),
+                   default=95, metavar="Q",
                    help="JPEG/WebP quality 1..100 (default 95)")
     p.add_argument("--compress-level", type=int, choices=range(10), default=1, metavar="0-9",
                    help="PNG zlib level (default 1: fast; 9: smallest)")
-    p.add_argument("--frame", type=int, metavar="N",
+    p.add_argument("--frame", type=_non_negative_int("--frame"), metavar="N",
                    help="only frame N (0-based) of multipage TIFF, GIF and WebP inputs "
                         "(default: every frame, to numbered outputs)")
-    p.add_argument("--max-pixels", type=int, default=_io.DEFAULT_MAX_PIXELS, metavar="N",
+    p.add_argument("--max-pixels", type=_non_negative_int("--max-pixels"),
+                   default=_io.DEFAULT_MAX_PIXELS, metavar="N",
                    help="refuse images larger than N pixels, a safeguard against "
                         f"decompression bombs (default {_io.DEFAULT_MAX_PIXELS}; 0 = no limit)")
     p.add_argument("-r", "--recursive", action="store_true",
@@ -600,6 +612,10 @@ class _Job:
         if a.fillvalue is not None and (a.boundary or "symm") not in ("fill", "constant"):
             raise _UsageError("--fillvalue applies only to --boundary fill")
         if op == "canny":
+            sigma = 1.0 if a.sigma is None else a.sigma
+            if 2 * int(4.0 * sigma + 0.5) + 1 > MAX_TAPS:
+                raise _UsageError(f"--sigma {sigma:g} gives a Gaussian of more than {MAX_TAPS} "
+                                  "taps; use a smaller --sigma")
             low = 0.1 if a.low is None else a.low
             high = 0.2 if a.high is None else a.high
             if low > high:
@@ -720,9 +736,10 @@ class _Job:
             kernel = (_cli_verbs.kernel_from_text(a.kernel) if a.kernel is not None
                       else _cli_verbs.load_kernel_file(a.kernel_file))
             if a.normalize:
-                total = kernel.sum()
-                if total == 0:
-                    raise _UsageError("--normalize: the kernel sums to 0 and cannot be "
+                with np.errstate(over="ignore"):
+                    total = kernel.sum()
+                if total == 0 or not np.isfinite(total):
+                    raise _UsageError(f"--normalize: the kernel sums to {total} and cannot be "
                                       "normalised")
                 kernel = kernel / total
             kw["kernel"] = kernel

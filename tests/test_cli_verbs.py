@@ -7,6 +7,7 @@ Results are compared with the library called directly (the CLI holds no maths).
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -347,3 +348,24 @@ def test_table_verbs_equal_the_library(name, tmp_path, capsys):
     status, _, err = run([name, tmp_path / "rgb.png", "-o", tmp_path / "r.png", *argv],
                          capsys)
     assert status == 0 and Image.open(tmp_path / "r.png").mode == "RGB", err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["convolve", "--kernel", "1e400"], "beyond float64's range"),
+    (["convolve", "--kernel", "[[1e400]]"], "beyond float64's range"),
+    (["convolve", "--kernel", "gaussian:1e9"], "use a smaller SIGMA"),
+    (["convolve", "--kernel", "box:100000"], "a box of 10000000000 points"),
+    (["convolve", "--kernel", "1e308 1e308", "--normalize"], "sums to inf"),
+    (["edges", "--operator", "canny", "--sigma", "1e9"], "use a smaller --sigma"),
+    (["max-pool", "--size", "2", "--stride", "99999999999999999999999"], "at most 2\\*\\*62"),
+    (["edges", "--quality", "500"], "--quality '500' must be from 1 to 100"),
+    (["edges", "--max-pixels", "-5"], "--max-pixels '-5' must be at least 0"),
+    (["edges", "--frame", "-1"], "--frame '-1' must be at least 0"),
+])
+def test_values_beyond_range_are_usage_errors(argv, message, grey, tmp_path, capsys):
+    # Caught before any file is read: exit status 2 and one line naming the
+    # option (never an 'unexpected' error, a traceback or a silent clamp).
+    status, _, err = run([argv[0], grey, "-o", tmp_path / "o.jpg", *argv[1:]], capsys)
+    assert status == 2, err
+    assert re.search(message, err) and "unexpected" not in err and "Traceback" not in err
+    assert not (tmp_path / "o.jpg").exists()
