@@ -376,6 +376,11 @@ def check_out(out, shape, dtype, inputs):
     if out.shape != tuple(shape):
         raise ValueError(f"out has shape {out.shape} but the result has shape {tuple(shape)}")
     if out.dtype != dtype:
+        if out.dtype.newbyteorder("=") == np.dtype(dtype).newbyteorder("="):
+            raise ValueError(
+                f"out has dtype {out.dtype.str}, not in this machine's byte order; imfilt "
+                f"writes native arrays: allocate out with dtype={dtype}"
+            )
         raise ValueError(
             f"out has dtype {out.dtype} but the result has dtype {dtype}; "
             f"allocate out with dtype={dtype} or pass dtype={out.dtype}"

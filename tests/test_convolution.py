@@ -631,3 +631,13 @@ def test_separable_valid_with_a_kernel_larger_than_the_image():
     k = np.outer([1, 2, 3, 4, 5], [1, 2, 3, 4, 5.0])
     for func, ref in ((imfilt.convolve, signal.convolve2d), (imfilt.correlate, signal.correlate2d)):
         np.testing.assert_allclose(func(img, k, "valid", method="separable"), ref(img, k, "valid"))
+
+
+def test_big_endian_out_gets_a_hint_that_works(rng):
+    x = rng.standard_normal((6, 7))
+    with pytest.raises(ValueError, match=r"out has dtype >f8, not in this machine's byte order; "
+                                         r"imfilt writes native arrays: allocate out with "
+                                         r"dtype=float64"):
+        imfilt.convolve(x, np.ones((3, 3)), "same", out=np.empty((6, 7), ">f8"))
+    out = np.empty((6, 7), np.float64)
+    assert imfilt.convolve(x, np.ones((3, 3)), "same", out=out) is out
