@@ -436,12 +436,12 @@ def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
 def _unpool_size(n, k, s, p, requested, axis):
     default = (n - 1) * s - 2 * p + k
     if requested is None:
-        if default < 1:
+        if default < 0:
             raise ValueError(
                 f"the default output {axis} (n - 1) * stride - 2 * padding + kernel_size = "
-                f"{default} is empty; pass output_size"
+                f"{default} is negative; pass output_size"
             )
-        return default
+        return default    # 0: an empty output, as PyTorch returns
     if not (default - s < requested < default + s):
         raise ValueError(
             f"output_size {axis} {requested} is not valid: for input {axis} {n}, "
@@ -531,6 +531,9 @@ def _unpool_planes(x, indices, kernel_size, stride, padding, output_size, worker
     compute, out_dtype = _selection_dtypes(arr.dtype, "max_unpool2d")
     vals = _as_compute(arr.reshape((-1, H * W)), compute, "x")
     flat = ind.reshape((-1, H * W))
+    if Ho * Wo == 0:
+        # An empty output plane holds no position to check (PyTorch returns it).
+        return np.zeros(tuple(lead) + (Ho, Wo), dtype=out_dtype)
     if flat.size:
         lo, hi = int(flat.min()), int(flat.max())
         if lo < 0 or hi >= Ho * Wo:

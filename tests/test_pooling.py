@@ -395,3 +395,19 @@ X = np.zeros((1, 3, 8, 8))
 def test_validation_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_unpool_default_size_zero_is_an_empty_output_as_pytorch():
+    # (n - 1) * stride - 2 * padding + kernel_size = 0 on an axis: PyTorch
+    # returns the empty plane (whatever the indices); a negative size is an error.
+    x = np.random.default_rng(0).random((1, 1, 3, 1)).astype(np.float32)
+    y, i = imfilt.max_pool2d(x, (1, 2), stride=2, padding=(0, 1), return_indices=True)
+    got = imfilt.max_unpool2d(y, i, (1, 2), stride=2, padding=(0, 1))
+    assert got.shape == (1, 1, 3, 0) and got.dtype == np.float32
+    with pytest.raises(ValueError, match="is negative; pass output_size"):
+        imfilt.max_unpool2d(y, i, (1, 1), stride=1, padding=(0, 2))
+    torch = pytest.importorskip("torch")
+    ty, ti = torch.nn.functional.max_pool2d(torch.from_numpy(x), (1, 2), stride=2,
+                                            padding=(0, 1), return_indices=True)
+    want = torch.nn.functional.max_unpool2d(ty, ti, (1, 2), stride=2, padding=(0, 1))
+    assert tuple(want.shape) == got.shape
