@@ -106,6 +106,12 @@ def _channels(image, kernel, spec):
             raise ValueError(f"axes={axes!r} contains the channel axis "
                              f"channel_axis={channel_axis!r}; the channel axis is never filtered")
         return ax, None
+    if kernel.ndim > len(rest):
+        raise ValueError(
+            f"channel_axis={channel_axis!r} leaves {len(rest)}-D channels of the "
+            f"{image.ndim}-D image (shape {image.shape}), fewer dimensions than the "
+            f"{kernel.ndim}-D kernel (shape {kernel.shape}); drop channel_axis for a "
+            "grey image, or give a kernel with one dimension per non-channel axis")
     return axes, c
 
 

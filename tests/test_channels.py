@@ -189,3 +189,14 @@ def test_channel_axis_inside_axes_refused():
         imfilt.convolve(RGB, K2, axes=(0, 2), channel_axis=-1)
     with pytest.raises(ValueError, match="channel axis"):
         imfilt.upsample(RGB, 2, axes=(0, 2), channel_axis=-1)
+
+
+def test_channel_axis_that_leaves_too_few_dimensions_names_the_call():
+    # The error speaks of the image and kernel the caller passed, not of the
+    # per-channel slices.
+    with pytest.raises(ValueError, match=r"channel_axis=-1 leaves 1-D channels of the 2-D image "
+                                         r"\(shape \(5, 6\)\), fewer dimensions than the 2-D "
+                                         r"kernel"):
+        imfilt.convolve(np.zeros((5, 6)), np.ones((3, 3)), "same", channel_axis=-1)
+    with pytest.raises(ValueError, match=r"channel_axis=0 leaves 0-D channels"):
+        imfilt.correlate(np.zeros(5), np.ones(3), "same", channel_axis=0)
