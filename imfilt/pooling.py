@@ -107,13 +107,32 @@ def _selection_dtypes(dtype, func):
     return np.dtype(np.int64), native
 
 
-def _as_compute(arr, compute, name):
-    if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
-        raise ValueError(
-            f"{name} holds uint64 values above {np.iinfo(np.int64).max}, which imfilt's "
-            "integer pooling (int64) cannot represent; cast to float64 first"
-        )
+#: The top bit of a uint64: flipping it maps 0 .. 2**64 - 1 onto int64's
+#: -2**63 .. 2**63 - 1 in the same order.
+_TOP_BIT = np.uint64(1 << 63)
+
+
+def _as_compute(arr, compute, order=True):
+    """``arr`` C-contiguous in the kernels' dtype ``compute``.
+
+    uint64 goes to the integer kernels' int64 with its top bit flipped when
+    ``order`` (max and min, and their positions, are then those of the
+    uint64 values: ``_from_compute`` flips the result back), else bit for
+    bit (unpooling only moves values).
+    """
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and compute == np.int64:
+        a = np.array(arr, dtype=np.uint64, order="C")
+        if order:
+            a ^= _TOP_BIT
+        return a.view(np.int64)
     return np.ascontiguousarray(arr, dtype=compute)
+
+
+def _from_compute(out, out_dtype):
+    """The kernels' result in ``out_dtype`` (undoing ``_as_compute``'s flip)."""
+    if out_dtype.kind == "u" and out_dtype.itemsize == 8 and out.dtype == np.int64:
+        return (out.view(np.uint64) ^ _TOP_BIT).astype(out_dtype, copy=False)
+    return out.astype(out_dtype, copy=False)
 
 
 def _init_value(op, compute):
@@ -174,7 +193,7 @@ def _pool_planes(x, op, kernel_size, stride, padding, dilation, ceil_mode, retur
         compute, out_dtype = result_dtypes(arr.dtype, arr.dtype)
     nthreads = resolve_workers(workers)
     H, W = arr.shape[-2:]
-    planes = _as_compute(arr.reshape((-1, H, W)), compute, "x")
+    planes = _as_compute(arr.reshape((-1, H, W)), compute)
     P = planes.shape[0]
     out = np.empty((P, Ho, Wo), dtype=compute)
     indices = np.empty((P, Ho, Wo), dtype=np.int64) if return_indices else None
@@ -210,7 +229,7 @@ def _pool_planes(x, op, kernel_size, stride, padding, dilation, ceil_mode, retur
             compute.type(init), bool(count_include_pad), divisor,
             None if uniforms is None else uniforms[p0:p1], nthreads, tscratch,
             ascratch, rscratch, min_parallel_work()))
-    result = restore_planes(out.astype(out_dtype, copy=False), lead)
+    result = restore_planes(_from_compute(out, out_dtype), lead)
     if return_indices:
         return result, restore_planes(indices, lead)
     return result
@@ -529,7 +548,7 @@ def _unpool_planes(x, indices, kernel_size, stride, padding, output_size, worker
     Ho = _unpool_size(H, kh, sh, ph, req[0], "height")
     Wo = _unpool_size(W, kw, sw, pw, req[1], "width")
     compute, out_dtype = _selection_dtypes(arr.dtype, "max_unpool2d")
-    vals = _as_compute(arr.reshape((-1, H * W)), compute, "x")
+    vals = _as_compute(arr.reshape((-1, H * W)), compute, order=False)
     flat = ind.reshape((-1, H * W))
     if Ho * Wo == 0:
         # An empty output plane holds no position to check (PyTorch returns it).

@@ -354,8 +354,6 @@ def _net_rows():
         R("ceil_mode-str", func, (x4, 2), {"ceil_mode": "yes"}, exc=TypeError, match="ceil_mode='yes'")
     for func in (imfilt.max_pool2d, imfilt.min_pool2d):
         R("dilation-huge", func, (x4, 2), {"dilation": 2**62}, match="dilation=")
-        R("uint64-above-int64", func, (np.full((4, 4), 2**64 - 1, np.uint64), 2),
-          match="uint64 values above")
     f = imfilt.avg_pool2d
     for v in (0, -1, 1.5, "2"):
         R(f"divisor_override-{v!r}", f, (x4, 2), {"divisor_override": v}, exc=(ValueError, TypeError),
@@ -379,8 +377,8 @@ def _net_rows():
     R("indices-None", f, (p1, None, 2), exc=TypeError, match="indices must be an array")
     R("indices-str", f, (p1, np.full((1, 1, 2, 2), "a"), 2), exc=TypeError, match="indices has dtype")
     R("output_size-out-of-range", f, (p1, i1, 2), {"output_size": (9, 9)}, match="output_size height 9")
-    R("output-empty", f, (np.ones((1, 1, 1, 1)), np.zeros((1, 1, 1, 1), int), (1, 4)),
-      {"padding": (0, 2)}, match="pass output_size")
+    R("output-negative", f, (np.ones((1, 1, 1, 1)), np.zeros((1, 1, 1, 1), int), (1, 3)),
+      {"padding": (0, 2)}, match="is negative; pass output_size")
     R("kernel-2**40", f, (p1, i1, 2**40), exc=(ValueError, MemoryError),
       match="dimension|allocate|kernel_size")
     f = imfilt.bilinear_kernel

@@ -411,3 +411,25 @@ def test_unpool_default_size_zero_is_an_empty_output_as_pytorch():
                                             padding=(0, 1), return_indices=True)
     want = torch.nn.functional.max_unpool2d(ty, ti, (1, 2), stride=2, padding=(0, 1))
     assert tuple(want.shape) == got.shape
+
+
+def test_uint64_pools_exactly_over_its_whole_range():
+    # Values above 2**63 keep their order (the int64 kernels see them with
+    # the top bit flipped); unpooling moves the bits unchanged.
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 2**64 - 1, (2, 3, 9, 10), dtype=np.uint64, endpoint=True)
+    x[0, 0, 0, :2] = 0, 2**64 - 1
+    windows = x[..., :8, :10].reshape(2, 3, 4, 2, 5, 2)
+    for func, reduce in ((imfilt.max_pool2d, np.max), (imfilt.min_pool2d, np.min)):
+        y, i = func(x, 2, return_indices=True)
+        assert y.dtype == np.uint64
+        np.testing.assert_array_equal(y, reduce(windows, axis=(3, 5)))
+        np.testing.assert_array_equal(
+            np.take_along_axis(x.reshape(2, 3, -1), i.reshape(2, 3, -1), 2).reshape(y.shape), y)
+        np.testing.assert_array_equal(func(x.astype(">u8"), 2), y)
+        u = imfilt.max_unpool2d(y, i, 2, output_size=(9, 10))
+        assert u.dtype == np.uint64
+        np.testing.assert_array_equal(
+            np.take_along_axis(u.reshape(2, 3, -1), i.reshape(2, 3, -1), 2).reshape(y.shape), y)
+    np.testing.assert_allclose(imfilt.avg_pool2d(x, 2), windows.astype(float).mean(axis=(3, 5)),
+                               rtol=1e-15)
