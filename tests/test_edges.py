@@ -593,3 +593,23 @@ def test_canny_refuses_strings_and_huge_sigmas():
     with pytest.raises(ValueError, match=r"sigma=1000000000.0 gives a Gaussian of 8000000001 taps"):
         imfilt.canny(x, sigma=1e9)
     assert imfilt.canny(x, sigma=np.float32(1.5)).shape == x.shape
+
+
+@pytest.mark.parametrize("name", ["sobel", "scharr", "prewitt"])
+def test_values_near_the_float32_maximum_as_ndimage(name):
+    # scipy.ndimage takes the derivative first, so a constant image near the
+    # float32 maximum has derivative 0 along both axes; imfilt's smoothing
+    # is scaled down by a power of two (exactly undone), so it never
+    # overflows where ndimage does not.  (Scharr: the same derivative-first
+    # order with weights 3, 10, 3.)
+    x = np.full((6, 7), 1e38, np.float32)
+    x[:, 4:] = 5e37
+    for axis in (0, 1):
+        if name == "scharr":
+            d = ndi.correlate1d(x, [-1.0, 0.0, 1.0], axis=axis, mode="reflect")
+            want = ndi.correlate1d(d, [3.0, 10.0, 3.0], axis=1 - axis, mode="reflect")
+        else:
+            want = getattr(ndi, name)(x, axis)
+        got = getattr(imfilt, name)(x, axis)
+        assert np.isfinite(got).all() == np.isfinite(want).all()
+        np.testing.assert_allclose(got, want, rtol=1e-6)

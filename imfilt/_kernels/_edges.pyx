@@ -105,9 +105,10 @@ cdef extern from *:
     void imfilt_sqrt_inplace_d(double *v, Py_ssize_t n) noexcept nogil
 
 
-cdef inline void _mag_row(const out_t *S, const out_t *D, out_t a, out_t b,
+cdef inline void _mag_row(const out_t *S, const out_t *D, out_t a, out_t b, out_t up,
                           out_t scale, out_t *out, Py_ssize_t n) noexcept nogil:
-    """``out[j] = sqrt(g0**2 + g1**2) * scale`` for one row.
+    """``out[j] = sqrt(g0**2 + g1**2) * scale`` for one row (``S`` holds the
+    smoothing divided by ``up``, a power of two: undone exactly here).
 
     Three contiguous passes over a row that stays in L1: the sum of squares
     (vectorised by the compiler), the SIMD square root in place, the scale.
@@ -116,7 +117,7 @@ cdef inline void _mag_row(const out_t *S, const out_t *D, out_t a, out_t b,
     cdef out_t gx, gy
     cdef out_t zero = 0
     for j in range(n):
-        gx = (S[j + 2] - S[j]) + zero * S[j + 1]
+        gx = ((S[j + 2] - S[j]) + zero * S[j + 1]) * up
         gy = b * D[j + 1] + a * (D[j] + D[j + 2])
         out[j] = gy * gy + gx * gx
     if out_t is float:
@@ -155,6 +156,13 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
                      Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
     """Rows ``[i0, i1)`` of the requested outputs.
 
+    The vertical smoothing ``S`` uses the weights divided by ``up``, the
+    power of two ``p2`` at or above ``2a + b``: it then never exceeds the
+    largest input (a constant image near the dtype's maximum keeps
+    derivative 0, as scipy.ndimage's derivative-first order gives), and ``p2``
+    comes back exactly in the scale of g1 and the magnitude: the same bits
+    wherever nothing overflows.
+
     Each row is done in column blocks of at most ``COL_BLOCK`` so that the
     block's source bytes, ``S``, ``D`` and output stay in L1.  ``S`` and
     ``D`` hold ``COL_BLOCK + 2`` elements: element ``k`` is column
@@ -168,6 +176,12 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
     cdef out_t zero = 0     # typed: a bare 0 makes Cython promote to double
     cdef out_t *o0
     cdef out_t *o1
+    cdef out_t p2 = 1, sa, sb, g1_scale
+    while p2 < 2 * a + b:
+        p2 = p2 * 2
+    sa = a / p2
+    sb = b / p2
+    g1_scale = axis_scale * p2
 
     for i in range(i0, i1):
         # Padded row i holds image row i - 1; rowmap has n0 + 2 entries.
@@ -199,7 +213,7 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
                 u = <out_t>up[j]
                 d = <out_t>dn[j]
                 c = <out_t>mid[j]
-                S[j + off] = b * c + a * (u + d)
+                S[j + off] = sb * c + sa * (u + d)
                 D[j + off] = (d - u) + zero * c
 
             # Columns outside the image, through the boundary rule (fill =
@@ -208,7 +222,7 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
                 s = colmap[0]
                 if s >= 0:
                     c = <out_t>mid[s]
-                    S[0] = b * c + a * (<out_t>up[s] + <out_t>dn[s])
+                    S[0] = sb * c + sa * (<out_t>up[s] + <out_t>dn[s])
                     D[0] = (<out_t>dn[s] - <out_t>up[s]) + zero * c
                 else:
                     S[0] = 0
@@ -217,7 +231,7 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
                 s = colmap[n1 + 1]
                 if s >= 0:
                     c = <out_t>mid[s]
-                    S[w + 1] = b * c + a * (<out_t>up[s] + <out_t>dn[s])
+                    S[w + 1] = sb * c + sa * (<out_t>up[s] + <out_t>dn[s])
                     D[w + 1] = (<out_t>dn[s] - <out_t>up[s]) + zero * c
                 else:
                     S[w + 1] = 0
@@ -231,9 +245,9 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
             if what & WANT_G1:
                 o1 = g1 + i * n1 + c0
                 for j in range(w):
-                    o1[j] = ((S[j + 2] - S[j]) + zero * S[j + 1]) * axis_scale
+                    o1[j] = ((S[j + 2] - S[j]) + zero * S[j + 1]) * g1_scale
             if what & WANT_MAG:
-                _mag_row(S, D, a, b, mag_scale, mag + i * n1 + c0, w)
+                _mag_row(S, D, a, b, p2, mag_scale, mag + i * n1 + c0, w)
 
 
 cdef inline Py_ssize_t _bands(Py_ssize_t n0, int *nthreads) noexcept nogil:
