@@ -639,18 +639,42 @@ def _exact_integer_problem(problem):
     return problem.x.dtype.kind in "biu" and problem.w.dtype.kind in "biu"
 
 
-def _all_finite(problem):
-    x = problem.x
-    if x.dtype.kind in "biu":
-        ok = True
-    else:
-        # In interruptible pieces (a pass over a large image takes a while).
-        B, n0, n1 = x.shape
-        ok = all(np.isfinite(x[b0:b1, r0:r1]).all()
-                 for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS))
+def _magnitude(x):
+    """The largest ``|value|`` of ``x``: NaN when it holds NaN, inf with inf."""
+    top = 0.0
+    # In interruptible pieces (a pass over a large image takes a while);
+    # max and min propagate NaN and need no temporary array.
+    B, n0, n1 = x.shape
+    for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS):
+        piece = x[b0:b1, r0:r1]
+        if piece.size:
+            hi, lo = piece.max(), piece.min()
+            if x.dtype.kind == "c":
+                hi, lo = np.abs(piece).max(), 0.0
+            if hi != hi or lo != lo:
+                return math.nan
+            top = max(top, abs(float(hi)), abs(float(lo)))   # (ints, bools too)
+    return top
+
+
+def _all_finite(problem, magnitude=None):
+    magnitude = _magnitude(problem.x) if magnitude is None else magnitude
+    ok = math.isfinite(magnitude)
     if problem.boundary == "fill":
         ok = ok and bool(np.isfinite(problem.fill))
     return ok and bool(np.isfinite(problem.w).all())
+
+
+def _fft_may_overflow(problem, magnitude):
+    """True when FFT sums could leave the compute dtype's range: a forward
+    transform adds up to N samples, the inverse N products (N the padded
+    plane's size), where the direct sum stays below ``max|x| * sum|w|``."""
+    real = _real_dtype(problem.compute)
+    k0, k1 = problem.w.shape[-2:]
+    n = float((problem.x.shape[-2] + k0) * (problem.x.shape[-1] + k1))
+    fill = abs(complex(problem.fill)) if problem.boundary == "fill" else 0.0
+    scale = max(magnitude, fill) * float(np.abs(problem.w).sum(axis=(-2, -1)).max())
+    return scale * n * n > float(np.finfo(real).max) / 16
 
 
 def _speedup(problem):
@@ -762,8 +786,15 @@ def choose(problem, method, nan_check=True):
     if _exact_integer_problem(problem):
         candidates.pop("fft", None)
     best = min(candidates, key=candidates.get)
-    if best != "direct" and not _all_finite(problem):
-        # FFT spreads NaN everywhere and separable passes can turn inf into
-        # NaN differently: keep direct's exact IEEE pattern.
-        best = "direct"
+    if best != "direct":
+        magnitude = _magnitude(problem.x)
+        if not _all_finite(problem, magnitude):
+            # FFT spreads NaN everywhere and separable passes can turn inf
+            # into NaN differently: keep direct's exact IEEE pattern.
+            best = "direct"
+        elif best == "fft" and _fft_may_overflow(problem, magnitude):
+            # Values near the dtype's limit: the transform's sums would
+            # overflow where the direct sum does not.
+            candidates.pop("fft")
+            best = min(candidates, key=candidates.get)
     return best

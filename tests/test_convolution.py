@@ -641,3 +641,19 @@ def test_big_endian_out_gets_a_hint_that_works(rng):
         imfilt.convolve(x, np.ones((3, 3)), "same", out=np.empty((6, 7), ">f8"))
     out = np.empty((6, 7), np.float64)
     assert imfilt.convolve(x, np.ones((3, 3)), "same", out=out) is out
+
+
+def test_auto_avoids_fft_where_its_sums_would_overflow(rng):
+    # A large non-separable kernel on float32 values near 3e37: auto would
+    # pick FFT, whose transform sums overflow (NaN everywhere); it takes a
+    # method whose sums stay within the direct sum's range instead.
+    x = np.full((200, 200), 3e37, np.float32)
+    k = rng.random((31, 31)).astype(np.float32)
+    k /= k.sum()
+    got = imfilt.convolve(x, k, "same", boundary="symm")
+    np.testing.assert_allclose(got, imfilt.convolve(x, k, "same", boundary="symm",
+                                                    method="direct"), rtol=1e-5)
+    # Ordinary values still go to FFT when it is the fastest.
+    small = rng.standard_normal((200, 200)).astype(np.float32)
+    np.testing.assert_allclose(imfilt.convolve(small, k, "same"),
+                               imfilt.convolve(small, k, "same", method="direct"), atol=1e-4)
