@@ -144,8 +144,10 @@ method : {'auto', 'direct', 'separable', 'fft'}, optional
     inf over the whole output (a ``RuntimeWarning`` says so).  ``'auto'``
     (default) picks the fastest by a cost model calibrated on measured
     timings, but never FFT or separable when the input holds NaN or inf,
-    and never FFT for integer image and kernel, whose exact result it
-    could not reproduce.""",
+    never FFT for integer image and kernel, whose exact result it could not
+    reproduce, and never FFT where values near the dtype's limit could
+    overflow the transform's sums (``max|image| * sum|kernel| * N**2``
+    above a sixteenth of the largest number, ``N`` the padded size).""",
 }
 
 _PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<name>\w+)\)s[ \t]*$", re.M)
