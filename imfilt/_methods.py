@@ -648,9 +648,10 @@ def _magnitude(x):
     for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS):
         piece = x[b0:b1, r0:r1]
         if piece.size:
-            hi, lo = piece.max(), piece.min()
             if x.dtype.kind == "c":
                 hi, lo = np.abs(piece).max(), 0.0
+            else:
+                hi, lo = piece.max(), piece.min()
             if hi != hi or lo != lo:
                 return math.nan
             top = max(top, abs(float(hi)), abs(float(lo)))   # (ints, bools too)
