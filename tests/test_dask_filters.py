@@ -171,3 +171,51 @@ def test_nan_and_float32_big_endian(name):
     image[4, 7] = np.nan
     args, kwargs = CALLS[name]
     _check(name, image, (2, 5), *args, **kwargs)
+
+
+@pytest.mark.parametrize("chunks", [3, 4, (3, 3, 2)])
+def test_blocks_whose_last_axis_looks_like_colour(chunks):
+    # A volume that is not colour-like as a whole is filtered with blocks
+    # whose last axis has length 3 or 4 (a filtered axis with no reach keeps
+    # its chunks): never refused as colour, and equal to the in-memory call.
+    x = np.random.default_rng(0).random((8, 8, 8)).astype(np.float32)
+    lazy = da.from_array(x, chunks=chunks)
+    for name, args, kw in [("median", (), {"size": (3, 3, 1)}),
+                           ("gaussian", ((1.0, 1.0, 0.0),), {}),
+                           ("opening", (), {"size": 1}),
+                           ("minimum_filter", (), {"size": (3, 1, 3)}),
+                           ("rank_filter", (1,), {"size": (3, 3, 1)}),
+                           ("morphological_gradient", (), {"size": (3, 3, 1)})]:
+        got = getattr(imfilt.dask, name)(lazy, *args, **kw).compute(scheduler="sync")
+        np.testing.assert_array_equal(got, getattr(imfilt, name)(x, *args, **kw), err_msg=name)
+
+
+def test_colour_rule_as_in_memory():
+    # A colour-like volume: refused exactly where the in-memory call refuses
+    # it (a 3-D footprint says "volume" to the min/max family), naming the
+    # image's own shape.
+    x = np.random.default_rng(1).random((5, 5, 3)).astype(np.float32)
+    fp = np.ones((3, 3, 3), bool)
+    for name in ("maximum_filter", "erosion", "white_tophat"):
+        got = getattr(imfilt.dask, name)(da.from_array(x, chunks=2), footprint=fp)
+        np.testing.assert_array_equal(got.compute(scheduler="sync"),
+                                      getattr(imfilt, name)(x, footprint=fp))
+    for name in ("median", "maximum_filter"):
+        with pytest.raises(ValueError, match=r"shape \(5, 5, 3\), which looks like a colour"):
+            getattr(imfilt.dask, name)(da.from_array(x, chunks=2), size=3)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint64, bool, np.float16])
+def test_selection_pooling_keeps_the_dtype(dtype):
+    # The lazy array's dtype, the computed blocks' dtype and the in-memory
+    # result's dtype agree (blocks were computed in int64 / float32).
+    rng = np.random.default_rng(2)
+    x = (rng.random((2, 3, 9, 10)) * 200).astype(dtype)
+    if dtype == np.uint64:
+        x = x * np.uint64(2**56) + np.uint64(2**63)
+    for func in ("max_pool2d", "min_pool2d"):
+        want = getattr(imfilt, func)(x, 2, padding=1)
+        lazy = getattr(imfilt.dask, func)(da.from_array(x, chunks=(1, 2, 3, 4)), 2, padding=1)
+        got = lazy.compute(scheduler="sync")
+        assert lazy.dtype == got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)

@@ -23,8 +23,8 @@ from imfilt._docs import docfiller
 from imfilt.bilateral import bilateral as _bilateral
 from imfilt.bilateral import bilateral_radius
 from imfilt._geometry import (PLANES_HINT, STACK_HINT, as_tuple, channel_axis_index,
-                              check_colour_ambiguity, dilated_span, filter_axes, mode_pads,
-                              spatial_axes, valid_swap)
+                              check_colour_ambiguity, dilated_span, filter_axes,
+                              looks_like_colour, mode_pads, spatial_axes, valid_swap)
 from imfilt._halo import plan_axis
 from imfilt._kernels import _pool as _kpool
 from imfilt._modes import canonical_boundary
@@ -449,9 +449,15 @@ def _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, worker
         compute, init = probe.dtype, 0
     else:
         probe = func(meta, 1, workers=1)
-        compute = pooling._selection_dtypes(np.dtype(x.dtype), name)[0]
-        init = pooling._init_value(pooling._OP_MAX if op == "max" else pooling._OP_MIN,
-                                   compute)
+        # Selection keeps the dtype: the patches stay in it (a cast to the
+        # kernels' int64 here would change the blocks' dtype and wrap uint64),
+        # padded with the dtype's least (max) or greatest (min) value.
+        compute = probe.dtype
+        if compute.kind == "b":
+            init = op != "max"
+        else:
+            init = pooling._init_value(pooling._OP_MAX if op == "max" else pooling._OP_MIN,
+                                       compute)
     spans = [dilated_span(k, d) for k, d in zip(ksz, dil)]
     lead = x.ndim - 2
     plans = []
@@ -740,11 +746,23 @@ def nd_map(func, name, reach, image, kwargs, at=None):
     """
     x = as_dask(image)
     axes, channel_axis = kwargs.get("axes"), kwargs.get("channel_axis")
-    check_colour_ambiguity(x, axes, channel_axis, name)
     kwargs = dict(kwargs, workers=dask_workers(kwargs.get("workers")))
-    # A tiny in-memory call validates every argument now and gives the dtype.
-    probe = func(np.zeros((1,) * x.ndim, dtype=np.dtype(x.dtype).newbyteorder("=")), **kwargs)
+    # A tiny in-memory call validates every argument now and gives the dtype;
+    # its last axis is the image's where that makes the image look like
+    # colour, so the in-memory rule (and its exceptions) decides here too.
+    last = x.shape[-1] if looks_like_colour(x.shape) else 1
+    try:
+        probe = func(np.zeros((1,) * (x.ndim - 1) + (last,),
+                              dtype=np.dtype(x.dtype).newbyteorder("=")), **kwargs)
+    except ValueError:
+        if last != 1:   # the same refusal, naming the image's own shape
+            check_colour_ambiguity(x, axes, channel_axis, name)
+        raise
     fax = filter_axes(x.ndim, axes, channel_axis)
+    if "axes" in kwargs and axes is None and channel_axis is None:
+        # Blocks name the filtered axes: a block whose last axis has length
+        # 3 or 4 must not be refused as colour when the whole image was not.
+        kwargs["axes"] = tuple(fax)
     halo = reach(len(fax), kwargs)
     if np.ndim(axes) == 1 and list(fax) != [int(a) % x.ndim for a in axes]:
         # Per-axis values pair with ``axes`` as listed for some filters and
