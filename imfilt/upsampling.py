@@ -257,8 +257,9 @@ def pyramid_down(image, *, dstsize=None, axes=None, channel_axis=None, workers=N
     -------
     out : ndarray
         Half size (rounded up) along ``axes``; dtype by imfilt's policy
-        (OpenCV keeps uint8 and rounds; here uint8 gives float32, round with
-        ``np.rint`` if you need integers).
+        (OpenCV keeps uint8 and rounds halves up; here uint8 gives float32:
+        ``np.floor(out + 0.5).astype(np.uint8)`` gives OpenCV's bytes, where
+        ``np.rint`` would round exact halves to even).
 
     Examples
     --------

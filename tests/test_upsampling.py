@@ -186,3 +186,15 @@ def test_factors_too_large_for_memory_are_refused_at_once():
                  lambda: imfilt.upsample(img, 10 ** 9, method="nearest")):
         with pytest.raises(ValueError, match=r"factor=.*more than this machine's memory"):
             call()
+
+
+def test_pyramid_uint8_rounding_recipe_gives_opencv_bytes():
+    # The documented recipe, floor(out + 0.5), rounds exact halves up as
+    # OpenCV does (np.rint would round them to even).
+    cv2 = pytest.importorskip("cv2")
+    x = np.random.default_rng(3).integers(0, 256, (37, 41), dtype=np.uint8)
+    x[10, 10] = 32
+    down = np.floor(imfilt.pyramid_down(x) + 0.5).astype(np.uint8)
+    np.testing.assert_array_equal(down, cv2.pyrDown(x))
+    up = np.floor(imfilt.pyramid_up(x) + 0.5).astype(np.uint8)
+    np.testing.assert_array_equal(up, cv2.pyrUp(x))
