@@ -27,7 +27,7 @@ import numpy as np
 
 import imfilt
 from imfilt._modes import BOUNDARIES, BOUNDARY_ALIASES
-from imfilt._validation import MAX_TAPS
+from imfilt._validation import MAX_TAPS, gaussian_radius
 from imfilt.edges import EDGE_OPERATORS
 
 __all__ = ["Opt", "Verb", "VERBS", "KernelError", "parse_kernel", "load_kernel_file",
@@ -368,11 +368,11 @@ def named_kernel(text):
                               "e.g. gaussian:2") from None
         if not (sigma > 0 and np.isfinite(sigma)):
             raise KernelError(f"--kernel {text!r}: SIGMA must be a finite number > 0")
-        radius = int(4.0 * sigma + 0.5)
-        if (2 * radius + 1) ** 2 > MAX_TAPS:
-            raise KernelError(f"--kernel {text!r}: a {2 * radius + 1}x{2 * radius + 1} "
-                              f"Gaussian has more than {MAX_TAPS} points; use a smaller SIGMA "
-                              "(the 'gaussian' verb filters any sigma, one axis at a time)")
+        try:
+            gaussian_radius("SIGMA", sigma, ndim=2)
+        except ValueError as exc:
+            raise KernelError(f"--kernel {text!r}: {exc} (the 'gaussian' verb filters any "
+                              "sigma, one axis at a time)") from None
         return np.asarray(make(sigma, ndim=2), dtype=np.float64)
     if re.fullmatch(r"[a-z][a-z0-9-]*(:.*)?", text.strip().lower()) and not re.search(
             r"\d\s*[,;\s]", text):

@@ -36,6 +36,18 @@ __all__ = ["as_array", "result_dtypes", "as_fillvalue", "order_fill", "check_cho
 MAX_TAPS = 1 << 24
 
 
+def gaussian_radius(name, sigma, truncate=4.0, ndim=1):
+    """scipy.ndimage's Gaussian radius ``int(truncate * sigma + 0.5)``, or a
+    ``ValueError`` naming ``name=sigma`` when the ``ndim``-D kernel would
+    hold more than ``MAX_TAPS`` points."""
+    radius = int(truncate * float(sigma) + 0.5)
+    if (2 * radius + 1) ** ndim > MAX_TAPS:
+        side = "x".join([str(2 * radius + 1)] * ndim)
+        raise ValueError(f"{name}={sigma!r} gives a Gaussian of {side} taps (more than "
+                         f"{MAX_TAPS}); use a smaller {name}")
+    return radius
+
+
 class ParameterTypeError(TypeError, ValueError):
     """A parameter of the wrong type (also a ``ValueError``, for compatibility)."""
 

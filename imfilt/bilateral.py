@@ -47,10 +47,11 @@ def bilateral_radius(diameter, sigma_space):
     else:
         r = max(1, int(round(1.5 * sigma_space)))
     if r > MAX_RADIUS:
+        shown = r if r < 10**15 else format(float(r), ".3g")
         raise ValueError(
             f"diameter={diameter} with sigma_space={sigma_space!r} gives a window of radius "
-            f"{r if r < 10**15 else format(float(r), '.3g')}; the largest radius is {MAX_RADIUS} (diameter <= {2 * MAX_RADIUS + 1}, or "
-            f"sigma_space <= {MAX_RADIUS / 1.5:.0f} with diameter <= 0)")
+            f"{shown}; the largest radius is {MAX_RADIUS} (diameter <= {2 * MAX_RADIUS + 1}, "
+            f"or sigma_space <= {MAX_RADIUS / 1.5:.0f} with diameter <= 0)")
     return r
 
 
@@ -348,8 +349,9 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
         has_nan = not (sym and nan_policy == "propagate") and (bool(np.isnan(xc.min()))
                                                                 or fill_nan)
         if has_nan and nan_policy == "raise":
-            raise ValueError("image (or the fill value) holds NaN or inf and nan_policy='raise'; use "
-                             "nan_policy='omit' to leave NaN neighbours out or 'propagate'")
+            raise ValueError("image (or the fill value) holds NaN or inf and "
+                             "nan_policy='raise'; use nan_policy='omit' to leave NaN "
+                             "neighbours out or 'propagate'")
         omit = has_nan and nan_policy == "omit"
         if sym:
             # Weights 2^(ls2 - d^2 cc2): the log-weights in base 2.  'omit'

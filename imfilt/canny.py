@@ -18,7 +18,7 @@ from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, omit_wanted
 from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
                              resolve_workers)
-from imfilt._validation import MAX_TAPS, as_array, as_fillvalue
+from imfilt._validation import as_array, as_fillvalue, gaussian_radius
 from imfilt.edges import as_image, eroded_mask, sep3, skimage_prescale
 
 __all__ = ["canny"]
@@ -26,7 +26,7 @@ __all__ = ["canny"]
 
 def _gaussian_weights(sigma, truncate=4.0):
     """``scipy.ndimage``'s 1-D Gaussian: radius ``int(truncate*sigma + 0.5)``."""
-    radius = int(truncate * float(sigma) + 0.5)
+    radius = gaussian_radius("sigma", sigma, truncate)
     if sigma == 0:
         return np.ones(1)
     x = np.arange(-radius, radius + 1, dtype=np.float64)
@@ -180,9 +180,7 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
             arr, channel_axis_index(channel_axis, 3))
     arr = as_image(image)
     sigma = _check_number("sigma", sigma, low=0.0)
-    if 2 * int(4.0 * sigma + 0.5) + 1 > MAX_TAPS:
-        raise ValueError(f"sigma={sigma!r} gives a Gaussian of {2 * int(4.0 * sigma + 0.5) + 1} "
-                         f"taps (more than {MAX_TAPS}); use a smaller sigma")
+    gaussian_radius("sigma", sigma)    # refused now, before any work
     if not isinstance(use_quantiles, (bool, np.bool_)):
         raise TypeError(f"use_quantiles must be True or False, got {use_quantiles!r}")
     nthreads = resolve_workers(workers)

@@ -41,7 +41,7 @@ from imfilt._cli_verbs import VERBS, KernelError
 from imfilt._modes import BOUNDARY_ALIASES, MODES
 from imfilt._geometry import INT_PARAM_MAX
 from imfilt._threads import resolve_workers
-from imfilt._validation import MAX_TAPS
+from imfilt._validation import gaussian_radius
 from imfilt.edges import EDGE_OPERATORS
 
 __all__ = ["main", "build_parser"]
@@ -612,10 +612,10 @@ class _Job:
         if a.fillvalue is not None and (a.boundary or "symm") not in ("fill", "constant"):
             raise _UsageError("--fillvalue applies only to --boundary fill")
         if op == "canny":
-            sigma = 1.0 if a.sigma is None else a.sigma
-            if 2 * int(4.0 * sigma + 0.5) + 1 > MAX_TAPS:
-                raise _UsageError(f"--sigma {sigma:g} gives a Gaussian of more than {MAX_TAPS} "
-                                  "taps; use a smaller --sigma")
+            try:
+                gaussian_radius("--sigma", 1.0 if a.sigma is None else a.sigma)
+            except ValueError as exc:
+                raise _UsageError(str(exc)) from None
             low = 0.1 if a.low is None else a.low
             high = 0.2 if a.high is None else a.high
             if low > high:

@@ -136,6 +136,9 @@ def _from_compute(out, out_dtype):
 
 
 def _init_value(op, compute):
+    """The padding a max (min) pool never selects: the dtype's least (greatest) value."""
+    if compute.kind == "b":
+        return op != _OP_MAX
     if compute.kind == "f":
         return -np.inf if op == _OP_MAX else np.inf
     info = np.iinfo(compute)
