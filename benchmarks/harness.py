@@ -6,6 +6,7 @@ runs with ratios (anchor time / imfilt time: > 1 means imfilt is faster).
 """
 
 import gc
+import importlib.metadata
 import os
 import platform
 import resource
@@ -18,16 +19,39 @@ import numpy as np
 import imfilt
 
 
+#: Anchor modules and the distributions that install them.
+_ANCHORS = (("scipy", ("scipy",)),
+            ("cv2", ("opencv-python-headless", "opencv-python",
+                     "opencv-contrib-python-headless", "opencv-contrib-python")),
+            ("torch", ("torch",)),
+            ("skimage", ("scikit-image",)))
+
+
+def _anchor_version(module, distributions):
+    """The version of an anchor without importing it.
+
+    A benchmark imports only the libraries it times: importing PyTorch just
+    to print its version would make every ``gc.collect()`` between timed
+    calls walk PyTorch's objects (about 100 ms) and leave the caches cold
+    for whichever call comes next.
+    """
+    if module in sys.modules:
+        return getattr(sys.modules[module], "__version__", "?")
+    for dist in distributions:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return None
+
+
 def print_config(file=sys.stdout):
     """Print imfilt's build/thread configuration and the anchors' versions."""
     imfilt.show_config(file=file)
     versions = []
-    for name in ("scipy", "cv2", "torch", "skimage"):
-        try:
-            mod = __import__(name)
-            versions.append(f"{name} {mod.__version__}")
-        except ImportError:
-            versions.append(f"{name} (not installed)")
+    for name, distributions in _ANCHORS:
+        version = _anchor_version(name, distributions)
+        versions.append(f"{name} {version}" if version else f"{name} (not installed)")
     print("  anchors: " + ", ".join(versions), file=file)
     print(f"  machine: {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} logical CPUs", file=file)
