@@ -9,7 +9,8 @@ uint8 median 3x3 / 5x5 / 15x15 and float32 5x5 on a size^2 image, the
 float32 image with 1% NaN.  Every result is checked to agree exactly with
 the anchors first (boundary 'edge' = OpenCV's replicated border = ndimage
 'nearest').  Times are medians of repeats; ratios are anchor / imfilt
-(> 1: imfilt is faster).  scipy.ndimage runs once per workload (it takes
+(> 1: imfilt is faster); imfilt and OpenCV (and the NaN policies) are
+timed in turn, call by call.  scipy.ndimage runs once per workload (it takes
 seconds); ``--quick`` shrinks everything for a smoke run.
 """
 
@@ -77,8 +78,10 @@ def _run(args, cv2, ndi):
         got = ours()
         ocv = cv2.medianBlur(img, k)
         _equal(f"{name} vs cv2", got, ocv)
-        t_ours = timed(ours)
-        t_cv = timed(lambda img=img, k=k: cv2.medianBlur(img, k))
+        # taken in turn, so that a change in the machine's load hits both alike
+        t = harness.interleaved_medians(
+            {"ours": ours, "cv2": lambda img=img, k=k: cv2.medianBlur(img, k)}, args.repeat)
+        t_ours, t_cv = t["ours"], t["cv2"]
         t_nd = None
         if not args.no_ndimage and (k <= 5 or args.quick):
             _equal(f"{name} vs ndimage", got, ndi.median_filter(img, k, mode="nearest"))
@@ -119,9 +122,10 @@ def _run(args, cv2, ndi):
         # agreement: windows without NaN equal the plain median
         clean = ndi.maximum_filter(np.isnan(nan_img).astype(np.uint8), k) == 0
         _equal("omit (NaN-free windows)", got[clean], imfilt.median(nan_img, k)[clean])
-        t_omit = timed(omit)
-        t_plain = timed(lambda k=k: imfilt.median(f32, k))
-        t_prop = timed(lambda k=k: imfilt.median(nan_img, k))
+        t = harness.interleaved_medians(
+            {"omit": omit, "plain": lambda k=k: imfilt.median(f32, k),
+             "propagate": lambda k=k: imfilt.median(nan_img, k)}, args.repeat)
+        t_omit, t_plain, t_prop = t["omit"], t["plain"], t["propagate"]
         rows.append([f"nan omit float32 {k}x{k} 1% NaN {n}^2", harness.ms(t_omit),
                      f"plain {harness.ms(t_plain)}", f"omit/plain {t_omit / t_plain:.2f}",
                      f"propagate {harness.ms(t_prop)}", "-"])
