@@ -119,7 +119,10 @@ def check_fits_in_memory(name, value, what, shape, itemsize):
 
 def _omp_num_threads():
     """The first level of ``OMP_NUM_THREADS`` as a positive int, or None."""
-    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    value = os.environ.get("OMP_NUM_THREADS")
+    if not value:     # unset: the common case, without raising and catching
+        return None
+    value = value.split(",")[0].strip()
     try:
         n = int(value)
     except ValueError:
@@ -217,24 +220,25 @@ def resolve_workers(workers=None):
     forked from a process that already ran parallel kernels the count is 1
     (see ``forked_after_parallel``); invalid values still raise.
     """
-    n = min(_resolve_workers(workers), MAX_WORKERS_PER_CORE * available_cores())
+    cores = available_cores()
+    n = min(_resolve_workers(workers, cores), MAX_WORKERS_PER_CORE * cores)
     if n > 1 and _fork_state["forked_after_parallel"]:
         return 1
     return n
 
 
-def _resolve_workers(workers):
+def _resolve_workers(workers, cores):
     if workers is None:
         workers = _default_workers.get()
         if workers is None:
-            return _omp_num_threads() or available_cores()
+            return _omp_num_threads() or cores
     workers = _check_workers(workers)
     if workers < 0:
-        n = available_cores() + 1 + workers
+        n = cores + 1 + workers
         if n < 1:
             raise ValueError(
                 f"workers={workers} asks for fewer than one thread on a machine with "
-                f"{available_cores()} available cores; use -1 .. -{available_cores()}"
+                f"{cores} available cores; use -1 .. -{cores}"
             )
         return n
     return workers
@@ -401,13 +405,13 @@ def interruptible_pieces(shape, seconds_per_row, min_rows=1, align=1):
     pieces the caller returns to the interpreter, which runs the signal
     handlers (KeyboardInterrupt on Ctrl-C).
     """
-    shape = tuple(int(n) for n in shape) or (1,)
+    shape = tuple(map(int, shape)) or (1,)
     total = math.prod(shape)
     if total * seconds_per_row <= SLICE_SECONDS or total <= 1:
-        yield (), 0, shape[0]
-        return
+        # one piece, without a generator: most calls are short ones
+        return (((), 0, shape[0]),)
     state = {"per_row": max(float(seconds_per_row), 1e-12), "budget": SLICE_SECONDS / 16}
-    yield from _pieces(shape, (), state, max(1, int(min_rows)), max(1, int(align)))
+    return _pieces(shape, (), state, max(1, int(min_rows)), max(1, int(align)))
 
 
 def _pieces(shape, prefix, state, min_rows, align):

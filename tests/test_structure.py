@@ -113,9 +113,9 @@ def counters(monkeypatch):
             counts["boundary"] += 1
         return check_choice(name, *args, **kwargs)
 
-    def counting_resolve(workers):
+    def counting_resolve(workers, cores):
         counts["workers"] += 1
-        return resolve(workers)
+        return resolve(workers, cores)
 
     monkeypatch.setattr(_modes, "check_choice", counting_choice)
     monkeypatch.setattr(_threads, "_resolve_workers", counting_resolve)
