@@ -225,7 +225,7 @@ def _enter_leave(footprint, pstrides):
 
 
 def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_policy="propagate",
-                out=None):
+                out=None, K=None):
     """Rank-filter ``image`` (validated ndarray) with a boolean ``footprint``.
 
     Parameters
@@ -246,6 +246,8 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
         Validated; 'raise' has been handled by the caller.
     out : ndarray, optional
         C-contiguous, native, of the image's dtype and shape (else None).
+    K : int, optional
+        The footprint's number of points, when the caller knows it.
 
     Returns
     -------
@@ -255,7 +257,8 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     result = out if out is not None else np.empty(image.shape, dtype=dtype)
     if image.size == 0:
         return result
-    K = int(np.count_nonzero(footprint))
+    if K is None:
+        K = int(np.count_nonzero(footprint))
     # The rank a full window uses (the table for every m is built only on the
     # paths that need it).
     r = K // 2 if kind == "median" else int(rank_table(kind, value, K)[K])
@@ -270,7 +273,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
         if perm != list(range(image.ndim)) and kept and fshape[kept[-1]] > 1:
             x = np.transpose(image, perm)
             fp = np.transpose(footprint, perm)
-            sub = rank_engine(x, fp, kind, value, boundary, fill, nthreads, nan_policy)
+            sub = rank_engine(x, fp, kind, value, boundary, fill, nthreads, nan_policy, K=K)
             result[...] = np.transpose(sub, np.argsort(perm))
             return result
 
@@ -279,7 +282,8 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     if image.dtype.kind == "b":
         x = image.view(np.uint8) if image.dtype.itemsize == 1 else image.astype(np.uint8)
     x = np.ascontiguousarray(x, dtype=kdtype)
-    fill_value = fill_for(fill, image.dtype.newbyteorder("="))
+    # The fill value is read only for boundary='fill'.
+    fill_value = fill_for(fill, dtype) if boundary == "fill" else kdtype.type(0)
     tcode = _TCODE[kdtype]
     itemsize = kdtype.itemsize
 
@@ -309,7 +313,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
         H, W = x.shape[-2:]
         rmap, cmap = _direct_maps(H, W, h, boundary)
         src, dst = x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8)
-        frow = _fill_row(W, fill_value.tobytes())
+        frow = _fill_row(W, fill_value.tobytes() if boundary == "fill" else bytes(itemsize))
         nplanes = x.size // (H * W)
         # Interruptible pieces of row pairs (Ctrl-C is handled between them).
         pair_seconds = 2 * W * K * _DIRECT_SECONDS_PER_TAP / nt

@@ -19,7 +19,8 @@ from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy
 from imfilt._ranking import rank_engine
 from imfilt._threads import check_fits_in_memory, resolve_workers
-from imfilt._validation import ParameterTypeError, as_array, as_fillvalue, is_integer_like
+from imfilt._validation import (ParameterTypeError, ParsedCache, as_array, as_fillvalue,
+                                is_integer_like)
 
 __all__ = ["median", "rank_filter", "percentile_filter"]
 
@@ -139,10 +140,15 @@ def _box(shape):
     return fp
 
 
-def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, channel_axis,
-         workers, nan_policy, out):
-    """Parse the arguments once and call the engine."""
-    arr = _check_real_image(image)
+#: Parsed arguments of recent calls (``_parse``), by their raw values.
+_PARSED = ParsedCache()
+
+
+def _parse(func, arr, kind, value, size, footprint, boundary, fillvalue, axes, channel_axis,
+           nan_policy):
+    """Every argument but the image's values, ``workers`` and ``out``, checked
+    and turned into what the engine takes: ``(footprint, K, boundary, fill,
+    nan_policy, value)``."""
     fax = filter_axes(arr.ndim, axes, channel_axis)
     check_colour_ambiguity(arr, axes, channel_axis, func)
     fp = _footprint(size, footprint, fax, arr.ndim)
@@ -150,7 +156,6 @@ def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, c
     boundary = canonical_boundary(boundary)
     nan_policy = canonical_nan_policy(nan_policy)
     fill = as_fillvalue(fillvalue, np.dtype(np.float64))
-    nthreads = resolve_workers(workers)
     if kind == "rank":
         if not is_integer_like(value):
             raise TypeError(f"rank={value!r} is not valid; use an int (negative counts from the "
@@ -166,6 +171,26 @@ def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, c
             raise ValueError(f"percentile={value!r} is not valid; use a number in [-100, 100] "
                              "(negative values count from 100)")
         value = float(value)
+    return fp, K, boundary, fill, nan_policy, value
+
+
+def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, channel_axis,
+         workers, nan_policy, out):
+    """Parse the arguments once (once per distinct call: see ``ParsedCache``)
+    and call the engine."""
+    arr = _check_real_image(image)
+    key = None if footprint is not None else _PARSED.key(
+        func, value, size, boundary, fillvalue, axes, channel_axis, nan_policy)
+    if key is not None:
+        key += (arr.shape, arr.dtype)
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        parsed = _parse(func, arr, kind, value, size, footprint, boundary, fillvalue, axes,
+                        channel_axis, nan_policy)
+        # a large box footprint is not kept alive by the cache
+        _PARSED.put(key if parsed[0].size <= 1 << 16 else None, parsed)
+    fp, K, boundary, fill, nan_policy, value = parsed
+    nthreads = resolve_workers(workers)
     dtype = arr.dtype.newbyteorder("=")
     if nan_policy == "raise" and dtype.kind == "f":
         if np.isnan(arr).any():
@@ -179,11 +204,11 @@ def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, c
         check_out(out, arr.shape, dtype, [("image", arr)])
         direct = out if out.flags.c_contiguous else None
         result = rank_engine(arr, fp, kind, value, boundary, fill, nthreads, nan_policy,
-                             out=direct)
+                             out=direct, K=K)
         if direct is None:
             out[...] = result
         return out
-    return rank_engine(arr, fp, kind, value, boundary, fill, nthreads, nan_policy)
+    return rank_engine(arr, fp, kind, value, boundary, fill, nthreads, nan_policy, K=K)
 
 
 @docfiller(**_RANK_DOCS)

@@ -628,3 +628,69 @@ def test_no_filtered_axis_is_the_identity_as_scipy(rng):
             func(x, None)
         with pytest.raises(ValueError, match="both are None"):
             func(x, None)
+
+
+# --------------------------------------------------------------------------
+# Parsed arguments are reused between calls (imfilt._validation.ParsedCache):
+# a repeated call must behave exactly as a first call.
+
+def test_repeated_calls_keep_argument_types_apart():
+    x = np.arange(25.0).reshape(5, 5)
+    ref = ndi.median_filter(x, 3, mode="reflect")
+    for _ in range(2):
+        np.testing.assert_array_equal(median(x, 3), ref)
+        for size in (3.0, True):       # equal to 3 (or 1) as keys, but refused
+            with pytest.raises(TypeError, match="size="):
+                median(x, size)
+    np.testing.assert_array_equal(median(x, 1), x)
+
+
+def test_repeated_calls_keep_the_sign_of_a_zero_fill():
+    x = np.ones((4, 5))
+    for _ in range(2):
+        for fill in (-0.0, 0.0, -0.0):
+            got = rank_filter(x, 0, size=3, boundary="fill", fillvalue=fill)
+            assert got[0, 0] == 0 and bool(np.signbit(got[0, 0])) == bool(np.signbit(fill))
+            assert got[1, 1] == 1
+
+
+def test_repeated_calls_raise_every_time():
+    x = np.zeros((6, 6), np.uint8)
+    for _ in range(3):
+        with pytest.raises(ValueError, match="size=0"):
+            median(x, 0)
+        with pytest.raises(ValueError, match="rank=9"):
+            rank_filter(x, 9, size=3)
+        with pytest.raises(ValueError, match="percentile=101"):
+            percentile_filter(x, 101, size=3)
+    # the same arguments on an image of another shape are checked again
+    median(np.zeros((6, 6, 3), np.uint8), 3, channel_axis=-1)
+    with pytest.raises(ValueError, match="channel_axis"):
+        median(np.zeros((6, 6, 3), np.uint8), 3)
+
+
+def test_repeated_calls_see_a_new_dtype_and_boundary():
+    x = np.array([[5, 1, 4, 2, 3, 8, 7]] * 3, dtype=np.int16)
+    for dtype in (np.int16, np.float32, np.dtype(">f8"), np.uint8):
+        for boundary, mode in (("symm", "reflect"), ("edge", "nearest")):
+            got = median(x.astype(dtype), 3, boundary=boundary)
+            assert got.dtype == np.dtype(dtype).newbyteorder("=")
+            np.testing.assert_array_equal(got, ndi.median_filter(x.astype(dtype), 3,
+                                                                 mode=mode))
+
+
+def test_parsed_cache_keys_and_bound():
+    from imfilt._validation import ParsedCache
+    cache = ParsedCache(maxsize=4)
+    assert cache.key(3, "symm", None, (1, 2)) == cache.key(3, "symm", None, (1, 2))
+    assert cache.key(3) != cache.key(3.0) != cache.key(True)
+    assert cache.key(0.0) != cache.key(-0.0)
+    for unhashable in ([3, 3], np.int64(3), np.ones(2), (3, 3.0), {"a": 1}):
+        assert cache.key(unhashable) is None
+    assert cache.get(None) is None
+    for i in range(10):
+        cache.put(cache.key(i), i)
+        assert len(cache._parsed) <= 4
+    assert cache.get(cache.key(9)) == 9
+    cache.put(None, "never stored")
+    assert "never stored" not in cache._parsed.values()
