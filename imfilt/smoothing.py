@@ -10,6 +10,7 @@ in ``scipy.ndimage`` and ``skimage.filters`` (boundary names mapped as in
 ``'constant'``) to a few units in the last place of the compute dtype.
 """
 
+import functools
 import math
 import numbers
 
@@ -182,13 +183,31 @@ class _Setup:
 MAX_ORDER = 1000
 
 
+#: Longest weights kept by ``_gaussian_1d``'s cache (taps).
+_CACHED_TAPS_MAX = 4097
+
+
 def _gaussian_1d(sigma, order, radius):
     """Convolution-form Gaussian (derivative) weights of ``2*radius + 1`` taps.
 
     ``g(x) = exp(-x**2 / (2 sigma**2))`` normalised to sum 1 on the integer
     grid; the ``order``-th derivative is ``q(x) g(x)`` with the polynomial
     ``q`` built by ``q_0 = 1``, ``q_{m+1} = q_m' - x q_m / sigma**2``.
+    Read-only.  Short ones are cached: a script filters with the same few
+    sigmas call after call, and the half-dozen NumPy calls that build the
+    weights cost more than filtering a small image.
     """
+    if 2 * radius + 1 <= _CACHED_TAPS_MAX:
+        return _gaussian_1d_cached(sigma, order, radius)
+    return _gaussian_weights(sigma, order, radius)
+
+
+@functools.lru_cache(maxsize=64)
+def _gaussian_1d_cached(sigma, order, radius):
+    return _gaussian_weights(sigma, order, radius)
+
+
+def _gaussian_weights(sigma, order, radius):
     if 2 * radius + 1 > MAX_TAPS:
         raise ValueError(
             f"a Gaussian of radius {radius} would have {2 * radius + 1} taps (more than "
@@ -198,6 +217,7 @@ def _gaussian_1d(sigma, order, radius):
     g = np.exp(-0.5 * (x / sigma) ** 2)
     g /= g.sum()
     if order == 0:
+        g.setflags(write=False)
         return g
     if order > MAX_ORDER:
         raise ValueError(f"order={order!r} is not valid; Gaussian derivatives of order up to "
@@ -212,6 +232,7 @@ def _gaussian_1d(sigma, order, radius):
     if not np.isfinite(w).all():
         raise ValueError(f"order={order!r} with sigma={sigma!r} overflows float64 (the "
                          "derivative's weights are not finite); use a lower order")
+    w.setflags(write=False)
     return w
 
 
