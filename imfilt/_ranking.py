@@ -12,7 +12,9 @@ result is exact whatever the path:
   maxima in registers; 5x5: the 20 shared points reduced once to ranks
   6..12); with NaN, counted and sorted last as +inf, each window picking
   rank 3 or 4 of its 9 (11 or 12 of its 25) by its NaN count for 'omit',
-  windows with 4 or more NaN gathered and selected;
+  windows with 4 or more NaN gathered and selected (the 3x3 pair keeps
+  its shared column sorts, which give rank 4, and redoes by rows only the
+  chunks where a window holds 2 or more NaN);
 * the full 3x3 median of rows too narrow for that (no NaN): the padded
   image's columns sorted once and shared by neighbouring windows;
 * 9, 25 or 27 points with the median rank (3x3, 5x5, 3x3x3 and any

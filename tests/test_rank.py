@@ -694,3 +694,22 @@ def test_parsed_cache_keys_and_bound():
     assert cache.get(cache.key(9)) == 9
     cache.put(None, "never stored")
     assert "never stored" not in cache._parsed.values()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nan_sparse_3x3_pairs(dtype, rng):
+    """Rare NaN: the 3x3 row pairs keep their shared column sorts (rank 4 of
+    the nine, NaN last) and redo by rows only chunks where a window holds two
+    or more NaN; isolated NaN, adjacent pairs and a 2x2 block of NaN, at
+    chunk edges and in the first and last rows."""
+    x = rng.normal(size=(11, 203)).astype(dtype)
+    for r, c in [(0, 0), (3, 15), (3, 16), (6, 40), (6, 41), (7, 41), (7, 40), (10, 202),
+                 (5, 100), (4, 130), (4, 131), (9, 64)]:
+        x[r, c] = np.nan
+    fp = np.ones((3, 3), bool)
+    for b in BOUNDARIES:
+        for policy in ("omit", "propagate"):
+            np.testing.assert_array_equal(
+                median(x, 3, boundary=b, fillvalue=0.5, nan_policy=policy),
+                reference(x, fp, b, 0.5, "median", 0, omit=policy == "omit"),
+                err_msg=f"{b} {policy}")

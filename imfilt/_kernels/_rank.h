@@ -216,6 +216,26 @@ static void rk_m33n_row(int tcode, const void *r0, const void *r1, const void *r
                     (const double *)pf1, (double *)pw0, (double *)pw1);
 }
 
+/* Output rows y and y + 1 of the in-place 3x3 median of a float image
+ * holding NaN (see rk_m33n2_ in _rank_impl.h); arguments as rk_m33d_rows,
+ * omit as rk_m33n_row. */
+static void rk_m33n_rows(int tcode, const void *r0, const void *r1, const void *r2,
+                         const void *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
+                         const void *fill, void *o0, void *o1, int omit, const void *pf0,
+                         const void *pf1, void *pw0, void *pw1)
+{
+    if (tcode == RK_F32)
+        rk_m33n2_f32((const float *)r0, (const float *)r1, (const float *)r2,
+                     (const float *)r3, W, cl, cr, *(const float *)fill, (float *)o0,
+                     (float *)o1, omit, (const float *)pf0, (const float *)pf1,
+                     (float *)pw0, (float *)pw1);
+    else if (tcode == RK_F64)
+        rk_m33n2_f64((const double *)r0, (const double *)r1, (const double *)r2,
+                     (const double *)r3, W, cl, cr, *(const double *)fill, (double *)o0,
+                     (double *)o1, omit, (const double *)pf0, (const double *)pf1,
+                     (double *)pw0, (double *)pw1);
+}
+
 #define RK_M55D(T, SUF)                                                                 \
     rk_m55d_##SUF((const T *)r[0], (const T *)r[1], (const T *)r[2], (const T *)r[3],      \
                   (const T *)r[4], (const T *)r[5], W, cm, *(const T *)fill, (T *)o0,      \

@@ -67,6 +67,10 @@ cdef extern from "_rank.h" nogil:
     void rk_m33n_row(int tcode, const void *r0, const void *r1, const void *r2, Py_ssize_t W,
                      Py_ssize_t cl, Py_ssize_t cr, const void *fill, void *o, int omit,
                      const void *pf0, const void *pf1, void *pw0, void *pw1)
+    void rk_m33n_rows(int tcode, const void *r0, const void *r1, const void *r2,
+                      const void *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
+                      const void *fill, void *o0, void *o1, int omit, const void *pf0,
+                      const void *pf1, void *pw0, void *pw1)
     void rk_m55d_rows(int tcode, const void **r, Py_ssize_t W, const Py_ssize_t *cm,
                       const void *fill, void *o0, void *o1, int mode, void **pw)
     void rk_hist8_row(const unsigned char *P, const Py_ssize_t *offs, Py_ssize_t K,
@@ -186,12 +190,12 @@ cdef void _median_pair(const char *s, const char *f, const Py_ssize_t *rmap,
             rows[k] = s + (row0 + rmap[y + k]) * rowb
         else:
             rows[k] = f
-    if h == 1 and mode:
+    if h == 1 and mode and o1 != NULL:
+        rk_m33n_rows(tcode, rows[0], rows[1], rows[2], rows[3], W, cmap[0], cmap[1], f,
+                     o + y * rowb, o1, mode == 2, rows[4], rows[5], pw[0], pw[1])
+    elif h == 1 and mode:
         rk_m33n_row(tcode, rows[0], rows[1], rows[2], W, cmap[0], cmap[1], f, o + y * rowb,
                     mode == 2, rows[4], rows[5], pw[0], pw[1])
-        if o1 != NULL:
-            rk_m33n_row(tcode, rows[1], rows[2], rows[3], W, cmap[0], cmap[1], f, o1,
-                        mode == 2, rows[4], rows[5], pw[0], pw[1])
     elif h == 1:
         rk_m33d_rows(tcode, rows[0], rows[1], rows[2], rows[3], W, cmap[0], cmap[1], f,
                      o + y * rowb, o1, rows[4], rows[5], pw[0], pw[1])

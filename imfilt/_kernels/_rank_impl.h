@@ -424,7 +424,6 @@ static RK_M33_WIDE void RK_NAME(rk_m33d_)(const RK_T *r0, const RK_T *r1, const 
         o1[W - 1] = RK_NAME(rk_m33_edge_)(r1, r2, r3, W - 2, W - 1, cr, fill);
     }
 }
-#undef RK_M33_MED
 
 #if RK_FLOAT
 /* The full 3x3 median read in place, one output row, for a float image
@@ -505,7 +504,112 @@ static RK_M33_WIDE void RK_NAME(rk_m33n_)(const RK_T *r0, const RK_T *r1, const 
     o[0] = RK_NAME(rk_m33n_gather_)(r0, r1, r2, cl, 0, 1, fill, omit);
     o[W - 1] = RK_NAME(rk_m33n_gather_)(r0, r1, r2, W - 2, W - 1, cr, fill, omit);
 }
+
+/* One chunk of two output rows (rows p0..p2 and p1..p3) of a float image
+ * holding NaN, sharing the column sorts as rk_m33_chunk_ does: NaN sorts
+ * last as +inf and counts in c (per window), and the shared formula gives
+ * rank 4 of the nine.  omit = 0 ('propagate'): NaN when c > 0, else that
+ * value.  omit = 1 ('omit'): that value is the answer when c < 2 (rank
+ * m / 2 of the m = 9 - c values is rank 4 of the nine); returns nonzero
+ * when a window of the chunk has c >= 2, and the caller redoes the chunk
+ * by rows (rk_m33n_chunk_ and gather-and-select).  With NaN rare that is
+ * a few chunks in a hundred, and the others cost about what the NaN-free
+ * pair costs instead of one network per pixel. */
+static inline __attribute__((always_inline)) RK_M33_WIDE int RK_NAME(rk_m33n_pair_chunk_)(
+    const RK_T *p0, const RK_T *p1, const RK_T *p2, const RK_T *p3, RK_T *q0, RK_T *q1,
+    const int omit)
+{
+    Py_ssize_t x;
+    int hard = 0;
+    RK_IVDEP
+    for (x = 0; x < RK_M33_CHUNK; x++) {
+        RK_T lo0[3], md0[3], hi0[3], lo1[3], md1[3], hi1[3], m0, m1;
+        int c0 = 0, c1 = 0;
+        /* column d of the chunk (written out three times: GCC does not
+         * vectorize this loop around an inner loop) */
+#define RK_M33N_COLUMN(d)                                                              \
+        {                                                                              \
+            RK_T b = p1[x + d], c = p2[x + d], a = p0[x + d], e = p3[x + d], t;         \
+            int nb = b != b, nc = c != c, na = a != a, ne = e != e;                    \
+            c0 += na + nb + nc;                                                        \
+            c1 += nb + nc + ne;                                                        \
+            a = na ? (RK_T)INFINITY : a;                                               \
+            b = nb ? (RK_T)INFINITY : b;                                               \
+            c = nc ? (RK_T)INFINITY : c;                                               \
+            e = ne ? (RK_T)INFINITY : e;                                               \
+            t = RK_MIN_(b, c);                                                         \
+            c = RK_MAX_(b, c);                                                         \
+            b = t;                                                                     \
+            lo0[d] = RK_MIN_(b, a);                                                    \
+            hi0[d] = RK_MAX_(c, a);                                                    \
+            md0[d] = RK_MAX_(b, RK_MIN_(c, a));                                        \
+            lo1[d] = RK_MIN_(b, e);                                                    \
+            hi1[d] = RK_MAX_(c, e);                                                    \
+            md1[d] = RK_MAX_(b, RK_MIN_(c, e));                                        \
+        }
+        RK_M33N_COLUMN(0)
+        RK_M33N_COLUMN(1)
+        RK_M33N_COLUMN(2)
+#undef RK_M33N_COLUMN
+        RK_M33_MED(lo0, md0, hi0, m0)
+        RK_M33_MED(lo1, md1, hi1, m1)
+        if (omit) {
+            q0[x] = m0;
+            q1[x] = m1;
+            hard |= (c0 >= 2) | (c1 >= 2);
+        } else {
+            q0[x] = c0 ? (RK_T)NAN : m0;
+            q1[x] = c1 ? (RK_T)NAN : m1;
+        }
+    }
+    return hard;
+}
+
+/* Output rows y (o0) and y + 1 (o1) of the in-place 3x3 median of a float
+ * image holding NaN, NaN as rk_m33n_ says: rows r0 .. r3 and the rest as
+ * in rk_m33d_. */
+static RK_M33_WIDE void RK_NAME(rk_m33n2_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
+                               const RK_T *r3, Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr,
+                               RK_T fill, RK_T *o0, RK_T *o1, int omit, const RK_T *pf0,
+                               const RK_T *pf1, RK_T *pw0, RK_T *pw1)
+{
+    int cnt[RK_M33_CHUNK];
+    Py_ssize_t c0, x, last = W - 1 - RK_M33_CHUNK;
+    for (c0 = 1;; c0 += RK_M33_CHUNK) {
+        if (c0 > last) c0 = last;
+        RK_NAME(rk_m33_prefetch_)(pf0, pf1, pw0, pw1, c0);
+        if (!omit) {
+            RK_NAME(rk_m33n_pair_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, r3 + c0 - 1,
+                                         o0 + c0, o1 + c0, 0);
+        } else if (RK_NAME(rk_m33n_pair_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1,
+                                                r3 + c0 - 1, o0 + c0, o1 + c0, 1)) {
+            const RK_T *rr[4];
+            RK_T *oo[2];
+            int k;
+            rr[0] = r0; rr[1] = r1; rr[2] = r2; rr[3] = r3;
+            oo[0] = o0; oo[1] = o1;
+            for (k = 0; k < 2; k++) {
+                int many = 0;
+                RK_NAME(rk_m33n_chunk_)(rr[k] + c0 - 1, rr[k + 1] + c0 - 1, rr[k + 2] + c0 - 1,
+                                        oo[k] + c0, cnt, 1);
+                for (x = 0; x < RK_M33_CHUNK; x++) many |= cnt[x] >= 4;
+                if (many)
+                    for (x = 0; x < RK_M33_CHUNK; x++)
+                        if (cnt[x] >= 4)
+                            oo[k][c0 + x] = RK_NAME(rk_m33n_gather_)(
+                                rr[k], rr[k + 1], rr[k + 2], c0 + x - 1, c0 + x, c0 + x + 1,
+                                fill, 1);
+            }
+        }
+        if (c0 == last) break;
+    }
+    o0[0] = RK_NAME(rk_m33n_gather_)(r0, r1, r2, cl, 0, 1, fill, omit);
+    o0[W - 1] = RK_NAME(rk_m33n_gather_)(r0, r1, r2, W - 2, W - 1, cr, fill, omit);
+    o1[0] = RK_NAME(rk_m33n_gather_)(r1, r2, r3, cl, 0, 1, fill, omit);
+    o1[W - 1] = RK_NAME(rk_m33n_gather_)(r1, r2, r3, W - 2, W - 1, cr, fill, omit);
+}
 #endif
+#undef RK_M33_MED
 #undef RK_M33_WIDE
 /* The full 5x5 median read in place, output rows y and y + 1 at once (r0
  * .. r5: source rows y - 2 .. y + 3; o1 NULL: row y alone, r5 unused).  The
