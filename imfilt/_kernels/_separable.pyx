@@ -24,7 +24,8 @@ the fused box of uint8 images by exact integer row sums, equal to
 
 cimport cython
 from cython.parallel cimport prange, threadid
-from libc.math cimport isfinite
+from libc.math cimport INFINITY, NAN, isfinite
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from imfilt._kernels._common cimport (imfilt_note_team, imfilt_openmp_compiled, imin, real_t,
@@ -457,8 +458,9 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
 # output's value then depends only on its global position and the samples
 # from its band's start to its own window's end -- not on the layout, the
 # fused path, the split between threads or where a chunk of a larger image
-# starts.  A running sum that goes non-finite is recomputed window by window
-# from that output to the band's end (``_box_fix``), which keeps the rule.
+# starts.  A running sum that goes non-finite is redone from that output to
+# the band's end with the window's NaN/inf counted apart (``_box_redo``),
+# which keeps the rule.
 DEF BOX_BAND = 256
 
 #: Rows whose box row pass runs together (one SIMD lane each).
@@ -596,26 +598,67 @@ cdef inline bint _box_line(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t 
     return bad
 
 
+cdef inline void _box_count(real_t v, double sign, double inv, double *run,
+                            Py_ssize_t *counts) noexcept nogil:
+    """Add (``sign`` 1) or remove (-1) sample ``v`` of a window: a finite one
+    scaled into ``run``, NaN / +inf / -inf counted in ``counts[0..2]``."""
+    cdef Py_ssize_t step = 1 if sign > 0 else -1
+    if isfinite(v):
+        run[0] = run[0] + sign * (v * inv)
+    elif v != v:
+        counts[0] = counts[0] + step
+    elif v > 0:
+        counts[1] = counts[1] + step
+    else:
+        counts[2] = counts[2] + step
+
+
+cdef inline void _box_redo(const real_t *b, real_t *o, Py_ssize_t ostride, Py_ssize_t m,
+                           Py_ssize_t size, double inv) noexcept nogil:
+    """One band's outputs from its first non-finite one on (a running sum
+    never returns from NaN/inf): windows of ``size`` samples of ``b``,
+    output ``i`` at ``o[i * ostride]``.  The window's finite samples are
+    summed each scaled first (huge finite values cannot overflow) and its
+    NaN, +inf and -inf counted apart, so a non-finite sample reaches exactly
+    the windows that hold it, at a cost that does not grow with ``size``.
+    The sums start at the band's first window, as the band's running sum
+    does (an output depends only on the samples from its band's start)."""
+    cdef Py_ssize_t i, t, j = 0
+    cdef Py_ssize_t counts[3]
+    cdef double run = 0.0
+    while j < m and isfinite(o[j * ostride]):
+        j = j + 1
+    if j == m:
+        return
+    counts[0] = 0
+    counts[1] = 0
+    counts[2] = 0
+    for t in range(size):
+        _box_count(b[t], 1.0, inv, &run, counts)
+    for i in range(m):
+        if i > 0:
+            _box_count(b[i + size - 1], 1.0, inv, &run, counts)
+            _box_count(b[i - 1], -1.0, inv, &run, counts)
+        if i < j:
+            continue
+        if counts[0] > 0 or (counts[1] > 0 and counts[2] > 0):
+            o[i * ostride] = <real_t>NAN
+        elif counts[1] > 0:
+            o[i * ostride] = <real_t>INFINITY
+        elif counts[2] > 0:
+            o[i * ostride] = <real_t>-INFINITY
+        else:
+            o[i * ostride] = <real_t>run
+
+
 cdef inline void _box_fix(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t size,
                           double inv, Py_ssize_t first) noexcept nogil:
-    """Redo a line's non-finite running sums window by window, each term scaled
-    first (huge finite values cannot overflow): in each band, from its first
-    non-finite output (a running sum never returns from NaN/inf) to its end."""
-    cdef Py_ssize_t i, t, i0 = 0, i1 = first
-    cdef double run
-    cdef bint redo
+    """Redo a line's non-finite running sums (``_box_redo``), band by band."""
+    cdef Py_ssize_t i0 = 0, i1 = first
     while i0 < n:
         if i1 > n:
             i1 = n
-        redo = False
-        for i in range(i0, i1):
-            if not redo and isfinite(o[i]):
-                continue
-            redo = True
-            run = 0.0
-            for t in range(size):
-                run = run + b[i + t] * inv
-            o[i] = <real_t>run
+        _box_redo(b + i0, o + i0, 1, i1 - i0, size, inv)
         i0 = i1
         i1 = i0 + BOX_BAND
 
@@ -650,12 +693,12 @@ cdef inline void _box_block(const real_t *xp, const real_t *fp, const Py_ssize_t
                             Py_ssize_t c0, Py_ssize_t cw, const real_t **rows, double *a,
                             real_t *op) noexcept nogil:
     """Running-sum means of rows ``[i0, i1)``, columns ``[c0, c0 + cw)`` of slab
-    ``o`` (a strided axis); columns whose sum went non-finite are recomputed
-    window by window."""
+    ``o`` (a strided axis); columns whose sum went non-finite are redone
+    by ``_box_redo``."""
     cdef Py_ssize_t i, t, s, c
     cdef const real_t *add_row
     cdef const real_t *sub_row
-    cdef double run
+    cdef real_t *line
     for t in range(size):
         s = ip[i0 + t]
         rows[t] = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
@@ -666,16 +709,19 @@ cdef inline void _box_block(const real_t *xp, const real_t *fp, const Py_ssize_t
         s = ip[i - 1]
         sub_row = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
         _box_step(add_row, sub_row, a, op + (o * n + i) * inner + c0, cw, inv)
+    line = NULL
     for c in range(cw):
         if not isfinite(a[c]):
-            for i in range(i0, i1):
-                if isfinite(op[(o * n + i) * inner + c0 + c]):
-                    continue    # before the sum went non-finite
-                run = 0.0
-                for t in range(size):
-                    s = ip[i + t]
-                    run = run + (xp[(o * n + s) * inner + c0 + c] if s >= 0 else fill) * inv
-                op[(o * n + i) * inner + c0 + c] = <real_t>run
+            # the column's samples of the band, gathered once (_box_redo)
+            if line == NULL:
+                line = <real_t *>malloc((i1 - i0 + size - 1) * sizeof(real_t))
+                if line == NULL:
+                    return      # out of memory: the non-finite sums stay (NaN/inf)
+            for i in range(i1 - i0 + size - 1):
+                s = ip[i0 + i]
+                line[i] = xp[(o * n + s) * inner + c0 + c] if s >= 0 else fill
+            _box_redo(line, op + (o * n + i0) * inner + c0 + c, inner, i1 - i0, size, inv)
+    free(line)
 
 
 @cython.boundscheck(False)
@@ -716,9 +762,10 @@ def filter_axis(const real_t[:, :, ::1] x not None,
     A box uses running sums in double, restarted every BOX_BAND outputs:
     each output costs one add and one subtract whatever ``box``.  A band
     whose running sum ends non-finite (a NaN or inf entered it, or float64
-    overflow) is recomputed window by window with each term scaled by
-    ``1/box`` first, so a NaN only reaches the outputs whose window holds it
-    and huge finite values do not overflow.
+    overflow) is redone from its first non-finite output with each finite
+    term scaled by ``1/box`` first and NaN/inf counted apart, so a NaN only
+    reaches the outputs whose window holds it, huge finite values do not
+    overflow, and the cost still does not grow with ``box``.
 
     Returns the number of threads that ran (1 when serial).
     """
