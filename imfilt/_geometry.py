@@ -90,7 +90,10 @@ def as_tuple(name, value, n, *, minimum=None, kind=int):
     if kind is int:
         items = [int(v) for v in items]
     else:
-        items = [float(v) for v in items]
+        try:
+            items = [float(v) for v in items]
+        except OverflowError:       # an int beyond float64's range
+            items = [float("inf")]
         if not all(np.isfinite(v) for v in items):
             raise ValueError(f"{name}={value!r} is not valid; every value must be finite")
     if minimum is not None and any(v < minimum for v in items):

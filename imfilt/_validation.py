@@ -225,9 +225,17 @@ def result_dtypes(image_dtype, kernel_dtype, dtype=None):
     return out, out  # complex output: compute at that precision
 
 
+_FLOAT64_MAX = int(np.finfo(np.float64).max)
+
+
 def as_fillvalue(fillvalue, compute_dtype):
     """A scalar fill value of the compute dtype (complex allowed only then)."""
-    if type(fillvalue) in (int, float):   # the common case, as it is
+    if type(fillvalue) is float:          # the common cases, as they are
+        return fillvalue
+    if type(fillvalue) is int:
+        if compute_dtype.kind in "fc" and not -_FLOAT64_MAX <= fillvalue <= _FLOAT64_MAX:
+            raise ValueError(f"fillvalue={fillvalue!r} is beyond the range of float64 "
+                             f"(+-{_FLOAT64_MAX:.4g}); use a smaller number or +-inf")
         return fillvalue
     if isinstance(fillvalue, (bool, np.bool_)):
         fillvalue = int(fillvalue)

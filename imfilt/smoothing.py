@@ -51,15 +51,24 @@ def _axes(image, axes, channel_axis, func):
     return filter_axes(image.ndim, axes, channel_axis)
 
 
+#: Sigmas at or below this leave their axis alone, whatever the derivative
+#: order (scipy.ndimage's rule: its filters skip such axes).
+SIGMA_ZERO = 1e-15
+
+
 def _sigmas(name, value, n):
-    """Standard deviations per axis: finite, >= 0 (0 leaves an axis alone)."""
+    """Standard deviations per axis: finite, >= 0 (up to ``SIGMA_ZERO``
+    leaves an axis alone)."""
     return as_tuple(name, value, n, minimum=0, kind=float)
 
 
 def _check_scalar(name, value, *, low=None, positive=False):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.generic)):
         raise TypeError(f"{name}={value!r} must be a real number")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:           # an int beyond float64's range
+        raise ValueError(f"{name}={value!r} must be a finite number") from None
     if not math.isfinite(value) or (low is not None and value < low) or (positive and value <= 0):
         bound = " > 0" if positive else (f" >= {low}" if low is not None else "")
         raise ValueError(f"{name}={value!r} must be a finite number{bound}")
@@ -237,10 +246,10 @@ def _gaussian_weights(sigma, order, radius):
 
 
 def _gaussian_passes(axes, sigmas, orders, radii):
-    """Correlation-form passes; a zero sigma leaves its axis alone."""
+    """Correlation-form passes; a sigma up to ``SIGMA_ZERO`` leaves its axis alone."""
     passes = []
     for a, s, o, r in zip(axes, sigmas, orders, radii):
-        if s > 0:
+        if s > SIGMA_ZERO:
             passes.append(Pass(a, _gaussian_1d(s, o, r)[::-1].copy(), r))
     return passes
 
@@ -255,7 +264,7 @@ def _gaussian_args(setup_or_n, sigma, order, truncate, radius, name="sigma"):
     truncate = _check_scalar("truncate", truncate, low=0)
     radii = _radii(sigmas, truncate, radius, n)
     for s, r in zip(sigmas, radii):
-        if s > 0 and 2 * r + 1 > MAX_TAPS:
+        if s > SIGMA_ZERO and 2 * r + 1 > MAX_TAPS:
             given = f" and radius={radius!r}" if radius is not None else ""
             raise ValueError(
                 f"{name}={sigma!r} with truncate={truncate!r}{given} gives a kernel of "
@@ -313,8 +322,9 @@ def gaussian_kernel(sigma, *, order=0, truncate=4.0, radius=None, ndim=1, dtype=
     Parameters
     ----------
     sigma : float or sequence of float
-        Standard deviation per axis (>= 0; 0 gives the one-tap kernel
-        ``[1]``, which leaves that axis alone).
+        Standard deviation per axis (>= 0; 0, or anything up to 1e-15 as
+        in scipy.ndimage, gives the one-tap kernel ``[1]``, which leaves
+        that axis alone, whatever the order).
     order : int or sequence of int, optional
         Derivative order per axis (0 = smoothing).
     truncate : float, optional
@@ -361,11 +371,11 @@ def _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype):
         raise TypeError(f"dtype={dtype} is not supported; choose float32 or float64")
     sigmas, orders, radii = _gaussian_args(int(ndim), sigma, order, truncate, radius)
     check_fits_in_memory("ndim", ndim, "a kernel",
-                         [2 * r + 1 if s > 0 else 1 for s, r in zip(sigmas, radii)],
+                         [2 * r + 1 if s > SIGMA_ZERO else 1 for s, r in zip(sigmas, radii)],
                          np.dtype(dtype).itemsize)
     kernel = np.ones((1,) * 0)
     for s, o, r in zip(sigmas, orders, radii):
-        k1 = _gaussian_1d(s, o, r) if s > 0 else np.ones(1)
+        k1 = _gaussian_1d(s, o, r) if s > SIGMA_ZERO else np.ones(1)
         kernel = np.multiply.outer(kernel, k1)
     return kernel.astype(dtype)
 
@@ -390,7 +400,8 @@ def gaussian(image, sigma, *, order=0, truncate=4.0, radius=None, boundary="symm
     ----------
     %(smooth_image)s
     sigma : float or sequence of float
-        Standard deviation per filtered axis (>= 0; 0 leaves an axis alone).
+        Standard deviation per filtered axis (>= 0; 0, or anything up to
+        1e-15 as in scipy.ndimage, leaves an axis alone whatever the order).
     order : int or sequence of int, optional
         Derivative order per axis (default 0: smoothing).
     truncate : float, optional
@@ -430,7 +441,7 @@ def gaussian(image, sigma, *, order=0, truncate=4.0, radius=None, boundary="symm
     sigmas, orders, radii = _gaussian_args(st, sigma, order, truncate, radius)
     passes = _gaussian_passes(st.axes, sigmas, orders, radii)
     if st.nan_policy == "omit":
-        if any(o > 0 for s, o in zip(sigmas, orders) if s > 0):
+        if any(o > 0 for s, o in zip(sigmas, orders) if s > SIGMA_ZERO):
             raise ValueError(
                 f"nan_policy='omit' needs order=0 (got order={order!r}): the weights of a "
                 "Gaussian derivative sum to zero, so they cannot be renormalised; use "
@@ -454,9 +465,10 @@ def box(image, size, *, boundary="symm", fillvalue=0, axes=None, channel_axis=No
     mode=..., cval=fillvalue, axes=axes)``: output ``i`` is the mean of
     inputs ``i - size//2 .. i + (size-1)//2`` along each axis (so an even
     size reaches one sample further back than forward).  Running sums (in
-    float64) make the cost independent of ``size``; a line holding NaN or
-    inf is recomputed window by window, so non-finite values only reach
-    the outputs whose window holds them.
+    float64) make the cost independent of ``size``; where a line holds NaN
+    or inf the windows' non-finite values are counted apart, so they only
+    reach the outputs whose window holds them (NaN, or +-inf when the
+    window's only non-finite values are infinities of one sign).
 
     Parameters
     ----------
@@ -540,9 +552,10 @@ def unsharp_mask(image, radius=1.0, amount=1.0, *, boundary="symm", fillvalue=0,
     >>> float(unsharp_mask(x, 1.0, 2.0, clip=(0, 1)).max())
     1.0
     """
-    st = _Setup("unsharp_mask", image, axes, channel_axis, boundary, fillvalue, None,
+    # out is checked here and used only by finish: the blur is a temporary
+    st = _Setup("unsharp_mask", image, axes, channel_axis, boundary, fillvalue, dtype,
                 workers, nan_policy)
-    out_dtype = result_dtypes(st.image.dtype, np.dtype(np.float64), dtype)[1]
+    out_dtype = st.out_dtype
     if out is not None:
         check_out(out, st.image.shape, out_dtype, [("image", st.image)])
     amount = _check_scalar("amount", amount)
@@ -610,7 +623,8 @@ def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm"
     %(smooth_image)s
     sigma : float or sequence of float
         Standard deviation per filtered axis (> 0 for a derivative; an axis
-        with sigma 0 is neither smoothed nor differentiated).  As in
+        with sigma 0, or up to 1e-15 as in scipy.ndimage, is neither
+        smoothed nor differentiated).  As in
         scipy.ndimage, when ``axes`` names every axis a sigma per axis goes
         with axis 0, 1, ... in turn, whatever the order of ``axes``
         (:func:`gaussian` follows the order of ``axes``); when it names only

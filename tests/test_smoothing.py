@@ -495,3 +495,102 @@ def test_concurrent_python_threads_match_serial_calls(rng):
     for t in threads:
         t.join(120)
     assert not bad and not any(t.is_alive() for t in threads)
+
+
+# --------------------------------------------------------------------------
+# corners found by fuzzing against the references
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "float16", "float32", "bool"])
+def test_unsharp_mask_computes_in_the_float_dtype_asked(dtype, rng):
+    # dtype=float64 computes in float64 even where the default is float32
+    x = image(rng, (9, 13), dtype)
+    x64 = x.astype(np.float64)
+    ref = x64 + 1.5 * (x64 - ndi.gaussian_filter(x64, 1.2, mode="reflect"))
+    got = unsharp_mask(x, 1.2, 1.5, dtype=np.float64)
+    assert got.dtype == np.float64
+    close(got, ref, np.float64)
+    np.testing.assert_array_equal(
+        unsharp_mask(x, 1.2, 1.5, dtype=np.float64, out=np.empty(x.shape)), got)
+
+
+@pytest.mark.parametrize("sigma", [1e-300, 1e-16, 1e-15, 1.0000001e-15, 0.0])
+def test_sigmas_up_to_1e_15_leave_an_axis_alone(sigma):
+    # scipy.ndimage skips an axis whose sigma is <= 1e-15, whatever the order
+    x = np.array([[1.0, 4.0, 2.0, 8.0, 5.0], [3.0, -1.0, 0.5, 2.0, 7.0]])
+    for order in (0, 1, 2):
+        close(gaussian(x, sigma, order=order), ndi.gaussian_filter(x, sigma, order=order),
+              np.float64, scale=1e15 if sigma > 1e-15 else 1.0)
+        close(gaussian(x, (1.0, sigma), order=(0, order)),
+              ndi.gaussian_filter(x, (1.0, sigma), order=(0, order)), np.float64,
+              scale=1e15 if sigma > 1e-15 else 1.0)
+    for ours, ref in ((gaussian_laplace, ndi.gaussian_laplace),
+                      (gaussian_gradient_magnitude, ndi.gaussian_gradient_magnitude)):
+        close(ours(x, sigma), ref(x, sigma), np.float64, scale=1e30 if sigma > 1e-15 else 1.0)
+    assert gaussian_kernel(1e-16, order=2).tolist() == [1.0]
+
+
+def _close_non_finite(got, ref, dtype):
+    """``got == ref`` at NaN and +-inf (same places), close elsewhere."""
+    got = np.asarray(got, dtype=np.float64)
+    finite = np.isfinite(ref)
+    np.testing.assert_array_equal(np.where(finite, 0, got), np.where(finite, 0, ref))
+    close(got[finite], ref[finite], np.dtype(dtype).type)
+
+
+def _box_reference(x, sizes, mode):
+    """Window means in float64, NaN/inf as numpy sums them."""
+    p = np.pad(x.astype(np.float64), [(s // 2, s - 1 - s // 2) for s in sizes], mode=mode)
+    w = np.lib.stride_tricks.sliding_window_view(p, sizes)
+    with np.errstate(invalid="ignore"):
+        return w.mean(axis=tuple(range(-len(sizes), 0)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_box_non_finite_reach_only_their_windows(dtype, rng):
+    # NaN anywhere in a window gives NaN, +inf alone +inf, -inf alone -inf,
+    # +inf with -inf NaN; windows they have left are finite again: on lines
+    # (the last axis) and along a strided axis, at sizes up to beyond a band
+    for n, size in [(40, 3), (600, 7), (700, 300), (90, 500)]:
+        x = rng.standard_normal(n).astype(dtype)
+        x[[5, 6]] = np.inf
+        x[n // 2] = -np.inf
+        x[n // 2 + 1] = np.inf
+        x[n - 9] = np.nan
+        _close_non_finite(box(x, size, boundary="edge"), _box_reference(x, (size,), "edge"),
+                          dtype)
+        col = np.repeat(x[:, None], 3, axis=1)
+        _close_non_finite(box(col, (size, 1), boundary="edge"),
+                          _box_reference(col, (size, 1), "edge"), dtype)
+    y = rng.standard_normal((37, 41)).astype(dtype)
+    y[rng.random(y.shape) < 0.02] = np.inf
+    y[rng.random(y.shape) < 0.02] = -np.inf
+    y[rng.random(y.shape) < 0.01] = np.nan
+    for sizes in [(3, 3), (8, 5), (1, 30), (30, 1)]:
+        _close_non_finite(box(y, sizes), _box_reference(y, sizes, "symmetric"), dtype)
+
+
+def test_box_with_nan_and_a_huge_size_is_linear():
+    # a line holding NaN used to be redone window by window (cost n * size)
+    x = np.arange(3000.0)
+    x[1500] = np.nan
+    got = box(x, 2_000_001, boundary="edge")
+    assert np.isnan(got).all()
+    got = box(x, 2_001, boundary="edge")
+    assert np.isnan(got[500:2501]).all() and np.isfinite(got[:500]).all()
+    # (running sums over a band of 256 windows: a few hundred ulp at most)
+    close(got[2501:], _box_reference(x, (2001,), "edge")[2501:], np.float64, scale=8)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: gaussian(np.ones(5), 10 ** 400),
+    lambda: gaussian(np.ones(5), 1, truncate=10 ** 400),
+    lambda: gaussian(np.ones(5), 1, boundary="fill", fillvalue=10 ** 400),
+    lambda: box(np.ones(5), 3, boundary="fill", fillvalue=-10 ** 400),
+    lambda: imfilt.median(np.ones(5), 3, boundary="fill", fillvalue=10 ** 400),
+    lambda: imfilt.convolve(np.ones((3, 3)), np.ones((2, 2)), boundary="fill",
+                            fillvalue=10 ** 400),
+])
+def test_ints_beyond_float64_are_value_errors(call):
+    with pytest.raises(ValueError, match="sigma|truncate|fillvalue"):
+        call()
