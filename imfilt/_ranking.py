@@ -5,6 +5,11 @@ per image axis, a rank rule and a boundary, and returns the filtered image
 in the image's dtype.  Every algorithm selects an existing value, so the
 result is exact whatever the path:
 
+* the smallest or largest value of every window (rank 0 or n - 1,
+  percentile 0 or 100; under 'omit' for every count of non-NaN values):
+  the min/max engine ``_minmax`` (van Herk / Gil-Werman for rectangles),
+  as scipy.ndimage does;
+
 * the full 3x3 and 5x5 medians (any real dtype; float images with NaN
   too): read in place (no padded copy), two output rows at once sharing
   their common rows (3x3: each column's two shared values ordered once
@@ -47,7 +52,7 @@ import threading
 
 import numpy as np
 
-from imfilt import _threads
+from imfilt import _minmax, _threads
 from imfilt._kernels import _rank as _k
 from imfilt._modes import boundary_index
 from imfilt._validation import order_fill
@@ -265,9 +270,21 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     # paths that need it).
     r = K // 2 if kind == "median" else int(rank_table(kind, value, K)[K])
 
+    fshape = footprint.shape
+    ismax = _extreme(kind, value, K, r, nan_policy)
+    axes = tuple(a for a in range(image.ndim) if fshape[a] > 1)
+    if ismax is not None and axes:
+        # The smallest or the largest value of every window: the min/max
+        # engine, whose cost does not grow with a rectangular window (nor
+        # with a window much larger than the image).
+        fp = footprint.reshape([fshape[a] for a in axes])
+        fill_value = order_fill(fill, dtype) if boundary == "fill" else 0
+        result[...] = _minmax.minmax(image, fp, tuple(n // 2 for n in fp.shape), ismax,
+                                     boundary, fill_value, axes, nthreads, nan_policy)
+        return result
+
     # Work with the unfiltered axes first, so the rows run along a filtered
     # axis (a colour axis last would make rows of length 3).
-    fshape = footprint.shape
     if 1 in fshape:
         moved = [a for a in range(image.ndim) if fshape[a] == 1 and image.shape[a] > 1]
         kept = [a for a in range(image.ndim) if a not in moved]
@@ -430,6 +447,26 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
             plead[d:], W, offs, algo, net, r, mode, rtab, enter, leave, flip, B, rs, nt,
             _threads.min_parallel_work()))
     return _finish(result, kout, image.dtype, dtype)
+
+
+def _extreme(kind, value, K, r, nan_policy):
+    """True when the rank rule picks the largest value of every window, False
+    the smallest, None otherwise.  Plain windows use rank ``r`` of ``K``;
+    under 'omit' a window of ``m`` non-NaN values must use rank 0 (or
+    ``m - 1``) for every ``m``, which ``rank_table`` decides (rank 8 of a
+    3x3 window is its maximum, but under 'omit' it does not exist in a
+    window with a NaN)."""
+    if K < 2 or r not in (0, K - 1):
+        return None
+    if nan_policy == "omit":
+        table = rank_table(kind, value, K)[1:]
+        m = np.arange(1, K + 1)
+        if (table == 0).all():
+            return False
+        if (table == m - 1).all():
+            return True
+        return None
+    return r == K - 1
 
 
 def _finish(result, kout, image_dtype, dtype):

@@ -713,3 +713,39 @@ def test_nan_sparse_3x3_pairs(dtype, rng):
                 median(x, 3, boundary=b, fillvalue=0.5, nan_policy=policy),
                 reference(x, fp, b, 0.5, "median", 0, omit=policy == "omit"),
                 err_msg=f"{b} {policy}")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int64", "float32", "bool"])
+def test_extreme_ranks_use_the_min_max_engine(dtype, rng, monkeypatch):
+    """Rank 0 / n - 1 (percentile 0 / 100) are the window's minimum / maximum,
+    computed by the min/max engine (cost flat in a rectangle's size, windows
+    larger than the image included); rank n - 1 given as a positive number
+    under 'omit' is not a maximum (it does not exist in a window with NaN)."""
+    x = (rng.random((13, 17)) * 100).astype(dtype)
+    calls = []
+    minmax = _ranking._minmax.minmax
+    monkeypatch.setattr(_ranking._minmax, "minmax",
+                        lambda *a, **k: calls.append(a[3]) or minmax(*a, **k))
+    for size in (3, (4, 9), 41):
+        mode = "reflect"
+        np.testing.assert_array_equal(rank_filter(x, 0, size), ndi.minimum_filter(x, size,
+                                                                                   mode=mode))
+        np.testing.assert_array_equal(rank_filter(x, -1, size), ndi.maximum_filter(x, size,
+                                                                                    mode=mode))
+        np.testing.assert_array_equal(percentile_filter(x, 100, size, boundary="wrap"),
+                                      ndi.maximum_filter(x, size, mode="wrap"))
+    assert calls == [False, True, True] * 3
+    if dtype == "float32":
+        y = x.astype(np.float32)
+        y[3, 4] = np.nan
+        fp = np.ones((3, 3), bool)
+        calls.clear()
+        got = rank_filter(y, 8, size=3, nan_policy="omit")
+        assert calls == []
+        np.testing.assert_array_equal(got, reference(y, fp, "symm", 0, "rank", 8, omit=True))
+        for r, ismax in ((0, False), (-1, True)):
+            np.testing.assert_array_equal(
+                rank_filter(y, r, size=3, nan_policy="omit"),
+                reference(y, fp, "symm", 0, "rank", r, omit=True))
+            np.testing.assert_array_equal(
+                rank_filter(y, r, size=3), reference(y, fp, "symm", 0, "rank", r))
