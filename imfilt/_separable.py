@@ -23,12 +23,12 @@ its first output, 0 for a whole image), so an output does not depend on
 the layout, on fusion, on the thread count or on where a chunk of a larger
 image starts; from where a band's sum meets NaN/inf to the band's end the
 outputs are redone with each window's NaN/inf counted apart (finite terms
-summed scaled by ``1/box``), still at a cost independent of the box.  For uint8 images (float32
-compute, an integer fill) every one of those sums is exact, so the fused
-2-D box forms them as integer row sums and float64 column running sums
-instead (``_k.box_u8``): the same values, wherever the sums restart; a
-uint8 result of an odd box is the rounded integer mean, from integer sums
-alone (``_k.box_u8_round``: the same bytes).
+summed scaled by ``1/box``), still at a cost independent of the box.  For
+uint8 images (float32 compute, an integer fill) every one of those sums is
+exact, so the fused 2-D box forms them as integer row sums and float64
+column running sums instead (``_k.box_u8``): the same values, wherever the
+sums restart; a uint8 result of an odd box is the rounded integer mean,
+from integer sums alone (``_k.box_u8_round``: the same bytes).
 
 Arrays reach the kernels C-contiguous in the compute dtype (float32 or
 float64; uint8 is read directly by the fused kernels); the caller chooses
