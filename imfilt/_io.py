@@ -551,7 +551,18 @@ class OutputGuard:
                 os.fchmod(fd, self._mode)
             finally:
                 os.close(fd)
-            with open(tmp, "wb") as f:    # a named file: every encoder accepts it
+            # A named file (every encoder accepts it), opened without
+            # creating it: once cancel() has removed it, writing goes to the
+            # removed file and the name never comes back (mode "wb" would
+            # create it again, and a process ending right after the
+            # interruption left it behind).
+            try:
+                f = open(tmp, "r+b")
+            except FileNotFoundError:
+                if self.cancelled:      # removed by cancel() before it opened
+                    raise Cancelled() from None
+                raise
+            with f:
                 fill(f)
             with self._lock:
                 if self.cancelled:

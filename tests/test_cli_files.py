@@ -304,3 +304,24 @@ def test_guard_cancel_removes_files_in_progress(tmp_path):
     with pytest.raises(_io.Cancelled):
         guard.write(str(tmp_path / "z.png"), lambda f: f.write(b"x"))
     assert os.listdir(tmp_path) == []
+
+
+def test_a_write_cancelled_before_its_file_opens_leaves_nothing(tmp_path, monkeypatch):
+    # cancel() can remove a temporary file between its creation and its
+    # opening: the writer must not create it again (a process that exits
+    # right after an interruption would leave it behind)
+    from imfilt import _io
+    guard = _io.OutputGuard()
+    real_fchmod = os.fchmod
+
+    def cancel_then_fchmod(fd, mode):
+        guard.cancel()
+        real_fchmod(fd, mode)
+
+    seen = []     # the folder while the output is being written
+    monkeypatch.setattr(os, "fchmod", cancel_then_fchmod)
+    with pytest.raises(_io.Cancelled):
+        guard.write(tmp_path / "a.png", lambda f: seen.append(os.listdir(tmp_path)))
+    monkeypatch.undo()
+    assert all(names == [] for names in seen)
+    assert os.listdir(tmp_path) == []
