@@ -25,7 +25,6 @@ the fused box of uint8 images by exact integer row sums, equal to
 cimport cython
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY, NAN, isfinite
-from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from imfilt._kernels._common cimport (imfilt_note_team, imfilt_openmp_compiled, imin, real_t,
@@ -613,16 +612,27 @@ cdef inline void _box_count(real_t v, double sign, double inv, double *run,
         counts[2] = counts[2] + step
 
 
-cdef inline void _box_redo(const real_t *b, real_t *o, Py_ssize_t ostride, Py_ssize_t m,
+cdef inline real_t _box_sample(const real_t *b, Py_ssize_t bstride, const Py_ssize_t *ip,
+                               real_t fill, Py_ssize_t t) noexcept nogil:
+    """Padded sample ``t`` of a line: ``b[t * bstride]``, or through the
+    index map ``ip`` (-1: ``fill``) when it is not NULL."""
+    if ip == NULL:
+        return b[t * bstride]
+    return b[ip[t] * bstride] if ip[t] >= 0 else fill
+
+
+cdef inline void _box_redo(const real_t *b, Py_ssize_t bstride, const Py_ssize_t *ip,
+                           real_t fill, real_t *o, Py_ssize_t ostride, Py_ssize_t m,
                            Py_ssize_t size, double inv) noexcept nogil:
     """One band's outputs from its first non-finite one on (a running sum
-    never returns from NaN/inf): windows of ``size`` samples of ``b``,
-    output ``i`` at ``o[i * ostride]``.  The window's finite samples are
-    summed each scaled first (huge finite values cannot overflow) and its
-    NaN, +inf and -inf counted apart, so a non-finite sample reaches exactly
-    the windows that hold it, at a cost that does not grow with ``size``.
-    The sums start at the band's first window, as the band's running sum
-    does (an output depends only on the samples from its band's start)."""
+    never returns from NaN/inf): windows of ``size`` padded samples
+    (``_box_sample``), output ``i`` at ``o[i * ostride]``.  The window's
+    finite samples are summed each scaled first (huge finite values cannot
+    overflow) and its NaN, +inf and -inf counted apart, so a non-finite
+    sample reaches exactly the windows that hold it, at a cost that does not
+    grow with ``size``.  The sums start at the band's first window, as the
+    band's running sum does (an output depends only on the samples from its
+    band's start)."""
     cdef Py_ssize_t i, t, j = 0
     cdef Py_ssize_t counts[3]
     cdef double run = 0.0
@@ -634,11 +644,12 @@ cdef inline void _box_redo(const real_t *b, real_t *o, Py_ssize_t ostride, Py_ss
     counts[1] = 0
     counts[2] = 0
     for t in range(size):
-        _box_count(b[t], 1.0, inv, &run, counts)
+        _box_count(_box_sample(b, bstride, ip, fill, t), 1.0, inv, &run, counts)
     for i in range(m):
         if i > 0:
-            _box_count(b[i + size - 1], 1.0, inv, &run, counts)
-            _box_count(b[i - 1], -1.0, inv, &run, counts)
+            _box_count(_box_sample(b, bstride, ip, fill, i + size - 1), 1.0, inv, &run,
+                       counts)
+            _box_count(_box_sample(b, bstride, ip, fill, i - 1), -1.0, inv, &run, counts)
         if i < j:
             continue
         if counts[0] > 0 or (counts[1] > 0 and counts[2] > 0):
@@ -658,7 +669,7 @@ cdef inline void _box_fix(const real_t *b, real_t *o, Py_ssize_t n, Py_ssize_t s
     while i0 < n:
         if i1 > n:
             i1 = n
-        _box_redo(b + i0, o + i0, 1, i1 - i0, size, inv)
+        _box_redo(b + i0, 1, NULL, 0, o + i0, 1, i1 - i0, size, inv)
         i0 = i1
         i1 = i0 + BOX_BAND
 
@@ -698,7 +709,6 @@ cdef inline void _box_block(const real_t *xp, const real_t *fp, const Py_ssize_t
     cdef Py_ssize_t i, t, s, c
     cdef const real_t *add_row
     cdef const real_t *sub_row
-    cdef real_t *line
     for t in range(size):
         s = ip[i0 + t]
         rows[t] = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
@@ -709,19 +719,10 @@ cdef inline void _box_block(const real_t *xp, const real_t *fp, const Py_ssize_t
         s = ip[i - 1]
         sub_row = (xp + (o * n + s) * inner + c0) if s >= 0 else fp + c0
         _box_step(add_row, sub_row, a, op + (o * n + i) * inner + c0, cw, inv)
-    line = NULL
     for c in range(cw):
         if not isfinite(a[c]):
-            # the column's samples of the band, gathered once (_box_redo)
-            if line == NULL:
-                line = <real_t *>malloc((i1 - i0 + size - 1) * sizeof(real_t))
-                if line == NULL:
-                    return      # out of memory: the non-finite sums stay (NaN/inf)
-            for i in range(i1 - i0 + size - 1):
-                s = ip[i0 + i]
-                line[i] = xp[(o * n + s) * inner + c0 + c] if s >= 0 else fill
-            _box_redo(line, op + (o * n + i0) * inner + c0 + c, inner, i1 - i0, size, inv)
-    free(line)
+            _box_redo(xp + o * n * inner + c0 + c, inner, ip + i0, fill,
+                      op + (o * n + i0) * inner + c0 + c, inner, i1 - i0, size, inv)
 
 
 @cython.boundscheck(False)
