@@ -477,25 +477,35 @@ static RK_T RK_NAME(rk_m33n_gather_)(const RK_T *r0, const RK_T *r1, const RK_T 
     return m < 9 ? (RK_T)NAN : RK_NAME(rk_select_)(buf, 9, 4);
 }
 
+/* Chunk c0 of output row o (rows r0 .. r2) under 'omit': one network per
+ * pixel (rk_m33n_chunk_), windows with 4 or more NaN by gather-and-select. */
+static inline __attribute__((always_inline)) RK_M33_WIDE void RK_NAME(rk_m33n_omit_chunk_)(
+    const RK_T *r0, const RK_T *r1, const RK_T *r2, Py_ssize_t c0, RK_T fill, RK_T *o)
+{
+    int cnt[RK_M33_CHUNK];
+    Py_ssize_t x;
+    int many = 0;
+    RK_NAME(rk_m33n_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, o + c0, cnt, 1);
+    for (x = 0; x < RK_M33_CHUNK; x++) many |= cnt[x] >= 4;
+    if (many)
+        for (x = 0; x < RK_M33_CHUNK; x++)
+            if (cnt[x] >= 4)
+                o[c0 + x] = RK_NAME(rk_m33n_gather_)(r0, r1, r2, c0 + x - 1, c0 + x,
+                                                     c0 + x + 1, fill, 1);
+}
+
 static RK_M33_WIDE void RK_NAME(rk_m33n_)(const RK_T *r0, const RK_T *r1, const RK_T *r2,
                               Py_ssize_t W, Py_ssize_t cl, Py_ssize_t cr, RK_T fill,
                               RK_T *o, int omit, const RK_T *pf0, const RK_T *pf1,
                               RK_T *pw0, RK_T *pw1)
 {
     int cnt[RK_M33_CHUNK];
-    Py_ssize_t c0, x, last = W - 1 - RK_M33_CHUNK;
+    Py_ssize_t c0, last = W - 1 - RK_M33_CHUNK;
     for (c0 = 1;; c0 += RK_M33_CHUNK) {
         if (c0 > last) c0 = last;
         RK_NAME(rk_m33_prefetch_)(pf0, pf1, pw0, pw1, c0);
         if (omit) {
-            int many = 0;
-            RK_NAME(rk_m33n_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, o + c0, cnt, 1);
-            for (x = 0; x < RK_M33_CHUNK; x++) many |= cnt[x] >= 4;
-            if (many)
-                for (x = 0; x < RK_M33_CHUNK; x++)
-                    if (cnt[x] >= 4)
-                        o[c0 + x] = RK_NAME(rk_m33n_gather_)(r0, r1, r2, c0 + x - 1, c0 + x,
-                                                             c0 + x + 1, fill, 1);
+            RK_NAME(rk_m33n_omit_chunk_)(r0, r1, r2, c0, fill, o);
         } else {
             RK_NAME(rk_m33n_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1, o + c0, cnt, 0);
         }
@@ -573,8 +583,7 @@ static RK_M33_WIDE void RK_NAME(rk_m33n2_)(const RK_T *r0, const RK_T *r1, const
                                RK_T fill, RK_T *o0, RK_T *o1, int omit, const RK_T *pf0,
                                const RK_T *pf1, RK_T *pw0, RK_T *pw1)
 {
-    int cnt[RK_M33_CHUNK];
-    Py_ssize_t c0, x, last = W - 1 - RK_M33_CHUNK;
+    Py_ssize_t c0, last = W - 1 - RK_M33_CHUNK;
     for (c0 = 1;; c0 += RK_M33_CHUNK) {
         if (c0 > last) c0 = last;
         RK_NAME(rk_m33_prefetch_)(pf0, pf1, pw0, pw1, c0);
@@ -583,23 +592,8 @@ static RK_M33_WIDE void RK_NAME(rk_m33n2_)(const RK_T *r0, const RK_T *r1, const
                                          o0 + c0, o1 + c0, 0);
         } else if (RK_NAME(rk_m33n_pair_chunk_)(r0 + c0 - 1, r1 + c0 - 1, r2 + c0 - 1,
                                                 r3 + c0 - 1, o0 + c0, o1 + c0, 1)) {
-            const RK_T *rr[4];
-            RK_T *oo[2];
-            int k;
-            rr[0] = r0; rr[1] = r1; rr[2] = r2; rr[3] = r3;
-            oo[0] = o0; oo[1] = o1;
-            for (k = 0; k < 2; k++) {
-                int many = 0;
-                RK_NAME(rk_m33n_chunk_)(rr[k] + c0 - 1, rr[k + 1] + c0 - 1, rr[k + 2] + c0 - 1,
-                                        oo[k] + c0, cnt, 1);
-                for (x = 0; x < RK_M33_CHUNK; x++) many |= cnt[x] >= 4;
-                if (many)
-                    for (x = 0; x < RK_M33_CHUNK; x++)
-                        if (cnt[x] >= 4)
-                            oo[k][c0 + x] = RK_NAME(rk_m33n_gather_)(
-                                rr[k], rr[k + 1], rr[k + 2], c0 + x - 1, c0 + x, c0 + x + 1,
-                                fill, 1);
-            }
+            RK_NAME(rk_m33n_omit_chunk_)(r0, r1, r2, c0, fill, o0);
+            RK_NAME(rk_m33n_omit_chunk_)(r1, r2, r3, c0, fill, o1);
         }
         if (c0 == last) break;
     }
