@@ -92,7 +92,7 @@ def as_tuple(name, value, n, *, minimum=None, kind=int):
     else:
         try:
             items = [float(v) for v in items]
-        except OverflowError:       # an int beyond float64's range
+        except OverflowError:       # an int beyond float64's range: not finite
             items = [float("inf")]
         if not all(np.isfinite(v) for v in items):
             raise ValueError(f"{name}={value!r} is not valid; every value must be finite")

@@ -272,11 +272,11 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
 
     fshape = footprint.shape
     ismax = _extreme(kind, value, K, r, nan_policy)
-    axes = tuple(a for a in range(image.ndim) if fshape[a] > 1)
-    if ismax is not None and axes:
+    if ismax is not None:
         # The smallest or the largest value of every window: the min/max
         # engine, whose cost does not grow with a rectangular window (nor
         # with a window much larger than the image).
+        axes = tuple(a for a in range(image.ndim) if fshape[a] > 1)
         fp = footprint.reshape([fshape[a] for a in axes])
         fill_value = order_fill(fill, dtype) if boundary == "fill" else 0
         result[...] = _minmax.minmax(image, fp, tuple(n // 2 for n in fp.shape), ismax,
@@ -332,7 +332,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
         H, W = x.shape[-2:]
         rmap, cmap = _direct_maps(H, W, h, boundary)
         src, dst = x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8)
-        frow = _fill_row(W, fill_value.tobytes() if boundary == "fill" else bytes(itemsize))
+        frow = _fill_row(W, fill_value.tobytes())
         nplanes = x.size // (H * W)
         # Interruptible pieces of row pairs (Ctrl-C is handled between them).
         pair_seconds = 2 * W * K * _DIRECT_SECONDS_PER_TAP / nt
@@ -456,7 +456,7 @@ def _extreme(kind, value, K, r, nan_policy):
     ``m - 1``) for every ``m``, which ``rank_table`` decides (rank 8 of a
     3x3 window is its maximum, but under 'omit' it does not exist in a
     window with a NaN)."""
-    if K < 2 or r not in (0, K - 1):
+    if K < 2 or r not in (0, K - 1):    # (K >= 2: some axis has extent > 1)
         return None
     if nan_policy == "omit":
         table = rank_table(kind, value, K)[1:]

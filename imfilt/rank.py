@@ -128,8 +128,13 @@ def _footprint(size, footprint, fax, ndim):
         full[a] = s
     if footprint is None:
         # small boxes come from a cache; a large one is not kept alive by it
-        return _box(tuple(full)) if math.prod(full) <= 1 << 16 else np.ones(full, dtype=bool)
+        return _box(tuple(full)) if math.prod(full) <= _CACHED_POINTS_MAX else \
+            np.ones(full, dtype=bool)
     return fp.reshape(full)
+
+
+#: Largest footprint (points) that the caches (``_box``, ``_PARSED``) keep.
+_CACHED_POINTS_MAX = 1 << 16
 
 
 @functools.lru_cache(maxsize=64)
@@ -188,7 +193,7 @@ def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, c
         parsed = _parse(func, arr, kind, value, size, footprint, boundary, fillvalue, axes,
                         channel_axis, nan_policy)
         # a large box footprint is not kept alive by the cache
-        _PARSED.put(key if parsed[0].size <= 1 << 16 else None, parsed)
+        _PARSED.put(key if parsed[0].size <= _CACHED_POINTS_MAX else None, parsed)
     fp, K, boundary, fill, nan_policy, value = parsed
     nthreads = resolve_workers(workers)
     dtype = arr.dtype.newbyteorder("=")
