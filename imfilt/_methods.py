@@ -36,8 +36,8 @@ from imfilt import _separable as _sep_engine
 from imfilt._kernels import _conv, _fftblocks
 from imfilt._modes import boundary_index
 from imfilt import _threads
-from imfilt._threads import (interruptible_pieces, interruptible_slices, min_parallel_work,
-                             ran_parallel)
+from imfilt._threads import (interruptible_pieces, interruptible_slices, last_level_cache_bytes,
+                             min_parallel_work, ran_parallel)
 from imfilt._validation import check_choice
 
 sfft = LazyModule("scipy.fft")  # only the FFT method needs it; see imfilt._lazy
@@ -169,13 +169,16 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     key = "f32" if real == np.float32 else "f64"
     per_row = o1 * (k0 * k1 * K.DIRECT_PER_TAP[key] + K.DIRECT_PER_OUTPUT[key]) / max(
         1, min(nthreads, K.MAX_USEFUL_THREADS))
+    # An output beyond the cache is written with streaming stores (same values).
+    stream = out.nbytes >= last_level_cache_bytes()
     # Pieces of at least 4 rows per thread, so every thread gets work.
     for b0, b1, r0, r1 in interruptible_slices(B, o0, per_row, min_rows=4 * nthreads):
         # Between slices the interpreter runs its signal handlers: Ctrl-C
         # raises KeyboardInterrupt within about one slice.
         ran_parallel(kernel(x[b0:b1], w if w.shape[0] == 1 else w[b0:b1], out[b0:b1, r0:r1],
                             rowmap[r0 * s0:(r1 - 1) * s0 + (k0 - 1) * d0 + 1], colmap, pl,
-                            s0, s1, d0, d1, real.type(fill), nthreads, min_parallel_work()))
+                            s0, s1, d0, d1, real.type(fill), nthreads, min_parallel_work(),
+                            stream))
     return out
 
 

@@ -37,7 +37,7 @@ from imfilt._version import __version__
 __all__ = ["available_cores", "resolve_workers", "set_workers", "get_workers",
            "openmp_enabled", "show_config", "forked_after_parallel", "min_parallel_work",
            "PARALLEL_MIN_WORK", "ran_parallel", "SLICE_SECONDS", "interruptible_pieces",
-           "interruptible_slices", "share_items", "blas_on_one_thread"]
+           "interruptible_slices", "share_items", "blas_on_one_thread", "last_level_cache_bytes"]
 
 _default_workers = contextvars.ContextVar("imfilt_default_workers", default=None)
 
@@ -102,6 +102,33 @@ def _physical_memory():
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         return 2 ** 48
+
+
+#: Assumed last-level cache size where the system does not say (Linux
+#: reports it under /sys; other systems keep this value).
+DEFAULT_LAST_LEVEL_CACHE = 32 * 2**20
+
+
+@functools.lru_cache(maxsize=1)
+def last_level_cache_bytes():
+    """Size of the largest CPU cache in bytes (read once).
+
+    Kernels write outputs at least this large with streaming stores (see
+    ``_kernels/_microkernel.h``): their next reader fetches them from memory
+    anyway, and a streaming store saves the read of each output line.
+    """
+    sizes = []
+    root = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for entry in os.listdir(root):
+            if entry.startswith("index"):
+                with open(os.path.join(root, entry, "size")) as f:
+                    text = f.read().strip()
+                scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:].upper(), 1)
+                sizes.append(int(text.rstrip("KkMmGg")) * scale)
+    except (OSError, ValueError):
+        sizes = []
+    return max(sizes) if sizes else DEFAULT_LAST_LEVEL_CACHE
 
 
 def check_fits_in_memory(name, value, what, shape, itemsize):

@@ -54,41 +54,43 @@ cdef inline void _gather(const real_t *src, const Py_ssize_t *colmap,
 cdef extern from "_microkernel.h" nogil:
     void imfilt_tiles_f32(float *o, Py_ssize_t n, const float **rows,
                           Py_ssize_t c0, const float *w, Py_ssize_t k0,
-                          Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d) noexcept
+                          Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d, int nt) noexcept
     void imfilt_tiles_f64(double *o, Py_ssize_t n, const double **rows,
                           Py_ssize_t c0, const double *w, Py_ssize_t k0,
-                          Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d) noexcept
+                          Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d, int nt) noexcept
     void imfilt_tiles2_f32(float *o0, float *o1, Py_ssize_t n,
                            const float **rows, Py_ssize_t c0, const float *w,
-                           Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d) noexcept
+                           Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d, int nt) noexcept
     void imfilt_tiles2_f64(double *o0, double *o1, Py_ssize_t n,
                            const double **rows, Py_ssize_t c0, const double *w,
-                           Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d) noexcept
+                           Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d, int nt) noexcept
+    void imfilt_sfence() noexcept
 
 
 cdef inline void _row_run(real_t *o, Py_ssize_t n, const real_t **rows,
                           Py_ssize_t c0, const real_t *w, Py_ssize_t k0,
                           Py_ssize_t k1, Py_ssize_t s1,
-                          Py_ssize_t d1) noexcept nogil:
+                          Py_ssize_t d1, bint stream) noexcept nogil:
     """``o[j] = sum_{a,b} rows[a][c0 + j*s1 + b*d1] * w[a, b]`` for j < n.
 
-    The register-blocked micro-kernel lives in ``_microkernel.h``.
+    The register-blocked micro-kernel lives in ``_microkernel.h``;
+    ``stream``: store with non-temporal stores where aligned.
     """
     if real_t is float:
-        imfilt_tiles_f32(o, n, rows, c0, w, k0, k1, s1, d1)
+        imfilt_tiles_f32(o, n, rows, c0, w, k0, k1, s1, d1, stream)
     else:
-        imfilt_tiles_f64(o, n, rows, c0, w, k0, k1, s1, d1)
+        imfilt_tiles_f64(o, n, rows, c0, w, k0, k1, s1, d1, stream)
 
 
 cdef inline void _row_run2(real_t *o0, real_t *o1, Py_ssize_t n,
                            const real_t **rows, Py_ssize_t c0, const real_t *w,
                            Py_ssize_t k0, Py_ssize_t k1,
-                           Py_ssize_t d1) noexcept nogil:
+                           Py_ssize_t d1, bint stream) noexcept nogil:
     """Two adjacent output rows (row stride 1): ``rows`` holds k0 + 1 rows."""
     if real_t is float:
-        imfilt_tiles2_f32(o0, o1, n, rows, c0, w, k0, k1, d1)
+        imfilt_tiles2_f32(o0, o1, n, rows, c0, w, k0, k1, d1, stream)
     else:
-        imfilt_tiles2_f64(o0, o1, n, rows, c0, w, k0, k1, d1)
+        imfilt_tiles2_f64(o0, o1, n, rows, c0, w, k0, k1, d1, stream)
 
 
 cdef struct Geometry:
@@ -105,6 +107,7 @@ cdef struct Geometry:
     # of k0 rows per output row (k0, 1).
     Py_ssize_t row_step, tap_step
     bint pair_rows             # adjacent output rows share k0 - 1 input rows
+    bint stream                # non-temporal stores (output beyond the cache)
 
 
 cdef void _set_columns(Geometry *g, Py_ssize_t pl, Py_ssize_t s1, Py_ssize_t d1,
@@ -183,10 +186,13 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
                 r0, r1, table, c0 = jr, g.o1, outer, jr * g.s1
             if r1 > r0:
                 if nrows > k0:
-                    _row_run2(o + r0, o + g.o1 + r0, r1 - r0, table, c0, w, k0, g.k1, g.d1)
+                    _row_run2(o + r0, o + g.o1 + r0, r1 - r0, table, c0, w, k0, g.k1, g.d1,
+                              g.stream)
                 else:
-                    _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1)
+                    _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1, g.stream)
         i += nrows - k0 + 1
+    if g.stream:
+        imfilt_sfence()
 
 
 cdef int _correlate_images(const Geometry *g, Py_ssize_t B, Py_ssize_t Bw,
@@ -246,7 +252,8 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
                      Py_ssize_t tap_step, Py_ssize_t d1,
                      real_t fill,
                      int nthreads,
-                     Py_ssize_t min_parallel_work=0):
+                     Py_ssize_t min_parallel_work=0,
+                     bint stream=False):
     """Correlate each virtually padded image ``x[b]`` with its kernel.
 
     Output row ``i`` of every image reads, for kernel row ``a``, image row
@@ -270,6 +277,8 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
     fill : the fill value.
     nthreads : threads to use (>= 1).
     min_parallel_work : below this many tap-outputs run on one thread.
+    stream : write ``out`` with non-temporal stores (for outputs larger
+        than the last-level cache; the values are the same).
 
     Per-thread scratch (``k0 + 1`` padded border strips and row pointers
     each) is allocated here, once per call.
@@ -289,6 +298,7 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
     # Adjacent output rows share k0 - 1 input rows when both steps are 1;
     # the two-row micro-kernel reads contiguous columns: column stride 1.
     g.pair_rows = row_step == 1 and tap_step == 1 and s1 == 1
+    g.stream = stream
     _set_columns(&g, pl, s1, d1, P1)
     real = np.float32 if real_t is float else np.float64
     fillrow = np.full(P1, fill, dtype=real)

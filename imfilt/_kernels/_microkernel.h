@@ -19,6 +19,7 @@
 #define IMFILT_MICROKERNEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -28,18 +29,105 @@
 #endif
 
 #if IMFILT_HAVE_VECTOR_EXT
-typedef float imfilt_v8f __attribute__((vector_size(32)));
-typedef double imfilt_v4d __attribute__((vector_size(32)));
+/* Vector width: 64 bytes where the target has AVX-512 (16 floats or 8
+ * doubles per register, twice the work of each FMA instruction: measured
+ * 1.35x faster on Zen 5 for 3x3 to 7x7 kernels), 32 bytes elsewhere (a
+ * pair of xmm registers on SSE targets). */
+#if defined(__AVX512F__)
+#define IMFILT_VBYTES 64
+#else
+#define IMFILT_VBYTES 32
+#endif
+typedef float imfilt_vf __attribute__((vector_size(IMFILT_VBYTES)));
+typedef double imfilt_vd __attribute__((vector_size(IMFILT_VBYTES)));
+#define IMFILT_LANES_F (IMFILT_VBYTES / 4)
+#define IMFILT_LANES_D (IMFILT_VBYTES / 8)
 
-static inline imfilt_v8f imfilt_load_v8f(const float *p) {
-    imfilt_v8f v;
+static inline imfilt_vf imfilt_load_vf(const float *p) {
+    imfilt_vf v;
     memcpy(&v, p, sizeof v); /* unaligned load */
     return v;
 }
-static inline imfilt_v4d imfilt_load_v4d(const double *p) {
-    imfilt_v4d v;
+static inline imfilt_vd imfilt_load_vd(const double *p) {
+    imfilt_vd v;
     memcpy(&v, p, sizeof v);
     return v;
+}
+#endif
+
+/*
+ * Streaming (non-temporal) stores, for outputs larger than the last-level
+ * cache, which their next reader fetches from memory anyway.  A regular
+ * store first reads its cache line from memory (read for ownership): a
+ * memory-bound filter then moves three lines per output line (input, and
+ * the output read and written); a streaming store writes the line without
+ * reading it, two.  They need vector-aligned addresses: imfilt_store_*
+ * stores regularly elsewhere, and the tile kernels start their streamed run
+ * after a short regular prefix.  The values are the same either way;
+ * imfilt_sfence() orders a thread's streamed stores before its later ones
+ * (the end of its work).
+ */
+#if IMFILT_HAVE_VECTOR_EXT && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
+#include <immintrin.h>
+#define IMFILT_HAVE_STREAM 1
+static inline void imfilt_stream_vf(float *p, imfilt_vf v) {
+#if IMFILT_VBYTES == 64
+    _mm512_stream_ps(p, (__m512)v);
+#elif defined(__AVX__)
+    _mm256_stream_ps(p, (__m256)v);
+#else
+    __m128 lo, hi;
+    memcpy(&lo, &v, 16);
+    memcpy(&hi, (const char *)&v + 16, 16);
+    _mm_stream_ps(p, lo);
+    _mm_stream_ps(p + 4, hi);
+#endif
+}
+static inline void imfilt_stream_vd(double *p, imfilt_vd v) {
+#if IMFILT_VBYTES == 64
+    _mm512_stream_pd(p, (__m512d)v);
+#elif defined(__AVX__)
+    _mm256_stream_pd(p, (__m256d)v);
+#else
+    __m128d lo, hi;
+    memcpy(&lo, &v, 16);
+    memcpy(&hi, (const char *)&v + 16, 16);
+    _mm_stream_pd(p, lo);
+    _mm_stream_pd(p + 2, hi);
+#endif
+}
+static inline void imfilt_sfence(void) { _mm_sfence(); }
+#else
+#define IMFILT_HAVE_STREAM 0
+static inline void imfilt_sfence(void) {}
+#endif
+
+#if IMFILT_HAVE_VECTOR_EXT
+#if IMFILT_HAVE_STREAM
+#define IMFILT_DEFINE_STORE(NAME, T, V, STREAM)                                 \
+    static inline void NAME(T *p, V v, int nt) {                                  \
+        if (nt && !((uintptr_t)p & (IMFILT_VBYTES - 1)))                          \
+            STREAM(p, v);                                                         \
+        else                                                                      \
+            memcpy(p, &v, sizeof v);                                              \
+    }
+#else
+#define IMFILT_DEFINE_STORE(NAME, T, V, STREAM)                                 \
+    static inline void NAME(T *p, V v, int nt) {                                  \
+        (void)nt;                                                                 \
+        memcpy(p, &v, sizeof v);                                                  \
+    }
+#endif
+IMFILT_DEFINE_STORE(imfilt_store_vf, float, imfilt_vf, imfilt_stream_vf)
+IMFILT_DEFINE_STORE(imfilt_store_vd, double, imfilt_vd, imfilt_stream_vd)
+
+/* Elements before the first vector-aligned address at or after o (0 when o
+ * is not even element-aligned: then no store can stream). */
+static inline ptrdiff_t imfilt_align_gap(const void *o, size_t size) {
+    uintptr_t a = (uintptr_t)o;
+    if (a % size)
+        return 0;
+    return (ptrdiff_t)(((IMFILT_VBYTES - (a & (IMFILT_VBYTES - 1))) & (IMFILT_VBYTES - 1)) / size);
 }
 #endif
 
@@ -55,10 +143,17 @@ static inline imfilt_v4d imfilt_load_v4d(const double *p) {
  */
 #if IMFILT_HAVE_VECTOR_EXT && defined(__FMA__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
+#if IMFILT_VBYTES == 64
 #define IMFILT_VFMA_F32(acc, v, s) \
-    ((imfilt_v8f)_mm256_fmadd_ps((__m256)(v), _mm256_set1_ps(s), (__m256)(acc)))
+    ((imfilt_vf)_mm512_fmadd_ps((__m512)(v), _mm512_set1_ps(s), (__m512)(acc)))
 #define IMFILT_VFMA_F64(acc, v, s) \
-    ((imfilt_v4d)_mm256_fmadd_pd((__m256d)(v), _mm256_set1_pd(s), (__m256d)(acc)))
+    ((imfilt_vd)_mm512_fmadd_pd((__m512d)(v), _mm512_set1_pd(s), (__m512d)(acc)))
+#else
+#define IMFILT_VFMA_F32(acc, v, s) \
+    ((imfilt_vf)_mm256_fmadd_ps((__m256)(v), _mm256_set1_ps(s), (__m256)(acc)))
+#define IMFILT_VFMA_F64(acc, v, s) \
+    ((imfilt_vd)_mm256_fmadd_pd((__m256d)(v), _mm256_set1_pd(s), (__m256d)(acc)))
+#endif
 #define IMFILT_SFMA_F32(acc, a, b) __builtin_fmaf((a), (b), (acc))
 #define IMFILT_SFMA_F64(acc, a, b) __builtin_fma((a), (b), (acc))
 #define IMFILT_FMA_NAME "fma"
@@ -96,22 +191,32 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f32, float, IMFILT_SFMA_F32)
 IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
 
 #if IMFILT_HAVE_VECTOR_EXT
-/* Eight vectors of accumulators per tile (64 floats or 32 doubles) in
- * 32-byte vectors.  32 rather than 64 bytes because the shifted tap loads
- * are unaligned: a 64-byte load splits a cache line at 15 of 16 offsets, a
- * 32-byte load at 7 of 16, and split loads halve load throughput (measured
- * on Zen 4, which executes 512-bit operations as two 256-bit halves).
+/* Eight vectors of accumulators per tile.  The tap loads are unaligned: a
+ * 64-byte load splits a cache line at 15 of 16 offsets, a 32-byte load at 7
+ * of 16.  On Zen 4, which executes 512-bit operations as two 256-bit
+ * halves, 32-byte vectors measured faster for that reason; on Zen 5 (full
+ * 512-bit units) 64-byte vectors are 1.35x faster, so AVX-512 builds use
+ * them (IMFILT_VBYTES).
  * Unit column stride only (dilation d spaces the taps); other strides take
  * the scalar path. */
-#define IMFILT_DEFINE_TILES(NAME, TAIL, T, V, LOAD, LANES, FMA)                        \
+#define IMFILT_DEFINE_TILES(NAME, TAIL, T, V, LOAD, STORE, LANES, FMA)                 \
     static void NAME(T *o, ptrdiff_t n, const T *const *rows, ptrdiff_t c0,       \
                      const T *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,         \
-                     ptrdiff_t d)                                                 \
+                     ptrdiff_t d, int nt)                                         \
     {                                                                             \
         ptrdiff_t j = 0;                                                          \
         if (s != 1) {                                                             \
             TAIL(o, n, rows, c0, w, k0, k1, s, d);                                \
             return;                                                               \
+        }                                                                         \
+        if (nt) {                   /* streaming tiles start 32-byte aligned */   \
+            const ptrdiff_t gap = imfilt_align_gap(o, sizeof(T));                 \
+            if (gap && n > gap + 8 * LANES) {                                     \
+                NAME(o, gap, rows, c0, w, k0, k1, 1, d, 0);                       \
+                o += gap;                                                         \
+                c0 += gap;                                                        \
+                n -= gap;                                                         \
+            }                                                                     \
         }                                                                         \
         for (; j + 8 * LANES <= n; j += 8 * LANES) {                              \
             V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                             \
@@ -132,14 +237,14 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
                     s7 = FMA(s7, LOAD(q + 7 * LANES), wv);                               \
                 }                                                                 \
             }                                                                     \
-            memcpy(o + j, &s0, sizeof s0);                                        \
-            memcpy(o + j + LANES, &s1, sizeof s1);                                \
-            memcpy(o + j + 2 * LANES, &s2, sizeof s2);                            \
-            memcpy(o + j + 3 * LANES, &s3, sizeof s3);                            \
-            memcpy(o + j + 4 * LANES, &s4, sizeof s4);                            \
-            memcpy(o + j + 5 * LANES, &s5, sizeof s5);                            \
-            memcpy(o + j + 6 * LANES, &s6, sizeof s6);                            \
-            memcpy(o + j + 7 * LANES, &s7, sizeof s7);                            \
+            STORE(o + j, s0, nt);                                             \
+            STORE(o + j + LANES, s1, nt);                                     \
+            STORE(o + j + 2 * LANES, s2, nt);                                 \
+            STORE(o + j + 3 * LANES, s3, nt);                                 \
+            STORE(o + j + 4 * LANES, s4, nt);                                 \
+            STORE(o + j + 5 * LANES, s5, nt);                                 \
+            STORE(o + j + 6 * LANES, s6, nt);                                 \
+            STORE(o + j + 7 * LANES, s7, nt);                                 \
         }                                                                         \
         /* Single vectors; a run of at least LANES ends with one vector    */ \
         /* that overlaps the last one (its outputs are recomputed by the   */ \
@@ -162,20 +267,35 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
             TAIL(o + j, n - j, rows, c0 + j, w, k0, k1, 1, d);                    \
     }
 
-IMFILT_DEFINE_TILES(imfilt_tiles_f32, imfilt_tail_f32, float, imfilt_v8f, imfilt_load_v8f, 8, IMFILT_VFMA_F32)
-IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_v4d, imfilt_load_v4d, 4, IMFILT_VFMA_F64)
+IMFILT_DEFINE_TILES(imfilt_tiles_f32, imfilt_tail_f32, float, imfilt_vf, imfilt_load_vf, imfilt_store_vf,
+                    IMFILT_LANES_F,
+                    IMFILT_VFMA_F32)
+IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_vd, imfilt_load_vd, imfilt_store_vd,
+                    IMFILT_LANES_D,
+                    IMFILT_VFMA_F64)
 
 /* Two output rows at once (row stride 1, no row dilation): output rows i and
  * i+1 read input rows rows[0..k0-1] and rows[1..k0], so every vector loaded
  * from the k0-1 shared rows feeds two FMAs, halving loads per FMA.  Each
  * output still starts at zero and adds its taps in row-major order, exactly
  * as in the one-row kernel, so pairing rows never changes a result. */
-#define IMFILT_DEFINE_TILES2(NAME, ONE, T, V, LOAD, LANES, FMA)                        \
+#define IMFILT_DEFINE_TILES2(NAME, ONE, T, V, LOAD, STORE, LANES, FMA)                 \
     static void NAME(T *o0, T *o1, ptrdiff_t n, const T *const *rows,             \
                      ptrdiff_t c0, const T *w, ptrdiff_t k0, ptrdiff_t k1,        \
-                     ptrdiff_t d)                                                 \
+                     ptrdiff_t d, int nt)                                         \
     {                                                                             \
         ptrdiff_t j = 0;                                                          \
+        if (nt) {                   /* as in the one-row kernel, for row 0 */     \
+            const ptrdiff_t gap = imfilt_align_gap(o0, sizeof(T));                \
+            if (gap && n > gap + 4 * LANES) {                                     \
+                ONE(o0, gap, rows, c0, w, k0, k1, 1, d, 0);                       \
+                ONE(o1, gap, rows + 1, c0, w, k0, k1, 1, d, 0);                   \
+                o0 += gap;                                                        \
+                o1 += gap;                                                        \
+                c0 += gap;                                                        \
+                n -= gap;                                                         \
+            }                                                                     \
+        }                                                                         \
         for (; j + 4 * LANES <= n; j += 4 * LANES) {                              \
             V t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};                             \
             V u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};                             \
@@ -217,35 +337,56 @@ IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_v4d, imfil
                     }                                                             \
                 }                                                                 \
             }                                                                     \
-            memcpy(o0 + j, &t0, sizeof t0);                                       \
-            memcpy(o0 + j + LANES, &t1, sizeof t1);                               \
-            memcpy(o0 + j + 2 * LANES, &t2, sizeof t2);                           \
-            memcpy(o0 + j + 3 * LANES, &t3, sizeof t3);                           \
-            memcpy(o1 + j, &u0, sizeof u0);                                       \
-            memcpy(o1 + j + LANES, &u1, sizeof u1);                               \
-            memcpy(o1 + j + 2 * LANES, &u2, sizeof u2);                           \
-            memcpy(o1 + j + 3 * LANES, &u3, sizeof u3);                           \
+            STORE(o0 + j, t0, nt);                                            \
+            STORE(o0 + j + LANES, t1, nt);                                    \
+            STORE(o0 + j + 2 * LANES, t2, nt);                                \
+            STORE(o0 + j + 3 * LANES, t3, nt);                                \
+            STORE(o1 + j, u0, nt);                                            \
+            STORE(o1 + j + LANES, u1, nt);                                    \
+            STORE(o1 + j + 2 * LANES, u2, nt);                                \
+            STORE(o1 + j + 3 * LANES, u3, nt);                                \
         }                                                                         \
         if (j < n) {                                                              \
-            ONE(o0 + j, n - j, rows, c0 + j, w, k0, k1, 1, d);                    \
-            ONE(o1 + j, n - j, rows + 1, c0 + j, w, k0, k1, 1, d);                \
+            ONE(o0 + j, n - j, rows, c0 + j, w, k0, k1, 1, d, 0);                 \
+            ONE(o1 + j, n - j, rows + 1, c0 + j, w, k0, k1, 1, d, 0);             \
         }                                                                         \
     }
 
-IMFILT_DEFINE_TILES2(imfilt_tiles2_f32, imfilt_tiles_f32, float, imfilt_v8f, imfilt_load_v8f, 8, IMFILT_VFMA_F32)
-IMFILT_DEFINE_TILES2(imfilt_tiles2_f64, imfilt_tiles_f64, double, imfilt_v4d, imfilt_load_v4d, 4, IMFILT_VFMA_F64)
+IMFILT_DEFINE_TILES2(imfilt_tiles2_f32, imfilt_tiles_f32, float, imfilt_vf, imfilt_load_vf, imfilt_store_vf,
+                     IMFILT_LANES_F,
+                     IMFILT_VFMA_F32)
+IMFILT_DEFINE_TILES2(imfilt_tiles2_f64, imfilt_tiles_f64, double, imfilt_vd, imfilt_load_vd, imfilt_store_vd,
+                     IMFILT_LANES_D,
+                     IMFILT_VFMA_F64)
 #else
-#define imfilt_tiles_f32 imfilt_tail_f32
-#define imfilt_tiles_f64 imfilt_tail_f64
-static void imfilt_tiles2_f32(float *o0, float *o1, ptrdiff_t n, const float *const *rows,
-                              ptrdiff_t c0, const float *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t d)
+/* No vector extension: every run takes the scalar path, stored normally. */
+static void imfilt_tiles_f32(float *o, ptrdiff_t n, const float *const *rows, ptrdiff_t c0,
+                             const float *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,
+                             ptrdiff_t d, int nt)
 {
+    (void)nt;
+    imfilt_tail_f32(o, n, rows, c0, w, k0, k1, s, d);
+}
+static void imfilt_tiles_f64(double *o, ptrdiff_t n, const double *const *rows, ptrdiff_t c0,
+                             const double *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,
+                             ptrdiff_t d, int nt)
+{
+    (void)nt;
+    imfilt_tail_f64(o, n, rows, c0, w, k0, k1, s, d);
+}
+static void imfilt_tiles2_f32(float *o0, float *o1, ptrdiff_t n, const float *const *rows,
+                              ptrdiff_t c0, const float *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t d,
+                              int nt)
+{
+    (void)nt;
     imfilt_tail_f32(o0, n, rows, c0, w, k0, k1, 1, d);
     imfilt_tail_f32(o1, n, rows + 1, c0, w, k0, k1, 1, d);
 }
 static void imfilt_tiles2_f64(double *o0, double *o1, ptrdiff_t n, const double *const *rows,
-                              ptrdiff_t c0, const double *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t d)
+                              ptrdiff_t c0, const double *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t d,
+                              int nt)
 {
+    (void)nt;
     imfilt_tail_f64(o0, n, rows, c0, w, k0, k1, 1, d);
     imfilt_tail_f64(o1, n, rows + 1, c0, w, k0, k1, 1, d);
 }
