@@ -17,8 +17,8 @@ import sys
 import numpy as np
 from scipy import ndimage, signal
 
-import imfilt
 from harness import check_close, format_table, median_time, ms, print_config, ratio
+import imfilt
 
 try:
     import cv2

@@ -36,9 +36,9 @@ import numpy as np
 import scipy.fft
 from scipy import ndimage, signal
 
+from harness import format_table, interleaved_medians, load_average, median_time, print_config
 import imfilt
 from imfilt import _methods
-from harness import format_table, interleaved_medians, load_average, median_time, print_config
 
 try:
     import cv2

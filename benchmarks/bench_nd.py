@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 import scipy.ndimage as ndi
 
-import imfilt
 from harness import median_time, print_config
+import imfilt
 
 try:
     import torch

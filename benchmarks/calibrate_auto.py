@@ -19,10 +19,10 @@ import sys
 import numpy as np
 from scipy.optimize import nnls
 
+from harness import cpu_median, median_time
 import imfilt
 from imfilt import _auto_constants as K
 from imfilt import _methods
-from harness import cpu_median, median_time
 
 TARGET = pathlib.Path(__file__).resolve().parent.parent / "imfilt" / "_auto_constants.py"
 

@@ -13,10 +13,18 @@ import resource
 import statistics
 import sys
 import time
+from pathlib import Path
 
-import numpy as np
+# Run from a source checkout: the in-place build next to this folder, not an
+# imfilt installed elsewhere (an older wheel would be timed instead).  Every
+# benchmark imports this module before imfilt.
+_ROOT = Path(__file__).resolve().parents[1]
+if (_ROOT / "imfilt" / "__init__.py").exists() and str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
 
-import imfilt
+import numpy as np  # noqa: E402
+
+import imfilt  # noqa: E402
 
 
 #: Anchor modules and the distributions that install them.
