@@ -19,8 +19,8 @@
 #define IMFILT_MICROKERNEL_H
 
 #include <stddef.h>
-#include <stdint.h>
 #include <string.h>
+#include "_stream.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define IMFILT_HAVE_VECTOR_EXT 1
@@ -52,82 +52,6 @@ static inline imfilt_vd imfilt_load_vd(const double *p) {
     imfilt_vd v;
     memcpy(&v, p, sizeof v);
     return v;
-}
-#endif
-
-/*
- * Streaming (non-temporal) stores, for outputs larger than the last-level
- * cache, which their next reader fetches from memory anyway.  A regular
- * store first reads its cache line from memory (read for ownership): a
- * memory-bound filter then moves three lines per output line (input, and
- * the output read and written); a streaming store writes the line without
- * reading it, two.  They need vector-aligned addresses: imfilt_store_*
- * stores regularly elsewhere, and the tile kernels start their streamed run
- * after a short regular prefix.  The values are the same either way;
- * imfilt_sfence() orders a thread's streamed stores before its later ones
- * (the end of its work).
- */
-#if IMFILT_HAVE_VECTOR_EXT && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
-#include <immintrin.h>
-#define IMFILT_HAVE_STREAM 1
-static inline void imfilt_stream_vf(float *p, imfilt_vf v) {
-#if IMFILT_VBYTES == 64
-    _mm512_stream_ps(p, (__m512)v);
-#elif defined(__AVX__)
-    _mm256_stream_ps(p, (__m256)v);
-#else
-    __m128 lo, hi;
-    memcpy(&lo, &v, 16);
-    memcpy(&hi, (const char *)&v + 16, 16);
-    _mm_stream_ps(p, lo);
-    _mm_stream_ps(p + 4, hi);
-#endif
-}
-static inline void imfilt_stream_vd(double *p, imfilt_vd v) {
-#if IMFILT_VBYTES == 64
-    _mm512_stream_pd(p, (__m512d)v);
-#elif defined(__AVX__)
-    _mm256_stream_pd(p, (__m256d)v);
-#else
-    __m128d lo, hi;
-    memcpy(&lo, &v, 16);
-    memcpy(&hi, (const char *)&v + 16, 16);
-    _mm_stream_pd(p, lo);
-    _mm_stream_pd(p + 2, hi);
-#endif
-}
-static inline void imfilt_sfence(void) { _mm_sfence(); }
-#else
-#define IMFILT_HAVE_STREAM 0
-static inline void imfilt_sfence(void) {}
-#endif
-
-#if IMFILT_HAVE_VECTOR_EXT
-#if IMFILT_HAVE_STREAM
-#define IMFILT_DEFINE_STORE(NAME, T, V, STREAM)                                 \
-    static inline void NAME(T *p, V v, int nt) {                                  \
-        if (nt && !((uintptr_t)p & (IMFILT_VBYTES - 1)))                          \
-            STREAM(p, v);                                                         \
-        else                                                                      \
-            memcpy(p, &v, sizeof v);                                              \
-    }
-#else
-#define IMFILT_DEFINE_STORE(NAME, T, V, STREAM)                                 \
-    static inline void NAME(T *p, V v, int nt) {                                  \
-        (void)nt;                                                                 \
-        memcpy(p, &v, sizeof v);                                                  \
-    }
-#endif
-IMFILT_DEFINE_STORE(imfilt_store_vf, float, imfilt_vf, imfilt_stream_vf)
-IMFILT_DEFINE_STORE(imfilt_store_vd, double, imfilt_vd, imfilt_stream_vd)
-
-/* Elements before the first vector-aligned address at or after o (0 when o
- * is not even element-aligned: then no store can stream). */
-static inline ptrdiff_t imfilt_align_gap(const void *o, size_t size) {
-    uintptr_t a = (uintptr_t)o;
-    if (a % size)
-        return 0;
-    return (ptrdiff_t)(((IMFILT_VBYTES - (a & (IMFILT_VBYTES - 1))) & (IMFILT_VBYTES - 1)) / size);
 }
 #endif
 
@@ -199,7 +123,7 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
  * them (IMFILT_VBYTES).
  * Unit column stride only (dilation d spaces the taps); other strides take
  * the scalar path. */
-#define IMFILT_DEFINE_TILES(NAME, TAIL, T, V, LOAD, STORE, LANES, FMA)                 \
+#define IMFILT_DEFINE_TILES(NAME, TAIL, T, V, LOAD, LANES, FMA)                        \
     static void NAME(T *o, ptrdiff_t n, const T *const *rows, ptrdiff_t c0,       \
                      const T *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,         \
                      ptrdiff_t d, int nt)                                         \
@@ -209,8 +133,8 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
             TAIL(o, n, rows, c0, w, k0, k1, s, d);                                \
             return;                                                               \
         }                                                                         \
-        if (nt) {                   /* streaming tiles start 32-byte aligned */   \
-            const ptrdiff_t gap = imfilt_align_gap(o, sizeof(T));                 \
+        if (nt) {                   /* streamed tiles start vector-aligned */     \
+            const ptrdiff_t gap = imfilt_align_gap(o, sizeof(T), sizeof(V));      \
             if (gap && n > gap + 8 * LANES) {                                     \
                 NAME(o, gap, rows, c0, w, k0, k1, 1, d, 0);                       \
                 o += gap;                                                         \
@@ -237,14 +161,14 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
                     s7 = FMA(s7, LOAD(q + 7 * LANES), wv);                               \
                 }                                                                 \
             }                                                                     \
-            STORE(o + j, s0, nt);                                             \
-            STORE(o + j + LANES, s1, nt);                                     \
-            STORE(o + j + 2 * LANES, s2, nt);                                 \
-            STORE(o + j + 3 * LANES, s3, nt);                                 \
-            STORE(o + j + 4 * LANES, s4, nt);                                 \
-            STORE(o + j + 5 * LANES, s5, nt);                                 \
-            STORE(o + j + 6 * LANES, s6, nt);                                 \
-            STORE(o + j + 7 * LANES, s7, nt);                                 \
+            IMFILT_VSTORE(o + j, s0, nt);                                     \
+            IMFILT_VSTORE(o + j + LANES, s1, nt);                             \
+            IMFILT_VSTORE(o + j + 2 * LANES, s2, nt);                         \
+            IMFILT_VSTORE(o + j + 3 * LANES, s3, nt);                         \
+            IMFILT_VSTORE(o + j + 4 * LANES, s4, nt);                         \
+            IMFILT_VSTORE(o + j + 5 * LANES, s5, nt);                         \
+            IMFILT_VSTORE(o + j + 6 * LANES, s6, nt);                         \
+            IMFILT_VSTORE(o + j + 7 * LANES, s7, nt);                         \
         }                                                                         \
         /* Single vectors; a run of at least LANES ends with one vector    */ \
         /* that overlaps the last one (its outputs are recomputed by the   */ \
@@ -267,11 +191,9 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
             TAIL(o + j, n - j, rows, c0 + j, w, k0, k1, 1, d);                    \
     }
 
-IMFILT_DEFINE_TILES(imfilt_tiles_f32, imfilt_tail_f32, float, imfilt_vf, imfilt_load_vf, imfilt_store_vf,
-                    IMFILT_LANES_F,
+IMFILT_DEFINE_TILES(imfilt_tiles_f32, imfilt_tail_f32, float, imfilt_vf, imfilt_load_vf, IMFILT_LANES_F,
                     IMFILT_VFMA_F32)
-IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_vd, imfilt_load_vd, imfilt_store_vd,
-                    IMFILT_LANES_D,
+IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_vd, imfilt_load_vd, IMFILT_LANES_D,
                     IMFILT_VFMA_F64)
 
 /* Two output rows at once (row stride 1, no row dilation): output rows i and
@@ -279,14 +201,14 @@ IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_vd, imfilt
  * from the k0-1 shared rows feeds two FMAs, halving loads per FMA.  Each
  * output still starts at zero and adds its taps in row-major order, exactly
  * as in the one-row kernel, so pairing rows never changes a result. */
-#define IMFILT_DEFINE_TILES2(NAME, ONE, T, V, LOAD, STORE, LANES, FMA)                 \
+#define IMFILT_DEFINE_TILES2(NAME, ONE, T, V, LOAD, LANES, FMA)                        \
     static void NAME(T *o0, T *o1, ptrdiff_t n, const T *const *rows,             \
                      ptrdiff_t c0, const T *w, ptrdiff_t k0, ptrdiff_t k1,        \
                      ptrdiff_t d, int nt)                                         \
     {                                                                             \
         ptrdiff_t j = 0;                                                          \
         if (nt) {                   /* as in the one-row kernel, for row 0 */     \
-            const ptrdiff_t gap = imfilt_align_gap(o0, sizeof(T));                \
+            const ptrdiff_t gap = imfilt_align_gap(o0, sizeof(T), sizeof(V));     \
             if (gap && n > gap + 4 * LANES) {                                     \
                 ONE(o0, gap, rows, c0, w, k0, k1, 1, d, 0);                       \
                 ONE(o1, gap, rows + 1, c0, w, k0, k1, 1, d, 0);                   \
@@ -337,14 +259,14 @@ IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_vd, imfilt
                     }                                                             \
                 }                                                                 \
             }                                                                     \
-            STORE(o0 + j, t0, nt);                                            \
-            STORE(o0 + j + LANES, t1, nt);                                    \
-            STORE(o0 + j + 2 * LANES, t2, nt);                                \
-            STORE(o0 + j + 3 * LANES, t3, nt);                                \
-            STORE(o1 + j, u0, nt);                                            \
-            STORE(o1 + j + LANES, u1, nt);                                    \
-            STORE(o1 + j + 2 * LANES, u2, nt);                                \
-            STORE(o1 + j + 3 * LANES, u3, nt);                                \
+            IMFILT_VSTORE(o0 + j, t0, nt);                                    \
+            IMFILT_VSTORE(o0 + j + LANES, t1, nt);                            \
+            IMFILT_VSTORE(o0 + j + 2 * LANES, t2, nt);                        \
+            IMFILT_VSTORE(o0 + j + 3 * LANES, t3, nt);                        \
+            IMFILT_VSTORE(o1 + j, u0, nt);                                    \
+            IMFILT_VSTORE(o1 + j + LANES, u1, nt);                            \
+            IMFILT_VSTORE(o1 + j + 2 * LANES, u2, nt);                        \
+            IMFILT_VSTORE(o1 + j + 3 * LANES, u3, nt);                        \
         }                                                                         \
         if (j < n) {                                                              \
             ONE(o0 + j, n - j, rows, c0 + j, w, k0, k1, 1, d, 0);                 \
@@ -352,11 +274,9 @@ IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_vd, imfilt
         }                                                                         \
     }
 
-IMFILT_DEFINE_TILES2(imfilt_tiles2_f32, imfilt_tiles_f32, float, imfilt_vf, imfilt_load_vf, imfilt_store_vf,
-                     IMFILT_LANES_F,
+IMFILT_DEFINE_TILES2(imfilt_tiles2_f32, imfilt_tiles_f32, float, imfilt_vf, imfilt_load_vf, IMFILT_LANES_F,
                      IMFILT_VFMA_F32)
-IMFILT_DEFINE_TILES2(imfilt_tiles2_f64, imfilt_tiles_f64, double, imfilt_vd, imfilt_load_vd, imfilt_store_vd,
-                     IMFILT_LANES_D,
+IMFILT_DEFINE_TILES2(imfilt_tiles2_f64, imfilt_tiles_f64, double, imfilt_vd, imfilt_load_vd, IMFILT_LANES_D,
                      IMFILT_VFMA_F64)
 #else
 /* No vector extension: every run takes the scalar path, stored normally. */
