@@ -65,6 +65,7 @@ cdef extern from "_microkernel.h" nogil:
                            const double **rows, Py_ssize_t c0, const double *w,
                            Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d, int nt) noexcept
     void imfilt_sfence() noexcept
+    Py_ssize_t imfilt_align_gap(const void *o, size_t size, size_t align) noexcept
 
 
 cdef inline void _row_run(real_t *o, Py_ssize_t n, const real_t **rows,
@@ -142,14 +143,16 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
     ``[jr, o1)`` whose windows reach past the image edge read padded copies
     of the input rows' border strips (built per row into ``strips``, k0
     rows of P1 elements, only the strips written); ``[jl, jr)`` reads the
-    image row in place.  Rows that are all fill read ``fillrow``.
+    image row in place (with ``stream``: streamed from its first 64-byte
+    aligned output on).  Rows that are all fill read ``fillrow``.
     ``inner``/``outer`` are the thread's tables of k0 + 1 row pointers.
     With ``pair_rows`` (both row steps and the column stride 1), rows are
     computed in pairs that share their input rows (see
     ``_microkernel.h``); results are the same as one row at a time.
     """
-    cdef Py_ssize_t i, a, s, run, r0, r1, c0, nrows
+    cdef Py_ssize_t i, a, s, run, r0, r1, c0, nrows, ja
     cdef Py_ssize_t k0 = g.k0, P1 = g.P1, jl = g.jl, jr = g.jr
+    cdef bint nt
     cdef const real_t **table
     cdef const real_t *src
     cdef real_t *strip
@@ -175,21 +178,28 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
             else:
                 _gather(src, colmap, 0, P1, fill, strip)
         o = out + i * g.o1
-        # Three runs through one call site each, so the compiler keeps a
+        # Streamed, the interior run starts its vectors at the first 64-byte
+        # aligned output: [jl, ja) is stored normally, [ja, jr) streamed.
+        ja = jl
+        if g.stream and jr - jl > 64:
+            ja = jl + imfilt_align_gap(o + jl, sizeof(real_t), 64)
+        # Four runs through one call site each, so the compiler keeps a
         # single register-blocked loop body per kernel.
-        for run in range(3):
+        for run in range(4):
+            nt = g.stream and run == 2
             if run == 0:
                 r0, r1, table, c0 = 0, jl, outer, 0
             elif run == 1:
-                r0, r1, table, c0 = jl, jr, inner, 0
+                r0, r1, table, c0 = jl, ja, inner, 0
+            elif run == 2:
+                r0, r1, table, c0 = ja, jr, inner, (ja - jl) * g.s1
             else:
                 r0, r1, table, c0 = jr, g.o1, outer, jr * g.s1
             if r1 > r0:
                 if nrows > k0:
-                    _row_run2(o + r0, o + g.o1 + r0, r1 - r0, table, c0, w, k0, g.k1, g.d1,
-                              g.stream)
+                    _row_run2(o + r0, o + g.o1 + r0, r1 - r0, table, c0, w, k0, g.k1, g.d1, nt)
                 else:
-                    _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1, g.stream)
+                    _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1, nt)
         i += nrows - k0 + 1
     if g.stream:
         imfilt_sfence()

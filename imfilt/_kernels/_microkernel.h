@@ -133,15 +133,6 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
             TAIL(o, n, rows, c0, w, k0, k1, s, d);                                \
             return;                                                               \
         }                                                                         \
-        if (nt) {                   /* streamed tiles start vector-aligned */     \
-            const ptrdiff_t gap = imfilt_align_gap(o, sizeof(T), sizeof(V));      \
-            if (gap && n > gap + 8 * LANES) {                                     \
-                NAME(o, gap, rows, c0, w, k0, k1, 1, d, 0);                       \
-                o += gap;                                                         \
-                c0 += gap;                                                        \
-                n -= gap;                                                         \
-            }                                                                     \
-        }                                                                         \
         for (; j + 8 * LANES <= n; j += 8 * LANES) {                              \
             V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                             \
             V s4 = {0}, s5 = {0}, s6 = {0}, s7 = {0};                             \
@@ -207,17 +198,6 @@ IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_vd, imfilt
                      ptrdiff_t d, int nt)                                         \
     {                                                                             \
         ptrdiff_t j = 0;                                                          \
-        if (nt) {                   /* as in the one-row kernel, for row 0 */     \
-            const ptrdiff_t gap = imfilt_align_gap(o0, sizeof(T), sizeof(V));     \
-            if (gap && n > gap + 4 * LANES) {                                     \
-                ONE(o0, gap, rows, c0, w, k0, k1, 1, d, 0);                       \
-                ONE(o1, gap, rows + 1, c0, w, k0, k1, 1, d, 0);                   \
-                o0 += gap;                                                        \
-                o1 += gap;                                                        \
-                c0 += gap;                                                        \
-                n -= gap;                                                         \
-            }                                                                     \
-        }                                                                         \
         for (; j + 4 * LANES <= n; j += 4 * LANES) {                              \
             V t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};                             \
             V u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};                             \

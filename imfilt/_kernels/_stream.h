@@ -11,8 +11,9 @@
  *
  * imfilt_store_bytes streams a vector only where its address is aligned to
  * the vector's size, and stores it regularly elsewhere, so a kernel may pass
- * any address; kernels start their vector runs at imfilt_align_gap so that
- * most stores stream.  imfilt_sfence() orders a thread's streamed stores
+ * any address; callers start their vector runs at imfilt_align_gap so that
+ * most stores stream.  Vectors other than 64 bytes stream in 16-byte pieces
+ * (the write-combining buffer joins them into whole lines).  imfilt_sfence() orders a thread's streamed stores
  * before its later ones: call it at the end of a thread's work.
  */
 #ifndef IMFILT_STREAM_H
@@ -42,16 +43,6 @@ static inline void imfilt_store_bytes(void *p, const void *v, size_t bytes, int 
             __m512 x;
             memcpy(&x, s, 64);
             _mm512_stream_ps((float *)d, x);
-            return;
-        }
-#endif
-#if defined(__AVX__)
-        if (bytes % 32 == 0) {
-            for (size_t i = 0; i < bytes; i += 32) {
-                __m256 x;
-                memcpy(&x, s + i, 32);
-                _mm256_stream_ps((float *)(d + i), x);
-            }
             return;
         }
 #endif
