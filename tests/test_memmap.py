@@ -72,6 +72,21 @@ def test_plain_array_into_memmap_out(small_bands, tmp_path, rng):
         imfilt.convolve(image, np.ones((3, 3)), "full", out=out)
 
 
+@pytest.mark.parametrize("shape", [(1, 9000), (2, 5000), (3, 4097)])
+def test_rows_longer_than_a_band(small_bands, tmp_path, shape, rng):
+    # One row is larger than BAND_BYTES: a band of one row runs in memory
+    # (it once recursed without end into bands of itself).
+    image = rng.standard_normal(shape).astype(np.float32)
+    kernel = rng.standard_normal((3, 3)).astype(np.float32)
+    ref = imfilt.correlate(image, kernel, "same", "symm", method="direct")
+    out = np.lib.format.open_memmap(str(tmp_path / "o.npy"), mode="w+", dtype=ref.dtype,
+                                    shape=ref.shape)
+    x = _memmap(tmp_path / "x.npy", image)
+    assert imfilt.correlate(x, kernel, "same", "symm", method="direct", out=out) is out
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(imfilt.correlate(image, kernel, "same", "symm", out=out), ref)
+
+
 def test_copy_on_write_memmap_is_left_alone(small_bands, tmp_path, rng):
     image = rng.standard_normal((100, 20))
     x = _memmap(tmp_path / "x.npy", image, mode="c")
