@@ -114,7 +114,7 @@ def last_level_cache_bytes():
     """Size of the largest CPU cache in bytes (read once).
 
     Kernels write outputs at least this large with streaming stores (see
-    ``_kernels/_microkernel.h``): their next reader fetches them from memory
+    ``_kernels/_stream.h``): their next reader fetches them from memory
     anyway, and a streaming store saves the read of each output line.
     """
     sizes = []

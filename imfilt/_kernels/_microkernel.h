@@ -8,7 +8,7 @@
  * them in registers in some inlining contexts and spills them to the stack
  * in others (measured: 1.5-2x slower).  GCC/Clang vector types make the
  * register blocking explicit; the compiler maps them to whatever the target
- * has (ymm with AVX2/AVX-512, pairs of xmm with SSE2).
+ * has (zmm with AVX-512, ymm with AVX2, pairs of xmm with SSE2).
  *
  * Every output element sees exactly the same operation sequence -- start at
  * zero, add taps in row-major order -- in the vector tiles and in the scalar
@@ -122,7 +122,8 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
  * 512-bit units) 64-byte vectors are 1.35x faster, so AVX-512 builds use
  * them (IMFILT_VBYTES).
  * Unit column stride only (dilation d spaces the taps); other strides take
- * the scalar path. */
+ * the scalar path.  ``nt``: the tiles' stores stream (_stream.h) where they
+ * are vector-aligned; the short runs at the end of a row store normally. */
 #define IMFILT_DEFINE_TILES(NAME, TAIL, T, V, LOAD, LANES, FMA)                        \
     static void NAME(T *o, ptrdiff_t n, const T *const *rows, ptrdiff_t c0,       \
                      const T *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,         \
@@ -152,14 +153,14 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
                     s7 = FMA(s7, LOAD(q + 7 * LANES), wv);                               \
                 }                                                                 \
             }                                                                     \
-            IMFILT_VSTORE(o + j, s0, nt);                                     \
-            IMFILT_VSTORE(o + j + LANES, s1, nt);                             \
-            IMFILT_VSTORE(o + j + 2 * LANES, s2, nt);                         \
-            IMFILT_VSTORE(o + j + 3 * LANES, s3, nt);                         \
-            IMFILT_VSTORE(o + j + 4 * LANES, s4, nt);                         \
-            IMFILT_VSTORE(o + j + 5 * LANES, s5, nt);                         \
-            IMFILT_VSTORE(o + j + 6 * LANES, s6, nt);                         \
-            IMFILT_VSTORE(o + j + 7 * LANES, s7, nt);                         \
+            IMFILT_VSTORE(o + j, s0, nt);                                         \
+            IMFILT_VSTORE(o + j + LANES, s1, nt);                                 \
+            IMFILT_VSTORE(o + j + 2 * LANES, s2, nt);                             \
+            IMFILT_VSTORE(o + j + 3 * LANES, s3, nt);                             \
+            IMFILT_VSTORE(o + j + 4 * LANES, s4, nt);                             \
+            IMFILT_VSTORE(o + j + 5 * LANES, s5, nt);                             \
+            IMFILT_VSTORE(o + j + 6 * LANES, s6, nt);                             \
+            IMFILT_VSTORE(o + j + 7 * LANES, s7, nt);                             \
         }                                                                         \
         /* Single vectors; a run of at least LANES ends with one vector    */ \
         /* that overlaps the last one (its outputs are recomputed by the   */ \
@@ -239,14 +240,14 @@ IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_vd, imfilt
                     }                                                             \
                 }                                                                 \
             }                                                                     \
-            IMFILT_VSTORE(o0 + j, t0, nt);                                    \
-            IMFILT_VSTORE(o0 + j + LANES, t1, nt);                            \
-            IMFILT_VSTORE(o0 + j + 2 * LANES, t2, nt);                        \
-            IMFILT_VSTORE(o0 + j + 3 * LANES, t3, nt);                        \
-            IMFILT_VSTORE(o1 + j, u0, nt);                                    \
-            IMFILT_VSTORE(o1 + j + LANES, u1, nt);                            \
-            IMFILT_VSTORE(o1 + j + 2 * LANES, u2, nt);                        \
-            IMFILT_VSTORE(o1 + j + 3 * LANES, u3, nt);                        \
+            IMFILT_VSTORE(o0 + j, t0, nt);                                        \
+            IMFILT_VSTORE(o0 + j + LANES, t1, nt);                                \
+            IMFILT_VSTORE(o0 + j + 2 * LANES, t2, nt);                            \
+            IMFILT_VSTORE(o0 + j + 3 * LANES, t3, nt);                            \
+            IMFILT_VSTORE(o1 + j, u0, nt);                                        \
+            IMFILT_VSTORE(o1 + j + LANES, u1, nt);                                \
+            IMFILT_VSTORE(o1 + j + 2 * LANES, u2, nt);                            \
+            IMFILT_VSTORE(o1 + j + 3 * LANES, u3, nt);                            \
         }                                                                         \
         if (j < n) {                                                              \
             ONE(o0 + j, n - j, rows, c0 + j, w, k0, k1, 1, d, 0);                 \
