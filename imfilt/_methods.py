@@ -33,7 +33,7 @@ from imfilt._lazy import LazyModule
 from imfilt import _auto_constants as K
 from imfilt._geometry import dilated_span, output_length
 from imfilt import _separable as _sep_engine
-from imfilt._kernels import _conv, _fftblocks
+from imfilt._kernels import _conv, _fftblocks, _nan
 from imfilt._modes import boundary_index
 from imfilt import _threads
 from imfilt._threads import (interruptible_pieces, interruptible_slices, last_level_cache_bytes,
@@ -343,6 +343,8 @@ _GATHER = {np.dtype(np.float32): _fftblocks.gather_blocks["float"],
            np.dtype(np.float64): _fftblocks.gather_blocks["double"]}
 _SCATTER = {np.dtype(np.float32): _fftblocks.scatter_blocks["float"],
             np.dtype(np.float64): _fftblocks.scatter_blocks["double"]}
+_MAGNITUDE = {np.dtype(np.float32): _nan.magnitude["float"],
+              np.dtype(np.float64): _nan.magnitude["double"]}
 
 #: Real bytes of the blocks of one batch (one ``rfft2``/``irfft2`` call):
 #: the batch and its spectrum stay in the core's cache.
@@ -642,15 +644,22 @@ def _exact_integer_problem(problem):
     return problem.x.dtype.kind in "biu" and problem.w.dtype.kind in "biu"
 
 
-def _magnitude(x):
+def _magnitude(x, nthreads=1):
     """The largest ``|value|`` of ``x``: NaN when it holds NaN, inf with inf."""
     top = 0.0
-    # In interruptible pieces (a pass over a large image takes a while);
-    # max and min propagate NaN and need no temporary array.
+    # In interruptible pieces (a pass over a large image takes a while).
+    # Float images: one threaded pass (``_kernels/_nan.pyx``); otherwise max
+    # and min, which propagate NaN and need no temporary array.
     B, n0, n1 = x.shape
+    kernel = _MAGNITUDE.get(x.dtype) if x.flags.c_contiguous else None
     for b0, b1, r0, r1 in interruptible_slices(B, n0, n1 * _COPY_SECONDS):
         piece = x[b0:b1, r0:r1]
-        if piece.size:
+        if kernel is not None:
+            hi = kernel(piece.reshape(-1), nthreads, min_parallel_work())
+            if hi != hi:
+                return math.nan
+            top = max(top, hi)
+        elif piece.size:
             if x.dtype.kind == "c":
                 hi, lo = np.abs(piece).max(), 0.0
             else:
@@ -662,7 +671,7 @@ def _magnitude(x):
 
 
 def _all_finite(problem, magnitude=None):
-    magnitude = _magnitude(problem.x) if magnitude is None else magnitude
+    magnitude = _magnitude(problem.x, problem.nthreads) if magnitude is None else magnitude
     ok = math.isfinite(magnitude)
     if problem.boundary == "fill":
         ok = ok and bool(np.isfinite(problem.fill))
@@ -791,7 +800,7 @@ def choose(problem, method, nan_check=True):
         candidates.pop("fft", None)
     best = min(candidates, key=candidates.get)
     if best != "direct":
-        magnitude = _magnitude(problem.x)
+        magnitude = _magnitude(problem.x, problem.nthreads)
         if not _all_finite(problem, magnitude):
             # FFT spreads NaN everywhere and separable passes can turn inf
             # into NaN differently: keep direct's exact IEEE pattern.

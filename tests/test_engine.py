@@ -392,3 +392,23 @@ def test_large_outputs_stream_and_match_scipy():
     np.testing.assert_allclose(got[:299], ref[:299], rtol=0, atol=_tol(x, w, np.float32))
     part = imfilt.convolve(x[:300], w, "same", "symm", method="direct")
     assert got[:299].tobytes() == part[:299].tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.dtype(">f8"), np.complex128])
+def test_magnitude_check_of_the_fft_and_separable_methods(dtype, rng):
+    """``auto`` reads the image's largest |value| before it picks FFT or
+    separable (NaN/inf keep direct's exact pattern): one threaded pass over
+    float images, max/min otherwise; the same value for any thread count."""
+    for shape in ((1, 0, 0), (1, 1, 1), (2, 3, 5), (3, 70000, 1), (1, 300, 301)):
+        x = rng.standard_normal(shape).astype(dtype)
+        if np.dtype(dtype).kind == "c":
+            x = x + 1j
+        ref = float(np.abs(x).max()) if x.size else 0.0
+        for nt in (1, 2):
+            assert _methods._magnitude(x, nt) == ref
+        if x.size > 1 and np.dtype(dtype).kind == "f":
+            y = x.copy()
+            y.flat[0] = -np.inf
+            assert _methods._magnitude(y, 2) == np.inf
+            y.flat[-1] = np.nan
+            assert np.isnan(_methods._magnitude(y, 2))

@@ -10,15 +10,21 @@
     sample met a non-zero weight (``hits < 0.5``), NaN where no finite one
     did (``hits > ntaps - 0.5``), else ``num * (scale / den)``.
 
-Both are flat loops over C-contiguous arrays handed to threads in pieces
+``magnitude``
+    One pass over an array: the largest ``|x|`` of each piece, NaN for a
+    piece holding NaN (the check of the FFT and separable methods before
+    they run on an image).
+
+All are flat loops over C-contiguous arrays handed to threads in pieces
 of ``CHUNK`` elements: every element is computed by the same operations
 whatever the thread count.  Nothing here validates input: ``_nanpolicy``
 does.
 """
 
 cimport cython
+import numpy as np
 from cython.parallel cimport prange
-from libc.math cimport isfinite, NAN
+from libc.math cimport fabs, isfinite, NAN
 
 from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
                                       imfilt_note_team, imin, real_t, use_threads)
@@ -107,3 +113,37 @@ def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
                        imin(lo + CHUNK, n))
         imfilt_note_team(&used)
     return used
+
+
+cdef inline double _magnitude_range(const real_t *x, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef real_t top = 0, a
+    cdef bint nan = False
+    for i in range(lo, hi):
+        a = fabs(x[i])
+        top = a if a > top else top
+        nan = nan | (x[i] != x[i])
+    return NAN if nan else <double>top
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def magnitude(const real_t[::1] x, int nthreads, Py_ssize_t min_work):
+    """The largest ``|x|`` (NaN when ``x`` holds NaN, inf with an infinity;
+    0 for an empty ``x``), in one pass on up to ``nthreads`` threads."""
+    cdef Py_ssize_t n = x.shape[0], p, lo, count = _pieces(x.shape[0])
+    cdef double[::1] part
+    cdef double top = 0
+    if n == 0:
+        return 0.0
+    part = np.empty(count, dtype=np.float64)
+    for p in prange(count, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1,
+                    use_threads_if=use_threads(nthreads, n * WORK_PER_ELEMENT, min_work)):
+        lo = p * CHUNK
+        part[p] = _magnitude_range(&x[0], lo, imin(lo + CHUNK, n))
+    for p in range(count):
+        if part[p] != part[p]:
+            return float("nan")
+        if part[p] > top:
+            top = part[p]
+    return top
