@@ -1,4 +1,4 @@
-"""Elementwise kernels of ``nan_policy='omit'`` (private).
+"""Elementwise kernels of ``nan_policy='omit'`` and of the methods' finite check (private).
 
 ``split_finite``
     One pass over the image: ``x0 = x`` where finite else 0, ``bad = 1``
