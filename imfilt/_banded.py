@@ -110,7 +110,10 @@ def filter_in_bands(valid_call, image, kernel, mode, boundary, fillvalue, dtype,
         rows = block_reads(reads, [0, n0])
         patch = gather_patch(lambda a, b: image, rows, cols, (reads.size, P1), fill, patch_dtype)
         r0, r1 = int(edges[i]), int(edges[i + 1])
-        valid_call(patch, out[r0:r1])
+        # The band runs in memory: its rows of a memmap ``out`` go as a plain
+        # array, so a band larger than BAND_BYTES (one very long row) is not
+        # split into bands of itself again.
+        valid_call(patch, np.asarray(out[r0:r1]))
         del patch
         used = reads[reads >= 0]
         if used.size:

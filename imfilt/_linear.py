@@ -137,11 +137,8 @@ def apply(image, kernel, fillvalue, dtype, out, spec):
 def _apply(image, kernel, fillvalue, dtype, out, spec):
     if _banded.wanted(image, kernel, out, spec.axes):
         band_spec = replace(spec, mode="valid", boundary="fill", axes=None)
-        # A band is filtered in memory: its rows of a memmap ``out`` are
-        # passed as a plain array (one band may be larger than BAND_BYTES --
-        # a single very long row -- and must not be split into bands again).
         return _banded.filter_in_bands(
-            lambda patch, o: _apply(patch, kernel, 0, dtype, np.asarray(o), band_spec),
+            lambda patch, o: _apply(patch, kernel, 0, dtype, o, band_spec),
             image, kernel, spec.mode, spec.boundary, fillvalue, dtype, spec.flip,
             spec.stride, spec.dilation, out)
     if spec.nan_policy == "raise":
