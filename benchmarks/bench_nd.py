@@ -11,13 +11,6 @@ machines are shared and noisy: compare ratios, not absolute times.
 """
 
 import argparse
-import sys
-from pathlib import Path
-
-_ROOT = Path(__file__).resolve().parents[1]
-if (_ROOT / "imfilt" / "__init__.py").exists() and str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 import scipy.ndimage as ndi
