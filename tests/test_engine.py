@@ -412,3 +412,14 @@ def test_magnitude_check_of_the_fft_and_separable_methods(dtype, rng):
             assert _methods._magnitude(y, 2) == np.inf
             y.flat[-1] = np.nan
             assert np.isnan(_methods._magnitude(y, 2))
+    if np.dtype(dtype).kind == "f":
+        # the float kernel works on the bits: signs, subnormals, the extremes
+        f = np.finfo(dtype)
+        for values in ([-0.0, 0.0], [f.smallest_subnormal, -f.tiny], [f.max, -f.max],
+                       [-np.inf, 1.0], [-np.nan, 2.0]):
+            x = np.array(values, dtype).reshape(1, 1, -1)
+            got = _methods._magnitude(x, 2)
+            if np.isnan(x).any():
+                assert np.isnan(got)
+            else:
+                assert got == float(np.abs(x).max())

@@ -24,7 +24,9 @@ does.
 cimport cython
 import numpy as np
 from cython.parallel cimport prange
-from libc.math cimport fabs, isfinite, NAN
+from libc.math cimport isfinite, NAN
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy
 
 from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
                                       imfilt_note_team, imin, real_t, use_threads)
@@ -116,14 +118,35 @@ def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
 
 
 cdef inline double _magnitude_range(const real_t *x, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    # On the bits: with the sign bit cleared, IEEE values order as unsigned
+    # integers by magnitude, inf above every finite value and NaN above inf,
+    # so one integer maximum (which the compiler vectorizes; a float maximum
+    # with NaN semantics it does not) gives both the magnitude and the NaN test.
     cdef Py_ssize_t i
-    cdef real_t top = 0, a
-    cdef bint nan = False
-    for i in range(lo, hi):
-        a = fabs(x[i])
-        top = a if a > top else top
-        nan = nan | (x[i] != x[i])
-    return NAN if nan else <double>top
+    cdef const uint32_t *u32
+    cdef const uint64_t *u64
+    cdef uint32_t m32 = 0, b32
+    cdef uint64_t m64 = 0, b64
+    cdef float f
+    cdef double d
+    if real_t is float:
+        u32 = <const uint32_t *>x
+        for i in range(lo, hi):
+            b32 = u32[i] & 0x7fffffffu
+            m32 = b32 if b32 > m32 else m32
+        if m32 > 0x7f800000u:
+            return NAN
+        memcpy(&f, &m32, sizeof(f))
+        return f
+    else:
+        u64 = <const uint64_t *>x
+        for i in range(lo, hi):
+            b64 = u64[i] & 0x7fffffffffffffffu
+            m64 = b64 if b64 > m64 else m64
+        if m64 > 0x7ff0000000000000u:
+            return NAN
+        memcpy(&d, &m64, sizeof(d))
+        return d
 
 
 @cython.boundscheck(False)
