@@ -117,36 +117,37 @@ def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
     return used
 
 
+ctypedef fused bits_t:
+    uint32_t
+    uint64_t
+
+
+cdef inline bits_t _max_bits(const bits_t *u, Py_ssize_t lo, Py_ssize_t hi,
+                             bits_t mask) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef bits_t m = 0, b
+    for i in range(lo, hi):
+        b = u[i] & mask
+        m = b if b > m else m
+    return m
+
+
 cdef inline double _magnitude_range(const real_t *x, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
     # On the bits: with the sign bit cleared, IEEE values order as unsigned
     # integers by magnitude, inf above every finite value and NaN above inf,
     # so one integer maximum (which the compiler vectorizes; a float maximum
     # with NaN semantics it does not) gives both the magnitude and the NaN test.
-    cdef Py_ssize_t i
-    cdef const uint32_t *u32
-    cdef const uint64_t *u64
-    cdef uint32_t m32 = 0, b32
-    cdef uint64_t m64 = 0, b64
+    cdef uint32_t m32
+    cdef uint64_t m64
     cdef float f
     cdef double d
     if real_t is float:
-        u32 = <const uint32_t *>x
-        for i in range(lo, hi):
-            b32 = u32[i] & 0x7fffffffu
-            m32 = b32 if b32 > m32 else m32
-        if m32 > 0x7f800000u:
-            return NAN
+        m32 = _max_bits(<const uint32_t *>x, lo, hi, <uint32_t>0x7fffffffu)
         memcpy(&f, &m32, sizeof(f))
-        return f
-    else:
-        u64 = <const uint64_t *>x
-        for i in range(lo, hi):
-            b64 = u64[i] & 0x7fffffffffffffffu
-            m64 = b64 if b64 > m64 else m64
-        if m64 > 0x7ff0000000000000u:
-            return NAN
-        memcpy(&d, &m64, sizeof(d))
-        return d
+        return NAN if m32 > 0x7f800000u else f
+    m64 = _max_bits(<const uint64_t *>x, lo, hi, <uint64_t>0x7fffffffffffffffu)
+    memcpy(&d, &m64, sizeof(d))
+    return NAN if m64 > 0x7ff0000000000000u else d
 
 
 @cython.boundscheck(False)
