@@ -67,6 +67,13 @@ def check_outputs(out, expected_size=(1500, 1500)):
         assert readable(out / name) == expected_size, name
 
 
+def _default_sigint():
+    """In the child before exec: Ctrl-C's default action, even when the test run
+    itself was started with SIGINT ignored (a background job of a shell), which
+    children inherit and Python then leaves ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_batch(folder, target):
     """Start ``imfilt edges`` on ``folder`` writing into the new folder ``target``
     and return it once it is at work: once its first file (a temporary output or a
@@ -76,7 +83,7 @@ def start_batch(folder, target):
     proc = subprocess.Popen(imfilt_cmd("edges", folder, "-o", target,
                                        "--compress-level", "6", "--jobs", "2"),
                             env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
         if target.exists() and os.listdir(target):

@@ -169,12 +169,19 @@ def run():
 }
 
 
+def _default_sigint():
+    """In the child before exec: Ctrl-C's default action, even when the test run
+    itself was started with SIGINT ignored (a background job of a shell)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(case):
     """Run ``case`` in a child, SIGINT it 1 s in; return (latency, output lines)."""
     code = PROLOGUE + CASES[case] + EPILOGUE
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+                            preexec_fn=_default_sigint)
     try:
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(1.0)                       # well inside the call
