@@ -23,7 +23,7 @@ from imfilt._geometry import (STACK_HINT, as_tuple, channel_axis_index, check_co
 from imfilt._modes import canonical_boundary, canonical_mode
 from imfilt._threads import check_fits_in_memory, resolve_workers
 from imfilt._cast import cast_output
-from imfilt._validation import as_array, as_fillvalue, result_dtypes
+from imfilt._validation import ParsedCache, as_array, as_fillvalue, result_dtypes
 
 __all__ = ["LinearSpec", "parse", "apply", "correlate_spec"]
 
@@ -56,10 +56,21 @@ def _pair(name, value):
     return as_tuple(name, value, 2, minimum=1)
 
 
+#: Parsed arguments of recent calls (``parse``), by their raw values.
+_PARSED = ParsedCache()
+
+
 def parse(mode, boundary, method, workers, stride, dilation, axes, flip, nan_policy,
           channel_axis=None, func=None):
-    """Validate the scalar arguments of a convolve/correlate call, once."""
-    return LinearSpec(
+    """Validate the scalar arguments of a convolve/correlate call, once (once
+    per distinct call: see ``ParsedCache``; the thread count is resolved on
+    every call, as ``set_workers`` may have changed it)."""
+    key = _PARSED.key(mode, boundary, method, stride, dilation, axes, bool(flip), nan_policy,
+                      channel_axis, func)
+    fields = _PARSED.get(key)
+    if fields is not None:
+        return LinearSpec(nthreads=resolve_workers(workers), **fields)
+    fields = dict(
         mode=canonical_mode(mode),
         boundary=canonical_boundary(boundary),
         method=_methods.canonical_method(method),
@@ -74,6 +85,10 @@ def parse(mode, boundary, method, workers, stride, dilation, axes, flip, nan_pol
         channel_axis=channel_axis,
         func=func or ("convolve" if flip else "correlate"),
     )
+    spec = LinearSpec(**fields)
+    del fields["nthreads"]
+    _PARSED.put(key, fields)
+    return spec
 
 
 def correlate_spec(boundary, nthreads, *, mode="same", method="auto", nan_policy="propagate"):
@@ -121,7 +136,8 @@ def apply(image, kernel, fillvalue, dtype, out, spec):
     if spec.channel_axis is not None or kernel.ndim == 2:
         arr = as_array(image, "image")
         axes, c = _channels(arr, kernel, spec)
-        spec = replace(spec, axes=axes, channel_axis=None)
+        if axes is not spec.axes or spec.channel_axis is not None:
+            spec = replace(spec, axes=axes, channel_axis=None)
         if c is not None:
             # One call per channel (a kernel with one dimension fewer than the image).
             result = over_channels(

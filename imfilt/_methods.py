@@ -211,29 +211,62 @@ def _exact_rank1(w):
 _SVD_ONE_THREAD_SIZE = 32 * 32
 
 
+#: Kernels of at most this many taps keep their factorisation, by value
+#: (``_factors_of``): a script filters image after image with the same
+#: kernel, and the SVD with its checks costs ~30 us a call, several hundred
+#: when the caches are cold (a call after other work).
+_FACTOR_CACHE_TAPS = 64 * 64
+
+
 def factorize(w, real):
     """Separable factors of a 2-D real kernel: (rank, [(col, row), ...]).
 
     Rank 1 kernels with an exact factorisation (Sobel, box, binomial ...) use
     it, so integer kernels stay exact; otherwise the SVD gives ``r`` pairs,
     ``r`` the numerical rank at relative tolerance
-    ``SEPARABLE_RTOL_FACTOR * max(k0, k1) * eps(real)``.
+    ``SEPARABLE_RTOL_FACTOR * max(k0, k1) * eps(real)``.  The factors are
+    read-only arrays.
     """
+    return _factors(w, real)[:2]
+
+
+def _factors(w, real):
+    """``(rank, pairs, exact)``: ``factorize``'s answer and whether it is
+    the exact rank-1 factorisation; kept by value for small kernels."""
+    w = np.asarray(w)
+    if w.size <= _FACTOR_CACHE_TAPS:
+        return _factors_of(w.dtype.str, w.shape, np.dtype(real).str, w.tobytes())
+    return _factorize(w, real)
+
+
+@functools.lru_cache(maxsize=64)
+def _factors_of(dtype, shape, real, raw):
+    return _factorize(np.frombuffer(raw, dtype=dtype).reshape(shape), np.dtype(real))
+
+
+def _factorize(w, real):
     w64 = np.asarray(w, dtype=np.float64)
     if not np.all(np.isfinite(w64)):
-        return min(w64.shape), None
+        return min(w64.shape), None, False
     exact = _exact_rank1(w64)
     if exact is not None:
-        return 1, [exact]
+        return 1, _read_only([exact]), True
     with (_threads.blas_on_one_thread() if w64.size >= _SVD_ONE_THREAD_SIZE
           else contextlib.nullcontext()):
         u, s, vt = np.linalg.svd(w64, full_matrices=False)
     if s.size == 0 or s[0] == 0:
-        return 0, [(np.zeros(w64.shape[0]), np.zeros(w64.shape[1]))]
+        return 0, _read_only([(np.zeros(w64.shape[0]), np.zeros(w64.shape[1]))]), False
     tol = SEPARABLE_RTOL_FACTOR * max(w64.shape) * np.finfo(real).eps * s[0]
     rank = int(np.count_nonzero(s > tol))
     pairs = [(u[:, i] * np.sqrt(s[i]), vt[i, :] * np.sqrt(s[i])) for i in range(rank)]
-    return rank, pairs
+    return rank, _read_only(pairs), False
+
+
+def _read_only(pairs):
+    for pair in pairs:
+        for a in pair:
+            a.setflags(write=False)
+    return pairs
 
 
 def _first_pass_scaled(first, second):
@@ -788,11 +821,10 @@ def choose(problem, method, nan_check=True):
         return "direct"
     rank = None
     if min(k0, k1) > 1 and k0 * k1 >= K.SEPARABLE_MIN_TAPS and problem.w.dtype.kind != "c":
-        factors = [factorize(wb, real) for wb in problem.w]
-        r = max(rf for rf, _ in factors)
-        exact = all(rf == 1 and _exact_rank1(np.asarray(wb, dtype=np.float64)) is not None
-                    for (rf, _), wb in zip(factors, problem.w))
-        if all(p is not None for _, p in factors) and _separable_ok(r, k0, k1) and \
+        factors = [_factors(wb, real) for wb in problem.w]
+        r = max(rf for rf, _, _ in factors)
+        exact = all(e for _, _, e in factors)
+        if all(p is not None for _, p, _ in factors) and _separable_ok(r, k0, k1) and \
                 (exact or not _exact_integer_problem(problem)):
             rank = r
     candidates = estimate_costs(problem, rank)

@@ -114,6 +114,45 @@ def test_factorize_ranks():
     assert _methods.factorize(np.eye(4), np.float64)[0] == 4
 
 
+def test_factorize_is_kept_by_value():
+    # Small kernels keep their factors by value: equal values in another
+    # array give the same (read-only) factors; changed values are factorised again.
+    w = np.outer(np.arange(1.0, 6.0), np.arange(2.0, 7.0))
+    rank, pairs = _methods.factorize(w, np.float64)
+    again = _methods.factorize(w.copy(), np.float64)
+    assert rank == again[0] == 1 and pairs[0][0] is again[1][0][0]
+    assert not pairs[0][0].flags.writeable and not pairs[0][1].flags.writeable
+    w[0, 0] += 1.0                          # now rank 2
+    assert _methods.factorize(w, np.float64)[0] == 2
+    x = np.random.default_rng(3).standard_normal((40, 50))
+    for kernel in (w, np.outer(np.arange(1.0, 6.0), np.arange(2.0, 7.0))):
+        for _ in range(2):   # the second call reads the kept factors
+            np.testing.assert_allclose(
+                imfilt.correlate(x, kernel, mode="same", method="separable"),
+                imfilt.correlate(x, kernel, mode="same", method="direct"), rtol=1e-12, atol=1e-12)
+    # float32 and float64 problems keep their own tolerance (rank at eps(real))
+    near = np.outer(np.ones(7), np.ones(7)) + 1e-9 * np.eye(7)
+    assert _methods.factorize(near, np.float32)[0] == 1
+    assert _methods.factorize(near, np.float64)[0] == 7
+
+
+def test_repeated_linear_calls_resolve_the_threads_each_time():
+    # convolve/correlate keep their parsed arguments; the thread count and
+    # every error still come from the call itself.
+    from imfilt import _linear
+    for workers in (1, 2, 1):
+        with imfilt.set_workers(workers):
+            spec = _linear.parse("same", "symm", "auto", None, 1, 1, None, True, "propagate")
+            assert spec.nthreads == workers and spec.mode == "same"
+    for _ in range(2):
+        with pytest.raises(ValueError, match="boundary='sym'"):
+            imfilt.convolve(np.ones((4, 4)), np.ones((3, 3)), boundary="sym")
+        with pytest.raises(ValueError, match="workers"):
+            imfilt.convolve(np.ones((4, 4)), np.ones((3, 3)), workers=0)
+    assert _linear.parse("full", "fill", "direct", 1, (2, 1), 3, (0, 1), False, "omit").stride \
+        == (2, 1)
+
+
 def test_unknown_method():
     with pytest.raises(ValueError, match=r"method='magic'.*'auto', 'direct', 'separable', 'fft'"):
         imfilt.convolve(np.ones((3, 3)), np.ones((2, 2)), method="magic")
