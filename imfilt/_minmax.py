@@ -159,8 +159,11 @@ def _rect(x, windows, ismax, boundary, fill, nthreads):
         idx = _pass_index(n, k, before, boundary)
         rk, rb, ridx = 0, 0, dummy
         if (axis == last - 1 and p + 1 < len(passes) and passes[p + 1][0] == last
-                and shape[last] > 1):
-            # (the kernel fuses the row pass only into rows of more than one sample)
+                and shape[last] > 1 and 0 <= passes[p + 1][2] < passes[p + 1][1]):
+            # The kernel fuses the row pass only into rows of more than one
+            # sample, and only a window that holds its output position (a
+            # trimmed footprint can leave a pure shift, e.g. a line beside the
+            # centre: that row pass runs on its own, which takes any offset).
             _, rk, rb = passes[p + 1]
             ridx = _pass_index(shape[last], rk, rb, boundary)
             p += 1

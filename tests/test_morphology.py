@@ -10,6 +10,10 @@ where SciPy cannot serve: 64-bit integers near their limits (SciPy's
 maximum_filter loses them), float16, and NaN policies.
 """
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -114,6 +118,67 @@ def test_footprint_grid_matches_scipy(name, boundary):
             got = ours(x, footprint=fp, boundary=boundary, fillvalue=-3)
             ref = theirs(x, footprint=fp, mode=NDI[boundary], cval=-3)
             np.testing.assert_array_equal(got, ref, err_msg=f"{shape} fp={fp.astype(int)}")
+
+
+@pytest.mark.parametrize("name", ["minimum_filter", "maximum_filter", "erosion", "dilation",
+                                  "closing", "white_tophat"])
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_lines_beside_the_centre(name, boundary):
+    # A line footprint off the centre trims to a full box whose window does
+    # not hold its output position (a pure shift on the other axis); its
+    # row pass must not be fused into the column pass, which assumes it does.
+    ours, theirs = PAIRS[name]
+    rng = np.random.default_rng(11)
+    for shape in [(5, 3), (9, 8), (4, 7, 6), (6, 5, 2)]:
+        x = rng.integers(0, 200, shape).astype(np.uint8)
+        for length in (1, 2, 5, 6):
+            for width in (3, 5, 6):
+                for col in range(width):
+                    fp = np.zeros((length, width), bool)
+                    fp[:, col] = True
+                    axes = (0, len(shape) - 1)
+                    got = ours(x, footprint=fp, boundary=boundary, fillvalue=9, axes=axes)
+                    ref = theirs(x, footprint=fp, mode=NDI[boundary], cval=9, axes=axes)
+                    np.testing.assert_array_equal(
+                        got, ref, err_msg=f"{shape} line {length} at column {col} of {width}")
+
+
+def test_shifted_windows_never_write_outside_the_kernel_buffers():
+    # A dilation whose reflected, trimmed footprint is a column beside the
+    # centre, with axes out of order over a 3-D image, once wrote a value
+    # before its row buffer: with glibc's checking allocator that aborts.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import numpy as np, imfilt, scipy.ndimage as ndi\n"
+        "fp = np.zeros((2, 5), bool); fp[:, 0] = True\n"
+        "x = (np.arange(70) % 97).astype(np.int16).reshape(5, 7, 2)\n"
+        "ref = ndi.grey_dilation(x, footprint=fp, axes=[2, 0])\n"
+        "for _ in range(300):\n"
+        "    assert (imfilt.dilation(x, footprint=fp, axes=[2, 0]) == ref).all()\n"
+        "    assert (imfilt.closing(x.astype(np.uint8), footprint=fp, axes=[2, 0]) ==\n"
+        "            ndi.grey_closing(x.astype(np.uint8), footprint=fp, axes=[2, 0])).all()\n"
+        "print('ok')\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(imfilt.__file__)))
+    env = dict(os.environ, PYTHONMALLOC="malloc", MALLOC_CHECK_="3")
+    done = subprocess.run([sys.executable, "-c", code, root], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_kernels_refuse_windows_that_would_leave_their_buffers():
+    from imfilt._kernels import _morph
+    x = np.arange(12, dtype=np.uint8)
+    out = np.empty_like(x)
+    idx = np.arange(3, dtype=np.intp)
+    fill = np.zeros(1, np.uint8)
+    with pytest.raises(ValueError, match="rbefore"):
+        _morph.minmax_pass(x, out, 1, 3, 4, 1, 0, idx, fill, False, 1, -1,
+                           np.arange(4, dtype=np.intp), 1, 1)
+    with pytest.raises(ValueError, match="row indices"):
+        _morph.minmax_pass(x, out, 1, 3, 4, 2, 0, idx, fill, False, 0, 0, idx, 1, 1)
+    with pytest.raises(ValueError, match="inside the padded image"):
+        _morph.minmax_offsets(x, out, np.array([0, 4, 8], np.intp), 4,
+                              np.array([0, 1], np.intp), False, 1, 1)
 
 
 def test_large_footprints_with_long_runs():
@@ -542,4 +607,5 @@ def test_fractional_fill_truncates_on_integer_images(dtype):
             np.testing.assert_array_equal(
                 ours(x, 3, boundary="fill", fillvalue=fill),
                 ref(x, size=3, mode="constant", cval=fill), err_msg=f"{ours.__name__} {fill}")
+
 

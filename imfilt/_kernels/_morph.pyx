@@ -312,6 +312,14 @@ def minmax_pass(const mm_t[::1] src not None,       # IN  (outer * n * inner,)
     cdef int used = 1
     if outer <= 0 or n <= 0 or inner <= 0:
         return 1
+    if k < 1 or idx.shape[0] != n + k - 1 or src.shape[0] < outer * n * inner \
+            or dst.shape[0] < outer * n * inner or fill.shape[0] < 1 \
+            or (rk > 0 and (inner == 1 or not 0 <= rbefore < rk
+                            or ridx.shape[0] != inner + rk - 1)):
+        raise ValueError("imfilt: minmax_pass needs k >= 1, n + k - 1 row indices, "
+                         "arrays of outer * n * inner values, and a fused row window "
+                         "(rk > 0, rows of more than one value) that holds its output "
+                         "position (0 <= rbefore < rk) with inner + rk - 1 indices")
     parallel = use_threads(nthreads, outer * n * inner * (2 if rk > 0 else 1), min_work)
     if not parallel:
         nthreads = 1
@@ -401,8 +409,22 @@ def minmax_offsets(const mm_t[::1] padded not None,       # IN  padded image, fl
     cdef const mm_t *q
     cdef bint parallel
     cdef int used = 1
+    cdef Py_ssize_t lo = 0, hi = 0, blo, bhi
     if nlines == 0 or W == 0 or nf == 0:
         return 1
+    # Every read stays inside ``padded``, every write inside ``dst``.
+    blo = bhi = line_base[0]
+    for l in range(nlines):
+        blo = line_base[l] if line_base[l] < blo else blo
+        bhi = line_base[l] if line_base[l] > bhi else bhi
+    lo = hi = offsets[0]
+    for t in range(nf):
+        lo = offsets[t] if offsets[t] < lo else lo
+        hi = offsets[t] if offsets[t] > hi else hi
+    if W < 0 or dst.shape[0] < nlines * W or blo + lo < 0 \
+            or bhi + hi + W > padded.shape[0]:
+        raise ValueError("imfilt: minmax_offsets needs nlines * W outputs and line "
+                         "starts plus offsets that read inside the padded image")
     parallel = use_threads(nthreads, nlines * W * nf, min_work)
     if not parallel:
         nthreads = 1
