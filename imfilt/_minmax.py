@@ -332,7 +332,8 @@ def minmax(image, footprint, centre, ismax, boundary, fillvalue, axes, nthreads,
     perm = rest + list(axes)
     identity = perm == list(range(x.ndim))
     xt = np.ascontiguousarray(x if identity else np.transpose(x, perm))
-    fill = np.array(fillvalue).astype(xt.dtype).item()
+    with np.errstate(over="ignore"):      # beyond a float dtype's range: +-inf, as documented
+        fill = np.array(fillvalue).astype(xt.dtype).item()
     fill_nan = boundary == "fill" and xt.dtype.kind == "f" and np.isnan(fill)
     has_nan = xt.dtype.kind == "f" and (bool(np.isnan(xt.min())) or fill_nan)
     if has_nan and nan_policy == "raise":

@@ -201,9 +201,10 @@ def fill_for(fill, dtype):
     """The fill value as the kernel dtype, ordered as the number ``fill``
     (the rule of ``_validation.order_fill``; float16 as float32)."""
     value = order_fill(fill, dtype)
-    if dtype == np.float16:
-        return np.float32(np.float16(value))
-    return _kernel_dtype(dtype).type(value)
+    with np.errstate(over="ignore"):      # beyond a float dtype's range: +-inf, as documented
+        if dtype == np.float16:
+            return np.float32(np.float16(value))
+        return _kernel_dtype(dtype).type(value)
 
 
 def rank_halo(footprint_shape):

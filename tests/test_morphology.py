@@ -609,3 +609,19 @@ def test_fractional_fill_truncates_on_integer_images(dtype):
                 ref(x, size=3, mode="constant", cval=fill), err_msg=f"{ours.__name__} {fill}")
 
 
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+def test_fill_beyond_the_float_range_is_infinity_without_warnings(dtype):
+    # 1e39 does not fit float32 (nor 1e5 float16): it orders as +inf, and is
+    # +inf where selected, with no NumPy overflow warning on the way.
+    x = np.ones((4, 5), dtype)
+    big = 1e39
+    for fill, inf in ((big, np.inf), (-big, -np.inf)):
+        ref = ndi.maximum_filter(x.astype(np.float64), 3, mode="constant", cval=inf)
+        np.testing.assert_array_equal(imfilt.maximum_filter(x, 3, boundary="fill",
+                                                            fillvalue=fill), ref)
+        ref = ndi.median_filter(x.astype(np.float64), 3, mode="constant", cval=inf)
+        np.testing.assert_array_equal(imfilt.median(x, 3, boundary="fill", fillvalue=fill), ref)
+        ref = ndi.grey_erosion(x.astype(np.float64), 3, mode="constant", cval=inf)
+        np.testing.assert_array_equal(imfilt.erosion(x, 3, boundary="fill", fillvalue=fill), ref)
