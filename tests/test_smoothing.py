@@ -436,6 +436,38 @@ def test_hostile_images(rng):
     np.testing.assert_allclose(box(big, 2, axes=0), 1e308)
 
 
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_float32_values_near_the_maximum_stay_finite(boundary):
+    # Symmetric taps are added before their weight multiplies them; two
+    # float32 values above half the maximum overflow there, while SciPy
+    # (which sums a float32 image in double) stays finite: imfilt recomputes
+    # exactly those outputs unfolded.  Infinities and NaN keep SciPy's pattern.
+    rng = np.random.default_rng(4)
+    hi = np.finfo(np.float32).max
+    for shape in [(40,), (30, 37), (7, 20, 9)]:
+        x = (rng.uniform(-1, 1, shape) * hi).astype(np.float32)
+        x[rng.random(shape) < 0.3] = np.float32(0.9) * hi
+        flat = x.reshape(-1)
+        flat[3], flat[-5] = np.inf, np.nan
+        for func, ref_func in ((gaussian, ndi.gaussian_filter),
+                               (gaussian_laplace, ndi.gaussian_laplace)):
+            with np.errstate(invalid="ignore", over="ignore"):
+                # (a fill of 0: with another value SciPy pads every pass, imfilt the image)
+                got = func(x, 1.5, boundary=boundary)
+                ref = ref_func(x.astype(np.float64), 1.5,
+                               mode=MODE[boundary]).astype(np.float32)
+            assert np.array_equal(np.isnan(got), np.isnan(ref))
+            assert np.array_equal(np.isposinf(got), np.isposinf(ref))
+            assert np.array_equal(np.isneginf(got), np.isneginf(ref))
+            fin = np.isfinite(ref)
+            close(got[fin], ref[fin], np.float32, scale=4.0)
+    x = np.full(9, 2e38, np.float32)      # a constant (padded with itself) stays itself
+    kw = {"fillvalue": 2e38} if boundary == "fill" else {}
+    np.testing.assert_allclose(gaussian(x, 1.0, boundary=boundary, **kw), 2e38, rtol=1e-6)
+    np.testing.assert_allclose(unsharp_mask(x, 1.0, 1.0, boundary=boundary, **kw), 2e38,
+                               rtol=1e-5)
+
+
 # --------------------------------------------------------------------------
 # properties
 

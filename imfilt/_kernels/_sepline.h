@@ -29,6 +29,7 @@
 #define IMFILT_SEPLINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include "_fma.h"
 
@@ -234,12 +235,44 @@ IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE, imfilt_sep_f64, double, imfilt_sv4d, 4)
 IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f32, float, imfilt_sv8f, 8)
 IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f64, double, imfilt_sv4d, 4)
 
+/* A folded float32 pair (rt + r(k-1-t)) overflows when both values exceed
+ * half the float maximum, where the unfolded sum -- and SciPy, which sums
+ * float32 images in double -- stays finite.  So every output of a folded
+ * float32 line that is inf or NaN is computed again in the general form.
+ * NaN and inf inputs propagate the same way in both forms (IEEE), so only
+ * overflowed outputs change value, and each output still depends on its own
+ * window alone (not on the other outputs of the call).  The check is one
+ * vectorised maximum over the outputs, just written.  ``o`` never aliases
+ * the rows. */
+static void imfilt_sep_f32_unfold(float *o, ptrdiff_t n, const float **rows, const float *w,
+                                  ptrdiff_t k)
+{
+    uint32_t top = 0;
+    ptrdiff_t j, t, h = k / 2;
+    for (j = 0; j < n; j++) {
+        uint32_t b;
+        memcpy(&b, o + j, sizeof b);
+        b &= 0x7fffffffu;
+        top = b > top ? b : top;
+    }
+    if (top < 0x7f800000u)
+        return;
+    for (j = 0; j < n; j++) {
+        float acc;
+        if (o[j] - o[j] == 0.0f)        /* finite */
+            continue;
+        IMFILT_SEP_SCALAR(float, 0, rows, j, acc);
+        o[j] = acc;
+    }
+}
+
 static inline void imfilt_sepline_f32(float *o, ptrdiff_t n, const float **rows,
                                       const float *w, ptrdiff_t k, int sym)
 {
     if (sym > 0) imfilt_sep_f32_s(o, n, rows, w, k);
     else if (sym < 0) imfilt_sep_f32_a(o, n, rows, w, k);
     else imfilt_sep_f32_g(o, n, rows, w, k);
+    if (sym != 0) imfilt_sep_f32_unfold(o, n, rows, w, k);
 }
 
 static inline void imfilt_sepline_f64(double *o, ptrdiff_t n, const double **rows,
@@ -269,6 +302,10 @@ static inline void imfilt_sepline2_f32(float *o0, float *o1, ptrdiff_t n, const 
     if (sym > 0) imfilt_sep2_f32_s(o0, o1, n, rows, w, k);
     else if (sym < 0) imfilt_sep2_f32_a(o0, o1, n, rows, w, k);
     else imfilt_sep2_f32_g(o0, o1, n, rows, w, k);
+    if (sym != 0) {
+        imfilt_sep_f32_unfold(o0, n, rows, w, k);
+        imfilt_sep_f32_unfold(o1, n, rows + 1, w, k);
+    }
 }
 
 static inline void imfilt_sepline2_f64(double *o0, double *o1, ptrdiff_t n, const double **rows,
