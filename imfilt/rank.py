@@ -67,7 +67,10 @@ footprint : array_like of bool, optional
     (ignoring False points), and windows longer than the image under
     'reflect'/'mirror' do not fold as :func:`numpy.pad` does.  imfilt
     equals SciPy's N-D path there,
-    ``median_filter(x[None], footprint=fp[None])[0]``.""",
+    ``median_filter(x[None], footprint=fp[None])[0]``.  With
+    ``boundary='symm'`` and a window reaching about eight times the axis
+    length beyond the image, SciPy's N-D path reads values that are not in
+    the image; imfilt keeps folding as :func:`numpy.pad` does.""",
     returns="""\
 result : ndarray
     The filtered image: the image's shape and dtype (native byte order);
