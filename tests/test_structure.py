@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import imfilt
-from imfilt import _modes, _threads
+from imfilt import _linear, _modes, _threads
+from imfilt._validation import ParsedCache
 
 PACKAGE = pathlib.Path(imfilt.__file__).parent
 
@@ -103,7 +104,9 @@ def test_layers_import_only_downwards():
 
 @pytest.fixture
 def counters(monkeypatch):
-    """Count boundary canonicalisations and workers resolutions."""
+    """Count boundary canonicalisations and workers resolutions (with empty
+    caches of parsed arguments, so that every call parses its own)."""
+    monkeypatch.setattr(_linear, "_PARSED", ParsedCache())
     counts = {"boundary": 0, "workers": 0}
     check_choice = _modes.check_choice
     resolve = _threads._resolve_workers
