@@ -14,7 +14,9 @@
  *   sym == 1 (w[t]=w[k-1-t])   acc = w[h]*rh; acc = fma(w[t], rt + r(k-1-t), acc), t < h
  *   sym == -1 (w[t]=-w[k-1-t]) acc = w[h]*rh; acc = fma(w[t], rt - r(k-1-t), acc), t < h
  * with h = k / 2 (k odd when sym != 0).  Folding the symmetric taps halves the
- * multiplications of Gaussian-like kernels.  The multiply-adds are fused
+ * multiplications of Gaussian-like kernels.  A float32 output that comes out
+ * of a fold as inf or NaN is computed again in the general form
+ * (imfilt_sep_f32_unfold: the fold's sum can overflow where the taps do not).  The multiply-adds are fused
  * explicitly, rounded once: the FMA instruction where the target has one,
  * the C library's correctly rounded fma() otherwise (_fma.h), so every CPU
  * level gives the same bits (the kernels are compiled with -ffp-contract=off
