@@ -117,37 +117,27 @@ def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
     return used
 
 
-ctypedef fused bits_t:
-    uint32_t
-    uint64_t
-
-
-cdef inline bits_t _max_bits(const bits_t *u, Py_ssize_t lo, Py_ssize_t hi,
-                             bits_t mask) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef bits_t m = 0, b
-    for i in range(lo, hi):
-        b = u[i] & mask
-        m = b if b > m else m
-    return m
+cdef extern from "_bits.h" nogil:
+    uint32_t imfilt_max_abs_bits_f32(const float *x, Py_ssize_t n) noexcept
+    uint64_t imfilt_max_abs_bits_f64(const double *x, Py_ssize_t n) noexcept
+    uint32_t IMFILT_F32_INF_BITS
+    uint64_t IMFILT_F64_INF_BITS
 
 
 cdef inline double _magnitude_range(const real_t *x, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    # On the bits: with the sign bit cleared, IEEE values order as unsigned
-    # integers by magnitude, inf above every finite value and NaN above inf,
-    # so one integer maximum (which the compiler vectorizes; a float maximum
-    # with NaN semantics it does not) gives both the magnitude and the NaN test.
+    # The largest |x| and the NaN test in one integer maximum of the bits
+    # (see _bits.h): NaN when the maximum is above inf's bits.
     cdef uint32_t m32
     cdef uint64_t m64
     cdef float f
     cdef double d
     if real_t is float:
-        m32 = _max_bits(<const uint32_t *>x, lo, hi, <uint32_t>0x7fffffffu)
+        m32 = imfilt_max_abs_bits_f32(x + lo, hi - lo)
         memcpy(&f, &m32, sizeof(f))
-        return NAN if m32 > 0x7f800000u else f
-    m64 = _max_bits(<const uint64_t *>x, lo, hi, <uint64_t>0x7fffffffffffffffu)
+        return NAN if m32 > IMFILT_F32_INF_BITS else f
+    m64 = imfilt_max_abs_bits_f64(x + lo, hi - lo)
     memcpy(&d, &m64, sizeof(d))
-    return NAN if m64 > 0x7ff0000000000000u else d
+    return NAN if m64 > IMFILT_F64_INF_BITS else d
 
 
 @cython.boundscheck(False)

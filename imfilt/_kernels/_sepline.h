@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "_bits.h"
 #include "_fma.h"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -244,20 +245,13 @@ IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f64, double, imfilt_sv4d, 4)
  * NaN and inf inputs propagate the same way in both forms (IEEE), so only
  * overflowed outputs change value, and each output still depends on its own
  * window alone (not on the other outputs of the call).  The check is one
- * vectorised maximum over the outputs, just written.  ``o`` never aliases
+ * vectorised maximum over the outputs, just written (_bits.h).  ``o`` never aliases
  * the rows. */
 static void imfilt_sep_f32_unfold(float *o, ptrdiff_t n, const float **rows, const float *w,
                                   ptrdiff_t k)
 {
-    uint32_t top = 0;
     ptrdiff_t j, t, h = k / 2;
-    for (j = 0; j < n; j++) {
-        uint32_t b;
-        memcpy(&b, o + j, sizeof b);
-        b &= 0x7fffffffu;
-        top = b > top ? b : top;
-    }
-    if (top < 0x7f800000u)
+    if (imfilt_max_abs_bits_f32(o, n) < IMFILT_F32_INF_BITS)
         return;
     for (j = 0; j < n; j++) {
         float acc;
