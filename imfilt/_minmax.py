@@ -39,6 +39,7 @@ from imfilt._kernels import _morph
 from imfilt._modes import boundary_index
 from imfilt._threads import (interruptible_pieces, interruptible_slices, min_parallel_work,
                              ran_parallel)
+from imfilt._validation import order_fill_as
 
 __all__ = ["minmax", "erosion_geometry", "dilation_geometry", "halo"]
 
@@ -332,8 +333,7 @@ def minmax(image, footprint, centre, ismax, boundary, fillvalue, axes, nthreads,
     perm = rest + list(axes)
     identity = perm == list(range(x.ndim))
     xt = np.ascontiguousarray(x if identity else np.transpose(x, perm))
-    with np.errstate(over="ignore"):      # beyond a float dtype's range: +-inf, as documented
-        fill = np.array(fillvalue).astype(xt.dtype).item()
+    fill = order_fill_as(fillvalue, xt.dtype).item()
     fill_nan = boundary == "fill" and xt.dtype.kind == "f" and np.isnan(fill)
     has_nan = xt.dtype.kind == "f" and (bool(np.isnan(xt.min())) or fill_nan)
     if has_nan and nan_policy == "raise":

@@ -55,7 +55,7 @@ import numpy as np
 from imfilt import _minmax, _threads
 from imfilt._kernels import _rank as _k
 from imfilt._modes import boundary_index
-from imfilt._validation import order_fill
+from imfilt._validation import order_fill, order_fill_as
 
 __all__ = ["rank_engine", "rank_halo", "rank_table", "selection_network",
            "choose_algorithm", "NETWORK_MAX"]
@@ -201,10 +201,9 @@ def fill_for(fill, dtype):
     """The fill value as the kernel dtype, ordered as the number ``fill``
     (the rule of ``_validation.order_fill``; float16 as float32)."""
     value = order_fill(fill, dtype)
-    with np.errstate(over="ignore"):      # beyond a float dtype's range: +-inf, as documented
-        if dtype == np.float16:
-            return np.float32(np.float16(value))
-        return _kernel_dtype(dtype).type(value)
+    if dtype == np.float16:
+        return np.float32(order_fill_as(value, np.float16))
+    return order_fill_as(value, _kernel_dtype(dtype))
 
 
 def rank_halo(footprint_shape):

@@ -27,7 +27,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_array", "result_dtypes", "as_fillvalue", "order_fill", "check_choice",
+__all__ = ["as_array", "result_dtypes", "as_fillvalue", "order_fill", "order_fill_as",
+           "check_choice",
            "choice_error", "is_integer_like", "ParameterTypeError", "ParsedCache"]
 
 
@@ -291,6 +292,14 @@ def order_fill(fillvalue, dtype):
             value = int(value)   # toward zero
     lo, hi = _int_range(dtype)
     return int(min(max(value, lo), hi))
+
+
+def order_fill_as(value, dtype):
+    """``value`` (an ``order_fill`` result) as a scalar of the kernel dtype
+    ``dtype``: a float beyond that dtype's range becomes +-inf, which orders
+    as the number does, without NumPy's overflow warning."""
+    with np.errstate(over="ignore"):
+        return np.dtype(dtype).type(value)
 
 
 @functools.lru_cache(maxsize=64)
