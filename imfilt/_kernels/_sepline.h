@@ -38,28 +38,39 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define IMFILT_SEP_VEC 1
-/* 32-byte vectors: GCC keeps these in registers on every x86-64 target
- * (64-byte generic vectors are split and spilled unless 512-bit vectors are
- * preferred). */
-typedef float imfilt_sv8f __attribute__((vector_size(32)));
-typedef double imfilt_sv4d __attribute__((vector_size(32)));
 #define IMFILT_SEP_LOAD(VT, p) ({ VT v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define IMFILT_SEP_STORE(p, v) do { __typeof__(v) s_ = (v); memcpy((p), &s_, sizeof s_); } while (0)
+#if defined(__AVX512F__) && defined(__x86_64__)
+#include <immintrin.h>
+/* 64-byte vectors: one AVX-512 register each, half the loads per output of
+ * the 32-byte form (a pass with many taps is bound by its loads). */
+typedef float imfilt_svf __attribute__((vector_size(64)));
+typedef double imfilt_svd __attribute__((vector_size(64)));
+#define IMFILT_SEP_VLF 16
+#define IMFILT_SEP_VLD 8
+/* acc + v * s (s a broadcast vector), one rounding. */
+#define IMFILT_SEP_VFMA_float(acc, v, s) \
+    ((imfilt_svf)_mm512_fmadd_ps((__m512)(v), (__m512)(s), (__m512)(acc)))
+#define IMFILT_SEP_VFMA_double(acc, v, s) \
+    ((imfilt_svd)_mm512_fmadd_pd((__m512d)(v), (__m512d)(s), (__m512d)(acc)))
+#define IMFILT_SEP_WIDE 1
+#else
+/* 32-byte vectors: GCC keeps these in registers on every x86-64 target. */
+typedef float imfilt_svf __attribute__((vector_size(32)));
+typedef double imfilt_svd __attribute__((vector_size(32)));
+#define IMFILT_SEP_VLF 8
+#define IMFILT_SEP_VLD 4
 #if defined(__FMA__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
 /* acc + v * s (s a broadcast vector), one rounding. */
 #define IMFILT_SEP_VFMA_float(acc, v, s) \
-    ((imfilt_sv8f)_mm256_fmadd_ps((__m256)(v), (__m256)(s), (__m256)(acc)))
+    ((imfilt_svf)_mm256_fmadd_ps((__m256)(v), (__m256)(s), (__m256)(acc)))
 #define IMFILT_SEP_VFMA_double(acc, v, s) \
-    ((imfilt_sv4d)_mm256_fmadd_pd((__m256d)(v), (__m256d)(s), (__m256d)(acc)))
+    ((imfilt_svd)_mm256_fmadd_pd((__m256d)(v), (__m256d)(s), (__m256d)(acc)))
 #else
 #define IMFILT_SEP_VFMA_float(acc, v, s) imfilt_fma_lanes_v8f((acc), (v), (s)[0])
 #define IMFILT_SEP_VFMA_double(acc, v, s) imfilt_fma_lanes_v4d((acc), (v), (s)[0])
 #endif
-/* 32 ymm registers with AVX-512VL: wider register blocks fit. */
-#if defined(__AVX512VL__)
-#define IMFILT_SEP_WIDE 1
-#else
 #define IMFILT_SEP_WIDE 0
 #endif
 #else
@@ -222,8 +233,10 @@ static void NAME(T *o0, T *o1, ptrdiff_t n, const T **rows, const T *w,         
 #else
 #define IMFILT_SEP_VBLOCK(T, VT, VL, SYM)
 #define IMFILT_SEP_VBLOCK2(T, VT, VL, SYM)
-typedef float imfilt_sv8f;
-typedef double imfilt_sv4d;
+typedef float imfilt_svf;
+typedef double imfilt_svd;
+#define IMFILT_SEP_VLF 1
+#define IMFILT_SEP_VLD 1
 #endif
 
 /* Each line kernel in its three weight forms: general (_g), symmetric (_s)
@@ -233,10 +246,10 @@ typedef double imfilt_sv4d;
     DEFINE(NAME##_g, T, VT, VL, 0)                \
     DEFINE(NAME##_s, T, VT, VL, 1)                \
     DEFINE(NAME##_a, T, VT, VL, -1)
-IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE, imfilt_sep_f32, float, imfilt_sv8f, 8)
-IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE, imfilt_sep_f64, double, imfilt_sv4d, 4)
-IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f32, float, imfilt_sv8f, 8)
-IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f64, double, imfilt_sv4d, 4)
+IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE, imfilt_sep_f32, float, imfilt_svf, IMFILT_SEP_VLF)
+IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE, imfilt_sep_f64, double, imfilt_svd, IMFILT_SEP_VLD)
+IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f32, float, imfilt_svf, IMFILT_SEP_VLF)
+IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f64, double, imfilt_svd, IMFILT_SEP_VLD)
 
 /* A folded float32 pair (rt + r(k-1-t)) overflows when both values exceed
  * half the float maximum, where the unfolded sum -- and SciPy, which sums
