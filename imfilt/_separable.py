@@ -238,11 +238,19 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
 _U8_ROW_MAX = 9
 
 
-def _u8_exact(src, p0, p1, boundary, fill, real):
-    """The integer fill of a box that ``_k.box_u8`` computes exactly (and
-    fast), else None."""
-    if (src.dtype != np.uint8 or real != _F32 or p1.length > min(_U8_ROW_MAX, _k.U8_BOX_MAX1)
-            or p0.length > _k.U8_BOX_MAX0):
+def _u8_rounds(dst, k0, k1):
+    """Whether ``_k.box_u8_round`` makes the uint8 ``dst`` of a k0 x k1 box."""
+    return (dst.dtype == np.uint8 and (k0 * k1) % 2 == 1 and k0 <= _k.U8_ROUND_MAX0
+            and k1 <= _k.U8_ROUND_MAX1)
+
+
+def _u8_exact(src, dst, p0, p1, boundary, fill, real):
+    """The integer fill of a box that ``_k.box_u8`` or ``_k.box_u8_round``
+    computes exactly (and fast), else None."""
+    if src.dtype != np.uint8 or real != _F32:
+        return None
+    if not _u8_rounds(dst, p0.length, p1.length) and (
+            p1.length > min(_U8_ROW_MAX, _k.U8_BOX_MAX1) or p0.length > _k.U8_BOX_MAX0):
         return None
     if boundary != "fill":
         return 0
@@ -253,12 +261,11 @@ def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
     """``_fused_box`` of a uint8 image by exact sums (``_k.box_u8``, same values)."""
     B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
     nt = max(1, nthreads)
-    if (dst.dtype == np.uint8 and (k0 * k1) % 2 and k0 <= _k.U8_ROUND_MAX0
-            and k1 <= _k.U8_ROUND_MAX1):
+    if _u8_rounds(dst, k0, k1):
         # uint8 out of an odd box: the rounded mean from integer sums, the
         # same bytes (see _k.box_u8_round) at a fraction of the work.
         cs = np.empty((nt, W + k1 - 1), dtype=np.uint16)
-        acc = np.empty((nt, W), dtype=np.uint32)
+        acc = np.empty((nt, 3 * W + 2 * k1 - 2), dtype=np.uint32)
         frow = np.full(W, fill8, dtype=np.uint8)
 
         def call_round(x, x8, out, idx, r0):
@@ -287,7 +294,7 @@ def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
 
 def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     """Box passes ``p1`` (last axis) then ``p0`` in one sweep; False if it must be redone."""
-    fill8 = _u8_exact(src, p0, p1, boundary, fill, real)
+    fill8 = _u8_exact(src, dst, p0, p1, boundary, fill, real)
     if fill8 is not None:
         return _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads)
     B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)

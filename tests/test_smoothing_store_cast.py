@@ -146,13 +146,15 @@ def test_uint8_box_exact_path_equals_running_sums(size, boundary, rng, monkeypat
         np.testing.assert_array_equal(got, ref, err_msg=str(kw))
 
 
-@pytest.mark.parametrize("size", [3, (5, 7), 9, (257, 9), (259, 3), (11, 3)])
+@pytest.mark.parametrize("size", [3, (5, 7), 9, (257, 9), (259, 3), (11, 3), 11, 15, (3, 17),
+                                  31, (3, 33), (257, 33), (5, 35), (9, 64)])
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 def test_uint8_odd_box_integer_rounding_equals_running_sums(size, boundary, rng, monkeypatch):
     """uint8 -> uint8 boxes of an odd number of points take the integer
     kernel (the mean of an odd count is never half-way, so rounding the
     integer mean gives the float result's cast); 16-bit column sums up to
-    257 rows, the float path past that."""
+    257 rows and rows up to 33 points (longer rows add sums of 2**j column
+    sums), the float path past that."""
     from imfilt import _separable
     calls = []
     kernel = _separable._k.box_u8_round
@@ -170,10 +172,24 @@ def test_uint8_odd_box_integer_rounding_equals_running_sums(size, boundary, rng,
                 kw = dict(boundary=boundary, fillvalue=fill, dtype=np.uint8, workers=w,
                           axes=(-2, -1))
                 cases.append((x, kw, box(x, size, **kw)))
-    k0 = size if isinstance(size, int) else size[0]
-    assert bool(calls) == (k0 <= 257)
+    k0, k1 = (size, size) if isinstance(size, int) else size
+    assert bool(calls) == (k0 <= 257 and k1 <= 33 and (k0 * k1) % 2 == 1)
     monkeypatch.undo()
     _running_sums(monkeypatch)
     for x, kw, got in cases:
         ref = box(x, size, **kw)
         np.testing.assert_array_equal(got, ref, err_msg=str(kw))
+
+
+@pytest.mark.parametrize("size", [3, 15, 31, (257, 33), (255, 33), (31, 17)])
+def test_uint8_odd_box_rounding_at_the_closest_means_to_half_way(size, monkeypatch):
+    """A checkerboard of 254 and 255 gives windows of N points whose mean
+    is 254 + (N -+ 1) / (2 N): 1 / (2 N) from the half-way point 254.5, the
+    closest an odd box's mean comes to it, at the top of the range where
+    float32 is least precise.  The integer kernel rounds each side as the
+    float path does."""
+    x = (254 + np.indices((300, 300)).sum(axis=0) % 2).astype(np.uint8)
+    got = box(x, size, dtype=np.uint8)
+    assert set(np.unique(got[40:-40, 40:-40])) == {254, 255}    # both sides of half-way
+    _running_sums(monkeypatch)
+    np.testing.assert_array_equal(got, box(x, size, dtype=np.uint8))

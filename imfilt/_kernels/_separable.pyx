@@ -1257,16 +1257,22 @@ def box_u8(const unsigned char[:, :, ::1] x8 not None, float[:, :, ::1] out not 
 #
 # The mean S / N of N integers is never half-way between two integers when N
 # is odd (2 S = N (2 n + 1) has no solution), and lies at least 1 / (2 N)
-# from every half-integer; float32 ``S * (1 / N)`` is within 2**-23 * 255 of
-# it.  So for odd N below about 16000 (here N <= U8_ROUND_MAX0 *
-# U8_ROUND_MAX1 = 2313), ``(int)(S * inv + 0.5f)`` is the
-# nearest integer to S / N, which is what the float path (``box_u8``: a
-# float32 mean within a few ulp of S / N, then stored cast to the nearest
-# uint8) gives as well: the same bytes, from integer sums.
+# from every half-integer.  Float32 ``S * (1 / N)`` (S < 2**24, exact) is
+# within 2**-23 * 255 (3.0e-5) of S / N and adding 0.5f rounds by at most
+# 2**-17 more (7.6e-6); the float path (``box_u8`` / ``box_2d``: float32 row
+# means, their column mean, then the stored cast to the nearest uint8) is
+# within a few float32 ulp of S / N at 255 (about 2.3e-5).  So for odd N up
+# to about 12800, ``(int)(S * inv + 0.5f)`` is the nearest integer to S / N
+# and the float path rounds to it as well: the same bytes, from integer sums.
+# Here N <= U8_ROUND_MAX0 * U8_ROUND_MAX1 = 8481, a margin of 1.5.
 
-#: Largest row box of ``box_u8_round`` (its row sums are k1 adds per output)
-#: and largest column box (16-bit column sums: 257 * 255 < 2**16).
-U8_ROUND_MAX1 = 9
+#: Largest row box of ``box_u8_round`` and largest column box (16-bit column
+#: sums: 257 * 255 < 2**16).  Rows up to ``U8R_ADDS`` add their k1
+#: column sums directly; longer rows add sums of 2**j column sums (doubling:
+#: about 2 log2(k1) passes over the row instead of k1).
+U8_ROUND_MAX1 = 33
+cdef enum:
+    U8R_ADDS = 9
 U8_ROUND_MAX0 = 257
 #: Output rows per work item of ``box_u8_round`` (at least 4 * k0).
 DEF U8R_BAND = 128
@@ -1303,6 +1309,41 @@ cdef inline void _u8r_move(unsigned short *cs, const unsigned char *rin,
         _u8r_pad(cs + u, idx1[u], rin, rout, fill8)
     for u in range(before1 + W, P):
         _u8r_pad(cs + u, idx1[u], rin, rout, fill8)
+
+
+cdef inline void _u8r_wide(const unsigned short *c, unsigned int *a, unsigned int *pw,
+                           Py_ssize_t W, Py_ssize_t k1) noexcept nogil:
+    """``a[x] = c[x] + ... + c[x + k1 - 1]`` for x < W by doubling: ``pw``
+    (2 * (W + k1 - 1) entries, two halves used in turn) holds the sums of
+    2**j consecutive column sums, and ``a`` adds those of the set bits of k1
+    (exact integers: any order gives the same sums)."""
+    cdef Py_ssize_t P = W + k1 - 1, n = P, span = 1, off = 0, x
+    cdef unsigned int *cur = pw
+    cdef unsigned int *nxt = pw + P
+    cdef unsigned int *swap
+    cdef bint started = False
+    for x in range(P):
+        cur[x] = c[x]
+    while True:
+        if k1 & span:
+            if started:
+                for x in range(W):
+                    a[x] = a[x] + cur[x + off]
+            else:
+                for x in range(W):
+                    a[x] = cur[x + off]
+                started = True
+            off = off + span
+        if 2 * span > k1:
+            break
+        # sums of 2 * span: valid for the first n - span starts
+        n = n - span
+        for x in range(n):
+            nxt[x] = cur[x] + cur[x + span]
+        swap = cur
+        cur = nxt
+        nxt = swap
+        span = 2 * span
 
 
 @cython.boundscheck(False)
@@ -1359,11 +1400,14 @@ cdef void _u8r_band(const unsigned char *x8, Py_ssize_t xplane, const unsigned c
                     <float>(<unsigned int>c[x] + c[x + 1] + c[x + 2] + c[x + 3]
                             + c[x + 4]) * inv + <float>0.5))
         else:
-            for x in range(W):
-                a[x] = <unsigned int>c[x] + c[x + 1] + c[x + 2] + c[x + 3]
-            for t in range(4, k1):
+            if k1 <= U8R_ADDS:
                 for x in range(W):
-                    a[x] = a[x] + c[x + t]
+                    a[x] = <unsigned int>c[x] + c[x + 1] + c[x + 2] + c[x + 3]
+                for t in range(4, k1):
+                    for x in range(W):
+                        a[x] = a[x] + c[x + t]
+            else:
+                _u8r_wide(c, a, a + W, W, k1)
             for x in range(W):
                 o[x] = <unsigned char>(<int>(<float>a[x] * inv + <float>0.5))
 
@@ -1391,7 +1435,7 @@ def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
     subtract the leaving one); each output row then adds k1 neighbouring
     column sums.
 
-    cs : (nthreads, W + k1 - 1)    acc : (nthreads, W)    # SCRATCH
+    cs : (nthreads, W + k1 - 1)    acc : (nthreads, 3 * W + 2 * k1 - 2)    # SCRATCH
 
     Returns the number of threads that ran (1 when serial).
     """
@@ -1404,7 +1448,8 @@ def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
             or not 0 <= fill8 <= 255
             or idx0.shape[0] != H + k0 - 1 or idx1.shape[0] != P
             or x8.shape[0] != B or x8.shape[2] != W or frow.shape[0] != W
-            or cs.shape[1] < P or acc.shape[1] < W or min(cs.shape[0], acc.shape[0]) < nthreads):
+            or cs.shape[1] < P or acc.shape[1] < W + 2 * P
+            or min(cs.shape[0], acc.shape[0]) < nthreads):
         raise ValueError("box_u8_round: bad sizes, box or scratch buffers")
     if B == 0 or H == 0 or W == 0:
         return 1
