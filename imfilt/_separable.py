@@ -218,8 +218,8 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     nt = max(1, nthreads)
     P1 = W + k1 - 1
     cast = dst.dtype != real
-    scratch = np.empty((nt, (k0 + 1) * W + P1 + W + (2 * W if cast else 0)), dtype=real)
-    pointers = np.empty((nt, 2 * (k0 + 1) + k1), dtype=np.intp)
+    scratch = np.empty((nt, (k0 + 3) * W + P1 + W + (4 * W if cast else 0)), dtype=real)
+    pointers = np.empty((nt, 2 * (k0 + 3) + k1 + 4), dtype=np.intp)
 
     def call(x, x8, out, idx, r0):
         out, out8, code = _store(out, real)

@@ -117,13 +117,33 @@ def test_fused_equals_two_single_passes(rng):
     np.testing.assert_array_equal(fused, b)
 
 
+@pytest.mark.parametrize("real", [np.float32, np.float64])
+@pytest.mark.parametrize("form", ["symmetric", "antisymmetric", "general"])
+def test_fused_rows_in_fours(real, form, rng):
+    # The column pass forms output rows four at a time; a band's last one to
+    # three rows go by twos and ones.  Heights 1..18 with bands of 4 * k0
+    # rows per thread leave every remainder, at every thread count, and each
+    # row must carry the single passes' bits.
+    w0 = {"symmetric": np.array([0.25, 0.5, 0.25]), "antisymmetric": np.array([-1.0, 0.0, 1.0]),
+          "general": rng.standard_normal(4)}[form]
+    w1 = rng.standard_normal(5)
+    for H in range(1, 19):
+        x = rng.standard_normal((2, H, 45)).astype(real)
+        passes = [S.Pass(1, w0), S.Pass(2, w1)]
+        a = S.run_passes(x, [passes[1]], "symm", 0, real, 1)
+        b = S.run_passes(a, [passes[0]], "symm", 0, real, 1)
+        for nt in (1, 2, 3):
+            np.testing.assert_array_equal(S.run_passes(x, passes, "symm", 0, real, nt), b,
+                                          err_msg=f"H={H} threads={nt}")
+
+
 @pytest.mark.parametrize("boundary", ["fill", "symm", "wrap", "reflect"])
 @pytest.mark.parametrize("source", ["float32", "uint8"])
 def test_fused_strips_and_row_pairs(boundary, source, rng):
     # Wide rows and a long column kernel: the fused pass runs in column
-    # strips (ring rows in L1), forms output rows in pairs (odd band lengths
-    # leave one single row) and reads float rows in place except at the
-    # edges.  Every piece must give the single passes' bits and the
+    # strips (ring rows in L2), forms output rows in fours (band lengths
+    # leave pairs and single rows) and reads float rows in place except at
+    # the edges.  Every piece must give the single passes' bits and the
     # reference's values, for any thread count.
     shape = (2, 77, 701)
     if source == "uint8":

@@ -46,6 +46,10 @@ cdef extern from "_sepline.h" nogil:
                              const float *w, Py_ssize_t k, int sym) noexcept
     void imfilt_sepline2_f64(double *o0, double *o1, Py_ssize_t n, const double **rows,
                              const double *w, Py_ssize_t k, int sym) noexcept
+    void imfilt_sepline4_f32(float *const *o4, Py_ssize_t n, const float **rows,
+                             const float *w, Py_ssize_t k, int sym) noexcept
+    void imfilt_sepline4_f64(double *const *o4, Py_ssize_t n, const double **rows,
+                             const double *w, Py_ssize_t k, int sym) noexcept
     void imfilt_sep_prefetch(const void *p, Py_ssize_t nbytes) noexcept
 
 
@@ -90,6 +94,16 @@ cdef inline void _line2(real_t *o0, real_t *o1, Py_ssize_t n, const real_t **row
         imfilt_sepline2_f32(o0, o1, n, rows, w, k, sym)
     else:
         imfilt_sepline2_f64(o0, o1, n, rows, w, k, sym)
+
+
+cdef inline void _line4(real_t **o4, Py_ssize_t n, const real_t **rows,
+                        const real_t *w, Py_ssize_t k, int sym) noexcept nogil:
+    """Four consecutive output rows ``o4[0..3]`` from ``k + 3`` rows (each
+    row loaded once for all four)."""
+    if real_t is float:
+        imfilt_sepline4_f32(o4, n, rows, w, k, sym)
+    else:
+        imfilt_sepline4_f64(o4, n, rows, w, k, sym)
 
 
 cdef inline void _pad_line(const real_t *src, Py_ssize_t n, Py_ssize_t stride,
@@ -293,10 +307,10 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
 
     ``w1`` runs along the rows (axis 2), ``w0`` along the columns (axis 1).
     Each thread takes a band of output rows; it filters the input rows the
-    band needs along axis 2 into a ring of ``k0 + 1`` rows and forms the
-    output rows two at a time from the ring (each ring row loaded once for
-    both), so the image is read once and the intermediate never leaves the
-    cache.  The result equals the axis-2 pass followed by the
+    band needs along axis 2 into a ring of ``k0 + 3`` rows and forms the
+    output rows four at a time from the ring (each ring row loaded once for
+    all four; the last rows of a band two or one at a time), so the image is
+    read once and the intermediate never leaves the cache.  The result equals the axis-2 pass followed by the
     axis-1 pass on the once-padded image (padded rows hold ``fill``, whose
     row-filtered value is used for the column pass).
 
@@ -306,8 +320,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     ``_saturate.pxd``'s rule (``out`` is then unused): the values of the
     float result cast afterwards, without the float array.
 
-    scratch : (nthreads, (k0 + 2) * W + k1 - 1 + W), + 2 * W with out8   # SCRATCH
-    pointers : (nthreads, 2 * (k0 + 1) + k1)                        # SCRATCH
+    scratch : (nthreads, (k0 + 4) * W + k1 - 1 + W), + 4 * W with out8   # SCRATCH
+    pointers : (nthreads, 2 * (k0 + 3) + k1 + 4)                    # SCRATCH
 
     Returns the number of threads that ran (1 when serial).
     """
@@ -317,10 +331,10 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef char *o8p = NULL
     cdef Py_ssize_t isz = 1 << (code // 2)
     cdef real_t *tmp
-    cdef real_t *o0
-    cdef real_t *o1
+    cdef real_t **o4
+    cdef Py_ssize_t m, first
     cdef Py_ssize_t per, band, nitems, item, b, blk, i0, i1, p, q, t, s, tid, slot
-    cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 1, fho
+    cdef Py_ssize_t slen = scratch.shape[1], R = k0 + 3, fho
     cdef Py_ssize_t c0, cw, CW, nstrips
     cdef const real_t *xp
     cdef const real_t *wp0 = &w0[0]
@@ -339,11 +353,11 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef int used = 1
     if out8 is not None:
         B, H, W = _cast_shape(out8, code, "correlate_2d")
-    fho = (k0 + 1) * W + P1
+    fho = R * W + P1
     if B == 0 or H == 0 or W == 0:
         return 1
-    if (slen < fho + W + (2 * W if out8 is not None else 0) or P1 != W + k1 - 1
-            or pointers.shape[1] < 2 * R + k1
+    if (slen < fho + W + (4 * W if out8 is not None else 0) or P1 != W + k1 - 1
+            or pointers.shape[1] < 2 * R + k1 + 4
             or scratch.shape[0] < nthreads or pointers.shape[0] < nthreads
             or idx0.shape[0] != H + k0 - 1):
         raise ValueError("correlate_2d: scratch buffers too small")
@@ -364,7 +378,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     for tid in range(1, scratch.shape[0]):
         memcpy(sp + tid * slen + fho, fh, W * sizeof(real_t))
 
-    # Strip width: the k0 + 1 ring rows of a strip fill about 256 KiB, which
+    # Strip width: the k0 + 3 ring rows of a strip fill about 256 KiB, which
     # stays in L2 while the strip is worked on.  Narrower strips (an L1-sized
     # ring) cost more than they save for long kernels: each ring row's row
     # pass then reads cw + k1 - 1 inputs for cw outputs, and its vector loop
@@ -398,10 +412,11 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             ring = sp + tid * slen
             line = ring + R * W
             fh = line + P1
-            tmp = fh + W      # two output rows of a strip before their cast (out8)
+            tmp = fh + W      # four output rows of a strip before their cast (out8)
             hrows = <const real_t **>(pp + tid * pointers.shape[1])
             slots = hrows + k1
             vrows = slots + R
+            o4 = <real_t **>(vrows + R)     # the output rows of a group (per thread)
             for t in range(k1):
                 hrows[t] = line + t
             b = item // (per * nstrips)
@@ -412,7 +427,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             i1 = i0 + band
             if i1 > H:
                 i1 = H
-            # A strip of cw columns: its k0 + 1 ring rows stay in L2.
+            # A strip of cw columns: its k0 + 3 ring rows stay in L2.
             cw = W - c0
             if cw > CW:
                 cw = CW
@@ -435,25 +450,34 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                     slots[slot] = ring + slot * CW
                 else:
                     slots[slot] = fh + c0
-                # Output row q has all its k0 rows once padded row p is in.
+                # Output row q has all its k0 rows once padded row p is in:
+                # rows q - 3 .. q together (k0 + 3 ring rows), the band's
+                # last 1-3 rows by twos and ones; oldest ring row first.
                 q = p - k0 + 1
-                if q > i0 and (q - i0) % 2 == 1:
-                    # Rows q - 1 and q together (k0 + 1 ring rows), oldest
-                    # first: padded rows q - 1 .. p, the slot after p's.
-                    _ring_order(slots, vrows, R, slot + 1, R)
-                    o0 = tmp if o8p != NULL else &out[b, q - 1, c0]
-                    o1 = tmp + CW if o8p != NULL else &out[b, q, c0]
-                    _line2(o0, o1, cw, vrows, wp0, k0, sym0)
-                    if o8p != NULL:
-                        _cast_rows(tmp, CW, 1, &out8[b, q - 1, 0] + c0 * isz, 0, code, cw)
-                        _cast_rows(tmp + CW, CW, 1, &out8[b, q, 0] + c0 * isz, 0, code, cw)
+                m = 0
+                if q >= i0 and (q - i0) % 4 == 3:
+                    m = 4
                 elif q == i1 - 1:
-                    # Padded rows q .. p.
-                    _ring_order(slots, vrows, R, slot + 2, k0)
-                    o0 = tmp if o8p != NULL else &out[b, q, c0]
-                    _line(o0, cw, vrows, wp0, k0, sym0)
+                    m = (q - i0) % 4 + 1
+                if m:
+                    # padded rows q - m + 1 .. p fill slots from this one
+                    first = slot + R - (k0 + m - 1) + 1
+                    _ring_order(slots, vrows, R, first, k0 + m - 1)
+                    for t in range(m):
+                        o4[t] = (tmp + t * CW) if o8p != NULL else &out[b, q - m + 1 + t, c0]
+                    if m == 4:
+                        _line4(o4, cw, vrows, wp0, k0, sym0)
+                    else:
+                        t = 0
+                        if m >= 2:
+                            _line2(o4[0], o4[1], cw, vrows, wp0, k0, sym0)
+                            t = 2
+                        if t < m:
+                            _line(o4[t], cw, vrows + t, wp0, k0, sym0)
                     if o8p != NULL:
-                        _cast_rows(tmp, CW, 1, &out8[b, q, 0] + c0 * isz, 0, code, cw)
+                        for t in range(m):
+                            _cast_rows(tmp + t * CW, CW, 1,
+                                       &out8[b, q - m + 1 + t, 0] + c0 * isz, 0, code, cw)
     return used
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, at

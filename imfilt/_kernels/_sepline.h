@@ -124,6 +124,22 @@ static void NAME(T *o0, T *o1, ptrdiff_t n, const T **rows, const T *w,         
     }                                                                           \
 }
 
+#define IMFILT_SEP_DEFINE4(NAME, T, VT, VL, SYM)                                \
+static void NAME(T *const *o4, ptrdiff_t n, const T **rows, const T *w,         \
+                 ptrdiff_t k)                                                   \
+{                                                                               \
+    ptrdiff_t j = 0, t, h = k / 2;                                              \
+    IMFILT_SEP_VBLOCK4(T, VT, VL, SYM)                                          \
+    for (; j < n; j++) {                                                        \
+        for (int z_ = 0; z_ < 4; z_++) {                                        \
+            const T **r_ = rows + z_;                                           \
+            T acc;                                                              \
+            IMFILT_SEP_SCALAR(T, SYM, r_, j, acc);                              \
+            o4[z_][j] = acc;                                                    \
+        }                                                                       \
+    }                                                                           \
+}
+
 #if IMFILT_SEP_VEC
 #define IMFILT_SEP_PAIR(VT, p, q, off, SYM)                                     \
     (SYM > 0 ? IMFILT_SEP_LOAD(VT, (p) + (off)) + IMFILT_SEP_LOAD(VT, (q) + (off)) \
@@ -230,9 +246,82 @@ static void NAME(T *o0, T *o1, ptrdiff_t n, const T **rows, const T *w,         
         j = j0_ + ((n - j0_) / VL) * VL;                                        \
     }
 #define IMFILT_SEP_NB2 (IMFILT_SEP_WIDE ? 4 : 2)
+
+/* Four output rows, NB4 vectors wide.  Row table R[0..k+2]: o_i reads
+ * R[i..i+k-1].  Step t needs L_i = R[t+i] and (symmetric) H_i = R[k-1-t+i],
+ * i < 4; the next step's windows are these shifted by one row, so each step
+ * loads two new rows (one in the general form) for four outputs: a quarter
+ * of the single-row form's loads, half of the two-row form's, which is what
+ * bounds a column pass whose rows come from L2. */
+#define IMFILT_SEP_NB4 (IMFILT_SEP_WIDE ? 2 : 1)
+#define IMFILT_SEP_VBLOCK4(T, VT, VL, SYM)                                      \
+    for (; j + IMFILT_SEP_NB4 * VL <= n; j += IMFILT_SEP_NB4 * VL) {            \
+        VT acc[4][IMFILT_SEP_NB4], L[4][IMFILT_SEP_NB4], H[4][IMFILT_SEP_NB4], s; \
+        int m_, i_;                                                             \
+        ptrdiff_t c_ = SYM == 0 ? 0 : h;                                        \
+        for (i_ = 0; i_ < 4; i_++)                                              \
+            for (m_ = 0; m_ < IMFILT_SEP_NB4; m_++) {                           \
+                acc[i_][m_] = w[c_] * IMFILT_SEP_LOAD(VT, rows[c_ + i_] + j + m_ * VL); \
+                if (SYM == 0) {                                                 \
+                    if (k > 1)                                                  \
+                        L[i_][m_] = IMFILT_SEP_LOAD(VT, rows[1 + i_] + j + m_ * VL); \
+                }                                                               \
+                else {                                                          \
+                    L[i_][m_] = IMFILT_SEP_LOAD(VT, rows[i_] + j + m_ * VL);    \
+                    H[i_][m_] = IMFILT_SEP_LOAD(VT, rows[k - 1 + i_] + j + m_ * VL); \
+                }                                                               \
+            }                                                                   \
+        if (SYM == 0) {                                                         \
+            /* L holds R[t..t+3] on entry of step t = 1..k-1 */                 \
+            for (t = 1; t < k; t++) {                                           \
+                s = (VT){} + w[t];                                              \
+                for (m_ = 0; m_ < IMFILT_SEP_NB4; m_++) {                       \
+                    for (i_ = 0; i_ < 4; i_++)                                  \
+                        acc[i_][m_] = IMFILT_SEP_VFMA_##T(acc[i_][m_], L[i_][m_], s); \
+                    if (t + 1 < k) {                                            \
+                        L[0][m_] = L[1][m_]; L[1][m_] = L[2][m_];               \
+                        L[2][m_] = L[3][m_];                                    \
+                        L[3][m_] = IMFILT_SEP_LOAD(VT, rows[t + 4] + j + m_ * VL); \
+                    }                                                           \
+                }                                                               \
+            }                                                                   \
+        } else {                                                                \
+            for (t = 0; t < h; t++) {                                           \
+                s = (VT){} + w[t];                                              \
+                for (m_ = 0; m_ < IMFILT_SEP_NB4; m_++) {                       \
+                    for (i_ = 0; i_ < 4; i_++)                                  \
+                        acc[i_][m_] = IMFILT_SEP_VFMA_##T(acc[i_][m_],          \
+                            SYM > 0 ? L[i_][m_] + H[i_][m_] : L[i_][m_] - H[i_][m_], s); \
+                    if (t + 1 < h) {                                            \
+                        L[0][m_] = L[1][m_]; L[1][m_] = L[2][m_];               \
+                        L[2][m_] = L[3][m_];                                    \
+                        L[3][m_] = IMFILT_SEP_LOAD(VT, rows[t + 4] + j + m_ * VL); \
+                        H[3][m_] = H[2][m_]; H[2][m_] = H[1][m_];               \
+                        H[1][m_] = H[0][m_];                                    \
+                        H[0][m_] = IMFILT_SEP_LOAD(VT, rows[k - 2 - t] + j + m_ * VL); \
+                    }                                                           \
+                }                                                               \
+            }                                                                   \
+        }                                                                       \
+        for (i_ = 0; i_ < 4; i_++)                                              \
+            for (m_ = 0; m_ < IMFILT_SEP_NB4; m_++)                             \
+                IMFILT_SEP_STORE(o4[i_] + j + m_ * VL, acc[i_][m_]);            \
+    }                                                                           \
+    if (j < n) {                                                                \
+        /* the rest, one vector at a time: each row on its own */               \
+        ptrdiff_t j0_ = j;                                                      \
+        for (int z_ = 0; z_ < 4; z_++) {                                        \
+            T *o_ = o4[z_];                                                     \
+            const T **r_ = rows + z_;                                           \
+            j = j0_;                                                            \
+            IMFILT_SEP_VBLOCKN(T, VT, VL, SYM, 1, o_, r_)                       \
+        }                                                                       \
+        j = j0_ + ((n - j0_) / VL) * VL;                                        \
+    }
 #else
 #define IMFILT_SEP_VBLOCK(T, VT, VL, SYM)
 #define IMFILT_SEP_VBLOCK2(T, VT, VL, SYM)
+#define IMFILT_SEP_VBLOCK4(T, VT, VL, SYM)
 typedef float imfilt_svf;
 typedef double imfilt_svd;
 #define IMFILT_SEP_VLF 1
@@ -250,6 +339,8 @@ IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE, imfilt_sep_f32, float, imfilt_svf, IMFILT_SE
 IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE, imfilt_sep_f64, double, imfilt_svd, IMFILT_SEP_VLD)
 IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f32, float, imfilt_svf, IMFILT_SEP_VLF)
 IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE2, imfilt_sep2_f64, double, imfilt_svd, IMFILT_SEP_VLD)
+IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE4, imfilt_sep4_f32, float, imfilt_svf, IMFILT_SEP_VLF)
+IMFILT_SEP_FORMS(IMFILT_SEP_DEFINE4, imfilt_sep4_f64, double, imfilt_svd, IMFILT_SEP_VLD)
 
 /* A folded float32 pair (rt + r(k-1-t)) overflows when both values exceed
  * half the float maximum, where the unfolded sum -- and SciPy, which sums
@@ -323,6 +414,26 @@ static inline void imfilt_sepline2_f64(double *o0, double *o1, ptrdiff_t n, cons
     if (sym > 0) imfilt_sep2_f64_s(o0, o1, n, rows, w, k);
     else if (sym < 0) imfilt_sep2_f64_a(o0, o1, n, rows, w, k);
     else imfilt_sep2_f64_g(o0, o1, n, rows, w, k);
+}
+
+/* Four consecutive output rows o4[0..3] from k + 3 row pointers. */
+static inline void imfilt_sepline4_f32(float *const *o4, ptrdiff_t n, const float **rows,
+                                       const float *w, ptrdiff_t k, int sym)
+{
+    if (sym > 0) imfilt_sep4_f32_s(o4, n, rows, w, k);
+    else if (sym < 0) imfilt_sep4_f32_a(o4, n, rows, w, k);
+    else imfilt_sep4_f32_g(o4, n, rows, w, k);
+    if (sym != 0)
+        for (int i = 0; i < 4; i++)
+            imfilt_sep_f32_unfold(o4[i], n, rows + i, w, k);
+}
+
+static inline void imfilt_sepline4_f64(double *const *o4, ptrdiff_t n, const double **rows,
+                                       const double *w, ptrdiff_t k, int sym)
+{
+    if (sym > 0) imfilt_sep4_f64_s(o4, n, rows, w, k);
+    else if (sym < 0) imfilt_sep4_f64_a(o4, n, rows, w, k);
+    else imfilt_sep4_f64_g(o4, n, rows, w, k);
 }
 
 #endif
