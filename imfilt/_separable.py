@@ -210,6 +210,19 @@ def _fused_bands(src, dst, B, H, W, idx0, k0, real, per_value, nthreads, min_row
     return results
 
 
+def _folds_bounded(src, fill, w0, w1):
+    """Whether every value of a fused 2-D pass over the uint8 ``src`` stays
+    far below the float32 maximum: rows and fill at most ``top``, so row
+    values at most ``top * sum|w1|``, outputs at most that times
+    ``sum|w0|``, and each folded pair at most twice its pass's input."""
+    if src.dtype != np.uint8:
+        return False
+    top = abs(float(fill))
+    top = 255.0 if top <= 255.0 else top     # (a NaN fill stays NaN)
+    s0, s1 = float(np.abs(w0).sum()), float(np.abs(w1).sum())
+    return 4 * top * (1 + s0) * (1 + s1) < 1e36     # False for NaN or inf
+
+
 def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     """Passes ``p1`` (last axis) then ``p0`` (second to last) in one sweep."""
     B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
@@ -221,12 +234,16 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
     scratch = np.empty((nt, (k0 + 3) * W + P1 + W + (4 * W if cast else 0)), dtype=real)
     pointers = np.empty((nt, 2 * (k0 + 3) + k1 + 4), dtype=np.intp)
 
+    # uint8 rows: no folded sum comes near the float maximum, so the line
+    # kernels skip their float32 overflow check (symmetry +-2, _sepline.h).
+    fold = 2 if _folds_bounded(src, fill, w0, w1) else 1
+    sym0, sym1 = fold * weights_symmetry(w0), fold * weights_symmetry(w1)
+
     def call(x, x8, out, idx, r0):
         out, out8, code = _store(out, real)
         return ran_parallel(_FUSED[real](x, w0, w1, out, idx, idx1,
-                                         p1.before, real.type(fill), weights_symmetry(w0),
-                                         weights_symmetry(w1), nt, scratch, pointers,
-                                         min_parallel_work(), x8, out8, code))
+                                         p1.before, real.type(fill), sym0, sym1, nt, scratch,
+                                         pointers, min_parallel_work(), x8, out8, code))
     # A thread's band recomputes k0 - 1 rows of the row pass, so the kernel
     # makes bands of at least 4 * k0 rows: a piece has one per thread.
     _fused_bands(src, dst, B, H, W, idx0, k0, real, (k0 + k1) * _SECONDS_PER_TAP, nt,

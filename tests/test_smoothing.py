@@ -436,6 +436,29 @@ def test_hostile_images(rng):
     np.testing.assert_allclose(box(big, 2, axes=0), 1e308)
 
 
+def test_uint8_images_skip_the_overflow_check_only_when_nothing_can_overflow(rng):
+    # A uint8 image's fused 2-D pass skips the float32 overflow check of
+    # folded taps; a fill or weights near the float maximum keep it, so the
+    # uint8 image gives the bits of the same image as float32 either way.
+    from imfilt import _separable
+    x = rng.integers(0, 256, (40, 50), dtype=np.uint8)
+    w = np.array([0.25, 0.5, 0.25])
+    assert _separable._folds_bounded(x, 0.0, w, w)
+    assert not _separable._folds_bounded(x, 3e38, w, w)
+    assert not _separable._folds_bounded(x, 0.0, w * 1e18, w * 1e18)
+    assert not _separable._folds_bounded(x, np.nan, w, w)
+    assert not _separable._folds_bounded(x.astype(np.float32), 0.0, w, w)
+    for fill in (0, 255, -7.5, 1e20, 3e38, -3e38):
+        for sigma in (1.0, (2.0, 0.7)):
+            got = gaussian(x, sigma, boundary="fill", fillvalue=fill)
+            ref = gaussian(x.astype(np.float32), sigma, boundary="fill", fillvalue=fill)
+            np.testing.assert_array_equal(got, ref, err_msg=f"fill={fill}")
+            assert np.isfinite(got).all()
+    k = np.outer([1e18, 3e18, 1e18], [2e18, 1e18, 2e18]).astype(np.float32)
+    np.testing.assert_array_equal(imfilt.convolve(x, k, method="separable"),
+                                  imfilt.convolve(x.astype(np.float32), k, method="separable"))
+
+
 @pytest.mark.parametrize("boundary", BOUNDARIES)
 def test_float32_values_near_the_maximum_stay_finite(boundary):
     # Symmetric taps are added before their weight multiplies them; two

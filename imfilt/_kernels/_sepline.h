@@ -16,7 +16,9 @@
  * with h = k / 2 (k odd when sym != 0).  Folding the symmetric taps halves the
  * multiplications of Gaussian-like kernels.  A float32 output that comes out
  * of a fold as inf or NaN is computed again in the general form
- * (imfilt_sep_f32_unfold: the fold's sum can overflow where the taps do not).  The multiply-adds are fused
+ * (imfilt_sep_f32_unfold: the fold's sum can overflow where the taps do not).
+ * ``sym`` = +-2 folds as +-1 but skips that check: the caller knows no fold
+ * or sum can come near the float maximum (uint8 rows, moderate weights).  The multiply-adds are fused
  * explicitly, rounded once: the FMA instruction where the target has one,
  * the C library's correctly rounded fma() otherwise (_fma.h), so every CPU
  * level gives the same bits (the kernels are compiled with -ffp-contract=off
@@ -372,7 +374,7 @@ static inline void imfilt_sepline_f32(float *o, ptrdiff_t n, const float **rows,
     if (sym > 0) imfilt_sep_f32_s(o, n, rows, w, k);
     else if (sym < 0) imfilt_sep_f32_a(o, n, rows, w, k);
     else imfilt_sep_f32_g(o, n, rows, w, k);
-    if (sym != 0) imfilt_sep_f32_unfold(o, n, rows, w, k);
+    if (sym == 1 || sym == -1) imfilt_sep_f32_unfold(o, n, rows, w, k);
 }
 
 static inline void imfilt_sepline_f64(double *o, ptrdiff_t n, const double **rows,
@@ -402,7 +404,7 @@ static inline void imfilt_sepline2_f32(float *o0, float *o1, ptrdiff_t n, const 
     if (sym > 0) imfilt_sep2_f32_s(o0, o1, n, rows, w, k);
     else if (sym < 0) imfilt_sep2_f32_a(o0, o1, n, rows, w, k);
     else imfilt_sep2_f32_g(o0, o1, n, rows, w, k);
-    if (sym != 0) {
+    if (sym == 1 || sym == -1) {
         imfilt_sep_f32_unfold(o0, n, rows, w, k);
         imfilt_sep_f32_unfold(o1, n, rows + 1, w, k);
     }
@@ -423,7 +425,7 @@ static inline void imfilt_sepline4_f32(float *const *o4, ptrdiff_t n, const floa
     if (sym > 0) imfilt_sep4_f32_s(o4, n, rows, w, k);
     else if (sym < 0) imfilt_sep4_f32_a(o4, n, rows, w, k);
     else imfilt_sep4_f32_g(o4, n, rows, w, k);
-    if (sym != 0)
+    if (sym == 1 || sym == -1)
         for (int i = 0; i < 4; i++)
             imfilt_sep_f32_unfold(o4[i], n, rows + i, w, k);
 }
