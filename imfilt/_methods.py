@@ -94,7 +94,8 @@ def run(problem, method):
     B = problem.x.shape[0]
     if B == 0 or o0 == 0 or o1 == 0:
         return np.zeros((B, o0, o1), dtype=problem.compute)
-    solve = {"direct": _direct, "separable": _separable, "fft": _fft}[method]
+    solve = {"direct": _direct, "separable": _separable, "fft": _fft,
+             SEPARABLE_CHECKED: _separable_checked}[method]
     if problem.compute.kind != "c":
         real = problem.compute
         x = problem.x
@@ -288,7 +289,40 @@ def _separable_ok(rank, k0, k1):
     return rank <= 1 or rank < min(k0, k1)
 
 
-def _separable(problem, x, w, fill, real):
+#: ``method='auto'``'s separable choice made without a pass over the image:
+#: the fused sweep reports inf/NaN outputs, and direct runs instead.
+SEPARABLE_CHECKED = "separable, checked"
+
+
+def _separable_checked(problem, x, w, fill, real):
+    """The separable method, or direct when an output came out inf or NaN.
+
+    Every input value (and a used fill value) lies in some output's window
+    of a fused sweep, and inf or NaN in a sum makes it inf or NaN, so all
+    outputs finite means that no non-finite value met the passes and none
+    overflowed; otherwise direct gives IEEE's exact pattern, as it does
+    when ``choose`` sees the non-finite input beforehand.
+    """
+    seen = np.zeros(max(1, problem.nthreads), dtype=np.intc)
+    result = _separable(problem, x, w, fill, real, seen)
+    if seen.any():
+        return _direct(problem, x, w, fill, real)
+    return result
+
+
+def _fused_separable(problem, rank):
+    """Whether ``_separable`` runs ``problem`` (kernel rank ``rank``) as one
+    fused 2-D sweep: one rank-1 kernel, unit strides and dilations, an
+    output the image's size."""
+    (s0, s1), (d0, d1) = problem.stride, problem.dilation
+    x = problem.x
+    return (rank <= 1 and len(problem.w) == 1 and (s0, s1, d0, d1) == (1, 1, 1, 1)
+            and problem.out_shape == x.shape[-2:] and x.shape[-1] * x.shape[-2] > 0)
+
+
+def _separable(problem, x, w, fill, real, seen=None):
+    """The separable method; ``seen`` as ``_separable_engine.run_passes``
+    (set when not run as one fused sweep)."""
     factors = [factorize(wb, real) for wb in w]
     k0, k1 = w.shape[-2:]
     rank = max(r for r, _ in factors)
@@ -301,8 +335,9 @@ def _separable(problem, x, w, fill, real):
     # Pad every slice's factor list to the common rank with zero pairs.
     (pt, pb), (pl, pr) = problem.pads
     (s0, s1), (d0, d1) = problem.stride, problem.dilation
-    fused = (rank == 1 and len(w) == 1 and (s0, s1, d0, d1) == (1, 1, 1, 1)
-             and problem.out_shape == x.shape[-2:] and x.shape[-1] * x.shape[-2] > 0)
+    fused = _fused_separable(problem, rank)
+    if seen is not None and not fused:
+        seen[0] = 1
     cols = np.zeros((rank, len(w), k0, 1))
     rows = np.zeros((rank, len(w), 1, k1))
     for b, (_, pairs) in enumerate(factors):
@@ -320,7 +355,7 @@ def _separable(problem, x, w, fill, real):
         dest = problem.dest if problem.compute.kind != "c" else None
         return _sep_engine.run_passes(
             x, [_sep_engine.Pass(1, cols[0, 0, :, 0], pt), _sep_engine.Pass(2, rows[0, 0, 0, :], pl)],
-            problem.boundary, fill, real, problem.nthreads, dest)
+            problem.boundary, fill, real, problem.nthreads, dest, seen)
     total = None
     for r in range(rank):
         # Pass 1 along axis 0: rows padded, columns untouched.
@@ -831,6 +866,9 @@ def choose(problem, method, nan_check=True):
     if _exact_integer_problem(problem):
         candidates.pop("fft", None)
     best = min(candidates, key=candidates.get)
+    if best == "separable" and problem.compute.kind != "c" and _fused_separable(problem, rank):
+        # Checked as it runs, instead of a pass over the image first.
+        return SEPARABLE_CHECKED
     if best != "direct":
         magnitude = _magnitude(problem.x, problem.nthreads)
         if not _all_finite(problem, magnitude):

@@ -223,8 +223,9 @@ def _folds_bounded(src, fill, w0, w1):
     return 4 * top * (1 + s0) * (1 + s1) < 1e36     # False for NaN or inf
 
 
-def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
-    """Passes ``p1`` (last axis) then ``p0`` (second to last) in one sweep."""
+def _fused(src, dst, p0, p1, boundary, fill, real, nthreads, seen=None):
+    """Passes ``p1`` (last axis) then ``p0`` (second to last) in one sweep
+    (``seen``: see ``run_passes``)."""
     B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
     w0 = np.ascontiguousarray(p0.weights, dtype=real)
     w1 = np.ascontiguousarray(p1.weights, dtype=real)
@@ -243,7 +244,7 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads):
         out, out8, code = _store(out, real)
         return ran_parallel(_FUSED[real](x, w0, w1, out, idx, idx1,
                                          p1.before, real.type(fill), sym0, sym1, nt, scratch,
-                                         pointers, min_parallel_work(), x8, out8, code))
+                                         pointers, min_parallel_work(), x8, out8, code, seen))
     # A thread's band recomputes k0 - 1 rows of the row pass, so the kernel
     # makes bands of at least 4 * k0 rows: a piece has one per thread.
     _fused_bands(src, dst, B, H, W, idx0, k0, real, (k0 + k1) * _SECONDS_PER_TAP, nt,
@@ -365,7 +366,7 @@ def _channels_first(src, passes):
     return np.ascontiguousarray(src.transpose(perm)), moved, perm
 
 
-def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
+def run_passes(x, passes, boundary, fill, real, nthreads, dest=None, seen=None):
     """Apply ``passes`` to ``x`` in the float dtype ``real``.
 
     Parameters
@@ -387,6 +388,10 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
         C-contiguous array of ``x.shape`` to write into: of ``real``, or of
         an integer dtype of ``imfilt._cast`` (the result cast by its rule;
         8- and 16-bit types are stored cast by a fused last step).
+    seen : ndarray of intc, optional
+        At least ``max(1, nthreads)`` zeros: left all zero only when no
+        output is inf or NaN.  The fused 2-D sweep checks its outputs as it
+        forms them; every other plan sets ``seen[0]`` (not checked).
 
     Returns
     -------
@@ -407,6 +412,8 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
     if src.size == 0:
         return dest
     if not passes:
+        if seen is not None:
+            seen[0] = 1
         if dest.dtype == real:
             np.copyto(dest, src, casting="unsafe")
         else:
@@ -420,7 +427,7 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
         # gives the same values, through the fused 2-D kernels.
         src, passes, perm = moved
         res = run_passes(src, passes, boundary, fill, real, nthreads,
-                         None if dest.dtype == real else np.empty(src.shape, dest.dtype))
+                         None if dest.dtype == real else np.empty(src.shape, dest.dtype), seen)
         np.copyto(dest, res.transpose(np.argsort(perm)))
         return dest
     nd = src.ndim
@@ -443,6 +450,8 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
             steps.append(("fused_box", (order[1], order[0])))
             order = order[2:]
     steps += [("one", p) for p in order]
+    if seen is not None and [kind for kind, _ in steps] != ["fused"]:
+        seen[0] = 1
     if src.dtype != real and steps[0][0] == "one":
         src = src.astype(real)
     # An integer dest: stored cast by the last step when it is fused, else
@@ -472,7 +481,8 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None):
                 fill = _next_fill(p, fill, real)
         else:
             if kind == "fused":
-                _fused(cur, nxt, p[0], p[1], boundary, fill, real, nthreads)
+                _fused(cur, nxt, p[0], p[1], boundary, fill, real, nthreads,
+                       seen if len(steps) == 1 else None)
             elif not _fused_box(cur, nxt, p[0], p[1], boundary, fill, real, nthreads):
                 # A running sum met NaN/inf: the single passes recompute
                 # those windows one by one (same values elsewhere).

@@ -187,9 +187,43 @@ def test_auto_never_fft_for_exact_integer_problems():
 
 
 def test_auto_picks_separable_for_large_gaussian():
+    # (checked as it runs: no pass over the image beforehand)
     g = signal.windows.gaussian(15, 3)
     x = np.random.default_rng(9).standard_normal((1024, 1024)).astype(np.float32)
-    assert _methods.choose(_problem(x, np.outer(g, g).astype(np.float32)), "auto") == "separable"
+    assert _methods.choose(_problem(x, np.outer(g, g).astype(np.float32)), "auto") == \
+        _methods.SEPARABLE_CHECKED
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("boundary", ["fill", "symm", "wrap"])
+def test_auto_separable_falls_back_to_direct_on_inf_nan_and_overflow(dtype, boundary):
+    # auto's separable run checks its outputs: an inf or NaN anywhere (in
+    # the image, in a fill value, or from overflow) gives direct's result.
+    rng = np.random.default_rng(10)
+    g = signal.windows.gaussian(15, 3)
+    w = np.outer(g, g).astype(dtype)
+    x = rng.standard_normal((700, 600)).astype(dtype)
+    kw = {"fillvalue": 0.5} if boundary == "fill" else {}
+    clean = imfilt.convolve(x, w, "same", boundary=boundary, **kw)
+    np.testing.assert_allclose(clean, imfilt.convolve(x, w, "same", boundary=boundary,
+                                                      method="separable", **kw))
+    big = np.finfo(dtype).max
+    cases = []
+    for where, value in [((3, 4), np.nan), ((350, 599), np.inf), ((699, 0), -np.inf),
+                         ((200, 300), big)]:
+        y = x.copy()
+        y[where] = value
+        y[where[0], where[1] - 1] = value if value != big else big
+        cases.append((y, kw))
+    if boundary == "fill":
+        cases.append((x, {"fillvalue": np.nan}))
+        cases.append((x, {"fillvalue": np.inf}))
+    for y, extra in cases:
+        with np.errstate(invalid="ignore", over="ignore"):
+            got = imfilt.convolve(y, w, "same", boundary=boundary, **extra)
+            ref = imfilt.convolve(y, w, "same", boundary=boundary, method="direct", **extra)
+        np.testing.assert_array_equal(got, ref)
+        assert not np.isfinite(got).all()
 
 
 def test_fft_warns_on_nan():

@@ -53,6 +53,21 @@ cdef extern from "_sepline.h" nogil:
     void imfilt_sep_prefetch(const void *p, Py_ssize_t nbytes) noexcept
 
 
+cdef extern from "_bits.h" nogil:
+    unsigned int imfilt_max_abs_bits_f32(const float *x, Py_ssize_t n) noexcept
+    unsigned long long imfilt_max_abs_bits_f64(const double *x, Py_ssize_t n) noexcept
+    unsigned int F32_INF_BITS "IMFILT_F32_INF_BITS"
+    unsigned long long F64_INF_BITS "IMFILT_F64_INF_BITS"
+
+
+cdef inline bint _nonfinite(const real_t *o, Py_ssize_t n) noexcept nogil:
+    """Whether ``o[:n]`` holds inf or NaN (one integer maximum, ``_bits.h``)."""
+    if real_t is float:
+        return imfilt_max_abs_bits_f32(o, n) >= F32_INF_BITS
+    else:
+        return imfilt_max_abs_bits_f64(o, n) >= F64_INF_BITS
+
+
 cdef extern from "_boxrows.h" nogil:
     enum: BOX_G "IMFILT_BOX_G"      # rows per SIMD group of the box row pass
     int imfilt_boxrows_f32(const float **rows, int cnt, Py_ssize_t W, const Py_ssize_t *idx,
@@ -302,7 +317,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                  Py_ssize_t[:, ::1] pointers not None,
                  Py_ssize_t min_parallel_work=0,
                  const unsigned char[:, :, ::1] x8=None,
-                 char[:, :, ::1] out8=None, int code=1):
+                 char[:, :, ::1] out8=None, int code=1, int[::1] seen=None):
     """Fused separable 2-D correlation of each image ``x[b]`` (rows, cols).
 
     ``w1`` runs along the rows (axis 2), ``w0`` along the columns (axis 1).
@@ -319,6 +334,10 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     through a per-thread cache-resident row and is stored cast by
     ``_saturate.pxd``'s rule (``out`` is then unused): the values of the
     float result cast afterwards, without the float array.
+
+    With ``seen`` (nthreads entries, zeroed by the caller) a thread sets
+    its entry to 1 when an output it forms is inf or NaN (checked on each
+    group of output rows while in cache).
 
     scratch : (nthreads, (k0 + 4) * W + k1 - 1 + W), + 4 * W with out8   # SCRATCH
     pointers : (nthreads, 2 * (k0 + 3) + k1 + 4)                    # SCRATCH
@@ -351,6 +370,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef const real_t **vrows
     cdef bint parallel
     cdef int used = 1
+    cdef int *seenp = NULL
     if out8 is not None:
         B, H, W = _cast_shape(out8, code, "correlate_2d")
     fho = R * W + P1
@@ -359,12 +379,14 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     if (slen < fho + W + (4 * W if out8 is not None else 0) or P1 != W + k1 - 1
             or pointers.shape[1] < 2 * R + k1 + 4
             or scratch.shape[0] < nthreads or pointers.shape[0] < nthreads
-            or idx0.shape[0] != H + k0 - 1):
+            or idx0.shape[0] != H + k0 - 1
+            or (seen is not None and seen.shape[0] < nthreads)):
         raise ValueError("correlate_2d: scratch buffers too small")
     _check_planes(x, x8, B, H, W, "correlate_2d")
     xp = &x[0, 0, 0]
     x8p = &x8[0, 0, 0] if x8 is not None else NULL
     o8p = &out8[0, 0, 0] if out8 is not None else NULL
+    seenp = &seen[0] if seen is not None else NULL
     # The row-filtered value of an all-fill row, computed once by the same
     # arithmetic as every other row (thread 0's scratch, before the region).
     fh = sp + fho     # W entries after the ring and the line, in every thread's scratch
@@ -474,6 +496,10 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                             t = 2
                         if t < m:
                             _line(o4[t], cw, vrows + t, wp0, k0, sym0)
+                    if seenp != NULL:
+                        for t in range(m):
+                            if _nonfinite(o4[t], cw):
+                                seenp[tid] = 1
                     if o8p != NULL:
                         for t in range(m):
                             _cast_rows(tmp + t * CW, CW, 1,
