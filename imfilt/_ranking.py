@@ -100,7 +100,7 @@ _scratch = threading.local()
 
 def _padded_buffer(shape, dtype):
     """An uninitialised C-contiguous array, from this thread's scratch when small."""
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > _SCRATCH_MAX_BYTES:
         return np.empty(shape, dtype=dtype)
     buf = getattr(_scratch, "buf", None)
@@ -157,12 +157,30 @@ def selection_network(K, wanted):
 def rank_table(kind, value, K):
     """Rank used by a window of ``m`` values, for ``m = 0 .. K`` (-1: none).
 
+    Read-only; tables of footprints up to 65536 points are kept (a call
+    with the same rule reuses its table).
+
     ``kind`` is ``'median'`` (rank ``m // 2``, the upper median),
     ``'rank'`` (``value`` counted from the smallest, or from the largest
     when negative: rank ``m + value``) or ``'percentile'`` (``value`` in
     [-100, 100]; negative values add 100; rank ``int(m * value / 100)``,
     capped at ``m - 1``).
     """
+    if K <= _TABLE_CACHED_MAX:
+        return _rank_table_cached(kind, value, K)
+    return _rank_table(kind, value, K)
+
+
+#: Largest footprint (points) whose rank table ``rank_table`` keeps.
+_TABLE_CACHED_MAX = 1 << 16
+
+
+@functools.lru_cache(maxsize=64)
+def _rank_table_cached(kind, value, K):
+    return _rank_table(kind, value, K)
+
+
+def _rank_table(kind, value, K):
     m = np.arange(K + 1, dtype=np.intp)
     if kind == "median":
         r = m // 2
@@ -173,6 +191,7 @@ def rank_table(kind, value, K):
         r = np.array([int(float(mm) * p / 100.0) for mm in range(K + 1)], dtype=np.intp)
         r = np.minimum(r, m - 1)
     r = np.where((r >= 0) & (r < m), r, -1).astype(np.intp)
+    r.setflags(write=False)
     return r
 
 
@@ -349,7 +368,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     after = [s - 1 - s // 2 for s in fshape]
     pshape = [n + b + a for n, b, a in zip(x.shape, before, after)]
     maps = [boundary_index(n, b, a, boundary) for n, b, a in zip(x.shape, before, after)]
-    mapoff = np.cumsum([0] + [len(m) for m in maps[:-1]]).astype(np.intp)
+    mapoff = np.array([sum(len(m) for m in maps[:a]) for a in range(len(maps))], dtype=np.intp)
     padded = _padded_buffer(pshape, kdtype)
     sstride = np.array(x.strides[:-1] or (0,), dtype=np.intp)
     has_nan, used = _k.pad(x.reshape(-1).view(np.uint8), padded.reshape(-1).view(np.uint8),
@@ -361,9 +380,9 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     _threads.ran_parallel(used)
     has_nan = bool(has_nan) and kdtype.kind == "f"
 
-    pstrides = np.array([int(np.prod(pshape[a + 1:])) for a in range(x.ndim)], dtype=np.intp)
-    pts = np.argwhere(footprint)
-    offs = (pts @ pstrides).astype(np.intp)
+    pstrides = np.array([math.prod(pshape[a + 1:]) for a in range(x.ndim)], dtype=np.intp)
+    # each footprint point's offset in the padded array
+    offs = sum(i * int(s) for i, s in zip(np.nonzero(footprint), pstrides)).astype(np.intp)
     mode = 0
     if has_nan:
         mode = 2 if nan_policy == "omit" else 1
