@@ -143,7 +143,8 @@ method : {'auto', 'direct', 'separable', 'fft'}, optional
     ``eps * log2(size) * max|image| * sum|kernel|`` and spreads any NaN or
     inf over the whole output (a ``RuntimeWarning`` says so).  ``'auto'``
     (default) picks the fastest by a cost model calibrated on measured
-    timings, but never FFT or separable when the input holds NaN or inf
+    timings (for two threads whatever ``workers`` is, so that the choice,
+    and with it the result, never depends on the thread count), but never FFT or separable when the input holds NaN or inf
     (a separable choice is checked as it runs: when any output comes out
     inf or NaN, from the input or from overflow, the call returns
     ``'direct'``'s result instead), never FFT for integer image and kernel, whose exact result it could not

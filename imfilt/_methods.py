@@ -758,8 +758,14 @@ def _fft_may_overflow(problem, magnitude):
     return scale * n * n > float(np.finfo(real).max) / 16
 
 
-def _speedup(problem):
-    threads = max(1, min(problem.nthreads, K.MAX_USEFUL_THREADS))
+#: The thread count the cost model assumes, whatever ``workers`` is: the
+#: methods round differently, so a choice that followed the thread count
+#: would make ``method='auto'``'s result depend on it.
+AUTO_THREADS = 2
+
+
+def _speedup():
+    threads = max(1, min(AUTO_THREADS, K.MAX_USEFUL_THREADS))
     return 1 + (threads - 1) * K.THREAD_EFFICIENCY
 
 
@@ -806,7 +812,7 @@ def _fft_speedup(problem):
     L0, L1, nb0, nb1, _ = block_plan(n0 + pt + pb - K0 + 1, n1 + pl + pr - K1 + 1, K0, K1,
                                      "f32" if real == np.float32 else "f64")
     batches = -(-B * nb0 * nb1 * L0 * L1 * real.itemsize // FFT_BATCH_BYTES)
-    threads = max(1, min(problem.nthreads, batches, K.MAX_USEFUL_THREADS))
+    threads = max(1, min(AUTO_THREADS, batches, K.MAX_USEFUL_THREADS))
     return 1 + (threads - 1) * K.FFT_THREAD_EFFICIENCY
 
 
@@ -818,7 +824,7 @@ def estimate_costs(problem, rank=None):
     real = _real_dtype(problem.compute)
     key = "f32" if real == np.float32 else "f64"
     parts = 4 if problem.compute.kind == "c" else 1
-    speed = _speedup(problem)
+    speed = _speedup()
     taps, outs = direct_features(problem)
     costs = {"direct": parts * (K.DIRECT_OVERHEAD
                                 + (taps * K.DIRECT_PER_TAP[key] + outs * K.DIRECT_PER_OUTPUT[key]) / speed)}
@@ -849,7 +855,7 @@ def choose(problem, method, nan_check=True):
     real = _real_dtype(problem.compute)
     taps, outs = direct_features(problem)
     key = "f32" if real == np.float32 else "f64"
-    if (taps * K.DIRECT_PER_TAP[key] + outs * K.DIRECT_PER_OUTPUT[key]) / _speedup(problem) \
+    if (taps * K.DIRECT_PER_TAP[key] + outs * K.DIRECT_PER_OUTPUT[key]) / _speedup() \
             < K.AUTO_DIRECT_SHORTCUT:
         # Direct is predicted to take well under a millisecond: any saving
         # another method could make is smaller than the cost of deciding.

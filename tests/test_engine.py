@@ -1,6 +1,8 @@
 """method=, stride=, dilation=, axes= stacks and out= of convolve/correlate."""
 
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -192,6 +194,25 @@ def test_auto_picks_separable_for_large_gaussian():
     x = np.random.default_rng(9).standard_normal((1024, 1024)).astype(np.float32)
     assert _methods.choose(_problem(x, np.outer(g, g).astype(np.float32)), "auto") == \
         _methods.SEPARABLE_CHECKED
+
+
+@pytest.mark.parametrize("dtype, k, n", [(np.float64, 15, 256), (np.float32, 11, 384),
+                                         (np.float64, 7, 512), (np.float32, 31, 600),
+                                         (np.float64, 63, 300)])
+def test_auto_result_does_not_depend_on_the_thread_count(dtype, k, n):
+    # The methods round differently: auto's cost model assumes one thread
+    # count whatever workers is, so every thread count picks the same method.
+    rng = np.random.default_rng(11)
+    g = signal.windows.gaussian(k, k / 4)
+    x = rng.standard_normal((n, n)).astype(dtype)
+    for w in (np.outer(g, g).astype(dtype), rng.standard_normal((k, k)).astype(dtype)):
+        ref = imfilt.convolve(x, w, "same", boundary="symm", workers=1)
+        for workers in (2, 3, 8):
+            np.testing.assert_array_equal(
+                imfilt.convolve(x, w, "same", boundary="symm", workers=workers), ref)
+        picks = {_methods.choose(dataclasses.replace(_problem(x, w), nthreads=t), "auto")
+                 for t in (1, 2, 3, 64)}
+        assert len(picks) == 1, picks
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
