@@ -18,16 +18,18 @@
  * of a fold as inf or NaN is computed again in the general form
  * (imfilt_sep_f32_unfold: the fold's sum can overflow where the taps do not).
  * ``sym`` = +-2 folds as +-1 but skips that check: the caller knows no fold
- * or sum can come near the float maximum (uint8 rows, moderate weights).  The multiply-adds are fused
- * explicitly, rounded once: the FMA instruction where the target has one,
- * the C library's correctly rounded fma() otherwise (_fma.h), so every CPU
- * level gives the same bits (the kernels are compiled with -ffp-contract=off
+ * or sum can come near the float maximum (uint8 rows, moderate weights).
+ * The multiply-adds are fused explicitly, rounded once: the FMA
+ * instruction where the target has one, the C library's correctly rounded
+ * fma() otherwise (_fma.h), so every CPU level gives the same bits (the kernels are compiled with -ffp-contract=off
  * so the compiler fuses nothing else behind our back).
  *
  * ``imfilt_sepline2_*`` computes two consecutive output rows from k + 1
  * rows (o0 from rows 0..k-1, o1 from rows 1..k) with exactly the arithmetic
  * above for each; every input row is loaded once for both outputs, which
- * halves the memory traffic of a pass along a non-contiguous axis.
+ * halves the memory traffic of a pass along a non-contiguous axis;
+ * ``imfilt_sepline4_*`` does the same for four rows from k + 3 rows (the
+ * fused 2-D filter's column pass).
  */
 #ifndef IMFILT_SEPLINE_H
 #define IMFILT_SEPLINE_H
