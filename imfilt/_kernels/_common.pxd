@@ -17,7 +17,10 @@
 #   ("tap-outputs") and compares it with the minimum parallel work passed
 #   from Python (``imfilt._threads.min_parallel_work()``); a kernel doing a
 #   few operations per element (elementwise NaN passes, pyramids, pooling,
-#   3x3 edges) counts each element as this many work items.
+#   3x3 edges) counts each element as this many work items;
+# - ``imfilt_max_abs_bits_f32/_f64``: the bit maximum of ``_bits.h``.
+
+from libc.stdint cimport uint32_t, uint64_t
 
 ctypedef fused real_t:
     float
@@ -59,6 +62,15 @@ cdef extern from *:
     int imfilt_team_size() noexcept nogil
     void imfilt_note_team(int *used) noexcept nogil
     const char *imfilt_build_flags() noexcept nogil
+
+
+# The largest magnitude of n floats on their bits, and inf's bits: a value
+# above inf's is NaN (see _bits.h).
+cdef extern from "_bits.h" nogil:
+    uint32_t imfilt_max_abs_bits_f32(const float *x, Py_ssize_t n) noexcept
+    uint64_t imfilt_max_abs_bits_f64(const double *x, Py_ssize_t n) noexcept
+    uint32_t IMFILT_F32_INF_BITS
+    uint64_t IMFILT_F64_INF_BITS
 
 
 cdef inline Py_ssize_t imin(Py_ssize_t a, Py_ssize_t b) noexcept nogil:

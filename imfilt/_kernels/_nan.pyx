@@ -28,7 +28,9 @@ from libc.math cimport isfinite, NAN
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
 
-from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
+from imfilt._kernels._common cimport (IMFILT_F32_INF_BITS, IMFILT_F64_INF_BITS,
+                                      WORK_PER_ELEMENT, imfilt_max_abs_bits_f32,
+                                      imfilt_max_abs_bits_f64, imfilt_openmp_compiled,
                                       imfilt_note_team, imin, real_t, use_threads)
 
 
@@ -115,13 +117,6 @@ def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
                        imin(lo + CHUNK, n))
         imfilt_note_team(&used)
     return used
-
-
-cdef extern from "_bits.h" nogil:
-    uint32_t imfilt_max_abs_bits_f32(const float *x, Py_ssize_t n) noexcept
-    uint64_t imfilt_max_abs_bits_f64(const double *x, Py_ssize_t n) noexcept
-    uint32_t IMFILT_F32_INF_BITS
-    uint64_t IMFILT_F64_INF_BITS
 
 
 cdef inline double _magnitude_range(const real_t *x, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:

@@ -27,7 +27,9 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY, NAN, isfinite
 from libc.string cimport memcpy
 
-from imfilt._kernels._common cimport (imfilt_note_team, imfilt_openmp_compiled, imin, real_t,
+from imfilt._kernels._common cimport (IMFILT_F32_INF_BITS, IMFILT_F64_INF_BITS,
+                                      imfilt_max_abs_bits_f32, imfilt_max_abs_bits_f64,
+                                      imfilt_note_team, imfilt_openmp_compiled, imin, real_t,
                                       use_threads)
 from imfilt._kernels._saturate cimport SATURATE_SMALL_CODES, saturate_small
 
@@ -53,19 +55,12 @@ cdef extern from "_sepline.h" nogil:
     void imfilt_sep_prefetch(const void *p, Py_ssize_t nbytes) noexcept
 
 
-cdef extern from "_bits.h" nogil:
-    unsigned int imfilt_max_abs_bits_f32(const float *x, Py_ssize_t n) noexcept
-    unsigned long long imfilt_max_abs_bits_f64(const double *x, Py_ssize_t n) noexcept
-    unsigned int F32_INF_BITS "IMFILT_F32_INF_BITS"
-    unsigned long long F64_INF_BITS "IMFILT_F64_INF_BITS"
-
-
 cdef inline bint _nonfinite(const real_t *o, Py_ssize_t n) noexcept nogil:
     """Whether ``o[:n]`` holds inf or NaN (one integer maximum, ``_bits.h``)."""
     if real_t is float:
-        return imfilt_max_abs_bits_f32(o, n) >= F32_INF_BITS
+        return imfilt_max_abs_bits_f32(o, n) >= IMFILT_F32_INF_BITS
     else:
-        return imfilt_max_abs_bits_f64(o, n) >= F64_INF_BITS
+        return imfilt_max_abs_bits_f64(o, n) >= IMFILT_F64_INF_BITS
 
 
 cdef extern from "_boxrows.h" nogil:
