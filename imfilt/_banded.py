@@ -18,6 +18,7 @@ import numpy as np
 
 from imfilt._geometry import check_out, dilated_span, mode_pads, output_length
 from imfilt._halo import block_reads, gather_patch, plan_axis
+from imfilt._kernels import _reuse
 from imfilt._validation import as_fillvalue, result_dtypes
 
 __all__ = ["BAND_BYTES", "wanted", "filter_in_bands"]
@@ -89,7 +90,7 @@ def filter_in_bands(valid_call, image, kernel, mode, boundary, fillvalue, dtype,
     (rb, ra), (cb, ca) = mode_pads(mode, K0, flip), mode_pads(mode, K1, flip)
     o0, o1 = output_length(n0, rb, ra, K0, s0), output_length(n1, cb, ca, K1, s1)
     if out is None:
-        out = np.empty((o0, o1), dtype=out_dtype)
+        out = _reuse.empty((o0, o1), dtype=out_dtype)
     else:
         check_out(out, (o0, o1), out_dtype, [("image", image), ("kernel", kernel)])
     if o0 == 0 or o1 == 0:

@@ -15,7 +15,7 @@ NumPy path, which gives the same values.
 
 import numpy as np
 
-from imfilt._kernels import _cast
+from imfilt._kernels import _cast, _reuse
 from imfilt._threads import interruptible_pieces, min_parallel_work, ran_parallel
 
 __all__ = ["cast_output"]
@@ -36,7 +36,7 @@ def cast_output(result, out_dtype, nthreads=1, dest=None):
     out_dtype = np.dtype(out_dtype)
     if result.dtype == out_dtype and dest is None:
         return result
-    out = dest if dest is not None else np.empty(result.shape, dtype=out_dtype)
+    out = dest if dest is not None else _reuse.empty(result.shape, dtype=out_dtype)
     if result.dtype == out_dtype:
         np.copyto(out, result)
     elif out_dtype.kind in "iu" and result.dtype.kind == "f":

@@ -33,7 +33,7 @@ from imfilt._lazy import LazyModule
 from imfilt import _auto_constants as K
 from imfilt._geometry import dilated_span, output_length
 from imfilt import _separable as _sep_engine
-from imfilt._kernels import _conv, _fftblocks, _nan
+from imfilt._kernels import _conv, _fftblocks, _nan, _reuse
 from imfilt._modes import boundary_index
 from imfilt import _threads
 from imfilt._threads import (interruptible_pieces, interruptible_slices, last_level_cache_bytes,
@@ -118,7 +118,7 @@ def run(problem, method):
             re = re - solve(problem, xi, wi, fill.imag, real)
     if wi is not None:
         im = im + solve(problem, xr, wi, fill.real, real)
-    out = np.empty(re.shape, dtype=problem.compute)
+    out = _reuse.empty(re.shape, dtype=problem.compute)
     out.real = re
     out.imag = im
     return out
@@ -153,7 +153,7 @@ def _direct_core(x, w, pads, stride, dilation, boundary, fill, real, nthreads, d
     (s0, s1), (d0, d1) = stride, dilation
     o0 = output_length(n0, pt, pb, dilated_span(k0, d0), s0)
     o1 = output_length(n1, pl, pr, dilated_span(k1, d1), s1)
-    out = dest if dest is not None else np.empty((B, o0, o1), dtype=real)
+    out = dest if dest is not None else _reuse.empty((B, o0, o1), dtype=real)
     if out.size == 0:
         return out
     P0 = (o0 - 1) * s0 + (k0 - 1) * d0 + 1
@@ -540,7 +540,7 @@ def _fft_block_sliced(block, krows, scale, K0, workers):
     F = L1 // 2 + 1
     c = _fft_seconds_per_point(block.dtype, workers)
     row_cost = L1 * math.log2(max(L1, 2)) * c
-    spec = np.empty((1, L0, F), dtype=np.result_type(block.dtype, np.complex64))
+    spec = _reuse.empty((1, L0, F), dtype=np.result_type(block.dtype, np.complex64))
     for _, _, r0, r1 in interruptible_slices(1, L0, row_cost):
         spec[:, r0:r1] = sfft.rfft(block[:, r0:r1], axis=-1, workers=workers)
     for _, _, c0, c1 in interruptible_slices(1, F, 5 * L0 * math.log2(max(L0, 2)) * c):
@@ -549,7 +549,7 @@ def _fft_block_sliced(block, krows, scale, K0, workers):
         kcols *= scale
         cols *= kcols
         spec[:, :, c0:c1] = sfft.ifft(cols, axis=-2, norm="forward", workers=workers)
-    res = np.empty((1, L0 - K0 + 1, L1), dtype=block.dtype)
+    res = _reuse.empty((1, L0 - K0 + 1, L1), dtype=block.dtype)
     for _, _, r0, r1 in interruptible_slices(1, L0 - K0 + 1, row_cost):
         res[:, r0:r1] = sfft.irfft(spec[:, K0 - 1 + r0:K0 - 1 + r1], n=L1, axis=-1,
                                    norm="forward", workers=workers)
@@ -628,7 +628,7 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
     if seconds > _threads.SLICE_SECONDS:
         # Blocks too large for one uninterruptible transform (kernels of
         # thousands of samples): one block at a time, in 1-D passes.
-        block = np.empty((1, L0, L1), dtype=real)
+        block = _reuse.empty((1, L0, L1), dtype=real)
         krows = sfft.rfft(flipped, n=L1, axis=-1, workers=workers)
         for q in range(len(table)):
             gather(x, rowmap, colmap, pl, fill, table[q:q + 1], block)
@@ -658,7 +658,7 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
         else:
             rows = table[gathered[(k - len(views)) * per_batch:(k - len(views) + 1) * per_batch]]
             if scratch[slot] is None:
-                scratch[slot] = np.empty((per_batch, L0, L1), dtype=real)
+                scratch[slot] = _reuse.empty((per_batch, L0, L1), dtype=real)
             batch = scratch[slot][:len(rows)]
             gather(x, rowmap, colmap, pl, fill, rows, batch)
         spec = sfft.rfft2(batch, workers=1)
@@ -695,7 +695,7 @@ def _fft(problem, x, w, fill, real):
     x = np.asarray(x, dtype=real)
     s0, s1 = problem.stride
     dest = problem.dest if problem.compute.kind != "c" and (s0, s1) == (1, 1) else None
-    out = dest if dest is not None else np.empty((B, V0, V1), dtype=real)
+    out = dest if dest is not None else _reuse.empty((B, V0, V1), dtype=real)
     flipped = np.ascontiguousarray(ws[:, ::-1, ::-1])
     _fft_blocks(x, rowmap, colmap, problem.pads, fill, flipped, out, real, problem.nthreads)
     if s0 > 1 or s1 > 1:

@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from imfilt._kernels import _morph
+from imfilt._kernels import _morph, _reuse
 from imfilt._modes import boundary_index
 from imfilt._threads import (interruptible_pieces, interruptible_slices, min_parallel_work,
                              ran_parallel)
@@ -169,7 +169,7 @@ def _rect(x, windows, ismax, boundary, fill, nthreads):
             ridx = _pass_index(shape[last], rk, rb, boundary)
             p += 1
         if bufs[step % 2] is None:
-            bufs[step % 2] = np.empty(x.shape, dtype=x.dtype)
+            bufs[step % 2] = _reuse.empty(x.shape, dtype=x.dtype)
         dst = bufs[step % 2]
         sflat, dflat = src.reshape(-1), dst.reshape(-1)
         per_row = inner * (2 if rk else 1) * _SECONDS_PER_VALUE / max(1, nthreads)
@@ -219,7 +219,7 @@ def _footprint(x, fp, centre, ismax, boundary, fill, nthreads):
     for axis in range(x.ndim - 1):
         base = base[..., None] + np.arange(x.shape[axis], dtype=np.intp) * pstrides[axis]
     base = np.ascontiguousarray(base.reshape(-1), dtype=np.intp)
-    out = np.empty(x.shape, dtype=x.dtype)
+    out = _reuse.empty(x.shape, dtype=x.dtype)
     W = x.shape[-1]
     oflat = out.reshape(-1)
     per_row = W * len(offsets) * _SECONDS_PER_VALUE / max(1, nthreads)
@@ -234,7 +234,7 @@ def _take(a, idx, axis):
     """``np.take(a, idx, axis)`` in interruptible pieces of the first axis."""
     shape = list(a.shape)
     shape[axis] = len(idx)
-    out = np.empty(shape, dtype=a.dtype)
+    out = _reuse.empty(shape, dtype=a.dtype)
     for _, lo, hi in interruptible_pieces((shape[0],), math.prod(shape[1:]) * _SECONDS_PER_COPY):
         out[lo:hi] = a[idx[lo:hi]] if axis == 0 else np.take(a[lo:hi], idx, axis=axis)
     return out
@@ -275,7 +275,7 @@ def _runs(padded, fp, pstrides, ismax):
     cost_runs = sum(1 if length == 1 else 2 for _, length in runs) + (nlevels - 1)
     if nlevels == 1 or cost_runs >= len(single):
         return flat, np.ascontiguousarray(single, dtype=np.intp)
-    levels = np.empty(nlevels * size, dtype=flat.dtype)
+    levels = _reuse.empty(nlevels * size, dtype=flat.dtype)
     levels[:size] = flat
     op = np.maximum if ismax else np.minimum
     for j in range(1, nlevels):

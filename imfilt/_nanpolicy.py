@@ -32,7 +32,7 @@ are present, one when none are.
 
 import numpy as np
 
-from imfilt._kernels import _nan
+from imfilt._kernels import _nan, _reuse
 from imfilt._threads import interruptible_pieces, min_parallel_work, ran_parallel
 from imfilt._cast import cast_output
 from imfilt._validation import as_array, check_choice, as_fillvalue, result_dtypes
@@ -152,7 +152,7 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         # Fast path: one threaded split pass, three filter passes, one
         # threaded combine pass (no NumPy temporaries of the image's size).
         x = np.ascontiguousarray(image, dtype=compute)
-        x0, bad, good = (np.empty_like(x) for _ in range(3))
+        x0, bad, good = (_reuse.empty(x.shape, x.dtype) for _ in range(3))
         _elementwise(_nan.split_finite, [a.reshape(-1) for a in (x, x0, bad, good)],
                      nthreads, min_parallel_work())
         del x

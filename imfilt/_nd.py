@@ -31,7 +31,7 @@ from imfilt._lazy import LazyModule
 from imfilt import _auto_constants as _K
 from imfilt import _methods
 from imfilt._geometry import as_tuple, check_out, mode_pads, valid_swap
-from imfilt._kernels import _conv
+from imfilt._kernels import _conv, _reuse
 from imfilt._modes import boundary_index
 from imfilt._threads import min_parallel_work, ran_parallel
 from imfilt._cast import cast_output
@@ -96,7 +96,7 @@ def _direct_batched(x, w, pads, strides, dilations, boundary, fill, real, nthrea
     (before, after), s0, d0 = pads[0], strides[0], dilations[0]
     spans = [d * (k - 1) + 1 for d, k in zip(dilations, w.shape)]
     o = _output_lengths(x.shape[1:], pads, spans, strides)
-    out = np.empty((B,) + o, dtype=real)
+    out = _reuse.empty((B,) + o, dtype=real)
     if out.size == 0:
         return out
     P0 = (o[0] - 1) * s0 + spans[0]
@@ -161,7 +161,7 @@ def _direct_table(x, w, pads, strides, dilations, boundary, fill, real, nthreads
     N = x.ndim
     spans = [d * (k - 1) + 1 for d, k in zip(dilations, w.shape)]
     o = _output_lengths(x.shape, pads, spans, strides)
-    out = np.empty(o, dtype=real)
+    out = _reuse.empty(o, dtype=real)
     if out.size == 0:
         return out
     rowtab = _row_table(x.shape[:-1], pads[:-1], spans[:-1], strides[:-1], dilations[:-1],
@@ -415,7 +415,7 @@ def filter_nd(image, kernel, mode, boundary, fill, compute, out_dtype, nthreads,
                 re = re - solve(xi, wi, fill_c.imag)
         if wi is not None:
             im = im + solve(x.real, wi, fill_c.real)
-        result = np.empty(re.shape, dtype=compute)
+        result = _reuse.empty(re.shape, dtype=compute)
         result.real = re
         result.imag = im
     if swapped:

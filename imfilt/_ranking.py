@@ -54,6 +54,7 @@ import numpy as np
 
 from imfilt import _minmax, _threads
 from imfilt._kernels import _rank as _k
+from imfilt._kernels import _reuse
 from imfilt._modes import boundary_index
 from imfilt._validation import order_fill, order_fill_as
 
@@ -102,10 +103,10 @@ def _padded_buffer(shape, dtype):
     """An uninitialised C-contiguous array, from this thread's scratch when small."""
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > _SCRATCH_MAX_BYTES:
-        return np.empty(shape, dtype=dtype)
+        return _reuse.empty(shape, dtype=dtype)
     buf = getattr(_scratch, "buf", None)
     if buf is None or buf.size < nbytes:
-        buf = np.empty(max(nbytes, 1 << 16), dtype=np.uint8)
+        buf = _reuse.empty(max(nbytes, 1 << 16), dtype=np.uint8)
         _scratch.buf = buf
     return buf[:nbytes].view(dtype).reshape(shape)
 
@@ -280,7 +281,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     ndarray of ``image.dtype`` (native byte order) and ``image.shape``.
     """
     dtype = image.dtype.newbyteorder("=")
-    result = out if out is not None else np.empty(image.shape, dtype=dtype)
+    result = out if out is not None else _reuse.empty(image.shape, dtype=dtype)
     if image.size == 0:
         return result
     if K is None:
@@ -347,7 +348,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
                 h = 0
     if h:
         kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
-            np.empty(x.shape, dtype=kdtype)
+            _reuse.empty(x.shape, dtype=kdtype)
         H, W = x.shape[-2:]
         rmap, cmap = _direct_maps(H, W, h, boundary)
         src, dst = x.reshape(-1).view(np.uint8), kout.reshape(-1).view(np.uint8)
@@ -409,7 +410,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
         kh, kw = footprint.shape[-2:]
         H, W = x.shape[-2:]
         kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
-            np.empty(x.shape, dtype=kdtype)
+            _reuse.empty(x.shape, dtype=kdtype)
         Hp, Wp = pshape[-2:]
         pflat = padded.reshape(-1, Hp * Wp)
         oflat = kout.reshape(-1, H * W)
@@ -444,7 +445,7 @@ def rank_engine(image, footprint, kind, value, boundary, fill, nthreads, nan_pol
     lead = x.shape[:-1] or (1,)
     plead = pstrides[:-1] if x.ndim > 1 else np.zeros(1, dtype=np.intp)
     kout = result if result.dtype == kdtype and result.flags.c_contiguous else \
-        np.empty(x.shape, dtype=kdtype)
+        _reuse.empty(x.shape, dtype=kdtype)
     pbytes = padded.reshape(-1).view(np.uint8)
     obytes = kout.reshape(-1).view(np.uint8)
     plead = np.ascontiguousarray(plead, np.intp)

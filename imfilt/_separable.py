@@ -43,6 +43,7 @@ import numpy as np
 from imfilt._cast import cast_output
 from imfilt._kernels import _cast as _kcast
 from imfilt._kernels import _separable as _k
+from imfilt._kernels import _reuse
 from imfilt._modes import boundary_index
 from imfilt._threads import interruptible_slices, min_parallel_work, ran_parallel
 
@@ -146,14 +147,14 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
     box = p.box is not None
     if box:
         w = np.ascontiguousarray((), dtype=real)
-        acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
+        acc = _reuse.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
         per_value, min_rows, align = _SECONDS_PER_BOX, _BOX_BAND * nt, _BOX_BAND
     else:
         w = np.ascontiguousarray(p.weights, dtype=real)
-        acc = np.empty((nt, 1), dtype=np.float64)
+        acc = _reuse.empty((nt, 1), dtype=np.float64)
         per_value, min_rows, align = k * _SECONDS_PER_TAP, 4 * nt, 1
-    scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
-    pointers = np.empty((nt, k + 1), dtype=np.intp)
+    scratch = _reuse.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
+    pointers = _reuse.empty((nt, k + 1), dtype=np.intp)
     sym = weights_symmetry(w) if not box else 0
     if inner == 1:
         # Lines along the contiguous axis: groups of whole lines.
@@ -232,8 +233,8 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads, seen=None):
     nt = max(1, nthreads)
     P1 = W + k1 - 1
     cast = dst.dtype != real
-    scratch = np.empty((nt, (k0 + 3) * W + P1 + W + (4 * W if cast else 0)), dtype=real)
-    pointers = np.empty((nt, 2 * (k0 + 3) + k1 + 4), dtype=np.intp)
+    scratch = _reuse.empty((nt, (k0 + 3) * W + P1 + W + (4 * W if cast else 0)), dtype=real)
+    pointers = _reuse.empty((nt, 2 * (k0 + 3) + k1 + 4), dtype=np.intp)
 
     # uint8 rows: no folded sum comes near the float maximum, so the line
     # kernels skip their float32 overflow check (symmetry +-2, _sepline.h).
@@ -282,8 +283,8 @@ def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
     if _u8_rounds(dst, k0, k1):
         # uint8 out of an odd box: the rounded mean from integer sums, the
         # same bytes (see _k.box_u8_round) at a fraction of the work.
-        cs = np.empty((nt, W + k1 - 1), dtype=np.uint16)
-        acc = np.empty((nt, 3 * W + 2 * k1 - 2), dtype=np.uint32)
+        cs = _reuse.empty((nt, W + k1 - 1), dtype=np.uint16)
+        acc = _reuse.empty((nt, 3 * W + 2 * k1 - 2), dtype=np.uint32)
         frow = np.full(W, fill8, dtype=np.uint8)
 
         def call_round(x, x8, out, idx, r0):
@@ -293,11 +294,11 @@ def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
                      _BOX_BAND * nt, _BOX_BAND, call_round)
         return True
     S = _k.u8_strip(W)
-    seg = np.empty((nt, S + k1 - 1), dtype=np.uint8)
-    s16 = np.empty((nt, S), dtype=np.uint16)
-    ring = np.empty((nt, (k0 + 2 * _k.BOX_GROUP) * S), dtype=np.float32)
-    acc = np.empty((nt, S), dtype=np.float64)
-    pointers = np.empty((nt, k0 + 4 * _k.BOX_GROUP), dtype=np.intp)
+    seg = _reuse.empty((nt, S + k1 - 1), dtype=np.uint8)
+    s16 = _reuse.empty((nt, S), dtype=np.uint16)
+    ring = _reuse.empty((nt, (k0 + 2 * _k.BOX_GROUP) * S), dtype=np.float32)
+    acc = _reuse.empty((nt, S), dtype=np.float64)
+    pointers = _reuse.empty((nt, k0 + 4 * _k.BOX_GROUP), dtype=np.intp)
 
     def call(x, x8, out, idx, r0):
         out, out8, code = _store(out, _F32)
@@ -324,9 +325,9 @@ def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     # row tables.
     # With an integer dst: g strip rows before their cast.
     cast = g * S if dst.dtype != real else 0
-    scratch = np.empty((nt, (k0 + g) * S + 2 * W + 2 * g * _BOX_BAND + k1 - 1 + cast), dtype=real)
-    acc = np.empty((nt, S + g * (2 * _BOX_BAND + k1 - 1)), dtype=np.float64)
-    pointers = np.empty((nt, 2 * (k0 + g) + 5 * g), dtype=np.intp)
+    scratch = _reuse.empty((nt, (k0 + g) * S + 2 * W + 2 * g * _BOX_BAND + k1 - 1 + cast), dtype=real)
+    acc = _reuse.empty((nt, S + g * (2 * _BOX_BAND + k1 - 1)), dtype=np.float64)
+    pointers = _reuse.empty((nt, 2 * (k0 + g) + 5 * g), dtype=np.intp)
 
     def call(x, x8, out, idx, r0):
         out, out8, code = _store(out, real)
@@ -408,7 +409,7 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None, seen=None):
             src = src.astype(real.newbyteorder("="))
     passes = [p for p in passes if not (p.box is None and len(p.weights) == 1 and p.weights[0] == 1.0)]
     if dest is None:
-        dest = np.empty(src.shape, dtype=real)
+        dest = _reuse.empty(src.shape, dtype=real)
     if src.size == 0:
         return dest
     if not passes:
@@ -427,7 +428,7 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None, seen=None):
         # gives the same values, through the fused 2-D kernels.
         src, passes, perm = moved
         res = run_passes(src, passes, boundary, fill, real, nthreads,
-                         None if dest.dtype == real else np.empty(src.shape, dest.dtype), seen)
+                         None if dest.dtype == real else _reuse.empty(src.shape, dest.dtype), seen)
         np.copyto(dest, res.transpose(np.argsort(perm)))
         return dest
     nd = src.ndim
@@ -459,7 +460,7 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None, seen=None):
     store_cast = dest.dtype in _STORE_CAST and steps[-1][0] != "one"
     final = dest
     if dest.dtype != real and not store_cast:
-        dest = np.empty(src.shape, dtype=real)
+        dest = _reuse.empty(src.shape, dtype=real)
     temps = []
     cur = src
     fill = float(fill)
@@ -473,7 +474,7 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None, seen=None):
             if spare:
                 nxt = spare[0]
             else:
-                nxt = np.empty(src.shape, dtype=real)
+                nxt = _reuse.empty(src.shape, dtype=real)
                 temps.append(nxt)
         if kind == "one":
             _one_pass(cur, nxt, p, boundary, fill, real, nthreads)
@@ -486,8 +487,8 @@ def run_passes(x, passes, boundary, fill, real, nthreads, dest=None, seen=None):
             elif not _fused_box(cur, nxt, p[0], p[1], boundary, fill, real, nthreads):
                 # A running sum met NaN/inf: the single passes recompute
                 # those windows one by one (same values elsewhere).
-                mid = np.empty(src.shape, dtype=real)
-                res = nxt if nxt.dtype == real else np.empty(src.shape, dtype=real)
+                mid = _reuse.empty(src.shape, dtype=real)
+                res = nxt if nxt.dtype == real else _reuse.empty(src.shape, dtype=real)
                 _one_pass(np.ascontiguousarray(cur, dtype=real), mid, p[1], boundary, fill, real, nthreads)
                 _one_pass(mid, res, p[0], boundary, _next_fill(p[1], fill, real), real,
                           nthreads)

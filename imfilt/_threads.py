@@ -30,7 +30,7 @@ except ImportError:  # a dependency; without it BLAS just keeps its own thread c
     threadpoolctl = None
 
 import imfilt._kernels as _kernel_package
-from imfilt._kernels import _build
+from imfilt._kernels import _build, _reuse
 from imfilt._validation import ParameterTypeError, is_integer_like
 from imfilt._version import __version__
 
@@ -374,6 +374,11 @@ def show_config(file=None):
             "0.5 ms, then sleep)" if _kernel_package.SPIN_SET_BY_IMFILT else
             "the OpenMP runtime's policy (its default, or OMP_WAIT_POLICY/GOMP_SPINCOUNT "
             "from the environment)"),
+        "  memory reuse: " + (
+            f"freed arrays of {_reuse.MIN_BYTES >> 20} MiB or more are kept for the next "
+            f"call, up to {_reuse.limit() / 2**20:g} MiB (IMFILT_REUSE_MIB); "
+            f"{_reuse.stats()[1] / 2**20:g} MiB kept now" if _reuse.limit() else
+            "off (IMFILT_REUSE_MIB=0)"),
         f"  threads: default {get_workers()}, available cores {available_cores()}"
         + (f", OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}" if "OMP_NUM_THREADS" in os.environ else ""),
         f"  python {platform.python_version()} ({platform.machine()}, {platform.system()})",

@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from imfilt._kernels import _bilateral as _kb
+from imfilt._kernels import _reuse
 from imfilt._minmax import minmax
 from imfilt._geometry import channel_axis_index
 from imfilt._modes import boundary_index, canonical_boundary
@@ -67,7 +68,7 @@ def _pad_planes(planes, r, boundary, fill):
     C, H, W = planes.shape
     iy = boundary_index(H, r, r, boundary)
     ix = boundary_index(W, r, r, boundary)
-    out = np.empty((C, H + 2 * r, W + 2 * r), dtype=planes.dtype)
+    out = _reuse.empty((C, H + 2 * r, W + 2 * r), dtype=planes.dtype)
     # Interior rows: the image block, then the few border columns by index
     # (a fancy index over the whole image costs more than the filter's setup).
     out[:, r:r + H, r:r + W] = planes
@@ -88,7 +89,7 @@ def _pad_planes(planes, r, boundary, fill):
 def _pad_plane(plane, r, boundary, fill, nthreads):
     """One plane ``(H, W)`` extended as by :func:`_pad_planes`, rows copied in parallel."""
     H, W = plane.shape
-    out = np.empty((H + 2 * r, W + 2 * r), dtype=plane.dtype)
+    out = _reuse.empty((H + 2 * r, W + 2 * r), dtype=plane.dtype)
     ran_parallel(_kb.pad_plane(np.ascontiguousarray(plane), out, boundary_index(H, r, r, boundary),
                                boundary_index(W, r, r, boundary), fill, nthreads,
                                min_parallel_work()))
@@ -115,7 +116,7 @@ def _bilateral_sym(xp, res, r, dy, dx, sw, nthreads, **kind):
     H, W = res.shape
     extra = max(0, _kb.SYM_MIN_WIDTH - W)
     if extra:
-        wide = np.empty((H, W + extra), dtype=res.dtype)
+        wide = _reuse.empty((H, W + extra), dtype=res.dtype)
         widen = lambda a: np.pad(a, ((0, 0), (0, extra)), mode="edge")  # noqa: E731
         if kind.get("xq") is not None:
             kind["xq"] = widen(kind["xq"])
@@ -260,7 +261,7 @@ def _bilateral(x, c, r, sigma_color, sigma_space, boundary, fill, compute, out_d
     """Engine: validated arguments -> result (callable by chunked wrappers; halo ``r``)."""
     planes = x[None] if c is None else np.moveaxis(x, c, 0)
     C, H, W = planes.shape
-    res = np.empty((C, H, W), dtype=compute)   # every pixel is written below
+    res = _reuse.empty((C, H, W), dtype=compute)   # every pixel is written below
     if planes.size:
         _fill_result(res, planes, x.dtype, r, sigma_color, sigma_space, boundary, fill,
                      compute, nthreads, nan_policy)
@@ -283,7 +284,7 @@ def _by_rows(res, xp, r, seconds_per_value, nthreads, kernel):
             ran_parallel(kernel(xp, res))
             continue
         band = np.ascontiguousarray(xp[:, r0:r1 + 2 * r])
-        out = res[:, r0:r1] if C == 1 else np.empty((C, r1 - r0, W), dtype=res.dtype)
+        out = res[:, r0:r1] if C == 1 else _reuse.empty((C, r1 - r0, W), dtype=res.dtype)
         ran_parallel(kernel(band, out))
         if C > 1:
             res[:, r0:r1] = out

@@ -19,7 +19,7 @@ from imfilt import _linear
 from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import (PLANES_HINT, channel_axis_index, colour_error, looks_like_colour,
                               over_channels)
-from imfilt._kernels import _edges
+from imfilt._kernels import _edges, _reuse
 from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, check_finite, omit_nonfinite, omit_wanted
 from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
@@ -326,13 +326,13 @@ _SECONDS_PER_PIXEL = 4e-9
 def sep3(x, out_dtype, a, b, boundary, what, axis_scale, mag_scale, nthreads):
     """Run the fused kernel; return ``(g0, g1, mag)`` with None where unwanted."""
     n0, n1 = x.shape
-    outs = [np.empty((n0, n1), dtype=out_dtype) if what & flag else None
+    outs = [_reuse.empty((n0, n1), dtype=out_dtype) if what & flag else None
             for flag in (_G0, _G1, _MAG)]
     if n0 == 0 or n1 == 0:
         return tuple(outs)
-    dummy = np.empty((1, 1), dtype=out_dtype)
+    dummy = _reuse.empty((1, 1), dtype=out_dtype)
     nthreads = max(1, min(nthreads, n0))
-    scratch = np.empty((nthreads, 2 * (min(n1, _edges.COLUMN_BLOCK) + 2)), dtype=out_dtype)
+    scratch = _reuse.empty((nthreads, 2 * (min(n1, _edges.COLUMN_BLOCK) + 2)), dtype=out_dtype)
     zero_row = np.zeros(n1, dtype=x.dtype)
     rowmap = boundary_index(n0, 1, 1, boundary)
     colmap = boundary_index(n1, 1, 1, boundary)

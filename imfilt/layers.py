@@ -12,7 +12,7 @@ conv_transpose2d(y, w)>`` for matching stride, padding and dilation.
 
 import numpy as np
 
-from imfilt._kernels import _layers
+from imfilt._kernels import _layers, _reuse
 from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._geometry import colour_error, looks_like_colour
 from imfilt._docs import docfiller
@@ -194,7 +194,7 @@ def _conv_rows_once(x, wt, bias, out, rows, orow, colmap, offs, cstep, Q, lin, u
     ntasks = x.shape[0] * groups * rowtab.shape[0] * nch
     nthreads = int(max(1, min(nthreads, ntasks)))
     product = Kg * ((nr - 1) * Mp + tile) if flat else 0 if ostep == 1 else Kg * nr * tile
-    scratch = np.empty((nthreads, Cg * cstep * NV * Mp + product), dtype=x.dtype)
+    scratch = _reuse.empty((nthreads, Cg * cstep * NV * Mp + product), dtype=x.dtype)
     opitch = int(orow[1] - orow[0]) * out.shape[3] if R > 1 else 0
     ran_parallel(_layers.conv_rows(x, wt, bias, out, rowtab, orow, colmap, koff.ravel(), nr,
                                    flat, opitch, Q, cstep, offmax, lin[0], lin[1], ubase, ocol0, ostep,
@@ -351,7 +351,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
 
     check_fits_in_memory("padding", padding, "an output", (N, K, Ho, Wo), compute.itemsize)
     xc = np.ascontiguousarray(xb, dtype=compute)
-    out = np.empty((N, K, Ho, Wo), dtype=compute)
+    out = _reuse.empty((N, K, Ho, Wo), dtype=compute)
     Kg = K // groups
     if out.size and C == 0:
         out[...] = b[None, :, None, None]
@@ -504,14 +504,14 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     xc = np.ascontiguousarray(xb, dtype=compute)
     wc = np.ascontiguousarray(wb, dtype=compute)
     check_fits_in_memory("stride", stride, "an output", (N, K, Ho, Wo), compute.itemsize)
-    out = np.empty((N, K, Ho, Wo), dtype=compute)
+    out = _reuse.empty((N, K, Ho, Wo), dtype=compute)
     if out.size == 0:
         pass
     elif C == 0 or H == 0 or W == 0:
         out[...] = b[None, :, None, None]
     elif Cg * Kg < _DIRECT_PAIRS:
         tables = _column_phases(W, Wo, kw, sw, pw, dw)
-        scratch = np.empty((nthreads, Wo), dtype=compute)
+        scratch = _reuse.empty((nthreads, Wo), dtype=compute)
         ran_parallel(_layers.transpose_direct(xc, wc, b, out, groups, sh, sw, ph, dh, *tables,
                                               scratch, nthreads, min_parallel_work()))
     else:

@@ -10,6 +10,7 @@ average pooling and the layout of the returned indices are those of
 import numpy as np
 
 from imfilt._kernels import _pool as _kpool
+from imfilt._kernels import _reuse
 from imfilt._docs import docfiller
 from imfilt._geometry import (PLANES_HINT, as_planes, as_torch_pair, channel_axis_index,
                               check_colour_ambiguity, output_hw, restore_planes)
@@ -198,8 +199,8 @@ def _pool_planes(x, op, kernel_size, stride, padding, dilation, ceil_mode, retur
     H, W = arr.shape[-2:]
     planes = _as_compute(arr.reshape((-1, H, W)), compute)
     P = planes.shape[0]
-    out = np.empty((P, Ho, Wo), dtype=compute)
-    indices = np.empty((P, Ho, Wo), dtype=np.int64) if return_indices else None
+    out = _reuse.empty((P, Ho, Wo), dtype=compute)
+    indices = _reuse.empty((P, Ho, Wo), dtype=np.int64) if return_indices else None
 
     uniforms = None
     if op in (_OP_STOCHASTIC, _OP_STOCHASTIC_MEAN):
@@ -219,9 +220,9 @@ def _pool_planes(x, op, kernel_size, stride, padding, dilation, ceil_mode, retur
     tscratch = ascratch = rscratch = None
     if dil == (1, 1) and op in (_OP_MAX, _OP_MIN, _OP_AVG) and compute.kind == "f":
         # Row-first (separable) kernel: per-thread scratch rows.
-        tscratch = np.empty((nthreads, max(W, 1)), dtype=compute)
-        ascratch = np.empty((nthreads, max(W, 1)), dtype=np.float64)
-        rscratch = np.empty((nthreads, max(W, 1)), dtype=np.intp)
+        tscratch = _reuse.empty((nthreads, max(W, 1)), dtype=compute)
+        ascratch = _reuse.empty((nthreads, max(W, 1)), dtype=np.float64)
+        rscratch = _reuse.empty((nthreads, max(W, 1)), dtype=np.intp)
     # Groups of planes of about SLICE_SECONDS each, so Ctrl-C is handled
     # between them (about 1 ns per window tap and thread).
     per_plane = Ho * Wo * ksz[0] * ksz[1] * 1e-9 / nthreads

@@ -19,6 +19,7 @@ import numpy as np
 from imfilt import _nanpolicy
 from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import as_tuple, axes_order, check_colour_ambiguity, check_out, filter_axes
+from imfilt._kernels import _reuse
 from imfilt._modes import canonical_boundary
 from imfilt._separable import Pass, run_passes
 from imfilt._threads import check_fits_in_memory, resolve_workers
@@ -126,7 +127,7 @@ class _Setup:
         if self.compute.kind != "c":
             return run_passes(x, passes, self.boundary, self.fill, self.real, self.nthreads, dest)
         fill = complex(self.fill)
-        result = np.empty(x.shape, dtype=self.compute) if dest is None else dest
+        result = _reuse.empty(x.shape, dtype=self.compute) if dest is None else dest
         result.real = run_passes(x.real, passes, self.boundary, fill.real, self.real,
                                  self.nthreads)
         result.imag = run_passes(np.imag(x), passes, self.boundary, fill.imag, self.real,
@@ -145,7 +146,7 @@ class _Setup:
         if cast and self.compute.kind == "f" and self.out_dtype.kind in "iu":
             if o is not None and o.flags.c_contiguous and o.dtype.isnative:
                 return o
-            return np.empty(self.image.shape, dtype=self.out_dtype)
+            return _reuse.empty(self.image.shape, dtype=self.out_dtype)
         return None
 
     def finish(self, result):

@@ -12,7 +12,7 @@ everywhere, borders included.  The pyramids reproduce OpenCV's
 
 import numpy as np
 
-from imfilt._kernels import _pyramid
+from imfilt._kernels import _pyramid, _reuse
 from imfilt._modes import boundary_index
 from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import (STACK_HINT, as_tuple, channel_axis_index, check_colour_ambiguity,
@@ -276,16 +276,16 @@ def pyramid_down(image, *, dstsize=None, axes=None, channel_axis=None, workers=N
         lambda n: (n + 1) // 2, lambda d, n: d >= 1 and abs(2 * d - n) <= 2,
         "|2*dst - src| <= 2")
     P, H, W = planes.shape
-    out = np.empty((P, Ho, Wo), dtype=planes.dtype)
+    out = _reuse.empty((P, Ho, Wo), dtype=planes.dtype)
     rowmap = boundary_index(H, 2, 2 * Ho + 1 - H, "reflect")
     if 2 * (Wo - 1) < W:
         colmap = boundary_index(W, 2, 2 * Wo + 1 - W, "reflect")
         return _from_stack(_run_pyramid(planes, out, rowmap, colmap, nthreads, True), info)
     # A column past the image (dstsize only): OpenCV centres it on the last
     # column, reflected (a row past the image follows the plain rule).
-    head = _run_pyramid(planes, np.empty((P, Ho, Wo - 1), dtype=planes.dtype), rowmap,
+    head = _run_pyramid(planes, _reuse.empty((P, Ho, Wo - 1), dtype=planes.dtype), rowmap,
                         boundary_index(W, 2, 2 * Wo - 1 - W, "reflect"), nthreads, True)
-    last = _run_pyramid(planes, np.empty((P, Ho, 1), dtype=planes.dtype), rowmap,
+    last = _run_pyramid(planes, _reuse.empty((P, Ho, 1), dtype=planes.dtype), rowmap,
                         boundary_index(W, 2, 2, "reflect")[W - 1:W + 4], nthreads, True)
     out[...] = np.concatenate([head, last], axis=2)
     return _from_stack(out, info)
@@ -311,7 +311,7 @@ def _pyramid_setup(func, image, axes, channel_axis, workers, dstsize, default, v
 def _run_pyramid(planes, out, rowmap, colmap, nthreads, down):
     """The pyramid kernel on (P, H, W) planes into ``out``; returns ``out``."""
     if out.size:
-        scratch = np.empty((nthreads, planes.shape[-1]), dtype=planes.dtype)
+        scratch = _reuse.empty((nthreads, planes.shape[-1]), dtype=planes.dtype)
         ran_parallel(_pyramid.pyramid(planes, out, rowmap, colmap, scratch, nthreads,
                                       min_parallel_work(), down))
     return out
