@@ -94,8 +94,10 @@ workers : int, optional
     "nan_policy": """\
 nan_policy : {'propagate', 'omit', 'raise'}, optional
     What NaN and inf in the image do.  ``'propagate'`` (default): IEEE
-    arithmetic, as SciPy: a non-finite sample under any weight, even a
-    zero one, makes the output non-finite.  ``'raise'``: ``ValueError``
+    arithmetic, as ``scipy.signal.convolve2d``: a non-finite sample under
+    any weight, even a zero one, makes the output non-finite
+    (``scipy.ndimage`` skips zero weights, so it can give a finite value
+    there).  ``'raise'``: ``ValueError``
     when the image (or a used fill value, or the kernel) holds NaN or inf.
     ``'omit'``: non-finite samples (and a NaN or infinite fill value of
     ``boundary='fill'``) are left out and the finite part is

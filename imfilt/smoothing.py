@@ -873,6 +873,12 @@ def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
     (``scipy.ndimage.convolve`` reads past its buffer once the kernel is
     about eight times an image side, and its result there is not defined).
 
+    NaN and inf follow IEEE arithmetic, as in :func:`imfilt.convolve`
+    with ``nan_policy='propagate'``: a non-finite sample under any weight,
+    even a zero one (the imaginary kernel's centre is exactly 0), makes
+    the output non-finite, where ``scipy.ndimage`` (and so scikit-image)
+    skips zero weights and can give a finite value or inf instead of NaN.
+
     Parameters
     ----------
     image : array_like, 2-D (3-D with ``channel_axis``)
