@@ -106,7 +106,7 @@ def _padded_buffer(shape, dtype):
         return _reuse.empty(shape, dtype=dtype)
     buf = getattr(_scratch, "buf", None)
     if buf is None or buf.size < nbytes:
-        buf = _reuse.empty(max(nbytes, 1 << 16), dtype=np.uint8)
+        buf = np.empty(max(nbytes, 1 << 16), dtype=np.uint8)
         _scratch.buf = buf
     return buf[:nbytes].view(dtype).reshape(shape)
 

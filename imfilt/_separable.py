@@ -147,14 +147,14 @@ def _one_pass(src, dst, p, boundary, fill, real, nthreads):
     box = p.box is not None
     if box:
         w = np.ascontiguousarray((), dtype=real)
-        acc = _reuse.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
+        acc = np.empty((nt, _BOX_CHUNK if inner > 1 else 1), dtype=np.float64)
         per_value, min_rows, align = _SECONDS_PER_BOX, _BOX_BAND * nt, _BOX_BAND
     else:
         w = np.ascontiguousarray(p.weights, dtype=real)
-        acc = _reuse.empty((nt, 1), dtype=np.float64)
+        acc = np.empty((nt, 1), dtype=np.float64)
         per_value, min_rows, align = k * _SECONDS_PER_TAP, 4 * nt, 1
-    scratch = _reuse.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
-    pointers = _reuse.empty((nt, k + 1), dtype=np.intp)
+    scratch = np.empty((nt, n + k - 1 if inner == 1 else 1), dtype=real)
+    pointers = np.empty((nt, k + 1), dtype=np.intp)
     sym = weights_symmetry(w) if not box else 0
     if inner == 1:
         # Lines along the contiguous axis: groups of whole lines.
@@ -233,8 +233,8 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads, seen=None):
     nt = max(1, nthreads)
     P1 = W + k1 - 1
     cast = dst.dtype != real
-    scratch = _reuse.empty((nt, (k0 + 3) * W + P1 + W + (4 * W if cast else 0)), dtype=real)
-    pointers = _reuse.empty((nt, 2 * (k0 + 3) + k1 + 4), dtype=np.intp)
+    scratch = np.empty((nt, (k0 + 3) * W + P1 + W + (4 * W if cast else 0)), dtype=real)
+    pointers = np.empty((nt, 2 * (k0 + 3) + k1 + 4), dtype=np.intp)
 
     # uint8 rows: no folded sum comes near the float maximum, so the line
     # kernels skip their float32 overflow check (symmetry +-2, _sepline.h).
@@ -283,8 +283,8 @@ def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
     if _u8_rounds(dst, k0, k1):
         # uint8 out of an odd box: the rounded mean from integer sums, the
         # same bytes (see _k.box_u8_round) at a fraction of the work.
-        cs = _reuse.empty((nt, W + k1 - 1), dtype=np.uint16)
-        acc = _reuse.empty((nt, 3 * W + 2 * k1 - 2), dtype=np.uint32)
+        cs = np.empty((nt, W + k1 - 1), dtype=np.uint16)
+        acc = np.empty((nt, 3 * W + 2 * k1 - 2), dtype=np.uint32)
         frow = np.full(W, fill8, dtype=np.uint8)
 
         def call_round(x, x8, out, idx, r0):
@@ -294,11 +294,11 @@ def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
                      _BOX_BAND * nt, _BOX_BAND, call_round)
         return True
     S = _k.u8_strip(W)
-    seg = _reuse.empty((nt, S + k1 - 1), dtype=np.uint8)
-    s16 = _reuse.empty((nt, S), dtype=np.uint16)
-    ring = _reuse.empty((nt, (k0 + 2 * _k.BOX_GROUP) * S), dtype=np.float32)
-    acc = _reuse.empty((nt, S), dtype=np.float64)
-    pointers = _reuse.empty((nt, k0 + 4 * _k.BOX_GROUP), dtype=np.intp)
+    seg = np.empty((nt, S + k1 - 1), dtype=np.uint8)
+    s16 = np.empty((nt, S), dtype=np.uint16)
+    ring = np.empty((nt, (k0 + 2 * _k.BOX_GROUP) * S), dtype=np.float32)
+    acc = np.empty((nt, S), dtype=np.float64)
+    pointers = np.empty((nt, k0 + 4 * _k.BOX_GROUP), dtype=np.intp)
 
     def call(x, x8, out, idx, r0):
         out, out8, code = _store(out, _F32)
@@ -325,9 +325,9 @@ def _fused_box(src, dst, p0, p1, boundary, fill, real, nthreads):
     # row tables.
     # With an integer dst: g strip rows before their cast.
     cast = g * S if dst.dtype != real else 0
-    scratch = _reuse.empty((nt, (k0 + g) * S + 2 * W + 2 * g * _BOX_BAND + k1 - 1 + cast), dtype=real)
-    acc = _reuse.empty((nt, S + g * (2 * _BOX_BAND + k1 - 1)), dtype=np.float64)
-    pointers = _reuse.empty((nt, 2 * (k0 + g) + 5 * g), dtype=np.intp)
+    scratch = np.empty((nt, (k0 + g) * S + 2 * W + 2 * g * _BOX_BAND + k1 - 1 + cast), dtype=real)
+    acc = np.empty((nt, S + g * (2 * _BOX_BAND + k1 - 1)), dtype=np.float64)
+    pointers = np.empty((nt, 2 * (k0 + g) + 5 * g), dtype=np.intp)
 
     def call(x, x8, out, idx, r0):
         out, out8, code = _store(out, real)

@@ -330,9 +330,9 @@ def sep3(x, out_dtype, a, b, boundary, what, axis_scale, mag_scale, nthreads):
             for flag in (_G0, _G1, _MAG)]
     if n0 == 0 or n1 == 0:
         return tuple(outs)
-    dummy = _reuse.empty((1, 1), dtype=out_dtype)
+    dummy = np.empty((1, 1), dtype=out_dtype)
     nthreads = max(1, min(nthreads, n0))
-    scratch = _reuse.empty((nthreads, 2 * (min(n1, _edges.COLUMN_BLOCK) + 2)), dtype=out_dtype)
+    scratch = np.empty((nthreads, 2 * (min(n1, _edges.COLUMN_BLOCK) + 2)), dtype=out_dtype)
     zero_row = np.zeros(n1, dtype=x.dtype)
     rowmap = boundary_index(n0, 1, 1, boundary)
     colmap = boundary_index(n1, 1, 1, boundary)

@@ -194,7 +194,7 @@ def _conv_rows_once(x, wt, bias, out, rows, orow, colmap, offs, cstep, Q, lin, u
     ntasks = x.shape[0] * groups * rowtab.shape[0] * nch
     nthreads = int(max(1, min(nthreads, ntasks)))
     product = Kg * ((nr - 1) * Mp + tile) if flat else 0 if ostep == 1 else Kg * nr * tile
-    scratch = _reuse.empty((nthreads, Cg * cstep * NV * Mp + product), dtype=x.dtype)
+    scratch = np.empty((nthreads, Cg * cstep * NV * Mp + product), dtype=x.dtype)
     opitch = int(orow[1] - orow[0]) * out.shape[3] if R > 1 else 0
     ran_parallel(_layers.conv_rows(x, wt, bias, out, rowtab, orow, colmap, koff.ravel(), nr,
                                    flat, opitch, Q, cstep, offmax, lin[0], lin[1], ubase, ocol0, ostep,
@@ -511,7 +511,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         out[...] = b[None, :, None, None]
     elif Cg * Kg < _DIRECT_PAIRS:
         tables = _column_phases(W, Wo, kw, sw, pw, dw)
-        scratch = _reuse.empty((nthreads, Wo), dtype=compute)
+        scratch = np.empty((nthreads, Wo), dtype=compute)
         ran_parallel(_layers.transpose_direct(xc, wc, b, out, groups, sh, sw, ph, dh, *tables,
                                               scratch, nthreads, min_parallel_work()))
     else:

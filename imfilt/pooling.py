@@ -220,9 +220,9 @@ def _pool_planes(x, op, kernel_size, stride, padding, dilation, ceil_mode, retur
     tscratch = ascratch = rscratch = None
     if dil == (1, 1) and op in (_OP_MAX, _OP_MIN, _OP_AVG) and compute.kind == "f":
         # Row-first (separable) kernel: per-thread scratch rows.
-        tscratch = _reuse.empty((nthreads, max(W, 1)), dtype=compute)
-        ascratch = _reuse.empty((nthreads, max(W, 1)), dtype=np.float64)
-        rscratch = _reuse.empty((nthreads, max(W, 1)), dtype=np.intp)
+        tscratch = np.empty((nthreads, max(W, 1)), dtype=compute)
+        ascratch = np.empty((nthreads, max(W, 1)), dtype=np.float64)
+        rscratch = np.empty((nthreads, max(W, 1)), dtype=np.intp)
     # Groups of planes of about SLICE_SECONDS each, so Ctrl-C is handled
     # between them (about 1 ns per window tap and thread).
     per_plane = Ho * Wo * ksz[0] * ksz[1] * 1e-9 / nthreads

@@ -311,7 +311,7 @@ def _pyramid_setup(func, image, axes, channel_axis, workers, dstsize, default, v
 def _run_pyramid(planes, out, rowmap, colmap, nthreads, down):
     """The pyramid kernel on (P, H, W) planes into ``out``; returns ``out``."""
     if out.size:
-        scratch = _reuse.empty((nthreads, planes.shape[-1]), dtype=planes.dtype)
+        scratch = np.empty((nthreads, planes.shape[-1]), dtype=planes.dtype)
         ran_parallel(_pyramid.pyramid(planes, out, rowmap, colmap, scratch, nthreads,
                                       min_parallel_work(), down))
     return out
