@@ -21,6 +21,7 @@ their memory; only where their memory goes after they are freed differs.
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -216,7 +217,6 @@ def _limit_from_environment():
     except ValueError:
         mib = -1.0
     if not mib >= 0:     # also NaN
-        import warnings
         warnings.warn(f"{_ENV}={text!r} is not a number of MiB >= 0; using the default "
                       f"256", RuntimeWarning, stacklevel=2)
         return 256 << 20
