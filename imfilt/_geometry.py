@@ -9,6 +9,7 @@ Errors follow the policy written in :mod:`imfilt._validation` (wrong type
 argument, echoes the value and says what is accepted).
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -73,6 +74,9 @@ def as_tuple(name, value, n, *, minimum=None, kind=int):
     if (kind is int and type(value) is int and (minimum is None or value >= minimum)
             and value <= INT_PARAM_MAX):
         return (value,) * n                     # the common case, fast
+    if kind is float and type(value) is float and math.isfinite(value) and (
+            minimum is None or value >= minimum):
+        return (value,) * n                     # the common case for floats
     what = "an int" if kind is int else "a real number"
     accepted = f"{what} or a sequence of {n} of them"
     if isinstance(value, np.ndarray) and value.ndim == 0:

@@ -38,6 +38,8 @@ the compute dtype.  The result is cast to an integer ``dest`` by
 float temporary), otherwise in a pass over a float result.
 """
 
+import math
+
 import numpy as np
 
 from imfilt._cast import cast_output
@@ -89,9 +91,13 @@ def weights_symmetry(w):
     """1 for symmetric, -1 for antisymmetric odd-length weights, else 0."""
     if len(w) % 2 == 0 or len(w) < 3:
         return 0
-    if np.array_equal(w, w[::-1]):
+    # Python floats compare as the array's values do (-0.0 == 0.0, NaN
+    # unequal) at a fraction of NumPy's per-call cost on short weights.
+    v = w.tolist()
+    r = v[::-1]
+    if v == r:
         return 1
-    if np.array_equal(w, -w[::-1]):
+    if v == [-t for t in r]:
         return -1
     return 0
 
@@ -181,7 +187,7 @@ def _fused_geometry(src, p0, p1, boundary):
     """What both fused 2-D sweeps need: ``src`` seen as ``(B, H, W)``, the
     two pass lengths and each axis's boundary index table."""
     H, W = src.shape[-2:]
-    B = int(np.prod(src.shape[:-2], dtype=np.int64))
+    B = math.prod(src.shape[:-2])
     k0, k1 = p0.length, p1.length
     idx0 = boundary_index(H, p0.before, k0 - 1 - p0.before, boundary)
     idx1 = boundary_index(W, p1.before, k1 - 1 - p1.before, boundary)
