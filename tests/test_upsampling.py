@@ -127,6 +127,34 @@ def test_pyramids_match_opencv(shape):
     assert np.abs(imfilt.pyramid_down(u8, axes=axes) - cv2.pyrDown(u8)).max() <= 0.5 + 1e-4
 
 
+def _pyr_down_float32(x):
+    """pyrDown in float32 arithmetic, each operation rounded as imfilt's kernel
+    does it: the five rows combined first, then every other column."""
+    f = np.float32
+    H, W = x.shape
+    rows = np.pad(np.arange(H), 2, mode="reflect")
+    cols = np.pad(np.arange(W), 2, mode="reflect")
+    p = x[np.ix_(rows, cols)]
+    t = (p[0:H] + p[4:H + 4]) + f(4) * (p[1:H + 1] + p[3:H + 3]) + f(6) * p[2:H + 2]
+    t = t[0::2]
+    o = (t[:, 0:W:2] + t[:, 4:W + 4:2]) + f(4) * (t[:, 1:W + 1:2] + t[:, 3:W + 3:2]) \
+        + f(6) * t[:, 2:W + 2:2]
+    return o * f(1 / 256)
+
+
+@pytest.mark.parametrize("shape", [(9, 13), (64, 70), (5, 6)])
+def test_float32_pyramids_compute_in_float32(shape):
+    # float32 stays float32 (the dtype policy): every sum and product is
+    # rounded to float32, with no float64 intermediate.
+    x = RNG.standard_normal(shape).astype(np.float32) * np.float32(1e3)
+    np.testing.assert_array_equal(imfilt.pyramid_down(x), _pyr_down_float32(x))
+    # Values whose products lose bits in float32: a float64 intermediate
+    # would round differently.
+    assert not np.array_equal(_pyr_down_float32(x), np.float32(
+        correlate1d(correlate1d(x.astype(np.float64), G5, axis=0, mode="mirror"), G5,
+                    axis=1, mode="mirror")[::2, ::2]))
+
+
 def test_pyramids_every_small_size():
     # Border handling for every size up to 9x9 (1 and 2 are the special cases).
     for H in range(1, 10):

@@ -41,8 +41,9 @@ cdef void _down_row(const real_t *x, Py_ssize_t W, real_t *o, Py_ssize_t Wo,
     cdef const real_t *r4 = x + rows[4] * W
     cdef Py_ssize_t c, j, j0, j1
     cdef real_t s256 = <real_t>(1.0 / 256.0)
+    cdef real_t four = 4, six = 6   # typed: a literal 4 would make the sums double
     for c in range(W):
-        t[c] = (r0[c] + r4[c]) + 4 * (r1[c] + r3[c]) + 6 * r2[c]
+        t[c] = (r0[c] + r4[c]) + four * (r1[c] + r3[c]) + six * r2[c]
     # Interior outputs read columns 2j-2 .. 2j+2 directly.
     j0 = 1
     j1 = (W - 3) // 2 + 1   # last j with 2j + 2 <= W - 1, plus one
@@ -52,13 +53,17 @@ cdef void _down_row(const real_t *x, Py_ssize_t W, real_t *o, Py_ssize_t Wo,
         j1 = Wo
     for j in range(j0, j1):
         c = 2 * j
-        o[j] = ((t[c - 2] + t[c + 2]) + 4 * (t[c - 1] + t[c + 1]) + 6 * t[c]) * s256
-    for j in range(Wo):
-        if j >= j0 and j < j1:
+        o[j] = ((t[c - 2] + t[c + 2]) + four * (t[c - 1] + t[c + 1]) + six * t[c]) * s256
+    # Border outputs (before j0 and from j1 on) through the column map.
+    j = 0
+    while j < Wo:
+        if j == j0 and j1 > j0:
+            j = j1
             continue
         o[j] = ((t[colmap[2 * j]] + t[colmap[2 * j + 4]])
-                + 4 * (t[colmap[2 * j + 1]] + t[colmap[2 * j + 3]])
-                + 6 * t[colmap[2 * j + 2]]) * s256
+                + four * (t[colmap[2 * j + 1]] + t[colmap[2 * j + 3]])
+                + six * t[colmap[2 * j + 2]]) * s256
+        j += 1
 
 
 @cython.boundscheck(False)
@@ -75,25 +80,26 @@ cdef void _up_row(const real_t *x, Py_ssize_t H, Py_ssize_t W, Py_ssize_t oy,
     cdef real_t s8 = <real_t>0.125
     cdef real_t s64 = <real_t>(1.0 / 64.0)
     cdef real_t tm, tp
+    cdef real_t four = 4, six = 6   # typed: a literal 4 would make the sums double
     if oy % 2 == 0:
         for c in range(W):
-            t[c] = (a[c] + d[c]) + 6 * b[c]
+            t[c] = (a[c] + d[c]) + six * b[c]
     else:
         for c in range(W):
-            t[c] = 4 * (b[c] + d[c])
+            t[c] = four * (b[c] + d[c])
     # Horizontal: even 2j from t[j-1], t[j], t[j+1]; odd 2j+1 from t[j], t[j+1].
     for j in range(1, W - 1):
-        o[2 * j] = ((t[j - 1] + t[j + 1]) + 6 * t[j]) * s64
-        o[2 * j + 1] = (4 * (t[j] + t[j + 1])) * s64
+        o[2 * j] = ((t[j - 1] + t[j + 1]) + six * t[j]) * s64
+        o[2 * j + 1] = (four * (t[j] + t[j + 1])) * s64
     # Borders: e[-1] = t[min(1, W-1)], e[W] = t[W-1].
     tm = t[1] if W > 1 else t[0]
     tp = t[1] if W > 1 else t[0]
-    o[0] = ((tm + tp) + 6 * t[0]) * s64
-    o[1] = (4 * (t[0] + tp)) * s64
+    o[0] = ((tm + tp) + six * t[0]) * s64
+    o[1] = (four * (t[0] + tp)) * s64
     if W > 1:
         j = W - 1
-        o[2 * j] = ((t[j - 1] + t[j]) + 6 * t[j]) * s64
-        o[2 * j + 1] = (4 * (t[j] + t[j])) * s64
+        o[2 * j] = ((t[j - 1] + t[j]) + six * t[j]) * s64
+        o[2 * j + 1] = (four * (t[j] + t[j])) * s64
 
 
 @cython.boundscheck(False)
