@@ -77,8 +77,11 @@ def _check_scalar(name, value, *, low=None, positive=False):
 
 
 def _radii(sigmas, truncate, radius, n):
+    """Kernel radius per axis: ``radius``, else ``int(truncate * sigma + 0.5)``
+    (``MAX_TAPS`` where that product overflows to inf: too long either way)."""
     if radius is None:
-        return tuple(int(truncate * s + 0.5) for s in sigmas)
+        return tuple(int(r) if math.isfinite(r) else MAX_TAPS
+                     for r in (truncate * s + 0.5 for s in sigmas))
     return as_tuple("radius", radius, n, minimum=0)
 
 
@@ -267,9 +270,10 @@ def _gaussian_args(setup_or_n, sigma, order, truncate, radius, name="sigma"):
     for s, r in zip(sigmas, radii):
         if s > SIGMA_ZERO and 2 * r + 1 > MAX_TAPS:
             given = f" and radius={radius!r}" if radius is not None else ""
+            taps = f"{2 * r + 1} taps" if math.isfinite(truncate * s) else "infinitely many taps"
             raise ValueError(
                 f"{name}={sigma!r} with truncate={truncate!r}{given} gives a kernel of "
-                f"{2 * r + 1} taps (more than {MAX_TAPS}); use a smaller "
+                f"{taps} (more than {MAX_TAPS}); use a smaller "
                 + ("radius" if radius is not None else f"{name} or truncate")
             )
     if not isinstance(setup_or_n, int):
@@ -752,8 +756,8 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
             f"high_sigma={high_sigma!r} must be >= low_sigma={low_sigma!r} on every axis"
         )
     results = []
-    for sig in (low, high):
-        sigmas, orders, radii = _gaussian_args(n, sig, 0, truncate, None)
+    for sig, name in ((low, "low_sigma"), (high, "high_sigma")):
+        sigmas, orders, radii = _gaussian_args(n, sig, 0, truncate, None, name=name)
         passes = _gaussian_passes(st.axes, sigmas, orders, radii)
         results.append(st.run_omit(passes) if st.nan_policy == "omit" else st.run(passes))
     result = results[0]

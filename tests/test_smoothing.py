@@ -379,6 +379,11 @@ def test_layouts_read_only_big_endian(rng):
     (dict(sigma=1.0, radius=-2), ValueError, "radius"),
     (dict(sigma=1.0, radius=10**9), ValueError, "taps"),
     (dict(sigma=1e12), ValueError, "taps"),
+    # truncate * sigma overflows to inf: still the kernel-length error
+    (dict(sigma=1e308), ValueError, r"^sigma=1e\+308 with truncate=4.0 gives a kernel of "
+                                    "infinitely many taps"),
+    (dict(sigma=[1.0, 1e308]), ValueError, r"^sigma=\[1.0, 1e\+308\] .* infinitely many"),
+    (dict(sigma=1e300, truncate=1e10), ValueError, "infinitely many taps"),
     (dict(sigma=1.0, boundary="mirror"), ValueError, "reflect"),
     (dict(sigma=1.0, channel_axis=5), ValueError, "channel_axis"),
     (dict(sigma=1.0, axes=(0, 0)), ValueError, "axes"),
@@ -397,6 +402,14 @@ def test_errors_name_what_the_caller_passed(rng):
         unsharp_mask(x, radius=-1)
     with pytest.raises(ValueError, match=r"^radius=1000000000.0 with truncate=4.0 gives a kernel"):
         unsharp_mask(x, radius=1e9)
+    with pytest.raises(ValueError, match=r"^radius=1e\+308 with truncate=4.0 gives a kernel"):
+        unsharp_mask(x, radius=1e308)
+    with pytest.raises(ValueError, match=r"^high_sigma=.* infinitely many taps"):
+        imfilt.difference_of_gaussians(x, 1.0, 1e308)
+    with pytest.raises(ValueError, match=r"^low_sigma=.* gives a kernel of 80000001 taps"):
+        imfilt.difference_of_gaussians(x, 1e7)
+    with pytest.raises(ValueError, match=r"^sigma=1e\+308 .* infinitely many taps"):
+        imfilt.gaussian_laplace(x, 1e308)
     with pytest.raises(ValueError, match=r"^amount=nan must be a finite number$"):
         unsharp_mask(x, 1.0, np.nan)
     with pytest.raises(ValueError, match=r"^theta=nan must be a finite number$"):
