@@ -87,12 +87,21 @@ class Pass:
         return self.box if self.box is not None else len(self.weights)
 
 
+#: Weights up to this long are compared as Python lists in
+#: ``weights_symmetry`` (long ones, up to millions of taps, by NumPy).
+_SHORT_WEIGHTS = 64
+
+
 def weights_symmetry(w):
     """1 for symmetric, -1 for antisymmetric odd-length weights, else 0."""
     if len(w) % 2 == 0 or len(w) < 3:
         return 0
-    # Python floats compare as the array's values do (-0.0 == 0.0, NaN
-    # unequal) at a fraction of NumPy's per-call cost on short weights.
+    if len(w) > _SHORT_WEIGHTS:
+        if np.array_equal(w, w[::-1]):
+            return 1
+        return -1 if np.array_equal(w, -w[::-1]) else 0
+    # Short weights: Python floats compare as the array's values do
+    # (-0.0 == 0.0) at a fraction of NumPy's per-call cost.
     v = w.tolist()
     r = v[::-1]
     if v == r:

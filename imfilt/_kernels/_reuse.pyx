@@ -207,19 +207,22 @@ SLOTS = IMFILT_REUSE_SLOTS
 
 _ENV = "IMFILT_REUSE_MIB"
 
+#: Bytes kept at most unless the environment says otherwise.
+DEFAULT_LIMIT = 256 << 20
+
 
 def _limit_from_environment():
     text = os.environ.get(_ENV, "").strip()
     if not text:
-        return 256 << 20
+        return DEFAULT_LIMIT
     try:
         mib = float(text)
     except ValueError:
         mib = -1.0
     if not mib >= 0:     # also NaN
         warnings.warn(f"{_ENV}={text!r} is not a number of MiB >= 0; using the default "
-                      f"256", RuntimeWarning, stacklevel=2)
-        return 256 << 20
+                      f"{DEFAULT_LIMIT >> 20}", RuntimeWarning, stacklevel=2)
+        return DEFAULT_LIMIT
     return int(min(mib, 1 << 40) * (1 << 20))
 
 
