@@ -248,8 +248,9 @@ def _fused(src, dst, p0, p1, boundary, fill, real, nthreads, seen=None):
     nt = max(1, nthreads)
     P1 = W + k1 - 1
     cast = dst.dtype != real
-    scratch = np.empty((nt, (k0 + 3) * W + P1 + W + (4 * W if cast else 0)), dtype=real)
-    pointers = np.empty((nt, 2 * (k0 + 3) + k1 + 4), dtype=np.intp)
+    scratch = np.empty((nt, (k0 + 3) * W + P1 + W + (4 * _k.CAST_CHUNK_COLUMNS if cast else 0)),
+                       dtype=real)
+    pointers = np.empty((nt, 3 * (k0 + 3) + k1 + 4), dtype=np.intp)
 
     # uint8 rows: no folded sum comes near the float maximum, so the line
     # kernels skip their float32 overflow check (symmetry +-2, _sepline.h).

@@ -48,6 +48,47 @@ cdef extern from *:
     double imfilt_opaque_d(double v) noexcept nogil
 
 
+cdef extern from *:
+    """
+    /* float32 -> 8/16-bit integer by the rule above, 16 values per step with
+       AVX-512: max(v, lo) (the second operand is returned for NaN, so NaN
+       -> lo, i.e. 0 for the unsigned types), min(., hi), vcvtps2dq (round to
+       nearest, ties to even: the default rounding mode, as for the magic
+       constant) and a truncating narrow of a value already in range.  For
+       the signed types NaN must give 0, not lo: a mask fixes those lanes.
+       Returns the index where the scalar loop takes over. */
+    #if defined(__AVX512F__) && defined(__x86_64__)
+    #include <immintrin.h>
+    static inline Py_ssize_t imfilt_sat_f32_vec(const float *x, char *o, int code,
+                                                Py_ssize_t a, Py_ssize_t b)
+    {
+        static const float lims[4][2] = {{-128.f, 127.f}, {0.f, 255.f},
+                                         {-32768.f, 32767.f}, {0.f, 65535.f}};
+        const __m512 lo = _mm512_set1_ps(lims[code][0]), hi = _mm512_set1_ps(lims[code][1]);
+        Py_ssize_t i = a;
+        for (; i + 16 <= b; i += 16) {
+            __m512 v = _mm512_loadu_ps(x + i);
+            __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+            __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi));
+            if (code == 0 || code == 2)
+                q = _mm512_maskz_mov_epi32((__mmask16)~nan, q);
+            if (code <= 1)
+                _mm_storeu_si128((__m128i *)(o + i), _mm512_cvtepi32_epi8(q));
+            else
+                _mm256_storeu_si256((__m256i *)(o + 2 * i), _mm512_cvtepi32_epi16(q));
+        }
+        return i;
+    }
+    #else
+    static inline Py_ssize_t imfilt_sat_f32_vec(const float *x, char *o, int code,
+                                                Py_ssize_t a, Py_ssize_t b)
+    { (void)x; (void)o; (void)code; (void)b; return a; }
+    #endif
+    """
+    Py_ssize_t imfilt_sat_f32_vec(const float *x, char *o, int code, Py_ssize_t a,
+                                  Py_ssize_t b) noexcept nogil
+
+
 cdef inline void saturate_exact(const real_t *x, int_t *o, real_t lo, real_t hi,
                                 Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     """``o[i]`` for ``a <= i < b``: NaN -> 0, clamp to ``[lo, hi]`` (exact in
@@ -74,6 +115,8 @@ cdef inline void saturate_small(const real_t *x, char *o, int code, Py_ssize_t a
                                 Py_ssize_t b) noexcept nogil:
     """Elements ``a:b`` of ``x`` into the integer array ``o`` (raw bytes) of
     type ``code`` <= SATURATE_SMALL_CODES."""
+    if real_t is float:
+        a = imfilt_sat_f32_vec(x, o, code, a, b)
     if code == 0:
         saturate_exact(x, <signed char *>o, -128, 127, a, b)
     elif code == 1:

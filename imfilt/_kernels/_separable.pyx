@@ -34,6 +34,12 @@ from imfilt._kernels._common cimport (IMFILT_F32_INF_BITS, IMFILT_F64_INF_BITS,
 from imfilt._kernels._saturate cimport SATURATE_SMALL_CODES, saturate_small
 
 
+DEF CAST_CHUNK = 512
+#: Columns of the fused kernel's float rows cast to an integer output at a time
+#: (4 rows of them stay in L1 until cast).
+CAST_CHUNK_COLUMNS = CAST_CHUNK
+
+
 def _openmp_compiled():
     """True when this module was compiled with OpenMP."""
     return bool(imfilt_openmp_compiled())
@@ -347,8 +353,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     its entry to 1 when an output it forms is inf or NaN (checked on each
     group of output rows while in cache).
 
-    scratch : (nthreads, (k0 + 4) * W + k1 - 1 + W), + 4 * W with out8   # SCRATCH
-    pointers : (nthreads, 2 * (k0 + 3) + k1 + 4)                    # SCRATCH
+    scratch : (nthreads, (k0 + 4) * W + k1 - 1 + W), + 4 * CAST_CHUNK with out8   # SCRATCH
+    pointers : (nthreads, 3 * (k0 + 3) + k1 + 4)                    # SCRATCH
 
     Returns the number of threads that ran (1 when serial).
     """
@@ -376,6 +382,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     cdef const real_t **hrows
     cdef const real_t **slots
     cdef const real_t **vrows
+    cdef const real_t **crows
+    cdef Py_ssize_t ch
     cdef bint parallel
     cdef int used = 1
     cdef int *seenp = NULL
@@ -384,8 +392,8 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
     fho = R * W + P1
     if B == 0 or H == 0 or W == 0:
         return 1
-    if (slen < fho + W + (4 * W if out8 is not None else 0) or P1 != W + k1 - 1
-            or pointers.shape[1] < 2 * R + k1 + 4
+    if (slen < fho + W + (4 * CAST_CHUNK if out8 is not None else 0) or P1 != W + k1 - 1
+            or pointers.shape[1] < 3 * R + k1 + 4
             or scratch.shape[0] < nthreads or pointers.shape[0] < nthreads
             or idx0.shape[0] != H + k0 - 1
             or (seen is not None and seen.shape[0] < nthreads)):
@@ -447,6 +455,7 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
             slots = hrows + k1
             vrows = slots + R
             o4 = <real_t **>(vrows + R)     # the output rows of a group (per thread)
+            crows = <const real_t **>(o4 + 4)   # vrows shifted to a cast chunk
             for t in range(k1):
                 hrows[t] = line + t
             b = item // (per * nstrips)
@@ -467,9 +476,9 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                     # The next source row of the strip is on its way
                     # while this one is filtered.
                     s = (b * H + ip0[p + 1]) * W + c0
-                    if x8p != NULL:
-                        imfilt_sep_prefetch(x8p + s, cw)
-                    else:
+                    # (A uint8 row is a quarter of the bytes: the hardware
+                    # prefetcher keeps up, and asking costs more than it saves.)
+                    if x8p == NULL:
                         imfilt_sep_prefetch(xp + s, cw * sizeof(real_t))
                 s = ip0[p]
                 if s >= 0:
@@ -493,25 +502,23 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                     # padded rows q - m + 1 .. p fill slots from this one
                     first = slot + R - (k0 + m - 1) + 1
                     _ring_order(slots, vrows, R, first, k0 + m - 1)
-                    for t in range(m):
-                        o4[t] = (tmp + t * CW) if o8p != NULL else &out[b, q - m + 1 + t, c0]
-                    if m == 4:
-                        _line4(o4, cw, vrows, wp0, k0, sym0)
+                    if o8p == NULL:
+                        for t in range(m):
+                            o4[t] = &out[b, q - m + 1 + t, c0]
+                        _col_rows(o4, m, cw, vrows, wp0, k0, sym0, seenp, tid)
                     else:
-                        t = 0
-                        if m >= 2:
-                            _line2(o4[0], o4[1], cw, vrows, wp0, k0, sym0)
-                            t = 2
-                        if t < m:
-                            _line(o4[t], cw, vrows + t, wp0, k0, sym0)
-                    if seenp != NULL:
+                        # Cast chunk by chunk: the float rows of a chunk
+                        # (4 x CAST_CHUNK values) stay in L1 until cast.
                         for t in range(m):
-                            if _nonfinite(o4[t], cw):
-                                seenp[tid] = 1
-                    if o8p != NULL:
-                        for t in range(m):
-                            _cast_rows(tmp + t * CW, CW, 1,
-                                       &out8[b, q - m + 1 + t, 0] + c0 * isz, 0, code, cw)
+                            o4[t] = tmp + t * CAST_CHUNK
+                        for s in range(0, cw, CAST_CHUNK):
+                            for t in range(k0 + m - 1):
+                                crows[t] = vrows[t] + s
+                            ch = cw - s if cw - s < CAST_CHUNK else CAST_CHUNK
+                            _col_rows(o4, m, ch, crows, wp0, k0, sym0, seenp, tid)
+                            _cast_rows(tmp, CAST_CHUNK, m,
+                                       &out8[b, q - m + 1, 0] + (c0 + s) * isz,
+                                       W * isz, code, ch)
     return used
 
 # Running sums restart every BOX_BAND outputs along the filtered axis, at
@@ -540,6 +547,26 @@ cdef inline Py_ssize_t _box_first(Py_ssize_t phase) noexcept nogil:
     if off < 0:
         off = off + BOX_BAND
     return BOX_BAND - off
+
+
+cdef inline void _col_rows(real_t **o4, Py_ssize_t m, Py_ssize_t n, const real_t **rows,
+                           const real_t *w, Py_ssize_t k, int sym, int *seen,
+                           Py_ssize_t tid) noexcept nogil:
+    """The ``m`` (1..4) consecutive output rows ``o4[0 .. m-1]`` of a column
+    pass from ``k + m - 1`` rows; ``seen[tid] = 1`` when one is inf or NaN."""
+    cdef Py_ssize_t t = 0
+    if m == 4:
+        _line4(o4, n, rows, w, k, sym)
+        t = 4
+    elif m >= 2:
+        _line2(o4[0], o4[1], n, rows, w, k, sym)
+        t = 2
+    if t < m:
+        _line(o4[t], n, rows + t, w, k, sym)
+    if seen != NULL:
+        for t in range(m):
+            if _nonfinite(o4[t], n):
+                seen[tid] = 1
 
 
 cdef inline void _cast_rows(const real_t *tmp, Py_ssize_t S, int m, char *dst, Py_ssize_t stride,
