@@ -38,6 +38,7 @@ the compute dtype.  The result is cast to an integer ``dest`` by
 float temporary), otherwise in a pass over a float result.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -292,6 +293,26 @@ def _u8_exact(src, dst, p0, p1, boundary, fill, real):
     return int(fill) if fill in range(256) else None
 
 
+@functools.lru_cache(maxsize=64)
+def _u8_divisor(n):
+    """``(mul, shift)`` with ``((t * mul) >> 16) >> shift == t // n`` for every
+    ``t = S + (n - 1) // 2``, S a sum of n uint8 values, all in 16 bits; or
+    ``(0, 0)`` when no such pair exists (the float form is used then).
+
+    ``mul = ceil(2**(16 + shift) / n)`` overestimates 1 / n by less than one
+    part in 2**(16 + shift), too little to move any quotient in range for
+    moderate n; every t is checked all the same."""
+    if not 1 <= n <= _k.U8_ROUND16_MAX:
+        return 0, 0
+    t = np.arange((n - 1) // 2, 255 * n + (n - 1) // 2 + 1, dtype=np.uint64)
+    exact = t // n
+    for shift in range(15, -1, -1):
+        mul = -(-(1 << (16 + shift)) // n)
+        if mul < 1 << 16 and np.array_equal(((t * mul) >> 16) >> shift, exact):
+            return mul, shift
+    return 0, 0
+
+
 def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
     """``_fused_box`` of a uint8 image by exact sums (``_k.box_u8``, same values)."""
     B, H, W, k0, k1, idx0, idx1 = _fused_geometry(src, p0, p1, boundary)
@@ -303,9 +324,12 @@ def _fused_box_u8(src, dst, p0, p1, boundary, fill8, nthreads):
         acc = np.empty((nt, 3 * W + 2 * k1 - 2), dtype=np.uint32)
         frow = np.full(W, fill8, dtype=np.uint8)
 
+        mul, shift = _u8_divisor(k0 * k1) if k1 <= _k.U8R_ADDS_MAX else (0, 0)
+
         def call_round(x, x8, out, idx, r0):
             return ran_parallel(_k.box_u8_round(x8, out, idx, idx1, p1.before, k0, k1, fill8,
-                                                frow, nt, cs, acc, min_parallel_work()))
+                                                frow, nt, cs, acc, min_parallel_work(), mul,
+                                                shift))
         _fused_bands(src, dst, B, H, W, idx0, k0, _F32, _SECONDS_PER_BOX / 2, nt,
                      _BOX_BAND * nt, _BOX_BAND, call_round)
         return True

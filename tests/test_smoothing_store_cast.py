@@ -193,3 +193,24 @@ def test_uint8_odd_box_rounding_at_the_closest_means_to_half_way(size, monkeypat
     assert set(np.unique(got[40:-40, 40:-40])) == {254, 255}    # both sides of half-way
     _running_sums(monkeypatch)
     np.testing.assert_array_equal(got, box(x, size, dtype=np.uint8))
+
+
+def test_uint8_odd_box_16bit_lanes_equal_the_float_form(rng, monkeypatch):
+    """Odd boxes of up to 255 points with rows of up to 9 form the rounded
+    mean in 16-bit lanes, ``((S + (N - 1) / 2) * mul) >> (16 + shift)``, with
+    a divisor checked for every sum; every such size (including those with
+    no exact 16-bit divisor, which keep the float form) gives the float
+    form's bytes, at the extremes of the sums as well."""
+    from imfilt import _separable
+    x = rng.integers(0, 256, (2, 61, 83), dtype=np.uint8)
+    x[0] = 255
+    x[1, ::2] = np.where(x[1, ::2] > 127, 255, 0)
+    sizes = [(k0, k1) for k1 in (1, 3, 5, 7, 9) for k0 in range(1, 256 // k1 + 1, 2)]
+    got = {s: box(x, s, dtype=np.uint8, boundary="fill", fillvalue=255, axes=(-2, -1))
+           for s in sizes}
+    lanes = [s for s in sizes if _separable._u8_divisor(s[0] * s[1])[0]]
+    assert len(lanes) > 0.8 * len(sizes)
+    monkeypatch.setattr(_separable, "_u8_divisor", lambda n: (0, 0))
+    for s in sizes:
+        np.testing.assert_array_equal(got[s], box(x, s, dtype=np.uint8, boundary="fill",
+                                                  fillvalue=255, axes=(-2, -1)), err_msg=str(s))

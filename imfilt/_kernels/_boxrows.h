@@ -415,4 +415,72 @@ static inline void NAME(double *a, const T *const *add, const T *const *sub,   \
 IMFILT_BOXCOLS_DEFINE(imfilt_boxcols_f32, float)
 IMFILT_BOXCOLS_DEFINE(imfilt_boxcols_f64, double)
 
+/*
+ * Rounded means of uint8 boxes in 16-bit lanes (box_u8_round, _separable.pyx):
+ *
+ *     o[x] = ((S + h) * mul) >> (16 + shift),   S = c[x] + ... + c[x + k1 - 1]
+ *
+ * ``c`` holds 16-bit column sums; the caller guarantees that S + h fits 16
+ * bits and that mul/shift divide exactly for every such value, so each
+ * step is exact integer arithmetic and the lanes give the scalar form's bytes.
+ * The high half of a 16 x 16-bit product is one instruction on every x86-64
+ * level (SSE2 pmulhuw), which compilers do not find from the scalar form.
+ */
+#include <stdint.h>
+#if defined(__AVX512BW__) && defined(__x86_64__)
+#define IMFILT_U8R_VL 32
+typedef __m512i imfilt_u8r_v;
+#define IMFILT_U8R_LOAD(p) _mm512_loadu_si512((const void *)(p))
+#define IMFILT_U8R_ADD _mm512_add_epi16
+#define IMFILT_U8R_SET1 _mm512_set1_epi16
+#define IMFILT_U8R_MULHI _mm512_mulhi_epu16
+#define IMFILT_U8R_SRL _mm512_srl_epi16
+#define IMFILT_U8R_STORE8(p, v) _mm256_storeu_si256((__m256i *)(p), _mm512_cvtepi16_epi8(v))
+#elif defined(__AVX2__) && defined(__x86_64__)
+#include <immintrin.h>
+#define IMFILT_U8R_VL 16
+typedef __m256i imfilt_u8r_v;
+#define IMFILT_U8R_LOAD(p) _mm256_loadu_si256((const __m256i *)(p))
+#define IMFILT_U8R_ADD _mm256_add_epi16
+#define IMFILT_U8R_SET1 _mm256_set1_epi16
+#define IMFILT_U8R_MULHI _mm256_mulhi_epu16
+#define IMFILT_U8R_SRL _mm256_srl_epi16
+#define IMFILT_U8R_STORE8(p, v) _mm_storeu_si128((__m128i *)(p), _mm_packus_epi16(   \
+    _mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)))
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#define IMFILT_U8R_VL 8
+typedef __m128i imfilt_u8r_v;
+#define IMFILT_U8R_LOAD(p) _mm_loadu_si128((const __m128i *)(p))
+#define IMFILT_U8R_ADD _mm_add_epi16
+#define IMFILT_U8R_SET1 _mm_set1_epi16
+#define IMFILT_U8R_MULHI _mm_mulhi_epu16
+#define IMFILT_U8R_SRL _mm_srl_epi16
+#define IMFILT_U8R_STORE8(p, v) _mm_storel_epi64((__m128i *)(p), _mm_packus_epi16(v, v))
+#else
+#define IMFILT_U8R_VL 0
+#endif
+
+static inline void imfilt_u8r_round16(const uint16_t *c, uint8_t *o, ptrdiff_t W, ptrdiff_t k1,
+                                      uint16_t h, uint16_t mul, int shift)
+{
+    ptrdiff_t x = 0, t;
+#if IMFILT_U8R_VL
+    const imfilt_u8r_v vh = IMFILT_U8R_SET1((short)h), vm = IMFILT_U8R_SET1((short)mul);
+    const __m128i sh = _mm_cvtsi32_si128(shift);
+    for (; x + IMFILT_U8R_VL <= W; x += IMFILT_U8R_VL) {
+        imfilt_u8r_v s = IMFILT_U8R_ADD(IMFILT_U8R_LOAD(c + x), vh);
+        for (t = 1; t < k1; t++)
+            s = IMFILT_U8R_ADD(s, IMFILT_U8R_LOAD(c + x + t));
+        IMFILT_U8R_STORE8(o + x, IMFILT_U8R_SRL(IMFILT_U8R_MULHI(s, vm), sh));
+    }
+#endif
+    for (; x < W; x++) {
+        uint16_t s = (uint16_t)(c[x] + h);
+        for (t = 1; t < k1; t++)
+            s = (uint16_t)(s + c[x + t]);
+        o[x] = (uint8_t)((((uint32_t)s * mul) >> 16) >> shift);
+    }
+}
+
 #endif

@@ -75,6 +75,9 @@ cdef inline bint _nonfinite(const real_t *o, Py_ssize_t n) noexcept nogil:
 
 cdef extern from "_boxrows.h" nogil:
     enum: BOX_G "IMFILT_BOX_G"      # rows per SIMD group of the box row pass
+    void imfilt_u8r_round16(const unsigned short *c, unsigned char *o, Py_ssize_t W,
+                            Py_ssize_t k1, unsigned short h, unsigned short mul,
+                            int shift) noexcept
     int imfilt_boxrows_f32(const float **rows, int cnt, Py_ssize_t W, const Py_ssize_t *idx,
                            Py_ssize_t before, float fill, float **outs, Py_ssize_t c0,
                            Py_ssize_t c1, Py_ssize_t size, double inv, Py_ssize_t first,
@@ -1358,7 +1361,12 @@ def box_u8(const unsigned char[:, :, ::1] x8 not None, float[:, :, ::1] out not 
 U8_ROUND_MAX1 = 33
 cdef enum:
     U8R_ADDS = 9
+U8R_ADDS_MAX = U8R_ADDS
 U8_ROUND_MAX0 = 257
+#: Largest ``k0 * k1`` whose rounded means ``box_u8_round`` can form in
+#: 16-bit lanes (``255 * N + (N - 1) / 2 < 2**16``), given a divisor
+#: ``mul``/``shift`` that the caller has checked for every sum.
+U8_ROUND16_MAX = 255
 #: Output rows per work item of ``box_u8_round`` (at least 4 * k0).
 DEF U8R_BAND = 128
 
@@ -1439,7 +1447,8 @@ cdef void _u8r_band(const unsigned char *x8, Py_ssize_t xplane, const unsigned c
                     const Py_ssize_t *idx0,
                     const Py_ssize_t *idx1, Py_ssize_t before1, Py_ssize_t k0, Py_ssize_t k1,
                     int fill8, Py_ssize_t item, Py_ssize_t band, Py_ssize_t nbands, float inv,
-                    unsigned short *c, unsigned int *a) noexcept nogil:
+                    unsigned short *c, unsigned int *a, unsigned int mul,
+                    int shift) noexcept nogil:
     """Work item ``item`` of ``box_u8_round``: output rows of one band of one
     plane (planes ``xplane`` / ``oplane`` bytes apart, rows W bytes; ``frow``
     is W fill values, the padded rows outside the image)."""
@@ -1469,6 +1478,10 @@ cdef void _u8r_band(const unsigned char *x8, Py_ssize_t xplane, const unsigned c
             if rin != rout:    # else the same row enters and leaves
                 _u8r_move(c, rin, rout, W, idx1, before1, P, fill8)
         o = out8 + b * oplane + q * W
+        if mul != 0:
+            imfilt_u8r_round16(c, o, W, k1, <unsigned short>(k0 * k1 // 2),
+                               <unsigned short>mul, shift)
+            continue
         # the row sums of the column sums, rounded (one loop for the
         # common widths; wider rows add into acc first)
         if k1 == 1:
@@ -1506,7 +1519,7 @@ def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
                  Py_ssize_t before1, Py_ssize_t k0, Py_ssize_t k1, int fill8,
                  const unsigned char[::1] frow not None, int nthreads,
                  unsigned short[:, ::1] cs not None, unsigned int[:, ::1] acc not None,
-                 Py_ssize_t min_parallel_work=0):
+                 Py_ssize_t min_parallel_work=0, unsigned int mul=0, int shift=0):
     """The k0 x k1 box of each uint8 image ``x8[b]`` rounded to uint8 into
     ``out8`` (B x H x W), from integer sums (see above): equal to
     ``box_u8``'s stored cast for odd ``k0 * k1``, ``k0 <= U8_ROUND_MAX0``,
@@ -1519,6 +1532,12 @@ def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
     rows and moves them down one row at a time (add the entering row,
     subtract the leaving one); each output row then adds k1 neighbouring
     column sums.
+
+    With ``mul`` > 0 (``k1 <= U8R_ADDS``, ``k0 * k1 <= U8_ROUND16_MAX``)
+    the rounded mean is ``((S + (N - 1) / 2) * mul) >> (16 + shift)`` in
+    16-bit lanes, twice the lanes of the float form: the caller guarantees
+    that this equals ``floor((S + (N - 1) / 2) / N)`` for every sum S of N
+    uint8 values (``imfilt._separable._u8_divisor`` checks each one).
 
     cs : (nthreads, W + k1 - 1)    acc : (nthreads, 3 * W + 2 * k1 - 2)    # SCRATCH
 
@@ -1534,8 +1553,10 @@ def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
             or idx0.shape[0] != H + k0 - 1 or idx1.shape[0] != P
             or x8.shape[0] != B or x8.shape[2] != W or frow.shape[0] != W
             or cs.shape[1] < P or acc.shape[1] < W + 2 * P
-            or min(cs.shape[0], acc.shape[0]) < nthreads):
-        raise ValueError("box_u8_round: bad sizes, box or scratch buffers")
+            or min(cs.shape[0], acc.shape[0]) < nthreads
+            or (mul != 0 and (not 0 < mul < 65536 or not 0 <= shift < 16 or k1 > U8R_ADDS
+                              or k0 * k1 > U8_ROUND16_MAX))):
+        raise ValueError("box_u8_round: bad sizes, box, divisor or scratch buffers")
     if B == 0 or H == 0 or W == 0:
         return 1
     # (source rows may lie past this band's rows: see _band_source)
@@ -1558,5 +1579,5 @@ def box_u8_round(const unsigned char[:, :, ::1] x8 not None,
             _u8r_band(&x8[0, 0, 0], x8.strides[0], &frow[0], &out8[0, 0, 0], out8.strides[0],
                       H, W,
                       &idx0[0], &idx1[0], before1, k0, k1, fill8, item, band, nbands, inv,
-                      &cs[tid, 0], &acc[tid, 0])
+                      &cs[tid, 0], &acc[tid, 0], mul, shift)
     return used
