@@ -103,20 +103,18 @@ cdef extern from "_boxrows.h" nogil:
 
 
 cdef inline void _line(real_t *o, Py_ssize_t n, const real_t **rows,
-                       const real_t *w, Py_ssize_t k, int sym) noexcept nogil:
+                       const real_t *w, Py_ssize_t k, int sym, bint along=False) noexcept nogil:
+    """One output row from ``k`` rows; ``along``: a pass along a contiguous
+    line (``rows[t] == rows[0] + t``), which reads the line in aligned blocks."""
     if real_t is float:
-        imfilt_sepline_f32(o, n, rows, w, k, sym)
+        if along:
+            imfilt_shiftline_f32(o, n, rows, w, k, sym)
+        else:
+            imfilt_sepline_f32(o, n, rows, w, k, sym)
+    elif along:
+        imfilt_shiftline_f64(o, n, rows, w, k, sym)
     else:
         imfilt_sepline_f64(o, n, rows, w, k, sym)
-
-
-cdef inline void _shift_line(real_t *o, Py_ssize_t n, const real_t **rows,
-                             const real_t *w, Py_ssize_t k, int sym) noexcept nogil:
-    """``_line`` of a pass along a contiguous line (``rows[t] == rows[0] + t``)."""
-    if real_t is float:
-        imfilt_shiftline_f32(o, n, rows, w, k, sym)
-    else:
-        imfilt_shiftline_f64(o, n, rows, w, k, sym)
 
 
 cdef inline void _line2(real_t *o0, real_t *o1, Py_ssize_t n, const real_t **rows,
@@ -213,24 +211,24 @@ cdef inline void _row_seg(const real_t *src, const unsigned char *src8, Py_ssize
     cdef Py_ssize_t after = k - 1 - before, t, a, e
     if src8 != NULL or W < k:
         _pad_range(src, src8, W, idx, before, fill, c0, c1 + k - 1, line)
-        _shift_line(o, c1 - c0, rows, w, k, sym)
+        _line(o, c1 - c0, rows, w, k, sym, True)
         return
     e = c1 if c1 < before else before
     if c0 < e:
         _pad_range(src, NULL, W, idx, before, fill, c0, e + k - 1, line)
-        _shift_line(o, e - c0, rows, w, k, sym)
+        _line(o, e - c0, rows, w, k, sym, True)
     a = c0 if c0 > before else before
     e = c1 if c1 < W - after else W - after
     if a < e:
         for t in range(k):
             rows[t] = src + (a - before) + t
-        _shift_line(o + a - c0, e - a, rows, w, k, sym)
+        _line(o + a - c0, e - a, rows, w, k, sym, True)
         for t in range(k):
             rows[t] = line + t
     a = c0 if c0 > W - after else W - after
     if a < c1:
         _pad_range(src, NULL, W, idx, before, fill, a, c1 + k - 1, line)
-        _shift_line(o + a - c0, c1 - a, rows, w, k, sym)
+        _line(o + a - c0, c1 - a, rows, w, k, sym, True)
 
 
 cdef inline void _pad_row(const real_t *xp, const unsigned char *x8, Py_ssize_t row,

@@ -371,21 +371,17 @@ static void imfilt_sep_f32_unfold(float *o, ptrdiff_t n, const float **rows, con
 }
 
 /* The three forms without the float32 unfold check (its caller runs it). */
-static inline void imfilt_sepline_raw_f32(float *o, ptrdiff_t n, const float **rows,
-                                          const float *w, ptrdiff_t k, int sym)
-{
-    if (sym > 0) imfilt_sep_f32_s(o, n, rows, w, k);
-    else if (sym < 0) imfilt_sep_f32_a(o, n, rows, w, k);
-    else imfilt_sep_f32_g(o, n, rows, w, k);
+#define IMFILT_SEP_RAW(SUF, T)                                                    \
+static inline void imfilt_sepline_raw_##SUF(T *o, ptrdiff_t n, const T **rows,    \
+                                            const T *w, ptrdiff_t k, int sym)     \
+{                                                                                 \
+    if (sym > 0) imfilt_sep_##SUF##_s(o, n, rows, w, k);                          \
+    else if (sym < 0) imfilt_sep_##SUF##_a(o, n, rows, w, k);                     \
+    else imfilt_sep_##SUF##_g(o, n, rows, w, k);                                  \
 }
+IMFILT_SEP_RAW(f32, float)
+IMFILT_SEP_RAW(f64, double)
 
-static inline void imfilt_sepline_raw_f64(double *o, ptrdiff_t n, const double **rows,
-                                          const double *w, ptrdiff_t k, int sym)
-{
-    if (sym > 0) imfilt_sep_f64_s(o, n, rows, w, k);
-    else if (sym < 0) imfilt_sep_f64_a(o, n, rows, w, k);
-    else imfilt_sep_f64_g(o, n, rows, w, k);
-}
 static inline void imfilt_sepline_f32(float *o, ptrdiff_t n, const float **rows,
                                       const float *w, ptrdiff_t k, int sym)
 {
@@ -432,29 +428,23 @@ static const int64_t imfilt_shift_idx64[8][8] __attribute__((aligned(64))) = {
 /* Taps loaded unaligned rather than permuted (the split measured best). */
 #define IMFILT_SHIFT_LOADED(K, t) ((K) <= 7 ? (t) % 4 == 1 : (t) % 5 == 1 || (t) % 5 == 3)
 
-static inline __attribute__((always_inline)) __m512
-imfilt_shift_tap_f32(const float *restrict xj, ptrdiff_t K, ptrdiff_t t)
-{
-    const float *b = xj + (t & ~(ptrdiff_t)15);
-    if ((t & 15) == 0)
-        return _mm512_load_ps(b);
-    if (IMFILT_SHIFT_LOADED(K, t))
-        return _mm512_loadu_ps(xj + t);
-    return _mm512_permutex2var_ps(_mm512_load_ps(b), _mm512_load_si512(imfilt_shift_idx32[t & 15]),
-                                  _mm512_load_ps(b + 16));
+/* The vector of x[j + t ..] (xj = x + j aligned): an aligned block, an
+ * unaligned load, or two aligned blocks permuted. */
+#define IMFILT_SHIFT_TAP(SUF, T, VT, VL, LOAD, LOADU, PERM, IDX)                    \
+static inline __attribute__((always_inline)) VT                                   \
+imfilt_shift_tap_##SUF(const T *restrict xj, ptrdiff_t K, ptrdiff_t t)             \
+{                                                                                 \
+    const T *b = xj + (t & ~(ptrdiff_t)(VL - 1));                                 \
+    if ((t & (VL - 1)) == 0)                                                      \
+        return LOAD(b);                                                           \
+    if (IMFILT_SHIFT_LOADED(K, t))                                                \
+        return LOADU(xj + t);                                                     \
+    return PERM(LOAD(b), _mm512_load_si512(IDX[t & (VL - 1)]), LOAD(b + VL));      \
 }
-
-static inline __attribute__((always_inline)) __m512d
-imfilt_shift_tap_f64(const double *restrict xj, ptrdiff_t K, ptrdiff_t t)
-{
-    const double *b = xj + (t & ~(ptrdiff_t)7);
-    if ((t & 7) == 0)
-        return _mm512_load_pd(b);
-    if (IMFILT_SHIFT_LOADED(K, t))
-        return _mm512_loadu_pd(xj + t);
-    return _mm512_permutex2var_pd(_mm512_load_pd(b), _mm512_load_si512(imfilt_shift_idx64[t & 7]),
-                                  _mm512_load_pd(b + 8));
-}
+IMFILT_SHIFT_TAP(f32, float, __m512, 16, _mm512_load_ps, _mm512_loadu_ps,
+                 _mm512_permutex2var_ps, imfilt_shift_idx32)
+IMFILT_SHIFT_TAP(f64, double, __m512d, 8, _mm512_load_pd, _mm512_loadu_pd,
+                 _mm512_permutex2var_pd, imfilt_shift_idx64)
 
 /* Outputs j0 <= j < j1 (x + j0 64-byte aligned, j1 - j0 a multiple of the
  * vector length) of a K-tap line in form SYM, K a constant after inlining. */
