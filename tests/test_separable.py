@@ -168,7 +168,7 @@ def test_fused_strips_and_row_pairs(boundary, source, rng):
 @pytest.mark.parametrize("form", ["symmetric", "antisymmetric", "general"])
 def test_row_pass_equals_the_column_pass_bit_for_bit(real, form, rng):
     # A pass along the contiguous axis reads each output's k values from one
-    # line; for k <= 17 (AVX-512) it builds them from aligned blocks of the
+    # line; for 5 <= k <= 17 (AVX-512) it builds them from aligned blocks of the
     # line, with the outputs before the first aligned block and after the
     # last on the general kernel.  A pass along a non-contiguous axis reads k
     # separate rows.  Both must give every output the same bits: filtering the

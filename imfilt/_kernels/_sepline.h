@@ -400,7 +400,7 @@ static inline void imfilt_sepline_f64(double *o, ptrdiff_t n, const double **row
  *
  * Output vector j then needs the k vectors x[j + t ..] that overlap, and
  * with 64-byte vectors almost every one of those loads straddles two cache
- * lines (two load slots each), which bounds the pass.  For k <= 17 taps
+ * lines (two load slots each), which bounds the pass.  For 5 <= k <= 17 taps
  * this form reads each 64-byte block of the line once, aligned, and builds
  * the shifted vectors from two neighbouring blocks with a two-source
  * permute; a few taps are still loaded unaligned, so the load slots and
@@ -413,6 +413,8 @@ static inline void imfilt_sepline_f64(double *o, ptrdiff_t n, const double **row
  * ------------------------------------------------------------------------ */
 #if IMFILT_SEP_VEC && IMFILT_SEP_WIDE
 #define IMFILT_SHIFT_MAXK 17
+/* Below 5 taps the loads do not bound the pass (measured alike). */
+#define IMFILT_SHIFT_MINK 5
 static const int32_t imfilt_shift_idx32[16][16] __attribute__((aligned(64))) = {
 #define IMFILT_SHIFT_ROW32(s) {s, s + 1, s + 2, s + 3, s + 4, s + 5, s + 6, s + 7, s + 8, \
                                s + 9, s + 10, s + 11, s + 12, s + 13, s + 14, s + 15}
@@ -493,7 +495,6 @@ IMFILT_SHIFT_BODY(f64, double, __m512d, 8, _mm512_set1_pd, _mm512_mul_pd, _mm512
                                           const T *x, const T *w)                 \
     { if (K % 2) imfilt_shift_body_##SUF(o, j0, j1, x, w, K, -1); }
 #define IMFILT_SHIFT_ALLK(SUF, T)                                                 \
-    IMFILT_SHIFT_K(SUF, T, 2) IMFILT_SHIFT_K(SUF, T, 3) IMFILT_SHIFT_K(SUF, T, 4)  \
     IMFILT_SHIFT_K(SUF, T, 5) IMFILT_SHIFT_K(SUF, T, 6) IMFILT_SHIFT_K(SUF, T, 7)  \
     IMFILT_SHIFT_K(SUF, T, 8) IMFILT_SHIFT_K(SUF, T, 9) IMFILT_SHIFT_K(SUF, T, 10) \
     IMFILT_SHIFT_K(SUF, T, 11) IMFILT_SHIFT_K(SUF, T, 12) IMFILT_SHIFT_K(SUF, T, 13) \
@@ -501,17 +502,16 @@ IMFILT_SHIFT_BODY(f64, double, __m512d, 8, _mm512_set1_pd, _mm512_mul_pd, _mm512
     IMFILT_SHIFT_K(SUF, T, 17)                                                    \
     typedef void (*imfilt_shift_fn_##SUF)(T *, ptrdiff_t, ptrdiff_t, const T *, const T *); \
     static const imfilt_shift_fn_##SUF imfilt_shift_table_##SUF[3][IMFILT_SHIFT_MAXK + 1] = { \
-        {0, 0, imfilt_shift_##SUF##_g2, imfilt_shift_##SUF##_g3, imfilt_shift_##SUF##_g4, \
-         imfilt_shift_##SUF##_g5, imfilt_shift_##SUF##_g6, imfilt_shift_##SUF##_g7,  \
+        {0, 0, 0, 0, 0, imfilt_shift_##SUF##_g5, imfilt_shift_##SUF##_g6, imfilt_shift_##SUF##_g7,  \
          imfilt_shift_##SUF##_g8, imfilt_shift_##SUF##_g9, imfilt_shift_##SUF##_g10, \
          imfilt_shift_##SUF##_g11, imfilt_shift_##SUF##_g12, imfilt_shift_##SUF##_g13, \
          imfilt_shift_##SUF##_g14, imfilt_shift_##SUF##_g15, imfilt_shift_##SUF##_g16, \
          imfilt_shift_##SUF##_g17},                                               \
-        {0, 0, 0, imfilt_shift_##SUF##_s3, 0, imfilt_shift_##SUF##_s5, 0,           \
+        {0, 0, 0, 0, 0, imfilt_shift_##SUF##_s5, 0,           \
          imfilt_shift_##SUF##_s7, 0, imfilt_shift_##SUF##_s9, 0, imfilt_shift_##SUF##_s11, \
          0, imfilt_shift_##SUF##_s13, 0, imfilt_shift_##SUF##_s15, 0,               \
          imfilt_shift_##SUF##_s17},                                               \
-        {0, 0, 0, imfilt_shift_##SUF##_a3, 0, imfilt_shift_##SUF##_a5, 0,           \
+        {0, 0, 0, 0, 0, imfilt_shift_##SUF##_a5, 0,           \
          imfilt_shift_##SUF##_a7, 0, imfilt_shift_##SUF##_a9, 0, imfilt_shift_##SUF##_a11, \
          0, imfilt_shift_##SUF##_a13, 0, imfilt_shift_##SUF##_a15, 0,               \
          imfilt_shift_##SUF##_a17}};
@@ -519,7 +519,7 @@ IMFILT_SHIFT_ALLK(f32, float)
 IMFILT_SHIFT_ALLK(f64, double)
 #endif
 
-/* The pass along a contiguous line (rows[t] == rows[0] + t, k <= 17 and the
+/* The pass along a contiguous line (rows[t] == rows[0] + t, 5 <= k <= 17 and the
  * line long enough: the aligned form above; else imfilt_sepline_*). */
 #define IMFILT_SHIFT_LINE(SUF, T, VL)                                               \
 static inline void imfilt_shiftline_##SUF(T *o, ptrdiff_t n, const T **rows,       \
@@ -533,7 +533,7 @@ static inline void imfilt_shiftline_##SUF(T *o, ptrdiff_t n, const T **rows,    
     const T *x_ = rows[0];                                                        \
     uintptr_t mis_ = (uintptr_t)x_ & 63;                                          \
     int form_ = sym > 0 ? 1 : sym < 0 ? 2 : 0;                                    \
-    if (k >= 2 && k <= IMFILT_SHIFT_MAXK && n >= 4 * (VL) && mis_ % sizeof(T) == 0 \
+    if (k >= IMFILT_SHIFT_MINK && k <= IMFILT_SHIFT_MAXK && n >= 4 * (VL) && mis_ % sizeof(T) == 0 \
             && imfilt_shift_table_##SUF[form_][k] != 0) {                         \
         ptrdiff_t j0_ = mis_ ? (ptrdiff_t)((64 - mis_) / sizeof(T)) : 0;          \
         ptrdiff_t j1_ = j0_ + ((n - j0_) / (VL)) * (VL);                          \
