@@ -409,7 +409,10 @@ static inline void imfilt_sepline_f64(double *o, ptrdiff_t n, const double **row
  * same values and the same sequence of operations as in imfilt_sep*_{g,s,a},
  * so the result does not change, only the way the values reach registers.
  * Outputs before the first aligned block and after the last are left to
- * those kernels.
+ * those kernels.  A permuted tap loads whole aligned blocks, and the second
+ * may run past the last value the outputs need; it always holds one of them
+ * (the permute takes its first lane for every tap t >= 1), so the read stays
+ * inside a 64-byte block that the line occupies and never crosses a page.
  * ------------------------------------------------------------------------ */
 #if IMFILT_SEP_VEC && IMFILT_SEP_WIDE
 #define IMFILT_SHIFT_MAXK 17
