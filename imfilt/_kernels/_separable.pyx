@@ -473,14 +473,12 @@ def correlate_2d(const real_t[:, :, ::1] x not None,
                 cw = CW
             for p in range(i0, i1 + k0 - 1):
                 slot = p % R
-                if p + 1 < i1 + k0 - 1 and ip0[p + 1] >= 0:
-                    # The next source row of the strip is on its way
-                    # while this one is filtered.
-                    s = (b * H + ip0[p + 1]) * W + c0
-                    # (A uint8 row is a quarter of the bytes: the hardware
-                    # prefetcher keeps up, and asking costs more than it saves.)
-                    if x8p == NULL:
-                        imfilt_sep_prefetch(xp + s, cw * sizeof(real_t))
+                if x8p == NULL and p + 1 < i1 + k0 - 1 and ip0[p + 1] >= 0:
+                    # The next source row of the strip is on its way while
+                    # this one is filtered (not a uint8 row: a quarter of the
+                    # bytes, which the hardware prefetcher keeps up with).
+                    imfilt_sep_prefetch(xp + (b * H + ip0[p + 1]) * W + c0,
+                                        cw * sizeof(real_t))
                 s = ip0[p]
                 if s >= 0:
                     _row_seg(xp + (b * H + s) * W,

@@ -486,23 +486,25 @@ IMFILT_SHIFT_BODY(f64, double, __m512d, 8, _mm512_set1_pd, _mm512_mul_pd, _mm512
                   _mm512_sub_pd, _mm512_fmadd_pd, _mm512_storeu_pd)
 
 /* One function per (type, form, K): the taps unrolled, the permute indices
- * and weights kept in registers. */
-#define IMFILT_SHIFT_K(SUF, T, K)                                                 \
+ * and weights kept in registers.  The folded forms exist for odd K only. */
+#define IMFILT_SHIFT_G(SUF, T, K)                                                 \
     static void imfilt_shift_##SUF##_g##K(T *o, ptrdiff_t j0, ptrdiff_t j1,        \
                                           const T *x, const T *w)                 \
-    { imfilt_shift_body_##SUF(o, j0, j1, x, w, K, 0); }                           \
+    { imfilt_shift_body_##SUF(o, j0, j1, x, w, K, 0); }
+#define IMFILT_SHIFT_GSA(SUF, T, K)                                               \
+    IMFILT_SHIFT_G(SUF, T, K)                                                     \
     static void imfilt_shift_##SUF##_s##K(T *o, ptrdiff_t j0, ptrdiff_t j1,        \
                                           const T *x, const T *w)                 \
-    { if (K % 2) imfilt_shift_body_##SUF(o, j0, j1, x, w, K, 1); }                \
+    { imfilt_shift_body_##SUF(o, j0, j1, x, w, K, 1); }                           \
     static void imfilt_shift_##SUF##_a##K(T *o, ptrdiff_t j0, ptrdiff_t j1,        \
                                           const T *x, const T *w)                 \
-    { if (K % 2) imfilt_shift_body_##SUF(o, j0, j1, x, w, K, -1); }
+    { imfilt_shift_body_##SUF(o, j0, j1, x, w, K, -1); }
 #define IMFILT_SHIFT_ALLK(SUF, T)                                                 \
-    IMFILT_SHIFT_K(SUF, T, 5) IMFILT_SHIFT_K(SUF, T, 6) IMFILT_SHIFT_K(SUF, T, 7)  \
-    IMFILT_SHIFT_K(SUF, T, 8) IMFILT_SHIFT_K(SUF, T, 9) IMFILT_SHIFT_K(SUF, T, 10) \
-    IMFILT_SHIFT_K(SUF, T, 11) IMFILT_SHIFT_K(SUF, T, 12) IMFILT_SHIFT_K(SUF, T, 13) \
-    IMFILT_SHIFT_K(SUF, T, 14) IMFILT_SHIFT_K(SUF, T, 15) IMFILT_SHIFT_K(SUF, T, 16) \
-    IMFILT_SHIFT_K(SUF, T, 17)                                                    \
+    IMFILT_SHIFT_GSA(SUF, T, 5) IMFILT_SHIFT_G(SUF, T, 6) IMFILT_SHIFT_GSA(SUF, T, 7) \
+    IMFILT_SHIFT_G(SUF, T, 8) IMFILT_SHIFT_GSA(SUF, T, 9) IMFILT_SHIFT_G(SUF, T, 10) \
+    IMFILT_SHIFT_GSA(SUF, T, 11) IMFILT_SHIFT_G(SUF, T, 12) IMFILT_SHIFT_GSA(SUF, T, 13) \
+    IMFILT_SHIFT_G(SUF, T, 14) IMFILT_SHIFT_GSA(SUF, T, 15) IMFILT_SHIFT_G(SUF, T, 16) \
+    IMFILT_SHIFT_GSA(SUF, T, 17)                                                  \
     typedef void (*imfilt_shift_fn_##SUF)(T *, ptrdiff_t, ptrdiff_t, const T *, const T *); \
     static const imfilt_shift_fn_##SUF imfilt_shift_table_##SUF[3][IMFILT_SHIFT_MAXK + 1] = { \
         {0, 0, 0, 0, 0, imfilt_shift_##SUF##_g5, imfilt_shift_##SUF##_g6, imfilt_shift_##SUF##_g7,  \
