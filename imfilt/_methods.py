@@ -526,7 +526,7 @@ def _fft_seconds_per_point(real, workers):
     return K.FFT_PER_POINT_LOG[key] / max(1, min(workers, K.MAX_USEFUL_THREADS))
 
 
-def _fft_block_sliced(block, krows, scale, K0, workers):
+def _fft_block_sliced(block, krows, K0, workers):
     """One block's inverse rows ``K0 - 1:`` as in ``_fft_blocks``, in
     interruptible pieces, for blocks too large to transform between two
     chances to handle Ctrl-C: ``rfft2``, the product and the inverse taken
@@ -534,8 +534,8 @@ def _fft_block_sliced(block, krows, scale, K0, workers):
     transforms and the product; rows), each pass over groups of lines.
     Every line is transformed by the same pocketfft plan as in the batched
     path and the kernel's spectrum is scaled the same way, so the result
-    equals that path's bit for bit.  ``krows`` is the (1, K0, F) row
-    transform of the kernel."""
+    equals that path's bit for bit.  ``krows`` is the (1, K0, F) scaled row
+    transform of the kernel (``_spectrum_rows``)."""
     _, L0, L1 = block.shape
     F = L1 // 2 + 1
     c = _fft_seconds_per_point(block.dtype, workers)
@@ -545,9 +545,7 @@ def _fft_block_sliced(block, krows, scale, K0, workers):
         spec[:, r0:r1] = sfft.rfft(block[:, r0:r1], axis=-1, workers=workers)
     for _, _, c0, c1 in interruptible_slices(1, F, 5 * L0 * math.log2(max(L0, 2)) * c):
         cols = sfft.fft(spec[:, :, c0:c1], axis=-2, workers=workers)
-        kcols = sfft.fft(krows[:, :, c0:c1], n=L0, axis=-2, workers=workers)
-        kcols *= scale
-        cols *= kcols
+        cols *= sfft.fft(krows[:, :, c0:c1], n=L0, axis=-2, workers=workers)
         spec[:, :, c0:c1] = sfft.ifft(cols, axis=-2, norm="forward", workers=workers)
     res = _reuse.empty((1, L0 - K0 + 1, L1), dtype=block.dtype)
     for _, _, r0, r1 in interruptible_slices(1, L0 - K0 + 1, row_cost):
@@ -556,12 +554,32 @@ def _fft_block_sliced(block, krows, scale, K0, workers):
     return res
 
 
-def _spectra(flipped, L0, L1, workers):
-    """``rfft2(flipped, s=(L0, L1))`` without transforming the zero rows:
-    a k0-row kernel padded to L0 rows needs the row transforms of its k0
-    rows only; the column transforms then run on L1 // 2 + 1 columns."""
-    rows = sfft.rfft(flipped, n=L1, axis=-1, workers=workers)
-    return sfft.fft(rows, n=L0, axis=-2, workers=workers)
+#: Columns of the kernel's spectrum per work item: its column transforms
+#: are shared by the threads like the blocks (a multiple of 8: whole SIMD
+#: groups of pocketfft's column passes).
+_SPECTRUM_COLUMNS = 32
+
+
+def _spectrum_rows(flipped, L1, scale):
+    """The row transforms of the (Bw, K0, K1) kernels ``flipped`` padded to
+    ``L1`` columns, scaled by ``scale`` (the inverse transforms' 1 / (L0 L1)):
+    the first step of their ``rfft2`` padded to (L0, L1), whose other rows
+    are zero."""
+    rows = sfft.rfft(flipped, n=L1, axis=-1)
+    rows *= scale
+    return rows
+
+
+def _spectrum_columns(spectra, krows, c0, c1):
+    """Columns ``c0:c1`` of ``spectra`` (Bw, L0, F), in place: the column
+    transforms of the row transforms ``krows`` (Bw, K0, F) padded with zero
+    rows.  Each column is transformed on its own, so any split into column
+    ranges gives the same values."""
+    K0 = krows.shape[1]
+    part = spectra[:, :, c0:c1]
+    part[:, :K0] = krows[:, :, c0:c1]
+    part[:, K0:] = 0
+    sfft.fft(part, axis=-2, overwrite_x=True, workers=1)
 
 
 #: Work items (``min_parallel_work``) of one block sample: below that many
@@ -625,19 +643,22 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
     # The inverse transforms are unscaled: the kernel's spectrum carries
     # their factor 1 / (L0 L1).
     scale = np.result_type(real, np.complex64).type(1 / (L0 * L1)).real
+    krows = _spectrum_rows(flipped, L1, scale)
     if seconds > _threads.SLICE_SECONDS:
         # Blocks too large for one uninterruptible transform (kernels of
         # thousands of samples): one block at a time, in 1-D passes.
         block = _reuse.empty((1, L0, L1), dtype=real)
-        krows = sfft.rfft(flipped, n=L1, axis=-1, workers=workers)
         for q in range(len(table)):
             gather(x, rowmap, colmap, pl, fill, table[q:q + 1], block)
             img = table[q, 0] if len(krows) > 1 else 0
-            res = _fft_block_sliced(block, krows[img:img + 1], scale, K0, workers)
+            res = _fft_block_sliced(block, krows[img:img + 1], K0, workers)
             scatter(res, table[q:q + 1], 0, K1 - 1, T0, T1, out)
         return out
-    spectra = _spectra(flipped, L0, L1, workers)
-    spectra *= scale
+    # The kernel's spectrum: its column transforms are the first work items
+    # (``_spectrum_columns``), finished before any block starts.
+    F = L1 // 2 + 1
+    spectra = _reuse.empty((len(krows), L0, F), dtype=krows.dtype)
+    firsts = np.arange(0, F, _SPECTRUM_COLUMNS)
     per_batch = max(1, min(len(table), FFT_BATCH_BYTES // (L0 * L1 * real.itemsize)))
     xn0, xn1 = x.shape[1:]
     views, gathered = _batches(B, n0, n1, (np.arange(n0) * T0 >= pt) & (np.arange(n0) * T0 + L0 <= pt + xn0),
@@ -649,6 +670,10 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
     s0, s1 = x.strides[1:]
 
     def work(k, slot):
+        if k < len(firsts):
+            _spectrum_columns(spectra, krows, firsts[k], firsts[k] + _SPECTRUM_COLUMNS)
+            return
+        k -= len(firsts)
         if k < len(views):
             img, r, c, count = views[k]
             rows = table[(img * n0 + r) * n1 + c:(img * n0 + r) * n1 + c + count]
@@ -667,7 +692,7 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
         res = sfft.irfft(spec[:, K0 - 1:], n=L1, axis=-1, norm="forward", workers=1)
         scatter(res, rows, 0, K1 - 1, T0, T1, out)
 
-    _threads.share_items(batches, work, len(scratch))
+    _threads.share_items(len(firsts) + batches, work, len(scratch), first=len(firsts))
     return out
 
 

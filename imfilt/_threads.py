@@ -19,6 +19,7 @@ import os
 import pkgutil
 import platform
 import sys
+import threading
 import time
 
 import numpy
@@ -488,7 +489,7 @@ def interruptible_slices(B, rows, seconds_per_row, min_rows=1, align=1):
 # independent items of work shared by Python threads
 
 
-def share_items(count, work, nthreads):
+def share_items(count, work, nthreads, first=0):
     """Call ``work(item, slot)`` for every ``item`` in ``range(count)``.
 
     For work whose calls release the GIL (``scipy.fft`` with one worker,
@@ -497,6 +498,10 @@ def share_items(count, work, nthreads):
     1, 2, ...; for per-thread scratch) -- take the next item as they become
     free, so a thread on a busy core holds up no other.  Threads meet only
     once, at the end, not at every parallel region of every item.
+
+    Items ``0 .. first - 1`` are prerequisites: they are shared the same
+    way, and no later item starts before every one of them has finished
+    (the threads meet there a second time).
 
     The calling thread runs the interpreter between its items, so Ctrl-C
     raises KeyboardInterrupt there within about one item; the other threads
@@ -507,6 +512,8 @@ def share_items(count, work, nthreads):
     nthreads = max(1, min(int(nthreads), count))
     items = itertools.count()   # next() is atomic under the GIL
     stop = []
+    ready = threading.Condition()
+    finished = [0]              # prerequisites done
 
     def loop(slot):
         try:
@@ -514,9 +521,22 @@ def share_items(count, work, nthreads):
                 item = next(items)
                 if item >= count:
                     return
+                if item >= first:
+                    with ready:
+                        # A timed wait: the calling thread can take Ctrl-C.
+                        while finished[0] < first and not stop:
+                            ready.wait(0.05)
+                    if stop:
+                        return
                 work(item, slot)
+                if item < first:
+                    with ready:
+                        finished[0] += 1
+                        ready.notify_all()
         except BaseException:
             stop.append(True)
+            with ready:
+                ready.notify_all()
             raise
 
     if nthreads == 1:

@@ -227,6 +227,24 @@ def test_bit_identical_for_any_batch_and_gathered_interior(monkeypatch):
         assert imfilt.correlate(x, w, "same", method="fft", workers=3).tobytes() == ref.tobytes()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bit_identical_for_any_split_of_the_kernel_spectrum(monkeypatch, dtype):
+    """The kernel's spectrum is transformed in column ranges shared by the
+    threads: any range width (one column, an odd width, all at once) gives
+    the same bits, for one kernel and for a kernel per image."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 150, 170)).astype(dtype)
+    for w in (rng.standard_normal((13, 10)), rng.standard_normal((2, 13, 10))):
+        w = w.astype(dtype)
+        ref = imfilt.correlate(x, w, "same", "symm", method="fft", axes=(1, 2), workers=1)
+        for columns in (1, 7, 10**6):
+            monkeypatch.setattr(_methods, "_SPECTRUM_COLUMNS", columns)
+            for workers in (1, 3):
+                got = imfilt.correlate(x, w, "same", "symm", method="fft", axes=(1, 2),
+                                       workers=workers)
+                assert got.tobytes() == ref.tobytes(), (w.ndim, columns, workers)
+
+
 def test_large_blocks_in_passes_equal_batched(monkeypatch):
     """Blocks too long for one piece are transformed in 1-D passes, with the
     same bits as the batched path."""

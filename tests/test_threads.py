@@ -228,3 +228,43 @@ def test_available_cores_sees_a_new_affinity_within_the_refresh(monkeypatch):
     monkeypatch.undo()
     _threads._affinity["at"] = -float("inf")
     assert _threads.available_cores() <= len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("nthreads", [1, 2, 3, 8])
+def test_share_items_finishes_the_first_items_before_any_other(nthreads):
+    """``first`` prerequisite items (the FFT method's kernel spectrum) all
+    finish before any later item starts, on any thread count."""
+    lock = threading.Lock()
+    done, seen = [], []
+
+    def work(item, slot):
+        if item < 5:
+            time.sleep(0.002 * (5 - item))   # later prerequisites finish first
+            with lock:
+                done.append(item)
+        else:
+            with lock:
+                seen.append((item, len(done)))
+
+    _threads.share_items(20, work, nthreads, first=5)
+    assert sorted(done) == list(range(5))
+    assert sorted(item for item, _ in seen) == list(range(5, 20))
+    assert all(count == 5 for _, count in seen)
+
+
+@pytest.mark.parametrize("nthreads", [1, 2, 4])
+def test_share_items_failing_prerequisite_stops_every_thread(nthreads):
+    """A prerequisite that raises stops the threads waiting for it (no hang)
+    and its exception reaches the caller; no later item runs."""
+    later = []
+
+    def work(item, slot):
+        if item == 1:
+            time.sleep(0.01)
+            raise ValueError("prerequisite failed")
+        if item >= 3:
+            later.append(item)
+
+    with pytest.raises(ValueError, match="prerequisite failed"):
+        _threads.share_items(10, work, nthreads, first=3)
+    assert later == []
