@@ -263,6 +263,32 @@ def _factorize(w, real):
     return rank, _read_only(pairs), False
 
 
+def _rank_exceeds(w, r, real):
+    """True when the numerical rank of the 2-D kernel ``w`` (as
+    ``factorize`` counts it) is certainly above ``r``; False when it may not
+    be.  Without an SVD of the whole kernel: ``r + 1`` of its columns,
+    picked greedily (pivoted Gram-Schmidt), already have an (r+1)-th
+    singular value above twice the tolerance (taken with the Frobenius norm,
+    an upper bound of the largest singular value), and the singular values
+    of a subset of columns never exceed those of the whole matrix."""
+    w64 = np.asarray(w, dtype=np.float64)
+    if r + 1 > min(w64.shape) or not np.all(np.isfinite(w64)):
+        return False
+    rest = w64.copy()
+    cols = []
+    for _ in range(r + 1):
+        norms = np.einsum("ij,ij->j", rest, rest)
+        j = int(np.argmax(norms))
+        if not norms[j] > 0:
+            return False
+        q = rest[:, j] / math.sqrt(norms[j])
+        rest -= np.outer(q, q @ rest)
+        cols.append(j)
+    smallest = np.linalg.svd(w64[:, cols], compute_uv=False)[-1]
+    tol = SEPARABLE_RTOL_FACTOR * max(w64.shape) * np.finfo(real).eps * math.sqrt(float(np.sum(w64 * w64)))
+    return bool(smallest > 2 * tol)
+
+
 def _read_only(pairs):
     for pair in pairs:
         for a in pair:
@@ -885,16 +911,10 @@ def choose(problem, method, nan_check=True):
         # Direct is predicted to take well under a millisecond: any saving
         # another method could make is smaller than the cost of deciding.
         return "direct"
-    rank = None
-    if min(k0, k1) > 1 and k0 * k1 >= K.SEPARABLE_MIN_TAPS and problem.w.dtype.kind != "c":
-        factors = [_factors(wb, real) for wb in problem.w]
-        r = max(rf for rf, _, _ in factors)
-        exact = all(e for _, _, e in factors)
-        if all(p is not None for _, p, _ in factors) and _separable_ok(r, k0, k1) and \
-                (exact or not _exact_integer_problem(problem)):
-            rank = r
+    exact_sums = _exact_integer_problem(problem)
+    rank = _separable_rank(problem, real, ("fft",) if exact_sums else ())
     candidates = estimate_costs(problem, rank)
-    if _exact_integer_problem(problem):
+    if exact_sums:
         candidates.pop("fft", None)
     best = min(candidates, key=candidates.get)
     if best == "separable" and problem.compute.kind != "c" and _fused_separable(problem, rank):
@@ -910,5 +930,41 @@ def choose(problem, method, nan_check=True):
             # Values near the dtype's limit: the transform's sums would
             # overflow where the direct sum does not.
             candidates.pop("fft")
+            if rank is None:
+                # The separable method was only ruled out against FFT.
+                rank = _separable_rank(problem, real, ("fft",))
+                if rank is not None:
+                    candidates["separable"] = estimate_costs(problem, rank)["separable"]
             best = min(candidates, key=candidates.get)
     return best
+
+
+def _separable_rank(problem, real, excluded):
+    """The rank the separable method would run with for ``method='auto'``,
+    or None when it cannot run or cannot be the fastest method.
+
+    Its predicted cost grows with the rank: above ``useful`` (the rank at
+    which it costs as much as the fastest other method, ``excluded`` left
+    out) it loses, so a large kernel whose rank is certainly higher
+    (``_rank_exceeds``) skips the SVD, which would cost a sizeable part of
+    the filter itself (~2 ms for 127 x 127).
+    """
+    k0, k1 = problem.w.shape[-2:]
+    if not (min(k0, k1) > 1 and k0 * k1 >= K.SEPARABLE_MIN_TAPS and problem.w.dtype.kind != "c"):
+        return None
+    costs = estimate_costs(problem, 1)
+    one = costs.pop("separable")
+    for m in excluded:
+        costs.pop(m, None)
+    useful = int(min(costs.values()) // one)
+    if useful < 1:
+        return None
+    if k0 * k1 > _FACTOR_CACHE_TAPS and any(_rank_exceeds(wb, useful, real) for wb in problem.w):
+        return None
+    factors = [_factors(wb, real) for wb in problem.w]
+    r = max(rf for rf, _, _ in factors)
+    exact = all(e for _, _, e in factors)
+    if all(p is not None for _, p, _ in factors) and _separable_ok(r, k0, k1) and \
+            (exact or not _exact_integer_problem(problem)):
+        return r
+    return None

@@ -188,6 +188,49 @@ def test_auto_never_fft_for_exact_integer_problems():
     np.testing.assert_array_equal(got, ref.astype(np.float64))
 
 
+@pytest.mark.parametrize("real", [np.float32, np.float64])
+def test_rank_exceeds_never_claims_more_than_the_svd_rank(real):
+    """The SVD-free test ``method='auto'`` runs on large kernels answers
+    "rank above r" only when factorize's rank is above r: low-rank kernels
+    plus noise around the tolerance, exact ranks, zeros, a single column."""
+    rng = np.random.default_rng(12)
+    eps = np.finfo(real).eps
+    g = signal.windows.gaussian(70, 9)
+    kernels = [np.zeros((70, 70)), np.ones((70, 1)), np.outer(g, g)]
+    for true_rank in (1, 2, 3, 5):
+        base = sum(np.outer(rng.standard_normal(70), rng.standard_normal(70)) for _ in range(true_rank))
+        for noise in (0.0, 1e-3 * eps, eps, 10 * eps, 1e3 * eps, 1e-3):
+            kernels.append(base + noise * np.abs(base).max() * rng.standard_normal(base.shape))
+    kernels.append(rng.standard_normal((70, 90)))
+    for w in kernels:
+        rank = _methods.factorize(w, real)[0]
+        for r in range(0, 7):
+            if _methods._rank_exceeds(w, r, real):
+                assert rank > r, (rank, r)
+    full = rng.standard_normal((127, 127))
+    assert all(_methods._rank_exceeds(full, r, real) for r in (1, 2, 5))
+
+
+def test_auto_skipping_the_svd_of_large_kernels_changes_no_choice(monkeypatch):
+    """``method='auto'`` skips the SVD of a large kernel whose rank is
+    certainly too high for the separable method to win; the pick is the one
+    the SVD's rank gives."""
+    rng = np.random.default_rng(13)
+    g = signal.windows.gaussian(81, 12)
+    x32 = rng.standard_normal((700, 700)).astype(np.float32)
+    kernels = [rng.standard_normal((81, 81)), np.outer(g, g),
+               np.outer(g, g) + 1e-3 * np.outer(np.sin(np.arange(81)), g),
+               sum(np.outer(rng.standard_normal(81), rng.standard_normal(81)) for _ in range(3))]
+    picks = []
+    for x in (x32, x32.astype(np.float64), x32[:90, :400]):
+        for w in kernels:
+            picks.append(_methods.choose(_problem(x, w.astype(x.dtype)), "auto"))
+    monkeypatch.setattr(_methods, "_rank_exceeds", lambda w, r, real: False)
+    for x in (x32, x32.astype(np.float64), x32[:90, :400]):
+        for w in kernels:
+            assert _methods.choose(_problem(x, w.astype(x.dtype)), "auto") == picks.pop(0)
+
+
 def test_auto_picks_separable_for_large_gaussian():
     # (checked as it runs: no pass over the image beforehand)
     g = signal.windows.gaussian(15, 3)
