@@ -36,7 +36,7 @@ from imfilt import _separable as _sep_engine
 from imfilt._kernels import _conv, _fftblocks, _nan, _reuse
 from imfilt._modes import boundary_index
 from imfilt import _threads
-from imfilt._threads import (interruptible_pieces, interruptible_slices, last_level_cache_bytes,
+from imfilt._threads import (interruptible_slices, last_level_cache_bytes,
                              min_parallel_work, ran_parallel)
 from imfilt._validation import check_choice
 

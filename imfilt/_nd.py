@@ -158,7 +158,6 @@ def _row_table(shape, pads, spans, strides, dilations, kshape, out_shape, bounda
 
 def _direct_table(x, w, pads, strides, dilations, boundary, fill, real, nthreads):
     """The N-D direct method in one kernel call: leading axes flattened to rows."""
-    N = x.ndim
     spans = [d * (k - 1) + 1 for d, k in zip(dilations, w.shape)]
     o = _output_lengths(x.shape, pads, spans, strides)
     out = _reuse.empty(o, dtype=real)
