@@ -1,8 +1,8 @@
 """Large results reuse the memory of freed ones (imfilt._kernels._reuse).
 
 A fresh 64 MiB array costs page faults on first touch, and the operating
-system zeroes every page; the C library keeps freed blocks below about
-32 MiB for reuse, and imfilt keeps its larger ones: at most ``SLOTS``
+system zeroes every page; the C library does not reliably keep freed
+blocks for reuse, so imfilt keeps its own of ``MIN_BYTES`` (1 MiB) or more: at most ``SLOTS``
 blocks and ``limit()`` bytes (``IMFILT_REUSE_MIB``, 256 MiB by default),
 handed back only for an array of exactly the same number of bytes.
 """
