@@ -440,3 +440,178 @@ def test_kernels_built_with_openmp():
         pytest.skip("built serial on purpose (IMFILT_OPENMP=0)")
     assert _layers._openmp_compiled() and _pool._openmp_compiled()
     assert imfilt.openmp_enabled()
+
+
+# --------------------------------------------------------------------------
+# Winograd F(2x2, 3x3): 3 x 3, stride 1, undilated, >= 64 channels per group
+# --------------------------------------------------------------------------
+
+def _direct_conv2d(monkeypatch, *args, **kwargs):
+    """conv2d on the direct implicit-GEMM path (the Winograd path disabled)."""
+    with monkeypatch.context() as m:
+        m.setattr(imfilt.layers, "WINOGRAD_MIN_CHANNELS", 10**9)
+        return imfilt.conv2d(*args, **kwargs)
+
+
+@pytest.fixture
+def small_winograd(monkeypatch):
+    """The Winograd path on images of a single task too (the tests' images
+    are small; the task-count rule has its own test)."""
+    monkeypatch.setattr(imfilt.layers, "WINOGRAD_MIN_TASKS", 1)
+
+
+def _winograd_calls(monkeypatch, *args, **kwargs):
+    """conv2d's result and what each call of the Winograd path returned."""
+    calls = []
+    real = imfilt.layers._winograd
+
+    def spy(*a):
+        calls.append(real(*a))
+        return calls[-1]
+
+    with monkeypatch.context() as m:
+        m.setattr(imfilt.layers, "_winograd", spy)
+        got = imfilt.conv2d(*args, **kwargs)
+    return got, calls
+
+
+def _winograd_used(monkeypatch, *args, **kwargs):
+    """conv2d's result and whether it came from the Winograd path."""
+    got, calls = _winograd_calls(monkeypatch, *args, **kwargs)
+    return got, calls == [True]
+
+
+def _winograd_tol(x, w, dtype):
+    """A reordered sum's rounding: a few eps of max|x| * sum|w| per output."""
+    eps = np.finfo(dtype).eps
+    return 16 * eps * float(np.abs(x).max()) * float(np.abs(w).sum(axis=(1, 2, 3)).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, padding, boundary", [
+    ((2, 64, 17, 23), 1, "fill"),          # odd sizes: tiles past the output
+    ((1, 64, 16, 16), 0, "fill"),          # 'valid'
+    ((1, 64, 9, 30), 2, "reflect"),
+    ((1, 64, 12, 5), "same", "wrap"),
+    ((3, 64, 4, 4), 1, "edge"),
+    ((1, 64, 2, 9), 1, "symm"),            # fewer rows than a tile
+    ((4, 64, 1, 1), 1, "fill"),            # one pixel
+    ((1, 64, 40, 3), 0, "fill"),           # one output column
+])
+def test_winograd_matches_the_independent_reference(monkeypatch, small_winograd, dtype, shape,
+                                                    padding, boundary):
+    rng = np.random.default_rng(30)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((64, shape[1], 3, 3)).astype(dtype)
+    b = rng.standard_normal(64).astype(dtype)
+    got, used = _winograd_used(monkeypatch, x, w, b, padding=padding, boundary=boundary)
+    p = 1 if padding == "same" else padding
+    want = ref_conv2d(x, w, b, (1, 1), ((p, p), (p, p)), (1, 1), 1, boundary)
+    assert used and got.dtype == dtype and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=_winograd_tol(x, w, dtype))
+    direct = _direct_conv2d(monkeypatch, x, w, b, padding=padding, boundary=boundary)
+    np.testing.assert_allclose(got, direct, rtol=0, atol=_winograd_tol(x, w, dtype))
+
+
+def test_winograd_groups_batches_and_bias(monkeypatch, small_winograd):
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((3, 256, 14, 10)).astype(np.float32)
+    w = rng.standard_normal((256, 64, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(256).astype(np.float32)
+    got, used = _winograd_used(monkeypatch, x, w, b, padding=1, groups=4)
+    want = ref_conv2d(x, w, b, (1, 1), ((1, 1), (1, 1)), (1, 1), 4)
+    assert used
+    np.testing.assert_allclose(got, want, rtol=0, atol=_winograd_tol(x, w, np.float32))
+
+
+def test_winograd_is_bit_identical_for_any_thread_count(monkeypatch):
+    rng = np.random.default_rng(32)
+    x = rng.standard_normal((2, 64, 45, 37)).astype(np.float32)
+    w = rng.standard_normal((96, 64, 3, 3)).astype(np.float32)
+    one, used = _winograd_used(monkeypatch, x, w, padding=1, workers=1)
+    assert used
+    for workers in (2, 3, 8):
+        assert imfilt.conv2d(x, w, padding=1, workers=workers).tobytes() == one.tobytes()
+
+
+def test_winograd_only_where_it_pays(monkeypatch):
+    """The rule depends on the shapes only: 3 x 3, stride 1, no dilation,
+    >= 64 channels in and out per group, >= 4 tasks; otherwise direct."""
+    rng = np.random.default_rng(33)
+    x = rng.standard_normal((1, 64, 64, 64)).astype(np.float32)
+    w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
+    assert _winograd_used(monkeypatch, x, w, padding=1)[1]
+    for kwargs in (dict(stride=2), dict(dilation=2), dict(groups=2)):
+        wk = w[:, :32] if "groups" in kwargs else w
+        assert not _winograd_used(monkeypatch, x, wk, padding=1, **kwargs)[1]
+    assert not _winograd_used(monkeypatch, x, w[:32], padding=1)[1]          # 32 out
+    assert not _winograd_used(monkeypatch, x, w[:, :, :2, :2], padding=1)[1]  # 2 x 2
+    assert not _winograd_used(monkeypatch, x[:, :, :4, :4], w, padding=1)[1]  # one task
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_winograd_inf_nan_give_the_direct_pattern(monkeypatch, small_winograd, bad):
+    """The transforms would mix a tile's four outputs (inf - inf): such
+    inputs are computed directly, bit for bit."""
+    rng = np.random.default_rng(34)
+    x = rng.standard_normal((1, 64, 20, 20))
+    x[0, 5, 3, 7] = bad
+    x[0, 9, 19, 0] = bad
+    w = rng.standard_normal((64, 64, 3, 3))
+    got, calls = _winograd_calls(monkeypatch, x, w, padding=1)
+    assert calls == [False]            # tried, found a non-finite output
+    want = _direct_conv2d(monkeypatch, x, w, padding=1)
+    np.testing.assert_array_equal(got, want)
+    wn = w.copy()
+    wn[3, 2, 1, 1] = bad
+    ones = np.ones_like(x)
+    np.testing.assert_array_equal(imfilt.conv2d(ones, wn, padding=1),
+                                  _direct_conv2d(monkeypatch, ones, wn, padding=1))
+
+
+def test_winograd_overflowing_sums_fall_back_to_direct(monkeypatch, small_winograd):
+    """Values whose transformed sums leave float32's range (the direct sum
+    may not) are computed directly."""
+    x = np.full((1, 64, 12, 12), 5e37, dtype=np.float32)
+    x[0, :, 2::4] = -5e37               # rows + + - -: B^T d B doubles twice
+    x[0, :, 3::4] = -5e37
+    w = np.ones((64, 64, 3, 3), dtype=np.float32) / 64
+    got, calls = _winograd_calls(monkeypatch, x, w, padding=1)
+    assert calls == [False]
+    want = _direct_conv2d(monkeypatch, x, w, padding=1)
+    np.testing.assert_array_equal(got, want)
+    assert np.isfinite(want).all()
+
+
+def test_winograd_odd_inputs(monkeypatch, small_winograd):
+    """Non-contiguous, read-only, big-endian and integer inputs."""
+    rng = np.random.default_rng(35)
+    base = rng.standard_normal((1, 128, 24, 30))
+    w = rng.standard_normal((64, 64, 3, 3))
+    want = ref_conv2d(base[:, ::2], w, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    tol = _winograd_tol(base, w, np.float64)
+    np.testing.assert_allclose(imfilt.conv2d(base[:, ::2], w, padding=1), want, rtol=0, atol=tol)
+    ro = np.ascontiguousarray(base[:, ::2])
+    ro.setflags(write=False)
+    np.testing.assert_allclose(imfilt.conv2d(ro, w, padding=1), want, rtol=0, atol=tol)
+    np.testing.assert_allclose(imfilt.conv2d(ro.astype(">f8"), w.astype(">f8"), padding=1), want,
+                               rtol=0, atol=tol)
+    xi = rng.integers(-5, 6, (1, 64, 10, 10))
+    wi = rng.integers(-2, 3, (64, 64, 3, 3))
+    got = imfilt.conv2d(xi, wi, padding=1)
+    np.testing.assert_allclose(got, ref_conv2d(xi, wi, None, (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+                               rtol=0, atol=1e-9)
+
+
+def test_winograd_matches_torch(monkeypatch, small_winograd):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(36)
+    x = rng.standard_normal((2, 64, 30, 33)).astype(np.float32)
+    w = rng.standard_normal((80, 64, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(80).astype(np.float32)
+    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w),
+                                      torch.from_numpy(b), padding=1).numpy()
+    got, used = _winograd_used(monkeypatch, x, w, b, padding=1)
+    assert used
+    np.testing.assert_allclose(got, want, rtol=0,
+                               atol=_winograd_tol(x, w, np.float32))

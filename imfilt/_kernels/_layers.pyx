@@ -228,6 +228,118 @@ cdef extern from *:
 
     IMFILT_DEFINE_GEMM(imfilt_gemm_f, float)
     IMFILT_DEFINE_GEMM(imfilt_gemm_d, double)
+
+    /* Winograd F(2x2, 3x3) transforms of one task (see winograd3x3).
+       Input: U[(p * 4 + q) * plane + c * TBp + a * Wt + j] = (B^T d B)[p, q]
+       for the 4 x 4 tile d at rows 2a.. and columns 2j.. of channel c, with
+       B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
+       The source rows come split by column parity (_build_rows with a
+       column step of 2): even columns seg[(2 c NV + v) Mp + j], odd ones
+       seg[((2 c + 1) NV + v) Mp + j], so that every pass reads unit-stride
+       runs: rows combined first (tmp: 8 runs of Wt + 1), then columns. */
+    #define IMFILT_DEFINE_WINO_INPUT(NAME, T_)                                      \
+    static void NAME(const T_ *seg, Py_ssize_t Cg, Py_ssize_t NV, Py_ssize_t Mp,    \
+                     Py_ssize_t RT, Py_ssize_t Wt, Py_ssize_t TBp, Py_ssize_t plane, \
+                     T_ *IMFILT_RESTRICT U, T_ *IMFILT_RESTRICT tmp)                \
+    {                                                                               \
+        Py_ssize_t c, a, j, p, par, h = Wt + 1;                                     \
+        for (c = 0; c < Cg; c++)                                                    \
+            for (a = 0; a < RT; a++) {                                              \
+                for (par = 0; par < 2; par++) {                                     \
+                    const T_ *IMFILT_RESTRICT r0 = seg + ((2 * c + par) * NV + 2 * a) * Mp; \
+                    const T_ *IMFILT_RESTRICT r1 = r0 + Mp;                         \
+                    const T_ *IMFILT_RESTRICT r2 = r1 + Mp;                         \
+                    const T_ *IMFILT_RESTRICT r3 = r2 + Mp;                         \
+                    T_ *IMFILT_RESTRICT t = tmp + 4 * par * h;                      \
+                    for (j = 0; j < h; j++) {                                       \
+                        t[j] = r0[j] - r2[j];                                       \
+                        t[h + j] = r1[j] + r2[j];                                   \
+                        t[2 * h + j] = r2[j] - r1[j];                               \
+                        t[3 * h + j] = r1[j] - r3[j];                               \
+                    }                                                               \
+                }                                                                   \
+                for (p = 0; p < 4; p++) {                                           \
+                    const T_ *IMFILT_RESTRICT e = tmp + p * h;                      \
+                    const T_ *IMFILT_RESTRICT o = tmp + (4 + p) * h;                \
+                    T_ *IMFILT_RESTRICT u0 = U + 4 * p * plane + c * TBp + a * Wt;  \
+                    T_ *IMFILT_RESTRICT u1 = u0 + plane;                            \
+                    T_ *IMFILT_RESTRICT u2 = u1 + plane;                            \
+                    T_ *IMFILT_RESTRICT u3 = u2 + plane;                            \
+                    for (j = 0; j < Wt; j++) {                                      \
+                        u0[j] = e[j] - e[j + 1];                                    \
+                        u1[j] = o[j] + e[j + 1];                                    \
+                        u2[j] = e[j + 1] - o[j];                                    \
+                        u3[j] = o[j] - o[j + 1];                                    \
+                    }                                                               \
+                }                                                                   \
+            }                                                                       \
+    }
+
+    /* Output: A^T m A + bias, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], for the
+       products M[(p * 4 + q) * step + k * TBp + t]; rows 2a, 2a + 1 (those
+       below `rows`) and columns < Wo of channel k go to out + k * plane.
+       Returns 1 when an output (kept or not) came out inf or NaN. */
+    #define IMFILT_DEFINE_WINO_OUTPUT(NAME, T_)                                     \
+    static int NAME(const T_ *M, Py_ssize_t Kg, Py_ssize_t TBp, Py_ssize_t step,    \
+                    Py_ssize_t RT, Py_ssize_t Wt, const T_ *bias, T_ *out,          \
+                    Py_ssize_t plane, Py_ssize_t Wo, Py_ssize_t rows,               \
+                    T_ *IMFILT_RESTRICT tmp)                                        \
+    {                                                                               \
+        Py_ssize_t k, a, j, r;                                                      \
+        int bad = 0;                                                                \
+        T_ *IMFILT_RESTRICT v = tmp;              /* 4 runs of Wt: y00 y01 y10 y11 */ \
+        T_ *IMFILT_RESTRICT y = tmp + 4 * Wt;     /* one output row, 2 Wt */      \
+        for (k = 0; k < Kg; k++) {                                                  \
+            T_ b = bias[k];                                                         \
+            for (a = 0; a < RT; a++) {                                              \
+                const T_ *IMFILT_RESTRICT m = M + k * TBp + a * Wt;                 \
+                for (j = 0; j < Wt; j++) {                                          \
+                    T_ s00 = m[j] + m[4 * step + j] + m[8 * step + j];              \
+                    T_ s01 = m[step + j] + m[5 * step + j] + m[9 * step + j];       \
+                    T_ s02 = m[2 * step + j] + m[6 * step + j] + m[10 * step + j];  \
+                    T_ s03 = m[3 * step + j] + m[7 * step + j] + m[11 * step + j];  \
+                    T_ s10 = m[4 * step + j] - m[8 * step + j] - m[12 * step + j];  \
+                    T_ s11 = m[5 * step + j] - m[9 * step + j] - m[13 * step + j];  \
+                    T_ s12 = m[6 * step + j] - m[10 * step + j] - m[14 * step + j]; \
+                    T_ s13 = m[7 * step + j] - m[11 * step + j] - m[15 * step + j]; \
+                    v[j] = s00 + s01 + s02 + b;                                     \
+                    v[Wt + j] = s01 - s02 - s03 + b;                                \
+                    v[2 * Wt + j] = s10 + s11 + s12 + b;                            \
+                    v[3 * Wt + j] = s11 - s12 - s13 + b;                            \
+                }                                                                   \
+                for (j = 0; j < 4 * Wt; j++)                                        \
+                    bad |= (v[j] - v[j] != 0);                                      \
+                for (r = 0; r < 2 && 2 * a + r < rows; r++) {                       \
+                    const T_ *IMFILT_RESTRICT e = v + 2 * r * Wt;                   \
+                    const T_ *IMFILT_RESTRICT o = e + Wt;                           \
+                    T_ *IMFILT_RESTRICT d = out + k * plane + (2 * a + r) * Wo;     \
+                    if (2 * Wt == Wo) {                                             \
+                        for (j = 0; j < Wt; j++) {                                  \
+                            d[2 * j] = e[j];                                        \
+                            d[2 * j + 1] = o[j];                                    \
+                        }                                                           \
+                    } else {                                                        \
+                        for (j = 0; j < Wt; j++) {                                  \
+                            y[2 * j] = e[j];                                        \
+                            y[2 * j + 1] = o[j];                                    \
+                        }                                                           \
+                        memcpy(d, y, (size_t)Wo * sizeof(T_));                      \
+                    }                                                               \
+                }                                                                   \
+            }                                                                       \
+        }                                                                           \
+        return bad;                                                                 \
+    }
+
+    #if defined(__GNUC__) || defined(__clang__)
+    #define IMFILT_RESTRICT __restrict__
+    #else
+    #define IMFILT_RESTRICT
+    #endif
+    IMFILT_DEFINE_WINO_INPUT(imfilt_wino_in_f, float)
+    IMFILT_DEFINE_WINO_INPUT(imfilt_wino_in_d, double)
+    IMFILT_DEFINE_WINO_OUTPUT(imfilt_wino_out_f, float)
+    IMFILT_DEFINE_WINO_OUTPUT(imfilt_wino_out_d, double)
     """
     void imfilt_gemm_f_pack(const float *wt, float *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
     void imfilt_gemm_d_pack(const double *wt, double *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
@@ -239,6 +351,20 @@ cdef extern from *:
                        const double *bias, double *dst, Py_ssize_t dstride,
                        Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T, Py_ssize_t nrows,
                        Py_ssize_t spitch, Py_ssize_t dpitch) noexcept nogil
+    void imfilt_wino_in_f(const float *seg, Py_ssize_t Cg, Py_ssize_t NV, Py_ssize_t Mp,
+                          Py_ssize_t RT, Py_ssize_t Wt, Py_ssize_t TBp, Py_ssize_t plane,
+                          float *U, float *tmp) noexcept nogil
+    void imfilt_wino_in_d(const double *seg, Py_ssize_t Cg, Py_ssize_t NV, Py_ssize_t Mp,
+                          Py_ssize_t RT, Py_ssize_t Wt, Py_ssize_t TBp, Py_ssize_t plane,
+                          double *U, double *tmp) noexcept nogil
+    int imfilt_wino_out_f(const float *M, Py_ssize_t Kg, Py_ssize_t TBp, Py_ssize_t step,
+                          Py_ssize_t RT, Py_ssize_t Wt, const float *bias, float *out,
+                          Py_ssize_t plane, Py_ssize_t Wo, Py_ssize_t rows,
+                          float *tmp) noexcept nogil
+    int imfilt_wino_out_d(const double *M, Py_ssize_t Kg, Py_ssize_t TBp, Py_ssize_t step,
+                          Py_ssize_t RT, Py_ssize_t Wt, const double *bias, double *out,
+                          Py_ssize_t plane, Py_ssize_t Wo, Py_ssize_t rows,
+                          double *tmp) noexcept nogil
 
 
 
@@ -272,6 +398,7 @@ cdef void _build_rows(const real_t *xg, Py_ssize_t Cg, Py_ssize_t H, Py_ssize_t 
     """
     cdef Py_ssize_t c, v, ph, m, nm, mlo, mhi, srow, sidx
     cdef const real_t *xr
+    cdef const real_t *xs
     cdef real_t *d
     for c in range(Cg):
         for ph in range(cstep):
@@ -292,6 +419,10 @@ cdef void _build_rows(const real_t *xg, Py_ssize_t Cg, Py_ssize_t H, Py_ssize_t 
                 if cstep == 1:
                     memcpy(d + mlo, xr + u0 + mlo + ph + ubase,
                            <size_t>(mhi - mlo) * sizeof(real_t))
+                elif cstep == 2:     # a constant stride the compiler vectorises
+                    xs = xr + u0 + ph + ubase
+                    for m in range(mlo, mhi):
+                        d[m] = xs[2 * m]
                 else:
                     for m in range(mlo, mhi):
                         d[m] = xr[u0 + m * cstep + ph + ubase]
@@ -538,4 +669,129 @@ def transpose_direct(const real_t[:, :, :, ::1] x not None,   # IN  (N, Cin, H, 
                            Kg, kh, kw, oy, sh, sw, ph, dh, nrx,
                            &nph[0], &pkx[0, 0], &pbase[0, 0], &plo[0, 0], &phi[0, 0],
                            bias[co], op + r * Wo, Wo, sp + tid * sstride)
+    return used
+
+
+# --------------------------------------------------------------------------
+# Winograd F(2x2, 3x3)
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def winograd3x3(const real_t[:, :, :, ::1] x not None,      # IN  (N, C, H, W)
+                const real_t[:, :, ::1] vt not None,        # IN  (groups, 16 Cg, Kg)
+                const real_t[::1] bias not None,            # IN  (K,)
+                real_t[:, :, :, ::1] out not None,          # OUT (N, K, Ho, Wo)
+                const Py_ssize_t[::1] rowext not None,      # (2 Ht + 2,) source rows, -1 zero
+                const Py_ssize_t[::1] colext not None,      # (2 Wt + 2,) source columns
+                Py_ssize_t lin_lo, Py_ssize_t lin_hi, Py_ssize_t ubase,
+                Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t RT,
+                real_t[:, ::1] scratch not None,            # (nthreads, task buffers)
+                int[::1] checks not None,                   # (nthreads,) OUT
+                int nthreads, Py_ssize_t min_work):
+    """3 x 3, stride 1 cross-correlation by Winograd's F(2x2, 3x3)::
+
+        out[n, g Kg + k] = bias + sum_c A^T [ (G w G^T) * (B^T d B) ] A
+
+    for the tile rows ``i0 .. i1 - 1`` (output rows ``2 i0 .. 2 i1 - 1``)
+    of every (image, group).  A task is ``RT`` tile rows of one (image,
+    group): its ``2 RT + 2`` source rows per channel are copied once
+    (``_build_rows``, boundary applied through ``rowext``/``colext``, split
+    into even and odd columns), their
+    tiles transformed (``_wino_input``), multiplied with the transformed
+    weights ``vt[g, pos * Cg + c, k]`` by the register-blocked product, one
+    matrix product per tile position ``pos``, and transformed back
+    (``_wino_output``).  Tasks depend on the shapes only and each output
+    is computed in one fixed order, so results are bit-identical for any
+    thread count.  ``checks[tid]`` becomes 1 when an output came out inf or
+    NaN (the caller then computes directly).  Returns the threads that ran.
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t groups = vt.shape[0], Kg = vt.shape[2], Cg = vt.shape[1] // 16
+    cdef Py_ssize_t K = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
+    cdef Py_ssize_t Wt = (Wo + 1) // 2, n2 = 2 * Wt + 2
+    cdef Py_ssize_t Mp = (Wt + 1 + 15) // 16 * 16, NV = 2 * RT + 2
+    cdef Py_ssize_t TBp = (RT * Wt + 15) // 16 * 16
+    cdef Py_ssize_t nb = (i1 - i0 + RT - 1) // RT if i1 > i0 else 0
+    cdef Py_ssize_t ntasks = N * groups * nb, task, rest, blk, g, n, a0, RTa, pos, c, tid
+    cdef int bad
+    cdef Py_ssize_t sstride = scratch.shape[1]
+    # The 16 planes of transformed tiles and of products are a cache line
+    # more than a multiple of the page apart, so that the transforms' 16
+    # streams do not all map to the same sets of the L1 cache.
+    cdef Py_ssize_t uplane = Cg * TBp + 64 // sizeof(real_t), mplane = Kg * TBp + 64 // sizeof(real_t)
+    cdef Py_ssize_t segsize = 2 * Cg * NV * Mp, usize = 16 * uplane, msize = 16 * mplane
+    cdef const real_t *xp
+    cdef real_t *op
+    cdef real_t *sp = &scratch[0, 0]
+    cdef real_t *buf
+    cdef real_t *wpk
+    cdef real_t *zero
+    cdef Py_ssize_t *koff
+    cdef int used = 1
+    if ntasks == 0 or Kg == 0 or Cg == 0:
+        return used
+    if sstride < segsize + usize + msize + 8 * (Wt + 1):
+        raise ValueError("winograd3x3: scratch rows too short")
+    xp = &x[0, 0, 0, 0]
+    op = &out[0, 0, 0, 0]
+    if nthreads > ntasks:
+        nthreads = <int>ntasks
+    wpk = <real_t *>malloc(<size_t>(groups * 16 * Cg * Kg + Kg) * sizeof(real_t))
+    koff = <Py_ssize_t *>malloc(<size_t>Cg * sizeof(Py_ssize_t))
+    if wpk == NULL or koff == NULL:
+        free(wpk)
+        free(koff)
+        raise MemoryError("winograd3x3: no memory for the packed weights")
+    zero = wpk + groups * 16 * Cg * Kg
+    for c in range(Kg):
+        zero[c] = 0
+    for c in range(Cg):
+        koff[c] = c * TBp
+    for g in range(groups):
+        for pos in range(16):
+            if real_t is float:
+                imfilt_gemm_f_pack(&vt[g, pos * Cg, 0], wpk + (g * 16 + pos) * Cg * Kg, Kg, Cg)
+            else:
+                imfilt_gemm_d_pack(&vt[g, pos * Cg, 0], wpk + (g * 16 + pos) * Cg * Kg, Kg, Cg)
+    with nogil:
+        for task in prange(ntasks, num_threads=nthreads, schedule="dynamic", chunksize=1,
+                           use_threads_if=use_threads(nthreads, N * K * Wt * (i1 - i0) * 64 * Cg,
+                                                      min_work)):
+            imfilt_note_team(&used)
+            tid = threadid()
+            blk = task % nb
+            rest = task // nb
+            g = rest % groups
+            n = rest // groups
+            a0 = i0 + blk * RT
+            RTa = imin(RT, i1 - a0)
+            buf = sp + tid * sstride
+            _build_rows(xp + (n * C + g * Cg) * H * W, Cg, H, W, &rowext[2 * a0], 2 * RTa + 2,
+                        &colext[0], 0, n2, 2, Mp, lin_lo, lin_hi, ubase, 0, buf)
+            if real_t is float:
+                imfilt_wino_in_f(buf, Cg, 2 * RTa + 2, Mp, RTa, Wt, TBp, uplane, buf + segsize,
+                                 buf + segsize + usize + msize)
+            else:
+                imfilt_wino_in_d(buf, Cg, 2 * RTa + 2, Mp, RTa, Wt, TBp, uplane, buf + segsize,
+                                 buf + segsize + usize + msize)
+            for pos in range(16):
+                if real_t is float:
+                    imfilt_gemm_f(wpk + (g * 16 + pos) * Cg * Kg, buf + segsize + pos * uplane,
+                                  koff, zero, buf + segsize + usize + pos * mplane, TBp,
+                                  Kg, Cg, RTa * Wt, 1, 0, 0)
+                else:
+                    imfilt_gemm_d(wpk + (g * 16 + pos) * Cg * Kg, buf + segsize + pos * uplane,
+                                  koff, zero, buf + segsize + usize + pos * mplane, TBp,
+                                  Kg, Cg, RTa * Wt, 1, 0, 0)
+            if real_t is float:
+                bad = imfilt_wino_out_f(buf + segsize + usize, Kg, TBp, mplane, RTa, Wt, &bias[g * Kg],
+                                        op + ((n * K + g * Kg) * Ho + 2 * a0) * Wo, Ho * Wo, Wo,
+                                        Ho - 2 * a0, buf + segsize + usize + msize)
+            else:
+                bad = imfilt_wino_out_d(buf + segsize + usize, Kg, TBp, mplane, RTa, Wt, &bias[g * Kg],
+                                        op + ((n * K + g * Kg) * Ho + 2 * a0) * Wo, Ho * Wo, Wo,
+                                        Ho - 2 * a0, buf + segsize + usize + msize)
+            checks[tid] = checks[tid] | bad
+    free(wpk)
+    free(koff)
     return used
