@@ -205,33 +205,43 @@ def _conv_rows_once(x, wt, bias, out, rows, orow, colmap, offs, cstep, Q, lin, u
 #: Winograd's F(2x2, 3x3) computes a 3 x 3, stride 1, undilated convolution
 #: with 16 matrix products of the transformed tiles instead of 9 x 4 taps per
 #: 2 x 2 outputs: 2.25x fewer multiplications, plus the transforms.  It is
-#: used from this many input and output channels per group (measured on
-#: AVX-512, 2 threads: 64 -> 64 channels at 112^2 0.8x the direct time,
-#: 128 -> 128 at 128^2 0.8x, 256 -> 256 at 56^2 0.65x; 64 -> 32 at 256^2
-#: 1.05x, 32 -> 32 at 512^2 1.2x: below, the transforms cost more than the
-#: products save).
-WINOGRAD_MIN_CHANNELS = 64
+#: used from this many input and output channels per group, and from
+#: ``WINOGRAD_MIN_PRODUCT`` input x output channels.  Measured on AVX-512,
+#: 2 threads, time against the direct method: 64 -> 32 channels at 256^2
+#: 0.97, 32 -> 64 0.90, 64 -> 64 0.84, 128 -> 128 at 128^2 0.75, 256 -> 256
+#: at 56^2 0.61; below, the transforms cost more than the products save
+#: (32 -> 32 at 512^2 1.18, 16 -> 32 1.33, 16 -> 16 1.42).
+WINOGRAD_MIN_CHANNELS = 32
+WINOGRAD_MIN_PRODUCT = 64 * 32
 
 #: ... and from this many tasks (an image's tile rows in blocks, per image
 #: and group): fewer would leave threads idle.  A rule on the shapes only,
 #: so that the method, hence the result, never depends on the thread count.
 WINOGRAD_MIN_TASKS = 4
 
-#: Tiles (2 x 2 outputs) per Winograd task: each of its 16 matrix products
-#: reads a position's transformed weights once for this many tiles.
-_WINOGRAD_TASK_TILES = 256
+#: Fewest and most tiles (2 x 2 outputs) per Winograd task
+#: (``_winograd_blocks``).
+_WINOGRAD_TASK_TILES = (64, 512)
 
 # G of F(2x2, 3x3): the weights are transformed as G w G^T (in float64).
 _WINOGRAD_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 _WINOGRAD_GG = np.kron(_WINOGRAD_G, _WINOGRAD_G)
 
 
-def _winograd_blocks(Ho, Wo):
+def _winograd_blocks(Ho, Wo, Cg, Kg):
     """Tile rows per Winograd task for an Ho x Wo output: about
-    ``_WINOGRAD_TASK_TILES`` tiles each, in equal blocks; returns
-    ``range(0, tile rows, step)`` (the tasks' first tile rows)."""
+    ``2 Cg Kg / (Cg + Kg)`` tiles each (within ``_WINOGRAD_TASK_TILES``), in
+    equal blocks; returns ``range(0, tile rows, step)`` (the tasks' first
+    tile rows).  Each of a task's 16 products reads a position's
+    ``Cg x Kg`` transformed weights once for all its tiles and its
+    ``(Cg + Kg) x tiles`` transformed tiles and products: at that many
+    tiles the tiles weigh as much as the weights, with few channels the
+    task stays in the core's L2 cache, with many the weights are read
+    seldom."""
     Ht, Wt = -(-Ho // 2), -(-Wo // 2)
-    RT = int(min(Ht, -(-_WINOGRAD_TASK_TILES // Wt)))
+    lo, hi = _WINOGRAD_TASK_TILES
+    tiles = min(hi, max(lo, 2 * Cg * Kg // max(1, Cg + Kg)))
+    RT = int(min(Ht, -(-tiles // Wt)))
     RT = -(-Ht // -(-Ht // RT))
     return range(0, Ht, RT)
 
@@ -263,7 +273,7 @@ def _winograd(xc, wb, b, out, rowmap, colmap, pl, groups, nthreads):
     colext = np.full(2 * Wt + 2, -1, dtype=np.intp)
     colext[:min(colmap.size, colext.size)] = colmap[:colext.size]
     isz = xc.dtype.itemsize
-    RT = _winograd_blocks(Ho, Wo).step
+    RT = _winograd_blocks(Ho, Wo, Cg, Kg).step
     n2 = 2 * Wt + 2
     Mp = -(-(Wt + 1) // 16) * 16
     TBp = -(-(RT * Wt) // 16) * 16
@@ -352,8 +362,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     kernel and would start threads of its own inside imfilt's; its results
     also change with its thread count).
 
-    A 3 x 3 kernel with stride 1, no dilation and at least 64 input and
-    output channels per group uses Winograd's F(2x2, 3x3) instead (as
+    A 3 x 3 kernel with stride 1, no dilation and many channels (at least
+    32 input and 32 output channels per group, 2048 input x output) on an
+    image of at least 4 blocks of tile rows uses Winograd's F(2x2, 3x3) instead (as
     cuDNN and oneDNN can): each 4 x 4 input tile and each filter is
     transformed, 16 matrix products of the same kernel replace the 9 taps
     of 4 outputs (2.25x fewer multiplications), and the result is
@@ -459,7 +470,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
             rows = ("table", rowmap[(np.arange(Ho) * sh)[:, None] + np.arange(kh) * dh])
         colmap = np.ascontiguousarray(boundary_index(W, pl, pr, boundary), dtype=np.intp)
         if (kh, kw, sh, sw, dh, dw) == (3, 3, 1, 1, 1, 1) and min(Cg, Kg) >= WINOGRAD_MIN_CHANNELS \
-                and N * groups * len(_winograd_blocks(Ho, Wo)) >= WINOGRAD_MIN_TASKS \
+                and Cg * Kg >= WINOGRAD_MIN_PRODUCT \
+                and N * groups * len(_winograd_blocks(Ho, Wo, Cg, Kg)) >= WINOGRAD_MIN_TASKS \
                 and np.isfinite(wb).all() \
                 and _winograd(xc, wb, b, out, np.asarray(rowmap, dtype=np.intp), colmap, pl,
                               groups, nthreads):

@@ -536,15 +536,19 @@ def test_winograd_is_bit_identical_for_any_thread_count(monkeypatch):
 
 def test_winograd_only_where_it_pays(monkeypatch):
     """The rule depends on the shapes only: 3 x 3, stride 1, no dilation,
-    >= 64 channels in and out per group, >= 4 tasks; otherwise direct."""
+    >= 32 channels in and out per group and >= 2048 in x out, >= 4 tasks;
+    otherwise direct."""
     rng = np.random.default_rng(33)
     x = rng.standard_normal((1, 64, 64, 64)).astype(np.float32)
     w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
     assert _winograd_used(monkeypatch, x, w, padding=1)[1]
+    assert _winograd_used(monkeypatch, x, w[:32], padding=1)[1]               # 64 -> 32
+    assert _winograd_used(monkeypatch, x[:, :32], w[:, :32], padding=1)[1]    # 32 -> 64
+    assert not _winograd_used(monkeypatch, x[:, :32], w[:32, :32], padding=1)[1]  # 32 -> 32
+    assert not _winograd_used(monkeypatch, x, w[:16], padding=1)[1]           # 64 -> 16
     for kwargs in (dict(stride=2), dict(dilation=2), dict(groups=2)):
         wk = w[:, :32] if "groups" in kwargs else w
         assert not _winograd_used(monkeypatch, x, wk, padding=1, **kwargs)[1]
-    assert not _winograd_used(monkeypatch, x, w[:32], padding=1)[1]          # 32 out
     assert not _winograd_used(monkeypatch, x, w[:, :, :2, :2], padding=1)[1]  # 2 x 2
     assert not _winograd_used(monkeypatch, x[:, :, :4, :4], w, padding=1)[1]  # one task
 
