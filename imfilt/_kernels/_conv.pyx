@@ -54,44 +54,50 @@ cdef inline void _gather(const real_t *src, const Py_ssize_t *colmap,
 cdef extern from "_microkernel.h" nogil:
     void imfilt_tiles_f32(float *o, Py_ssize_t n, const float **rows,
                           Py_ssize_t c0, const float *w, Py_ssize_t k0,
-                          Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d, int nt) noexcept
+                          Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d, int nt, int spare) noexcept
     void imfilt_tiles_f64(double *o, Py_ssize_t n, const double **rows,
                           Py_ssize_t c0, const double *w, Py_ssize_t k0,
-                          Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d, int nt) noexcept
+                          Py_ssize_t k1, Py_ssize_t s, Py_ssize_t d, int nt, int spare) noexcept
     void imfilt_tiles2_f32(float *o0, float *o1, Py_ssize_t n,
                            const float **rows, Py_ssize_t c0, const float *w,
-                           Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d, int nt) noexcept
+                           Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d, int nt, int spare) noexcept
     void imfilt_tiles2_f64(double *o0, double *o1, Py_ssize_t n,
                            const double **rows, Py_ssize_t c0, const double *w,
-                           Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d, int nt) noexcept
+                           Py_ssize_t k0, Py_ssize_t k1, Py_ssize_t d, int nt, int spare) noexcept
     void imfilt_sfence() noexcept
     Py_ssize_t imfilt_align_gap(const void *o, size_t size, size_t align) noexcept
+
+
+#: Elements of padding past the strips and the fill row: a vector of the
+#: widest type (16 floats).
+cdef Py_ssize_t _SPARE = 16
 
 
 cdef inline void _row_run(real_t *o, Py_ssize_t n, const real_t **rows,
                           Py_ssize_t c0, const real_t *w, Py_ssize_t k0,
                           Py_ssize_t k1, Py_ssize_t s1,
-                          Py_ssize_t d1, bint stream) noexcept nogil:
+                          Py_ssize_t d1, bint stream, bint spare) noexcept nogil:
     """``o[j] = sum_{a,b} rows[a][c0 + j*s1 + b*d1] * w[a, b]`` for j < n.
 
     The register-blocked micro-kernel lives in ``_microkernel.h``;
-    ``stream``: store with non-temporal stores where aligned.
+    ``stream``: store with non-temporal stores where aligned; ``spare``:
+    the rows are padded scratch that may be read a vector past the run.
     """
     if real_t is float:
-        imfilt_tiles_f32(o, n, rows, c0, w, k0, k1, s1, d1, stream)
+        imfilt_tiles_f32(o, n, rows, c0, w, k0, k1, s1, d1, stream, spare)
     else:
-        imfilt_tiles_f64(o, n, rows, c0, w, k0, k1, s1, d1, stream)
+        imfilt_tiles_f64(o, n, rows, c0, w, k0, k1, s1, d1, stream, spare)
 
 
 cdef inline void _row_run2(real_t *o0, real_t *o1, Py_ssize_t n,
                            const real_t **rows, Py_ssize_t c0, const real_t *w,
                            Py_ssize_t k0, Py_ssize_t k1,
-                           Py_ssize_t d1, bint stream) noexcept nogil:
+                           Py_ssize_t d1, bint stream, bint spare) noexcept nogil:
     """Two adjacent output rows (row stride 1): ``rows`` holds k0 + 1 rows."""
     if real_t is float:
-        imfilt_tiles2_f32(o0, o1, n, rows, c0, w, k0, k1, d1, stream)
+        imfilt_tiles2_f32(o0, o1, n, rows, c0, w, k0, k1, d1, stream, spare)
     else:
-        imfilt_tiles2_f64(o0, o1, n, rows, c0, w, k0, k1, d1, stream)
+        imfilt_tiles2_f64(o0, o1, n, rows, c0, w, k0, k1, d1, stream, spare)
 
 
 cdef struct Geometry:
@@ -196,10 +202,13 @@ cdef void _correlate_band(const Geometry *g, const real_t *x, const real_t *w,
             else:
                 r0, r1, table, c0 = jr, g.o1, outer, jr * g.s1
             if r1 > r0:
+                # The border runs read the padded strips (or fill row).
                 if nrows > k0:
-                    _row_run2(o + r0, o + g.o1 + r0, r1 - r0, table, c0, w, k0, g.k1, g.d1, nt)
+                    _row_run2(o + r0, o + g.o1 + r0, r1 - r0, table, c0, w, k0, g.k1, g.d1, nt,
+                              table == outer)
                 else:
-                    _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1, nt)
+                    _row_run(o + r0, r1 - r0, table, c0, w, k0, g.k1, g.s1, g.d1, nt,
+                             table == outer)
         i += nrows - k0 + 1
     if g.stream:
         imfilt_sfence()
@@ -311,8 +320,11 @@ def correlate_padded(const real_t[:, :, ::1] x not None,
     g.stream = stream
     _set_columns(&g, pl, s1, d1, P1)
     real = np.float32 if real_t is float else np.float64
-    fillrow = np.full(P1, fill, dtype=real)
-    strips = np.empty((nthreads, (g.k0 + 1) * P1), dtype=real)
+    # Both padded by _SPARE zeros: a border run shorter than a vector is
+    # computed as one vector (``_microkernel.h``), reading up to a vector
+    # past its last value -- into the next strip or this padding.
+    fillrow = np.full(P1 + _SPARE, fill, dtype=real)
+    strips = np.zeros((nthreads, (g.k0 + 1) * P1 + _SPARE), dtype=real)
     pointers = np.empty((nthreads, 2 * (g.k0 + 1)), dtype=np.intp)
     with nogil:
         used = _correlate_images(&g, x.shape[0], w.shape[0], &x[0, 0, 0], &w[0, 0, 0],

@@ -127,7 +127,7 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
 #define IMFILT_DEFINE_TILES(NAME, TAIL, T, V, LOAD, LANES, FMA)                        \
     static void NAME(T *o, ptrdiff_t n, const T *const *rows, ptrdiff_t c0,       \
                      const T *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,         \
-                     ptrdiff_t d, int nt)                                         \
+                     ptrdiff_t d, int nt, int spare)                              \
     {                                                                             \
         ptrdiff_t j = 0;                                                          \
         if (s != 1) {                                                             \
@@ -179,6 +179,21 @@ IMFILT_DEFINE_SCALAR_TAIL(imfilt_tail_f64, double, IMFILT_SFMA_F64)
             memcpy(o + j, &s0, sizeof s0);                                        \
             j += LANES;                                                           \
         }                                                                         \
+        /* A run shorter than a vector (the border runs of a narrow     */ \
+        /* kernel): one vector when the rows may be read past the run   */ \
+        /* (``spare``: padded scratch), its first n outputs kept; the   */ \
+        /* scalar tail's dependent chains cost ~25x more per tap.       */ \
+        if (j < n && spare) {                                                     \
+            V s0 = {0};                                                           \
+            for (ptrdiff_t a = 0; a < k0; a++) {                                  \
+                const T *p = rows[a] + c0;                                        \
+                const T *wr = w + a * k1;                                         \
+                for (ptrdiff_t b = 0; b < k1; b++)                                \
+                    s0 = FMA(s0, LOAD(p + b * d), wr[b]);                         \
+            }                                                                     \
+            memcpy(o, &s0, (size_t)n * sizeof(T));                                \
+            return;                                                               \
+        }                                                                         \
         if (j < n)                                                                \
             TAIL(o + j, n - j, rows, c0 + j, w, k0, k1, 1, d);                    \
     }
@@ -196,7 +211,7 @@ IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_vd, imfilt
 #define IMFILT_DEFINE_TILES2(NAME, ONE, T, V, LOAD, LANES, FMA)                        \
     static void NAME(T *o0, T *o1, ptrdiff_t n, const T *const *rows,             \
                      ptrdiff_t c0, const T *w, ptrdiff_t k0, ptrdiff_t k1,        \
-                     ptrdiff_t d, int nt)                                         \
+                     ptrdiff_t d, int nt, int spare)                              \
     {                                                                             \
         ptrdiff_t j = 0;                                                          \
         for (; j + 4 * LANES <= n; j += 4 * LANES) {                              \
@@ -250,8 +265,8 @@ IMFILT_DEFINE_TILES(imfilt_tiles_f64, imfilt_tail_f64, double, imfilt_vd, imfilt
             IMFILT_VSTORE(o1 + j + 3 * LANES, u3, nt);                            \
         }                                                                         \
         if (j < n) {                                                              \
-            ONE(o0 + j, n - j, rows, c0 + j, w, k0, k1, 1, d, 0);                 \
-            ONE(o1 + j, n - j, rows + 1, c0 + j, w, k0, k1, 1, d, 0);             \
+            ONE(o0 + j, n - j, rows, c0 + j, w, k0, k1, 1, d, 0, spare);          \
+            ONE(o1 + j, n - j, rows + 1, c0 + j, w, k0, k1, 1, d, 0, spare);      \
         }                                                                         \
     }
 
@@ -263,31 +278,35 @@ IMFILT_DEFINE_TILES2(imfilt_tiles2_f64, imfilt_tiles_f64, double, imfilt_vd, imf
 /* No vector extension: every run takes the scalar path, stored normally. */
 static void imfilt_tiles_f32(float *o, ptrdiff_t n, const float *const *rows, ptrdiff_t c0,
                              const float *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,
-                             ptrdiff_t d, int nt)
+                             ptrdiff_t d, int nt, int spare)
 {
     (void)nt;
+    (void)spare;
     imfilt_tail_f32(o, n, rows, c0, w, k0, k1, s, d);
 }
 static void imfilt_tiles_f64(double *o, ptrdiff_t n, const double *const *rows, ptrdiff_t c0,
                              const double *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t s,
-                             ptrdiff_t d, int nt)
+                             ptrdiff_t d, int nt, int spare)
 {
     (void)nt;
+    (void)spare;
     imfilt_tail_f64(o, n, rows, c0, w, k0, k1, s, d);
 }
 static void imfilt_tiles2_f32(float *o0, float *o1, ptrdiff_t n, const float *const *rows,
                               ptrdiff_t c0, const float *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t d,
-                              int nt)
+                              int nt, int spare)
 {
     (void)nt;
+    (void)spare;
     imfilt_tail_f32(o0, n, rows, c0, w, k0, k1, 1, d);
     imfilt_tail_f32(o1, n, rows + 1, c0, w, k0, k1, 1, d);
 }
 static void imfilt_tiles2_f64(double *o0, double *o1, ptrdiff_t n, const double *const *rows,
                               ptrdiff_t c0, const double *w, ptrdiff_t k0, ptrdiff_t k1, ptrdiff_t d,
-                              int nt)
+                              int nt, int spare)
 {
     (void)nt;
+    (void)spare;
     imfilt_tail_f64(o0, n, rows, c0, w, k0, k1, 1, d);
     imfilt_tail_f64(o1, n, rows + 1, c0, w, k0, k1, 1, d);
 }
