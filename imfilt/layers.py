@@ -18,8 +18,8 @@ from imfilt._geometry import colour_error, looks_like_colour
 from imfilt._docs import docfiller
 from imfilt._geometry import (as_torch_pair, channel_axis_index, dilated_span, output_hw,
                               output_length, same_padding)
-from imfilt._threads import (blas_on_one_thread, check_fits_in_memory, interruptible_slices,
-                             min_parallel_work, ran_parallel, resolve_workers)
+from imfilt._threads import (check_fits_in_memory, interruptible_slices, min_parallel_work,
+                             ran_parallel, resolve_workers)
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -223,9 +223,8 @@ WINOGRAD_MIN_TASKS = 4
 #: (``_winograd_blocks``).
 _WINOGRAD_TASK_TILES = (64, 512)
 
-# G of F(2x2, 3x3): the weights are transformed as G w G^T (in float64).
-_WINOGRAD_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
-_WINOGRAD_GG = np.kron(_WINOGRAD_G, _WINOGRAD_G)
+# G of F(2x2, 3x3), [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]:
+# the filters are transformed as G w G^T (``_winograd``).
 
 
 def _winograd_blocks(Ho, Wo, Cg, Kg):
@@ -260,14 +259,19 @@ def _winograd(xc, wb, b, out, rowmap, colmap, pl, groups, nthreads):
     Kg = K // groups
     Ho, Wo = out.shape[2:]
     Ht, Wt = -(-Ho // 2), -(-Wo // 2)
-    # vt[g, p * 4 + q, c, k] = (G w[g Kg + k, c] G^T)[p, q]: one matrix
-    # product of kron(G, G) (exact in any float type) with the taps, in the
-    # compute dtype, already in the kernel's layout.
-    taps = np.ascontiguousarray(wb.reshape(groups, Kg, Cg, 9).transpose(3, 0, 2, 1),
-                                dtype=xc.dtype).reshape(9, -1)
-    with blas_on_one_thread():   # no BLAS threads left spinning on imfilt's cores
-        v = (_WINOGRAD_GG.astype(xc.dtype) @ taps).reshape(16, groups, Cg, Kg)
-    vt = np.ascontiguousarray(v.transpose(1, 0, 2, 3)).reshape(groups, 16 * Cg, Kg)
+    # vt[g, p * 4 + q, c, k] = (G w[g Kg + k, c] G^T)[p, q], in the compute
+    # dtype, with G's rows written out (no BLAS: no threads of its own, and
+    # the same operations on every machine).
+    taps = np.ascontiguousarray(wb.reshape(groups, Kg, Cg, 3, 3).transpose(3, 4, 0, 2, 1),
+                                dtype=xc.dtype)                      # [j, l, g, c, k]
+    half = xc.dtype.type(0.5)
+
+    def g_rows(t0, t1, t2):
+        return (t0, (t0 + t1 + t2) * half, (t0 - t1 + t2) * half, t2)
+
+    cols = g_rows(taps[0], taps[1], taps[2])                         # [p][l, g, c, k]
+    vt = np.stack([q for col in cols for q in g_rows(col[0], col[1], col[2])],
+                  axis=1).reshape(groups, 16 * Cg, Kg)
     rowext = np.full(2 * Ht + 2, -1, dtype=np.intp)
     rowext[:min(rowmap.size, rowext.size)] = rowmap[:rowext.size]
     colext = np.full(2 * Wt + 2, -1, dtype=np.intp)
