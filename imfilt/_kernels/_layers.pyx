@@ -1,6 +1,6 @@
 """Multi-channel convolution kernels (private).
 
-Two kernels serve :func:`imfilt.conv2d` and :func:`imfilt.conv_transpose2d`.
+Three kernels serve :func:`imfilt.conv2d` and :func:`imfilt.conv_transpose2d`.
 
 ``conv_rows``
     An implicit GEMM (no im2col buffer) for every (image, group) of one
@@ -26,6 +26,12 @@ Two kernels serve :func:`imfilt.conv2d` and :func:`imfilt.conv_transpose2d`.
     The transposed convolution for few channels per group: each thread owns
     whole output rows and accumulates the kernel taps that reach them, in a
     fixed order, so results are bit-identical for any thread count.
+``winograd3x3``
+    3 x 3, stride 1 conv2d with many channels by Winograd's F(2x2, 3x3):
+    each task copies its source rows (split into even and odd columns),
+    transforms its 4 x 4 input tiles, runs one product of the kernel below
+    per tile position (16 in all) with the transformed filters, and
+    transforms the products back into 2 x 2 outputs.
 
 Every table and shape is built and checked by ``imfilt.layers``.
 """
