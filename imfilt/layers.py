@@ -259,7 +259,7 @@ def _winograd(xc, wb, b, out, rowmap, colmap, pl, groups, nthreads):
     Kg = K // groups
     Ho, Wo = out.shape[2:]
     Ht, Wt = -(-Ho // 2), -(-Wo // 2)
-    # vt[g, p * 4 + q, c, k] = (G w[g Kg + k, c] G^T)[p, q], in the compute
+    # vt[g * 16 + p * 4 + q, c, k] = (G w[g Kg + k, c] G^T)[p, q], in the compute
     # dtype, with G's rows written out (no BLAS: no threads of its own, and
     # the same operations on every machine).
     taps = np.ascontiguousarray(wb.reshape(groups, Kg, Cg, 3, 3).transpose(3, 4, 0, 2, 1),
@@ -271,7 +271,7 @@ def _winograd(xc, wb, b, out, rowmap, colmap, pl, groups, nthreads):
 
     cols = g_rows(taps[0], taps[1], taps[2])                         # [p][l, g, c, k]
     vt = np.stack([q for col in cols for q in g_rows(col[0], col[1], col[2])],
-                  axis=1).reshape(groups, 16 * Cg, Kg)
+                  axis=1).reshape(groups * 16, Cg, Kg)
     rowext = np.full(2 * Ht + 2, -1, dtype=np.intp)
     rowext[:min(rowmap.size, rowext.size)] = rowmap[:rowext.size]
     colext = np.full(2 * Wt + 2, -1, dtype=np.intp)

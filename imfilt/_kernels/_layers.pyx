@@ -386,6 +386,34 @@ cdef inline Py_ssize_t _ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     return (a + b - 1) // b
 
 
+cdef inline Py_ssize_t _task_group(Py_ssize_t task, Py_ssize_t per_group,
+                                   Py_ssize_t groups) noexcept nogil:
+    """The group of task ``task`` of ``N * groups * per_group`` (image-major order)."""
+    return (task // per_group) % groups
+
+
+cdef inline Py_ssize_t _task_image(Py_ssize_t task, Py_ssize_t per_group,
+                                   Py_ssize_t groups) noexcept nogil:
+    """The image of task ``task`` of ``N * groups * per_group`` (image-major order)."""
+    return task // per_group // groups
+
+
+cdef real_t *_packed(const real_t[:, :, ::1] wt, Py_ssize_t extra) except NULL:
+    """The (M, Kd, K) weight matrices ``wt``, each packed for the product
+    kernel (``NAME_pack``), in one new buffer of ``M Kd K + extra``
+    elements (the caller frees it)."""
+    cdef Py_ssize_t m, M = wt.shape[0], Kd = wt.shape[1], K = wt.shape[2]
+    cdef real_t *wpk = <real_t *>malloc(<size_t>(M * Kd * K + extra) * sizeof(real_t))
+    if wpk == NULL:
+        raise MemoryError("imfilt: no memory for the packed weights")
+    for m in range(M):
+        if real_t is float:
+            imfilt_gemm_f_pack(&wt[m, 0, 0], wpk + m * Kd * K, K, Kd)
+        else:
+            imfilt_gemm_d_pack(&wt[m, 0, 0], wpk + m * Kd * K, K, Kd)
+    return wpk
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef void _build_rows(const real_t *xg, Py_ssize_t Cg, Py_ssize_t H, Py_ssize_t W,
@@ -499,26 +527,19 @@ def conv_rows(const real_t[:, :, :, ::1] x not None,       # IN  (N, C, H, W)
     ntasks = N * groups * NI * nch
     if nthreads > ntasks:
         nthreads = <int>ntasks
-    wpk = <real_t *>malloc(<size_t>(groups * Kd * Kg) * sizeof(real_t))
-    if wpk == NULL:
-        raise MemoryError("conv_rows: no memory for the packed weights")
-    for g in range(groups):
-        if real_t is float:
-            imfilt_gemm_f_pack(&wt[g, 0, 0], wpk + g * Kd * Kg, Kg, Kd)
-        else:
-            imfilt_gemm_d_pack(&wt[g, 0, 0], wpk + g * Kd * Kg, Kg, Kd)
+    wpk = _packed(wt, 0)
     wp = wpk
     with nogil:
         for task in prange(ntasks, num_threads=nthreads, schedule="dynamic", chunksize=1,
                            use_threads_if=use_threads(nthreads, N * K * R * Q * Kd, min_work)):
             imfilt_note_team(&used)
             tid = threadid()
-            ch = task % nch
-            rest = task // nch
-            i = rest % NI
-            rest = rest // NI
-            g = rest % groups
-            n = rest // groups
+            # (a prange body assigns its private variables itself)
+            g = _task_group(task, nch * NI, groups)
+            n = _task_image(task, nch * NI, groups)
+            rest = task % (nch * NI)
+            ch = rest % nch
+            i = rest // nch
             qa = ch * tile
             Tq = imin(tile, Q - qa)
             nri = imin(nr, R - i * nr)
@@ -684,7 +705,7 @@ def transpose_direct(const real_t[:, :, :, ::1] x not None,   # IN  (N, Cin, H, 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def winograd3x3(const real_t[:, :, :, ::1] x not None,      # IN  (N, C, H, W)
-                const real_t[:, :, ::1] vt not None,        # IN  (groups, 16 Cg, Kg)
+                const real_t[:, :, ::1] vt not None,        # IN  (groups 16, Cg, Kg)
                 const real_t[::1] bias not None,            # IN  (K,)
                 real_t[:, :, :, ::1] out not None,          # OUT (N, K, Ho, Wo)
                 const Py_ssize_t[::1] rowext not None,      # (2 Ht + 2,) source rows, -1 zero
@@ -704,7 +725,7 @@ def winograd3x3(const real_t[:, :, :, ::1] x not None,      # IN  (N, C, H, W)
     (``_build_rows``, boundary applied through ``rowext``/``colext``, split
     into even and odd columns), their
     tiles transformed (``_wino_input``), multiplied with the transformed
-    weights ``vt[g, pos * Cg + c, k]`` by the register-blocked product, one
+    weights ``vt[g * 16 + pos, c, k]`` by the register-blocked product, one
     matrix product per tile position ``pos``, and transformed back
     (``_wino_output``).  Tasks depend on the shapes only and each output
     is computed in one fixed order, so results are bit-identical for any
@@ -712,13 +733,13 @@ def winograd3x3(const real_t[:, :, :, ::1] x not None,      # IN  (N, C, H, W)
     NaN (the caller then computes directly).  Returns the threads that ran.
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3]
-    cdef Py_ssize_t groups = vt.shape[0], Kg = vt.shape[2], Cg = vt.shape[1] // 16
+    cdef Py_ssize_t groups = vt.shape[0] // 16, Kg = vt.shape[2], Cg = vt.shape[1]
     cdef Py_ssize_t K = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
     cdef Py_ssize_t Wt = (Wo + 1) // 2, n2 = 2 * Wt + 2
     cdef Py_ssize_t Mp = (Wt + 1 + 15) // 16 * 16, NV = 2 * RT + 2
     cdef Py_ssize_t TBp = (RT * Wt + 15) // 16 * 16
     cdef Py_ssize_t nb = (i1 - i0 + RT - 1) // RT if i1 > i0 else 0
-    cdef Py_ssize_t ntasks = N * groups * nb, task, rest, blk, g, n, a0, RTa, pos, c, tid
+    cdef Py_ssize_t ntasks = N * groups * nb, task, g, n, a0, RTa, pos, c, tid
     cdef int bad
     cdef Py_ssize_t sstride = scratch.shape[1]
     # The 16 planes of transformed tiles and of products are a cache line
@@ -726,50 +747,40 @@ def winograd3x3(const real_t[:, :, :, ::1] x not None,      # IN  (N, C, H, W)
     # streams do not all map to the same sets of the L1 cache.
     cdef Py_ssize_t uplane = Cg * TBp + 64 // sizeof(real_t), mplane = Kg * TBp + 64 // sizeof(real_t)
     cdef Py_ssize_t segsize = 2 * Cg * NV * Mp, usize = 16 * uplane, msize = 16 * mplane
-    cdef const real_t *xp
-    cdef real_t *op
-    cdef real_t *sp = &scratch[0, 0]
     cdef real_t *buf
     cdef real_t *wpk
     cdef real_t *zero
     cdef Py_ssize_t *koff
+    cdef const real_t *xp = &x[0, 0, 0, 0]
+    cdef real_t *op = &out[0, 0, 0, 0]
+    cdef real_t *sp = &scratch[0, 0]
     cdef int used = 1
     if ntasks == 0 or Kg == 0 or Cg == 0:
         return used
     if sstride < segsize + usize + msize + 8 * (Wt + 1):
         raise ValueError("winograd3x3: scratch rows too short")
-    xp = &x[0, 0, 0, 0]
-    op = &out[0, 0, 0, 0]
     if nthreads > ntasks:
         nthreads = <int>ntasks
-    wpk = <real_t *>malloc(<size_t>(groups * 16 * Cg * Kg + Kg) * sizeof(real_t))
+    # The transformed filters packed per (group, tile position), then Kg zeros.
+    wpk = _packed(vt, Kg)
     koff = <Py_ssize_t *>malloc(<size_t>Cg * sizeof(Py_ssize_t))
-    if wpk == NULL or koff == NULL:
+    if koff == NULL:
         free(wpk)
-        free(koff)
-        raise MemoryError("winograd3x3: no memory for the packed weights")
+        raise MemoryError("winograd3x3: no memory for the tap offsets")
     zero = wpk + groups * 16 * Cg * Kg
     for c in range(Kg):
         zero[c] = 0
     for c in range(Cg):
         koff[c] = c * TBp
-    for g in range(groups):
-        for pos in range(16):
-            if real_t is float:
-                imfilt_gemm_f_pack(&vt[g, pos * Cg, 0], wpk + (g * 16 + pos) * Cg * Kg, Kg, Cg)
-            else:
-                imfilt_gemm_d_pack(&vt[g, pos * Cg, 0], wpk + (g * 16 + pos) * Cg * Kg, Kg, Cg)
     with nogil:
         for task in prange(ntasks, num_threads=nthreads, schedule="dynamic", chunksize=1,
                            use_threads_if=use_threads(nthreads, N * K * Wt * (i1 - i0) * 64 * Cg,
                                                       min_work)):
             imfilt_note_team(&used)
             tid = threadid()
-            blk = task % nb
-            rest = task // nb
-            g = rest % groups
-            n = rest // groups
-            a0 = i0 + blk * RT
+            g = _task_group(task, nb, groups)
+            n = _task_image(task, nb, groups)
+            a0 = i0 + (task % nb) * RT
             RTa = imin(RT, i1 - a0)
             buf = sp + tid * sstride
             _build_rows(xp + (n * C + g * Cg) * H * W, Cg, H, W, &rowext[2 * a0], 2 * RTa + 2,
