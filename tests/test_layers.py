@@ -551,6 +551,8 @@ def test_winograd_only_where_it_pays(monkeypatch):
         assert not _winograd_used(monkeypatch, x, wk, padding=1, **kwargs)[1]
     assert not _winograd_used(monkeypatch, x, w[:, :, :2, :2], padding=1)[1]  # 2 x 2
     assert not _winograd_used(monkeypatch, x[:, :, :4, :4], w, padding=1)[1]  # one task
+    wide = rng.standard_normal((1, 64, 16, 1100)).astype(np.float32)
+    assert not _winograd_used(monkeypatch, wide, w, padding=1)[1]    # rows of 551 tiles
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
