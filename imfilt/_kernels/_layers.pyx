@@ -723,11 +723,11 @@ def winograd3x3(const real_t[:, :, :, ::1] x not None,      # IN  (N, C, H, W)
     of every (image, group).  A task is ``RT`` tile rows of one (image,
     group): its ``2 RT + 2`` source rows per channel are copied once
     (``_build_rows``, boundary applied through ``rowext``/``colext``, split
-    into even and odd columns), their
-    tiles transformed (``_wino_input``), multiplied with the transformed
-    weights ``vt[g * 16 + pos, c, k]`` by the register-blocked product, one
-    matrix product per tile position ``pos``, and transformed back
-    (``_wino_output``).  Tasks depend on the shapes only and each output
+    into even and odd columns), their tiles transformed
+    (``imfilt_wino_in_*``), multiplied with the transformed weights
+    ``vt[g * 16 + pos, c, k]`` by the register-blocked product, one matrix
+    product per tile position ``pos``, and transformed back
+    (``imfilt_wino_out_*``).  Tasks depend on the shapes only and each output
     is computed in one fixed order, so results are bit-identical for any
     thread count.  ``checks[tid]`` becomes 1 when an output came out inf or
     NaN (the caller then computes directly).  Returns the threads that ran.
