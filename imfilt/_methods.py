@@ -910,7 +910,6 @@ def choose(problem, method, nan_check=True):
         return method
     if method == "direct":
         return method
-    k0, k1 = problem.w.shape[-2:]
     real = _real_dtype(problem.compute)
     taps, outs = direct_features(problem)
     key = "f32" if real == np.float32 else "f64"
@@ -919,13 +918,19 @@ def choose(problem, method, nan_check=True):
         # Direct is predicted to take well under a millisecond: any saving
         # another method could make is smaller than the cost of deciding.
         return "direct"
-    exact_sums = _exact_integer_problem(problem)
-    rank = _separable_rank(problem, real, ("fft",) if exact_sums else ())
-    candidates = estimate_costs(problem, rank)
-    if exact_sums:
-        candidates.pop("fft", None)
-    elif "fft" in candidates:
-        candidates["fft"] *= 1 + AUTO_FFT_MARGIN
+    # Direct and FFT (FFT with its margin; never for exact integer sums),
+    # and the separable method per unit of its rank: its cost grows
+    # linearly with the rank (``separable_features``).
+    costs = estimate_costs(problem, 1)
+    per_rank = costs.pop("separable")
+    if _exact_integer_problem(problem):
+        costs.pop("fft")
+    else:
+        costs["fft"] *= 1 + AUTO_FFT_MARGIN
+    candidates = dict(costs)
+    rank = _separable_rank(problem, real, per_rank, min(costs.values()))
+    if rank is not None:
+        candidates["separable"] = max(rank, 1) * per_rank
     best = min(candidates, key=candidates.get)
     if best == "separable" and problem.compute.kind != "c" and _fused_separable(problem, rank):
         # Checked as it runs, instead of a pass over the image first.
@@ -941,34 +946,28 @@ def choose(problem, method, nan_check=True):
             # overflow where the direct sum does not.
             candidates.pop("fft")
             if rank is None:
-                # The separable method was only ruled out against FFT.
-                rank = _separable_rank(problem, real, ("fft",))
+                # The separable method may have been ruled out against FFT.
+                rank = _separable_rank(problem, real, per_rank, candidates["direct"])
                 if rank is not None:
-                    candidates["separable"] = estimate_costs(problem, rank)["separable"]
+                    candidates["separable"] = max(rank, 1) * per_rank
             best = min(candidates, key=candidates.get)
     return best
 
 
-def _separable_rank(problem, real, excluded):
+def _separable_rank(problem, real, per_rank, best_other):
     """The rank the separable method would run with for ``method='auto'``,
     or None when it cannot run or cannot be the fastest method.
 
-    Its predicted cost grows with the rank: above ``useful`` (the rank at
-    which it costs as much as the fastest other method, ``excluded`` left
-    out) it loses, so a large kernel whose rank is certainly higher
-    (``_rank_exceeds``) skips the SVD, which would cost a sizeable part of
-    the filter itself (~2 ms for 127 x 127).
+    Its predicted cost is ``per_rank`` seconds per unit of rank: above
+    ``useful`` (the rank at which it costs ``best_other``, the fastest
+    other method's) it loses, so a large kernel whose rank is certainly
+    higher (``_rank_exceeds``) skips the SVD, which would cost a sizeable
+    part of the filter itself (~2 ms for 127 x 127).
     """
     k0, k1 = problem.w.shape[-2:]
     if not (min(k0, k1) > 1 and k0 * k1 >= K.SEPARABLE_MIN_TAPS and problem.w.dtype.kind != "c"):
         return None
-    costs = estimate_costs(problem, 1)
-    one = costs.pop("separable")
-    if "fft" in costs:
-        costs["fft"] *= 1 + AUTO_FFT_MARGIN
-    for m in excluded:
-        costs.pop(m, None)
-    useful = int(min(costs.values()) // one)
+    useful = int(best_other // per_rank)
     if useful < 1:
         return None
     if k0 * k1 > _FACTOR_CACHE_TAPS and any(_rank_exceeds(wb, useful, real) for wb in problem.w):
