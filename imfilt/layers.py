@@ -252,8 +252,9 @@ def _winograd_blocks(Ho, Wo, Cg, Kg):
     return range(0, Ht, RT)
 
 
-def _winograd(xc, wb, b, out, rowmap, colmap, pl, groups, nthreads):
-    """3 x 3 stride-1 conv2d by Winograd's F(2x2, 3x3) into ``out``.
+def _winograd(xc, wb, b, out, rowmap, colmap, pl, groups, RT, nthreads):
+    """3 x 3 stride-1 conv2d by Winograd's F(2x2, 3x3) into ``out``, in
+    tasks of ``RT`` tile rows (``_winograd_blocks``).
 
     Returns False, with ``out`` incomplete, when an output came out inf or
     NaN (the transforms mix the four outputs of a tile, so an inf or NaN in
@@ -284,7 +285,6 @@ def _winograd(xc, wb, b, out, rowmap, colmap, pl, groups, nthreads):
     colext = np.full(2 * Wt + 2, -1, dtype=np.intp)
     colext[:min(colmap.size, colext.size)] = colmap[:colext.size]
     isz = xc.dtype.itemsize
-    RT = _winograd_blocks(Ho, Wo, Cg, Kg).step
     n2 = 2 * Wt + 2
     Mp = -(-(Wt + 1) // 16) * 16
     TBp = -(-(RT * Wt) // 16) * 16
@@ -481,12 +481,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
         else:
             rows = ("table", rowmap[(np.arange(Ho) * sh)[:, None] + np.arange(kh) * dh])
         colmap = np.ascontiguousarray(boundary_index(W, pl, pr, boundary), dtype=np.intp)
+        blocks = _winograd_blocks(Ho, Wo, Cg, Kg)
         if (kh, kw, sh, sw, dh, dw) == (3, 3, 1, 1, 1, 1) and min(Cg, Kg) >= WINOGRAD_MIN_CHANNELS \
-                and Cg * Kg >= WINOGRAD_MIN_PRODUCT \
-                and N * groups * len(_winograd_blocks(Ho, Wo, Cg, Kg)) >= WINOGRAD_MIN_TASKS \
+                and Cg * Kg >= WINOGRAD_MIN_PRODUCT and N * groups * len(blocks) >= WINOGRAD_MIN_TASKS \
                 and np.isfinite(wb).all() \
                 and _winograd(xc, wb, b, out, np.asarray(rowmap, dtype=np.intp), colmap, pl,
-                              groups, nthreads):
+                              groups, blocks.step, nthreads):
             return _restore(out, ndim)
         wt = np.ascontiguousarray(np.ascontiguousarray(wb, dtype=compute)
                                   .reshape(groups, Kg, Cg * kh * kw).transpose(0, 2, 1))
