@@ -488,8 +488,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
                 and _winograd(xc, wb, b, out, np.asarray(rowmap, dtype=np.intp), colmap, pl,
                               groups, blocks.step, nthreads):
             return _restore(out, ndim)
-        wt = np.ascontiguousarray(np.ascontiguousarray(wb, dtype=compute)
-                                  .reshape(groups, Kg, Cg * kh * kw).transpose(0, 2, 1))
+        # (groups, Kd, Kg) as a transposed view: the kernel packs it as it is.
+        wt = (np.ascontiguousarray(wb, dtype=compute)
+              .reshape(groups, Kg, Cg * kh * kw).transpose(0, 2, 1))
         _conv_rows(xc, wt, b, out, rows, np.arange(Ho, dtype=np.intp), colmap,
                    np.arange(kw) * dw, sw, Wo, (pl, min(pl + W, colmap.size)), -pl, 0, 1,
                    nthreads)

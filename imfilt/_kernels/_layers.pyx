@@ -202,7 +202,8 @@ cdef extern from *:
        runs of the caller's row buffer (no im2col copy).  wp holds w packed
        by NAME_pack: block by block, wp[k0 * Kd + kd * MB + kk]. */
     #define IMFILT_DEFINE_GEMM(NAME, T_)                                            \
-    static void NAME##_pack(const T_ *wt, T_ *wpk, Py_ssize_t K, Py_ssize_t Kd)     \
+    static void NAME##_pack(const T_ *wt, Py_ssize_t skd, Py_ssize_t sk, T_ *wpk,   \
+                            Py_ssize_t K, Py_ssize_t Kd)                            \
     {                                                                               \
         Py_ssize_t k0, kd, kk;                                                      \
         IMFILT_L_FOR_BLOCKS(IMFILT_L_PACK_##T_)                                     \
@@ -222,7 +223,7 @@ cdef extern from *:
         {                                                                           \
             for (kd = 0; kd < Kd; kd++)                                             \
                 for (kk = 0; kk < MB; kk++)                                         \
-                    *wpk++ = wt[kd * K + k0 + kk];                                  \
+                    *wpk++ = wt[kd * skd + (k0 + kk) * sk];                         \
             k0 += MB;                                                               \
         }
     #define IMFILT_L_PACK_float(MB) IMFILT_L_PACK_BODY(MB)
@@ -347,8 +348,10 @@ cdef extern from *:
     IMFILT_DEFINE_WINO_OUTPUT(imfilt_wino_out_f, float)
     IMFILT_DEFINE_WINO_OUTPUT(imfilt_wino_out_d, double)
     """
-    void imfilt_gemm_f_pack(const float *wt, float *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
-    void imfilt_gemm_d_pack(const double *wt, double *wpk, Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
+    void imfilt_gemm_f_pack(const float *wt, Py_ssize_t skd, Py_ssize_t sk, float *wpk,
+                            Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
+    void imfilt_gemm_d_pack(const double *wt, Py_ssize_t skd, Py_ssize_t sk, double *wpk,
+                            Py_ssize_t K, Py_ssize_t Kd) noexcept nogil
     void imfilt_gemm_f(const float *wp, const float *src, const Py_ssize_t *koff,
                        const float *bias, float *dst, Py_ssize_t dstride,
                        Py_ssize_t K, Py_ssize_t Kd, Py_ssize_t T, Py_ssize_t nrows,
@@ -398,19 +401,22 @@ cdef inline Py_ssize_t _task_image(Py_ssize_t task, Py_ssize_t per_group,
     return task // per_group // groups
 
 
-cdef real_t *_packed(const real_t[:, :, ::1] wt, Py_ssize_t extra) except NULL:
-    """The (M, Kd, K) weight matrices ``wt``, each packed for the product
-    kernel (``NAME_pack``), in one new buffer of ``M Kd K + extra``
-    elements (the caller frees it)."""
+cdef real_t *_packed(const real_t[:, :, :] wt, Py_ssize_t extra) except NULL:
+    """The (M, Kd, K) weight matrices ``wt`` (any strides: conv2d passes
+    its (groups, Kg, Kd) weights transposed, without a copy), each packed
+    for the product kernel (``NAME_pack``), in one new buffer of
+    ``M Kd K + extra`` elements (the caller frees it)."""
     cdef Py_ssize_t m, M = wt.shape[0], Kd = wt.shape[1], K = wt.shape[2]
+    cdef Py_ssize_t skd = wt.strides[1] // <Py_ssize_t>sizeof(real_t)
+    cdef Py_ssize_t sk = wt.strides[2] // <Py_ssize_t>sizeof(real_t)
     cdef real_t *wpk = <real_t *>malloc(<size_t>(M * Kd * K + extra) * sizeof(real_t))
     if wpk == NULL:
         raise MemoryError("imfilt: no memory for the packed weights")
     for m in range(M):
         if real_t is float:
-            imfilt_gemm_f_pack(&wt[m, 0, 0], wpk + m * Kd * K, K, Kd)
+            imfilt_gemm_f_pack(&wt[m, 0, 0], skd, sk, wpk + m * Kd * K, K, Kd)
         else:
-            imfilt_gemm_d_pack(&wt[m, 0, 0], wpk + m * Kd * K, K, Kd)
+            imfilt_gemm_d_pack(&wt[m, 0, 0], skd, sk, wpk + m * Kd * K, K, Kd)
     return wpk
 
 
@@ -470,7 +476,7 @@ cdef void _build_rows(const real_t *xg, Py_ssize_t Cg, Py_ssize_t H, Py_ssize_t 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def conv_rows(const real_t[:, :, :, ::1] x not None,       # IN  (N, C, H, W)
-              const real_t[:, :, ::1] wt not None,         # IN  (groups, Kd, Kg): transposed
+              const real_t[:, :, :] wt not None,           # IN  (groups, Kd, Kg), any strides
               const real_t[::1] bias not None,             # IN  (K,)
               real_t[:, :, :, ::1] out not None,           # OUT (N, K, Ho, Wo)
               const Py_ssize_t[:, ::1] rowtab not None,    # (ceil(R / nr), NV) source rows
@@ -705,7 +711,7 @@ def transpose_direct(const real_t[:, :, :, ::1] x not None,   # IN  (N, Cin, H, 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def winograd3x3(const real_t[:, :, :, ::1] x not None,      # IN  (N, C, H, W)
-                const real_t[:, :, ::1] vt not None,        # IN  (groups 16, Cg, Kg)
+                const real_t[:, :, :] vt not None,          # IN  (groups 16, Cg, Kg)
                 const real_t[::1] bias not None,            # IN  (K,)
                 real_t[:, :, :, ::1] out not None,          # OUT (N, K, Ho, Wo)
                 const Py_ssize_t[::1] rowext not None,      # (2 Ht + 2,) source rows, -1 zero
