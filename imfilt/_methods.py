@@ -21,9 +21,11 @@ fft
 are measured by ``benchmarks/calibrate_auto.py`` (``_auto_constants.py``).
 """
 
+import collections
 import contextlib
 import functools
 import math
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -608,6 +610,49 @@ def _spectrum_columns(spectra, krows, c0, c1):
     sfft.fft(part, axis=-2, overwrite_x=True, workers=1)
 
 
+#: Bytes of kernel spectra kept, by value, for the next call with the same
+#: kernel and blocks (``_kept_spectrum``): a script filters frame after
+#: frame, a dask graph chunk after chunk, with one kernel, and its spectrum
+#: costs as much as a tenth of the call (the column transforms of an
+#: ``L0 x (L1 / 2 + 1)`` plane).  The least recently used is dropped first;
+#: a spectrum larger than a quarter of this is not kept.
+FFT_SPECTRA_KEPT_BYTES = 64 * 2**20
+
+_spectra = collections.OrderedDict()
+_spectra_lock = threading.Lock()
+
+
+def _kept_spectrum(key):
+    """The read-only spectrum kept under ``key``, or None."""
+    with _spectra_lock:
+        spectra = _spectra.get(key)
+        if spectra is not None:
+            _spectra.move_to_end(key)
+        return spectra
+
+
+def _keep_spectrum(key, spectra):
+    """Keep ``spectra`` (made read-only) under ``key`` within ``FFT_SPECTRA_KEPT_BYTES``."""
+    spectra.flags.writeable = False
+    with _spectra_lock:
+        _spectra[key] = spectra
+        total = sum(s.nbytes for s in _spectra.values())
+        while total > FFT_SPECTRA_KEPT_BYTES:
+            total -= _spectra.popitem(last=False)[1].nbytes
+
+
+def spectra_kept():
+    """``(count, bytes)`` of the kernel spectra kept for reuse."""
+    with _spectra_lock:
+        return len(_spectra), sum(s.nbytes for s in _spectra.values())
+
+
+def release_spectra():
+    """Drop every kept kernel spectrum."""
+    with _spectra_lock:
+        _spectra.clear()
+
+
 #: Work items (``min_parallel_work``) of one block sample: below that many
 #: the blocks are computed on one thread.
 _FFT_WORK_PER_SAMPLE = 32
@@ -669,10 +714,10 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
     # The inverse transforms are unscaled: the kernel's spectrum carries
     # their factor 1 / (L0 L1).
     scale = np.result_type(real, np.complex64).type(1 / (L0 * L1)).real
-    krows = _spectrum_rows(flipped, L1, scale)
     if seconds > _threads.SLICE_SECONDS:
         # Blocks too large for one uninterruptible transform (kernels of
         # thousands of samples): one block at a time, in 1-D passes.
+        krows = _spectrum_rows(flipped, L1, scale)
         block = _reuse.empty((1, L0, L1), dtype=real)
         for q in range(len(table)):
             gather(x, rowmap, colmap, pl, fill, table[q:q + 1], block)
@@ -680,11 +725,20 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
             res = _fft_block_sliced(block, krows[img:img + 1], K0, workers)
             scatter(res, table[q:q + 1], 0, K1 - 1, T0, T1, out)
         return out
-    # The kernel's spectrum: its column transforms are the first work items
-    # (``_spectrum_columns``), finished before any block starts.
+    # The kernel's spectrum: kept from an earlier call with the same kernel
+    # and blocks, or its column transforms are the first work items
+    # (``_spectrum_columns``), finished before any block starts.  Either way
+    # the same values.
     F = L1 // 2 + 1
-    spectra = _reuse.empty((len(krows), L0, F), dtype=krows.dtype)
-    firsts = np.arange(0, F, _SPECTRUM_COLUMNS)
+    keep = len(flipped) * L0 * F * 2 * real.itemsize <= FFT_SPECTRA_KEPT_BYTES // 4
+    key = (flipped.dtype.str, flipped.shape, L0, L1, flipped.tobytes()) if keep else None
+    spectra = _kept_spectrum(key) if keep else None
+    if spectra is None:
+        krows = _spectrum_rows(flipped, L1, scale)
+        spectra = _reuse.empty((len(krows), L0, F), dtype=krows.dtype)
+        firsts = np.arange(0, F, _SPECTRUM_COLUMNS)
+    else:
+        firsts = np.arange(0)
     per_batch = max(1, min(len(table), FFT_BATCH_BYTES // (L0 * L1 * real.itemsize)))
     xn0, xn1 = x.shape[1:]
     views, gathered = _batches(B, n0, n1, (np.arange(n0) * T0 >= pt) & (np.arange(n0) * T0 + L0 <= pt + xn0),
@@ -719,6 +773,8 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
         scatter(res, rows, 0, K1 - 1, T0, T1, out)
 
     _threads.share_items(len(firsts) + batches, work, len(scratch), first=len(firsts))
+    if keep and len(firsts):
+        _keep_spectrum(key, spectra)
     return out
 
 
