@@ -90,14 +90,19 @@ def _real_dtype(compute):
     return np.dtype(np.float32) if compute in (np.float32, np.complex64) else np.dtype(np.float64)
 
 
+def _solver(method):
+    """The function that computes ``method`` (a name ``choose`` returns)."""
+    return {"direct": _direct, "separable": _separable, "fft": _fft,
+            SEPARABLE_CHECKED: _separable_checked, FFT_CHECKED: _fft_checked}[method]
+
+
 def run(problem, method):
     """Solve ``problem`` with ``method``; returns (B, o0, o1) in the compute dtype."""
     o0, o1 = problem.out_shape
     B = problem.x.shape[0]
     if B == 0 or o0 == 0 or o1 == 0:
         return np.zeros((B, o0, o1), dtype=problem.compute)
-    solve = {"direct": _direct, "separable": _separable, "fft": _fft,
-             SEPARABLE_CHECKED: _separable_checked}[method]
+    solve = _solver(method)
     if problem.compute.kind != "c":
         real = problem.compute
         x = problem.x
@@ -439,6 +444,8 @@ _GATHER = {np.dtype(np.float32): _fftblocks.gather_blocks["float"],
            np.dtype(np.float64): _fftblocks.gather_blocks["double"]}
 _SCATTER = {np.dtype(np.float32): _fftblocks.scatter_blocks["float"],
             np.dtype(np.float64): _fftblocks.scatter_blocks["double"]}
+_BLOCK_MAGNITUDE = {np.dtype(np.float32): _fftblocks.block_magnitude["float"],
+                    np.dtype(np.float64): _fftblocks.block_magnitude["double"]}
 _MAGNITUDE = {np.dtype(np.float32): _nan.magnitude["float"],
               np.dtype(np.float64): _nan.magnitude["double"]}
 
@@ -573,7 +580,8 @@ def _fft_block_sliced(block, krows, K0, workers):
         spec[:, r0:r1] = sfft.rfft(block[:, r0:r1], axis=-1, workers=workers)
     for _, _, c0, c1 in interruptible_slices(1, F, 5 * L0 * math.log2(max(L0, 2)) * c):
         cols = sfft.fft(spec[:, :, c0:c1], axis=-2, workers=workers)
-        cols *= sfft.fft(krows[:, :, c0:c1], n=L0, axis=-2, workers=workers)
+        with np.errstate(invalid="ignore", over="ignore"):   # (as in _fft_blocks)
+            cols *= sfft.fft(krows[:, :, c0:c1], n=L0, axis=-2, workers=workers)
         spec[:, :, c0:c1] = sfft.ifft(cols, axis=-2, norm="forward", workers=workers)
     res = _reuse.empty((1, L0 - K0 + 1, L1), dtype=block.dtype)
     for _, _, r0, r1 in interruptible_slices(1, L0 - K0 + 1, row_cost):
@@ -697,7 +705,10 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
     (scaled by the inverse's 1 / (L0 L1)), inverse column transforms,
     inverse row transforms of the rows that hold valid outputs only,
     scatter.  The batches do not depend on ``workers``, and a batch is
-    computed the same way on any thread.
+    computed the same way on any thread.  Returns the largest ``|value|``
+    of the padded images (NaN when one is NaN: ``_magnitude``'s answer, with
+    the fill value where it is read), found by the gathers and in the blocks
+    read in place: every padded sample lies in some block.
     """
     B, V0, V1 = out.shape
     K0, K1 = flipped.shape[-2:]
@@ -719,12 +730,13 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
         # thousands of samples): one block at a time, in 1-D passes.
         krows = _spectrum_rows(flipped, L1, scale)
         block = _reuse.empty((1, L0, L1), dtype=real)
+        top = 0.0
         for q in range(len(table)):
-            gather(x, rowmap, colmap, pl, fill, table[q:q + 1], block)
+            top = _larger(top, gather(x, rowmap, colmap, pl, fill, table[q:q + 1], block))
             img = table[q, 0] if len(krows) > 1 else 0
             res = _fft_block_sliced(block, krows[img:img + 1], K0, workers)
             scatter(res, table[q:q + 1], 0, K1 - 1, T0, T1, out)
-        return out
+        return top
     # The kernel's spectrum: kept from an earlier call with the same kernel
     # and blocks, or its column transforms are the first work items
     # (``_spectrum_columns``), finished before any block starts.  Either way
@@ -747,6 +759,7 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
     if len(table) * L0 * L1 * _FFT_WORK_PER_SAMPLE < min_parallel_work():
         workers = 1
     scratch = [None] * max(1, min(workers, batches))
+    tops = [0.0] * len(scratch)
     s0, s1 = x.strides[1:]
 
     def work(k, slot):
@@ -760,14 +773,18 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
             batch = np.lib.stride_tricks.as_strided(
                 x[img, r * T0 - pt:, c * T1 - pl:], shape=(count, L0, L1), strides=(T1 * s1, s0, s1),
                 writeable=False)
+            tops[slot] = _larger(tops[slot], _BLOCK_MAGNITUDE[real](batch))
         else:
             rows = table[gathered[(k - len(views)) * per_batch:(k - len(views) + 1) * per_batch]]
             if scratch[slot] is None:
                 scratch[slot] = _reuse.empty((per_batch, L0, L1), dtype=real)
             batch = scratch[slot][:len(rows)]
-            gather(x, rowmap, colmap, pl, fill, rows, batch)
+            tops[slot] = _larger(tops[slot], gather(x, rowmap, colmap, pl, fill, rows, batch))
         spec = sfft.rfft2(batch, workers=1)
-        spec *= spectra if len(spectra) == 1 else spectra[rows[:, 0]]
+        with np.errstate(invalid="ignore", over="ignore"):
+            # (inf or NaN in the image: ``method='auto'`` recomputes
+            # without FFT, explicit ``'fft'`` has warned)
+            spec *= spectra if len(spectra) == 1 else spectra[rows[:, 0]]
         spec = sfft.ifft(spec, axis=-2, norm="forward", overwrite_x=True, workers=1)
         res = sfft.irfft(spec[:, K0 - 1:], n=L1, axis=-1, norm="forward", workers=1)
         scatter(res, rows, 0, K1 - 1, T0, T1, out)
@@ -775,10 +792,17 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
     _threads.share_items(len(firsts) + batches, work, len(scratch), first=len(firsts))
     if keep and len(firsts):
         _keep_spectrum(key, spectra)
-    return out
+    return functools.reduce(_larger, tops)
 
 
-def _fft(problem, x, w, fill, real):
+def _larger(a, b):
+    """max(a, b), NaN when either is NaN."""
+    return a if a != a or a >= b else b
+
+
+def _fft(problem, x, w, fill, real, magnitude=None):
+    """The FFT method; appends the largest ``|value|`` of the padded images
+    ``x`` (NaN when one is NaN) to the list ``magnitude`` when given."""
     B, n0, n1 = x.shape
     (pt, pb), (pl, pr) = problem.pads
     d0, d1 = problem.dilation
@@ -804,7 +828,10 @@ def _fft(problem, x, w, fill, real):
     dest = problem.dest if problem.compute.kind != "c" and (s0, s1) == (1, 1) else None
     out = dest if dest is not None else _reuse.empty((B, V0, V1), dtype=real)
     flipped = np.ascontiguousarray(ws[:, ::-1, ::-1])
-    _fft_blocks(x, rowmap, colmap, problem.pads, fill, flipped, out, real, problem.nthreads)
+    top = _fft_blocks(x, rowmap, colmap, problem.pads, fill, flipped, out, real,
+                      problem.nthreads)
+    if magnitude is not None:
+        magnitude.append(top)
     if s0 > 1 or s1 > 1:
         out = np.ascontiguousarray(out[:, ::s0, ::s1])
     return out
@@ -813,6 +840,23 @@ def _fft(problem, x, w, fill, real):
 # --------------------------------------------------------------------------
 # method="auto"
 # --------------------------------------------------------------------------
+
+FFT_CHECKED = "fft, checked"
+
+
+def _fft_checked(problem, x, w, fill, real):
+    """``method='auto'``'s FFT on a real problem: the image's magnitude is
+    found by the blocks as they are read (``_fft_blocks``) instead of in a
+    pass of its own first, and when it is inf or NaN, or the transform's
+    sums could overflow (``_fft_may_overflow``), the result is recomputed
+    by the best other method -- the decision ``choose`` makes for complex
+    problems beforehand, made after the fact."""
+    magnitude = []
+    result = _fft(problem, x, w, fill, real, magnitude)
+    if _all_finite(problem, magnitude[0]) and not _fft_may_overflow(problem, magnitude[0]):
+        return result
+    return _solver(choose(problem, "auto", fft=False))(problem, x, w, fill, real)
+
 
 def _exact_integer_problem(problem):
     """Integer/bool image and kernel: direct sums are exact, FFT's are not."""
@@ -953,8 +997,9 @@ def estimate_costs(problem, rank=None):
 AUTO_FFT_MARGIN = 0.10
 
 
-def choose(problem, method, nan_check=True):
-    """Resolve ``method='auto'``; validate an explicit choice."""
+def choose(problem, method, nan_check=True, fft=True):
+    """Resolve ``method='auto'`` (among the methods other than FFT when
+    ``fft`` is False); validate an explicit choice."""
     if method == "separable":
         return method
     if method == "fft":
@@ -979,7 +1024,7 @@ def choose(problem, method, nan_check=True):
     # linearly with the rank (``separable_features``).
     costs = estimate_costs(problem, 1)
     per_rank = costs.pop("separable")
-    if _exact_integer_problem(problem):
+    if _exact_integer_problem(problem) or not fft:
         costs.pop("fft")
     else:
         costs["fft"] *= 1 + AUTO_FFT_MARGIN
@@ -991,6 +1036,9 @@ def choose(problem, method, nan_check=True):
     if best == "separable" and problem.compute.kind != "c" and _fused_separable(problem, rank):
         # Checked as it runs, instead of a pass over the image first.
         return SEPARABLE_CHECKED
+    if best == "fft" and problem.compute.kind != "c":
+        # The image's magnitude checked as FFT reads it (``_fft_checked``).
+        return FFT_CHECKED
     if best != "direct":
         magnitude = _magnitude(problem.x, problem.nthreads)
         if not _all_finite(problem, magnitude):

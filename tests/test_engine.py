@@ -170,7 +170,8 @@ def test_auto_keeps_direct_nan_pattern():
     w = rng.standard_normal((31, 31))   # large: auto would pick FFT for finite data
     # (the same data with 0 for NaN and inf; nan_to_num's 1.8e308 would
     # rightly keep FFT out: its sums would overflow)
-    assert _methods.choose(_problem(np.where(np.isfinite(x), x, 0), w), "auto") == "fft"
+    assert _methods.choose(_problem(np.where(np.isfinite(x), x, 0), w), "auto") == \
+        _methods.FFT_CHECKED
     got = imfilt.convolve(x, w, "same")
     ref = imfilt.convolve(x, w, "same", method="direct")
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
@@ -288,6 +289,66 @@ def test_auto_separable_falls_back_to_direct_on_inf_nan_and_overflow(dtype, boun
             ref = imfilt.convolve(y, w, "same", boundary=boundary, method="direct", **extra)
         np.testing.assert_array_equal(got, ref)
         assert not np.isfinite(got).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("boundary", ["fill", "symm"])
+def test_auto_fft_falls_back_on_inf_nan_and_overflow(dtype, boundary):
+    """auto's FFT run checks its outputs instead of a pass over the image
+    first: an inf or NaN anywhere (in the image, the fill value or the
+    kernel, or from a transform sum past the dtype's range) gives the result
+    of the best other method, direct here, with its exact IEEE pattern --
+    also where a stride skips every output the value reaches."""
+    rng = np.random.default_rng(15)
+    w = rng.standard_normal((31, 31)).astype(dtype)
+    x = rng.standard_normal((400, 380)).astype(dtype)
+    kw = {"fillvalue": 0.5} if boundary == "fill" else {}
+    assert _methods.choose(_problem(x, w), "auto") == _methods.FFT_CHECKED
+    big = np.finfo(dtype).max / 4
+    cases = []
+    for where, value in [((3, 4), np.nan), ((200, 379), np.inf), ((399, 0), -np.inf),
+                         ((100, 100), big)]:
+        y = x.copy()
+        y[where] = value
+        cases.append((y, w, dict(kw)))
+    cases.append((x, np.where(np.arange(31) == 5, np.nan, w).astype(dtype), dict(kw)))
+    if boundary == "fill":
+        cases += [(x, w, {"fillvalue": np.nan}), (x, w, {"fillvalue": -np.inf})]
+    y = x.copy()
+    y[1, 1] = np.nan            # reaches outputs 0..16 only: stride 40 keeps output 0 ...
+    cases.append((y, w, dict(kw, stride=40)))
+    y = x.copy()
+    y[60, 60] = np.nan          # ... and none of these (outputs 45..75 are skipped)
+    cases.append((y, w, dict(kw, stride=(44, 44))))
+    for y, k, extra in cases:
+        with np.errstate(invalid="ignore", over="ignore"):
+            got = imfilt.convolve(y, k, "same", boundary=boundary, **extra)
+            ref = imfilt.convolve(y, k, "same", boundary=boundary, method="direct", **extra)
+        np.testing.assert_array_equal(got, ref)
+    assert np.isfinite(got).all()   # the last case: FFT's NaN block was not kept
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_auto_fft_on_huge_values(dtype):
+    """Values far above 1 whose transform sums stay well inside the dtype's
+    range keep FFT's result (within its documented bound of the direct
+    sum); past ``max / 16 / (size^2 sum|w|)`` the result is recomputed by
+    direct, whose sums cannot overflow where the true result does not."""
+    rng = np.random.default_rng(16)
+    w = rng.standard_normal((31, 31)).astype(dtype)
+    base = rng.standard_normal((300, 300))
+    safe, unsafe = (1e20, 1e26) if dtype == np.float32 else (1e250, 1e300)
+    x = (base * safe).astype(dtype)
+    got = imfilt.convolve(x, w, "same")
+    assert got.tobytes() == imfilt.convolve(x, w, "same", method="fft").tobytes()
+    ref = imfilt.convolve(x.astype(np.float64), w.astype(np.float64), "same", method="direct")
+    eps = np.finfo(dtype).eps
+    bound = 64 * eps * np.abs(x).max() * np.abs(w).sum() * np.log2(x.size)
+    assert np.abs(got - ref).max() <= bound
+    x = (base * unsafe).astype(dtype)
+    with np.errstate(over="ignore"):
+        got = imfilt.convolve(x, w, "same")
+        assert got.tobytes() == imfilt.convolve(x, w, "same", method="direct").tobytes()
 
 
 def test_fft_warns_on_nan():

@@ -20,7 +20,9 @@
 #   3x3 edges) counts each element as this many work items;
 # - ``imfilt_max_abs_bits_f32/_f64``: the bit maximum of ``_bits.h``.
 
+from libc.math cimport NAN
 from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy
 
 ctypedef fused real_t:
     float
@@ -71,6 +73,22 @@ cdef extern from "_bits.h" nogil:
     uint64_t imfilt_max_abs_bits_f64(const double *x, Py_ssize_t n) noexcept
     uint32_t IMFILT_F32_INF_BITS
     uint64_t IMFILT_F64_INF_BITS
+
+
+cdef inline double max_abs(const real_t *x, Py_ssize_t n) noexcept nogil:
+    """The largest ``|x[i]|`` of ``n`` values, NaN when one is NaN, inf with an
+    infinity, 0 for none: one vectorised integer maximum of the bits."""
+    cdef uint32_t m32
+    cdef uint64_t m64
+    cdef float f
+    cdef double d
+    if real_t is float:
+        m32 = imfilt_max_abs_bits_f32(x, n)
+        memcpy(&f, &m32, sizeof(f))
+        return NAN if m32 > IMFILT_F32_INF_BITS else f
+    m64 = imfilt_max_abs_bits_f64(x, n)
+    memcpy(&d, &m64, sizeof(d))
+    return NAN if m64 > IMFILT_F64_INF_BITS else d
 
 
 cdef inline Py_ssize_t imin(Py_ssize_t a, Py_ssize_t b) noexcept nogil:

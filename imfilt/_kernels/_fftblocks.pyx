@@ -9,7 +9,10 @@ the transforms in one pass each, without materialising the padded image:
 ``gather_blocks``
     writes the blocks of a batch, reading the image through the padded row
     and column maps (source index, -1 = the fill value, -2 = zero: the
-    samples past the padded image, which only feed discarded outputs);
+    samples past the padded image, which only feed discarded outputs), and
+    returns the largest magnitude it wrote (``block_magnitude`` for blocks
+    read in place): ``method='auto'`` checks the image's magnitude this way
+    instead of in a pass of its own;
 ``scatter_blocks``
     copies the valid ``T0 x T1`` part of each transformed block into the
     output, clipped at its edges.
@@ -23,7 +26,7 @@ scatter on one thread.
 cimport cython
 from libc.string cimport memcpy, memset
 
-from imfilt._kernels._common cimport imfilt_openmp_compiled, real_t
+from imfilt._kernels._common cimport imfilt_openmp_compiled, max_abs, real_t
 
 
 def _openmp_compiled():
@@ -44,6 +47,16 @@ cdef inline void _edge_run(real_t *dst, const char *src, Py_ssize_t step,
             dst[j] = fill
         else:
             dst[j] = 0
+
+
+cdef inline void _row_magnitude(const real_t *v, Py_ssize_t n, double *top,
+                               int *nan) noexcept nogil:
+    """``top = max(top, |v[j]|)``; ``nan`` set when a value is NaN (``max_abs``)."""
+    cdef double m = max_abs(v, n)
+    if m != m:
+        nan[0] = 1
+    elif m > top[0]:
+        top[0] = m
 
 
 cdef inline void _fill_run(real_t *dst, const Py_ssize_t *colmap, Py_ssize_t n,
@@ -76,6 +89,8 @@ def gather_blocks(const real_t[:, :, :] x not None,
     blocks : (g, 3) image index, first padded row and first padded column
         of each block.
     out : (g, L0, L1) C-contiguous blocks.                             # OUT
+
+    Returns the largest ``|value|`` written, NaN when one is NaN.
     """
     cdef Py_ssize_t g = out.shape[0], L0 = out.shape[1], L1 = out.shape[2]
     cdef Py_ssize_t n1 = x.shape[2]
@@ -84,8 +99,10 @@ def gather_blocks(const real_t[:, :, :] x not None,
     cdef const char *base
     cdef const char *src
     cdef real_t *dst
+    cdef double top = 0
+    cdef int nan = 0
     if g == 0 or L0 == 0 or L1 == 0:
-        return
+        return 0.0
     # An empty image is never read (every map entry is then -1 or -2).
     base = <const char *>&x[0, 0, 0] if x.shape[0] and x.shape[1] and n1 else NULL
     with nogil:
@@ -100,6 +117,7 @@ def gather_blocks(const real_t[:, :, :] x not None,
                 continue
             if r == -1:
                 _fill_run(dst, &colmap[c0], L1, fill)
+                _row_magnitude(dst, L1, &top, &nan)
                 continue
             src = base + blocks[q, 0] * sb + r * s0
             # The image's own columns: padded columns [pl, pl + n1).
@@ -121,6 +139,30 @@ def gather_blocks(const real_t[:, :, :] x not None,
                     for j in range(ja, jb):
                         dst[j] = (<const real_t *>(src + (c0 + j - pl) * s1))[0]
             _edge_run(dst, src, s1, &colmap[c0], jb, L1, fill)
+            _row_magnitude(dst, L1, &top, &nan)    # (the row is in L1 cache)
+    return float("nan") if nan else float(top)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def block_magnitude(const real_t[:, :, :] v not None):
+    """The largest ``|value|`` of the blocks ``v`` (g, L0, L1), any strides
+    (blocks read in place: overlapping views of an image); NaN when one is
+    NaN."""
+    cdef Py_ssize_t q, i, j, g = v.shape[0], L0 = v.shape[1], L1 = v.shape[2]
+    cdef double top = 0
+    cdef int nan = 0
+    if g == 0 or L0 == 0 or L1 == 0:
+        return 0.0
+    with nogil:
+        for q in range(g):
+            for i in range(L0):
+                if v.strides[2] == sizeof(real_t):
+                    _row_magnitude(&v[q, i, 0], L1, &top, &nan)
+                else:
+                    for j in range(L1):
+                        _row_magnitude(&v[q, i, j], 1, &top, &nan)
+    return float("nan") if nan else float(top)
 
 
 @cython.boundscheck(False)

@@ -25,13 +25,9 @@ cimport cython
 import numpy as np
 from cython.parallel cimport prange
 from libc.math cimport isfinite, NAN
-from libc.stdint cimport uint32_t, uint64_t
-from libc.string cimport memcpy
 
-from imfilt._kernels._common cimport (IMFILT_F32_INF_BITS, IMFILT_F64_INF_BITS,
-                                      WORK_PER_ELEMENT, imfilt_max_abs_bits_f32,
-                                      imfilt_max_abs_bits_f64, imfilt_openmp_compiled,
-                                      imfilt_note_team, imin, real_t, use_threads)
+from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
+                                      imfilt_note_team, imin, max_abs, real_t, use_threads)
 
 
 #: Elements per dynamically scheduled piece (a busy core holds up no one).
@@ -121,18 +117,8 @@ def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
 
 cdef inline double _magnitude_range(const real_t *x, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
     # The largest |x| and the NaN test in one integer maximum of the bits
-    # (see _bits.h): NaN when the maximum is above inf's bits.
-    cdef uint32_t m32
-    cdef uint64_t m64
-    cdef float f
-    cdef double d
-    if real_t is float:
-        m32 = imfilt_max_abs_bits_f32(x + lo, hi - lo)
-        memcpy(&f, &m32, sizeof(f))
-        return NAN if m32 > IMFILT_F32_INF_BITS else f
-    m64 = imfilt_max_abs_bits_f64(x + lo, hi - lo)
-    memcpy(&d, &m64, sizeof(d))
-    return NAN if m64 > IMFILT_F64_INF_BITS else d
+    # (``max_abs``, _bits.h).
+    return max_abs(x + lo, hi - lo)
 
 
 @cython.boundscheck(False)
