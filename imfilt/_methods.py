@@ -21,11 +21,9 @@ fft
 are measured by ``benchmarks/calibrate_auto.py`` (``_auto_constants.py``).
 """
 
-import collections
 import contextlib
 import functools
 import math
-import threading
 import warnings
 from dataclasses import dataclass
 
@@ -33,6 +31,7 @@ import numpy as np
 
 from imfilt._lazy import LazyModule
 from imfilt import _auto_constants as K
+from imfilt import _kept
 from imfilt._geometry import dilated_span, output_length
 from imfilt import _separable as _sep_engine
 from imfilt._kernels import _conv, _fftblocks, _nan, _reuse
@@ -618,49 +617,6 @@ def _spectrum_columns(spectra, krows, c0, c1):
     sfft.fft(part, axis=-2, overwrite_x=True, workers=1)
 
 
-#: Bytes of kernel spectra kept, by value, for the next call with the same
-#: kernel and blocks (``_kept_spectrum``): a script filters frame after
-#: frame, a dask graph chunk after chunk, with one kernel, and its spectrum
-#: costs as much as a tenth of the call (the column transforms of an
-#: ``L0 x (L1 / 2 + 1)`` plane).  The least recently used is dropped first;
-#: a spectrum larger than a quarter of this is not kept.
-FFT_SPECTRA_KEPT_BYTES = 64 * 2**20
-
-_spectra = collections.OrderedDict()
-_spectra_lock = threading.Lock()
-
-
-def _kept_spectrum(key):
-    """The read-only spectrum kept under ``key``, or None."""
-    with _spectra_lock:
-        spectra = _spectra.get(key)
-        if spectra is not None:
-            _spectra.move_to_end(key)
-        return spectra
-
-
-def _keep_spectrum(key, spectra):
-    """Keep ``spectra`` (made read-only) under ``key`` within ``FFT_SPECTRA_KEPT_BYTES``."""
-    spectra.flags.writeable = False
-    with _spectra_lock:
-        _spectra[key] = spectra
-        total = sum(s.nbytes for s in _spectra.values())
-        while total > FFT_SPECTRA_KEPT_BYTES:
-            total -= _spectra.popitem(last=False)[1].nbytes
-
-
-def spectra_kept():
-    """``(count, bytes)`` of the kernel spectra kept for reuse."""
-    with _spectra_lock:
-        return len(_spectra), sum(s.nbytes for s in _spectra.values())
-
-
-def release_spectra():
-    """Drop every kept kernel spectrum."""
-    with _spectra_lock:
-        _spectra.clear()
-
-
 #: Work items (``min_parallel_work``) of one block sample: below that many
 #: the blocks are computed on one thread.
 _FFT_WORK_PER_SAMPLE = 32
@@ -742,9 +698,9 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
     # (``_spectrum_columns``), finished before any block starts.  Either way
     # the same values.
     F = L1 // 2 + 1
-    keep = len(flipped) * L0 * F * 2 * real.itemsize <= FFT_SPECTRA_KEPT_BYTES // 4
+    keep = len(flipped) * L0 * F * 2 * real.itemsize <= _kept.LIMIT_BYTES // 4
     key = (flipped.dtype.str, flipped.shape, L0, L1, flipped.tobytes()) if keep else None
-    spectra = _kept_spectrum(key) if keep else None
+    spectra = _kept.get(key) if keep else None
     if spectra is None:
         krows = _spectrum_rows(flipped, L1, scale)
         spectra = _reuse.empty((len(krows), L0, F), dtype=krows.dtype)
@@ -791,7 +747,7 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
 
     _threads.share_items(len(firsts) + batches, work, len(scratch), first=len(firsts))
     if keep and len(firsts):
-        _keep_spectrum(key, spectra)
+        _kept.put(key, spectra)
     return functools.reduce(_larger, tops)
 
 

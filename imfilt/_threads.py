@@ -31,6 +31,7 @@ except ImportError:  # a dependency; without it BLAS just keeps its own thread c
     threadpoolctl = None
 
 import imfilt._kernels as _kernel_package
+from imfilt import _kept
 from imfilt._kernels import _build, _reuse
 from imfilt._validation import ParameterTypeError, is_integer_like
 from imfilt._version import __version__
@@ -380,6 +381,9 @@ def show_config(file=None):
             f"call, up to {_reuse.limit() / 2**20:g} MiB (IMFILT_REUSE_MIB); "
             f"{_reuse.stats()[1] / 2**20:g} MiB kept now" if _reuse.limit() else
             "off (IMFILT_REUSE_MIB=0)"),
+        "  FFT kernel spectra: kept by value for the next call with the same kernel, up to "
+        f"{_kept.LIMIT_BYTES / 2**20:g} MiB; {_kept.stats()[0]} kept now "
+        f"({_kept.stats()[1] / 2**20:.3g} MiB)",
         f"  threads: default {get_workers()}, available cores {available_cores()}"
         + (f", OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}" if "OMP_NUM_THREADS" in os.environ else ""),
         f"  python {platform.python_version()} ({platform.machine()}, {platform.system()})",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import imfilt
-from imfilt import _methods, _threads
+from imfilt import _kept, _methods, _threads
 from imfilt._modes import BOUNDARIES
 
 MODES = ("full", "same", "valid")
@@ -234,7 +234,7 @@ def test_bit_identical_for_any_split_of_the_kernel_spectrum(monkeypatch, dtype):
     the same bits, for one kernel and for a kernel per image."""
     rng = np.random.default_rng(11)
     x = rng.standard_normal((2, 150, 170)).astype(dtype)
-    monkeypatch.setattr(_methods, "FFT_SPECTRA_KEPT_BYTES", 0)   # computed every call
+    monkeypatch.setattr(_kept, "LIMIT_BYTES", 0)   # computed every call
     for w in (rng.standard_normal((13, 10)), rng.standard_normal((2, 13, 10))):
         w = w.astype(dtype)
         ref = imfilt.correlate(x, w, "same", "symm", method="fft", axes=(1, 2), workers=1)
@@ -253,31 +253,31 @@ def test_kernel_spectrum_is_kept_by_value(monkeypatch):
     kernel and for a kernel per image."""
     rng = np.random.default_rng(12)
     x = rng.standard_normal((2, 200, 180))
-    _methods.release_spectra()
-    monkeypatch.setattr(_methods, "FFT_SPECTRA_KEPT_BYTES", 0)
+    _kept.release()
+    monkeypatch.setattr(_kept, "LIMIT_BYTES", 0)
     w = rng.standard_normal((15, 12))
     fresh = imfilt.convolve(x, w, "same", method="fft", axes=(1, 2))
-    assert _methods.spectra_kept() == (0, 0)
-    monkeypatch.setattr(_methods, "FFT_SPECTRA_KEPT_BYTES", 64 * 2**20)
+    assert _kept.stats() == (0, 0)
+    monkeypatch.setattr(_kept, "LIMIT_BYTES", 64 * 2**20)
     first = imfilt.convolve(x, w, "same", method="fft", axes=(1, 2))
-    assert _methods.spectra_kept()[0] == 1
+    assert _kept.stats()[0] == 1
     again = imfilt.convolve(x, w, "same", method="fft", axes=(1, 2))
-    assert _methods.spectra_kept()[0] == 1
+    assert _kept.stats()[0] == 1
     assert first.tobytes() == fresh.tobytes() == again.tobytes()
-    assert not any(s.flags.writeable for s in _methods._spectra.values())
+    assert not any(s.flags.writeable for s in _kept._values.values())
     w[3, 4] += 1.0                      # the caller's kernel, changed in place
     changed = imfilt.convolve(x, w, "same", method="fft", axes=(1, 2))
     ref = imfilt.convolve(x, w, "same", method="direct", axes=(1, 2))
     np.testing.assert_allclose(changed, ref, rtol=0, atol=_tol(x, w, np.float64))
-    assert _methods.spectra_kept()[0] == 2
+    assert _kept.stats()[0] == 2
     per_image = rng.standard_normal((2, 15, 12))
     for _ in range(2):
         got = imfilt.convolve(x, per_image, "same", method="fft", axes=(1, 2))
         ref = imfilt.convolve(x, per_image, "same", method="direct", axes=(1, 2))
         np.testing.assert_allclose(got, ref, rtol=0, atol=_tol(x, per_image, np.float64))
-    assert _methods.spectra_kept()[0] == 3
-    _methods.release_spectra()
-    assert _methods.spectra_kept() == (0, 0)
+    assert _kept.stats()[0] == 3
+    _kept.release()
+    assert _kept.stats() == (0, 0)
 
 
 def test_kept_spectra_stay_within_their_budget(monkeypatch):
@@ -285,24 +285,24 @@ def test_kept_spectra_stay_within_their_budget(monkeypatch):
     quarter of the budget is not kept."""
     rng = np.random.default_rng(13)
     x = rng.standard_normal((120, 120))
-    _methods.release_spectra()
+    _kept.release()
     imfilt.convolve(x, rng.standard_normal((9, 9)), method="fft")
-    one = _methods.spectra_kept()[1]
-    monkeypatch.setattr(_methods, "FFT_SPECTRA_KEPT_BYTES", 5 * one)
+    one = _kept.stats()[1]
+    monkeypatch.setattr(_kept, "LIMIT_BYTES", 5 * one)
     kernels = [rng.standard_normal((9, 9)) for _ in range(8)]
     for w in kernels:
         imfilt.convolve(x, w, method="fft")
-        count, kept = _methods.spectra_kept()
+        count, kept = _kept.stats()
         assert kept <= 5 * one and count <= 5
-    assert _methods.spectra_kept()[0] == 5
+    assert _kept.stats()[0] == 5
     # (convolve's kernel in convolution form is the key's kernel)
-    keys = [key[-1] for key in _methods._spectra]
+    keys = [key[-1] for key in _kept._values]
     assert kernels[-1].tobytes() in keys and kernels[0].tobytes() not in keys
-    monkeypatch.setattr(_methods, "FFT_SPECTRA_KEPT_BYTES", 3 * one)
-    _methods.release_spectra()
+    monkeypatch.setattr(_kept, "LIMIT_BYTES", 3 * one)
+    _kept.release()
     imfilt.convolve(x, kernels[0], method="fft")
-    assert _methods.spectra_kept() == (0, 0)
-    _methods.release_spectra()
+    assert _kept.stats() == (0, 0)
+    _kept.release()
 
 
 def test_kept_spectra_across_threads():
