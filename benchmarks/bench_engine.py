@@ -155,8 +155,10 @@ def run(args):
                                                stride=(1, 1), dilation=(1, 1), boundary="fill", fill=0.0,
                                                compute=np.dtype(dtype), nthreads=nt)
                     pick = _methods.choose(problem, "auto")
-                    if pick == _methods.SEPARABLE_CHECKED:
-                        pick = "separable"    # (its outputs checked for inf/NaN as it runs)
+                    # (separable: its outputs checked for inf/NaN as it runs; fft: the
+                    # image's magnitude checked as its blocks are read)
+                    pick = {_methods.SEPARABLE_CHECKED: "separable",
+                            _methods.FFT_CHECKED: "fft"}.get(pick, pick)
                     t_auto = times["auto"]
                     best = min(times[m] for m in ("direct", "separable", "fft") if m in times)
                     ratio = lambda t: f"{t / t_auto:.2f}x" if t is not None else "-"  # noqa: E731

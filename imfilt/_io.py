@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from imfilt._threads import resolve_workers
+from imfilt._validation import warn
 
 __all__ = ["IMAGE_SUFFIXES", "OUTPUT_FORMATS", "SUFFIX_FORMAT", "FORMAT_DEPTHS",
            "ImageReadError", "Picture", "read_frames", "read_grey", "luminance",
@@ -185,8 +186,8 @@ def _read_pillow(source, head, frame, max_pixels, grey=False):
         try:
             import cv2
         except ImportError:
-            warnings.warn("16-bit colour PNG read at 8-bit precision (Pillow limitation; "
-                          "install opencv-python-headless for full precision)", stacklevel=3)
+            warn("16-bit colour PNG read at 8-bit precision (Pillow limitation; "
+                 "install opencv-python-headless for full precision)", UserWarning)
         else:
             data = np.frombuffer(source.getvalue() if isinstance(source, io.BytesIO)
                                  else open(source, "rb").read(), np.uint8)

@@ -24,7 +24,6 @@ are measured by ``benchmarks/calibrate_auto.py`` (``_auto_constants.py``).
 import contextlib
 import functools
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +38,7 @@ from imfilt._modes import boundary_index
 from imfilt import _threads
 from imfilt._threads import (interruptible_slices, last_level_cache_bytes,
                              min_parallel_work, ran_parallel)
-from imfilt._validation import check_choice
+from imfilt._validation import FFT_NAN_WARNING, check_choice, warn
 
 sfft = LazyModule("scipy.fft")  # only the FFT method needs it; see imfilt._lazy
 
@@ -92,7 +91,8 @@ def _real_dtype(compute):
 def _solver(method):
     """The function that computes ``method`` (a name ``choose`` returns)."""
     return {"direct": _direct, "separable": _separable, "fft": _fft,
-            SEPARABLE_CHECKED: _separable_checked, FFT_CHECKED: _fft_checked}[method]
+            SEPARABLE_CHECKED: _separable_checked, FFT_CHECKED: _fft_checked,
+            FFT_WARNS: _fft_warns}[method]
 
 
 def run(problem, method):
@@ -798,6 +798,7 @@ def _fft(problem, x, w, fill, real, magnitude=None):
 # --------------------------------------------------------------------------
 
 FFT_CHECKED = "fft, checked"
+FFT_WARNS = "fft, warns"
 
 
 def _fft_checked(problem, x, w, fill, real):
@@ -812,6 +813,17 @@ def _fft_checked(problem, x, w, fill, real):
     if _all_finite(problem, magnitude[0]) and not _fft_may_overflow(problem, magnitude[0]):
         return result
     return _solver(choose(problem, "auto", fft=False))(problem, x, w, fill, real)
+
+
+def _fft_warns(problem, x, w, fill, real):
+    """An explicit ``method='fft'`` on a real problem: it warns when the
+    image (its magnitude found by the blocks as they are read), the kernel
+    or a used fill value holds inf or NaN."""
+    magnitude = []
+    result = _fft(problem, x, w, fill, real, magnitude)
+    if not _all_finite(problem, magnitude[0]):
+        warn(FFT_NAN_WARNING)
+    return result
 
 
 def _exact_integer_problem(problem):
@@ -959,11 +971,11 @@ def choose(problem, method, nan_check=True, fft=True):
     if method == "separable":
         return method
     if method == "fft":
+        if nan_check and problem.compute.kind != "c":
+            # The image's magnitude checked as FFT reads it (``_fft_warns``).
+            return FFT_WARNS
         if nan_check and not _all_finite(problem):
-            warnings.warn(
-                "method='fft' on input with NaN or inf spreads them over the whole "
-                "output; use method='direct' for IEEE propagation",
-                RuntimeWarning, stacklevel=4)
+            warn(FFT_NAN_WARNING)
         return method
     if method == "direct":
         return method

@@ -23,7 +23,6 @@ fft
 """
 
 import math
-import warnings
 
 import numpy as np
 
@@ -35,6 +34,7 @@ from imfilt._kernels import _conv, _reuse
 from imfilt._modes import boundary_index
 from imfilt._threads import min_parallel_work, ran_parallel
 from imfilt._cast import cast_output
+from imfilt._validation import FFT_NAN_WARNING, warn
 
 sfft = LazyModule("scipy.fft")  # only the FFT method needs it; see imfilt._lazy
 
@@ -93,7 +93,7 @@ def _direct_batched(x, w, pads, strides, dilations, boundary, fill, real, nthrea
                                      real, nthreads)
     n0 = x.shape[1]
     k0 = w.shape[0]
-    (before, after), s0, d0 = pads[0], strides[0], dilations[0]
+    (before, _), s0, d0 = pads[0], strides[0], dilations[0]
     spans = [d * (k - 1) + 1 for d, k in zip(dilations, w.shape)]
     o = _output_lengths(x.shape[1:], pads, spans, strides)
     out = _reuse.empty((B,) + o, dtype=real)
@@ -389,9 +389,7 @@ def filter_nd(image, kernel, mode, boundary, fill, compute, out_dtype, nthreads,
     if chosen == "separable" and method == "auto" and compute.kind == "c":
         chosen = "direct"
     if chosen == "fft" and method == "fft" and nan_check and not finite:
-        warnings.warn("method='fft' on input with NaN or inf spreads them over the whole "
-                      "output; use method='direct' for IEEE propagation",
-                      RuntimeWarning, stacklevel=5)
+        warn(FFT_NAN_WARNING)
 
     def solve(xr, wr, f):
         return correlate_nd(xr, wr, pads, strides, dilations, boundary, f, real, nthreads,

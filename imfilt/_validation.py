@@ -24,6 +24,9 @@ working.
 import functools
 import math
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
 
@@ -366,3 +369,21 @@ class ParsedCache:
                 self._parsed.clear()
             self._parsed[key] = parsed
         return parsed
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+#: The message of every warning that an FFT met inf or NaN.
+FFT_NAN_WARNING = ("method='fft' on input with NaN or inf spreads them over the whole "
+                   "output; use method='direct' for IEEE propagation")
+
+
+def warn(message, category=RuntimeWarning):
+    """``warnings.warn`` attributed to the caller's code: the first frame
+    outside the imfilt package, wherever inside it the warning is raised,
+    so that the warning shows the user's line (and a filter on the user's
+    module applies)."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

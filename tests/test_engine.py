@@ -3,6 +3,9 @@
 
 import dataclasses
 
+import sys
+import warnings
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -356,6 +359,46 @@ def test_fft_warns_on_nan():
     x[3, 3] = np.nan
     with pytest.warns(RuntimeWarning, match="NaN"):
         imfilt.convolve(x, np.ones((3, 3)), method="fft")
+
+
+@pytest.mark.parametrize("case", ["image", "inf", "kernel", "fill", "stack", "3-D", "complex"])
+def test_fft_nan_warning_points_at_the_callers_line(case):
+    """method='fft' warns once when the image (its magnitude found as the
+    blocks are read), the kernel or a used fill value holds inf or NaN, and
+    the warning names the caller's file and line, not imfilt's."""
+    x, w, kw = np.ones((20, 20)), np.ones((3, 3)), {}
+    if case in ("image", "stack", "complex"):
+        x[3, 3] = np.nan
+    elif case == "inf":
+        x[0, 19] = -np.inf
+    elif case == "kernel":
+        w = np.where(np.eye(3) > 0, np.inf, 1.0)
+    elif case == "fill":
+        kw = {"fillvalue": np.nan}
+    if case == "stack":
+        x, w, kw = np.stack([x, x]), np.ones((3, 3)), {"axes": (1, 2)}
+    elif case == "3-D":
+        x, w = np.ones((5, 6, 7)), np.ones((2, 2, 2))
+        x[2, 3, 4] = np.nan
+    elif case == "complex":
+        x = x + 1j
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        line = sys._getframe().f_lineno + 1
+        imfilt.convolve(x, w, method="fft", **kw)
+    messages = [r for r in seen if "spreads them" in str(r.message)]
+    assert len(messages) == 1, [str(r.message) for r in seen]
+    assert messages[0].category is RuntimeWarning
+    assert (messages[0].filename, messages[0].lineno) == (__file__, line)
+
+
+def test_fft_on_finite_input_does_not_warn():
+    rng = np.random.default_rng(17)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        imfilt.convolve(rng.standard_normal((300, 300)), rng.standard_normal((31, 31)),
+                        method="fft")
+        imfilt.convolve(rng.standard_normal((300, 300)), rng.standard_normal((31, 31)))
 
 
 def _problem(x, w):
