@@ -146,13 +146,17 @@ method : {'auto', 'direct', 'separable', 'fft'}, optional
     inf over the whole output (a ``RuntimeWarning`` says so).  ``'auto'``
     (default) picks the fastest by a cost model calibrated on measured
     timings (for two threads whatever ``workers`` is, so that the choice,
-    and with it the result, never depends on the thread count), but never FFT or separable when the input holds NaN or inf
-    (a separable choice is checked as it runs: when any output comes out
-    inf or NaN, from the input or from overflow, the call returns
-    ``'direct'``'s result instead), never FFT for integer image and kernel, whose exact result it could not
-    reproduce, and never FFT where values near the dtype's limit could
-    overflow the transform's sums (``max|image| * sum|kernel| * N**2``
-    above a sixteenth of the largest number, ``N`` the padded size).""",
+    and with it the result, never depends on the thread count), but never
+    FFT or separable when the input holds NaN or inf, never FFT for integer
+    image and kernel, whose exact result it could not reproduce, and never
+    FFT where values near the dtype's limit could overflow the transform's
+    sums (``max|image| * sum|kernel| * N**2`` above a sixteenth of the
+    largest number, ``N`` the padded size).  These checks run with the
+    method instead of in a pass over the image first: a separable choice
+    checks its outputs (any inf or NaN, from the input or from overflow,
+    and the call returns ``'direct'``'s result instead), an FFT choice finds
+    the image's largest magnitude as it reads the image and, when that
+    rules FFT out, recomputes with the best other method.""",
 }
 
 _PLACEHOLDER = re.compile(r"^(?P<indent>[ \t]*)%\((?P<name>\w+)\)s[ \t]*$", re.M)
