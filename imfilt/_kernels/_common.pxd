@@ -18,7 +18,8 @@
 #   from Python (``imfilt._threads.min_parallel_work()``); a kernel doing a
 #   few operations per element (elementwise NaN passes, pyramids, pooling,
 #   3x3 edges) counts each element as this many work items;
-# - ``imfilt_max_abs_bits_f32/_f64``: the bit maximum of ``_bits.h``.
+# - ``imfilt_max_abs_bits_f32/_f64``: the bit maximum of ``_bits.h``, and
+#   ``max_abs``: the largest magnitude of a run of floats from it.
 
 from libc.math cimport NAN
 from libc.stdint cimport uint32_t, uint64_t

@@ -115,12 +115,6 @@ def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
     return used
 
 
-cdef inline double _magnitude_range(const real_t *x, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    # The largest |x| and the NaN test in one integer maximum of the bits
-    # (``max_abs``, _bits.h).
-    return max_abs(x + lo, hi - lo)
-
-
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def magnitude(const real_t[::1] x, int nthreads, Py_ssize_t min_work):
@@ -135,7 +129,8 @@ def magnitude(const real_t[::1] x, int nthreads, Py_ssize_t min_work):
     for p in prange(count, nogil=True, num_threads=nthreads, schedule="dynamic", chunksize=1,
                     use_threads_if=use_threads(nthreads, n * WORK_PER_ELEMENT, min_work)):
         lo = p * CHUNK
-        part[p] = _magnitude_range(&x[0], lo, imin(lo + CHUNK, n))
+        # (the largest |x| and the NaN test in one integer maximum of the bits)
+        part[p] = max_abs(&x[0] + lo, imin(lo + CHUNK, n) - lo)
     for p in range(count):
         if part[p] != part[p]:
             return float("nan")
