@@ -14,6 +14,7 @@ channels), and ``radius = max(1, diameter // 2)``, or
 imfilt's ``boundary='reflect'``.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -256,15 +257,32 @@ def bilateral(image, diameter, sigma_color, sigma_space, *, boundary="reflect", 
                       nthreads, nan_policy)
 
 
+#: float64 sigma_color above this (2**500) is brought down by a power of two
+#: first (``_bilateral``).
+_HUGE_SIGMA_COLOR = 2.0 ** 500
+
+
 def _bilateral(x, c, r, sigma_color, sigma_space, boundary, fill, compute, out_dtype,
                nthreads, nan_policy):
     """Engine: validated arguments -> result (callable by chunked wrappers; halo ``r``)."""
     planes = x[None] if c is None else np.moveaxis(x, c, 0)
     C, H, W = planes.shape
     res = _reuse.empty((C, H, W), dtype=compute)   # every pixel is written below
+    # A weight is exp(-d**2 / (2 sigma_color**2)): with sigma_color past
+    # ~1e154 the product 2 sigma_color**2, and with it d**2 for differences
+    # that large, leave float64's range where the ratio does not.  Image,
+    # fill value and sigma_color then go down by a power of two (exact), and
+    # the result back up.
+    shift = 0
+    if compute == np.float64 and x.dtype.kind == "f" and sigma_color > _HUGE_SIGMA_COLOR:
+        shift = math.frexp(sigma_color)[1]
+        planes = np.ldexp(planes, -shift, dtype=np.float64)
+        fill, sigma_color = math.ldexp(fill, -shift), math.ldexp(sigma_color, -shift)
     if planes.size:
-        _fill_result(res, planes, x.dtype, r, sigma_color, sigma_space, boundary, fill,
-                     compute, nthreads, nan_policy)
+        _fill_result(res, planes, planes.dtype if shift else x.dtype, r, sigma_color,
+                     sigma_space, boundary, fill, compute, nthreads, nan_policy)
+    if shift:
+        np.ldexp(res, shift, out=res)
     res = res[0] if c is None else np.moveaxis(res, 0, c)
     return cast_output(res, out_dtype, nthreads)
 
@@ -296,12 +314,12 @@ def _log_weight_scales(r2, sigma_color, sigma_space, compute):
     free of 0 * inf for sigmas so small that their squares underflow: the
     limits, weight 1 at offset 0 or difference 0 and 0 elsewhere (``cc`` at
     most half the compute dtype's largest number, so ``0 * cc`` is 0)."""
-    s2 = 2.0 * sigma_space ** 2
+    s2 = 2.0 * sigma_space * sigma_space      # (inf past float's range: weights 1)
     if s2 > 0:
         ls = -r2 / s2
     else:
         ls = np.where(r2 == 0, 0.0, -np.inf)
-    s2 = 2.0 * sigma_color ** 2
+    s2 = 2.0 * sigma_color * sigma_color
     cc_max = float(np.finfo(compute).max) / 2
     cc = min(1.0 / s2, cc_max) if s2 > 0 else cc_max
     return ls, cc

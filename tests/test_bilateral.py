@@ -73,6 +73,33 @@ def test_float64_is_the_analytic_value(diameter, sigma_color, sigma_space, bound
     np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-12)
 
 
+@pytest.mark.parametrize("scale", [1e140, 1e154, 1e155, 1e200, 1e300])
+@pytest.mark.parametrize("boundary", ["reflect", "fill"])
+def test_float64_huge_values_and_sigmas_are_the_analytic_value(scale, boundary):
+    """The filter commutes with scaling image, fill value and sigma_color
+    together: past ~1e154, where 2 sigma_color**2 and the squared
+    differences leave float64's range, the result is still the analytic one
+    (the reference on the unscaled image, scaled back); a huge sigma_space
+    gives spatial weights 1, without an OverflowError."""
+    rng = np.random.default_rng(18)
+    x = rng.random((13, 17)) * 3
+    x[4, 5:9] = 0
+    got = imfilt.bilateral(x * scale, 5, 1.5 * scale, 2.0, boundary=boundary,
+                           fillvalue=0.5 * scale)
+    ref = reference(x, 5, 1.5, 2.0, boundary, 0.5) * scale
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-13 * scale)
+    flat = imfilt.bilateral(x, 5, 1.5, 1e200, boundary=boundary, fillvalue=0.5)
+    np.testing.assert_allclose(flat, reference(x, 5, 1.5, 1e150, boundary, 0.5),
+                               rtol=1e-13, atol=1e-13)
+    y = x * scale
+    y[2, 2] = np.nan
+    omit = imfilt.bilateral(y, 5, 1.5 * scale, 2.0, boundary=boundary, fillvalue=0.5 * scale,
+                            nan_policy="omit")
+    np.testing.assert_allclose(omit, reference(y / scale, 5, 1.5, 2.0, boundary, 0.5,
+                                               omit=True) * scale, rtol=1e-12, atol=1e-13 * scale)
+
+
 @pytest.mark.parametrize("diameter,sigma_color,sigma_space", CASES)
 def test_uint8_against_reference_and_opencv(diameter, sigma_color, sigma_space):
     rng = np.random.default_rng(1)
