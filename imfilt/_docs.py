@@ -105,8 +105,8 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     ``sum_finite(w * x) * sum(w) / sum_finite(w)`` (by the absolute weight
     ``sum|w| / sum_finite|w|`` for kernels summing to zero, such as
     derivatives); windows with no non-finite sample give exactly the
-    ``'propagate'`` value, windows where no finite sample meets a non-zero
-    weight give NaN.""",
+    ``'propagate'`` value, windows where every non-zero weight meets a
+    non-finite sample give NaN (an all-zero kernel meets none: 0).""",
     "examples": """\
 Examples
 --------

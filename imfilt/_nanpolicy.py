@@ -16,8 +16,9 @@
     (``top / bot`` with the kernel normalised; multiplied by ``sum(w)`` when
     it is not).  Windows that hold no non-finite sample at all return
     exactly the ``'propagate'`` value (a NaN under a zero weight is omitted,
-    where ``'propagate'`` would spread it); windows where no finite
-    sample meets a non-zero weight return NaN.  A kernel whose weights sum
+    where ``'propagate'`` would spread it); windows where every non-zero
+    weight meets a non-finite sample return NaN (an all-zero kernel meets
+    none and gives 0, as with no NaN at all).  A kernel whose weights sum
     to (nearly) zero -- a derivative such as Sobel or Laplace -- makes the
     rescaling meaningless (astropy raises); imfilt then rescales by the
     absolute weight instead, ``sum|w| / sum_finite|w|``, the same rule for
@@ -186,7 +187,9 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     else:
         ntaps = expand(taps.sum(axis=tuple(range(taps.ndim - 2, taps.ndim))))
     clean = hits < 0.5                                   # exact for integer counts
-    empty = hits > ntaps - 0.5                           # no finite sample meets a weight
+    # every non-zero weight meets a non-finite sample (and one at least:
+    # an all-zero kernel, or taps off the image in the 'valid' swap, meet none)
+    empty = (hits > ntaps - 0.5) & (hits >= 0.5)
     with np.errstate(divide="ignore", invalid="ignore"):
         rescaled = num * (scale / den)
     result = np.where(clean, num, rescaled).astype(compute, copy=False)

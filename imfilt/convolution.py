@@ -73,8 +73,8 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     normalised kernels (astropy omits NaN only; imfilt also omits inf, and
     allows even kernels).  Windows with no non-finite sample at all give
     exactly the ``'propagate'`` value (a NaN under a zero weight is omitted
-    here, where ``'propagate'`` would spread it); windows where no
-    finite sample meets a non-zero weight give NaN; a NaN ``fillvalue``
+    here, where ``'propagate'`` would spread it); windows where every
+    non-zero weight meets a non-finite sample give NaN; a NaN ``fillvalue``
     makes the outside count as missing.  Zero-sum kernels (derivatives, for
     which astropy raises) are rescaled by the absolute weight,
     ``sum|w| / sum_finite|w|``.  ``'omit'`` costs three filter passes when

@@ -314,3 +314,23 @@ def test_raise_ignores_a_fill_value_that_valid_never_uses():
     np.testing.assert_array_equal(got, imfilt.convolve(x, k, "valid"))
     with pytest.raises(ValueError, match="fillvalue=nan is not finite"):
         imfilt.convolve(x, k, "same", fillvalue=np.nan, nan_policy="raise")
+
+
+def test_omit_with_an_all_zero_kernel_is_zero_on_every_path():
+    """An all-zero kernel meets no non-finite sample with a non-zero weight:
+    'omit' gives 0 everywhere (a NaN under a zero weight is omitted), on the
+    real fast path and on the general one (complex values, a kernel per
+    slice, the 'valid' swap) alike."""
+    x = np.array([[1.0, np.nan, 3.0, np.inf], [2.0, 5.0, np.nan, 1.0]])
+    cases = [(x, np.zeros((1, 1)), {}), (x, np.zeros((2, 3)), {}),
+             (x + 0j, np.zeros((2, 2)), {}),
+             (np.stack([x, x]), np.zeros((2, 1, 2)), {"axes": (1, 2)}),
+             (x[:, :2], np.zeros((3, 5)), {"mode": "valid"})]
+    for image, kernel, kw in cases:
+        kw.setdefault("mode", "same")
+        got = imfilt.correlate(image, kernel, nan_policy="omit", **kw)
+        np.testing.assert_array_equal(got, np.zeros(got.shape), err_msg=str((kernel.shape, kw)))
+    # ... and a window whose non-zero weights all meet NaN is NaN on both paths
+    for image in (x, x + 0j):
+        got = imfilt.correlate(image, [[0.0, 1.0]], "same", nan_policy="omit")
+        assert np.isnan(got[0, 0]) and got[0, 1] == 3
