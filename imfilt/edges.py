@@ -332,7 +332,7 @@ def sep3(x, out_dtype, a, b, boundary, what, axis_scale, mag_scale, nthreads):
         return tuple(outs)
     dummy = np.empty((1, 1), dtype=out_dtype)
     nthreads = max(1, min(nthreads, n0))
-    scratch = np.empty((nthreads, 2 * (min(n1, _edges.COLUMN_BLOCK) + 2)), dtype=out_dtype)
+    scratch = np.empty((nthreads, 4 * (min(n1, _edges.COLUMN_BLOCK) + 2)), dtype=out_dtype)
     zero_row = np.zeros(n1, dtype=x.dtype)
     rowmap = boundary_index(n0, 1, 1, boundary)
     colmap = boundary_index(n1, 1, 1, boundary)

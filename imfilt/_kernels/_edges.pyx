@@ -4,10 +4,13 @@
     The 3x3 separable derivative pair shared by Sobel, Scharr and Prewitt:
     the derivative along axis 0 is ``[-1, 0, 1]^T (x) [a, b, a]`` and along
     axis 1 its transpose (correlation form).  One pass over the image: each
-    output row reads its three source rows once, forms two vertical
-    combinations into a thread-local row buffer (``S = a*up + b*mid + a*down``
-    and ``D = down - up``), and the horizontal step turns them into any of
-    ``g0``, ``g1`` and the magnitude ``sqrt(g0**2 + g1**2)``, written once.
+    output row reads its three source rows once into thread-local row
+    buffers (``up``, ``mid``, ``down`` and ``D = down - up``), and the
+    horizontal step turns them into any of ``g0``, ``g1`` and the magnitude
+    ``sqrt(g0**2 + g1**2)``, written once.  Both derivatives difference
+    first and smooth second, as scipy.ndimage does: on a float32 image far
+    from zero the differences of neighbours are exact and small, where
+    smoothing first would round sums of the large values.
     Boundaries cost nothing in the inner loops: out-of-image rows are picked
     by pointer (a zero row for the fill rule) and out-of-image columns are
     the two padded ends of the row buffer, filled through ``colmap``.
@@ -105,10 +108,24 @@ cdef extern from *:
     void imfilt_sqrt_inplace_d(double *v, Py_ssize_t n) noexcept nogil
 
 
-cdef inline void _mag_row(const out_t *S, const out_t *D, out_t a, out_t b, out_t up,
-                          out_t scale, out_t *out, Py_ssize_t n) noexcept nogil:
-    """``out[j] = sqrt(g0**2 + g1**2) * scale`` for one row (``S`` holds the
-    smoothing divided by ``up``, a power of two: undone exactly here).
+cdef inline out_t _g1(const out_t *U, const out_t *M, const out_t *N, out_t sa, out_t sb,
+                      Py_ssize_t j) noexcept nogil:
+    """The axis-1 derivative at column ``j`` of the row buffers, before its
+    scale: each row differenced (the zero centre tap multiplied too, so NaN
+    and inf propagate as in scipy.ndimage), then smoothed with the weights
+    divided by a power of two (``_sep3_band``)."""
+    cdef out_t zero = 0
+    return (sb * ((M[j + 2] - M[j]) + zero * M[j + 1])
+            + sa * (((U[j + 2] - U[j]) + zero * U[j + 1])
+                    + ((N[j + 2] - N[j]) + zero * N[j + 1])))
+
+
+cdef inline void _mag_row(const out_t *U, const out_t *M, const out_t *N, const out_t *D,
+                          out_t a, out_t b, out_t sa, out_t sb, out_t up,
+                          out_t scale, out_t *out, Py_ssize_t n, bint smoothed) noexcept nogil:
+    """``out[j] = sqrt(g0**2 + g1**2) * scale`` for one row (``_g1`` uses the
+    weights divided by ``up``, a power of two: undone exactly here; with
+    ``smoothed``, ``U`` holds the smoothed rows of an integer image).
 
     Three contiguous passes over a row that stays in L1: the sum of squares
     (vectorised by the compiler), the SIMD square root in place, the scale.
@@ -116,10 +133,16 @@ cdef inline void _mag_row(const out_t *S, const out_t *D, out_t a, out_t b, out_
     cdef Py_ssize_t j
     cdef out_t gx, gy
     cdef out_t zero = 0
-    for j in range(n):
-        gx = ((S[j + 2] - S[j]) + zero * S[j + 1]) * up
-        gy = b * D[j + 1] + a * (D[j] + D[j + 2])
-        out[j] = gy * gy + gx * gx
+    if smoothed:
+        for j in range(n):
+            gx = ((U[j + 2] - U[j]) + zero * U[j + 1]) * up
+            gy = b * D[j + 1] + a * (D[j] + D[j + 2])
+            out[j] = gy * gy + gx * gx
+    else:
+        for j in range(n):
+            gx = _g1(U, M, N, sa, sb, j) * up
+            gy = b * D[j + 1] + a * (D[j] + D[j + 2])
+            out[j] = gy * gy + gx * gx
     if out_t is float:
         imfilt_sqrt_inplace_f(out, n)
     else:
@@ -145,6 +168,24 @@ def _openmp_compiled():
     return bool(imfilt_openmp_compiled())
 
 
+cdef inline void _edge_column(const in_t *up, const in_t *mid, const in_t *dn, Py_ssize_t s,
+                             out_t *U, out_t *M, out_t *N, out_t *D, out_t sa, out_t sb,
+                             Py_ssize_t k) noexcept nogil:
+    """Element ``k`` of the row buffers for a column outside the image: source
+    column ``s`` of the boundary rule, or 0 (fill) when ``s < 0``."""
+    cdef out_t zero = 0
+    cdef out_t u = <out_t>up[s] if s >= 0 else 0
+    cdef out_t c = <out_t>mid[s] if s >= 0 else 0
+    cdef out_t d = <out_t>dn[s] if s >= 0 else 0
+    if in_t is uint8_t or in_t is uint16_t:
+        U[k] = sb * c + sa * (u + d)
+    else:
+        U[k] = u
+        M[k] = c
+        N[k] = d
+    D[k] = (d - u) + zero * c
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
@@ -152,21 +193,21 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
                      const Py_ssize_t *rowmap, const Py_ssize_t *colmap,
                      out_t a, out_t b, out_t axis_scale, out_t mag_scale,
                      int what, out_t *g0, out_t *g1, out_t *mag,
-                     out_t *S, out_t *D,
+                     out_t *buf, Py_ssize_t blen,
                      Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
     """Rows ``[i0, i1)`` of the requested outputs.
 
-    The vertical smoothing ``S`` uses the weights divided by ``up``, the
-    power of two ``p2`` at or above ``2a + b``: it then never exceeds the
-    largest input (a constant image near the dtype's maximum keeps
-    derivative 0, as scipy.ndimage's derivative-first order gives), and ``p2``
-    comes back exactly in the scale of g1 and the magnitude: the same bits
-    wherever nothing overflows.
+    The axis-1 derivative smooths the row differences with the weights
+    divided by the power of two ``p2`` at or above ``2a + b``: the sum then
+    stays within the range of the differences (no overflow where the
+    result itself is in range), and ``p2`` comes back exactly in the scale
+    of g1 and the magnitude: the same bits wherever nothing overflows.
 
     Each row is done in column blocks of at most ``COL_BLOCK`` so that the
-    block's source bytes, ``S``, ``D`` and output stay in L1.  ``S`` and
-    ``D`` hold ``COL_BLOCK + 2`` elements: element ``k`` is column
-    ``c0 - 1 + k`` of the block starting at ``c0``.
+    block's source bytes, the row buffers and output stay in L1.  ``buf``
+    holds four buffers of ``blen >= COL_BLOCK + 2`` elements, ``U``, ``M``,
+    ``N`` (the three source rows in the output type) and ``D = N - U``:
+    element ``k`` is column ``c0 - 1 + k`` of the block starting at ``c0``.
     """
     cdef Py_ssize_t i, j, s, c0, c1, w, lo, hi, off
     cdef const in_t *up
@@ -176,6 +217,10 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
     cdef out_t zero = 0     # typed: a bare 0 makes Cython promote to double
     cdef out_t *o0
     cdef out_t *o1
+    cdef out_t *U = buf
+    cdef out_t *M = buf + blen
+    cdef out_t *N = buf + 2 * blen
+    cdef out_t *D = buf + 3 * blen
     cdef out_t p2 = 1, sa, sb, g1_scale
     while p2 < 2 * a + b:
         p2 = p2 * 2
@@ -209,33 +254,35 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
             # Vertical stage: contiguous, no tests, vectorised.  The zero
             # centre tap of the derivative is multiplied too, so NaN and inf
             # propagate exactly as in scipy.ndimage (NaN * 0 = NaN).
-            for j in range(lo, hi):
-                u = <out_t>up[j]
-                d = <out_t>dn[j]
-                c = <out_t>mid[j]
-                S[j + off] = sb * c + sa * (u + d)
-                D[j + off] = (d - u) + zero * c
+            if in_t is uint8_t or in_t is uint16_t:
+                # Integers: the smoothed rows (in U) are exact sums, so the
+                # axis-1 derivative may difference them afterwards.
+                for j in range(lo, hi):
+                    u = <out_t>up[j]
+                    d = <out_t>dn[j]
+                    c = <out_t>mid[j]
+                    U[j + off] = sb * c + sa * (u + d)
+                    D[j + off] = (d - u) + zero * c
+            else:
+                # One loop per buffer (a loop storing to four gets more
+                # possible overlaps to test than the compiler vectorises with).
+                if what & (WANT_G1 | WANT_MAG):
+                    for j in range(lo, hi):
+                        U[j + off] = <out_t>up[j]
+                    for j in range(lo, hi):
+                        M[j + off] = <out_t>mid[j]
+                    for j in range(lo, hi):
+                        N[j + off] = <out_t>dn[j]
+                if what & (WANT_G0 | WANT_MAG):
+                    for j in range(lo, hi):
+                        D[j + off] = (<out_t>dn[j] - <out_t>up[j]) + zero * <out_t>mid[j]
 
             # Columns outside the image, through the boundary rule (fill =
-            # 0), with the same arithmetic as the loop above.
+            # 0), with the same arithmetic as the loops above.
             if c0 == 0:
-                s = colmap[0]
-                if s >= 0:
-                    c = <out_t>mid[s]
-                    S[0] = sb * c + sa * (<out_t>up[s] + <out_t>dn[s])
-                    D[0] = (<out_t>dn[s] - <out_t>up[s]) + zero * c
-                else:
-                    S[0] = 0
-                    D[0] = 0
+                _edge_column(up, mid, dn, colmap[0], U, M, N, D, sa, sb, 0)
             if c1 == n1:
-                s = colmap[n1 + 1]
-                if s >= 0:
-                    c = <out_t>mid[s]
-                    S[w + 1] = sb * c + sa * (<out_t>up[s] + <out_t>dn[s])
-                    D[w + 1] = (<out_t>dn[s] - <out_t>up[s]) + zero * c
-                else:
-                    S[w + 1] = 0
-                    D[w + 1] = 0
+                _edge_column(up, mid, dn, colmap[n1 + 1], U, M, N, D, sa, sb, w + 1)
 
             # Horizontal stage.
             if what & WANT_G0:
@@ -244,10 +291,15 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
                     o0[j] = (b * D[j + 1] + a * (D[j] + D[j + 2])) * axis_scale
             if what & WANT_G1:
                 o1 = g1 + i * n1 + c0
-                for j in range(w):
-                    o1[j] = ((S[j + 2] - S[j]) + zero * S[j + 1]) * g1_scale
+                if in_t is uint8_t or in_t is uint16_t:
+                    for j in range(w):
+                        o1[j] = ((U[j + 2] - U[j]) + zero * U[j + 1]) * g1_scale
+                else:
+                    for j in range(w):
+                        o1[j] = _g1(U, M, N, sa, sb, j) * g1_scale
             if what & WANT_MAG:
-                _mag_row(S, D, a, b, p2, mag_scale, mag + i * n1 + c0, w)
+                _mag_row(U, M, N, D, a, b, sa, sb, p2, mag_scale, mag + i * n1 + c0, w,
+                         in_t is uint8_t or in_t is uint16_t)
 
 
 cdef inline Py_ssize_t _bands(Py_ssize_t n0, int *nthreads) noexcept nogil:
@@ -282,7 +334,7 @@ def sep3_gradient(const in_t[:, ::1] x not None,
     axis_scale, mag_scale : factors applied to g0/g1 and to the magnitude.
     what : bit set of outputs wanted: 1 = g0, 2 = g1, 4 = magnitude.
     g0, g1, mag : (n0, n1) outputs; unwanted ones may be any shape.  # OUT
-    scratch : (nthreads, 2 * (min(n1, 1024) + 2)) row buffers.
+    scratch : (nthreads, 4 * (min(n1, 1024) + 2)) row buffers.
     nthreads : threads to use (>= 1); one below ``min_work`` work items.
 
     Returns the number of threads that ran.
@@ -297,7 +349,7 @@ def sep3_gradient(const in_t[:, ::1] x not None,
     cdef out_t *p1 = &g1[0, 0]
     cdef out_t *pm = &mag[0, 0]
     cdef out_t *sp = &scratch[0, 0]
-    cdef out_t *S
+    cdef out_t *buf
     cdef out_t ta = <out_t>a, tb = <out_t>b
     cdef out_t tas = <out_t>axis_scale, tms = <out_t>mag_scale
     cdef int used = 1
@@ -307,10 +359,10 @@ def sep3_gradient(const in_t[:, ::1] x not None,
     for blk in prange(nblocks, nogil=True, num_threads=nthreads, schedule="static", chunksize=1,
                       use_threads_if=use_threads(nthreads, n0 * n1 * WORK_PER_ELEMENT, min_work)):
         imfilt_note_team(&used)
-        S = sp + (<Py_ssize_t>threadid()) * slen
+        buf = sp + (<Py_ssize_t>threadid()) * slen
         if blk * band < n0:
             _sep3_band(xp, n1, zp, rp, cp, ta, tb, tas, tms, what,
-                       p0, p1, pm, S, S + slen // 2, blk * band, imin(blk * band + band, n0))
+                       p0, p1, pm, buf, slen // 4, blk * band, imin(blk * band + band, n0))
     return used
 
 
