@@ -7,10 +7,12 @@
     output row reads its three source rows once into thread-local row
     buffers (``up``, ``mid``, ``down`` and ``D = down - up``), and the
     horizontal step turns them into any of ``g0``, ``g1`` and the magnitude
-    ``sqrt(g0**2 + g1**2)``, written once.  Both derivatives difference
-    first and smooth second, as scipy.ndimage does: on a float32 image far
-    from zero the differences of neighbours are exact and small, where
-    smoothing first would round sums of the large values.
+    ``sqrt(g0**2 + g1**2)``, written once.  On float images both derivatives
+    difference first and smooth second, as scipy.ndimage does: far from
+    zero the differences of neighbours are exact and small, where smoothing
+    first would round sums of the large values.  On integer images the
+    axis-1 derivative differences the smoothed rows (one buffer fewer):
+    those sums are exact, so the result is the same.
     Boundaries cost nothing in the inner loops: out-of-image rows are picked
     by pointer (a zero row for the fill rule) and out-of-image columns are
     the two padded ends of the row buffer, filled through ``colmap``.
@@ -206,8 +208,9 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
     Each row is done in column blocks of at most ``COL_BLOCK`` so that the
     block's source bytes, the row buffers and output stay in L1.  ``buf``
     holds four buffers of ``blen >= COL_BLOCK + 2`` elements, ``U``, ``M``,
-    ``N`` (the three source rows in the output type) and ``D = N - U``:
-    element ``k`` is column ``c0 - 1 + k`` of the block starting at ``c0``.
+    ``N`` (the three source rows in the output type; for integer images
+    ``U`` holds the smoothed rows instead) and ``D = N - U``: element ``k``
+    is column ``c0 - 1 + k`` of the block starting at ``c0``.
     """
     cdef Py_ssize_t i, j, s, c0, c1, w, lo, hi, off
     cdef const in_t *up
