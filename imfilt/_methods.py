@@ -38,7 +38,7 @@ from imfilt._modes import boundary_index
 from imfilt import _threads
 from imfilt._threads import (interruptible_slices, last_level_cache_bytes,
                              min_parallel_work, ran_parallel)
-from imfilt._validation import FFT_NAN_WARNING, check_choice, warn
+from imfilt._validation import check_choice, warn
 
 sfft = LazyModule("scipy.fft")  # only the FFT method needs it; see imfilt._lazy
 
@@ -648,7 +648,7 @@ def _batches(B, n0, n1, interior0, interior1, per_batch):
     return views, np.flatnonzero(~inside.ravel())
 
 
-def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
+def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers, measure=False):
     """Overlap-save 'valid' correlation of (B, n0, n1) images ``x``, padded
     virtually by ``pads`` ((top, bottom), (left, right)) through the maps
     (-1 fill, -2 zero), with (Bw, K0, K1) kernels ``flipped`` (convolution
@@ -661,10 +661,11 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
     (scaled by the inverse's 1 / (L0 L1)), inverse column transforms,
     inverse row transforms of the rows that hold valid outputs only,
     scatter.  The batches do not depend on ``workers``, and a batch is
-    computed the same way on any thread.  Returns the largest ``|value|``
-    of the padded images (NaN when one is NaN: ``_magnitude``'s answer, with
-    the fill value where it is read), found by the gathers and in the blocks
-    read in place: every padded sample lies in some block.
+    computed the same way on any thread.  With ``measure``, returns the
+    largest ``|value|`` of the padded images (NaN when one is NaN:
+    ``_magnitude``'s answer, with the fill value where it is read), found by
+    the gathers (at no cost) and by a pass over the blocks read in place:
+    every padded sample lies in some block; otherwise None.
     """
     B, V0, V1 = out.shape
     K0, K1 = flipped.shape[-2:]
@@ -692,7 +693,7 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
             img = table[q, 0] if len(krows) > 1 else 0
             res = _fft_block_sliced(block, krows[img:img + 1], K0, workers)
             scatter(res, table[q:q + 1], 0, K1 - 1, T0, T1, out)
-        return top
+        return top if measure else None
     # The kernel's spectrum: kept from an earlier call with the same kernel
     # and blocks, or its column transforms are the first work items
     # (``_spectrum_columns``), finished before any block starts.  Either way
@@ -729,7 +730,8 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
             batch = np.lib.stride_tricks.as_strided(
                 x[img, r * T0 - pt:, c * T1 - pl:], shape=(count, L0, L1), strides=(T1 * s1, s0, s1),
                 writeable=False)
-            tops[slot] = _larger(tops[slot], _BLOCK_MAGNITUDE[real](batch))
+            if measure:
+                tops[slot] = _larger(tops[slot], _BLOCK_MAGNITUDE[real](batch))
         else:
             rows = table[gathered[(k - len(views)) * per_batch:(k - len(views) + 1) * per_batch]]
             if scratch[slot] is None:
@@ -748,7 +750,7 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers):
     _threads.share_items(len(firsts) + batches, work, len(scratch), first=len(firsts))
     if keep and len(firsts):
         _kept.put(key, spectra)
-    return functools.reduce(_larger, tops)
+    return functools.reduce(_larger, tops) if measure else None
 
 
 def _larger(a, b):
@@ -756,9 +758,14 @@ def _larger(a, b):
     return a if a != a or a >= b else b
 
 
-def _fft(problem, x, w, fill, real, magnitude=None):
-    """The FFT method; appends the largest ``|value|`` of the padded images
-    ``x`` (NaN when one is NaN) to the list ``magnitude`` when given."""
+def _fft(problem, x, w, fill, real):
+    return _fft_run(problem, x, w, fill, real)[0]
+
+
+def _fft_run(problem, x, w, fill, real, measure=False):
+    """The FFT method: ``(result, magnitude)``, ``magnitude`` the largest
+    ``|value|`` of the padded images ``x`` (NaN when one is NaN) with
+    ``measure``, else None (``_fft_blocks``)."""
     B, n0, n1 = x.shape
     (pt, pb), (pl, pr) = problem.pads
     d0, d1 = problem.dilation
@@ -785,12 +792,10 @@ def _fft(problem, x, w, fill, real, magnitude=None):
     out = dest if dest is not None else _reuse.empty((B, V0, V1), dtype=real)
     flipped = np.ascontiguousarray(ws[:, ::-1, ::-1])
     top = _fft_blocks(x, rowmap, colmap, problem.pads, fill, flipped, out, real,
-                      problem.nthreads)
-    if magnitude is not None:
-        magnitude.append(top)
+                      problem.nthreads, measure)
     if s0 > 1 or s1 > 1:
         out = np.ascontiguousarray(out[:, ::s0, ::s1])
-    return out
+    return out, top
 
 
 # --------------------------------------------------------------------------
@@ -800,6 +805,10 @@ def _fft(problem, x, w, fill, real, magnitude=None):
 FFT_CHECKED = "fft, checked"
 FFT_WARNS = "fft, warns"
 
+#: The warning of an explicit ``method='fft'`` that met inf or NaN.
+FFT_NAN_WARNING = ("method='fft' on input with NaN or inf spreads them over the whole "
+                   "output; use method='direct' for IEEE propagation")
+
 
 def _fft_checked(problem, x, w, fill, real):
     """``method='auto'``'s FFT on a real problem: the image's magnitude is
@@ -808,9 +817,8 @@ def _fft_checked(problem, x, w, fill, real):
     sums could overflow (``_fft_may_overflow``), the result is recomputed
     by the best other method -- the decision ``choose`` makes for complex
     problems beforehand, made after the fact."""
-    magnitude = []
-    result = _fft(problem, x, w, fill, real, magnitude)
-    if _all_finite(problem, magnitude[0]) and not _fft_may_overflow(problem, magnitude[0]):
+    result, magnitude = _fft_run(problem, x, w, fill, real, measure=True)
+    if _all_finite(problem, magnitude) and not _fft_may_overflow(problem, magnitude):
         return result
     return _solver(choose(problem, "auto", fft=False))(problem, x, w, fill, real)
 
@@ -819,9 +827,8 @@ def _fft_warns(problem, x, w, fill, real):
     """An explicit ``method='fft'`` on a real problem: it warns when the
     image (its magnitude found by the blocks as they are read), the kernel
     or a used fill value holds inf or NaN."""
-    magnitude = []
-    result = _fft(problem, x, w, fill, real, magnitude)
-    if not _all_finite(problem, magnitude[0]):
+    result, magnitude = _fft_run(problem, x, w, fill, real, measure=True)
+    if not _all_finite(problem, magnitude):
         warn(FFT_NAN_WARNING)
     return result
 

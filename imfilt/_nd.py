@@ -34,7 +34,7 @@ from imfilt._kernels import _conv, _reuse
 from imfilt._modes import boundary_index
 from imfilt._threads import min_parallel_work, ran_parallel
 from imfilt._cast import cast_output
-from imfilt._validation import FFT_NAN_WARNING, warn
+from imfilt._validation import warn
 
 sfft = LazyModule("scipy.fft")  # only the FFT method needs it; see imfilt._lazy
 
@@ -389,7 +389,7 @@ def filter_nd(image, kernel, mode, boundary, fill, compute, out_dtype, nthreads,
     if chosen == "separable" and method == "auto" and compute.kind == "c":
         chosen = "direct"
     if chosen == "fft" and method == "fft" and nan_check and not finite:
-        warn(FFT_NAN_WARNING)
+        warn(_methods.FFT_NAN_WARNING)
 
     def solve(xr, wr, f):
         return correlate_nd(xr, wr, pads, strides, dilations, boundary, f, real, nthreads,

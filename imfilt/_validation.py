@@ -373,11 +373,6 @@ class ParsedCache:
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
-#: The message of every warning that an FFT met inf or NaN.
-FFT_NAN_WARNING = ("method='fft' on input with NaN or inf spreads them over the whole "
-                   "output; use method='direct' for IEEE propagation")
-
-
 def warn(message, category=RuntimeWarning):
     """``warnings.warn`` attributed to the caller's code: the first frame
     outside the imfilt package, wherever inside it the warning is raised,

@@ -279,8 +279,8 @@ def _bilateral(x, c, r, sigma_color, sigma_space, boundary, fill, compute, out_d
         planes = np.ldexp(planes, -shift, dtype=np.float64)
         fill, sigma_color = math.ldexp(fill, -shift), math.ldexp(sigma_color, -shift)
     if planes.size:
-        _fill_result(res, planes, planes.dtype if shift else x.dtype, r, sigma_color,
-                     sigma_space, boundary, fill, compute, nthreads, nan_policy)
+        _fill_result(res, planes, planes.dtype, r, sigma_color, sigma_space, boundary, fill,
+                     compute, nthreads, nan_policy)
     if shift:
         np.ldexp(res, shift, out=res)
     res = res[0] if c is None else np.moveaxis(res, 0, c)
