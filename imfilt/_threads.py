@@ -220,6 +220,9 @@ def ran_parallel(nthreads=None, *, reset=False):
 
 def _after_fork_in_child():
     _affinity["at"] = -float("inf")      # a child may be pinned elsewhere
+    # fork copies no thread: the child starts a pool of its own when needed
+    _helpers["pool"] = None
+    _helpers["lock"] = threading.Lock()
     if _fork_state["parallel_used"]:
         _fork_state["forked_after_parallel"] = True
 
@@ -493,13 +496,29 @@ def interruptible_slices(B, rows, seconds_per_row, min_rows=1, align=1):
 # independent items of work shared by Python threads
 
 
+#: The helper threads ``share_items`` hands items to: kept from one call to
+#: the next (starting a thread costs about 60 us, a fair part of a
+#: millisecond call), created as calls need them, up to this many; a call
+#: that finds every helper busy does its items on its own thread.
+MAX_HELPER_THREADS = 64
+_helpers = {"pool": None, "lock": threading.Lock()}
+
+
+def _helper_pool():
+    with _helpers["lock"]:
+        if _helpers["pool"] is None:
+            _helpers["pool"] = concurrent.futures.ThreadPoolExecutor(
+                MAX_HELPER_THREADS, thread_name_prefix="imfilt-helper")
+        return _helpers["pool"]
+
+
 def share_items(count, work, nthreads, first=0):
     """Call ``work(item, slot)`` for every ``item`` in ``range(count)``.
 
     For work whose calls release the GIL (``scipy.fft`` with one worker,
     kernels called ``nogil``) and are each short: ``nthreads`` threads --
-    the calling one (``slot`` 0) and ``nthreads - 1`` Python threads (slots
-    1, 2, ...; for per-thread scratch) -- take the next item as they become
+    the calling one (``slot`` 0) and ``nthreads - 1`` helper threads (slots
+    1, 2, ...; for per-thread scratch; kept between calls) -- take the next item as they become
     free, so a thread on a busy core holds up no other.  Threads meet only
     once, at the end, not at every parallel region of every item.
 
@@ -546,14 +565,19 @@ def share_items(count, work, nthreads, first=0):
     if nthreads == 1:
         loop(0)
         return
-    with concurrent.futures.ThreadPoolExecutor(nthreads - 1) as pool:
-        futures = [pool.submit(loop, slot) for slot in range(1, nthreads)]
-        try:
-            loop(0)
-        finally:
-            concurrent.futures.wait(futures)
-        for future in futures:
-            future.result()
+    futures = [_helper_pool().submit(loop, slot) for slot in range(1, nthreads)]
+    try:
+        loop(0)
+    finally:
+        # A helper that has not started yet (other callers hold every
+        # helper thread) is not waited for: the calling thread has already
+        # taken every item, or is leaving with an exception.
+        # (A cancelled future counts as done only once a helper has dequeued
+        # it, so only the ones that could not be cancelled are waited for.)
+        futures = [future for future in futures if not future.cancel()]
+        concurrent.futures.wait(futures)
+    for future in futures:
+        future.result()
 
 
 # --------------------------------------------------------------------------

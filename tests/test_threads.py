@@ -1,5 +1,6 @@
 """Thread-count contract, set_workers, OpenMP presence and show_config."""
 
+import concurrent.futures
 import io
 import os
 import threading
@@ -268,3 +269,55 @@ def test_share_items_failing_prerequisite_stops_every_thread(nthreads):
     with pytest.raises(ValueError, match="prerequisite failed"):
         _threads.share_items(10, work, nthreads, first=3)
     assert later == []
+
+
+def test_share_items_does_its_items_alone_when_every_helper_is_busy(monkeypatch):
+    """A call that finds every helper thread busy (other callers hold them)
+    does its items on its own thread and returns, without waiting for a
+    helper to come free."""
+    busy = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="imfilt-helper")
+    release = threading.Event()
+    busy.submit(release.wait)
+    monkeypatch.setitem(_threads._helpers, "pool", busy)
+    try:
+        slots = []
+        _threads.share_items(12, lambda item, slot: slots.append(slot), 4, first=2)
+        assert sorted(slots) == [0] * 12
+    finally:
+        release.set()
+        busy.shutdown()
+
+
+def test_share_items_from_many_threads_at_once():
+    """Concurrent callers share the kept helper threads; each gets all of
+    its own items, each exactly once."""
+    def caller(index):
+        seen = []
+        lock = threading.Lock()
+
+        def work(item, slot):
+            time.sleep(0.0005)
+            with lock:
+                seen.append(item)
+        _threads.share_items(40, work, 3, first=index % 3)
+        return sorted(seen)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(caller, range(16)))
+    assert all(result == list(range(40)) for result in results)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_share_items_in_a_forked_child():
+    """fork copies no helper thread: a child starts helpers of its own."""
+    _threads.share_items(8, lambda item, slot: None, 2)     # the parent's helpers exist
+    pid = os.fork()
+    if pid == 0:   # pragma: no cover - the child reports by its exit status
+        try:
+            seen = []
+            _threads.share_items(30, lambda item, slot: seen.append(item), 2)
+            os._exit(0 if sorted(seen) == list(range(30)) else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
