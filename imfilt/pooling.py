@@ -136,13 +136,20 @@ def _from_compute(out, out_dtype):
     return out.astype(out_dtype, copy=False)
 
 
-def _init_value(op, compute):
-    """The padding a max (min) pool never selects: the dtype's least (greatest) value."""
-    if compute.kind == "b":
-        return op != _OP_MAX
+def _init_value(op, compute, dtype):
+    """The padding a max (min) pool never selects, in the kernels' dtype ``compute``.
+
+    The least (greatest) value of the input's ``dtype``, which a window made
+    of padding only returns (as PyTorch does): -inf (inf) for floats, the
+    integer type's own limit (not int64's, which would wrap when cast back),
+    False (True) for booleans.
+    """
     if compute.kind == "f":
         return -np.inf if op == _OP_MAX else np.inf
-    info = np.iinfo(compute)
+    if dtype.kind == "b":
+        return int(op != _OP_MAX)
+    # uint64 runs as int64 with its top bit flipped: its limits are int64's
+    info = np.iinfo(compute if dtype.kind == "u" and dtype.itemsize == 8 else dtype)
     return info.min if op == _OP_MAX else info.max
 
 
@@ -215,7 +222,7 @@ def _pool_planes(x, op, kernel_size, stride, padding, dilation, ceil_mode, retur
             # result for any thread count.
             uniforms = rng.random((P, Ho, Wo))
 
-    init = _init_value(op, compute) if op in (_OP_MAX, _OP_MIN) else 0
+    init = _init_value(op, compute, out_dtype) if op in (_OP_MAX, _OP_MIN) else 0
     divisor = 0.0 if divisor_override is None else float(divisor_override)
     tscratch = ascratch = rscratch = None
     if dil == (1, 1) and op in (_OP_MAX, _OP_MIN, _OP_AVG) and compute.kind == "f":

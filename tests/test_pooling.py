@@ -357,6 +357,32 @@ def test_torch_parity(seed):
             np.testing.assert_array_equal(imfilt.max_unpool2d(out, idx, k, s, p), tup)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8,
+                                   np.uint16, np.uint32, np.uint64, np.bool_, np.float16])
+def test_window_of_padding_only_gives_the_dtypes_own_limit(dtype):
+    """A dilated window that covers only padding returns the least value of
+    the input's dtype for max (the greatest for min), as PyTorch's max pool
+    does: int8's -128, not int64's limit wrapped to 0 by the cast back."""
+    x = np.array([[5, 7, 1]]).astype(dtype)
+    # one row: both dilated rows of every window (-1 and 1) are padding
+    kwargs = dict(kernel_size=2, stride=1, padding=1, dilation=2)
+    if dtype == np.float16:
+        low, high = -np.inf, np.inf
+    elif dtype == np.bool_:
+        low, high = False, True
+    else:
+        low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+    got_max = imfilt.max_pool2d(x, **kwargs)
+    got_min = imfilt.min_pool2d(x, **kwargs)
+    assert got_max.dtype == dtype and got_min.dtype == dtype
+    assert got_max.shape == (1, 3)
+    assert np.all(got_max == low) and np.all(got_min == high)
+    torch = pytest.importorskip("torch")
+    if dtype in (np.int8, np.int16, np.int32, np.int64, np.uint8):
+        want = torch.nn.functional.max_pool2d(torch.from_numpy(x[None]), **kwargs).numpy()[0]
+        assert np.array_equal(got_max, want)
+
+
 def test_torch_integer_max_pool():
     torch = pytest.importorskip("torch")
     x = RNG.integers(0, 255, (2, 11, 9)).astype(np.uint8)
