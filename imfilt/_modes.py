@@ -20,6 +20,7 @@ __all__ = [
     "canonical_mode",
     "canonical_boundary",
     "boundary_index",
+    "boundary_source",
     "choice_error",
 ]
 
@@ -120,7 +121,15 @@ def _boundary_index(n, before, after, boundary):
         ``index[c]`` is the image index that padded position ``c`` holds,
         or -1 where it holds the fill value.
     """
-    i = np.arange(-before, n + after, dtype=np.intp)
+    return boundary_source(np.arange(-before, n + after, dtype=np.intp), n, boundary)
+
+
+def boundary_source(i, n, boundary):
+    """Image index that position ``i`` of an axis of length ``n`` holds under
+    ``boundary`` (-1 for the fill value); ``i`` may be any integer array, so
+    a caller that reads a few far-apart positions (a huge stride or
+    dilation) need not build the whole padded axis."""
+    i = np.asarray(i, dtype=np.intp)
     if boundary == "fill":
         return np.where((i >= 0) & (i < n), i, -1).astype(np.intp, copy=False)
     if n < 1:

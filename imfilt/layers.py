@@ -13,7 +13,7 @@ conv_transpose2d(y, w)>`` for matching stride, padding and dilation.
 import numpy as np
 
 from imfilt._kernels import _layers, _reuse
-from imfilt._modes import boundary_index, canonical_boundary
+from imfilt._modes import boundary_index, boundary_source, canonical_boundary
 from imfilt._geometry import colour_error, looks_like_colour
 from imfilt._docs import docfiller
 from imfilt._geometry import (as_torch_pair, channel_axis_index, dilated_span, output_hw,
@@ -475,26 +475,47 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
     if out.size and C == 0:
         out[...] = b[None, :, None, None]
     elif out.size:
-        rowmap = boundary_index(H, pt, pb, boundary)
-        if sh == 1:
-            rows = ("shift", rowmap, np.arange(kh) * dh)
+        if _sparse_taps(Ho, kh, sh, dh):
+            taps = (np.arange(Ho) * sh)[:, None] + np.arange(kh) * dh - pt
+            rows = ("table", boundary_source(taps, H, boundary))
+        elif sh == 1:
+            rows = ("shift", boundary_index(H, pt, pb, boundary), np.arange(kh) * dh)
         else:
+            rowmap = boundary_index(H, pt, pb, boundary)
             rows = ("table", rowmap[(np.arange(Ho) * sh)[:, None] + np.arange(kh) * dh])
-        colmap = np.ascontiguousarray(boundary_index(W, pl, pr, boundary), dtype=np.intp)
+        if _sparse_taps(Wo, kw, sw, dw):
+            # One map entry per (output column, tap), read as a stride-kw row.
+            taps = (np.arange(Wo) * sw)[:, None] + np.arange(kw) * dw - pl
+            columns = (boundary_source(taps.ravel(), W, boundary), np.arange(kw), kw, (0, 0), 0)
+        else:
+            colmap = np.ascontiguousarray(boundary_index(W, pl, pr, boundary), dtype=np.intp)
+            columns = (colmap, np.arange(kw) * dw, sw, (pl, min(pl + W, colmap.size)), -pl)
         blocks = _winograd_blocks(Ho, Wo, Cg, Kg)
-        if (kh, kw, sh, sw, dh, dw) == (3, 3, 1, 1, 1, 1) and min(Cg, Kg) >= WINOGRAD_MIN_CHANNELS \
+        if rows[0] == "shift" and (kh, kw, sh, sw, dh, dw) == (3, 3, 1, 1, 1, 1) \
+                and min(Cg, Kg) >= WINOGRAD_MIN_CHANNELS \
                 and Cg * Kg >= WINOGRAD_MIN_PRODUCT and N * groups * len(blocks) >= WINOGRAD_MIN_TASKS \
                 and np.isfinite(wb).all() \
-                and _winograd(xc, wb, b, out, np.asarray(rowmap, dtype=np.intp), colmap, pl,
+                and _winograd(xc, wb, b, out, np.asarray(rows[1], dtype=np.intp), columns[0], pl,
                               groups, blocks.step, nthreads):
             return _restore(out, ndim)
         # (groups, Kd, Kg) as a transposed view: the kernel packs it as it is.
         wt = (np.ascontiguousarray(wb, dtype=compute)
               .reshape(groups, Kg, Cg * kh * kw).transpose(0, 2, 1))
-        _conv_rows(xc, wt, b, out, rows, np.arange(Ho, dtype=np.intp), colmap,
-                   np.arange(kw) * dw, sw, Wo, (pl, min(pl + W, colmap.size)), -pl, 0, 1,
-                   nthreads)
+        colmap, offs, cstep, lin, ubase = columns
+        _conv_rows(xc, wt, b, out, rows, np.arange(Ho, dtype=np.intp), colmap, offs, cstep, Wo,
+                   lin, ubase, 0, 1, nthreads)
     return _restore(out, ndim)
+
+
+def _sparse_taps(n_out, k, stride, dilation):
+    """Whether ``n_out`` outputs of a ``k``-tap window read so few of the
+    padded positions they span (a stride far above the kernel, a huge
+    dilation) that a map of every padded position -- and the kernel's
+    phase-split copy of the rows it covers -- would cost more than a map of
+    the taps themselves (memory that grows with the stride, not the output)."""
+    # the kernel's copy holds ``stride`` phases of every covered position
+    covered = n_out * stride + (k - 1) * dilation
+    return covered > 8 * n_out * k + 4096
 
 
 def _restore(out, ndim):
@@ -630,7 +651,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     nthreads = resolve_workers(workers)
     xc = np.ascontiguousarray(xb, dtype=compute)
     wc = np.ascontiguousarray(wb, dtype=compute)
-    check_fits_in_memory("stride", stride, "an output", (N, K, Ho, Wo), compute.itemsize)
+    # name whichever term makes the output large: (n - 1) * stride or the dilated kernel
+    name, value = (("stride", stride) if max((H - 1) * sh, (W - 1) * sw)
+                   >= max(dh * (kh - 1), dw * (kw - 1)) else ("dilation", dilation))
+    check_fits_in_memory(name, value, "an output", (N, K, Ho, Wo), compute.itemsize)
     out = _reuse.empty((N, K, Ho, Wo), dtype=compute)
     if out.size == 0:
         pass
@@ -649,10 +673,13 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 def _column_phases(W, Wo, kw, sw, pw, dw):
     """Per output-column phase ``rx = ox % sw``: the kernel columns that reach
     it, the source offset ``base`` (source column ``q + base`` for the
-    phase's q-th output) and the valid range of q.  Arrays of shape (sw, kw)."""
-    nph = np.zeros(sw, dtype=np.intp)
-    pkx, pbase, plo, phi = (np.zeros((sw, kw), dtype=np.intp) for _ in range(4))
-    for rx in range(min(sw, Wo)):
+    phase's q-th output) and the valid range of q.  Arrays of shape
+    (min(sw, Wo), kw): a stride above the output width has one phase per
+    output column."""
+    nrx = min(sw, Wo)
+    nph = np.zeros(nrx, dtype=np.intp)
+    pkx, pbase, plo, phi = (np.zeros((nrx, kw), dtype=np.intp) for _ in range(4))
+    for rx in range(nrx):
         Q = len(range(rx, Wo, sw))
         for kx in range(kw):
             num = rx + pw - kx * dw

@@ -424,6 +424,10 @@ W4 = np.zeros((2, 4, 3, 3))
                                      output_padding=1), ValueError, r"not both"),
     (lambda: imfilt.conv_transpose2d(X4, np.zeros((4, 2, 3, 3)), padding=9), ValueError,
      r"output size would be -8x-8, empty or negative"),
+    (lambda: imfilt.conv_transpose2d(X4, np.zeros((4, 2, 3, 3)), dilation=10 ** 10),
+     ValueError, r"dilation=10000000000 asks for an output .* use a smaller dilation"),
+    (lambda: imfilt.conv_transpose2d(X4, np.zeros((4, 2, 3, 3)), stride=10 ** 10),
+     ValueError, r"stride=10000000000 asks for an output .* use a smaller stride"),
 ])
 def test_validation_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
@@ -621,3 +625,78 @@ def test_winograd_matches_torch(monkeypatch, small_winograd):
     assert used
     np.testing.assert_allclose(got, want, rtol=0,
                                atol=_winograd_tol(x, w, np.float32))
+
+
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm", "reflect", "edge"])
+@pytest.mark.parametrize("seed", range(6))
+def test_conv2d_tap_maps_give_the_same_bits(monkeypatch, boundary, seed):
+    """A huge stride or dilation maps only the taps it reads (memory that
+    follows the output, not the stride); that path gives the bits of the
+    map of every padded position, on every boundary, stride and dilation."""
+    rng = np.random.default_rng(seed)
+    C, K, groups = (2, 4, 2) if seed % 2 else (3, 2, 1)
+    x = rng.standard_normal((2, C, int(rng.integers(1, 13)), int(rng.integers(1, 13))))
+    w = rng.standard_normal((K, C // groups, int(rng.integers(1, 5)), int(rng.integers(1, 5))))
+    kwargs = dict(stride=tuple(int(v) for v in rng.integers(1, 5, 2)),
+                  dilation=tuple(int(v) for v in rng.integers(1, 4, 2)),
+                  padding="same" if seed % 3 == 0 else tuple(int(v) for v in rng.integers(0, 6, 2)),
+                  groups=groups, boundary=boundary)
+    try:
+        want = imfilt.conv2d(x, w, **kwargs)
+    except ValueError:
+        return   # the dilated kernel is larger than the padded input
+    monkeypatch.setattr(imfilt.layers, "_sparse_taps", lambda *args: True)
+    got = imfilt.conv2d(x, w, **kwargs)
+    assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("boundary", ["fill", "reflect"])
+def test_conv2d_huge_stride_or_dilation_costs_memory_of_the_output(boundary):
+    """A column stride of 10**12 (PyTorch: a (1, 1, 4, 1) output) or a
+    'same' dilation of 10**12 runs in the memory of its tiny output; they
+    used to ask for terabytes."""
+    x, w = RNG.standard_normal((1, 1, 6, 6)), RNG.standard_normal((1, 1, 3, 3))
+    got = imfilt.conv2d(x, w, stride=(1, 10 ** 12), boundary=boundary)
+    want = imfilt.conv2d(x[..., :3], w, boundary=boundary)[..., :1]
+    assert got.shape == (1, 1, 4, 1) and got.tobytes() == want.tobytes()
+    got = imfilt.conv2d(x, w, stride=(10 ** 12, 1), boundary=boundary)
+    assert got.tobytes() == imfilt.conv2d(x[..., :3, :], w, boundary=boundary)[..., :1, :].tobytes()
+    # 'same' with a dilation far beyond the image: only the centre tap (and
+    # what the boundary folds back) lands in it.
+    x5 = RNG.standard_normal((1, 1, 5, 5))
+    got = imfilt.conv2d(x5, w, dilation=(1, 10 ** 12), padding="same", boundary=boundary)
+    if boundary == "fill":
+        want = imfilt.conv2d(x5, w[..., 1:2], padding=(1, 0))
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+    else:
+        # reflect folds 10**12 back to the column 10**12 mod 8 positions away
+        far = 10 ** 12
+        cols = [np.arange(5) + (j - 1) * far for j in range(3)]
+        src = [np.where(np.mod(c, 8) >= 5, 8 - np.mod(c, 8), np.mod(c, 8)) for c in cols]
+        xp = np.pad(x5[0, 0], ((1, 1), (0, 0)), mode="reflect")
+        want = sum(w[0, 0, a, j] * xp[a:a + 5][:, src[j]] for a in range(3) for j in range(3))
+        np.testing.assert_allclose(got[0, 0], want, rtol=1e-13, atol=1e-13)
+    torch = pytest.importorskip("torch")
+    if boundary == "fill":
+        ref = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w),
+                                         stride=(1, 10 ** 12)).numpy()
+        np.testing.assert_allclose(imfilt.conv2d(x, w, stride=(1, 10 ** 12)), ref,
+                                   rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("direct_pairs", [0, 10 ** 9])
+def test_conv_transpose2d_huge_stride_costs_memory_of_the_output(monkeypatch, direct_pairs):
+    """conv_transpose2d with stride 10**12 on a 1x1 input is the kernel
+    itself (a 3x3 output); its column phases no longer take a row per
+    stride, on the direct path and the GEMM path."""
+    monkeypatch.setattr(imfilt.layers, "_DIRECT_PAIRS", direct_pairs)
+    w = RNG.standard_normal((1, 1, 3, 3))
+    got = imfilt.conv_transpose2d(np.full((1, 1, 1, 1), 2.0), w, stride=10 ** 12)
+    np.testing.assert_array_equal(got[0, 0], 2 * w[0, 0])
+    x = RNG.standard_normal((1, 1, 2, 2))
+    got = imfilt.conv_transpose2d(x, w, stride=(1, 10 ** 6))
+    assert got.shape == (1, 1, 4, 10 ** 6 + 3)
+    want = imfilt.conv_transpose2d(x, w, stride=(1, 5))
+    np.testing.assert_array_equal(got[..., :3], want[..., :3])
+    np.testing.assert_array_equal(got[..., -3:], want[..., -3:])
+    assert not got[..., 3:-3].any()
