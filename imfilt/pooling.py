@@ -7,6 +7,8 @@ average pooling and the layout of the returned indices are those of
 ``torch.nn.functional``.
 """
 
+import math
+
 import numpy as np
 
 from imfilt._kernels import _pool as _kpool
@@ -14,8 +16,8 @@ from imfilt._kernels import _reuse
 from imfilt._docs import docfiller
 from imfilt._geometry import (PLANES_HINT, as_planes, as_torch_pair, channel_axis_index,
                               check_colour_ambiguity, output_hw, restore_planes)
-from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
-                              resolve_workers)
+from imfilt._threads import (check_fits_in_memory, interruptible_slices, min_parallel_work,
+                              ran_parallel, resolve_workers)
 from imfilt._validation import as_array, is_integer_like, result_dtypes
 
 __all__ = ["max_pool2d", "avg_pool2d", "min_pool2d", "max_unpool2d", "stochastic_pool2d"]
@@ -552,6 +554,11 @@ def _unpool_planes(x, indices, kernel_size, stride, padding, output_size, worker
                                                              empty=(kh, kw))
     ph, pw = as_torch_pair("padding", padding, minimum=0)
     H, W = arr.shape[-2:]
+    if H == 0 or W == 0:
+        raise ValueError(
+            f"x has an empty plane (shape {arr.shape}); unpooling needs at least one row "
+            "and one column (PyTorch refuses it too)"
+        )
     req = (None, None)
     if output_size is not None:
         size = output_hw(output_size)
@@ -559,11 +566,19 @@ def _unpool_planes(x, indices, kernel_size, stride, padding, output_size, worker
     Ho = _unpool_size(H, kh, sh, ph, req[0], "height")
     Wo = _unpool_size(W, kw, sw, pw, req[1], "width")
     compute, out_dtype = _selection_dtypes(arr.dtype, "max_unpool2d")
-    vals = _as_compute(arr.reshape((-1, H * W)), compute, order=False)
-    flat = ind.reshape((-1, H * W))
+    P = math.prod(lead)
+    if output_size is not None:
+        name, value = "output_size", output_size
+    elif stride is not None and max((H - 1) * sh, (W - 1) * sw) > max(kh, kw):
+        name, value = "stride", stride
+    else:
+        name, value = "kernel_size", kernel_size
+    check_fits_in_memory(name, value, "an output", (P, Ho, Wo), compute.itemsize)
     if Ho * Wo == 0:
         # An empty output plane holds no position to check (PyTorch returns it).
         return np.zeros(tuple(lead) + (Ho, Wo), dtype=out_dtype)
+    vals = _as_compute(arr.reshape((P, H * W)), compute, order=False)
+    flat = ind.reshape((P, H * W))
     if flat.size:
         lo, hi = int(flat.min()), int(flat.max())
         if lo < 0 or hi >= Ho * Wo:

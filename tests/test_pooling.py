@@ -417,6 +417,12 @@ X = np.zeros((1, 3, 8, 8))
     (lambda: imfilt.max_pool2d(X, 2, workers="all"), ValueError, r"workers='all' is not valid"),
     (lambda: imfilt.max_unpool2d(X, X.astype(int), 2, output_size=5), TypeError,
      r"output_size=5 is not valid"),
+    (lambda: imfilt.max_unpool2d(np.zeros((1, 2, 0, 3)), np.zeros((1, 2, 0, 3), int), 2),
+     ValueError, r"x has an empty plane \(shape \(1, 2, 0, 3\)\)"),
+    (lambda: imfilt.max_unpool2d(X, X.astype(int), 10 ** 12), ValueError,
+     r"kernel_size=1000000000000 asks for an output .* use a smaller kernel_size"),
+    (lambda: imfilt.max_unpool2d(X, X.astype(int), 2, stride=10 ** 6), ValueError,
+     r"stride=1000000 asks for an output .* use a smaller stride"),
 ])
 def test_validation_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
