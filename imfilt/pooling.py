@@ -213,11 +213,13 @@ def _pool_planes(x, op, kernel_size, stride, padding, dilation, ceil_mode, retur
 
     uniforms = None
     if op in (_OP_STOCHASTIC, _OP_STOCHASTIC_MEAN):
-        if planes.size and not (planes >= 0).all():
-            bad = "NaN" if np.isnan(planes).any() else "negative"
+        if planes.size and not ((planes >= 0) & (planes < np.inf)).all():
+            bad = ("NaN" if np.isnan(planes).any() else "negative" if (planes < 0).any()
+                   else "infinite")
             raise ValueError(
-                f"stochastic_pool2d needs non-negative activations (e.g. after a ReLU); "
-                f"x holds {bad} values. Apply np.maximum(x, 0) or shift the input first"
+                f"stochastic_pool2d needs finite, non-negative activations (e.g. after a "
+                f"ReLU); x holds {bad} values. Apply np.maximum(x, 0) or shift the input "
+                "first"
             )
         if op == _OP_STOCHASTIC:
             # Drawn here, in one fixed C order, so the same seed gives the same
@@ -439,8 +441,15 @@ def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
     Raises
     ------
     ValueError
-        When ``x`` holds negative or NaN values: the activations define a
-        probability distribution.
+        When ``x`` holds negative, NaN or infinite values: the activations
+        define a probability distribution.
+
+    Notes
+    -----
+    Sums run in float64.  A window whose largest activation lies outside
+    ``[2**-500, 2**500]`` is summed scaled by a power of two (exact), so
+    float64 activations near the type's limits (``1e308``, subnormals) keep
+    the probabilities and the mean of the window.
 
     Examples
     --------

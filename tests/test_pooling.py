@@ -296,6 +296,29 @@ def test_stochastic_distribution_within_binomial_bounds():
     assert set(np.unique(iz)) <= {1, 3}
 
 
+@pytest.mark.parametrize("scale", [2.0 ** 1000, 1e308 / 4, 1e200, 1e-300, 2.0 ** -1070])
+def test_stochastic_float64_near_its_limits(scale):
+    """Activations near float64's limits (sums and squares that overflow
+    or underflow a double) keep the window's probabilities and mean: the
+    window is summed scaled by a power of two."""
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    n = 20000
+    x = np.broadcast_to(a * scale, (n, 2, 2))
+    out, idx = imfilt.stochastic_pool2d(x, 2, rng=5, return_indices=True)
+    assert np.array_equal(out.ravel(), x[0].ravel()[idx.ravel()])
+    counts = np.bincount(idx.ravel(), minlength=4)
+    p = a.ravel() / a.sum()
+    assert np.all(np.abs(counts - n * p) < 5 * np.sqrt(n * p * (1 - p))), counts
+    mean = imfilt.stochastic_pool2d(a * scale, 2, training=False)[0, 0]
+    # sum(a**2) / sum(a) = 30 / 10, times the scale
+    np.testing.assert_allclose(mean, 3.0 * scale, rtol=1e-12 if scale > 1e-300 else 1e-3)
+
+
+def test_stochastic_refuses_infinite_activations():
+    with pytest.raises(ValueError, match="x holds infinite values"):
+        imfilt.stochastic_pool2d(np.array([[np.inf, 1.0], [0.0, 2.0]]), 2)
+
+
 def test_stochastic_reproducible_for_any_thread_count():
     x = RNG.random((4, 97, 101)).astype(np.float32)
     a = imfilt.stochastic_pool2d(x, 3, 2, rng=7, workers=1)

@@ -11,6 +11,7 @@ Python layer (``imfilt.pooling``) before these functions are called.
 
 cimport cython
 from cython.parallel cimport prange, threadid
+from libc.math cimport ilogb, ldexp
 
 import numpy as np
 
@@ -31,6 +32,12 @@ cdef enum:
     OP_AVG = 2
     OP_STOCHASTIC = 3
     OP_STOCHASTIC_MEAN = 4
+
+# Stochastic pooling sums a window's activations and their squares in double:
+# a window whose largest activation lies outside [2**-500, 2**500] is summed
+# again scaled to about 1 (squares of 2**511 overflow, of 2**-538 underflow).
+cdef double SCALE_ABOVE = 2.0 ** 500
+cdef double SCALE_BELOW = 2.0 ** -500
 
 #: Reduction name -> the ``op`` code of ``pool2d``.
 OP_CODES = {"max": OP_MAX, "min": OP_MIN, "avg": OP_AVG, "stochastic": OP_STOCHASTIC,
@@ -110,7 +117,7 @@ cdef void _pool_row(const pool_t *x, Py_ssize_t H, Py_ssize_t W, pool_t *o, long
     """Compute output row ``oy`` of one plane into ``o`` (and ``ind``)."""
     cdef Py_ssize_t ox, ih, iw, a, b, nh, nw, ih0, ih1, iw0, iw1, best
     cdef pool_t v, m
-    cdef double acc, acc2, target, cnt
+    cdef double acc, acc2, target, cnt, top, scale
     cdef bint is_max
 
     ih0 = oy * g.sh - g.ph
@@ -151,13 +158,30 @@ cdef void _pool_row(const pool_t *x, Py_ssize_t H, Py_ssize_t W, pool_t *o, long
             iw1 = iw0 + g.kw
             acc = 0
             acc2 = 0
+            top = 0
             for ih in range(ih0, ih1):
                 for iw in range(iw0, iw1):
                     acc = acc + <double>x[ih * W + iw]
                     acc2 = acc2 + <double>x[ih * W + iw] * <double>x[ih * W + iw]
+                    if <double>x[ih * W + iw] > top:
+                        top = <double>x[ih * W + iw]
+            # Activations so large (small) that their sum or squares overflow
+            # (underflow) a double: the window is summed again scaled by a
+            # power of two (exact), which changes neither the probabilities
+            # nor, once scaled back, the mean.  float32 input never needs it.
+            scale = 1
+            if top > SCALE_ABOVE or (0 < top < SCALE_BELOW):
+                # 2**1074 would overflow: subnormals are scaled up by 2**1000
+                scale = ldexp(1.0, imin(-ilogb(top), 1000))
+                acc = 0
+                acc2 = 0
+                for ih in range(ih0, ih1):
+                    for iw in range(iw0, iw1):
+                        acc = acc + <double>x[ih * W + iw] * scale
+                        acc2 = acc2 + (<double>x[ih * W + iw] * scale) * (<double>x[ih * W + iw] * scale)
             best = ih0 * W + iw0
             if g.op == OP_STOCHASTIC_MEAN:
-                o[ox] = <pool_t>(acc2 / acc) if acc > 0 else <pool_t>0
+                o[ox] = <pool_t>((acc2 / acc) / scale) if acc > 0 else <pool_t>0
             elif acc > 0:
                 # Inverse-CDF sampling: the first position whose cumulative
                 # activation exceeds u * sum.  Zero activations are never
@@ -169,7 +193,7 @@ cdef void _pool_row(const pool_t *x, Py_ssize_t H, Py_ssize_t W, pool_t *o, long
                     for iw in range(iw0, iw1):
                         v = x[ih * W + iw]
                         if v > 0:
-                            acc2 = acc2 + <double>v
+                            acc2 = acc2 + <double>v * scale
                             best = ih * W + iw
                             if acc2 > target:
                                 break
