@@ -163,7 +163,10 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
         :func:`bilinear_kernel` on the edge-extended image, equal to
         ``torch.nn.functional.interpolate(x, scale_factor=factor,
         mode='bilinear', align_corners=False)`` everywhere (the plain FCN
-        deconvolution differs from it in the outer ~f/2 pixels).
+        deconvolution differs from it in the outer ~f/2 pixels).  A NaN or
+        inf reaches only the outputs it has a non-zero weight for; PyTorch
+        also multiplies some samples by a zero weight, so its NaNs spread
+        about one pixel further (``0 * inf`` is NaN).
         ``'nearest'``: every pixel repeated ``factor`` times (PyTorch's
         ``'nearest'`` for integer factors), dtype kept.
     %(axes2d)s
