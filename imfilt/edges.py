@@ -697,6 +697,10 @@ def laplace(image, neighbors=4, *, boundary="symm", fillvalue=0, mask=None, work
         ``scipy.ndimage.laplace(image, mode='reflect')`` and OpenCV's
         ``cv2.Laplacian(ksize=1)``; scikit-image's ``laplace`` has the
         opposite sign.  ``8``: ``[[1, 1, 1], [1, -8, 1], [1, 1, 1]]``.
+        float32 sums run in float32: within a factor 4 of float32's largest
+        value (``|x| > 8.5e37``) ``-2 * x`` can overflow to inf where
+        ``scipy.ndimage`` (which sums in float64) stays finite; filter such
+        images as float64.
     %(boundary)s
     %(edge_tail)s
 
