@@ -106,7 +106,8 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     ``sum|w| / sum_finite|w|`` for kernels summing to zero, such as
     derivatives); windows with no non-finite sample give exactly the
     ``'propagate'`` value, windows where every non-zero weight meets a
-    non-finite sample give NaN (an all-zero kernel meets none: 0).""",
+    non-finite sample, or where the weights on finite samples sum to zero,
+    give NaN (an all-zero kernel meets none: 0).""",
     "examples": """\
 Examples
 --------

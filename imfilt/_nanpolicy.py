@@ -18,7 +18,10 @@
     exactly the ``'propagate'`` value (a NaN under a zero weight is omitted,
     where ``'propagate'`` would spread it); windows where every non-zero
     weight meets a non-finite sample return NaN (an all-zero kernel meets
-    none and gives 0, as with no NaN at all).  A kernel whose weights sum
+    none and gives 0, as with no NaN at all), and so do windows where the
+    weights that meet finite samples sum to exactly zero (``[1, -1, 1]``
+    over ``[5, 2, nan]``: no rescaling exists; astropy returns the centre
+    sample there).  A kernel whose weights sum
     to (nearly) zero -- a derivative such as Sobel or Laplace -- makes the
     rescaling meaningless (astropy raises); imfilt then rescales by the
     absolute weight instead, ``sum|w| / sum_finite|w|``, the same rule for
@@ -190,6 +193,8 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     # every non-zero weight meets a non-finite sample (and one at least:
     # an all-zero kernel, or taps off the image in the 'valid' swap, meet none)
     empty = (hits > ntaps - 0.5) & (hits >= 0.5)
+    # ... or the weights on finite samples sum to zero: no rescaling exists
+    empty = empty | ((den == 0) & ~clean)
     with np.errstate(divide="ignore", invalid="ignore"):
         rescaled = num * (scale / den)
     result = np.where(clean, num, rescaled).astype(compute, copy=False)

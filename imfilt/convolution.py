@@ -74,7 +74,8 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     allows even kernels).  Windows with no non-finite sample at all give
     exactly the ``'propagate'`` value (a NaN under a zero weight is omitted
     here, where ``'propagate'`` would spread it); windows where every
-    non-zero weight meets a non-finite sample give NaN; a NaN ``fillvalue``
+    non-zero weight meets a non-finite sample, or where the weights on
+    finite samples sum to exactly zero, give NaN; a NaN ``fillvalue``
     makes the outside count as missing.  Zero-sum kernels (derivatives, for
     which astropy raises) are rescaled by the absolute weight,
     ``sum|w| / sum_finite|w|``.  ``'omit'`` costs three filter passes when

@@ -334,3 +334,19 @@ def test_omit_with_an_all_zero_kernel_is_zero_on_every_path():
     for image in (x, x + 0j):
         got = imfilt.correlate(image, [[0.0, 1.0]], "same", nan_policy="omit")
         assert np.isnan(got[0, 0]) and got[0, 1] == 3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("method", ["direct", "auto"])
+def test_omit_finite_weights_summing_to_zero_give_nan(dtype, method):
+    """``[1, -1, 1]`` over ``[5, 2, nan]``: the weights on finite samples sum
+    to zero, so no rescaling exists -- NaN, not the +-inf of dividing by 0
+    (whose sign was rounding noise).  Other windows keep the rule."""
+    k = np.array([1.0, -1.0, 1.0])
+    for x in ([5.0, 2.0, np.nan], [1.0, 1.0, np.nan], [0.1 + 0.2, 0.3, np.nan]):
+        x = np.array(x, dtype=dtype)
+        got = imfilt.correlate(x, k, "same", nan_policy="omit", method=method)
+        assert np.isnan(got[1])
+        # the ends: [0, x0, x1] is clean; [x1, nan, 0] rescales by sum(w) / 2
+        np.testing.assert_allclose(got[0], -x[0] + x[1], rtol=1e-6)
+        np.testing.assert_allclose(got[2], x[1] / 2, rtol=1e-6)

@@ -8,7 +8,8 @@
 ``combine_omit``
     One pass over the three filter results: ``num`` where no non-finite
     sample met a non-zero weight (``hits < 0.5``), NaN where no finite one
-    did (``hits > ntaps - 0.5``), else ``num * (scale / den)``.
+    did (``hits > ntaps - 0.5``) or where the weights that did sum to zero
+    (``den == 0``: no rescaling exists), else ``num * (scale / den)``.
 
 ``magnitude``
     One pass over an array: the largest ``|x|`` of each piece, NaN for a
@@ -60,7 +61,7 @@ cdef inline void _combine_range(real_t *num, const real_t *den, const real_t *hi
     for i in range(lo, hi):
         h = hits[i]
         if h >= 0.5:
-            if h > upper:
+            if h > upper or den[i] == 0:
                 num[i] = NAN
             else:
                 num[i] = <real_t>(<double>num[i] * (scale / <double>den[i]))
