@@ -453,7 +453,8 @@ def _pool(x, func, op, kernel_size, stride, padding, dilation, ceil_mode, worker
         # kernels' int64 here would change the blocks' dtype and wrap uint64),
         # padded with the dtype's least (max) or greatest (min) value.
         compute = probe.dtype
-        init = pooling._init_value(pooling._OP_MAX if op == "max" else pooling._OP_MIN, compute)
+        init = pooling._init_value(pooling._OP_MAX if op == "max" else pooling._OP_MIN, compute,
+                                   compute)
     spans = [dilated_span(k, d) for k, d in zip(ksz, dil)]
     lead = x.ndim - 2
     plans = []
