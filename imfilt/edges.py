@@ -45,7 +45,7 @@ EDGE_OPERATORS = GRADIENT_OPERATORS + ("roberts", "laplace", "canny")
 #: Scaling conventions of the derivative filters.
 SCALINGS = ("ndimage", "skimage")
 
-_G0, _G1, _MAG = _edges.OUT_G0, _edges.OUT_G1, _edges.OUT_MAG
+_G0, _G1, _MAG, _LAP = _edges.OUT_G0, _edges.OUT_G1, _edges.OUT_MAG, _edges.OUT_LAP
 
 # dtypes the fused kernel reads directly; everything else is converted first.
 _KERNEL_INPUTS = {np.dtype(t) for t in ("uint8", "uint16", "float32", "float64")}
@@ -324,10 +324,11 @@ _SECONDS_PER_PIXEL = 4e-9
 
 
 def sep3(x, out_dtype, a, b, boundary, what, axis_scale, mag_scale, nthreads):
-    """Run the fused kernel; return ``(g0, g1, mag)`` with None where unwanted."""
+    """Run the fused kernel; return ``(g0, g1, mag)`` with None where unwanted
+    (the Laplacian, ``what=_LAP``, comes in the place of ``mag``)."""
     n0, n1 = x.shape
     outs = [_reuse.empty((n0, n1), dtype=out_dtype) if what & flag else None
-            for flag in (_G0, _G1, _MAG)]
+            for flag in (_G0, _G1, _MAG | _LAP)]
     if n0 == 0 or n1 == 0:
         return tuple(outs)
     dummy = np.empty((1, 1), dtype=out_dtype)
@@ -352,8 +353,9 @@ def sep3(x, out_dtype, a, b, boundary, what, axis_scale, mag_scale, nthreads):
 
 
 def _derivative3(arr, operator, what, call):
-    """The outputs ``what`` of one operator on a validated 2-D image."""
-    a, b = _SMOOTHING[operator]
+    """The outputs ``what`` of one operator on a validated 2-D image
+    (``operator`` None with ``what=_LAP``: the 4-neighbour Laplacian)."""
+    a, b = _SMOOTHING[operator] if operator is not None else (0.0, 0.0)
     axis_scale = 1.0
     if call.convention == "skimage":
         arr, axis_scale = skimage_prescale(arr)
@@ -726,11 +728,11 @@ def _laplace2d(image, neighbors, call):
     if neighbors == 8:
         out = _correlate_same(arr, _LAPLACE_KERNELS[8], call)
     else:
-        # Two 1-D second differences, summed, exactly as scipy.ndimage.laplace:
-        # the 3x3 form would also multiply its zero corners, spreading a NaN or
-        # inf diagonally where ndimage does not.
-        out = _correlate_same(arr, np.array([[1], [-2], [1]]), call)
-        out += _correlate_same(arr, np.array([[1, -2, 1]]), call)
+        # Two 1-D second differences, summed, exactly as scipy.ndimage.laplace
+        # (its bits, in one pass of the fused kernel): the 3x3 form would also
+        # multiply its zero corners, spreading a NaN or inf diagonally where
+        # ndimage does not.
+        _, _, out = _derivative3(arr, None, _LAP, call)
     if omit:
         out, = omit_nonfinite((out,), arr, [_LAPLACE_KERNELS[neighbors]], lambda c: (c,),
                               _omit_correlator(call))

@@ -244,6 +244,42 @@ def test_laplace_equals_ndimage(boundary):
                                ndi.correlate(x, k8, mode=NDI_MODE[boundary]), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16, np.int32])
+@pytest.mark.parametrize("boundary", BOUNDARIES)
+def test_laplace_gives_ndimage_bits(dtype, boundary):
+    """The 4-neighbour Laplacian computes each axis' second difference in
+    float64, rounds it to the output type and adds the two there, as
+    scipy.ndimage.laplace does: the same bits for float32 and float64 at any
+    magnitude -- far from zero, NaN, and values near float32's limit where
+    a float32 ``-2 * x`` would overflow -- and for integer images."""
+    rng = np.random.default_rng(abs(hash((str(dtype), boundary))) % 2 ** 32)
+    cases = []
+    for shape in ((1, 1), (1, 7), (9, 1), (23, 31), (70, 1100)):
+        if np.dtype(dtype).kind == "f":
+            cases.append(rng.standard_normal(shape).astype(dtype))
+            cases.append((1e5 + rng.standard_normal(shape)).astype(dtype))
+            big = 3.3e38 if dtype == np.float32 else 8e307   # uniform needs high - low finite
+            cases.append(rng.uniform(-big, big, shape).astype(dtype))
+            holes = rng.standard_normal(shape).astype(dtype)
+            holes[rng.random(shape) < 0.1] = np.nan
+            cases.append(holes)
+        else:
+            info = np.iinfo(dtype)
+            cases.append(rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype))
+    # a fill value the output type holds exactly (it is rounded to it)
+    fill = 0.75 if boundary == "fill" else 0
+    for x in cases:
+        got = imfilt.laplace(x, boundary=boundary, fillvalue=fill)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.dtype(dtype).kind == "f":
+                want = ndi.laplace(x, mode=NDI_MODE[boundary], cval=fill)
+            else:
+                want = ndi.laplace(x.astype(np.float64), mode=NDI_MODE[boundary],
+                                   cval=fill).astype(got.dtype)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
 def test_laplace_has_the_opposite_sign_of_skimage():
     x = rng_image((20, 21), np.float64)
     np.testing.assert_allclose(imfilt.laplace(x), -skimage.filters.laplace(x), atol=1e-12)
@@ -356,7 +392,7 @@ def _all_outputs(x, workers):
     return [imfilt.sobel(x, workers=workers), imfilt.sobel(x, 0, workers=workers),
             imfilt.scharr(x, 1, boundary="wrap", workers=workers),
             *imfilt.gradient(x, "prewitt", workers=workers),
-            imfilt.laplace(x, 8, workers=workers),
+            imfilt.laplace(x, 8, workers=workers), imfilt.laplace(x, workers=workers),
             imfilt.roberts(x, workers=workers),
             imfilt.canny(x, sigma=1.5, workers=workers)]
 

@@ -154,15 +154,31 @@ cdef inline void _mag_row(const out_t *U, const out_t *M, const out_t *N, const 
             out[j] = out[j] * scale
 
 
+cdef inline void _laplace_row(const out_t *U, const out_t *M, const out_t *N, out_t *out,
+                              Py_ssize_t n) noexcept nogil:
+    """The 4-neighbour Laplacian of one row of the buffers, with the
+    arithmetic of ``scipy.ndimage.laplace``: each axis' second difference
+    ``(before + after) + -2 * centre`` in double, rounded to the output
+    type, the two then added in the output type.  float32 images so get
+    ndimage's bits, and no ``-2 * x`` overflows near float32's limit."""
+    cdef Py_ssize_t j
+    cdef double c
+    for j in range(n):
+        c = -2.0 * <double>M[j + 1]
+        out[j] = (<out_t>((<double>U[j + 1] + <double>N[j + 1]) + c)
+                  + <out_t>((<double>M[j] + <double>M[j + 2]) + c))
+
+
 # Which outputs sep3_gradient writes (bit flags, mirrored in imfilt.edges).
 cdef enum:
     COL_BLOCK = 1024    # columns per block: S, D and the output row fit in L1
     WANT_G0 = 1
     WANT_G1 = 2
     WANT_MAG = 4
+    WANT_LAP = 8        # alone: the 4-neighbour Laplacian, written to ``mag``
 
 #: The flags and the column block, for imfilt.edges (read from here, never copied).
-OUT_G0, OUT_G1, OUT_MAG, COLUMN_BLOCK = WANT_G0, WANT_G1, WANT_MAG, COL_BLOCK
+OUT_G0, OUT_G1, OUT_MAG, OUT_LAP, COLUMN_BLOCK = WANT_G0, WANT_G1, WANT_MAG, WANT_LAP, COL_BLOCK
 
 
 def _openmp_compiled():
@@ -172,14 +188,15 @@ def _openmp_compiled():
 
 cdef inline void _edge_column(const in_t *up, const in_t *mid, const in_t *dn, Py_ssize_t s,
                              out_t *U, out_t *M, out_t *N, out_t *D, out_t sa, out_t sb,
-                             Py_ssize_t k) noexcept nogil:
+                             Py_ssize_t k, bint raw) noexcept nogil:
     """Element ``k`` of the row buffers for a column outside the image: source
-    column ``s`` of the boundary rule, or 0 (fill) when ``s < 0``."""
+    column ``s`` of the boundary rule, or 0 (fill) when ``s < 0``; ``raw``
+    keeps an integer image's rows unsmoothed (the Laplacian)."""
     cdef out_t zero = 0
     cdef out_t u = <out_t>up[s] if s >= 0 else 0
     cdef out_t c = <out_t>mid[s] if s >= 0 else 0
     cdef out_t d = <out_t>dn[s] if s >= 0 else 0
-    if in_t is uint8_t or in_t is uint16_t:
+    if (in_t is uint8_t or in_t is uint16_t) and not raw:
         U[k] = sb * c + sa * (u + d)
     else:
         U[k] = u
@@ -257,7 +274,7 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
             # Vertical stage: contiguous, no tests, vectorised.  The zero
             # centre tap of the derivative is multiplied too, so NaN and inf
             # propagate exactly as in scipy.ndimage (NaN * 0 = NaN).
-            if in_t is uint8_t or in_t is uint16_t:
+            if (in_t is uint8_t or in_t is uint16_t) and not (what & WANT_LAP):
                 # Integers: the smoothed rows (in U) are exact sums, so the
                 # axis-1 derivative may difference them afterwards.
                 for j in range(lo, hi):
@@ -269,7 +286,7 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
             else:
                 # One loop per buffer (a loop storing to four gets more
                 # possible overlaps to test than the compiler vectorises with).
-                if what & (WANT_G1 | WANT_MAG):
+                if what & (WANT_G1 | WANT_MAG | WANT_LAP):
                     for j in range(lo, hi):
                         U[j + off] = <out_t>up[j]
                     for j in range(lo, hi):
@@ -283,9 +300,10 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
             # Columns outside the image, through the boundary rule (fill =
             # 0), with the same arithmetic as the loops above.
             if c0 == 0:
-                _edge_column(up, mid, dn, colmap[0], U, M, N, D, sa, sb, 0)
+                _edge_column(up, mid, dn, colmap[0], U, M, N, D, sa, sb, 0, what & WANT_LAP)
             if c1 == n1:
-                _edge_column(up, mid, dn, colmap[n1 + 1], U, M, N, D, sa, sb, w + 1)
+                _edge_column(up, mid, dn, colmap[n1 + 1], U, M, N, D, sa, sb, w + 1,
+                             what & WANT_LAP)
 
             # Horizontal stage.
             if what & WANT_G0:
@@ -300,6 +318,8 @@ cdef void _sep3_band(const in_t *x, Py_ssize_t n1,
                 else:
                     for j in range(w):
                         o1[j] = _g1(U, M, N, sa, sb, j) * g1_scale
+            if what & WANT_LAP:
+                _laplace_row(U, M, N, mag + i * n1 + c0, w)
             if what & WANT_MAG:
                 _mag_row(U, M, N, D, a, b, sa, sb, p2, mag_scale, mag + i * n1 + c0, w,
                          in_t is uint8_t or in_t is uint16_t)
@@ -335,7 +355,8 @@ def sep3_gradient(const in_t[:, ::1] x not None,
     colmap : (n1 + 2,) source column of padded columns -1 .. n1.
     a, b : smoothing weights ``[a, b, a]``.
     axis_scale, mag_scale : factors applied to g0/g1 and to the magnitude.
-    what : bit set of outputs wanted: 1 = g0, 2 = g1, 4 = magnitude.
+    what : bit set of outputs wanted: 1 = g0, 2 = g1, 4 = magnitude; or 8
+        alone: the 4-neighbour Laplacian, written to ``mag`` (a, b unused).
     g0, g1, mag : (n0, n1) outputs; unwanted ones may be any shape.  # OUT
     scratch : (nthreads, 4 * (min(n1, 1024) + 2)) row buffers.
     nthreads : threads to use (>= 1); one below ``min_work`` work items.
