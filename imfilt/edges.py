@@ -698,11 +698,13 @@ def laplace(image, neighbors=4, *, boundary="symm", fillvalue=0, mask=None, work
         ``4`` (default): ``[[0, 1, 0], [1, -4, 1], [0, 1, 0]]``, equal to
         ``scipy.ndimage.laplace(image, mode='reflect')`` and OpenCV's
         ``cv2.Laplacian(ksize=1)``; scikit-image's ``laplace`` has the
-        opposite sign.  ``8``: ``[[1, 1, 1], [1, -8, 1], [1, 1, 1]]``.
-        float32 sums run in float32: within a factor 4 of float32's largest
-        value (``|x| > 8.5e37``) ``-2 * x`` can overflow to inf where
-        ``scipy.ndimage`` (which sums in float64) stays finite; filter such
-        images as float64.
+        opposite sign.  It is computed as ndimage computes it -- each axis'
+        second difference in float64, rounded to the output type, the two
+        then added -- so float32 and float64 results are ndimage's bits.
+        ``8``: ``[[1, 1, 1], [1, -8, 1], [1, 1, 1]]``, summed in the output
+        type: for float32 within a factor 8 of its largest value
+        (``|x| > 4e37``) ``-8 * x`` can overflow to inf; filter such images
+        as float64.
     %(boundary)s
     %(edge_tail)s
 
