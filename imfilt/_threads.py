@@ -518,8 +518,8 @@ def share_items(count, work, nthreads, first=0):
     For work whose calls release the GIL (``scipy.fft`` with one worker,
     kernels called ``nogil``) and are each short: ``nthreads`` threads --
     the calling one (``slot`` 0) and ``nthreads - 1`` helper threads (slots
-    1, 2, ...; for per-thread scratch; kept between calls) -- take the next item as they become
-    free, so a thread on a busy core holds up no other.  Threads meet only
+    1, 2, ...; for per-thread scratch; kept between calls) -- take the next
+    item as they become free, so a thread on a busy core holds up no other.  Threads meet only
     once, at the end, not at every parallel region of every item.
 
     Items ``0 .. first - 1`` are prerequisites: they are shared the same
