@@ -163,14 +163,15 @@ cdef void _pool_row(const pool_t *x, Py_ssize_t H, Py_ssize_t W, pool_t *o, long
                 for iw in range(iw0, iw1):
                     acc = acc + <double>x[ih * W + iw]
                     acc2 = acc2 + <double>x[ih * W + iw] * <double>x[ih * W + iw]
-                    if <double>x[ih * W + iw] > top:
-                        top = <double>x[ih * W + iw]
+                    if pool_t is double:
+                        if <double>x[ih * W + iw] > top:
+                            top = <double>x[ih * W + iw]
             # Activations so large (small) that their sum or squares overflow
             # (underflow) a double: the window is summed again scaled by a
             # power of two (exact), which changes neither the probabilities
             # nor, once scaled back, the mean.  float32 input never needs it.
             scale = 1
-            if top > SCALE_ABOVE or (0 < top < SCALE_BELOW):
+            if pool_t is double and (top > SCALE_ABOVE or (0 < top < SCALE_BELOW)):
                 # 2**1074 would overflow: subnormals are scaled up by 2**1000
                 scale = ldexp(1.0, imin(-ilogb(top), 1000))
                 acc = 0
