@@ -122,7 +122,7 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     fill = as_fillvalue(fillvalue, compute)
     fill_used = boundary == "fill"
     fill_ok = (not fill_used) or bool(np.isfinite(fill))
-    if image.dtype.kind not in "fc" or (fill_ok and not _count_nonfinite(image)):
+    if fill_ok and (image.dtype.kind not in "fc" or not _count_nonfinite(image)):
         return run(image, kernel, fillvalue, dtype, out)   # nothing to omit
     if _count_nonfinite(kernel):
         raise ValueError(
@@ -210,18 +210,22 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
 # edge filters: fused kernels keep their result where it is finite
 
 
-def omit_wanted(image, policy):
+def omit_wanted(image, policy, boundary="symm", fillvalue=0):
     """Apply a canonical ``nan_policy`` for a filter with fixed finite kernels.
 
-    Raises for ``'raise'`` when the image holds NaN or inf; returns True when
-    ``'omit'`` has something to leave out (a float image with NaN or inf).
+    Raises for ``'raise'`` when the image, or the fill value of
+    ``boundary='fill'``, holds NaN or inf; returns True when ``'omit'`` has
+    something to leave out (a float image with NaN or inf, or such a fill
+    value: the outside of the image then counts as missing).
     """
     if policy == "propagate":
         return False
     arr = np.asarray(image)
     if policy == "raise":
-        check_finite(arr, np.zeros(1), "symm", 0)
+        check_finite(arr, np.zeros(1), boundary, fillvalue)
         return False
+    if boundary == "fill" and _count_nonfinite(np.asarray(fillvalue)):
+        return True
     return arr.dtype.kind == "f" and bool(_count_nonfinite(arr))
 
 

@@ -394,7 +394,7 @@ def _omit_kernels(operator, convention):
 def _single2d(image, operator, axis, call):
     """One derivative (``axis`` 0 or 1) or the magnitude (``axis`` None) of a plane."""
     arr = as_image(image)
-    omit = omit_wanted(arr, call.nan_policy)
+    omit = omit_wanted(arr, call.nan_policy, call.boundary, call.fill)
     what = _MAG if axis is None else (_G0 if axis == 0 else _G1)
     g0, g1, mag = _derivative3(arr, operator, what, call)
     out = mag if mag is not None else (g0 if g0 is not None else g1)
@@ -404,8 +404,16 @@ def _single2d(image, operator, axis, call):
             kernels, combine = [k0, k1], lambda c0, c1: (np.hypot(c0, c1) * mag_scale,)
         else:
             kernels, combine = [(k0, k1)[axis]], lambda c: (c * scale,)
-        out, = omit_nonfinite((out,), arr, kernels, combine, _omit_correlator(call))
+        out, = omit_nonfinite((out,), _omit_source(arr, call), kernels, combine,
+                              _omit_correlator(call))
     return _masked(call, out)
+
+
+def _omit_source(arr, call):
+    """The image the 'omit' correlations of the fused derivatives read:
+    with ``convention='skimage'`` an integer image (here only with a NaN or
+    inf fill value) is scaled first, as the fused path scaled it."""
+    return _skimage_input(arr, call)[0] if call.convention == "skimage" else arr
 
 
 def _derivative_filter(operator, image, axis, boundary, convention, workers, channel_axis,
@@ -448,7 +456,7 @@ def _wide2d(image, size, axis, call):
         # Smoothing normalised to sum 1 and the derivative scaled to answer a
         # ramp as the 3-tap one does (2 per unit slope): skimage's size-3 scaling.
         scale /= smooth.sum() * (deriv @ np.arange(size) / 2.0)
-    omit = omit_wanted(arr, call.nan_policy)
+    omit = omit_wanted(arr, call.nan_policy, call.boundary, call.fill)
     k0 = np.outer(deriv, smooth)
     kernels = [k0, k0.T] if axis is None else [(k0, k0.T)[axis]]
     mag_scale = scale / math.sqrt(2.0) if call.convention == "skimage" else scale
@@ -616,12 +624,12 @@ def gradient(image, operator="sobel", *, boundary="symm", fillvalue=0, mask=None
 
 def _gradient2d(image, operator, call):
     arr = as_image(image)
-    omit = omit_wanted(arr, call.nan_policy)
+    omit = omit_wanted(arr, call.nan_policy, call.boundary, call.fill)
     g0, g1, mag = _derivative3(arr, operator, _G0 | _G1 | _MAG, call)
     if omit:
         k0, k1, scale, mag_scale = _omit_kernels(operator, call.convention)
         g0, g1, mag = omit_nonfinite(
-            (g0, g1, mag), arr, [k0, k1],
+            (g0, g1, mag), _omit_source(arr, call), [k0, k1],
             lambda c0, c1: (c0 * scale, c1 * scale, np.hypot(c0, c1) * mag_scale),
             _omit_correlator(call))
     return _masked(call, mag, np.arctan2(g0, g1))
@@ -668,7 +676,7 @@ def _roberts2d(image, call):
     if call.convention == "skimage":
         arr, scale = _skimage_input(arr, call)
         scale /= math.sqrt(2.0)
-    omit = omit_wanted(arr, call.nan_policy)
+    omit = omit_wanted(arr, call.nan_policy, call.boundary, call.fill)
     pos = _correlate_same(arr, _ROBERTS_KERNELS[0], call)
     neg = _correlate_same(arr, _ROBERTS_KERNELS[1], call)
     out = np.hypot(pos, neg, out=pos)
@@ -700,7 +708,8 @@ def laplace(image, neighbors=4, *, boundary="symm", fillvalue=0, mask=None, work
         ``cv2.Laplacian(ksize=1)``; scikit-image's ``laplace`` has the
         opposite sign.  It is computed as ndimage computes it -- each axis'
         second difference in float64, rounded to the output type, the two
-        then added -- so float32 and float64 results are ndimage's bits.
+        then added -- so float32 and float64 results are ndimage's bits
+        (NaN payloads aside).
         ``8``: ``[[1, 1, 1], [1, -8, 1], [1, 1, 1]]``, summed in the output
         type: for float32 within a factor 8 of its largest value
         (``|x| > 4e37``) ``-8 * x`` can overflow to inf; filter such images
@@ -718,15 +727,16 @@ def laplace(image, neighbors=4, *, boundary="symm", fillvalue=0, mask=None, work
     >>> imfilt.laplace(dot, neighbors=8)[1, 1]
     np.float32(-8.0)
     """
-    if isinstance(neighbors, (bool, np.bool_)) or neighbors not in _LAPLACE_KERNELS:
+    if isinstance(neighbors, (bool, np.bool_)) or not isinstance(neighbors, (int, np.integer)) \
+            or int(neighbors) not in _LAPLACE_KERNELS:
         raise choice_error("neighbors", neighbors, "4 or 8")
     call = _parse(boundary, workers, nan_policy, fillvalue=fillvalue, mask=mask)
-    return _per_channel(_laplace2d, image, channel_axis, neighbors, call)
+    return _per_channel(_laplace2d, image, channel_axis, int(neighbors), call)
 
 
 def _laplace2d(image, neighbors, call):
     arr = as_image(image)
-    omit = omit_wanted(arr, call.nan_policy)
+    omit = omit_wanted(arr, call.nan_policy, call.boundary, call.fill)
     if neighbors == 8:
         out = _correlate_same(arr, _LAPLACE_KERNELS[8], call)
     else:

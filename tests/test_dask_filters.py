@@ -219,3 +219,19 @@ def test_selection_pooling_keeps_the_dtype(dtype):
         got = lazy.compute(scheduler="sync")
         assert lazy.dtype == got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", ["laplace", "sobel", "roberts"])
+def test_omit_nan_fill_same_for_every_chunking(name):
+    """A NaN fill value under 'omit' makes every chunk omit the outside,
+    also chunks whose own samples are all finite: the result of the
+    in-memory filter for any chunking (chunks without a NaN kept NaN
+    borders)."""
+    rng = np.random.default_rng(11)
+    z = rng.standard_normal((13, 11))
+    z[3, 3] = np.nan
+    want = getattr(imfilt, name)(z, boundary="fill", fillvalue=np.nan, nan_policy="omit")
+    for chunks in ((2, 2), (1, 5), (13, 11), (4, 3)):
+        got = getattr(idask, name)(da.from_array(z, chunks=chunks), boundary="fill",
+                                   fillvalue=np.nan, nan_policy="omit").compute()
+        np.testing.assert_array_equal(got, want)

@@ -544,6 +544,7 @@ def test_colour_image_is_a_clear_error():
     (lambda x: imfilt.gradient(x, operator="Sobel"), r"Did you mean 'sobel'"),
     (lambda x: imfilt.laplace(x, neighbors=6), r"neighbors=6 is not valid.*4 or 8"),
     (lambda x: imfilt.laplace(x, neighbors=True), r"neighbors=True"),
+    (lambda x: imfilt.laplace(x, [4]), r"neighbors=\[4\] is not valid.*4 or 8"),
     (lambda x: imfilt.sobel(x, workers=0), r"workers=0"),
     (lambda x: imfilt.canny(x, sigma=-1), r"sigma=-1 is not valid.*>= 0"),
     (lambda x: imfilt.canny(x, low_threshold=0.5, high_threshold=0.2), r"low_threshold=0.5.*high_threshold=0.2"),

@@ -115,3 +115,50 @@ def test_raise_and_bad_policy(fn, holey):
 def test_integer_images_are_untouched(rng):
     x = rng.integers(0, 255, (20, 20), dtype=np.uint8)
     np.testing.assert_array_equal(imfilt.sobel(x, nan_policy="omit"), imfilt.sobel(x))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
+@pytest.mark.parametrize("name, convention", [
+    (name, convention) for name in ("sobel", "prewitt", "gradient", "roberts")
+    for convention in ("ndimage", "skimage")] + [("laplace", "ndimage")])
+def test_omit_nan_fill_without_nan_in_the_image(rng, dtype, convention, name):
+    """A NaN or inf fill value under 'omit' makes the outside of the image
+    count as missing even when the image itself holds no NaN (the border
+    used to come out NaN), for float and integer images, both conventions:
+    the values of correlate(..., nan_policy='omit') with the operator's
+    kernels, in the convention's units."""
+    x = (rng.random((9, 12)) * 200).astype(dtype)
+    kwargs = dict(boundary="fill", nan_policy="omit")
+    if name != "laplace":
+        kwargs["convention"] = convention
+    fn = getattr(imfilt, name)
+    for fill in (np.nan, np.inf):
+        got = fn(x, fillvalue=fill, **kwargs)
+        got = got[0] if name == "gradient" else got
+        assert np.isfinite(got).all() or name == "roberts"
+        # the reference: the same filter of the float image, scaled as
+        # skimage scales integers, with the fill inside an explicit NaN frame
+        ref_x = x.astype(np.float64) / (255.0 if convention == "skimage" and dtype == np.uint8
+                                        else 1.0)
+        framed = np.pad(ref_x, 3, constant_values=np.nan)
+        want = fn(framed, boundary="symm", nan_policy="omit",
+                  **({} if name == "laplace" else {"convention": convention}))
+        want = (want[0] if name == "gradient" else want)[3:-3, 3:-3]
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="fillvalue=nan is not finite and nan_policy='raise'"):
+        fn(x, boundary="fill", fillvalue=np.nan, nan_policy="raise")
+
+
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+def test_correlate_integer_image_with_nan_fill_omits_the_outside(method):
+    """An integer image cannot hold NaN, but a NaN fill value still makes the
+    outside missing under 'omit' (it was spread as with 'propagate')."""
+    u = (np.arange(30).reshape(5, 6) * 7).astype(np.uint8)
+    got = imfilt.correlate(u, np.ones((3, 3)), "same", boundary="fill", fillvalue=np.nan,
+                           nan_policy="omit", method=method)
+    want = imfilt.correlate(u.astype(np.float32), np.ones((3, 3)), "same", boundary="fill",
+                            fillvalue=np.nan, nan_policy="omit", method=method)
+    assert got.dtype == np.float32 and np.isfinite(got).all()
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    # a corner sees 4 of 9 samples: their mean times sum(w)
+    np.testing.assert_allclose(got[0, 0], u[:2, :2].mean() * 9, rtol=1e-6)
