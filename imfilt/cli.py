@@ -252,7 +252,9 @@ def _add_boundary(p, verb):
     default = "symm"
     try:
         param = inspect.signature(verb.function).parameters.get("boundary")
-        if param is not None and isinstance(param.default, str):
+        # kernel verbs (convolve, correlate) run with symm unless told,
+        # whatever the library function's own default ('fill')
+        if param is not None and isinstance(param.default, str) and not verb.extra.get("kernel"):
             default = param.default
     except (TypeError, ValueError):  # pragma: no cover - no signature
         pass

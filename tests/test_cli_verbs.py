@@ -369,3 +369,21 @@ def test_values_beyond_range_are_usage_errors(argv, message, grey, tmp_path, cap
     assert status == 2, err
     assert re.search(message, err) and "unexpected" not in err and "Traceback" not in err
     assert not (tmp_path / "o.jpg").exists()
+
+
+@pytest.mark.parametrize("verb, options", [
+    ("convolve", ["--kernel=box:3"]), ("correlate", ["--kernel=1,2;3,4"]),
+    ("gaussian", ["--sigma", "2"]), ("median", ["--size", "3"]),
+    ("maximum-filter", ["--size", "3"]), ("box", ["--size", "4"])])
+def test_boundary_help_states_the_default_the_verb_uses(grey, tmp_path, capsys, verb, options):
+    """The --boundary help names the boundary a verb runs with when it is not
+    given (convolve's help said 'fill', the library function's default,
+    while the verb runs with 'symm')."""
+    status, out, _ = run([verb, "--help"], capsys)
+    default = re.search(r"extended at its borders \(default (\w+)", " ".join(out.split())).group(1)
+    status, _, err = run([verb, grey, "-o", tmp_path / "a.npy", *options], capsys)
+    assert status == 0, err
+    status, _, err = run([verb, grey, "-o", tmp_path / "b.npy", *options,
+                          "--boundary", default], capsys)
+    assert status == 0, err
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
