@@ -176,7 +176,7 @@ def _apply(image, kernel, fillvalue, dtype, out, spec):
         return _nanpolicy.filter_omit(
             lambda img, w, fill, dt, o: _filter(img, w, fill, dt, o, spec),
             image, kernel, spec.boundary, fillvalue, dtype, spec.axes, out,
-            swapped=swapped, nthreads=spec.nthreads, nd=nd)
+            swapped=swapped, nthreads=spec.nthreads, nd=nd, conjugate=not spec.flip)
     return _filter(image, kernel, fillvalue, dtype, out, spec)
 
 

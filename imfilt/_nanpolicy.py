@@ -19,9 +19,10 @@
     where ``'propagate'`` would spread it); windows where every non-zero
     weight meets a non-finite sample return NaN (an all-zero kernel meets
     none and gives 0, as with no NaN at all), and so do windows where the
-    weights that meet finite samples sum to exactly zero (``[1, -1, 1]``
-    over ``[5, 2, nan]``: no rescaling exists; astropy returns the centre
-    sample there).  A kernel whose weights sum
+    weights that meet finite samples sum to zero (``[1, -1, 1]`` over
+    ``[5, 2, nan]``: no rescaling exists; astropy returns the centre sample
+    there) -- for a kernel with weights of both signs, to within
+    ``DEN_ZERO_RTOL * sum|w|``, the rounding of the FFT's sums.  A kernel whose weights sum
     to (nearly) zero -- a derivative such as Sobel or Laplace -- makes the
     rescaling meaningless (astropy raises); imfilt then rescales by the
     absolute weight instead, ``sum|w| / sum_finite|w|``, the same rule for
@@ -49,6 +50,14 @@ NAN_POLICIES = ("propagate", "omit", "raise")
 #: A kernel is "zero-sum" when ``|sum(w)| <= ZERO_SUM_RTOL * sum(|w|)``
 #: (astropy uses an absolute 1e-8; a relative bound does not depend on scale).
 ZERO_SUM_RTOL = 1e-8
+
+#: A window's finite weights "sum to zero" when ``|sum_finite(w)|`` is at
+#: most this fraction of ``sum|w|`` (float64 / float32 sums) for a kernel
+#: with weights of both signs: the FFT computes that sum with an error of
+#: a few eps * sum|w| where direct summation gives an exact 0, and a
+#: rescaling by a sum that small would be rounding noise amplified.
+#: Kernels of one sign cannot cancel: only an exact 0 counts there.
+DEN_ZERO_RTOL = {np.dtype(np.float64): 2.0 ** -40, np.dtype(np.float32): 2.0 ** -14}
 
 
 def canonical_nan_policy(nan_policy):
@@ -105,7 +114,7 @@ def _spatial_sums(w, expand, nd=False):
 
 
 def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapped=False,
-                nthreads=None, nd=False):
+                nthreads=None, nd=False, conjugate=False):
     """``nan_policy='omit'`` on top of ``run(image, kernel, fillvalue, dtype, out)``.
 
     ``run`` is the plain filter with every other argument bound; ``swapped``
@@ -114,7 +123,9 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     real images with one 2-D kernel take the threaded kernels of
     ``_kernels/_nan.pyx`` for the elementwise steps.  ``nd`` says that the
     kernel spans every axis of the image (N-D convolution): its sums are
-    taken over all of its axes.
+    taken over all of its axes.  ``conjugate`` says that ``run`` correlates
+    with the conjugated kernel (complex correlation), so ``sum(w)`` is
+    conjugated too.
     """
     image = as_array(image, "image")
     kernel = as_array(kernel, "kernel")
@@ -141,7 +152,11 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     else:
         expand = lambda v: v   # noqa: E731
     wsum, wabs = _spatial_sums(kernel, expand, nd)
+    if conjugate:
+        wsum = np.conj(wsum)
     zero_sum = np.abs(wsum) <= ZERO_SUM_RTOL * wabs
+    mixed = kernel.dtype.kind == "c" or (np.any(kernel < 0) and np.any(kernel > 0))
+    den_tol = DEN_ZERO_RTOL[real] * wabs if mixed else 0.0 * wabs
     if np.any(zero_sum):
         zs = np.squeeze(zero_sum, axis=tuple(ax)) if per_slice else zero_sum
         zs = np.reshape(zs, zs.shape + (1,) * min(kernel.ndim, 2))
@@ -167,7 +182,8 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         den = run(good, w_den, 1 - fill_bad, compute, None)
         del good
         _elementwise(_nan.combine_omit, [a.reshape(-1) for a in (num, den, hits)],
-                     float(taps.sum()), float(scale), nthreads, min_parallel_work())
+                     float(taps.sum()), float(scale), float(den_tol), nthreads,
+                     min_parallel_work())
         result = cast_output(num, out_dtype, nthreads or 1)
         if out is not None:
             np.copyto(out, result)
@@ -194,7 +210,7 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     # an all-zero kernel, or taps off the image in the 'valid' swap, meet none)
     empty = (hits > ntaps - 0.5) & (hits >= 0.5)
     # ... or the weights on finite samples sum to zero: no rescaling exists
-    empty = empty | ((den == 0) & ~clean)
+    empty = empty | ((np.abs(den) <= den_tol) & ~clean)
     with np.errstate(divide="ignore", invalid="ignore"):
         rescaled = num * (scale / den)
     result = np.where(clean, num, rescaled).astype(compute, copy=False)

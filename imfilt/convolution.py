@@ -75,7 +75,9 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     exactly the ``'propagate'`` value (a NaN under a zero weight is omitted
     here, where ``'propagate'`` would spread it); windows where every
     non-zero weight meets a non-finite sample, or where the weights on
-    finite samples sum to exactly zero, give NaN; a NaN ``fillvalue``
+    finite samples sum to zero (for weights of both signs: within
+    ``2**-40 * sum|w|``, ``2**-14`` for float32 -- the FFT's rounding), give
+    NaN; a NaN ``fillvalue``
     makes the outside count as missing.  Zero-sum kernels (derivatives, for
     which astropy raises) are rescaled by the absolute weight,
     ``sum|w| / sum_finite|w|``.  ``'omit'`` costs three filter passes when

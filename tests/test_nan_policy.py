@@ -337,7 +337,7 @@ def test_omit_with_an_all_zero_kernel_is_zero_on_every_path():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
-@pytest.mark.parametrize("method", ["direct", "auto"])
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
 def test_omit_finite_weights_summing_to_zero_give_nan(dtype, method):
     """``[1, -1, 1]`` over ``[5, 2, nan]``: the weights on finite samples sum
     to zero, so no rescaling exists -- NaN, not the +-inf of dividing by 0
@@ -348,5 +348,50 @@ def test_omit_finite_weights_summing_to_zero_give_nan(dtype, method):
         got = imfilt.correlate(x, k, "same", nan_policy="omit", method=method)
         assert np.isnan(got[1])
         # the ends: [0, x0, x1] is clean; [x1, nan, 0] rescales by sum(w) / 2
-        np.testing.assert_allclose(got[0], -x[0] + x[1], rtol=1e-6)
-        np.testing.assert_allclose(got[2], x[1] / 2, rtol=1e-6)
+        np.testing.assert_allclose(got[0], -x[0] + x[1], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(got[2], x[1] / 2, rtol=1e-6, atol=1e-6)
+
+
+def test_omit_fft_cancelling_weights_give_nan_as_direct():
+    """The FFT sums the finite weights with an error of a few eps * sum|w|:
+    where direct finds them cancelling exactly, the FFT must not rescale by
+    that noise (it gave -1.4e16)."""
+    k = np.ones((15, 15))
+    k[0, 0] = -1
+    x = np.full((60, 60), np.nan)
+    x[20, 20], x[20, 21] = 1.0, 5.0
+    for dtype in (np.float64, np.float32):
+        fft = imfilt.correlate(x.astype(dtype), k, "same", method="fft", nan_policy="omit")
+        direct = imfilt.correlate(x.astype(dtype), k, "same", method="direct", nan_policy="omit")
+        np.testing.assert_array_equal(np.isnan(fft), np.isnan(direct))
+        np.testing.assert_allclose(fft, direct, rtol=1e-4 if dtype == np.float32 else 1e-9,
+                                   atol=1e-3 if dtype == np.float32 else 1e-9)
+    # a kernel of one sign never cancels: a far corner weight still rescales
+    g = np.exp(-np.add.outer(np.arange(-7, 8) ** 2, np.arange(-7, 8) ** 2) / 8.0)
+    y = np.full((30, 30), np.nan)
+    y[0, 0] = 2.0
+    got = imfilt.correlate(y, g, "same", method="direct", nan_policy="omit")
+    assert got[7, 7] == pytest.approx(2.0 * g.sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_omit_complex_correlation_rescales_by_the_conjugated_sum(method, ndim):
+    """correlate conjugates a complex kernel; 'omit' rescales by the sum of
+    the weights it applied, conj(sum(w)): a constant image with a hole gives
+    back the 'propagate' value of the image without it (it gave the
+    conjugate)."""
+    rng = np.random.default_rng(ndim)
+    shape = (9,) * ndim
+    k = (rng.standard_normal((3,) * ndim) + 1j * rng.standard_normal((3,) * ndim))
+    x = np.full(shape, 2.0 - 1.0j)
+    holey = x.copy()
+    holey[(4,) * ndim] = np.nan
+    want = imfilt.correlate(x, k, "same", boundary="wrap", method=method)
+    got = imfilt.correlate(holey, k, "same", boundary="wrap", method=method, nan_policy="omit")
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    # a real image, complex kernel
+    got = imfilt.correlate(holey.real.copy(), k, "same", boundary="wrap", method=method,
+                           nan_policy="omit")
+    want = imfilt.correlate(x.real.copy(), k, "same", boundary="wrap", method=method)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)

@@ -9,7 +9,7 @@
     One pass over the three filter results: ``num`` where no non-finite
     sample met a non-zero weight (``hits < 0.5``), NaN where no finite one
     did (``hits > ntaps - 0.5``) or where the weights that did sum to zero
-    (``den == 0``: no rescaling exists), else ``num * (scale / den)``.
+    (``|den| <= den_tol``: no rescaling exists), else ``num * (scale / den)``.
 
 ``magnitude``
     One pass over an array: the largest ``|x|`` of each piece, NaN for a
@@ -25,7 +25,7 @@ does.
 cimport cython
 import numpy as np
 from cython.parallel cimport prange
-from libc.math cimport isfinite, NAN
+from libc.math cimport fabs, isfinite, NAN
 
 from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
                                       imfilt_note_team, imin, max_abs, real_t, use_threads)
@@ -54,14 +54,14 @@ cdef inline void _split_range(const real_t *x, real_t *x0, real_t *bad, real_t *
 
 
 cdef inline void _combine_range(real_t *num, const real_t *den, const real_t *hits,
-                                double upper, double scale,
+                                double upper, double scale, double den_tol,
                                 Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
     cdef Py_ssize_t i
     cdef real_t h
     for i in range(lo, hi):
         h = hits[i]
         if h >= 0.5:
-            if h > upper or den[i] == 0:
+            if h > upper or fabs(<double>den[i]) <= den_tol:
                 num[i] = NAN
             else:
                 num[i] = <real_t>(<double>num[i] * (scale / <double>den[i]))
@@ -96,8 +96,10 @@ def split_finite(const real_t[::1] x, real_t[::1] x0, real_t[::1] bad, real_t[::
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
-                 double ntaps, double scale, int nthreads, Py_ssize_t min_work):
-    """In place in ``num``: the omit result (see module docstring).
+                 double ntaps, double scale, double den_tol, int nthreads,
+                 Py_ssize_t min_work):
+    """In place in ``num``: the omit result (see module docstring); a
+    ``|den|`` at or below ``den_tol`` counts as zero.
 
     The rescaling is computed in double and rounded once; returns the
     number of threads that ran.   # INOUT num
@@ -110,7 +112,7 @@ def combine_omit(real_t[::1] num, const real_t[::1] den, const real_t[::1] hits,
                     schedule="dynamic", chunksize=1,
                     use_threads_if=use_threads(nthreads, n * WORK_PER_ELEMENT, min_work)):
         lo = p * CHUNK
-        _combine_range(&num[0], &den[0], &hits[0], ntaps - 0.5, scale, lo,
+        _combine_range(&num[0], &den[0], &hits[0], ntaps - 0.5, scale, den_tol, lo,
                        imin(lo + CHUNK, n))
         imfilt_note_team(&used)
     return used
