@@ -48,10 +48,11 @@ class LinearSpec:
 
 
 def _pair(name, value):
-    """``value`` as a pair when it can be one; None when it is a longer
-    sequence that only an N-D call (image and kernel of N >= 3 dimensions)
-    accepts -- a 2-D call then reports it with the pair's message."""
-    if np.ndim(value) == 1 and len(value) > 2:
+    """``value`` as a pair when it can be one; None when it is a sequence
+    of another length, which only a 1-D call (one value) or an N-D call
+    (image and kernel of N >= 3 dimensions) accepts -- a 2-D call then
+    reports it with the pair's message."""
+    if np.ndim(value) == 1 and len(value) != 2:
         return None
     return as_tuple(name, value, 2, minimum=1)
 
@@ -209,9 +210,6 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
         return _nd.filter_nd(image, kernel, mode, boundary, fill, compute, out_dtype,
                              spec.nthreads, flip, spec.method, spec.stride_arg,
                              spec.dilation_arg, out, nan_check)
-    stride = spec.stride or as_tuple("stride", spec.stride_arg, 2, minimum=1)
-    dilation = spec.dilation or as_tuple("dilation", spec.dilation_arg, 2, minimum=1)
-
     if image.ndim == 0 and kernel.ndim == 0:
         return _scalar_product(image, kernel, flip, axes, compute, out_dtype, out)
 
@@ -223,8 +221,12 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
         x = image[np.newaxis, np.newaxis, :]
         w = kernel[np.newaxis, np.newaxis, :]
         lead_shape, perm = (), None
-        stride, dilation = (1, stride[1]), (1, dilation[1])
+        # one filtered axis: an int or a sequence of one value
+        stride = (1,) + as_tuple("stride", spec.stride_arg, 1, minimum=1)
+        dilation = (1,) + as_tuple("dilation", spec.dilation_arg, 1, minimum=1)
     elif image.ndim >= 2 and kernel.ndim >= 2:
+        stride = spec.stride or as_tuple("stride", spec.stride_arg, 2, minimum=1)
+        dilation = spec.dilation or as_tuple("dilation", spec.dilation_arg, 2, minimum=1)
         ax = spatial_axes(axes, image.ndim)
         lead_axes = [a for a in range(image.ndim) if a not in ax]
         lead_shape = tuple(image.shape[a] for a in lead_axes)

@@ -675,3 +675,19 @@ def test_border_runs_equal_interior_runs_bit_for_bit(dtype, boundary):
         want = imfilt.correlate(xp, w, "valid", method="direct")
         got = imfilt.correlate(x, w, "full", boundary, method="direct")
         assert got.tobytes() == want.tobytes(), (k0, k1)
+
+
+@pytest.mark.parametrize("flip", [True, False])
+def test_one_d_stride_and_dilation_as_one_value_sequences(flip):
+    """A 1-D call filters one axis: ``stride=(2,)`` and ``dilation=[2]``
+    are that axis' one value, the same as the ints (they were refused as
+    'a sequence of 2'); two values are refused naming one."""
+    f = imfilt.convolve if flip else imfilt.correlate
+    x, k = np.arange(8.0), np.array([1.0, 2.0, 4.0])
+    assert np.array_equal(f(x, k, "valid", stride=(2,)), f(x, k, "valid", stride=2))
+    assert np.array_equal(f(x, k, "same", dilation=[2]), f(x, k, "same", dilation=2))
+    assert np.array_equal(f(x, k, "full", stride=np.array([3]), dilation=(2,)),
+                          f(x, k, "full", stride=3, dilation=2))
+    with pytest.raises(TypeError, match=r"stride=\(2, 3\) is not valid; use an int or a "
+                                         r"sequence of 1 of them"):
+        f(x, k, stride=(2, 3))
