@@ -219,8 +219,10 @@ def correlate(image, kernel, mode="full", boundary="fill", fillvalue=0, *,
     ``out[i, j] = sum_{a, b} image[i + a, j + b] * conj(kernel[a, b])`` over
     the image extended by ``boundary``.  Equal to
     :func:`scipy.signal.correlate2d` for 2-D inputs and to
-    :func:`scipy.signal.correlate` (and :func:`numpy.correlate`) for 1-D
-    inputs, in every mode and alignment rule, to floating point rounding.
+    :func:`scipy.signal.correlate` for 1-D inputs, in every mode and
+    alignment rule, to floating point rounding (also to
+    :func:`numpy.correlate`, except that numpy's ``'same'`` returns
+    ``max(M, N)`` samples when the kernel is the longer input).
 
     %(linear_sections)s
 
