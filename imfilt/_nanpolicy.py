@@ -22,7 +22,10 @@
     weights that meet finite samples sum to zero (``[1, -1, 1]`` over
     ``[5, 2, nan]``: no rescaling exists; astropy returns the centre sample
     there) -- for a kernel with weights of both signs, to within
-    ``DEN_ZERO_RTOL * sum|w|``, the rounding of the FFT's sums.  A kernel whose weights sum
+    ``DEN_ZERO_RTOL * sum|w|``, the rounding of the FFT's sums.  In
+    'valid' mode with the kernel the larger input (swapped), an output's
+    window is the part of the kernel under the image: its sums are that
+    part's.  A kernel whose weights sum
     to (nearly) zero -- a derivative such as Sobel or Laplace -- makes the
     rescaling meaningless (astropy raises); imfilt then rescales by the
     absolute weight instead, ``sum|w| / sum_finite|w|``, the same rule for
@@ -198,9 +201,21 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     del x0
     hits = run(bad, taps, fill_bad, real, None)          # non-finite samples under a tap
     den = run(1 - bad, w_den, 1 - fill_bad, compute if w_den.dtype.kind == "c" else real, None)
-    del bad
     if swapped:
-        ntaps = run(np.ones(image.shape, dtype=np.uint8), taps, 0, real, None)
+        # 'valid' with the kernel the larger input: an output's window is the
+        # part of the kernel under the image, so its sums are taken through
+        # the same filter (which also applies the conjugation the swap
+        # implies), per output: sum(w), sum|w| and the zero-sum choice.
+        ones = np.ones(image.shape, dtype=np.uint8)
+        wide = compute if kernel.dtype.kind == "c" else real
+        wsum = run(ones, kernel, 0, wide, None)
+        wabs = run(ones, np.abs(kernel), 0, real, None)
+        zero_sum = np.abs(wsum) <= ZERO_SUM_RTOL * wabs
+        scale = np.where(zero_sum, wabs, wsum)
+        den = np.where(zero_sum, run(1 - bad, np.abs(kernel), 0, real, None),
+                       run(1 - bad, kernel, 0, wide, None))
+        den_tol = DEN_ZERO_RTOL[real] * wabs if mixed else 0.0 * wabs
+        ntaps = run(ones, taps, 0, real, None)
     elif not per_slice:
         ntaps = taps.sum()
     else:

@@ -297,13 +297,14 @@ def test_omit_nd_valid_swap_with_larger_kernel(rng):
     x[1, 2, 1] = np.nan
     w = rng.random((5, 6, 4)) + 0.1
     got = imfilt.correlate(x, w, "valid", nan_policy="omit", method="direct")
-    # SciPy swaps the inputs (the kernel becomes the image); the definition
-    # is the 2-D one: sum_finite(w*x) * sum(w) / sum_finite(w).
+    # SciPy swaps the inputs (the kernel becomes the image); an output's
+    # window is the part of the kernel under the image, so the rule
+    # sum_finite(w*x) * sum(w) / sum_finite(w) sums that part.
     import scipy.signal as ss
     fin = np.isfinite(x)
     num = ss.correlate(np.where(fin, x, 0), w, "valid", method="direct")
     den = ss.correlate(fin.astype(float), w, "valid", method="direct")
-    ref = num * w.sum() / den
+    ref = num * ss.correlate(np.ones(x.shape), w, "valid", method="direct") / den
     assert got.shape == ref.shape == (3, 3, 2)
     np.testing.assert_allclose(got, ref, rtol=1e-10)
 
@@ -395,3 +396,35 @@ def test_omit_complex_correlation_rescales_by_the_conjugated_sum(method, ndim):
                            nan_policy="omit")
     want = imfilt.correlate(x.real.copy(), k, "same", boundary="wrap", method=method)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("flip", [True, False])
+def test_omit_valid_swap_rescales_by_the_kernel_part_under_the_image(flip):
+    """'valid' with the kernel the larger input: each output's window is the
+    part of the kernel under the image, so a constant image with a hole
+    gives back its 'propagate' value (the whole kernel's sum doubled it),
+    a NaN under a dilation hole changes nothing, and complex correlation
+    conjugates as the swap does."""
+    f = imfilt.convolve if flip else imfilt.correlate
+    k = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(f([1.0, np.nan], k, "valid", nan_policy="omit"),
+                               f([1.0, 1.0], k, "valid"))
+    x = np.array([np.inf, 1.0, 2.0])
+    fin = np.isfinite(x)
+    num = f(np.where(fin, x, 0), k, "valid", dilation=2)
+    ref = num * f(np.ones(3), k, "valid", dilation=2) / f(fin * 1.0, k, "valid", dilation=2)
+    got = f(x, k, "valid", dilation=2, nan_policy="omit")
+    np.testing.assert_allclose(got, ref)
+    assert got[1] == num[1]     # the inf only under a dilation hole: no rescaling
+    kc = np.array([[1.0, 2j, 3.0]])
+    np.testing.assert_allclose(f([[1.0, np.nan]], kc, "valid", nan_policy="omit"),
+                               f([[1.0, 1.0]], kc, "valid"))
+    # 2-D and 3-D: constant images with holes against the propagate value
+    rng = np.random.default_rng(4)
+    for shape, kshape in (((3, 4), (5, 6)), ((2, 3, 2), (4, 4, 3))):
+        w = rng.standard_normal(kshape)
+        x = np.full(shape, 1.5)
+        holey = x.copy()
+        holey.flat[1] = np.nan
+        np.testing.assert_allclose(f(holey, w, "valid", nan_policy="omit"), f(x, w, "valid"),
+                                   rtol=1e-10, atol=1e-12)

@@ -662,3 +662,26 @@ def test_box_with_nan_and_a_huge_size_is_linear():
 def test_ints_beyond_float64_are_value_errors(call):
     with pytest.raises(ValueError, match="sigma|truncate|fillvalue"):
         call()
+
+
+@pytest.mark.parametrize("boundary", ["reflect", "symm", "wrap", "edge", "fill"])
+def test_box_omit_window_without_a_finite_sample_is_nan(boundary):
+    """Running sums of the finite-sample mask can leave a rounding residue
+    where every sample is missing: such windows are NaN (they gave 1.0, or
+    a value from nowhere), counted exactly."""
+    x = np.array([[np.nan, 1.0], [1.0, np.nan], [np.nan, np.nan], [np.nan, np.nan]])
+    got = imfilt.box(x, 3, boundary="reflect", nan_policy="omit")
+    want = imfilt.correlate(x, np.ones((3, 3)) / 9, "same", boundary="reflect", nan_policy="omit")
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    rng = np.random.default_rng(5)
+    for _ in range(150):
+        shape = tuple(int(v) for v in rng.integers(1, 9, 2))
+        x = rng.standard_normal(shape)
+        x[rng.random(shape) < 0.6] = np.nan
+        size = tuple(int(v) for v in rng.integers(1, 5, 2))
+        got = imfilt.box(x, size, boundary=boundary, nan_policy="omit")
+        # windows with no finite sample: the box of the finite mask is 0
+        # (below half a sample's weight, whatever its rounding residue)
+        seen = imfilt.box(np.isfinite(x).astype(float), size, boundary=boundary,
+                          fillvalue=1.0)
+        np.testing.assert_array_equal(np.isnan(got), seen < 0.5 / np.prod(size))
