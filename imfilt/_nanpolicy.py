@@ -159,7 +159,8 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         wsum = np.conj(wsum)
     zero_sum = np.abs(wsum) <= ZERO_SUM_RTOL * wabs
     mixed = kernel.dtype.kind == "c" or (np.any(kernel < 0) and np.any(kernel > 0))
-    den_tol = DEN_ZERO_RTOL[real] * wabs if mixed else 0.0 * wabs
+    den_rtol = DEN_ZERO_RTOL[real] if mixed else 0.0
+    den_tol = den_rtol * wabs
     if np.any(zero_sum):
         zs = np.squeeze(zero_sum, axis=tuple(ax)) if per_slice else zero_sum
         zs = np.reshape(zs, zs.shape + (1,) * min(kernel.ndim, 2))
@@ -200,7 +201,6 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
     num = run(x0, kernel, fill0, compute, None)
     del x0
     hits = run(bad, taps, fill_bad, real, None)          # non-finite samples under a tap
-    den = run(1 - bad, w_den, 1 - fill_bad, compute if w_den.dtype.kind == "c" else real, None)
     if swapped:
         # 'valid' with the kernel the larger input: an output's window is the
         # part of the kernel under the image, so its sums are taken through
@@ -214,12 +214,13 @@ def filter_omit(run, image, kernel, boundary, fillvalue, dtype, axes, out, swapp
         scale = np.where(zero_sum, wabs, wsum)
         den = np.where(zero_sum, run(1 - bad, np.abs(kernel), 0, real, None),
                        run(1 - bad, kernel, 0, wide, None))
-        den_tol = DEN_ZERO_RTOL[real] * wabs if mixed else 0.0 * wabs
+        den_tol = den_rtol * wabs
         ntaps = run(ones, taps, 0, real, None)
-    elif not per_slice:
-        ntaps = taps.sum()
     else:
-        ntaps = expand(taps.sum(axis=tuple(range(taps.ndim - 2, taps.ndim))))
+        den = run(1 - bad, w_den, 1 - fill_bad, compute if w_den.dtype.kind == "c" else real,
+                  None)
+        ntaps = (taps.sum() if not per_slice
+                 else expand(taps.sum(axis=tuple(range(taps.ndim - 2, taps.ndim)))))
     clean = hits < 0.5                                   # exact for integer counts
     # every non-zero weight meets a non-finite sample (and one at least:
     # an all-zero kernel, or taps off the image in the 'valid' swap, meet none)

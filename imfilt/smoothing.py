@@ -182,16 +182,18 @@ class _Setup:
                          self.compute, self.nthreads)
         den = run_passes(finite, passes, self.boundary,
                          1.0 if math.isfinite(self.fill) else 0.0, self.compute, self.nthreads)
-        # Whether any finite sample meets a non-zero weight, counted exactly
-        # (sums of 0/1 under unit weights): running sums can leave ``den`` a
-        # rounding residue above 0 where every sample is missing.
-        counting = [Pass(p.axis, np.ones(p.length) if p.box is not None
-                         else (p.weights != 0).astype(np.float64), before=p.before)
-                    for p in passes]
-        seen = run_passes(finite, counting, self.boundary,
-                          1.0 if math.isfinite(self.fill) else 0.0, np.dtype(np.float64),
-                          self.nthreads)
-        ok = (seen > 0.5) & (den > 0)
+        ok = den > 0
+        if any(p.box is not None for p in passes):
+            # Box passes are running sums, which can leave ``den`` a rounding
+            # residue above 0 where every sample is missing: whether a finite
+            # sample meets a non-zero weight is counted exactly (sums of 0/1
+            # under unit weights).
+            counting = [Pass(p.axis, np.ones(p.length) if p.box is not None
+                             else (p.weights != 0).astype(np.float64), before=p.before)
+                        for p in passes]
+            ok &= run_passes(finite, counting, self.boundary,
+                             1.0 if math.isfinite(self.fill) else 0.0, np.dtype(np.float64),
+                             self.nthreads) > 0.5
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(ok, num / np.where(ok, den, 1), np.nan)
         result[bad] = ratio[bad]
