@@ -142,7 +142,10 @@ method : {'auto', 'direct', 'separable', 'fft'}, optional
     the compute dtype; exact integer factorisations such as Sobel are found
     first); a kernel whose rank is not below ``min(kh, kw)`` raises
     ``ValueError``.  ``'fft'`` uses real FFTs (:mod:`scipy.fft`, tiled by
-    overlap-save for large images); it agrees with ``'direct'`` to about
+    overlap-save for large images; a backend that
+    ``scipy.fft.set_backend`` installs in the calling thread is used by
+    imfilt's worker threads too, while Dask's workers need
+    ``scipy.fft.set_global_backend``); it agrees with ``'direct'`` to about
     ``eps * log2(size) * max|image| * sum|kernel|`` and spreads any NaN or
     inf over the whole output (a ``RuntimeWarning`` says so).  ``'auto'``
     (default) picks the fastest by a cost model calibrated on measured

@@ -512,6 +512,29 @@ def _helper_pool():
         return _helpers["pool"]
 
 
+def _calling_thread_state():
+    """A context manager factory that gives a helper thread the calling
+    thread's per-thread settings: its ``scipy.fft`` backends
+    (``scipy.fft.set_backend`` and ``skip_backend`` hold for the thread
+    that enters them, so without this the helpers would transform with
+    SciPy's own FFT), with its context variables (``set_workers``,
+    ``numpy.errstate``) carried separately by ``share_items``."""
+    if "scipy.fft" not in sys.modules:
+        return contextlib.nullcontext   # no backend can have been set
+    try:
+        from scipy._lib._uarray import get_state, set_state
+    except ImportError:   # a SciPy without it: helpers use the global backend
+        return contextlib.nullcontext
+    state = get_state()
+    return lambda: set_state(state)
+
+
+def _helper_loop(loop, slot, state):
+    """``loop(slot)`` on a helper thread, in the calling thread's state."""
+    with state():
+        loop(slot)
+
+
 def share_items(count, work, nthreads, first=0):
     """Call ``work(item, slot)`` for every ``item`` in ``range(count)``.
 
@@ -531,6 +554,11 @@ def share_items(count, work, nthreads, first=0):
     then finish the item they hold and stop, and the exception propagates.
     An exception in any thread stops the others the same way; the first one
     is raised.  The result must not depend on which thread computes an item.
+
+    The helpers run with the calling thread's context variables and its
+    ``scipy.fft`` backends (``_calling_thread_state``), so a
+    ``with scipy.fft.set_backend(...)`` block around the call holds for
+    every item.
     """
     nthreads = max(1, min(int(nthreads), count))
     items = itertools.count()   # next() is atomic under the GIL
@@ -565,7 +593,9 @@ def share_items(count, work, nthreads, first=0):
     if nthreads == 1:
         loop(0)
         return
-    futures = [_helper_pool().submit(loop, slot) for slot in range(1, nthreads)]
+    state = _calling_thread_state()
+    futures = [_helper_pool().submit(contextvars.copy_context().run, _helper_loop, loop, slot, state)
+               for slot in range(1, nthreads)]
     try:
         loop(0)
     finally:

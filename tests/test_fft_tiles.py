@@ -361,3 +361,61 @@ def test_helper_threads_stop_after_an_error(monkeypatch):
     settled = len(calls)
     time.sleep(0.05)
     assert len(calls) == settled
+
+
+# --- scipy.fft backends -----------------------------------------------------
+
+class _CountingBackend:
+    """A ``scipy.fft`` backend that records each transform and the thread
+    that asked for it, then declines it (``NotImplemented``), so SciPy's
+    own FFT computes it."""
+    __ua_domain__ = "numpy.scipy.fft"
+
+    def __init__(self):
+        self.calls = []
+        self.lock = threading.Lock()
+
+    def __ua_function__(self, method, args, kwargs):
+        with self.lock:
+            self.calls.append((method.__name__, threading.current_thread().name))
+        return NotImplemented
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_transform_goes_through_a_set_backend(workers):
+    """``scipy.fft.set_backend`` holds for the calling thread only; the
+    transforms imfilt's helper threads run must still go through it."""
+    import scipy.fft
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((700, 700))
+    w = rng.standard_normal((63, 63))
+    _kept.release()
+    backend = _CountingBackend()
+    with scipy.fft.set_backend(backend):
+        got = imfilt.convolve(x, w, method="fft", workers=workers)
+    _kept.release()
+    plain = _CountingBackend()
+    with scipy.fft.set_backend(plain):
+        imfilt.convolve(x, w, method="fft", workers=1)
+    # The same transforms whatever the thread count, every one of them seen.
+    names = sorted(name for name, _ in backend.calls)
+    assert names == sorted(name for name, _ in plain.calls)
+    assert names.count("rfft2") > 1
+    if workers == 2:
+        assert any(t.startswith("imfilt-helper") for _, t in backend.calls)
+    np.testing.assert_array_equal(got, imfilt.convolve(x, w, method="fft", workers=1))
+
+
+def test_helper_threads_leave_the_backend_behind():
+    """A helper thread kept for later calls does not keep the backend of
+    the call it worked for."""
+    import scipy.fft
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((700, 700))
+    w = rng.standard_normal((63, 63))
+    backend = _CountingBackend()
+    with scipy.fft.set_backend(backend):
+        imfilt.convolve(x, w, method="fft", workers=2)
+    seen = len(backend.calls)
+    imfilt.convolve(x, w, method="fft", workers=2)
+    assert len(backend.calls) == seen
