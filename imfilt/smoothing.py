@@ -483,10 +483,14 @@ def box(image, size, *, boundary="symm", fillvalue=0, axes=None, channel_axis=No
     mode=..., cval=fillvalue, axes=axes)``: output ``i`` is the mean of
     inputs ``i - size//2 .. i + (size-1)//2`` along each axis (so an even
     size reaches one sample further back than forward).  Running sums (in
-    float64) make the cost independent of ``size``; where a line holds NaN
-    or inf the windows' non-finite values are counted apart, so they only
-    reach the outputs whose window holds them (NaN, or +-inf when the
-    window's only non-finite values are infinities of one sign).
+    float64) make the cost independent of ``size``, accurate to a few
+    ``eps * max|x|`` along the line as scipy.ndimage's are; where a line
+    holds NaN or inf the windows' non-finite values are counted apart, so
+    they only reach the outputs whose window holds them (NaN, or +-inf when
+    the window's only non-finite values are infinities of one sign).  A
+    window whose float64 sum overflows is summed again with each sample
+    divided by ``size`` first, so its mean is finite where scipy.ndimage
+    gives inf.
 
     Parameters
     ----------

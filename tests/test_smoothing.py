@@ -638,6 +638,32 @@ def test_box_non_finite_reach_only_their_windows(dtype, rng):
         _close_non_finite(box(y, sizes), _box_reference(y, sizes, "symmetric"), dtype)
 
 
+def test_box_of_huge_finite_values_is_their_finite_mean():
+    # A window's sum can exceed float64's range while its mean cannot:
+    # no output may be inf (scipy.ndimage gives inf there).  Reference: the
+    # means of samples each divided by the size first; running sums are
+    # accurate to a few eps * max|x| (scipy.ndimage's are too).
+    big = np.finfo(np.float64).max
+    for x, sizes in [(np.r_[[1.5e308] * 3, np.zeros(5)], (3,)),
+                     (np.r_[np.zeros(300), [big] * 40, np.zeros(300)], (7,)),
+                     (np.tile(np.r_[[1.5e308] * 3, np.zeros(5)], (4, 1)), (1, 3)),
+                     (np.tile(np.r_[[1.5e308] * 3, np.zeros(5)], (4, 1)).T.copy(), (3, 1)),
+                     (np.tile(np.r_[[1.5e308] * 3, np.zeros(5)], (4, 1)), (3, 3)),
+                     (np.full((5, 6), big), (3, 4)),
+                     (np.full((4, 5, 6), -big), (3, 3, 3))]:
+        ref = x / 16     # (exact: a power of two; no window sum overflows)
+        for axis, s in enumerate(sizes):   # one axis at a time, as box does
+            pad = [(0, 0)] * x.ndim
+            pad[axis] = (s // 2, s - 1 - s // 2)
+            p = np.pad(ref, pad, mode="symmetric")
+            ref = np.lib.stride_tricks.sliding_window_view(p, s, axis=axis).mean(axis=-1)
+        # (a mean of samples within +-big lies within it; rounding aside)
+        ref = np.clip(ref * 16, -big, big)
+        got = box(x, sizes)
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, ref, rtol=0, atol=8 * np.finfo(float).eps * np.abs(x).max())
+
+
 def test_box_with_nan_and_a_huge_size_is_linear():
     # a line holding NaN used to be redone window by window (cost n * size)
     x = np.arange(3000.0)

@@ -736,9 +736,11 @@ cdef inline void _box_redo(const real_t *b, Py_ssize_t bstride, const Py_ssize_t
         _box_count(_box_sample(b, bstride, ip, fill, t), 1.0, inv, &run, counts)
     for i in range(m):
         if i > 0:
+            # The leaving sample first: the sum stays within ``size`` scaled
+            # samples, so it cannot overflow between the two steps.
+            _box_count(_box_sample(b, bstride, ip, fill, i - 1), -1.0, inv, &run, counts)
             _box_count(_box_sample(b, bstride, ip, fill, i + size - 1), 1.0, inv, &run,
                        counts)
-            _box_count(_box_sample(b, bstride, ip, fill, i - 1), -1.0, inv, &run, counts)
         if i < j:
             continue
         if counts[0] > 0 or (counts[1] > 0 and counts[2] > 0):
