@@ -93,6 +93,8 @@ class _Setup:
         self.image = as_array(image, "image")
         self.boundary = canonical_boundary(boundary)
         self.axes = _axes(self.image, axes, channel_axis, func)
+        # The axes of one channel: what "every axis" means with channel_axis.
+        self.channel_ndim = self.image.ndim - (channel_axis is not None)
         self.order = axes_order(self.image.ndim, axes, channel_axis)
         self.compute, self.out_dtype = result_dtypes(self.image.dtype, np.dtype(np.float64), dtype)
         self.real = self.compute
@@ -621,10 +623,11 @@ def _derivative_sum(st, sigmas, radii, order, combine):
 
 def _derivative_args(st, axes, sigma, truncate, radius):
     """``_gaussian_args`` of gaussian_laplace and gaussian_gradient_magnitude,
-    paired as scipy.ndimage pairs them: with ``axes`` naming every axis, a
-    sigma (radius) per axis goes with axis 0, 1, ... whatever the order of
-    ``axes``; otherwise with ``axes`` in the order given."""
-    if axes is not None and len(st.axes) == st.image.ndim:
+    paired as scipy.ndimage pairs them: with ``axes`` naming every axis (of
+    a channel, with ``channel_axis``), a sigma (radius) per axis goes with
+    axis 0, 1, ... whatever the order of ``axes``; otherwise with ``axes``
+    in the order given."""
+    if axes is not None and len(st.axes) == st.channel_ndim:
         return _gaussian_args(len(st.axes), sigma, 0, truncate, radius)
     return _gaussian_args(st, sigma, 0, truncate, radius)
 
@@ -644,13 +647,15 @@ def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm"
     ----------
     %(smooth_image)s
     sigma : float or sequence of float
-        Standard deviation per filtered axis (> 0 for a derivative; an axis
-        with sigma 0, or up to 1e-15 as in scipy.ndimage, is neither
-        smoothed nor differentiated).  As in
-        scipy.ndimage, when ``axes`` names every axis a sigma per axis goes
-        with axis 0, 1, ... in turn, whatever the order of ``axes``
-        (:func:`gaussian` follows the order of ``axes``); when it names only
-        some, with ``axes`` in the order given.
+        Standard deviation per filtered axis.  An axis with sigma 0 (or up
+        to 1e-15, as in scipy.ndimage) is neither smoothed nor
+        differentiated in any term, its own included, so that term is the
+        image smoothed along the other axes: ``gaussian_laplace(x, 0)`` is
+        ``x.ndim * x``, as in scipy.ndimage.  As in scipy.ndimage, when
+        ``axes`` names every axis (of a channel, with ``channel_axis``) a
+        sigma per axis goes with axis 0, 1, ... in turn, whatever the order
+        of ``axes`` (:func:`gaussian` follows the order of ``axes``); when
+        it names only some, with ``axes`` in the order given.
     %(derivative_tail)s
 
     Examples
@@ -698,9 +703,10 @@ def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boun
     %(smooth_image)s
     sigma : float or sequence of float
         Standard deviation per filtered axis.  As in scipy.ndimage, when
-        ``axes`` names every axis a sigma per axis goes with axis 0, 1, ...
-        in turn, whatever the order of ``axes``; when it names only some,
-        with ``axes`` in the order given.
+        ``axes`` names every axis (of a channel, with ``channel_axis``) a
+        sigma per axis goes with axis 0, 1, ... in turn, whatever the order
+        of ``axes``; when it names only some, with ``axes`` in the order
+        given.
     %(derivative_tail)s
 
     Examples

@@ -200,3 +200,31 @@ def test_channel_axis_that_leaves_too_few_dimensions_names_the_call():
         imfilt.convolve(np.zeros((5, 6)), np.ones((3, 3)), "same", channel_axis=-1)
     with pytest.raises(ValueError, match=r"channel_axis=0 leaves 0-D channels"):
         imfilt.correlate(np.zeros(5), np.ones(3), "same", channel_axis=0)
+
+
+# N-D smoothing with per-axis parameters: ``axes`` given with ``channel_axis``
+# (in any order) pair their values with the axes exactly as the same ``axes``
+# do for one channel (renumbered without the channel axis).
+SMOOTH = {
+    "gaussian": lambda x, axes, **kw: imfilt.gaussian(x, (0.8, 2.0), axes=axes, **kw),
+    "box": lambda x, axes, **kw: imfilt.box(x, (2, 5), axes=axes, **kw),
+    "gaussian_laplace": lambda x, axes, **kw: imfilt.gaussian_laplace(x, (1.0, 2.0), axes=axes,
+                                                                      **kw),
+    "gaussian_gradient_magnitude": lambda x, axes, **kw: imfilt.gaussian_gradient_magnitude(
+        x, (1.0, 2.0), axes=axes, **kw),
+    "difference_of_gaussians": lambda x, axes, **kw: imfilt.difference_of_gaussians(
+        x, (1.0, 0.5), (2.0, 3.0), axes=axes, **kw),
+    "unsharp_mask": lambda x, axes, **kw: imfilt.unsharp_mask(x, (1.0, 2.5), axes=axes, **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMOOTH))
+@pytest.mark.parametrize("channel_axis, axes", [(-1, (1, 0)), (-1, (0, 1)), (0, (2, 1)),
+                                                (1, (2, 0)), (1, (0, 2))])
+def test_smoothing_channel_axis_with_axes_equals_loop(name, channel_axis, axes):
+    x = RNG.random((14, 11, 13))
+    c = channel_axis % 3
+    plane_axes = tuple(a - (a > c) for a in axes)
+    got = SMOOTH[name](x, axes, channel_axis=channel_axis)
+    ref = _loop(lambda plane: SMOOTH[name](plane, plane_axes), x, c)
+    np.testing.assert_array_equal(got, ref)
