@@ -21,6 +21,7 @@ import platform
 import sys
 import threading
 import time
+import warnings
 
 import numpy
 import scipy
@@ -294,18 +295,21 @@ def get_workers():
     return resolve_workers(None)
 
 
-@contextlib.contextmanager
 def set_workers(workers):
     """Context manager: the default ``workers`` for calls inside the block.
 
     The setting is local to the calling thread (and asyncio task), so
-    concurrent code is not affected; blocks nest.
+    concurrent code is not affected; blocks nest.  It takes effect only in
+    a ``with`` block: a bare call changes nothing (and warns when the
+    unused manager is dropped).  The value is checked when ``set_workers``
+    is called.
 
     Parameters
     ----------
-    workers : int
+    workers : int or None
         Positive thread count, or negative to count back from all available
-        cores (-1 = all).  0 is an error.
+        cores (-1 = all).  0 is an error.  ``None``: the default outside any
+        block (``OMP_NUM_THREADS`` when set, else every available core).
 
     Examples
     --------
@@ -316,13 +320,35 @@ def set_workers(workers):
     >>> float(out[10, 10])
     9.0
     """
-    workers = _check_workers(workers)
-    resolve_workers(workers)  # validate negative counts now, not at first use
-    token = _default_workers.set(workers)
-    try:
-        yield
-    finally:
-        _default_workers.reset(token)
+    if workers is not None:
+        workers = _check_workers(workers)
+        resolve_workers(workers)  # validate negative counts now, not at first use
+    return _WorkersBlock(workers)
+
+
+class _WorkersBlock:
+    """The context manager ``set_workers`` returns (reusable, nestable)."""
+
+    def __init__(self, workers):
+        self.workers = workers
+        self.tokens = []
+        self.entered = False
+
+    def __enter__(self):
+        self.entered = True
+        self.tokens.append(_default_workers.set(self.workers))
+        return self
+
+    def __exit__(self, *exc):
+        _default_workers.reset(self.tokens.pop())
+        return False
+
+    def __del__(self):
+        if not self.entered:
+            warnings.warn(f"imfilt.set_workers({self.workers!r}) was called outside a "
+                          "'with' block and changed nothing; write "
+                          f"'with imfilt.set_workers({self.workers!r}):'",
+                          RuntimeWarning, stacklevel=2)
 
 
 def openmp_enabled():

@@ -255,7 +255,7 @@ class _NoWrite:
 
 def _other_rows():
     rows = []
-    for v in (0, 1.5, "2", None, True, -10**6, [1]):
+    for v in (0, 1.5, "2", True, -10**6, [1]):
         rows.append(Row(f"set_workers-{v!r}", lambda v=v: imfilt.set_workers(v).__enter__(),
                         match="workers="))
     rows.append(Row("show_config-file-str", imfilt.show_config, ("out.txt",), exc=TypeError,

@@ -91,11 +91,44 @@ def test_set_workers_is_thread_local():
     assert seen["other"] != 5 or _threads.available_cores() == 5
 
 
-@pytest.mark.parametrize("bad", [0, 2.0, "4", None, True])
+@pytest.mark.parametrize("bad", [0, 2.0, "4", True])
 def test_set_workers_rejects_bad_values(bad):
     with pytest.raises(ValueError, match="workers="):
         with imfilt.set_workers(bad):
             pass
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (1.5, TypeError), ("2", TypeError),
+                                        (-10 ** 6, ValueError)])
+def test_set_workers_checks_its_value_when_called(bad, error):
+    # before any 'with': a bad value is reported where it is written
+    with pytest.raises(error, match="workers"):
+        imfilt.set_workers(bad)
+
+
+def test_set_workers_none_restores_the_default_inside_a_block():
+    default = imfilt.get_workers()
+    with imfilt.set_workers(1):
+        with imfilt.set_workers(None):
+            assert imfilt.get_workers() == default
+        assert imfilt.get_workers() == 1
+
+
+def test_set_workers_outside_a_with_block_warns_and_changes_nothing():
+    default = imfilt.get_workers()
+    with pytest.warns(RuntimeWarning, match="outside a 'with' block"):
+        imfilt.set_workers(1)
+    assert imfilt.get_workers() == default
+
+
+def test_set_workers_manager_can_be_reused_and_nested():
+    block = imfilt.set_workers(1)
+    with block:
+        with block:
+            assert imfilt.get_workers() == 1
+        assert imfilt.get_workers() == 1
+    with block:
+        assert imfilt.get_workers() == 1
 
 
 def test_set_workers_changes_nothing_in_results():
