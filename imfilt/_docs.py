@@ -81,8 +81,11 @@ dtype : dtype, optional
     float64, complex if either input is complex (at the image's
     precision); bool, float16 and 8/16-bit integers give float32, 32/64-bit
     integers give float64, so integer results never wrap around.  A float
-    ``dtype`` computes at that precision; an integer ``dtype`` rounds to
-    nearest (ties to even) and saturates, NaN becoming 0.""",
+    ``dtype`` computes at that precision; an integer ``dtype`` rounds the
+    result to nearest (ties to even) and saturates, NaN becoming 0, the
+    result computed in float64 when the image or ``dtype`` is a 32/64-bit
+    type and in float32 otherwise (so a value within float32's rounding
+    of a half can round either way).""",
     "workers": """\
 workers : int, optional
     Threads to use.  ``None`` (default) uses the :func:`imfilt.set_workers`

@@ -315,6 +315,11 @@ truncate : float, optional
 radius : int or sequence of int, optional
     Kernel radius per axis; overrides ``truncate``.""",
 }
+# The shared paragraphs speak of a kernel; these filters make their own.
+_SNIPPETS["dtype"] = SNIPPETS["dtype"].replace(
+    " (even with a float64 or Python-list kernel)", "")
+_SNIPPETS["nan_policy"] = SNIPPETS["nan_policy"].replace(
+    "(or a used fill value, or the kernel)", "(or the fill value of ``boundary='fill'``)")
 _SNIPPETS["out_result"] = SNIPPETS["out"] + """
 
 Returns
@@ -330,7 +335,7 @@ _SNIPPETS["linear_common"] = "\n".join(
 # ... followed by nan_policy, out and the result (box, difference_of_gaussians),
 # or preceded by truncate/radius and without nan_policy (the Gaussian derivatives).
 _SNIPPETS["linear_tail"] = "\n".join(
-    (_SNIPPETS["linear_common"], SNIPPETS["nan_policy"], _SNIPPETS["out_result"]))
+    (_SNIPPETS["linear_common"], _SNIPPETS["nan_policy"], _SNIPPETS["out_result"]))
 _SNIPPETS["derivative_tail"] = "\n".join(
     (_SNIPPETS["truncate_radius"], _SNIPPETS["linear_common"], _SNIPPETS["out_result"]))
 
