@@ -196,7 +196,10 @@ def bilateral(image, diameter, sigma_color, sigma_space, *, boundary="reflect", 
         ``'nearest'``): repeat the edge pixel.  Rules fold repeatedly for
         windows larger than the image.
     fillvalue : scalar, optional
-        Value outside the image for ``boundary='fill'`` (default 0).
+        Value outside the image for ``boundary='fill'`` (default 0), rounded
+        to the compute precision (float32 unless the result is float64): a
+        value beyond float32's range becomes infinite there, and so counts
+        as NaN (see ``nan_policy``).
     channel_axis : int, optional
         Axis of a 3-D image that holds the colour channels.  Required for
         3-D images; 2-D images are grey.
@@ -359,6 +362,8 @@ def _fill_result(res, planes, in_dtype, r, sigma_color, sigma_space, boundary, f
             inf = np.isinf(xc)
             if inf.any():
                 xc = np.where(inf, compute.type(np.nan), xc)
+        with np.errstate(over="ignore"):
+            fill = compute.type(fill)   # beyond float32's range: +-inf
         if np.isinf(fill):
             fill = compute.type(np.nan)
         fill_nan = boundary == "fill" and np.isnan(fill)

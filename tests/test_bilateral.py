@@ -390,3 +390,25 @@ def test_errors_name_the_parameter():
         imfilt.bilateral(x + 1j, 5, 10, 2)
     with pytest.raises(ValueError, match="workers"):
         imfilt.bilateral(x, 5, 10, 2, workers=0)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, bool])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_fill_beyond_float32_counts_as_infinite(dtype, sign):
+    # The fill value is rounded to the compute precision (float32 here): a
+    # finite value beyond its range is then infinite, and counts as NaN
+    # under every policy, exactly like fillvalue=+-inf.
+    x = (np.arange(30).reshape(5, 6) % 7).astype(dtype)
+    for policy in ("propagate", "omit"):
+        got = imfilt.bilateral(x, 3, 30, 1, boundary="fill", fillvalue=sign * 1e40,
+                               nan_policy=policy)
+        ref = imfilt.bilateral(x, 3, 30, 1, boundary="fill", fillvalue=sign * np.inf,
+                               nan_policy=policy)
+        np.testing.assert_array_equal(got, ref)
+        assert not np.isinf(got).any()
+    with pytest.raises(ValueError, match="nan_policy='raise'"):
+        imfilt.bilateral(x, 3, 30, 1, boundary="fill", fillvalue=sign * 1e40, nan_policy="raise")
+    # float64 keeps the value: far from every pixel, its weight is 0
+    got = imfilt.bilateral(x.astype(np.float64), 3, 30, 1, boundary="fill",
+                           fillvalue=sign * 1e40)
+    assert np.isfinite(got).all()
