@@ -161,6 +161,10 @@ def _parse(func, arr, kind, value, size, footprint, boundary, fillvalue, axes, c
     check_colour_ambiguity(arr, axes, channel_axis, func)
     fp = _footprint(size, footprint, fax, arr.ndim)
     K = int(np.count_nonzero(fp))
+    if kind in ("median", "rank", "percentile"):
+        # the engine's table of ranks: one int64 per window size 0 .. K
+        name, shown = ("size", size) if footprint is None else ("footprint", f"<{fp.shape}>")
+        check_fits_in_memory(name, shown, "a table of ranks", (K + 1,), 8)
     boundary = canonical_boundary(boundary)
     nan_policy = canonical_nan_policy(nan_policy)
     fill = as_fillvalue(fillvalue, np.dtype(np.float64))
