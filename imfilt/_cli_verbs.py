@@ -31,12 +31,22 @@ from imfilt._validation import MAX_TAPS, gaussian_radius
 from imfilt.edges import EDGE_OPERATORS
 
 __all__ = ["Opt", "Verb", "VERBS", "KernelError", "parse_kernel", "load_kernel_file",
-           "named_kernel", "NAMED_KERNELS", "EDGE_TOPS", "BOUNDARY_METAVAR", "BOUNDARY_HELP"]
+           "named_kernel", "NAMED_KERNELS", "EDGE_TOPS", "BOUNDARY_METAVAR", "boundary_help"]
 
 BOUNDARY_METAVAR = "{" + ",".join(BOUNDARIES) + "}"
-BOUNDARY_HELP = ("how the image is extended at its borders (default symm = mirror "
-                 "including the edge pixel; aliases: "
-                 + ", ".join(f"{a}={c}" for a, c in BOUNDARY_ALIASES.items() if a != c) + ")")
+#: What each boundary does, for the help of --boundary.
+BOUNDARY_WORDS = {"symm": "mirror including the edge pixel, d c b a | a b c d",
+                  "reflect": "mirror about the edge pixel, c b | a b c d",
+                  "fill": "the --fillvalue, 0 unless given",
+                  "wrap": "periodic", "edge": "repeat the edge pixel"}
+
+
+def boundary_help(default="symm", note=""):
+    """The help of --boundary for a verb whose default is ``default``."""
+    return (f"how the image is extended at its borders (default {default} = "
+            f"{BOUNDARY_WORDS[default]}; aliases: "
+            + ", ".join(f"{a}={c}" for a, c in BOUNDARY_ALIASES.items() if a != c) + ")" + note)
+
 
 
 @dataclasses.dataclass(frozen=True)

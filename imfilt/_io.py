@@ -18,6 +18,7 @@ import dataclasses
 import errno
 import io
 import os
+import stat
 import tempfile
 import threading
 import warnings
@@ -518,8 +519,22 @@ def _default_file_mode():
     return 0o666 & ~mask
 
 
+def is_special_file(path):
+    """True for an existing path (links followed) that is neither a regular
+    file nor a directory: a device such as ``/dev/null``, a FIFO, a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 class OutputGuard:
     """Atomic outputs: temporary file in the destination directory, then rename.
+
+    A destination that is a special file (``is_special_file``: ``/dev/null``,
+    a FIFO) is written in place instead, once the encoded bytes are
+    complete: renaming a regular file over it would replace the device.
 
     ``write(path, fill)`` creates a uniquely named hidden temporary file
     next to ``path`` (so debris of a killed run never blocks a later one),
@@ -539,6 +554,15 @@ class OutputGuard:
         self._mode = _default_file_mode()
 
     def write(self, path, fill):
+        if is_special_file(path):
+            buffer = io.BytesIO()
+            fill(buffer)
+            with self._lock:
+                if self.cancelled:
+                    raise Cancelled()
+            with open(path, "wb") as f:
+                f.write(buffer.getbuffer())
+            return
         directory = os.path.dirname(os.path.abspath(path))
         base = os.path.basename(path)[:80]
         with self._lock:

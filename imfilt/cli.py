@@ -66,7 +66,10 @@ are grey.  Intensities count in 0..1 units of the bit depth (255 for 8-bit,
 image as one (its colour weight is joint over the channels, as OpenCV's).
 
 Outputs are written atomically (a temporary file renamed when complete);
-inputs are never overwritten, even with --overwrite.
+inputs are never overwritten, even with --overwrite.  A file in an input
+directory named as the output of another input (NAME_TAG next to NAME) is
+taken for an earlier result: it is not filtered, and only --overwrite
+replaces it.
 
 exit status: 0 success, 1 some file could not be read or written, 2 usage
 error, 130 interrupted (143 on SIGTERM), 141 standard output closed early
@@ -193,10 +196,14 @@ def _add_common(p, verb):
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                    help="output file for one input (- = standard output), or a directory "
                         "(created if needed; always when several inputs or a directory are "
-                        f"given, or OUTPUT ends with /) receiving NAME_{verb.tag}.FORMAT")
+                        "given, or OUTPUT ends with /) receiving "
+                        + (f"NAME_{verb.tag}.FORMAT" if verb.kind != "edges"
+                           else "NAME_OPERATOR.FORMAT (NAME_sobel.png, ...)"))
     p.add_argument("--format", choices=sorted(_io.OUTPUT_FORMATS),
-                   help="output format (default: from the OUTPUT suffix, else the input's "
-                        "format, else png)")
+                   help="output format (default: from the OUTPUT suffix; else, for one "
+                        "output file, the input file's format; for standard output or a "
+                        "directory, the input's format when it is .npy or TIFF (values "
+                        "kept); else png)")
     p.add_argument("--depth", choices=("8", "16", "float"),
                    help="stored depth: 8/16-bit integers or float32 values (default: the "
                         "input's depth where the format allows; float for .npy)")
@@ -260,7 +267,7 @@ def _add_boundary(p, verb):
         pass
     p.add_argument("--boundary", choices=list(BOUNDARY_ALIASES), default=None,
                    metavar=_cli_verbs.BOUNDARY_METAVAR,
-                   help=_cli_verbs.BOUNDARY_HELP.replace("default symm", f"default {default}"))
+                   help=_cli_verbs.boundary_help(default))
     if accepted is None or "fillvalue" in accepted:
         p.add_argument("--fillvalue", type=float, metavar="V",
                        help="value outside the image for --boundary fill (0..1 units)")
@@ -270,7 +277,9 @@ def _add_edges(p):
     p.add_argument("--operator", choices=EDGE_OPERATORS, default="sobel",
                    help="edge filter (default sobel)")
     p.add_argument("--boundary", choices=list(BOUNDARY_ALIASES), default=None,
-                   metavar=_cli_verbs.BOUNDARY_METAVAR, help=_cli_verbs.BOUNDARY_HELP)
+                   metavar=_cli_verbs.BOUNDARY_METAVAR, help=_cli_verbs.boundary_help(
+                       note=("; not for canny, which pads with zeros as scikit-image "
+                             "does")))
     p.add_argument("--fillvalue", type=float, metavar="V",
                    help="value outside the image for --boundary fill (0..1 units)")
     p.add_argument("--size", type=int, choices=(3, 5, 7),
@@ -461,6 +470,14 @@ def _input_format(src):
     return fmt
 
 
+def _value_format(src):
+    """The input's format when it holds values (.npy, TIFF: floats and 16-bit
+    kept), else None: standard output and directories of outputs default to
+    PNG otherwise (a JPEG input is not compressed again with loss)."""
+    fmt = _input_format(src)
+    return fmt if fmt in ("npy", "tiff") else None
+
+
 def _plan_dir(args, files, tag):
     out = args.output
     if os.path.exists(out) and not os.path.isdir(out):
@@ -471,8 +488,8 @@ def _plan_dir(args, files, tag):
         raise _UsageError(f"-o {out!r} looks like a file name, but several images (or a "
                           "directory) are processed; give a directory, or end the name "
                           f"with / to create a directory called {os.path.basename(out)!r}")
-    fmt = args.format or "png"
-    suffix = _io.OUTPUT_FORMATS[fmt]
+    def fmt_of(f):
+        return args.format or _value_format(f) or "png"
 
     def sub_dir(f, root):
         if root is None or not args.recursive:
@@ -483,6 +500,7 @@ def _plan_dir(args, files, tag):
         stem, ext = os.path.splitext(os.path.basename(f) if f != "-" else "stdin")
         if with_ext and ext:
             stem = f"{stem}_{ext[1:].lower()}"
+        suffix = _io.OUTPUT_FORMATS[fmt_of(f)]
         return os.path.normpath(os.path.join(out, sub_dir(f, root), f"{stem}_{tag}{suffix}"))
 
     first = {}
@@ -500,14 +518,15 @@ def _plan_dir(args, files, tag):
             n += 1
         used.add(t)
         targets.append(t)
-    return [_Task(f, t, fmt) for (f, _), t in zip(files, targets)]
+    return [_Task(f, t, fmt_of(f)) for (f, _), t in zip(files, targets)]
 
 
-def _plan_outputs(args, files, tag):
+def _plan_outputs(args, files, tag, report):
     """``[_Task]``; raises _UsageError for impossible plans.
 
     Files found in a directory that are the output of another input of this
-    run (results of an earlier run) are removed from ``files``.
+    run (results of an earlier run) are removed from ``files``, each with a
+    message on ``report``.
     """
     if _is_dir_mode(args, files):
         if args.output == "-":
@@ -519,6 +538,11 @@ def _plan_outputs(args, files, tag):
         kept = [(f, root) for f, root in files
                 if root is None or os.path.realpath(f) not in targets]
         if len(kept) != len(files):
+            for item in files:
+                if item not in kept:
+                    report.info(f"{item[0]!r} is not filtered: it is named as the output of "
+                                "another input, so it is taken for an earlier result"
+                                + (" (and --overwrite replaces it)" if args.overwrite else ""))
             plan = _plan_dir(args, kept, tag)
             files[:] = kept
         return plan
@@ -527,7 +551,7 @@ def _plan_outputs(args, files, tag):
     src = files[0][0]
     out = args.output
     if out == "-":
-        return [_Task(src, "-", args.format or "png")]
+        return [_Task(src, "-", args.format or _value_format(src) or "png")]
     suffix = os.path.splitext(out)[1].lower()
     if suffix:
         if suffix not in _io.SUFFIX_FORMAT:
@@ -871,7 +895,8 @@ class _Runner:
                     f"{same!r} (inputs are never overwritten, even with --overwrite); "
                     "choose another output")
                 return outcome
-            if os.path.lexists(task.dst) and not args.overwrite:
+            if (os.path.lexists(task.dst) and not args.overwrite
+                    and not _io.is_special_file(task.dst)):   # /dev/null is written into
                 outcome.errors.append(f"{task.dst!r} already exists; use --overwrite to "
                                       "replace it")
                 return outcome
@@ -903,6 +928,10 @@ class _Runner:
             except (ValueError, TypeError) as exc:
                 outcome.errors.append(f"{src_name}: {_cli_words(str(exc), self.job.flags)}")
                 return outcome
+            except MemoryError as exc:
+                outcome.errors.append(f"{src_name}: not enough memory for these options "
+                                      f"({_cli_words(str(exc), self.job.flags)})")
+                return outcome
             if dst == "-":
                 buffer = io.BytesIO()
                 _io.encode(buffer, pixels, task.fmt, quality=args.quality,
@@ -914,6 +943,10 @@ class _Runner:
                     sys.stdout.buffer.flush()
                 except BrokenPipeError:
                     outcome.pipe_closed = True
+                    return outcome
+                except OSError as exc:
+                    outcome.errors.append("cannot write standard output: "
+                                          f"{_io.describe_os_error(exc)}")
                     return outcome
                 outcome.written += 1
                 continue
@@ -1021,7 +1054,8 @@ def _run(args, verb):
     files = _expand_inputs(args, report, out_real)
     if [f for f, _ in files].count("-") > 1:
         raise _UsageError("- (standard input) can be given once")
-    plan = _plan_outputs(args, files, verb.tag if verb.kind != "edges" else args.operator)
+    plan = _plan_outputs(args, files, verb.tag if verb.kind != "edges" else args.operator,
+                         report)
     _check_depth(args, plan, verb)
     if args.output != "-" and plan and _is_dir_mode(args, files):
         dirs = {os.path.dirname(t.dst) for t in plan}

@@ -207,13 +207,16 @@ def test_several_files_need_a_directory(photos, tmp_path, capsys):
 
 
 def test_two_inputs_with_the_same_stem_get_distinct_outputs(photos, tmp_path, camera, capsys):
-    """photo.png and photo.tif are not a reason to abort: photo_png_TAG, photo_tif_TAG."""
+    """photo.png and photo.jpg are not a reason to abort: photo_png_TAG, photo_jpg_TAG
+    (both PNG); a TIFF input keeps its format, so its name does not collide."""
+    Image.fromarray(camera).save(photos / "camera.jpg")
     Image.fromarray(camera).save(photos / "camera.tif")
-    status, _, err = run(["edges", photos / "camera.png", photos / "camera.tif", "-o",
-                          tmp_path / "out"], capsys)
+    status, _, err = run(["edges", photos / "camera.png", photos / "camera.jpg",
+                          photos / "camera.tif", "-o", tmp_path / "out"], capsys)
     assert status == 0, err
-    assert sorted(os.listdir(tmp_path / "out")) == ["camera_png_sobel.png",
-                                                    "camera_tif_sobel.png"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["camera_jpg_sobel.png",
+                                                    "camera_png_sobel.png",
+                                                    "camera_sobel.tiff"]
 
 
 def test_existing_output_is_refused_without_overwrite(photos, tmp_path, capsys):

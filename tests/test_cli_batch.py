@@ -89,7 +89,7 @@ def test_recursive_mirrors_subfolders(tree, tmp_path, capsys):
     status, _, err = run(["edges", tree, "-o", tmp_path / "out", "--recursive"], capsys)
     assert status == 0, err
     assert listing(tmp_path / "out") == [
-        "2024/a_sobel.png", "2024/summer/b_sobel.png", "photo_jpg_sobel.png",
+        "2024/a_sobel.png", "2024/summer/b_sobel.tiff", "photo_jpg_sobel.png",
         "photo_png_sobel.png"]
     assert "4 written, 0 failed" in err
 

@@ -332,3 +332,45 @@ def test_a_write_cancelled_before_its_file_opens_leaves_nothing(tmp_path, monkey
     monkeypatch.undo()
     assert all(names == [] for names in seen)
     assert os.listdir(tmp_path) == []
+
+
+def test_special_files_are_written_in_place(photo, tmp_path):
+    # /dev/null takes the output without --overwrite and stays a device; a
+    # FIFO receives the bytes (a regular file renamed over either would
+    # replace it).
+    done = run("median", photo, "-o", os.devnull)
+    assert done.returncode == 0, done.stderr
+    assert not os.path.isfile(os.devnull)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    done = run("median", photo, "-o", fifo, "--format", "png", "--overwrite")
+    data = reader.communicate(timeout=60)[0]
+    assert done.returncode == 0, done.stderr
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not fifo.is_file() and fifo.is_fifo()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_full_standard_output_is_an_ordinary_error(photo):
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(imfilt_cmd("median", photo, "-o", "-"), env=ENV, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "cannot write standard output: no space left on device" in done.stderr
+    assert "bug" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_file_named_as_an_output_is_not_filtered_and_says_so(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    Image.fromarray(np.full((8, 9), 40, np.uint8)).save(d / "a.png")
+    Image.fromarray(np.full((8, 9, 3), 90, np.uint8)).save(d / "a_median.png")
+    done = run("median", d, "-o", d)
+    assert done.returncode == 1      # it exists: not replaced without --overwrite
+    assert "'" + str(d / "a_median.png") + "' is not filtered" in done.stderr
+    with Image.open(d / "a_median.png") as im:
+        assert im.mode == "RGB"
+    done = run("median", d, "-o", d, "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert "is not filtered" in done.stderr and "--overwrite replaces it" in done.stderr

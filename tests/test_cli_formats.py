@@ -228,6 +228,26 @@ def test_single_output_without_suffix_takes_the_input_format(rgb, tmp_path, caps
     assert Image.open(tmp_path / "out").format == "JPEG"
 
 
+def test_stdout_and_directory_outputs_take_the_input_format(rgb, tmp_path):
+    # "from the OUTPUT suffix, else the input file's format, else png": a
+    # .npy input gives .npy on standard output and in a directory (its float
+    # values, not a 16-bit PNG of them); a .png input next to it stays PNG.
+    values = rgb[..., 0].astype(np.float32) / 255
+    np.save(tmp_path / "a.npy", values)
+    Image.fromarray(rgb).save(tmp_path / "b.png")
+    done = subprocess.run([sys.executable, "-m", "imfilt", "convolve", str(tmp_path / "a.npy"),
+                           "-o", "-", "--kernel", "identity"], env=ENV, capture_output=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(np.load(io.BytesIO(done.stdout)), values)
+    done = subprocess.run([sys.executable, "-m", "imfilt", "convolve", str(tmp_path / "a.npy"),
+                           str(tmp_path / "b.png"), "-o", str(tmp_path / "out"), "--kernel",
+                           "identity"], env=ENV, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(tmp_path / "out")) == ["a_convolve.npy", "b_convolve.png"]
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "a_convolve.npy"), values)
+
+
 def test_stdin_and_stdout(rgb, tmp_path):
     Image.fromarray(rgb).save(tmp_path / "c.png")
     data = (tmp_path / "c.png").read_bytes()
