@@ -158,7 +158,8 @@ _TABLE = (
          (Opt("--rank", "rank", "int", "rank in the sorted window (negative counts from the "
               "top)", required=True), _size(required=True))),
     Verb("percentile-filter", "percentile_filter", "percentile of the window",
-         (Opt("--percentile", "percentile", "float", "percentile 0..100", required=True),
+         (Opt("--percentile", "percentile", "float",
+             "percentile 0..100 (-100..0 counts back from 100)", required=True),
           _size(required=True))),
     Verb("minimum-filter", "minimum_filter", "minimum of the window", (_size(required=True),)),
     Verb("maximum-filter", "maximum_filter", "maximum of the window", (_size(required=True),)),

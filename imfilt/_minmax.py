@@ -125,7 +125,10 @@ def _from_kernel(y, dtype):
     if dtype.kind == "b":
         return y.view(np.bool_)
     if y.dtype != dtype:
-        return y.astype(dtype)
+        # float16 images run in float32: a selected fill value beyond
+        # float16's range becomes +-inf, which orders as it does.
+        with np.errstate(over="ignore"):
+            return y.astype(dtype)
     return y
 
 

@@ -142,7 +142,8 @@ def _difference(a, b):
     """``a - b`` in the dtype of ``a`` (bool: exclusive or)."""
     if a.dtype.kind == "b":
         return np.logical_xor(a, b)
-    return np.subtract(a, b, dtype=a.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):   # inf - inf is NaN, quietly
+        return np.subtract(a, b, dtype=a.dtype)
 
 
 _DOCS = {

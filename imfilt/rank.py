@@ -159,12 +159,17 @@ def _parse(func, arr, kind, value, size, footprint, boundary, fillvalue, axes, c
     nan_policy, value)``."""
     fax = filter_axes(arr.ndim, axes, channel_axis)
     check_colour_ambiguity(arr, axes, channel_axis, func)
+    ranks = kind in ("median", "rank", "percentile")
+    if ranks and footprint is None and size is not None:
+        # the engine's table of ranks: one int64 per window size 0 .. K
+        # (checked before the footprint is made)
+        K = math.prod(as_tuple("size", size, len(fax), minimum=1))
+        check_fits_in_memory("size", size, "a table of ranks", (K + 1,), 8)
     fp = _footprint(size, footprint, fax, arr.ndim)
     K = int(np.count_nonzero(fp))
-    if kind in ("median", "rank", "percentile"):
-        # the engine's table of ranks: one int64 per window size 0 .. K
-        name, shown = ("size", size) if footprint is None else ("footprint", f"<{fp.shape}>")
-        check_fits_in_memory(name, shown, "a table of ranks", (K + 1,), 8)
+    if ranks and footprint is not None:
+        check_fits_in_memory("footprint", f"<array of shape {fp.shape}>", "a table of ranks",
+                             (K + 1,), 8)
     boundary = canonical_boundary(boundary)
     nan_policy = canonical_nan_policy(nan_policy)
     fill = as_fillvalue(fillvalue, np.dtype(np.float64))

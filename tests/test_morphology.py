@@ -625,3 +625,17 @@ def test_fill_beyond_the_float_range_is_infinity_without_warnings(dtype):
         np.testing.assert_array_equal(imfilt.median(x, 3, boundary="fill", fillvalue=fill), ref)
         ref = ndi.grey_erosion(x.astype(np.float64), 3, mode="constant", cval=inf)
         np.testing.assert_array_equal(imfilt.erosion(x, 3, boundary="fill", fillvalue=fill), ref)
+
+
+def test_no_numpy_warnings_from_ieee_results():
+    # inf - inf in a top-hat is NaN and a float16 fill beyond its range is
+    # +-inf, as IEEE says, without NumPy's RuntimeWarnings
+    import warnings
+    x = np.array([[np.inf, 1, 2], [3, 4, 5]])
+    h = np.full((4, 4), 1e4, np.float16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(imfilt.black_tophat(x, 3)[0, 0])
+        assert imfilt.maximum_filter(h, 3, boundary="fill", fillvalue=1e6)[0, 0] == np.inf
+        assert imfilt.erosion(h, 3, boundary="fill", fillvalue=-1e6)[0, 0] == -np.inf
+        imfilt.opening(h, 3, boundary="fill", fillvalue=7e4)

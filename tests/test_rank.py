@@ -749,3 +749,11 @@ def test_extreme_ranks_use_the_min_max_engine(dtype, rng, monkeypatch):
                 reference(y, fp, "symm", 0, "rank", r, omit=True))
             np.testing.assert_array_equal(
                 rank_filter(y, r, size=3), reference(y, fp, "symm", 0, "rank", r))
+
+
+@pytest.mark.parametrize("func", [imfilt.median, lambda x, size: imfilt.rank_filter(x, 0, size),
+                                  lambda x, size: imfilt.percentile_filter(x, 50, size)])
+def test_window_beyond_memory_is_a_value_error_naming_size(func):
+    # 10**10 points: the table of ranks alone would take 75 GiB
+    with pytest.raises(ValueError, match=r"size=100000 .*GiB.*use a smaller size"):
+        func(np.zeros((3, 3), np.uint8), size=100000)
