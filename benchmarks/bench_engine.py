@@ -4,6 +4,8 @@
     python benchmarks/bench_engine.py --quick         # 256/1024 only
     python benchmarks/bench_engine.py --sizes 2048 --kernels 3 15 g15 --threads 2
     python benchmarks/bench_engine.py --floor          # small kernels vs a copy of the bytes
+    python benchmarks/bench_engine.py --fft-floor      # large kernels vs their transforms alone
+    python benchmarks/bench_engine.py --fft-floor --fft-backend mkl_fft.interfaces.scipy_fft
 
 For each image size, kernel, dtype and thread count: imfilt with
 method="auto" and each of direct/separable/fft, OpenCV filter2D (and
@@ -25,9 +27,23 @@ process: a fresh result against ``x.copy()`` (both page-fault a new array),
 and ``out=`` a pre-faulted array against ``np.copyto`` into one.  Ratios are
 imfilt time / copy time (<= 1.5 is the target); the load average is printed
 with each row because two-thread timings move with the machine's load.
+
+``--fft-floor`` (default 1024^2 and 2048^2 float64, kernels 31, 63, 127):
+what the FFT method's transforms alone cost, against OpenCV filter2D.  For
+each candidate block plan of imfilt's planner, the transforms of its blocks
+(``rfft2``, product with a spectrum, inverse column transforms, inverse row
+transforms of the rows kept), on ready-made blocks, in the same batches,
+shared by the same threads, with no gather, scatter or boundary handling:
+"plan" is the plan imfilt picks, "best plan" the fastest candidate.  Where
+the transforms alone take about as long as filter2D's whole call, no
+choice of blocks can make the method faster than filter2D with the FFT
+that ``scipy.fft`` gives.  ``--fft-backend MODULE`` runs every call, imfilt
+and the transforms alike, under ``scipy.fft.set_backend(MODULE)``.
 """
 
 import argparse
+import contextlib
+import importlib
 import sys
 import time
 import tracemalloc
@@ -38,7 +54,7 @@ from scipy import ndimage, signal
 
 from harness import format_table, interleaved_medians, load_average, median_time, print_config
 import imfilt
-from imfilt import _methods
+from imfilt import _methods, _threads
 
 try:
     import cv2
@@ -218,6 +234,79 @@ def floor(args):
     return headers, rows
 
 
+def plan_transforms(n, k, dtype, L0, L1, nt, rng):
+    """A call that runs the transforms of an n x n 'same' problem's blocks
+    (k x k kernel, blocks L0 x L1) and nothing else, ``nt`` threads sharing
+    the batches as imfilt's FFT method does (``_threads.share_items``: the
+    calling thread and helpers take the next batch as they become free)."""
+    T0, T1 = L0 - k + 1, L1 - k + 1
+    count = -(-n // T0) * -(-n // T1)
+    per_batch = max(1, min(count, _methods.FFT_BATCH_BYTES // (L0 * L1 * np.dtype(dtype).itemsize)))
+    blocks = rng.standard_normal((count, L0, L1)).astype(dtype)
+    spectrum = scipy.fft.rfft2(rng.standard_normal((L0, L1)).astype(dtype))
+    batches = [blocks[q:q + per_batch] for q in range(0, count, per_batch)]
+
+    def one(batch):
+        spec = scipy.fft.rfft2(batch, workers=1)
+        spec *= spectrum
+        spec = scipy.fft.ifft(spec, axis=-2, norm="forward", overwrite_x=True, workers=1)
+        return scipy.fft.irfft(spec[:, k - 1:], n=L1, axis=-1, norm="forward", workers=1)
+
+    return lambda: _threads.share_items(len(batches), lambda i, slot: one(batches[i]), nt)
+
+
+def fft_floor(args):
+    """Large kernels: imfilt and filter2D against the FFT method's transforms alone."""
+    rng = np.random.default_rng(0)
+    headers = ["size", "dtype", "kernel", "thr", "blocks", "auto ms", "filter2D ms", "plan fft ms",
+               "best plan", "best fft ms", "filter2D/auto", "filter2D/best fft", "load"]
+    rows = []
+    for n in args.sizes:
+        for dtype in args.dtypes:
+            image = rng.standard_normal((n, n)).astype(dtype)
+            key = "f32" if np.dtype(dtype) == np.float32 else "f64"
+            for kname in args.kernels:
+                k = int(kname)
+                kernel = rng.standard_normal((k, k)).astype(dtype)
+                flipped = np.ascontiguousarray(kernel[::-1, ::-1])
+                got = imfilt.convolve(image, kernel, "same")
+                if cv2 is not None:
+                    ref = cv2.filter2D(image, -1, flipped, borderType=cv2.BORDER_CONSTANT)
+                    eps = np.finfo(dtype).eps
+                    agree("OpenCV filter2D", got, ref, 64 * eps * float(np.abs(image).max())
+                          * float(np.abs(kernel).sum()) * np.log2(n * n))
+                V = n      # 'same': the 'valid' output of the padded image is n x n
+                L0, L1 = _methods.block_plan(V, V, k, k, key)[:2]
+                candidates = {(a, b) for a, _ in _methods._axis_candidates(V, k)
+                              for b, _ in _methods._axis_candidates(V, k)}
+                for nt in args.threads:
+                    if cv2 is not None:
+                        cv2.setNumThreads(nt)
+                    # Scan every candidate plan briefly, then time the
+                    # fastest interleaved with imfilt and filter2D.
+                    scan = {plan: median_time(plan_transforms(n, k, dtype, *plan, nt, rng),
+                                              repeat=3)
+                            for plan in sorted(candidates)}
+                    best = min(scan, key=scan.get)
+                    fns = {
+                        "auto": lambda: imfilt.convolve(image, kernel, "same", workers=nt),
+                        "plan": plan_transforms(n, k, dtype, L0, L1, nt, rng),
+                        "best": plan_transforms(n, k, dtype, *best, nt, rng),
+                    }
+                    if cv2 is not None:
+                        fns["filter2D"] = lambda: cv2.filter2D(image, -1, flipped,
+                                                               borderType=cv2.BORDER_CONSTANT)
+                    t = interleaved_medians(fns, repeat=args.repeat)
+                    f2d = t.get("filter2D", float("nan"))
+                    row = [f"{n}", np.dtype(dtype).name, f"{k}x{k}", nt, f"{L0}x{L1}",
+                           f"{t['auto'] * 1e3:.2f}", f"{f2d * 1e3:.2f}", f"{t['plan'] * 1e3:.2f}",
+                           f"{best[0]}x{best[1]}", f"{t['best'] * 1e3:.2f}",
+                           f"{f2d / t['auto']:.2f}x", f"{f2d / t['best']:.2f}x", load_average()]
+                    rows.append(row)
+                    print(format_table(headers, [row]).splitlines()[-1], flush=True)
+    return headers, rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 2048, 4096])
@@ -232,12 +321,43 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--floor", action="store_true",
                         help="small kernels against a copy of the same bytes (see above)")
+    parser.add_argument("--fft-floor", action="store_true",
+                        help="large kernels against the FFT method's transforms alone (see above)")
+    parser.add_argument("--fft-backend", metavar="MODULE",
+                        help="run under scipy.fft.set_backend(MODULE), e.g. "
+                             "mkl_fft.interfaces.scipy_fft")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.repeat = [256, 1024], 3
     print_config()
+    backend = contextlib.nullcontext()
+    if args.fft_backend:
+        backend = scipy.fft.set_backend(importlib.import_module(args.fft_backend), only=True)
+        print(f"scipy.fft backend: {args.fft_backend}")
+    with backend:
+        return run_mode(args, argv)
+
+
+def run_mode(args, argv):
+    """The mode ``args`` asks for; prints its table."""
+    explicit = set(argv if argv is not None else sys.argv[1:])
+    if args.fft_floor:
+        if "--sizes" not in explicit:
+            args.sizes = [1024, 2048]
+        if "--kernels" not in explicit:
+            args.kernels = ["31", "63", "127"]
+        if "--dtypes" not in explicit:
+            args.dtypes = ["float64"]
+        if "--threads" not in explicit:
+            args.threads = [2]
+        headers, rows = fft_floor(args)
+        print()
+        print("'same' mode, zero boundary, random kernels. 'plan fft'/'best fft': the "
+              "transforms alone of imfilt's plan and of the fastest candidate plan. Ratios: "
+              "filter2D time / other time (> 1: filter2D slower).")
+        print(format_table(headers, rows))
+        return 0
     if args.floor:
-        explicit = set(argv if argv is not None else sys.argv[1:])
         if "--sizes" not in explicit:
             args.sizes = [4096]
         if "--kernels" not in explicit:
