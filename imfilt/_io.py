@@ -521,12 +521,17 @@ def _default_file_mode():
 
 def is_special_file(path):
     """True for an existing path (links followed) that is neither a regular
-    file nor a directory: a device such as ``/dev/null``, a FIFO, a socket."""
+    file nor a directory -- a device such as ``/dev/null``, a FIFO, a
+    socket -- or that leads into ``/dev`` or ``/proc`` (``/dev/stdout``
+    redirected to a file: renaming over it would replace the link)."""
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+    if stat.S_ISDIR(mode):
+        return False
+    return not stat.S_ISREG(mode) or any(
+        p.startswith(("/dev/", "/proc/")) for p in (os.path.abspath(path), os.path.realpath(path)))
 
 
 class OutputGuard:

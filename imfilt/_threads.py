@@ -327,20 +327,25 @@ def set_workers(workers):
 
 
 class _WorkersBlock:
-    """The context manager ``set_workers`` returns (reusable, nestable)."""
+    """The context manager ``set_workers`` returns: one ``with`` block at a
+    time (it may be used again after that block)."""
 
     def __init__(self, workers):
         self.workers = workers
-        self.tokens = []
+        self.token = None
         self.entered = False
 
     def __enter__(self):
+        if self.token is not None:
+            raise RuntimeError(f"this imfilt.set_workers({self.workers!r}) block is already "
+                               "in use; call set_workers again for another block")
         self.entered = True
-        self.tokens.append(_default_workers.set(self.workers))
+        self.token = _default_workers.set(self.workers)
         return self
 
     def __exit__(self, *exc):
-        _default_workers.reset(self.tokens.pop())
+        token, self.token = self.token, None
+        _default_workers.reset(token)
         return False
 
     def __del__(self):

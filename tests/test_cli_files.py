@@ -349,6 +349,14 @@ def test_special_files_are_written_in_place(photo, tmp_path):
     assert done.returncode == 0, done.stderr
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert not fifo.is_file() and fifo.is_fifo()
+    # /dev/stdout redirected to a regular file: written through, the link kept
+    if os.path.islink("/dev/stdout"):
+        target = tmp_path / "through.png"
+        with open(target, "wb") as f:
+            done = subprocess.run(imfilt_cmd("median", photo, "-o", "/dev/stdout"), env=ENV,
+                                  stdout=f, stderr=subprocess.PIPE, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert readable(target) == (50, 40) and os.path.islink("/dev/stdout")
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")

@@ -121,11 +121,13 @@ def test_set_workers_outside_a_with_block_warns_and_changes_nothing():
     assert imfilt.get_workers() == default
 
 
-def test_set_workers_manager_can_be_reused_and_nested():
+def test_set_workers_manager_can_be_reused_one_block_at_a_time():
     block = imfilt.set_workers(1)
     with block:
-        with block:
-            assert imfilt.get_workers() == 1
+        assert imfilt.get_workers() == 1
+        with pytest.raises(RuntimeError, match="already in use"):
+            with block:
+                pass
         assert imfilt.get_workers() == 1
     with block:
         assert imfilt.get_workers() == 1
