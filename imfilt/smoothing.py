@@ -162,8 +162,12 @@ class _Setup:
             cast_output(result, self.out_dtype, self.nthreads, dest=self.out)
         return self.out
 
-    def run_omit(self, passes):
+    def run_omit(self, passes, final=True):
         """``nan_policy='omit'``: normalised convolution where needed.
+
+        With ``final`` the result may be written straight into ``out`` (or
+        cast to an integer output dtype); otherwise it is a new array of the
+        compute dtype, for a result that is only a term of the filter's.
 
         Outputs whose window holds no non-finite sample keep the ordinary
         value; the others are ``filter(x with non-finite -> 0) / filter(mask)``
@@ -174,7 +178,8 @@ class _Setup:
         # A NaN or infinite fillvalue is left out like a non-finite sample.
         fill_out = self.boundary == "fill" and not math.isfinite(self.fill)
         real_image = x.dtype.kind in "fc"
-        result = self.run(passes, dest=self.dest(cast=not (real_image or fill_out)))
+        result = self.run(passes, dest=self.dest(cast=not (real_image or fill_out))
+                          if final else None)
         if not fill_out and (not real_image or np.isfinite(x).all()):
             return result
         bad = ~np.isfinite(result)
@@ -601,7 +606,7 @@ def unsharp_mask(image, radius=1.0, amount=1.0, *, boundary="symm", fillvalue=0,
             raise TypeError(f"clip={clip!r} needs a real image; the image has dtype "
                             f"{st.image.dtype}")
     passes = _gaussian_passes(st.axes, sigmas, orders, radii)
-    blurred = st.run_omit(passes) if st.nan_policy == "omit" else st.run(passes)
+    blurred = st.run_omit(passes, final=False) if st.nan_policy == "omit" else st.run(passes)
     x = np.asarray(st.image, dtype=st.compute)
     # In place on the blur: image + (image - blurred) * amount, the order
     # of operations of scikit-image.
@@ -787,7 +792,9 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
     for sig, name in ((low, "low_sigma"), (high, "high_sigma")):
         sigmas, orders, radii = _gaussian_args(n, sig, 0, truncate, None, name=name)
         passes = _gaussian_passes(st.axes, sigmas, orders, radii)
-        results.append(st.run_omit(passes) if st.nan_policy == "omit" else st.run(passes))
+        # (both terms in the compute dtype: neither may be ``out``)
+        results.append(st.run_omit(passes, final=False) if st.nan_policy == "omit"
+                       else st.run(passes))
     result = results[0]
     result -= results[1]
     return st.finish(result)

@@ -711,3 +711,36 @@ def test_box_omit_window_without_a_finite_sample_is_nan(boundary):
         seen = imfilt.box(np.isfinite(x).astype(float), size, boundary=boundary,
                           fillvalue=1.0)
         np.testing.assert_array_equal(np.isnan(got), seen < 0.5 / np.prod(size))
+
+
+_OMIT_FRONTS = {
+    "gaussian": lambda x, **kw: gaussian(x, 1.3, **kw),
+    "box": lambda x, **kw: box(x, 3, **kw),
+    "unsharp_mask": lambda x, **kw: unsharp_mask(x, 1.3, amount=2.0, **kw),
+    "difference_of_gaussians": lambda x, **kw: difference_of_gaussians(x, 1.0, 2.0, **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_OMIT_FRONTS))
+@pytest.mark.parametrize("image_dtype, dtype", [("float64", None), ("float32", None),
+                                                ("uint8", None), ("uint8", "uint8"),
+                                                ("uint8", "int16"), ("float64", "int16")])
+def test_omit_with_out_and_integer_dtypes_equals_the_plain_call(name, image_dtype, dtype):
+    # 'omit' without any NaN is the plain filter; with out= the result lands
+    # in out (difference_of_gaussians wrote both blurs into out and returned
+    # zeros; unsharp_mask on integer images cast its blur and failed).
+    f = _OMIT_FRONTS[name]
+    x = (np.arange(70).reshape(7, 10) * 37 % 251).astype(image_dtype)
+    ref = f(x, dtype=dtype)
+    got = f(x, dtype=dtype, nan_policy="omit")
+    np.testing.assert_array_equal(got, ref)
+    out = np.empty_like(ref)
+    assert f(x, dtype=dtype, nan_policy="omit", out=out) is out
+    np.testing.assert_array_equal(out, ref)
+    if image_dtype.startswith("float"):
+        y = x.copy()
+        y[3, 4] = np.nan
+        ref = f(y, dtype=dtype, nan_policy="omit")
+        out = np.empty_like(ref)
+        f(y, dtype=dtype, nan_policy="omit", out=out)
+        np.testing.assert_array_equal(out, ref)
