@@ -380,6 +380,9 @@ def check_out(out, shape, dtype, inputs):
     """
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if isinstance(out, np.matrix):
+        raise TypeError("out is a numpy.matrix, whose views stay 2-D; pass np.asarray(out), "
+                        "a plain array on the same memory")
     if out.shape != tuple(shape):
         raise ValueError(f"out has shape {out.shape} but the result has shape {tuple(shape)}")
     if out.dtype != dtype:

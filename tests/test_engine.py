@@ -582,6 +582,12 @@ def test_out_misuse_raises():
         imfilt.convolve(x, w, "same", out=ro)
     with pytest.raises(TypeError, match="out must be a numpy.ndarray"):
         imfilt.convolve(x, w, "same", out=[[0] * 10] * 10)
+    for call in (lambda o: imfilt.convolve(x, w, "same", out=o),
+                 lambda o: imfilt.median(x, 3, out=o), lambda o: imfilt.gaussian(x, 1, out=o)):
+        with pytest.raises(TypeError, match="out is a numpy.matrix"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PendingDeprecationWarning)   # np.matrix's
+                call(np.asmatrix(np.empty((10, 10))))
     # dtype= and out= together
     out = np.empty((10, 10), dtype=np.uint8)
     imfilt.convolve(x, w, "same", dtype=np.uint8, out=out)
