@@ -57,7 +57,10 @@ image : array_like, 2-D (or 3-D with ``channel_axis``)
     and byte order).""",
     axis="""\
 axis : {None, 0, 1, -2, -1}, optional
-    ``None`` (default) gives the gradient magnitude ``sqrt(g0**2 + g1**2)``;
+    ``None`` (default) gives the gradient magnitude ``sqrt(g0**2 + g1**2)``
+    (computed in the result's precision, as scikit-image does: float32
+    derivatives beyond about 1.8e19, float64 ones beyond 1e154, give inf;
+    Sobel apertures 5 and 7 use ``hypot``, which does not overflow);
     ``0`` the derivative along axis 0 (rows, "vertical": positive where the
     image gets brighter downwards); ``1`` along axis 1 (columns).""",
     convention="""\
@@ -70,14 +73,22 @@ convention : {'ndimage', 'skimage'}, optional
     (unsigned by their maximum to [0, 1], signed to [-1, 1]).""",
     edge_nan_policy="""\
 nan_policy : {'propagate', 'omit', 'raise'}, optional
-    ``'propagate'`` (default): NaN and inf spread as in ``scipy.ndimage``.
+    ``'propagate'`` (default): IEEE arithmetic on every weight of the
+    filter, as ``scipy.ndimage.sobel``'s passes compute: a NaN or inf
+    reaches every output whose window holds it, under a zero weight too
+    (``0 * inf`` is NaN, and infinities of both signs meet as NaN).
+    ``scipy.ndimage.correlate``, OpenCV and scikit-image skip zero weights
+    of the 2-D kernel, so they can give 0 or inf there where imfilt gives
+    NaN; the equalities with them stated above hold for finite images.
     ``'raise'``: ``ValueError`` when the image holds NaN or inf.
     ``'omit'``: outputs whose window holds a non-finite sample under a
     non-zero weight are recomputed with those samples left out, as
     :func:`imfilt.correlate` with ``nan_policy='omit'`` does: derivative
     kernels sum to zero, so the finite part is rescaled by the absolute
     weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
-    weight.  Other outputs are unchanged (bit-identical to 'propagate').""",
+    weight.  Outputs whose window holds no non-finite sample are
+    bit-identical to 'propagate'; one whose non-finite samples all lie
+    under zero weights is the finite sum (where 'propagate' gives NaN).""",
     edge_mask="""\
 mask : array_like of bool, 2-D, optional
     Where the result is wanted, as in ``skimage.filters`` (``sobel``,
@@ -305,12 +316,12 @@ def _omit_correlator(call):
     return lambda image, kernel: _linear.apply(image, kernel, call.fill, None, None, spec)
 
 
-def _correlate_same(arr, kernel, call):
+def _correlate_same(arr, kernel, call, method="auto"):
     """'same' correlation of ``arr`` with ``kernel`` under the parsed call
     (an empty image gives an empty result, as the fused derivatives do)."""
     if arr.size == 0:
         return np.zeros(arr.shape, dtype=_kernel_input(arr)[1])
-    spec = _linear.correlate_spec(call.boundary, call.nthreads)
+    spec = _linear.correlate_spec(call.boundary, call.nthreads, method=method)
     return _linear.apply(arr, kernel, call.fill, None, None, spec)
 
 
@@ -445,7 +456,8 @@ def check_sobel_size(size):
 
 
 def _wide2d(image, size, axis, call):
-    """Sobel of aperture 5 or 7: the 2-D correlation with OpenCV's weights."""
+    """Sobel of aperture 5 or 7: the correlation with OpenCV's weights, as
+    two 1-D passes."""
     arr = as_image(image)
     if arr.size == 0:
         return _masked(call, np.zeros(arr.shape, dtype=_kernel_input(arr)[1]))
@@ -460,11 +472,16 @@ def _wide2d(image, size, axis, call):
     k0 = np.outer(deriv, smooth)
     kernels = [k0, k0.T] if axis is None else [(k0, k0.T)[axis]]
     mag_scale = scale / math.sqrt(2.0) if call.convention == "skimage" else scale
-    parts = [_correlate_same(arr, k, call) for k in kernels]
+    # As OpenCV computes it: a pass of each 1-D factor (float32 sums of
+    # 16-bit images stay exact through the smoothing pass, so a flat image
+    # gives exactly 0, where the 49 products of one 2-D sum do not).
+    parts = [_correlate_same(arr, k, call, method="separable") for k in kernels]
     if axis is None:
         combine = lambda c0, c1: (np.hypot(c0, c1) * mag_scale,)  # noqa: E731
-    else:
+    elif scale != 1.0:
         combine = lambda c: (c * scale,)  # noqa: E731
+    else:
+        combine = lambda c: (c,)  # noqa: E731
     out, = combine(*parts)
     out = np.asarray(out, dtype=parts[0].dtype)
     if omit:

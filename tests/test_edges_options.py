@@ -313,3 +313,16 @@ def test_new_paths_thread_count_and_layout_bit_identical():
         one = call(x, 1)
         np.testing.assert_array_equal(call(x, 2), one)
         np.testing.assert_array_equal(call(nc, 2), one)
+
+
+@pytest.mark.parametrize("size", [5, 7])
+@pytest.mark.parametrize("dtype", ["uint16", "int16", "float32", "float64"])
+def test_wide_sobel_of_a_flat_image_is_exactly_zero(size, dtype):
+    # OpenCV's two 1-D passes: the smoothing pass of a 16-bit image stays
+    # exact in float32, so no rounding is left (one 49-tap float32 sum of
+    # 65535s left -8)
+    top = np.iinfo(dtype).max if dtype[0] in "ui" else 65535.0
+    flat = np.full((6, 9), top, dtype=dtype)
+    for axis in (0, 1, None):
+        got = imfilt.sobel(flat, axis=axis, size=size)
+        assert not got.any(), (axis, got)
