@@ -24,7 +24,8 @@ from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, check_finite, omit_nonfinite, omit_wanted
 from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
                              resolve_workers)
-from imfilt._validation import as_array, as_fillvalue, check_choice, choice_error, result_dtypes
+from imfilt._validation import (ParameterTypeError, as_array, as_fillvalue, check_choice,
+                                choice_error, result_dtypes)
 
 __all__ = ["sobel", "scharr", "prewitt", "roberts", "laplace", "gradient",
            "EDGE_OPERATORS", "GRADIENT_OPERATORS", "eroded_mask"]
@@ -258,15 +259,22 @@ def as_image(image):
     return arr
 
 
+def _int_choice_error(name, value, choices):
+    """``choice_error`` for an int parameter: a ``ParameterTypeError`` (also
+    a ValueError) when ``value`` is not an int at all."""
+    wrong_type = isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))
+    return choice_error(name, value, choices, exc=ParameterTypeError if wrong_type else ValueError)
+
+
 def _check_axis(axis):
     if axis is None:
         return None
     if isinstance(axis, (int, np.integer)) and not isinstance(axis, (bool, np.bool_)):
         if -2 <= int(axis) <= 1:
             return int(axis) % 2
-    raise choice_error("axis", axis,
-                       "None (the gradient magnitude), 0 (along rows), 1 (along "
-                       "columns), or -2, -1")
+    raise _int_choice_error("axis", axis,
+                            "None (the gradient magnitude), 0 (along rows), 1 (along "
+                            "columns), or -2, -1")
 
 
 def _kernel_input(arr):
@@ -451,7 +459,7 @@ def check_sobel_size(size):
     """The Sobel aperture: 3, 5 or 7 (a ValueError naming the choices)."""
     if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) or \
             int(size) not in (3, 5, 7):
-        raise choice_error("size", size, "3, 5 or 7 (OpenCV's Sobel apertures)")
+        raise _int_choice_error("size", size, "3, 5 or 7 (OpenCV's Sobel apertures)")
     return int(size)
 
 
@@ -746,7 +754,7 @@ def laplace(image, neighbors=4, *, boundary="symm", fillvalue=0, mask=None, work
     """
     if isinstance(neighbors, (bool, np.bool_)) or not isinstance(neighbors, (int, np.integer)) \
             or int(neighbors) not in _LAPLACE_KERNELS:
-        raise choice_error("neighbors", neighbors, "4 or 8")
+        raise _int_choice_error("neighbors", neighbors, "4 or 8")
     call = _parse(boundary, workers, nan_policy, fillvalue=fillvalue, mask=mask)
     return _per_channel(_laplace2d, image, channel_axis, int(neighbors), call)
 

@@ -326,3 +326,16 @@ def test_wide_sobel_of_a_flat_image_is_exactly_zero(size, dtype):
     for axis in (0, 1, None):
         got = imfilt.sobel(flat, axis=axis, size=size)
         assert not got.any(), (axis, got)
+
+
+@pytest.mark.parametrize("call", [lambda x: imfilt.sobel(x, axis=1.0),
+                                  lambda x: imfilt.sobel(x, axis=True),
+                                  lambda x: imfilt.sobel(x, size="3"),
+                                  lambda x: imfilt.sobel(x, size=3.0),
+                                  lambda x: imfilt.laplace(x, 4.0)])
+def test_int_choices_of_the_wrong_type_are_type_errors(call):
+    # a TypeError that is also a ValueError (ParameterTypeError), naming the value
+    with pytest.raises(TypeError, match="is not valid; choose one of"):
+        call(np.ones((4, 4)))
+    with pytest.raises(ValueError):
+        call(np.ones((4, 4)))
