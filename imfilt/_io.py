@@ -120,8 +120,10 @@ def luminance(rgb):
 
 
 def _png_is_16bit_colour(head):
+    """A 16-bit PNG with colour or alpha (RGB, RGBA, grey+alpha), which
+    Pillow would read at 8 bits."""
     return (len(head) >= 26 and head[:8] == b"\x89PNG\r\n\x1a\n"
-            and head[24] == 16 and head[25] in (2, 6))
+            and head[24] == 16 and head[25] in (2, 4, 6))
 
 
 def _check_size(width, height, max_pixels):
@@ -187,14 +189,19 @@ def _read_pillow(source, head, frame, max_pixels, grey=False):
         try:
             import cv2
         except ImportError:
-            warn("16-bit colour PNG read at 8-bit precision (Pillow limitation; "
-                 "install opencv-python-headless for full precision)", UserWarning)
+            warn("16-bit colour or grey+alpha PNG read at 8-bit precision (Pillow "
+                 "limitation; install opencv-python-headless for full precision)", UserWarning)
         else:
-            data = np.frombuffer(source.getvalue() if isinstance(source, io.BytesIO)
-                                 else open(source, "rb").read(), np.uint8)
+            if isinstance(source, io.BytesIO):
+                data = np.frombuffer(source.getvalue(), np.uint8)
+            else:
+                with open(source, "rb") as f:
+                    data = np.frombuffer(f.read(), np.uint8)
             arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
             if arr is not None and arr.ndim == 3:
                 _check_size(arr.shape[1], arr.shape[0], max_pixels)
+                if head[25] == 4:       # grey+alpha, decoded as BGRA with B = G = R
+                    return [_picture(arr[..., [0, 3]])]
                 return [_picture(arr[..., [2, 1, 0] + ([3] if arr.shape[2] == 4 else [])])]
     # The size check is ours (--max-pixels), so Pillow's own limit is lifted.
     Image.MAX_IMAGE_PIXELS = None
@@ -283,12 +290,18 @@ def read_frames(path, *, frame=None, max_pixels=DEFAULT_MAX_PIXELS, stdin=None, 
         suffix = os.path.splitext(source)[1].lower()
     if head.startswith(b"\x93NUMPY") or (suffix == ".npy" and not head):
         try:
-            arr = np.load(source, allow_pickle=False)
+            # (a file is mapped, so its size is checked before it is read)
+            arr = np.load(source, allow_pickle=False,
+                          mmap_mode="r" if isinstance(source, str) else None)
         except ValueError as exc:
             raise ImageReadError(f"not a NumPy .npy array file ({exc})") from None
-        if arr.ndim == 3 and arr.shape[0] > 4 and arr.shape[2] > 4:   # a stack of frames
-            return [_picture(a) for a in (arr if frame is None else [arr[frame]])]
-        return [_picture(arr)]
+        stack = arr.ndim == 3 and arr.shape[0] > 4 and arr.shape[2] > 4   # frames
+        if arr.ndim >= 2:
+            h, w = arr.shape[1:3] if stack else arr.shape[:2]
+            _check_size(w, h, max_pixels)
+        if stack:
+            return [_picture(np.array(a)) for a in (arr if frame is None else [arr[frame]])]
+        return [_picture(np.array(arr))]
     if suffix == ".npy":
         raise ImageReadError("not a NumPy .npy array file (no NUMPY header)")
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):

@@ -148,6 +148,19 @@ def _threshold(text):
     return value
 
 
+def _finite_float(flag):
+    """argparse ``type=``: a finite number (NaN, inf and overflowing text refused)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} is not a number") from None
+        if not np.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} must be finite")
+        return value
+    return parse
+
+
 def _option_type(opt):
     """argparse ``type=`` for a table option."""
     integer = opt.kind in ("int", "ints")
@@ -175,8 +188,8 @@ def _option_type(opt):
 
     def parse(text):
         if several:
-            toks = [t for t in re.split(r"[,\s]+", text.strip()) if t]
-            if not 1 <= len(toks) <= 2:
+            toks = re.split(r"\s*,\s*|\s+", text.strip())
+            if not 1 <= len(toks) <= 2 or not all(toks):   # "3," and ",3" too
                 raise argparse.ArgumentTypeError(
                     f"{opt.flag} {text!r}: give one value or two (rows,cols)")
             values = tuple(one(t, text) for t in toks)
@@ -203,7 +216,7 @@ def _add_common(p, verb):
                    help="output format (default: from the OUTPUT suffix; else, for one "
                         "output file, the input file's format; for standard output or a "
                         "directory, the input's format when it is .npy or TIFF (values "
-                        "kept); else png)")
+                        "kept); else png, and for standard input)")
     p.add_argument("--depth", choices=("8", "16", "float"),
                    help="stored depth: 8/16-bit integers or float32 values (default: the "
                         "input's depth where the format allows; float for .npy)")
@@ -243,9 +256,10 @@ def _add_scale(p, verb):
             "a batch is comparable; none maps 1.0 to white and clips")
     else:
         choices, text = ("none", "per-image"), (
-            "8/16-bit output: none keeps the image's intensity scale and clips (default"
-            + ("" if verb.scale == "none" else " for most verbs")
-            + "); per-image maps the largest |value| to white")
+            "8/16-bit output: none keeps the image's intensity scale and clips"
+            + (" (default)" if verb.scale == "none" else "")
+            + "; per-image maps the largest |value| to white"
+            + (" (default)" if verb.scale == "per-image" else ""))
     p.add_argument("--scale", choices=choices + ("clip", "stretch"), default=verb.scale,
                    metavar="{" + ",".join(choices) + "}",
                    help=text + " (clip = none, stretch = per-image)")
@@ -269,7 +283,7 @@ def _add_boundary(p, verb):
                    metavar=_cli_verbs.BOUNDARY_METAVAR,
                    help=_cli_verbs.boundary_help(default))
     if accepted is None or "fillvalue" in accepted:
-        p.add_argument("--fillvalue", type=float, metavar="V",
+        p.add_argument("--fillvalue", type=_finite_float("--fillvalue"), metavar="V",
                        help="value outside the image for --boundary fill (0..1 units)")
 
 
@@ -280,7 +294,7 @@ def _add_edges(p):
                    metavar=_cli_verbs.BOUNDARY_METAVAR, help=_cli_verbs.boundary_help(
                        note=("; not for canny, which pads with zeros as scikit-image "
                              "does")))
-    p.add_argument("--fillvalue", type=float, metavar="V",
+    p.add_argument("--fillvalue", type=_finite_float("--fillvalue"), metavar="V",
                    help="value outside the image for --boundary fill (0..1 units)")
     p.add_argument("--size", type=int, choices=(3, 5, 7),
                    help="sobel only: aperture 3 (default), 5 or 7 (OpenCV's weights)")
@@ -626,6 +640,22 @@ class _Job:
             self._check_edges()
         else:
             self.kwargs = self._kwargs()
+            self._probe()
+
+    #: Filters whose arguments are valid or not whatever the image: one call
+    #: on a small image checks them before any file, as a usage error.
+    _PROBED = {"gaussian", "box", "unsharp_mask", "gaussian_laplace",
+               "gaussian_gradient_magnitude", "difference_of_gaussians", "gabor", "bilateral"}
+
+    def _probe(self):
+        dstsize = self.kwargs.get("dstsize")
+        if dstsize is not None and not isinstance(dstsize, tuple):
+            raise _UsageError(f"--dstsize {dstsize}: give two values, rows,cols")
+        if self.verb.func in self._PROBED:
+            try:
+                self._call(np.zeros((8, 8), dtype=np.float32))
+            except (ValueError, TypeError) as exc:
+                raise _UsageError(_cli_words(str(exc), self.flags)) from None
 
     # -- edges
     def _check_edges(self):
@@ -1048,6 +1078,18 @@ class _Runner:
 
 def _run(args, verb):
     report = _Reporter(args.quiet)
+    # A warning from inside a computation (NumPy's "All-NaN slice", an
+    # overflow in a cast) is one "imfilt: warning:" line, silenced by -q,
+    # not Python's two lines with a source path.
+    shown = warnings.showwarning
+    warnings.showwarning = lambda message, *rest, **kw: report.warning(str(message))
+    try:
+        return _run_reported(args, verb, report)
+    finally:
+        warnings.showwarning = shown
+
+
+def _run_reported(args, verb, report):
     job = _Job(args, verb, args.workers)          # validates options before any file
     del job
     out_real = os.path.realpath(args.output) if args.output != "-" else None

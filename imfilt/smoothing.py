@@ -289,7 +289,9 @@ def _gaussian_args(setup_or_n, sigma, order, truncate, radius, name="sigma"):
     for s, r in zip(sigmas, radii):
         if s > SIGMA_ZERO and 2 * r + 1 > MAX_TAPS:
             given = f" and radius={radius!r}" if radius is not None else ""
-            taps = (f"{2 * r + 1} taps" if radius is not None or math.isfinite(truncate * s)
+            count = 2 * r + 1
+            shown = f"{count}" if count < 10 ** 15 else f"about {float(count):.3g}"
+            taps = (f"{shown} taps" if radius is not None or math.isfinite(truncate * s)
                     else "infinitely many taps")
             raise ValueError(
                 f"{name}={sigma!r} with truncate={truncate!r}{given} gives a kernel of "

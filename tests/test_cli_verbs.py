@@ -387,3 +387,67 @@ def test_boundary_help_states_the_default_the_verb_uses(grey, tmp_path, capsys, 
                           "--boundary", default], capsys)
     assert status == 0, err
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["difference-of-gaussians", "--low-sigma", "2", "--high-sigma", "1"], "--high-sigma"),
+    (["pyramid-down", "--dstsize", "19"], "--dstsize 19: give two values"),
+    (["gaussian", "--sigma", "1", "--order", "2000"], "--order 2000"),
+    (["gaussian", "--sigma", "1", "--truncate", "1e300"], "about 2e+300 taps"),
+    (["unsharp-mask", "--radius", "1e300"], "--radius"),
+    (["gabor", "--frequency", "0.1", "--bandwidth", "1e300"], "--bandwidth"),
+    (["box", "--size", "3,"], "give one value or two"),
+    (["box", "--size", ",3"], "give one value or two"),
+    (["box", "--size", "3", "--boundary", "fill", "--fillvalue", "nan"], "must be finite"),
+    (["box", "--size", "3", "--boundary", "fill", "--fillvalue", "1e999"], "must be finite"),
+])
+def test_image_independent_bad_values_are_usage_errors(argv, words, grey, tmp_path, capsys):
+    # exit status 2 before any file is read, one message naming the option
+    status, _, err = run([argv[0], grey, "-o", tmp_path / "o.png"] + argv[1:], capsys)
+    assert status == 2, err
+    assert words in err and "Traceback" not in err and "bug" not in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_warnings_of_a_computation_are_one_line_and_quiet_with_q(tmp_path, capsys):
+    np.save(tmp_path / "nan.npy", np.full((6, 7), np.nan, np.float32))
+    argv = ["box", tmp_path / "nan.npy", "-o", tmp_path / "o.png", "--size", "1",
+            "--scale", "per-image"]
+    status, _, err = run(argv, capsys)
+    assert status == 0, err
+    assert "imfilt: warning: All-NaN slice encountered" in err and ".py:" not in err
+    status, _, err = run(argv + ["--overwrite", "-q"], capsys)
+    assert status == 0 and err == ""
+
+
+def test_max_pixels_applies_to_npy_inputs(tmp_path, capsys):
+    np.save(tmp_path / "a.npy", np.zeros((20, 30), np.float32))
+    status, _, err = run(["box", tmp_path / "a.npy", "-o", tmp_path / "o.npy", "--size", "3",
+                          "--max-pixels", "10"], capsys)
+    assert status == 1 and "above --max-pixels 10" in err
+
+
+@pytest.mark.parametrize("name, default", [("box", "none"), ("gabor", "per-image"),
+                                           ("gaussian-laplace", "per-image")])
+def test_scale_help_names_each_verbs_default(name, default, capsys):
+    status, out, _ = run([name, "--help"], capsys)
+    assert status == 0
+    text = " ".join(out.split())
+    part = text[text.index("8/16-bit output:"):]
+    part = part[:part.index("(clip = none")]
+    assert part.count("(default)") == 1
+    assert ("clips (default)" in part) == (default == "none")
+
+
+def test_sixteen_bit_grey_alpha_png_keeps_its_precision(tmp_path, capsys):
+    from imfilt import _io
+    rng = np.random.default_rng(0)
+    la = (rng.random((4, 5, 2)) * 65535).astype(np.uint16)
+    with open(tmp_path / "la.png", "wb") as f:
+        _io._png(f, la, 1)
+    status, _, err = run(["box", tmp_path / "la.png", "-o", tmp_path / "o.npy", "--size", "1"],
+                         capsys)
+    assert status == 0, err
+    got = np.load(tmp_path / "o.npy")
+    np.testing.assert_allclose(got[..., 0] * 65535, la[..., 0], atol=0.01)
+    np.testing.assert_allclose(got[..., 1] * 65535, la[..., 1], atol=0.01)
