@@ -61,7 +61,8 @@ axis : {None, 0, 1, -2, -1}, optional
     ``None`` (default) gives the gradient magnitude ``sqrt(g0**2 + g1**2)``
     (computed in the result's precision, as scikit-image does: float32
     derivatives beyond about 1.8e19, float64 ones beyond 1e154, give inf;
-    Sobel apertures 5 and 7 use ``hypot``, which does not overflow);
+    Sobel apertures 5 and 7 take the squares in double, as ``hypot``,
+    which does not overflow);
     ``0`` the derivative along axis 0 (rows, "vertical": positive where the
     image gets brighter downwards); ``1`` along axis 1 (columns).""",
     convention="""\
@@ -317,6 +318,19 @@ def _skimage_input(arr, call):
     return arr, scale
 
 
+def _magnitude(c0, c1, scale, call):
+    """``sqrt(c0**2 + c1**2) * scale`` of two derivatives of one dtype (C
+    contiguous, fresh: the result is written into ``c0``).  Like
+    ``numpy.hypot`` (never overflows; inf with NaN gives inf), in one
+    threaded pass (``_edges.magnitude_pair``)."""
+    nthreads = call.nthreads
+    c0, c1 = np.ascontiguousarray(c0), np.ascontiguousarray(c1)
+    scratch = _reuse.empty((max(nthreads, 1), _edges.MAG_CHUNK), dtype=np.float64)
+    ran_parallel(_edges.magnitude_pair(c0.reshape(-1), c1.reshape(-1), c0.reshape(-1),
+                                       scale, scratch, nthreads, min_parallel_work()))
+    return c0
+
+
 def _omit_correlator(call):
     """'same' correlation with nan_policy='omit' bound to the parsed call."""
     spec = _linear.correlate_spec(call.boundary, call.nthreads, method="direct",
@@ -485,13 +499,15 @@ def _wide2d(image, size, axis, call):
     # gives exactly 0, where the 49 products of one 2-D sum do not).
     parts = [_correlate_same(arr, k, call, method="separable") for k in kernels]
     if axis is None:
-        combine = lambda c0, c1: (np.hypot(c0, c1) * mag_scale,)  # noqa: E731
+        out = _magnitude(*parts, mag_scale, call)
+        combine = lambda c0, c1: (np.hypot(c0, c1) * mag_scale,)  # noqa: E731  ('omit')
     elif scale != 1.0:
         combine = lambda c: (c * scale,)  # noqa: E731
     else:
         combine = lambda c: (c,)  # noqa: E731
-    out, = combine(*parts)
-    out = np.asarray(out, dtype=parts[0].dtype)
+    if axis is not None:
+        out, = combine(*parts)
+        out = np.asarray(out, dtype=parts[0].dtype)
     if omit:
         out, = omit_nonfinite((out,), arr, kernels, combine, _omit_correlator(call))
     return _masked(call, out)
@@ -704,7 +720,7 @@ def _roberts2d(image, call):
     omit = omit_wanted(arr, call.nan_policy, call.boundary, call.fill)
     pos = _correlate_same(arr, _ROBERTS_KERNELS[0], call)
     neg = _correlate_same(arr, _ROBERTS_KERNELS[1], call)
-    out = np.hypot(pos, neg, out=pos)
+    out = _magnitude(pos, neg, 1.0, call)
     if scale != 1.0:
         out *= out.dtype.type(scale)
     if omit:

@@ -339,3 +339,35 @@ def test_int_choices_of_the_wrong_type_are_type_errors(call):
         call(np.ones((4, 4)))
     with pytest.raises(ValueError):
         call(np.ones((4, 4)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_magnitude_pass_is_hypot_without_overflow(dtype):
+    # roberts and sobel(size=5|7) magnitudes: sqrt(p**2 + q**2) like
+    # numpy.hypot (float32: the same bits; float64: within 1 ulp), finite
+    # for derivatives near the type's limit and for tiny ones, NaN and inf
+    # where hypot gives them
+    from imfilt import _threads
+    from imfilt._kernels import _edges
+    rng = np.random.default_rng(5)
+    top = 30 if dtype == "float32" else 300
+    x = (rng.standard_normal(50_000) * 10.0 ** rng.integers(-top, top, 50_000)).astype(dtype)
+    y = (rng.standard_normal(50_000) * 10.0 ** rng.integers(-top, top, 50_000)).astype(dtype)
+    x[rng.random(x.size) < 0.2] = 0
+    y[:6] = [np.nan, np.inf, -np.inf, 0, np.nan, 3]
+    x[:6] = [np.inf, np.nan, 1, 0, 2, -np.inf]
+    out = np.empty_like(x)
+    scratch = np.empty((2, _edges.MAG_CHUNK))
+    _edges.magnitude_pair(x, y, out, 1.0, scratch, 2, _threads.min_parallel_work())
+    with np.errstate(over="ignore"):
+        ref = np.hypot(x, y)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+    np.testing.assert_array_equal(out[np.isinf(ref)], ref[np.isinf(ref)])
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(out[ok], ref[ok], rtol=0 if dtype == "float32" else 2.3e-16,
+                               atol=0)
+    # through the public filters
+    big = np.zeros((6, 7), dtype=dtype)
+    big[:, 4:] = np.finfo(dtype).max / 64
+    for got in (imfilt.sobel(big, size=5), imfilt.roberts(big)):
+        assert np.isfinite(got).all() and got.max() > 0

@@ -33,7 +33,8 @@ results).  Nothing here validates input: ``imfilt.edges`` does.
 cimport cython
 from cython.parallel cimport prange, threadid
 from cpython.exc cimport PyErr_CheckSignals
-from libc.math cimport fabs
+from libc.float cimport DBL_MAX
+from libc.math cimport fabs, hypot
 from libc.stdint cimport uint8_t, uint16_t
 
 from imfilt._kernels._common cimport (WORK_PER_ELEMENT, imfilt_openmp_compiled,
@@ -184,6 +185,79 @@ OUT_G0, OUT_G1, OUT_MAG, OUT_LAP, COLUMN_BLOCK = WANT_G0, WANT_G1, WANT_MAG, WAN
 def _openmp_compiled():
     """True when this module was compiled with OpenMP."""
     return bool(imfilt_openmp_compiled())
+
+
+#: Elements per work item of ``magnitude_pair`` (a double buffer of this
+#: many stays in the core's L1 cache).
+cdef Py_ssize_t _MAG_CHUNK = 2048
+MAG_CHUNK = _MAG_CHUNK
+#: The least root of a normal sum of squares, sqrt(DBL_MIN) rounded up.
+cdef double _ROOT_DBL_MIN = 1.4916681462400413e-154
+
+
+cdef void _magnitude_range(const real_t *x, const real_t *y, real_t *out, Py_ssize_t n,
+                           double scale, double *t) noexcept nogil:
+    """``out[i] = sqrt(x[i]**2 + y[i]**2) * scale`` for ``i < n`` (see
+    ``magnitude_pair``), ``t`` a scratch of ``n`` doubles."""
+    cdef Py_ssize_t i
+    cdef double a, b
+    for i in range(n):
+        a = x[i]
+        b = y[i]
+        t[i] = a * a + b * b
+    imfilt_sqrt_inplace_d(t, n)
+    for i in range(n):
+        # A root of at least sqrt(DBL_MIN) (1.5e-154) and finite: the sum of
+        # squares was a normal number, so the root is exact to rounding.
+        # Otherwise (non-finite samples, a float64 square out of range) C's
+        # hypot, which never overflows or underflows and keeps IEEE's inf
+        # with NaN; but zero for two zeros, the common case of a flat image.
+        if not (t[i] <= DBL_MAX and t[i] >= _ROOT_DBL_MIN):
+            if x[i] == 0 and y[i] == 0:
+                t[i] = 0
+            else:
+                t[i] = hypot(<double>x[i], <double>y[i])
+        if real_t is float:
+            out[i] = (<float>t[i]) * <float>scale
+        else:
+            out[i] = t[i] * scale
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def magnitude_pair(const real_t[::1] x not None, const real_t[::1] y not None,
+                   real_t[::1] out not None, double scale, double[:, ::1] scratch not None,
+                   int nthreads, Py_ssize_t min_work):
+    """``out = sqrt(x**2 + y**2) * scale`` elementwise, on up to ``nthreads``
+    threads; returns the number of threads that ran.  # OUT out
+
+    ``scratch``: at least ``(nthreads, MAG_CHUNK)`` doubles (a buffer per
+    thread).
+
+    The squares and their sum are taken in double and rounded once: exact
+    squares and no overflow for float32, and for float64 wherever the sum
+    of squares is a normal number; elsewhere (and for NaN and inf) C's
+    ``hypot``, which gives inf for an infinity even with a NaN, as
+    ``numpy.hypot`` does.  float32 results are rounded to float32 before
+    the product by ``scale`` (in float32).  Each element depends on its
+    inputs only, so the result does not depend on the threads.
+    """
+    cdef Py_ssize_t n = x.shape[0], p, lo, count
+    cdef int used = 1
+    if y.shape[0] != n or out.shape[0] != n:
+        raise ValueError("x, y and out must have the same length")
+    if scratch.shape[0] < max(nthreads, 1) or scratch.shape[1] < _MAG_CHUNK:
+        raise ValueError("scratch must hold (nthreads, MAG_CHUNK) doubles")
+    if n == 0:
+        return used
+    count = (n + _MAG_CHUNK - 1) // _MAG_CHUNK
+    for p in prange(count, nogil=True, num_threads=nthreads, schedule="static",
+                    use_threads_if=use_threads(nthreads, n * WORK_PER_ELEMENT, min_work)):
+        imfilt_note_team(&used)
+        lo = p * _MAG_CHUNK
+        _magnitude_range(&x[0] + lo, &y[0] + lo, &out[0] + lo, imin(lo + _MAG_CHUNK, n) - lo,
+                         scale, &scratch[threadid(), 0])
+    return used
 
 
 cdef inline void _edge_column(const in_t *up, const in_t *mid, const in_t *dn, Py_ssize_t s,
