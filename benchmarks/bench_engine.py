@@ -45,7 +45,6 @@ import argparse
 import contextlib
 import importlib
 import sys
-import time
 import tracemalloc
 
 import numpy as np
@@ -338,40 +337,34 @@ def main(argv=None):
         return run_mode(args, argv)
 
 
+#: The special modes: (flag, defaults for options not given, runner, caption).
+MODES = [
+    ("fft_floor", dict(sizes=[1024, 2048], kernels=["31", "63", "127"], dtypes=["float64"],
+                       threads=[2]),
+     lambda args: fft_floor(args),
+     "'same' mode, zero boundary, random kernels. 'plan fft'/'best fft': the transforms alone "
+     "of imfilt's plan and of the fastest candidate plan. Ratios: filter2D time / other time "
+     "(> 1: filter2D slower)."),
+    ("floor", dict(sizes=[4096], kernels=["3", "5", "7"], dtypes=["float32"], threads=[2]),
+     lambda args: floor(args),
+     "'same' mode, zero boundary, direct method. fresh: a new result array; out=: a "
+     "pre-faulted one. Ratios: imfilt time / copy time (target <= 1.5)."),
+]
+
+
 def run_mode(args, argv):
     """The mode ``args`` asks for; prints its table."""
     explicit = set(argv if argv is not None else sys.argv[1:])
-    if args.fft_floor:
-        if "--sizes" not in explicit:
-            args.sizes = [1024, 2048]
-        if "--kernels" not in explicit:
-            args.kernels = ["31", "63", "127"]
-        if "--dtypes" not in explicit:
-            args.dtypes = ["float64"]
-        if "--threads" not in explicit:
-            args.threads = [2]
-        headers, rows = fft_floor(args)
-        print()
-        print("'same' mode, zero boundary, random kernels. 'plan fft'/'best fft': the "
-              "transforms alone of imfilt's plan and of the fastest candidate plan. Ratios: "
-              "filter2D time / other time (> 1: filter2D slower).")
-        print(format_table(headers, rows))
-        return 0
-    if args.floor:
-        if "--sizes" not in explicit:
-            args.sizes = [4096]
-        if "--kernels" not in explicit:
-            args.kernels = ["3", "5", "7"]
-        if "--dtypes" not in explicit:
-            args.dtypes = ["float32"]
-        if "--threads" not in explicit:
-            args.threads = [2]
-        headers, rows = floor(args)
-        print()
-        print("'same' mode, zero boundary, direct method. fresh: a new result array; out=: a "
-              "pre-faulted one. Ratios: imfilt time / copy time (target <= 1.5).")
-        print(format_table(headers, rows))
-        return 0
+    for flag, defaults, runner, caption in MODES:
+        if getattr(args, flag):
+            for name, value in defaults.items():
+                if f"--{name}" not in explicit:
+                    setattr(args, name, value)
+            headers, rows = runner(args)
+            print()
+            print(caption)
+            print(format_table(headers, rows))
+            return 0
     headers, rows = run(args)
     print()
     print("'same' mode, zero boundary. Ratio columns: anchor time / imfilt auto time (> 1: imfilt faster).")
