@@ -159,8 +159,10 @@ def test_float32_grey_exp2():
     from imfilt._kernels import _bilateral as kb
     t = np.concatenate([-np.linspace(0, 130, 20001), [-0.0, -1e-30, -1e30, -np.inf, np.nan]])
     got = np.array([kb.exp2_neg(v) for v in t.astype(np.float32)], dtype=np.float64)
-    want = np.exp2(np.maximum(np.nan_to_num(t.astype(np.float32).astype(np.float64),
-                                            nan=-125.0), -125.0))
+    t32 = t.astype(np.float32).astype(np.float64)
+    # below 2**-125 (and for -inf, NaN) the weight is 0, as the exact one
+    # rounds to in float32's normal range: a huge difference weighs nothing
+    want = np.where(t32 >= -125.0, np.exp2(np.nan_to_num(t32, nan=-200.0)), 0.0)
     np.testing.assert_allclose(got, want, rtol=2.5e-7, atol=0)
 
 
@@ -412,3 +414,20 @@ def test_fill_beyond_float32_counts_as_infinite(dtype, sign):
     got = imfilt.bilateral(x.astype(np.float64), 3, 30, 1, boundary="fill",
                            fillvalue=sign * 1e40)
     assert np.isfinite(got).all()
+
+
+def test_float32_huge_neighbours_weigh_nothing():
+    # a fill value or a pixel far beyond sigma_color gets weight 0 (float64
+    # and OpenCV agree); its weight was 2**-125, which a 1e37 value turned
+    # into a visible share
+    import cv2
+    x = np.zeros((3, 3), np.float32)
+    for fill in (1e37, 3e38, -3e38):
+        got = imfilt.bilateral(x, 3, 0.1, 1, boundary="fill", fillvalue=fill)
+        np.testing.assert_array_equal(got, 0)
+    y = np.zeros((5, 5), np.float32)
+    y[2, 2] = 1e37
+    got = imfilt.bilateral(y, 3, 0.1, 1, boundary="symm")
+    ref = cv2.bilateralFilter(y, 3, 0.1, 1, borderType=cv2.BORDER_REFLECT)
+    np.testing.assert_array_equal(got[y == 0], ref[y == 0])
+    assert not got[y == 0].any()

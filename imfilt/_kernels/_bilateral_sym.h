@@ -127,7 +127,8 @@ BIL_INLINE imfilt_v16f imfilt_bil_fma16(imfilt_v16f a, imfilt_v16f b, imfilt_v16
 typedef int32_t imfilt_v16i __attribute__((vector_size(64)));
 typedef uint32_t imfilt_v16u __attribute__((vector_size(64)));
 
-/* 2^t on sixteen lanes, t <= 0 (t below -125, -inf or NaN: 2^-125).
+/* 2^t on sixteen lanes, t <= 0 (t below -125, -inf or NaN: 0, as the
+ * exact weight of a huge difference rounds to in float32's normal range).
  * t = n + f with n the nearest integer (ties to even) and |f| <= 1/2; 2^f
  * by a degree-5 polynomial (relative error 1.6e-7) with one rounding per
  * step (FMA), times 2^n (exact).  AVX-512 rounds and scales with its own
@@ -138,6 +139,7 @@ BIL_INLINE imfilt_v16f imfilt_bil_exp2_16(imfilt_v16f t)
 {
     const imfilt_v16f zero = {0};
     imfilt_v16f n, f, p;
+    imfilt_v16i normal = t >= -125.0f;     /* false for NaN: those lanes give 0 */
 #if defined(__AVX512F__)
     t = (imfilt_v16f)_mm512_max_ps((__m512)t, _mm512_set1_ps(-125.0f));  /* NaN -> -125 */
     n = (imfilt_v16f)_mm512_roundscale_ps((__m512)t, _MM_FROUND_TO_NEAREST_INT
@@ -155,10 +157,11 @@ BIL_INLINE imfilt_v16f imfilt_bil_exp2_16(imfilt_v16f t)
     p = imfilt_bil_fma16(p, f, zero + 6.931470036506653e-1f);
     p = imfilt_bil_fma16(p, f, zero + 1.0f);
 #if defined(__AVX512F__)
-    return (imfilt_v16f)_mm512_scalef_ps((__m512)p, (__m512)n);
+    p = (imfilt_v16f)_mm512_scalef_ps((__m512)p, (__m512)n);
 #else
-    return (imfilt_v16f)((imfilt_v16u)p + ((imfilt_v16u)n << 23));
+    p = (imfilt_v16f)((imfilt_v16u)p + ((imfilt_v16u)n << 23));
 #endif
+    return (imfilt_v16f)((imfilt_v16i)p & normal);
 }
 
 /* The weights of the sixteen pairs (src + i, dst + i) of plane x (float32:
