@@ -700,7 +700,8 @@ def _fft_blocks(x, rowmap, colmap, pads, fill, flipped, out, real, workers, meas
     # the same values.
     F = L1 // 2 + 1
     keep = len(flipped) * L0 * F * 2 * real.itemsize <= _kept.LIMIT_BYTES // 4
-    key = (flipped.dtype.str, flipped.shape, L0, L1, flipped.tobytes()) if keep else None
+    key = (flipped.dtype.str, flipped.shape, L0, L1, flipped.tobytes(),
+           _threads.fft_backend_key()) if keep else None
     spectra = _kept.get(key) if keep else None
     if spectra is None:
         krows = _spectrum_rows(flipped, L1, scale)

@@ -40,7 +40,8 @@ from imfilt._version import __version__
 __all__ = ["available_cores", "resolve_workers", "set_workers", "get_workers",
            "openmp_enabled", "show_config", "forked_after_parallel", "min_parallel_work",
            "PARALLEL_MIN_WORK", "ran_parallel", "SLICE_SECONDS", "interruptible_pieces",
-           "interruptible_slices", "share_items", "blas_on_one_thread", "last_level_cache_bytes"]
+           "interruptible_slices", "share_items", "blas_on_one_thread", "last_level_cache_bytes",
+           "fft_backend_key"]
 
 _default_workers = contextvars.ContextVar("imfilt_default_workers", default=None)
 
@@ -558,6 +559,30 @@ def _calling_thread_state():
         return contextlib.nullcontext
     state = get_state()
     return lambda: set_state(state)
+
+
+def _frozen(value):
+    """A hashable stand-in for a backend state's nested lists (objects by id)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return id(value)
+
+
+def fft_backend_key():
+    """Which ``scipy.fft`` backends the calling thread would use: part of
+    the key of a kept kernel spectrum, so that a spectrum computed under
+    one backend is never reused under another (or under none)."""
+    if "scipy.fft" not in sys.modules:
+        return None
+    try:
+        from scipy._lib._uarray import get_state
+        globals_, locals_, _ = get_state()._pickle()
+        domain = "numpy.scipy.fft"
+        return _frozen((globals_.get(domain), locals_.get(domain)))
+    except Exception:   # a SciPy that keeps its state otherwise: share nothing
+        return object()
 
 
 def _helper_loop(loop, slot, state):

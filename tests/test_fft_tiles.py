@@ -297,7 +297,7 @@ def test_kept_spectra_stay_within_their_budget(monkeypatch):
         assert kept <= 5 * one and count <= 5
     assert _kept.stats()[0] == 5
     # (convolve's kernel in convolution form is the key's kernel)
-    keys = [key[-1] for key in _kept._values]
+    keys = [key[-2] for key in _kept._values]   # (the last is the backend)
     assert kernels[-1].tobytes() in keys and kernels[0].tobytes() not in keys
     monkeypatch.setattr(_kept, "LIMIT_BYTES", 3 * one)
     _kept.release()
@@ -419,3 +419,25 @@ def test_helper_threads_leave_the_backend_behind():
     seen = len(backend.calls)
     imfilt.convolve(x, w, method="fft", workers=2)
     assert len(backend.calls) == seen
+
+
+def test_kept_spectra_are_not_shared_between_backends():
+    # a kernel spectrum computed under one scipy.fft backend is reused only
+    # under the same backends: another backend (or none) transforms the
+    # kernel again, so results never depend on earlier calls
+    import scipy.fft
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((600, 600))
+    w = rng.standard_normal((41, 41))
+    _kept.release()
+    first, second = _CountingBackend(), _CountingBackend()
+    with scipy.fft.set_backend(first):
+        imfilt.correlate(x, w, "same", method="fft")
+        seen = len(first.calls)
+        imfilt.correlate(x, w, "same", method="fft")     # the kept spectrum
+    kernel_transforms = seen - (len(first.calls) - seen)
+    assert kernel_transforms > 0
+    with scipy.fft.set_backend(second):
+        imfilt.correlate(x, w, "same", method="fft")
+    assert len(second.calls) == seen           # the kernel transformed again
+    _kept.release()
