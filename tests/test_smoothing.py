@@ -650,6 +650,8 @@ def test_box_of_huge_finite_values_is_their_finite_mean():
                      (np.tile(np.r_[[1.5e308] * 3, np.zeros(5)], (4, 1)).T.copy(), (3, 1)),
                      (np.tile(np.r_[[1.5e308] * 3, np.zeros(5)], (4, 1)), (3, 3)),
                      (np.full((5, 6), big), (3, 4)),
+                     (np.array([1e308, big, big, 0.0, 0.0]), (2,)),
+                     (np.full(7, big), (3,)),
                      (np.full((4, 5, 6), -big), (3, 3, 3))]:
         ref = x / 16     # (exact: a power of two; no window sum overflows)
         for axis, s in enumerate(sizes):   # one axis at a time, as box does

@@ -24,6 +24,7 @@ the fused box of uint8 images by exact integer row sums, equal to
 
 cimport cython
 from cython.parallel cimport prange, threadid
+from libc.float cimport DBL_MAX
 from libc.math cimport INFINITY, NAN, isfinite
 from libc.string cimport memcpy
 
@@ -750,6 +751,17 @@ cdef inline void _box_redo(const real_t *b, Py_ssize_t bstride, const Py_ssize_t
         elif counts[2] > 0:
             o[i * ostride] = <real_t>-INFINITY
         else:
+            if not isfinite(run):
+                # Every sample is finite, so the mean is: the running sum's
+                # rounding residue took it past the largest double.  This
+                # window is summed afresh (and the sum goes on from there);
+                # a sum of samples near the limit that still rounds past it
+                # is the limit, within an ulp of the mean.
+                run = 0.0
+                for t in range(size):
+                    run = run + _box_sample(b, bstride, ip, fill, i + t) * inv
+                if not isfinite(run):
+                    run = DBL_MAX if run > 0 else -DBL_MAX
             o[i * ostride] = <real_t>run
 
 
