@@ -4,8 +4,10 @@ When the image or ``out=`` is a :class:`numpy.memmap`, the 2-D filter runs
 band by band: each band of output rows gathers exactly the image rows its
 windows read (``_halo``: rows from the other end of the image for
 ``boundary='wrap'``), pads them explicitly, filters the patch in ``'valid'``
-mode and writes the rows into ``out``.  The result is identical to the
-in-memory call.  After each band, the pages of the mappings it touched are
+mode and writes the rows into ``out``.  With ``method='direct'`` the
+result is identical to the in-memory call (other methods agree to
+rounding).  A 'valid' call whose kernel outgrows the image along an axis
+is not banded (its output is tiny or refused).  After each band, the pages of the mappings it touched are
 handed back to the operating system (``madvise(MADV_DONTNEED)`` on shared
 mappings; the data stay in the file and the page cache), so the process's
 resident memory stays bounded by a few bands instead of growing to the

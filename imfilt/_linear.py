@@ -151,8 +151,22 @@ def apply(image, kernel, fillvalue, dtype, out, spec):
     return _apply(image, kernel, fillvalue, dtype, out, spec)
 
 
+def _kernel_outgrows(image, kernel, spec):
+    """'valid' with a kernel larger than the image along an axis: the roles
+    are swapped or the call refused (by the in-memory path; either way the
+    output is tiny), never banded."""
+    if spec.mode != "valid":
+        return False
+    return any(dilated_span(k, d) > n for k, d, n in
+               zip(np.shape(kernel), spec.dilation, np.shape(image)))
+
+
 def _apply(image, kernel, fillvalue, dtype, out, spec):
-    if _banded.wanted(image, kernel, out, spec.axes):
+    if _banded.wanted(image, kernel, out, spec.axes) and not _kernel_outgrows(image, kernel, spec):
+        if spec.nan_policy == "raise" and spec.mode != "valid":
+            # The fill value first: the bands pad with it, then check their
+            # samples (the image) as they read them.
+            _nanpolicy.check_finite(np.zeros(0), np.zeros(0), spec.boundary, fillvalue)
         band_spec = replace(spec, mode="valid", boundary="fill", axes=None)
         return _banded.filter_in_bands(
             lambda patch, o: _apply(patch, kernel, 0, dtype, o, band_spec),

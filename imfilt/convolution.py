@@ -110,8 +110,9 @@ gathers exactly the image rows its windows read, is filtered, written to
 ``out`` and its pages of both mappings are handed back to the OS.  Peak
 memory beyond the output (if ``out`` is not itself a memmap) is then about
 three bands (about eight with ``nan_policy='omit'``) plus the bytes of the
-mapped pages of one band, whatever the file sizes; the result is
-identical."""
+mapped pages of one band, whatever the file sizes.  The result is
+identical with ``method='direct'``; the other methods (and ``'auto'``)
+agree with it to rounding."""
 _fill_docs = docfiller(**_DOCS)
 
 

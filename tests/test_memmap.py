@@ -144,3 +144,24 @@ def test_peak_resident_memory_stays_bounded(tmp_path):
     # Peak grew by a few 8 MiB bands, far less than either file (or both).
     assert grew < 64 * 2**20, f"peak RSS grew by {grew / 2**20:.0f} MiB"
     assert grew < file_bytes / 2
+
+
+def test_valid_with_a_kernel_larger_than_the_image(small_bands, tmp_path, rng):
+    # the in-memory rules: roles swapped when the kernel is larger in every
+    # axis, ValueError when neither fits inside the other (the bands gave
+    # an empty array for both)
+    x = rng.standard_normal((40, 50))
+    mm = _memmap(tmp_path / "a.dat", x)
+    big = rng.standard_normal((42, 53))
+    np.testing.assert_array_equal(imfilt.convolve(mm, big, "valid", method="direct"),
+                                  imfilt.convolve(x, big, "valid", method="direct"))
+    for k in (np.ones((41, 1)), np.ones((41, 2))):
+        with pytest.raises(ValueError, match="valid"):
+            imfilt.correlate(mm, k, "valid")
+
+
+def test_raise_names_a_nan_fillvalue(small_bands, tmp_path, rng):
+    mm = _memmap(tmp_path / "a.dat", rng.standard_normal((40, 50)))
+    with pytest.raises(ValueError, match="fillvalue=nan is not finite"):
+        imfilt.convolve(mm, np.ones((3, 3)), "same", boundary="fill", fillvalue=np.nan,
+                        nan_policy="raise")
