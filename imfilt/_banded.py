@@ -103,6 +103,10 @@ def filter_in_bands(valid_call, image, kernel, mode, boundary, fillvalue, dtype,
     P1 = (o1 - 1) * s1 + K1
     row_bytes = P1 * np.dtype(compute).itemsize
     rows_per_band = max(1, (BAND_BYTES // row_bytes - K0) // s0 + 1)
+    # A kernel taller than a band: bands of about its height, so that the
+    # rows every band reads again (K0 - s0 of them) cost at most as much
+    # as the band's own (one-row bands re-read K0 rows per output row).
+    rows_per_band = max(rows_per_band, -(-K0 // s0))
     edges = np.unique(np.r_[np.arange(0, o0, rows_per_band), o0])
     rplan = plan_axis(n0, rb, ra, K0, s0, boundary, out_bounds=edges)
     cplan = plan_axis(n1, cb, ca, K1, s1, boundary, out_bounds=np.array([0, o1]))
