@@ -24,6 +24,7 @@ import concurrent.futures
 import dataclasses
 import inspect
 import io
+import math
 import os
 import re
 import signal
@@ -43,6 +44,7 @@ from imfilt._geometry import INT_PARAM_MAX
 from imfilt._threads import resolve_workers
 from imfilt._validation import gaussian_radius
 from imfilt.edges import EDGE_OPERATORS
+from imfilt.rank import check_rank_window
 
 __all__ = ["main", "build_parser"]
 
@@ -651,6 +653,13 @@ class _Job:
         dstsize = self.kwargs.get("dstsize")
         if dstsize is not None and not isinstance(dstsize, tuple):
             raise _UsageError(f"--dstsize {dstsize}: give two values, rows,cols")
+        size = self.kwargs.get("size")
+        if self.verb.func in ("median", "rank_filter", "percentile_filter") and size is not None:
+            sizes = size if isinstance(size, tuple) else (size, size)
+            try:
+                check_rank_window("size", size, math.prod(sizes))
+            except ValueError as exc:
+                raise _UsageError(_cli_words(str(exc), self.flags)) from None
         if self.verb.func in self._PROBED:
             try:
                 self._call(np.zeros((8, 8), dtype=np.float32))

@@ -152,6 +152,19 @@ def _box(shape):
 _PARSED = ParsedCache()
 
 
+#: Bytes a rank window takes per point beyond the image (its table of
+#: ranks, footprint, offsets and their sorted copies), measured: about 126.
+RANK_BYTES_PER_POINT = 128
+
+
+def check_rank_window(name, value, points):
+    """ValueError naming ``name=value`` when a rank window of ``points``
+    points would not fit in this machine's memory."""
+    check_fits_in_memory(name, value, f"a window of {points} points (its tables take about "
+                         f"{RANK_BYTES_PER_POINT} bytes a point)", (points + 1,),
+                         RANK_BYTES_PER_POINT)
+
+
 def _parse(func, arr, kind, value, size, footprint, boundary, fillvalue, axes, channel_axis,
            nan_policy):
     """Every argument but the image's values, ``workers`` and ``out``, checked
@@ -161,15 +174,12 @@ def _parse(func, arr, kind, value, size, footprint, boundary, fillvalue, axes, c
     check_colour_ambiguity(arr, axes, channel_axis, func)
     ranks = kind in ("median", "rank", "percentile")
     if ranks and footprint is None and size is not None:
-        # the engine's table of ranks: one int64 per window size 0 .. K
-        # (checked before the footprint is made)
-        K = math.prod(as_tuple("size", size, len(fax), minimum=1))
-        check_fits_in_memory("size", size, "a table of ranks", (K + 1,), 8)
+        # checked before the footprint is made
+        check_rank_window("size", size, math.prod(as_tuple("size", size, len(fax), minimum=1)))
     fp = _footprint(size, footprint, fax, arr.ndim)
     K = int(np.count_nonzero(fp))
     if ranks and footprint is not None:
-        check_fits_in_memory("footprint", f"<array of shape {fp.shape}>", "a table of ranks",
-                             (K + 1,), 8)
+        check_rank_window("footprint", f"<array of shape {fp.shape}>", K)
     boundary = canonical_boundary(boundary)
     nan_policy = canonical_nan_policy(nan_policy)
     fill = as_fillvalue(fillvalue, np.dtype(np.float64))
