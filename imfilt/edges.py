@@ -152,7 +152,7 @@ size : {3, 5, 7}, optional
     the smoothing to sum 1 and the derivative to answer a unit ramp with 2
     (kernels divided by 64 and 1024), the magnitude by ``sqrt(2)``, so
     every size gives the same value on a linear ramp.  Wider apertures run
-    as a 2-D correlation, not the fused 3x3 kernel.""", 1)
+    as two 1-D passes, as OpenCV's, not the fused 3x3 kernel.""", 1)
 _EDGE_DOCS["edge_tail"] = "\n".join([
     _EDGE_DOCS["edge_fillvalue"], _EDGE_DOCS["edge_mask"], SNIPPETS["workers"], _EDGE_DOCS["edge_nan_policy"], _EDGE_DOCS["edge_channel_axis"], "",
     "Returns", "-------", "out : ndarray, 2-D (3-D with ``channel_axis``)",
@@ -720,9 +720,7 @@ def _roberts2d(image, call):
     omit = omit_wanted(arr, call.nan_policy, call.boundary, call.fill)
     pos = _correlate_same(arr, _ROBERTS_KERNELS[0], call)
     neg = _correlate_same(arr, _ROBERTS_KERNELS[1], call)
-    out = _magnitude(pos, neg, 1.0, call)
-    if scale != 1.0:
-        out *= out.dtype.type(scale)
+    out = _magnitude(pos, neg, scale, call)
     if omit:
         out, = omit_nonfinite((out,), arr, _ROBERTS_KERNELS,
                               lambda p, q: (np.hypot(p, q) * scale,), _omit_correlator(call))

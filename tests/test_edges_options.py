@@ -371,3 +371,17 @@ def test_magnitude_pass_is_hypot_without_overflow(dtype):
     big[:, 4:] = np.finfo(dtype).max / 64
     for got in (imfilt.sobel(big, size=5), imfilt.roberts(big)):
         assert np.isfinite(got).all() and got.max() > 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_skimage_wide_magnitude_is_finite_where_its_value_is(dtype):
+    # the root of the unscaled sums overflows; the scaled magnitude does not
+    a = np.finfo(dtype).max / 150
+    i, j = np.mgrid[0:9, 0:9]
+    x = (a * (i + j)).astype(dtype)
+    g0 = imfilt.sobel(x, 0, size=5, convention="skimage")
+    g1 = imfilt.sobel(x, 1, size=5, convention="skimage")
+    mag = imfilt.sobel(x, size=5, convention="skimage")
+    ref = np.hypot(g0.astype(np.float64), g1.astype(np.float64)) / np.sqrt(2)
+    assert np.isfinite(mag).all()
+    np.testing.assert_allclose(mag, ref, rtol=4 * np.finfo(dtype).eps)

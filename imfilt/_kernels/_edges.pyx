@@ -217,10 +217,13 @@ cdef void _magnitude_range(const real_t *x, const real_t *y, real_t *out, Py_ssi
                 t[i] = 0
             else:
                 t[i] = hypot(<double>x[i], <double>y[i])
-        if real_t is float:
-            out[i] = (<float>t[i]) * <float>scale
-        else:
-            out[i] = t[i] * scale
+                if t[i] > DBL_MAX and fabs(x[i]) <= DBL_MAX and fabs(y[i]) <= DBL_MAX:
+                    # finite derivatives whose root overflows before a scale
+                    # below 1 brings it back: scaled first
+                    out[i] = <real_t>hypot(x[i] * scale, y[i] * scale)
+                    continue
+        # the scale in double, one rounding to the result type
+        out[i] = <real_t>(t[i] * scale)
 
 
 @cython.boundscheck(False)
@@ -238,9 +241,11 @@ def magnitude_pair(const real_t[::1] x not None, const real_t[::1] y not None,
     squares and no overflow for float32, and for float64 wherever the sum
     of squares is a normal number; elsewhere (and for NaN and inf) C's
     ``hypot``, which gives inf for an infinity even with a NaN, as
-    ``numpy.hypot`` does.  float32 results are rounded to float32 before
-    the product by ``scale`` (in float32).  Each element depends on its
-    inputs only, so the result does not depend on the threads.
+    ``numpy.hypot`` does.  The root is multiplied by ``scale`` in double and
+    rounded once to the result type (a float64 root beyond the range that
+    the scale brings back is computed from the scaled derivatives).
+    Each element depends on its inputs only, so the result does not depend
+    on the threads.
     """
     cdef Py_ssize_t n = x.shape[0], p, lo, count
     cdef int used = 1
