@@ -535,16 +535,25 @@ def _default_file_mode():
 def is_special_file(path):
     """True for an existing path (links followed) that is neither a regular
     file nor a directory -- a device such as ``/dev/null``, a FIFO, a
-    socket -- or that leads into ``/dev`` or ``/proc`` (``/dev/stdout``
-    redirected to a file: renaming over it would replace the link)."""
+    socket -- or that is a link to a process's open file (``/dev/stdout``,
+    ``/dev/fd/1`` redirected to a file: renaming over it would replace the
+    link).  A regular file elsewhere under ``/dev`` (``/dev/shm``) is not."""
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return False
     if stat.S_ISDIR(mode):
         return False
-    return not stat.S_ISREG(mode) or any(
-        p.startswith(("/dev/", "/proc/")) for p in (os.path.abspath(path), os.path.realpath(path)))
+    if not stat.S_ISREG(mode):
+        return True
+    if not os.path.islink(path):
+        return False
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return False
+    parent = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    return target.startswith("/proc/") or parent.startswith("/proc/")
 
 
 class OutputGuard:

@@ -357,6 +357,17 @@ def test_special_files_are_written_in_place(photo, tmp_path):
                                   stdout=f, stderr=subprocess.PIPE, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert readable(target) == (50, 40) and os.path.islink("/dev/stdout")
+    # a regular file under /dev (a tmpfs such as /dev/shm) is an ordinary output
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        regular = f"/dev/shm/imfilt-test-{os.getpid()}.png"
+        try:
+            with open(regular, "wb") as f:
+                f.write(b"precious")
+            done = run("median", photo, "-o", regular)
+            assert done.returncode == 1 and "--overwrite" in done.stderr
+            assert not _io.is_special_file(regular)
+        finally:
+            os.unlink(regular)
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
