@@ -312,6 +312,12 @@ def set_workers(workers):
         cores (-1 = all).  0 is an error.  ``None``: the default outside any
         block (``OMP_NUM_THREADS`` when set, else every available core).
 
+    Returns
+    -------
+    context manager
+        Sets the default on entering its ``with`` block and restores the
+        previous one on leaving it; one block at a time.
+
     Examples
     --------
     >>> import numpy as np, imfilt
