@@ -166,7 +166,7 @@ def _apply(image, kernel, fillvalue, dtype, out, spec):
         if spec.nan_policy == "raise" and spec.mode != "valid":
             # The fill value first: the bands pad with it, then check their
             # samples (the image) as they read them.
-            _nanpolicy.check_finite(np.zeros(0), np.zeros(0), spec.boundary, fillvalue)
+            _nanpolicy.check_fill_finite(spec.boundary, fillvalue)
         band_spec = replace(spec, mode="valid", boundary="fill", axes=None)
         return _banded.filter_in_bands(
             lambda patch, o: _apply(patch, kernel, 0, dtype, o, band_spec),

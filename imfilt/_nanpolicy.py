@@ -101,6 +101,12 @@ def check_finite(image, kernel, boundary, fillvalue):
                 "nan_policy='raise'; use nan_policy='omit' to leave them out or "
                 "'propagate' to let them spread"
             )
+    check_fill_finite(boundary, fillvalue)
+
+
+def check_fill_finite(boundary, fillvalue):
+    """``nan_policy='raise'``: a ValueError when ``boundary='fill'`` pads with
+    a NaN or infinite ``fillvalue`` (canonical ``boundary``)."""
     if boundary == "fill" and _count_nonfinite(np.asarray(fillvalue)):
         raise ValueError(
             f"fillvalue={fillvalue!r} is not finite and nan_policy='raise'; use a finite "

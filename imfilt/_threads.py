@@ -557,14 +557,24 @@ def _calling_thread_state():
     that enters them, so without this the helpers would transform with
     SciPy's own FFT), with its context variables (``set_workers``,
     ``numpy.errstate``) carried separately by ``share_items``."""
-    if "scipy.fft" not in sys.modules:
-        return contextlib.nullcontext   # no backend can have been set
-    try:
-        from scipy._lib._uarray import get_state, set_state
-    except ImportError:   # a SciPy without it: helpers use the global backend
+    uarray = _uarray()
+    if uarray is None:   # no backend set, or a SciPy without it: the global one
         return contextlib.nullcontext
-    state = get_state()
-    return lambda: set_state(state)
+    state = uarray.get_state()
+    return lambda: uarray.set_state(state)
+
+
+def _uarray():
+    """SciPy's backend dispatcher (``scipy._lib._uarray``, which holds the
+    per-thread state of ``scipy.fft.set_backend``), or None when
+    ``scipy.fft`` is not imported yet (no backend can have been set) or
+    this SciPy has none."""
+    if "scipy.fft" not in sys.modules:
+        return None
+    try:
+        return importlib.import_module("scipy._lib._uarray")
+    except ImportError:
+        return None
 
 
 def _frozen(value):
@@ -582,9 +592,9 @@ def fft_backend_key():
     one backend is never reused under another (or under none)."""
     if "scipy.fft" not in sys.modules:
         return None
+    uarray = _uarray()
     try:
-        from scipy._lib._uarray import get_state
-        globals_, locals_, _ = get_state()._pickle()
+        globals_, locals_, _ = uarray.get_state()._pickle()
         domain = "numpy.scipy.fft"
         return _frozen((globals_.get(domain), locals_.get(domain)))
     except Exception:   # a SciPy that keeps its state otherwise: share nothing
