@@ -606,12 +606,18 @@ def _check_depth(args, plan, verb):
 
 
 def _unit(x, full_range):
-    """Values scaled to 0..1 by the bit depth (float32, float64 kept)."""
+    """Values scaled to 0..1 by the bit depth (float32, float64 kept).
+
+    Signed integers scale to -1..1 as scikit-image's ``img_as_float``: the
+    type's minimum (-128 for int8) is clipped to -1.
+    """
     if x.dtype.kind == "f" and full_range == 1.0:
         return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
     work = np.float64 if x.dtype == np.float64 else np.float32
     out = x.astype(work)
     out /= work(full_range)
+    if x.dtype.kind == "i":
+        np.maximum(out, -1, out=out)
     return out
 
 

@@ -429,6 +429,18 @@ def test_max_pixels_applies_to_npy_inputs(tmp_path, capsys):
     assert status == 1 and "above --max-pixels 10" in err
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.uint16])
+def test_integer_npy_scales_as_img_as_float(dtype, tmp_path, capsys):
+    info = np.iinfo(dtype)
+    a = np.array([[info.min, info.max, 0], [5, info.max // 3, info.min // 2]], dtype)
+    np.save(tmp_path / "a.npy", a)
+    status, _, err = run(["box", tmp_path / "a.npy", "-o", tmp_path / "o.npy", "--size", "1"],
+                         capsys)
+    assert status == 0, err
+    got = np.load(tmp_path / "o.npy")
+    np.testing.assert_allclose(got, skimage.img_as_float(a), rtol=1e-6, atol=0)
+
+
 @pytest.mark.parametrize("name, default", [("box", "none"), ("gabor", "per-image"),
                                            ("gaussian-laplace", "per-image")])
 def test_scale_help_names_each_verbs_default(name, default, capsys):
