@@ -270,6 +270,23 @@ def _read_tiff(source, frame, max_pixels):
         raise ImageReadError(f"not a TIFF file tifffile can decode ({exc})") from None
 
 
+#: The first bytes of each readable format (WebP: RIFF, then WEBP at byte 8).
+_MAGIC = (("npy", (b"\x93NUMPY",)), ("tiff", (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")),
+          ("png", (b"\x89PNG\r\n\x1a\n",)), ("jpeg", (b"\xff\xd8\xff",)), ("bmp", (b"BM",)),
+          ("gif", (b"GIF87a", b"GIF89a")))
+
+
+def content_format(head):
+    """The format of a file that starts with the bytes ``head`` ('npy',
+    'tiff', 'png', 'jpeg', 'bmp', 'gif', 'webp'), or None."""
+    for fmt, starts in _MAGIC:
+        if head.startswith(starts):
+            return fmt
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
 def read_frames(path, *, frame=None, max_pixels=DEFAULT_MAX_PIXELS, stdin=None, grey=False):
     """Decode ``path`` (or the bytes of ``stdin`` when path is '-') into Pictures.
 
@@ -288,7 +305,7 @@ def read_frames(path, *, frame=None, max_pixels=DEFAULT_MAX_PIXELS, stdin=None, 
         with open(source, "rb") as f:
             head = f.read(32)
         suffix = os.path.splitext(source)[1].lower()
-    if head.startswith(b"\x93NUMPY") or (suffix == ".npy" and not head):
+    if content_format(head) == "npy" or (suffix == ".npy" and not head):
         try:
             # (a file is mapped, so its size is checked before it is read)
             arr = np.load(source, allow_pickle=False,
@@ -304,7 +321,7 @@ def read_frames(path, *, frame=None, max_pixels=DEFAULT_MAX_PIXELS, stdin=None, 
         return [_picture(np.array(arr))]
     if suffix == ".npy":
         raise ImageReadError("not a NumPy .npy array file (no NUMPY header)")
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+    if content_format(head) == "tiff":
         return _read_tiff(source, frame, max_pixels)
     return _read_pillow(source, head, frame, max_pixels, grey)
 

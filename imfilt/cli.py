@@ -218,7 +218,8 @@ def _add_common(p, verb):
                    help="output format (default: from the OUTPUT suffix; else, for one "
                         "output file, the input file's format; for standard output or a "
                         "directory, the input's format when it is .npy or TIFF (values "
-                        "kept); else png, and for standard input)")
+                        "kept); else png. Standard input's format is read from its first "
+                        "bytes)")
     p.add_argument("--depth", choices=("8", "16", "float"),
                    help="stored depth: 8/16-bit integers or float32 values (default: the "
                         "input's depth where the format allows; float for .npy)")
@@ -480,17 +481,29 @@ def _is_dir_mode(args, files):
             or (out != "-" and os.path.isdir(out)) or out.endswith(("/", os.sep)))
 
 
-def _input_format(src):
-    suffix = os.path.splitext(src)[1].lower()
-    fmt = _io.SUFFIX_FORMAT.get(suffix)
-    return fmt
+def _stdin_bytes(args):
+    """Standard input's bytes, read once: its content, having no suffix, is
+    what names its format."""
+    if getattr(args, "stdin_bytes", None) is None:
+        args.stdin_bytes = sys.stdin.buffer.read()
+    return args.stdin_bytes
 
 
-def _value_format(src):
+def _input_format(src, args):
+    """An output format named by the input: its suffix, or standard input's
+    first bytes (None when neither names one)."""
+    if src == "-":
+        fmt = _io.content_format(_stdin_bytes(args)[:32])
+    else:
+        fmt = _io.SUFFIX_FORMAT.get(os.path.splitext(src)[1].lower())
+    return fmt if fmt in _io.OUTPUT_FORMATS else None
+
+
+def _value_format(src, args):
     """The input's format when it holds values (.npy, TIFF: floats and 16-bit
     kept), else None: standard output and directories of outputs default to
     PNG otherwise (a JPEG input is not compressed again with loss)."""
-    fmt = _input_format(src)
+    fmt = _input_format(src, args)
     return fmt if fmt in ("npy", "tiff") else None
 
 
@@ -505,7 +518,7 @@ def _plan_dir(args, files, tag):
                           "directory) are processed; give a directory, or end the name "
                           f"with / to create a directory called {os.path.basename(out)!r}")
     def fmt_of(f):
-        return args.format or _value_format(f) or "png"
+        return args.format or _value_format(f, args) or "png"
 
     def sub_dir(f, root):
         if root is None or not args.recursive:
@@ -567,7 +580,7 @@ def _plan_outputs(args, files, tag, report):
     src = files[0][0]
     out = args.output
     if out == "-":
-        return [_Task(src, "-", args.format or _value_format(src) or "png")]
+        return [_Task(src, "-", args.format or _value_format(src, args) or "png")]
     suffix = os.path.splitext(out)[1].lower()
     if suffix:
         if suffix not in _io.SUFFIX_FORMAT:
@@ -580,7 +593,7 @@ def _plan_outputs(args, files, tag, report):
             raise _UsageError(f"--format {args.format} contradicts the output suffix of "
                               f"{out!r}")
     else:
-        fmt = args.format or _input_format(src) or "png"
+        fmt = args.format or _input_format(src, args) or "png"
     return [_Task(src, out, fmt)]
 
 
@@ -952,7 +965,8 @@ class _Runner:
                                            max_pixels=args.max_pixels,
                                            grey=self.verb.kind == "edges"
                                            or getattr(args, "grey", False),
-                                           stdin=sys.stdin.buffer if task.src == "-" else None)
+                                           stdin=io.BytesIO(_stdin_bytes(args))
+                                           if task.src == "-" else None)
             outcome.warnings.extend(f"{src_name}: {w.message}" for w in caught)
         except _io.ImageReadError as exc:
             outcome.errors.append(f"cannot read {src_name}: {exc}")

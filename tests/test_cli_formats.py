@@ -268,6 +268,31 @@ def test_stdin_and_stdout(rgb, tmp_path):
                                   rgb[..., 0].astype(np.float32) / np.float32(255))
 
 
+@pytest.mark.parametrize("suffix, fmt", [(".npy", "npy"), (".tiff", "tiff"), (".png", "png"),
+                                         (".jpg", "png")])
+def test_stdin_content_names_the_output_format(suffix, fmt, tmp_path):
+    """Standard input has no suffix: its first bytes decide, as a file's
+    suffix does (values formats are kept on standard output; a JPEG is not
+    compressed again)."""
+    from imfilt import _io
+    values = np.random.default_rng(0).random((9, 11)).astype(np.float32)
+    src = tmp_path / ("a" + suffix)
+    if suffix in (".npy", ".tiff"):
+        _io.write_result(str(src), values, _io.SUFFIX_FORMAT[suffix])
+    else:
+        Image.fromarray((values * 255).astype(np.uint8)).save(src)
+    done = subprocess.run([sys.executable, "-m", "imfilt", "box", "-", "-o", "-", "--size", "1"],
+                          input=src.read_bytes(), env=ENV, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert _io.content_format(done.stdout[:32]) == fmt
+    done = subprocess.run([sys.executable, "-m", "imfilt", "box", "-", "-o",
+                           str(tmp_path / "out"), "--size", "1"],
+                          input=src.read_bytes(), env=ENV, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    expected = {".npy": "npy", ".tiff": "tiff", ".png": "png", ".jpg": "jpeg"}[suffix]
+    assert _io.content_format((tmp_path / "out").read_bytes()[:32]) == expected
+
+
 MAX_PIXELS_SCRIPT = r"""
 import sys, warnings
 from PIL import Image
