@@ -660,7 +660,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         pass
     elif C == 0 or H == 0 or W == 0:
         out[...] = b[None, :, None, None]
-    elif Cg * Kg < _DIRECT_PAIRS:
+    elif Cg * Kg < _DIRECT_PAIRS or not np.isfinite(wc).all():
+        # (The implicit GEMM reads zeros outside the input, where the
+        # scatter has no term: an inf or NaN weight times such a zero would
+        # make NaN where the result is finite.)
         tables = _column_phases(W, Wo, kw, sw, pw, dw)
         scratch = np.empty((nthreads, Wo), dtype=compute)
         ran_parallel(_layers.transpose_direct(xc, wc, b, out, groups, sh, sw, ph, dh, *tables,

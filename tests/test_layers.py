@@ -1,6 +1,8 @@
 """conv2d and conv_transpose2d: NumPy/SciPy references always, PyTorch when installed."""
 
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -297,6 +299,42 @@ def test_conv_transpose2d_both_paths(monkeypatch, direct_pairs):
         want = ref_transpose(x, w, None, c["s"], (0, 0), (0, 0), c["groups"], c["d"])
         got = imfilt.conv_transpose2d(x, w, None, c["s"], 0, 0, c["groups"], c["d"])
         np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-11)
+
+
+def scatter_transpose(x, w, stride, padding, dilation):
+    """The definition, term by term: out[i*s + m*d - p] += x[i] * w[m] for
+    every input sample and tap (no term where no input sample is)."""
+    N, C, H, W = x.shape
+    _, K, kh, kw = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    Ho, Wo = (H - 1) * sh - 2 * ph + dh * (kh - 1) + 1, (W - 1) * sw - 2 * pw + dw * (kw - 1) + 1
+    out = np.zeros((N, K, Ho, Wo))
+    with np.errstate(invalid="ignore"):
+        for n, c, i, j, k, a, b in itertools.product(range(N), range(C), range(H), range(W),
+                                                     range(K), range(kh), range(kw)):
+            oy, ox = i * sh + a * dh - ph, j * sw + b * dw - pw
+            if 0 <= oy < Ho and 0 <= ox < Wo:
+                out[n, k, oy, ox] += x[n, c, i, j] * w[c, k, a, b]
+    return out
+
+
+@pytest.mark.parametrize("direct_pairs", [0, 10 ** 9])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_conv_transpose2d_nonfinite_weight_reaches_only_its_stamps(monkeypatch, direct_pairs,
+                                                                    bad):
+    # Outputs the bad tap never stamps stay finite on either path (the GEMM
+    # phases read zeros beyond the input, where the scatter has no term).
+    monkeypatch.setattr(imfilt.layers, "_DIRECT_PAIRS", direct_pairs)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 2, 3, 4))
+    w = rng.standard_normal((2, 3, 2, 3))
+    w[0, 0, 0, 1] = bad
+    for stride, padding, dilation in (((1, 1), (0, 0), (1, 1)), ((2, 1), (1, 1), (1, 2))):
+        want = scatter_transpose(x, w, stride, padding, dilation)
+        got = imfilt.conv_transpose2d(x, w, stride=stride, padding=padding, dilation=dilation)
+        assert np.array_equal(np.isfinite(got), np.isfinite(want))
+        np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=1e-12,
+                                   atol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(12))
