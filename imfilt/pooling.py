@@ -345,7 +345,12 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None, *, channel_axis=None,
                workers=None):
-    """Average pooling, exactly as ``torch.nn.functional.avg_pool2d``.
+    """Average pooling, as ``torch.nn.functional.avg_pool2d``.
+
+    The same windows and divisors as PyTorch.  Window sums are accumulated in
+    float64 (float32 input too) and divided once, so a result can differ
+    from PyTorch's by its rounding: it is the correctly rounded mean more
+    often, and a float32 sum that overflows in PyTorch stays finite here.
 
     Parameters
     ----------

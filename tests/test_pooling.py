@@ -129,6 +129,16 @@ def test_avg_pool_matches_reference(seed):
                 np.testing.assert_allclose(got[c], want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("k, p", [(2**32 + 1, 2**31), (2**33, 2**32),
+                                  ((2**32, 2**31), (2**31, 2**30))])
+def test_avg_pool_window_area_beyond_int64(k, p):
+    # The divisor (window area with the padding) passes 2**63 while each side
+    # does not: an all-ones input averages to 1 / area, never wraps.
+    kh, kw = (k, k) if isinstance(k, int) else k
+    got = imfilt.avg_pool2d(np.ones((1, 1)), k, stride=1, padding=p)
+    assert got.size and np.all(got == 1 / (float(kh) * float(kw)))
+
+
 def test_min_pool_is_negated_max_pool():
     x = RNG.standard_normal((2, 17, 13))
     a, ia = imfilt.min_pool2d(x, 3, 2, 1, return_indices=True)

@@ -89,8 +89,10 @@ cdef inline double _avg_divisor(const Window *g, Py_ssize_t i0, Py_ssize_t j0, P
     positive, else the product of the two axes' ``_avg_count``."""
     if g.divisor > 0:
         return g.divisor
-    return <double>(_avg_count(i0, g.kh, H, g.ph, g.include_pad)
-                    * _avg_count(j0, g.kw, W, g.pw, g.include_pad))
+    # (each factor in double: their product may pass 2**63 where the sizes
+    # do not)
+    return (<double>_avg_count(i0, g.kh, H, g.ph, g.include_pad)
+            * <double>_avg_count(j0, g.kw, W, g.pw, g.include_pad))
 
 
 def avg_axis_counts(Py_ssize_t n, Py_ssize_t k, Py_ssize_t s, Py_ssize_t p, Py_ssize_t n_out,

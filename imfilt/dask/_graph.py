@@ -154,7 +154,7 @@ def avg_map(x, plans, counts, ksz, strd, compute, out_dtype, name, func, workers
                 # Output rows [a0, a1) read patch rows [a0*s, (a1-1)*s + k).
                 runs = [((slice(a0, a1), slice(a0 * strd[0], (a1 - 1) * strd[0] + ksz[0])),
                          (slice(b0, b1), slice(b0 * strd[1], (b1 - 1) * strd[1] + ksz[1])),
-                         int(ra * cb))
+                         int(ra) * int(cb))     # (Python ints: no int64 wrap)
                         for a0, a1, ra in rruns for b0, b1, cb in cruns]
                 ids = [(a, b) for a in sorted({p[0] for p in rparts})
                        for b in sorted({p[0] for p in cparts})]
