@@ -135,15 +135,17 @@ def last_level_cache_bytes():
     return max(sizes) if sizes else DEFAULT_LAST_LEVEL_CACHE
 
 
-def check_fits_in_memory(name, value, what, shape, itemsize):
+def check_fits_in_memory(name, value, what, shape, itemsize, *, given=None):
     """``ValueError`` naming ``name=value`` when an array of ``shape`` and
     ``itemsize`` (the ``what`` a parameter asks for) exceeds this machine's
-    memory: refused at once rather than after minutes of swapping."""
+    memory: refused at once rather than after minutes of swapping.
+    ``given`` replaces ``name=value`` in the message (for an array)."""
     nbytes = math.prod(int(n) for n in shape) * int(itemsize)
     memory = _physical_memory()
     if nbytes > memory:
         raise ValueError(
-            f"{name}={value!r} asks for {what} of shape {tuple(int(n) for n in shape)} "
+            f"{given or f'{name}={value!r}'} asks for {what} of shape "
+            f"{tuple(int(n) for n in shape)} "
             f"({nbytes / 2 ** 30:.3g} GiB), more than this machine's memory "
             f"({memory / 2 ** 30:.3g} GiB); use a smaller {name}")
 

@@ -27,7 +27,8 @@ use exclusive-or (top-hats, as SciPy) and ``dilation & ~erosion``
 import numpy as np
 
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import as_axes, as_tuple, axes_order, check_colour_ambiguity, check_out, filter_axes
+from imfilt._geometry import (as_axes, as_footprint, as_tuple, axes_order, check_colour_ambiguity,
+                              check_out, filter_axes)
 from imfilt._minmax import dilation_geometry, erosion_geometry, minmax
 from imfilt._modes import canonical_boundary
 from imfilt._threads import check_fits_in_memory, resolve_workers
@@ -59,23 +60,7 @@ def _as_footprint(size, footprint, nd, lengths=None):
         if size is not None:
             raise ValueError(f"size={size!r} and a footprint were both given; give one of them "
                              "(size=k for a k x k ... box, footprint= for any flat shape)")
-        fp = np.asarray(footprint)
-        if fp.dtype.kind not in "biuf":
-            raise ParameterTypeError(f"footprint has dtype {fp.dtype}; use a bool array "
-                                     "(True where the window takes values)")
-        if fp.dtype.kind != "b":
-            if not np.isin(fp, (0, 1)).all():
-                raise ValueError("footprint holds values other than 0 and 1; imfilt's "
-                                 "morphology is flat: use a bool array (True = in the window)")
-            fp = fp.astype(bool)
-        if fp.ndim != nd:
-            raise ValueError(f"footprint has {fp.ndim} dimension(s) but {nd} axes are "
-                             f"filtered; give a {nd}-D footprint, or choose the axes with "
-                             "axes= / channel_axis=")
-        if fp.size == 0 or not fp.any():
-            raise ValueError(f"footprint of shape {fp.shape} has no True entry; the window "
-                             "would be empty")
-        return fp
+        return as_footprint(footprint, nd, flat=True)
     if size is None:
         raise ParameterTypeError("give size= (an int or one int per filtered axis) or "
                                  "footprint= (a bool array); both are None")

@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
+from imfilt._geometry import as_footprint, as_tuple, check_colour_ambiguity, check_out, filter_axes
 from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy
 from imfilt._ranking import rank_engine
@@ -104,22 +104,7 @@ def _footprint(size, footprint, fax, ndim):
     """The N-D boolean footprint (extent 1 on unfiltered axes)."""
     n = len(fax)
     if footprint is not None:
-        try:
-            fp = np.asarray(footprint)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"footprint could not be converted to an array: {exc}") from None
-        if fp.dtype.kind not in "biuf":
-            raise TypeError(f"footprint has dtype {fp.dtype}; use a boolean array (True marks "
-                            "the window's points)")
-        if fp.ndim != n:
-            raise ValueError(f"footprint has {fp.ndim} dimensions but {n} axes are filtered "
-                             f"(axes {fax}); give a footprint with one axis per filtered axis")
-        if fp.dtype.kind == "f" and not np.all(np.isfinite(fp)):
-            raise ValueError("footprint holds NaN or inf; use a boolean array")
-        fp = fp != 0
-        if fp.size == 0 or not fp.any():
-            raise ValueError(f"footprint (shape {fp.shape}) selects no point; it needs at "
-                             "least one True")
+        fp = as_footprint(footprint, n)
     else:
         if size is None:
             raise ParameterTypeError("give size= (the window's extent) or footprint= (a "

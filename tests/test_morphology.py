@@ -639,3 +639,25 @@ def test_no_numpy_warnings_from_ieee_results():
         assert imfilt.maximum_filter(h, 3, boundary="fill", fillvalue=1e6)[0, 0] == np.inf
         assert imfilt.erosion(h, 3, boundary="fill", fillvalue=-1e6)[0, 0] == -np.inf
         imfilt.opening(h, 3, boundary="fill", fillvalue=7e4)
+
+
+@pytest.mark.parametrize("func", [imfilt.erosion, imfilt.opening, imfilt.median,
+                                  imfilt.maximum_filter])
+def test_footprint_checks_are_shared_and_fail_fast(func):
+    # One parser for the rank filters and morphology: a footprint larger than
+    # memory is refused before a single value is read (a broadcast view of
+    # 2**40 points took tens of minutes to scan), a ragged one names
+    # ``footprint`` with a TypeError.
+    image = np.random.default_rng(0).random((16, 17))
+    huge = np.broadcast_to(True, (2**20, 2**20))
+    with pytest.raises(ValueError, match=r"footprint of shape \(1048576, 1048576\) asks for a "
+                                         r"window .*more than this machine's memory"):
+        func(image, footprint=huge)
+    with pytest.raises(TypeError, match="footprint could not be converted"):
+        func(image, footprint=[[1, 1], [1]])
+    with pytest.raises(TypeError, match="footprint has dtype <U1"):
+        func(image, footprint=[["a"]])
+    with pytest.raises(ValueError, match="footprint has 1 dimension.* 2 axes are filtered"):
+        func(image, footprint=[1, 1])
+    with pytest.raises(ValueError, match="footprint holds NaN or inf"):
+        func(image, footprint=[[1.0, np.nan]])
