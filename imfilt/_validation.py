@@ -314,6 +314,29 @@ def _int_range(dtype):
     return int(info.min), int(info.max)
 
 
+def as_real(name, value, *, low=None, high=None, positive=False):
+    """``value`` as a finite float, the one check of real scalar parameters.
+
+    A Python or NumPy real number, or a 0-d array of one, is taken (bool is
+    not a number here).  Any other type raises ``ParameterTypeError``; NaN,
+    inf and values outside ``[low, high]`` (or not above 0 with
+    ``positive``) raise ``ValueError``, each naming ``name=value``.
+    """
+    v = value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise ParameterTypeError(f"{name}={value!r} is not valid; use a real number")
+    try:
+        v = float(v)
+    except OverflowError:           # an int beyond float64's range
+        v = math.inf
+    if (not math.isfinite(v) or (low is not None and v < low) or (high is not None and v > high)
+            or (positive and v <= 0)):
+        bound = (f" between {low} and {high}" if high is not None else f" >= {low}"
+                 if low is not None else " > 0" if positive else "")
+        raise ValueError(f"{name}={value!r} is not valid; use a finite number{bound}")
+    return v
+
+
 def is_integer_like(value):
     """True for Python/NumPy integers, False for bool and everything else."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))

@@ -27,7 +27,7 @@ from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
                              resolve_workers)
 from imfilt._cast import cast_output
-from imfilt._validation import (as_array, as_fillvalue, check_choice, is_integer_like,
+from imfilt._validation import (as_array, as_fillvalue, as_real, check_choice, is_integer_like,
                                 result_dtypes)
 
 __all__ = ["bilateral"]
@@ -144,15 +144,6 @@ def _bilateral_sym(xp, res, r, dy, dx, sw, nthreads, **kind):
     return used
 
 
-def _real_number(name, value):
-    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}={value!r} is not valid; use a positive real number")
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name}={value!r} is not valid; use a finite number > 0")
-    return value
-
-
 def bilateral(image, diameter, sigma_color, sigma_space, *, boundary="reflect", fillvalue=0,
               channel_axis=None, dtype=None, workers=None, nan_policy="propagate"):
     """Edge-preserving bilateral filter (``cv2.bilateralFilter``'s definition).
@@ -248,8 +239,8 @@ def bilateral(image, diameter, sigma_color, sigma_space, *, boundary="reflect", 
     c = channel_axis_index(channel_axis, x.ndim)
     if not is_integer_like(diameter):
         raise TypeError(f"diameter={diameter!r} is not valid; use an int (<= 0: from sigma_space)")
-    sigma_color = _real_number("sigma_color", sigma_color)
-    sigma_space = _real_number("sigma_space", sigma_space)
+    sigma_color = as_real("sigma_color", sigma_color, positive=True)
+    sigma_space = as_real("sigma_space", sigma_space, positive=True)
     boundary = canonical_boundary(boundary)
     nan_policy = check_choice("nan_policy", nan_policy, _NAN_POLICIES)
     nthreads = resolve_workers(workers)

@@ -18,7 +18,7 @@ from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, omit_wanted
 from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
                              resolve_workers)
-from imfilt._validation import as_array, as_fillvalue, gaussian_radius
+from imfilt._validation import as_array, as_fillvalue, as_real, gaussian_radius
 from imfilt.edges import as_image, eroded_mask, sep3, skimage_prescale
 
 __all__ = ["canny"]
@@ -27,7 +27,7 @@ __all__ = ["canny"]
 def _gaussian_weights(sigma, truncate=4.0):
     """``scipy.ndimage``'s 1-D Gaussian: radius ``int(truncate*sigma + 0.5)``."""
     radius = gaussian_radius("sigma", sigma, truncate)
-    if sigma == 0:
+    if radius == 0:     # (sigma below 1/8: one tap; sigma**2 may underflow to 0)
         return np.ones(1)
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     w = np.exp(-0.5 / (sigma * sigma) * x * x)
@@ -49,21 +49,6 @@ def _inside_weight(n, w):
     return c[hi + 1] - c[lo]
 
 
-def _check_number(name, value, low=None, high=None):
-    if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, np.generic)):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if isinstance(value, (bool, np.bool_)) or not math.isfinite(v) or \
-            (low is not None and v < low) or (high is not None and v > high):
-        rng = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ValueError(f"{name}={value!r} is not valid; use a finite number {rng}")
-    return v
-
-
-@docfiller
 def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
           mask=None, use_quantiles=False, boundary="fill", fillvalue=0, workers=None,
           channel_axis=None, nan_policy="propagate"):
@@ -179,7 +164,7 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
                                 fillvalue=fillvalue, workers=workers, nan_policy=nan_policy),
             arr, channel_axis_index(channel_axis, 3))
     arr = as_image(image)
-    sigma = _check_number("sigma", sigma, low=0.0)
+    sigma = as_real("sigma", sigma, low=0.0)
     gaussian_radius("sigma", sigma)    # refused now, before any work
     if not isinstance(use_quantiles, (bool, np.bool_)):
         raise TypeError(f"use_quantiles must be True or False, got {use_quantiles!r}")
@@ -201,15 +186,16 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
         if value is None:
             thresholds.append(default)
         elif use_quantiles:
-            thresholds.append(_check_number(name, value, low=0.0, high=1.0))
+            thresholds.append(as_real(name, value, low=0.0, high=1.0))
         else:
-            thresholds.append(_check_number(name, value, low=0.0) / dtype_max)
+            thresholds.append(as_real(name, value, low=0.0) / dtype_max)
     low, high = thresholds
     if high < low:
-        raise ValueError(
-            f"low_threshold={low_threshold!r} is above high_threshold={high_threshold!r}; "
-            "the low threshold must not exceed the high one"
-        )
+        said = [f"{name}={given!r}" if given is not None else f"{name} (default {default})"
+                for name, given, default in (("low_threshold", low_threshold, 0.1),
+                                             ("high_threshold", high_threshold, 0.2))]
+        raise ValueError(f"{said[0]} is above {said[1]}; the low threshold must not exceed "
+                         "the high one")
 
     work = np.float32 if arr.dtype == np.float32 else np.float64
     if arr.dtype.kind in "iu":

@@ -24,8 +24,8 @@ from imfilt._modes import canonical_boundary
 from imfilt._separable import Pass, run_passes
 from imfilt._threads import check_fits_in_memory, resolve_workers
 from imfilt._cast import cast_output
-from imfilt._validation import (MAX_TAPS, as_array, as_fillvalue, is_integer_like,
-                                result_dtypes)
+from imfilt._validation import (MAX_TAPS, ParameterTypeError, as_array, as_fillvalue, as_real,
+                                is_integer_like, result_dtypes)
 from imfilt.convolution import convolve
 
 __all__ = [
@@ -61,19 +61,6 @@ def _sigmas(name, value, n):
     """Standard deviations per axis: finite, >= 0 (up to ``SIGMA_ZERO``
     leaves an axis alone)."""
     return as_tuple(name, value, n, minimum=0, kind=float)
-
-
-def _check_scalar(name, value, *, low=None, positive=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.generic)):
-        raise TypeError(f"{name}={value!r} must be a real number")
-    try:
-        value = float(value)
-    except OverflowError:           # an int beyond float64's range
-        raise ValueError(f"{name}={value!r} must be a finite number") from None
-    if not math.isfinite(value) or (low is not None and value < low) or (positive and value <= 0):
-        bound = " > 0" if positive else (f" >= {low}" if low is not None else "")
-        raise ValueError(f"{name}={value!r} must be a finite number{bound}")
-    return value
 
 
 def _radii(sigmas, truncate, radius, n):
@@ -284,7 +271,7 @@ def _gaussian_args(setup_or_n, sigma, order, truncate, radius, name="sigma"):
     n = setup_or_n if isinstance(setup_or_n, int) else len(setup_or_n.axes)
     sigmas = _sigmas(name, sigma, n)
     orders = as_tuple("order", order, n, minimum=0)
-    truncate = _check_scalar("truncate", truncate, low=0)
+    truncate = as_real("truncate", truncate, low=0)
     radii = _radii(sigmas, truncate, radius, n)
     for s, r in zip(sigmas, radii):
         if s > SIGMA_ZERO and 2 * r + 1 > MAX_TAPS:
@@ -594,7 +581,7 @@ def unsharp_mask(image, radius=1.0, amount=1.0, *, boundary="symm", fillvalue=0,
     out_dtype = st.out_dtype
     if out is not None:
         check_out(out, st.image.shape, out_dtype, [("image", st.image)])
-    amount = _check_scalar("amount", amount)
+    amount = as_real("amount", amount)
     sigmas, orders, radii = _gaussian_args(st, radius, 0, truncate, None, name="radius")
     if clip is not None:
         try:
@@ -808,12 +795,21 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
 
 
 def _gabor_sigma(bandwidth, frequency):
+    """scikit-image's envelope sigma for ``bandwidth`` octaves: ``sqrt(ln 2 / 2)
+    / pi * (b + 1) / (b - 1) / frequency`` with ``b = 2**bandwidth`` (``b - 1``
+    taken as ``expm1``, exact for tiny bandwidths)."""
     try:
-        b = 2.0 ** bandwidth
+        bm1 = math.expm1(bandwidth * math.log(2))
     except OverflowError:
         raise ValueError(f"bandwidth={bandwidth!r} is too large (2**bandwidth overflows); use "
-                         "a bandwidth of at most 1000 octaves") from None
-    return math.sqrt(math.log(2) / 2.0) / math.pi * (b + 1) / (b - 1) / frequency
+                         "a smaller bandwidth (2**bandwidth must stay below 2**1024)") from None
+    sigma = math.sqrt(math.log(2) / 2.0) / math.pi * (bm1 + 2) / bm1 / frequency \
+        if bm1 > 0 else math.inf
+    if not math.isfinite(sigma):
+        raise ValueError(f"bandwidth={bandwidth!r} with frequency={frequency!r} gives an "
+                         "infinitely wide envelope; use a larger bandwidth or frequency, or "
+                         "give sigma_x and sigma_y")
+    return sigma
 
 
 @docfiller(**_SNIPPETS)
@@ -856,33 +852,37 @@ def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
     >>> k.shape, k.dtype
     ((19, 19), dtype('complex128'))
     """
-    frequency = _check_scalar("frequency", frequency, positive=True)
-    theta = _check_scalar("theta", theta)
-    bandwidth = _check_scalar("bandwidth", bandwidth, positive=True)
-    n_stds = _check_scalar("n_stds", n_stds, low=0)
-    offset = _check_scalar("offset", offset)
-    sx = _gabor_sigma(bandwidth, frequency) if sigma_x is None else _check_scalar(
+    frequency = as_real("frequency", frequency, positive=True)
+    theta = as_real("theta", theta)
+    bandwidth = as_real("bandwidth", bandwidth, positive=True)
+    n_stds = as_real("n_stds", n_stds, low=0)
+    offset = as_real("offset", offset)
+    sx = _gabor_sigma(bandwidth, frequency) if sigma_x is None else as_real(
         "sigma_x", sigma_x, positive=True)
-    sy = _gabor_sigma(bandwidth, frequency) if sigma_y is None else _check_scalar(
+    sy = _gabor_sigma(bandwidth, frequency) if sigma_y is None else as_real(
         "sigma_y", sigma_y, positive=True)
     if not all(s * s > 0 and math.isfinite(1.0 / (s * s)) for s in (sx, sy)):
         raise ValueError(
             f"the Gabor envelope's sigma_x={sx:.3g}, sigma_y={sy:.3g} (frequency="
             f"{frequency!r}) is too small to compute with; use a smaller frequency or "
             "larger sigma_x/sigma_y")
+    given = dtype
     try:
         dtype = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"dtype={dtype!r} is not a NumPy dtype") from None
-    if dtype.kind != "c":
-        raise ValueError(f"dtype={dtype} must be complex (complex64 or complex128)")
+        raise TypeError(f"dtype={given!r} is not a NumPy dtype") from None
+    if dtype not in (np.complex64, np.complex128):
+        raise ParameterTypeError(f"dtype={given!r} is not supported; choose complex64 or "
+                                 "complex128")
     c, s = math.cos(theta), math.sin(theta)
     half_x = math.ceil(max(abs(n_stds * sx * c), abs(n_stds * sy * s), 1))
     half_y = math.ceil(max(abs(n_stds * sy * c), abs(n_stds * sx * s), 1))
     if (2 * half_x + 1) * (2 * half_y + 1) > MAX_TAPS:
         raise ValueError(
-            f"the Gabor kernel would have {(2 * half_y + 1)}x{(2 * half_x + 1)} taps; use a "
-            "larger frequency, smaller sigma_x/sigma_y or n_stds"
+            f"frequency={frequency!r} (envelope sigma_x={sx:.3g}, sigma_y={sy:.3g}) gives a "
+            f"Gabor kernel of {float(2 * half_y + 1):.4g}x{float(2 * half_x + 1):.4g} taps "
+            f"(more than {MAX_TAPS}); use a larger frequency or bandwidth, smaller "
+            "sigma_x/sigma_y or n_stds"
         )
     y = np.arange(-half_y, half_y + 1, dtype=np.float64)[:, None]
     x = np.arange(-half_x, half_x + 1, dtype=np.float64)[None, :]

@@ -561,7 +561,7 @@ def test_type_errors():
         imfilt.sobel(np.zeros((4, 4), complex))
     with pytest.raises(TypeError, match="dtype"):
         imfilt.sobel(np.array([["a", "b"], ["c", "d"]]))
-    with pytest.raises(TypeError, match="sigma must be a real number"):
+    with pytest.raises(TypeError, match="sigma=.big. is not valid; use a real number"):
         imfilt.canny(np.zeros((4, 4)), sigma="big")
     with pytest.raises(TypeError, match="use_quantiles"):
         imfilt.canny(np.zeros((4, 4)), use_quantiles="yes")
@@ -623,10 +623,23 @@ def test_every_edge_filter_takes_an_empty_image(dtype):
 
 def test_canny_refuses_strings_and_huge_sigmas():
     x = np.zeros((8, 8))
-    with pytest.raises(TypeError, match="sigma must be a real number, got '1'"):
+    with pytest.raises(TypeError, match="sigma='1' is not valid; use a real number"):
         imfilt.canny(x, sigma="1")
-    with pytest.raises(TypeError, match="low_threshold must be a real number"):
+    with pytest.raises(TypeError, match="low_threshold='0.1' is not valid; use a real number"):
         imfilt.canny(x, low_threshold="0.1")
+    with pytest.raises(TypeError, match="sigma=True is not valid; use a real number"):
+        imfilt.canny(x, sigma=True)
+    with pytest.raises(TypeError, match="high_threshold=True is not valid"):
+        imfilt.canny(x, high_threshold=True)
+    with pytest.raises(ValueError, match=r"low_threshold=0.5 is above high_threshold \(default "
+                                         r"0.2\)"):
+        imfilt.canny(x, low_threshold=0.5)
+    # A sigma too small for a second tap is one tap (sigma**2 underflows to 0)
+    for tiny in (1e-300, 1e-200, 5e-324):
+        assert np.array_equal(imfilt.canny(x + np.eye(8), sigma=tiny),
+                              imfilt.canny(x + np.eye(8), sigma=0.0))
+    # 0-d arrays are numbers as everywhere else
+    assert np.array_equal(imfilt.canny(x, sigma=np.array(1.5)), imfilt.canny(x, sigma=1.5))
     with pytest.raises(ValueError, match=r"sigma=1000000000.0 gives a Gaussian of 8000000001 taps"):
         imfilt.canny(x, sigma=1e9)
     assert imfilt.canny(x, sigma=np.float32(1.5)).shape == x.shape

@@ -236,7 +236,7 @@ def _edge_rows():
     R("low-above-high", (x, 1.0, 0.5, 0.2), match="low_threshold=0.5 is above high_threshold=0.2")
     R("low-negative", (x, 1.0, -0.1, 0.2), match="low_threshold=-0.1 is not valid")
     R("high-nan", (x, 1.0, 0.1, float("nan")), match="high_threshold=nan is not valid")
-    R("threshold-str", (x, 1.0, "low", 0.2), exc=TypeError, match="low_threshold must be a real")
+    R("threshold-str", (x, 1.0, "low", 0.2), exc=TypeError, match="low_threshold=.low. is not valid; use a real number")
     R("quantile-above-1", (x, 1.0, 0.1, 1.5), {"use_quantiles": True},
       match=r"high_threshold=1.5 is not valid; use a finite number between 0.0 and 1.0")
     R("use_quantiles-str", (x,), {"use_quantiles": "yes"}, exc=TypeError, match="use_quantiles")

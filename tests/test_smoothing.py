@@ -6,11 +6,14 @@ Results must agree to a few units in the last place of the compute dtype
 (float32 for float32/small-integer images, float64 otherwise).
 """
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage as ndi
+import skimage.filters
 
 import imfilt
 from imfilt import (box, difference_of_gaussians, gabor, gabor_kernel, gaussian,
@@ -410,11 +413,11 @@ def test_errors_name_what_the_caller_passed(rng):
         imfilt.difference_of_gaussians(x, 1e7)
     with pytest.raises(ValueError, match=r"^sigma=1e\+308 .* infinitely many taps"):
         imfilt.gaussian_laplace(x, 1e308)
-    with pytest.raises(ValueError, match=r"^amount=nan must be a finite number$"):
+    with pytest.raises(ValueError, match=r"^amount=nan is not valid; use a finite number$"):
         unsharp_mask(x, 1.0, np.nan)
-    with pytest.raises(ValueError, match=r"^theta=nan must be a finite number$"):
+    with pytest.raises(ValueError, match=r"^theta=nan is not valid; use a finite number$"):
         gabor_kernel(0.2, theta=np.nan)
-    with pytest.raises(ValueError, match=r"^offset=inf must be a finite number$"):
+    with pytest.raises(ValueError, match=r"^offset=inf is not valid; use a finite number$"):
         gabor_kernel(0.2, offset=np.inf)
 
 
@@ -746,3 +749,24 @@ def test_omit_with_out_and_integer_dtypes_equals_the_plain_call(name, image_dtyp
         out = np.empty_like(ref)
         f(y, dtype=dtype, nan_policy="omit", out=out)
         np.testing.assert_array_equal(out, ref)
+
+
+def test_gabor_kernel_parameter_corners():
+    # A tiny bandwidth widens the envelope without a division by zero
+    # (2**bandwidth - 1 is taken as expm1): the kernel-size check names it.
+    for bw in (1e-300, 1e-10):
+        with pytest.raises(ValueError, match=r"gives a Gabor kernel of .* taps .*bandwidth"):
+            imfilt.gabor_kernel(0.2, bandwidth=bw)
+        with pytest.raises(ValueError, match="bandwidth"):
+            imfilt.gabor(np.ones((5, 5)), 0.2, bandwidth=bw)
+    # The size in the message is short (it had hundreds of digits)
+    with pytest.raises(ValueError, match=r"^frequency=1e-300 .*3\.373e\+300x3\.373e\+300 taps"):
+        imfilt.gabor_kernel(1e-300)
+    # A bandwidth small but usable agrees with scikit-image's formula
+    got = imfilt.gabor_kernel(0.4, bandwidth=0.05, n_stds=0.2)
+    want = skimage.filters.gabor_kernel(0.4, bandwidth=0.05, n_stds=0.2)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
+    for bad in (None, [], np.float64, "float32"):
+        with pytest.raises(TypeError, match=rf"dtype={re.escape(repr(bad))} is not supported; "
+                                            "choose complex64 or complex128"):
+            imfilt.gabor_kernel(0.2, dtype=bad)
