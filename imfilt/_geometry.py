@@ -120,6 +120,8 @@ def as_axes(name, axes, ndim, *, count=None):
     ``count`` (optional) is the exact number of axes required: then a lone
     int or a sequence of another length is a wrong type (``ParameterTypeError``).
     """
+    if isinstance(axes, np.ndarray) and axes.ndim == 0:
+        axes = axes[()]                  # a 0-d array is its one value
     if is_integer_like(axes):
         items = [axes]
     elif isinstance(axes, (tuple, list, np.ndarray)):
@@ -421,6 +423,10 @@ def check_out(out, shape, dtype, inputs):
     if isinstance(out, np.matrix):
         raise TypeError("out is a numpy.matrix, whose views stay 2-D; pass np.asarray(out), "
                         "a plain array on the same memory")
+    if isinstance(out, np.ma.MaskedArray):
+        raise TypeError("out is a masked array; imfilt writes values only, so its mask would "
+                        "no longer describe them: pass out.data (a plain array on the same "
+                        "memory)")
     if out.shape != tuple(shape):
         raise ValueError(f"out has shape {out.shape} but the result has shape {tuple(shape)}")
     if out.dtype != dtype:

@@ -380,8 +380,9 @@ def gaussian_kernel(sigma, *, order=0, truncate=4.0, radius=None, ndim=1, dtype=
 
 def _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype):
     if not is_integer_like(ndim) or not 1 <= ndim <= 64:
-        raise ValueError(f"ndim={ndim!r} must be an integer from 1 to 64 (NumPy's most "
-                         "dimensions)")
+        raise (ValueError if is_integer_like(ndim) else ParameterTypeError)(
+            f"ndim={ndim!r} is not valid; use an integer from 1 to 64 (NumPy's most "
+            "dimensions)")
     try:
         dtype = np.dtype(dtype)
     except TypeError:

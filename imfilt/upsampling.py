@@ -18,7 +18,7 @@ from imfilt._docs import SNIPPETS, docfiller
 from imfilt._geometry import (STACK_HINT, as_tuple, channel_axis_index, check_colour_ambiguity,
                               spatial_axes)
 from imfilt._threads import check_fits_in_memory, min_parallel_work, ran_parallel, resolve_workers
-from imfilt._validation import as_array, is_integer_like, result_dtypes
+from imfilt._validation import ParameterTypeError, as_array, is_integer_like, result_dtypes
 from imfilt.layers import conv_transpose2d
 
 __all__ = ["bilinear_kernel", "upsample", "pyramid_down", "pyramid_up"]
@@ -197,7 +197,7 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
         hint = ""
         if isinstance(method, str) and method.strip().lower() in _METHODS:
             hint = f". Did you mean {method.strip().lower()!r}?"
-        raise ValueError(
+        raise (ValueError if isinstance(method, str) else ParameterTypeError)(
             f"method={method!r} is not valid; choose one of "
             + ", ".join(repr(m) for m in _METHODS) + hint
         )

@@ -1014,3 +1014,40 @@ def test_strides_paddings_and_dilations_beyond_what_can_be_computed():
                        (lambda: imfilt.canny(x, sigma=1e9), "sigma")]:
         with pytest.raises(ValueError, match=name):
             call()
+
+
+def test_wrong_types_are_type_errors_and_0d_axes_are_ints():
+    # The same kind of mistake gets the same kind of error in every function:
+    # a wrong type is a TypeError (still a ValueError for older callers),
+    # a bad value of the right type a plain ValueError.
+    image = np.random.default_rng(0).random((16, 17))
+    x4 = np.ones((1, 2, 5, 5))
+    calls = [lambda v: imfilt.avg_pool2d(image, 2, divisor_override=v),
+             lambda v: imfilt.conv2d(x4, np.ones((2, 2, 3, 3)), groups=v),
+             lambda v: imfilt.upsample(image, 2, method=v),
+             lambda v: imfilt.gaussian_kernel(1.0, ndim=v)]
+    for call in calls:
+        for bad in ("abc", 2.0, True, None if call is not calls[0] else [1]):
+            if call is calls[2] and bad == "abc":
+                continue        # (a string is the right type for method)
+            with pytest.raises(TypeError, match="is not valid"):
+                call(bad)
+    with pytest.raises(ValueError, match="is not valid") as info:
+        imfilt.avg_pool2d(image, 2, divisor_override=0)
+    assert not isinstance(info.value, TypeError)
+    with pytest.raises(ValueError, match="is not valid") as info:
+        imfilt.gaussian_kernel(1.0, ndim=65)
+    assert not isinstance(info.value, TypeError)
+    assert np.array_equal(imfilt.gaussian(image, 1.0, axes=np.array(0)),
+                          imfilt.gaussian(image, 1.0, axes=0))
+    assert np.array_equal(imfilt.median(image, 3, axes=np.array(1)),
+                          imfilt.median(image, 3, axes=1))
+
+
+@pytest.mark.parametrize("func", [imfilt.median, imfilt.gaussian, imfilt.erosion])
+def test_masked_out_is_refused(func):
+    image = np.random.default_rng(0).random((16, 17))
+    out = np.ma.masked_array(np.zeros_like(image), mask=np.zeros(image.shape, bool))
+    kw = {"sigma": 1.0} if func is imfilt.gaussian else {"size": 3}
+    with pytest.raises(TypeError, match="out is a masked array"):
+        func(image, out=out, **kw)
