@@ -154,13 +154,19 @@ def spatial_axes(axes, ndim):
     return as_axes("axes", axes, ndim, count=2)
 
 
+def check_channel_axis_type(channel_axis, ndim=3):
+    """``ParameterTypeError`` unless ``channel_axis`` is None or an int: checked
+    before the image's dimensions, so a wrong type is named as such."""
+    if channel_axis is not None and not is_integer_like(channel_axis):
+        raise ParameterTypeError(f"channel_axis={channel_axis!r} is not valid; use None or an int "
+                                 f"axis in [{-ndim}, {ndim - 1}]")
+
+
 def channel_axis_index(channel_axis, ndim):
     """``channel_axis`` validated for an ``ndim``-D image, as a non-negative int (or None)."""
+    check_channel_axis_type(channel_axis, ndim)
     if channel_axis is None:
         return None
-    if not is_integer_like(channel_axis):
-        raise ParameterTypeError(f"channel_axis={channel_axis!r} is not valid; use None or an int "
-                        f"axis in [{-ndim}, {ndim - 1}]")
     c = int(channel_axis)
     if not -ndim <= c < ndim:
         raise ValueError(f"channel_axis={channel_axis!r} is not valid; it is out of range for an "

@@ -22,7 +22,7 @@ import numpy as np
 from imfilt._kernels import _bilateral as _kb
 from imfilt._kernels import _reuse
 from imfilt._minmax import minmax
-from imfilt._geometry import channel_axis_index
+from imfilt._geometry import channel_axis_index, check_channel_axis_type
 from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
                              resolve_workers)
@@ -228,6 +228,7 @@ def bilateral(image, diameter, sigma_color, sigma_space, *, boundary="reflect", 
     (4, 4, 3)
     """
     x = as_array(image, "image")
+    check_channel_axis_type(channel_axis)
     if x.dtype.kind == "c":
         raise TypeError(f"image is complex ({x.dtype}); the bilateral filter needs real values")
     if channel_axis is None and x.ndim == 3:

@@ -12,7 +12,7 @@ import numpy as np
 
 from imfilt import _linear
 from imfilt._docs import docfiller
-from imfilt._geometry import channel_axis_index, over_channels
+from imfilt._geometry import channel_axis_index, check_channel_axis_type, over_channels
 from imfilt._kernels import _edges
 from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, omit_wanted
@@ -151,6 +151,7 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
            [0, 1, 1, 1, 1, 1, 1, 0],
            [0, 0, 0, 0, 0, 0, 0, 0]])
     """
+    check_channel_axis_type(channel_axis)
     if channel_axis is not None:
         arr = as_array(image, "image")
         if arr.ndim != 3:

@@ -17,8 +17,8 @@ import numpy as np
 
 from imfilt import _linear
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import (PLANES_HINT, channel_axis_index, colour_error, looks_like_colour,
-                              over_channels)
+from imfilt._geometry import (PLANES_HINT, channel_axis_index, check_channel_axis_type,
+                              colour_error, looks_like_colour, over_channels)
 from imfilt._kernels import _edges, _reuse
 from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, check_finite, omit_nonfinite, omit_wanted
@@ -224,6 +224,7 @@ def _masked(call, *results):
 
 def _per_channel(func, image, channel_axis, *args):
     """``func(plane, *args)`` on a 2-D image, or on each channel of a 3-D one."""
+    check_channel_axis_type(channel_axis)
     if channel_axis is None:
         return func(image, *args)
     arr = as_array(image, "image")

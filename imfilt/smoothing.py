@@ -18,7 +18,8 @@ import numpy as np
 
 from imfilt import _nanpolicy
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import as_tuple, axes_order, check_colour_ambiguity, check_out, filter_axes
+from imfilt._geometry import (as_tuple, axes_order, check_channel_axis_type,
+                              check_colour_ambiguity, check_out, filter_axes)
 from imfilt._kernels import _reuse
 from imfilt._modes import canonical_boundary
 from imfilt._separable import Pass, run_passes
@@ -958,6 +959,7 @@ def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
     boundary = canonical_boundary(boundary)
     if image.dtype.kind == "c":
         raise TypeError(f"gabor filters real images; the image has dtype {image.dtype}")
+    check_channel_axis_type(channel_axis)
     if image.ndim == 3 and channel_axis is not None:
         axes = filter_axes(3, None, channel_axis)
     elif image.ndim == 2 and channel_axis is None:

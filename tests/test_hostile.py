@@ -1051,3 +1051,17 @@ def test_masked_out_is_refused(func):
     kw = {"sigma": 1.0} if func is imfilt.gaussian else {"size": 3}
     with pytest.raises(TypeError, match="out is a masked array"):
         func(image, out=out, **kw)
+
+
+@pytest.mark.parametrize("call", [
+    lambda a: imfilt.sobel(np.ones((6, 7)), channel_axis=a),
+    lambda a: imfilt.canny(np.ones((6, 7)), channel_axis=a),
+    lambda a: imfilt.gabor(np.ones((6, 7)), 0.2, channel_axis=a),
+    lambda a: imfilt.bilateral(np.ones((6, 7)), 5, 0.1, 2.0, channel_axis=a),
+    lambda a: imfilt.gaussian(np.ones((6, 7)), 1.0, channel_axis=a)])
+def test_channel_axis_type_is_named_before_the_image_shape(call):
+    # A wrong type is a TypeError whatever the image's dimensions (on a 2-D
+    # image it was reported as a dimension problem).
+    for bad in ("abc", 1.5, True):
+        with pytest.raises(TypeError, match=rf"channel_axis={re.escape(repr(bad))} is not valid"):
+            call(bad)

@@ -661,3 +661,14 @@ def test_footprint_checks_are_shared_and_fail_fast(func):
         func(image, footprint=[1, 1])
     with pytest.raises(ValueError, match="footprint holds NaN or inf"):
         func(image, footprint=[[1.0, np.nan]])
+
+
+@pytest.mark.parametrize("func", [imfilt.erosion, imfilt.white_tophat, imfilt.maximum_filter])
+@pytest.mark.parametrize("boundary", ["symm", "fill"])
+def test_fillvalue_is_checked_whatever_the_boundary(func, boundary):
+    # As in the rank and linear filters: a fillvalue that is not a number is
+    # refused even where the boundary does not read it.
+    image = np.random.default_rng(0).random((5, 6))
+    for bad in ("abc", None):
+        with pytest.raises(TypeError, match="fillvalue must be a number"):
+            func(image, size=3, boundary=boundary, fillvalue=bad)
