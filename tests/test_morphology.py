@@ -670,5 +670,7 @@ def test_fillvalue_is_checked_whatever_the_boundary(func, boundary):
     # refused even where the boundary does not read it.
     image = np.random.default_rng(0).random((5, 6))
     for bad in ("abc", None):
-        with pytest.raises(TypeError, match="fillvalue must be a number"):
+        with pytest.raises(TypeError, match="fillvalue must be a real number"):
             func(image, size=3, boundary=boundary, fillvalue=bad)
+        with pytest.raises(TypeError, match="fillvalue=.* is complex"):
+            func(image, size=3, boundary=boundary, fillvalue=1 + 2j)
