@@ -93,7 +93,8 @@ workers : int, optional
     process; ``-1`` means all available cores, ``-2`` all but one;
     counts above four times the available cores are capped there.  Small
     inputs run on one thread.  Results are bit-identical for any thread
-    count; the GIL is released while the kernel runs.""",
+    count (a NaN's sign bit aside); the GIL is released while the kernel
+    runs.""",
     "nan_policy": """\
 nan_policy : {'propagate', 'omit', 'raise'}, optional
     What NaN and inf in the image do.  ``'propagate'`` (default): IEEE

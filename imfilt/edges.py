@@ -89,8 +89,10 @@ nan_policy : {'propagate', 'omit', 'raise'}, optional
     kernels sum to zero, so the finite part is rescaled by the absolute
     weight ``sum|w| / sum_finite|w|``; NaN where no finite sample meets a
     weight.  Outputs whose window holds no non-finite sample are
-    bit-identical to 'propagate'; one whose non-finite samples all lie
-    under zero weights is the finite sum (where 'propagate' gives NaN).""",
+    bit-identical to 'propagate' (except a 3x3 magnitude that 'propagate'
+    overflows to inf: 'omit' computes it without overflow); one whose
+    non-finite samples all lie under zero weights is the finite sum (where
+    'propagate' gives NaN).""",
     edge_mask="""\
 mask : array_like of bool, 2-D, optional
     Where the result is wanted, as in ``skimage.filters`` (``sobel``,
