@@ -489,3 +489,31 @@ def test_upsample_errors():
         idask.upsample(da.zeros((4, 4), chunks=2), 2, "cubic")
     with pytest.raises(ValueError, match="factor"):
         idask.upsample(da.zeros((4, 4), chunks=2), 0)
+
+
+def test_unknown_chunks_and_0d_images_are_refused_when_the_graph_is_built():
+    image = np.random.default_rng(0).random((16, 17))
+    x = da.from_array(image, chunks=4)
+    y = x[x[:, 0] > 0.5]                     # NaN chunk sizes along axis 0
+    for build in (lambda a: imfilt.dask.gaussian(a, 1.0), lambda a: imfilt.dask.median(a, 3),
+                  lambda a: imfilt.dask.convolve(a, np.ones((3, 3))),
+                  lambda a: imfilt.dask.max_pool2d(a, 2), lambda a: imfilt.dask.sobel(a)):
+        with pytest.raises(ValueError, match=r"unknown chunk sizes .*compute_chunk_sizes\(\)"):
+            build(y)
+        with pytest.raises(ValueError, match="0-d array"):
+            build(da.from_array(np.array(1.0)))
+    y.compute_chunk_sizes()
+    np.testing.assert_array_equal(imfilt.dask.gaussian(y, 1.0).compute(),
+                                  imfilt.gaussian(y.compute(), 1.0))
+
+
+def test_lazy_upsample_needs_only_its_blocks_in_memory():
+    # The result of a large factor is a lazy array of the right shape (the
+    # in-memory probe of one pixel was upsampled by the factor and refused
+    # with the probe's shape in the message).
+    image = np.random.default_rng(0).random((16, 17))
+    lazy = imfilt.dask.upsample(da.from_array(image, chunks=4), 10**6)
+    assert lazy.shape == (16 * 10**6, 17 * 10**6)
+    np.testing.assert_array_equal(imfilt.dask.upsample(da.from_array(image, chunks=5), 3,
+                                                       method="nearest").compute(),
+                                  imfilt.upsample(image, 3, method="nearest"))

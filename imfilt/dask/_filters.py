@@ -652,10 +652,12 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, 
     x = as_dask(image)
     axes = _channel_axes(x, axes, channel_axis, "imfilt.dask.upsample")
     workers = dask_workers(workers)
-    # Validate factor, method and axes like the in-memory function.
-    probe = _upsample(np.zeros((1,) * max(x.ndim - 2, 0) + (1, 1), dtype=x.dtype), factor,
-                      method, axes=axes, workers=1)
+    # Validate factor, method and axes like the in-memory function (the
+    # probe upsamples by 1: a lazy result need not fit in memory, only each
+    # of its blocks, which the in-memory function checks when it runs).
     fy, fx = as_tuple("factor", factor, 2, minimum=1)
+    probe = _upsample(np.zeros((1,) * max(x.ndim - 2, 0) + (1, 1), dtype=x.dtype), 1,
+                      method, axes=axes, workers=1)
     ax = spatial_axes(axes, x.ndim)
     perm = [a for a in range(x.ndim) if a not in ax] + list(ax)
     xt = x.transpose(perm)

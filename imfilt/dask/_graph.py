@@ -12,6 +12,7 @@ divisor varies at the borders.
 
 import functools
 import itertools
+import math
 
 import dask.array as da
 import numpy as np
@@ -35,6 +36,11 @@ def as_dask(image):
         image = da.asarray(as_array(image, "image"))
     if np.dtype(image.dtype).kind not in "biufc":
         as_array(np.empty(0, dtype=image.dtype), "image")  # raises the TypeError
+    if image.ndim == 0:
+        raise ValueError("image is a 0-d array; imfilt filters arrays with at least one axis")
+    if any(math.isnan(c) for chunks in image.chunks for c in chunks):
+        raise ValueError(f"image has unknown chunk sizes (shape {image.shape}), as after boolean "
+                         "indexing; call image.compute_chunk_sizes() first")
     return image
 
 
