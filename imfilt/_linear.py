@@ -321,6 +321,14 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
     if swapped:
         # SciPy's swapped result, then every s-th sample of it.
         o0, o1 = len(range(0, o0, swap_stride[0])), len(range(0, o1, swap_stride[1]))
+    # A result larger than memory (mode='full' with a wide dilation, or a huge
+    # image) is refused at once, naming what makes it large.
+    wide = max(dilation) > 1 and not swapped
+    check_fits_in_memory("dilation" if wide else "image", dilation if wide else None,
+                         "a result", (x.shape[0], o0, o1), np.dtype(compute).itemsize,
+                         given=(f"dilation={dilation if not one_d else dilation[1]} "
+                                f"(mode={mode!r})" if wide else
+                                f"an image of shape {image.shape} (mode={mode!r})"))
     if one_d:
         final_shape = (o1,)
     elif perm is None:

@@ -22,8 +22,8 @@ from imfilt._geometry import (PLANES_HINT, channel_axis_index, check_channel_axi
 from imfilt._kernels import _edges, _reuse
 from imfilt._modes import boundary_index, canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy, check_finite, omit_nonfinite, omit_wanted
-from imfilt._threads import (interruptible_slices, min_parallel_work, ran_parallel,
-                             resolve_workers)
+from imfilt._threads import (check_fits_in_memory, interruptible_slices, min_parallel_work,
+                             ran_parallel, resolve_workers)
 from imfilt._validation import (ParameterTypeError, as_array, as_fillvalue, check_choice,
                                 choice_error, result_dtypes)
 
@@ -198,6 +198,8 @@ def eroded_mask(mask):
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D (the image's rows and columns); got shape "
                          f"{mask.shape}")
+    check_fits_in_memory("mask", None, "a boolean copy", mask.shape, 3,   # (+ pad, erosion)
+                         given=f"mask of shape {mask.shape}")
     mask = mask.astype(bool)
     n0, n1 = mask.shape
     eroded = mask.copy()

@@ -1065,3 +1065,17 @@ def test_channel_axis_type_is_named_before_the_image_shape(call):
     for bad in ("abc", 1.5, True):
         with pytest.raises(TypeError, match=rf"channel_axis={re.escape(repr(bad))} is not valid"):
             call(bad)
+
+
+def test_results_and_masks_larger_than_memory_fail_at_once():
+    image = np.random.default_rng(0).random((16, 17))
+    with pytest.raises(ValueError, match=r"dilation=.*mode='full'.* asks for a result of shape "
+                                         r"\(1, 200016, 200017\).*use a smaller dilation"):
+        imfilt.convolve(image, np.ones((3, 3)), dilation=10**5)
+    with pytest.raises(ValueError, match=r"an image of shape \(0, 1099511627776\) \(mode='full'"
+                                         r"\) asks for a result"):
+        imfilt.convolve(np.empty((0, 2**40)), np.ones((3, 3)))
+    huge = np.broadcast_to(True, (2**20, 2**20))
+    for func in (imfilt.sobel, imfilt.laplace, imfilt.canny):
+        with pytest.raises(ValueError, match="mask"):
+            func(image, mask=huge)
