@@ -418,11 +418,12 @@ def as_footprint(footprint, n, *, flat=False):
     return fp
 
 
-def check_out(out, shape, dtype, inputs):
+def check_out(out, shape, dtype, inputs, *, dtype_param=True):
     """Validate ``out=``: an ndarray of the result's shape and dtype, writeable, no overlap.
 
     ``inputs`` is a list of ``(name, array)`` that ``out`` must not share
-    memory with (filtering in place is not supported).
+    memory with (filtering in place is not supported).  ``dtype_param``:
+    the function has a ``dtype`` parameter, which the dtype error suggests.
     """
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
@@ -441,9 +442,10 @@ def check_out(out, shape, dtype, inputs):
                 f"out has dtype {out.dtype.str}, not in this machine's byte order; imfilt "
                 f"writes native arrays: allocate out with dtype={dtype}"
             )
+        other = f" or pass dtype={out.dtype}" if dtype_param and out.dtype.kind in "biuf" else ""
         raise ValueError(
             f"out has dtype {out.dtype} but the result has dtype {dtype}; "
-            f"allocate out with dtype={dtype} or pass dtype={out.dtype}"
+            f"allocate out with dtype={dtype}{other}"
         )
     if not out.flags.writeable:
         raise ValueError("out is read-only")

@@ -174,7 +174,7 @@ def _check_workers(workers, param="workers"):
     if workers == 0:
         raise ValueError(
             f"{param}=0 is not valid; use None (the default), a positive number of "
-            "threads, or -1 for all cores"
+            "threads, or a negative number to count back from all cores (-1 = all cores)"
         )
     return workers
 

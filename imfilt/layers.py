@@ -448,9 +448,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
         elif padding == "same":
             pads = (same_padding(H, kh, sh, dh), same_padding(W, kw, sw, dw))
         else:
+            hint = padding.strip().lower()
             raise ValueError(
                 f"padding={padding!r} is not valid; choose 'same', 'valid', an int or a "
-                "pair of ints"
+                "pair of ints" + (f". Did you mean {hint!r}?" if hint in ("same", "valid")
+                                  else "")
             )
     else:
         ph, pw = as_torch_pair("padding", padding, minimum=0)

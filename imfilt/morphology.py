@@ -121,7 +121,7 @@ def _run(p, x, ismax, reflect):
 def _deliver(result, out, image):
     if out is None:
         return result
-    check_out(out, result.shape, result.dtype, [("image", image)])
+    check_out(out, result.shape, result.dtype, [("image", image)], dtype_param=False)
     np.copyto(out, result)
     return out
 

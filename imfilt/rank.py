@@ -213,7 +213,7 @@ def _run(func, image, kind, value, size, footprint, boundary, fillvalue, axes, c
             raise ValueError(f"fillvalue={fillvalue!r} is NaN and nan_policy='raise'; use a "
                              "number or nan_policy='omit'")
     if out is not None:
-        check_out(out, arr.shape, dtype, [("image", arr)])
+        check_out(out, arr.shape, dtype, [("image", arr)], dtype_param=False)
         direct = out if out.flags.c_contiguous else None
         result = rank_engine(arr, fp, kind, value, boundary, fill, nthreads, nan_policy,
                              out=direct, K=K)

@@ -1079,3 +1079,18 @@ def test_results_and_masks_larger_than_memory_fail_at_once():
     for func in (imfilt.sobel, imfilt.laplace, imfilt.canny):
         with pytest.raises(ValueError, match="mask"):
             func(image, mask=huge)
+
+
+def test_messages_suggest_only_what_the_function_has():
+    image = np.random.default_rng(0).random((16, 17))
+    for func in (imfilt.median, imfilt.erosion):
+        with pytest.raises(ValueError) as info:
+            func(image, 3, out=np.zeros(image.shape, np.float32))
+        assert "allocate out with dtype=float64" in str(info.value)
+        assert "pass dtype" not in str(info.value)
+    with pytest.raises(ValueError, match="or pass dtype=float32"):
+        imfilt.gaussian(image, 1.0, out=np.zeros(image.shape, np.float32))
+    with pytest.raises(ValueError, match="Did you mean 'same'"):
+        imfilt.conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), padding="Same")
+    with pytest.raises(ValueError, match="count back from all cores"):
+        imfilt.gaussian(image, 1.0, workers=0)
