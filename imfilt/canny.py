@@ -49,6 +49,7 @@ def _inside_weight(n, w):
     return c[hi + 1] - c[lo]
 
 
+@docfiller
 def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
           mask=None, use_quantiles=False, boundary="fill", fillvalue=0, workers=None,
           channel_axis=None, nan_policy="propagate"):

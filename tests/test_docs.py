@@ -65,3 +65,12 @@ def test_gallery_script_has_a_title_and_real_requirements(path):
         used = set(re.findall(r"\bimfilt\.([a-z_][a-z0-9_]*)\(", source))
         missing = sorted(n for n in used if not hasattr(imfilt, n))
         assert not missing, f"{path.name} calls {missing}, not in imfilt"
+
+
+def test_every_public_docstring_is_filled():
+    # Docstrings built from shared paragraphs (``%(name)s``) must have had
+    # them filled in: a function that lost its decorator shows the raw text.
+    import imfilt.dask
+    raw = [f"{m.__name__}.{n}" for m in (imfilt, imfilt.dask) for n in m.__all__
+           if callable(getattr(m, n)) and re.search(r"%\(\w+\)s", getattr(m, n).__doc__ or "")]
+    assert raw == []
