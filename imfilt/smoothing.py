@@ -798,14 +798,16 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
 
 def _gabor_sigma(bandwidth, frequency):
     """scikit-image's envelope sigma for ``bandwidth`` octaves: ``sqrt(ln 2 / 2)
-    / pi * (b + 1) / (b - 1) / frequency`` with ``b = 2**bandwidth`` (``b - 1``
-    taken as ``expm1``, exact for tiny bandwidths)."""
+    / pi * (b + 1) / (b - 1) / frequency`` with ``b = 2**bandwidth``, in the
+    same operations (the same bits); below 1/1024 octave ``b - 1`` is taken
+    as ``expm1``, which does not cancel to 0."""
     try:
-        bm1 = math.expm1(bandwidth * math.log(2))
+        b = 2.0 ** bandwidth
     except OverflowError:
         raise ValueError(f"bandwidth={bandwidth!r} is too large (2**bandwidth overflows); use "
                          "a smaller bandwidth (2**bandwidth must stay below 2**1024)") from None
-    sigma = math.sqrt(math.log(2) / 2.0) / math.pi * (bm1 + 2) / bm1 / frequency \
+    bm1 = b - 1 if bandwidth >= 2.0 ** -10 else math.expm1(bandwidth * math.log(2))
+    sigma = math.sqrt(math.log(2) / 2.0) / math.pi * (b + 1) / bm1 / frequency \
         if bm1 > 0 else math.inf
     if not math.isfinite(sigma):
         raise ValueError(f"bandwidth={bandwidth!r} with frequency={frequency!r} gives an "
