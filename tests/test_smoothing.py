@@ -770,3 +770,11 @@ def test_gabor_kernel_parameter_corners():
         with pytest.raises(TypeError, match=rf"dtype={re.escape(repr(bad))} is not supported; "
                                             "choose complex64 or complex128"):
             imfilt.gabor_kernel(0.2, dtype=bad)
+
+
+@pytest.mark.parametrize("bandwidth", [0.01, 0.5, 1, 2, 3.7])
+def test_gabor_kernel_bits_equal_skimage(bandwidth):
+    # The envelope's sigma is computed in scikit-image's own operations.
+    for theta in (0, 0.3):
+        assert np.array_equal(imfilt.gabor_kernel(0.2, theta, bandwidth),
+                              skimage.filters.gabor_kernel(0.2, theta, bandwidth))
