@@ -320,6 +320,18 @@ def set_workers(workers):
         Sets the default on entering its ``with`` block and restores the
         previous one on leaving it; one block at a time.
 
+    Raises
+    ------
+    ValueError
+        ``workers=0``, or a negative count beyond the available cores
+        (fewer than one thread).
+    TypeError
+        ``workers`` that is neither None nor an int (a float, a string, a
+        bool: ``ParameterTypeError``, which is also a ``ValueError``).
+    RuntimeError
+        When the returned manager is entered while its block is already in
+        use (call ``set_workers`` again for another block).
+
     Examples
     --------
     >>> import numpy as np, imfilt
@@ -395,6 +407,11 @@ def show_config(file=None):
     ----------
     file : file-like, optional
         Where to print (default ``sys.stdout``).
+
+    Raises
+    ------
+    TypeError
+        A ``file`` without a callable ``write`` method.
 
     Examples
     --------

@@ -216,6 +216,23 @@ def bilateral(image, diameter, sigma_color, sigma_space, *, boundary="reflect", 
     ndarray
         The image's shape, dtype as described under ``dtype``.
 
+    Raises
+    ------
+    ValueError
+        An image that is not 2-D (or 3-D with ``channel_axis``; a 3-D image
+        without it), a ``channel_axis`` out of range, a ``sigma_color`` or
+        ``sigma_space`` that is not finite and positive, a window radius
+        above 2047, an unknown ``boundary`` or ``nan_policy``, a
+        ``fillvalue`` that is not a scalar, ``workers=0`` (or a negative
+        count beyond the available cores), or NaN or inf in the image (or
+        a used fill value) with ``nan_policy='raise'``.
+    TypeError
+        A complex or non-numeric image, a ``diameter`` that is not an int,
+        an unsupported ``dtype``, a non-numeric ``fillvalue``, or a
+        ``sigma_color``, ``sigma_space``, ``channel_axis``, ``boundary``
+        or ``workers`` of the wrong type (``ParameterTypeError``, which is
+        also a ``ValueError``).
+
     Examples
     --------
     >>> import numpy as np, imfilt

@@ -355,6 +355,25 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
         float32 (even with a float64 weight), float64 stays float64, integer
         and bool inputs give float32/float64 as in :func:`imfilt.convolve`.
 
+    Raises
+    ------
+    ValueError
+        Shapes of ``x``, ``weight`` or ``bias`` that do not fit together
+        (dimensions, input channels per group, one bias per output
+        channel), an empty kernel, ``groups`` below 1 or not dividing the
+        channel counts, a ``stride`` or ``dilation`` below 1, a negative
+        ``padding`` or a string other than ``'same'`` and ``'valid'``, an
+        input smaller than the dilated kernel (empty output), an unknown
+        ``boundary``, a ``channel_axis`` out of range (or with a 2-D
+        ``x``), a 3-D ``x`` that looks like a colour image given channels
+        last, ``workers=0`` (or a negative count beyond the available
+        cores), or an output larger than this machine's memory.
+    TypeError
+        A non-numeric ``x``, ``weight`` or ``bias``, a complex ``bias`` with
+        real ``x`` and ``weight``, or a size, ``groups``, ``boundary``,
+        axis or ``workers`` of the wrong type (``ParameterTypeError``,
+        which is also a ``ValueError``).
+
     Notes
     -----
     Complex ``x`` or ``weight`` (real or complex ``bias``) give a complex
@@ -569,6 +588,26 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     out : ndarray, shape (N, C_out, H_out, W_out) (or like x)
         ``H_out = (H - 1) s - 2 p + d (kh - 1) + output_padding + 1``; dtype
         as :func:`conv2d`.
+
+    Raises
+    ------
+    ValueError
+        Shapes of ``x``, ``weight`` or ``bias`` that do not fit together
+        (dimensions, ``weight.shape[0]`` other than the input channels, one
+        bias per output channel), an empty kernel, ``groups`` below 1 or
+        not dividing the input channels, a ``stride`` or ``dilation`` below
+        1, a negative ``padding`` or ``output_padding``, an
+        ``output_padding`` not below ``max(stride, dilation)``, an
+        ``output_size`` outside its range or given with ``output_padding``,
+        an empty or negative output size, ``workers=0`` (or a negative
+        count beyond the available cores), or an output larger than this
+        machine's memory.
+    TypeError
+        A non-numeric ``x``, ``weight`` or ``bias``, a complex ``bias`` with
+        real ``x`` and ``weight``, an ``output_size`` that is not a sequence
+        of at least two ints, or a size, ``groups`` or ``workers`` of the
+        wrong type (``ParameterTypeError``, which is also a
+        ``ValueError``).
 
     Notes
     -----

@@ -174,16 +174,40 @@ subtraction happens in the image's dtype (for a bool image: exclusive or).""",
 out : ndarray, optional
     Destination of the result's shape and dtype (the image's dtype, native
     byte order), not overlapping the image; returned.""",
+    "morph_raises": """\
+ValueError
+    A 0-d image, both ``size`` and ``footprint``, a ``size`` below 1, a
+    footprint with another number of axes than the filtered ones, with
+    values other than 0 and 1 (NaN, inf) or without a True entry (or, for
+    a dilation, no centre on an axis of length 1: see ``footprint``), a
+    window larger than this machine's memory, an unknown ``boundary`` or
+    ``nan_policy``, bad ``axes``/``channel_axis`` (out of range, repeated,
+    or the channel axis among ``axes``) or a 3-D image whose last axis has
+    length 3 or 4 given with neither ``axes``, ``channel_axis`` nor
+    ``footprint``, a NaN ``fillvalue`` for an integer or bool image with
+    ``boundary='fill'``, ``workers=0`` (or a negative count beyond the
+    available cores), NaN in the image (or a used NaN fill value) with
+    ``nan_policy='raise'``, or an ``out`` of the wrong shape or dtype,
+    read-only or overlapping the image.
+TypeError
+    A complex or non-numeric image, a ``fillvalue`` that is not a real
+    number (a string, an array, a complex number), a ``size``, footprint,
+    axis or ``workers`` of the wrong type, or neither ``size`` nor
+    ``footprint`` (``ParameterTypeError``, which is also a
+    ``ValueError``), or an ``out`` that is not a plain ndarray (a list,
+    ``np.matrix``, a masked array).""",
 }
 
-# Every morphology front takes the same arguments and returns the same
-# thing: one "Parameters" + "Returns" block, written once, serves all nine.
+# Every morphology front takes the same arguments, returns the same thing
+# and raises the same errors: one "Parameters" + "Returns" + "Raises" block,
+# written once, serves all nine.
 _DOCS["morph_sections"] = "\n".join(
     ["Parameters", "----------"]
     + [_DOCS.get(name, SNIPPETS.get(name)) for name in (
         "image", "size", "footprint", "boundary", "fillvalue", "axes", "channel_axis",
         "workers", "nan_policy", "morph_out")]
     + ["", "Returns", "-------", "ndarray", "    Same shape and dtype as the image.",
+       "", "Raises", "------", _DOCS["morph_raises"],
        "", "See Also", "--------",
        "minimum_filter, maximum_filter, erosion, dilation, opening, closing, white_tophat,",
        "black_tophat, morphological_gradient"])

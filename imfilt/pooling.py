@@ -43,7 +43,22 @@ channel_axis : int, optional
     it, a 3-D ``x`` whose last axis has length 3 or 4 raises
     ``ValueError`` (it looks like a colour image, but would be read as
     3 or 4 planes); pass ``channel_axis=-1`` for colour or
-    ``channel_axis=0`` for a stack of planes.""")
+    ``channel_axis=0`` for a stack of planes.""", pool_raises="""\
+ValueError
+    An ``x`` that is not 2-D, 3-D or 4-D, a 3-D ``x`` whose last axis has
+    length 3 or 4 given without ``channel_axis`` (or a ``channel_axis`` out
+    of range, or with a 2-D ``x``), a ``kernel_size``, ``stride`` or
+    ``dilation`` below 1, a negative ``padding`` or one above
+    ``kernel_size // 2``, an empty plane or one smaller than a window
+    (the output would be empty), ``workers=0`` (or a negative count beyond
+    the available cores), and for average pooling a ``divisor_override``
+    below 1.
+TypeError
+    A non-numeric or complex ``x``, a True/False flag (``ceil_mode``,
+    ``return_indices``, ``count_include_pad``) given anything else, or a
+    size, axis or ``workers`` of the wrong type (a float, a string, a
+    sequence of the wrong length: ``ParameterTypeError``, which is also a
+    ``ValueError``).""")
 
 
 def _output_size(n, k, s, p, d, ceil_mode, axis):
@@ -281,6 +296,10 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         included, as PyTorch).
     indices : ndarray of int64, only with ``return_indices=True``
 
+    Raises
+    ------
+    %(pool_raises)s
+
     Notes
     -----
     A NaN in a window wins (the output is NaN, the index that of the last
@@ -327,6 +346,10 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     out : ndarray
         Same shape and dtype rules as :func:`max_pool2d`.
     indices : ndarray of int64, only with ``return_indices=True``
+
+    Raises
+    ------
+    %(pool_raises)s
 
     Examples
     --------
@@ -375,6 +398,10 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
         float64; bool, float16 and 8/16-bit integers give float32, wider
         integers float64 (imfilt's dtype policy; PyTorch refuses most integer
         dtypes here).
+
+    Raises
+    ------
+    %(pool_raises)s
 
     Examples
     --------
@@ -447,7 +474,15 @@ def stochastic_pool2d(x, kernel_size, stride=None, *, training=True, rng=None,
     ------
     ValueError
         When ``x`` holds negative, NaN or infinite values: the activations
-        define a probability distribution.
+        define a probability distribution.  Also for ``return_indices=True``
+        with ``training=False``, a negative ``rng`` seed, and the shape,
+        size and ``workers`` errors of :func:`max_pool2d`.
+    TypeError
+        A non-numeric or complex ``x``, a ``training`` or
+        ``return_indices`` that is not a bool, an ``rng`` that is not None,
+        an int or a ``numpy.random.Generator``, or a size, axis or
+        ``workers`` of the wrong type (``ParameterTypeError``, which is
+        also a ``ValueError``).
 
     Notes
     -----
@@ -532,7 +567,16 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     Raises
     ------
     ValueError
-        When an index lies outside ``[0, H_out * W_out)`` or shapes disagree.
+        When an index lies outside ``[0, H_out * W_out)`` or shapes disagree
+        (also an ``output_size`` outside the allowed range, an empty plane,
+        a ``kernel_size`` or ``stride`` below 1, a negative ``padding``, an
+        output larger than this machine's memory, and the ``x``,
+        ``channel_axis`` and ``workers`` errors of :func:`max_pool2d`).
+    TypeError
+        A non-numeric or complex ``x``, ``indices`` of a non-integer dtype,
+        an ``output_size`` that is not a sequence of at least two ints, or
+        a size, axis or ``workers`` of the wrong type
+        (``ParameterTypeError``, which is also a ``ValueError``).
 
     Examples
     --------

@@ -76,13 +76,37 @@ result : ndarray
     The filtered image: the image's shape and dtype (native byte order);
     ``out`` when given.""",
 )
-# The three fronts share everything from ``footprint`` to the Returns
+# What the three fronts raise (``rank`` and ``percentile`` for the filters
+# that take them).
+_RANK_DOCS["rank_raises"] = """\
+ValueError
+    A 0-d image, a ``size`` below 1, a footprint with another number of
+    axes than the filtered ones, with NaN or inf or without a True entry,
+    a window too large for this machine's memory, a ``rank`` outside
+    ``-n .. n - 1`` for a window of ``n`` points or a ``percentile``
+    outside [-100, 100], an unknown ``boundary`` or ``nan_policy``, bad
+    ``axes``/``channel_axis`` (out of range, repeated, or the channel axis
+    among ``axes``) or a 3-D image whose last axis has length 3 or 4 given
+    with neither, a ``fillvalue`` that is not a real scalar (or NaN for an
+    integer or bool image with ``boundary='fill'``), ``workers=0`` (or a
+    negative count beyond the available cores), NaN in the image (or a
+    used NaN fill value) with ``nan_policy='raise'``, or an ``out`` of the
+    wrong shape or dtype, read-only or overlapping the image.
+TypeError
+    A complex or non-numeric image, a non-numeric ``fillvalue``, a
+    ``rank`` that is not an int or a ``percentile`` that is not a real
+    number, a ``size``, footprint, axis or ``workers`` of the wrong type,
+    or neither ``size`` nor ``footprint`` (``ParameterTypeError``, which is
+    also a ``ValueError``), or an ``out`` that is not a plain ndarray (a
+    list, ``np.matrix``, a masked array)."""
+# The three fronts share everything from ``footprint`` to the Raises
 # section: one composite paragraph, written once.
 _RANK_DOCS["rank_tail"] = "\n".join(
     [_RANK_DOCS.get(name, SNIPPETS.get(name)) for name in (
         "footprint", "boundary", "fillvalue", "axes", "channel_axis", "workers",
         "nan_policy", "out")]
     + ["", "Returns", "-------", _RANK_DOCS["returns"],
+       "", "Raises", "------", _RANK_DOCS["rank_raises"],
        "", "See Also", "--------", "median, rank_filter, percentile_filter"])
 # rank_filter and percentile_filter have no default size.
 _RANK_DOCS["size_required"] = _RANK_DOCS["size"] + "\n    ``size`` or ``footprint`` is required."

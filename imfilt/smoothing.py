@@ -333,6 +333,30 @@ _SNIPPETS["linear_tail"] = "\n".join(
     (_SNIPPETS["linear_common"], _SNIPPETS["nan_policy"], _SNIPPETS["out_result"]))
 _SNIPPETS["derivative_tail"] = "\n".join(
     (_SNIPPETS["truncate_radius"], _SNIPPETS["linear_common"], _SNIPPETS["out_result"]))
+# What the image filters' Raises sections share: the checks of ``_Setup``
+# (image, boundary, axes, channel_axis, fillvalue, dtype, workers, out).
+# ``smooth_value_errors`` continues a sentence that names the function's
+# own ValueErrors first.
+_SNIPPETS["smooth_value_errors"] = """\
+an unknown ``boundary``, ``axes`` or ``channel_axis`` out of range or
+repeated (or ``axes`` naming the channel axis), a 3-D image whose last
+axis has length 3 or 4 given with neither, a 0-d image, a ``fillvalue``
+that is not a scalar (or complex for a real image), ``workers=0`` (or a
+negative count beyond the available cores), or an ``out`` of the wrong
+shape or dtype, read-only or overlapping the image."""
+_SNIPPETS["smooth_type_errors"] = """\
+A non-numeric image (None, strings, objects), an unsupported ``dtype``
+(or a real one for a complex image), a non-numeric ``fillvalue``, a
+parameter of the wrong type (a string for a number, a float for an int:
+``ParameterTypeError``, which is also a ``ValueError``), or an ``out``
+that is not a plain ndarray (a list, ``np.matrix``, a masked array)."""
+# ... and for the filters with ``nan_policy``.
+_SNIPPETS["nan_value_errors"] = """\
+an unknown ``nan_policy``, NaN or inf in the image (or in the fill value
+of ``boundary='fill'``) with ``nan_policy='raise'``,
+""" + _SNIPPETS["smooth_value_errors"]
+_SNIPPETS["nan_type_errors"] = _SNIPPETS["smooth_type_errors"] + """
+``nan_policy='omit'`` with a complex image raises it too."""
 
 
 @docfiller(**_SNIPPETS)
@@ -365,6 +389,20 @@ def gaussian_kernel(sigma, *, order=0, truncate=4.0, radius=None, ndim=1, dtype=
         derivative for ``order > 0``), equal to the weights of
         ``scipy.ndimage.gaussian_filter``.  ``imfilt.convolve(image, kernel,
         mode='same', boundary=b)`` equals ``gaussian(image, sigma, boundary=b)``.
+
+    Raises
+    ------
+    ValueError
+        A negative or non-finite ``sigma``, a negative ``order`` or
+        ``radius``, a negative or non-finite ``truncate``, ``ndim`` outside
+        1 .. 64, an ``order`` above 1000 (or one whose weights overflow
+        float64), more than 2**24 taps on an axis, or a kernel larger than
+        this machine's memory.
+    TypeError
+        A ``dtype`` other than float32 and float64, or a parameter of the
+        wrong type (a string for a number, a float for an int, a sequence
+        of the wrong length: ``ParameterTypeError``, which is also a
+        ``ValueError``).
 
     Examples
     --------
@@ -502,6 +540,14 @@ def box(image, size, *, boundary="symm", fillvalue=0, axes=None, channel_axis=No
         Window length per filtered axis (>= 1).
     %(linear_tail)s
 
+    Raises
+    ------
+    ValueError
+        A ``size`` below 1 or above 2**24,
+        %(nan_value_errors)s
+    TypeError
+        %(nan_type_errors)s
+
     Examples
     --------
     >>> import numpy as np
@@ -565,6 +611,18 @@ def unsharp_mask(image, radius=1.0, amount=1.0, *, boundary="symm", fillvalue=0,
     %(nan_policy)s
         It applies to the blur.
     %(out_result)s
+
+    Raises
+    ------
+    ValueError
+        A negative or non-finite ``radius`` or ``truncate``, a blur of more
+        than 2**24 taps, a non-finite ``amount``, a ``clip`` with
+        ``low > high``,
+        %(nan_value_errors)s
+    TypeError
+        %(nan_type_errors)s
+        So does a ``clip`` that is not a pair of numbers, or any ``clip``
+        with a complex image.
 
     Examples
     --------
@@ -659,6 +717,15 @@ def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm"
         it names only some, with ``axes`` in the order given.
     %(derivative_tail)s
 
+    Raises
+    ------
+    ValueError
+        A negative or non-finite ``sigma`` or ``truncate``, a negative
+        ``radius``, a kernel of more than 2**24 taps,
+        %(smooth_value_errors)s
+    TypeError
+        %(smooth_type_errors)s
+
     Examples
     --------
     >>> import numpy as np
@@ -710,6 +777,16 @@ def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boun
         given.
     %(derivative_tail)s
 
+    Raises
+    ------
+    ValueError
+        A negative or non-finite ``sigma`` or ``truncate``, a negative
+        ``radius``, a kernel of more than 2**24 taps,
+        %(smooth_value_errors)s
+    TypeError
+        %(smooth_type_errors)s
+        A complex image raises it too (filter its real and imaginary parts).
+
     Examples
     --------
     >>> import numpy as np
@@ -760,6 +837,16 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
     truncate : float, optional
         Kernel radius in standard deviations (default 4).
     %(linear_tail)s
+
+    Raises
+    ------
+    ValueError
+        A negative or non-finite ``low_sigma``, ``high_sigma`` or
+        ``truncate``, ``high_sigma`` below ``low_sigma`` on some axis, a
+        kernel of more than 2**24 taps,
+        %(nan_value_errors)s
+    TypeError
+        %(nan_type_errors)s
 
     Examples
     --------
@@ -848,6 +935,18 @@ def gabor_kernel(frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
     Returns
     -------
     kernel : ndarray, complex, 2-D with odd side lengths
+
+    Raises
+    ------
+    ValueError
+        A ``frequency``, ``bandwidth``, ``sigma_x`` or ``sigma_y`` that is
+        not finite and positive, a negative or non-finite ``n_stds``, a
+        non-finite ``theta`` or ``offset``, a ``bandwidth`` too large for
+        ``2**bandwidth`` (or an envelope too wide or too narrow to compute
+        with), or a kernel of more than 2**24 taps.
+    TypeError
+        A ``dtype`` other than complex64 and complex128, or a non-numeric
+        parameter (``ParameterTypeError``, which is also a ``ValueError``).
 
     Examples
     --------
@@ -947,6 +1046,18 @@ def gabor(image, frequency, theta=0, bandwidth=1, sigma_x=None, sigma_y=None, n_
     -------
     real, imag : ndarray
         The two responses, each the shape of ``image``.
+
+    Raises
+    ------
+    ValueError
+        An image that is not 2-D (or 3-D with ``channel_axis``), a
+        ``channel_axis`` out of range, an unknown ``boundary``, a
+        ``fillvalue`` that is not a scalar, ``workers=0``, or a kernel
+        parameter :func:`gabor_kernel` refuses.
+    TypeError
+        A complex or non-numeric image, an unsupported ``dtype``, a
+        non-numeric ``fillvalue``, or a parameter of the wrong type
+        (``ParameterTypeError``, which is also a ``ValueError``).
 
     Examples
     --------

@@ -53,7 +53,19 @@ _fill_docs = docfiller(axes2d=_AXES2D + "\n" + _CHANNEL_AXIS,
                                 "equal to the last column, as OpenCV computes them)"),
                        pyramid_params="Parameters\n----------\n"
                        "image : array_like, at least 2-D\n    The image or stack of images.\n"
-                       + _AXES2D + "\n" + _CHANNEL_AXIS + "\n" + SNIPPETS["workers"])
+                       + _AXES2D + "\n" + _CHANNEL_AXIS + "\n" + SNIPPETS["workers"],
+                       pyramid_raises="""\
+ValueError
+    An image with fewer than 2 dimensions (for :func:`pyramid_down`, or an
+    empty spatial axis), ``axes`` or ``channel_axis`` out of range,
+    repeated or overlapping (or a ``channel_axis`` that leaves fewer than
+    two spatial axes), a 3-D image whose last axis has length 3 or 4 given
+    with neither, a ``dstsize`` that breaks OpenCV's rule, or ``workers=0``
+    (or a negative count beyond the available cores).
+TypeError
+    A complex or non-numeric image, a ``dstsize`` that is not two
+    integers, or ``axes``, ``channel_axis`` or ``workers`` of the wrong
+    type (``ParameterTypeError``, which is also a ``ValueError``).""")
 
 
 def _bilinear_1d(f):
@@ -80,6 +92,14 @@ def bilinear_kernel(factor):
     Returns
     -------
     kernel : ndarray of float64, shape (2 fy - fy % 2, 2 fx - fx % 2)
+
+    Raises
+    ------
+    ValueError
+        A ``factor`` below 1, or a kernel larger than this machine's memory.
+    TypeError
+        A ``factor`` that is not an int or a pair of ints
+        (``ParameterTypeError``, which is also a ``ValueError``).
 
     Examples
     --------
@@ -179,6 +199,20 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
         imfilt's dtype policy (float32 stays float32, float64 stays float64,
         integers give float32/float64).
 
+    Raises
+    ------
+    ValueError
+        A ``factor`` below 1, an unknown ``method``, an image with fewer
+        than 2 dimensions, ``axes`` or ``channel_axis`` out of range,
+        repeated or overlapping (or a ``channel_axis`` that leaves fewer
+        than two spatial axes), a 3-D image whose last axis has length 3 or
+        4 given with neither, ``workers=0`` (or a negative count beyond the
+        available cores), or an output larger than this machine's memory.
+    TypeError
+        A non-numeric image, a complex one with ``method='bilinear'``, or a
+        ``factor``, ``method``, axis or ``workers`` of the wrong type
+        (``ParameterTypeError``, which is also a ``ValueError``).
+
     Examples
     --------
     >>> import numpy as np, imfilt
@@ -264,6 +298,10 @@ def pyramid_down(image, *, dstsize=None, axes=None, channel_axis=None, workers=N
         ``np.floor(out + 0.5).astype(np.uint8)`` gives OpenCV's bytes, where
         ``np.rint`` would round exact halves to even).
 
+    Raises
+    ------
+    %(pyramid_raises)s
+
     Examples
     --------
     >>> import numpy as np, imfilt
@@ -340,6 +378,10 @@ def pyramid_up(image, *, dstsize=None, axes=None, channel_axis=None, workers=Non
     out : ndarray
         Size ``(2 H, 2 W)`` (or ``dstsize``) along ``axes``; dtype by
         imfilt's policy.
+
+    Raises
+    ------
+    %(pyramid_raises)s
 
     Examples
     --------

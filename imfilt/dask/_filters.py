@@ -330,6 +330,15 @@ _PARAM_DOCS = {
 
 
 
+#: The Raises section of every generated (``HALO_TABLE``) docstring.
+_TABLE_RAISES = """\
+    Raises
+    ------
+    ValueError, TypeError
+        The in-memory function's errors, when the graph is built
+        (``nan_policy='raise'`` raises when a block is computed)."""
+
+
 def _local_doc(name, func, params, n_out, example):
     summary = func.__doc__.strip().splitlines()[0].replace("of a 2-D image", "of a Dask array")
     listed = "\n".join("    " + line for key in params if key in _PARAM_DOCS
@@ -350,6 +359,8 @@ def _local_doc(name, func, params, n_out, example):
     -------
     out : dask.array.Array
         {returns}
+
+{_TABLE_RAISES}
 
     See Also
     --------
@@ -933,11 +944,7 @@ def _nd_doc(name, func, params):
     out : dask.array.Array
         Lazy result, the shape and dtype of the in-memory result.
 
-    Raises
-    ------
-    ValueError, TypeError
-        The in-memory function's errors, when the graph is built
-        (``nan_policy='raise'`` raises when a block is computed).
+{_TABLE_RAISES}
 
     See Also
     --------
