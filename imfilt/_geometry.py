@@ -120,30 +120,31 @@ def as_axes(name, axes, ndim, *, count=None):
     ``count`` (optional) is the exact number of axes required: then a lone
     int or a sequence of another length is a wrong type (``ParameterTypeError``).
     """
+    given = axes
     if isinstance(axes, np.ndarray) and axes.ndim == 0:
         axes = axes[()]                  # a 0-d array is its one value
     if is_integer_like(axes):
         items = [axes]
     elif isinstance(axes, (tuple, list, np.ndarray)):
-        items = list(axes)
+        items = [a[()] if isinstance(a, np.ndarray) and a.ndim == 0 else a for a in axes]
     else:
         items = None
     want = f"{count} distinct axes" if count else "distinct axes"
     if items is None or not all(is_integer_like(a) for a in items):
-        raise ParameterTypeError(f"{name}={axes!r} is not valid; give {want} of the image as "
+        raise ParameterTypeError(f"{name}={given!r} is not valid; give {want} of the image as "
                                  f"ints, e.g. {name}={tuple(range(ndim - (count or ndim), ndim))}")
     if count is not None and (len(items) != count or is_integer_like(axes)):
-        raise ParameterTypeError(f"{name}={axes!r} is not valid; give {want} of the image, "
+        raise ParameterTypeError(f"{name}={given!r} is not valid; give {want} of the image, "
                                  f"e.g. {name}={tuple(range(max(ndim - count, 0), ndim))}")
     out = []
     for a in items:
         a = int(a)
         if not -ndim <= a < ndim:
-            raise ValueError(f"{name}={axes!r} is not valid for an image with {ndim} "
+            raise ValueError(f"{name}={given!r} is not valid for an image with {ndim} "
                              f"dimensions; use axes in [{-ndim}, {ndim - 1}]")
         out.append(a % ndim)
     if len(set(out)) != len(out):
-        raise ValueError(f"{name}={axes!r} is not valid; it names the same axis twice")
+        raise ValueError(f"{name}={given!r} is not valid; it names the same axis twice")
     return tuple(out)
 
 

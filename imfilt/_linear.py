@@ -293,6 +293,8 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
                 "swap it with the larger kernel; no valid output exists"
             )
         # The kernel becomes the image: materialise its holes, then swap.
+        check_fits_in_memory("dilation", dilation if not one_d else dilation[1],
+                             "a dilated kernel", (w.shape[0],) + span, np.dtype(compute).itemsize)
         big = _zero_stuff(w, dilation)
         dilation = (1, 1)
         B = max(x.shape[0], big.shape[0])
@@ -321,20 +323,22 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
     if swapped:
         # SciPy's swapped result, then every s-th sample of it.
         o0, o1 = len(range(0, o0, swap_stride[0])), len(range(0, o1, swap_stride[1]))
-    # A result larger than memory (mode='full' with a wide dilation, or a huge
-    # image) is refused at once, naming what makes it large.
-    wide = max(dilation) > 1 and not swapped
-    check_fits_in_memory("dilation" if wide else "image", dilation if wide else None,
-                         "a result", (x.shape[0], o0, o1), np.dtype(compute).itemsize,
-                         given=(f"dilation={dilation if not one_d else dilation[1]} "
-                                f"(mode={mode!r})" if wide else
-                                f"an image of shape {image.shape} (mode={mode!r})"))
     if one_d:
         final_shape = (o1,)
     elif perm is None:
         final_shape = (o0, o1)
     else:
         final_shape = _unpermuted_shape(image.ndim, perm, lead_shape, (o0, o1))
+    # A result larger than memory (mode='full' with a wide dilation, or a huge
+    # image) is refused at once, naming what makes it large.
+    wide = max(dilation) > 1 and mode == "full" and not swapped
+    check_fits_in_memory("dilation" if wide else "image", dilation if wide else None,
+                         "a result", final_shape if perm is not None or one_d
+                         else (x.shape[0],) * (x.shape[0] > 1) + (o0, o1),
+                         np.dtype(compute).itemsize,
+                         given=(f"dilation={dilation if not one_d else dilation[1]} "
+                                f"(mode={mode!r})" if wide else
+                                f"an image of shape {image.shape} (mode={mode!r})"))
     if out is not None:
         check_out(out, final_shape, out_dtype, [("image", image), ("kernel", kernel)])
 

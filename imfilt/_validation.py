@@ -277,6 +277,8 @@ def order_fill(fillvalue, dtype):
     around instead, so that -1 acts as 255 on uint8); NaN raises.
     """
     value = fillvalue.item() if isinstance(fillvalue, np.generic) else fillvalue
+    if isinstance(value, np.floating):      # longdouble's item() stays a NumPy scalar
+        value = float(value)
     if isinstance(value, complex):
         if value.imag != 0:
             raise TypeError(f"fillvalue={fillvalue!r} is complex; a filter that selects "
@@ -323,7 +325,7 @@ def as_real(name, value, *, low=None, high=None, positive=False):
     ``positive``) raise ``ValueError``, each naming ``name=value``.
     """
     v = value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+    if (isinstance(v, (bool, np.bool_, np.timedelta64)) or not isinstance(v, numbers.Real)):
         raise ParameterTypeError(f"{name}={value!r} is not valid; use a real number")
     try:
         v = float(v)

@@ -193,7 +193,10 @@ def canny(image, sigma=1.0, low_threshold=None, high_threshold=None, *,
             thresholds.append(as_real(name, value, low=0.0) / dtype_max)
     low, high = thresholds
     if high < low:
-        said = [f"{name}={given!r}" if given is not None else f"{name} (default {default})"
+        # (a default in the caller's units: a share of the dtype's maximum)
+        scale = 1.0 if use_quantiles else dtype_max
+        said = [f"{name}={given!r}" if given is not None else
+                f"{name} (default {default * scale:g})"
                 for name, given, default in (("low_threshold", low_threshold, 0.1),
                                              ("high_threshold", high_threshold, 0.2))]
         raise ValueError(f"{said[0]} is above {said[1]}; the low threshold must not exceed "

@@ -32,7 +32,7 @@ from imfilt._geometry import (as_axes, as_footprint, as_tuple, axes_order, check
 from imfilt._minmax import dilation_geometry, erosion_geometry, minmax
 from imfilt._modes import canonical_boundary
 from imfilt._threads import check_fits_in_memory, resolve_workers
-from imfilt._validation import ParameterTypeError, as_array, check_choice, order_fill
+from imfilt._validation import ParameterTypeError, as_array, as_fillvalue, check_choice, order_fill
 
 __all__ = ["minimum_filter", "maximum_filter", "erosion", "dilation", "opening",
            "closing", "white_tophat", "black_tophat", "morphological_gradient"]
@@ -99,10 +99,9 @@ def _parse(image, size, footprint, boundary, fillvalue, axes, channel_axis, work
     else:
         p.shift_to = None
     p.boundary = canonical_boundary(boundary)
-    # (a real number whatever the boundary, as in the rank and linear filters)
-    p.fill = order_fill(fillvalue, x.dtype if p.boundary == "fill" else np.float64)
-    if p.boundary != "fill":
-        p.fill = 0
+    # A number whatever the boundary, parsed as in the rank filters
+    fill = as_fillvalue(fillvalue, np.dtype(np.float64))
+    p.fill = order_fill(fill, x.dtype) if p.boundary == "fill" else 0
     p.nthreads = resolve_workers(workers)
     p.nan_policy = check_choice("nan_policy", nan_policy, _NAN_POLICIES)
     p.image = x

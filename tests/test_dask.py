@@ -512,8 +512,11 @@ def test_lazy_upsample_needs_only_its_blocks_in_memory():
     # in-memory probe of one pixel was upsampled by the factor and refused
     # with the probe's shape in the message).
     image = np.random.default_rng(0).random((16, 17))
-    lazy = imfilt.dask.upsample(da.from_array(image, chunks=4), 10**6)
+    lazy = imfilt.dask.upsample(da.from_array(image, chunks=4), 10**6, method="nearest")
     assert lazy.shape == (16 * 10**6, 17 * 10**6)
+    # bilinear needs the factor's column tables in every block: refused now
+    with pytest.raises(ValueError, match=r"factor=\(1, 1000000\) asks for column tables"):
+        imfilt.dask.upsample(da.from_array(image, chunks=4), (1, 10**6))
     np.testing.assert_array_equal(imfilt.dask.upsample(da.from_array(image, chunks=5), 3,
                                                        method="nearest").compute(),
                                   imfilt.upsample(image, 3, method="nearest"))

@@ -1070,11 +1070,17 @@ def test_channel_axis_type_is_named_before_the_image_shape(call):
 def test_results_and_masks_larger_than_memory_fail_at_once():
     image = np.random.default_rng(0).random((16, 17))
     with pytest.raises(ValueError, match=r"dilation=.*mode='full'.* asks for a result of shape "
-                                         r"\(1, 200016, 200017\).*use a smaller dilation"):
+                                         r"\(200016, 200017\).*use a smaller dilation"):
         imfilt.convolve(image, np.ones((3, 3)), dilation=10**5)
     with pytest.raises(ValueError, match=r"an image of shape \(0, 1099511627776\) \(mode='full'"
                                          r"\) asks for a result"):
         imfilt.convolve(np.empty((0, 2**40)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match=r"dilation=.* asks for a dilated kernel"):
+        imfilt.convolve(np.ones((50, 60)), np.ones((2, 2)), mode="valid", dilation=10**5)
+    # 'same' and 'valid' results do not grow with the dilation: the image is named
+    with pytest.raises(ValueError, match=r"an image of shape \(200000, 200000\) \(mode='same'\)"):
+        imfilt.convolve(np.broadcast_to(1.0, (200000, 200000)), np.ones((3, 3)), mode="same",
+                        dilation=2)
     huge = np.broadcast_to(True, (2**20, 2**20))
     for func in (imfilt.sobel, imfilt.laplace, imfilt.canny):
         with pytest.raises(ValueError, match="mask"):
@@ -1094,3 +1100,19 @@ def test_messages_suggest_only_what_the_function_has():
         imfilt.conv2d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), padding="Same")
     with pytest.raises(ValueError, match="count back from all cores"):
         imfilt.gaussian(image, 1.0, workers=0)
+
+
+def test_regression_corners_of_the_shared_validators():
+    image = (np.random.default_rng(0).random((32, 32)) * 255).astype(np.uint8)
+    # canny quotes a default threshold in the caller's units (uint8: 10 % of 255)
+    with pytest.raises(ValueError, match=r"low_threshold \(default 25.5\) is above "
+                                         r"high_threshold=20"):
+        imfilt.canny(image, 1.0, None, 20)
+    # axes echo what was passed, and 0-d array items are their values
+    with pytest.raises(TypeError, match=r"axes=array\(1\.\) is not valid"):
+        imfilt.gaussian(np.zeros((6, 7, 3)), 1, axes=np.array(1.0))
+    assert np.array_equal(imfilt.gaussian(image, 1, axes=(np.array(0), np.array(1))),
+                          imfilt.gaussian(image, 1, axes=(0, 1)))
+    # a timedelta is not a number
+    with pytest.raises(TypeError, match="sigma=.* is not valid; use a real number"):
+        imfilt.canny(image, sigma=np.timedelta64(1, "s"))
