@@ -37,11 +37,11 @@ import numpy as np
 
 from imfilt._kernels import _morph, _reuse
 from imfilt._modes import boundary_index
-from imfilt._threads import (interruptible_pieces, interruptible_slices, min_parallel_work,
-                             ran_parallel)
-from imfilt._validation import order_fill_as
+from imfilt._threads import (check_fits_in_memory, interruptible_pieces, interruptible_slices,
+                             min_parallel_work, ran_parallel)
+from imfilt._validation import ParameterTypeError, order_fill_as
 
-__all__ = ["minmax", "erosion_geometry", "dilation_geometry", "halo"]
+__all__ = ["minmax", "erosion_geometry", "dilation_geometry", "halo", "as_footprint"]
 
 #: Estimated seconds per output value (and footprint run) of a pass on one
 #: thread: the first guess when a long call is cut into interruptible pieces.
@@ -361,3 +361,40 @@ def minmax(image, footprint, centre, ismax, boundary, fillvalue, axes, nthreads,
     if not identity:
         res = np.ascontiguousarray(np.transpose(res, np.argsort(perm)))
     return _from_kernel(res, dtype)
+
+
+def as_footprint(footprint, n, *, flat=False):
+    """The boolean window of ``n`` axes that ``footprint`` (array_like) marks.
+
+    Nonzero entries are the window's points, as in scipy.ndimage; with
+    ``flat`` (flat morphology) only 0 and 1 are taken, so that a weighted
+    structuring element is not silently read as a flat one.  Refused, naming
+    ``footprint``: what is not an array of numbers (TypeError), NaN or inf,
+    another number of axes than ``n``, no point at all, and a footprint
+    larger than this machine's memory (before its values are read, so a
+    huge broadcast view fails at once).
+    """
+    try:
+        fp = np.asarray(footprint)
+    except (TypeError, ValueError) as exc:
+        raise ParameterTypeError(f"footprint could not be converted to an array: {exc}") from None
+    if fp.dtype.kind not in "biuf":
+        raise ParameterTypeError(f"footprint has dtype {fp.dtype}; use a boolean array (True "
+                                 "marks the window's points)")
+    if fp.ndim != n:
+        raise ValueError(f"footprint has {fp.ndim} dimension(s) but {n} axes are filtered; give "
+                         "a footprint with one axis per filtered axis, or choose the axes with "
+                         "axes= / channel_axis=")
+    check_fits_in_memory("footprint", None, "a window", fp.shape, 1,
+                         given=f"footprint of shape {fp.shape}")
+    if fp.dtype.kind == "f" and not np.isfinite(fp).all():
+        raise ValueError("footprint holds NaN or inf; use a boolean array (True marks the "
+                         "window's points)")
+    if flat and fp.dtype.kind != "b" and not np.isin(fp, (0, 1)).all():
+        raise ValueError("footprint holds values other than 0 and 1; imfilt's morphology is "
+                         "flat: use a bool array (True = in the window)")
+    fp = fp != 0
+    if fp.size == 0 or not fp.any():
+        raise ValueError(f"footprint of shape {fp.shape} has no True entry; the window would "
+                         "be empty")
+    return fp

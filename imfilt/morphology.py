@@ -27,9 +27,9 @@ use exclusive-or (top-hats, as SciPy) and ``dilation & ~erosion``
 import numpy as np
 
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import (as_axes, as_footprint, as_tuple, axes_order, check_colour_ambiguity,
-                              check_out, filter_axes)
-from imfilt._minmax import dilation_geometry, erosion_geometry, minmax
+from imfilt._geometry import (as_axes, as_tuple, axes_order, check_colour_ambiguity, check_out,
+                              filter_axes)
+from imfilt._minmax import as_footprint, dilation_geometry, erosion_geometry, minmax
 from imfilt._modes import canonical_boundary
 from imfilt._threads import check_fits_in_memory, resolve_workers
 from imfilt._validation import ParameterTypeError, as_array, as_fillvalue, check_choice, order_fill

@@ -44,6 +44,8 @@ channel_axis : int, optional
     ``ValueError`` (it looks like a colour image, but would be read as
     3 or 4 planes); pass ``channel_axis=-1`` for colour or
     ``channel_axis=0`` for a stack of planes.""", pool_raises="""\
+Raises
+------
 ValueError
     An ``x`` that is not 2-D, 3-D or 4-D, a 3-D ``x`` whose last axis has
     length 3 or 4 given without ``channel_axis`` (or a ``channel_axis`` out
@@ -296,8 +298,6 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         included, as PyTorch).
     indices : ndarray of int64, only with ``return_indices=True``
 
-    Raises
-    ------
     %(pool_raises)s
 
     Notes
@@ -347,8 +347,6 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         Same shape and dtype rules as :func:`max_pool2d`.
     indices : ndarray of int64, only with ``return_indices=True``
 
-    Raises
-    ------
     %(pool_raises)s
 
     Examples
@@ -399,8 +397,6 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
         integers float64 (imfilt's dtype policy; PyTorch refuses most integer
         dtypes here).
 
-    Raises
-    ------
     %(pool_raises)s
 
     Examples

@@ -14,7 +14,8 @@ import numbers
 import numpy as np
 
 from imfilt._docs import SNIPPETS, docfiller
-from imfilt._geometry import as_footprint, as_tuple, check_colour_ambiguity, check_out, filter_axes
+from imfilt._geometry import as_tuple, check_colour_ambiguity, check_out, filter_axes
+from imfilt._minmax import as_footprint
 from imfilt._modes import canonical_boundary
 from imfilt._nanpolicy import canonical_nan_policy
 from imfilt._ranking import rank_engine

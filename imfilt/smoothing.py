@@ -357,6 +357,15 @@ of ``boundary='fill'``) with ``nan_policy='raise'``,
 """ + _SNIPPETS["smooth_value_errors"]
 _SNIPPETS["nan_type_errors"] = _SNIPPETS["smooth_type_errors"] + """
 ``nan_policy='omit'`` with a complex image raises it too."""
+_SNIPPETS["nan_type_section"] = "\n".join(
+    ["TypeError"] + ["    " + line for line in _SNIPPETS["nan_type_errors"].splitlines()])
+# ... and the whole section of the two Gaussian derivative filters.
+_SNIPPETS["derivative_raises"] = "\n".join(
+    ["Raises", "------", "ValueError",
+     "    A negative or non-finite ``sigma`` or ``truncate``, a negative",
+     "    ``radius``, a kernel of more than 2**24 taps,"]
+    + ["    " + line for line in _SNIPPETS["smooth_value_errors"].splitlines()]
+    + ["TypeError"] + ["    " + line for line in _SNIPPETS["smooth_type_errors"].splitlines()])
 
 
 @docfiller(**_SNIPPETS)
@@ -542,11 +551,10 @@ def box(image, size, *, boundary="symm", fillvalue=0, axes=None, channel_axis=No
 
     Raises
     ------
+    %(nan_type_section)s
     ValueError
         A ``size`` below 1 or above 2**24,
         %(nan_value_errors)s
-    TypeError
-        %(nan_type_errors)s
 
     Examples
     --------
@@ -717,14 +725,7 @@ def gaussian_laplace(image, sigma, *, truncate=4.0, radius=None, boundary="symm"
         it names only some, with ``axes`` in the order given.
     %(derivative_tail)s
 
-    Raises
-    ------
-    ValueError
-        A negative or non-finite ``sigma`` or ``truncate``, a negative
-        ``radius``, a kernel of more than 2**24 taps,
-        %(smooth_value_errors)s
-    TypeError
-        %(smooth_type_errors)s
+    %(derivative_raises)s
 
     Examples
     --------
@@ -777,14 +778,7 @@ def gaussian_gradient_magnitude(image, sigma, *, truncate=4.0, radius=None, boun
         given.
     %(derivative_tail)s
 
-    Raises
-    ------
-    ValueError
-        A negative or non-finite ``sigma`` or ``truncate``, a negative
-        ``radius``, a kernel of more than 2**24 taps,
-        %(smooth_value_errors)s
-    TypeError
-        %(smooth_type_errors)s
+    %(derivative_raises)s
         A complex image raises it too (filter its real and imaginary parts).
 
     Examples
@@ -840,13 +834,12 @@ def difference_of_gaussians(image, low_sigma, high_sigma=None, *, truncate=4.0,
 
     Raises
     ------
+    %(nan_type_section)s
     ValueError
         A negative or non-finite ``low_sigma``, ``high_sigma`` or
         ``truncate``, ``high_sigma`` below ``low_sigma`` on some axis, a
         kernel of more than 2**24 taps,
         %(nan_value_errors)s
-    TypeError
-        %(nan_type_errors)s
 
     Examples
     --------

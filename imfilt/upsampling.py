@@ -55,6 +55,8 @@ _fill_docs = docfiller(axes2d=_AXES2D + "\n" + _CHANNEL_AXIS,
                        "image : array_like, at least 2-D\n    The image or stack of images.\n"
                        + _AXES2D + "\n" + _CHANNEL_AXIS + "\n" + SNIPPETS["workers"],
                        pyramid_raises="""\
+Raises
+------
 ValueError
     An image with fewer than 2 dimensions (for :func:`pyramid_down`, or an
     empty spatial axis), ``axes`` or ``channel_axis`` out of range,
@@ -298,8 +300,6 @@ def pyramid_down(image, *, dstsize=None, axes=None, channel_axis=None, workers=N
         ``np.floor(out + 0.5).astype(np.uint8)`` gives OpenCV's bytes, where
         ``np.rint`` would round exact halves to even).
 
-    Raises
-    ------
     %(pyramid_raises)s
 
     Examples
@@ -379,8 +379,6 @@ def pyramid_up(image, *, dstsize=None, axes=None, channel_axis=None, workers=Non
         Size ``(2 H, 2 W)`` (or ``dstsize``) along ``axes``; dtype by
         imfilt's policy.
 
-    Raises
-    ------
     %(pyramid_raises)s
 
     Examples
