@@ -333,9 +333,7 @@ def _filter(image, kernel, fillvalue, dtype, out, spec, nan_check=True):
     # image) is refused at once, naming what makes it large.
     wide = max(dilation) > 1 and mode == "full" and not swapped
     check_fits_in_memory("dilation" if wide else "image", dilation if wide else None,
-                         "a result", final_shape if perm is not None or one_d
-                         else (x.shape[0],) * (x.shape[0] > 1) + (o0, o1),
-                         np.dtype(compute).itemsize,
+                         "a result", final_shape, np.dtype(compute).itemsize,
                          given=(f"dilation={dilation if not one_d else dilation[1]} "
                                 f"(mode={mode!r})" if wide else
                                 f"an image of shape {image.shape} (mode={mode!r})"))

@@ -339,6 +339,17 @@ def as_real(name, value, *, low=None, high=None, positive=False):
     return v
 
 
+def as_int(name, value, *, low, high=None, use):
+    """``value`` as an int in ``[low, high]``: ``ParameterTypeError`` for
+    another type (bool included), ``ValueError`` out of range, both saying
+    ``name=value is not valid; use <use>``."""
+    if not is_integer_like(value):
+        raise ParameterTypeError(f"{name}={value!r} is not valid; use {use}")
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"{name}={value!r} is not valid; use {use}")
+    return int(value)
+
+
 def is_integer_like(value):
     """True for Python/NumPy integers, False for bool and everything else."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))

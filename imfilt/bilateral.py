@@ -15,7 +15,6 @@ imfilt's ``boundary='reflect'``.
 """
 
 import math
-import numbers
 
 import numpy as np
 

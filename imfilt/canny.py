@@ -6,7 +6,6 @@ private kernels of ``imfilt._kernels._edges``.
 """
 
 import math
-import numbers
 
 import numpy as np
 

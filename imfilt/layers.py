@@ -20,7 +20,7 @@ from imfilt._geometry import (as_torch_pair, channel_axis_index, dilated_span, o
                               output_length, same_padding)
 from imfilt._threads import (check_fits_in_memory, interruptible_slices, min_parallel_work,
                              ran_parallel, resolve_workers)
-from imfilt._validation import ParameterTypeError, as_array, is_integer_like, result_dtypes
+from imfilt._validation import as_array, as_int, is_integer_like, result_dtypes
 
 __all__ = ["conv2d", "conv_transpose2d"]
 
@@ -83,10 +83,7 @@ def _as_batch(x, weight, func, weight_layout):
 
 def _check_groups(groups, func, c_in, k_out=None):
     """Validate ``groups``: a positive int dividing the channel counts."""
-    if not is_integer_like(groups) or groups < 1:
-        raise (ValueError if is_integer_like(groups) else ParameterTypeError)(
-            f"groups={groups!r} is not valid; use a positive int")
-    groups = int(groups)
+    groups = as_int("groups", groups, low=1, use="a positive int")
     if c_in % groups or (k_out is not None and k_out % groups):
         what = (f"both the input channels ({c_in}) and the output channels ({k_out})"
                 if k_out is not None else f"the input channels ({c_in})")

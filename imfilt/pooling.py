@@ -18,7 +18,7 @@ from imfilt._geometry import (PLANES_HINT, as_planes, as_torch_pair, channel_axi
                               check_colour_ambiguity, output_hw, restore_planes)
 from imfilt._threads import (check_fits_in_memory, interruptible_slices, min_parallel_work,
                               ran_parallel, resolve_workers)
-from imfilt._validation import ParameterTypeError, as_array, is_integer_like, result_dtypes
+from imfilt._validation import as_array, as_int, is_integer_like, result_dtypes
 
 __all__ = ["max_pool2d", "avg_pool2d", "min_pool2d", "max_unpool2d", "stochastic_pool2d"]
 
@@ -412,11 +412,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
     """
     if not isinstance(count_include_pad, (bool, np.bool_)):
         raise TypeError(f"count_include_pad={count_include_pad!r} is not valid; use True or False")
-    if divisor_override is not None and (not is_integer_like(divisor_override)
-                                         or divisor_override <= 0):
-        raise (ValueError if is_integer_like(divisor_override) else ParameterTypeError)(
-            f"divisor_override={divisor_override!r} is not valid; use None or a positive int"
-        )
+    if divisor_override is not None:
+        as_int("divisor_override", divisor_override, low=1, use="None or a positive int")
     return _pool(x, _OP_AVG, kernel_size, stride, padding, 1, ceil_mode, False,
                  count_include_pad, divisor_override, workers, "avg_pool2d",
                  channel_axis=channel_axis)

@@ -12,7 +12,6 @@ in ``scipy.ndimage`` and ``skimage.filters`` (boundary names mapped as in
 
 import functools
 import math
-import numbers
 
 import numpy as np
 
@@ -25,8 +24,8 @@ from imfilt._modes import canonical_boundary
 from imfilt._separable import Pass, run_passes
 from imfilt._threads import check_fits_in_memory, resolve_workers
 from imfilt._cast import cast_output
-from imfilt._validation import (MAX_TAPS, ParameterTypeError, as_array, as_fillvalue, as_real,
-                                is_integer_like, result_dtypes)
+from imfilt._validation import (MAX_TAPS, ParameterTypeError, as_array, as_fillvalue, as_int,
+                                as_real, result_dtypes)
 from imfilt.convolution import convolve
 
 __all__ = [
@@ -427,10 +426,8 @@ def gaussian_kernel(sigma, *, order=0, truncate=4.0, radius=None, ndim=1, dtype=
 
 
 def _gaussian_kernel(sigma, order, truncate, radius, ndim, dtype):
-    if not is_integer_like(ndim) or not 1 <= ndim <= 64:
-        raise (ValueError if is_integer_like(ndim) else ParameterTypeError)(
-            f"ndim={ndim!r} is not valid; use an integer from 1 to 64 (NumPy's most "
-            "dimensions)")
+    ndim = as_int("ndim", ndim, low=1, high=64,
+                  use="an integer from 1 to 64 (NumPy's most dimensions)")
     try:
         dtype = np.dtype(dtype)
     except TypeError:

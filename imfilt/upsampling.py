@@ -169,6 +169,13 @@ def _depthwise_transpose(planes, kernel, stride, padding, workers):
                             workers=workers)[0]
 
 
+def check_bilinear_tables(factor, fx):
+    """Refuse a ``factor`` whose bilinear column tables (the transposed
+    convolution's per-phase tables, 5 x fx x 2 fx doubles, needed by every
+    call whatever the image's size) exceed this machine's memory."""
+    check_fits_in_memory("factor", factor, "column tables", (5, fx, 2 * fx), 8)
+
+
 @_fill_docs
 def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
              workers=None):
@@ -242,8 +249,7 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None,
     check_fits_in_memory("factor", factor, "an output", (P, H * fy, W * fx),
                          planes.dtype.itemsize if method == "nearest" else 8)
     if method != "nearest":
-        # the transposed convolution's per-phase column tables: 5 x fx x 2 fx
-        check_fits_in_memory("factor", factor, "column tables", (5, fx, 2 * fx), 8)
+        check_bilinear_tables(factor, fx)
     if method == "nearest":
         # dtype kept, but in native byte order like every other result
         planes = planes.astype(planes.dtype.newbyteorder("="), copy=False)

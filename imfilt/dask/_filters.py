@@ -28,10 +28,10 @@ from imfilt._geometry import (PLANES_HINT, STACK_HINT, as_tuple, channel_axis_in
 from imfilt._halo import plan_axis
 from imfilt._kernels import _pool as _kpool
 from imfilt._modes import canonical_boundary
-from imfilt._threads import check_fits_in_memory
 from imfilt._validation import as_array, as_fillvalue, result_dtypes
 from imfilt.dask._graph import (as_dask, avg_map, bounds, dask_workers, halo_map, halo_map_nd,
                                 local_map)
+from imfilt.upsampling import check_bilinear_tables
 from imfilt.upsampling import upsample as _upsample
 
 __all__ = ["convolve", "correlate", "sobel", "scharr", "prewitt", "roberts", "laplace",
@@ -670,8 +670,8 @@ def upsample(image, factor, method="bilinear", *, axes=None, channel_axis=None, 
     fy, fx = as_tuple("factor", factor, 2, minimum=1)
     probe = _upsample(np.zeros((1,) * max(x.ndim - 2, 0) + (1, 1), dtype=x.dtype), 1,
                       method, axes=axes, workers=1)
-    if method == "bilinear":     # every block needs the factor's tables (as in memory)
-        check_fits_in_memory("factor", factor, "column tables", (5, fx, 2 * fx), 8)
+    if method == "bilinear":     # every block needs the factor's tables
+        check_bilinear_tables(factor, fx)
     ax = spatial_axes(axes, x.ndim)
     perm = [a for a in range(x.ndim) if a not in ax] + list(ax)
     xt = x.transpose(perm)
